@@ -1,0 +1,58 @@
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { UsageError } from '../../errors';
+import { readModel, writeModel, type WriteOptions } from '../../formats';
+import { flagBool, flagNumber, flagString } from '../args';
+import type { Command } from '../command';
+import { EXIT } from '../exit-codes';
+
+export const copyCommand: Command = {
+  name: 'copy',
+  usage: 'recipe copy <model> -o <out> [--external-data keep|inline|external]',
+  summary:
+    'Read a model into the IR and write it back: the round-trip tool. An untouched\n' +
+    'model is written back with the same content. Can move weights into or out of\n' +
+    'ONNX external data.',
+  flags: [
+    { name: 'output', short: 'o', value: true, placeholder: 'FILE', help: 'where to write the model (required)' },
+    { name: 'external-data', value: true, placeholder: 'MODE', help: 'ONNX weights: keep (default), inline, or external' },
+    { name: 'threshold', value: true, placeholder: 'BYTES', help: 'with --external-data external: smallest tensor moved out (default 1024)' },
+    { name: 'data-file', value: true, placeholder: 'NAME', help: 'with --external-data external: data file name (default <out>.data)' },
+    { name: 'force', help: 'allow overwriting the input model' },
+  ],
+  run(args, io) {
+    const [input, ...rest] = args.positionals;
+    const output = flagString(args, 'output');
+    if (!input || rest.length) throw new UsageError('copy: expects exactly one input model', "see 'recipe copy --help'");
+    if (!output) throw new UsageError('copy: missing -o <out>', "see 'recipe copy --help'");
+    refuseOverwritingInput(input, output, flagBool(args, 'force'));
+    const mode = flagString(args, 'external-data') ?? 'keep';
+    if (mode !== 'keep' && mode !== 'inline' && mode !== 'external') {
+      throw new UsageError(`copy: --external-data wants keep, inline or external, got '${mode}'`);
+    }
+    const options: WriteOptions = {
+      externalData: mode,
+      externalThreshold: flagNumber(args, 'threshold'),
+      externalFile: flagString(args, 'data-file'),
+    };
+    const model = readModel(input);
+    const written = writeModel(model, output, options);
+    io.err(`wrote ${written.map((p) => path.relative(process.cwd(), p) || p).join(', ')}\n`);
+    return EXIT.ok;
+  },
+};
+
+/** Never replace the input model by accident: the same path or the same file through a link. */
+export function refuseOverwritingInput(input: string, output: string, force: boolean): void {
+  if (force) return;
+  const same =
+    path.resolve(input) === path.resolve(output) ||
+    (fs.existsSync(output) && fs.existsSync(input) && sameFile(input, output));
+  if (same) throw new UsageError(`refusing to overwrite the input model '${input}'`, 'pass --force to overwrite it');
+}
+
+function sameFile(a: string, b: string): boolean {
+  const sa = fs.statSync(a);
+  const sb = fs.statSync(b);
+  return sa.dev === sb.dev && sa.ino === sb.ino;
+}

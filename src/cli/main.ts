@@ -1,0 +1,69 @@
+import { RecipeToolError, UsageError } from '../errors';
+import { parseArgs, formatHelp } from './args';
+import type { Command, Io } from './command';
+import { copyCommand } from './commands/copy';
+import { showCommand } from './commands/show';
+import { EXIT, exitCodeFor } from './exit-codes';
+
+/** Every command, in the order `recipe --help` lists them. */
+export const COMMANDS: Command[] = [showCommand, copyCommand];
+
+const VERSION: string = (require('../../package.json') as { version: string }).version;
+
+function topHelp(): string {
+  const width = Math.max(...COMMANDS.map((c) => c.name.length)) + 2;
+  return [
+    'usage: recipe <command> [options]',
+    '',
+    'Rewrite neural-network graphs (ONNX, TFLite, OpenVINO IR) with YAML recipes.',
+    '',
+    'commands:',
+    ...COMMANDS.map((c) => `  ${c.name.padEnd(width)}${c.summary.split('\n')[0]}`),
+    '',
+    "Run 'recipe <command> --help' for a command's options.",
+  ].join('\n') + '\n';
+}
+
+export const processIo: Io = {
+  out: (text) => process.stdout.write(text),
+  err: (text) => process.stderr.write(text),
+  interactive: Boolean(process.stderr.isTTY) && !process.env.CI,
+};
+
+/** Runs the CLI and returns its exit code; the only place errors become messages. */
+export async function main(argv: readonly string[], io: Io = processIo): Promise<number> {
+  const [name, ...rest] = argv;
+  if (!name || name === '--help' || name === '-h' || name === 'help') {
+    io.out(topHelp());
+    return name ? EXIT.ok : EXIT.usage;
+  }
+  if (name === '--version' || name === '-V') {
+    io.out(`recipe ${VERSION}\n`);
+    return EXIT.ok;
+  }
+  const command = COMMANDS.find((c) => c.name === name);
+  try {
+    if (!command) throw new UsageError(`unknown command '${name}'`, "run 'recipe --help' for the list");
+    if (rest.includes('--help') || rest.includes('-h')) {
+      io.out(formatHelp(command.usage, command.summary, command.flags));
+      return EXIT.ok;
+    }
+    return await command.run(parseArgs(rest, command.flags, command.name), io);
+  } catch (error) {
+    return report(error, io);
+  }
+}
+
+function report(error: unknown, io: Io): number {
+  const code = exitCodeFor(error);
+  if (error instanceof RecipeToolError) {
+    io.err(`recipe: ${error.message}\n`);
+    if (error.hint) io.err(`  hint: ${error.hint}\n`);
+  } else {
+    const e = error as Error;
+    io.err(`recipe: internal error: ${e?.message ?? String(error)}\n`);
+    if (process.env.RECIPE_DEBUG) io.err(`${e?.stack ?? ''}\n`);
+    else io.err('  hint: this is a bug in recipe; rerun with RECIPE_DEBUG=1 for the stack and report it\n');
+  }
+  return code;
+}

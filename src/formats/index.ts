@@ -1,0 +1,89 @@
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { ModelError, UsageError } from '../errors';
+import type { FormatId, Model } from '../ir/model';
+import type { FormatAdapter, ReadOptions, WriteOptions } from './adapter';
+import { AtomicOutput } from './atomic';
+import { onnxAdapter } from './onnx';
+import { openvinoAdapter } from './openvino';
+import { tfliteAdapter } from './tflite';
+
+export type { FormatAdapter, ReadOptions, WriteOptions, OutputFiles } from './adapter';
+export { AtomicOutput, writeAll } from './atomic';
+
+export const ADAPTERS: readonly FormatAdapter[] = [onnxAdapter, tfliteAdapter, openvinoAdapter];
+
+export function adapterFor(id: FormatId): FormatAdapter {
+  const a = ADAPTERS.find((x) => x.id === id);
+  if (!a) throw new UsageError(`unknown format '${id}'`);
+  return a;
+}
+
+/**
+ * Tells the format of a file from its first bytes, with the extension only to
+ * break ties: a `.tflite` that is really ONNX is read as ONNX.
+ */
+export function detectFormat(file: string): FormatAdapter {
+  let head: Uint8Array;
+  try {
+    const fd = fs.openSync(file, 'r');
+    try {
+      const buf = Buffer.alloc(64);
+      const n = fs.readSync(fd, buf, 0, 64, 0);
+      head = buf.subarray(0, n);
+    } finally {
+      fs.closeSync(fd);
+    }
+  } catch (e) {
+    throw new ModelError({ file }, describeFsError(e));
+  }
+  if (head.byteLength === 0) throw new ModelError({ file }, 'file is empty');
+  const ext = path.extname(file).toLowerCase();
+  const sniffed = ADAPTERS.filter((a) => a.sniff(head, file));
+  const byBoth = sniffed.find((a) => a.extensions.includes(ext));
+  const found = byBoth ?? sniffed[0];
+  if (!found) {
+    const known = ADAPTERS.flatMap((a) => a.extensions).join(', ');
+    throw new ModelError({ file }, `not a model this tool reads (looked for ${known} content)`);
+  }
+  return found;
+}
+
+export function readModel(file: string, options?: ReadOptions): Model {
+  return detectFormat(file).read(file, options);
+}
+
+/** The adapter that writes to `file`, by its extension, falling back to the model's own format. */
+export function adapterForOutput(file: string, model: Model): FormatAdapter {
+  const ext = path.extname(file).toLowerCase();
+  const byExt = ADAPTERS.find((a) => a.extensions.includes(ext));
+  if (byExt && byExt.id !== model.format) {
+    throw new UsageError(`cannot write a ${model.format} model as ${ext}: converting between formats is not supported`);
+  }
+  return adapterFor(model.format);
+}
+
+/** Writes a model atomically: all of its files appear, or none does. Returns the paths written. */
+export function writeModel(model: Model, file: string, options?: WriteOptions): string[] {
+  const adapter = adapterForOutput(file, model);
+  const out = new AtomicOutput(path.resolve(file));
+  try {
+    adapter.write(model, out, options);
+    const written = out.paths;
+    out.commit();
+    return written;
+  } catch (e) {
+    out.abort();
+    throw e;
+  }
+}
+
+export function describeFsError(e: unknown): string {
+  const err = e as NodeJS.ErrnoException;
+  switch (err.code) {
+    case 'ENOENT': return 'no such file';
+    case 'EACCES': return 'permission denied';
+    case 'EISDIR': return 'is a directory, not a file';
+    default: return err.message ?? String(e);
+  }
+}

@@ -1,0 +1,368 @@
+import { Attr, attrGraphs } from './attr';
+import type { DType } from './dtype';
+import type { Tensor } from './tensor';
+
+/** One dimension: a size, a symbolic name (`N`, `batch`), or unknown (null). */
+export type Dim = number | string | null;
+/** A shape; `undefined` where a value's rank is unknown. */
+export type Shape = Dim[];
+
+/** One place a value is read: input `index` of `node`. */
+export interface Use {
+  readonly node: Node;
+  readonly index: number;
+}
+
+/**
+ * An edge of the graph: produced by at most one node (or a graph input, or a
+ * constant) and read by any number of nodes and graph outputs. The links are
+ * kept by Graph and Node; they are never set by hand.
+ */
+export class Value {
+  /** The graph the value belongs to. */
+  readonly graph: Graph;
+  /** Its name in the format (ONNX value name, TFLite tensor name, OpenVINO port tensor name). */
+  name: string;
+  /** Declared element type, when the model declares one. */
+  dtype?: DType;
+  /** Declared shape, when the model declares one. */
+  shape?: Shape;
+  /** Constant content: an initializer (ONNX), a buffer (TFLite), a Const layer (OpenVINO). */
+  const?: Tensor;
+  /** Format-specific fields the IR does not model (quantization, value_info extras, port ids). */
+  native?: unknown;
+
+  /** @internal */ _producer: Node | null = null;
+  /** @internal */ _uses: Use[] = [];
+  /** @internal */ _outputRefs = 0;
+
+  /** @internal use Graph.addValue / Graph.addConstant */
+  constructor(graph: Graph, name: string) {
+    this.graph = graph;
+    this.name = name;
+  }
+
+  get producer(): Node | null {
+    return this._producer;
+  }
+
+  /** Every (node, input index) that reads this value, in no promised order. */
+  get uses(): readonly Use[] {
+    return this._uses;
+  }
+
+  /** The distinct nodes that read this value. */
+  get consumers(): Node[] {
+    return [...new Set(this._uses.map((u) => u.node))];
+  }
+
+  get isGraphOutput(): boolean {
+    return this._outputRefs > 0;
+  }
+
+  get isGraphInput(): boolean {
+    return this.graph.inputs.includes(this);
+  }
+
+  get isConstant(): boolean {
+    return this.const !== undefined;
+  }
+
+  /** How many readers see this value: node inputs plus graph outputs. */
+  get useCount(): number {
+    return this._uses.length + this._outputRefs;
+  }
+
+  /** Points every reader of this value (nodes and graph outputs) at `other` instead. */
+  replaceAllUsesWith(other: Value | null): void {
+    if (other === this) return;
+    for (const use of [...this._uses]) use.node.setInput(use.index, other);
+    if (this._outputRefs > 0) {
+      if (!other) throw new Error(`cannot replace graph output '${this.name}' with nothing`);
+      this.graph.outputs = this.graph.outputs.map((v) => (v === this ? other : v));
+    }
+  }
+}
+
+/** An operation: its format-native op name, inputs, outputs and typed attributes. */
+export class Node {
+  readonly graph: Graph;
+  /** Native op name: ONNX op_type, TFLite builtin name or custom code, OpenVINO layer type. */
+  op: string;
+  /** ONNX domain (`''` = ai.onnx), OpenVINO opset (`opset8`), `custom` for TFLite custom ops. */
+  domain: string;
+  name: string;
+  attrs: Map<string, Attr>;
+  /** Format-specific fields the IR does not model, written back as read. */
+  native?: unknown;
+
+  /** @internal */ _inputs: (Value | null)[] = [];
+  /** @internal */ _outputs: Value[] = [];
+  /** @internal */ _removed = false;
+
+  /** @internal use Graph.addNode */
+  constructor(graph: Graph, op: string, domain: string, name: string, attrs: Map<string, Attr>) {
+    this.graph = graph;
+    this.op = op;
+    this.domain = domain;
+    this.name = name;
+    this.attrs = attrs;
+  }
+
+  /** Inputs in order; `null` stands for an omitted optional input. */
+  get inputs(): readonly (Value | null)[] {
+    return this._inputs;
+  }
+
+  get outputs(): readonly Value[] {
+    return this._outputs;
+  }
+
+  get removed(): boolean {
+    return this._removed;
+  }
+
+  input(i: number): Value | null {
+    return this._inputs[i] ?? null;
+  }
+
+  output(i: number): Value {
+    const v = this._outputs[i];
+    if (!v) throw new RangeError(`node '${this.name}' (${this.op}) has no output ${i}`);
+    return v;
+  }
+
+  setInput(index: number, value: Value | null): void {
+    const old = this._inputs[index];
+    if (old) removeUse(old, this, index);
+    while (this._inputs.length <= index) this._inputs.push(null);
+    this._inputs[index] = value;
+    if (value) {
+      checkSameGraphOrOuter(this.graph, value);
+      value._uses.push({ node: this, index });
+    }
+  }
+
+  setInputs(values: readonly (Value | null)[]): void {
+    this._inputs.forEach((v, i) => v && removeUse(v, this, i));
+    this._inputs = [];
+    values.forEach((v, i) => this.setInput(i, v));
+  }
+
+  /** Makes this node the producer of `values` (each must have no other producer). */
+  setOutputs(values: readonly Value[]): void {
+    for (const v of this._outputs) if (v._producer === this) v._producer = null;
+    for (const v of values) {
+      if (v._producer && v._producer !== this && !v._producer._removed) {
+        throw new Error(`value '${v.name}' is already produced by node '${v._producer.name}'`);
+      }
+      if (v.graph !== this.graph) throw new Error(`value '${v.name}' belongs to another graph`);
+      v._producer = this;
+    }
+    this._outputs = [...values];
+  }
+
+  /** Attribute helper: the value of attribute `name`, or undefined. */
+  attr(name: string): Attr | undefined {
+    return this.attrs.get(name);
+  }
+
+  /** The subgraphs held by this node's attributes (If branches, Loop body). */
+  get subgraphs(): Graph[] {
+    const out: Graph[] = [];
+    for (const a of this.attrs.values()) out.push(...attrGraphs(a));
+    return out;
+  }
+}
+
+function removeUse(value: Value, node: Node, index: number): void {
+  const i = value._uses.findIndex((u) => u.node === node && u.index === index);
+  if (i >= 0) value._uses.splice(i, 1);
+}
+
+/** A node of a subgraph may read values of any enclosing graph (ONNX outer scope). */
+function checkSameGraphOrOuter(graph: Graph, value: Value): void {
+  for (let g: Graph | undefined = graph; g; g = g.parent) if (g === value.graph) return;
+  throw new Error(`value '${value.name}' is not visible from graph '${graph.name}'`);
+}
+
+export interface AddNodeOptions {
+  op: string;
+  domain?: string;
+  name?: string;
+  inputs?: readonly (Value | null)[];
+  /** Existing values to produce, or names of new values to create. */
+  outputs?: readonly (Value | string)[];
+  attrs?: Map<string, Attr> | Record<string, Attr>;
+  native?: unknown;
+}
+
+/**
+ * A graph: nodes in order, its inputs and outputs, and every value. A subgraph
+ * (If/Loop body) has a parent graph whose values it may read.
+ */
+export class Graph {
+  name: string;
+  /** Enclosing graph of a subgraph; undefined for a top-level graph. */
+  parent?: Graph;
+  inputs: Value[] = [];
+  /** Graph outputs; assign a new array to change them (keeps use counts right). */
+  private _outputs: Value[] = [];
+  /** Format-specific fields the IR does not model. */
+  native?: unknown;
+
+  private _nodes: Node[] = [];
+  private _removedCount = 0;
+  private _values = new Set<Value>();
+  private _byName = new Map<string, Value>();
+  private _names = new Set<string>();
+  private _nodeNames = new Set<string>();
+  /** Next suffix to try per base name, so naming n new nodes costs O(n), not O(n^2). */
+  private _nextSuffix = new Map<string, number>();
+
+  constructor(name: string, parent?: Graph) {
+    this.name = name;
+    this.parent = parent;
+  }
+
+  get outputs(): Value[] {
+    return this._outputs;
+  }
+
+  set outputs(values: Value[]) {
+    for (const v of this._outputs) v._outputRefs--;
+    this._outputs = [...values];
+    for (const v of this._outputs) v._outputRefs++;
+  }
+
+  /** Nodes in their current order (topological after `toposort`). */
+  get nodes(): readonly Node[] {
+    if (this._removedCount > 0) {
+      this._nodes = this._nodes.filter((n) => !n._removed);
+      this._removedCount = 0;
+    }
+    return this._nodes;
+  }
+
+  /** Every value of the graph, in creation order. */
+  get values(): IterableIterator<Value> {
+    return this._values.values();
+  }
+
+  get valueCount(): number {
+    return this._values.size;
+  }
+
+  /** Constant values (initializers), in creation order. */
+  get constants(): Value[] {
+    return [...this._values].filter((v) => v.const !== undefined);
+  }
+
+  /** The value named `name` in this graph or, failing that, in an enclosing one. */
+  findValue(name: string): Value | undefined {
+    for (let g: Graph | undefined = this; g; g = g.parent) {
+      const v = g._byName.get(name);
+      if (v && g._values.has(v)) return v;
+    }
+    return undefined;
+  }
+
+  /** A name not yet used by any value or node of this graph, derived from `base`. */
+  uniqueName(base: string): string {
+    if (!this._names.has(base) && !this._nodeNames.has(base)) return base;
+    for (let i = this._nextSuffix.get(base) ?? 1; ; i++) {
+      const candidate = `${base}_${i}`;
+      if (!this._names.has(candidate) && !this._nodeNames.has(candidate)) {
+        this._nextSuffix.set(base, i + 1);
+        return candidate;
+      }
+    }
+  }
+
+  /** Creates a value. Names need not be unique (TFLite allows repeats); see uniqueName. */
+  addValue(name: string, init?: { dtype?: DType; shape?: Shape; native?: unknown }): Value {
+    const v = new Value(this, name);
+    if (init) {
+      v.dtype = init.dtype;
+      v.shape = init.shape;
+      v.native = init.native;
+    }
+    this._values.add(v);
+    this._names.add(name);
+    if (!this._byName.has(name)) this._byName.set(name, v);
+    return v;
+  }
+
+  /** Creates a constant value holding `tensor`. */
+  addConstant(name: string, tensor: Tensor, native?: unknown): Value {
+    const v = this.addValue(name, { dtype: tensor.dtype, shape: [...tensor.shape], native });
+    v.const = tensor;
+    return v;
+  }
+
+  /** Renames a value, keeping the name index right. */
+  renameValue(value: Value, name: string): void {
+    if (this._byName.get(value.name) === value) this._byName.delete(value.name);
+    value.name = name;
+    this._names.add(name);
+    if (!this._byName.has(name)) this._byName.set(name, value);
+  }
+
+  /** Forgets a value nobody reads or produces. */
+  removeValue(value: Value): void {
+    if (value._producer && !value._producer._removed) {
+      throw new Error(`cannot remove value '${value.name}': node '${value._producer.name}' still produces it`);
+    }
+    if (value._uses.length > 0 || value._outputRefs > 0) {
+      throw new Error(`cannot remove value '${value.name}': it is still read`);
+    }
+    this._values.delete(value);
+    if (this._byName.get(value.name) === value) this._byName.delete(value.name);
+  }
+
+  /** Appends a node (call toposort after inserting nodes out of order). */
+  addNode(opts: AddNodeOptions): Node {
+    const name = opts.name ?? this.uniqueName(opts.op);
+    const attrs = opts.attrs instanceof Map ? opts.attrs : new Map(Object.entries(opts.attrs ?? {}));
+    const node = new Node(this, opts.op, opts.domain ?? '', name, attrs);
+    node.native = opts.native;
+    this._nodeNames.add(name);
+    this._nodes.push(node);
+    node.setInputs(opts.inputs ?? []);
+    const outs = (opts.outputs ?? []).map((o) => (typeof o === 'string' ? this.addValue(o) : o));
+    node.setOutputs(outs);
+    return node;
+  }
+
+  /** Removes a node, unlinking its inputs; its outputs lose their producer. */
+  removeNode(node: Node): void {
+    if (node.graph !== this || node._removed) return;
+    node.setInputs([]);
+    for (const v of node._outputs) if (v._producer === node) v._producer = null;
+    node._removed = true;
+    this._removedCount++;
+  }
+
+  /** Replaces the node order; used by toposort. Every live node must appear once. */
+  setNodeOrder(order: readonly Node[]): void {
+    const live = this.nodes;
+    if (order.length !== live.length) throw new Error('setNodeOrder: node count differs');
+    this._nodes = [...order];
+  }
+
+  /** Inserts `node` (already in this graph) right before `before` in the order. */
+  moveBefore(node: Node, before: Node): void {
+    const nodes = this.nodes as Node[];
+    const from = nodes.indexOf(node);
+    if (from < 0) throw new Error(`node '${node.name}' is not in graph '${this.name}'`);
+    nodes.splice(from, 1);
+    const to = nodes.indexOf(before);
+    nodes.splice(to < 0 ? nodes.length : to, 0, node);
+  }
+
+  /** This graph and every subgraph inside it, depth first. */
+  *walkGraphs(): IterableIterator<Graph> {
+    yield this;
+    for (const n of this.nodes) for (const g of n.subgraphs) yield* g.walkGraphs();
+  }
+}

@@ -1,0 +1,69 @@
+import { Graph } from './graph';
+
+export type FormatId = 'onnx' | 'tflite' | 'openvino';
+
+/** An operator set the model imports: ONNX (domain, version); OpenVINO opsets are per node. */
+export interface Opset {
+  domain: string;
+  version: number;
+}
+
+/** A text key/value pair the format stores with the model (ONNX metadata_props, OpenVINO rt_info). */
+export interface MetadataEntry {
+  key: string;
+  value: string;
+}
+
+/**
+ * A model in any format: its top-level graphs, opsets and metadata. What the
+ * IR does not model stays in `native`, owned by the format's codec, so that a
+ * model read and written without change keeps all of its content.
+ */
+export class Model {
+  readonly format: FormatId;
+  /**
+   * Top-level graphs; `graphs[0]` is the main one. TFLite keeps every subgraph
+   * here (control-flow ops name them by index); ONNX and OpenVINO have one, and
+   * their nested bodies hang off node attributes.
+   */
+  graphs: Graph[];
+  opsets: Opset[] = [];
+  metadata: MetadataEntry[] = [];
+  /** Who made the file: ONNX producer_name/version, TFLite description. */
+  producer?: { name: string; version?: string };
+  /** Format-specific content the IR does not model. */
+  native?: unknown;
+  /** Where the model was read from, for error messages and relative external data. */
+  source?: string;
+
+  constructor(format: FormatId, main: Graph) {
+    this.format = format;
+    this.graphs = [main];
+  }
+
+  get graph(): Graph {
+    const g = this.graphs[0];
+    if (!g) throw new Error('model has no graph');
+    return g;
+  }
+
+  /** Every graph of the model, nested subgraphs included, depth first. */
+  *allGraphs(): IterableIterator<Graph> {
+    for (const g of this.graphs) yield* g.walkGraphs();
+  }
+
+  opsetVersion(domain = ''): number | undefined {
+    return this.opsets.find((o) => o.domain === domain)?.version;
+  }
+
+  getMetadata(key: string): string | undefined {
+    return this.metadata.find((m) => m.key === key)?.value;
+  }
+
+  /** Sets a metadata entry, replacing the first one of the same key. */
+  setMetadata(key: string, value: string): void {
+    const entry = this.metadata.find((m) => m.key === key);
+    if (entry) entry.value = value;
+    else this.metadata.push({ key, value });
+  }
+}

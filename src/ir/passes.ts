@@ -1,0 +1,142 @@
+import { Graph, Node, Value } from './graph';
+
+/**
+ * Removes what no graph output needs: nodes whose outputs nobody reads (a node
+ * without outputs, such as OpenVINO's Assign, is a side effect and stays), then
+ * constants and values left unread. Runs inside subgraphs too. Returns how many
+ * nodes and values were removed.
+ */
+export function cleanup(graph: Graph): { nodes: number; values: number } {
+  let nodes = 0;
+  let values = 0;
+  for (const sub of graph.nodes.flatMap((n) => n.subgraphs)) {
+    const r = cleanup(sub);
+    nodes += r.nodes;
+    values += r.values;
+  }
+  // Walk backwards so a chain of dead nodes goes in one sweep.
+  let changed = true;
+  while (changed) {
+    changed = false;
+    const order = graph.nodes;
+    for (let i = order.length - 1; i >= 0; i--) {
+      const node = order[i];
+      if (!node || node.removed || node.outputs.length === 0) continue;
+      if (node.outputs.every((v) => v.useCount === 0)) {
+        graph.removeNode(node);
+        nodes++;
+        changed = true;
+      }
+    }
+  }
+  const inputs = new Set(graph.inputs);
+  for (const v of [...graph.values]) {
+    if (v.useCount > 0 || inputs.has(v)) continue;
+    if (v.producer && !v.producer.removed) continue;
+    graph.removeValue(v);
+    values++;
+  }
+  return { nodes, values };
+}
+
+/** Nodes of `graph` (or of a subgraph inside it) that read values produced in `graph`. */
+function dependencies(node: Node, graph: Graph): Node[] {
+  const deps: Node[] = [];
+  const add = (v: Value | null): void => {
+    const p = v?.producer;
+    if (p && !p.removed && p.graph === graph) deps.push(p);
+  };
+  node.inputs.forEach(add);
+  // A subgraph may read this graph's values by name (ONNX outer scope).
+  for (const sub of node.subgraphs) for (const g of sub.walkGraphs()) for (const n of g.nodes) n.inputs.forEach(add);
+  return deps;
+}
+
+/**
+ * Orders nodes so that every producer comes before its readers. Stable: a graph
+ * already in order keeps its order, and new nodes land right before their first
+ * reader's dependencies allow. Throws on a cycle.
+ */
+export function toposort(graph: Graph): void {
+  for (const n of graph.nodes) for (const sub of n.subgraphs) toposort(sub);
+  const order: Node[] = [];
+  const state = new Map<Node, 1 | 2>(); // 1 = on the stack, 2 = emitted
+  for (const root of graph.nodes) {
+    if (state.has(root)) continue;
+    // Iterative DFS: chains of 100k nodes would overflow the call stack.
+    const stack: { node: Node; deps: Node[]; next: number }[] = [{ node: root, deps: dependencies(root, graph), next: 0 }];
+    state.set(root, 1);
+    while (stack.length > 0) {
+      const top = stack[stack.length - 1]!;
+      if (top.next < top.deps.length) {
+        const dep = top.deps[top.next++]!;
+        const s = state.get(dep);
+        if (s === 2) continue;
+        if (s === 1) throw new Error(`graph '${graph.name}' has a cycle through node '${dep.name}' (${dep.op})`);
+        state.set(dep, 1);
+        stack.push({ node: dep, deps: dependencies(dep, graph), next: 0 });
+      } else {
+        state.set(top.node, 2);
+        order.push(top.node);
+        stack.pop();
+      }
+    }
+  }
+  graph.setNodeOrder(order);
+}
+
+export interface ValidateOptions {
+  /** Require distinct value names (ONNX and OpenVINO do; TFLite tolerates repeats). */
+  uniqueNames?: boolean;
+  /** Require nodes to be in topological order already. */
+  ordered?: boolean;
+}
+
+/**
+ * Checks the graph's invariants and returns every problem found, as one line
+ * each naming the node or value: an input nobody produces, a value from a graph
+ * out of scope, a cycle, a repeated name, an output with no source.
+ */
+export function validate(graph: Graph, options: ValidateOptions = {}): string[] {
+  const problems: string[] = [];
+  const inScope = (v: Value): boolean => {
+    for (let g: Graph | undefined = graph; g; g = g.parent) if (g === v.graph) return true;
+    return false;
+  };
+  const hasSource = (v: Value): boolean =>
+    v.const !== undefined || (v.producer !== null && !v.producer.removed) || v.graph.inputs.includes(v);
+  const seen = new Set<Node>();
+  for (const node of graph.nodes) {
+    node.inputs.forEach((v, i) => {
+      if (!v) return;
+      if (!inScope(v)) problems.push(`node '${node.name}' (${node.op}) input ${i} reads '${v.name}' from a graph out of scope`);
+      else if (!hasSource(v)) problems.push(`node '${node.name}' (${node.op}) input ${i} reads '${v.name}', which nothing produces`);
+      else if (options.ordered && v.producer && v.producer.graph === graph && !seen.has(v.producer)) {
+        problems.push(`node '${node.name}' (${node.op}) reads '${v.name}' before its producer '${v.producer.name}'`);
+      }
+    });
+    seen.add(node);
+    for (const sub of node.subgraphs) {
+      if (sub.parent !== graph) problems.push(`subgraph '${sub.name}' of node '${node.name}' does not name its parent graph`);
+      problems.push(...validate(sub, options).map((p) => `in subgraph '${sub.name}' of '${node.name}': ${p}`));
+    }
+  }
+  for (const v of graph.outputs) {
+    if (!inScope(v) || !hasSource(v)) problems.push(`graph output '${v.name}' has no producer`);
+  }
+  if (!options.ordered) {
+    try {
+      const copy = [...graph.nodes];
+      toposort(graph);
+      graph.setNodeOrder(copy);
+    } catch (e) {
+      problems.push((e as Error).message);
+    }
+  }
+  if (options.uniqueNames) {
+    const names = new Map<string, number>();
+    for (const v of graph.values) names.set(v.name, (names.get(v.name) ?? 0) + 1);
+    for (const [name, count] of names) if (count > 1) problems.push(`value name '${name}' is used ${count} times`);
+  }
+  return problems;
+}
