@@ -1,0 +1,82 @@
+import * as fs from 'node:fs';
+import { ModelError } from '../../errors';
+import { BytesData, LazyData, type TensorData } from '../../ir/tensor';
+
+/** Weights files up to this size are read into memory at once; larger ones are read per constant. */
+export const EAGER_BIN_LIMIT = 32 * 1024 * 1024;
+
+/**
+ * The `.bin` of an IR: hands out each Const's bytes as a view of one buffer
+ * (small files) or as a lazy range read from the file (large ones). Each
+ * (offset, size) pair gets one TensorData, so Const layers that share bytes
+ * share their data object.
+ */
+export class BinFile {
+  readonly size: number;
+  private buffer?: Uint8Array;
+  private readonly cache = new Map<string, TensorData>();
+
+  constructor(
+    readonly path: string,
+    eager: boolean,
+  ) {
+    const st = fs.statSync(path);
+    if (!st.isFile()) throw new ModelError({ file: path }, 'the weights file is not a regular file');
+    this.size = st.size;
+    if (eager || st.size <= EAGER_BIN_LIMIT) this.buffer = fs.readFileSync(path);
+  }
+
+  /** The bytes [offset, offset + size); the caller has checked the range against `size`. */
+  range(offset: number, size: number): TensorData {
+    const key = `${offset}:${size}`;
+    let data = this.cache.get(key);
+    if (!data) {
+      const buffer = this.buffer;
+      data = buffer
+        ? new BytesData(buffer.subarray(offset, offset + size))
+        : new LazyData(size, () => readRange(this.path, offset, size), { file: this.path, offset });
+      this.cache.set(key, data);
+    }
+    return data;
+  }
+}
+
+/** Reads `size` bytes at `offset` of `file`; a file that shrank since it was opened is a ModelError. */
+export function readRange(file: string, offset: number, size: number): Uint8Array {
+  const out = Buffer.allocUnsafe(size);
+  const fd = fs.openSync(file, 'r');
+  try {
+    let at = 0;
+    while (at < size) {
+      const n = fs.readSync(fd, out, at, size - at, offset + at);
+      if (n === 0) throw new ModelError({ file, offset: offset + at }, `the weights file ended before byte ${offset + size}`);
+      at += n;
+    }
+  } finally {
+    fs.closeSync(fd);
+  }
+  return out;
+}
+
+/** Calls `sink` with the bytes of `data` in chunks; a lazy file range is never held whole in memory. */
+export function forEachChunk(data: TensorData, sink: (chunk: Uint8Array) => void, chunkSize = 8 * 1024 * 1024): void {
+  if (data instanceof LazyData && data.source) {
+    const { file, offset } = data.source;
+    const fd = fs.openSync(file, 'r');
+    try {
+      const buf = Buffer.allocUnsafe(Math.min(chunkSize, Math.max(1, data.byteLength)));
+      let at = 0;
+      while (at < data.byteLength) {
+        const want = Math.min(buf.byteLength, data.byteLength - at);
+        const n = fs.readSync(fd, buf, 0, want, offset + at);
+        if (n === 0) throw new ModelError({ file, offset: offset + at }, `the weights file ended before byte ${offset + data.byteLength}`);
+        sink(buf.subarray(0, n));
+        at += n;
+      }
+    } finally {
+      fs.closeSync(fd);
+    }
+    return;
+  }
+  sink(data.bytes());
+}

@@ -1,0 +1,95 @@
+import type { MetadataEntry } from '../../ir/model';
+import type { Value } from '../../ir/graph';
+import type { Tensor, TensorData } from '../../ir/tensor';
+import type { XmlDocument, XmlElement, XmlStyle } from './xml';
+
+/**
+ * What the OpenVINO codec keeps beside the IR so that a model read and written
+ * unchanged is the same XML tree. Every `layer` element is the one read from
+ * the file; the writer copies it and changes only what the IR changed.
+ */
+
+/** `Node.native` of a layer that became a node. */
+export interface OvNodeNative {
+  readonly kind: 'ov-node';
+  readonly layer: XmlElement;
+  /** Position of the layer in `<layers>`, so unchanged layers keep their order. */
+  readonly order: number;
+  /** The values each input port read, and their dtype/shape then (see signature()). */
+  readonly inputsAtRead: readonly (Value | null)[];
+  readonly inputSigs: readonly string[];
+  /** Const layers nested in bodies (TensorIterator, Loop, If): child-index path to their `<data>` and their bytes. */
+  readonly nestedConsts: readonly { path: readonly number[]; data: TensorData }[];
+}
+
+/** `Value.native` of a value: the port that produces it, and how it looked when read. */
+export interface OvValueNative {
+  readonly kind: 'ov-port' | 'ov-const' | 'ov-parameter';
+  /** The producing `<port>` element. */
+  readonly port: XmlElement;
+  /** The name the value had when read: a change of name is written to the port's `names`. */
+  readonly readName: string;
+  /** True when `readName` came from the port's `names` attribute. */
+  readonly fromNames: boolean;
+  /** dtype and shape when read (see signature()). */
+  readonly sig: string;
+  /** Const and Parameter: the whole layer, its position, and (Const) the tensor read. */
+  readonly layer?: XmlElement;
+  readonly order?: number;
+  readonly tensor?: Tensor;
+  /** Const: the bytes as stored in the .bin (string tensors are packed there). */
+  readonly stored?: TensorData;
+}
+
+/** A `Result` layer, kept in `Graph.native.results` in the order of `Graph.outputs`. */
+export interface OvResultNative {
+  readonly layer: XmlElement;
+  readonly order: number;
+  readonly inputAtRead: Value;
+  readonly inputSig: string;
+}
+
+/** `Graph.native` of the main graph. */
+export interface OvGraphNative {
+  readonly kind: 'ov-graph';
+  results: OvResultNative[];
+}
+
+/** `Model.native`: the document as read. */
+export interface OvModelNative {
+  readonly kind: 'ov-model';
+  readonly doc: XmlDocument;
+  /** The XML text as read: written back verbatim when the regenerated tree is the same. */
+  readonly text: string;
+  readonly style: XmlStyle;
+  readonly irVersion: number;
+  /** Largest numeric layer id of the file: new layers get ids above it. */
+  readonly maxLayerId: number;
+  /** Original edge order, keyed `from:port->to:port`. */
+  readonly edgeOrder: ReadonlyMap<string, number>;
+  /** `Model.metadata` as read from `<rt_info>`; a change is written back into the tree. */
+  readonly metadataAtRead: readonly MetadataEntry[];
+}
+
+/** A compact description of a value's dtype and shape, to tell whether a rewrite changed them. */
+export function signature(v: Pick<Value, 'dtype' | 'shape'> | null): string {
+  if (!v) return 'none';
+  return `${v.dtype ?? '?'}|${v.shape ? JSON.stringify(v.shape) : '?'}`;
+}
+
+export function isOvNodeNative(x: unknown): x is OvNodeNative {
+  return typeof x === 'object' && x !== null && (x as { kind?: unknown }).kind === 'ov-node';
+}
+
+export function isOvValueNative(x: unknown): x is OvValueNative {
+  const k = typeof x === 'object' && x !== null ? (x as { kind?: unknown }).kind : undefined;
+  return k === 'ov-port' || k === 'ov-const' || k === 'ov-parameter';
+}
+
+export function isOvGraphNative(x: unknown): x is OvGraphNative {
+  return typeof x === 'object' && x !== null && (x as { kind?: unknown }).kind === 'ov-graph';
+}
+
+export function isOvModelNative(x: unknown): x is OvModelNative {
+  return typeof x === 'object' && x !== null && (x as { kind?: unknown }).kind === 'ov-model';
+}

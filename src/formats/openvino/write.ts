@@ -1,0 +1,619 @@
+import { createHash } from 'node:crypto';
+import * as fs from 'node:fs';
+import { ModelError, UnsupportedError } from '../../errors';
+import type { Dim, Node, Value } from '../../ir/graph';
+import type { Model } from '../../ir/model';
+import { BytesData, StringData, type TensorData } from '../../ir/tensor';
+import type { OutputFiles } from '../adapter';
+import { formatOvAttr } from './attrs';
+import { forEachChunk } from './bin';
+import { dtypeOfElementType, elementTypeOf, precisionOf } from './element-types';
+import {
+  isOvGraphNative,
+  isOvModelNative,
+  isOvNodeNative,
+  isOvValueNative,
+  signature,
+  type OvModelNative,
+  type OvNodeNative,
+  type OvResultNative,
+  type OvValueNative,
+} from './native';
+import { binPathFor, flattenRtInfo, joinNames, packStrings, splitNames } from './read';
+import {
+  childElement,
+  cloneElement,
+  DEFAULT_STYLE,
+  isElement,
+  sameTree,
+  serializeXml,
+  type XmlDocument,
+  type XmlElement,
+  type XmlNode,
+} from './xml';
+
+type SortKey = readonly [number, number];
+
+type Item =
+  | { kind: 'param'; value: Value; native?: OvValueNative; key: SortKey }
+  | { kind: 'const'; value: Value; native?: OvValueNative; key: SortKey }
+  | { kind: 'node'; node: Node; native?: OvNodeNative; key: SortKey }
+  | { kind: 'result'; value: Value; native?: OvResultNative; key: SortKey };
+
+interface Placed {
+  item: Item;
+  id: string;
+  inPorts: string[];
+  outPorts: string[];
+}
+
+/** What the writer produces before touching any file: the XML text and the .bin layout. */
+export interface OpenvinoImage {
+  doc: XmlDocument;
+  xml: string;
+  /** True when the XML is the text read, unchanged (the regenerated tree was the same). */
+  verbatim: boolean;
+  /** The distinct byte blocks of the .bin, in file order. */
+  blocks: TensorData[];
+  binSize: number;
+}
+
+const NEW_RESULT = 1e15;
+
+/** Builds the XML tree and the .bin layout of a model. */
+export function buildOpenvino(model: Model, file: string): OpenvinoImage {
+  return new IrWriter(model, file).build();
+}
+
+/** Writes `<out>.xml` and `<out>.bin`. */
+export function writeOpenvino(model: Model, out: OutputFiles): void {
+  const image = buildOpenvino(model, out.mainPath);
+  const xmlFd = out.open(out.mainPath);
+  writeBytes(xmlFd, Buffer.from(image.xml, 'utf8'));
+  const binFd = out.open(binPathFor(out.mainPath));
+  for (const block of image.blocks) forEachChunk(block, (chunk) => writeBytes(binFd, chunk));
+}
+
+function writeBytes(fd: number, bytes: Uint8Array): void {
+  let at = 0;
+  while (at < bytes.byteLength) at += fs.writeSync(fd, bytes, at, bytes.byteLength - at);
+}
+
+class IrWriter {
+  private readonly native?: OvModelNative;
+  private readonly irVersion: number;
+  private readonly produced = new Map<Value, { layer: string; port: string }>();
+  private readonly offsets = new Map<TensorData, number>();
+  private blocks: TensorData[] = [];
+  private binSize = 0;
+
+  constructor(
+    private readonly model: Model,
+    private readonly file: string,
+  ) {
+    this.native = isOvModelNative(model.native) ? model.native : undefined;
+    this.irVersion = this.native?.irVersion ?? 11;
+  }
+
+  private fail(reason: string, node?: string): never {
+    throw new ModelError({ file: this.file, node }, reason);
+  }
+
+  build(): OpenvinoImage {
+    const items = this.collect();
+    const placed = this.place(items);
+    this.layoutBin(placed);
+    const layers: XmlElement[] = placed.map((p) => this.layerElement(p));
+    const edges = this.edges(placed);
+    const net = this.netElement(layers, edges);
+    const declaration = this.native ? this.native.doc.declaration : { version: '1.0' };
+    const doc: XmlDocument = { declaration, root: net };
+    const verbatim =
+      this.native !== undefined &&
+      sameTree(net, this.native.doc.root) &&
+      JSON.stringify(declaration) === JSON.stringify(this.native.doc.declaration);
+    const xml = verbatim && this.native ? this.native.text : serializeXml(doc, this.native?.style ?? DEFAULT_STYLE);
+    return { doc, xml, verbatim, blocks: this.blocks, binSize: this.binSize };
+  }
+
+  /** Every layer to write, each with a key that keeps read layers in their old order. */
+  private collect(): Item[] {
+    const graph = this.model.graph;
+    const items: Item[] = [];
+    const params = new Set<Value>();
+    graph.inputs.forEach((v, i) => {
+      if (v.const) return;
+      params.add(v);
+      const n = isOvValueNative(v.native) && v.native.kind === 'ov-parameter' ? v.native : undefined;
+      items.push({ kind: 'param', value: v, native: n, key: n?.order !== undefined ? [n.order, 0] : [-1, i] });
+    });
+    const consts = new Map<Value, Item>();
+    const addConst = (v: Value, near: SortKey): void => {
+      if (consts.has(v)) return;
+      const n = isOvValueNative(v.native) && v.native.kind === 'ov-const' ? v.native : undefined;
+      const item: Item = { kind: 'const', value: v, native: n, key: n?.order !== undefined ? [n.order, 0] : [near[0], near[1] - 0.5] };
+      consts.set(v, item);
+      items.push(item);
+    };
+    const live = new Set(graph.nodes);
+    const checkInput = (v: Value, reader: string, index: number): void => {
+      if (v.const || params.has(v)) return;
+      if (!v.producer || !live.has(v.producer)) {
+        this.fail(`input ${index} reads value '${v.name}', which no layer produces`, reader);
+      }
+    };
+    let anchor = -1;
+    let counter = 0;
+    for (const node of graph.nodes) {
+      const n = isOvNodeNative(node.native) ? node.native : undefined;
+      let key: SortKey;
+      if (n) {
+        key = [n.order, 0];
+        anchor = n.order;
+      } else key = [anchor, ++counter];
+      items.push({ kind: 'node', node, native: n, key });
+      node.inputs.forEach((v, i) => {
+        if (!v) return;
+        checkInput(v, node.name, i);
+        if (v.const) addConst(v, key);
+      });
+    }
+    const resultNatives = isOvGraphNative(graph.native) ? graph.native.results : [];
+    const taken = new Set<OvResultNative>();
+    const outputs = graph.outputs;
+    const chosen: (OvResultNative | undefined)[] = outputs.map((v) => {
+      const r = resultNatives.find((x) => !taken.has(x) && x.inputAtRead === v);
+      if (r) taken.add(r);
+      return r;
+    });
+    outputs.forEach((v, i) => {
+      let r = chosen[i];
+      const byIndex = resultNatives[i];
+      if (!r && byIndex && !taken.has(byIndex)) {
+        r = byIndex;
+        taken.add(r);
+      }
+      checkInput(v, `Result of output '${v.name}'`, 0);
+      const key: SortKey = r ? [r.order, 0] : [NEW_RESULT, i];
+      if (v.const) addConst(v, key);
+      items.push({ kind: 'result', value: v, native: r, key });
+    });
+    // Stable sort: equal keys keep the order they were collected in.
+    return items
+      .map((item, i) => ({ item, i }))
+      .sort((a, b) => a.item.key[0] - b.item.key[0] || a.item.key[1] - b.item.key[1] || a.i - b.i)
+      .map((x) => x.item);
+  }
+
+  /** Layer ids (kept when possible) and port ids. */
+  private place(items: Item[]): Placed[] {
+    const used = new Set<string>();
+    const wanted = items.map((item) => {
+      const layer = rawLayer(item);
+      const id = layer?.attrs.id;
+      if (id !== undefined && !used.has(id)) {
+        used.add(id);
+        return id;
+      }
+      return undefined;
+    });
+    let next = Math.max(this.native?.maxLayerId ?? -1, ...[...used].map(Number).filter(Number.isSafeInteger)) + 1;
+    const fresh = (): string => {
+      while (used.has(String(next))) next++;
+      used.add(String(next));
+      return String(next++);
+    };
+    return items.map((item, i) => {
+      const id = wanted[i] ?? fresh();
+      const { inPorts, outPorts } = portIds(item);
+      const p: Placed = { item, id, inPorts, outPorts };
+      const outs = item.kind === 'node' ? item.node.outputs : item.kind === 'result' ? [] : [item.value];
+      outs.forEach((v, j) => this.produced.set(v, { layer: id, port: outPorts[j]! }));
+      return p;
+    });
+  }
+
+  /** Only the constants still used, identical bytes stored once, in layer order. */
+  private layoutBin(placed: Placed[]): void {
+    const order: TensorData[] = [];
+    const seen = new Set<TensorData>();
+    const add = (d: TensorData): void => {
+      if (!seen.has(d)) {
+        seen.add(d);
+        order.push(d);
+      }
+    };
+    for (const p of placed) {
+      if (p.item.kind === 'const') add(storedData(p.item.value, p.item.native));
+      else if (p.item.kind === 'node' && p.item.native && p.item.native.layer === rawLayer(p.item)) {
+        for (const nc of p.item.native.nestedConsts) add(nc.data);
+      }
+    }
+    // Only blocks of equal length can be equal: hash just those.
+    const bySize = new Map<number, TensorData[]>();
+    for (const d of order) bySize.set(d.byteLength, [...(bySize.get(d.byteLength) ?? []), d]);
+    const canonical = new Map<TensorData, TensorData>();
+    for (const group of bySize.values()) {
+      if (group.length < 2) continue;
+      const byHash = new Map<string, TensorData>();
+      for (const d of group) {
+        const h = hashOf(d);
+        const first = byHash.get(h);
+        if (first) canonical.set(d, first);
+        else byHash.set(h, d);
+      }
+    }
+    for (const d of order) {
+      const c = canonical.get(d);
+      if (c) {
+        this.offsets.set(d, this.offsets.get(c)!);
+        continue;
+      }
+      this.offsets.set(d, this.binSize);
+      this.blocks.push(d);
+      this.binSize += d.byteLength;
+    }
+  }
+
+  private layerElement(p: Placed): XmlElement {
+    switch (p.item.kind) {
+      case 'param': return this.parameterLayer(p, p.item.value, p.item.native);
+      case 'const': return this.constLayer(p, p.item.value, p.item.native);
+      case 'node': return this.nodeLayer(p, p.item.node, p.item.native);
+      case 'result': return this.resultLayer(p, p.item.value, p.item.native);
+    }
+  }
+
+  private parameterLayer(p: Placed, v: Value, n: OvValueNative | undefined): XmlElement {
+    const portId = p.outPorts[0]!;
+    if (n?.layer) {
+      const el = cloneElement(n.layer);
+      el.attrs.id = p.id;
+      const unchanged = signature(v) === n.sig;
+      if (!unchanged) {
+        const data = childElement(el, 'data');
+        if (data) {
+          if (v.dtype && dtypeOfElementType(data.attrs.element_type ?? '') !== v.dtype) {
+            data.attrs.element_type = this.elementType(v.dtype, v.name);
+          }
+          data.attrs.shape = this.shapeText(v.shape);
+        }
+      }
+      const out = childElement(el, 'output')!;
+      const own = childElement(n.layer, 'output')?.children.includes(n.port) ?? false;
+      const port = this.port(n.port, portId, v, unchanged && own, true);
+      replaceChild(out, n.port, port);
+      this.applyName(el, port, v, n);
+      return el;
+    }
+    const port = this.port(undefined, portId, v, false, true);
+    port.attrs.names = joinNames([v.name]);
+    const data: XmlElement = { name: 'data', attrs: { shape: this.shapeText(v.shape), element_type: this.elementType(v.dtype ?? 'float32', v.name) }, children: [] };
+    return layer(p.id, v.name, 'Parameter', 'opset1', [data, { name: 'output', attrs: {}, children: [port] }]);
+  }
+
+  private constLayer(p: Placed, v: Value, n: OvValueNative | undefined): XmlElement {
+    const t = v.const!;
+    const stored = storedData(v, n);
+    const offset = String(this.offsets.get(stored) ?? 0);
+    const size = String(stored.byteLength);
+    const portId = p.outPorts[0]!;
+    if (n?.layer) {
+      const el = cloneElement(n.layer);
+      el.attrs.id = p.id;
+      const data = childElement(el, 'data')!;
+      if (t !== n.tensor) {
+        if (dtypeOfElementType(data.attrs.element_type ?? '') !== t.dtype) data.attrs.element_type = this.elementType(t.dtype, v.name);
+        data.attrs.shape = t.shape.join(',');
+      }
+      data.attrs.offset = offset;
+      data.attrs.size = size;
+      const out = childElement(el, 'output')!;
+      const unchanged = signature(v) === n.sig && (childElement(n.layer, 'output')?.children.includes(n.port) ?? false);
+      const port = this.port(n.port, portId, v, unchanged, true);
+      replaceChild(out, n.port, port);
+      this.applyName(el, port, v, n);
+      return el;
+    }
+    const data: XmlElement = {
+      name: 'data',
+      attrs: { element_type: this.elementType(t.dtype, v.name), shape: t.shape.join(','), offset, size },
+      children: [],
+    };
+    const port = this.port(undefined, portId, v, false, true);
+    return layer(p.id, v.name, 'Const', 'opset1', [data, { name: 'output', attrs: {}, children: [port] }]);
+  }
+
+  private nodeLayer(p: Placed, node: Node, n: OvNodeNative | undefined): XmlElement {
+    const el: XmlElement = n ? cloneElement(n.layer) : layer(p.id, node.name, node.op, node.domain, []);
+    el.attrs.id = p.id;
+    el.attrs.name = node.name;
+    el.attrs.type = node.op;
+    if (node.domain) el.attrs.version = node.domain;
+    else delete el.attrs.version;
+    if (n) this.patchNestedConsts(el, n);
+
+    let attrs: Record<string, string>;
+    try {
+      attrs = Object.fromEntries([...node.attrs].map(([k, a]) => [k, formatOvAttr(a)]));
+    } catch (e) {
+      this.fail((e as Error).message, node.name);
+    }
+    const oldData = childElement(el, 'data');
+    const data: XmlElement | undefined =
+      oldData || Object.keys(attrs).length > 0 ? { name: 'data', attrs, children: oldData?.children ?? [] } : undefined;
+
+    const rawIn = n ? childElement(n.layer, 'input') : undefined;
+    const rawInPorts = rawIn ? rawIn.children.filter(isPort) : [];
+    const inPorts = node.inputs.map((v, i) => {
+      const raw = rawInPorts[i];
+      const keep = raw !== undefined && n !== undefined && n.inputsAtRead[i] === v && n.inputSigs[i] === signature(v);
+      return this.port(raw, p.inPorts[i]!, v, keep, this.irVersion >= 11);
+    });
+    const outPorts = node.outputs.map((v, j) => {
+      const vn = isOvValueNative(v.native) ? v.native : undefined;
+      const raw = vn?.port;
+      const rawOut = n ? childElement(n.layer, 'output') : undefined;
+      const isOwn = raw !== undefined && rawOut !== undefined && rawOut.children.includes(raw);
+      const port = this.port(isOwn ? raw : undefined, p.outPorts[j]!, v, isOwn && vn?.sig === signature(v), true);
+      this.applyName(undefined, port, v, isOwn ? vn : undefined, `${node.name}:${p.outPorts[j]!}`);
+      return port;
+    });
+    setSection(el, 'data', data, []);
+    setSection(el, 'input', inPorts.length || rawIn ? { name: 'input', attrs: { ...(rawIn?.attrs ?? {}) }, children: inPorts } : undefined, ['data']);
+    const rawOut = n ? childElement(n.layer, 'output') : undefined;
+    setSection(el, 'output', outPorts.length || rawOut ? { name: 'output', attrs: { ...(rawOut?.attrs ?? {}) }, children: outPorts } : undefined, ['data', 'input']);
+    return el;
+  }
+
+  private resultLayer(p: Placed, v: Value, n: OvResultNative | undefined): XmlElement {
+    const portId = p.inPorts[0]!;
+    if (n) {
+      const el = cloneElement(n.layer);
+      el.attrs.id = p.id;
+      const input = childElement(el, 'input');
+      const raw = input?.children.find(isPort);
+      const keep = raw !== undefined && n.inputAtRead === v && n.inputSig === signature(v);
+      const port = this.port(raw, portId, v, keep, this.irVersion >= 11);
+      if (input && raw) replaceChild(input, raw, port);
+      else setSection(el, 'input', { name: 'input', attrs: {}, children: [port] }, ['data']);
+      return el;
+    }
+    const port = this.port(undefined, portId, v, false, this.irVersion >= 11);
+    return layer(p.id, `${v.name}/sink_port_0`, 'Result', 'opset1', [{ name: 'input', attrs: {}, children: [port] }]);
+  }
+
+  /** A `<port>`: the one read when nothing about its value changed, else regenerated from the value. */
+  private port(raw: XmlElement | undefined, id: string, v: Value | null, keep: boolean, precision: boolean): XmlElement {
+    if (raw && keep) {
+      const el = cloneElement(raw);
+      el.attrs.id = id;
+      return el;
+    }
+    const attrs: Record<string, string> = raw ? { ...raw.attrs } : { id };
+    attrs.id = id;
+    const p = v?.dtype ? precisionOf(v.dtype) : undefined;
+    if (p && (raw ? raw.attrs.precision !== undefined : precision)) attrs.precision = p;
+    const dims: XmlElement[] = (v?.shape ?? []).map((d) => ({ name: 'dim', attrs: {}, children: [{ text: portDim(d) }] }));
+    const rest = raw ? raw.children.filter((c) => !(isElement(c) && c.name === 'dim')).map(cloneNode) : [];
+    return { name: 'port', attrs, children: [...dims, ...rest] };
+  }
+
+  /** Writes a renamed value's new name where the reader will find it again. */
+  private applyName(layerEl: XmlElement | undefined, port: XmlElement, v: Value, n: OvValueNative | undefined, synthetic?: string): void {
+    if (n) {
+      if (v.name === n.readName) return;
+      if (n.fromNames) {
+        const rest = splitNames(port.attrs.names ?? '').slice(1).filter((x) => x !== v.name);
+        port.attrs.names = joinNames([v.name, ...rest]);
+      } else if (layerEl && n.kind !== 'ov-port') layerEl.attrs.name = v.name;
+      else port.attrs.names = joinNames([v.name]);
+      return;
+    }
+    if (synthetic !== undefined && v.name !== synthetic) port.attrs.names = joinNames([v.name]);
+  }
+
+  private patchNestedConsts(el: XmlElement, n: OvNodeNative): void {
+    for (const nc of n.nestedConsts) {
+      let cur: XmlNode | undefined = el;
+      for (const i of nc.path) cur = cur && isElement(cur) ? cur.children[i] : undefined;
+      if (cur && isElement(cur)) cur.attrs.offset = String(this.offsets.get(nc.data) ?? 0);
+    }
+  }
+
+  private edges(placed: Placed[]): XmlElement {
+    const list: { el: XmlElement; key: number }[] = [];
+    let extra = 0;
+    for (const p of placed) {
+      const ins = p.item.kind === 'node' ? p.item.node.inputs : p.item.kind === 'result' ? [p.item.value] : [];
+      ins.forEach((v, i) => {
+        if (!v) return;
+        const from = this.produced.get(v);
+        if (!from) this.fail(`value '${v.name}' has no layer that produces it`, p.item.kind === 'node' ? p.item.node.name : undefined);
+        const to = { layer: p.id, port: p.inPorts[i]! };
+        const key = `${from.layer}:${from.port}->${to.layer}:${to.port}`;
+        const el: XmlElement = {
+          name: 'edge',
+          attrs: { 'from-layer': from.layer, 'from-port': from.port, 'to-layer': to.layer, 'to-port': to.port },
+          children: [],
+        };
+        list.push({ el, key: this.native?.edgeOrder.get(key) ?? 1e12 + extra++ });
+      });
+    }
+    list.sort((a, b) => a.key - b.key);
+    return { name: 'edges', attrs: {}, children: list.map((e) => e.el) };
+  }
+
+  private netElement(layers: XmlElement[], edges: XmlElement): XmlElement {
+    const layersEl: XmlElement = { name: 'layers', attrs: {}, children: layers };
+    const raw = this.native?.doc.root;
+    if (!raw) {
+      const rt = this.rtInfo(undefined);
+      return {
+        name: 'net',
+        attrs: { name: this.model.graph.name, version: '11' },
+        children: [layersEl, edges, ...(rt ? [rt] : [])],
+      };
+    }
+    const children: XmlNode[] = raw.children.map((c) => {
+      if (!isElement(c)) return c;
+      if (c.name === 'layers') return { ...layersEl, attrs: { ...c.attrs } };
+      if (c.name === 'edges') return { ...edges, attrs: { ...c.attrs } };
+      if (c.name === 'rt_info') return this.rtInfo(c) ?? cloneElement(c);
+      return cloneElement(c);
+    });
+    if (!childElement(raw, 'edges')) children.splice(children.indexOf(layersEl) + 1, 0, edges);
+    if (!childElement(raw, 'rt_info') && this.model.metadata.length > 0) {
+      const rt = this.rtInfo(undefined);
+      if (rt) children.push(rt);
+    }
+    return { name: 'net', attrs: { ...raw.attrs, name: this.model.graph.name }, children };
+  }
+
+  /** `<rt_info>` with Model.metadata written into it: changed keys set, removed keys dropped, new keys added. */
+  private rtInfo(raw: XmlElement | undefined): XmlElement | undefined {
+    const now = this.model.metadata;
+    const before = this.native?.metadataAtRead ?? [];
+    if (raw && JSON.stringify(now) === JSON.stringify(before)) return cloneElement(raw);
+    const el: XmlElement = raw ? cloneElement(raw) : { name: 'rt_info', attrs: {}, children: [] };
+    const keys = new Set(now.map((m) => m.key));
+    for (const m of before) if (!keys.has(m.key)) removePath(el, m.key.split('/'));
+    for (const m of now) findOrCreatePath(el, m.key.split('/')).attrs.value = m.value;
+    if (JSON.stringify(flattenRtInfo(el)) !== JSON.stringify(now) && !raw && now.length === 0) return undefined;
+    return el;
+  }
+
+  private elementType(dtype: Value['dtype'] & string, what: string): string {
+    const t = elementTypeOf(dtype);
+    if (!t) throw new UnsupportedError(`${this.file}: '${what}' has dtype ${dtype}, which OpenVINO IR cannot store`);
+    return t;
+  }
+
+  private shapeText(shape: readonly Dim[] | undefined): string {
+    if (!shape) return '...';
+    return shape.map((d) => (typeof d === 'number' ? String(d) : d === null ? (this.irVersion >= 11 ? '?' : '-1') : d)).join(',');
+  }
+}
+
+function portDim(d: Dim): string {
+  return typeof d === 'number' ? String(d) : d === null ? '-1' : d;
+}
+
+function isPort(c: XmlNode): c is XmlElement {
+  return isElement(c) && c.name === 'port';
+}
+
+function cloneNode(c: XmlNode): XmlNode {
+  return isElement(c) ? cloneElement(c) : c;
+}
+
+function layer(id: string, name: string, type: string, version: string, children: XmlElement[]): XmlElement {
+  const attrs: Record<string, string> = { id, name, type };
+  if (version) attrs.version = version;
+  return { name: 'layer', attrs, children };
+}
+
+function rawLayer(item: Item): XmlElement | undefined {
+  if (item.kind === 'result' || item.kind === 'node') return item.native?.layer;
+  return item.native?.layer;
+}
+
+/** Replaces child `old` of `parent` by `el` in place (or appends it). */
+function replaceChild(parent: XmlElement, old: XmlElement, el: XmlElement): void {
+  // The parent is a clone: find the old port by position among ports.
+  const i = parent.children.findIndex((c) => isElement(c) && sameTree(c, old));
+  if (i >= 0) parent.children[i] = el;
+  else parent.children.push(el);
+}
+
+/** Puts section `name` in place of the existing one, or after the sections listed in `after`. */
+function setSection(layerEl: XmlElement, name: string, el: XmlElement | undefined, after: string[]): void {
+  const i = layerEl.children.findIndex((c) => isElement(c) && c.name === name);
+  if (i >= 0) {
+    if (el) layerEl.children[i] = el;
+    else layerEl.children.splice(i, 1);
+    return;
+  }
+  if (!el) return;
+  let at = 0;
+  layerEl.children.forEach((c, j) => {
+    if (isElement(c) && after.includes(c.name)) at = j + 1;
+  });
+  layerEl.children.splice(at, 0, el);
+}
+
+function portIds(item: Item): { inPorts: string[]; outPorts: string[] } {
+  const ids = (section: XmlElement | undefined): string[] => (section ? section.children.filter(isPort).map((p) => p.attrs.id ?? '') : []);
+  switch (item.kind) {
+    case 'param':
+    case 'const':
+      return { inPorts: [], outPorts: [item.native?.port.attrs.id ?? '0'] };
+    case 'result': {
+      const raw = item.native ? ids(childElement(item.native.layer, 'input')) : [];
+      return { inPorts: [raw[0] ?? '0'], outPorts: [] };
+    }
+    case 'node': {
+      const rawIn = item.native ? ids(childElement(item.native.layer, 'input')) : [];
+      const rawOut = item.native ? ids(childElement(item.native.layer, 'output')) : [];
+      const used = new Set<string>();
+      let next = Math.max(-1, ...[...rawIn, ...rawOut].map(Number)) + 1;
+      const pick = (want: string | undefined): string => {
+        if (want !== undefined && !used.has(want)) {
+          used.add(want);
+          return want;
+        }
+        while (used.has(String(next))) next++;
+        used.add(String(next));
+        return String(next++);
+      };
+      // Read ports keep their ids; OpenVINO numbers new ones inputs first, then outputs.
+      const inPorts = item.node.inputs.map((_, i) => pick(rawIn[i]));
+      const outPorts = item.node.outputs.map((_, j) => pick(rawOut[j]));
+      return { inPorts, outPorts };
+    }
+  }
+}
+
+/** The bytes a Const stores in the .bin: the bytes read when unchanged, else the tensor's (strings packed). */
+function storedData(v: Value, n: OvValueNative | undefined): TensorData {
+  const t = v.const!;
+  if (n?.tensor === t && n.stored) return n.stored;
+  if (t.dtype === 'string') {
+    return new BytesData(packStrings(t.data instanceof StringData ? t.data.strings : [t.data.bytes()]));
+  }
+  return t.data;
+}
+
+function hashOf(d: TensorData): string {
+  const h = createHash('sha256');
+  forEachChunk(d, (chunk) => h.update(chunk));
+  return h.digest('hex');
+}
+
+function removePath(el: XmlElement, path: string[]): void {
+  const [head, ...rest] = path;
+  const i = el.children.findIndex((c) => isElement(c) && c.name === head);
+  const child = el.children[i];
+  if (!child || !isElement(child)) return;
+  if (rest.length === 0) {
+    if (childElements(child).length === 0) el.children.splice(i, 1);
+    else delete child.attrs.value;
+  } else removePath(child, rest);
+}
+
+function childElements(el: XmlElement): XmlElement[] {
+  return el.children.filter(isElement);
+}
+
+function findOrCreatePath(el: XmlElement, path: string[]): XmlElement {
+  let cur = el;
+  for (const name of path) {
+    let next = childElement(cur, name);
+    if (!next) {
+      next = { name, attrs: {}, children: [] };
+      cur.children.push(next);
+    }
+    cur = next;
+  }
+  return cur;
+}

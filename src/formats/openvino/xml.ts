@@ -1,0 +1,258 @@
+import { XMLParser, XMLValidator } from 'fast-xml-parser';
+
+/**
+ * A small ordered XML tree: what the OpenVINO codec reads, keeps and writes.
+ * Attribute order and child order are kept as written, because an unchanged
+ * model must be written back as the same tree.
+ */
+export interface XmlElement {
+  readonly name: string;
+  /** Attributes in document order, values with entities decoded. */
+  attrs: Record<string, string>;
+  children: XmlNode[];
+}
+
+/** Text between tags (kept only where not whitespace), or a comment. */
+export type XmlNode = XmlElement | { readonly text: string } | { readonly comment: string };
+
+/** A parsed document: the `<?xml ...?>` declaration's attributes (if any) and the root. */
+export interface XmlDocument {
+  declaration?: Record<string, string>;
+  root: XmlElement;
+}
+
+/** How a document was laid out, so a rewritten file looks like its source. */
+export interface XmlStyle {
+  /** One level of indentation (a tab or some spaces). */
+  indent: string;
+  /** `<a x="1" />` (OpenVINO's pugixml) or `<a x="1"/>` (Model Optimizer). */
+  spaceBeforeSlash: boolean;
+  /** `<?xml version="1.0" ?>` or `<?xml version="1.0"?>`. */
+  spaceInDeclaration: boolean;
+}
+
+/** A parse failure with its 1-based line and column. */
+export class XmlSyntaxError extends Error {
+  constructor(
+    message: string,
+    readonly line: number,
+    readonly col: number,
+  ) {
+    super(message);
+  }
+}
+
+export function isElement(n: XmlNode): n is XmlElement {
+  return (n as XmlElement).name !== undefined;
+}
+
+/** Child elements of `el` named `name`, in order. */
+export function childElements(el: XmlElement, name?: string): XmlElement[] {
+  const out: XmlElement[] = [];
+  for (const c of el.children) if (isElement(c) && (name === undefined || c.name === name)) out.push(c);
+  return out;
+}
+
+/** The first child element named `name`. */
+export function childElement(el: XmlElement, name: string): XmlElement | undefined {
+  for (const c of el.children) if (isElement(c) && c.name === name) return c;
+  return undefined;
+}
+
+/** The text content of an element (its text children joined). */
+export function textOf(el: XmlElement): string {
+  let s = '';
+  for (const c of el.children) if ('text' in c) s += c.text;
+  return s;
+}
+
+const parser = new XMLParser({
+  preserveOrder: true,
+  ignoreAttributes: false,
+  attributeNamePrefix: '',
+  parseAttributeValue: false,
+  parseTagValue: false,
+  trimValues: true,
+  // Entities are decoded by decodeEntities below: only the five XML ones and
+  // character references, never DOCTYPE-defined ones.
+  processEntities: false,
+  commentPropName: '#comment',
+  ignoreDeclaration: false,
+  ignorePiTags: true,
+});
+
+type FxpNode = Record<string, unknown>;
+
+/** Parses an XML text; throws XmlSyntaxError on malformed input. */
+export function parseXml(text: string): XmlDocument {
+  // A DOCTYPE can define entities that expand without bound; IR files never have one.
+  const doctype = /<!DOCTYPE/i.exec(text);
+  if (doctype) {
+    const { line, col } = lineColAt(text, doctype.index);
+    throw new XmlSyntaxError('a DOCTYPE is not allowed in an OpenVINO IR file', line, col);
+  }
+  const valid = XMLValidator.validate(text, { allowBooleanAttributes: false });
+  if (valid !== true) throw new XmlSyntaxError(valid.err.msg, valid.err.line, valid.err.col);
+  const raw = parser.parse(text) as FxpNode[];
+  let declaration: Record<string, string> | undefined;
+  let root: XmlElement | undefined;
+  for (const n of raw) {
+    if ('?xml' in n) declaration = decodeAttrs(n[':@']);
+    else if (!('#comment' in n) && !('#text' in n)) {
+      const el = convert(n);
+      if (root) throw new XmlSyntaxError(`a second root element <${el.name}>`, 1, 1);
+      root = el;
+    }
+  }
+  if (!root) throw new XmlSyntaxError('no root element', 1, 1);
+  return { declaration, root };
+}
+
+function convert(n: FxpNode): XmlElement {
+  const name = Object.keys(n).find((k) => k !== ':@');
+  if (name === undefined) throw new XmlSyntaxError('empty element', 1, 1);
+  const kids = n[name] as FxpNode[];
+  const children: XmlNode[] = [];
+  for (const k of kids) {
+    if ('#text' in k) {
+      const t = String(k['#text']);
+      if (t.trim() !== '') children.push({ text: decodeEntities(t) });
+    } else if ('#comment' in k) {
+      const c = k['#comment'] as FxpNode[];
+      children.push({ comment: c.map((x) => String(x['#text'] ?? '')).join('') });
+    } else {
+      children.push(convert(k));
+    }
+  }
+  return { name, attrs: decodeAttrs(n[':@']), children };
+}
+
+function decodeAttrs(a: unknown): Record<string, string> {
+  const out: Record<string, string> = {};
+  if (a && typeof a === 'object') {
+    for (const [k, v] of Object.entries(a as Record<string, unknown>)) out[k] = decodeEntities(String(v));
+  }
+  return out;
+}
+
+const NAMED: Record<string, string> = { amp: '&', lt: '<', gt: '>', quot: '"', apos: "'" };
+
+/** Decodes the five predefined entities and numeric character references; leaves anything else as written. */
+export function decodeEntities(s: string): string {
+  if (!s.includes('&')) return s;
+  return s.replace(/&(#x[0-9a-fA-F]+|#[0-9]+|[a-zA-Z]+);/g, (whole, body: string) => {
+    if (body[0] === '#') {
+      const code = body[1] === 'x' || body[1] === 'X' ? parseInt(body.slice(2), 16) : parseInt(body.slice(1), 10);
+      return Number.isFinite(code) && code >= 0 && code <= 0x10ffff ? String.fromCodePoint(code) : whole;
+    }
+    return NAMED[body] ?? whole;
+  });
+}
+
+function escapeAttr(s: string): string {
+  return s.replace(/[&<>"\u0000-\u001f]/g, (c) => {
+    switch (c) {
+      case '&': return '&amp;';
+      case '<': return '&lt;';
+      case '>': return '&gt;';
+      case '"': return '&quot;';
+      default: return `&#${c.charCodeAt(0)};`;
+    }
+  });
+}
+
+function escapeText(s: string): string {
+  return s.replace(/[&<>]/g, (c) => (c === '&' ? '&amp;' : c === '<' ? '&lt;' : '&gt;'));
+}
+
+/** Guesses the layout of an XML text from its first lines. */
+export function detectStyle(text: string): XmlStyle {
+  const indentMatch = /\n([ \t]+)</.exec(text.slice(0, 4096));
+  const indent = indentMatch?.[1] ?? '\t';
+  const closings = text.slice(0, 65536).match(/\S?\/>/g) ?? [];
+  const spaced = closings.filter((c) => c === '/>' || c.startsWith(' ')).length;
+  return {
+    indent: indent.startsWith('\t') ? '\t' : indent.length > 8 ? '  ' : indent,
+    spaceBeforeSlash: closings.length > 0 && spaced * 2 > closings.length,
+    spaceInDeclaration: /^<\?xml[^?]*\s\?>/.test(text),
+  };
+}
+
+export const DEFAULT_STYLE: XmlStyle = { indent: '\t', spaceBeforeSlash: true, spaceInDeclaration: false };
+
+/** Writes a document as indented text, one element per line, text-only elements inline. */
+export function serializeXml(doc: XmlDocument, style: XmlStyle = DEFAULT_STYLE): string {
+  const parts: string[] = [];
+  if (doc.declaration) {
+    parts.push(`<?xml${attrText(doc.declaration)}${style.spaceInDeclaration ? ' ' : ''}?>\n`);
+  }
+  writeElement(doc.root, 0, style, parts);
+  return parts.join('');
+}
+
+function attrText(attrs: Record<string, string>): string {
+  let s = '';
+  for (const [k, v] of Object.entries(attrs)) s += ` ${k}="${escapeAttr(v)}"`;
+  return s;
+}
+
+function writeElement(el: XmlElement, depth: number, style: XmlStyle, parts: string[]): void {
+  const pad = style.indent.repeat(depth);
+  const open = `${pad}<${el.name}${attrText(el.attrs)}`;
+  if (el.children.length === 0) {
+    parts.push(`${open}${style.spaceBeforeSlash ? ' ' : ''}/>\n`);
+    return;
+  }
+  if (el.children.every((c) => 'text' in c)) {
+    parts.push(`${open}>${escapeText(textOf(el))}</${el.name}>\n`);
+    return;
+  }
+  parts.push(`${open}>\n`);
+  for (const c of el.children) {
+    if (isElement(c)) writeElement(c, depth + 1, style, parts);
+    else if ('text' in c) parts.push(`${pad}${style.indent}${escapeText(c.text)}\n`);
+    else parts.push(`${pad}${style.indent}<!--${c.comment}-->\n`);
+  }
+  parts.push(`${pad}</${el.name}>\n`);
+}
+
+/** True when two trees have the same names, attributes (in order), text and comments. */
+export function sameTree(a: XmlNode, b: XmlNode): boolean {
+  if (isElement(a) || isElement(b)) {
+    if (!isElement(a) || !isElement(b) || a.name !== b.name) return false;
+    const ka = Object.keys(a.attrs);
+    const kb = Object.keys(b.attrs);
+    if (ka.length !== kb.length) return false;
+    for (let i = 0; i < ka.length; i++) {
+      const k = ka[i]!;
+      if (k !== kb[i] || a.attrs[k] !== b.attrs[k]) return false;
+    }
+    if (a.children.length !== b.children.length) return false;
+    for (let i = 0; i < a.children.length; i++) if (!sameTree(a.children[i]!, b.children[i]!)) return false;
+    return true;
+  }
+  if ('text' in a) return 'text' in b && a.text === b.text;
+  return 'comment' in b && a.comment === b.comment;
+}
+
+/** A deep copy, so a written tree never aliases the tree kept from reading. */
+export function cloneElement(el: XmlElement): XmlElement {
+  return {
+    name: el.name,
+    attrs: { ...el.attrs },
+    children: el.children.map((c) => (isElement(c) ? cloneElement(c) : c)),
+  };
+}
+
+/** 1-based line and column of a character offset. */
+export function lineColAt(text: string, index: number): { line: number; col: number } {
+  let line = 1;
+  let last = -1;
+  for (let i = 0; i < index && i < text.length; i++) {
+    if (text.charCodeAt(i) === 10) {
+      line++;
+      last = i;
+    }
+  }
+  return { line, col: index - last };
+}
