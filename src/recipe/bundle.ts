@@ -1,0 +1,181 @@
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { closest } from '../expr/errors';
+import { RecipeError, RecipeErrors } from '../errors';
+import { loadRecipeFile, ruleFieldLocation, type RecipeFile, type RuleSpec } from './load';
+import { locationOf } from './source';
+
+/** Targets every bundle knows; a recipe file may add its own under `targets:`. */
+export const BUILTIN_TARGETS: readonly string[] = ['default', 'cpu', 'gpu', 'myriad', 'edgetpu', 'tensorrt'];
+
+/** Where built-in packs live: `recipes/<pack>/*.yaml` in the package. */
+export const PACKS_DIR = path.resolve(__dirname, '../../recipes');
+
+/** Default bound on fixpoint rounds of a group of pattern rules. */
+export const DEFAULT_MAX_ITERATIONS = 16;
+
+/**
+ * Recipe files in the order they apply, and their rules after every override.
+ * Each file appears once, even when several files extend it.
+ */
+export interface Bundle {
+  readonly recipes: readonly RecipeFile[];
+  /** Every rule, enabled or not, in bundle order. */
+  readonly rules: readonly RuleSpec[];
+  /** Built-in targets plus those the files declare. */
+  readonly targets: ReadonlySet<string>;
+  readonly maxIterations: number;
+}
+
+/** The names of the built-in packs (`recipes/<name>/`). */
+export function builtinPackNames(): string[] {
+  if (!fs.existsSync(PACKS_DIR)) return [];
+  return fs
+    .readdirSync(PACKS_DIR, { withFileTypes: true })
+    .filter((e) => e.isDirectory())
+    .map((e) => e.name)
+    .sort();
+}
+
+/** The recipe files of a built-in pack, in name order (rule tests `*.test.yaml` excluded). */
+export function packFiles(name: string): string[] | undefined {
+  const dir = path.join(PACKS_DIR, name);
+  if (!/^[a-z0-9][a-z0-9_-]*$/.test(name) || !fs.existsSync(dir)) return undefined;
+  return fs
+    .readdirSync(dir)
+    .filter((f) => /\.ya?ml$/.test(f) && !/\.test\.ya?ml$/.test(f))
+    .sort()
+    .map((f) => path.join(dir, f));
+}
+
+/**
+ * Loads a bundle: the files in order, each preceded by what it `extends`.
+ * Later files' `overrides` turn earlier rules off or set their options.
+ * Throws RecipeErrors with every problem found (each with file:line:col).
+ */
+export function loadBundle(entries: readonly string[]): Bundle {
+  const errors: RecipeError[] = [];
+  const recipes: RecipeFile[] = [];
+  const loaded = new Set<string>();
+  const visiting: string[] = [];
+
+  const visit = (file: string, from?: { recipe: RecipeFile; index: number }): void => {
+    const key = path.resolve(file);
+    if (visiting.includes(key)) {
+      const at = from ? locationOf(from.recipe.source, ['extends', from.index]) : { file, line: 1, col: 1 };
+      errors.push(new RecipeError(at, `'extends' makes a cycle: ${[...visiting.slice(visiting.indexOf(key)), key].map((f) => path.basename(f)).join(' -> ')}`));
+      return;
+    }
+    if (loaded.has(key)) return;
+    loaded.add(key);
+    const { recipe, errors: fileErrors } = loadRecipeFile(file);
+    errors.push(...fileErrors);
+    if (!recipe) return;
+    visiting.push(key);
+    recipe.extends.forEach((ext, index) => {
+      for (const f of resolveExtends(recipe, ext.spec, index, errors)) visit(f, { recipe, index });
+    });
+    visiting.pop();
+    recipes.push(recipe);
+  };
+  for (const entry of entries) {
+    const pack = !/[\\/]/.test(entry) && !/\.ya?ml$/.test(entry) ? packFiles(entry) : undefined;
+    for (const f of pack ?? [entry]) visit(f);
+  }
+
+  const targets = new Set([...BUILTIN_TARGETS, ...recipes.flatMap((r) => r.targets)]);
+  const rules: RuleSpec[] = [];
+  const byId = new Map<string, RuleSpec>();
+  for (const recipe of recipes) {
+    for (const rule of recipe.rules) {
+      const first = byId.get(rule.id);
+      if (first) {
+        const at = ruleFieldLocation(first, ['id']);
+        errors.push(new RecipeError(ruleFieldLocation(rule, ['id']), `duplicate rule id '${rule.id}'`, rule.id, `first defined at ${at.file}:${at.line}:${at.col}; to change that rule, use 'overrides'`));
+        continue;
+      }
+      byId.set(rule.id, rule);
+      rules.push(rule);
+    }
+    for (const o of recipe.overrides) {
+      const rule = byId.get(o.ruleId);
+      if (!rule) {
+        const guess = closest(o.ruleId, byId.keys());
+        errors.push(new RecipeError(locationOf(recipe.source, o.path, 'key'), `override of unknown rule '${o.ruleId}'`, undefined, guess ? `did you mean '${guess}'?` : 'overrides name rules of files earlier in the bundle'));
+        continue;
+      }
+      if (o.enabled !== undefined) rule.enabled = o.enabled;
+      if (o.targets) rule.targets = o.targets;
+      if (o.options) {
+        if (rule.action) rule.params = { ...rule.params, ...o.options };
+        else {
+          for (const [name, value] of Object.entries(o.options)) {
+            if (!(name in rule.options)) {
+              errors.push(new RecipeError(locationOf(recipe.source, [...o.path, 'options', name], 'key'), `rule '${rule.id}' has no option '${name}'`, rule.id, Object.keys(rule.options).length ? `its options: ${Object.keys(rule.options).join(', ')}` : 'the rule declares no options'));
+            } else rule.options[name] = value;
+          }
+        }
+      }
+    }
+  }
+  errors.push(...checkTargets(recipes, rules, targets));
+  if (errors.length) throw new RecipeErrors(errors);
+  const bounds = recipes.map((r) => r.maxIterations).filter((n): n is number => n !== undefined);
+  return { recipes, rules, targets, maxIterations: bounds.length ? Math.max(...bounds) : DEFAULT_MAX_ITERATIONS };
+}
+
+function resolveExtends(recipe: RecipeFile, spec: string, index: number, errors: RecipeError[]): string[] {
+  const isPath = /[\\/]/.test(spec) || /\.ya?ml$/.test(spec);
+  if (!isPath) {
+    const files = packFiles(spec);
+    if (files) return files;
+    const packs = builtinPackNames();
+    const guess = closest(spec, packs);
+    errors.push(new RecipeError(locationOf(recipe.source, ['extends', index]), `unknown built-in pack '${spec}'`, undefined, guess ? `did you mean '${guess}'?` : `built-in packs: ${packs.join(', ') || 'none'}; a file path needs its .yaml extension`));
+    return [];
+  }
+  const file = path.resolve(path.dirname(recipe.file), spec);
+  if (!fs.existsSync(file)) {
+    errors.push(new RecipeError(locationOf(recipe.source, ['extends', index]), `cannot find '${spec}' (looked at ${file})`, undefined, 'paths in extends are relative to the file that names them'));
+    return [];
+  }
+  return [file];
+}
+
+/** Every target a rule or override names must be known to the bundle. */
+function checkTargets(recipes: readonly RecipeFile[], rules: readonly RuleSpec[], targets: ReadonlySet<string>): RecipeError[] {
+  const errors: RecipeError[] = [];
+  const unknown = (name: string): string | undefined => {
+    if (targets.has(name)) return undefined;
+    const guess = closest(name, targets);
+    return guess ? `did you mean '${guess}'?` : `known targets: ${[...targets].join(', ')}; declare new ones under 'targets:' at the top of the file`;
+  };
+  for (const rule of rules) {
+    const declared = rule.source.data as { rules?: { targets?: string[] }[] };
+    const index = rule.path[1] as number;
+    (declared.rules?.[index]?.targets ?? []).forEach((t, i) => {
+      const hint = unknown(t);
+      if (hint !== undefined) errors.push(new RecipeError(ruleFieldLocation(rule, ['targets', i]), `unknown target '${t}'`, rule.id, hint));
+    });
+    if (rule.replace instanceof Map) {
+      for (const t of rule.replace.keys()) {
+        const hint = unknown(t);
+        if (hint !== undefined) errors.push(new RecipeError(ruleFieldLocation(rule, ['replace', t], 'key'), `unknown target '${t}' in 'replace'`, rule.id, hint));
+      }
+    }
+  }
+  for (const recipe of recipes) {
+    for (const o of recipe.overrides) {
+      (o.targets ?? []).forEach((t, i) => {
+        const hint = unknown(t);
+        if (hint !== undefined) errors.push(new RecipeError(locationOf(recipe.source, [...o.path, 'targets', i]), `unknown target '${t}'`, o.ruleId, hint));
+      });
+    }
+  }
+  return errors;
+}
+
+/** True when the rule runs for `target`: enabled, and `targets` absent or naming it. */
+export function ruleRunsFor(rule: RuleSpec, target: string): boolean {
+  return rule.enabled && (rule.targets === null || rule.targets.includes(target));
+}

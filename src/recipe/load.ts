@@ -1,0 +1,333 @@
+import { createHash } from 'node:crypto';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import Ajv, { type ErrorObject, type ValidateFunction } from 'ajv';
+import { closest } from '../expr/errors';
+import { RecipeError, type RecipeLocation } from '../errors';
+import type { FormatId } from '../ir/model';
+import { locationAt, locationOf, nodeAt, parseRecipeSource, type DataPath, type RecipeSource } from './source';
+
+/** A `where`, `let` or `match` string with the path of its YAML field, to map error offsets back. */
+export interface SourcedText {
+  readonly text: string;
+  readonly path: DataPath;
+}
+
+/** One rule as written in a recipe file, after schema validation. */
+export interface RuleSpec {
+  readonly id: string;
+  readonly description?: string;
+  /** The file the rule comes from, and the path of the rule inside it. */
+  readonly source: RecipeSource;
+  readonly path: DataPath;
+  readonly recipe: RecipeFile;
+  enabled: boolean;
+  /** Formats the rule applies to; null = every format. */
+  readonly formats: readonly FormatId[] | null;
+  /** Targets the rule runs for; null = every target. */
+  targets: readonly string[] | null;
+  readonly match?: SourcedText;
+  readonly where: readonly SourcedText[];
+  readonly let: readonly { name: string; expr: SourcedText }[];
+  /** One replacement, or one per target (`default` for the others). */
+  readonly replace?: SourcedText | ReadonlyMap<string, SourcedText>;
+  readonly nodes?: readonly string[];
+  readonly opset?: { min?: number; max?: number };
+  readonly sharedIntermediates: boolean;
+  /** Declared options with their values (defaults, then overrides). */
+  options: Record<string, unknown>;
+  readonly action?: string;
+  /** Parameters of the action (`params`, then overrides' `options`). */
+  params: Record<string, unknown>;
+}
+
+/** A rule override of a later file: `off`/`on`, options, targets. */
+export interface RuleOverride {
+  readonly ruleId: string;
+  readonly path: DataPath;
+  readonly enabled?: boolean;
+  readonly options?: Record<string, unknown>;
+  readonly targets?: readonly string[];
+}
+
+/** One recipe file, loaded and validated against the schema. */
+export interface RecipeFile {
+  readonly file: string;
+  readonly source: RecipeSource;
+  readonly name: string;
+  readonly version?: string;
+  readonly description?: string;
+  /** sha256 of the file's bytes, recorded in the rewritten model. */
+  readonly sha256: string;
+  readonly extends: readonly { spec: string; path: DataPath }[];
+  readonly targets: readonly string[];
+  readonly maxIterations?: number;
+  readonly rules: RuleSpec[];
+  readonly overrides: readonly RuleOverride[];
+}
+
+/** The published schema; read from the package (`schema/` sits beside `src/` and `dist/`). */
+export const RECIPE_SCHEMA_PATH = path.resolve(__dirname, '../../schema/recipe.schema.json');
+
+let schema: Record<string, unknown> | undefined;
+let validator: ValidateFunction | undefined;
+function schemaValidator(): ValidateFunction {
+  schema ??= JSON.parse(fs.readFileSync(RECIPE_SCHEMA_PATH, 'utf8')) as Record<string, unknown>;
+  validator ??= new Ajv({ allErrors: true, strict: false }).compile(schema);
+  return validator;
+}
+
+/** Reads and validates one recipe file; every problem found is returned, none thrown. */
+export function loadRecipeFile(file: string, text?: string): { recipe?: RecipeFile; errors: RecipeError[] } {
+  let content: string;
+  try {
+    content = text ?? fs.readFileSync(file, 'utf8');
+  } catch (e) {
+    const reason = (e as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (e as Error).message;
+    return { errors: [new RecipeError({ file, line: 1, col: 1 }, `cannot read recipe: ${reason}`)] };
+  }
+  const { source, errors } = parseRecipeSource(file, content);
+  if (errors.length) return { errors };
+  if (source.data === null || typeof source.data !== 'object' || Array.isArray(source.data)) {
+    return { errors: [new RecipeError(locationAt(source, 0), 'a recipe file is a map with at least `recipe:` and `rules:`')] };
+  }
+  const validate = schemaValidator();
+  if (!validate(source.data)) {
+    return { errors: schemaErrors(source, validate.errors ?? []) };
+  }
+  return buildRecipe(source, content);
+}
+
+interface RawRecipe {
+  recipe: string;
+  version?: string;
+  description?: string;
+  extends?: string[];
+  formats?: FormatId[];
+  targets?: string[];
+  'max-iterations'?: number;
+  rules?: RawRule[];
+  overrides?: Record<string, 'on' | 'off' | { enabled?: boolean; options?: Record<string, unknown>; targets?: string[] }>;
+}
+
+interface RawRule {
+  id: string;
+  description?: string;
+  enabled?: boolean;
+  formats?: FormatId[];
+  targets?: string[];
+  match?: string;
+  where?: string | number | boolean | (string | number | boolean)[];
+  let?: Record<string, string | number | boolean>;
+  replace?: string | Record<string, string>;
+  nodes?: string[];
+  opset?: { min?: number; max?: number };
+  'shared-intermediates'?: boolean;
+  options?: Record<string, unknown>;
+  action?: string;
+  params?: Record<string, unknown>;
+}
+
+function buildRecipe(source: RecipeSource, content: string): { recipe?: RecipeFile; errors: RecipeError[] } {
+  const raw = source.data as RawRecipe;
+  const errors: RecipeError[] = [];
+  const rules: RuleSpec[] = [];
+  const recipe: RecipeFile = {
+    file: source.file,
+    source,
+    name: raw.recipe,
+    version: raw.version,
+    description: raw.description,
+    sha256: createHash('sha256').update(content).digest('hex'),
+    extends: (raw.extends ?? []).map((spec, i) => ({ spec, path: ['extends', i] })),
+    targets: raw.targets ?? [],
+    maxIterations: raw['max-iterations'],
+    rules,
+    overrides: Object.entries(raw.overrides ?? {}).map(([ruleId, o]) => {
+      const path = ['overrides', ruleId];
+      if (o === 'off' || o === 'on') return { ruleId, path, enabled: o === 'on' };
+      return { ruleId, path, enabled: o.enabled, options: o.options, targets: o.targets };
+    }),
+  };
+  (raw.rules ?? []).forEach((r, index) => {
+    const path: DataPath = ['rules', index];
+    const at = (...sub: (string | number)[]): DataPath => [...path, ...sub];
+    const isAction = r.action !== undefined;
+    if (isAction) {
+      for (const field of ['match', 'replace', 'where', 'let'] as const) {
+        if (r[field] !== undefined) {
+          errors.push(new RecipeError(locationOf(source, at(field), 'key'), `an action rule has no '${field}'`, r.id, `drop '${field}', or drop 'action: ${r.action}' to write a pattern rule`));
+        }
+      }
+    } else {
+      if (r.match === undefined) errors.push(new RecipeError(locationOf(source, path), "missing field 'match'", r.id, 'a rule has match + replace, or action'));
+      if (r.replace === undefined) errors.push(new RecipeError(locationOf(source, path), "missing field 'replace'", r.id, 'a rule has match + replace, or action'));
+      if (r.params !== undefined) errors.push(new RecipeError(locationOf(source, at('params'), 'key'), "'params' belongs to action rules", r.id));
+    }
+    const where = r.where === undefined ? [] : Array.isArray(r.where) ? r.where : [r.where];
+    rules.push({
+      id: r.id,
+      description: r.description,
+      source,
+      path,
+      recipe,
+      enabled: r.enabled ?? true,
+      formats: r.formats ?? raw.formats ?? null,
+      targets: r.targets ?? null,
+      match: r.match === undefined ? undefined : { text: r.match, path: at('match') },
+      where: where.map((w, i) => ({ text: String(w), path: Array.isArray(r.where) ? at('where', i) : at('where') })),
+      let: Object.entries(r.let ?? {}).map(([name, e]) => ({ name, expr: { text: String(e), path: at('let', name) } })),
+      replace:
+        r.replace === undefined
+          ? undefined
+          : typeof r.replace === 'string'
+            ? { text: r.replace, path: at('replace') }
+            : new Map(Object.entries(r.replace).map(([t, text]) => [t, { text, path: at('replace', t) }])),
+      nodes: r.nodes,
+      opset: r.opset,
+      sharedIntermediates: r['shared-intermediates'] ?? false,
+      options: { ...(r.options ?? {}) },
+      action: r.action,
+      params: { ...(r.params ?? {}) },
+    });
+  });
+  return { recipe, errors };
+}
+
+/** ajv paths are JSON pointers: `/rules/0/match` -> ['rules', 0, 'match']. */
+function pointerToPath(pointer: string): DataPath {
+  if (!pointer) return [];
+  return pointer
+    .slice(1)
+    .split('/')
+    .map((s) => s.replace(/~1/g, '/').replace(/~0/g, '~'))
+    .map((s) => (/^\d+$/.test(s) ? Number(s) : s));
+}
+
+const TYPE_NAMES: Record<string, string> = {
+  string: 'a string',
+  number: 'a number',
+  integer: 'an integer',
+  boolean: 'true or false',
+  object: 'a map',
+  array: 'a list',
+  null: 'null',
+};
+
+/** Turns ajv's errors into one RecipeError per problem, at the YAML node it is about. */
+function schemaErrors(source: RecipeSource, errors: readonly ErrorObject[]): RecipeError[] {
+  const byPath = new Map<string, ErrorObject[]>();
+  for (const e of errors) {
+    const list = byPath.get(e.instancePath) ?? [];
+    list.push(e);
+    byPath.set(e.instancePath, list);
+  }
+  const out: RecipeError[] = [];
+  for (const [pointer, list] of byPath) {
+    const path = pointerToPath(pointer);
+    const ruleId = ruleIdOf(source, path);
+    const types = list.filter((e) => e.keyword === 'type').flatMap((e) => [e.params.type as string | string[]].flat());
+    const hasAlternatives = list.some((e) => e.keyword === 'oneOf' || e.keyword === 'anyOf');
+    if (types.length && (hasAlternatives || list.every((e) => e.keyword === 'type'))) {
+      const wanted = [...new Set(types)].map((t) => TYPE_NAMES[t] ?? t);
+      out.push(new RecipeError(locationOf(source, path), `'${fieldName(path)}' must be ${wanted.join(' or ')}`, ruleId));
+      continue;
+    }
+    for (const e of list) {
+      if (e.keyword === 'oneOf' || e.keyword === 'anyOf' || e.keyword === 'if') continue;
+      out.push(schemaError(source, path, e, ruleId));
+    }
+  }
+  // In file order, so the user reads them top to bottom.
+  return out.sort((a, b) => a.location.line - b.location.line || a.location.col - b.location.col);
+}
+
+function schemaError(source: RecipeSource, path: DataPath, e: ErrorObject, ruleId?: string): RecipeError {
+  const field = fieldName(path);
+  switch (e.keyword) {
+    case 'additionalProperties': {
+      const key = e.params.additionalProperty as string;
+      const allowed = Object.keys(propertiesAt(path));
+      const guess = closest(key, allowed);
+      return new RecipeError(locationOf(source, [...path, key], 'key'), `unknown field '${key}'`, ruleId, guess ? `did you mean '${guess}'?` : allowed.length ? `known fields: ${allowed.join(', ')}` : undefined);
+    }
+    case 'required':
+      return new RecipeError(locationOf(source, path), `missing field '${e.params.missingProperty as string}'`, ruleId);
+    case 'enum': {
+      const allowed = (e.params.allowedValues as unknown[]).map(String);
+      const value = String(dataAt(source, path));
+      const guess = closest(value, allowed);
+      return new RecipeError(locationOf(source, path), `'${value}' is not one of ${allowed.join(', ')}`, ruleId, guess ? `did you mean '${guess}'?` : undefined);
+    }
+    case 'pattern':
+      return new RecipeError(locationOf(source, path), `'${String(dataAt(source, path))}' is not a valid ${describePattern(path)}`, ruleId, PATTERN_HINTS[lastKey(path)]);
+    case 'propertyNames':
+      return new RecipeError(locationOf(source, [...path, e.params.propertyName as string], 'key'), `'${e.params.propertyName as string}' is not a valid name in '${field}'`, ruleId, 'names are letters, digits and _, not starting with a digit');
+    case 'minItems':
+    case 'minProperties':
+      return new RecipeError(locationOf(source, path), `'${field}' must not be empty`, ruleId);
+    case 'uniqueItems':
+      return new RecipeError(locationOf(source, path), `'${field}' lists an entry twice`, ruleId);
+    case 'type':
+      return new RecipeError(locationOf(source, path), `'${field}' must be ${TYPE_NAMES[e.params.type as string] ?? String(e.params.type)}`, ruleId);
+    default:
+      return new RecipeError(locationOf(source, path), `'${field}' ${e.message ?? 'is invalid'}`, ruleId);
+  }
+}
+
+const PATTERN_HINTS: Record<string, string> = {
+  id: 'rule ids are lowercase letters, digits, -, _ and .: batchnorm-to-mul-add',
+  version: 'versions are semver: 1.0.0',
+  recipe: 'recipe names are letters, digits, ., _, - and /',
+};
+
+function describePattern(path: DataPath): string {
+  const key = lastKey(path);
+  if (key === 'id') return 'rule id';
+  if (key === 'recipe') return 'recipe name';
+  if (key === 'version') return 'version';
+  if (path.includes('targets')) return 'target name';
+  return `value for '${fieldName(path)}'`;
+}
+
+function lastKey(path: DataPath): string {
+  return String([...path].reverse().find((p) => typeof p === 'string') ?? '');
+}
+
+function fieldName(path: DataPath): string {
+  return path.length ? path.map((p) => (typeof p === 'number' ? `[${p}]` : p)).join('.').replace(/\.\[/g, '[') : 'recipe file';
+}
+
+function dataAt(source: RecipeSource, path: DataPath): unknown {
+  let v: unknown = source.data;
+  for (const k of path) v = v && typeof v === 'object' ? (v as Record<string | number, unknown>)[k] : undefined;
+  return v;
+}
+
+/** The rule id of the rule a path is inside, for error messages. */
+function ruleIdOf(source: RecipeSource, path: DataPath): string | undefined {
+  if (path[0] !== 'rules' || typeof path[1] !== 'number') return undefined;
+  const id = (dataAt(source, ['rules', path[1], 'id']) as unknown) ?? undefined;
+  return typeof id === 'string' ? id : undefined;
+}
+
+/** The schema's `properties` for the object at `path`, for "did you mean" hints. */
+function propertiesAt(path: DataPath): Record<string, unknown> {
+  const s = (schema ?? {}) as unknown as { properties: Record<string, unknown>; definitions: { rule: { properties: Record<string, unknown> } } };
+  if (path.length === 0) return s.properties;
+  if (path[0] === 'rules' && path.length === 2) return s.definitions.rule.properties;
+  if (path[0] === 'overrides' && path.length === 2) return { enabled: 1, options: 1, targets: 1 };
+  if (path[0] === 'rules' && path.length === 3 && path[2] === 'opset') return { min: 1, max: 1 };
+  return {};
+}
+
+/** Where a rule's field is in its file (the key when `key`), for errors raised after loading. */
+export function ruleFieldLocation(rule: RuleSpec, field: DataPath = [], at: 'value' | 'key' = 'value'): RecipeLocation {
+  return locationOf(rule.source, [...rule.path, ...field], at);
+}
+
+/** Whether the YAML has a node at the path (a field written, not defaulted). */
+export function hasField(source: RecipeSource, path: DataPath): boolean {
+  const node = nodeAt(source, path);
+  return node !== null && node !== nodeAt(source, path.slice(0, -1));
+}

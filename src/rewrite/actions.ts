@@ -1,0 +1,64 @@
+import type { Model } from '../ir/model';
+import { cleanup, toposort } from '../ir/passes';
+import type { ActionOutcome } from './rule';
+
+/** A JSON Schema (draft-07) for an action's parameters; its descriptions are the docs. */
+export type ParamSchema = {
+  type: 'object';
+  additionalProperties: false;
+  properties: Record<string, { type: string; description: string; default?: unknown; enum?: unknown[]; minimum?: number }>;
+  required?: string[];
+};
+
+/** A built-in action: what cannot be a local pattern (cleanup, fix shapes, merge models). */
+export interface ActionDefinition {
+  readonly name: string;
+  readonly description: string;
+  /** The parameters it takes, checked when the recipe is compiled. */
+  readonly params: ParamSchema;
+  run(model: Model, params: Readonly<Record<string, unknown>>): ActionOutcome;
+}
+
+const cleanupAction: ActionDefinition = {
+  name: 'cleanup',
+  description: 'Removes nodes and constants no graph output needs (in subgraphs too), then sorts the nodes topologically.',
+  params: {
+    type: 'object',
+    additionalProperties: false,
+    properties: {
+      toposort: { type: 'boolean', description: 'Also sort nodes so that producers come before readers.', default: true },
+    },
+  },
+  run(model, params) {
+    let nodes = 0;
+    let values = 0;
+    for (const g of model.graphs) {
+      const r = cleanup(g);
+      nodes += r.nodes;
+      values += r.values;
+      if (params.toposort !== false) toposort(g);
+    }
+    return { changes: nodes + values, summary: `removed ${nodes} node(s) and ${values} value(s)` };
+  },
+};
+
+const REGISTRY = new Map<string, ActionDefinition>([[cleanupAction.name, cleanupAction]]);
+
+/** The built-in action named `name`, if there is one. */
+export function findAction(name: string): ActionDefinition | undefined {
+  return REGISTRY.get(name);
+}
+
+/** Every built-in action, by name. */
+export function actionNames(): string[] {
+  return [...REGISTRY.keys()].sort();
+}
+
+/**
+ * Adds an action to the registry (for library users and later issues). A name
+ * already taken is an error: two actions must not silently shadow each other.
+ */
+export function registerAction(def: ActionDefinition): void {
+  if (REGISTRY.has(def.name)) throw new Error(`action '${def.name}' is already registered`);
+  REGISTRY.set(def.name, def);
+}

@@ -1,0 +1,344 @@
+import { GraphError } from '../errors';
+import type { Graph, Node, Value } from '../ir/graph';
+import type { Model } from '../ir/model';
+import { cleanup, toposort } from '../ir/passes';
+import { opArity } from '../recipe/ops';
+import type { ActionRule, CompiledRule, PatternRule, RuleContext, RuleHit } from './rule';
+
+/** Per rule: how often it was tried, matched, applied and refused. */
+export interface RuleStats {
+  id: string;
+  kind: 'pattern' | 'action';
+  /** Nodes it was tried at (each node once per round). */
+  candidates: number;
+  /** Times the pattern and its conditions held. */
+  matches: number;
+  /** Replacements applied. */
+  rewrites: number;
+  /** Replacements refused because they would leave the graph invalid (the graph kept as before). */
+  refused: { node: string; graph: string; reason: string }[];
+  /** For an action: its own summary line. */
+  summary?: string;
+}
+
+/** Why a rule did not fire at a node: the first failed condition (`--explain`). */
+export interface NearMiss {
+  node: string;
+  op: string;
+  graph: string;
+  reason: string;
+}
+
+/** What applying a bundle did. */
+export interface ApplyReport {
+  rules: RuleStats[];
+  /** Fixpoint rounds run, summed over graphs and rule groups. */
+  rounds: number;
+  /** Set when a group still changed the graph at the iteration bound. */
+  boundHit: boolean;
+  warnings: string[];
+  /** Near misses of the rule named in `explain`, one per candidate node. */
+  explain: NearMiss[];
+  /** Nodes and values removed by the final cleanup. */
+  cleanup: { nodes: number; values: number };
+}
+
+/** Progress of a long run, for a display. */
+export interface Progress {
+  rule: string;
+  graph: string;
+  done: number;
+  total: number;
+}
+
+export interface ApplyOptions {
+  target?: string;
+  /** Bound on fixpoint rounds per group of pattern rules (per graph). */
+  maxIterations?: number;
+  /** Collect near misses of this rule id. */
+  explain?: string;
+  /** Called now and then during long runs. */
+  onProgress?: (p: Progress) => void;
+  /** Skip the final cleanup + toposort (tests that look at the raw result). */
+  skipCleanup?: boolean;
+}
+
+/**
+ * Applies rules to a model: consecutive pattern rules together to a fixpoint
+ * (every graph, subgraphs included), each action once where it stands; then
+ * removes what is unused and sorts the nodes. Every application is checked
+ * locally; one that would leave the graph invalid is undone and reported.
+ */
+export function applyRules(model: Model, rules: readonly CompiledRule[], options: ApplyOptions = {}): ApplyReport {
+  const target = options.target ?? 'default';
+  const maxIterations = options.maxIterations ?? 16;
+  const stats = new Map<string, RuleStats>();
+  for (const r of rules) stats.set(r.id, { id: r.id, kind: r.kind, candidates: 0, matches: 0, rewrites: 0, refused: [] });
+  const report: ApplyReport = { rules: [...stats.values()], rounds: 0, boundHit: false, warnings: [], explain: [], cleanup: { nodes: 0, values: 0 } };
+  const explained = new Map<Node, NearMiss>();
+
+  for (const group of groupRules(rules)) {
+    if (group.kind === 'action') {
+      const outcome = group.rule.run(model, target);
+      const s = stats.get(group.rule.id)!;
+      s.rewrites += outcome.changes;
+      s.summary = outcome.summary;
+      continue;
+    }
+    for (const graph of [...model.allGraphs()]) {
+      const ctx: RuleContext = { model, graph, target };
+      const rounds = runToFixpoint(graph, group.rules, ctx, { maxIterations, stats, explain: options.explain, explained, onProgress: options.onProgress });
+      report.rounds += rounds.rounds;
+      if (rounds.boundHit) {
+        report.boundHit = true;
+        report.warnings.push(
+          `graph '${graph.name}': rules ${group.rules.map((r) => r.id).join(', ')} still changed the graph after ${maxIterations} rounds; stopped there (a rule may undo another, or rewrite its own output)`,
+        );
+      }
+    }
+  }
+  report.explain = [...explained.values()];
+  if (!options.skipCleanup) {
+    for (const g of model.graphs) {
+      const r = cleanup(g);
+      report.cleanup.nodes += r.nodes;
+      report.cleanup.values += r.values;
+      try {
+        toposort(g);
+      } catch (e) {
+        throw new GraphError([(e as Error).message], 'after applying the recipe');
+      }
+    }
+  }
+  return report;
+}
+
+type Group = { kind: 'pattern'; rules: PatternRule[] } | { kind: 'action'; rule: ActionRule };
+
+/** Consecutive pattern rules share a fixpoint; an action splits the sequence. */
+function groupRules(rules: readonly CompiledRule[]): Group[] {
+  const groups: Group[] = [];
+  for (const r of rules) {
+    if (r.kind === 'action') groups.push({ kind: 'action', rule: r });
+    else {
+      const last = groups[groups.length - 1];
+      if (last?.kind === 'pattern') last.rules.push(r);
+      else groups.push({ kind: 'pattern', rules: [r] });
+    }
+  }
+  return groups;
+}
+
+interface FixpointOptions {
+  maxIterations: number;
+  stats: Map<string, RuleStats>;
+  explain?: string;
+  explained: Map<Node, NearMiss>;
+  onProgress?: (p: Progress) => void;
+}
+
+/** Nodes of one graph by op, kept up to date as rules add nodes (removed ones are skipped and swept). */
+class OpIndex {
+  private readonly byOp = new Map<string, Node[]>();
+  private readonly all: Node[] = [];
+  readonly known = new Set<Node>();
+
+  constructor(nodes: readonly Node[]) {
+    for (const n of nodes) this.add(n);
+  }
+
+  add(node: Node): void {
+    if (this.known.has(node)) return;
+    this.known.add(node);
+    this.all.push(node);
+    const list = this.byOp.get(node.op);
+    if (list) list.push(node);
+    else this.byOp.set(node.op, [node]);
+  }
+
+  /** Live nodes whose op is in `ops` ('*': all), as a snapshot: nodes added meanwhile wait for the next round. */
+  candidates(ops: readonly string[] | '*'): Node[] {
+    if (ops === '*') return this.all.filter((n) => !n.removed);
+    const out: Node[] = [];
+    for (const op of ops) for (const n of this.byOp.get(op) ?? []) if (!n.removed) out.push(n);
+    return out;
+  }
+
+  /** Drops removed nodes from the lists, between rounds. */
+  sweep(): void {
+    for (const [op, list] of this.byOp) this.byOp.set(op, list.filter((n) => !n.removed));
+    const live = this.all.filter((n) => !n.removed);
+    this.all.length = 0;
+    this.all.push(...live);
+    for (const n of [...this.known]) if (n.removed) this.known.delete(n);
+  }
+}
+
+function runToFixpoint(graph: Graph, rules: readonly PatternRule[], ctx: RuleContext, o: FixpointOptions): { rounds: number; boundHit: boolean } {
+  const index = new OpIndex(graph.nodes);
+  /** (rule, node) pairs whose replacement was refused: not tried again. */
+  const refused = new Map<PatternRule, Set<Node>>(rules.map((r) => [r, new Set<Node>()]));
+  let rounds = 0;
+  let changed = true;
+  while (changed && rounds < o.maxIterations) {
+    changed = false;
+    rounds++;
+    for (const rule of rules) {
+      const s = o.stats.get(rule.id)!;
+      const candidates = index.candidates(rule.rootOps);
+      const skip = refused.get(rule)!;
+      let done = 0;
+      for (const node of candidates) {
+        if (o.onProgress && ++done % 4096 === 0) o.onProgress({ rule: rule.id, graph: graph.name, done, total: candidates.length });
+        if (node.removed || skip.has(node)) continue;
+        s.candidates++;
+        let result = rule.match(node, ctx);
+        if (result.ok) {
+          const outside = result.matched.find((n) => n.graph !== graph);
+          if (outside) result = { ok: false, reason: `the match reaches ${outside.op} '${outside.name}' in another graph` };
+        }
+        if (result.ok && !rule.sharedIntermediates) {
+          const shared = sharedIntermediate(result);
+          if (shared) result = { ok: false, reason: shared };
+        }
+        if (!result.ok) {
+          if (o.explain === rule.id) o.explained.set(node, { node: node.name, op: node.op, graph: graph.name, reason: result.reason });
+          continue;
+        }
+        if (o.explain === rule.id) o.explained.delete(node);
+        s.matches++;
+        const outcome = applyHit(graph, ctx, result, index);
+        if (outcome.ok) {
+          s.rewrites++;
+          changed = true;
+        } else {
+          skip.add(outcome.root);
+          s.refused.push({ node: outcome.root.name, graph: graph.name, reason: outcome.reason });
+        }
+      }
+      if (o.onProgress && candidates.length >= 4096) o.onProgress({ rule: rule.id, graph: graph.name, done: candidates.length, total: candidates.length });
+    }
+    index.sweep();
+  }
+  return { rounds, boundHit: changed && rounds >= o.maxIterations };
+}
+
+/**
+ * By default a multi-node match must not swallow a value others still read:
+ * the rewrite would change what they see. Returns why, or undefined.
+ */
+function sharedIntermediate(hit: RuleHit): string | undefined {
+  const inside = new Set(hit.matched);
+  const root = hit.matched[hit.matched.length - 1];
+  for (const node of hit.matched) {
+    if (node === root) continue;
+    for (const v of node.outputs) {
+      if (v.isGraphOutput) return `intermediate value '${v.name}' of ${node.op} '${node.name}' is a graph output`;
+      const outside = v.uses.filter((u) => !inside.has(u.node)).length;
+      if (outside > 0) return `intermediate value '${v.name}' of ${node.op} '${node.name}' has ${outside} reader(s) outside the pattern`;
+    }
+  }
+  return undefined;
+}
+
+type Applied = { ok: true } | { ok: false; root: Node; reason: string };
+
+/**
+ * Applies one match as a transaction: the root's outputs are detached from it
+ * and handed to the replacement; if the replacement fails or leaves the graph
+ * invalid, its nodes and values are removed and the root gets its outputs back,
+ * so the graph is exactly as before.
+ */
+function applyHit(graph: Graph, ctx: RuleContext, hit: RuleHit, index: OpIndex): Applied {
+  const root = hit.matched[hit.matched.length - 1]!;
+  const reuse = [...root.outputs];
+  const valuesBefore = graph.valueCount;
+  root.setOutputs([]);
+  let created: readonly Node[] = [];
+  let problems: string[];
+  try {
+    created = hit.rewrite(graph, reuse);
+    problems = checkReplacement(graph, ctx, created, reuse);
+  } catch (e) {
+    problems = [`the replacement failed: ${(e as Error).message}`];
+    created = graph.nodes.filter((n) => !index.known.has(n));
+  }
+  if (problems.length > 0) {
+    for (const n of created) graph.removeNode(n);
+    root.setOutputs(reuse);
+    const added = [...graph.values].slice(valuesBefore);
+    for (const v of added) {
+      if (v.useCount === 0 && (!v.producer || v.producer.removed) && !graph.inputs.includes(v)) graph.removeValue(v);
+    }
+    return { ok: false, root, reason: problems.join('; ') };
+  }
+  graph.removeNode(root);
+  // The other matched nodes go when nothing reads them any more (with shared
+  // intermediates allowed, some stay for their other readers).
+  for (let i = hit.matched.length - 2; i >= 0; i--) {
+    const n = hit.matched[i]!;
+    if (!n.removed && n.outputs.every((v) => v.useCount === 0)) graph.removeNode(n);
+  }
+  for (const n of created) index.add(n);
+  return { ok: true };
+}
+
+/** Local checks of a fresh replacement: every read value has a source, the outputs are produced, arities hold, no cycle. */
+function checkReplacement(graph: Graph, ctx: RuleContext, created: readonly Node[], reuse: readonly Value[]): string[] {
+  const problems: string[] = [];
+  const mine = new Set(created);
+  for (const v of reuse) {
+    if (!v.producer || v.producer.removed || !mine.has(v.producer)) problems.push(`nothing in the replacement produces output '${v.name}'`);
+  }
+  for (const n of created) {
+    n.inputs.forEach((v, i) => {
+      if (!v) return;
+      if (!visibleFrom(graph, v)) problems.push(`${n.op} '${n.name}' input ${i} reads '${v.name}' from a graph out of scope`);
+      else if (!(v.const !== undefined || (v.producer && !v.producer.removed) || v.graph.inputs.includes(v))) {
+        problems.push(`${n.op} '${n.name}' input ${i} reads '${v.name}', which nothing produces`);
+      }
+    });
+    if (n.outputs.length === 0) problems.push(`${n.op} '${n.name}' has no output`);
+    const arity = opArity(ctx.model.format, n.op, n.domain);
+    if (arity && (n.inputs.length < arity.min || (arity.max !== null && n.inputs.length > arity.max))) {
+      const want = arity.max === null ? `at least ${arity.min}` : arity.min === arity.max ? `${arity.min}` : `${arity.min} to ${arity.max}`;
+      problems.push(`${n.op} '${n.name}' has ${n.inputs.length} input(s), ${ctx.model.format} ${n.op} takes ${want}`);
+    }
+  }
+  const cycle = cycleAmong(created);
+  if (cycle) problems.push(`the replacement has a cycle through ${cycle.op} '${cycle.name}'`);
+  return problems;
+}
+
+function visibleFrom(graph: Graph, v: Value): boolean {
+  for (let g: Graph | undefined = graph; g; g = g.parent) if (g === v.graph) return true;
+  return false;
+}
+
+/** A node of `nodes` that reaches itself through producers inside `nodes`, if any. */
+function cycleAmong(nodes: readonly Node[]): Node | undefined {
+  const set = new Set(nodes);
+  const state = new Map<Node, 1 | 2>();
+  for (const start of nodes) {
+    if (state.has(start)) continue;
+    const stack: { node: Node; next: number }[] = [{ node: start, next: 0 }];
+    state.set(start, 1);
+    while (stack.length) {
+      const top = stack[stack.length - 1]!;
+      const inputs = top.node.inputs;
+      if (top.next < inputs.length) {
+        const p = inputs[top.next++]?.producer;
+        if (!p || !set.has(p)) continue;
+        const s = state.get(p);
+        if (s === 1) return p;
+        if (s === 2) continue;
+        state.set(p, 1);
+        stack.push({ node: p, next: 0 });
+      } else {
+        state.set(top.node, 2);
+        stack.pop();
+      }
+    }
+  }
+  return undefined;
+}

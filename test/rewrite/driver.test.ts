@@ -1,0 +1,187 @@
+import { Graph, Model, Tensor, attr, printModel, validate, type Node, type Value } from '../../src/ir';
+import { applyRules } from '../../src/rewrite/driver';
+import type { PatternRule, RuleHit, RuleMiss } from '../../src/rewrite/rule';
+
+/** x -> Relu -> Relu -> ... (n of them) -> output. */
+function reluChain(n: number): Model {
+  const g = new Graph('main');
+  const x = g.addValue('x', { dtype: 'float32', shape: [1, 4] });
+  g.inputs = [x];
+  let v: Value = x;
+  for (let i = 0; i < n; i++) v = g.addNode({ op: 'Relu', name: `relu${i}`, inputs: [v], outputs: [`r${i}`] }).output(0);
+  g.outputs = [v];
+  const m = new Model('onnx', g);
+  m.opsets = [{ domain: '', version: 13 }];
+  return m;
+}
+
+/** Relu(Relu($x)) -> Relu($x): a two-node pattern written by hand against the rule interface. */
+function doubleRelu(opts: { build?: (graph: Graph, x: Value, out: readonly Value[]) => Node[]; shared?: boolean } = {}): PatternRule {
+  return {
+    kind: 'pattern',
+    id: 'double-relu',
+    rootOps: ['Relu'],
+    sharedIntermediates: opts.shared,
+    match(node): RuleHit | RuleMiss {
+      const inner = node.input(0)?.producer;
+      if (!inner || inner.op !== 'Relu') return { ok: false, reason: `input 0 of Relu '${node.name}' is not produced by a Relu` };
+      const x = inner.input(0)!;
+      return {
+        ok: true,
+        matched: [inner, node],
+        rewrite: (graph, out) =>
+          opts.build ? opts.build(graph, x, out) : [graph.addNode({ op: 'Relu', name: graph.uniqueName(`${node.name}_once`), inputs: [x], outputs: out })],
+      };
+    },
+  };
+}
+
+const ops = (m: Model): string[] => m.graph.nodes.map((n) => n.op);
+
+describe('fixpoint', () => {
+  it('collapses a chain of Relus to one, keeping the output value and its name', () => {
+    const m = reluChain(5);
+    const out = m.graph.outputs[0]!;
+    const report = applyRules(m, [doubleRelu()]);
+    expect(ops(m)).toEqual(['Relu']);
+    expect(m.graph.outputs[0]).toBe(out);
+    expect(out.name).toBe('r4');
+    expect(out.producer?.input(0)).toBe(m.graph.inputs[0]);
+    expect(report.rules[0]!.rewrites).toBe(4);
+    expect(report.boundHit).toBe(false);
+    expect(validate(m.graph, { ordered: true, uniqueNames: true })).toEqual([]);
+  });
+
+  it('stops at the iteration bound and warns when a rule keeps rewriting its own output', () => {
+    const m = reluChain(1);
+    const forever: PatternRule = {
+      kind: 'pattern',
+      id: 'relu-again',
+      rootOps: ['Relu'],
+      match: (node) => ({
+        ok: true,
+        matched: [node],
+        rewrite: (graph, out) => [graph.addNode({ op: 'Relu', inputs: [node.input(0)], outputs: out })],
+      }),
+    };
+    const report = applyRules(m, [forever], { maxIterations: 5 });
+    expect(report.boundHit).toBe(true);
+    expect(report.rounds).toBe(5);
+    expect(report.rules[0]!.rewrites).toBe(5);
+    expect(report.warnings[0]).toMatch(/relu-again still changed the graph after 5 rounds/);
+    expect(ops(m)).toEqual(['Relu']);
+  });
+});
+
+describe('rollback of invalid replacements', () => {
+  const cases: [string, (graph: Graph, x: Value, out: readonly Value[]) => Node[], RegExp][] = [
+    [
+      'reads a value nothing produces',
+      (graph, _x, out) => [graph.addNode({ op: 'Relu', inputs: [graph.addValue('dangling')], outputs: out })],
+      /reads 'dangling', which nothing produces/,
+    ],
+    [
+      'has the wrong arity for the op',
+      (graph, x, out) => [graph.addNode({ op: 'Add', inputs: [x], outputs: out })],
+      /Add '.*' has 1 input\(s\), onnx Add takes 2/,
+    ],
+    [
+      'does not produce the matched outputs',
+      (graph, x) => [graph.addNode({ op: 'Relu', inputs: [x], outputs: ['elsewhere'] })],
+      /nothing in the replacement produces output 'r1'/,
+    ],
+    [
+      'has a cycle',
+      (graph, x, out) => {
+        const a = graph.addNode({ op: 'Add', inputs: [x, out[0]!], outputs: ['loop'] });
+        return [a, graph.addNode({ op: 'Relu', inputs: [a.output(0)], outputs: out })];
+      },
+      /cycle through/,
+    ],
+    [
+      'throws half way',
+      (graph, x) => {
+        graph.addNode({ op: 'Relu', inputs: [x], outputs: ['half'] });
+        graph.addConstant('half_const', Tensor.scalar('float32', 1));
+        throw new Error('no more');
+      },
+      /the replacement failed: no more/,
+    ],
+  ];
+  it.each(cases)('refuses a replacement that %s and leaves the graph exactly as before', (_name, build, reason) => {
+    const m = reluChain(2);
+    const before = printModel(m);
+    const valueCount = m.graph.valueCount;
+    const report = applyRules(m, [doubleRelu({ build })], { skipCleanup: true });
+    const stats = report.rules[0]!;
+    expect(stats.rewrites).toBe(0);
+    expect(stats.refused).toHaveLength(1);
+    expect(stats.refused[0]!.node).toBe('relu1');
+    expect(stats.refused[0]!.reason).toMatch(reason);
+    expect(printModel(m)).toBe(before);
+    expect(m.graph.valueCount).toBe(valueCount);
+    expect(validate(m.graph, { ordered: true })).toEqual([]);
+  });
+});
+
+describe('use counts of intermediate values', () => {
+  function forked(): Model {
+    const m = reluChain(2);
+    const g = m.graph;
+    const tap = g.addNode({ op: 'Neg', name: 'tap', inputs: [g.findValue('r0')!], outputs: ['tapped'] });
+    g.outputs = [...g.outputs, tap.output(0)];
+    return m;
+  }
+
+  it('does not match when an intermediate value has other readers, and says why', () => {
+    const m = forked();
+    const report = applyRules(m, [doubleRelu()], { explain: 'double-relu' });
+    expect(ops(m).sort()).toEqual(['Neg', 'Relu', 'Relu']);
+    expect(report.rules[0]!.matches).toBe(0);
+    expect(report.explain).toContainEqual({
+      node: 'relu1',
+      op: 'Relu',
+      graph: 'main',
+      reason: "intermediate value 'r0' of Relu 'relu0' has 1 reader(s) outside the pattern",
+    });
+    expect(report.explain).toContainEqual(expect.objectContaining({ node: 'relu0', reason: expect.stringMatching(/not produced by a Relu/) }));
+  });
+
+  it('matches with shared intermediates allowed, keeping the node the other reader needs', () => {
+    const m = forked();
+    applyRules(m, [doubleRelu({ shared: true })]);
+    expect(ops(m).sort()).toEqual(['Neg', 'Relu', 'Relu']);
+    expect(m.graph.findValue('tapped')!.producer!.input(0)!.producer!.name).toBe('relu0');
+    expect(m.graph.outputs[0]!.producer!.input(0)).toBe(m.graph.inputs[0]);
+  });
+});
+
+describe('subgraphs', () => {
+  it('rewrites inside If branches too', () => {
+    const m = reluChain(1);
+    const g = m.graph;
+    const branch = new Graph('then_branch', g);
+    let v: Value = g.findValue('r0')!;
+    for (let i = 0; i < 3; i++) v = branch.addNode({ op: 'Relu', name: `inner${i}`, inputs: [v], outputs: [`inner_r${i}`] }).output(0);
+    branch.outputs = [v];
+    const cond = g.addConstant('cond', Tensor.scalar('bool', 1));
+    const node = g.addNode({ op: 'If', name: 'if0', inputs: [cond], outputs: ['y'], attrs: { then_branch: attr.graph(branch), else_branch: attr.graph(branch) } });
+    g.outputs = [node.output(0)];
+    applyRules(m, [doubleRelu()]);
+    expect(branch.nodes.map((n) => n.op)).toEqual(['Relu']);
+    expect(branch.nodes[0]!.input(0)!.name).toBe('r0');
+    expect(validate(g)).toEqual([]);
+  });
+});
+
+describe('actions', () => {
+  it('runs the cleanup action where it stands', () => {
+    const m = reluChain(2);
+    m.graph.addNode({ op: 'Neg', name: 'dead', inputs: [m.graph.inputs[0]!], outputs: ['unused'] });
+    const { findAction } = jest.requireActual<typeof import('../../src/rewrite/actions')>('../../src/rewrite/actions');
+    const cleanup = findAction('cleanup')!;
+    const report = applyRules(m, [{ kind: 'action', id: 'tidy', action: 'cleanup', run: (model) => cleanup.run(model, {}) }], { skipCleanup: true });
+    expect(ops(m)).toEqual(['Relu', 'Relu']);
+    expect(report.rules[0]!.summary).toBe('removed 1 node(s) and 1 value(s)');
+  });
+});
