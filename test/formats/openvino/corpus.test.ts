@@ -1,0 +1,104 @@
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { readModel, writeModel } from '../../../src/formats';
+import { buildOpenvino } from '../../../src/formats/openvino';
+import { serializeXml } from '../../../src/formats/openvino/xml';
+import { printGraph } from '../../../src/ir/text/print';
+import { corpusOpenvinoModels, SHARED, tempDir } from '../../helpers/corpus';
+import { binSizeNeeded, constRanges, pseudoRandomBytes, xmlTreeOf } from '../../helpers/openvino-build';
+
+const models = corpusOpenvinoModels();
+const withBin = models.filter((f) => fs.existsSync(f.replace(/\.xml$/, '.bin')));
+const xmlOnly = models.filter((f) => !withBin.includes(f));
+const work = tempDir('recipe-ov-corpus-');
+
+afterAll(() => fs.rmSync(work, { recursive: true, force: true }));
+
+/** Copies an IR into the work folder; an XML-only topology gets a .bin of the size its offsets ask for. */
+function stage(xml: string, i: number): string {
+  const dir = path.join(work, `in${i}`);
+  fs.mkdirSync(dir, { recursive: true });
+  const target = path.join(dir, path.basename(xml));
+  fs.copyFileSync(xml, target);
+  const bin = xml.replace(/\.xml$/, '.bin');
+  const targetBin = target.replace(/\.xml$/, '.bin');
+  if (fs.existsSync(bin)) fs.copyFileSync(bin, targetBin);
+  else fs.writeFileSync(targetBin, pseudoRandomBytes(binSizeNeeded(xml), 1000 + i));
+  return target;
+}
+
+/** The bytes of every Const layer, by layer id, as its XML says to find them in its .bin. */
+function constBytes(xml: string): Map<string, Buffer> {
+  const bin = fs.readFileSync(xml.replace(/\.xml$/, '.bin'));
+  const out = new Map<string, Buffer>();
+  for (const [id, r] of constRanges(xmlTreeOf(xml))) out.set(id, bin.subarray(r.offset, r.offset + r.size));
+  return out;
+}
+
+test('the corpus has the eight model_server IR pairs and the two XML-only topologies', () => {
+  expect(withBin).toHaveLength(8);
+  expect(xmlOnly.map((f) => path.basename(f)).sort()).toEqual(['inception.xml', 'mobilenet.xml']);
+});
+
+describe.each(models.map((f, i) => [path.relative(path.join(SHARED, 'corpus'), f), f, i] as const))('%s', (_label, original, i) => {
+  let input: string;
+  let output: string;
+  beforeAll(() => {
+    input = stage(original, i);
+    output = path.join(work, `out${i}`, 'model.xml');
+    fs.mkdirSync(path.dirname(output), { recursive: true });
+    writeModel(readModel(input), output);
+  });
+
+  test('is recognised as OpenVINO IR and read', () => {
+    const model = readModel(input);
+    expect(model.format).toBe('openvino');
+    expect(model.graph.outputs.length).toBeGreaterThan(0);
+  });
+
+  test('the written XML is the same tree (byte-identical text, here)', () => {
+    expect(xmlTreeOf(output)).toEqual(xmlTreeOf(input));
+    expect(fs.readFileSync(output, 'utf8')).toBe(fs.readFileSync(input, 'utf8'));
+  });
+
+  test('the regenerated XML (not the kept text) is the same tree too', () => {
+    const image = buildOpenvino(readModel(input), output);
+    expect(image.verbatim).toBe(true);
+    const regenerated = path.join(work, `regen${i}.xml`);
+    fs.writeFileSync(regenerated, serializeXml(image.doc, { indent: '  ', spaceBeforeSlash: false, spaceInDeclaration: false }));
+    expect(xmlTreeOf(regenerated)).toEqual(xmlTreeOf(input));
+  });
+
+  test('every Const keeps its bytes, and the .bin holds nothing else', () => {
+    const before = constBytes(input);
+    const after = constBytes(output);
+    expect([...after.keys()]).toEqual([...before.keys()]);
+    for (const [id, bytes] of before) expect(Buffer.compare(after.get(id)!, bytes)).toBe(0);
+    const distinct = new Set([...before.values()].map((b) => b.toString('base64')));
+    const total = [...distinct].reduce((s, b) => s + Buffer.from(b, 'base64').byteLength, 0);
+    expect(fs.statSync(output.replace(/\.xml$/, '.bin')).size).toBe(total);
+  });
+
+  test('reading the written model gives the same graph', () => {
+    expect(printGraph(readModel(output).graph)).toBe(printGraph(readModel(input).graph));
+  });
+});
+
+test('mobilenet maps layers to nodes, Consts to constants, Parameter/Result to inputs/outputs', () => {
+  const file = xmlOnly.find((f) => f.endsWith('mobilenet.xml'))!;
+  const model = readModel(stage(file, 99));
+  const g = model.graph;
+  expect(g.inputs.map((v) => [v.name, v.dtype, v.shape])).toEqual([['input', 'float32', [1, 3, 224, 224]]]);
+  const gconv = g.nodes.find((n) => n.op === 'GroupConvolution')!;
+  expect(gconv.domain).toBe('opset1');
+  expect(gconv.input(1)?.const?.shape.length).toBe(5);
+  expect(gconv.attrs.get('strides')).toEqual({ kind: 'string', value: expect.stringMatching(/^\d+,\d+$/) });
+  const ops = new Set(g.nodes.map((n) => n.op));
+  expect(ops.has('Const')).toBe(false);
+  expect(ops.has('Parameter')).toBe(false);
+  expect(ops.has('Result')).toBe(false);
+  expect(g.constants.length).toBe(111);
+  // Layer counts of the file: 274 layers = 111 Const + 1 Parameter + 1 Result + 161 others.
+  expect(g.nodes.length).toBe(161);
+  expect(g.nodes.filter((n) => n.op === 'GroupConvolution')).toHaveLength(17);
+});
