@@ -23,9 +23,17 @@ export function parseRecipeSource(file: string, text: string): { source: RecipeS
   const lines = new LineCounter();
   const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false, uniqueKeys: true });
   const source: RecipeSource = { file, text, doc, lines, data: undefined };
-  const errors = doc.errors.map((e) => new RecipeError(locationAt(source, e.pos[0]), `YAML: ${firstLine(e.message)}`));
+  const errors = doc.errors.map((e) => new RecipeError(locationAt(source, e.pos[0]), `YAML: ${firstLine(e.message)}`, undefined, yamlHint(e.code)));
   const data = errors.length === 0 ? (doc.toJS({ maxAliasCount: 100 }) as unknown) : undefined;
   return { source: { ...source, data }, errors };
+}
+
+/** Patterns often hold `: ` (attribute blocks), which plain YAML scalars cannot. */
+function yamlHint(code: string): string | undefined {
+  if (code === 'BLOCK_AS_IMPLICIT_KEY' || code === 'MULTILINE_IMPLICIT_KEY' || code === 'UNEXPECTED_TOKEN') {
+    return "a pattern with an attribute block `{name: ...}` must be quoted ('...') or written as a block scalar (match: >-)";
+  }
+  return undefined;
 }
 
 function firstLine(s: string): string {
