@@ -1,0 +1,254 @@
+import { isDType } from '../ir/dtype';
+import { Node, Value as GraphValue } from '../ir/graph';
+import { Tensor } from '../ir/tensor';
+import type { BinaryExpr, CallExpr, Expr, IndexExpr } from './ast';
+import { ExprError, Span, closest } from './errors';
+import { BINARY_OPS, CallContext, NEGATE, applyElementwise, arityOf, listFunctions, lookupFunction, operandOf, signatureOf } from './functions';
+import { Operand, slice as sliceTensor } from './tensor-math';
+import { EvalContext, ExprValue, describeValue, tensorElements, toTensor } from './values';
+
+/** Names to values: a Map or a plain object. */
+export type Bindings = ReadonlyMap<string, ExprValue> | Readonly<Record<string, ExprValue>>;
+
+/** What an expression can read while it is evaluated. */
+export interface ExprEnv {
+  /** The pattern's captures by name, without the `$` (`scale` for `$scale`). */
+  readonly captures?: Bindings;
+  /** `let` bindings evaluated so far. */
+  readonly lets?: Bindings;
+  /** The model being rewritten, for `format()`, `opset()`, `target()`. */
+  readonly context?: EvalContext;
+}
+
+function lookup(b: Bindings | undefined, name: string): { found: boolean; value: ExprValue } {
+  if (!b) return { found: false, value: null };
+  if (b instanceof Map) return b.has(name) ? { found: true, value: b.get(name) ?? null } : { found: false, value: null };
+  const rec = b as Readonly<Record<string, ExprValue>>;
+  return Object.prototype.hasOwnProperty.call(rec, name) ? { found: true, value: rec[name] ?? null } : { found: false, value: null };
+}
+
+function names(b: Bindings | undefined): string[] {
+  if (!b) return [];
+  return b instanceof Map ? [...b.keys()] : Object.keys(b);
+}
+
+/**
+ * Evaluates a parsed expression. Throws ExprError whose `start`/`end` point at
+ * the sub-expression that failed (a shape mismatch names both shapes).
+ */
+export function evaluate(expr: Expr, env: ExprEnv = {}): ExprValue {
+  return new Evaluator(env).eval(expr);
+}
+
+/**
+ * Evaluates a condition (`where:` entries): true or false. A bool, a number, or a
+ * one-element tensor decide; a larger tensor is an error (use all() or any()).
+ */
+export function evaluateCondition(expr: Expr, env: ExprEnv = {}): boolean {
+  return truthy(evaluate(expr, env), expr);
+}
+
+/**
+ * Whether a value counts as true: booleans as themselves, numbers when
+ * non-zero, strings and lists when non-empty, `none` as false, a one-element
+ * tensor by its element. Anything else throws an ExprError covering `at`.
+ */
+export function truthy(v: ExprValue, at: Span): boolean {
+  if (typeof v === 'boolean') return v;
+  if (typeof v === 'number') return v !== 0 && !Number.isNaN(v);
+  if (typeof v === 'bigint') return v !== 0n;
+  if (v === null) return false;
+  if (typeof v === 'string' || Array.isArray(v)) return v.length > 0;
+  const t = v instanceof GraphValue ? v.const : v instanceof Tensor ? v : undefined;
+  if (t) {
+    if (t.size !== 1) {
+      throw new ExprError(at.start, at.end, `the truth of ${describeValue(t)} is ambiguous`, 'use all(...) or any(...)');
+    }
+    const e = tensorElements(t)[0];
+    return e !== 0 && e !== 0n && !(typeof e === 'number' && Number.isNaN(e));
+  }
+  throw new ExprError(at.start, at.end, `${describeValue(v)} is not a condition`, v instanceof GraphValue ? 'it is not a constant; compare something about it, e.g. rank($x) == 4' : undefined);
+}
+
+class Evaluator {
+  constructor(private readonly env: ExprEnv) {}
+
+  eval(e: Expr): ExprValue {
+    switch (e.type) {
+      case 'number':
+      case 'string':
+      case 'bool':
+        return e.value;
+      case 'none':
+        return null;
+      case 'capture': {
+        const r = lookup(this.env.captures, e.name);
+        if (!r.found) {
+          const known = names(this.env.captures);
+          const guess = closest(e.name, known);
+          throw new ExprError(e.start, e.end, `unbound capture '$${e.name}'`, guess ? `did you mean '$${guess}'?` : known.length ? `captures: ${known.map((n) => '$' + n).join(', ')}` : 'the pattern captures nothing');
+        }
+        return r.value;
+      }
+      case 'name': {
+        const r = lookup(this.env.lets, e.name);
+        if (r.found) return r.value;
+        if (isDType(e.name)) return e.name;
+        const guess = closest(e.name, names(this.env.lets));
+        throw new ExprError(e.start, e.end, `unknown name '${e.name}'`, guess ? `did you mean '${guess}'?` : lookupFunction(e.name) ? `'${e.name}' is a function: call it as ${e.name}(...)` : undefined);
+      }
+      case 'list':
+        return e.items.map((item) => this.eval(item));
+      case 'unary': {
+        const v = this.eval(e.operand);
+        if (e.op === 'not') return !truthy(v, e.operand);
+        const operand = this.operand(v, e.operand, `unary '${e.op}'`);
+        if (e.op === '+') return operand as ExprValue;
+        return applyElementwise(NEGATE, [operand], e);
+      }
+      case 'binary':
+        return this.binary(e);
+      case 'conditional':
+        return truthy(this.eval(e.test), e.test) ? this.eval(e.then) : this.eval(e.otherwise);
+      case 'index':
+        return this.index(e);
+      case 'call':
+        return this.call(e);
+    }
+  }
+
+  private operand(v: ExprValue, at: Span, what: string): Operand {
+    if (v === null) throw new ExprError(at.start, at.end, `${what}: the value is none (unknown)`);
+    return operandOf(v, at, what);
+  }
+
+  private binary(e: BinaryExpr): ExprValue {
+    if (e.op === 'and') return truthy(this.eval(e.left), e.left) && truthy(this.eval(e.right), e.right);
+    if (e.op === 'or') return truthy(this.eval(e.left), e.left) || truthy(this.eval(e.right), e.right);
+    const left = this.eval(e.left);
+    const right = this.eval(e.right);
+    const spec = BINARY_OPS[e.op];
+    if (!spec) throw new ExprError(e.opStart, e.opEnd, `unknown operator '${e.op}'`);
+
+    if (e.op === '==' || e.op === '!=') {
+      if (!isTensorLike(left, right) && !isTensorLike(right, left)) {
+        const same = deepEqual(left, right);
+        return e.op === '==' ? same : !same;
+      }
+    }
+    if (typeof left === 'string' && typeof right === 'string') {
+      switch (e.op) {
+        case '+': return left + right;
+        case '<': return left < right;
+        case '<=': return left <= right;
+        case '>': return left > right;
+        case '>=': return left >= right;
+        default: break;
+      }
+    }
+    if (Array.isArray(left) && Array.isArray(right)) {
+      if (e.op === '+') return [...left, ...right];
+      throw new ExprError(e.start, e.end, `'${e.op}' is not defined on two lists`, `lists join with '+'; for elementwise math write tensor(${'[...]'}) ${e.op} ...`);
+    }
+    const what = `'${e.op}'`;
+    // A list beside a tensor becomes a tensor of that tensor's dtype (as NumPy would take it).
+    const a = this.operand(listBeside(left, right, e.left), e.left, what);
+    const b = this.operand(listBeside(right, left, e.right), e.right, what);
+    if ((Array.isArray(left) && !(b instanceof Tensor)) || (Array.isArray(right) && !(a instanceof Tensor))) {
+      throw new ExprError(e.start, e.end, `'${e.op}' between a list and a scalar is not defined`, `for elementwise math write tensor([...]) ${e.op} x`);
+    }
+    return applyElementwise(spec, [a, b], e);
+  }
+
+  private index(e: IndexExpr): ExprValue {
+    const object = this.eval(e.object);
+    const indexValue = this.eval(e.index);
+    let i: number;
+    if (typeof indexValue === 'number' && Number.isInteger(indexValue)) i = indexValue;
+    else if (typeof indexValue === 'bigint') i = Number(indexValue);
+    else throw new ExprError(e.index.start, e.index.end, `an index must be an integer, got ${describeValue(indexValue)}`);
+    const target = object instanceof GraphValue && object.const ? object.const : object;
+    let length: number;
+    if (Array.isArray(target) || typeof target === 'string') length = target.length;
+    else if (target instanceof Tensor && target.rank > 0) length = target.shape[0] ?? 0;
+    else throw new ExprError(e.object.start, e.object.end, `cannot index ${describeValue(object)}`, object instanceof GraphValue ? 'it is not a constant' : undefined);
+    const at = i < 0 ? i + length : i;
+    if (at < 0 || at >= length) {
+      throw new ExprError(e.index.start, e.index.end, `index ${i} is out of range for ${describeValue(object)} (length ${length})`);
+    }
+    if (Array.isArray(target)) return target[at] ?? null;
+    if (typeof target === 'string') return target[at] ?? null;
+    const t = target as Tensor;
+    const row = sliceTensor(t, [at], [at + 1], [0], null, e);
+    return new Tensor(row.dtype, t.shape.slice(1), row.data);
+  }
+
+  private call(e: CallExpr): ExprValue {
+    const f = lookupFunction(e.callee);
+    if (!f) throw unknownFunction(e);
+    const { min, max } = arityOf(f);
+    if (e.args.length < min || e.args.length > max) throw arityError(e, f, min, max);
+    const args = e.args.map((a) => this.eval(a));
+    const ctx: CallContext = {
+      call: e,
+      context: this.env.context ?? {},
+      span: (arg?: number) => (arg === undefined ? e : (e.args[arg] ?? e)),
+      fail: (message: string, arg?: number, hint?: string): never => {
+        const at = arg === undefined ? e : (e.args[arg] ?? e);
+        throw new ExprError(at.start, at.end, `${e.callee}(): ${message}`, hint);
+      },
+    };
+    try {
+      return f.impl(args, ctx);
+    } catch (err) {
+      if (err instanceof ExprError) throw err;
+      // A RangeError from the tensor layer (bad dtype for encoding, ...) is still this call's fault.
+      const message = err instanceof Error ? err.message : String(err);
+      throw new ExprError(e.start, e.end, `${e.callee}(): ${message}`);
+    }
+  }
+}
+
+/** Whether `==` on `v` compares elements (a tensor, or a constant beside a non-graph value). */
+function isTensorLike(v: ExprValue, other: ExprValue): boolean {
+  if (v instanceof Tensor) return true;
+  if (v instanceof GraphValue) return v.const !== undefined && !(other instanceof GraphValue) && !(other instanceof Node);
+  return false;
+}
+
+function listBeside(v: ExprValue, other: ExprValue, at: Span): ExprValue {
+  if (!Array.isArray(v)) return v;
+  const t = other instanceof Tensor ? other : other instanceof GraphValue ? other.const : undefined;
+  return t ? toTensor(v, t.dtype, at) : v;
+}
+
+/** Structural equality of non-tensor values; numbers and bigints compare by value. */
+export function deepEqual(a: ExprValue, b: ExprValue): boolean {
+  if ((typeof a === 'number' || typeof a === 'bigint' || typeof a === 'boolean') && (typeof b === 'number' || typeof b === 'bigint' || typeof b === 'boolean')) {
+    if (typeof a === 'bigint' || typeof b === 'bigint') {
+      const x = typeof a === 'boolean' ? Number(a) : a;
+      const y = typeof b === 'boolean' ? Number(b) : b;
+      if (!Number.isInteger(Number(x)) || !Number.isInteger(Number(y))) return false;
+      return BigInt(x) === BigInt(y);
+    }
+    return Number(a) === Number(b);
+  }
+  if (Array.isArray(a) && Array.isArray(b)) return a.length === b.length && a.every((x, i) => deepEqual(x, b[i] ?? null));
+  return a === b;
+}
+
+export function unknownFunction(e: CallExpr): ExprError {
+  const guess = closestFunction(e.callee);
+  return new ExprError(e.calleeStart, e.calleeEnd, `unknown function '${e.callee}'`, guess ? `did you mean '${guess}'?` : 'see docs/expressions.md for the functions');
+}
+
+export function arityError(e: CallExpr, f: NonNullable<ReturnType<typeof lookupFunction>>, min: number, max: number): ExprError {
+  const expected = min === max ? `${min}` : max === Infinity ? `at least ${min}` : `${min} to ${max}`;
+  const extra = e.args[max];
+  const at = e.args.length > max && extra ? { start: extra.start, end: e.args[e.args.length - 1]!.end } : e;
+  return new ExprError(at.start, at.end, `${e.callee}() takes ${expected} argument${expected === '1' ? '' : 's'}, got ${e.args.length}`, `call it as ${signatureOf(f)}`);
+}
+
+function closestFunction(name: string): string | undefined {
+  return closest(name, listFunctions().map((f) => f.name));
+}

@@ -1,0 +1,299 @@
+import { Attr, AttrKind, intValue } from '../ir/attr';
+import { DType, isDType } from '../ir/dtype';
+import { Node, Value as GraphValue } from '../ir/graph';
+import { Tensor } from '../ir/tensor';
+import { ExprError, Span } from './errors';
+
+export { GraphValue };
+
+/**
+ * A runtime value of an expression.
+ * - `number`: any scalar; integers beyond 2^53 are `bigint` (int64 attributes, Slice ends).
+ * - `boolean`, `string`, `null` (`none`: an unknown dimension or rank).
+ * - a dtype is its name as a string (`"float16"`), so `dtype($x) == "float32"` reads naturally.
+ * - `Tensor`: an IR constant tensor; math on tensors keeps their dtype.
+ * - `GraphValue` / `Node`: what a pattern captured. A graph value with a constant
+ *   behaves as its tensor in math; its declared shape/dtype answer shape()/dtype().
+ * - a list of values (`[1, 2]`, `shape(t)`, `split(...)`).
+ */
+export type ExprValue =
+  | number
+  | bigint
+  | boolean
+  | string
+  | null
+  | Tensor
+  | GraphValue
+  | Node
+  | readonly ExprValue[];
+
+/**
+ * What the checker knows about a value before any model is loaded:
+ * - `value`: a graph value captured by a pattern (constant or not);
+ * - `tensor`: a constant tensor; `number` (any scalar) and `int` (an integral scalar);
+ * - `string`, `bool`, `none`, `dtype` (a dtype name), `node` (a captured node), `list`;
+ * - `unknown`: anything; no check is made.
+ */
+export type Kind = 'value' | 'tensor' | 'number' | 'int' | 'string' | 'bool' | 'node' | 'list' | 'dtype' | 'none' | 'unknown';
+
+/** Every kind, for schemas and docs. */
+export const KINDS: readonly Kind[] = ['value', 'tensor', 'number', 'int', 'string', 'bool', 'node', 'list', 'dtype', 'none', 'unknown'];
+
+/** The kind of a runtime value (a dtype name is a `string` at runtime). */
+export function kindOf(v: ExprValue): Kind {
+  if (v === null) return 'none';
+  if (typeof v === 'number') return Number.isInteger(v) ? 'int' : 'number';
+  if (typeof v === 'bigint') return 'int';
+  if (typeof v === 'boolean') return 'bool';
+  if (typeof v === 'string') return 'string';
+  if (v instanceof Tensor) return 'tensor';
+  if (v instanceof GraphValue) return 'value';
+  if (v instanceof Node) return 'node';
+  return 'list';
+}
+
+/** Words for a kind in messages: "a tensor", "an int". */
+export function kindName(k: Kind): string {
+  switch (k) {
+    case 'value': return 'a graph value';
+    case 'tensor': return 'a tensor';
+    case 'number': return 'a number';
+    case 'int': return 'an int';
+    case 'string': return 'a string';
+    case 'bool': return 'a bool';
+    case 'node': return 'a node';
+    case 'list': return 'a list';
+    case 'dtype': return 'a dtype';
+    case 'none': return 'none';
+    case 'unknown': return 'anything';
+  }
+}
+
+/** A short description of a runtime value for error messages. */
+export function describeValue(v: ExprValue): string {
+  if (v instanceof Tensor) return `a ${v.dtype} tensor of shape [${v.shape.join(', ')}]`;
+  if (v instanceof GraphValue) return `graph value '${v.name}'${v.const ? ' (constant)' : ''}`;
+  if (v instanceof Node) return `node '${v.name}' (${v.op})`;
+  if (Array.isArray(v)) return `a list of ${v.length}`;
+  if (typeof v === 'string') return `string "${v}"`;
+  return kindName(kindOf(v));
+}
+
+/** A scalar bigint when it does not fit a double exactly, else a number. */
+export function normalizeInt(v: bigint): number | bigint {
+  return intValue(v);
+}
+
+/**
+ * An IR attribute as an expression value: float/int/bool/string as scalars,
+ * ints/floats/strings as lists, tensor(s) as tensors. Returns undefined for
+ * attributes an expression cannot hold (graphs, bytes, opaque values).
+ */
+export function fromAttr(a: Attr): ExprValue | undefined {
+  switch (a.kind) {
+    case 'float':
+    case 'bool':
+    case 'string':
+      return a.value;
+    case 'int':
+      return intValue(a.value);
+    case 'floats':
+    case 'strings':
+      return [...a.value];
+    case 'ints':
+      return a.value.map(intValue);
+    case 'tensor':
+      return a.value;
+    case 'tensors':
+      return [...a.value];
+    default:
+      return undefined;
+  }
+}
+
+const NO_SPAN: Span = { start: 0, end: 0 };
+
+/**
+ * An expression value as an IR attribute. `like` is the kind the attribute
+ * must have (the existing attribute's kind, or the op schema's), when known:
+ * `2` becomes a float for `like: 'float'`, `[1, 2]` floats for `like: 'floats'`.
+ * Throws ExprError (covering `at`) when the value cannot be that attribute.
+ */
+export function toAttr(v: ExprValue, like?: AttrKind, at: Span = NO_SPAN): Attr {
+  const fail = (): never => {
+    throw new ExprError(at.start, at.end, `${describeValue(v)} cannot be ${like ? `a '${like}' attribute` : 'an attribute'}`);
+  };
+  const item = (x: ExprValue): number | bigint | undefined => {
+    if (typeof x === 'number' || typeof x === 'bigint') return x;
+    if (typeof x === 'boolean') return x ? 1 : 0;
+    if (x instanceof Tensor && x.size === 1) {
+      const e = tensorItem(x);
+      return typeof e === 'boolean' ? (e ? 1 : 0) : e;
+    }
+    return undefined;
+  };
+  if (v instanceof GraphValue && v.const) return toAttr(v.const, like, at);
+  if (like === 'tensor') return { kind: 'tensor', value: toTensor(v, undefined, at) };
+  if (typeof v === 'string') {
+    if (like && like !== 'string') fail();
+    return { kind: 'string', value: v };
+  }
+  if (like === 'floats' || like === 'ints') {
+    const list = v instanceof Tensor ? [...tensorElements(v)] : Array.isArray(v) ? v : [v];
+    const items = list.map(item);
+    if (items.some((x) => x === undefined)) fail();
+    if (like === 'floats') return { kind: 'floats', value: items.map((x) => Number(x)) };
+    if (items.some((x) => typeof x === 'number' && !Number.isInteger(x))) fail();
+    return { kind: 'ints', value: items as (number | bigint)[] };
+  }
+  if (like === 'strings') {
+    if (!Array.isArray(v) || !v.every((x) => typeof x === 'string')) fail();
+    return { kind: 'strings', value: [...(v as string[])] };
+  }
+  if (Array.isArray(v)) {
+    if (like !== undefined) fail();
+    if (v.length > 0 && v.every((x) => typeof x === 'string')) return { kind: 'strings', value: [...(v as string[])] };
+    const items = v.map(item);
+    if (items.some((x) => x === undefined)) fail();
+    if (items.every((x) => typeof x === 'bigint' || Number.isInteger(x))) return { kind: 'ints', value: items as (number | bigint)[] };
+    return { kind: 'floats', value: items.map((x) => Number(x)) };
+  }
+  if (v instanceof Tensor && like === undefined) return { kind: 'tensor', value: v };
+  const x = item(v);
+  if (x === undefined) return fail();
+  if (like === 'float') return { kind: 'float', value: Number(x) };
+  if (like === 'bool') return { kind: 'bool', value: x !== 0 && x !== 0n };
+  if (like === 'int' || (like === undefined && (typeof x === 'bigint' || (Number.isInteger(x) && typeof v !== 'boolean')))) {
+    if (typeof x === 'number' && !Number.isInteger(x)) fail();
+    return { kind: 'int', value: x };
+  }
+  if (like === undefined && typeof v === 'boolean') return { kind: 'bool', value: v };
+  if (like !== undefined) fail();
+  return { kind: 'float', value: Number(x) };
+}
+
+/** The dtype a tensor gets from a float literal when nothing else decides it. */
+export const DEFAULT_FLOAT: DType = 'float32';
+/** The dtype a tensor gets from an integer literal when nothing else decides it. */
+export const DEFAULT_INT: DType = 'int64';
+
+/**
+ * An expression value as a constant tensor: a scalar becomes a 0-d tensor, a
+ * (nested) list a tensor of its shape, a constant graph value its tensor. With
+ * `dtype`, the result is cast to it; without, integers become int64, other
+ * numbers float32, booleans bool.
+ */
+export function toTensor(v: ExprValue, dtype?: DType, at: Span = NO_SPAN): Tensor {
+  if (v instanceof GraphValue) {
+    if (!v.const) throw new ExprError(at.start, at.end, `graph value '${v.name}' is not a constant`);
+    return dtype && dtype !== v.const.dtype ? castTensor(v.const, dtype) : v.const;
+  }
+  if (v instanceof Tensor) return dtype && dtype !== v.dtype ? castTensor(v, dtype) : v;
+  const shape: number[] = [];
+  const flat: (number | bigint | boolean)[] = [];
+  collectNested(v, 0, shape, flat, at);
+  const target = dtype ?? inferDType(flat);
+  if (target === 'int64' || target === 'uint64') {
+    return Tensor.from(target, shape, BigInt64Array.from(flat, toBigInt));
+  }
+  return Tensor.from(target, shape, Float64Array.from(flat, (x) => Number(x)));
+}
+
+function toBigInt(x: number | bigint | boolean): bigint {
+  if (typeof x === 'bigint') return x;
+  return BigInt(Math.trunc(Number(x)));
+}
+
+function inferDType(flat: readonly (number | bigint | boolean)[]): DType {
+  if (flat.length > 0 && flat.every((x) => typeof x === 'boolean')) return 'bool';
+  if (flat.every((x) => typeof x !== 'number' || Number.isInteger(x))) return DEFAULT_INT;
+  return DEFAULT_FLOAT;
+}
+
+function collectNested(v: ExprValue, depth: number, shape: number[], flat: (number | bigint | boolean)[], at: Span): void {
+  if (Array.isArray(v)) {
+    if (shape.length <= depth) {
+      if (flat.length > 0) throw new ExprError(at.start, at.end, 'a nested list is ragged: its items must all have the same shape');
+      shape.push(v.length);
+    } else if (shape[depth] !== v.length) {
+      throw new ExprError(at.start, at.end, `a nested list is ragged: lists of ${shape[depth]} and ${v.length} items at depth ${depth}`);
+    }
+    for (const x of v) collectNested(x, depth + 1, shape, flat, at);
+    return;
+  }
+  if (depth < shape.length) throw new ExprError(at.start, at.end, 'a nested list is ragged: its items must all have the same shape');
+  if (v instanceof Tensor && v.size === 1 && v.rank === 0) {
+    flat.push(tensorItem(v));
+    return;
+  }
+  if (typeof v === 'number' || typeof v === 'bigint' || typeof v === 'boolean') {
+    flat.push(v);
+    return;
+  }
+  throw new ExprError(at.start, at.end, `${describeValue(v)} cannot be an element of a tensor`);
+}
+
+/** True for the 64-bit integer dtypes, whose elements are computed as bigints. */
+export function isWideInt(dtype: DType): boolean {
+  return dtype === 'int64' || dtype === 'uint64';
+}
+
+/** The elements of a tensor: bigints for int64/uint64 (exact), doubles otherwise. */
+export function tensorElements(t: Tensor): Float64Array | BigInt64Array {
+  // uint64 elements beyond 2^63 come back wrapped into the signed range; they
+  // are written back bit-exact, only ordering comparisons on them are off.
+  return isWideInt(t.dtype) ? t.toBigInt64() : t.toFloat64();
+}
+
+/** The single element of a one-element tensor, as a scalar. */
+export function tensorItem(t: Tensor): number | bigint | boolean {
+  const data = tensorElements(t);
+  const x = data[0];
+  if (x === undefined) throw new RangeError('empty tensor has no item');
+  if (typeof x === 'bigint') return normalizeInt(t.dtype === 'uint64' ? BigInt.asUintN(64, x) : x);
+  return t.dtype === 'bool' ? x !== 0 : x;
+}
+
+/** A tensor of `dtype` with the values of `t` (floats to ints truncate toward zero). */
+export function castTensor(t: Tensor, dtype: DType): Tensor {
+  if (t.dtype === dtype) return t;
+  if (isWideInt(dtype)) {
+    const src = tensorElements(t);
+    const out = new BigInt64Array(src.length);
+    for (let i = 0; i < src.length; i++) {
+      const x = src[i]!;
+      out[i] = typeof x === 'bigint' ? x : Number.isFinite(x) ? BigInt(Math.trunc(x)) : 0n;
+    }
+    return Tensor.from(dtype, t.shape, out);
+  }
+  const src = tensorElements(t);
+  const out = new Float64Array(src.length);
+  const toBool = dtype === 'bool';
+  const toInt = !toBool && !isDTypeFloat(dtype);
+  for (let i = 0; i < src.length; i++) {
+    const x = Number(src[i]!);
+    out[i] = toBool ? (x !== 0 ? 1 : 0) : toInt ? (Number.isFinite(x) ? Math.trunc(x) : 0) : x;
+  }
+  return Tensor.from(dtype, t.shape, out);
+}
+
+function isDTypeFloat(dtype: DType): boolean {
+  return dtype.startsWith('float') || dtype === 'bfloat16';
+}
+
+/** Checks a dtype name given as a string, for cast()/tensor()/full(). */
+export function asDType(v: ExprValue, at: Span): DType {
+  if (typeof v === 'string' && isDType(v)) return v;
+  const hint = typeof v === 'string' ? 'dtypes: float32, float16, bfloat16, float64, int8, int16, int32, int64, uint8, bool, ...' : undefined;
+  throw new ExprError(at.start, at.end, `expected a dtype name, got ${describeValue(v)}`, hint);
+}
+
+/** What an expression may ask about the model being rewritten: `format()`, `opset()`. */
+export interface EvalContext {
+  /** `onnx`, `tflite` or `openvino`. */
+  readonly format?: string;
+  /** Opset versions by domain (`''` is ai.onnx). */
+  readonly opsets?: Readonly<Record<string, number>>;
+  /** The target the bundle is applied for (`--target`), if any. */
+  readonly target?: string;
+}
