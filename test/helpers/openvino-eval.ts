@@ -2,7 +2,7 @@
  * A small reference evaluator for OpenVINO graphs (as read into the IR), on
  * float32 data, for the few ops the tests need: Parameter/Const/Result, Add,
  * Multiply, Convolution, GroupConvolution, Concat, Split, VariadicSplit,
- * Reshape, Relu. There is no OpenVINO runtime on this machine; this evaluator
+ * Reshape, Relu, and ReadValue/Assign for one inference from a fresh state. There is no OpenVINO runtime on this machine; this evaluator
  * is itself checked against onnxruntime-node on the equivalent ONNX graph
  * (test/formats/openvino/eval.test.ts), so it can stand in for one when a test
  * checks that a rewrite keeps a model's outputs.
@@ -64,6 +64,9 @@ function evalNode(node: Node, ins: Dense[]): Dense[] {
   switch (node.op) {
     case 'Add': return [broadcast(a, ins[1]!, (x, y) => x + y)];
     case 'Multiply': return [broadcast(a, ins[1]!, (x, y) => x * y)];
+    // One inference from a fresh state: ReadValue yields its initial value; Assign stores, outputs nothing.
+    case 'ReadValue': return [a];
+    case 'Assign': return [];
     case 'Relu':
     case 'ReLU': return [{ shape: a.shape, data: a.data.map((x) => (x > 0 ? x : 0)) }];
     case 'Convolution': return [conv(node, a, ins[1]!, 1)];
