@@ -255,15 +255,20 @@ function applyHit(graph: Graph, ctx: RuleContext, hit: RuleHit, index: OpIndex):
   const valuesBefore = graph.valueCount;
   root.setOutputs([]);
   let created: readonly Node[] = [];
+  let undo: (() => void) | undefined;
   let problems: string[];
   try {
-    created = hit.rewrite(graph, reuse);
+    const built = hit.rewrite(graph, reuse);
+    created = built.nodes;
+    undo = built.undo;
     problems = checkReplacement(graph, ctx, created, reuse);
   } catch (e) {
+    // A rewrite that throws is expected to leave nothing behind; sweep in case it did.
     problems = [`the replacement failed: ${(e as Error).message}`];
     created = graph.nodes.filter((n) => !index.known.has(n));
   }
   if (problems.length > 0) {
+    if (undo) undo();
     for (const n of created) graph.removeNode(n);
     root.setOutputs(reuse);
     const added = [...graph.values].slice(valuesBefore);
@@ -288,7 +293,9 @@ function checkReplacement(graph: Graph, ctx: RuleContext, created: readonly Node
   const problems: string[] = [];
   const mine = new Set(created);
   for (const v of reuse) {
-    if (!v.producer || v.producer.removed || !mine.has(v.producer)) problems.push(`nothing in the replacement produces output '${v.name}'`);
+    // A replacement by an existing value points the readers there instead; then nobody reads `v`.
+    const producedHere = v.producer !== null && !v.producer.removed && mine.has(v.producer);
+    if (!producedHere && v.useCount > 0) problems.push(`nothing in the replacement produces output '${v.name}'`);
   }
   for (const n of created) {
     n.inputs.forEach((v, i) => {

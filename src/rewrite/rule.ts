@@ -19,7 +19,19 @@ export interface RuleHit {
    * node(s) must produce exactly `reuseOutputs` (the root's outputs, detached
    * from the root before the call), so names, value_info and graph outputs stay.
    */
-  rewrite(graph: Graph, reuseOutputs: readonly Value[]): readonly Node[];
+  rewrite(graph: Graph, reuseOutputs: readonly Value[]): Replacement;
+}
+
+/** What a rule's rewrite built. */
+export interface Replacement {
+  /** The nodes it added. */
+  readonly nodes: readonly Node[];
+  /**
+   * Takes back everything the rewrite did (nodes, values, readers pointed
+   * elsewhere), for when the driver refuses the result. Without it the driver
+   * removes `nodes` and the values they made.
+   */
+  readonly undo?: () => void;
 }
 
 /** A rule did not apply at a node: the first condition that failed, in words. */

@@ -29,8 +29,9 @@ function doubleRelu(opts: { build?: (graph: Graph, x: Value, out: readonly Value
       return {
         ok: true,
         matched: [inner, node],
-        rewrite: (graph, out) =>
-          opts.build ? opts.build(graph, x, out) : [graph.addNode({ op: 'Relu', name: graph.uniqueName(`${node.name}_once`), inputs: [x], outputs: out })],
+        rewrite: (graph, out) => ({
+          nodes: opts.build ? opts.build(graph, x, out) : [graph.addNode({ op: 'Relu', name: graph.uniqueName(`${node.name}_once`), inputs: [x], outputs: out })],
+        }),
       };
     },
   };
@@ -61,7 +62,7 @@ describe('fixpoint', () => {
       match: (node) => ({
         ok: true,
         matched: [node],
-        rewrite: (graph, out) => [graph.addNode({ op: 'Relu', inputs: [node.input(0)], outputs: out })],
+        rewrite: (graph, out) => ({ nodes: [graph.addNode({ op: 'Relu', inputs: [node.input(0)], outputs: out })] }),
       }),
     };
     const report = applyRules(m, [forever], { maxIterations: 5 });

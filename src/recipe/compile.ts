@@ -1,0 +1,379 @@
+import micromatch from 'micromatch';
+import type { Expr } from '../expr/ast';
+import { checkExpr } from '../expr/check';
+import { closest, ExprError } from '../expr/errors';
+import { evaluate, evaluateCondition, type ExprEnv } from '../expr/evaluate';
+import { parseExpr } from '../expr/parser';
+import type { EvalContext, ExprValue, Kind } from '../expr/values';
+import { RecipeError, RecipeErrors } from '../errors';
+import type { Node, Value } from '../ir/graph';
+import type { FormatId, Model } from '../ir/model';
+import type { OpRef, ReplacementAst } from '../pattern/ast';
+import type { CaptureInfo } from '../pattern/bindings';
+import { compilePattern, patternOps, type CompiledPattern } from '../pattern/compile';
+import { PatternSyntaxError } from '../pattern/errors';
+import { checkReplacement, expressionEnv, instantiate, replacementOps } from '../pattern/instantiate';
+import { parsePattern, parseReplacement } from '../pattern/parse';
+import Ajv from 'ajv';
+import { findAction, actionNames } from '../rewrite/actions';
+import type { ActionRule, CompiledRule, PatternRule, RuleContext, RuleHit, RuleMiss } from '../rewrite/rule';
+import type { Bundle } from './bundle';
+import { ruleFieldLocation, type RuleSpec, type SourcedText } from './load';
+import { isKnownOp, knownOps } from './ops';
+import { locationInScalar } from './source';
+
+const ALL_FORMATS: readonly FormatId[] = ['onnx', 'tflite', 'openvino'];
+
+/** A rule left out of a run, and why (wrong format, opset, target, turned off). */
+export interface SkippedRule {
+  id: string;
+  reason: string;
+}
+
+/** A bundle compiled for one model and target. */
+export interface CompiledBundle {
+  rules: CompiledRule[];
+  skipped: SkippedRule[];
+}
+
+/**
+ * Compiles the rules of a bundle that apply to `model` for `target`: patterns,
+ * conditions, `let` expressions and replacements are parsed and checked; every
+ * problem is collected and thrown as RecipeErrors (each at file:line:col).
+ */
+export function compileForModel(bundle: Bundle, model: Model, target: string): CompiledBundle {
+  const errors: RecipeError[] = [];
+  const rules: CompiledRule[] = [];
+  const skipped: SkippedRule[] = [];
+  for (const spec of bundle.rules) {
+    const why = skipReason(spec, model, target);
+    if (why) {
+      skipped.push({ id: spec.id, reason: why });
+      continue;
+    }
+    const rule = compileRule(spec, model.format, target, errors);
+    if (rule) rules.push(rule);
+  }
+  if (errors.length) throw new RecipeErrors(errors);
+  return { rules, skipped };
+}
+
+/**
+ * Checks every rule of a bundle without a model: for each format it names
+ * (all three when it names none) and each replacement variant. Returns the
+ * problems found, in file order.
+ */
+export function checkBundle(bundle: Bundle): RecipeError[] {
+  const errors: RecipeError[] = [];
+  for (const spec of bundle.rules) {
+    const formats = spec.formats ?? ALL_FORMATS;
+    const targets = spec.replace instanceof Map ? [...spec.replace.keys()] : ['default'];
+    for (const target of targets) {
+      const before = errors.length;
+      for (const format of formats) {
+        const found: RecipeError[] = [];
+        compileRule(spec, format, target, found, { opsOfAnyFormat: spec.formats === null });
+        errors.push(...found);
+        // One format's report is enough when the rule is not format-specific.
+        if (found.length && spec.formats === null) break;
+      }
+      if (errors.length > before && !(spec.replace instanceof Map)) break;
+    }
+  }
+  const seen = new Set<string>();
+  return errors.filter((e) => (seen.has(e.message) ? false : (seen.add(e.message), true)));
+}
+
+function skipReason(spec: RuleSpec, model: Model, target: string): string | undefined {
+  if (!spec.enabled) return 'turned off';
+  if (spec.targets && !spec.targets.includes(target)) return `not for target '${target}' (targets: ${spec.targets.join(', ')})`;
+  if (spec.formats && !spec.formats.includes(model.format)) return `not for ${model.format} models (formats: ${spec.formats.join(', ')})`;
+  if (spec.opset && model.format === 'onnx') {
+    const v = model.opsetVersion('') ?? model.opsetVersion('ai.onnx');
+    if (v !== undefined && ((spec.opset.min !== undefined && v < spec.opset.min) || (spec.opset.max !== undefined && v > spec.opset.max))) {
+      return `not for opset ${v} (opset ${spec.opset.min ?? ''}..${spec.opset.max ?? ''})`;
+    }
+  }
+  if (spec.replace instanceof Map && !spec.replace.has(target) && !spec.replace.has('default')) {
+    return `no replacement for target '${target}'`;
+  }
+  return undefined;
+}
+
+/** The error of a pattern/expression at its offset inside the YAML scalar at `text.path`. */
+function errorIn(spec: RuleSpec, text: SourcedText, e: { start: number; reason: string; hint?: string }): RecipeError {
+  return new RecipeError(locationInScalar(spec.source, [...spec.path, ...text.path.slice(spec.path.length)], e.start), e.reason, spec.id, e.hint);
+}
+
+function catchingOffsets<T>(spec: RuleSpec, text: SourcedText, errors: RecipeError[], run: () => T): T | undefined {
+  try {
+    return run();
+  } catch (e) {
+    if (e instanceof PatternSyntaxError || e instanceof ExprError) {
+      errors.push(errorIn(spec, text, e));
+      return undefined;
+    }
+    throw e;
+  }
+}
+
+/** The kind the expression checker should assume for a capture. */
+function captureKind(info: CaptureInfo): Kind {
+  switch (info.kind) {
+    case 'value': return 'value';
+    case 'const': return 'tensor';
+    case 'node': return 'node';
+    case 'values-list': return 'list';
+    case 'attr': return 'unknown';
+  }
+}
+
+function optionKind(v: unknown): Kind {
+  if (typeof v === 'number') return Number.isInteger(v) ? 'int' : 'number';
+  if (typeof v === 'string') return 'string';
+  if (typeof v === 'boolean') return 'bool';
+  if (v === null) return 'none';
+  if (Array.isArray(v)) return 'list';
+  return 'unknown';
+}
+
+/** A YAML option value as an expression value (numbers, strings, booleans, lists of them). */
+function optionValue(v: unknown): ExprValue {
+  if (typeof v === 'number' || typeof v === 'string' || typeof v === 'boolean' || v === null) return v;
+  if (Array.isArray(v)) return v.map(optionValue);
+  return null;
+}
+
+interface CompileRuleOptions {
+  /** Unknown ops are errors only when no format knows them (rules that name no format). */
+  opsOfAnyFormat?: boolean;
+}
+
+function compileRule(spec: RuleSpec, format: FormatId, target: string, errors: RecipeError[], o: CompileRuleOptions = {}): CompiledRule | undefined {
+  if (spec.action !== undefined) return compileAction(spec, errors);
+  const before = errors.length;
+  const matchText = spec.match!;
+  const replaceText = spec.replace instanceof Map ? (spec.replace.get(target) ?? spec.replace.get('default'))! : spec.replace!;
+
+  const pattern = catchingOffsets(spec, matchText, errors, () => compilePattern(parsePattern(matchText.text), { format, allowSharedIntermediates: spec.sharedIntermediates }));
+  if (pattern) checkOps(spec, matchText, patternOps(pattern.ast), format, errors, o);
+
+  const captureKinds = new Map<string, Kind>();
+  for (const [name, info] of pattern?.captures ?? []) captureKinds.set(name, captureKind(info));
+  const optionNames = Object.keys(spec.options);
+  const letKinds = new Map<string, Kind>(optionNames.map((n) => [n, optionKind(spec.options[n])]));
+
+  const lets = new Map<string, { expr: Expr; text: SourcedText }>();
+  for (const { name, expr: text } of spec.let) {
+    const expr = catchingOffsets(spec, text, errors, () => parseExpr(text.text));
+    if (expr && pattern) {
+      const checked = checkExpr(expr, { captures: captureKinds, lets: letKinds });
+      errors.push(...checked.errors.map((e) => errorIn(spec, text, e)));
+      letKinds.set(name, checked.kind);
+    } else letKinds.set(name, 'unknown');
+    if (expr) lets.set(name, { expr, text });
+  }
+  const conditions: { expr: Expr; text: SourcedText }[] = [];
+  for (const text of spec.where) {
+    const expr = catchingOffsets(spec, text, errors, () => parseExpr(text.text));
+    if (!expr) continue;
+    if (pattern) errors.push(...checkExpr(expr, { captures: captureKinds, lets: letKinds }).errors.map((e) => errorIn(spec, text, e)));
+    conditions.push({ expr, text });
+  }
+  const replacement = catchingOffsets(spec, replaceText, errors, () => parseReplacement(replaceText.text));
+  if (replacement && pattern) {
+    const letNames = [...optionNames, ...spec.let.map((l) => l.name)];
+    errors.push(...checkReplacement(replacement, { captures: pattern.captures, lets: letNames }).map((e) => errorIn(spec, replaceText, e)));
+    checkOps(spec, replaceText, replacementOps(replacement), format, errors, o);
+  }
+  if (errors.length > before || !pattern || !replacement) return undefined;
+  return patternRule(spec, pattern, lets, conditions, replacement, replaceText);
+}
+
+function checkOps(spec: RuleSpec, text: SourcedText, ops: readonly OpRef[], format: FormatId, errors: RecipeError[], o: CompileRuleOptions): void {
+  for (const ref of ops) {
+    const domain = ref.domain ?? '';
+    const known = o.opsOfAnyFormat ? ALL_FORMATS.some((f) => isKnownOp(f, ref.op, domain)) : isKnownOp(format, ref.op, domain);
+    if (known) continue;
+    const guess = closest(ref.op, o.opsOfAnyFormat ? ALL_FORMATS.flatMap(knownOps) : knownOps(format));
+    const where = o.opsOfAnyFormat ? 'any format' : format;
+    errors.push(
+      new RecipeError(
+        locationInScalar(spec.source, text.path, ref.start),
+        `unknown op '${ref.op}' for ${where}`,
+        spec.id,
+        guess ? `did you mean '${guess}'?` : 'a custom op needs its domain: domain::Op',
+      ),
+    );
+  }
+}
+
+/** `let` values computed on first use, so `where` can use them and a failed condition skips the rest. */
+class LazyLets extends Map<string, ExprValue> {
+  private readonly pending = new Set<string>();
+  constructor(
+    private readonly defs: ReadonlyMap<string, { expr: Expr; text: SourcedText }>,
+    private readonly options: Readonly<Record<string, unknown>>,
+    private readonly env: () => ExprEnv,
+  ) {
+    super();
+  }
+  override has(name: string): boolean {
+    return this.defs.has(name) || name in this.options;
+  }
+  override get(name: string): ExprValue | undefined {
+    if (super.has(name)) return super.get(name);
+    const def = this.defs.get(name);
+    if (!def) return name in this.options ? optionValue(this.options[name]) : undefined;
+    if (this.pending.has(name)) throw new ExprError(def.expr.start, def.expr.end, `let '${name}' depends on itself`);
+    this.pending.add(name);
+    try {
+      const v = evaluateIn(def, () => evaluate(def.expr, this.env()));
+      this.set(name, v);
+      return v;
+    } finally {
+      this.pending.delete(name);
+    }
+  }
+}
+
+/** An expression failure at match time, with the name of the field it comes from. */
+class RuleEvalError extends Error {
+  constructor(
+    readonly text: SourcedText,
+    readonly failure: ExprError | PatternSyntaxError,
+  ) {
+    super(failure.reason);
+  }
+}
+
+function evaluateIn<T>(def: { text: SourcedText }, run: () => T): T {
+  try {
+    return run();
+  } catch (e) {
+    if (e instanceof ExprError) throw new RuleEvalError(def.text, e);
+    throw e;
+  }
+}
+
+function patternRule(
+  spec: RuleSpec,
+  pattern: CompiledPattern,
+  lets: ReadonlyMap<string, { expr: Expr; text: SourcedText }>,
+  conditions: readonly { expr: Expr; text: SourcedText }[],
+  replacement: ReplacementAst,
+  replaceText: SourcedText,
+): PatternRule {
+  const where = (text: SourcedText, e: { start: number }): string => {
+    const loc = locationInScalar(spec.source, text.path, e.start);
+    return `${loc.file}:${loc.line}:${loc.col}`;
+  };
+  return {
+    kind: 'pattern',
+    id: spec.id,
+    rootOps: pattern.rootOps,
+    sharedIntermediates: spec.sharedIntermediates,
+    match(node: Node, ctx: RuleContext): RuleHit | RuleMiss {
+      if (spec.nodes && !micromatch.isMatch(node.name, [...spec.nodes])) {
+        return { ok: false, reason: `node name '${node.name}' does not match ${spec.nodes.join(', ')}` };
+      }
+      const m = pattern.match(node);
+      if (!m.ok) return { ok: false, reason: m.reason };
+      const captures = expressionEnv(m.bindings);
+      const context: EvalContext = {
+        format: ctx.model.format,
+        opsets: Object.fromEntries(ctx.model.opsets.map((o) => [o.domain, o.version])),
+        target: ctx.target,
+      };
+      let env: ExprEnv;
+      const letValues = new LazyLets(lets, spec.options, () => env);
+      env = { captures, lets: letValues, context };
+      for (const c of conditions) {
+        try {
+          if (!evaluateIn(c, () => evaluateCondition(c.expr, env))) return { ok: false, reason: `condition '${c.text.text}' is false` };
+        } catch (e) {
+          if (e instanceof RuleEvalError) return { ok: false, reason: `${where(e.text, e.failure)}: ${e.failure.reason} (in '${e.text.text}')` };
+          throw e;
+        }
+      }
+      return {
+        ok: true,
+        matched: m.bindings.matchedNodes,
+        rewrite(graph, reuseOutputs) {
+          try {
+            const built = instantiate(replacement, {
+              graph,
+              bindings: m.bindings,
+              lets: letValues,
+              reuseOutputs,
+              evaluate: (expr, locals) => {
+                const merged = locals.size ? new Map([...letValuesEntries(letValues, lets, spec.options), ...locals]) : letValues;
+                return evaluate(expr, { captures, lets: merged, context });
+              },
+            });
+            redirectReplacedOutputs(built.outputs, reuseOutputs);
+            return { nodes: built.nodes, undo: () => { restoreRedirected(built.outputs, reuseOutputs); built.undo(); } };
+          } catch (e) {
+            if (e instanceof RuleEvalError) throw new Error(`${where(e.text, e.failure)}: ${e.failure.reason}`);
+            if (e instanceof PatternSyntaxError || e instanceof ExprError) throw new Error(`${where(replaceText, e)}: ${e.reason}`);
+            throw e;
+          }
+        },
+      };
+    },
+  };
+}
+
+/** Every let value (forcing the lazy ones), for an environment that adds loop variables. */
+function letValuesEntries(values: LazyLets, defs: ReadonlyMap<string, unknown>, options: Readonly<Record<string, unknown>>): [string, ExprValue][] {
+  const names = [...Object.keys(options), ...defs.keys()];
+  return names.map((n) => [n, values.get(n) ?? null]);
+}
+
+/** Readers of values the replacement did not reuse (`replace: $x`) read the new value instead. */
+const redirected = new WeakMap<Value, { node: Node; index: number }[]>();
+function redirectReplacedOutputs(outputs: readonly Value[], reuse: readonly Value[]): void {
+  reuse.forEach((old, i) => {
+    const now = outputs[i];
+    if (!now || now === old) return;
+    if (old.isGraphOutput) throw new Error(`the replacement is the existing value '${now.name}', but '${old.name}' is a graph output whose name must stay`);
+    redirected.set(old, [...old.uses]);
+    old.replaceAllUsesWith(now);
+  });
+}
+function restoreRedirected(outputs: readonly Value[], reuse: readonly Value[]): void {
+  reuse.forEach((old, i) => {
+    const uses = redirected.get(old);
+    if (!uses || outputs[i] === old) return;
+    for (const u of uses) u.node.setInput(u.index, old);
+    redirected.delete(old);
+  });
+}
+
+let paramsAjv: Ajv | undefined;
+function compileAction(spec: RuleSpec, errors: RecipeError[]): ActionRule | undefined {
+  const name = spec.action!;
+  const def = findAction(name);
+  if (!def) {
+    const guess = closest(name, actionNames());
+    errors.push(new RecipeError(ruleFieldLocation(spec, ['action']), `unknown action '${name}'`, spec.id, guess ? `did you mean '${guess}'?` : `actions: ${actionNames().join(', ')}`));
+    return undefined;
+  }
+  paramsAjv ??= new Ajv({ allErrors: true, strict: false });
+  const validate = paramsAjv.compile(def.params);
+  if (!validate(spec.params)) {
+    for (const e of validate.errors ?? []) {
+      if (e.keyword === 'additionalProperties') {
+        const key = e.params.additionalProperty as string;
+        const guess = closest(key, Object.keys(def.params.properties));
+        errors.push(new RecipeError(ruleFieldLocation(spec, ['params', key], 'key'), `action '${name}' has no parameter '${key}'`, spec.id, guess ? `did you mean '${guess}'?` : `its parameters: ${Object.keys(def.params.properties).join(', ') || 'none'}`));
+      } else {
+        const field = e.instancePath.slice(1);
+        errors.push(new RecipeError(ruleFieldLocation(spec, field ? ['params', field] : ['params']), `parameter ${field ? `'${field}' ` : ''}${e.message ?? 'is invalid'}`, spec.id));
+      }
+    }
+    return undefined;
+  }
+  const params = { ...spec.params };
+  return { kind: 'action', id: spec.id, action: name, run: (model) => def.run(model, params) };
+}

@@ -1,0 +1,114 @@
+import * as path from 'node:path';
+import { Graph, Model, Tensor, attr, validate, type Value } from '../../src/ir';
+import { loadBundle, PACKS_DIR } from '../../src/recipe/bundle';
+import { APPLIED_METADATA_KEY, applyBundle } from '../../src/recipe/run';
+
+const BN_RECIPE = path.join(PACKS_DIR, 'core/batchnorm.yaml');
+
+/** A tiny seeded generator, so the test data is fixed but not hand-picked. */
+function rng(seed: number): () => number {
+  let s = seed >>> 0;
+  return () => {
+    s = (s * 1664525 + 1013904223) >>> 0;
+    return s / 2 ** 32;
+  };
+}
+
+interface BnModel {
+  model: Model;
+  params: { scale: number[]; bias: number[]; mean: number[]; var: number[]; eps: number };
+}
+
+/** x[1,C,2,2] -> Conv(1x1 identity weights) -> BatchNormalization -> Relu -> y, with constant statistics. */
+function bnModel(channels: number, opts: { eps?: number; shapeKnown?: boolean; constantNodes?: boolean } = {}): BnModel {
+  const r = rng(channels * 7 + 1);
+  const g = new Graph('main');
+  const x = g.addValue('x', { dtype: 'float32', shape: [1, channels, 2, 2] });
+  g.inputs = [x];
+  const eye = new Float32Array(channels * channels);
+  for (let c = 0; c < channels; c++) eye[c * channels + c] = 1;
+  const w = g.addConstant('w', Tensor.from('float32', [channels, channels, 1, 1], eye));
+  const conv = g.addNode({ op: 'Conv', name: 'conv', inputs: [x, w], outputs: ['c'], attrs: { kernel_shape: attr.ints([1, 1]) } });
+  if (opts.shapeKnown) conv.output(0).shape = [1, channels, 2, 2];
+  const vec = (offset: number): number[] => Array.from({ length: channels }, () => offset + r());
+  const params = { scale: vec(0.5), bias: vec(-0.5), mean: vec(-0.5), var: vec(0.2), eps: opts.eps ?? 1e-5 };
+  const param = (name: string, values: number[]): Value => {
+    const t = Tensor.from('float32', [channels], values);
+    if (!opts.constantNodes) return g.addConstant(name, t);
+    return g.addNode({ op: 'Constant', name: `${name}_node`, outputs: [name], attrs: { value: attr.tensor(t) } }).output(0);
+  };
+  const inputs = [conv.output(0), param('scale', params.scale), param('bias', params.bias), param('mean', params.mean), param('var', params.var)];
+  const bnAttrs = opts.eps === undefined ? {} : { epsilon: attr.float(opts.eps) };
+  const bn = g.addNode({ op: 'BatchNormalization', name: 'bn', inputs, outputs: ['b'], attrs: bnAttrs });
+  const relu = g.addNode({ op: 'Relu', name: 'relu', inputs: [bn.output(0)], outputs: ['y'] });
+  g.outputs = [relu.output(0)];
+  const model = new Model('onnx', g);
+  model.opsets = [{ domain: '', version: 13 }];
+  return { model, params };
+}
+
+/** The per-channel factor and offset of the Mul and Add the rule made. */
+function mulAdd(model: Model): { k: Float64Array; c: Float64Array; kShape: readonly number[] } {
+  const add = model.graph.nodes.find((n) => n.op === 'Add')!;
+  const mul = add.input(0)!.producer!;
+  expect(mul.op).toBe('Mul');
+  const k = mul.input(1)!.const!;
+  const c = add.input(1)!.const!;
+  return { k: k.toFloat64(), c: c.toFloat64(), kShape: k.shape };
+}
+
+describe('the core BatchNorm rule on IR graphs', () => {
+  it.each([
+    ['declared shape', { shapeKnown: true }],
+    ['rank from the Conv kernel_shape', {}],
+    ['statistics in Constant nodes', { constantNodes: true }],
+    ['explicit epsilon', { eps: 1e-3 }],
+  ])('replaces BatchNormalization by Mul + Add with the right constants (%s)', (_name, opts) => {
+    const { model, params } = bnModel(3, opts);
+    const output = model.graph.outputs[0]!;
+    const bundle = loadBundle([BN_RECIPE]);
+    const report = applyBundle(model, bundle);
+    const stats = report.rules.find((r) => r.id === 'batchnorm-to-mul-add')!;
+    expect(stats).toMatchObject({ matches: 1, rewrites: 1, refused: [] });
+    expect(model.graph.nodes.map((n) => n.op)).toEqual(['Conv', 'Mul', 'Add', 'Relu']);
+    expect(model.graph.outputs[0]).toBe(output);
+    // The Add produces the very value the BatchNormalization produced: same name.
+    expect(model.graph.findValue('b')!.producer!.op).toBe('Add');
+    expect(validate(model.graph, { ordered: true, uniqueNames: true })).toEqual([]);
+    const { k, c, kShape } = mulAdd(model);
+    expect(kShape).toEqual([3, 1, 1]);
+    for (let i = 0; i < 3; i++) {
+      const expectedK = params.scale[i]! / Math.sqrt(params.var[i]! + params.eps);
+      expect(k[i]).toBeCloseTo(expectedK, 5);
+      expect(c[i]).toBeCloseTo(params.bias[i]! - params.mean[i]! * expectedK, 5);
+    }
+    // The statistics are gone; only the new constants remain besides the conv weight.
+    expect(model.graph.constants).toHaveLength(3);
+    expect(model.graph.nodes.some((n) => n.op === 'Constant')).toBe(false);
+    expect(model.graph.findValue('scale')).toBeUndefined();
+    const applied = JSON.parse(model.getMetadata(APPLIED_METADATA_KEY)!) as { name: string; version: string; sha256: string }[];
+    expect(applied).toEqual([{ name: 'core/batchnorm', version: '1.0.0', sha256: expect.stringMatching(/^[0-9a-f]{64}$/) }]);
+  });
+
+  it('leaves a BatchNormalization whose statistics are not constant, and says why with --explain', () => {
+    const { model } = bnModel(2);
+    const g = model.graph;
+    const bn = g.nodes.find((n) => n.op === 'BatchNormalization')!;
+    const live = g.addValue('live_mean', { dtype: 'float32', shape: [2] });
+    g.inputs = [...g.inputs, live];
+    bn.setInput(3, live);
+    const report = applyBundle(model, loadBundle([BN_RECIPE]), { explain: 'batchnorm-to-mul-add' });
+    expect(g.nodes.map((n) => n.op)).toContain('BatchNormalization');
+    expect(report.explain).toHaveLength(1);
+    expect(report.explain[0]!.node).toBe('bn');
+    expect(report.explain[0]!.reason).toMatch(/const/);
+  });
+
+  it('does not fire when the rank cannot be told, and names the failed condition', () => {
+    const { model } = bnModel(2);
+    const conv = model.graph.nodes.find((n) => n.op === 'Conv')!;
+    conv.attrs.delete('kernel_shape');
+    const report = applyBundle(model, loadBundle([BN_RECIPE]), { explain: 'batchnorm-to-mul-add' });
+    expect(report.explain.map((m) => m.reason)).toEqual(["condition 'r != none' is false"]);
+  });
+});
