@@ -1,12 +1,14 @@
 import { RecipeToolError, UsageError } from '../errors';
 import { parseArgs, formatHelp } from './args';
 import type { Command, Io } from './command';
+import { applyCommand } from './commands/apply';
+import { checkCommand } from './commands/check';
 import { copyCommand } from './commands/copy';
 import { showCommand } from './commands/show';
 import { EXIT, exitCodeFor } from './exit-codes';
 
 /** Every command, in the order `recipe --help` lists them. */
-export const COMMANDS: Command[] = [showCommand, copyCommand];
+export const COMMANDS: Command[] = [applyCommand, checkCommand, showCommand, copyCommand];
 
 const VERSION: string = (require('../../package.json') as { version: string }).version;
 

@@ -38,7 +38,7 @@ function bnModel(channels: number, opts: { eps?: number; shapeKnown?: boolean; c
     return g.addNode({ op: 'Constant', name: `${name}_node`, outputs: [name], attrs: { value: attr.tensor(t) } }).output(0);
   };
   const inputs = [conv.output(0), param('scale', params.scale), param('bias', params.bias), param('mean', params.mean), param('var', params.var)];
-  const bnAttrs = opts.eps === undefined ? {} : { epsilon: attr.float(opts.eps) };
+  const bnAttrs: Record<string, ReturnType<typeof attr.float>> = opts.eps === undefined ? {} : { epsilon: attr.float(opts.eps) };
   const bn = g.addNode({ op: 'BatchNormalization', name: 'bn', inputs, outputs: ['b'], attrs: bnAttrs });
   const relu = g.addNode({ op: 'Relu', name: 'relu', inputs: [bn.output(0)], outputs: ['y'] });
   g.outputs = [relu.output(0)];
