@@ -195,7 +195,7 @@ function checkOps(spec: RuleSpec, text: SourcedText, ops: readonly OpRef[], form
     const domain = ref.domain ?? '';
     const known = o.opsOfAnyFormat ? ALL_FORMATS.some((f) => isKnownOp(f, ref.op, domain)) : isKnownOp(format, ref.op, domain);
     if (known) continue;
-    const guess = closest(ref.op, o.opsOfAnyFormat ? ALL_FORMATS.flatMap(knownOps) : knownOps(format));
+    const guess = suggestOp(ref.op, o.opsOfAnyFormat ? ALL_FORMATS.flatMap(knownOps) : knownOps(format));
     const where = o.opsOfAnyFormat ? 'any format' : format;
     errors.push(
       new RecipeError(
@@ -206,6 +206,12 @@ function checkOps(spec: RuleSpec, text: SourcedText, ops: readonly OpRef[], form
       ),
     );
   }
+}
+
+/** A known op close to a misspelt one; swapped letters (`Rleu`) count as the closest. */
+function suggestOp(op: string, known: readonly string[]): string | undefined {
+  const letters = (s: string): string => [...s.toLowerCase()].sort().join('');
+  return known.find((k) => k.length === op.length && letters(k) === letters(op)) ?? closest(op, known);
 }
 
 /** `let` values computed on first use, so `where` can use them and a failed condition skips the rest. */

@@ -1,0 +1,119 @@
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { RecipeErrors } from '../../src/errors';
+import { loadBundle } from '../../src/recipe/bundle';
+import { checkBundle } from '../../src/recipe/compile';
+import { tempDir } from '../helpers/corpus';
+
+const dir = tempDir('recipe-compile-');
+
+/** Checks a recipe file made of `lines`; returns each error as `line:col [rule] message`, and the hints. */
+function check(lines: string[]): { errors: string[]; hints: (string | undefined)[] } {
+  const file = path.join(dir, `r${Math.random().toString(36).slice(2)}.yaml`);
+  fs.writeFileSync(file, lines.join('\n') + '\n');
+  let found;
+  try {
+    found = checkBundle(loadBundle([file]));
+  } catch (e) {
+    if (!(e instanceof RecipeErrors)) throw e;
+    found = e.errors;
+  }
+  return {
+    errors: found.map((e) => `${e.location.line}:${e.location.col}${e.ruleId ? ` [${e.ruleId}]` : ''} ${e.reason}`),
+    hints: found.map((e) => e.hint),
+  };
+}
+
+const head = ['recipe: t', 'rules:', '  - id: r', '    formats: [onnx]'];
+
+/** The column of `token` in `line` (1-based), so expected positions are computed, not guessed. */
+const col = (line: string, token: string): number => line.indexOf(token) + 1;
+
+describe('errors inside patterns point at the character in the YAML file', () => {
+  it('unknown op in a plain match, with a did-you-mean hint', () => {
+    const line = '    match: Rleu($x)';
+    const r = check([...head, line, '    replace: Relu($x)']);
+    expect(r.errors).toEqual([`5:${col(line, 'Rleu')} [r] unknown op 'Rleu' for onnx`]);
+    expect(r.hints).toEqual(["did you mean 'Relu'?"]);
+  });
+
+  it('unknown op in a replacement inside a literal block scalar', () => {
+    const r = check([...head, '    match: Relu($x)', '    replace: |', '      Add(', '        Mull($x, $x),', '        $x)']);
+    expect(r.errors).toEqual([`8:9 [r] unknown op 'Mull' for onnx`]);
+  });
+
+  it('unknown op of another format: TFLite names in an ONNX rule', () => {
+    const line = '    match: CONV_2D($x, $w, $b)';
+    expect(check([...head, line, '    replace: Relu($x)']).errors).toEqual([`5:${col(line, 'CONV_2D')} [r] unknown op 'CONV_2D' for onnx`]);
+  });
+
+  it('pattern syntax error inside a folded block scalar', () => {
+    const r = check([...head, '    match: >-', '      Relu(', '        $x,, $y)', '    replace: Relu($x)']);
+    expect(r.errors).toHaveLength(1);
+    expect(r.errors[0]).toMatch(/^7:12 \[r\] /);
+  });
+
+  it('unbound $name in a replacement inside a double-quoted string', () => {
+    const line = '    replace: "Add($x, $y)"';
+    const r = check([...head, '    match: Relu($x)', line]);
+    expect(r.errors).toEqual([`6:${col(line, '$y')} [r] $y is not bound by the pattern`]);
+  });
+
+  it('unknown let name in a replacement inside a single-quoted string', () => {
+    const line = "    replace: 'Mul($x, factor)'";
+    const r = check([...head, '    match: Relu($x)', line]);
+    expect(r.errors).toEqual([`6:${col(line, 'factor')} [r] unknown name 'factor'`]);
+  });
+});
+
+describe('errors inside expressions point at the character in the YAML file', () => {
+  it('unknown function in a let, with a hint', () => {
+    const line = '      k: $s / sqr($s)';
+    const r = check([...head, '    match: Mul($x, $s:const)', '    let:', line, '    replace: Mul($x, k)']);
+    expect(r.errors).toEqual([`7:${col(line, 'sqr')} [r] unknown function 'sqr'`]);
+    expect(r.hints[0]).toMatch(/sqrt/);
+  });
+
+  it('unbound capture in a where condition of a list', () => {
+    const line = '      - rank($y) == 4';
+    const r = check([...head, '    match: Relu($x)', '    where:', '      - rank($x) == 4', line, '    replace: Relu($x)']);
+    expect(r.errors).toHaveLength(1);
+    expect(r.errors[0]).toMatch(new RegExp(`^8:${col(line, '$y')} \\[r\\] `));
+  });
+
+  it('type error in a condition', () => {
+    const line = '      - rank($x) + "a" > 1';
+    const r = check([...head, '    match: Relu($x)', '    where:', line, '    replace: Relu($x)']);
+    expect(r.errors).toHaveLength(1);
+    expect(r.errors[0]).toMatch(/^7:\d+ \[r\] /);
+    const at = Number(/^7:(\d+)/.exec(r.errors[0]!)![1]);
+    expect(at).toBeGreaterThanOrEqual(col(line, 'rank'));
+  });
+
+  it('expression syntax error inside a replacement argument', () => {
+    const line = '    replace: Mul($x, unsqueeze($s, [1, 2)))';
+    const r = check([...head, '    match: Mul($x, $s:const)', line]);
+    expect(r.errors).toHaveLength(1);
+    expect(r.errors[0]).toMatch(/^6:\d+ \[r\] /);
+  });
+});
+
+describe('actions', () => {
+  it('unknown action and unknown parameter', () => {
+    const r = check(['recipe: t', 'rules:', '  - id: a', '    action: claenup', '  - id: b', '    action: cleanup', '    params: { toposrt: false }']);
+    expect(r.errors).toEqual(["4:13 [a] unknown action 'claenup'", "7:15 [b] action 'cleanup' has no parameter 'toposrt'"]);
+    expect(r.hints).toEqual(["did you mean 'cleanup'?", "did you mean 'toposort'?"]);
+  });
+
+  it('a valid action rule checks clean', () => {
+    expect(check(['recipe: t', 'rules:', '  - id: a', '    action: cleanup', '    params: { toposort: false }']).errors).toEqual([]);
+  });
+});
+
+describe('the built-in pack', () => {
+  it('checks clean', () => {
+    const files = fs.readdirSync(path.resolve(__dirname, '../../recipes/core')).filter((f) => f.endsWith('.yaml') && !f.endsWith('.test.yaml'));
+    expect(files.length).toBeGreaterThan(0);
+    expect(checkBundle(loadBundle(['core']))).toEqual([]);
+  });
+});
