@@ -1,0 +1,819 @@
+import { closeSync as fs_close } from 'node:fs';
+import { ModelError } from '../../errors';
+import type { Attr, Int } from '../../ir/attr';
+import { DTYPES, byteSize, type DType } from '../../ir/dtype';
+import { Graph, type Shape, type Value } from '../../ir/graph';
+import { Model } from '../../ir/model';
+import { BytesData, LazyData, StringData, Tensor, type TensorData } from '../../ir/tensor';
+import { openExternalForRead, readExternal, type ExternalRef } from './external';
+import { AttrRec, GraphRec, ModelRec, NodeRec, TENSOR_RECS, TensorRec, ValueInfoRec } from './records';
+import { ATTR_TYPE, WIRE, dtypeOfCode } from './schema';
+import { Cursor, decodeUtf8Strict } from './wire';
+
+/** How deep If/Loop bodies may nest before the file is refused (protobuf's own limit is 100). */
+const MAX_DEPTH = 64;
+
+export interface DecodeOptions {
+  /** The model's path, for errors. */
+  file: string;
+  /** Folder that external data locations are relative to. */
+  dir: string;
+  /** Read external data now instead of on first use. */
+  eagerExternalData?: boolean;
+}
+
+/**
+ * Decodes a serialized ModelProto into the IR. Tensor bytes stay views over
+ * `buf` (raw_data) or are read lazily from external files. Any malformed input
+ * becomes a ModelError with the byte offset and field path.
+ */
+export function decodeModel(buf: Uint8Array, options: DecodeOptions): Model {
+  const cur = new Cursor(buf, options.file);
+  try {
+    return readModel(cur, options);
+  } catch (e) {
+    if (e instanceof ModelError) throw e;
+    const reason = e instanceof RangeError && /call stack/i.test(e.message) ? 'message nesting too deep' : `malformed protobuf (${(e as Error).message})`;
+    throw new ModelError({ file: options.file, offset: cur.pos, path: cur.pathText() }, reason);
+  }
+}
+
+/** Decodes one serialized TensorProto (e.g. an ONNX test-data `input_0.pb`): its name and tensor. */
+export function decodeTensorProto(buf: Uint8Array, options: DecodeOptions): { name: string; tensor: Tensor } {
+  const cur = new Cursor(buf, options.file);
+  cur.path.push('<TensorProto>');
+  try {
+    const { tensor, rec } = readTensor(cur, options, 0, 0, buf.byteLength, 0);
+    return { name: rec.name ?? '', tensor };
+  } catch (e) {
+    if (e instanceof ModelError) throw e;
+    throw new ModelError({ file: options.file, offset: cur.pos }, `malformed protobuf (${(e as Error).message})`);
+  }
+}
+
+function readModel(cur: Cursor, options: DecodeOptions): Model {
+  const buf = cur.buf;
+  const end = buf.byteLength;
+  const rec = new ModelRec(buf, 0, end, 0, []);
+  rec.file = options.file;
+  rec.dir = options.dir;
+  let producerName: string | undefined;
+  let producerVersion: string | undefined;
+  let graphAt: [number, number, number] | undefined;
+  const opsets: { domain: string; version: number; start: number; end: number }[] = [];
+  const metadata: { key: string; value: string; start: number; end: number }[] = [];
+  while (cur.pos < end) {
+    const start = cur.pos;
+    const tag = cur.tag(end);
+    const field = tag >>> 3;
+    const wire = tag & 7;
+    if (wire !== WIRE.LEN || ![2, 3, 7, 8, 14].includes(field)) {
+      cur.skip(wire, end);
+      rec.spans.push(field, start, cur.pos);
+      continue;
+    }
+    if (field === 2) producerName = cur.string(end);
+    else if (field === 3) producerVersion = cur.string(end);
+    else if (field === 7) {
+      const stop = cur.lenEnd(end);
+      graphAt = [start, cur.pos, stop];
+      cur.pos = stop;
+    } else if (field === 8) {
+      cur.path.push('opset_import', opsets.length);
+      const stop = cur.lenEnd(end);
+      const e = readStringPair(cur, stop, 1, 2, true);
+      opsets.push({ domain: e.a, version: Number(e.n), start, end: stop });
+      cur.path.length -= 2;
+    } else {
+      cur.path.push('metadata_props', metadata.length);
+      const stop = cur.lenEnd(end);
+      const e = readStringPair(cur, stop, 1, 2, false);
+      metadata.push({ key: e.a, value: e.b, start, end: stop });
+      cur.path.length -= 2;
+    }
+    rec.spans.push(field, start, cur.pos);
+  }
+  let graph: Graph;
+  if (graphAt) {
+    cur.path.push('graph');
+    graph = readGraph(cur, options, graphAt[0], graphAt[1], graphAt[2], 7, undefined, 0);
+    cur.path.pop();
+    rec.graph = graph;
+  } else {
+    graph = new Graph('');
+  }
+  const model = new Model('onnx', graph);
+  model.opsets = opsets.map((o) => ({ domain: o.domain, version: o.version }));
+  model.metadata = metadata.map((m) => ({ key: m.key, value: m.value }));
+  if (producerName !== undefined || producerVersion !== undefined) {
+    model.producer = producerVersion === undefined ? { name: producerName ?? '' } : { name: producerName ?? '', version: producerVersion };
+    rec.producer = { ...model.producer };
+  }
+  rec.opsets = opsets;
+  rec.metadata = metadata;
+  model.source = options.file;
+  model.native = rec;
+  return model;
+}
+
+/** A two-field message of strings (StringStringEntryProto) or string + int64 (OperatorSetIdProto). */
+function readStringPair(cur: Cursor, end: number, fa: number, fb: number, bIsInt: boolean): { a: string; b: string; n: number | bigint } {
+  let a = '';
+  let b = '';
+  let n: number | bigint = 0;
+  while (cur.pos < end) {
+    const tag = cur.tag(end);
+    const field = tag >>> 3;
+    const wire = tag & 7;
+    if (field === fa && wire === WIRE.LEN) a = cur.string(end);
+    else if (field === fb && !bIsInt && wire === WIRE.LEN) b = cur.string(end);
+    else if (field === fb && bIsInt && wire === WIRE.VARINT) n = cur.int64(end);
+    else cur.skip(wire, end);
+  }
+  return { a, b, n };
+}
+
+function readGraph(
+  cur: Cursor,
+  options: DecodeOptions,
+  start: number,
+  contentStart: number,
+  end: number,
+  field: number,
+  parent: Graph | undefined,
+  depth: number,
+): Graph {
+  if (depth > MAX_DEPTH) cur.fail(`subgraphs nested deeper than ${MAX_DEPTH} levels`, start);
+  cur.pos = contentStart;
+  const spans: number[] = [];
+  const nodes: number[] = [];
+  const inits: number[] = [];
+  const inputs: number[] = [];
+  const outputs: number[] = [];
+  const infos: number[] = [];
+  let name = '';
+  while (cur.pos < end) {
+    const s = cur.pos;
+    const tag = cur.tag(end);
+    const f = tag >>> 3;
+    const wire = tag & 7;
+    if (wire === WIRE.LEN && (f === 1 || f === 5 || f === 11 || f === 12 || f === 13)) {
+      const stop = cur.lenEnd(end);
+      const list = f === 1 ? nodes : f === 5 ? inits : f === 11 ? inputs : f === 12 ? outputs : infos;
+      list.push(s, cur.pos, stop);
+      cur.pos = stop;
+      continue;
+    }
+    if (f === 2 && wire === WIRE.LEN) name = cur.string(end);
+    else cur.skip(wire, end);
+    spans.push(f, s, cur.pos);
+  }
+
+  const g = new Graph(name, parent);
+  const rec = new GraphRec(cur.buf, start, end, field, spans);
+  rec.name = name;
+  const local = new Map<string, Value>();
+  const resolve = (n: string): Value => {
+    let v = local.get(n) ?? parent?.findValue(n);
+    if (!v) {
+      // A name nothing defines: keep it as a value without a producer (validate() reports it).
+      v = g.addValue(n);
+      local.set(n, v);
+    }
+    return v;
+  };
+
+  const depthPath = cur.path.length;
+  cur.path.push('input', 0);
+  for (let i = 0; i < inputs.length; i += 3) {
+    cur.path[depthPath + 1] = i / 3;
+    const vi = readValueInfo(cur, inputs[i]!, inputs[i + 1]!, inputs[i + 2]!, 11);
+    const v = g.addValue(vi.name, { dtype: vi.dtype, shape: vi.shape });
+    g.inputs.push(v);
+    if (!local.has(vi.name)) local.set(vi.name, v);
+    vi.value = v;
+    rec.inputs.push(vi);
+  }
+  cur.path[depthPath] = 'initializer';
+  for (let i = 0; i < inits.length; i += 3) {
+    cur.path[depthPath + 1] = i / 3;
+    const { tensor, rec: trec } = readTensor(cur, options, inits[i]!, inits[i + 1]!, inits[i + 2]!, 5);
+    const n = trec.name ?? '';
+    let v = local.get(n);
+    if (v && v.const === undefined && v.graph === g) {
+      v.const = tensor;
+    } else {
+      v = g.addConstant(n, tensor);
+      if (!local.has(n)) local.set(n, v);
+    }
+    rec.initializers.push({ value: v, tensor });
+  }
+
+  // Every node's outputs exist before any node or subgraph resolves a name.
+  cur.path[depthPath] = 'node';
+  const parsed: { rec: NodeRec; attrs: number[] }[] = [];
+  const outs: Value[][] = [];
+  for (let i = 0; i < nodes.length; i += 3) {
+    cur.path[depthPath + 1] = i / 3;
+    const p = readNodeHeader(cur, nodes[i]!, nodes[i + 1]!, nodes[i + 2]!);
+    parsed.push(p);
+    const values: Value[] = [];
+    for (const n of p.rec.outputs) {
+      const v = g.addValue(n);
+      if (n !== '' && !local.has(n)) local.set(n, v);
+      values.push(v);
+    }
+    outs.push(values);
+  }
+  for (let k = 0; k < parsed.length; k++) {
+    const { rec: nrec, attrs: ranges } = parsed[k]!;
+    cur.path[depthPath + 1] = k;
+    const ins: (Value | null)[] = nrec.inputs.map((n) => (n === '' ? null : resolve(n)));
+    const attrs = new Map<string, Attr>();
+    if (ranges.length > 0) {
+      cur.path.push('attribute', 0);
+      for (let i = 0; i < ranges.length; i += 3) {
+        cur.path[cur.path.length - 1] = i / 3;
+        const a = readAttr(cur, options, ranges[i]!, ranges[i + 1]!, ranges[i + 2]!, g, depth);
+        const an = (a.native as AttrRec).name;
+        if (attrs.has(an)) cur.fail(`node '${nrec.name}' has attribute '${an}' twice`, ranges[i]!, { node: nrec.name });
+        attrs.set(an, a);
+      }
+      cur.path.length -= 2;
+    }
+    const node = g.addNode({ op: nrec.op, domain: nrec.domain, name: nrec.name, inputs: ins, outputs: outs[k]!, attrs, native: nrec });
+    nrec.attrNames = [...attrs.keys()];
+    nrec.attrs = [...attrs.values()];
+    rec.nodes.push(node);
+  }
+
+  const declare = (v: Value, vi: ValueInfoRec): void => {
+    if (v.graph === g && v.dtype === undefined && v.shape === undefined && v.const === undefined) {
+      v.dtype = vi.dtype;
+      v.shape = vi.shape;
+    }
+  };
+  cur.path[depthPath] = 'output';
+  const outputValues: Value[] = [];
+  for (let i = 0; i < outputs.length; i += 3) {
+    cur.path[depthPath + 1] = i / 3;
+    const vi = readValueInfo(cur, outputs[i]!, outputs[i + 1]!, outputs[i + 2]!, 12);
+    const v = resolve(vi.name);
+    declare(v, vi);
+    vi.value = v;
+    outputValues.push(v);
+    rec.outputs.push(vi);
+  }
+  g.outputs = outputValues;
+  cur.path[depthPath] = 'value_info';
+  for (let i = 0; i < infos.length; i += 3) {
+    cur.path[depthPath + 1] = i / 3;
+    const vi = readValueInfo(cur, infos[i]!, infos[i + 1]!, infos[i + 2]!, 13);
+    const v = resolve(vi.name);
+    declare(v, vi);
+    vi.value = v;
+    rec.valueInfo.push(vi);
+  }
+  cur.path.length = depthPath;
+
+  // Snapshot each ValueInfoProto's value as the IR now holds it.
+  for (const list of [rec.inputs, rec.outputs, rec.valueInfo]) {
+    for (const vi of list) {
+      const v = vi.value;
+      if (vi.typeExact && (vi.dtype !== v.dtype || !sameShape(vi.shape, v.shape))) vi.typeExact = false;
+      vi.name = v.name;
+      vi.dtype = v.dtype;
+      vi.shape = v.shape ? [...v.shape] : undefined;
+    }
+  }
+  g.native = rec;
+  return g;
+}
+
+export function sameShape(a: Shape | undefined, b: Shape | undefined): boolean {
+  if (a === b) return true;
+  if (!a || !b || a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
+function readNodeHeader(cur: Cursor, start: number, contentStart: number, end: number): { rec: NodeRec; attrs: number[] } {
+  const rec = new NodeRec(cur.buf, start, end, 1, []);
+  const attrs: number[] = [];
+  cur.pos = contentStart;
+  while (cur.pos < end) {
+    const s = cur.pos;
+    const tag = cur.tag(end);
+    const f = tag >>> 3;
+    const wire = tag & 7;
+    if (wire === WIRE.LEN) {
+      if (f === 1) {
+        rec.inputs.push(cur.string(end));
+        continue;
+      }
+      if (f === 2) {
+        rec.outputs.push(cur.string(end));
+        continue;
+      }
+      if (f === 5) {
+        const stop = cur.lenEnd(end);
+        attrs.push(s, cur.pos, stop);
+        cur.pos = stop;
+        continue;
+      }
+      if (f === 3) rec.name = cur.string(end);
+      else if (f === 4) rec.op = cur.string(end);
+      else if (f === 7) rec.domain = cur.string(end);
+      else cur.skip(wire, end);
+    } else {
+      cur.skip(wire, end);
+    }
+    rec.spans.push(f, s, cur.pos);
+  }
+  return { rec, attrs };
+}
+
+/** Field number that holds the value of each attribute kind. */
+export const VALUE_FIELD: Readonly<Record<Attr['kind'], number>> = {
+  float: 2,
+  int: 3,
+  bool: 3,
+  string: 4,
+  bytes: 4,
+  tensor: 5,
+  graph: 6,
+  floats: 7,
+  ints: 8,
+  strings: 9,
+  tensors: 10,
+  graphs: 11,
+  opaque: 0,
+};
+
+const KIND_OF_TYPE: Partial<Record<number, Attr['kind']>> = {
+  [ATTR_TYPE.FLOAT]: 'float',
+  [ATTR_TYPE.INT]: 'int',
+  [ATTR_TYPE.STRING]: 'string',
+  [ATTR_TYPE.TENSOR]: 'tensor',
+  [ATTR_TYPE.GRAPH]: 'graph',
+  [ATTR_TYPE.FLOATS]: 'floats',
+  [ATTR_TYPE.INTS]: 'ints',
+  [ATTR_TYPE.STRINGS]: 'strings',
+  [ATTR_TYPE.TENSORS]: 'tensors',
+  [ATTR_TYPE.GRAPHS]: 'graphs',
+};
+
+const KIND_OF_FIELD: Partial<Record<number, Attr['kind']>> = {
+  2: 'float', 3: 'int', 4: 'string', 5: 'tensor', 6: 'graph', 7: 'floats', 8: 'ints', 9: 'strings', 10: 'tensors', 11: 'graphs',
+};
+
+function readAttr(cur: Cursor, options: DecodeOptions, start: number, contentStart: number, end: number, g: Graph, depth: number): Attr {
+  const rec = new AttrRec(cur.buf, start, end, 5, []);
+  cur.pos = contentStart;
+  let type: number | undefined;
+  let f = 0;
+  let i: Int = 0;
+  let sRange: [number, number] | undefined;
+  const floats: number[] = [];
+  const ints: Int[] = [];
+  const ranges: Record<number, number[]> = { 4: [], 5: [], 6: [], 9: [], 10: [], 11: [] };
+  let present = 0;
+  while (cur.pos < end) {
+    const s = cur.pos;
+    const tag = cur.tag(end);
+    const field = tag >>> 3;
+    const wire = tag & 7;
+    if (field === 1 && wire === WIRE.LEN) rec.name = cur.string(end);
+    else if (field === 20 && wire === WIRE.VARINT) type = cur.int32(end);
+    else if (field === 2 && wire === WIRE.I32) f = cur.float32(end);
+    else if (field === 3 && wire === WIRE.VARINT) i = cur.int64(end);
+    else if (field === 7 && wire === WIRE.I32) floats.push(cur.float32(end));
+    else if (field === 7 && wire === WIRE.LEN) {
+      const stop = cur.lenEnd(end);
+      if ((stop - cur.pos) % 4 !== 0) cur.fail('packed floats not a multiple of 4 bytes');
+      while (cur.pos < stop) floats.push(cur.float32(stop));
+    } else if (field === 8 && wire === WIRE.VARINT) ints.push(cur.int64(end));
+    else if (field === 8 && wire === WIRE.LEN) {
+      const stop = cur.lenEnd(end);
+      while (cur.pos < stop) ints.push(cur.int64(stop));
+    } else if (wire === WIRE.LEN && ranges[field]) {
+      const stop = cur.lenEnd(end);
+      ranges[field]!.push(s, cur.pos, stop);
+      if (field === 4) sRange = [cur.pos, stop];
+      cur.pos = stop;
+    } else {
+      cur.skip(wire, end);
+      rec.spans.push(field, s, cur.pos);
+      if (field === 21) present |= 1 << 21;
+      continue;
+    }
+    if (field >= 2 && field <= 11) present |= 1 << field;
+    rec.spans.push(field, s, cur.pos);
+  }
+
+  let kind: Attr['kind'] | undefined;
+  if (type !== undefined) kind = KIND_OF_TYPE[type];
+  else {
+    const fields = [2, 3, 4, 5, 6, 7, 8, 9, 10, 11].filter((x) => present & (1 << x));
+    if (fields.length === 1) kind = KIND_OF_FIELD[fields[0]!];
+  }
+  const scalarMissing = (fld: number): boolean => !(present & (1 << fld));
+  if (present & (1 << 21)) kind = undefined; // ref_attr_name: only meaningful inside functions
+  if (kind === 'float' && scalarMissing(2)) kind = undefined;
+  if (kind === 'int' && scalarMissing(3)) kind = undefined;
+  if (kind === 'string' && scalarMissing(4)) kind = undefined;
+  if ((kind === 'tensor' && ranges[5]!.length !== 3) || (kind === 'graph' && ranges[6]!.length !== 3)) kind = undefined;
+
+  let attr: Attr;
+  switch (kind) {
+    case 'float':
+      attr = { kind, value: f };
+      rec.value = f;
+      break;
+    case 'int':
+      attr = { kind, value: i };
+      rec.value = i;
+      break;
+    case 'string': {
+      const bytes = cur.buf.subarray(sRange![0], sRange![1]);
+      const text = decodeUtf8Strict(bytes);
+      attr = text === undefined ? { kind: 'bytes', value: bytes } : { kind: 'string', value: text };
+      rec.value = attr.value;
+      break;
+    }
+    case 'floats':
+      attr = { kind, value: floats };
+      rec.value = [...floats];
+      break;
+    case 'ints':
+      attr = { kind, value: ints };
+      rec.value = [...ints];
+      break;
+    case 'strings': {
+      const r = ranges[9]!;
+      const list: string[] = [];
+      for (let k = 0; k < r.length; k += 3) {
+        const text = decodeUtf8Strict(cur.buf.subarray(r[k + 1]!, r[k + 2]!));
+        if (text === undefined) break;
+        list.push(text);
+      }
+      if (list.length * 3 === r.length) {
+        attr = { kind, value: list };
+        rec.value = [...list];
+      } else {
+        attr = { kind: 'opaque', value: cur.buf.subarray(contentStart, end) };
+        rec.value = attr.value;
+      }
+      break;
+    }
+    case 'tensor': {
+      const r = ranges[5]!;
+      cur.path.push('t');
+      const t = readTensor(cur, options, r[0]!, r[1]!, r[2]!, 5).tensor;
+      cur.path.pop();
+      attr = { kind, value: t };
+      rec.value = t;
+      break;
+    }
+    case 'tensors': {
+      const r = ranges[10]!;
+      const list: Tensor[] = [];
+      cur.path.push('tensors', 0);
+      for (let k = 0; k < r.length; k += 3) {
+        cur.path[cur.path.length - 1] = k / 3;
+        list.push(readTensor(cur, options, r[k]!, r[k + 1]!, r[k + 2]!, 10).tensor);
+      }
+      cur.path.length -= 2;
+      attr = { kind, value: list };
+      rec.value = [...list];
+      break;
+    }
+    case 'graph': {
+      const r = ranges[6]!;
+      cur.path.push('g');
+      const sub = readGraph(cur, options, r[0]!, r[1]!, r[2]!, 6, g, depth + 1);
+      cur.path.pop();
+      attr = { kind, value: sub };
+      rec.value = sub;
+      break;
+    }
+    case 'graphs': {
+      const r = ranges[11]!;
+      const list: Graph[] = [];
+      cur.path.push('graphs', 0);
+      for (let k = 0; k < r.length; k += 3) {
+        cur.path[cur.path.length - 1] = k / 3;
+        list.push(readGraph(cur, options, r[k]!, r[k + 1]!, r[k + 2]!, 11, g, depth + 1));
+      }
+      cur.path.length -= 2;
+      attr = { kind, value: list };
+      rec.value = [...list];
+      break;
+    }
+    default:
+      attr = { kind: 'opaque', value: cur.buf.subarray(contentStart, end) };
+      rec.value = attr.value;
+  }
+  rec.kind = attr.kind;
+  rec.valueField = VALUE_FIELD[attr.kind];
+  attr.native = rec;
+  cur.pos = end;
+  return attr;
+}
+
+function readValueInfo(cur: Cursor, start: number, contentStart: number, end: number, field: number): ValueInfoRec {
+  const rec = new ValueInfoRec(cur.buf, start, end, field, []);
+  cur.pos = contentStart;
+  let typed = false;
+  while (cur.pos < end) {
+    const s = cur.pos;
+    const tag = cur.tag(end);
+    const f = tag >>> 3;
+    const wire = tag & 7;
+    if (f === 1 && wire === WIRE.LEN) rec.name = cur.string(end);
+    else if (f === 2 && wire === WIRE.LEN) {
+      const stop = cur.lenEnd(end);
+      const t = readType(cur, stop);
+      rec.dtype = t.dtype;
+      rec.shape = t.shape;
+      rec.typeExact = t.exact && !typed;
+      typed = true;
+      cur.pos = stop;
+    } else cur.skip(wire, end);
+    rec.spans.push(f, s, cur.pos);
+  }
+  return rec;
+}
+
+/** Reads a TypeProto: dtype and shape of a tensor type; `exact` when that is all it says. */
+function readType(cur: Cursor, end: number): { dtype?: DType; shape?: Shape; exact: boolean } {
+  let dtype: DType | undefined;
+  let shape: Shape | undefined;
+  let exact = true;
+  let tensors = 0;
+  while (cur.pos < end) {
+    const tag = cur.tag(end);
+    const f = tag >>> 3;
+    const wire = tag & 7;
+    if (f !== 1 || wire !== WIRE.LEN) {
+      exact = false;
+      cur.skip(wire, end);
+      continue;
+    }
+    tensors++;
+    const stop = cur.lenEnd(end);
+    let elemSeen = false;
+    let shapes = 0;
+    while (cur.pos < stop) {
+      const t = cur.tag(stop);
+      const tf = t >>> 3;
+      const tw = t & 7;
+      if (tf === 1 && tw === WIRE.VARINT) {
+        const code = cur.int32(stop);
+        dtype = dtypeOfCode(code);
+        if (dtype === 'undefined' || dtype === undefined) {
+          dtype = undefined;
+          exact = false;
+        }
+        elemSeen = true;
+      } else if (tf === 2 && tw === WIRE.LEN) {
+        shapes++;
+        const sEnd = cur.lenEnd(stop);
+        const dims: Shape = [];
+        while (cur.pos < sEnd) {
+          const dt = cur.tag(sEnd);
+          if (dt >>> 3 !== 1 || (dt & 7) !== WIRE.LEN) {
+            exact = false;
+            cur.skip(dt & 7, sEnd);
+            continue;
+          }
+          const dEnd = cur.lenEnd(sEnd);
+          let dim: number | string | null = null;
+          let parts = 0;
+          while (cur.pos < dEnd) {
+            const x = cur.tag(dEnd);
+            const xf = x >>> 3;
+            const xw = x & 7;
+            if (xf === 1 && xw === WIRE.VARINT) {
+              const v = cur.int64(dEnd);
+              if (typeof v === 'bigint') exact = false;
+              dim = Number(v);
+              parts++;
+            } else if (xf === 2 && xw === WIRE.LEN) {
+              dim = cur.string(dEnd);
+              parts++;
+            } else {
+              exact = false;
+              cur.skip(xw, dEnd);
+            }
+          }
+          if (parts > 1) exact = false;
+          dims.push(dim);
+        }
+        shape = dims;
+      } else {
+        exact = false;
+        cur.skip(tw, stop);
+      }
+    }
+    if (!elemSeen || shapes > 1) exact = false;
+  }
+  if (tensors !== 1) exact = false;
+  return { dtype, shape, exact };
+}
+
+/** Fields of TensorProto that hold the data in memory, in field order. */
+export const DATA_FIELDS = [4, 5, 6, 7, 9, 10, 11] as const;
+
+function readTensor(
+  cur: Cursor,
+  options: DecodeOptions,
+  start: number,
+  contentStart: number,
+  end: number,
+  field: number,
+): { tensor: Tensor; rec: TensorRec } {
+  const rec = new TensorRec(cur.buf, start, end, field, []);
+  cur.pos = contentStart;
+  const dims: number[] = [];
+  let code = 0;
+  let raw: Uint8Array | undefined;
+  let location = 0;
+  const typed: number[] = []; // field, wire, start, end of each typed-data payload
+  const strings: Uint8Array[] = [];
+  const external = new Map<string, string>();
+  while (cur.pos < end) {
+    const s = cur.pos;
+    const tag = cur.tag(end);
+    const f = tag >>> 3;
+    const wire = tag & 7;
+    if (f === 1 && wire === WIRE.VARINT) dims.push(dimOf(cur, cur.int64(end), s));
+    else if (f === 1 && wire === WIRE.LEN) {
+      const stop = cur.lenEnd(end);
+      while (cur.pos < stop) dims.push(dimOf(cur, cur.int64(stop), s));
+    } else if (f === 2 && wire === WIRE.VARINT) code = cur.int32(end);
+    else if (f === 8 && wire === WIRE.LEN) rec.name = cur.string(end);
+    else if (f === 9 && wire === WIRE.LEN) {
+      const stop = cur.lenEnd(end);
+      raw = cur.buf.subarray(cur.pos, stop);
+      cur.pos = stop;
+    } else if (f === 6 && wire === WIRE.LEN) {
+      const stop = cur.lenEnd(end);
+      strings.push(cur.buf.subarray(cur.pos, stop));
+      cur.pos = stop;
+    } else if (f === 13 && wire === WIRE.LEN) {
+      const stop = cur.lenEnd(end);
+      const e = readStringPair(cur, stop, 1, 2, false);
+      external.set(e.a, e.b);
+    } else if (f === 14 && wire === WIRE.VARINT) location = cur.int32(end);
+    else if ((f === 4 || f === 5 || f === 7 || f === 10 || f === 11) && wire !== WIRE.SGROUP) {
+      const vs = wire === WIRE.LEN ? cur.lenEnd(end) : cur.pos;
+      const from = wire === WIRE.LEN ? cur.pos : cur.pos;
+      if (wire === WIRE.LEN) cur.pos = vs;
+      else cur.skip(wire, end);
+      typed.push(f, wire, from, wire === WIRE.LEN ? vs : cur.pos);
+    } else cur.skip(wire, end);
+    rec.spans.push(f, s, cur.pos);
+  }
+  const name = rec.name ?? '';
+  const dtype: DType = dtypeOfCode(code) ?? 'undefined';
+  const fail = (reason: string): never => cur.fail(reason, start, { tensor: name });
+  let count = 1;
+  for (const d of dims) count *= d;
+
+  let data: TensorData;
+  if (location === 1) {
+    data = externalData(cur, options, rec, external, dtype, count, start, name);
+  } else if (raw) {
+    data = new BytesData(raw);
+  } else if (dtype === 'string') {
+    if (strings.length !== count) fail(`string tensor holds ${strings.length} strings, its dims [${dims.join(', ')}] want ${count}`);
+    data = new StringData(strings);
+  } else {
+    data = new BytesData(typedToBytes(cur, dtype, typed, fail));
+  }
+  if (dtype !== 'string' && DTYPES[dtype].bits > 0) {
+    const want = byteSize(dtype, count);
+    if (data.byteLength !== want) {
+      fail(`tensor data holds ${data.byteLength} bytes, its dims [${dims.join(', ')}] of ${dtype} want ${want}`);
+    }
+  }
+  rec.data = data;
+  const tensor = new Tensor(dtype, dims, data);
+  TENSOR_RECS.set(tensor, rec);
+  cur.pos = end;
+  return { tensor, rec };
+}
+
+function dimOf(cur: Cursor, v: number | bigint, at: number): number {
+  if (typeof v === 'bigint' || v < 0) cur.fail(`tensor dimension ${v} is negative or too large`, at);
+  return v;
+}
+
+/** Element bytes of typed TensorProto fields (float_data, int32_data, ...), little-endian packed. */
+function typedToBytes(cur: Cursor, dtype: DType, typed: number[], fail: (r: string) => never): Uint8Array {
+  if (typed.length === 0) return new Uint8Array(0);
+  const fieldOf = typed[0]!;
+  for (let k = 0; k < typed.length; k += 4) if (typed[k] !== fieldOf) fail('tensor mixes several typed data fields');
+  const buf = cur.buf;
+  const fixed = fieldOf === 4 || fieldOf === 10;
+  if (fixed) {
+    const width = fieldOf === 4 ? 4 : 8;
+    const wantDtype = fieldOf === 4 ? ['float32', 'complex64'] : ['float64', 'complex128'];
+    if (!wantDtype.includes(dtype)) fail(`${fieldOf === 4 ? 'float_data' : 'double_data'} does not hold ${dtype} elements`);
+    const parts: Uint8Array[] = [];
+    let total = 0;
+    for (let k = 0; k < typed.length; k += 4) {
+      const wire = typed[k + 1]!;
+      if (wire !== WIRE.LEN && wire !== (width === 4 ? WIRE.I32 : WIRE.I64)) fail('typed tensor data has the wrong wire type');
+      const p = buf.subarray(typed[k + 2]!, typed[k + 3]!);
+      if (p.byteLength % width !== 0) fail(`packed data is not a multiple of ${width} bytes`);
+      parts.push(p);
+      total += p.byteLength;
+    }
+    if (parts.length === 1) return parts[0]!;
+    const out = new Uint8Array(total);
+    let at = 0;
+    for (const p of parts) {
+      out.set(p, at);
+      at += p.byteLength;
+    }
+    return out;
+  }
+  // Varint fields: int32_data (5), int64_data (7), uint64_data (11).
+  let n = 0;
+  for (let k = 0; k < typed.length; k += 4) {
+    if (typed[k + 1] !== WIRE.LEN && typed[k + 1] !== WIRE.VARINT) fail('typed tensor data has the wrong wire type');
+    for (let p = typed[k + 2]!; p < typed[k + 3]!; p++) if (buf[p]! < 0x80) n++;
+  }
+  const bits = DTYPES[dtype].bits;
+  const ok =
+    (fieldOf === 5 && DTYPES[dtype].kind !== 'complex' && bits > 0 && bits <= 32 && dtype !== 'uint32' && dtype !== 'float32') ||
+    (fieldOf === 7 && dtype === 'int64') ||
+    (fieldOf === 11 && (dtype === 'uint32' || dtype === 'uint64'));
+  if (!ok) fail(`${fieldOf === 5 ? 'int32_data' : fieldOf === 7 ? 'int64_data' : 'uint64_data'} does not hold ${dtype} elements`);
+  // Sub-byte types store one packed byte per int32_data entry.
+  const width = bits < 8 ? 1 : bits / 8;
+  const out = new Uint8Array(n * width);
+  const dv = new DataView(out.buffer);
+  let idx = 0;
+  const saved = cur.pos;
+  for (let k = 0; k < typed.length; k += 4) {
+    cur.pos = typed[k + 2]!;
+    const stop = typed[k + 3]!;
+    while (cur.pos < stop && idx < n) {
+      const v = cur.int64(stop);
+      const at = idx * width;
+      if (width === 8) dv.setBigUint64(at, BigInt.asUintN(64, BigInt(v)), true);
+      else if (width === 4) dv.setUint32(at, Number(BigInt.asUintN(32, BigInt(v))), true);
+      else if (width === 2) dv.setUint16(at, Number(v) & 0xffff, true);
+      else out[at] = Number(v) & 0xff;
+      idx++;
+    }
+  }
+  cur.pos = saved;
+  if (idx !== n) fail('malformed varints in tensor data');
+  return out;
+}
+
+function externalData(
+  cur: Cursor,
+  options: DecodeOptions,
+  rec: TensorRec,
+  entries: Map<string, string>,
+  dtype: DType,
+  count: number,
+  start: number,
+  name: string,
+): TensorData {
+  const where = { file: options.file, offset: start, path: cur.pathText(), tensor: name };
+  const err = (reason: string): never => {
+    throw new ModelError(where, reason);
+  };
+  const location = entries.get('location');
+  if (location === undefined) err('external data without a location');
+  const int = (key: string): number | undefined => {
+    const text = entries.get(key);
+    if (text === undefined) return undefined;
+    if (!/^\d{1,16}$/.test(text) || !Number.isSafeInteger(Number(text))) err(`external data ${key} '${text}' is not a byte count`);
+    return Number(text);
+  };
+  const offset = int('offset') ?? 0;
+  const declared = int('length');
+  const { fd, size, resolved } = openExternalForRead(options.dir, location!, err);
+  try {
+    if (offset > size) err(`external data offset ${offset} is past the end of '${location}' (${size} bytes)`);
+    const length = declared ?? size - offset;
+    if (offset + length > size) err(`external data [${offset}, ${offset + length}) runs past the end of '${location}' (${size} bytes)`);
+    if (dtype !== 'string' && DTYPES[dtype].bits > 0 && length !== byteSize(dtype, count)) {
+      err(`external data length ${length} does not match its dims (${byteSize(dtype, count)} bytes of ${dtype})`);
+    }
+    const ref: ExternalRef = { location: location!, offset, length, resolved };
+    rec.external = ref;
+    if (options.eagerExternalData) return new BytesData(readExternal(options.dir, ref, 0, length, err));
+    return new LazyData(length, () => readExternal(options.dir, ref, 0, length, err), { file: resolved, offset });
+  } finally {
+    fs_close(fd);
+  }
+}
+

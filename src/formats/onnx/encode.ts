@@ -1,0 +1,595 @@
+import { ModelError, UnsupportedError } from '../../errors';
+import type { Attr } from '../../ir/attr';
+import { DTYPES } from '../../ir/dtype';
+import type { Graph, Node, Value } from '../../ir/graph';
+import type { Model } from '../../ir/model';
+import { StringData, type Tensor, type TensorData } from '../../ir/tensor';
+import { VALUE_FIELD, sameShape } from './decode';
+import type { ExternalRef } from './external';
+import { AttrRec, GraphRec, ModelRec, NodeRec, Rec, TENSOR_RECS, type TensorRec, ValueInfoRec } from './records';
+import { ATTR_TYPE, KNOWN_FIELDS, WIRE, codeOfDtype } from './schema';
+import { Sink } from './wire';
+
+/** Where tensor data goes; see WriteOptions.externalData. */
+export type ExternalMode = 'keep' | 'inline' | 'external';
+
+export interface EncodeOptions {
+  mode: ExternalMode;
+  /** Smallest initializer, in bytes, moved out in `external` mode. */
+  threshold: number;
+  /** Location written into moved tensors (`external` mode), relative to the output folder. */
+  dataLocation: string;
+  /** The output's path, for errors. */
+  file: string;
+  /**
+   * Encode every graph, node, attribute, tensor and value info again from the
+   * IR instead of copying unchanged ones: a test device that checks the encoder
+   * against the reference serializer's bytes.
+   */
+  reencode?: boolean;
+}
+
+/** Kept external tensors: their data must exist at the same location and offset beside the output. */
+export interface KeptExternal {
+  ref: ExternalRef;
+  data: TensorData;
+}
+
+const ATTR_TYPE_OF_KIND: Readonly<Record<Exclude<Attr['kind'], 'opaque'>, number>> = {
+  float: ATTR_TYPE.FLOAT,
+  int: ATTR_TYPE.INT,
+  bool: ATTR_TYPE.INT,
+  string: ATTR_TYPE.STRING,
+  bytes: ATTR_TYPE.STRING,
+  tensor: ATTR_TYPE.TENSOR,
+  graph: ATTR_TYPE.GRAPH,
+  floats: ATTR_TYPE.FLOATS,
+  ints: ATTR_TYPE.INTS,
+  strings: ATTR_TYPE.STRINGS,
+  tensors: ATTR_TYPE.TENSORS,
+  graphs: ATTR_TYPE.GRAPHS,
+};
+
+const ATTR_FIELDS_BEFORE_TYPE = [2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 13, 14, 15];
+
+/**
+ * Encodes a model into chunks. An element whose IR fields equal the snapshot
+ * its codec record took at read time is copied from the input bytes; anything
+ * else is encoded from the IR in field-number order (as protobuf's C++
+ * serializer does), with the fields the IR does not model copied from the
+ * record and unknown fields last.
+ */
+export class Encoder {
+  /** Content of the new external data file (`external` mode). */
+  readonly data = new Sink(256);
+  /** External tensors kept where they are (`keep` mode). */
+  readonly kept: KeptExternal[] = [];
+  private readonly same = new Map<Graph, boolean>();
+  private readonly liveSets = new Map<Graph, Set<Value>>();
+  private readonly recorded = new Map<Graph, Set<Value>>();
+
+  constructor(private readonly opts: EncodeOptions) {}
+
+  private get forced(): boolean {
+    return this.opts.reencode === true;
+  }
+
+  encodeModel(model: Model): Sink {
+    if (model.graphs.length !== 1) throw new UnsupportedError(`an ONNX model has one main graph; this one has ${model.graphs.length}`);
+    const rec = model.native instanceof ModelRec ? model.native : undefined;
+    if (this.opts.mode === 'keep') this.collectKept(model);
+    const out = new Sink(256);
+    if (rec && this.modelSame(model, rec)) {
+      out.raw(rec.buf.subarray(rec.start, rec.end));
+      return out;
+    }
+    copySpans(out, rec, 1);
+    const p = model.producer;
+    if (rec && producerSame(rec.producer, p)) {
+      copySpans(out, rec, 2);
+      copySpans(out, rec, 3);
+    } else if (p) {
+      if (p.name !== '' || rec?.has(2)) out.stringField(2, p.name);
+      if (p.version !== undefined) out.stringField(3, p.version);
+    }
+    copySpans(out, rec, 4);
+    copySpans(out, rec, 5);
+    copySpans(out, rec, 6);
+    const g = model.graph;
+    const emptyGraph = g.nodes.length === 0 && g.inputs.length === 0 && g.outputs.length === 0 && g.valueCount === 0 && g.name === '';
+    if (!(rec && !rec.graph && emptyGraph)) this.graph(out, g, 7);
+    model.opsets.forEach((o, i) => {
+      const r = rec?.opsets[i];
+      if (r && r.domain === o.domain && r.version === o.version) out.raw(rec!.buf.subarray(r.start, r.end));
+      else {
+        const m = new Sink();
+        m.stringField(1, o.domain);
+        m.tag(2, WIRE.VARINT);
+        m.int64(o.version);
+        out.message(8, m);
+      }
+    });
+    model.metadata.forEach((e, i) => {
+      const r = rec?.metadata[i];
+      if (r && r.key === e.key && r.value === e.value) out.raw(rec!.buf.subarray(r.start, r.end));
+      else {
+        const m = new Sink();
+        m.stringField(1, e.key);
+        m.stringField(2, e.value);
+        out.message(14, m);
+      }
+    });
+    copySpans(out, rec, 20);
+    copySpans(out, rec, 25);
+    copySpans(out, rec, 26);
+    copyUnknown(out, rec, KNOWN_FIELDS.model);
+    return out;
+  }
+
+  private modelSame(model: Model, rec: ModelRec): boolean {
+    if (this.forced || rec.graph !== model.graph || !producerSame(rec.producer, model.producer)) return false;
+    if (model.opsets.length !== rec.opsets.length || model.metadata.length !== rec.metadata.length) return false;
+    for (let i = 0; i < rec.opsets.length; i++) {
+      const a = model.opsets[i]!;
+      const b = rec.opsets[i]!;
+      if (a.domain !== b.domain || a.version !== b.version) return false;
+    }
+    for (let i = 0; i < rec.metadata.length; i++) {
+      const a = model.metadata[i]!;
+      const b = rec.metadata[i]!;
+      if (a.key !== b.key || a.value !== b.value) return false;
+    }
+    return this.graphSame(model.graph);
+  }
+
+  // ---- what changed -------------------------------------------------------
+
+  private live(g: Graph): Set<Value> {
+    let s = this.liveSets.get(g);
+    if (!s) {
+      s = new Set(g.values);
+      this.liveSets.set(g, s);
+    }
+    return s;
+  }
+
+  private alive(v: Value): boolean {
+    return this.live(v.graph).has(v);
+  }
+
+  /** Values of `g` that need a new value_info entry: typed, not an input, output or constant, not already recorded. */
+  private newValueInfos(g: Graph, rec: GraphRec | undefined): Value[] {
+    let recorded = this.recorded.get(g);
+    if (!recorded) {
+      recorded = new Set<Value>();
+      if (rec) for (const list of [rec.inputs, rec.outputs, rec.valueInfo]) for (const vi of list) recorded.add(vi.value);
+      for (const v of g.inputs) recorded.add(v);
+      for (const v of g.outputs) recorded.add(v);
+      this.recorded.set(g, recorded);
+    }
+    const out: Value[] = [];
+    for (const v of this.live(g)) {
+      if (v.const === undefined && (v.dtype !== undefined || v.shape !== undefined) && !recorded.has(v)) out.push(v);
+    }
+    return out;
+  }
+
+  graphSame(g: Graph): boolean {
+    const known = this.same.get(g);
+    if (known !== undefined) return known;
+    const result = this.computeGraphSame(g);
+    this.same.set(g, result);
+    return result;
+  }
+
+  private computeGraphSame(g: Graph): boolean {
+    const rec = g.native instanceof GraphRec ? g.native : undefined;
+    if (!rec || this.forced || g.name !== rec.name) return false;
+    const nodes = g.nodes;
+    if (nodes.length !== rec.nodes.length) return false;
+    for (let i = 0; i < nodes.length; i++) if (nodes[i] !== rec.nodes[i] || !this.nodeSame(nodes[i]!)) return false;
+    if (!this.valueInfosSame(g.inputs, rec.inputs) || !this.valueInfosSame(g.outputs, rec.outputs)) return false;
+    const live = this.live(g);
+    let consts = 0;
+    for (const v of live) if (v.const !== undefined) consts++;
+    if (consts !== rec.initializers.length) return false;
+    for (const e of rec.initializers) {
+      if (!live.has(e.value) || e.value.const !== e.tensor || !this.tensorSame(e.tensor, e.value.name, true)) return false;
+    }
+    for (const vi of rec.valueInfo) if (!this.alive(vi.value) || !this.viSame(vi, vi.value)) return false;
+    return this.newValueInfos(g, rec).length === 0;
+  }
+
+  private valueInfosSame(values: readonly Value[], recs: readonly ValueInfoRec[]): boolean {
+    if (values.length !== recs.length) return false;
+    for (let i = 0; i < recs.length; i++) if (!this.viSame(recs[i]!, values[i]!)) return false;
+    return true;
+  }
+
+  private viSame(vi: ValueInfoRec, v: Value): boolean {
+    return !this.forced && vi.value === v && v.name === vi.name && v.dtype === vi.dtype && sameShape(v.shape, vi.shape);
+  }
+
+  nodeSame(n: Node): boolean {
+    const rec = n.native instanceof NodeRec ? n.native : undefined;
+    if (!rec || this.forced || n.op !== rec.op || n.domain !== rec.domain || n.name !== rec.name) return false;
+    const ins = n.inputs;
+    if (ins.length !== rec.inputs.length) return false;
+    for (let i = 0; i < ins.length; i++) if ((ins[i]?.name ?? '') !== rec.inputs[i]) return false;
+    const outs = n.outputs;
+    if (outs.length !== rec.outputs.length) return false;
+    for (let i = 0; i < outs.length; i++) if (outs[i]!.name !== rec.outputs[i]) return false;
+    if (n.attrs.size !== rec.attrNames.length) return false;
+    let i = 0;
+    for (const [name, a] of n.attrs) {
+      if (name !== rec.attrNames[i] || a !== rec.attrs[i] || !this.attrSame(name, a)) return false;
+      i++;
+    }
+    return true;
+  }
+
+  private attrSame(name: string, a: Attr): boolean {
+    const rec = a.native instanceof AttrRec ? a.native : undefined;
+    if (!rec || rec.name !== name || rec.kind !== a.kind) return false;
+    if (a.kind === 'opaque') return a.value === rec.value;
+    if (this.forced) return false;
+    const was = rec.value;
+    switch (a.kind) {
+      case 'float':
+      case 'int':
+      case 'bool':
+      case 'string':
+      case 'bytes':
+        return Object.is(a.value, was);
+      case 'floats':
+      case 'ints':
+      case 'strings':
+        return sameList(a.value, was as unknown[]);
+      case 'tensor':
+        return a.value === was && this.tensorSame(a.value, undefined, false);
+      case 'tensors':
+        return sameList(a.value, was as unknown[]) && a.value.every((t) => this.tensorSame(t, undefined, false));
+      case 'graph':
+        return a.value === was && this.graphSame(a.value);
+      case 'graphs':
+        return sameList(a.value, was as unknown[]) && a.value.every((g) => this.graphSame(g));
+    }
+  }
+
+  /** Whether a tensor can be copied as read: same TensorProto name and same placement. */
+  private tensorSame(t: Tensor, initName: string | undefined, isInit: boolean): boolean {
+    const rec = TENSOR_RECS.get(t);
+    if (!rec || this.forced) return false;
+    if (isInit && (rec.name ?? '') !== initName) return false;
+    switch (this.opts.mode) {
+      case 'keep':
+        return true;
+      case 'inline':
+        return !rec.external;
+      case 'external':
+        return !rec.external && !this.goesExternal(t, isInit);
+    }
+  }
+
+  private goesExternal(t: Tensor, isInit: boolean): boolean {
+    return this.opts.mode === 'external' && isInit && DTYPES[t.dtype].bits > 0 && t.data.byteLength >= this.opts.threshold;
+  }
+
+  // ---- encoding -------------------------------------------------------------
+
+  graph(out: Sink, g: Graph, field: number): void {
+    const rec = g.native instanceof GraphRec ? g.native : undefined;
+    if (rec && this.graphSame(g)) {
+      copyRec(out, rec, field);
+      return;
+    }
+    const m = new Sink(256);
+    for (const n of g.nodes) this.node(m, n);
+    if (rec && g.name === rec.name) copySpans(m, rec, 2);
+    else if (g.name !== '') m.stringField(2, g.name);
+    const live = this.live(g);
+    const done = new Set<Value>();
+    for (const e of rec?.initializers ?? []) {
+      const v = e.value;
+      if (!live.has(v) || v.const === undefined || done.has(v)) continue;
+      done.add(v);
+      this.tensor(m, 5, v.const, v.name, true);
+    }
+    for (const v of live) {
+      if (v.const !== undefined && !done.has(v)) this.tensor(m, 5, v.const, v.name, true);
+    }
+    copySpans(m, rec, 10);
+    this.valueInfos(m, 11, g.inputs, rec?.inputs);
+    this.valueInfos(m, 12, g.outputs, rec?.outputs);
+    for (const vi of rec?.valueInfo ?? []) {
+      if (!this.alive(vi.value)) continue;
+      if (this.viSame(vi, vi.value)) copyRec(m, vi, 13);
+      else this.valueInfo(m, 13, vi.value, vi);
+    }
+    for (const v of this.newValueInfos(g, rec)) this.valueInfo(m, 13, v, undefined);
+    copySpans(m, rec, 14);
+    copySpans(m, rec, 15);
+    copySpans(m, rec, 16);
+    copyUnknown(m, rec, KNOWN_FIELDS.graph);
+    out.message(field, m);
+  }
+
+  private valueInfos(out: Sink, field: number, values: readonly Value[], recs: readonly ValueInfoRec[] | undefined): void {
+    const queue = new Map<Value, ValueInfoRec[]>();
+    for (const r of recs ?? []) {
+      const q = queue.get(r.value);
+      if (q) q.push(r);
+      else queue.set(r.value, [r]);
+    }
+    for (const v of values) {
+      const r = queue.get(v)?.shift();
+      if (r && this.viSame(r, v)) copyRec(out, r, field);
+      else this.valueInfo(out, field, v, r);
+    }
+  }
+
+  private valueInfo(out: Sink, field: number, v: Value, rec: ValueInfoRec | undefined): void {
+    const m = new Sink();
+    m.stringField(1, v.name);
+    const typeSame = rec !== undefined && v.dtype === rec.dtype && sameShape(v.shape, rec.shape);
+    if (typeSame && (!this.forced || !rec.typeExact)) copySpans(m, rec, 2);
+    else if (v.dtype !== undefined || v.shape !== undefined) encodeType(m, v, this.opts.file);
+    copySpans(m, rec, 3);
+    copySpans(m, rec, 4);
+    copyUnknown(m, rec, KNOWN_FIELDS.valueInfo);
+    out.message(field, m);
+  }
+
+  private node(out: Sink, n: Node): void {
+    const rec = n.native instanceof NodeRec ? n.native : undefined;
+    if (rec && this.nodeSame(n)) {
+      copyRec(out, rec, 1);
+      return;
+    }
+    const m = new Sink(128);
+    for (const v of n.inputs) m.stringField(1, v ? v.name : '');
+    for (const v of n.outputs) m.stringField(2, v.name);
+    if (n.name !== '' || (rec?.has(3) && n.name === rec.name)) m.stringField(3, n.name);
+    if (n.op !== '' || (rec?.has(4) && n.op === rec.op)) m.stringField(4, n.op);
+    for (const [name, a] of n.attrs) this.attr(m, name, a, n);
+    copySpans(m, rec, 6);
+    if (n.domain !== '' || (rec?.has(7) && n.domain === rec.domain)) m.stringField(7, n.domain);
+    copySpans(m, rec, 8);
+    copySpans(m, rec, 9);
+    copySpans(m, rec, 10);
+    copyUnknown(m, rec, KNOWN_FIELDS.node);
+    out.message(1, m);
+  }
+
+  private attr(out: Sink, name: string, a: Attr, node: Node): void {
+    const rec = a.native instanceof AttrRec ? a.native : undefined;
+    if (rec && this.attrSame(name, a)) {
+      copyRec(out, rec, 5);
+      return;
+    }
+    const m = new Sink();
+    if (a.kind === 'opaque') {
+      if (!(a.value instanceof Uint8Array)) {
+        throw new ModelError({ file: this.opts.file, node: node.name }, `attribute '${name}' holds an opaque value that is not AttributeProto bytes`);
+      }
+      if (!rec) {
+        out.bytesField(5, a.value);
+        return;
+      }
+      m.stringField(1, name);
+      for (const f of [...ATTR_FIELDS_BEFORE_TYPE, 20, 21, 22, 23]) copySpans(m, rec, f);
+      copyUnknown(m, rec, KNOWN_FIELDS.attribute);
+      out.message(5, m);
+      return;
+    }
+    m.stringField(1, name);
+    const vf = VALUE_FIELD[a.kind];
+    for (const f of ATTR_FIELDS_BEFORE_TYPE) {
+      if (f === vf) this.attrValue(m, name, a, node);
+      else if (rec && f !== rec.valueField) copySpans(m, rec, f);
+    }
+    if (!rec || rec.has(20) || rec.kind !== a.kind) {
+      m.tag(20, WIRE.VARINT);
+      m.varint(ATTR_TYPE_OF_KIND[a.kind]);
+    }
+    copySpans(m, rec, 21);
+    copySpans(m, rec, 22);
+    copySpans(m, rec, 23);
+    copyUnknown(m, rec, KNOWN_FIELDS.attribute);
+    out.message(5, m);
+  }
+
+  private attrValue(m: Sink, name: string, a: Attr, node: Node): void {
+    const int = (v: number | bigint): void => {
+      if (typeof v === 'number' && !Number.isInteger(v)) {
+        throw new ModelError({ file: this.opts.file, node: node.name }, `attribute '${name}' holds ${v}, not an integer`);
+      }
+      m.int64(v);
+    };
+    switch (a.kind) {
+      case 'float':
+        m.tag(2, WIRE.I32);
+        m.float32(a.value);
+        return;
+      case 'int':
+        m.tag(3, WIRE.VARINT);
+        int(a.value);
+        return;
+      case 'bool':
+        m.tag(3, WIRE.VARINT);
+        m.varint(a.value ? 1 : 0);
+        return;
+      case 'string':
+        m.stringField(4, a.value);
+        return;
+      case 'bytes':
+        m.bytesField(4, a.value);
+        return;
+      case 'tensor':
+        this.tensor(m, 5, a.value, undefined, false);
+        return;
+      case 'graph':
+        this.graph(m, a.value, 6);
+        return;
+      case 'floats':
+        for (const x of a.value) {
+          m.tag(7, WIRE.I32);
+          m.float32(x);
+        }
+        return;
+      case 'ints':
+        for (const x of a.value) {
+          m.tag(8, WIRE.VARINT);
+          int(x);
+        }
+        return;
+      case 'strings':
+        for (const s of a.value) m.stringField(9, s);
+        return;
+      case 'tensors':
+        for (const t of a.value) this.tensor(m, 10, t, undefined, false);
+        return;
+      case 'graphs':
+        for (const g of a.value) this.graph(m, g, 11);
+        return;
+      case 'opaque':
+        return;
+    }
+  }
+
+  /** A TensorProto: copied when unchanged, else encoded with its data inline, kept external, or moved out. */
+  tensor(out: Sink, field: number, t: Tensor, initName: string | undefined, isInit: boolean): void {
+    const rec = TENSOR_RECS.get(t);
+    if (rec && this.tensorSame(t, initName, isInit)) {
+      copyRec(out, rec, field);
+      return;
+    }
+    const code = codeOfDtype(t.dtype);
+    if (code === undefined) {
+      throw new ModelError({ file: this.opts.file, tensor: initName ?? rec?.name }, `dtype ${t.dtype} has no ONNX data type`);
+    }
+    const keepExternal = this.opts.mode === 'keep' && rec?.external !== undefined;
+    const moveOut = !keepExternal && this.goesExternal(t, isInit);
+    const original = !keepExternal && !moveOut && rec !== undefined && !rec.external;
+    const m = new Sink();
+    for (const d of t.shape) {
+      m.tag(1, WIRE.VARINT);
+      m.int64(d);
+    }
+    if (code !== 0 || !rec || rec.has(2)) {
+      m.tag(2, WIRE.VARINT);
+      m.int64(code);
+    }
+    if (original || keepExternal) copySpans(m, rec, 3);
+    if (original) for (const f of [4, 5, 6, 7]) copySpans(m, rec, f);
+    else if (!moveOut && !keepExternal && t.data instanceof StringData) for (const s of t.data.strings) m.bytesField(6, s);
+    const name = isInit ? initName : rec?.name;
+    if (name !== undefined && (name !== '' || rec?.name !== undefined || isInit)) m.stringField(8, name);
+    if (original) for (const f of [9, 10, 11]) copySpans(m, rec, f);
+    else if (!moveOut && !keepExternal && !(t.data instanceof StringData)) m.dataField(9, t.data);
+    copySpans(m, rec, 12);
+    if (keepExternal) {
+      copySpans(m, rec, 13);
+      copySpans(m, rec, 14);
+    } else if (moveOut) {
+      const offset = this.data.size;
+      this.data.data(t.data);
+      for (const [k, v] of [['location', this.opts.dataLocation], ['offset', String(offset)], ['length', String(t.data.byteLength)]] as const) {
+        const e = new Sink();
+        e.stringField(1, k);
+        e.stringField(2, v);
+        m.message(13, e);
+      }
+      m.tag(14, WIRE.VARINT);
+      m.varint(1);
+    }
+    copySpans(m, rec, 16);
+    copyUnknown(m, rec, KNOWN_FIELDS.tensor);
+    out.message(field, m);
+  }
+
+  /** `keep` mode: every tensor that stays in an external file, so that the file can be recreated beside the output. */
+  private collectKept(model: Model): void {
+    const seen = new Set<TensorRec>();
+    const visit = (t: Tensor): void => {
+      const rec = TENSOR_RECS.get(t);
+      if (!rec?.external || seen.has(rec)) return;
+      seen.add(rec);
+      this.kept.push({ ref: rec.external, data: rec.data });
+    };
+    for (const g of model.allGraphs()) {
+      for (const v of g.values) if (v.const) visit(v.const);
+      for (const n of g.nodes) {
+        for (const a of n.attrs.values()) {
+          if (a.kind === 'tensor') visit(a.value);
+          else if (a.kind === 'tensors') a.value.forEach(visit);
+        }
+      }
+    }
+  }
+}
+
+function producerSame(a: { name: string; version?: string } | undefined, b: { name: string; version?: string } | undefined): boolean {
+  if (!a || !b) return a === b;
+  return a.name === b.name && a.version === b.version;
+}
+
+function sameList(a: readonly unknown[], b: readonly unknown[]): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (!Object.is(a[i], b[i])) return false;
+  return true;
+}
+
+/** Copies every occurrence of field `no` of a record, in file order. */
+function copySpans(out: Sink, rec: Rec | undefined, no: number): void {
+  if (!rec) return;
+  const s = rec.spans;
+  for (let i = 0; i < s.length; i += 3) if (s[i] === no) out.raw(rec.buf.subarray(s[i + 1], s[i + 2]));
+}
+
+/** Copies the fields this codec does not know, in file order, after the known ones (as protobuf does). */
+function copyUnknown(out: Sink, rec: Rec | undefined, known: ReadonlySet<number>): void {
+  if (!rec) return;
+  const s = rec.spans;
+  for (let i = 0; i < s.length; i += 3) if (!known.has(s[i]!)) out.raw(rec.buf.subarray(s[i + 1], s[i + 2]));
+}
+
+/** Copies an element's bytes; under another field number, re-tags its content. */
+function copyRec(out: Sink, rec: Rec, field: number): void {
+  if (rec.field === field) {
+    out.raw(rec.buf.subarray(rec.start, rec.end));
+    return;
+  }
+  let p = rec.start;
+  for (let k = 0; k < 2; k++) while (rec.buf[p++]! >= 0x80);
+  const content = rec.buf.subarray(p, rec.end);
+  out.tag(field, WIRE.LEN);
+  out.varint(content.byteLength);
+  out.raw(content);
+}
+
+/** A TypeProto with a tensor_type built from a value's dtype and shape. */
+function encodeType(out: Sink, v: Value, file: string): void {
+  const tensor = new Sink();
+  if (v.dtype !== undefined) {
+    const code = codeOfDtype(v.dtype);
+    if (code === undefined) throw new ModelError({ file, tensor: v.name }, `dtype ${v.dtype} has no ONNX data type`);
+    tensor.tag(1, WIRE.VARINT);
+    tensor.int64(code);
+  }
+  if (v.shape) {
+    const shape = new Sink();
+    for (const d of v.shape) {
+      const dim = new Sink(16);
+      if (typeof d === 'number') {
+        dim.tag(1, WIRE.VARINT);
+        dim.int64(d);
+      } else if (typeof d === 'string') dim.stringField(2, d);
+      shape.message(1, dim);
+    }
+    tensor.message(2, shape);
+  }
+  const type = new Sink();
+  type.message(1, tensor);
+  out.message(2, type);
+}

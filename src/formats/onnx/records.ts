@@ -1,0 +1,93 @@
+import type { Attr } from '../../ir/attr';
+import type { DType } from '../../ir/dtype';
+import type { Graph, Node, Shape, Value } from '../../ir/graph';
+import type { Tensor, TensorData } from '../../ir/tensor';
+import type { ExternalRef } from './external';
+
+/**
+ * What the codec remembers of each element it read, kept in the IR's `native`
+ * slots: the element's byte range in the file (tag included), the byte ranges
+ * of its fields (`spans`, as triples field/start/end, in file order), and a
+ * snapshot of the IR fields as read. At write time an element whose IR fields
+ * still equal the snapshot is copied byte for byte from its range; a changed
+ * one is encoded again from the IR, with the fields the IR does not model
+ * copied from their ranges.
+ */
+export abstract class Rec {
+  constructor(
+    /** The whole file the element was read from. */
+    readonly buf: Uint8Array,
+    /** Byte range of the field holding the element, tag and length included. */
+    readonly start: number,
+    readonly end: number,
+    /** Field number the element was stored under in its parent. */
+    readonly field: number,
+    /** Every field of the message: field number, start, end (tag included). */
+    readonly spans: number[],
+  ) {}
+
+  /** Whether field `no` occurred in the message. */
+  has(no: number): boolean {
+    for (let i = 0; i < this.spans.length; i += 3) if (this.spans[i] === no) return true;
+    return false;
+  }
+}
+
+export class ModelRec extends Rec {
+  /** Producer as the IR held it after reading (undefined: no producer fields). */
+  producer?: { name: string; version?: string };
+  opsets: { domain: string; version: number; start: number; end: number }[] = [];
+  metadata: { key: string; value: string; start: number; end: number }[] = [];
+  /** Graph the file held (the GraphProto field); undefined when there was none. */
+  graph?: Graph;
+  /** Folder external data locations are relative to. */
+  dir = '';
+  file = '';
+}
+
+export class GraphRec extends Rec {
+  name = '';
+  nodes: Node[] = [];
+  inputs: ValueInfoRec[] = [];
+  outputs: ValueInfoRec[] = [];
+  valueInfo: ValueInfoRec[] = [];
+  initializers: { value: Value; tensor: Tensor }[] = [];
+}
+
+export class NodeRec extends Rec {
+  op = '';
+  domain = '';
+  name = '';
+  inputs: string[] = [];
+  outputs: string[] = [];
+  attrNames: string[] = [];
+  attrs: Attr[] = [];
+}
+
+/** Snapshot of an attribute: its name, kind and value as read (lists copied). */
+export class AttrRec extends Rec {
+  name = '';
+  kind: Attr['kind'] = 'opaque';
+  value: unknown;
+  /** Field number of the value as read (2 for f, 3 for i, ...); 0 for opaque. */
+  valueField = 0;
+}
+
+export class ValueInfoRec extends Rec {
+  value!: Value;
+  name = '';
+  dtype?: DType;
+  shape?: Shape;
+  /** The IR's dtype/shape describe the TypeProto completely (it can be re-encoded exactly). */
+  typeExact = false;
+}
+
+export class TensorRec extends Rec {
+  /** TensorProto.name, when present. */
+  name?: string;
+  data!: TensorData;
+  external?: ExternalRef;
+}
+
+/** Tensor -> the record of the TensorProto it was read from. */
+export const TENSOR_RECS = new WeakMap<Tensor, TensorRec>();

@@ -1,0 +1,426 @@
+import * as fs from 'node:fs';
+import { Reader } from 'protobufjs/minimal';
+import { ModelError } from '../../errors';
+import type { TensorData } from '../../ir/tensor';
+import { LazyData } from '../../ir/tensor';
+import { WIRE } from './schema';
+
+/**
+ * Reads protobuf wire data over one file buffer. protobufjs's Reader does the
+ * varint and fixed-width reads; this class adds what a hostile file needs:
+ * every read is checked against the end of the enclosing message, lengths
+ * never exceed what is left, int64 values are exact (bigint beyond 2^53), and
+ * every failure is a ModelError naming the file, the byte offset and the path
+ * of fields that led there.
+ */
+export class Cursor {
+  readonly reader: Reader;
+  readonly buf: Uint8Array;
+  /** Field path for error messages, as alternating names and indices. */
+  readonly path: (string | number)[] = [];
+
+  constructor(
+    buf: Uint8Array,
+    readonly file: string,
+  ) {
+    this.buf = buf;
+    this.reader = Reader.create(buf);
+  }
+
+  get pos(): number {
+    return this.reader.pos;
+  }
+
+  set pos(p: number) {
+    this.reader.pos = p;
+  }
+
+  /** The path of fields being read, e.g. `ModelProto.graph.node[3].attribute[0]`. */
+  pathText(): string {
+    let out = 'ModelProto';
+    for (let i = 0; i < this.path.length; i++) {
+      const p = this.path[i]!;
+      out += typeof p === 'number' ? `[${p}]` : `.${p}`;
+    }
+    return out;
+  }
+
+  fail(reason: string, offset = this.reader.pos, extra: { tensor?: string; node?: string } = {}): never {
+    throw new ModelError({ file: this.file, offset, path: this.pathText(), ...extra }, reason);
+  }
+
+  /** Reads a field tag; returns it as `field << 3 | wire`. */
+  tag(end: number): number {
+    const at = this.reader.pos;
+    const tag = this.reader.uint32();
+    if (this.reader.pos > end) this.fail('truncated field tag', at);
+    const field = tag >>> 3;
+    const wire = tag & 7;
+    if (field === 0 || wire === WIRE.EGROUP || wire > WIRE.I32) this.fail(`invalid field tag ${tag} (field ${field}, wire type ${wire})`, at);
+    return tag;
+  }
+
+  /** Reads a varint that must fit in 32 bits (lengths, enums, small counts). */
+  uint32(end: number): number {
+    const at = this.reader.pos;
+    const v = this.reader.uint32();
+    if (this.reader.pos > end) this.fail('truncated varint', at);
+    return v;
+  }
+
+  /** Reads a length prefix and returns the end offset of the bytes it announces. */
+  lenEnd(end: number): number {
+    const at = this.reader.pos;
+    const len = this.reader.uint32();
+    const start = this.reader.pos;
+    if (start > end) this.fail('truncated length', at);
+    if (len > end - start) this.fail(`length ${len} runs past the end of its message (${end - start} bytes left)`, at);
+    return start + len;
+  }
+
+  /** Reads a varint as a signed 64-bit integer: a number when exact, else a bigint. */
+  int64(end: number): number | bigint {
+    return this.varint64(end, true);
+  }
+
+  /** Reads a varint as an unsigned 64-bit integer: a number when exact, else a bigint. */
+  uint64(end: number): number | bigint {
+    return this.varint64(end, false);
+  }
+
+  /** int32 fields are varints whose low 32 bits hold the value (negatives take 10 bytes). */
+  int32(end: number): number {
+    const v = this.varint64(end, true);
+    return typeof v === 'bigint' ? Number(BigInt.asIntN(32, v)) : v | 0;
+  }
+
+  private varint64(end: number, signed: boolean): number | bigint {
+    const b = this.buf;
+    const at = this.reader.pos;
+    let pos = at;
+    let lo = 0;
+    let hi = 0;
+    for (let i = 0; ; i++) {
+      if (pos >= end) this.fail('truncated varint', at);
+      if (i === 10) this.fail('varint longer than 10 bytes', at);
+      const byte = b[pos++]!;
+      const bits = byte & 0x7f;
+      if (i < 4) lo |= bits << (7 * i);
+      else if (i === 4) {
+        lo |= (bits & 0x0f) << 28;
+        hi |= bits >> 4;
+      } else hi |= bits << (7 * i - 32);
+      if (byte < 0x80) break;
+    }
+    this.reader.pos = pos;
+    lo >>>= 0;
+    hi >>>= 0;
+    if (hi === 0) return lo;
+    if (hi < 0x200000) return hi * 0x100000000 + lo;
+    const big = (BigInt(hi) << 32n) | BigInt(lo);
+    const value = signed ? BigInt.asIntN(64, big) : big;
+    return value >= BigInt(Number.MIN_SAFE_INTEGER) && value <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(value) : value;
+  }
+
+  float32(end: number): number {
+    if (this.reader.pos + 4 > end) this.fail('truncated float');
+    return this.reader.float();
+  }
+
+  float64(end: number): number {
+    if (this.reader.pos + 8 > end) this.fail('truncated double');
+    return this.reader.double();
+  }
+
+  /** Reads a length-delimited field as a string (invalid UTF-8 becomes U+FFFD). */
+  string(end: number): string {
+    const stop = this.lenEnd(end);
+    const start = this.reader.pos;
+    this.reader.pos = stop;
+    return decodeUtf8(this.buf, start, stop);
+  }
+
+  /** Skips a field's value of the given wire type. */
+  skip(wire: number, end: number): void {
+    const r = this.reader;
+    switch (wire) {
+      case WIRE.VARINT:
+        this.varint64(end, false);
+        return;
+      case WIRE.I64:
+        if (r.pos + 8 > end) this.fail('truncated fixed64');
+        r.pos += 8;
+        return;
+      case WIRE.LEN:
+        r.pos = this.lenEnd(end);
+        return;
+      case WIRE.I32:
+        if (r.pos + 4 > end) this.fail('truncated fixed32');
+        r.pos += 4;
+        return;
+      case WIRE.SGROUP: {
+        // Deprecated groups: skip nested fields up to the matching end-group tag.
+        for (let depth = 1; depth > 0; ) {
+          const at = r.pos;
+          const tag = r.uint32();
+          if (r.pos > end) this.fail('truncated group', at);
+          const w = tag & 7;
+          if (w === WIRE.EGROUP) depth--;
+          else if (w === WIRE.SGROUP) {
+            if (++depth > 64) this.fail('groups nested too deep', at);
+          } else if (w > WIRE.I32 || tag >>> 3 === 0) this.fail(`invalid field tag ${tag}`, at);
+          else this.skip(w, end);
+        }
+        return;
+      }
+      default:
+        this.fail(`invalid wire type ${wire}`);
+    }
+  }
+}
+
+const utf8 = new TextDecoder('utf-8', { ignoreBOM: true });
+const utf8Strict = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
+
+/** Decodes bytes as UTF-8, with a fast path for short ASCII names. */
+export function decodeUtf8(buf: Uint8Array, start: number, end: number): string {
+  if (end - start <= 48) {
+    let s = '';
+    for (let i = start; i < end; i++) {
+      const c = buf[i]!;
+      if (c >= 0x80) return utf8.decode(buf.subarray(start, end));
+      s += String.fromCharCode(c);
+    }
+    return s;
+  }
+  return utf8.decode(buf.subarray(start, end));
+}
+
+/** Decodes UTF-8 exactly, or returns undefined when the bytes are not valid UTF-8. */
+export function decodeUtf8Strict(bytes: Uint8Array): string | undefined {
+  try {
+    return utf8Strict.decode(bytes);
+  } catch {
+    return undefined;
+  }
+}
+
+/** A piece of output: bytes in memory, or tensor data to be read when it is written. */
+export type Chunk = Uint8Array | TensorData;
+
+/** Chunks at least this long are referenced, not copied, when appended. */
+const COPY_LIMIT = 512;
+
+/**
+ * An output under construction, as a list of chunks. Small encoded fields go
+ * into a scratch buffer; large byte ranges (an unchanged span of the input file,
+ * a tensor's raw_data) are referenced as they are, so writing a model never
+ * concatenates its weights. Nested messages are built in their own Sink, whose
+ * size gives the length prefix (protobufjs's Writer cannot do this: its
+ * `finish()` copies everything into one buffer).
+ */
+export class Sink {
+  readonly chunks: Chunk[] = [];
+  private flushed = 0;
+  private scratch: Uint8Array;
+  private at = 0;
+
+  constructor(initial = 64) {
+    this.scratch = new Uint8Array(initial);
+  }
+
+  get size(): number {
+    return this.flushed + this.at;
+  }
+
+  private room(n: number): void {
+    if (this.at + n <= this.scratch.length) return;
+    this.flushScratch();
+    const next = Math.min(Math.max(this.scratch.length * 2, n, 64), 1 << 16);
+    this.scratch = new Uint8Array(Math.max(next, n));
+  }
+
+  private flushScratch(): void {
+    if (this.at === 0) return;
+    this.chunks.push(this.scratch.subarray(0, this.at));
+    this.flushed += this.at;
+    this.scratch = this.scratch.subarray(this.at);
+    this.at = 0;
+  }
+
+  /** The chunks, with nothing left in the scratch buffer. */
+  finish(): Chunk[] {
+    this.flushScratch();
+    return this.chunks;
+  }
+
+  varint(n: number): void {
+    this.room(10);
+    const s = this.scratch;
+    while (n > 0x7f) {
+      s[this.at++] = (n & 0x7f) | 0x80;
+      n = n > 0xffffffff ? Math.floor(n / 128) : n >>> 7;
+    }
+    s[this.at++] = n;
+  }
+
+  /** A signed 64-bit varint (negative values take ten bytes, as protobuf does). */
+  int64(v: number | bigint): void {
+    if (typeof v === 'number' && v >= 0 && Number.isSafeInteger(v)) {
+      this.varint(v);
+      return;
+    }
+    let big = BigInt.asUintN(64, BigInt(v));
+    this.room(10);
+    while (big > 0x7fn) {
+      this.scratch[this.at++] = Number(big & 0x7fn) | 0x80;
+      big >>= 7n;
+    }
+    this.scratch[this.at++] = Number(big);
+  }
+
+  tag(field: number, wire: number): void {
+    this.varint(field * 8 + wire);
+  }
+
+  float32(v: number): void {
+    this.room(4);
+    new DataView(this.scratch.buffer, this.scratch.byteOffset + this.at, 4).setFloat32(0, v, true);
+    this.at += 4;
+  }
+
+  float64(v: number): void {
+    this.room(8);
+    new DataView(this.scratch.buffer, this.scratch.byteOffset + this.at, 8).setFloat64(0, v, true);
+    this.at += 8;
+  }
+
+  /** Appends bytes as they are: copied when small, referenced when large. */
+  raw(bytes: Uint8Array): void {
+    if (bytes.byteLength >= COPY_LIMIT) {
+      this.flushScratch();
+      this.chunks.push(bytes);
+      this.flushed += bytes.byteLength;
+      return;
+    }
+    this.room(bytes.byteLength);
+    this.scratch.set(bytes, this.at);
+    this.at += bytes.byteLength;
+  }
+
+  /** Appends tensor data, read only when the output is written. */
+  data(data: TensorData): void {
+    if (data.byteLength < COPY_LIMIT || !(data instanceof LazyData)) {
+      this.raw(data.bytes());
+      return;
+    }
+    this.flushScratch();
+    this.chunks.push(data);
+    this.flushed += data.byteLength;
+  }
+
+  bytesField(field: number, bytes: Uint8Array): void {
+    this.tag(field, WIRE.LEN);
+    this.varint(bytes.byteLength);
+    this.raw(bytes);
+  }
+
+  stringField(field: number, s: string): void {
+    this.bytesField(field, encodeUtf8(s));
+  }
+
+  dataField(field: number, data: TensorData): void {
+    this.tag(field, WIRE.LEN);
+    this.varint(data.byteLength);
+    this.data(data);
+  }
+
+  /** Appends `child` as a length-delimited field. */
+  message(field: number, child: Sink): void {
+    this.tag(field, WIRE.LEN);
+    this.varint(child.size);
+    this.append(child);
+  }
+
+  append(child: Sink): void {
+    for (const c of child.finish()) {
+      if (c instanceof Uint8Array) this.raw(c);
+      else this.data(c);
+    }
+  }
+}
+
+/** UTF-8 bytes of a string, with a fast path for ASCII. */
+export function encodeUtf8(s: string): Uint8Array {
+  const n = s.length;
+  if (n < 64) {
+    let ascii = true;
+    for (let i = 0; i < n; i++) {
+      if (s.charCodeAt(i) >= 0x80) {
+        ascii = false;
+        break;
+      }
+    }
+    if (ascii) {
+      const out = new Uint8Array(n);
+      for (let i = 0; i < n; i++) out[i] = s.charCodeAt(i);
+      return out;
+    }
+  }
+  return Buffer.from(s, 'utf8');
+}
+
+/** Largest writev batch: Linux accepts 1024 buffers per call. */
+const IOV_MAX = 1024;
+const STREAM_PIECE = 16 << 20;
+
+/**
+ * Writes chunks to `fd` in order, from their own buffers (writev batches);
+ * lazy tensor data is streamed from its file in pieces, never loaded whole.
+ */
+export function writeChunks(fd: number, chunks: readonly Chunk[], readSource: (d: LazyData, offset: number, length: number) => Uint8Array): void {
+  let batch: Uint8Array[] = [];
+  let batchBytes = 0;
+  const flush = (): void => {
+    if (batch.length === 0) return;
+    let written = fs.writevSync(fd, batch);
+    if (written < batchBytes) {
+      // Short write: finish the rest buffer by buffer.
+      for (const b of batch) {
+        if (written >= b.byteLength) {
+          written -= b.byteLength;
+          continue;
+        }
+        writeAllBytes(fd, b.subarray(written));
+        written = 0;
+      }
+    }
+    batch = [];
+    batchBytes = 0;
+  };
+  for (const c of chunks) {
+    if (c instanceof Uint8Array) {
+      if (c.byteLength === 0) continue;
+      batch.push(c);
+      batchBytes += c.byteLength;
+      if (batch.length >= IOV_MAX || batchBytes >= 64 << 20) flush();
+      continue;
+    }
+    flush();
+    if (c instanceof LazyData && c.source) {
+      for (let at = 0; at < c.byteLength; at += STREAM_PIECE) {
+        writeAllBytes(fd, readSource(c, at, Math.min(STREAM_PIECE, c.byteLength - at)));
+      }
+    } else {
+      writeAllBytes(fd, c.bytes());
+    }
+  }
+  flush();
+}
+
+export function writeAllBytes(fd: number, bytes: Uint8Array, position?: number): void {
+  let at = 0;
+  while (at < bytes.byteLength) {
+    at += fs.writeSync(fd, bytes, at, bytes.byteLength - at, position === undefined ? null : position + at);
+  }
+}
