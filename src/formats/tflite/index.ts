@@ -1,15 +1,26 @@
 import type { FormatAdapter } from '../adapter';
-import { UnsupportedError } from '../../errors';
+import { writeAll } from '../atomic';
+import { readTflite } from './read';
+import { encodeTflite } from './write';
 
-// Placeholder until the codec lands: recognised, but reading says so plainly.
+export { decodeTflite, readTflite } from './read';
+export { encodeTflite } from './write';
+export { tfliteQuantization, tfliteUnknownFields, type TfliteQuantization } from './native';
+
+/** TensorFlow Lite flatbuffers (`.tflite`), recognised by the file identifier `TFL3` at bytes 4..8. */
 export const tfliteAdapter: FormatAdapter = {
   id: 'tflite',
   extensions: ['.tflite'],
-  sniff: () => false,
-  read(path) {
-    throw new UnsupportedError(`${path}: reading tflite is not implemented yet`);
+  sniff(head) {
+    return head.byteLength >= 8 && head[4] === 0x54 && head[5] === 0x46 && head[6] === 0x4c && head[7] === 0x33;
   },
-  write() {
-    throw new UnsupportedError('writing tflite is not implemented yet');
+  read(path) {
+    return readTflite(path);
+  },
+  write(model, out) {
+    const { head, tail } = encodeTflite(model, out.mainPath);
+    const fd = out.open(out.mainPath);
+    writeAll(fd, head);
+    tail.writeTo((bytes) => writeAll(fd, bytes));
   },
 };

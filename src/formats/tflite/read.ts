@@ -1,0 +1,221 @@
+import * as fs from 'node:fs';
+import { ModelError } from '../../errors';
+import type { Attr } from '../../ir/attr';
+import { Graph, type Shape, type Value } from '../../ir/graph';
+import { Model } from '../../ir/model';
+import { BytesData, LazyData, StringData, Tensor, type TensorData } from '../../ir/tensor';
+import { dtypeOfTensorType } from './dtypes';
+import { FlatbufferReader } from './flatbuf/reader';
+import type { BufferEntry, SignatureNative, TfliteGraphNative, TfliteModelNative, TfliteOperatorNative, TfliteTensorNative } from './native';
+import { optionsToAttrs, unionMember } from './options';
+import { BuiltinOperator, TFLITE_SCHEMA } from './schema/schema.generated';
+import type * as fb from './schema/schema.generated';
+import { decodeStringBuffer } from './strings';
+
+/** Largest file read into memory whole; beyond, data stored after the flatbuffer is read on demand. */
+const MAX_IN_MEMORY = 2 ** 31 - 1;
+
+const OP_NAMES = new Map<number, string>(Object.entries(BuiltinOperator).map(([k, v]) => [v, k]));
+
+/** The IR op name of a builtin code; codes this schema does not know keep their number. */
+export function builtinOpName(code: number): string {
+  return OP_NAMES.get(code) ?? `UNKNOWN_BUILTIN_${code}`;
+}
+
+/** The effective builtin code of an OperatorCode (the larger of the two code fields). */
+export function effectiveBuiltinCode(code: fb.OperatorCode): number {
+  return Math.max(code.deprecated_builtin_code, code.builtin_code);
+}
+
+/** Reads a .tflite file into the IR. Constant tensors are views over the file's bytes. */
+export function readTflite(file: string): Model {
+  let size: number;
+  let bytes: Uint8Array;
+  try {
+    size = fs.statSync(file).size;
+    bytes = size <= MAX_IN_MEMORY ? fs.readFileSync(file) : readRange(file, 0, MAX_IN_MEMORY);
+  } catch (e) {
+    throw new ModelError({ file }, (e as Error).message);
+  }
+  return decodeTflite(bytes, file, size);
+}
+
+/** Reads `length` bytes at `offset` of `file`. */
+function readRange(file: string, offset: number, length: number): Uint8Array {
+  const out = Buffer.allocUnsafe(length);
+  const fd = fs.openSync(file, 'r');
+  try {
+    let at = 0;
+    while (at < length) {
+      const n = fs.readSync(fd, out, at, length - at, offset + at);
+      if (n === 0) throw new Error(`unexpected end of file at byte ${offset + at}`);
+      at += n;
+    }
+  } finally {
+    fs.closeSync(fd);
+  }
+  return out;
+}
+
+/**
+ * Decodes the bytes of a .tflite file. `fileSize` is the whole file's size when
+ * `bytes` holds only its beginning (files over 2 GB).
+ */
+export function decodeTflite(bytes: Uint8Array, file: string, fileSize = bytes.byteLength): Model {
+  const reader = new FlatbufferReader(bytes, TFLITE_SCHEMA, file);
+  const root = reader.readRoot() as unknown as fb.Model;
+  const fail = (path: string, reason: string, extra: { node?: string; tensor?: string } = {}): never => {
+    throw new ModelError({ file, path, ...extra }, reason);
+  };
+
+  const buffers: BufferEntry[] = (root.buffers ?? []).map((b, i) => {
+    const table: fb.Buffer = { ...b };
+    delete table.data;
+    if (b.data && b.data.byteLength === 0) table.data = b.data;
+    if (b.offset > 1n) {
+      const offset = Number(b.offset);
+      const length = Number(b.size);
+      if (offset + length > fileSize) {
+        fail(`Model.buffers[${i}]`, `data at bytes ${offset}..${offset + length} lies past the end of the file (${fileSize} bytes)`);
+      }
+      const data: TensorData =
+        offset + length <= bytes.byteLength
+          ? new BytesData(bytes.subarray(offset, offset + length))
+          : new LazyData(length, () => readRange(file, offset, length), { file, offset });
+      return { table, data, external: true, usedByTensor: false };
+    }
+    const data = b.data && b.data.byteLength > 0 ? new BytesData(b.data) : undefined;
+    return { table, ...(data ? { data } : {}), external: false, usedByTensor: false };
+  });
+
+  const codes = root.operator_codes ?? [];
+  const subgraphs = root.subgraphs ?? [];
+  if (subgraphs.length === 0) fail('Model.subgraphs', 'the model has no subgraph');
+
+  const graphs = subgraphs.map((sg, gi) => {
+    const path = `Model.subgraphs[${gi}]`;
+    const graph = new Graph(sg.name ?? `subgraph_${gi}`);
+    const rest: fb.SubGraph = { ...sg };
+    delete rest.tensors;
+    delete rest.operators;
+    graph.native = { format: 'tflite', subgraph: rest } satisfies TfliteGraphNative;
+
+    // One TensorData per buffer and reading (strings decoded once), so tensors
+    // sharing a buffer share their data and the writer keeps them shared.
+    const stringData = new Map<number, TensorData>();
+    const values: Value[] = (sg.tensors ?? []).map((t, ti) => {
+      const dtype = dtypeOfTensorType(t.type);
+      const name = t.name ?? '';
+      if (t.buffer >= Math.max(buffers.length, 1)) {
+        fail(`${path}.tensors[${ti}].buffer`, `buffer index ${t.buffer} is out of range (${buffers.length} buffers)`, { tensor: name });
+      }
+      const entry = buffers[t.buffer];
+      if (entry && t.buffer > 0) entry.usedByTensor = true;
+      const native: TfliteTensorNative = { format: 'tflite', tensor: t };
+      const value = graph.addValue(name, { dtype, shape: irShape(t), native });
+      if (entry?.data && t.buffer > 0 && dtype) {
+        let data: TensorData = entry.data;
+        if (dtype === 'string' && entry.data instanceof BytesData) {
+          const cached = stringData.get(t.buffer);
+          const strings = cached ? undefined : decodeStringBuffer(entry.data.view);
+          data = cached ?? (strings ? new StringData(strings) : entry.data);
+          stringData.set(t.buffer, data);
+        }
+        native.data = data;
+        value.const = new Tensor(dtype, t.shape ?? [], data);
+      }
+      return value;
+    });
+    const tensorAt = (i: number, where: string): Value => {
+      const v = values[i];
+      if (!v) return fail(where, `tensor index ${i} is out of range (${values.length} tensors)`);
+      return v;
+    };
+    graph.inputs = (sg.inputs ?? []).map((i, k) => tensorAt(i, `${path}.inputs[${k}]`));
+    graph.outputs = (sg.outputs ?? []).map((i, k) => tensorAt(i, `${path}.outputs[${k}]`));
+
+    (sg.operators ?? []).forEach((op, oi) => {
+      const opPath = `${path}.operators[${oi}]`;
+      const code = codes[op.opcode_index];
+      if (!code) return fail(`${opPath}.opcode_index`, `operator code ${op.opcode_index} is out of range (${codes.length} codes)`);
+      const builtin = effectiveBuiltinCode(code);
+      const custom = builtin === BuiltinOperator.CUSTOM;
+      const opName = custom ? code.custom_code ?? '' : builtinOpName(builtin);
+      const domain = custom ? 'custom' : '';
+      const attrs = new Map<string, Attr>();
+      const native: TfliteOperatorNative = { format: 'tflite', operator: op, opcode: code, op: opName, domain, intermediates: [] };
+
+      const table1 = op.builtin_options_type ? unionMember('builtin_options', op.builtin_options_type) : undefined;
+      if (table1) {
+        const { attrs: a, deprecated } = optionsToAttrs(table1, op.builtin_options);
+        for (const [k, v] of a) attrs.set(k, v);
+        native.optionsTable = table1;
+        if (Object.keys(deprecated).length) native.deprecatedOptions = deprecated;
+      }
+      const table2 = op.builtin_options_2_type ? unionMember('builtin_options_2', op.builtin_options_2_type) : undefined;
+      if (table2) {
+        const { attrs: a, deprecated } = optionsToAttrs(table2, op.builtin_options_2);
+        for (const [k, v] of a) attrs.set(k, v);
+        native.options2Table = table2;
+        if (Object.keys(deprecated).length) native.deprecatedOptions2 = deprecated;
+      }
+      if (op.large_custom_options_offset > 1n) {
+        const offset = Number(op.large_custom_options_offset);
+        const length = Number(op.large_custom_options_size);
+        if (offset + length > bytes.byteLength) fail(`${opPath}.large_custom_options_offset`, `custom options at bytes ${offset}..${offset + length} lie past the end of the data read`);
+        attrs.set('custom_options', { kind: 'bytes', value: bytes.subarray(offset, offset + length) });
+      } else if (op.custom_options) {
+        attrs.set('custom_options', { kind: 'bytes', value: op.custom_options });
+      }
+
+      const inputs = (op.inputs ?? []).map((i, k) => (i === -1 ? null : tensorAt(i, `${opPath}.inputs[${k}]`)));
+      const outputs = (op.outputs ?? []).map((i, k) => tensorAt(i, `${opPath}.outputs[${k}]`));
+      native.intermediates = (op.intermediates ?? []).map((i, k) => (i === -1 ? null : tensorAt(i, `${opPath}.intermediates[${k}]`)));
+      try {
+        graph.addNode({ op: opName, domain, name: graph.uniqueName(opName || 'custom'), inputs, outputs, attrs, native });
+      } catch (e) {
+        fail(opPath, (e as Error).message);
+      }
+    });
+    return graph;
+  });
+
+  const signatures: SignatureNative[] = (root.signature_defs ?? []).map((s, si) => {
+    const graph = graphs[s.subgraph_index];
+    const path = `Model.signature_defs[${si}]`;
+    if (!graph) return fail(`${path}.subgraph_index`, `subgraph ${s.subgraph_index} does not exist`);
+    const tensors = [...graph.values];
+    const map = (m: fb.TensorMap, where: string): { name?: string; value: Value } => {
+      const value = tensors[m.tensor_index];
+      if (!value) return fail(where, `tensor index ${m.tensor_index} is out of range`);
+      return { ...(m.name !== undefined ? { name: m.name } : {}), value };
+    };
+    const table: fb.SignatureDef = { ...s };
+    delete table.inputs;
+    delete table.outputs;
+    return {
+      table,
+      inputs: (s.inputs ?? []).map((m, k) => map(m, `${path}.inputs[${k}]`)),
+      outputs: (s.outputs ?? []).map((m, k) => map(m, `${path}.outputs[${k}]`)),
+    };
+  });
+
+  const rest: fb.Model = { ...root };
+  delete rest.subgraphs;
+  delete rest.buffers;
+  delete rest.signature_defs;
+  const first = graphs[0] as Graph;
+  const model = new Model('tflite', first);
+  model.graphs = graphs;
+  model.source = file;
+  if (root.description !== undefined) model.producer = { name: root.description };
+  model.native = { format: 'tflite', root: rest, buffers, signatures, signaturesPresent: root.signature_defs !== undefined, unknownFields: reader.unknownFields } satisfies TfliteModelNative;
+  return model;
+}
+
+/** The IR shape of a tensor: shape_signature's -1 become unknown (null) dimensions. */
+export function irShape(t: fb.Tensor): Shape | undefined {
+  const sig = t.shape_signature;
+  if (sig && (!t.shape || sig.length === t.shape.length)) return sig.map((d) => (d < 0 ? null : d));
+  return t.shape ? [...t.shape] : undefined;
+}

@@ -1,0 +1,323 @@
+import { Builder } from 'flatbuffers';
+import { ModelError } from '../../errors';
+import type { Graph, Node, Shape, Value } from '../../ir/graph';
+import type { Model } from '../../ir/model';
+import { BytesData, StringData, type TensorData } from '../../ir/tensor';
+import { tensorTypeOfDtype } from './dtypes';
+import type { FbTable, FbValue } from './flatbuf/reader';
+import { FlatbufferWriter, PlacedOffset, SchemaMismatchError, TailRegion } from './flatbuf/writer';
+import { graphNative, modelNative, operatorNative, tensorNative, type BufferEntry } from './native';
+import { attrsToOptions, optionsTableFor, OptionsError, tableDef, unionTypeOf } from './options';
+import { effectiveBuiltinCode, irShape } from './read';
+import { BuiltinOperator, TFLITE_SCHEMA } from './schema/schema.generated';
+import type * as fb from './schema/schema.generated';
+import { encodeStringBuffer } from './strings';
+
+/** Buffer data alignment in the file: what TFLite's own writer uses, and what mmap'd kernels expect. */
+const BUFFER_ALIGN = 16;
+/** Byte vectors at least this long go after the tables instead of through the builder. */
+const TAIL_THRESHOLD = 4096;
+/** Past this much inline data the flatbuffer could not be addressed: buffers go by offset/size. */
+const MAX_INLINE_DATA = 2 ** 31 - 2 ** 26;
+
+/** The encoded model: the flatbuffer (tables) and the data written after it. */
+export interface EncodedTflite {
+  head: Uint8Array;
+  tail: TailRegion;
+}
+
+/**
+ * Encodes a model as a .tflite file. What was read and not changed is written
+ * as it was: operator codes, buffer indices, options, quantization, signature
+ * defs and metadata. New values get tensors, new constants new buffers, new
+ * operators new operator codes.
+ */
+export function encodeTflite(model: Model, file: string): EncodedTflite {
+  const first = build(model, file, 0);
+  if (!first.usesBase) return first;
+  // Data stored by offset/size needs the absolute position of the tail, known
+  // only once the tables are built; the second pass has the same layout.
+  const base = first.head.byteLength;
+  const second = build(model, file, base);
+  if (second.head.byteLength !== base) throw new Error('tflite writer: table size changed between passes');
+  return second;
+}
+
+interface BuildResult extends EncodedTflite {
+  usesBase: boolean;
+}
+
+function build(model: Model, file: string, base: number): BuildResult {
+  const native = modelNative(model);
+  const tail = new TailRegion();
+  const builder = new Builder(1 << 16);
+  builder.prep(BUFFER_ALIGN, 0); // makes the finished flatbuffer a multiple of 16 bytes long
+  const writer = new FlatbufferWriter(builder, TFLITE_SCHEMA, (bytes, align) =>
+    bytes.byteLength >= TAIL_THRESHOLD ? tail.addVector(bytes.byteLength, () => bytes, align) : undefined,
+  );
+  let usesBase = false;
+  const fail = (reason: string, where: { node?: string; tensor?: string; path?: string } = {}): never => {
+    throw new ModelError({ file, ...where }, reason);
+  };
+
+  const buffers = new BufferPlan(native?.buffers ?? []);
+  const codes = new OpcodePlan(native?.root.operator_codes ?? [], file);
+  const graphIndex = new Map<Graph, number>(model.graphs.map((g, i) => [g, i]));
+  const tensorIndices: Map<Value, number>[] = [];
+  // Custom options stored after the flatbuffer (models over 2 GB), placed with the buffers.
+  const largeCustomOptions: LargeCustomOptions[] = [];
+
+  const subgraphs: FbTable[] = model.graphs.map((g, gi) => {
+    const index = new Map<Value, number>();
+    for (const v of g.values) index.set(v, index.size);
+    tensorIndices.push(index);
+    const indexOf = (v: Value, where: { node?: string; path?: string }): number => {
+      const i = index.get(v);
+      if (i === undefined) {
+        return fail(`value '${v.name}' is not a tensor of subgraph ${gi} ('${g.name}')${graphIndex.has(v.graph) ? ' but of another subgraph' : ''}`, { tensor: v.name, ...where });
+      }
+      return i;
+    };
+    const tensors = [...g.values].map((v) => tensorTable(v, buffers, fail));
+    const operators = g.nodes.map((n) => operatorTable(n, codes, (v) => indexOf(v, { node: n.name }), fail, largeCustomOptions));
+    const gn = graphNative(g);
+    const sg: FbTable = { ...((gn?.subgraph ?? {}) as unknown as FbTable) };
+    sg.tensors = tensors;
+    sg.inputs = g.inputs.map((v) => indexOf(v, { path: `subgraph ${gi} inputs` }));
+    sg.outputs = g.outputs.map((v) => indexOf(v, { path: `subgraph ${gi} outputs` }));
+    sg.operators = operators;
+    if (gn && gn.subgraph.name === undefined && g.name === `subgraph_${gi}`) delete sg.name;
+    else sg.name = g.name;
+    return sg;
+  });
+
+  const root: FbTable = { ...((native?.root ?? { version: 3 }) as unknown as FbTable) };
+  root.operator_codes = codes.codes as unknown as FbTable[];
+  root.subgraphs = subgraphs;
+  if (model.producer) root.description = model.producer.name;
+  else delete root.description;
+  if (native && (native.signatures.length || native.signaturesPresent)) {
+    root.signature_defs = native.signatures.map((s, si) => {
+      const gi = s.table.subgraph_index;
+      const index = tensorIndices[gi];
+      const map = (m: { name?: string; value: Value }): FbTable => {
+        const i = index?.get(m.value);
+        if (i === undefined) return fail(`signature ${si} names tensor '${m.value.name}', which is no longer in subgraph ${gi}`);
+        return { ...(m.name !== undefined ? { name: m.name } : {}), tensor_index: i };
+      };
+      return { ...(s.table as unknown as FbTable), inputs: s.inputs.map(map), outputs: s.outputs.map(map) };
+    });
+  }
+
+  // Buffers last, so that their data follows the other large vectors in the tail.
+  const entries = buffers.finish();
+  let inline = 0;
+  for (const e of entries) if (e.data && !e.external) inline += e.data.byteLength;
+  const allExternal = inline > MAX_INLINE_DATA;
+  const external: { table: FbTable; data: TensorData }[] = [];
+  root.buffers = entries.map((e) => {
+    const table: FbTable = { ...(e.table as unknown as FbTable) };
+    delete table.offset;
+    delete table.size;
+    const data = e.data;
+    if (!data || data.byteLength === 0) return table;
+    if (e.external || allExternal) {
+      external.push({ table, data });
+      return table;
+    }
+    delete table.data;
+    table.data = new PlacedOffset(tail.addVector(data.byteLength, () => data.bytes(), BUFFER_ALIGN)) as unknown as FbValue;
+    return table;
+  });
+  for (const { table, data } of external) {
+    const at = tail.addRaw(data.byteLength, () => data.bytes(), BUFFER_ALIGN);
+    table.offset = BigInt(base + at);
+    table.size = BigInt(data.byteLength);
+    usesBase = true;
+  }
+  for (const large of largeCustomOptions) {
+    const at = tail.addRaw(large.bytes.byteLength, () => large.bytes, BUFFER_ALIGN);
+    large.table.large_custom_options_offset = BigInt(base + at);
+    large.table.large_custom_options_size = BigInt(large.bytes.byteLength);
+    usesBase = true;
+  }
+
+  let rootOffset: number;
+  try {
+    rootOffset = writer.writeTable('Model', root, 'Model');
+  } catch (e) {
+    if (e instanceof SchemaMismatchError) return fail(e.message);
+    throw e;
+  }
+  builder.finish(rootOffset, TFLITE_SCHEMA.fileIdentifier);
+  return { head: builder.asUint8Array(), tail, usesBase };
+}
+
+type Fail = (reason: string, where?: { node?: string; tensor?: string; path?: string }) => never;
+
+function sameShape(a: Shape | undefined, b: Shape | undefined): boolean {
+  if (a === undefined || b === undefined) return a === b;
+  return a.length === b.length && a.every((d, i) => d === b[i]);
+}
+
+function tensorTable(v: Value, buffers: BufferPlan, fail: Fail): FbTable {
+  const nat = tensorNative(v);
+  const t: FbTable = { ...((nat?.tensor ?? {}) as unknown as FbTable) };
+  if (nat && nat.tensor.name === undefined && v.name === '') delete t.name;
+  else t.name = v.name;
+  const code = v.dtype ? tensorTypeOfDtype(v.dtype) : undefined;
+  if (code !== undefined) t.type = code;
+  else if (!nat) fail(v.dtype ? `dtype ${v.dtype} has no TFLite tensor type` : 'value has no dtype', { tensor: v.name });
+  if (!nat || !sameShape(irShape(nat.tensor), v.shape)) {
+    if (v.shape === undefined) {
+      delete t.shape;
+      delete t.shape_signature;
+    } else {
+      t.shape = v.shape.map((d) => (typeof d === 'number' ? d : 1));
+      if (v.shape.some((d) => typeof d !== 'number')) t.shape_signature = v.shape.map((d) => (typeof d === 'number' ? d : -1));
+      else delete t.shape_signature;
+    }
+  }
+  t.buffer = buffers.forValue(v);
+  return t;
+}
+
+/** Assigns buffers: unchanged data keeps its buffer, new data gets a new one, dropped data is emptied. */
+class BufferPlan {
+  private readonly entries: BufferEntry[];
+  private readonly byData = new Map<TensorData, number>();
+  private readonly used = new Set<number>([0]);
+
+  constructor(original: readonly BufferEntry[]) {
+    this.entries = original.map((e) => ({ ...e }));
+    if (this.entries.length === 0) this.entries.push({ table: {} as fb.Buffer, external: false, usedByTensor: false });
+    this.entries.forEach((e, i) => {
+      if (e.data && !this.byData.has(e.data)) this.byData.set(e.data, i);
+    });
+  }
+
+  forValue(v: Value): number {
+    const nat = tensorNative(v);
+    const raw = nat?.tensor.buffer ?? 0;
+    if (v.const) {
+      const data = v.const.data;
+      let index = nat && nat.data === data && raw < this.entries.length ? raw : this.byData.get(data);
+      if (index === undefined) {
+        index = this.entries.length;
+        const stored = data instanceof StringData ? new BytesData(encodeStringBuffer(data.strings)) : data;
+        this.entries.push({ table: {} as fb.Buffer, data: stored, external: false, usedByTensor: true });
+        this.byData.set(data, index);
+      }
+      this.used.add(index);
+      return index;
+    }
+    // A tensor without data keeps its (empty) buffer slot, as converters give each tensor its own.
+    if (nat && nat.data === undefined && raw < this.entries.length) {
+      this.used.add(raw);
+      return raw;
+    }
+    return 0;
+  }
+
+  /** The buffer list: data no tensor reads any more is dropped (the slot stays, so indices hold). */
+  finish(): BufferEntry[] {
+    return this.entries.map((e, i) => (e.usedByTensor && !this.used.has(i) && e.data ? { ...e, data: undefined } : e));
+  }
+}
+
+/** Assigns operator codes: a node keeps its code while its op is unchanged; new ops get new codes. */
+class OpcodePlan {
+  readonly codes: fb.OperatorCode[];
+
+  constructor(original: readonly fb.OperatorCode[], private readonly file: string) {
+    this.codes = [...original];
+  }
+
+  indexFor(n: Node): number {
+    const want = this.builtinCode(n);
+    const custom = want === BuiltinOperator.CUSTOM ? n.op : undefined;
+    const matches = (c: fb.OperatorCode | undefined): boolean =>
+      !!c && effectiveBuiltinCode(c) === want && (custom === undefined || c.custom_code === custom);
+    const nat = operatorNative(n);
+    if (nat && matches(this.codes[nat.operator.opcode_index])) return nat.operator.opcode_index;
+    const found = this.codes.findIndex(matches);
+    if (found >= 0) return found;
+    const code: fb.OperatorCode = {
+      deprecated_builtin_code: Math.min(want, BuiltinOperator.PLACEHOLDER_FOR_GREATER_OP_CODES),
+      version: 1,
+      builtin_code: want,
+    };
+    if (custom !== undefined) code.custom_code = custom;
+    this.codes.push(code);
+    return this.codes.length - 1;
+  }
+
+  private builtinCode(n: Node): number {
+    if (n.domain === 'custom') return BuiltinOperator.CUSTOM;
+    const fail = (reason: string): never => {
+      throw new ModelError({ file: this.file, node: n.name }, reason, "TFLite custom operators have domain 'custom'");
+    };
+    if (n.domain !== '') return fail(`domain '${n.domain}' is not a TFLite domain`);
+    const known = (BuiltinOperator as Record<string, number>)[n.op];
+    if (known !== undefined) return known;
+    const unknown = /^UNKNOWN_BUILTIN_(\d+)$/.exec(n.op);
+    if (unknown) return Number(unknown[1]);
+    return fail(`op '${n.op}' is not a TFLite builtin operator`);
+  }
+}
+
+interface LargeCustomOptions {
+  table: FbTable;
+  bytes: Uint8Array;
+}
+
+function operatorTable(n: Node, codes: OpcodePlan, indexOf: (v: Value) => number, fail: Fail, large: LargeCustomOptions[]): FbTable {
+  const nat = operatorNative(n);
+  const t: FbTable = { ...((nat?.operator ?? {}) as unknown as FbTable) };
+  for (const k of ['builtin_options_type', 'builtin_options', 'builtin_options_2_type', 'builtin_options_2', 'custom_options']) delete t[k];
+  delete t.large_custom_options_offset;
+  delete t.large_custom_options_size;
+  t.opcode_index = codes.indexFor(n);
+  t.inputs = n.inputs.map((v) => (v ? indexOf(v) : -1));
+  t.outputs = n.outputs.map(indexOf);
+  if (nat) {
+    if (nat.intermediates.length || nat.operator.intermediates) t.intermediates = nat.intermediates.map((v) => (v ? indexOf(v) : -1));
+    const mutating = nat.operator.mutating_variable_inputs;
+    if (mutating && mutating.length !== n.inputs.length && mutating.length !== 0) delete t.mutating_variable_inputs;
+  }
+
+  const optionNames = [...n.attrs.keys()].filter((k) => k !== 'custom_options');
+  const sameOp = nat !== undefined && nat.op === n.op && nat.domain === n.domain;
+  let table1 = sameOp ? nat.optionsTable : undefined;
+  let table2 = sameOp ? nat.options2Table : undefined;
+  if (!sameOp && n.domain === '') {
+    const found = optionsTableFor(n.op);
+    if (found?.union === 'builtin_options') table1 = found.table;
+    if (found?.union === 'builtin_options_2') table2 = found.table;
+  }
+  const in2 = new Set(table2 ? tableDef(table2).fields.map((f) => f.name) : []);
+  const names1 = optionNames.filter((k) => !in2.has(k));
+  const names2 = optionNames.filter((k) => in2.has(k));
+  try {
+    if (names1.length && !table1) throw new OptionsError(`op ${n.op} has no options table for attribute(s) ${names1.join(', ')}`);
+    if (table1) {
+      t.builtin_options_type = unionTypeOf('builtin_options', table1);
+      t.builtin_options = attrsToOptions(table1, n.attrs, names1, sameOp ? nat?.deprecatedOptions : undefined);
+    }
+    if (table2) {
+      t.builtin_options_2_type = unionTypeOf('builtin_options_2', table2);
+      t.builtin_options_2 = attrsToOptions(table2, n.attrs, names2, sameOp ? nat?.deprecatedOptions2 : undefined);
+    }
+  } catch (e) {
+    if (e instanceof OptionsError) fail(e.message, { node: n.name });
+    throw e;
+  }
+
+  const custom = n.attrs.get('custom_options');
+  if (custom) {
+    if (custom.kind !== 'bytes') fail(`attribute custom_options must be bytes, got ${custom.kind}`, { node: n.name });
+    else if (nat && nat.operator.large_custom_options_offset > 1n) large.push({ table: t, bytes: custom.value });
+    else t.custom_options = custom.value;
+  }
+  return t;
+}
