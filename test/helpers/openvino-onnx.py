@@ -4,7 +4,7 @@ onnxruntime-node. Usage: python3 openvino-onnx.py spec.json out.onnx
 
 spec: {"opset": 13,
        "inputs":  [{"name", "shape"}],            float32 inputs
-       "outputs": [{"name"}],
+       "outputs": [{"name", "shape"}],
        "initializers": [{"name", "dtype": "float32"|"int64", "shape", "values"}],
        "nodes": [{"op", "inputs", "outputs", "attrs": {name: value}}]}
 """
@@ -21,7 +21,7 @@ def main() -> None:
     with open(spec_path) as f:
         spec = json.load(f)
     inputs = [helper.make_tensor_value_info(i["name"], TensorProto.FLOAT, i["shape"]) for i in spec["inputs"]]
-    outputs = [helper.make_tensor_value_info(o["name"], TensorProto.FLOAT, None) for o in spec["outputs"]]
+    outputs = [helper.make_tensor_value_info(o["name"], TensorProto.FLOAT, o["shape"]) for o in spec["outputs"]]
     inits = []
     for t in spec["initializers"]:
         arr = np.array(t["values"], dtype=np.float32 if t["dtype"] == "float32" else np.int64).reshape(t["shape"])
