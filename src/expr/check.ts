@@ -170,6 +170,12 @@ class Checker {
         if (op === '+') return 'string';
         if (op === '<' || op === '<=' || op === '>' || op === '>=') return 'bool';
       }
+      if (a === 'unknown' || b === 'unknown') {
+        // Only '+' and comparisons take strings, whatever the other side turns out to be.
+        const side = stringy(a) ? e.left : e.right;
+        this.error(side.start, side.end, `cannot apply '${op}' to ${kindName(stringy(a) ? a : b)}`);
+        return 'unknown';
+      }
       const hint = op === '+' ? "turn the other side into text with str(...)" : undefined;
       this.error(e.start, e.end, `cannot apply '${op}' to ${kindName(a)} and ${kindName(b)}`, hint);
       return 'unknown';
