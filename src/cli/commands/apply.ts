@@ -87,7 +87,7 @@ export const applyCommand: Command = {
     } else {
       io.out(formatReport(report, input, model.format, bundle));
       if (dryRun) io.out('dry run: nothing written\n');
-      else io.out(`wrote ${written.map((p) => path.relative(process.cwd(), p) || p).join(', ')}\n`);
+      else io.out(`wrote ${written.map(displayPath).join(', ')}\n`);
     }
     for (const w of report.warnings) io.err(`warning: ${w}\n`);
     const refused = report.rules.flatMap((r) => r.refused.map((x) => ({ rule: r.id, ...x })));
@@ -95,6 +95,12 @@ export const applyCommand: Command = {
     return refused.length ? EXIT.checkFailed : EXIT.ok;
   },
 };
+
+/** A path as the user would type it: relative below the working folder, absolute elsewhere. */
+function displayPath(p: string): string {
+  const rel = path.relative(process.cwd(), p);
+  return rel && !rel.startsWith('..') && !path.isAbsolute(rel) ? rel : p;
+}
 
 /** The text report: one row per rule, then what was skipped and the near misses asked for. */
 export function formatReport(report: RunReport, input: string, format: string, bundle: Bundle): string {
