@@ -1,8 +1,7 @@
 import { isDType } from '../ir/dtype';
 import type { BinaryExpr, CallExpr, Expr } from './ast';
 import { ExprError, closest } from './errors';
-import { arityError, unknownFunction } from './evaluate';
-import { ParamSpec, arityOf, listFunctions, lookupFunction, paramFor } from './functions';
+import { ParamSpec, arityError, arityOf, listFunctions, lookupFunction, paramFor, unknownFunction } from './functions';
 import { Kind, kindName } from './values';
 
 /** Names to kinds: a Map or a plain object. */
@@ -187,14 +186,14 @@ class Checker {
     }
     for (const [k, side] of [[a, e.left], [b, e.right]] as const) {
       if (!NUMERIC.has(k)) {
-        this.error(side.start, side.end, `cannot apply '${op}' to ${kindName(k)}`,
-          k === 'node' ? 'a node has no value; read its output or an attribute, e.g. attr($n, "axis")' : k === 'none' ? undefined : undefined);
+        const hint = k === 'node' ? 'a node has no value; read its output or an attribute, e.g. attr($n, "axis")' : undefined;
+        this.error(side.start, side.end, `cannot apply '${op}' to ${kindName(k)}`, hint);
         return 'unknown';
       }
     }
     const comparison = op === '<' || op === '<=' || op === '>' || op === '>=';
     if (TENSORISH.has(a) || TENSORISH.has(b)) return 'tensor';
-    if (a === 'unknown' || b === 'unknown') return comparison ? 'unknown' : 'unknown';
+    if (a === 'unknown' || b === 'unknown') return 'unknown';
     if (comparison) return 'bool';
     if (op === '/' || op === '**') return 'number';
     return a === 'number' || b === 'number' ? 'number' : 'int';

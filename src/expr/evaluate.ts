@@ -3,7 +3,7 @@ import { Node, Value as GraphValue } from '../ir/graph';
 import { Tensor } from '../ir/tensor';
 import type { BinaryExpr, CallExpr, Expr, IndexExpr } from './ast';
 import { ExprError, Span, closest } from './errors';
-import { BINARY_OPS, CallContext, NEGATE, applyElementwise, arityOf, listFunctions, lookupFunction, operandOf, signatureOf } from './functions';
+import { BINARY_OPS, CallContext, NEGATE, applyElementwise, arityError, arityOf, lookupFunction, operandOf, unknownFunction } from './functions';
 import { Operand, slice as sliceTensor } from './tensor-math';
 import { EvalContext, ExprValue, describeValue, tensorElements, toTensor } from './values';
 
@@ -235,20 +235,4 @@ export function deepEqual(a: ExprValue, b: ExprValue): boolean {
   }
   if (Array.isArray(a) && Array.isArray(b)) return a.length === b.length && a.every((x, i) => deepEqual(x, b[i] ?? null));
   return a === b;
-}
-
-export function unknownFunction(e: CallExpr): ExprError {
-  const guess = closestFunction(e.callee);
-  return new ExprError(e.calleeStart, e.calleeEnd, `unknown function '${e.callee}'`, guess ? `did you mean '${guess}'?` : 'see docs/expressions.md for the functions');
-}
-
-export function arityError(e: CallExpr, f: NonNullable<ReturnType<typeof lookupFunction>>, min: number, max: number): ExprError {
-  const expected = min === max ? `${min}` : max === Infinity ? `at least ${min}` : `${min} to ${max}`;
-  const extra = e.args[max];
-  const at = e.args.length > max && extra ? { start: extra.start, end: e.args[e.args.length - 1]!.end } : e;
-  return new ExprError(at.start, at.end, `${e.callee}() takes ${expected} argument${expected === '1' ? '' : 's'}, got ${e.args.length}`, `call it as ${signatureOf(f)}`);
-}
-
-function closestFunction(name: string): string | undefined {
-  return closest(name, listFunctions().map((f) => f.name));
 }

@@ -8,7 +8,7 @@ import { DType, isDType, isFloat, isInteger } from '../ir/dtype';
 import { Node, Value as GraphValue } from '../ir/graph';
 import { Tensor } from '../ir/tensor';
 import type { CallExpr } from './ast';
-import { ExprError, Span } from './errors';
+import { ExprError, Span, closest } from './errors';
 import {
   ElementwiseSpec, Operand, Reduction, concat, elementwise, normalizeAxis, reduce, reshape, slice,
   split, transpose,
@@ -165,8 +165,8 @@ export const BINARY_OPS: Readonly<Record<string, ElementwiseSpec>> = {
   '-': { name: "'-'", result: 'common', num: (a, b) => a - b, big: (a, b) => a - b },
   '*': { name: "'*'", result: 'common', num: (a, b) => a * b, big: (a, b) => a * b },
   '/': { name: "'/'", result: 'float', num: (a, b) => a / b },
-  '//': { name: "'//'", result: 'common', num: (a, b) => Math.floor(a / b), big: floorDivBig },
-  '%': { name: "'%'", result: 'common', num: floorMod, big: floorModBig },
+  '//': { name: "'//'", result: 'common', num: (a, b) => Math.floor(a / b), big: floorDivBig, divides: true },
+  '%': { name: "'%'", result: 'common', num: floorMod, big: floorModBig, divides: true },
   '**': { name: "'**'", result: 'common', num: (a, b) => a ** b, big: powBig },
   '==': { name: "'=='", result: 'bool', num: (a, b) => bool(a === b), big: (a, b) => bigBool(a === b) },
   '!=': { name: "'!='", result: 'bool', num: (a, b) => bool(a !== b), big: (a, b) => bigBool(a !== b) },
@@ -191,8 +191,7 @@ export function applyElementwise(spec: ElementwiseSpec, operands: readonly Opera
   const anyBig = scalars.some((x) => typeof x === 'bigint');
   if (spec.big && spec.result !== 'float' && integral) {
     const bigs = scalars.map((x) => (typeof x === 'bigint' ? x : BigInt(Number(x))));
-    const divides = spec.name === "'//'" || spec.name === "'%'";
-    if (divides && bigs[1] === 0n) throw new ExprError(at.start, at.end, `${spec.name}: integer division by zero`);
+    if (spec.divides && bigs[1] === 0n) throw new ExprError(at.start, at.end, `${spec.name}: integer division by zero`);
     if (anyBig) {
       const r = spec.big(bigs[0] ?? 0n, bigs[1] ?? 0n, bigs[2] ?? 0n);
       return spec.result === 'bool' ? r !== 0n : normalizeInt(r);
@@ -200,7 +199,7 @@ export function applyElementwise(spec: ElementwiseSpec, operands: readonly Opera
     const r = spec.num(Number(scalars[0] ?? 0), Number(scalars[1] ?? 0), Number(scalars[2] ?? 0));
     if (spec.result === 'bool') return r !== 0;
     // Exact int results beyond 2^53 are recomputed as bigints (2 ** 62, products of large dims).
-    if (!Number.isSafeInteger(r) && Number.isFinite(r) && !(spec.name === "'**'" && (bigs[1] ?? 0n) < 0n)) {
+    if (!Number.isSafeInteger(r) && Number.isFinite(r) && Number.isInteger(r)) {
       return normalizeInt(spec.big(bigs[0] ?? 0n, bigs[1] ?? 0n, bigs[2] ?? 0n));
     }
     return r;
@@ -992,4 +991,18 @@ export function arityOf(f: FunctionSpec): { min: number; max: number } {
 export function paramFor(f: FunctionSpec, i: number): ParamSpec | undefined {
   const last = f.params[f.params.length - 1];
   return f.params[i] ?? (last?.rest ? last : undefined);
+}
+
+/** The error for a call of a function the table does not have, with a "did you mean". */
+export function unknownFunction(e: CallExpr): ExprError {
+  const guess = closest(e.callee, BY_NAME.keys());
+  return new ExprError(e.calleeStart, e.calleeEnd, `unknown function '${e.callee}'`, guess ? `did you mean '${guess}'?` : 'see docs/expressions.md for the functions');
+}
+
+/** The error for a call with too few or too many arguments; it covers the extra arguments when there are some. */
+export function arityError(e: CallExpr, f: FunctionSpec, min: number, max: number): ExprError {
+  const expected = min === max ? `${min}` : max === Infinity ? `at least ${min}` : `${min} to ${max}`;
+  const extra = e.args[max];
+  const at = e.args.length > max && extra ? { start: extra.start, end: e.args[e.args.length - 1]!.end } : e;
+  return new ExprError(at.start, at.end, `${e.callee}() takes ${expected} argument${expected === '1' ? '' : 's'}, got ${e.args.length}`, `call it as ${signatureOf(f)}`);
 }

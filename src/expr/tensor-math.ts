@@ -151,6 +151,8 @@ export interface ElementwiseSpec {
   readonly result: 'common' | 'float' | 'bool';
   /** Which operands decide the dtype (default: all); `where()`'s condition does not. */
   readonly typed?: readonly number[];
+  /** Integer division or modulo: a scalar integer divisor of 0 is an error, not 0 or NaN. */
+  readonly divides?: boolean;
 }
 
 /** Applies `spec` elementwise to broadcast operands (at least one of them a tensor). */
