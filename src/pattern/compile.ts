@@ -1,0 +1,475 @@
+import type { Attr } from '../ir/attr';
+import type { Node, Value } from '../ir/graph';
+import type { FormatId } from '../ir/model';
+import { Tensor } from '../ir/tensor';
+import { printAttr } from '../ir/text/print';
+import type { ArgPattern, AttrPattern, Literal, NodePattern, OpRef, PatternAst } from './ast';
+import type { Bindings, CaptureInfo, CaptureKind, MatchResult } from './bindings';
+import { PatternSyntaxError } from './errors';
+import { FORMAT_OPS, FormatOps } from './ops';
+
+/** How to compile a pattern. */
+export interface CompileOptions {
+  /** The format of the models the pattern will run on (selects the commutative-op table, Constant ops, attribute defaults). */
+  format: FormatId;
+  /**
+   * Let a multi-node pattern match when a value made inside it (not by the
+   * root) is also read outside it or is a graph output. Off by default: a
+   * rewrite must not change what other readers see, and the inner nodes would
+   * have to stay anyway.
+   */
+  allowSharedIntermediates?: boolean;
+}
+
+/** A pattern ready to run: its captures, the ops its root may have, and `match`. */
+export interface CompiledPattern {
+  readonly ast: PatternAst;
+  readonly format: FormatId;
+  /** Every capture by name (without `$`/`@`). */
+  readonly captures: ReadonlyMap<string, CaptureInfo>;
+  /** Op names the matched root can have, or `'*'` for any: the driver indexes candidates by op. */
+  readonly rootOps: readonly string[] | '*';
+  /** Matches the pattern with `node` as its root. */
+  match(node: Node): MatchResult;
+}
+
+/**
+ * Checks a parsed pattern (capture names used consistently) and prepares it
+ * for matching. Throws PatternSyntaxError with offsets into the pattern text.
+ */
+export function compilePattern(ast: PatternAst, options: CompileOptions): CompiledPattern {
+  const captures = collectCaptures(ast.root);
+  const ops = FORMAT_OPS[options.format];
+  const rootOps = ast.root.ops === '*' ? '*' : [...new Set(ast.root.ops.map((o) => o.op))];
+  const allowShared = options.allowSharedIntermediates ?? false;
+  return {
+    ast,
+    format: options.format,
+    captures,
+    rootOps,
+    match: (node) => new Matcher(ops, allowShared).run(ast.root, node),
+  };
+}
+
+/** Every op name written in a pattern, with its offsets (for "unknown op for this format" checks). */
+export function patternOps(ast: PatternAst): OpRef[] {
+  const out: OpRef[] = [];
+  const visit = (p: NodePattern): void => {
+    if (p.ops !== '*') out.push(...p.ops);
+    for (const a of p.args ?? []) if (a.kind === 'node') visit(a);
+  };
+  visit(ast.root);
+  return out;
+}
+
+function collectCaptures(root: NodePattern): Map<string, CaptureInfo> {
+  const captures = new Map<string, CaptureInfo>();
+  const add = (name: string, kind: CaptureKind, optional: boolean, start: number, end: number): void => {
+    if (name === '_') return;
+    const prev = captures.get(name);
+    if (!prev) {
+      captures.set(name, { name, kind, optional, start, end });
+      return;
+    }
+    const valueLike = (k: CaptureKind): boolean => k === 'value' || k === 'const';
+    if (valueLike(prev.kind) && valueLike(kind)) {
+      // `$x` and `$x:const` together: the one value must be constant.
+      captures.set(name, { ...prev, kind: prev.kind === 'const' || kind === 'const' ? 'const' : 'value', optional: prev.optional && optional });
+      return;
+    }
+    if (prev.kind === kind && kind === 'attr') return;
+    const sigil = kind === 'node' ? '@' : '$';
+    throw new PatternSyntaxError(start, end, `'${sigil}${name}' is used as ${article(kind)} here but as ${article(prev.kind)} at offset ${prev.start}`,
+      'give each capture one meaning; a second use of a value capture must be the same value');
+  };
+  const visitNode = (p: NodePattern): void => {
+    // In text order, so that "first use" means what the reader sees first.
+    if (p.valueCapture) add(p.valueCapture.name, 'value', false, p.valueCapture.start, p.valueCapture.end);
+    for (const a of p.args ?? []) visitArg(a);
+    for (const a of p.attrs) {
+      if (a.value.kind === 'bind') add(a.value.name, 'attr', a.value.optional, a.value.start, a.value.end);
+    }
+    if (p.nodeCapture) add(p.nodeCapture.name, 'node', false, p.nodeCapture.start, p.nodeCapture.end);
+  };
+  const visitArg = (a: ArgPattern): void => {
+    switch (a.kind) {
+      case 'node': visitNode(a); break;
+      case 'capture': add(a.name, a.constOnly ? 'const' : 'value', a.optional, a.start, a.end); break;
+      case 'variadic': add(a.name, 'values-list', false, a.start, a.end); break;
+      default: break;
+    }
+  };
+  visitNode(root);
+  return captures;
+}
+
+function article(kind: CaptureKind): string {
+  switch (kind) {
+    case 'value': return 'a value';
+    case 'const': return 'a constant';
+    case 'node': return 'a node';
+    case 'attr': return 'an attribute';
+    case 'values-list': return 'a variadic list';
+  }
+}
+
+/** `Conv 'conv3'`, or `Conv (unnamed)`. */
+export function describeNode(node: Node): string {
+  return node.name ? `${node.op} '${node.name}'` : `${node.op} (unnamed)`;
+}
+
+/**
+ * The constant a value holds: its own tensor (initializer, TFLite buffer,
+ * OpenVINO Const) or, for formats with constant-producing ops, the tensor in
+ * the producer's attribute (ONNX `Constant` with value / value_float(s) / value_int(s)).
+ */
+export function constantOf(value: Value, ops: FormatOps): Tensor | undefined {
+  if (value.const) return value.const;
+  const p = value.producer;
+  if (!p || p.removed || !ops.constantProducers.has(p.op) || p.inputs.length > 0) return undefined;
+  for (const [name, a] of p.attrs) {
+    if (name === 'value' && a.kind === 'tensor') return a.value;
+    if (name === 'value_float' && a.kind === 'float') return Tensor.scalar('float32', a.value);
+    if (name === 'value_floats' && a.kind === 'floats') return Tensor.from('float32', [a.value.length], a.value);
+    if (name === 'value_int' && a.kind === 'int') return Tensor.from('int64', [], [BigInt(a.value)]);
+    if (name === 'value_ints' && a.kind === 'ints') return Tensor.from('int64', [a.value.length], a.value.map((x) => BigInt(x)));
+  }
+  return undefined;
+}
+
+/** An attribute literal as an IR attribute (defaults in patterns). */
+export function literalToAttr(lit: Literal): Attr {
+  switch (lit.type) {
+    case 'number':
+      return lit.integer ? { kind: 'int', value: lit.value } : { kind: 'float', value: Number(lit.value) };
+    case 'string':
+      return { kind: 'string', value: lit.value };
+    case 'bool':
+      return { kind: 'bool', value: lit.value };
+    case 'list': {
+      if (lit.items.length > 0 && lit.items.every((x) => x.type === 'string')) {
+        return { kind: 'strings', value: lit.items.map((x) => (x.type === 'string' ? x.value : '')) };
+      }
+      const nums = lit.items.map((x) => (x.type === 'number' ? x : undefined));
+      if (nums.some((x) => x === undefined)) throw new RangeError('a list attribute holds numbers or strings, not both');
+      if (nums.every((x) => x!.integer)) return { kind: 'ints', value: nums.map((x) => x!.value) };
+      return { kind: 'floats', value: nums.map((x) => Number(x!.value)) };
+    }
+  }
+}
+
+function numbersEqual(a: number | bigint, b: number | bigint, single: boolean): boolean {
+  if (typeof a === 'bigint' || typeof b === 'bigint') {
+    try {
+      return BigInt(a) === BigInt(b);
+    } catch {
+      return false;
+    }
+  }
+  if (a === b) return true;
+  // A float attribute is stored as float32 in most formats: 1e-5 must equal the float32 nearest to it.
+  return single && Math.fround(a) === Math.fround(b);
+}
+
+/** Whether attribute `a` equals the literal (ints vs integers, floats up to float32 rounding, lists item by item). */
+export function literalMatchesAttr(lit: Literal, a: Attr): boolean {
+  switch (a.kind) {
+    case 'int':
+      return (lit.type === 'number' && numbersEqual(lit.value, a.value, false)) || (lit.type === 'bool' && Number(a.value) === (lit.value ? 1 : 0));
+    case 'float':
+      return lit.type === 'number' && numbersEqual(lit.value, a.value, true);
+    case 'bool':
+      return (lit.type === 'bool' && lit.value === a.value) || (lit.type === 'number' && Number(lit.value) === (a.value ? 1 : 0));
+    case 'string':
+      return lit.type === 'string' && lit.value === a.value;
+    case 'ints':
+    case 'floats':
+      return lit.type === 'list' && lit.items.length === a.value.length &&
+        lit.items.every((x, i) => x.type === 'number' && numbersEqual(x.value, a.value[i]!, a.kind === 'floats'));
+    case 'strings':
+      return lit.type === 'list' && lit.items.length === a.value.length && lit.items.every((x, i) => x.type === 'string' && x.value === a.value[i]);
+    default:
+      return false;
+  }
+}
+
+function printLiteral(lit: Literal): string {
+  switch (lit.type) {
+    case 'number': return String(lit.value);
+    case 'string': return JSON.stringify(lit.value);
+    case 'bool': return String(lit.value);
+    case 'list': return `[${lit.items.map(printLiteral).join(', ')}]`;
+  }
+}
+
+function opsText(p: NodePattern): string {
+  if (p.ops === '*') return 'any op';
+  return p.ops.map((o) => (o.domain ? `${o.domain}::${o.op}` : o.op)).join('|');
+}
+
+/** Whether a node's domain matches the one written (`ai.onnx` and empty are the same). */
+function domainMatches(written: string | undefined, actual: string): boolean {
+  if (written === undefined) return true;
+  const norm = (d: string): string => (d === 'ai.onnx' ? '' : d);
+  return norm(written) === norm(actual);
+}
+
+type Cont = () => boolean;
+
+/**
+ * One match attempt: a depth-first search with an undo trail, so that the
+ * second operand order of a commutative op starts from clean bindings. The
+ * failure reported is the one reached after the most successful checks: the
+ * closest miss.
+ */
+class Matcher {
+  private readonly values = new Map<string, Value | null>();
+  private readonly consts = new Map<string, Tensor>();
+  private readonly nodes = new Map<string, Node>();
+  private readonly attrs = new Map<string, Attr | null>();
+  private readonly lists = new Map<string, readonly (Value | null)[]>();
+  private readonly matched: Node[] = [];
+  private readonly trail: (() => void)[] = [];
+  private progress = 0;
+  private best: { progress: number; reason: string; node?: Node } | undefined;
+  private result: Bindings | undefined;
+
+  constructor(
+    private readonly ops: FormatOps,
+    private readonly allowShared: boolean,
+  ) {}
+
+  run(root: NodePattern, node: Node): MatchResult {
+    const ok = this.matchNode(root, node, () => this.finish(node));
+    if (ok && this.result) return { ok: true, bindings: this.result };
+    return { ok: false, reason: this.best?.reason ?? 'no match', node: this.best?.node };
+  }
+
+  private fail(reason: string, node?: Node): false {
+    if (!this.best || this.progress > this.best.progress) this.best = { progress: this.progress, reason, node };
+    return false;
+  }
+
+  private pass(): void {
+    this.progress++;
+  }
+
+  private set<K, V>(map: Map<K, V>, key: K, value: V): void {
+    map.set(key, value);
+    this.trail.push(() => map.delete(key));
+  }
+
+  private undo(mark: number): void {
+    while (this.trail.length > mark) this.trail.pop()!();
+  }
+
+  private finish(root: Node): boolean {
+    const matchedSet = new Set(this.matched);
+    if (!this.allowShared) {
+      for (const m of matchedSet) {
+        if (m === root) continue;
+        for (const v of m.outputs) {
+          if (v.isGraphOutput) return this.fail(`value '${v.name}' of ${describeNode(m)} is a graph output, so the pattern cannot consume it`, m);
+          const outside = v.uses.find((u) => !matchedSet.has(u.node));
+          if (outside) {
+            return this.fail(`value '${v.name}' of ${describeNode(m)} is also read by ${describeNode(outside.node)}, outside the pattern`, m);
+          }
+        }
+      }
+    }
+    const order = producersFirst(root, matchedSet);
+    this.result = {
+      root,
+      values: new Map(this.values),
+      consts: new Map(this.consts),
+      nodes: new Map(this.nodes),
+      attrs: new Map(this.attrs),
+      lists: new Map(this.lists),
+      matchedNodes: order,
+    };
+    return true;
+  }
+
+  private matchNode(p: NodePattern, node: Node, k: Cont): boolean {
+    if (node.removed) return this.fail(`${describeNode(node)} was removed`, node);
+    if (p.ops !== '*' && !p.ops.some((o) => o.op === node.op && domainMatches(o.domain, node.domain))) {
+      return this.fail(`${describeNode(node)} is not ${opsText(p)}`, node);
+    }
+    this.pass();
+    const progress = this.progress;
+    if (this.matchNodeBody(p, node, [0, 1], k)) return true;
+    if (p.args === null || !this.isCommutative(node, p.args)) return false;
+    this.progress = progress;
+    return this.matchNodeBody(p, node, [1, 0], k);
+  }
+
+  /** Captures, attributes and inputs of a node whose op already matched; undoes its bindings on failure. */
+  private matchNodeBody(p: NodePattern, node: Node, swap: readonly number[], k: Cont): boolean {
+    const mark = this.trail.length;
+    const ok = this.bindNode(p, node) && (p.args === null ? k() : this.matchArgs(p.args, node, swap, 0, k));
+    if (!ok) this.undo(mark);
+    return ok;
+  }
+
+  private bindNode(p: NodePattern, node: Node): boolean {
+    if (p.nodeCapture) {
+      const prev = this.nodes.get(p.nodeCapture.name);
+      if (prev && prev !== node) return this.fail(`@${p.nodeCapture.name} would be both ${describeNode(prev)} and ${describeNode(node)}`, node);
+      if (!prev) this.set(this.nodes, p.nodeCapture.name, node);
+    }
+    for (const a of p.attrs) {
+      if (!this.matchAttr(a, node)) return false;
+      this.pass();
+    }
+    this.matched.push(node);
+    this.trail.push(() => this.matched.pop());
+    return true;
+  }
+
+  private isCommutative(node: Node, args: readonly ArgPattern[]): boolean {
+    return this.ops.commutative.has(node.op) && args.length >= 2 && args[0]!.kind !== 'variadic' && args[1]!.kind !== 'variadic';
+  }
+
+  private matchArgs(args: readonly ArgPattern[], node: Node, swap: readonly number[], i: number, k: Cont): boolean {
+    const pat = args[i];
+    if (pat === undefined) {
+      const extra = node.inputs.findIndex((v, j) => j >= args.length && v !== null);
+      if (extra >= 0) return this.fail(`${describeNode(node)} has ${node.inputs.length} inputs, the pattern expects ${args.length}`, node);
+      return k();
+    }
+    if (pat.kind === 'variadic') {
+      const rest = node.inputs.slice(i);
+      if (pat.name !== '_') {
+        const prev = this.lists.get(pat.name);
+        if (prev && (prev.length !== rest.length || prev.some((v, j) => v !== rest[j]))) {
+          return this.fail(`the inputs of ${describeNode(node)} from ${i} on differ from those already bound to $${pat.name}`, node);
+        }
+        if (!prev) this.set(this.lists, pat.name, rest);
+      }
+      this.pass();
+      return k();
+    }
+    const index = i < 2 ? swap[i]! : i;
+    return this.matchValue(pat, node.input(index), node, index, () => this.matchArgs(args, node, swap, i + 1, k));
+  }
+
+  private matchValue(p: ArgPattern, value: Value | null, reader: Node, index: number, k: Cont): boolean {
+    const where = `input ${index} of ${describeNode(reader)}`;
+    switch (p.kind) {
+      case 'absent':
+        if (value !== null) return this.fail(`${where} is present, the pattern expects it absent (_)`, reader);
+        this.pass();
+        return k();
+      case 'capture': {
+        if (value === null) {
+          if (!p.optional) return this.fail(`${where} is missing`, reader);
+          if (p.name !== '_') {
+            if (this.values.has(p.name) && this.values.get(p.name) !== null) return this.fail(`${where} is missing but $${p.name} is bound`, reader);
+            if (!this.values.has(p.name)) this.set(this.values, p.name, null);
+          }
+          this.pass();
+          return k();
+        }
+        let tensor: Tensor | undefined;
+        if (p.constOnly) {
+          tensor = constantOf(value, this.ops);
+          if (!tensor) return this.fail(`${where} is not constant`, reader);
+        }
+        if (p.name !== '_') {
+          const prev = this.values.get(p.name);
+          if (prev !== undefined && prev !== value) {
+            return this.fail(`${where} is '${value.name}', not the value already bound to $${p.name} ('${prev?.name ?? 'absent'}')`, reader);
+          }
+          if (prev === undefined) this.set(this.values, p.name, value);
+          if (tensor && !this.consts.has(p.name)) this.set(this.consts, p.name, tensor);
+        }
+        this.pass();
+        return k();
+      }
+      case 'literal': {
+        const tensor = value ? constantOf(value, this.ops) : undefined;
+        if (!tensor) return this.fail(`${where} is not a constant ${p.value}`, reader);
+        let elements: Float64Array;
+        try {
+          elements = tensor.toFloat64();
+        } catch {
+          return this.fail(`${where} is a ${tensor.dtype} constant, not a number`, reader);
+        }
+        const single = tensor.dtype !== 'float64';
+        if (elements.length === 0 || !elements.every((x) => numbersEqual(x, p.value, single))) {
+          return this.fail(`${where} is not a constant ${p.value}`, reader);
+        }
+        this.pass();
+        return k();
+      }
+      case 'node': {
+        if (value === null) return this.fail(`${where} is missing`, reader);
+        const producer = value.producer;
+        if (!producer || producer.removed) {
+          const what = value.isGraphInput ? 'a graph input' : value.const ? 'a constant' : 'not produced by a node';
+          return this.fail(`${where} ('${value.name}') is ${what}, not ${opsText(p)}`, reader);
+        }
+        const out = p.output ?? 0;
+        if (producer.outputs[out] !== value) {
+          const actual = producer.outputs.indexOf(value);
+          return this.fail(`${where} is output ${actual} of ${describeNode(producer)}, the pattern expects output ${out}`, reader);
+        }
+        const mark = this.trail.length;
+        if (p.valueCapture) {
+          const prev = this.values.get(p.valueCapture.name);
+          if (prev !== undefined && prev !== value) return this.fail(`${where} is not the value already bound to $${p.valueCapture.name}`, reader);
+          if (prev === undefined) this.set(this.values, p.valueCapture.name, value);
+        }
+        const ok = this.matchNode(p, producer, k);
+        if (!ok) this.undo(mark);
+        return ok;
+      }
+      case 'variadic':
+        return this.fail('internal: variadic pattern outside an argument list');
+    }
+  }
+
+  private matchAttr(a: AttrPattern, node: Node): boolean {
+    const present = node.attrs.get(a.name);
+    const attr = present ?? this.ops.attrDefaults[node.op]?.[a.name];
+    const v = a.value;
+    if (v.kind === 'bind') {
+      let bound: Attr | null;
+      if (attr) bound = attr;
+      else if (v.default) bound = literalToAttr(v.default);
+      else if (v.optional) bound = null;
+      else return this.fail(`${describeNode(node)} has no attribute '${a.name}'`, node);
+      if (this.attrs.has(v.name)) {
+        const prev = this.attrs.get(v.name) ?? null;
+        const same = prev === null || bound === null ? prev === bound : printAttr(prev) === printAttr(bound);
+        if (!same) return this.fail(`attribute '${a.name}' of ${describeNode(node)} differs from the value already bound to $${v.name}`, node);
+        return true;
+      }
+      this.set(this.attrs, v.name, bound);
+      return true;
+    }
+    if (!attr) return this.fail(`${describeNode(node)} has no attribute '${a.name}'`, node);
+    if (!v.alternatives.some((lit) => literalMatchesAttr(lit, attr))) {
+      const want = v.alternatives.map(printLiteral).join(' | ');
+      return this.fail(`attribute '${a.name}' of ${describeNode(node)} is ${printAttr(attr)}, not ${want}`, node);
+    }
+    return true;
+  }
+}
+
+/** The matched nodes with producers before readers, the root last (a DFS post-order from the root). */
+function producersFirst(root: Node, matched: ReadonlySet<Node>): Node[] {
+  const order: Node[] = [];
+  const seen = new Set<Node>();
+  const visit = (n: Node): void => {
+    if (seen.has(n)) return;
+    seen.add(n);
+    for (const v of n.inputs) {
+      const p = v?.producer;
+      if (p && matched.has(p)) visit(p);
+    }
+    order.push(n);
+  };
+  visit(root);
+  return order;
+}

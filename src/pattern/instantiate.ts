@@ -1,0 +1,555 @@
+import type { Expr } from '../expr/ast';
+import { checkExpr } from '../expr/check';
+import type { Kind } from '../expr/values';
+import { ExprError } from '../expr/errors';
+import { evaluate } from '../expr/evaluate';
+import { EvalContext, ExprValue, GraphValue, fromAttr, toAttr, toTensor, describeValue } from '../expr/values';
+import type { Attr } from '../ir/attr';
+import { isDType } from '../ir/dtype';
+import type { DType } from '../ir/dtype';
+import { Graph, Node, Value } from '../ir/graph';
+import { Tensor } from '../ir/tensor';
+import type { ExprPart, OpRef, ReplacementAst, ReplArg, ReplNode } from './ast';
+import type { Bindings, CaptureInfo } from './bindings';
+import { literalToAttr } from './compile';
+import { PatternSyntaxError } from './errors';
+
+/**
+ * Evaluates an expression of a replacement. `locals` holds loop variables
+ * (`i` of `for i in ...`), visible to the expression as bare names beside the
+ * rule's `let` names. The caller decides the rest of the environment (the
+ * captures, `let` values, format and opset); `expressionEnv` builds the
+ * captures part.
+ */
+export type Evaluator = (expr: Expr, locals: ReadonlyMap<string, ExprValue>) => ExprValue;
+
+/** What `instantiate` needs besides the replacement. */
+export interface InstantiateContext {
+  /** The graph to build in (the matched root's graph). */
+  readonly graph: Graph;
+  readonly bindings: Bindings;
+  /** Evaluated `let` values by name; consulted to tell a `let` name from an unknown one. */
+  readonly lets?: ReadonlyMap<string, ExprValue>;
+  /** Evaluates expressions; default: `makeEvaluator(bindings, lets)`. */
+  readonly evaluate?: Evaluator;
+  /**
+   * The matched root's output values. The replacement's result node produces
+   * these very objects, so names, value_info and graph outputs never change.
+   * Their current producer (the root) gives them up.
+   */
+  readonly reuseOutputs: readonly Value[];
+  /** Base of the names of created nodes and constants; default: the root's name (or op). */
+  readonly namePrefix?: string;
+}
+
+/** What `instantiate` built. */
+export interface Instantiated {
+  /** New nodes, in dependency order (producers first); the result node last when there is one. */
+  readonly nodes: readonly Node[];
+  /**
+   * What replaces the root's outputs: `reuseOutputs` themselves when the result
+   * is a new node; an existing value when the replacement is just `$x` (the
+   * caller then points the root's readers at it) or a new constant.
+   */
+  readonly outputs: readonly Value[];
+  /** New constant values. */
+  readonly constants: readonly Value[];
+  /** Removes what was built and gives the reused outputs back to their former producer. */
+  undo(): void;
+}
+
+/** An input being planned: an existing value, a constant to create, or output `index` of a planned node. */
+type Planned =
+  | { kind: 'existing'; value: Value }
+  | { kind: 'const'; value: ExprValue; fromNumbers: boolean; hint: string; at: ExprPart | undefined }
+  | { kind: 'output'; node: PlannedNode; index: number }
+  | null;
+
+interface PlannedNode {
+  op: OpRef;
+  inputs: Planned[];
+  attrs: Map<string, Attr>;
+  outputCount: number;
+  /** True when the count came from `name[N] =`, so the result rule must not change it. */
+  explicitCount: boolean;
+  built?: Node;
+}
+
+/**
+ * Builds the replacement in the graph: plans everything first (evaluating
+ * every expression, so an error leaves the graph untouched), then adds the
+ * constants and nodes. Expressions that evaluate to numbers or tensors become
+ * new constants named after the root (`<root>/k`); a plain number takes the
+ * dtype of a sibling input when one is known. Throws PatternSyntaxError (with
+ * offsets into the replacement text) for a wrong reference, ExprError for an
+ * evaluation error.
+ */
+export function instantiate(replacement: ReplacementAst, ctx: InstantiateContext): Instantiated {
+  const plan = new Planner(replacement, ctx);
+  const result = plan.run();
+  return materialize(plan.nodes, result, ctx);
+}
+
+class Planner {
+  readonly nodes: PlannedNode[] = [];
+  private readonly statements = new Map<string, PlannedNode>();
+  private readonly accumulators = new Map<string, Planned>();
+  private readonly loopVars = new Map<string, ExprValue>();
+  private readonly evaluator: Evaluator;
+
+  constructor(
+    private readonly ast: ReplacementAst,
+    private readonly ctx: InstantiateContext,
+  ) {
+    this.evaluator = ctx.evaluate ?? makeEvaluator(ctx.bindings, ctx.lets);
+  }
+
+  run(): Planned {
+    for (const s of this.ast.statements) {
+      let count = 1;
+      if (s.outputCount) {
+        const v = this.eval(s.outputCount);
+        const n = typeof v === 'number' ? v : typeof v === 'bigint' ? Number(v) : v instanceof Tensor && v.size === 1 ? Number(v.toFloat64()[0]) : NaN;
+        if (!Number.isInteger(n) || n < 1) {
+          throw new PatternSyntaxError(s.outputCount.start, s.outputCount.end, `the number of outputs must be a positive integer, got ${describeValue(v)}`);
+        }
+        count = n;
+      }
+      const node = this.planNode(s.value, count, s.outputCount !== undefined);
+      this.statements.set(s.target.name, node);
+    }
+    const result = this.single(this.ast.result, 'the result');
+    const reuse = this.ctx.reuseOutputs;
+    if (result?.kind === 'output') {
+      const node = result.node;
+      if (reuse.length > 1) {
+        if (result.index !== 0) {
+          throw spanError(this.ast.result, `the matched root has ${reuse.length} outputs: the result must be output 0 of a node with as many`);
+        }
+        if (!node.explicitCount) node.outputCount = reuse.length;
+        if (node.outputCount !== reuse.length) {
+          throw spanError(this.ast.result, `the result node has ${node.outputCount} outputs, the matched root ${reuse.length}`);
+        }
+      }
+    }
+    return result;
+  }
+
+  private eval(part: ExprPart): ExprValue {
+    return this.evaluator(part.expr, this.loopVars);
+  }
+
+  /** An argument that must stand for exactly one input. */
+  private single(arg: ReplArg, what: string): Planned {
+    const items = this.arg(arg);
+    if (items.length !== 1) throw spanError(arg, `${what} must be one value, this gives ${items.length}`);
+    return items[0]!;
+  }
+
+  private arg(arg: ReplArg): Planned[] {
+    switch (arg.kind) {
+      case 'none':
+        return [null];
+      case 'node':
+        return [{ kind: 'output', node: this.planNode(arg, 1, false), index: 0 }];
+      case 'spread': {
+        const list = this.ctx.bindings.lists.get(arg.name);
+        if (!list) throw spanError(arg, `$${arg.name} is not a variadic capture`, 'only $rest... captures of the pattern can be spread');
+        return list.map((v) => (v ? { kind: 'existing', value: v } : null));
+      }
+      case 'ref':
+        return [this.ref(arg)];
+      case 'for': {
+        const items = this.iterate(arg.iterable);
+        const out: Planned[] = [];
+        const saved = this.loopVars.get(arg.variable.name);
+        for (const item of items) {
+          this.loopVars.set(arg.variable.name, item);
+          out.push(...this.arg(arg.body));
+        }
+        this.restore(arg.variable.name, saved);
+        return out;
+      }
+      case 'fold': {
+        let acc = this.single(arg.init, 'the initial value of a fold');
+        const items = this.iterate(arg.iterable);
+        const savedVar = this.loopVars.get(arg.variable.name);
+        const savedAcc = this.accumulators.get(arg.accumulator.name);
+        for (const item of items) {
+          this.loopVars.set(arg.variable.name, item);
+          this.accumulators.set(arg.accumulator.name, acc);
+          acc = this.single(arg.body, 'the body of a fold');
+        }
+        this.restore(arg.variable.name, savedVar);
+        if (savedAcc === undefined) this.accumulators.delete(arg.accumulator.name);
+        else this.accumulators.set(arg.accumulator.name, savedAcc);
+        return [acc];
+      }
+      case 'expr':
+        return [this.fromExpr(arg)];
+    }
+  }
+
+  private restore(name: string, saved: ExprValue | undefined): void {
+    if (saved === undefined) this.loopVars.delete(name);
+    else this.loopVars.set(name, saved);
+  }
+
+  private iterate(part: ExprPart): ExprValue[] {
+    const v = this.eval(part);
+    if (Array.isArray(v)) return [...(v as readonly ExprValue[])];
+    if (v instanceof Tensor && v.rank === 1) return [...v.toFloat64()];
+    if (typeof v === 'number' && Number.isInteger(v) && v >= 0) return Array.from({ length: v }, (_, i) => i);
+    throw new PatternSyntaxError(part.start, part.end, `cannot iterate over ${describeValue(v)}`, 'iterate over a list, e.g. range(n)');
+  }
+
+  private ref(arg: Extract<ReplArg, { kind: 'ref' }>): Planned {
+    const b = this.ctx.bindings;
+    if (!arg.capture) {
+      const acc = this.accumulators.get(arg.name);
+      if (acc !== undefined) {
+        if (arg.index) throw spanError(arg, `the accumulator '${arg.name}' is one value and cannot be indexed`);
+        return acc;
+      }
+      const node = this.statements.get(arg.name);
+      if (node) {
+        const index = arg.index ? this.index(arg.index, node.outputCount) : 0;
+        if (index >= node.outputCount) throw spanError(arg, `'${arg.name}' has ${node.outputCount} output(s), there is no output ${index}`);
+        return { kind: 'output', node, index };
+      }
+      return this.fromExpr(arg.expr);
+    }
+    if (b.values.has(arg.name) && !arg.index) {
+      const v = b.values.get(arg.name) ?? null;
+      return v ? { kind: 'existing', value: v } : null;
+    }
+    const list = b.lists.get(arg.name);
+    if (list) {
+      if (!arg.index) throw spanError(arg, `$${arg.name} is a list of inputs`, `spread it with $${arg.name}... or pick one with $${arg.name}[i]`);
+      const i = this.index(arg.index, list.length);
+      const v = list[i] ?? null;
+      return v ? { kind: 'existing', value: v } : null;
+    }
+    if (b.nodes.has(arg.name)) throw spanError(arg, `$${arg.name} is a node, not a value`);
+    return this.fromExpr(arg.expr);
+  }
+
+  private index(part: ExprPart, length: number): number {
+    const v = this.eval(part);
+    const n = typeof v === 'number' ? v : typeof v === 'bigint' ? Number(v) : NaN;
+    if (!Number.isInteger(n)) throw new PatternSyntaxError(part.start, part.end, `an index must be an integer, got ${describeValue(v)}`);
+    const i = n < 0 ? length + n : n;
+    if (i < 0 || i >= length) throw new PatternSyntaxError(part.start, part.end, `index ${n} is out of range for ${length} item(s)`);
+    return i;
+  }
+
+  private fromExpr(part: ExprPart): Planned {
+    const v = this.eval(part);
+    if (v === null) return null;
+    if (v instanceof GraphValue) return { kind: 'existing', value: v };
+    if (v instanceof Node) throw new PatternSyntaxError(part.start, part.end, 'a node cannot be an input; use one of its outputs');
+    return { kind: 'const', value: v, fromNumbers: !(v instanceof Tensor), hint: constHint(part.expr), at: part };
+  }
+
+  private planNode(n: ReplNode, outputCount: number, explicitCount: boolean): PlannedNode {
+    const inputs: Planned[] = [];
+    for (const a of n.args) inputs.push(...this.arg(a));
+    const attrs = new Map<string, Attr>();
+    const root = this.ctx.bindings.root;
+    for (const a of n.attrs) {
+      const v = a.value;
+      if (v.kind === 'literal') {
+        attrs.set(a.name, literalToAttr(v.literal));
+        continue;
+      }
+      // `{epsilon: $eps}` copies the captured attribute as it is (kind and all).
+      const e = v.expr;
+      if (e.type === 'capture' && this.ctx.bindings.attrs.has(e.name)) {
+        const captured = this.ctx.bindings.attrs.get(e.name);
+        if (captured) attrs.set(a.name, captured);
+        continue;
+      }
+      const value = this.eval(v);
+      if (value === null) continue;
+      const like = root.op === n.op.op ? root.attrs.get(a.name)?.kind : undefined;
+      try {
+        attrs.set(a.name, toAttr(value, like, v));
+      } catch (err) {
+        if (err instanceof ExprError) throw new PatternSyntaxError(v.start, v.end, `attribute '${a.name}': ${err.reason}`, err.hint);
+        throw err;
+      }
+    }
+    const node: PlannedNode = { op: n.op, inputs, attrs, outputCount, explicitCount };
+    this.nodes.push(node);
+    return node;
+  }
+}
+
+function spanError(span: { start: number; end: number }, reason: string, hint?: string): PatternSyntaxError {
+  return new PatternSyntaxError(span.start, span.end, reason, hint);
+}
+
+/** A name for a new constant: the `let` name or capture it came from, else `const`. */
+function constHint(expr: Expr): string {
+  if (expr.type === 'name') return expr.name;
+  if (expr.type === 'capture') return expr.name;
+  if (expr.type === 'call') {
+    const named = expr.args.find((a) => a.type === 'name' || a.type === 'capture');
+    if (named && (named.type === 'name' || named.type === 'capture')) return named.name;
+  }
+  return 'const';
+}
+
+/**
+ * The dtype a planned input likely has: an existing value's, a tensor's, and for
+ * the output of a new node the dtype of that node's inputs (right for the
+ * elementwise ops replacements are mostly made of; only plain numbers use it).
+ */
+function plannedDType(p: Planned, depth = 0): DType | undefined {
+  if (!p) return undefined;
+  if (p.kind === 'existing') return p.value.dtype ?? p.value.const?.dtype;
+  if (p.kind === 'const') return p.value instanceof Tensor ? p.value.dtype : undefined;
+  if (depth > 16) return undefined;
+  for (const q of p.node.inputs) {
+    const d = plannedDType(q, depth + 1);
+    if (d) return d;
+  }
+  return undefined;
+}
+
+function materialize(planned: readonly PlannedNode[], result: Planned, ctx: InstantiateContext): Instantiated {
+  const { graph } = ctx;
+  const root = ctx.bindings.root;
+  const prefix = ctx.namePrefix ?? (root.name || root.op);
+  const nodes: Node[] = [];
+  const constants: Value[] = [];
+  const newValues: Value[] = [];
+  const detached: { node: Node; outputs: Value[] }[] = [];
+  const constCache = new Map<Extract<Planned, { kind: 'const' }>, Value>();
+
+  const undo = (): void => {
+    for (let i = nodes.length - 1; i >= 0; i--) graph.removeNode(nodes[i]!);
+    for (const d of detached) d.node.setOutputs(d.outputs);
+    for (const v of [...newValues, ...constants]) {
+      if (v.useCount === 0 && (!v.producer || v.producer.removed)) graph.removeValue(v);
+    }
+  };
+
+  const makeConst = (p: Extract<Planned, { kind: 'const' }>, sibling: DType | undefined): Value => {
+    const cached = constCache.get(p);
+    if (cached) return cached;
+    let tensor: Tensor;
+    try {
+      const dtype = p.fromNumbers && sibling ? sibling : undefined;
+      tensor = toTensor(p.value, dtype, p.at);
+    } catch (e) {
+      if (e instanceof ExprError && p.at) throw new PatternSyntaxError(p.at.start, p.at.end, e.reason, e.hint);
+      throw e;
+    }
+    const v = graph.addConstant(graph.uniqueName(`${prefix}/${p.hint}`), tensor);
+    constants.push(v);
+    constCache.set(p, v);
+    return v;
+  };
+
+  const resolve = (p: Planned, sibling: DType | undefined): Value | null => {
+    if (p === null) return null;
+    if (p.kind === 'existing') return p.value;
+    if (p.kind === 'const') return makeConst(p, sibling);
+    const built = p.node.built;
+    if (!built) throw new Error('internal: a planned node is read before it is built');
+    return built.output(p.index);
+  };
+
+  try {
+    const finalNode = result?.kind === 'output' ? result.node : undefined;
+    for (const pn of planned) {
+      const sibling = pn.inputs.map(plannedDType).find((d) => d !== undefined && isDType(d));
+      const inputs = pn.inputs.map((p) => resolve(p, sibling));
+      const isFinal = pn === finalNode;
+      const name = isFinal && root.name ? root.name : graph.uniqueName(`${prefix}/${pn.op.op}`);
+      let outputs: Value[];
+      if (isFinal && result?.kind === 'output') {
+        outputs = [];
+        for (let i = 0; i < pn.outputCount; i++) {
+          const reused = ctx.reuseOutputs.length === 1 ? (i === result.index ? ctx.reuseOutputs[0] : undefined) : ctx.reuseOutputs[i];
+          if (reused) {
+            const producer = reused.producer;
+            if (producer && !producer.removed) {
+              detached.push({ node: producer, outputs: [...producer.outputs] });
+              producer.setOutputs(producer.outputs.filter((o) => o !== reused));
+            }
+            outputs.push(reused);
+          } else {
+            const v = graph.addValue(graph.uniqueName(`${name}/out${i}`));
+            newValues.push(v);
+            outputs.push(v);
+          }
+        }
+      } else {
+        outputs = [];
+        for (let i = 0; i < pn.outputCount; i++) {
+          const v = graph.addValue(graph.uniqueName(pn.outputCount === 1 ? `${name}/out` : `${name}/out${i}`));
+          newValues.push(v);
+          outputs.push(v);
+        }
+      }
+      const node = graph.addNode({ op: pn.op.op, domain: pn.op.domain === 'ai.onnx' ? '' : pn.op.domain ?? '', name, inputs, outputs, attrs: pn.attrs });
+      pn.built = node;
+      nodes.push(node);
+    }
+    let outputs: Value[];
+    if (result?.kind === 'output') {
+      outputs = ctx.reuseOutputs.length > 1 ? [...ctx.reuseOutputs] : [result.node.built!.output(result.index)];
+    } else {
+      const v = resolve(result, ctx.reuseOutputs[0]?.dtype);
+      if (!v) throw new PatternSyntaxError(0, 0, 'the result of a replacement cannot be absent (_)');
+      outputs = [v];
+    }
+    return { nodes, outputs, constants, undo };
+  } catch (e) {
+    undo();
+    throw e;
+  }
+}
+
+/** Where a replacement's names come from: the pattern's captures and the rule's `let` names. */
+export interface ReplacementScope {
+  readonly captures: ReadonlyMap<string, CaptureInfo>;
+  /** Names defined by the rule's `let:` (in order; each may use the earlier ones). */
+  readonly lets: Iterable<string>;
+}
+
+/**
+ * Every unbound `$name`, unknown bare name, misuse of a capture kind
+ * (`$rest` without `...`, a node as an input) in a replacement, with offsets
+ * into its text. Empty when the replacement is fine.
+ */
+export function checkReplacement(ast: ReplacementAst, scope: ReplacementScope): PatternSyntaxError[] {
+  const errors: PatternSyntaxError[] = [];
+  const lets = new Set(scope.lets);
+  const statements = new Set(ast.statements.map((s) => s.target.name));
+  const captureNames = [...scope.captures.keys()];
+
+  const checkCapture = (name: string, start: number, end: number): CaptureInfo | undefined => {
+    const info = scope.captures.get(name);
+    if (!info) {
+      const near = captureNames.find((c) => c.toLowerCase() === name.toLowerCase());
+      errors.push(new PatternSyntaxError(start, end, `$${name} is not bound by the pattern`,
+        near ? `did you mean $${near}?` : captureNames.length ? `the pattern binds ${captureNames.map((c) => '$' + c).join(', ')}` : undefined));
+    }
+    return info;
+  };
+
+  const captureKinds = new Map<string, Kind>([...scope.captures].map(([name, info]) => [name, EXPR_KIND[info.kind]]));
+  const checkExprPart = (part: ExprPart, locals: ReadonlySet<string>): void => {
+    const letKinds = new Map<string, Kind>([...lets, ...locals].map((n) => [n, 'unknown']));
+    for (const e of checkExpr(part.expr, { captures: captureKinds, lets: letKinds }).errors) {
+      errors.push(new PatternSyntaxError(e.start, e.end, e.reason, e.hint));
+    }
+  };
+
+  const visit = (arg: ReplArg, locals: ReadonlySet<string>): void => {
+    switch (arg.kind) {
+      case 'none':
+        return;
+      case 'node':
+        for (const a of arg.args) visit(a, locals);
+        for (const a of arg.attrs) if (a.value.kind === 'expr') checkExprPart(a.value, locals);
+        return;
+      case 'spread': {
+        const info = checkCapture(arg.name, arg.start, arg.end);
+        if (info && info.kind !== 'values-list') {
+          errors.push(new PatternSyntaxError(arg.start, arg.end, `$${arg.name} is ${info.kind === 'node' ? 'a node' : 'one value'}, not a variadic capture: it cannot be spread with ...`));
+        }
+        return;
+      }
+      case 'ref': {
+        if (arg.index) checkExprPart(arg.index, locals);
+        if (!arg.capture) {
+          if (!statements.has(arg.name) && !locals.has(arg.name)) checkExprPart(arg.expr, locals);
+          return;
+        }
+        const info = checkCapture(arg.name, arg.start, arg.end);
+        if (info?.kind === 'node') errors.push(new PatternSyntaxError(arg.start, arg.end, `$${arg.name} is a node, not a value`));
+        if (info?.kind === 'values-list' && !arg.index) {
+          errors.push(new PatternSyntaxError(arg.start, arg.end, `$${arg.name} is a list of inputs`, `spread it with $${arg.name}... or pick one with $${arg.name}[i]`));
+        }
+        return;
+      }
+      case 'for': {
+        checkExprPart(arg.iterable, locals);
+        visit(arg.body, new Set([...locals, arg.variable.name]));
+        return;
+      }
+      case 'fold': {
+        visit(arg.init, locals);
+        checkExprPart(arg.iterable, locals);
+        visit(arg.body, new Set([...locals, arg.variable.name, arg.accumulator.name]));
+        return;
+      }
+      case 'expr':
+        checkExprPart(arg, locals);
+        return;
+    }
+  };
+  const none: ReadonlySet<string> = new Set();
+  for (const s of ast.statements) {
+    if (s.outputCount) checkExprPart(s.outputCount, none);
+    visit(s.value, none);
+  }
+  visit(ast.result, none);
+  return errors;
+}
+
+/** Every op name a replacement creates, with its offsets (for "unknown op for this format" checks). */
+export function replacementOps(ast: ReplacementAst): OpRef[] {
+  const out: OpRef[] = [];
+  const visit = (arg: ReplArg): void => {
+    if (arg.kind === 'node') {
+      out.push(arg.op);
+      arg.args.forEach(visit);
+    } else if (arg.kind === 'for') visit(arg.body);
+    else if (arg.kind === 'fold') {
+      visit(arg.init);
+      visit(arg.body);
+    }
+  };
+  for (const s of ast.statements) visit(s.value);
+  visit(ast.result);
+  return out;
+}
+
+/**
+ * The captures of a match as an expression environment (names without `$`):
+ * a `:const` capture is its tensor (also when it comes from an ONNX Constant
+ * node), other values are graph values (shape/dtype/rank through builtins),
+ * attributes their scalar or list value, nodes themselves, variadic captures
+ * lists of values; an absent optional capture is `none`.
+ */
+export function expressionEnv(bindings: Bindings): Map<string, ExprValue> {
+  const env = new Map<string, ExprValue>();
+  for (const [name, v] of bindings.values) env.set(name, bindings.consts.get(name) ?? v);
+  for (const [name, n] of bindings.nodes) env.set(name, n);
+  for (const [name, a] of bindings.attrs) env.set(name, a ? fromAttr(a) ?? null : null);
+  for (const [name, list] of bindings.lists) env.set(name, [...list]);
+  return env;
+}
+
+/** What src/expr's checker may assume about each kind of capture. */
+const EXPR_KIND: Readonly<Record<CaptureInfo['kind'], Kind>> = {
+  value: 'value',
+  const: 'tensor',
+  node: 'node',
+  attr: 'unknown',
+  'values-list': 'list',
+};
+
+/**
+ * The usual evaluator: src/expr's `evaluate` with the captures of `bindings`,
+ * the rule's `let` values, and loop variables on top of the `let` names.
+ */
+export function makeEvaluator(bindings: Bindings, lets: ReadonlyMap<string, ExprValue> = new Map(), context?: EvalContext): Evaluator {
+  const captures = expressionEnv(bindings);
+  return (expr, locals) => evaluate(expr, { captures, lets: locals.size > 0 ? new Map([...lets, ...locals]) : lets, context });
+}

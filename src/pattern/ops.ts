@@ -1,0 +1,68 @@
+import type { Attr } from '../ir/attr';
+import type { FormatId } from '../ir/model';
+
+/**
+ * What the matcher must know about each format's ops, in one place: which
+ * binary ops are commutative (matched in either operand order), which ops
+ * produce a constant from an attribute (ONNX `Constant`), and the defaults of
+ * attributes that models often leave out (so `{epsilon: $eps}` still binds when
+ * a BatchNormalization omits it).
+ */
+export interface FormatOps {
+  /** Ops whose first two inputs may be swapped. */
+  readonly commutative: ReadonlySet<string>;
+  /** Ops whose single output is a constant held in an attribute. */
+  readonly constantProducers: ReadonlySet<string>;
+  /** op -> attribute -> value the spec gives when the attribute is absent. */
+  readonly attrDefaults: Readonly<Record<string, Readonly<Record<string, Attr>>>>;
+}
+
+const f = (value: number): Attr => ({ kind: 'float', value });
+const i = (value: number): Attr => ({ kind: 'int', value });
+const s = (value: string): Attr => ({ kind: 'string', value });
+
+/** Per format. Numbers from the ONNX operator docs (latest opset where they differ). */
+export const FORMAT_OPS: Readonly<Record<FormatId, FormatOps>> = {
+  onnx: {
+    commutative: new Set(['Add', 'Mul', 'Sum', 'Max', 'Min', 'Mean', 'And', 'Or', 'Xor', 'Equal', 'BitwiseAnd', 'BitwiseOr', 'BitwiseXor']),
+    constantProducers: new Set(['Constant']),
+    attrDefaults: {
+      BatchNormalization: { epsilon: f(1e-5), momentum: f(0.9), training_mode: i(0) },
+      InstanceNormalization: { epsilon: f(1e-5) },
+      LayerNormalization: { epsilon: f(1e-5), axis: i(-1), stash_type: i(1) },
+      Conv: { group: i(1), auto_pad: s('NOTSET') },
+      ConvTranspose: { group: i(1), auto_pad: s('NOTSET') },
+      Gemm: { alpha: f(1), beta: f(1), transA: i(0), transB: i(0) },
+      LeakyRelu: { alpha: f(0.01) },
+      Elu: { alpha: f(1) },
+      Selu: { alpha: f(1.67326319217681884765625), gamma: f(1.05070102214813232421875) },
+      HardSigmoid: { alpha: f(0.2), beta: f(0.5) },
+      Flatten: { axis: i(1) },
+      Split: { axis: i(0) },
+      Gather: { axis: i(0) },
+      ArgMax: { axis: i(0), keepdims: i(1), select_last_index: i(0) },
+      ArgMin: { axis: i(0), keepdims: i(1), select_last_index: i(0) },
+      ReduceMean: { keepdims: i(1) },
+      ReduceSum: { keepdims: i(1), noop_with_empty_axes: i(0) },
+      ReduceMax: { keepdims: i(1) },
+      ReduceMin: { keepdims: i(1) },
+      Resize: { mode: s('nearest'), coordinate_transformation_mode: s('half_pixel'), nearest_mode: s('round_prefer_floor'), cubic_coeff_a: f(-0.75), exclude_outside: i(0), extrapolation_value: f(0) },
+      MaxPool: { auto_pad: s('NOTSET'), ceil_mode: i(0), storage_order: i(0) },
+      AveragePool: { auto_pad: s('NOTSET'), ceil_mode: i(0), count_include_pad: i(0) },
+      DepthToSpace: { mode: s('DCR') },
+      Pad: { mode: s('constant') },
+      TopK: { axis: i(-1), largest: i(1), sorted: i(1) },
+      CumSum: { exclusive: i(0), reverse: i(0) },
+    },
+  },
+  tflite: {
+    commutative: new Set(['ADD', 'MUL', 'MAXIMUM', 'MINIMUM', 'EQUAL', 'NOT_EQUAL', 'LOGICAL_AND', 'LOGICAL_OR', 'SQUARED_DIFFERENCE']),
+    constantProducers: new Set(),
+    attrDefaults: {},
+  },
+  openvino: {
+    commutative: new Set(['Add', 'Multiply', 'Maximum', 'Minimum', 'Equal', 'NotEqual', 'LogicalAnd', 'LogicalOr', 'LogicalXor', 'SquaredDifference']),
+    constantProducers: new Set(),
+    attrDefaults: {},
+  },
+};

@@ -1,0 +1,188 @@
+import { evaluate, parseExpr } from '../../src/expr';
+import type { ExprValue } from '../../src/expr';
+import { Graph, Tensor, attr, cleanup, printGraph, toposort, validate } from '../../src/ir';
+import type { Node, Value } from '../../src/ir';
+import {
+  checkReplacement, compilePattern, expressionEnv, instantiate, parsePattern, parseReplacement,
+} from '../../src/pattern';
+import type { Bindings } from '../../src/pattern';
+
+/** Evaluates `let` entries in order, as the rule compiler does. */
+function evalLets(bindings: Bindings, lets: Record<string, string>): Map<string, ExprValue> {
+  const out = new Map<string, ExprValue>();
+  const captures = expressionEnv(bindings);
+  for (const [name, text] of Object.entries(lets)) out.set(name, evaluate(parseExpr(text), { captures, lets: out }));
+  return out;
+}
+
+/** Matches at `root`, builds the replacement the way the driver does, removes the root, cleans up. */
+function rewrite(root: Node, pattern: string, replacement: string, lets: Record<string, string> = {}) {
+  const g = root.graph;
+  const m = compilePattern(parsePattern(pattern), { format: 'onnx' }).match(root);
+  if (!m.ok) throw new Error(m.reason);
+  const repl = parseReplacement(replacement);
+  const problems = checkReplacement(repl, { captures: compilePattern(parsePattern(pattern), { format: 'onnx' }).captures, lets: Object.keys(lets) });
+  if (problems.length) throw problems[0];
+  const reuse = [...root.outputs];
+  root.setOutputs([]);
+  const built = instantiate(repl, { graph: g, bindings: m.bindings, lets: evalLets(m.bindings, lets), reuseOutputs: reuse });
+  if (built.outputs[0] !== reuse[0]) reuse[0]!.replaceAllUsesWith(built.outputs[0]!);
+  g.removeNode(root);
+  cleanup(g);
+  toposort(g);
+  expect(validate(g, { uniqueNames: true, ordered: true })).toEqual([]);
+  return built;
+}
+
+function floats(v: Value | null | undefined): number[] {
+  return [...v!.const!.toFloat64()].map((x) => Math.round(x * 1e6) / 1e6);
+}
+
+describe('instantiate', () => {
+  test('BatchNormalization -> Mul + Add: reused output, constants computed by let', () => {
+    const g = new Graph('main');
+    const x = g.addValue('x', { dtype: 'float32', shape: [1, 2, 4, 4] });
+    g.inputs = [x];
+    const c = (name: string, v: number[]) => g.addConstant(name, Tensor.from('float32', [2], v));
+    const bn = g.addNode({
+      op: 'BatchNormalization', name: 'bn0', inputs: [x, c('scale', [2, 3]), c('bias', [0, 1]), c('mean', [0.5, -1]), c('var', [1, 4])],
+      outputs: [g.addValue('y', { dtype: 'float32', shape: [1, 2, 4, 4] })], attrs: { epsilon: attr.float(0) },
+    });
+    const y = bn.output(0);
+    g.outputs = [y];
+    const built = rewrite(bn,
+      'BatchNormalization($x, $scale:const, $bias:const, $mean:const, $var:const){epsilon: $eps}',
+      'Add(Mul($x, unsqueeze(k, [1, 2])), unsqueeze(c, [1, 2]))',
+      { k: '$scale / sqrt($var + $eps)', c: '$bias - $mean * k' });
+    expect(built.outputs).toEqual([y]);
+    expect(y.producer?.op).toBe('Add');
+    expect(y.producer?.name).toBe('bn0');
+    expect(g.outputs[0]).toBe(y);
+    const mul = y.producer!.input(0)!.producer!;
+    expect(mul.op).toBe('Mul');
+    expect(mul.input(0)).toBe(x);
+    // k = scale / sqrt(var) = [2, 1.5]; c = bias - mean * k = [-1, 2.5]
+    expect(floats(mul.input(1))).toEqual([2, 1.5]);
+    expect(mul.input(1)!.shape).toEqual([2, 1, 1]);
+    expect(floats(y.producer!.input(1))).toEqual([-1, 2.5]);
+    expect(printGraph(g)).toBe(`graph main
+  in x: float32[1, 2, 4, 4]
+  const bn0/k: float32[2, 1, 1] = [2.0, 1.5]
+  const bn0/c: float32[2, 1, 1] = [-1.0, 2.5]
+  bn0/Mul: bn0/Mul/out = Mul(x, bn0/k)
+  bn0: y: float32[1, 2, 4, 4] = Add(bn0/Mul/out, bn0/c)
+  out y
+`);
+  });
+
+  test('fold: Pow(x, 4) -> three Muls; a plain number takes its sibling dtype', () => {
+    const g = new Graph('main');
+    const x = g.addValue('x', { dtype: 'float16', shape: [3] });
+    g.inputs = [x];
+    const pow = g.addNode({ op: 'Pow', name: 'p', inputs: [x, g.addConstant('n', Tensor.scalar('float32', 4))], outputs: ['y'] });
+    g.outputs = [pow.output(0)];
+    rewrite(pow, 'Pow($x, $n:const)', 'Add(fold acc = $x for i in range(item($n) - 1): Mul(acc, $x), 0.5)');
+    expect(printGraph(g)).toBe(`graph main
+  in x: float16[3]
+  const p/const: float16[] = [0.5]
+  p/Mul: p/Mul/out = Mul(x, x)
+  p/Mul_1: p/Mul_1/out = Mul(p/Mul/out, x)
+  p/Mul_2: p/Mul_2/out = Mul(p/Mul_1/out, x)
+  p: y = Add(p/Mul_2/out, p/const)
+  out y
+`);
+  });
+
+  test('statements with several outputs and for: a grouped Conv into per-group Convs + Concat', () => {
+    const g = new Graph('main');
+    const x = g.addValue('x', { dtype: 'float32', shape: [1, 4, 5, 5] });
+    g.inputs = [x];
+    const w = g.addConstant('w', Tensor.from('float32', [4, 2, 1, 1], [1, 2, 3, 4, 5, 6, 7, 8]));
+    const conv = g.addNode({ op: 'Conv', name: 'gc', inputs: [x, w], outputs: ['y'], attrs: { group: attr.int(2), kernel_shape: attr.ints([1, 1]) } });
+    g.outputs = [conv.output(0)];
+    rewrite(conv, 'Conv($x, $w:const){group: $g, kernel_shape: $k}', `
+      xs[$g] = Split($x){axis: 1, num_outputs: $g}
+      Concat(for i in range($g): Conv(xs[i], slice($w, [i * 2], [i * 2 + 2], [0])){kernel_shape: $k, group: 1}){axis: 1}`);
+    expect(printGraph(g)).toBe(`graph main
+  in x: float32[1, 4, 5, 5]
+  const gc/w: float32[2, 2, 1, 1] = [1.0, 2.0, 3.0, 4.0]
+  const gc/w_1: float32[2, 2, 1, 1] = [5.0, 6.0, 7.0, 8.0]
+  gc/Split: gc/Split/out0, gc/Split/out1 = Split(x) {axis: 1, num_outputs: 2}
+  gc/Conv: gc/Conv/out = Conv(gc/Split/out0, gc/w) {group: 1, kernel_shape: [1, 1]}
+  gc/Conv_1: gc/Conv_1/out = Conv(gc/Split/out1, gc/w_1) {group: 1, kernel_shape: [1, 1]}
+  gc: y = Concat(gc/Conv/out, gc/Conv_1/out) {axis: 1}
+  out y
+`);
+  });
+
+  test('a replacement that is one captured value: the caller rewires the readers', () => {
+    const g = new Graph('main');
+    const x = g.addValue('x');
+    g.inputs = [x];
+    const id = g.addNode({ op: 'Identity', name: 'id', inputs: [x], outputs: ['y'] });
+    const r = g.addNode({ op: 'Relu', name: 'r', inputs: [id.output(0)], outputs: ['z'] });
+    g.outputs = [r.output(0)];
+    const built = rewrite(id, 'Identity($x)', '$x');
+    expect(built.nodes).toEqual([]);
+    expect(built.outputs[0]).toBe(x);
+    expect(r.input(0)).toBe(x);
+  });
+
+  test('undo removes what was built and gives the outputs back', () => {
+    const g = new Graph('main');
+    const x = g.addValue('x');
+    g.inputs = [x];
+    const relu = g.addNode({ op: 'Relu', name: 'r', inputs: [x], outputs: ['y'] });
+    g.outputs = [relu.output(0)];
+    const y = relu.output(0);
+    const before = printGraph(g);
+    const m = compilePattern(parsePattern('Relu($x)'), { format: 'onnx' }).match(relu);
+    if (!m.ok) throw new Error(m.reason);
+    // the root still produces y: instantiate takes it over
+    const built = instantiate(parseReplacement('Max($x, 0.0)'), { graph: g, bindings: m.bindings, reuseOutputs: [y] });
+    expect(y.producer?.op).toBe('Max');
+    expect(relu.outputs.length).toBe(0);
+    built.undo();
+    expect(printGraph(g)).toBe(before);
+    expect(y.producer).toBe(relu);
+  });
+
+  test('an evaluation error leaves the graph untouched', () => {
+    const g = new Graph('main');
+    const x = g.addValue('x');
+    g.inputs = [x];
+    const relu = g.addNode({ op: 'Relu', name: 'r', inputs: [x], outputs: ['y'] });
+    g.outputs = [relu.output(0)];
+    const before = printGraph(g);
+    const m = compilePattern(parsePattern('Relu($x)'), { format: 'onnx' }).match(relu);
+    if (!m.ok) throw new Error(m.reason);
+    expect(() => instantiate(parseReplacement('Add(Relu($x), sqrt("a"))'), { graph: g, bindings: m.bindings, reuseOutputs: [relu.output(0)] })).toThrow();
+    expect(printGraph(g)).toBe(before);
+    expect(g.valueCount).toBe(2);
+  });
+});
+
+describe('checkReplacement', () => {
+  const captures = compilePattern(parsePattern('Concat($x, $rest...){axis: $axis}@cat'), { format: 'onnx' }).captures;
+
+  test.each([
+    ['Relu($y)', '$y is not bound by the pattern', '$y'],
+    ['Relu($X)', '$X is not bound by the pattern', '$X'],
+    ['Add($x, k2)', "unknown name 'k2'", 'k2'],
+    ['Concat($rest)', '$rest is a list of inputs', '$rest'],
+    ['Concat($x...)', '$x is one value, not a variadic capture: it cannot be spread with ...', '$x...'],
+    ['Relu($cat)', '$cat is a node, not a value', '$cat'],
+    ['Concat(for i in range(3): Add($x, j))', "unknown name 'j'", 'j'],
+    ['Add($x, sqr(k))', "unknown function 'sqr'", 'sqr'],
+  ])('%j', (text, message, offending) => {
+    const errors = checkReplacement(parseReplacement(text), { captures, lets: ['k'] });
+    expect(errors.map((e) => e.reason)).toContain(message);
+    const e = errors.find((x) => x.reason === message)!;
+    expect(text.slice(e.start, e.end)).toBe(offending);
+  });
+
+  test('a correct replacement has no problems', () => {
+    const text = 'Concat(for i in range(2): Add($x, k * i), $rest..., $rest[0], $axis){axis: $axis}';
+    expect(checkReplacement(parseReplacement(text), { captures, lets: ['k'] })).toEqual([]);
+  });
+});
