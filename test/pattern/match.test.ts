@@ -1,5 +1,5 @@
 import { Graph, Node, Tensor, attr } from '../../src/ir';
-import type { FormatId } from '../../src/ir';
+import type { Attr, FormatId } from '../../src/ir';
 import { compilePattern, parsePattern } from '../../src/pattern';
 import type { MatchResult } from '../../src/pattern';
 
@@ -30,7 +30,7 @@ function batchNormGraph(opts: { epsilon?: number; meanFromInput?: boolean } = {}
   const scale = g.addConstant('scale', Tensor.from('float32', [2], [2, 3]));
   const bias = g.addConstant('bias', Tensor.from('float32', [2], [0, 1]));
   const v = g.addConstant('var', Tensor.from('float32', [2], [1, 4]));
-  const attrs = opts.epsilon === undefined ? {} : { epsilon: attr.float(opts.epsilon) };
+  const attrs: Record<string, Attr> = opts.epsilon === undefined ? {} : { epsilon: attr.float(opts.epsilon) };
   const bn = g.addNode({ op: 'BatchNormalization', name: 'bn0', inputs: [x, scale, bias, mean, v], outputs: ['y'], attrs });
   const relu = g.addNode({ op: 'Relu', name: 'relu0', inputs: [bn.output(0)], outputs: ['z'] });
   g.outputs = [relu.output(0)];
