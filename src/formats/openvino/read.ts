@@ -251,16 +251,15 @@ class IrReader {
         readers.set(src, r);
       }
     }
-    const ready = this.layers.filter((l) => pending.get(l) === 0);
+    const ready = new LayerHeap();
+    for (const l of this.layers) if (pending.get(l) === 0) ready.push(l);
     const out: Layer[] = [];
-    // A min-heap would keep document order exactly; a sorted insert is enough for IR sizes.
-    while (ready.length > 0) {
-      const layer = ready.shift()!;
+    for (let layer = ready.pop(); layer; layer = ready.pop()) {
       out.push(layer);
       for (const r of readers.get(layer) ?? []) {
         const left = pending.get(r)! - 1;
         pending.set(r, left);
-        if (left === 0) insertByOrder(ready, r);
+        if (left === 0) ready.push(r);
       }
     }
     if (out.length !== this.layers.length) {
@@ -414,10 +413,40 @@ function describeFsError(e: unknown): string {
   return (e as Error).message ?? String(e);
 }
 
-function insertByOrder(list: Layer[], layer: Layer): void {
-  let i = list.length;
-  while (i > 0 && list[i - 1]!.order > layer.order) i--;
-  list.splice(i, 0, layer);
+/** A min-heap of layers by document position: Kahn's algorithm takes the earliest ready layer in O(log n). */
+class LayerHeap {
+  private readonly items: Layer[] = [];
+
+  push(layer: Layer): void {
+    const a = this.items;
+    a.push(layer);
+    for (let i = a.length - 1; i > 0; ) {
+      const parent = (i - 1) >> 1;
+      if (a[parent]!.order <= a[i]!.order) break;
+      [a[parent], a[i]] = [a[i]!, a[parent]!];
+      i = parent;
+    }
+  }
+
+  pop(): Layer | undefined {
+    const a = this.items;
+    const top = a[0];
+    const last = a.pop();
+    if (a.length > 0 && last) {
+      a[0] = last;
+      for (let i = 0; ; ) {
+        const l = 2 * i + 1;
+        const r = l + 1;
+        let m = i;
+        if (l < a.length && a[l]!.order < a[m]!.order) m = l;
+        if (r < a.length && a[r]!.order < a[m]!.order) m = r;
+        if (m === i) break;
+        [a[m], a[i]] = [a[i]!, a[m]!];
+        i = m;
+      }
+    }
+    return top;
+  }
 }
 
 function dataOf(layer: Layer): XmlElement | undefined {

@@ -84,6 +84,7 @@ class IrWriter {
   private readonly irVersion: number;
   private readonly produced = new Map<Value, { layer: string; port: string }>();
   private readonly offsets = new Map<TensorData, number>();
+  private readonly storedByValue = new Map<Value, TensorData>();
   private blocks: TensorData[] = [];
   private binSize = 0;
 
@@ -197,7 +198,10 @@ class IrWriter {
       }
       return undefined;
     });
-    let next = Math.max(this.native?.maxLayerId ?? -1, ...[...used].map(Number).filter(Number.isSafeInteger)) + 1;
+    // A loop, not Math.max(...ids): a spread of 100k arguments overflows the stack.
+    let next = this.native?.maxLayerId ?? -1;
+    for (const id of used) if (Number(id) > next) next = Number(id);
+    next++;
     const fresh = (): string => {
       while (used.has(String(next))) next++;
       used.add(String(next));
@@ -224,14 +228,18 @@ class IrWriter {
       }
     };
     for (const p of placed) {
-      if (p.item.kind === 'const') add(storedData(p.item.value, p.item.native));
+      if (p.item.kind === 'const') add(this.stored(p.item.value, p.item.native));
       else if (p.item.kind === 'node' && p.item.native && p.item.native.layer === rawLayer(p.item)) {
         for (const nc of p.item.native.nestedConsts) add(nc.data);
       }
     }
     // Only blocks of equal length can be equal: hash just those.
     const bySize = new Map<number, TensorData[]>();
-    for (const d of order) bySize.set(d.byteLength, [...(bySize.get(d.byteLength) ?? []), d]);
+    for (const d of order) {
+      const group = bySize.get(d.byteLength);
+      if (group) group.push(d);
+      else bySize.set(d.byteLength, [d]);
+    }
     const canonical = new Map<TensorData, TensorData>();
     for (const group of bySize.values()) {
       if (group.length < 2) continue;
@@ -294,8 +302,8 @@ class IrWriter {
 
   private constLayer(p: Placed, v: Value, n: OvValueNative | undefined): XmlElement {
     const t = v.const!;
-    const stored = storedData(v, n);
-    const offset = String(this.offsets.get(stored) ?? 0);
+    const stored = this.stored(v, n);
+    const offset = String(this.offsetOf(stored));
     const size = String(stored.byteLength);
     const portId = p.outPorts[0]!;
     if (n?.layer) {
@@ -417,7 +425,7 @@ class IrWriter {
     for (const nc of n.nestedConsts) {
       let cur: XmlNode | undefined = el;
       for (const i of nc.path) cur = cur && isElement(cur) ? cur.children[i] : undefined;
-      if (cur && isElement(cur)) cur.attrs.offset = String(this.offsets.get(nc.data) ?? 0);
+      if (cur && isElement(cur)) cur.attrs.offset = String(this.offsetOf(nc.data));
     }
   }
 
@@ -481,6 +489,22 @@ class IrWriter {
     for (const m of now) findOrCreatePath(el, m.key.split('/')).attrs.value = m.value;
     if (JSON.stringify(flattenRtInfo(el)) !== JSON.stringify(now) && !raw && now.length === 0) return undefined;
     return el;
+  }
+
+  /** The bytes a Const stores, made once per value (packing strings twice would make two blocks). */
+  private stored(v: Value, n: OvValueNative | undefined): TensorData {
+    let d = this.storedByValue.get(v);
+    if (!d) {
+      d = storedData(v, n);
+      this.storedByValue.set(v, d);
+    }
+    return d;
+  }
+
+  private offsetOf(d: TensorData): number {
+    const at = this.offsets.get(d);
+    if (at === undefined) throw new Error('OpenVINO writer: a Const was not laid out in the .bin');
+    return at;
   }
 
   private elementType(dtype: Value['dtype'] & string, what: string): string {

@@ -1,0 +1,248 @@
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { readModel, writeModel } from '../../../src/formats';
+import { ovSetAttr, ovIntsAttr } from '../../../src/formats/openvino';
+import { ModelError, UnsupportedError } from '../../../src/errors';
+import { cleanup } from '../../../src/ir/passes';
+import { BytesData, StringData, Tensor } from '../../../src/ir/tensor';
+import { corpusOpenvinoModels, tempDir } from '../../helpers/corpus';
+import { constRanges, xmlTreeOf } from '../../helpers/openvino-build';
+
+/** What a rewrite changes is written where the reader finds it again; what it leaves alone stays as it was. */
+
+const work = tempDir('recipe-ov-changes-');
+afterAll(() => fs.rmSync(work, { recursive: true, force: true }));
+const corpus = (name: string): string => corpusOpenvinoModels().find((f) => f.endsWith(name))!;
+
+let n = 0;
+function out(): string {
+  return path.join(work, `out${n++}.xml`);
+}
+
+/** Layers of an IR as `{id, name, type}` in document order. */
+function layers(file: string): { id: string; name: string; type: string }[] {
+  const text = fs.readFileSync(file, 'utf8');
+  return [...text.matchAll(/<layer id="(\d+)" name="([^"]*)" type="(\w+)"/g)].map((m) => ({ id: m[1]!, name: m[2]!, type: m[3]! }));
+}
+
+test('a renamed input with tensor names keeps the layer and changes the first name', () => {
+  const model = readModel(corpus('no_name_output/1/model.xml'));
+  const v = model.graph.inputs[0]!;
+  model.graph.renameValue(v, 'renamed');
+  const file = out();
+  writeModel(model, file);
+  expect(fs.readFileSync(file, 'utf8')).toContain('<port id="0" precision="I8" names="renamed">');
+  expect(layers(file).map((l) => l.name)).toContain('input_1');
+  expect(readModel(file).graph.inputs.map((x) => x.name)).toEqual(['renamed', 'input_2']);
+});
+
+test('a renamed Const without tensor names renames its layer; a renamed node output gets a names attribute', () => {
+  const model = readModel(corpus('dummy/1/dummy.xml'));
+  const g = model.graph;
+  g.renameValue(g.constants[0]!, 'one');
+  g.renameValue(g.nodes[0]!.output(0), 'sum');
+  const file = out();
+  writeModel(model, file);
+  expect(layers(file).find((l) => l.id === '1')).toEqual({ id: '1', name: 'one', type: 'Const' });
+  const back = readModel(file).graph;
+  expect(back.constants[0]!.name).toBe('one');
+  expect(back.nodes[0]!.output(0).name).toBe('sum');
+  expect(back.outputs[0]!.name).toBe('sum');
+});
+
+test('a new input shape is written to the Parameter and to the ports that read it, nothing else', () => {
+  const model = readModel(corpus('dummy/1/dummy.xml'));
+  const g = model.graph;
+  g.inputs[0]!.shape = [null, 10];
+  g.nodes[0]!.output(0).shape = [null, 10];
+  const file = out();
+  writeModel(model, file);
+  const text = fs.readFileSync(file, 'utf8');
+  expect(text).toContain('<data element_type="f32" shape="-1,10"/>');
+  const back = readModel(file).graph;
+  expect(back.inputs[0]!.shape).toEqual([null, 10]);
+  expect(back.nodes[0]!.input(1)!.shape).toEqual([1, 1]);
+  expect(back.outputs[0]!.shape).toEqual([null, 10]);
+  // The meta_data block and the Const stay as read.
+  expect(text).toContain('<MO_version value="2020.1.0-61-gd349c3ba4a"/>');
+  expect(text).toContain('<data element_type="f32" offset="0" shape="1,1" size="4"/>');
+});
+
+test('metadata changes go into rt_info: set, add and remove', () => {
+  const model = readModel(corpus('scalar/1/saved_model.xml'));
+  expect(model.getMetadata('conversion_parameters/layout')).toBe('...');
+  model.setMetadata('conversion_parameters/layout', 'NCHW');
+  model.setMetadata('recipe/applied', 'fold-bn');
+  model.metadata = model.metadata.filter((m) => m.key !== 'legacy_frontend');
+  const file = out();
+  writeModel(model, file);
+  const back = readModel(file);
+  expect(back.metadata).toEqual(model.metadata);
+  expect(fs.readFileSync(file, 'utf8')).toMatch(/<recipe>\s*<applied value="fold-bn" \/>\s*<\/recipe>/);
+});
+
+test('a removed output drops its Result and the layers only it needed; the rest keep their ids', () => {
+  const model = readModel(corpus('no_name_output/1/model.xml'));
+  const g = model.graph;
+  expect(g.outputs.map((v) => v.producer?.name)).toEqual(['MULTIPLY', 'ADD']);
+  g.outputs = [g.outputs[1]!];
+  cleanup(g);
+  const file = out();
+  writeModel(model, file);
+  expect(layers(file)).toEqual([
+    { id: '1', name: 'input_1', type: 'Parameter' },
+    { id: '0', name: 'input_2', type: 'Parameter' },
+    { id: '2', name: 'ADD', type: 'Add' },
+    { id: '3', name: 'Result_6', type: 'Result' },
+  ]);
+});
+
+test('attributes set as numbers are written in OpenVINO text form', () => {
+  const model = readModel(corpus('no_name_output/1/model.xml'));
+  const add = model.graph.nodes.find((x) => x.op === 'Add')!;
+  ovSetAttr(add, 'strides', [2, 2]);
+  add.attrs.set('axes', { kind: 'ints', value: [0, 1n] });
+  add.attrs.set('eps', { kind: 'float', value: 1e-5 });
+  const file = out();
+  writeModel(model, file);
+  expect(fs.readFileSync(file, 'utf8')).toContain('<data auto_broadcast="numpy" strides="2,2" axes="0,1" eps="0.00001" />');
+  expect(ovIntsAttr(readModel(file).graph.nodes.find((x) => x.op === 'Add')!, 'axes')).toEqual([0, 1]);
+});
+
+test('a value that no layer produces is a ModelError on write; a dtype OpenVINO cannot store is UnsupportedError', () => {
+  const model = readModel(corpus('dummy/1/dummy.xml'));
+  const g = model.graph;
+  const orphan = g.addValue('orphan', { dtype: 'float32', shape: [1, 1] });
+  g.nodes[0]!.setInput(1, orphan);
+  expect(() => writeModel(model, out())).toThrow(ModelError);
+  g.nodes[0]!.setInput(1, g.addConstant('c64', new Tensor('complex64', [1], new BytesData(new Uint8Array(8)))));
+  expect(() => writeModel(model, out())).toThrow(UnsupportedError);
+});
+
+describe('hand-written IR: strings, u1, a TensorIterator body with its own Const', () => {
+  const dir = path.join(work, 'hand');
+  const xml = path.join(dir, 'hand.xml');
+  // bin: [0,4) body Const, [4,8) unused, [8,10) u1 Const, [10,..) packed strings "ab","cde".
+  const strings = Buffer.concat([Buffer.from(new Int32Array([2, 0, 2, 5]).buffer), Buffer.from('abcde')]);
+  const bin = Buffer.concat([Buffer.from(new Float32Array([2]).buffer), Buffer.from([9, 9, 9, 9]), Buffer.from([0xa5, 0x03]), strings]);
+  const text = `<?xml version="1.0"?>
+<net name="hand" version="11">
+	<layers>
+		<layer id="0" name="x" type="Parameter" version="opset1">
+			<data shape="1,3" element_type="f32" />
+			<output>
+				<port id="0" precision="FP32" names="x"><dim>1</dim><dim>3</dim></port>
+			</output>
+		</layer>
+		<layer id="1" name="ti" type="TensorIterator" version="opset1">
+			<input>
+				<port id="0" precision="FP32"><dim>1</dim><dim>3</dim></port>
+			</input>
+			<output>
+				<port id="1" precision="FP32"><dim>1</dim><dim>3</dim></port>
+			</output>
+			<port_map>
+				<input external_port_id="0" internal_layer_id="0" />
+				<output external_port_id="1" internal_layer_id="3" />
+			</port_map>
+			<body>
+				<layers>
+					<layer id="0" name="bx" type="Parameter" version="opset1">
+						<data shape="1,3" element_type="f32" />
+						<output><port id="0" precision="FP32"><dim>1</dim><dim>3</dim></port></output>
+					</layer>
+					<layer id="1" name="two" type="Const" version="opset1">
+						<data element_type="f32" shape="1,1" offset="0" size="4" />
+						<output><port id="0" precision="FP32"><dim>1</dim><dim>1</dim></port></output>
+					</layer>
+					<layer id="2" name="mul" type="Multiply" version="opset1">
+						<input><port id="0" precision="FP32"><dim>1</dim><dim>3</dim></port><port id="1" precision="FP32"><dim>1</dim><dim>1</dim></port></input>
+						<output><port id="2" precision="FP32"><dim>1</dim><dim>3</dim></port></output>
+					</layer>
+					<layer id="3" name="by" type="Result" version="opset1">
+						<input><port id="0" precision="FP32"><dim>1</dim><dim>3</dim></port></input>
+					</layer>
+				</layers>
+				<edges>
+					<edge from-layer="0" from-port="0" to-layer="2" to-port="0" />
+					<edge from-layer="1" from-port="0" to-layer="2" to-port="1" />
+					<edge from-layer="2" from-port="2" to-layer="3" to-port="0" />
+				</edges>
+			</body>
+		</layer>
+		<layer id="2" name="y" type="Result" version="opset1">
+			<input><port id="0" precision="FP32"><dim>1</dim><dim>3</dim></port></input>
+		</layer>
+		<layer id="3" name="bits" type="Const" version="opset1">
+			<data element_type="u1" shape="10" offset="8" size="2" />
+			<output><port id="0" precision="U1" names="bits"><dim>10</dim></port></output>
+		</layer>
+		<layer id="4" name="bits_out" type="Result" version="opset1">
+			<input><port id="0" precision="U1"><dim>10</dim></port></input>
+		</layer>
+		<layer id="5" name="words" type="Const" version="opset1">
+			<data element_type="string" shape="2" offset="10" size="${strings.byteLength}" />
+			<output><port id="0" precision="STRING" names="words"><dim>2</dim></port></output>
+		</layer>
+		<layer id="6" name="words_out" type="Result" version="opset1">
+			<input><port id="0" precision="STRING"><dim>2</dim></port></input>
+		</layer>
+	</layers>
+	<edges>
+		<edge from-layer="0" from-port="0" to-layer="1" to-port="0" />
+		<edge from-layer="1" from-port="1" to-layer="2" to-port="0" />
+		<edge from-layer="3" from-port="0" to-layer="4" to-port="0" />
+		<edge from-layer="5" from-port="0" to-layer="6" to-port="0" />
+	</edges>
+	<rt_info />
+</net>
+`;
+  beforeAll(() => {
+    fs.mkdirSync(dir, { recursive: true });
+    fs.writeFileSync(xml, text);
+    fs.writeFileSync(xml.replace(/\.xml$/, '.bin'), bin);
+  });
+
+  test('reads the string Const as strings and the u1 Const as opaque bytes', () => {
+    const g = readModel(xml).graph;
+    const words = g.constants.find((v) => v.name === 'words')!;
+    expect(words.const!.dtype).toBe('string');
+    expect((words.const!.data as StringData).strings.map((s) => Buffer.from(s).toString())).toEqual(['ab', 'cde']);
+    const bits = g.constants.find((v) => v.name === 'bits')!;
+    expect(bits.const!.dtype).toBe('undefined');
+    expect([...bits.const!.data.bytes()]).toEqual([0xa5, 0x03]);
+    expect(g.nodes.map((x) => x.op)).toEqual(['TensorIterator']);
+  });
+
+  test('writes the unused bytes away and moves the body Const, keeping every used byte', () => {
+    const file = out();
+    writeModel(readModel(xml), file);
+    const before = xmlTreeOf(xml);
+    const after = xmlTreeOf(file);
+    const newBin = fs.readFileSync(file.replace(/\.xml$/, '.bin'));
+    expect(newBin.byteLength).toBe(bin.byteLength - 4);
+    const rb = constRanges(before);
+    const ra = constRanges(after);
+    // constRanges keys by id: the body Const (id 1) is found inside the TensorIterator.
+    for (const [id, r] of rb) {
+      const a = ra.get(id)!;
+      expect(newBin.subarray(a.offset, a.offset + a.size)).toEqual(bin.subarray(r.offset, r.offset + r.size));
+    }
+    // Only offsets differ between the two trees.
+    const strip = (t: unknown): string => JSON.stringify(t).replace(/"offset":"\d+"/g, '');
+    expect(strip(after)).toBe(strip(before));
+    expect(readModel(file).graph.nodes[0]!.op).toBe('TensorIterator');
+  });
+
+  test('a new string tensor is packed as OpenVINO packs strings', () => {
+    const model = readModel(xml);
+    const words = model.graph.constants.find((v) => v.name === 'words')!;
+    words.const = new Tensor('string', [3], new StringData(['x', '', 'yz'].map((s) => Buffer.from(s))));
+    words.shape = [3];
+    const file = out();
+    writeModel(model, file);
+    const back = readModel(file).graph.constants.find((v) => v.name === 'words')!;
+    expect((back.const!.data as StringData).strings.map((s) => Buffer.from(s).toString())).toEqual(['x', '', 'yz']);
+    expect(back.shape).toEqual([3]);
+  });
+});
