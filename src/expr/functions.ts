@@ -14,7 +14,7 @@ import {
   split, transpose,
 } from './tensor-math';
 import {
-  DEFAULT_FLOAT, EvalContext, ExprValue, Kind, asDType, castTensor, describeValue, fromAttr, normalizeInt,
+  DEFAULT_FLOAT, EvalContext, ExprValue, Kind, asDType, castTensor, describeValue, fromAttr, fromElements, normalizeInt,
   tensorElements, tensorItem, toTensor,
 } from './values';
 
@@ -735,8 +735,8 @@ const FUNCTIONS: readonly FunctionSpec[] = [
       const x = numbersOf(a ?? null, ctx, 0);
       const y = numbersOf(b ?? null, ctx, 1);
       const t = optional(tol) === undefined ? 1e-6 : Number(scalarOf(tol ?? null, ctx, 2));
-      const diff = elementwise({ name: 'is_close()', result: 'common', num: (u, v) => Math.abs(u - v) }, [Tensor.from('float64', x.shape, x.data), Tensor.from('float64', y.shape, y.data)], ctx.span());
-      return [...diff.toFloat64()].every((d) => d <= t);
+      const diff = elementwise({ name: 'is_close()', result: 'common', num: (u, v) => Math.abs(u - v) }, [fromElements('float64', x.shape, x.data), fromElements('float64', y.shape, y.data)], ctx.span());
+      return tensorElements(diff).every((d) => d <= t);
     },
   },
   {
@@ -782,7 +782,7 @@ const FUNCTIONS: readonly FunctionSpec[] = [
       if (v instanceof Tensor) {
         if (isInteger(v.dtype)) return true;
         if (!isFloat(v.dtype)) return false;
-        return v.toFloat64().every((e) => Number.isInteger(e));
+        return tensorElements(v).every((e) => Number.isInteger(e));
       }
       return false;
     },
@@ -933,7 +933,7 @@ function constOf(v: ExprValue): ExprValue {
 function clampBig(v: ExprValue): ExprValue {
   if (typeof v === 'bigint') return Number(v);
   if (Array.isArray(v)) return v.map(clampBig);
-  if (v instanceof Tensor && (v.dtype === 'int64' || v.dtype === 'uint64')) return [...v.toFloat64()];
+  if (v instanceof Tensor && (v.dtype === 'int64' || v.dtype === 'uint64')) return [...tensorElements(v)].map((e) => Number(e));
   return v;
 }
 
@@ -950,9 +950,9 @@ function fill(shape: readonly number[], value: ExprValue, dtype: DType | undefin
   const n = shape.reduce((a, b) => a * b, 1);
   const target = dtype ?? toTensor(x).dtype;
   if (target === 'int64' || target === 'uint64') {
-    return Tensor.from(target, shape, new BigInt64Array(n).fill(typeof x === 'bigint' ? x : BigInt(Math.trunc(Number(x)))));
+    return fromElements(target, shape, new BigInt64Array(n).fill(typeof x === 'bigint' ? x : BigInt(Math.trunc(Number(x)))));
   }
-  return Tensor.from(target, shape, new Float64Array(n).fill(Number(x)));
+  return fromElements(target, shape, new Float64Array(n).fill(Number(x)));
 }
 
 function nest(flat: readonly ExprValue[], shape: readonly number[]): ExprValue {

@@ -8,7 +8,7 @@
 import { DType, DTYPES, isFloat } from '../ir/dtype';
 import { Tensor } from '../ir/tensor';
 import { ExprError, Span } from './errors';
-import { DEFAULT_FLOAT, DEFAULT_INT, castTensor, isWideInt, tensorElements } from './values';
+import { DEFAULT_FLOAT, DEFAULT_INT, castTensor, fromElements, isWideInt, tensorElements } from './values';
 
 /** An operand of elementwise math: a tensor, or a bare scalar that adopts the tensors' dtype. */
 export type Operand = Tensor | number | bigint | boolean;
@@ -182,7 +182,7 @@ export function elementwise(spec: ElementwiseSpec, operands: readonly Operand[],
       if (out instanceof Float64Array) out[i] = r ? 1 : 0;
       else out[i] = r;
     }
-    return Tensor.from(resultDType, outShape, out);
+    return fromElements(resultDType, outShape, out);
   }
 
   const data = operands.map((o, k) => floatElements(o, typed.has(k) ? common : undefined));
@@ -198,9 +198,9 @@ export function elementwise(spec: ElementwiseSpec, operands: readonly Operand[],
     out[i] = num(a, b, c);
   }
   if (isWideInt(resultDType)) {
-    return Tensor.from(resultDType, outShape, BigInt64Array.from(out, (x) => (Number.isFinite(x) ? BigInt(Math.trunc(x)) : 0n)));
+    return fromElements(resultDType, outShape, BigInt64Array.from(out, (x) => (Number.isFinite(x) ? BigInt(Math.trunc(x)) : 0n)));
   }
-  return Tensor.from(resultDType, outShape, out);
+  return fromElements(resultDType, outShape, out);
 }
 
 function checkNumeric(dtype: DType, what: string, at: Span): void {
@@ -286,7 +286,7 @@ export function reduce(t: Tensor, how: Reduction, axes: readonly number[] | null
       else if (!seen[o] || (how === 'max' ? x > cur : x < cur)) out[o] = x;
       seen[o] = 1;
     }
-    return Tensor.from(dtype, outShape, out);
+    return fromElements(dtype, outShape, out);
   }
   const out = new Float64Array(outSize);
   if (how === 'prod') out.fill(1);
@@ -302,8 +302,8 @@ export function reduce(t: Tensor, how: Reduction, axes: readonly number[] | null
     else if (Number.isNaN(cur)) out[o] = cur;
   }
   if (how === 'mean') for (let i = 0; i < outSize; i++) out[i] = out[i]! / count;
-  if (isWideInt(dtype)) return Tensor.from(dtype, outShape, BigInt64Array.from(out, (x) => BigInt(Math.trunc(x))));
-  return Tensor.from(dtype, outShape, out);
+  if (isWideInt(dtype)) return fromElements(dtype, outShape, BigInt64Array.from(out, (x) => BigInt(Math.trunc(x))));
+  return fromElements(dtype, outShape, out);
 }
 
 /** A tensor of `t`'s dtype whose element i is `t`'s element `source[i]`. */
@@ -313,11 +313,11 @@ function take(t: Tensor, shape: readonly number[], source: Uint32Array | null): 
   if (src instanceof BigInt64Array) {
     const out = new BigInt64Array(source.length);
     for (let i = 0; i < source.length; i++) out[i] = src[source[i]!]!;
-    return Tensor.from(t.dtype, shape, out);
+    return fromElements(t.dtype, shape, out);
   }
   const out = new Float64Array(source.length);
   for (let i = 0; i < source.length; i++) out[i] = src[source[i]!]!;
-  return Tensor.from(t.dtype, shape, out);
+  return fromElements(t.dtype, shape, out);
 }
 
 /** Row-major strides of a shape. */
@@ -444,7 +444,7 @@ export function concat(tensors: readonly Tensor[], axis: number, at: Span): Tens
       o += block;
     });
   }
-  return Tensor.from(dtype, outShape, out);
+  return fromElements(dtype, outShape, out);
 }
 
 /** Splits along `axis` into the given sizes. */

@@ -1,7 +1,7 @@
 import { Attr, AttrKind, intValue } from '../ir/attr';
 import { DType, isDType } from '../ir/dtype';
 import { Node, Value as GraphValue } from '../ir/graph';
-import { Tensor } from '../ir/tensor';
+import { BytesData, Tensor } from '../ir/tensor';
 import { ExprError, Span } from './errors';
 
 export { GraphValue };
@@ -194,9 +194,9 @@ export function toTensor(v: ExprValue, dtype?: DType, at: Span = NO_SPAN): Tenso
   collectNested(v, 0, shape, flat, at);
   const target = dtype ?? inferDType(flat);
   if (target === 'int64' || target === 'uint64') {
-    return Tensor.from(target, shape, BigInt64Array.from(flat, toBigInt));
+    return fromElements(target, shape, BigInt64Array.from(flat, toBigInt));
   }
-  return Tensor.from(target, shape, Float64Array.from(flat, (x) => Number(x)));
+  return fromElements(target, shape, Float64Array.from(flat, (x) => Number(x)));
 }
 
 function toBigInt(x: number | bigint | boolean): bigint {
@@ -238,12 +238,74 @@ export function isWideInt(dtype: DType): boolean {
   return dtype === 'int64' || dtype === 'uint64';
 }
 
-/** The elements of a tensor: bigints for int64/uint64 (exact), doubles otherwise. */
+const LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
+
+type NumberView = Float32Array | Float64Array | Int8Array | Uint8Array | Int16Array | Uint16Array | Int32Array | Uint32Array;
+
+/**
+ * A typed-array view of `n` elements of a byte-addressable dtype, or undefined
+ * for the dtypes that need decoding (float16, bool, int4, ...). Tensor bytes
+ * are little-endian like the host (checked), so the view reads them as they are.
+ */
+function nativeView(dtype: DType, bytes: Uint8Array, n: number): NumberView | BigInt64Array | undefined {
+  if (!LITTLE_ENDIAN) return undefined;
+  const width = { float32: 4, float64: 8, int8: 1, uint8: 1, int16: 2, uint16: 2, int32: 4, uint32: 4, int64: 8, uint64: 8 }[dtype as string];
+  if (width === undefined || bytes.byteLength < n * width) return undefined;
+  // Typed arrays need aligned offsets; a model file's tensors are not always aligned.
+  const b = bytes.byteOffset % width === 0 ? bytes : bytes.slice(0, n * width);
+  switch (dtype) {
+    case 'float32': return new Float32Array(b.buffer, b.byteOffset, n);
+    case 'float64': return new Float64Array(b.buffer, b.byteOffset, n);
+    case 'int8': return new Int8Array(b.buffer, b.byteOffset, n);
+    case 'uint8': return new Uint8Array(b.buffer, b.byteOffset, n);
+    case 'int16': return new Int16Array(b.buffer, b.byteOffset, n);
+    case 'uint16': return new Uint16Array(b.buffer, b.byteOffset, n);
+    case 'int32': return new Int32Array(b.buffer, b.byteOffset, n);
+    case 'uint32': return new Uint32Array(b.buffer, b.byteOffset, n);
+    default: return new BigInt64Array(b.buffer, b.byteOffset, n);
+  }
+}
+
+/**
+ * The elements of a tensor: bigints for int64/uint64 (exact), doubles
+ * otherwise. Callers must not modify the result (it may share the tensor's bytes).
+ */
 export function tensorElements(t: Tensor): Float64Array | BigInt64Array {
   // uint64 elements beyond 2^63 come back wrapped into the signed range; they
   // are written back bit-exact, only ordering comparisons on them are off.
+  const view = nativeView(t.dtype, t.data.bytes(), t.size);
+  if (view instanceof BigInt64Array) return view;
+  if (view instanceof Float64Array) return view;
+  if (view) return new Float64Array(view);
   return isWideInt(t.dtype) ? t.toBigInt64() : t.toFloat64();
 }
+
+/**
+ * A tensor from computed elements (doubles, or bigints for int64/uint64), stored
+ * as `dtype` stores them: floats rounded to nearest even, integers truncated and
+ * wrapped, as Tensor.from does, but with typed-array conversions for speed.
+ */
+export function fromElements(dtype: DType, shape: readonly number[], data: Float64Array | BigInt64Array): Tensor {
+  let n = 1;
+  for (const d of shape) n *= d;
+  if (data.length !== n) throw new RangeError(`shape [${shape.join(', ')}] holds ${n} elements, got ${data.length}`);
+  const wrap = (a: NumberView | BigInt64Array): Tensor => new Tensor(dtype, [...shape], new BytesData(new Uint8Array(a.buffer, a.byteOffset, a.byteLength)));
+  if (!LITTLE_ENDIAN) return Tensor.from(dtype, shape, data);
+  if (data instanceof BigInt64Array) return isWideInt(dtype) ? wrap(data) : Tensor.from(dtype, shape, data);
+  switch (dtype) {
+    case 'float64': return wrap(data);
+    case 'float32': return wrap(new Float32Array(data));
+    // Typed-array conversion truncates and wraps (NaN to 0), as DataView.setInt32 and friends do.
+    case 'int8': return wrap(new Int8Array(data));
+    case 'uint8': return wrap(new Uint8Array(data));
+    case 'int16': return wrap(new Int16Array(data));
+    case 'uint16': return wrap(new Uint16Array(data));
+    case 'int32': return wrap(new Int32Array(data));
+    case 'uint32': return wrap(new Uint32Array(data));
+    default: return Tensor.from(dtype, shape, data);
+  }
+}
+
 
 /** The single element of a one-element tensor, as a scalar. */
 export function tensorItem(t: Tensor): number | bigint | boolean {
@@ -264,7 +326,7 @@ export function castTensor(t: Tensor, dtype: DType): Tensor {
       const x = src[i]!;
       out[i] = typeof x === 'bigint' ? x : Number.isFinite(x) ? BigInt(Math.trunc(x)) : 0n;
     }
-    return Tensor.from(dtype, t.shape, out);
+    return fromElements(dtype, t.shape, out);
   }
   const src = tensorElements(t);
   const out = new Float64Array(src.length);
@@ -274,7 +336,7 @@ export function castTensor(t: Tensor, dtype: DType): Tensor {
     const x = Number(src[i]!);
     out[i] = toBool ? (x !== 0 ? 1 : 0) : toInt ? (Number.isFinite(x) ? Math.trunc(x) : 0) : x;
   }
-  return Tensor.from(dtype, t.shape, out);
+  return fromElements(dtype, t.shape, out);
 }
 
 function isDTypeFloat(dtype: DType): boolean {
