@@ -191,16 +191,38 @@ export function elementwise(spec: ElementwiseSpec, operands: readonly Operand[],
   const [d0, d1, d2] = data;
   const [i0, i1, i2] = indexes;
   const [s0, s1, s2] = single;
+  if (d0 && d1 && !d2 && !i0 && !i1 && !(s0 && s1)) {
+    // The common case (same shapes, or a tensor and a scalar) without index lookups.
+    if (s1) {
+      const y = d1[0]!;
+      for (let i = 0; i < n; i++) out[i] = num(d0[i]!, y, 0);
+    } else if (s0) {
+      const x = d0[0]!;
+      for (let i = 0; i < n; i++) out[i] = num(x, d1[i]!, 0);
+    } else {
+      for (let i = 0; i < n; i++) out[i] = num(d0[i]!, d1[i]!, 0);
+    }
+    return finish(resultDType, outShape, out);
+  }
+  if (d0 && !d1 && !i0 && !s0) {
+    for (let i = 0; i < n; i++) out[i] = num(d0[i]!, 0, 0);
+    return finish(resultDType, outShape, out);
+  }
   for (let i = 0; i < n; i++) {
     const a = d0 ? d0[s0 ? 0 : (i0 ? i0[i]! : i)]! : 0;
     const b = d1 ? d1[s1 ? 0 : (i1 ? i1[i]! : i)]! : 0;
     const c = d2 ? d2[s2 ? 0 : (i2 ? i2[i]! : i)]! : 0;
     out[i] = num(a, b, c);
   }
-  if (isWideInt(resultDType)) {
-    return fromElements(resultDType, outShape, BigInt64Array.from(out, (x) => (Number.isFinite(x) ? BigInt(Math.trunc(x)) : 0n)));
+  return finish(resultDType, outShape, out);
+}
+
+/** Stores computed doubles as `dtype` (int64 by truncation, non-finite values as 0). */
+function finish(dtype: DType, shape: readonly number[], out: Float64Array): Tensor {
+  if (isWideInt(dtype)) {
+    return fromElements(dtype, shape, BigInt64Array.from(out, (x) => (Number.isFinite(x) ? BigInt(Math.trunc(x)) : 0n)));
   }
-  return fromElements(resultDType, outShape, out);
+  return fromElements(dtype, shape, out);
 }
 
 function checkNumeric(dtype: DType, what: string, at: Span): void {
