@@ -4,9 +4,9 @@ import type { Attr, Int } from '../../ir/attr';
 import { DTYPES, byteSize, type DType } from '../../ir/dtype';
 import { Graph, type Shape, type Value } from '../../ir/graph';
 import { Model } from '../../ir/model';
-import { BytesData, LazyData, StringData, Tensor, type TensorData } from '../../ir/tensor';
+import { BytesData, LazyData, StringData, type Tensor, type TensorData } from '../../ir/tensor';
 import { openExternalForRead, readExternal, type ExternalRef } from './external';
-import { AttrRec, GraphRec, ModelRec, NodeRec, TENSOR_RECS, TensorRec, ValueInfoRec } from './records';
+import { AttrRec, FileTensor, GraphRec, ModelRec, NodeRec, TensorRec, ValueInfoRec } from './records';
 import { ATTR_TYPE, WIRE, dtypeOfCode } from './schema';
 import { Cursor, decodeUtf8Strict } from './wire';
 
@@ -32,10 +32,104 @@ export function decodeModel(buf: Uint8Array, options: DecodeOptions): Model {
   try {
     return readModel(cur, options);
   } catch (e) {
-    if (e instanceof ModelError) throw e;
-    const reason = e instanceof RangeError && /call stack/i.test(e.message) ? 'message nesting too deep' : `malformed protobuf (${(e as Error).message})`;
-    throw new ModelError({ file: options.file, offset: cur.pos, path: cur.pathText() }, reason);
+    throw asModelError(e, cur, options.file);
   }
+}
+
+function asModelError(e: unknown, cur: Cursor, file: string): ModelError {
+  if (e instanceof ModelError) return e;
+  const reason = e instanceof RangeError && /call stack/i.test(e.message) ? 'message nesting too deep' : `malformed protobuf (${(e as Error).message})`;
+  return new ModelError({ file, offset: cur.pos, path: cur.pathText() }, reason);
+}
+
+/**
+ * Walks a GraphProto the way readGraph does, checking everything readGraph
+ * would refuse (wire structure, tensors and their external data, duplicate
+ * attributes, nesting), without building the IR. External tensors found are
+ * added to `externals`.
+ */
+function skimGraph(cur: Cursor, options: DecodeOptions, contentStart: number, end: number, depth: number, externals: TensorRec[]): void {
+  if (depth > MAX_DEPTH) cur.fail(`subgraphs nested deeper than ${MAX_DEPTH} levels`, contentStart);
+  cur.pos = contentStart;
+  const base = cur.path.length;
+  const counts = [0, 0, 0, 0, 0];
+  cur.path.push('', 0);
+  while (cur.pos < end) {
+    const s = cur.pos;
+    const tag = cur.tag(end);
+    const f = tag >>> 3;
+    const wire = tag & 7;
+    const slot = f === 1 ? 0 : f === 5 ? 1 : f === 11 || f === 12 || f === 13 ? f - 9 : -1;
+    if (wire !== WIRE.LEN || slot < 0) {
+      cur.skip(wire, end);
+      continue;
+    }
+    const stop = cur.lenEnd(end);
+    cur.path[base] = ['node', 'initializer', 'input', 'output', 'value_info'][slot]!;
+    cur.path[base + 1] = counts[slot]!++;
+    if (f === 1) skimNode(cur, options, cur.pos, stop, depth, externals);
+    else if (f === 5) {
+      const { rec } = readTensor(cur, options, s, cur.pos, stop, 5);
+      if (rec.external) externals.push(rec);
+    } else readValueInfo(cur, s, cur.pos, stop, f);
+    cur.pos = stop;
+  }
+  cur.path.length = base;
+}
+
+function skimNode(cur: Cursor, options: DecodeOptions, contentStart: number, end: number, depth: number, externals: TensorRec[]): void {
+  cur.pos = contentStart;
+  const names: string[] = [];
+  let name = '';
+  const base = cur.path.length;
+  while (cur.pos < end) {
+    const s = cur.pos;
+    const tag = cur.tag(end);
+    const f = tag >>> 3;
+    const wire = tag & 7;
+    if (f === 3 && wire === WIRE.LEN) {
+      name = cur.string(end);
+      continue;
+    }
+    if (f !== 5 || wire !== WIRE.LEN) {
+      cur.skip(wire, end);
+      continue;
+    }
+    const stop = cur.lenEnd(end);
+    cur.path.push('attribute', names.length);
+    const an = skimAttr(cur, options, cur.pos, stop, depth, externals);
+    if (names.includes(an)) cur.fail(`node '${name}' has attribute '${an}' twice`, s, { node: name });
+    names.push(an);
+    cur.path.length = base;
+    cur.pos = stop;
+  }
+}
+
+/** Checks an AttributeProto's structure and its tensors and subgraphs; returns its name. */
+function skimAttr(cur: Cursor, options: DecodeOptions, contentStart: number, end: number, depth: number, externals: TensorRec[]): string {
+  cur.pos = contentStart;
+  let name = '';
+  while (cur.pos < end) {
+    const s = cur.pos;
+    const tag = cur.tag(end);
+    const f = tag >>> 3;
+    const wire = tag & 7;
+    if (f === 1 && wire === WIRE.LEN) name = cur.string(end);
+    else if (wire === WIRE.LEN && (f === 5 || f === 10 || f === 6 || f === 11)) {
+      const stop = cur.lenEnd(end);
+      if (f === 5 || f === 10) {
+        const { rec } = readTensor(cur, options, s, cur.pos, stop, f);
+        if (rec.external) externals.push(rec);
+      } else skimGraph(cur, options, cur.pos, stop, depth + 1, externals);
+      cur.pos = stop;
+    } else if (wire === WIRE.LEN && (f === 7 || f === 8)) {
+      const stop = cur.lenEnd(end);
+      if (f === 7 && (stop - cur.pos) % 4 !== 0) cur.fail('packed floats not a multiple of 4 bytes');
+      if (f === 8) while (cur.pos < stop) cur.int64(stop);
+      cur.pos = stop;
+    } else cur.skip(wire, end);
+  }
+  return name;
 }
 
 /** Decodes one serialized TensorProto (e.g. an ONNX test-data `input_0.pb`): its name and tensor. */
@@ -93,16 +187,43 @@ function readModel(cur: Cursor, options: DecodeOptions): Model {
     }
     rec.spans.push(field, start, cur.pos);
   }
-  let graph: Graph;
+  // The graph is validated now (so a corrupt file fails at read) but built into
+  // the IR only when someone looks at it: `recipe copy` never does.
+  let model: Model;
   if (graphAt) {
+    const at = graphAt;
     cur.path.push('graph');
-    graph = readGraph(cur, options, graphAt[0], graphAt[1], graphAt[2], 7, undefined, 0);
+    skimGraph(cur, options, at[1], at[2], 0, rec.externals);
     cur.path.pop();
-    rec.graph = graph;
+    model = new Model('onnx', new Graph(''));
+    rec.graphDecoded = false;
+    let graphs: Graph[] = [];
+    Object.defineProperty(model, 'graphs', {
+      configurable: true,
+      enumerable: true,
+      get(): Graph[] {
+        if (!rec.graphDecoded) {
+          const lazy = new Cursor(buf, options.file);
+          lazy.path.push('graph');
+          try {
+            rec.graph = readGraph(lazy, options, at[0], at[1], at[2], 7, undefined, 0);
+          } catch (e) {
+            throw asModelError(e, lazy, options.file);
+          }
+          rec.graphDecoded = true;
+          rec.externals = [];
+          graphs = [rec.graph];
+        }
+        return graphs;
+      },
+      set(value: Graph[]) {
+        rec.graphDecoded = true;
+        graphs = value;
+      },
+    });
   } else {
-    graph = new Graph('');
+    model = new Model('onnx', new Graph(''));
   }
-  const model = new Model('onnx', graph);
   model.opsets = opsets.map((o) => ({ domain: o.domain, version: o.version }));
   model.metadata = metadata.map((m) => ({ key: m.key, value: m.value }));
   if (producerName !== undefined || producerVersion !== undefined) {
@@ -641,7 +762,7 @@ function readTensor(
   let location = 0;
   const typed: number[] = []; // field, wire, start, end of each typed-data payload
   const strings: Uint8Array[] = [];
-  const external = new Map<string, string>();
+  let external: Map<string, string> | undefined;
   while (cur.pos < end) {
     const s = cur.pos;
     const tag = cur.tag(end);
@@ -664,7 +785,7 @@ function readTensor(
     } else if (f === 13 && wire === WIRE.LEN) {
       const stop = cur.lenEnd(end);
       const e = readStringPair(cur, stop, 1, 2, false);
-      external.set(e.a, e.b);
+      (external ??= new Map()).set(e.a, e.b);
     } else if (f === 14 && wire === WIRE.VARINT) location = cur.int32(end);
     else if ((f === 4 || f === 5 || f === 7 || f === 10 || f === 11) && wire !== WIRE.SGROUP) {
       const vs = wire === WIRE.LEN ? cur.lenEnd(end) : cur.pos;
@@ -683,7 +804,7 @@ function readTensor(
 
   let data: TensorData;
   if (location === 1) {
-    data = externalData(cur, options, rec, external, dtype, count, start, name);
+    data = externalData(cur, options, rec, external ?? new Map(), dtype, count, start, name);
   } else if (raw) {
     data = new BytesData(raw);
   } else if (dtype === 'string') {
@@ -699,8 +820,7 @@ function readTensor(
     }
   }
   rec.data = data;
-  const tensor = new Tensor(dtype, dims, data);
-  TENSOR_RECS.set(tensor, rec);
+  const tensor = new FileTensor(dtype, dims, data, rec);
   cur.pos = end;
   return { tensor, rec };
 }

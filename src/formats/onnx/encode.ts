@@ -6,7 +6,7 @@ import type { Model } from '../../ir/model';
 import { StringData, type Tensor, type TensorData } from '../../ir/tensor';
 import { VALUE_FIELD, sameShape } from './decode';
 import type { ExternalRef } from './external';
-import { AttrRec, GraphRec, ModelRec, NodeRec, Rec, TENSOR_RECS, type TensorRec, ValueInfoRec } from './records';
+import { AttrRec, GraphRec, ModelRec, NodeRec, Rec, type TensorRec, ValueInfoRec, tensorRec } from './records';
 import { ATTR_TYPE, KNOWN_FIELDS, WIRE, codeOfDtype } from './schema';
 import { Sink } from './wire';
 
@@ -75,10 +75,17 @@ export class Encoder {
   }
 
   encodeModel(model: Model): Sink {
-    if (model.graphs.length !== 1) throw new UnsupportedError(`an ONNX model has one main graph; this one has ${model.graphs.length}`);
     const rec = model.native instanceof ModelRec ? model.native : undefined;
-    if (this.opts.mode === 'keep') this.collectKept(model);
+    const mode = this.opts.mode;
+    if (rec && !rec.graphDecoded && (this.forced || mode === 'external' || (mode === 'inline' && rec.externals.length > 0))) {
+      void model.graphs; // tensors move or everything is encoded again: decode the graph after all
+    }
+    const lazy = rec !== undefined && !rec.graphDecoded;
+    if (!lazy && model.graphs.length !== 1) throw new UnsupportedError(`an ONNX model has one main graph; this one has ${model.graphs.length}`);
     const out = new Sink(256);
+    // An undecoded graph is one nobody looked at, so it is unchanged and its external tensors stay.
+    if (lazy && mode === 'keep') for (const t of rec.externals) this.kept.push({ ref: t.external!, data: t.data });
+    else if (mode === 'keep') this.collectKept(model);
     if (rec && this.modelSame(model, rec)) {
       out.raw(rec.buf.subarray(rec.start, rec.end));
       return out;
@@ -127,7 +134,7 @@ export class Encoder {
   }
 
   private modelSame(model: Model, rec: ModelRec): boolean {
-    if (this.forced || rec.graph !== model.graph || !producerSame(rec.producer, model.producer)) return false;
+    if (this.forced || !producerSame(rec.producer, model.producer)) return false;
     if (model.opsets.length !== rec.opsets.length || model.metadata.length !== rec.metadata.length) return false;
     for (let i = 0; i < rec.opsets.length; i++) {
       const a = model.opsets[i]!;
@@ -139,7 +146,7 @@ export class Encoder {
       const b = rec.metadata[i]!;
       if (a.key !== b.key || a.value !== b.value) return false;
     }
-    return this.graphSame(model.graph);
+    return !rec.graphDecoded || (rec.graph === model.graph && this.graphSame(model.graph));
   }
 
   // ---- what changed -------------------------------------------------------
@@ -258,7 +265,7 @@ export class Encoder {
 
   /** Whether a tensor can be copied as read: same TensorProto name and same placement. */
   private tensorSame(t: Tensor, initName: string | undefined, isInit: boolean): boolean {
-    const rec = TENSOR_RECS.get(t);
+    const rec = tensorRec(t);
     if (!rec || this.forced) return false;
     if (isInit && (rec.name ?? '') !== initName) return false;
     switch (this.opts.mode) {
@@ -459,7 +466,7 @@ export class Encoder {
 
   /** A TensorProto: copied when unchanged, else encoded with its data inline, kept external, or moved out. */
   tensor(out: Sink, field: number, t: Tensor, initName: string | undefined, isInit: boolean): void {
-    const rec = TENSOR_RECS.get(t);
+    const rec = tensorRec(t);
     if (rec && this.tensorSame(t, initName, isInit)) {
       copyRec(out, rec, field);
       return;
@@ -512,7 +519,7 @@ export class Encoder {
   private collectKept(model: Model): void {
     const seen = new Set<TensorRec>();
     const visit = (t: Tensor): void => {
-      const rec = TENSOR_RECS.get(t);
+      const rec = tensorRec(t);
       if (!rec?.external || seen.has(rec)) return;
       seen.add(rec);
       this.kept.push({ ref: rec.external, data: rec.data });

@@ -1,7 +1,7 @@
 import type { Attr } from '../../ir/attr';
 import type { DType } from '../../ir/dtype';
 import type { Graph, Node, Shape, Value } from '../../ir/graph';
-import type { Tensor, TensorData } from '../../ir/tensor';
+import { Tensor, type TensorData } from '../../ir/tensor';
 import type { ExternalRef } from './external';
 
 /**
@@ -38,8 +38,12 @@ export class ModelRec extends Rec {
   producer?: { name: string; version?: string };
   opsets: { domain: string; version: number; start: number; end: number }[] = [];
   metadata: { key: string; value: string; start: number; end: number }[] = [];
-  /** Graph the file held (the GraphProto field); undefined when there was none. */
+  /** Graph the file held (the GraphProto field); undefined when there was none or it is not decoded yet. */
   graph?: Graph;
+  /** False while the graph is still only validated bytes: nobody has looked at (or changed) it. */
+  graphDecoded = true;
+  /** External tensors found while validating an undecoded graph (for `keep` writes). */
+  externals: TensorRec[] = [];
   /** Folder external data locations are relative to. */
   dir = '';
   file = '';
@@ -89,5 +93,17 @@ export class TensorRec extends Rec {
   external?: ExternalRef;
 }
 
-/** Tensor -> the record of the TensorProto it was read from. */
-export const TENSOR_RECS = new WeakMap<Tensor, TensorRec>();
+/**
+ * A tensor read from a TensorProto, carrying its record (a subclass rather
+ * than a WeakMap: weak maps of 100k entries slow every garbage collection).
+ */
+export class FileTensor extends Tensor {
+  constructor(dtype: DType, shape: readonly number[], data: TensorData, readonly rec: TensorRec) {
+    super(dtype, shape, data);
+  }
+}
+
+/** The record of the TensorProto a tensor was read from, if it was read by this codec. */
+export function tensorRec(t: Tensor): TensorRec | undefined {
+  return t instanceof FileTensor ? t.rec : undefined;
+}

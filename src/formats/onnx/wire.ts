@@ -184,17 +184,14 @@ const utf8Strict = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
 
 /** Decodes bytes as UTF-8, with a fast path for short ASCII names. */
 export function decodeUtf8(buf: Uint8Array, start: number, end: number): string {
-  if (end - start <= 48) {
-    let s = '';
-    for (let i = start; i < end; i++) {
-      const c = buf[i]!;
-      if (c >= 0x80) return utf8.decode(buf.subarray(start, end));
-      s += String.fromCharCode(c);
-    }
-    return s;
+  for (let i = start; i < end; i++) {
+    if (buf[i]! >= 0x80) return utf8.decode(buf.subarray(start, end));
   }
-  return utf8.decode(buf.subarray(start, end));
+  // ASCII: latin1 makes a flat one-byte string in one call (no rope of concatenations).
+  return latin1Slice.call(buf, start, end);
 }
+
+const latin1Slice = (Buffer.prototype as unknown as { latin1Slice(this: Uint8Array, start: number, end: number): string }).latin1Slice;
 
 /** Decodes UTF-8 exactly, or returns undefined when the bytes are not valid UTF-8. */
 export function decodeUtf8Strict(bytes: Uint8Array): string | undefined {
