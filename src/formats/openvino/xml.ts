@@ -78,7 +78,8 @@ const parser = new XMLParser({
   processEntities: false,
   commentPropName: '#comment',
   ignoreDeclaration: false,
-  ignorePiTags: true,
+  // Kept so the declaration comes through; other processing instructions are skipped in convert().
+  ignorePiTags: false,
 });
 
 type FxpNode = Record<string, unknown>;
@@ -98,7 +99,7 @@ export function parseXml(text: string): XmlDocument {
   let root: XmlElement | undefined;
   for (const n of raw) {
     if ('?xml' in n) declaration = decodeAttrs(n[':@']);
-    else if (!('#comment' in n) && !('#text' in n)) {
+    else if (!('#comment' in n) && !('#text' in n) && !isPi(n)) {
       const el = convert(n);
       if (root) throw new XmlSyntaxError(`a second root element <${el.name}>`, 1, 1);
       root = el;
@@ -120,11 +121,15 @@ function convert(n: FxpNode): XmlElement {
     } else if ('#comment' in k) {
       const c = k['#comment'] as FxpNode[];
       children.push({ comment: c.map((x) => String(x['#text'] ?? '')).join('') });
-    } else {
+    } else if (!isPi(k)) {
       children.push(convert(k));
     }
   }
   return { name, attrs: decodeAttrs(n[':@']), children };
+}
+
+function isPi(n: FxpNode): boolean {
+  return Object.keys(n).some((k) => k.startsWith('?'));
 }
 
 function decodeAttrs(a: unknown): Record<string, string> {
