@@ -142,12 +142,21 @@ function floorDivBig(a: bigint, b: bigint): bigint {
   return a % b !== 0n && a < 0n !== b < 0n ? q - 1n : q;
 }
 
+/** int64 power, wrapping like NumPy's int64 (square and multiply, so huge exponents stay cheap). */
 function powBig(a: bigint, b: bigint): bigint {
-  if (b >= 0n) return a ** b;
-  // NumPy refuses integers to negative powers; truncating 1/a^|b| toward zero is the closest integer answer.
-  if (a === 1n) return 1n;
-  if (a === -1n) return b % 2n === 0n ? 1n : -1n;
-  return 0n;
+  if (b < 0n) {
+    // NumPy refuses integers to negative powers; truncating 1/a^|b| toward zero is the closest integer answer.
+    if (a === 1n) return 1n;
+    if (a === -1n) return b % 2n === 0n ? 1n : -1n;
+    return 0n;
+  }
+  let result = 1n;
+  let base = BigInt.asIntN(64, a);
+  for (let e = b; e > 0n; e >>= 1n) {
+    if (e & 1n) result = BigInt.asIntN(64, result * base);
+    base = BigInt.asIntN(64, base * base);
+  }
+  return result;
 }
 
 /** Round half to even, as NumPy does. */
@@ -190,19 +199,15 @@ export function applyElementwise(spec: ElementwiseSpec, operands: readonly Opera
   const integral = scalars.every((x) => typeof x !== 'number' || Number.isInteger(x));
   const anyBig = scalars.some((x) => typeof x === 'bigint');
   if (spec.big && spec.result !== 'float' && integral) {
-    const bigs = scalars.map((x) => (typeof x === 'bigint' ? x : BigInt(Number(x))));
-    if (spec.divides && bigs[1] === 0n) throw new ExprError(at.start, at.end, `${spec.name}: integer division by zero`);
-    if (anyBig) {
-      const r = spec.big(bigs[0] ?? 0n, bigs[1] ?? 0n, bigs[2] ?? 0n);
-      return spec.result === 'bool' ? r !== 0n : normalizeInt(r);
-    }
-    const r = spec.num(Number(scalars[0] ?? 0), Number(scalars[1] ?? 0), Number(scalars[2] ?? 0));
-    if (spec.result === 'bool') return r !== 0;
-    // Exact int results beyond 2^53 are recomputed as bigints (2 ** 62, products of large dims).
-    if (!Number.isSafeInteger(r) && Number.isFinite(r) && Number.isInteger(r)) {
-      return normalizeInt(spec.big(bigs[0] ?? 0n, bigs[1] ?? 0n, bigs[2] ?? 0n));
-    }
-    return r;
+    const [a = 0n, b = 0n, c = 0n] = scalars.map((x) => (typeof x === 'bigint' ? x : BigInt(Number(x))));
+    if (spec.divides && b === 0n) throw new ExprError(at.start, at.end, `${spec.name}: integer division by zero`);
+    const approx = spec.num(Number(scalars[0] ?? 0), Number(scalars[1] ?? 0), Number(scalars[2] ?? 0));
+    if (spec.result === 'bool') return anyBig ? spec.big(a, b, c) !== 0n : approx !== 0;
+    if (!anyBig && Number.isSafeInteger(approx)) return approx;
+    // 2 ** -1 is 0.5, and results far beyond int64 are floats (as they would overflow an int64 tensor).
+    if (!Number.isInteger(approx) || Math.abs(approx) > 2 ** 64) return approx;
+    // Exact integers beyond 2^53: 2 ** 62 + 1, INT64_MAX - 1, products of large dims.
+    return normalizeInt(spec === BINARY_OPS['**'] ? a ** b : spec.big(a, b, c));
   }
   const r = spec.num(Number(scalars[0] ?? 0), Number(scalars[1] ?? 0), Number(scalars[2] ?? 0));
   return spec.result === 'bool' ? r !== 0 : r;
@@ -944,10 +949,14 @@ function scalarOf(v: ExprValue, ctx: CallContext, arg: number): number | bigint 
   return ctx.fail(`expected a scalar, got ${describeValue(v)}`, arg);
 }
 
+/** The largest tensor full()/zeros()/ones() make: a recipe's constants are never this big. */
+const MAX_ELEMENTS = 2 ** 28;
+
 function fill(shape: readonly number[], value: ExprValue, dtype: DType | undefined, ctx: CallContext): Tensor {
   if (shape.some((d) => !Number.isInteger(d) || d < 0)) ctx.fail(`invalid shape [${shape.join(', ')}]`, 0);
   const x = scalarOf(value, ctx, 1);
   const n = shape.reduce((a, b) => a * b, 1);
+  if (n > MAX_ELEMENTS) ctx.fail(`a tensor of shape [${shape.join(', ')}] (${n} elements) is too large (limit ${MAX_ELEMENTS})`, 0);
   const target = dtype ?? toTensor(x).dtype;
   if (target === 'int64' || target === 'uint64') {
     return fromElements(target, shape, new BigInt64Array(n).fill(typeof x === 'bigint' ? x : BigInt(Math.trunc(Number(x)))));

@@ -444,3 +444,27 @@ describe('runtime errors point at the failing sub-expression', () => {
     expect(evalError('sqrt(1, 2)').hint).toBe('call it as sqrt(x)');
   });
 });
+
+describe('integer edge cases', () => {
+  test('powers: exact within int64, floats beyond, int64 tensors wrap like NumPy', () => {
+    expect(ev('2 ** 63 - 1')).toBe(9223372036854775807n);
+    expect(ev('3 ** 39')).toBe(4052555153018976267n);
+    expect(ev('2 ** 64')).toBe(18446744073709551616n);
+    expect(ev('2 ** 65')).toBe(2 ** 65);
+    expect(ev('2 ** 1000')).toBe(2 ** 1000);
+    expect(ev('9223372036854775807 ** 3')).toBe(Number(9223372036854775807n) ** 3);
+    expect(ev('9223372036854775807 ** 100000000')).toBe(Infinity);
+    expect(ev('2 ** -2')).toBe(0.25);
+    const b = Tensor.from('int64', [3], [2n, 3n, -1n]);
+    expect(t(ev('$b ** 63', { captures: { b } })).data).toEqual([-9223372036854775808n, BigInt.asIntN(64, 3n ** 63n), -1n]);
+    expect(t(ev('$b ** 64', { captures: { b } })).data).toEqual([0n, BigInt.asIntN(64, 3n ** 64n), 1n]);
+    // Square and multiply: a huge exponent costs ~40 steps, not a huge bigint.
+    expect(t(ev('$b ** 100000000000', { captures: { b } })).data[2]).toBe(1n);
+  });
+
+  test('huge tensors are refused before allocating them', () => {
+    expect(evalError('zeros([100000, 100000])')).toMatchObject({
+      start: 6, end: 22, reason: 'zeros(): a tensor of shape [100000, 100000] (10000000000 elements) is too large (limit 268435456)',
+    });
+  });
+});

@@ -183,6 +183,13 @@ const CASES: Case[] = [
     ulps: 0,
   },
   {
+    name: 'int64 powers wrap like NumPy',
+    expr: '$a ** 41 + $a ** 3',
+    numpy: 'return a ** 41 + a ** 3',
+    inputs: { a: input('int64', [16], 22, -9, 9, true) },
+    ulps: 0,
+  },
+  {
     name: 'int32 arithmetic stays int32',
     expr: '$a * 3 - $a // 4',
     numpy: 'return a * 3 - a // 4',
