@@ -7,6 +7,7 @@ import { parseExpr } from '../expr/parser';
 import type { EvalContext, ExprValue, Kind } from '../expr/values';
 import { RecipeError, RecipeErrors } from '../errors';
 import type { Node, Value } from '../ir/graph';
+import { Tensor, type TensorData } from '../ir/tensor';
 import type { FormatId, Model } from '../ir/model';
 import type { OpRef, ReplacementAst } from '../pattern/ast';
 import type { CaptureInfo } from '../pattern/bindings';
@@ -285,7 +286,7 @@ function patternRule(
       }
       const m = pattern.match(node);
       if (!m.ok) return { ok: false, reason: m.reason };
-      const captures = expressionEnv(m.bindings);
+      const captures = alignedConstants(expressionEnv(m.bindings));
       const context: EvalContext = {
         format: ctx.model.format,
         opsets: Object.fromEntries(ctx.model.opsets.map((o) => [o.domain, o.version])),
@@ -328,6 +329,31 @@ function patternRule(
       };
     },
   };
+}
+
+/**
+ * Constant tensors read straight from a model file may sit at offsets a typed
+ * array cannot view (a float32 at an odd byte). The expression engine views
+ * tensor bytes in place, so each constant capture gets bytes copied to a fresh
+ * buffer, on first read only (rank() and shape() never read them).
+ */
+function alignedConstants(env: Map<string, ExprValue>): Map<string, ExprValue> {
+  for (const [name, v] of env) {
+    if (!(v instanceof Tensor)) continue;
+    const source = v.data;
+    let copy: Uint8Array | undefined;
+    const data: TensorData = {
+      byteLength: source.byteLength,
+      bytes: () => {
+        if (copy) return copy;
+        const bytes = source.bytes();
+        copy = bytes.byteOffset % 8 === 0 && !(bytes instanceof Buffer) ? bytes : Uint8Array.prototype.slice.call(bytes);
+        return copy;
+      },
+    };
+    env.set(name, new Tensor(v.dtype, v.shape, data));
+  }
+  return env;
 }
 
 /** Every let value (forcing the lazy ones), for an environment that adds loop variables. */

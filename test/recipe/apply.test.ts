@@ -59,17 +59,18 @@ function mulAdd(model: Model): { k: Float64Array; c: Float64Array; kShape: reado
 
 describe('the core BatchNorm rule on IR graphs', () => {
   it.each([
-    ['declared shape', { shapeKnown: true }],
-    ['rank from the Conv kernel_shape', {}],
-    ['statistics in Constant nodes', { constantNodes: true }],
-    ['explicit epsilon', { eps: 1e-3 }],
-  ])('replaces BatchNormalization by Mul + Add with the right constants (%s)', (_name, opts) => {
+    ['declared shape', { shapeKnown: true }, 'batchnorm-to-mul-add'],
+    ['rank from the Conv weight', {}, 'batchnorm-after-conv-to-mul-add'],
+    ['statistics in Constant nodes', { constantNodes: true }, 'batchnorm-after-conv-to-mul-add'],
+    ['explicit epsilon', { eps: 1e-3, shapeKnown: true }, 'batchnorm-to-mul-add'],
+  ])('replaces BatchNormalization by Mul + Add with the right constants (%s)', (_name, opts, rule) => {
     const { model, params } = bnModel(3, opts);
     const output = model.graph.outputs[0]!;
     const bundle = loadBundle([BN_RECIPE]);
     const report = applyBundle(model, bundle);
-    const stats = report.rules.find((r) => r.id === 'batchnorm-to-mul-add')!;
+    const stats = report.rules.find((r) => r.id === rule)!;
     expect(stats).toMatchObject({ matches: 1, rewrites: 1, refused: [] });
+    expect(report.rules.reduce((n, r) => n + r.rewrites, 0)).toBe(1);
     expect(model.graph.nodes.map((n) => n.op)).toEqual(['Conv', 'Mul', 'Add', 'Relu']);
     expect(model.graph.outputs[0]).toBe(output);
     // The Add produces the very value the BatchNormalization produced: same name.
@@ -106,9 +107,25 @@ describe('the core BatchNorm rule on IR graphs', () => {
 
   it('does not fire when the rank cannot be told, and names the failed condition', () => {
     const { model } = bnModel(2);
-    const conv = model.graph.nodes.find((n) => n.op === 'Conv')!;
-    conv.attrs.delete('kernel_shape');
+    const g = model.graph;
+    const bn = g.nodes.find((n) => n.op === 'BatchNormalization')!;
+    bn.setInput(0, g.inputs[0]!);
+    g.inputs[0]!.shape = undefined;
     const report = applyBundle(model, loadBundle([BN_RECIPE]), { explain: 'batchnorm-to-mul-add' });
-    expect(report.explain.map((m) => m.reason)).toEqual(["condition 'r != none' is false"]);
+    expect(report.explain.map((m) => m.reason)).toEqual(["condition 'rank($x) != none' is false"]);
+    expect(g.nodes.some((n) => n.op === 'BatchNormalization')).toBe(true);
+  });
+
+  it('keeps the Conv, which other readers still see, when rewriting the BatchNormalization after it', () => {
+    const { model } = bnModel(2);
+    const g = model.graph;
+    const conv = g.nodes.find((n) => n.op === 'Conv')!;
+    const tap = g.addNode({ op: 'Neg', name: 'tap', inputs: [conv.output(0)], outputs: ['tapped'] });
+    g.outputs = [...g.outputs, tap.output(0)];
+    const report = applyBundle(model, loadBundle([BN_RECIPE]));
+    expect(report.rules.find((r) => r.id === 'batchnorm-after-conv-to-mul-add')!.rewrites).toBe(1);
+    expect(g.nodes.map((n) => n.op).sort()).toEqual(['Add', 'Conv', 'Mul', 'Neg', 'Relu']);
+    expect(tap.input(0)).toBe(conv.output(0));
+    expect(conv.output(0).consumers.map((n) => n.op).sort()).toEqual(['Mul', 'Neg']);
   });
 });
