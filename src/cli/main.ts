@@ -1,3 +1,4 @@
+import '../actions';
 import { RecipeToolError, UsageError } from '../errors';
 import { parseArgs, formatHelp } from './args';
 import type { Command, Io } from './command';
