@@ -300,7 +300,7 @@ export class Encoder {
       const v = e.value;
       if (!live.has(v) || v.const === undefined || done.has(v)) continue;
       done.add(v);
-      this.tensor(m, 5, v.const, v.name, true);
+      this.tensor(m, 5, v.const, v.name, true, tensorRec(e.tensor));
     }
     for (const v of live) {
       if (v.const !== undefined && !done.has(v)) this.tensor(m, 5, v.const, v.name, true);
@@ -465,8 +465,10 @@ export class Encoder {
   }
 
   /** A TensorProto: copied when unchanged, else encoded with its data inline, kept external, or moved out. */
-  tensor(out: Sink, field: number, t: Tensor, initName: string | undefined, isInit: boolean): void {
+  tensor(out: Sink, field: number, t: Tensor, initName: string | undefined, isInit: boolean, origin?: TensorRec): void {
     const rec = tensorRec(t);
+    // A tensor replaced by a rewrite keeps the doc_string and metadata of the initializer it replaces.
+    const meta = rec ?? origin;
     if (rec && this.tensorSame(t, initName, isInit)) {
       copyRec(out, rec, field);
       return;
@@ -494,7 +496,7 @@ export class Encoder {
     if (name !== undefined && (name !== '' || rec?.name !== undefined || isInit)) m.stringField(8, name);
     if (original) for (const f of [9, 10, 11]) copySpans(m, rec, f);
     else if (!moveOut && !keepExternal && !(t.data instanceof StringData)) m.dataField(9, t.data);
-    copySpans(m, rec, 12);
+    copySpans(m, meta, 12);
     if (keepExternal) {
       copySpans(m, rec, 13);
       copySpans(m, rec, 14);
@@ -510,8 +512,8 @@ export class Encoder {
       m.tag(14, WIRE.VARINT);
       m.varint(1);
     }
-    copySpans(m, rec, 16);
-    copyUnknown(m, rec, KNOWN_FIELDS.tensor);
+    copySpans(m, meta, 16);
+    copyUnknown(m, meta, KNOWN_FIELDS.tensor);
     out.message(field, m);
   }
 
