@@ -166,7 +166,8 @@ class IrReader {
       while (ins.length < layer.inputs.length) ins.push(null);
       if (layer.type === 'Parameter') {
         const port = this.singleOutput(layer);
-        const shape = this.portShape(layer, port);
+        // shape="..." is a dynamic rank, which a port (no <dim>s) cannot tell from a scalar.
+        const shape = dataOf(layer)?.attrs.shape?.trim() === '...' ? undefined : this.portShape(layer, port);
         const dtype = this.portDType(layer, port) ?? dtypeOfElementType(layer.el.attrs.element_type ?? dataOf(layer)?.attrs.element_type ?? '');
         const { name, fromNames } = this.valueName(layer, port, layer.name);
         const v = graph.addValue(name, { dtype, shape });

@@ -85,6 +85,7 @@ class IrWriter {
   private readonly produced = new Map<Value, { layer: string; port: string }>();
   private readonly offsets = new Map<TensorData, number>();
   private readonly storedByValue = new Map<Value, TensorData>();
+  private readonly newResultNames = new Set<string>();
   private blocks: TensorData[] = [];
   private binSize = 0;
 
@@ -388,7 +389,11 @@ class IrWriter {
       return el;
     }
     const port = this.port(undefined, portId, v, false, this.irVersion >= 11);
-    return layer(p.id, `${v.name}/sink_port_0`, 'Result', 'opset1', [{ name: 'input', attrs: {}, children: [port] }]);
+    // Two new outputs of one value must not make two layers of one name.
+    let name = `${v.name}/sink_port_0`;
+    for (let k = 1; this.newResultNames.has(name); k++) name = `${v.name}/sink_port_0_${k}`;
+    this.newResultNames.add(name);
+    return layer(p.id, name, 'Result', 'opset1', [{ name: 'input', attrs: {}, children: [port] }]);
   }
 
   /** A `<port>`: the one read when nothing about its value changed, else regenerated from the value. */

@@ -68,6 +68,19 @@ test('a new input shape is written to the Parameter and to the ports that read i
   expect(text).toContain('<data element_type="f32" offset="0" shape="1,1" size="4"/>');
 });
 
+test('an input of unknown rank is written as shape="..." and read back without a shape', () => {
+  const model = readModel(corpus('passthrough_string/1/passthrough.xml'));
+  const v = model.graph.inputs[0]!;
+  expect(v.shape).toEqual([null]);
+  v.shape = undefined;
+  const file = out();
+  writeModel(model, file);
+  const text = fs.readFileSync(file, 'utf8');
+  expect(text).toContain('<data shape="..." element_type="string" />');
+  expect(text).toContain('<port id="0" precision="STRING" names="my_name" />');
+  expect(readModel(file).graph.inputs[0]!.shape).toBeUndefined();
+});
+
 test('metadata changes go into rt_info: set, add and remove', () => {
   const model = readModel(corpus('scalar/1/saved_model.xml'));
   expect(model.getMetadata('conversion_parameters/layout')).toBe('...');
