@@ -15,7 +15,7 @@ import {
 } from './tensor-math';
 import {
   DEFAULT_FLOAT, EvalContext, ExprValue, Kind, asDType, castTensor, describeValue, fromAttr, fromElements, normalizeInt,
-  tensorElements, tensorItem, toTensor,
+  tensorElements, tensorItem, tensorToList, toTensor,
 } from './values';
 
 /** One parameter of a function, as the checker sees it. */
@@ -624,13 +624,7 @@ const FUNCTIONS: readonly FunctionSpec[] = [
     category: 'convert',
     params: [p('t', TENSOR)],
     result: 'list',
-    impl: ([t], ctx) => {
-      const tensor = tensorOf(t ?? null, ctx.span(0), 'tolist()');
-      const flat = [...tensorElements(tensor)].map((e): ExprValue =>
-        typeof e === 'bigint' ? normalizeInt(e) : tensor.dtype === 'bool' ? e !== 0 : e,
-      );
-      return nest(flat, tensor.shape);
-    },
+    impl: ([t], ctx) => tensorToList(tensorOf(t ?? null, ctx.span(0), 'tolist()')),
   },
   {
     name: 'int',
@@ -962,13 +956,6 @@ function fill(shape: readonly number[], value: ExprValue, dtype: DType | undefin
     return fromElements(target, shape, new BigInt64Array(n).fill(typeof x === 'bigint' ? x : BigInt(Math.trunc(Number(x)))));
   }
   return fromElements(target, shape, new Float64Array(n).fill(Number(x)));
-}
-
-function nest(flat: readonly ExprValue[], shape: readonly number[]): ExprValue {
-  if (shape.length === 0) return flat[0] ?? null;
-  const [first, ...rest] = shape;
-  const inner = rest.reduce((a, b) => a * b, 1);
-  return Array.from({ length: first ?? 0 }, (_, i) => nest(flat.slice(i * inner, (i + 1) * inner), rest));
 }
 
 const BY_NAME: ReadonlyMap<string, FunctionSpec> = new Map(FUNCTIONS.map((f) => [f.name, f]));

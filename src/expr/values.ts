@@ -189,10 +189,12 @@ export function toTensor(v: ExprValue, dtype?: DType, at: Span = NO_SPAN): Tenso
     return dtype && dtype !== v.const.dtype ? castTensor(v.const, dtype) : v.const;
   }
   if (v instanceof Tensor) return dtype && dtype !== v.dtype ? castTensor(v, dtype) : v;
-  const shape: number[] = [];
-  const flat: (number | bigint | boolean)[] = [];
-  collectNested(v, 0, shape, flat, at);
-  const target = dtype ?? inferDType(flat);
+  const nested: Nested = { shape: [], flat: [], dtypes: new Set(), bare: false };
+  collectNested(v, 0, nested, at);
+  const { shape, flat } = nested;
+  // Tensors stacked in a list keep their dtype, when they agree and no bare number is mixed in.
+  const [only] = nested.dtypes;
+  const target = dtype ?? (nested.dtypes.size === 1 && !nested.bare && only ? only : inferDType(flat));
   if (target === 'int64' || target === 'uint64') {
     return fromElements(target, shape, BigInt64Array.from(flat, toBigInt));
   }
@@ -210,27 +212,57 @@ function inferDType(flat: readonly (number | bigint | boolean)[]): DType {
   return DEFAULT_FLOAT;
 }
 
-function collectNested(v: ExprValue, depth: number, shape: number[], flat: (number | bigint | boolean)[], at: Span): void {
-  if (Array.isArray(v)) {
+/** What collecting a nested list found: its shape, its leaves, the dtypes of tensors in it. */
+interface Nested {
+  shape: number[];
+  flat: (number | bigint | boolean)[];
+  dtypes: Set<DType>;
+  /** A bare number or boolean was among the leaves. */
+  bare: boolean;
+}
+
+function collectNested(v: ExprValue, depth: number, into: Nested, at: Span): void {
+  const { shape, flat } = into;
+  const item = v instanceof GraphValue && v.const ? v.const : v;
+  if (item instanceof Tensor && item.rank > 0) {
+    into.dtypes.add(item.dtype);
+    collectNested(tensorToList(item), depth, { ...into, dtypes: new Set() }, at);
+    return;
+  }
+  if (Array.isArray(item)) {
     if (shape.length <= depth) {
       if (flat.length > 0) throw new ExprError(at.start, at.end, 'a nested list is ragged: its items must all have the same shape');
-      shape.push(v.length);
-    } else if (shape[depth] !== v.length) {
-      throw new ExprError(at.start, at.end, `a nested list is ragged: lists of ${shape[depth]} and ${v.length} items at depth ${depth}`);
+      shape.push(item.length);
+    } else if (shape[depth] !== item.length) {
+      throw new ExprError(at.start, at.end, `a nested list is ragged: lists of ${shape[depth]} and ${item.length} items at depth ${depth}`);
     }
-    for (const x of v) collectNested(x, depth + 1, shape, flat, at);
+    for (const x of item) collectNested(x, depth + 1, into, at);
     return;
   }
   if (depth < shape.length) throw new ExprError(at.start, at.end, 'a nested list is ragged: its items must all have the same shape');
-  if (v instanceof Tensor && v.size === 1 && v.rank === 0) {
-    flat.push(tensorItem(v));
+  if (item instanceof Tensor) {
+    into.dtypes.add(item.dtype);
+    flat.push(tensorItem(item));
     return;
   }
-  if (typeof v === 'number' || typeof v === 'bigint' || typeof v === 'boolean') {
-    flat.push(v);
+  if (typeof item === 'number' || typeof item === 'bigint' || typeof item === 'boolean') {
+    into.bare = true;
+    flat.push(item);
     return;
   }
   throw new ExprError(at.start, at.end, `${describeValue(v)} cannot be an element of a tensor`);
+}
+
+/** The elements of a tensor as a nested list (bigints only beyond 2^53, booleans for bool). */
+export function tensorToList(t: Tensor): ExprValue {
+  const flat = [...tensorElements(t)].map((e): ExprValue => (typeof e === 'bigint' ? normalizeInt(e) : t.dtype === 'bool' ? e !== 0 : e));
+  const nest = (from: number, dims: readonly number[]): ExprValue => {
+    if (dims.length === 0) return flat[from] ?? null;
+    const [first = 0, ...rest] = dims;
+    const inner = rest.reduce((a, b) => a * b, 1);
+    return Array.from({ length: first }, (_, i) => nest(from + i * inner, rest));
+  };
+  return nest(0, t.shape);
 }
 
 /** True for the 64-bit integer dtypes, whose elements are computed as bigints. */

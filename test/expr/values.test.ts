@@ -86,6 +86,21 @@ describe('toTensor and castTensor', () => {
     expect(toTensor([]).shape).toEqual([0]);
   });
 
+  test('tensors in a list are stacked and keep their dtype (as np.array([a, b]))', () => {
+    const a = Tensor.from('float32', [1], [2]);
+    const b = Tensor.from('float32', [1], [3]);
+    const g = new Graph('g');
+    const c = g.addConstant('c', Tensor.from('float32', [], [4]));
+    const s = toTensor([a, b]);
+    expect([s.dtype, s.shape, [...tensorElements(s)]]).toEqual(['float32', [2, 1], [2, 3]]);
+    const t = toTensor([c, c]);
+    expect([t.dtype, t.shape, [...tensorElements(t)]]).toEqual(['float32', [2], [4, 4]]);
+    // A bare number among them: the values decide, as for a plain list.
+    const u = toTensor([c, 1]);
+    expect([u.dtype, [...tensorElements(u)]]).toEqual(['int64', [4n, 1n]]);
+    expect(() => toTensor([a, Tensor.from('float32', [2], [1, 2])])).toThrow('a nested list is ragged');
+  });
+
   test('a non-constant graph value is an error', () => {
     const g = new Graph('g');
     expect(() => toTensor(g.addValue('x'), undefined, { start: 1, end: 2 })).toThrow("graph value 'x' is not a constant");
