@@ -5,3 +5,4 @@ export * from './graph';
 export * from './model';
 export * from './passes';
 export * from './text/print';
+export * from './text/parse';
