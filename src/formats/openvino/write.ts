@@ -1,10 +1,10 @@
 import { createHash } from 'node:crypto';
-import * as fs from 'node:fs';
 import { ModelError, UnsupportedError } from '../../errors';
 import type { Dim, Node, Value } from '../../ir/graph';
 import type { Model } from '../../ir/model';
 import { BytesData, StringData, type TensorData } from '../../ir/tensor';
 import type { OutputFiles } from '../adapter';
+import { writeAll } from '../atomic';
 import { formatOvAttr } from './attrs';
 import { forEachChunk } from './bin';
 import { dtypeOfElementType, elementTypeOf, precisionOf } from './element-types';
@@ -19,7 +19,7 @@ import {
   type OvResultNative,
   type OvValueNative,
 } from './native';
-import { binPathFor, flattenRtInfo, joinNames, packStrings, splitNames } from './read';
+import { binPathFor, joinNames, packStrings, splitNames } from './read';
 import {
   childElement,
   cloneElement,
@@ -69,14 +69,9 @@ export function buildOpenvino(model: Model, file: string): OpenvinoImage {
 export function writeOpenvino(model: Model, out: OutputFiles): void {
   const image = buildOpenvino(model, out.mainPath);
   const xmlFd = out.open(out.mainPath);
-  writeBytes(xmlFd, Buffer.from(image.xml, 'utf8'));
+  writeAll(xmlFd, Buffer.from(image.xml, 'utf8'));
   const binFd = out.open(binPathFor(out.mainPath));
-  for (const block of image.blocks) forEachChunk(block, (chunk) => writeBytes(binFd, chunk));
-}
-
-function writeBytes(fd: number, bytes: Uint8Array): void {
-  let at = 0;
-  while (at < bytes.byteLength) at += fs.writeSync(fd, bytes, at, bytes.byteLength - at);
+  for (const block of image.blocks) forEachChunk(block, (chunk) => writeAll(binFd, chunk));
 }
 
 class IrWriter {
@@ -487,12 +482,12 @@ class IrWriter {
   private rtInfo(raw: XmlElement | undefined): XmlElement | undefined {
     const now = this.model.metadata;
     const before = this.native?.metadataAtRead ?? [];
+    if (!raw && now.length === 0) return undefined;
     if (raw && JSON.stringify(now) === JSON.stringify(before)) return cloneElement(raw);
     const el: XmlElement = raw ? cloneElement(raw) : { name: 'rt_info', attrs: {}, children: [] };
     const keys = new Set(now.map((m) => m.key));
     for (const m of before) if (!keys.has(m.key)) removePath(el, m.key.split('/'));
     for (const m of now) findOrCreatePath(el, m.key.split('/')).attrs.value = m.value;
-    if (JSON.stringify(flattenRtInfo(el)) !== JSON.stringify(now) && !raw && now.length === 0) return undefined;
     return el;
   }
 
@@ -543,7 +538,6 @@ function layer(id: string, name: string, type: string, version: string, children
 }
 
 function rawLayer(item: Item): XmlElement | undefined {
-  if (item.kind === 'result' || item.kind === 'node') return item.native?.layer;
   return item.native?.layer;
 }
 
@@ -625,13 +619,9 @@ function removePath(el: XmlElement, path: string[]): void {
   const child = el.children[i];
   if (!child || !isElement(child)) return;
   if (rest.length === 0) {
-    if (childElements(child).length === 0) el.children.splice(i, 1);
+    if (!child.children.some(isElement)) el.children.splice(i, 1);
     else delete child.attrs.value;
   } else removePath(child, rest);
-}
-
-function childElements(el: XmlElement): XmlElement[] {
-  return el.children.filter(isElement);
 }
 
 function findOrCreatePath(el: XmlElement, path: string[]): XmlElement {
