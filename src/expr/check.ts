@@ -2,7 +2,7 @@ import { isDType } from '../ir/dtype';
 import type { BinaryExpr, CallExpr, Expr } from './ast';
 import { ExprError, closest } from './errors';
 import { ParamSpec, arityError, arityOf, listFunctions, lookupFunction, paramFor, unknownFunction } from './functions';
-import { Kind, kindName } from './values';
+import { Kind, dtypeHint, kindName } from './values';
 
 /** Names to kinds: a Map or a plain object. */
 export type KindBindings = ReadonlyMap<string, Kind> | Readonly<Record<string, Kind>>;
@@ -214,8 +214,15 @@ class Checker {
     argKinds.forEach((k, i) => {
       const param = paramFor(f, i);
       const arg = e.args[i];
-      if (!param || !arg || accepts(param, k)) return;
-      this.error(arg.start, arg.end, `${f.name}() argument ${i + 1} (${param.name}) must be ${kindList(param.kinds)}, not ${kindName(k)}`);
+      if (!param || !arg) return;
+      if (!accepts(param, k)) {
+        this.error(arg.start, arg.end, `${f.name}() argument ${i + 1} (${param.name}) must be ${kindList(param.kinds)}, not ${kindName(k)}`);
+        return;
+      }
+      // A dtype written as a string literal can be checked now: cast(k, "float61").
+      if (param.kinds !== 'any' && param.kinds.includes('dtype') && arg.type === 'string' && !isDType(arg.value)) {
+        this.error(arg.start, arg.end, `unknown dtype "${arg.value}"`, dtypeHint(arg.value));
+      }
     });
     return typeof f.result === 'string' ? f.result : f.result(argKinds);
   }

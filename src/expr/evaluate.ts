@@ -148,7 +148,7 @@ class Evaluator {
     }
     if (Array.isArray(left) && Array.isArray(right)) {
       if (e.op === '+') return [...left, ...right];
-      throw new ExprError(e.start, e.end, `'${e.op}' is not defined on two lists`, `lists join with '+'; for elementwise math write tensor(${'[...]'}) ${e.op} ...`);
+      throw new ExprError(e.start, e.end, `'${e.op}' is not defined on two lists`, `lists join with '+'; for elementwise math write tensor([...]) ${e.op} ...`);
     }
     const what = `'${e.op}'`;
     // A list beside a tensor becomes a tensor of that tensor's dtype (as NumPy would take it).

@@ -1,8 +1,8 @@
 import { Attr, AttrKind, intValue } from '../ir/attr';
-import { DType, isDType } from '../ir/dtype';
+import { DTYPES, DType, isDType } from '../ir/dtype';
 import { Node, Value as GraphValue } from '../ir/graph';
 import { BytesData, Tensor } from '../ir/tensor';
-import { ExprError, Span } from './errors';
+import { ExprError, Span, closest } from './errors';
 
 export { GraphValue };
 
@@ -378,8 +378,14 @@ function isDTypeFloat(dtype: DType): boolean {
 /** Checks a dtype name given as a string, for cast()/tensor()/full(). */
 export function asDType(v: ExprValue, at: Span): DType {
   if (typeof v === 'string' && isDType(v)) return v;
-  const hint = typeof v === 'string' ? 'dtypes: float32, float16, bfloat16, float64, int8, int16, int32, int64, uint8, bool, ...' : undefined;
-  throw new ExprError(at.start, at.end, `expected a dtype name, got ${describeValue(v)}`, hint);
+  throw new ExprError(at.start, at.end, `expected a dtype name, got ${describeValue(v)}`, typeof v === 'string' ? dtypeHint(v) : undefined);
+}
+
+/** "did you mean" for a misspelt dtype name, or the common names. */
+export function dtypeHint(name: string): string {
+  const aliases: Readonly<Record<string, DType>> = { half: 'float16', float: 'float32', double: 'float64', int: 'int32', long: 'int64', fp16: 'float16', fp32: 'float32', bf16: 'bfloat16' };
+  const guess = aliases[name.toLowerCase()] ?? closest(name, Object.keys(DTYPES));
+  return guess ? `did you mean '${guess}'?` : 'dtypes: float32, float16, bfloat16, float64, int8, int16, int32, int64, uint8, bool, ...';
 }
 
 /** What an expression may ask about the model being rewritten: `format()`, `opset()`. */

@@ -93,6 +93,8 @@ describe('errors, each with its exact range', () => {
     ['k["a"]', [[2, 5, 'an index must be an integer, got a string']]],
     ['$n[0]', [[0, 2, 'cannot index a node']]],
     ['$eps < "a"', [[0, 10, "cannot apply '<' to a number and a string"]]],
+    ['cast(k, "float61")', [[8, 17, 'unknown dtype "float61"']]],
+    ['tensor([1], "half")', [[12, 18, 'unknown dtype "half"']]],
   ])('%s', (text, expected) => {
     expect(errorsOf(text)).toEqual(expected);
   });
@@ -119,6 +121,9 @@ describe('errors, each with its exact range', () => {
     expect(hintsOf('zzz')).toEqual(['a name must be defined by an earlier let entry; captures are written $name']);
     expect(hintsOf('slice(k)')).toEqual(['call it as slice(t, starts, ends, axes?, steps?)']);
     expect(hintsOf('$name + 1')).toEqual(['turn the other side into text with str(...)']);
+    expect(hintsOf('cast(k, "float61")')).toEqual(["did you mean 'float64'?"]);
+    expect(hintsOf('cast(k, "half")')).toEqual(["did you mean 'float16'?"]);
+    expect(hintsOf('cast(k, "xyzzy")')).toEqual(['dtypes: float32, float16, bfloat16, float64, int8, int16, int32, int64, uint8, bool, ...']);
     expect(hintsOf('$n + 1')).toEqual(['a node has no value; read its output or an attribute, e.g. attr($n, "axis")']);
   });
 
