@@ -284,7 +284,8 @@ function nativeView(dtype: DType, bytes: Uint8Array, n: number): NumberView | Bi
   const width = { float32: 4, float64: 8, int8: 1, uint8: 1, int16: 2, uint16: 2, int32: 4, uint32: 4, int64: 8, uint64: 8 }[dtype as string];
   if (width === undefined || bytes.byteLength < n * width) return undefined;
   // Typed arrays need aligned offsets; a model file's tensors are not always aligned.
-  const b = bytes.byteOffset % width === 0 ? bytes : bytes.slice(0, n * width);
+  // (Copy with the Uint8Array constructor: Buffer#slice would return a view at the same offset.)
+  const b = bytes.byteOffset % width === 0 ? bytes : new Uint8Array(bytes.subarray(0, n * width));
   switch (dtype) {
     case 'float32': return new Float32Array(b.buffer, b.byteOffset, n);
     case 'float64': return new Float64Array(b.buffer, b.byteOffset, n);

@@ -1,4 +1,4 @@
-import { Graph, Tensor, attr } from '../../src/ir';
+import { BytesData, Graph, Tensor, attr } from '../../src/ir';
 import { ExprError, castTensor, fromAttr, kindOf, tensorElements, toAttr, toTensor } from '../../src/expr';
 
 describe('fromAttr: IR attributes as expression values', () => {
@@ -113,6 +113,19 @@ describe('toTensor and castTensor', () => {
     const big = Tensor.from('int64', [1], [9007199254740993n]);
     expect([...tensorElements(castTensor(big, 'uint64'))]).toEqual([9007199254740993n]);
     expect(castTensor(big, 'int64')).toBe(big);
+  });
+
+  test('tensors whose bytes sit at unaligned offsets of a file buffer are read correctly', () => {
+    // A Node Buffer, as a model file is read: its slice() is a view, not a copy.
+    const file = Buffer.alloc(1 + 8 * 3);
+    const f32 = new Float32Array([1.5, -2, 3]);
+    file.set(new Uint8Array(f32.buffer), 1);
+    const t = new Tensor('float32', [3], new BytesData(file.subarray(1, 13)));
+    expect([...tensorElements(t)]).toEqual([1.5, -2, 3]);
+    const i64 = new BigInt64Array([9007199254740993n, -1n]);
+    file.set(new Uint8Array(i64.buffer), 3);
+    const big = new Tensor('int64', [2], new BytesData(file.subarray(3, 19)));
+    expect([...tensorElements(big)]).toEqual([9007199254740993n, -1n]);
   });
 
   test('kindOf names runtime values', () => {
