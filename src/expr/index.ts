@@ -51,8 +51,8 @@ export type { Bindings, ExprEnv } from './evaluate';
 export { arityOf, listFunctions, lookupFunction, paramFor, signatureOf } from './functions';
 export type { CallContext, FunctionSpec, ParamSpec } from './functions';
 export {
-  DEFAULT_FLOAT, DEFAULT_INT, KINDS, castTensor, describeValue, fromAttr, kindName, kindOf, tensorElements, tensorItem,
-  toAttr, toTensor,
+  DEFAULT_FLOAT, DEFAULT_INT, KINDS, castTensor, describeValue, fromAttr, fromElements, kindName, kindOf, tensorElements,
+  tensorItem, tensorToList, toAttr, toTensor,
 } from './values';
 export type { EvalContext, ExprValue, GraphValue, Kind } from './values';
 export { broadcastShapes, commonDType, promoteTypes } from './tensor-math';
