@@ -1,8 +1,10 @@
+import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { readModel, writeModel } from '../../../src/formats';
 import { buildOpenvino } from '../../../src/formats/openvino';
 import { serializeXml } from '../../../src/formats/openvino/xml';
+import type { Model } from '../../../src/ir/model';
 import { printGraph } from '../../../src/ir/text/print';
 import { corpusOpenvinoModels, SHARED, tempDir } from '../../helpers/corpus';
 import { binSizeNeeded, constRanges, pseudoRandomBytes, xmlTreeOf } from '../../helpers/openvino-build';
@@ -43,15 +45,16 @@ test('the corpus has the eight model_server IR pairs and the two XML-only topolo
 describe.each(models.map((f, i) => [path.relative(path.join(SHARED, 'corpus'), f), f, i] as const))('%s', (_label, original, i) => {
   let input: string;
   let output: string;
+  let model: Model;
   beforeAll(() => {
     input = stage(original, i);
     output = path.join(work, `out${i}`, 'model.xml');
     fs.mkdirSync(path.dirname(output), { recursive: true });
-    writeModel(readModel(input), output);
+    model = readModel(input);
+    writeModel(model, output);
   });
 
   test('is recognised as OpenVINO IR and read', () => {
-    const model = readModel(input);
     expect(model.format).toBe('openvino');
     expect(model.graph.outputs.length).toBeGreaterThan(0);
   });
@@ -62,7 +65,7 @@ describe.each(models.map((f, i) => [path.relative(path.join(SHARED, 'corpus'), f
   });
 
   test('the regenerated XML (not the kept text) is the same tree too', () => {
-    const image = buildOpenvino(readModel(input), output);
+    const image = buildOpenvino(model, output);
     expect(image.verbatim).toBe(true);
     const regenerated = path.join(work, `regen${i}.xml`);
     fs.writeFileSync(regenerated, serializeXml(image.doc, { indent: '  ', spaceBeforeSlash: false, spaceInDeclaration: true }));
@@ -76,13 +79,13 @@ describe.each(models.map((f, i) => [path.relative(path.join(SHARED, 'corpus'), f
     const after = constBytes(output);
     expect([...after.keys()]).toEqual([...before.keys()]);
     for (const [id, bytes] of before) expect(Buffer.compare(after.get(id)!, bytes)).toBe(0);
-    const distinct = new Set([...before.values()].map((b) => b.toString('base64')));
-    const total = [...distinct].reduce((s, b) => s + Buffer.from(b, 'base64').byteLength, 0);
+    const distinct = new Map([...before.values()].map((b) => [createHash('sha256').update(b).digest('hex'), b.byteLength]));
+    const total = [...distinct.values()].reduce((s, n) => s + n, 0);
     expect(fs.statSync(output.replace(/\.xml$/, '.bin')).size).toBe(total);
   });
 
   test('reading the written model gives the same graph', () => {
-    expect(printGraph(readModel(output).graph)).toBe(printGraph(readModel(input).graph));
+    expect(printGraph(readModel(output).graph)).toBe(printGraph(model.graph));
   });
 });
 
