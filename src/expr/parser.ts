@@ -28,6 +28,9 @@ const INFIX: Readonly<Record<string, number>> = {
 
 const COMPARISONS = new Set(['==', '!=', '<', '<=', '>', '>=']);
 
+/** The deepest expression tree the parser builds. */
+const MAX_DEPTH = 256;
+
 /** Words with a meaning of their own; they cannot name a `let` binding. */
 export const KEYWORDS: ReadonlySet<string> = new Set(['and', 'or', 'not', 'if', 'else', 'true', 'false', 'none', 'inf', 'nan']);
 
@@ -42,6 +45,8 @@ export function parseExpr(text: string): Expr {
 class Parser {
   private readonly tokens: Token[];
   private pos = 0;
+  /** How deep the tree under construction is (recursion plus operator chains). */
+  private depth = 0;
 
   constructor(private readonly text: string) {
     this.tokens = tokenize(text);
@@ -91,16 +96,41 @@ class Parser {
       throw new ExprError(t.start, t.end, `expected 'else' of the 'if' at offset ${ifToken.start}, got ${describe(t)}`, "the conditional is written 'a if cond else b'");
     }
     this.next();
+    const entered = this.depth;
+    this.enter();
     const otherwise = this.parseConditional();
+    this.depth = entered;
     return { type: 'conditional', test, then, otherwise, start: then.start, end: otherwise.end };
   }
 
   private parseBinary(minBp: number): Expr {
+    const entered = this.depth;
+    this.enter();
+    try {
+      return this.parseBinaryAt(minBp);
+    } finally {
+      this.depth = entered;
+    }
+  }
+
+  /**
+   * A hostile or generated recipe could nest thousands of levels; evaluating
+   * that would overflow the stack, so the parser refuses it with a position.
+   */
+  private enter(): void {
+    if (++this.depth > MAX_DEPTH) {
+      const t = this.peek();
+      throw new ExprError(t.start, t.end, `the expression is nested too deeply (more than ${MAX_DEPTH} levels)`, 'split it into let entries');
+    }
+  }
+
+  private parseBinaryAt(minBp: number): Expr {
     let left = this.parsePrefix();
     for (;;) {
       const t = this.peek();
       if (t.kind === 'op' && t.value === '[') {
         // Indexing binds tighter than anything, so it is always taken here.
+        this.enter();
         left = this.parseIndex(left);
         continue;
       }
@@ -108,6 +138,8 @@ class Parser {
       const bp = INFIX[op];
       if (bp === undefined || bp <= minBp) return left;
       this.next();
+      // Each operator in a chain (1 + 1 + 1 ...) makes the tree one level deeper.
+      this.enter();
       // `**` is right-associative and its right side may be negated: 2 ** -1.
       const right = op === '**' ? this.parseBinary(BP_UNARY - 1) : this.parseBinary(bp);
       left = {

@@ -1,4 +1,4 @@
-import { Expr, ExprError, parseExpr, tokenize, underline, walk } from '../../src/expr';
+import { Expr, ExprError, evaluate, parseExpr, tokenize, underline, walk } from '../../src/expr';
 
 /** The tree as an S-expression, so precedence shows in the test text. */
 function sexpr(e: Expr): string {
@@ -235,3 +235,30 @@ describe('syntax errors: message and exact offsets', () => {
     expect(underline(text, { start, end })).toBe(`${text}\n             ^`);
   });
 });
+
+describe('nesting limits', () => {
+  test.each([
+    ['parentheses', '('.repeat(300) + '1' + ')'.repeat(300)],
+    ['unary minus', '-'.repeat(300) + '1'],
+    ['operator chain', Array(300).fill('1').join(' + ')],
+    ['right-associative powers', Array(300).fill('2').join(' ** ')],
+    ['conditionals', Array(300).fill('1 if true else').join(' ') + ' 0'],
+    ['index chain', 'x' + '[0]'.repeat(300)],
+    ['lists', '['.repeat(300) + ']'.repeat(300)],
+    ['calls', 'abs('.repeat(300) + '1' + ')'.repeat(300)],
+  ])('%s beyond 256 levels are refused with a position', (_name, text) => {
+    const [start, end, reason, hint] = parseError(text);
+    expect(reason).toBe('the expression is nested too deeply (more than 256 levels)');
+    expect(hint).toBe('split it into let entries');
+    expect(start).toBeGreaterThan(0);
+    expect(end).toBeLessThanOrEqual(text.length);
+  });
+
+  test('100 levels are fine', () => {
+    expect(evaluate(parseExpr(Array(120).fill('1').join(' + ')))).toBe(120);
+    expect(evaluate(parseExpr('abs('.repeat(100) + '-1' + ')'.repeat(100)))).toBe(1);
+    expect(() => parseExpr('('.repeat(100) + '1' + ')'.repeat(100))).not.toThrow();
+    expect(() => parseExpr(Array(100).fill('1').join(' + '))).not.toThrow();
+  });
+});
+
