@@ -1,3 +1,23 @@
+/**
+ * OpenVINO IR (v10, v11): `model.xml` and the weights in `model.bin` beside it.
+ *
+ * How an IR maps onto the graph IR, so that recipes see one shape for all formats:
+ * - a layer becomes a Node: `op` = its `type` (Convolution, GroupConvolution,
+ *   Add...), `domain` = its `version` (`opset1`...), `name` = its `name`; each
+ *   `<data>` attribute becomes a `string` attribute exactly as written
+ *   (`strides: "1,1"`); read and set them as numbers with ovIntsAttr, ovFloatAttr,
+ *   ovSetAttr...
+ * - a `Const` layer becomes a constant Value (dtype from `element_type`, shape
+ *   from `shape`, bytes a view of the .bin); a `Parameter` a graph input; a
+ *   `Result` a graph output. Their layers stay in `native` and are written back
+ *   as the same layers, with the same ids.
+ * - an output port becomes a Value named by the first of its `names`, else (for
+ *   Parameter and Const) the layer name, else `<layer name>:<port id>`.
+ * - model `<rt_info>` becomes Model.metadata, keys joined by `/`
+ *   (`conversion_parameters/framework`).
+ * Layers, values and constants a rewrite creates get fresh layer ids and are
+ * written as new layers; what it does not touch is written back as read.
+ */
 import * as fs from 'node:fs';
 import type { FormatAdapter } from '../adapter';
 import { readOpenvino } from './read';

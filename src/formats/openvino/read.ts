@@ -179,8 +179,6 @@ class IrReader {
         const tensor = this.constTensor(layer, port);
         const { name, fromNames } = this.valueName(layer, port, layer.name);
         const v = graph.addConstant(name, tensor.tensor);
-        const portShape = this.portShape(layer, port);
-        if (portShape) v.shape = portShape;
         v.native = { ...this.valueNative('ov-const', v, port.el, fromNames, layer), tensor: tensor.tensor, stored: tensor.stored };
         produced.set(`${layer.id}:${port.id}`, v);
       } else if (layer.type === 'Result') {
