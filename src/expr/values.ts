@@ -71,7 +71,7 @@ export function kindName(k: Kind): string {
 
 /** A short description of a runtime value for error messages. */
 export function describeValue(v: ExprValue): string {
-  if (v instanceof Tensor) return `a ${v.dtype} tensor of shape [${v.shape.join(', ')}]`;
+  if (v instanceof Tensor) return `${v.dtype.startsWith('int') ? 'an' : 'a'} ${v.dtype} tensor of shape [${v.shape.join(', ')}]`;
   if (v instanceof GraphValue) return `graph value '${v.name}'${v.const ? ' (constant)' : ''}`;
   if (v instanceof Node) return `node '${v.name}' (${v.op})`;
   if (Array.isArray(v)) return `a list of ${v.length}`;

@@ -324,7 +324,7 @@ describe('functions', () => {
     expect(ev('str(3) + "_" + str(float16)')).toBe('3_float16');
     expect(evalError('tensor([[1, 2], [3]])')).toMatchObject({ start: 7, end: 20, reason: 'a nested list is ragged: lists of 2 and 1 items at depth 1' });
     expect(evalError('cast($x, "float17")', { captures: { x: f32([1], [1]) } })).toMatchObject({ start: 9, end: 18, reason: 'expected a dtype name, got string "float17"' });
-    expect(evalError('item(tensor([1, 2]))')).toMatchObject({ start: 5, end: 19, reason: 'item(): expected one element, got a int64 tensor of shape [2]' });
+    expect(evalError('item(tensor([1, 2]))')).toMatchObject({ start: 5, end: 19, reason: 'item(): expected one element, got an int64 tensor of shape [2]' });
   });
 
   test('range and len drive generated repetition', () => {
