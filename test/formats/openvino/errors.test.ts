@@ -163,6 +163,26 @@ describe('fuzz: truncated and bit-flipped files give ModelError or a model, neve
     }
   });
 
+  test('seeded changes of numbers (ids, ports, offsets, sizes, dims) in the XML', () => {
+    const outcomes = { ok: 0, error: 0 };
+    const values = ['0', '1', '-1', '7', '4294967296', '99999999999999999999', '', 'x'];
+    corpus.forEach((f, k) => {
+      const xml = fs.readFileSync(f, 'utf8');
+      const bin = fs.readFileSync(f.replace(/\.xml$/, '.bin'));
+      const numbers = [...xml.matchAll(/="(\d+)"|<dim>(-?\d+)<\/dim>/g)];
+      const noise = pseudoRandomBytes(2 * 40, 100 + k);
+      for (let t = 0; t < 40; t++) {
+        const m = numbers[(noise[2 * t]! * 256 + noise[2 * t + 1]!) % numbers.length]!;
+        const digits = m[1] ?? m[2]!;
+        const at = m.index! + m[0].indexOf(digits);
+        const changed = xml.slice(0, at) + values[t % values.length]! + xml.slice(at + digits.length);
+        outcomes[attempt(Buffer.from(changed), bin)]++;
+      }
+    });
+    expect(outcomes.error).toBeGreaterThan(0);
+    expect(outcomes.ok).toBeGreaterThan(0);
+  });
+
   test('seeded byte flips in the XML', () => {
     const outcomes = { ok: 0, error: 0 };
     corpus.forEach((f, k) => {
