@@ -18,6 +18,8 @@ export interface RuntimeJob {
   /** Reuse the inputs of an earlier job of the same call, by its index. */
   inputsFrom?: number;
   seed?: number;
+  /** Size given to dimensions the model leaves open (-1) in generated inputs; default 1. */
+  dynamicSize?: number;
 }
 
 /** The outcome of one run. `ok` is false when the runtime failed, including failures it only logged. */

@@ -4,7 +4,7 @@
 // importScripts() as in a web worker: we provide `self` and an importScripts
 // that runs the glue file with vm.runInThisContext.
 //
-// stdin: JSON { jobs: [{ model, inputs?: [{dtype, shape, data(base64)}], inputsFrom?: index, seed? }] }
+// stdin: JSON { jobs: [{ model, inputs?: [{dtype, shape, data(base64)}], inputsFrom?: index, seed?, dynamicSize? }] }
 // stdout: JSON [{ ok, error?, inputs, outputs: [{name, dtype, shape, data}] }]
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -52,10 +52,10 @@ function seededRandom(seed) {
   };
 }
 
-function makeInput(detail, rand) {
+function makeInput(detail, rand, dynamicSize) {
   const Ctor = ARRAYS[detail.dtype];
   if (!Ctor) throw new Error(`input '${detail.name}' has dtype ${detail.dtype}, which this runner cannot feed`);
-  const shape = [...detail.shape].map((d) => (d < 0 ? 1 : d));
+  const shape = [...detail.shape].map((d) => (d < 0 ? dynamicSize : d));
   const n = shape.reduce((a, b) => a * b, 1);
   const data = new Ctor(n);
   for (let i = 0; i < n; i++) {
@@ -97,7 +97,7 @@ async function main() {
       else if (job.inputsFrom !== undefined) inputs = results[job.inputsFrom].inputs.map(fromWire);
       else {
         const rand = seededRandom(job.seed ?? 1);
-        inputs = model.getInputDetails().map((d) => makeInput(d, rand));
+        inputs = model.getInputDetails().map((d) => makeInput(d, rand, job.dynamicSize ?? 1));
       }
       const tensors = inputs.map((t) => new litert.Tensor(t.data, t.shape));
       const outs = await model.run(tensors);
