@@ -229,7 +229,9 @@ class Matcher {
   private readonly attrs = new Map<string, Attr | null>();
   private readonly lists = new Map<string, readonly (Value | null)[]>();
   private readonly matched: Node[] = [];
-  private readonly trail: (() => void)[] = [];
+  /** What to undo on backtracking: a map entry to delete, or the last matched node to drop. */
+  private readonly trail: (Map<string, unknown> | null)[] = [];
+  private readonly trailKeys: string[] = [];
   private progress = 0;
   private best: { progress: number; reason: string; node?: Node } | undefined;
   private result: Bindings | undefined;
@@ -254,16 +256,26 @@ class Matcher {
     this.progress++;
   }
 
-  private set<K, V>(map: Map<K, V>, key: K, value: V): void {
+  private set<V>(map: Map<string, V>, key: string, value: V): void {
     map.set(key, value);
-    this.trail.push(() => map.delete(key));
+    this.trail.push(map as Map<string, unknown>);
+    this.trailKeys.push(key);
   }
 
   private undo(mark: number): void {
-    while (this.trail.length > mark) this.trail.pop()!();
+    while (this.trail.length > mark) {
+      const map = this.trail.pop()!;
+      const key = this.trailKeys.pop()!;
+      if (map) map.delete(key);
+      else this.matched.pop();
+    }
   }
 
   private finish(root: Node): boolean {
+    if (this.matched.length === 1) {
+      this.result = { root, values: this.values, consts: this.consts, nodes: this.nodes, attrs: this.attrs, lists: this.lists, matchedNodes: [root] };
+      return true;
+    }
     const matchedSet = new Set(this.matched);
     if (!this.allowShared) {
       for (const m of matchedSet) {
@@ -278,13 +290,14 @@ class Matcher {
       }
     }
     const order = producersFirst(root, matchedSet);
+    // A matcher runs once: after success nothing is undone, so the maps are handed over as they are.
     this.result = {
       root,
-      values: new Map(this.values),
-      consts: new Map(this.consts),
-      nodes: new Map(this.nodes),
-      attrs: new Map(this.attrs),
-      lists: new Map(this.lists),
+      values: this.values,
+      consts: this.consts,
+      nodes: this.nodes,
+      attrs: this.attrs,
+      lists: this.lists,
       matchedNodes: order,
     };
     return true;
@@ -322,7 +335,8 @@ class Matcher {
       this.pass();
     }
     this.matched.push(node);
-    this.trail.push(() => this.matched.pop());
+    this.trail.push(null);
+    this.trailKeys.push('');
     return true;
   }
 
