@@ -6,10 +6,11 @@ import { applyCommand } from './commands/apply';
 import { checkCommand } from './commands/check';
 import { copyCommand } from './commands/copy';
 import { showCommand } from './commands/show';
+import { testCommand } from './commands/test';
 import { EXIT, exitCodeFor } from './exit-codes';
 
 /** Every command, in the order `recipe --help` lists them. */
-export const COMMANDS: Command[] = [applyCommand, checkCommand, showCommand, copyCommand];
+export const COMMANDS: Command[] = [applyCommand, checkCommand, testCommand, showCommand, copyCommand];
 
 const VERSION: string = (require('../../package.json') as { version: string }).version;
 

@@ -1,0 +1,47 @@
+import * as path from 'node:path';
+import { RecipeError, UsageError } from '../../errors';
+import { PACKS_DIR } from '../../recipe/bundle';
+import { findRuleTestFiles, formatResults, runRuleTests, totals } from '../../ruletest';
+import { flagBool } from '../args';
+import type { Command } from '../command';
+import { EXIT } from '../exit-codes';
+
+export const testCommand: Command = {
+  name: 'test',
+  usage: 'recipe test [recipe.yaml|rules.test.yaml|folder|pack]... [-u] [--no-numeric] [--json]',
+  summary:
+    'Run the rule tests beside recipe files (<recipe>.test.yaml): rewrites cases must\n' +
+    'fire and match their snapshot (__snapshots__/<recipe>.snap.yaml), keeps cases must\n' +
+    'not fire; numeric cases run the graph before and after in the format\'s runtime.\n' +
+    'Without paths: every built-in pack. -u writes the snapshots (review the diff).',
+  flags: [
+    { name: 'update', short: 'u', help: 'write the snapshots of rewrites cases instead of comparing them' },
+    { name: 'no-numeric', help: 'skip the numeric checks (no runtime is started)' },
+    { name: 'json', help: 'print the results as JSON' },
+  ],
+  async run(args, io) {
+    const entries = args.positionals.length ? args.positionals : [PACKS_DIR];
+    let files: string[];
+    try {
+      files = findRuleTestFiles(entries, PACKS_DIR);
+    } catch (e) {
+      if (e instanceof RecipeError) throw new UsageError(`test: ${e.location.file}: ${e.reason}`, e.hint);
+      throw e;
+    }
+    if (files.length === 0) throw new UsageError(`test: no rule tests (*.test.yaml) under ${entries.join(', ')}`);
+    const results = await runRuleTests(files, { update: flagBool(args, 'update'), numeric: !flagBool(args, 'no-numeric') });
+    const t = totals(results);
+    if (flagBool(args, 'json')) {
+      const json = results.map((r) => ({
+        file: path.relative(process.cwd(), r.file),
+        errors: r.errors.map((e) => ({ ...e.location, message: e.reason })),
+        obsolete: r.obsolete,
+        cases: r.cases.map(({ after: _after, ...c }) => c),
+      }));
+      io.out(JSON.stringify({ ok: t.failed === 0 && t.broken === 0, cases: t.cases, passed: t.passed, failed: t.failed, broken: t.broken, files: json }, null, 2) + '\n');
+    } else {
+      io.out(formatResults(results));
+    }
+    return t.failed === 0 && t.broken === 0 ? EXIT.ok : EXIT.checkFailed;
+  },
+};

@@ -1,0 +1,166 @@
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { DTYPES, type DType } from '../ir/dtype';
+import type { Graph } from '../ir/graph';
+import type { FormatId, Model } from '../ir/model';
+import { BytesData, Tensor } from '../ir/tensor';
+import { writeModel } from '../formats';
+import type { HostTensor, RuntimeResult } from '../verify/litert';
+import type { NumericSpec } from './spec';
+
+/** Outputs of the model before and after a rewrite, in graph output order. */
+export interface NumericRun {
+  names: string[];
+  before: Tensor[];
+  after: Tensor[];
+}
+
+/**
+ * A runtime that can run a model of one format: the rule test writes nothing
+ * itself; the backend gets both models and the inputs, and returns the outputs.
+ */
+export interface NumericBackend {
+  /** Shown in reports (`onnxruntime`, `litert`). */
+  readonly name: string;
+  run(before: Model, after: Model, inputs: ReadonlyMap<string, Tensor>, workDir: string): Promise<NumericRun>;
+}
+
+/** A small deterministic generator (mulberry32): the same seed gives the same inputs everywhere. */
+export function seededRandom(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/**
+ * Random inputs for every non-constant input of the main graph: floats uniform
+ * in the range, integers rounded down from it, bools 0/1. Named dimensions take
+ * their size from `spec.dims`, open ones are 1.
+ */
+export function randomInputs(graph: Graph, spec: NumericSpec): Map<string, Tensor> {
+  const next = seededRandom(spec.seed);
+  const out = new Map<string, Tensor>();
+  for (const v of graph.inputs) {
+    if (v.const) continue;
+    const dtype: DType = v.dtype ?? 'float32';
+    const shape = (v.shape ?? []).map((d) => (typeof d === 'number' ? d : d === null ? 1 : spec.dims[d] ?? 1));
+    const [lo, hi] = spec.inputs[v.name] ?? spec.range;
+    const count = shape.reduce((a, b) => a * b, 1);
+    const kind = DTYPES[dtype].kind;
+    const values = new Float64Array(count);
+    for (let i = 0; i < count; i++) {
+      const r = lo + (hi - lo) * next();
+      values[i] = kind === 'float' ? r : kind === 'bool' ? (next() < 0.5 ? 0 : 1) : Math.floor(r);
+    }
+    const data = dtype === 'int64' || dtype === 'uint64' ? BigInt64Array.from(values, (x) => BigInt(x)) : values;
+    out.set(v.name, Tensor.from(dtype, shape, data));
+  }
+  return out;
+}
+
+/** Largest |a - b| beyond `tolerance + rtol * |b|`, over every output; with the worst difference. */
+export function compareOutputs(run: NumericRun, spec: NumericSpec): { ok: boolean; maxAbsDiff: number; problem?: string } {
+  let maxAbsDiff = 0;
+  let within = true;
+  for (let k = 0; k < run.names.length; k++) {
+    const a = run.before[k];
+    const b = run.after[k];
+    const name = run.names[k] ?? `#${k}`;
+    if (!a || !b) return { ok: false, maxAbsDiff: Infinity, problem: `output '${name}' is missing ${a ? 'after' : 'before'} the rewrite` };
+    if (a.shape.join() !== b.shape.join()) {
+      return { ok: false, maxAbsDiff: Infinity, problem: `output '${name}' has shape [${a.shape.join(', ')}] before and [${b.shape.join(', ')}] after` };
+    }
+    if (a.dtype !== b.dtype) return { ok: false, maxAbsDiff: Infinity, problem: `output '${name}' is ${a.dtype} before and ${b.dtype} after` };
+    const x = a.toFloat64();
+    const y = b.toFloat64();
+    for (let i = 0; i < x.length; i++) {
+      const p = x[i]!;
+      const q = y[i]!;
+      if (Number.isNaN(p) && Number.isNaN(q)) continue;
+      const d = Number.isNaN(p) || Number.isNaN(q) ? Infinity : Math.abs(p - q);
+      if (d > maxAbsDiff) maxAbsDiff = d;
+      if (d > spec.tolerance + spec.rtol * Math.abs(p)) within = false;
+    }
+  }
+  if (spec.expect === 'different') {
+    return within
+      ? { ok: false, maxAbsDiff, problem: `outputs were expected to change (expect: different) but agree within ${spec.tolerance} (max |diff| ${maxAbsDiff})` }
+      : { ok: true, maxAbsDiff };
+  }
+  return within ? { ok: true, maxAbsDiff } : { ok: false, maxAbsDiff, problem: `outputs differ by up to ${maxAbsDiff}, beyond the tolerance ${spec.tolerance}${spec.rtol ? ` + ${spec.rtol} x |expected|` : ''}` };
+}
+
+/** ONNX models in onnxruntime-node (a child process, see onnx_runner.js), graph optimizations off. */
+export const onnxBackend: NumericBackend = {
+  name: 'onnxruntime',
+  async run(before, after, inputs, workDir) {
+    const { runJobs } = await import('../verify/litert');
+    const files = [path.join(workDir, 'before.onnx'), path.join(workDir, 'after.onnx')] as const;
+    writeOnnxForRun(before, files[0]);
+    writeOnnxForRun(after, files[1]);
+    const host = [...inputs].map(([name, t]) => ({ name, dtype: t.dtype, shape: [...t.shape], data: t.data.bytes() }));
+    const results = runJobs(process.execPath, [runnerFile('onnx_runner.js')], [{ model: files[0], inputs: host }, { model: files[1], inputs: host }], 120_000);
+    return outputsOf(before, results);
+  },
+};
+
+/** The runner script beside this module, or in the source tree when running from dist/. */
+function runnerFile(name: string): string {
+  const candidates = [path.join(__dirname, name), path.resolve(__dirname, '../../src/ruletest', name)];
+  const found = candidates.find((p) => fs.existsSync(p));
+  if (!found) throw new Error(`runner ${name} not found (looked in ${candidates.join(', ')})`);
+  return found;
+}
+
+/** Both runs' outputs in the order of the model's graph outputs; a failed run is an error naming its side. */
+function outputsOf(before: Model, results: readonly RuntimeResult[]): NumericRun {
+  const [a, b] = results;
+  for (const [label, r] of [['before', a], ['after', b]] as const) {
+    if (!r || !r.ok) throw new Error(`the runtime could not run the model ${label} the rewrite: ${r?.error ?? 'no result'}`);
+  }
+  const toTensor = (h: HostTensor): Tensor => new Tensor(h.dtype as DType, h.shape, new BytesData(h.data));
+  const names = before.graph.outputs.map((v) => v.name);
+  const pick = (r: RuntimeResult): Tensor[] => names.map((n, i) => toTensor(r.outputs.find((o) => o.name === n) ?? r.outputs[i]!));
+  return { names, before: pick(a!), after: pick(b!) };
+}
+
+/**
+ * Writes an ONNX model for onnxruntime. A model built from graph text has no
+ * ir_version (the ONNX writer copies it from the file a model was read from),
+ * and onnxruntime refuses a model without one: it is added here, as field 1
+ * in front (protobuf fields may come in any order), from the opset version.
+ */
+function writeOnnxForRun(model: Model, file: string): void {
+  writeModel(model, file, { externalData: 'inline' });
+  const bytes = fs.readFileSync(file);
+  if (bytes[0] === 0x08) return;
+  const opset = model.opsetVersion('') ?? 17;
+  const ir = opset >= 21 ? 10 : opset >= 19 ? 9 : opset >= 15 ? 8 : opset >= 13 ? 7 : opset >= 10 ? 5 : opset >= 9 ? 4 : 3;
+  fs.writeFileSync(file, Buffer.concat([Buffer.from([0x08, ir]), bytes]));
+}
+
+/** TFLite models in LiteRT.js (a child Node process; both runs in one process). */
+export const tfliteBackend: NumericBackend = {
+  name: 'litert',
+  async run(before, after, inputs, workDir) {
+    const { runLiteRt } = await import('../verify/litert');
+    const files = [path.join(workDir, 'before.tflite'), path.join(workDir, 'after.tflite')] as const;
+    writeModel(before, files[0]);
+    writeModel(after, files[1]);
+    const host = before.graph.inputs
+      .filter((v) => !v.const)
+      .map((v) => {
+        const t = inputs.get(v.name)!;
+        return { name: v.name, dtype: t.dtype, shape: [...t.shape], data: t.data.bytes() };
+      });
+    return outputsOf(before, runLiteRt([{ model: files[0], inputs: host }, { model: files[1], inputsFrom: 0 }]));
+  },
+};
+
+/** The runtimes `recipe test` has on its own; tests may add others (the OpenVINO reference evaluator). */
+export const DEFAULT_BACKENDS: Partial<Record<FormatId, NumericBackend>> = { onnx: onnxBackend, tflite: tfliteBackend };
