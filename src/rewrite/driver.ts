@@ -140,16 +140,13 @@ interface FixpointOptions {
 /** Nodes of one graph by op, kept up to date as rules add nodes (removed ones are skipped and swept). */
 class OpIndex {
   private readonly byOp = new Map<string, Node[]>();
-  private readonly all: Node[] = [];
-  readonly known = new Set<Node>();
+  private all: Node[] = [];
 
   constructor(nodes: readonly Node[]) {
     for (const n of nodes) this.add(n);
   }
 
   add(node: Node): void {
-    if (this.known.has(node)) return;
-    this.known.add(node);
     this.all.push(node);
     const list = this.byOp.get(node.op);
     if (list) list.push(node);
@@ -167,10 +164,13 @@ class OpIndex {
   /** Drops removed nodes from the lists, between rounds. */
   sweep(): void {
     for (const [op, list] of this.byOp) this.byOp.set(op, list.filter((n) => !n.removed));
-    const live = this.all.filter((n) => !n.removed);
-    this.all.length = 0;
-    this.all.push(...live);
-    for (const n of [...this.known]) if (n.removed) this.known.delete(n);
+    // Reassigned, not spread into push: a graph of 100k nodes would overflow the argument list.
+    this.all = this.all.filter((n) => !n.removed);
+  }
+
+  /** Every indexed node, removed or not (the slow path of a failed rewrite only). */
+  snapshot(): Set<Node> {
+    return new Set(this.all);
   }
 }
 
@@ -265,7 +265,8 @@ function applyHit(graph: Graph, ctx: RuleContext, hit: RuleHit, index: OpIndex):
   } catch (e) {
     // A rewrite that throws is expected to leave nothing behind; sweep in case it did.
     problems = [`the replacement failed: ${(e as Error).message}`];
-    created = graph.nodes.filter((n) => !index.known.has(n));
+    const known = index.snapshot();
+    created = graph.nodes.filter((n) => !known.has(n) && n !== root);
   }
   if (problems.length > 0) {
     if (undo) undo();

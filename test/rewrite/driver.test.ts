@@ -74,6 +74,16 @@ describe('fixpoint', () => {
   });
 });
 
+describe('scale', () => {
+  it('runs over a graph of 150k nodes (no per-node recursion or argument spreading)', () => {
+    const m = reluChain(150_000);
+    const never: PatternRule = { kind: 'pattern', id: 'never', rootOps: '*', match: () => ({ ok: false, reason: 'no' }) };
+    const report = applyRules(m, [never], { maxIterations: 1, skipCleanup: true });
+    expect(report.rules[0]!.candidates).toBe(150_000);
+    expect(report.rounds).toBe(1);
+  });
+});
+
 describe('rollback of invalid replacements', () => {
   const cases: [string, (graph: Graph, x: Value, out: readonly Value[]) => Node[], RegExp][] = [
     [
