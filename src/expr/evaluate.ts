@@ -103,7 +103,7 @@ class Evaluator {
         const v = this.eval(e.operand);
         if (e.op === 'not') return !truthy(v, e.operand);
         const operand = this.operand(v, e.operand, `unary '${e.op}'`);
-        if (e.op === '+') return operand as ExprValue;
+        if (e.op === '+') return typeof operand === 'boolean' ? Number(operand) : operand;
         return applyElementwise(NEGATE, [operand], e);
       }
       case 'binary':

@@ -356,7 +356,8 @@ const FUNCTIONS: readonly FunctionSpec[] = [
     params: [p('x', NUM), p('lo', NUM, { optional: true }), p('hi', NUM, { optional: true })],
     result: (args) => numericResult('number')(args.slice(0, 1)),
     impl: ([x, lo, hi], ctx) => {
-      let r: ExprValue = operandOf(x ?? null, ctx.span(0), 'clip()') as ExprValue;
+      const first = operandOf(x ?? null, ctx.span(0), 'clip()');
+      let r: ExprValue = typeof first === 'boolean' ? Number(first) : first;
       if (optional(lo) !== undefined) {
         r = applyElementwise({ name: 'clip()', result: 'common', num: nanMax, typed: [0] }, [r as Operand, operandOf(lo ?? null, ctx.span(1), 'clip()')], ctx.span());
       }
@@ -606,10 +607,11 @@ const FUNCTIONS: readonly FunctionSpec[] = [
   },
   {
     name: 'item',
-    doc: 'the single element of a one-element tensor, as a number',
+    doc: 'the single element of a one-element tensor, as a number (a bool for a bool tensor)',
     category: 'convert',
     params: [p('t', NUM)],
-    result: 'number',
+    // A tensor's dtype is not known before a model is: its item may be a bool.
+    result: ([k]) => (k === 'int' || k === 'number' || k === 'bool' ? k : 'unknown'),
     impl: ([t], ctx) => {
       const v = t ?? null;
       if (typeof v === 'number' || typeof v === 'bigint' || typeof v === 'boolean') return v;
@@ -620,11 +622,15 @@ const FUNCTIONS: readonly FunctionSpec[] = [
   },
   {
     name: 'tolist',
-    doc: 'the elements of a tensor as a (nested) list of numbers',
+    doc: 'the elements of a tensor as a (nested) list of numbers; a 0-d tensor gives a list of one',
     category: 'convert',
     params: [p('t', TENSOR)],
     result: 'list',
-    impl: ([t], ctx) => tensorToList(tensorOf(t ?? null, ctx.span(0), 'tolist()')),
+    impl: ([t], ctx) => {
+      const tensor = tensorOf(t ?? null, ctx.span(0), 'tolist()');
+      const list = tensorToList(tensor);
+      return tensor.rank === 0 ? [list] : list;
+    },
   },
   {
     name: 'int',
@@ -800,9 +806,9 @@ const FUNCTIONS: readonly FunctionSpec[] = [
   },
   {
     name: 'is_dtype',
-    doc: 'true when the string is a dtype name',
+    doc: 'true when the value is a dtype name',
     category: 'test',
-    params: [p('name', DTYPE)],
+    params: [p('name', 'any')],
     result: 'bool',
     impl: ([x]) => typeof x === 'string' && isDType(x),
   },
