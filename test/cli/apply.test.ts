@@ -1,0 +1,205 @@
+/**
+ * `recipe apply` and `recipe check` end to end through the CLI entry point:
+ * exit codes, reports, targets, refused rewrites, subgraphs, metadata.
+ */
+import { execFileSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import type { Io } from '../../src/cli/command';
+import { main } from '../../src/cli/main';
+import { readModel } from '../../src/formats';
+import type { Model } from '../../src/ir';
+import { ONNX_TESTDATA, ROOT, tempDir } from '../helpers/corpus';
+
+const dir = tempDir('recipe-cli-apply-');
+const ADD = path.join(ONNX_TESTDATA, 'node/test_add/model.onnx');
+const LOOP = path.join(ONNX_TESTDATA, 'node/test_loop11/model.onnx');
+const CORE = path.join(ROOT, 'recipes/core/batchnorm.yaml');
+
+function io(interactive = false): Io & { stdout: string; stderr: string } {
+  const r = { stdout: '', stderr: '', interactive, out: (t: string) => void (r.stdout += t), err: (t: string) => void (r.stderr += t) };
+  return r;
+}
+
+function recipe(name: string, lines: string[]): string {
+  const file = path.join(dir, name);
+  fs.writeFileSync(file, lines.join('\n') + '\n');
+  return file;
+}
+
+function ops(model: Model): string[] {
+  const out: string[] = [];
+  for (const g of model.allGraphs()) for (const n of g.nodes) out.push(n.op);
+  return out.sort();
+}
+
+const perTarget = recipe('per-target.yaml', [
+  'recipe: per-target',
+  'version: 0.1.0',
+  'rules:',
+  '  - id: add-for-target',
+  '    formats: [onnx]',
+  '    match: Add($a, $b)',
+  '    replace:',
+  '      myriad: Sub($a, Neg($b))',
+  '      default: Sum($a, $b)',
+]);
+
+describe('recipe check', () => {
+  it('passes the built-in pack (exit 0)', async () => {
+    const r = io();
+    expect(await main(['check', CORE], r)).toBe(0);
+    expect(r.stdout).toBe('ok: 2 rule(s) in 1 file(s)\n');
+  });
+
+  it('reports every error as file:line:col with its hint, exit 3', async () => {
+    const bad = recipe('bad.yaml', ['recipe: bad', 'rules:', '  - id: r', '    match: Rleu($x)', '    replace: Relu($y)']);
+    const r = io();
+    expect(await main(['check', bad], r)).toBe(3);
+    expect(r.stderr).toBe(
+      [
+        `${bad}:4:12 error [r] unknown op 'Rleu' for any format`,
+        "  hint: did you mean 'Relu'?",
+        `${bad}:5:19 error [r] $y is not bound by the pattern`,
+        '  hint: the pattern binds $x',
+        '2 error(s)',
+        '',
+      ].join('\n'),
+    );
+  });
+
+  it('prints JSON with --json', async () => {
+    const bad = recipe('bad-json.yaml', ['recipe: bad', 'rules:', '  - id: r', '    mach: Relu($x)']);
+    const r = io();
+    expect(await main(['check', bad, '--json'], r)).toBe(3);
+    const json = JSON.parse(r.stdout) as { ok: boolean; errors: { line: number; col: number; rule: string; message: string }[] };
+    expect(json.ok).toBe(false);
+    expect(json.errors).toContainEqual(expect.objectContaining({ line: 4, col: 5, rule: 'r', message: "unknown field 'mach'" }));
+  });
+});
+
+describe('recipe apply: usage and refusals', () => {
+  it.each([
+    ['no -o', [CORE, ADD], /missing -o/],
+    ['an unknown target', [CORE, ADD, '-o', path.join(dir, 'x.onnx'), '--target', 'mryiad'], /unknown target 'mryiad'/],
+    ['--explain of an unknown rule', [CORE, ADD, '-o', path.join(dir, 'x.onnx'), '--explain', 'nope'], /names no rule/],
+    ['the input as output', [CORE, ADD, '-o', ADD], /refusing to overwrite the input model/],
+  ])('exits 2 on %s', async (_name, args, message) => {
+    const r = io();
+    expect(await main(['apply', ...args], r)).toBe(2);
+    expect(r.stderr).toMatch(message);
+  });
+
+  it('exits 3 on an invalid recipe and writes nothing', async () => {
+    const bad = recipe('bad-apply.yaml', ['recipe: bad', 'rules:', '  - id: r', '    match: Add($a, $b)', '    replace: Add($a, $c)']);
+    const target = path.join(dir, 'never.onnx');
+    const r = io();
+    expect(await main(['apply', bad, ADD, '-o', target], r)).toBe(3);
+    expect(r.stderr).toMatch(/bad-apply\.yaml:5:22 error \[r\] \$c is not bound by the pattern/);
+    expect(fs.existsSync(target)).toBe(false);
+  });
+
+  it('exits 1 when a rewrite is refused, and leaves that place as it was', async () => {
+    const arity = recipe('arity.yaml', ['recipe: arity', 'rules:', '  - id: half-add', '    formats: [onnx]', '    match: Add($a, $b)', '    replace: Add($a)']);
+    const target = path.join(dir, 'refused.onnx');
+    const r = io();
+    expect(await main(['apply', arity, ADD, '-o', target], r)).toBe(1);
+    expect(r.stderr).toMatch(/refused \[half-add\] at node '.*' \(graph '.*'\): Add '.*' has 1 input\(s\), onnx Add takes 2; the model was left as before/);
+    const after = readModel(target);
+    expect(ops(after)).toEqual(['Add']);
+    expect(after.graph.nodes[0]!.inputs.map((v) => v!.name)).toEqual(['x', 'y']);
+  });
+});
+
+describe('recipe apply: targets, reports, metadata', () => {
+  it('uses the replacement of the selected target', async () => {
+    const myriad = path.join(dir, 'add-myriad.onnx');
+    const plain = path.join(dir, 'add-default.onnx');
+    expect(await main(['apply', perTarget, ADD, '-o', myriad, '--target', 'myriad'], io())).toBe(0);
+    expect(await main(['apply', perTarget, ADD, '-o', plain], io())).toBe(0);
+    expect(ops(readModel(myriad))).toEqual(['Neg', 'Sub']);
+    const summed = readModel(plain);
+    expect(ops(summed)).toEqual(['Sum']);
+    expect(summed.graph.nodes[0]!.inputs.map((v) => v!.name)).toEqual(['x', 'y']);
+    expect(summed.graph.outputs.map((v) => v.name)).toEqual(['sum']);
+  });
+
+  it('prints a per-rule table and records the recipe in the metadata', async () => {
+    const target = path.join(dir, 'table.onnx');
+    const r = io();
+    expect(await main(['apply', perTarget, ADD, '-o', target, '--target', 'myriad'], r)).toBe(0);
+    expect(r.stdout).toContain(`${ADD} (onnx), target myriad: per-target 0.1.0\n`);
+    expect(r.stdout).toMatch(/\nadd-for-target +1 +1 +1 +0\n/);
+    expect(r.stdout).toContain(`wrote ${target}\n`);
+    const meta = JSON.parse(readModel(target).getMetadata('recipe.applied')!) as { name: string; version: string; sha256: string }[];
+    const sha = require('node:crypto').createHash('sha256').update(fs.readFileSync(perTarget)).digest('hex') as string;
+    expect(meta).toEqual([{ name: 'per-target', version: '0.1.0', sha256: sha }]);
+  });
+
+  it('appends to the metadata when a rewritten model is rewritten again', async () => {
+    const first = path.join(dir, 'twice-1.onnx');
+    const second = path.join(dir, 'twice-2.onnx');
+    await main(['apply', perTarget, ADD, '-o', first], io());
+    await main(['apply', CORE, first, '-o', second], io());
+    const meta = JSON.parse(readModel(second).getMetadata('recipe.applied')!) as { name: string }[];
+    expect(meta.map((m) => m.name)).toEqual(['per-target', 'core/batchnorm']);
+  });
+
+  it('warns when rules do not settle within the iteration bound', async () => {
+    const flip = recipe('flip.yaml', ['recipe: flip', 'max-iterations: 4', 'rules:', '  - id: swap', '    match: Add($a, $b)', '    replace: Add($b, $a)']);
+    const r = io();
+    expect(await main(['apply', flip, ADD, '--dry-run'], r)).toBe(0);
+    expect(r.stdout).toMatch(/\nswap +4 +4 +4 +0\n/);
+    expect(r.stderr).toMatch(/^warning: graph '.*': rules swap still changed the graph after 4 rounds/);
+  });
+
+  it('prints JSON with --report json', async () => {
+    const r = io();
+    expect(await main(['apply', perTarget, ADD, '--dry-run', '--report', 'json', '--target', 'myriad'], r)).toBe(0);
+    const report = JSON.parse(r.stdout) as { target: string; output: null; rules: { id: string; matches: number; rewrites: number }[] };
+    expect(report.target).toBe('myriad');
+    expect(report.output).toBeNull();
+    expect(report.rules).toEqual([expect.objectContaining({ id: 'add-for-target', matches: 1, rewrites: 1 })]);
+  });
+
+  it('rewrites inside a Loop body', async () => {
+    const target = path.join(dir, 'loop.onnx');
+    const r = io();
+    expect(await main(['apply', perTarget, LOOP, '-o', target, '--target', 'myriad'], r)).toBe(0);
+    const before = readModel(LOOP);
+    const after = readModel(target);
+    const adds = ops(before).filter((o) => o === 'Add').length;
+    expect(adds).toBeGreaterThan(0);
+    expect(ops(after).filter((o) => o === 'Add')).toEqual([]);
+    expect(ops(after).filter((o) => o === 'Sub')).toHaveLength(adds);
+    const loop = after.graph.nodes.find((n) => n.op === 'Loop')!;
+    expect(loop.subgraphs[0]!.nodes.map((n) => n.op)).toContain('Neg');
+    // onnxruntime agrees the model is still well-formed: it loads and runs.
+    const script = [
+      "const ort = require('onnxruntime-node');",
+      '(async () => {',
+      `  const s = await ort.InferenceSession.create(${JSON.stringify(target)});`,
+      "  const out = await s.run({ trip_count: new ort.Tensor('int64', BigInt64Array.from([5n]), []), cond: new ort.Tensor('bool', [true], []), y: new ort.Tensor('float32', Float32Array.from([2]), [1]) });",
+      '  process.stdout.write(JSON.stringify(Array.from(out.res_y.data)));',
+      '})().catch((e) => { console.error(e); process.exit(1); });',
+    ].join('\n');
+    const ref = script.replace(JSON.stringify(target), JSON.stringify(LOOP));
+    const run = (code: string): number[] => JSON.parse(execFileSync(process.execPath, ['-e', code], { cwd: ROOT }).toString()) as number[];
+    expect(run(script)).toEqual(run(ref));
+  });
+});
+
+describe('progress', () => {
+  it('shows a progress line on a terminal and clears it', async () => {
+    const r = io(true);
+    await main(['apply', CORE, ADD, '--dry-run'], r);
+    expect(r.stderr).toMatch(/^\rreading .*test_add.*\.\.\./);
+    expect(r.stderr.endsWith('\r')).toBe(true);
+  });
+
+  it('stays quiet when stderr is not a terminal', async () => {
+    const r = io(false);
+    await main(['apply', CORE, ADD, '--dry-run'], r);
+    expect(r.stderr).toBe('');
+  });
+});
