@@ -75,7 +75,7 @@ export async function runRuleTestFile(file: string, options: RuleTestOptions = {
   for (const c of test.cases) {
     const r = await runCase(test, c, snapshots.get(c.name), options);
     result.cases.push(r);
-    if (c.kind === 'rewrites' && r.after !== undefined) next.set(c.name, r.after);
+    if (c.kind === 'rewrites' && r.after !== undefined && r.applied > 0) next.set(c.name, r.after);
   }
   const names = new Set(test.cases.filter((c) => c.kind === 'rewrites').map((c) => c.name));
   result.obsolete = [...snapshots.keys()].filter((k) => !names.has(k));
