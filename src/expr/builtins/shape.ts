@@ -1,0 +1,192 @@
+/** Shape questions, reductions and layout: shape(), sum(), reshape(), slice(), split(), ... */
+import { Value as GraphValue } from '../../ir/graph';
+import { Tensor } from '../../ir/tensor';
+import type { FunctionSpec } from '../functions';
+import { Reduction, concat, normalizeAxis, reduce, reshape, slice, split, transpose } from '../tensor-math';
+import { ExprValue, describeValue } from '../values';
+import { INT, INTS, SHAPED, TENSOR, clampBig, elementCount, intOf, intsOf, optional, p, shapeOf, tensorOf } from './args';
+
+/** The tensor reduced by sum/mean/..., with its optional axis (int or list) and keepdims. */
+function reduction(how: Reduction, name: string, doc: string): FunctionSpec {
+  return {
+    name,
+    doc,
+    category: 'reduce',
+    params: [p('t', TENSOR), p('axis', INTS, { optional: true }), p('keepdims', ['bool'], { optional: true })],
+    result: 'tensor',
+    impl: ([t, axis, keep], ctx) => {
+      const tensor = tensorOf(t ?? null, ctx.span(0), `${name}()`);
+      const axes = optional(axis) === undefined ? null : intsOf(axis ?? null, ctx.span(1), `${name}()`);
+      return reduce(tensor, how, axes, keep === true, ctx.span());
+    },
+  };
+}
+
+/** The shape, reduction and layout functions. */
+export const SHAPE_FUNCTIONS: readonly FunctionSpec[] = [
+  // Shape questions
+  {
+    name: 'shape',
+    doc: "dimensions as a list; a graph value's declared shape (a dim may be a name or none); none if unknown",
+    category: 'shape',
+    params: [p('t', SHAPED)],
+    result: 'list',
+    impl: ([t], ctx) => shapeOf(t ?? null, ctx, 0),
+  },
+  {
+    name: 'rank',
+    doc: 'number of dimensions; none if unknown',
+    category: 'shape',
+    params: [p('t', SHAPED)],
+    result: 'int',
+    impl: ([t], ctx) => {
+      const s = shapeOf(t ?? null, ctx, 0);
+      return Array.isArray(s) ? s.length : null;
+    },
+  },
+  {
+    name: 'size',
+    doc: 'number of elements; none if a dimension is unknown',
+    category: 'shape',
+    params: [p('t', SHAPED)],
+    result: 'int',
+    impl: ([t], ctx) => elementCount(shapeOf(t ?? null, ctx, 0)),
+  },
+  {
+    name: 'dtype',
+    doc: 'element type name ("float32"); none if unknown',
+    category: 'shape',
+    params: [p('t', SHAPED)],
+    result: 'dtype',
+    impl: ([t], ctx) => {
+      const v = t ?? null;
+      if (v instanceof GraphValue) return v.dtype ?? v.const?.dtype ?? null;
+      return tensorOf(v, ctx.span(0), 'dtype()').dtype;
+    },
+  },
+
+  // Reductions
+  reduction('sum', 'sum', 'sum over all elements, or over axis (int or list); keepdims keeps reduced axes as 1'),
+  reduction('mean', 'mean', 'mean (a float); axis and keepdims as sum'),
+  reduction('prod', 'prod', 'product; axis and keepdims as sum'),
+  reduction('max', 'reduce_max', 'largest element; axis and keepdims as sum'),
+  reduction('min', 'reduce_min', 'smallest element; axis and keepdims as sum'),
+
+  // Layout
+  {
+    name: 'reshape',
+    doc: 'same elements in a new shape; one dimension may be -1',
+    category: 'tensor',
+    params: [p('t', TENSOR), p('shape', INTS)],
+    result: 'tensor',
+    impl: ([t, shape], ctx) => reshape(tensorOf(t ?? null, ctx.span(0), 'reshape()'), intsOf(shape ?? null, ctx.span(1), 'reshape()'), ctx.span()),
+  },
+  {
+    name: 'unsqueeze',
+    doc: 'inserts size-1 dimensions at axes (int or list, positions in the result, as ONNX)',
+    category: 'tensor',
+    params: [p('t', TENSOR), p('axes', INTS)],
+    result: 'tensor',
+    impl: ([t, axes], ctx) => {
+      const tensor = tensorOf(t ?? null, ctx.span(0), 'unsqueeze()');
+      const list = intsOf(axes ?? null, ctx.span(1), 'unsqueeze()');
+      const rank = tensor.rank + list.length;
+      const at = list.map((a) => normalizeAxis(a, rank, ctx.span(1), 'unsqueeze()'));
+      if (new Set(at).size !== at.length) ctx.fail(`axis repeated in [${list.join(', ')}]`, 1);
+      const dims = [...tensor.shape];
+      const shape: number[] = [];
+      for (let i = 0; i < rank; i++) shape.push(at.includes(i) ? 1 : (dims.shift() ?? 1));
+      return reshape(tensor, shape, ctx.span());
+    },
+  },
+  {
+    name: 'squeeze',
+    doc: 'removes size-1 dimensions: the given axes, or all of them',
+    category: 'tensor',
+    params: [p('t', TENSOR), p('axes', INTS, { optional: true })],
+    result: 'tensor',
+    impl: ([t, axes], ctx) => {
+      const tensor = tensorOf(t ?? null, ctx.span(0), 'squeeze()');
+      const list = optional(axes) === undefined ? null : intsOf(axes ?? null, ctx.span(1), 'squeeze()').map((a) => normalizeAxis(a, tensor.rank, ctx.span(1), 'squeeze()'));
+      if (list) {
+        const bad = list.find((a) => tensor.shape[a] !== 1);
+        if (bad !== undefined) ctx.fail(`dimension ${bad} of shape [${tensor.shape.join(', ')}] is ${tensor.shape[bad]}, not 1`, 1);
+      }
+      const shape = tensor.shape.filter((d, i) => (list ? !list.includes(i) : d !== 1));
+      return reshape(tensor, shape, ctx.span());
+    },
+  },
+  {
+    name: 'flatten',
+    doc: 'flatten(t): all elements in 1-D; flatten(t, axis): 2-D [dims before axis, dims from axis], as ONNX Flatten',
+    category: 'tensor',
+    params: [p('t', TENSOR), p('axis', INT, { optional: true })],
+    result: 'tensor',
+    impl: ([t, axis], ctx) => {
+      const tensor = tensorOf(t ?? null, ctx.span(0), 'flatten()');
+      if (optional(axis) === undefined) return reshape(tensor, [tensor.size], ctx.span());
+      let a = intOf(axis ?? null, ctx.span(1), 'flatten()');
+      if (a < 0) a += tensor.rank;
+      if (a < 0 || a > tensor.rank) ctx.fail(`axis ${intOf(axis ?? null, ctx.span(1), 'flatten()')} is out of range for rank ${tensor.rank}`, 1);
+      const outer = tensor.shape.slice(0, a).reduce((x, y) => x * y, 1);
+      return reshape(tensor, [outer, tensor.size / Math.max(outer, 1)], ctx.span());
+    },
+  },
+  {
+    name: 'transpose',
+    doc: 'permutes axes by perm (default: reversed)',
+    category: 'tensor',
+    params: [p('t', TENSOR), p('perm', INTS, { optional: true })],
+    result: 'tensor',
+    impl: ([t, perm], ctx) =>
+      transpose(tensorOf(t ?? null, ctx.span(0), 'transpose()'), optional(perm) === undefined ? null : intsOf(perm ?? null, ctx.span(1), 'transpose()'), ctx.span()),
+  },
+  {
+    name: 'slice',
+    doc: 'ONNX Slice: starts/ends (exclusive) per axis, optional axes and steps; negatives count from the end',
+    category: 'tensor',
+    params: [p('t', TENSOR), p('starts', INTS), p('ends', INTS), p('axes', INTS, { optional: true }), p('steps', INTS, { optional: true })],
+    result: 'tensor',
+    impl: ([t, starts, ends, axes, steps], ctx) => {
+      // Ends such as INT64_MAX ("to the end") arrive as bigints: clamp them to doubles.
+      const ints = (v: ExprValue | undefined, i: number): number[] | null =>
+        optional(v) === undefined ? null : intsOf(clampBig(v ?? null), ctx.span(i), 'slice()');
+      return slice(tensorOf(t ?? null, ctx.span(0), 'slice()'), ints(starts, 1) ?? [], ints(ends, 2) ?? [], ints(axes, 3), ints(steps, 4), ctx.span());
+    },
+  },
+  {
+    name: 'concat',
+    doc: 'joins a list of tensors along axis',
+    category: 'tensor',
+    params: [p('tensors', ['list']), p('axis', INT)],
+    result: 'tensor',
+    impl: ([ts, axis], ctx) => {
+      if (!Array.isArray(ts)) return ctx.fail(`expected a list of tensors, got ${describeValue(ts ?? null)}`, 0);
+      const tensors = ts.map((x) => tensorOf(x, ctx.span(0), 'concat()'));
+      return concat(tensors, intOf(axis ?? null, ctx.span(1), 'concat()'), ctx.span());
+    },
+  },
+  {
+    name: 'split',
+    doc: 'a list of tensors: n equal parts, or parts of the given sizes, along axis (default 0)',
+    category: 'tensor',
+    params: [p('t', TENSOR), p('parts', INTS), p('axis', INT, { optional: true })],
+    result: 'list',
+    impl: ([t, parts, axis], ctx) => {
+      const tensor = tensorOf(t ?? null, ctx.span(0), 'split()');
+      const a = optional(axis) === undefined ? 0 : intOf(axis ?? null, ctx.span(2), 'split()');
+      const na = normalizeAxis(a, tensor.rank, optional(axis) === undefined ? ctx.span() : ctx.span(2), 'split()');
+      const dim = tensor.shape[na] ?? 1;
+      let sizes: number[];
+      if (Array.isArray(parts) || parts instanceof Tensor) {
+        sizes = intsOf(parts, ctx.span(1), 'split()');
+      } else {
+        const n = intOf(parts ?? null, ctx.span(1), 'split()');
+        if (n <= 0 || dim % n !== 0) ctx.fail(`dimension ${na} of shape [${tensor.shape.join(', ')}] (${dim}) cannot be split into ${n} equal parts`, 1);
+        sizes = new Array<number>(n).fill(dim / n);
+      }
+      return split(tensor, sizes, na, ctx.span());
+    },
+  },
+
+];
