@@ -12,8 +12,8 @@ export interface BufferEntry {
   data?: TensorData;
   /** Stored after the flatbuffer with offset/size (models over 2 GB), not as a vector. */
   external: boolean;
-  /** Read by a tensor when the file was read (unused ones are emptied on write). */
-  usedByTensor: boolean;
+  /** How many tensors read it when the file was read (buffers no tensor reads any more are emptied on write). */
+  tensorRefs: number;
 }
 
 /** A SignatureDef with its tensors as IR values, so that rewrites keep it right. */

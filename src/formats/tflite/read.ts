@@ -82,10 +82,10 @@ export function decodeTflite(bytes: Uint8Array, file: string, fileSize = bytes.b
         offset + length <= bytes.byteLength
           ? new BytesData(bytes.subarray(offset, offset + length))
           : new LazyData(length, () => readRange(file, offset, length), { file, offset });
-      return { table, data, external: true, usedByTensor: false };
+      return { table, data, external: true, tensorRefs: 0 };
     }
     const data = b.data && b.data.byteLength > 0 ? new BytesData(b.data) : undefined;
-    return { table, ...(data ? { data } : {}), external: false, usedByTensor: false };
+    return { table, ...(data ? { data } : {}), external: false, tensorRefs: 0 };
   });
 
   const codes = root.operator_codes ?? [];
@@ -110,7 +110,7 @@ export function decodeTflite(bytes: Uint8Array, file: string, fileSize = bytes.b
         fail(`${path}.tensors[${ti}].buffer`, `buffer index ${t.buffer} is out of range (${buffers.length} buffers)`, { tensor: name });
       }
       const entry = buffers[t.buffer];
-      if (entry && t.buffer > 0) entry.usedByTensor = true;
+      if (entry && t.buffer > 0) entry.tensorRefs++;
       const native: TfliteTensorNative = { format: 'tflite', tensor: t };
       const value = graph.addValue(name, { dtype, shape: irShape(t), native });
       if (entry?.data && t.buffer > 0 && dtype) {

@@ -190,7 +190,7 @@ class BufferPlan {
 
   constructor(original: readonly BufferEntry[]) {
     this.entries = original.map((e) => ({ ...e }));
-    if (this.entries.length === 0) this.entries.push({ table: {} as fb.Buffer, external: false, usedByTensor: false });
+    if (this.entries.length === 0) this.entries.push({ table: {} as fb.Buffer, external: false, tensorRefs: 0 });
     this.entries.forEach((e, i) => {
       if (e.data && !this.byData.has(e.data)) this.byData.set(e.data, i);
     });
@@ -203,9 +203,17 @@ class BufferPlan {
       const data = v.const.data;
       let index = nat && nat.data === data && raw < this.entries.length ? raw : this.byData.get(data);
       if (index === undefined) {
-        index = this.entries.length;
         const stored = data instanceof StringData ? new BytesData(encodeStringBuffer(data.strings)) : data;
-        this.entries.push({ table: {} as fb.Buffer, data: stored, external: false, usedByTensor: true });
+        const own = this.entries[raw];
+        if (nat && raw > 0 && own && own.tensorRefs === 1 && !this.used.has(raw)) {
+          // New data for a tensor that had a buffer of its own: the slot takes the new bytes.
+          if (own.data) this.byData.delete(own.data);
+          index = raw;
+          this.entries[raw] = { ...own, data: stored };
+        } else {
+          index = this.entries.length;
+          this.entries.push({ table: {} as fb.Buffer, data: stored, external: false, tensorRefs: 1 });
+        }
         this.byData.set(data, index);
       }
       this.used.add(index);
@@ -221,7 +229,7 @@ class BufferPlan {
 
   /** The buffer list: data no tensor reads any more is dropped (the slot stays, so indices hold). */
   finish(): BufferEntry[] {
-    return this.entries.map((e, i) => (e.usedByTensor && !this.used.has(i) && e.data ? { ...e, data: undefined } : e));
+    return this.entries.map((e, i) => (e.tensorRefs > 0 && !this.used.has(i) && e.data ? { ...e, data: undefined } : e));
   }
 }
 
