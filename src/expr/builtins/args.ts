@@ -11,11 +11,17 @@ import type { CallContext, ParamSpec } from '../functions';
 import { Operand } from '../tensor-math';
 import { ExprValue, Kind, asDType, describeValue, normalizeInt, tensorElements, tensorItem, toTensor } from '../values';
 
+/** Parameter kinds: a number or anything that becomes a tensor. */
 export const NUM: readonly Kind[] = ['number', 'int', 'bool', 'tensor', 'value', 'list'];
+/** Parameter kinds: anything that becomes a tensor. */
 export const TENSOR: readonly Kind[] = ['tensor', 'value', 'list', 'number', 'int', 'bool'];
+/** Parameter kinds: a list of integers (axes, a shape), or one. */
 export const INTS: readonly Kind[] = ['list', 'int', 'tensor', 'value'];
+/** Parameter kinds: one integer. */
 export const INT: readonly Kind[] = ['int'];
+/** Parameter kinds: a dtype name. */
 export const DTYPE: readonly Kind[] = ['dtype', 'string'];
+/** Parameter kinds: anything with a shape, graph values included. */
 export const SHAPED: readonly Kind[] = ['tensor', 'value', 'list', 'number', 'int', 'bool'];
 
 /** A parameter spec, briefly. */
@@ -48,6 +54,7 @@ export function operandOf(v: ExprValue, at: Span, what: string): Operand {
   throw new ExprError(at.start, at.end, `${what}: expected a number or a tensor, got ${describeValue(v)}`);
 }
 
+/** An argument as a tensor (a scalar becomes a 0-d tensor). */
 export function tensorOf(v: ExprValue, at: Span, what: string): Tensor {
   const o = operandOf(v, at, what);
   return o instanceof Tensor ? o : toTensor(o, undefined, at);
@@ -92,6 +99,7 @@ export function shapeOf(v: ExprValue, ctx: CallContext, arg: number): ExprValue 
   return ctx.fail(`expected a tensor or a graph value, got ${describeValue(v)}`, arg);
 }
 
+/** The number of elements of a shape; null when a dimension is not a number. */
 export function elementCount(shape: ExprValue): number | null {
   if (!Array.isArray(shape)) return null;
   let n = 1;
@@ -110,6 +118,7 @@ export function truths(v: ExprValue, ctx: CallContext, arg: number): boolean[] {
   return [...tensorElements(t)].map((e) => e !== 0 && e !== 0n);
 }
 
+/** An argument's elements as doubles, with its shape. */
 export function numbersOf(v: ExprValue, ctx: CallContext, arg: number): { shape: readonly number[]; data: Float64Array } {
   const o = operandOf(v, ctx.span(arg), `${ctx.call.callee}()`);
   if (o instanceof Tensor) {
@@ -119,15 +128,18 @@ export function numbersOf(v: ExprValue, ctx: CallContext, arg: number): { shape:
   return { shape: [], data: Float64Array.of(Number(o)) };
 }
 
+/** An optional dtype argument. */
 export function dtypeArg(v: ExprValue | undefined, ctx: CallContext, arg: number): DType | undefined {
   return optional(v) === undefined ? undefined : asDType(v ?? null, ctx.span(arg));
 }
 
+/** A captured graph value, or the argument's error. */
 export function graphValueOf(v: ExprValue, ctx: CallContext, arg: number): GraphValue {
   if (v instanceof GraphValue) return v;
   return ctx.fail(`expected a captured graph value, got ${describeValue(v)}`, arg);
 }
 
+/** A captured node (a graph value stands for its producer), or the argument's error. */
 export function nodeOf(v: ExprValue, ctx: CallContext, arg: number): Node {
   if (v instanceof Node) return v;
   if (v instanceof GraphValue && v.producer) return v.producer;
