@@ -100,6 +100,14 @@ describe('tensor arithmetic keeps the dtype', () => {
     expect(r.data).toEqual([0.333251953125, 1]);
   });
 
+  test('bfloat16 in, bfloat16 out', () => {
+    const b = Tensor.from('bfloat16', [2], [1, 2]);
+    const r = t(ev('$b / 3', { captures: { b } }));
+    expect(r.dtype).toBe('bfloat16');
+    // 1/3 and 2/3 rounded to 8 significant bits.
+    expect(r.data).toEqual([0.333984375, 0.66796875]);
+  });
+
   test('int32 stays int32; a fractional scalar makes it float32', () => {
     const n = Tensor.from('int32', [3], [1, 2, 7]);
     expect(t(ev('$n * 3 - 1', { captures: { n } }))).toEqual({ dtype: 'int32', shape: [3], data: [2, 5, 20] });
