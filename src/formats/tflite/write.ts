@@ -33,7 +33,9 @@ export interface EncodedTflite {
  * operators new operator codes.
  */
 export function encodeTflite(model: Model, file: string): EncodedTflite {
-  const first = build(model, file, 0);
+  // A nonzero base in the first pass, so that every offset field is present
+  // (a field equal to its default, 0, would be left out and change the size).
+  const first = build(model, file, 16);
   if (!first.usesBase) return first;
   // Data stored by offset/size needs the absolute position of the tail, known
   // only once the tables are built; the second pass has the same layout.

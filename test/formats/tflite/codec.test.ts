@@ -1,0 +1,164 @@
+import { execFileSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { Builder } from 'flatbuffers';
+import { readModel, writeModel } from '../../../src/formats';
+import { decodeTflite, encodeTflite, tfliteAdapter, tfliteUnknownFields } from '../../../src/formats/tflite';
+import { FlatbufferReader } from '../../../src/formats/tflite/flatbuf/reader';
+import type { SchemaDef } from '../../../src/formats/tflite/flatbuf/schema-def';
+import { FlatbufferWriter } from '../../../src/formats/tflite/flatbuf/writer';
+import { modelNative, operatorNative } from '../../../src/formats/tflite/native';
+import { TFLITE_SCHEMA } from '../../../src/formats/tflite/schema/schema.generated';
+import type * as fb from '../../../src/formats/tflite/schema/schema.generated';
+import { runLiteRt } from '../../../src/verify/litert';
+import { ROOT, corpusTfliteModels, tempDir } from '../../helpers/corpus';
+import { bigByteVectors } from '../../helpers/tflite-flatc';
+
+const models = corpusTfliteModels();
+const pick = (name: string): string => models.find((m) => path.basename(m) === name) ?? '';
+const work = tempDir('recipe-tflite-codec-');
+afterAll(() => fs.rmSync(work, { recursive: true, force: true }));
+
+test('the generated schema module is up to date with tflite.fbs', () => {
+  expect(() => execFileSync(process.execPath, [path.join(ROOT, 'scripts/gen-tflite-schema.js'), '--check'], { stdio: 'pipe' })).not.toThrow();
+});
+
+test('the schema knows the format facts the codec relies on', () => {
+  const op = TFLITE_SCHEMA.tables.Operator?.fields.map((f) => `${f.id}:${f.name}`);
+  expect(op).toEqual([
+    '0:opcode_index', '1:inputs', '2:outputs', '3:builtin_options_type', '4:builtin_options', '5:custom_options',
+    '6:custom_options_format', '7:mutating_variable_inputs', '8:intermediates', '9:large_custom_options_offset',
+    '10:large_custom_options_size', '11:builtin_options_2_type', '12:builtin_options_2',
+  ]);
+  expect(TFLITE_SCHEMA.unions.BuiltinOptions?.members[0]).toBe('Conv2DOptions');
+  expect(TFLITE_SCHEMA.unions.BuiltinOptions?.members.length).toBe(126);
+  expect(TFLITE_SCHEMA.enums.BuiltinOperator?.values.BATCH_MATMUL).toBe(126);
+  expect(TFLITE_SCHEMA.enums.BuiltinOperator?.values.CUMSUM).toBe(128);
+});
+
+test('sniff looks at the file identifier, not the extension', () => {
+  const head = new Uint8Array(fs.readFileSync(pick('hello_world_int8.tflite')).subarray(0, 64));
+  expect(tfliteAdapter.sniff(head, 'model.bin')).toBe(true);
+  const other = head.slice();
+  other[7] = 0x34;
+  expect(tfliteAdapter.sniff(other, 'model.tflite')).toBe(false);
+});
+
+test('extended builtin codes (> 127) keep both code fields', () => {
+  const model = readModel(pick('hello_world_int8.tflite'));
+  const node = model.graph.nodes[0];
+  if (!node) throw new Error('no node');
+  node.op = 'CUMSUM';
+  node.attrs = new Map();
+  const bytes = writeTo(model, 'cumsum.tflite');
+  const root = new FlatbufferReader(bytes, TFLITE_SCHEMA, 'cumsum').readRoot() as unknown as fb.Model;
+  const code = root.operator_codes?.find((c) => c.builtin_code === 128);
+  expect(code).toMatchObject({ deprecated_builtin_code: 127, builtin_code: 128, version: 1 });
+  expect(decodeTflite(bytes, 'cumsum').graph.nodes[0]?.op).toBe('CUMSUM');
+});
+
+function writeTo(model: ReturnType<typeof readModel>, name: string): Uint8Array {
+  const out = path.join(work, name);
+  writeModel(model, out);
+  return new Uint8Array(fs.readFileSync(out));
+}
+
+test('buffers stored after the flatbuffer (offset/size, models over 2 GB) are read and written that way, and run', () => {
+  const file = pick('hand_landmark_lite.tflite');
+  const model = readModel(file);
+  const native = modelNative(model);
+  if (!native) throw new Error('no native');
+  for (const b of native.buffers) if (b.data) b.external = true;
+  const external = path.join(work, 'external.tflite');
+  writeModel(model, external);
+
+  const bytes = new Uint8Array(fs.readFileSync(external));
+  const root = new FlatbufferReader(bytes, TFLITE_SCHEMA, external).readRoot() as unknown as fb.Model;
+  const stored = (root.buffers ?? []).filter((b) => b.offset > 1n);
+  expect(stored.length).toBeGreaterThan(10);
+  for (const b of stored) {
+    expect(b.data).toBeUndefined();
+    expect(Number(b.offset) % 16).toBe(0);
+  }
+  const before = bigByteVectors(new Uint8Array(fs.readFileSync(file)), file);
+  const after = bigByteVectors(bytes, external);
+  before.forEach((v, i) => expect(Buffer.compare(Buffer.from(after[i]?.bytes ?? []), Buffer.from(v.bytes))).toBe(0));
+
+  // Read back and written again, they stay after the flatbuffer.
+  const again = path.join(work, 'external-again.tflite');
+  writeModel(readModel(external), again);
+  expect(Buffer.compare(fs.readFileSync(again), Buffer.from(bytes))).toBe(0);
+
+  const [a, b] = runLiteRt([{ model: file, seed: 5 }, { model: external, inputsFrom: 0 }]);
+  expect(a?.ok).toBe(true);
+  expect(b?.error).toBeUndefined();
+  a?.outputs.forEach((o, k) => expect(Buffer.compare(Buffer.from(b?.outputs[k]?.data ?? []), Buffer.from(o.data))).toBe(0));
+});
+
+test('custom options stored after the flatbuffer (large_custom_options_offset) keep their bytes', () => {
+  const file = pick('split_concat_edgetpu.tflite');
+  const model = readModel(file);
+  const node = model.graph.nodes.find((n) => n.domain === 'custom');
+  const nat = node && operatorNative(node);
+  if (!nat) throw new Error('no custom op');
+  const payload = node.attr('custom_options');
+  expect(node.op).toBe('edgetpu-custom-op');
+  expect(payload?.kind).toBe('bytes');
+  nat.operator = { ...nat.operator, large_custom_options_offset: 2n };
+  const bytes = writeTo(model, 'large-custom.tflite');
+  const root = new FlatbufferReader(bytes, TFLITE_SCHEMA, 'large').readRoot() as unknown as fb.Model;
+  const op = root.subgraphs?.[0]?.operators?.find((o) => o.large_custom_options_offset > 1n);
+  expect(op?.custom_options).toBeUndefined();
+  const back = decodeTflite(bytes, 'large').graph.nodes.find((n) => n.domain === 'custom');
+  const backPayload = back?.attr('custom_options');
+  expect(backPayload?.kind === 'bytes' && payload?.kind === 'bytes' && Buffer.compare(Buffer.from(backPayload.value), Buffer.from(payload.value))).toBe(0);
+});
+
+test('fields the schema does not know are found and reported', () => {
+  // Write a model with a schema that has one more Tensor field, read it with ours.
+  const future: SchemaDef = JSON.parse(JSON.stringify(TFLITE_SCHEMA)) as SchemaDef;
+  const tensor = future.tables.Tensor;
+  if (!tensor) throw new Error('no Tensor table');
+  tensor.fields.push({ name: 'future_field', id: tensor.slotCount, type: { kind: 'scalar', scalar: 'int' }, default: 0 });
+  tensor.slotCount++;
+  const builder = new Builder(1024);
+  const writer = new FlatbufferWriter(builder, future);
+  const root = writer.writeTable('Model', {
+    version: 3,
+    operator_codes: [],
+    subgraphs: [{ tensors: [{ shape: [1], type: 0, buffer: 0, name: 't', future_field: 7 }], inputs: [0], outputs: [0], operators: [] }],
+    buffers: [{}],
+  });
+  builder.finish(root, 'TFL3');
+  const bytes = builder.asUint8Array();
+  const model = decodeTflite(bytes, 'future.tflite');
+  const unknown = tfliteUnknownFields(model);
+  expect(unknown).toHaveLength(1);
+  expect(unknown[0]).toMatchObject({ path: 'Model.subgraphs[0].tensors[0]', table: 'Tensor', slot: tensor.slotCount - 1 });
+  // What the schema knows still round-trips.
+  const { head } = encodeTflite(model, 'future-out.tflite');
+  expect(decodeTflite(head, 'x').graph.values.next().value?.name).toBe('t');
+});
+
+test('a file whose offsets share one subtree many times is refused, not expanded', () => {
+  // One tensor table referenced by a vector of 200k offsets: small file, huge decoded size.
+  const builder = new Builder(1 << 20);
+  const writer = new FlatbufferWriter(builder, TFLITE_SCHEMA);
+  const tensor = writer.writeTable('Tensor', { shape: new Array(2000).fill(1), type: 0, buffer: 0, name: 'x' });
+  builder.startVector(4, 200_000, 4);
+  for (let i = 0; i < 200_000; i++) builder.addOffset(tensor);
+  const tensors = builder.endVector();
+  builder.startObject(6);
+  builder.addFieldOffset(0, tensors, 0);
+  const subgraph = builder.endObject();
+  builder.startVector(4, 1, 4);
+  builder.addOffset(subgraph);
+  const subgraphs = builder.endVector();
+  builder.startObject(8);
+  builder.addFieldOffset(2, subgraphs, 0);
+  const root = builder.endObject();
+  builder.finish(root, 'TFL3');
+  const t0 = Date.now();
+  expect(() => decodeTflite(builder.asUint8Array(), 'bomb.tflite')).toThrow(/too many objects/);
+  expect(Date.now() - t0).toBeLessThan(5000);
+});
