@@ -2,4 +2,10 @@
  * Built-in actions beyond `cleanup` (fix shapes, merge models, ...). Importing
  * this module registers them with the action registry of src/rewrite/actions.ts.
  */
-export {};
+import { findAction, registerAction } from '../rewrite/actions';
+import { fixShapeAction } from './fix-shape';
+
+export { fixShapeAction, FixShapeError } from './fix-shape';
+
+// Idempotent: jest and the CLI may load this module through several paths.
+for (const action of [fixShapeAction]) if (!findAction(action.name)) registerAction(action);

@@ -1,0 +1,97 @@
+import { RecipeToolError } from '../errors';
+import type { Dim, Graph, Shape } from '../ir/graph';
+import type { ActionDefinition } from '../rewrite/actions';
+
+/** A parameter of fix-shape that cannot be applied to this model (unknown input, wrong rank, clash with a fixed size). */
+export class FixShapeError extends RecipeToolError {}
+
+/**
+ * `fix-shape`: makes dynamic dimensions fixed (seed slides 41-47: initialise
+ * the batch size, fix height and width). Parameters:
+ * - `batch: 1` sets dimension 0 of every graph input of rank >= 1;
+ * - `inputs: {x: [1, 3, 224, 224]}` sets the whole shape of named inputs;
+ * - `dims: {N: 1}` sets a named (symbolic) dimension wherever it appears.
+ * A symbolic dimension replaced at an input (e.g. `N` by the batch) is replaced
+ * in every declared shape of the model that names it, so value_info and graph
+ * outputs follow; shapes that only say "unknown" (`?`) are left as they are.
+ */
+export const fixShapeAction: ActionDefinition = {
+  name: 'fix-shape',
+  description: 'Fixes dynamic input dimensions (batch, or whole input shapes, or named dimensions) and propagates named dimensions to every declared shape.',
+  params: {
+    type: 'object',
+    additionalProperties: false,
+    properties: {
+      batch: { type: 'integer', minimum: 1, description: 'Size of dimension 0 of every graph input.' },
+      inputs: { type: 'object', description: 'Full shapes of named graph inputs, e.g. {x: [1, 3, 224, 224]}.' },
+      dims: { type: 'object', description: 'Sizes of named (symbolic) dimensions, e.g. {N: 1, height: 480}.' },
+    },
+  },
+  run(model, params) {
+    const graph = model.graph;
+    const named = new Map<string, number>();
+    let changes = 0;
+    for (const [name, size] of Object.entries((params.dims ?? {}) as Record<string, unknown>)) {
+      named.set(name, checkSize(size, `dims.${name}`));
+    }
+    const setDim = (shape: Shape, i: number, size: number, where: string): Shape => {
+      const d = shape[i];
+      if (typeof d === 'number') {
+        if (d !== size) throw new FixShapeError(`fix-shape: ${where} has the fixed size ${d}, not ${size}`);
+        return shape;
+      }
+      if (typeof d === 'string') {
+        const earlier = named.get(d);
+        if (earlier !== undefined && earlier !== size) throw new FixShapeError(`fix-shape: dimension '${d}' is set to both ${earlier} and ${size}`);
+        named.set(d, size);
+      }
+      changes++;
+      return shape.map((x, k) => (k === i ? size : x));
+    };
+    if (params.batch !== undefined) {
+      const batch = checkSize(params.batch, 'batch');
+      for (const v of graph.inputs) {
+        if (v.const || !v.shape || v.shape.length === 0) continue;
+        v.shape = setDim(v.shape, 0, batch, `dimension 0 of input '${v.name}'`);
+      }
+    }
+    const inputs = (params.inputs ?? {}) as Record<string, unknown>;
+    for (const [name, wanted] of Object.entries(inputs)) {
+      const v = graph.inputs.find((x) => x.name === name);
+      if (!v) throw new FixShapeError(`fix-shape: the model has no input '${name}' (inputs: ${graph.inputs.filter((x) => !x.const).map((x) => x.name).join(', ')})`);
+      if (!Array.isArray(wanted)) throw new FixShapeError(`fix-shape: inputs.${name} must be a list of sizes`);
+      const sizes = wanted.map((s, i) => checkSize(s, `inputs.${name}[${i}]`));
+      let shape: Shape = v.shape ?? sizes.map(() => null);
+      if (shape.length !== sizes.length) throw new FixShapeError(`fix-shape: input '${name}' has rank ${shape.length}, the shape given has ${sizes.length} dimensions`);
+      sizes.forEach((s, i) => {
+        shape = setDim(shape, i, s, `dimension ${i} of input '${name}'`);
+      });
+      v.shape = shape;
+    }
+    if (named.size > 0) changes += propagate(model.allGraphs(), named);
+    return { changes, summary: changes ? `fixed ${changes} dimension(s)${named.size ? ` (${[...named].map(([k, s]) => `${k}=${s}`).join(', ')})` : ''}` : 'no dynamic dimension to fix' };
+  },
+};
+
+function checkSize(value: unknown, where: string): number {
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < 1) throw new FixShapeError(`fix-shape: ${where} must be a positive integer, got ${JSON.stringify(value)}`);
+  return value;
+}
+
+/** Replaces named dimensions in every declared shape; returns how many dimensions changed. */
+function propagate(graphs: Iterable<Graph>, named: ReadonlyMap<string, number>): number {
+  let changes = 0;
+  for (const g of graphs) {
+    for (const v of g.values) {
+      if (!v.shape || !v.shape.some((d) => typeof d === 'string' && named.has(d))) continue;
+      v.shape = v.shape.map((d): Dim => {
+        if (typeof d === 'string' && named.has(d)) {
+          changes++;
+          return named.get(d)!;
+        }
+        return d;
+      });
+    }
+  }
+  return changes;
+}
