@@ -31,8 +31,13 @@
  *   takes part in math as its tensor.
  * - Kinds (`Kind`) are what the checker knows without a model: value, tensor,
  *   number, int, string, bool, node, list, dtype, none, unknown.
+ * - `evaluateCondition` wants one truth: a bool, a number, a one-element
+ *   tensor (`none` is false); a larger tensor is an ExprError (use all/any).
+ * - `freeNames(expr)` lists the captures and `let` names an expression reads
+ *   (to order or lazily compute `let` entries).
  * - Functions live in one table (`listFunctions()`, `lookupFunction()`,
- *   `signatureOf()`); docs/expressions.md describes the language.
+ *   `signatureOf()`), implemented in `builtins/`; docs/expressions.md
+ *   describes the language and a test keeps its function list in sync.
  */
 export type {
   BinaryExpr, BinaryOp, BoolLit, CallExpr, CaptureRef, ConditionalExpr, Expr, IndexExpr, ListExpr, NameRef, NoneLit,
