@@ -52,3 +52,13 @@ describe.each(files.map((f) => [path.relative(PACKS_DIR, f), f]))('%s', (_name, 
     expect(result.obsolete).toEqual([]);
   });
 });
+
+describe('target bundles', () => {
+  test.each(['myriad', 'edgetpu', 'tensorrt'])('recipes/%s.yaml loads and every rule compiles', (name) => {
+    const { loadBundle } = jest.requireActual<typeof import('../../src/recipe/bundle')>('../../src/recipe/bundle');
+    const { checkBundle } = jest.requireActual<typeof import('../../src/recipe/compile')>('../../src/recipe/compile');
+    const bundle = loadBundle([path.join(PACKS_DIR, `${name}.yaml`)]);
+    expect(checkBundle(bundle).map((e) => e.message)).toEqual([]);
+    expect(bundle.rules.length).toBeGreaterThan(5);
+  });
+});
