@@ -91,11 +91,13 @@ function main(): void {
     const ours: Measure[] = [];
     const theirs: Measure[] = [];
     let rewrites = -1;
+    let phases = { read: 0, apply: 0, write: 0 };
     for (let i = 0; i < opts.runs; i++) {
       const out = path.join(dir, `${m.name}-recipe.onnx`);
       const r = measure(process.execPath, [cli, 'apply', recipe, input, '-o', out, '--report', 'json']);
-      const report = JSON.parse(r.stdout) as { rules: { rewrites: number }[] };
+      const report = JSON.parse(r.stdout) as { rules: { rewrites: number }[]; seconds: typeof phases };
       rewrites = report.rules.reduce((n, x) => n + x.rewrites, 0);
+      phases = report.seconds;
       ours.push(r);
       theirs.push(measure(PYTHON, [path.join(SHARED, 'bench/py_bn_to_muladd.py'), input, path.join(dir, `${m.name}-python.onnx`)]));
     }
@@ -107,6 +109,7 @@ function main(): void {
     allMet &&= met;
     console.log(`\n${m.name}: ${m.blocks} blocks x ${m.channels} channels, ${mb(size)}, ${m.blocks} BatchNormalization`);
     console.log(`  recipe apply   ${a.seconds.toFixed(2)} s, peak RSS ${mb(a.peakKb * 1024)} (${memRatio.toFixed(2)}x the file), ${rewrites} rewrites`);
+    console.log(`                 of which read ${phases.read.toFixed(2)} s, rewrite ${phases.apply.toFixed(2)} s, write ${phases.write.toFixed(2)} s (the rest: start-up)`);
     console.log(`  python script  ${b.seconds.toFixed(2)} s, peak RSS ${mb(b.peakKb * 1024)} (${((b.peakKb * 1024) / size).toFixed(2)}x the file)`);
     console.log(`  speed-up       ${speedup.toFixed(2)}x (target >= 2x); memory ${memRatio.toFixed(2)}x the file (target < 1.5x): ${met ? 'met' : 'NOT met'}`);
     if (!opts.keep) {

@@ -287,6 +287,7 @@ function patternRule(
       const m = pattern.match(node);
       if (!m.ok) return { ok: false, reason: m.reason };
       const captures = alignedConstants(expressionEnv(m.bindings));
+      if (ctx.model.format === 'openvino') numericAttributes(captures, m.bindings.attrs);
       const context: EvalContext = {
         format: ctx.model.format,
         opsets: Object.fromEntries(ctx.model.opsets.map((o) => [o.domain, o.version])),
@@ -354,6 +355,22 @@ function alignedConstants(env: Map<string, ExprValue>): Map<string, ExprValue> {
     env.set(name, new Tensor(v.dtype, v.shape, data));
   }
   return env;
+}
+
+/**
+ * OpenVINO keeps every layer attribute as the text of its XML (`epsilon:
+ * "1e-05"`, `strides: "1,1"`). For expressions, an attribute capture whose text
+ * is a number, or numbers joined by commas, is that number or list.
+ */
+function numericAttributes(env: Map<string, ExprValue>, attrs: ReadonlyMap<string, unknown>): void {
+  for (const name of attrs.keys()) {
+    const v = env.get(name);
+    if (typeof v !== 'string' || v.trim() === '') continue;
+    const parts = v.split(',').map((x) => x.trim());
+    const numbers = parts.map(Number);
+    if (numbers.some((n, i) => !Number.isFinite(n) || parts[i] === '')) continue;
+    env.set(name, parts.length === 1 ? numbers[0]! : numbers);
+  }
 }
 
 /** Every let value (forcing the lazy ones), for an environment that adds loop variables. */

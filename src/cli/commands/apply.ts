@@ -59,7 +59,11 @@ export const applyCommand: Command = {
 
     const progress = progressLine(io);
     progress.update(`reading ${input}...`);
+    const clock = { start: performance.now(), read: 0, apply: 0, write: 0 };
     const model = readModel(input);
+    // Codecs may decode the graph on first use: count that as reading, not rewriting.
+    void model.graphs;
+    clock.read = performance.now() - clock.start;
     let report: RunReport;
     try {
       report = applyBundle(model, bundle, {
@@ -75,15 +79,18 @@ export const applyCommand: Command = {
       }
       throw e;
     }
+    clock.apply = performance.now() - clock.start - clock.read;
     let written: string[] = [];
     if (!dryRun && output) {
       progress.update(`writing ${output}...`);
       written = writeModel(model, output);
     }
+    clock.write = performance.now() - clock.start - clock.read - clock.apply;
     progress.done();
+    const seconds = { read: round3(clock.read / 1000), apply: round3(clock.apply / 1000), write: round3(clock.write / 1000) };
 
     if (reportFormat === 'json') {
-      io.out(JSON.stringify({ model: input, format: model.format, output: dryRun ? null : output ?? null, written, ...report }, null, 2) + '\n');
+      io.out(JSON.stringify({ model: input, format: model.format, output: dryRun ? null : output ?? null, written, seconds, ...report }, null, 2) + '\n');
     } else {
       io.out(formatReport(report, input, model.format, bundle));
       if (dryRun) io.out('dry run: nothing written\n');
@@ -95,6 +102,10 @@ export const applyCommand: Command = {
     return refused.length ? EXIT.checkFailed : EXIT.ok;
   },
 };
+
+function round3(x: number): number {
+  return Math.round(x * 1000) / 1000;
+}
 
 /** A path as the user would type it: relative below the working folder, absolute elsewhere. */
 function displayPath(p: string): string {
