@@ -181,13 +181,37 @@ export function literalMatchesAttr(lit: Literal, a: Attr): boolean {
     case 'bool':
       return (lit.type === 'bool' && lit.value === a.value) || (lit.type === 'number' && Number(lit.value) === (a.value ? 1 : 0));
     case 'string':
-      return lit.type === 'string' && lit.value === a.value;
+      return lit.type === 'string' ? lit.value === a.value : literalMatchesText(lit, a.value);
     case 'ints':
     case 'floats':
       return lit.type === 'list' && lit.items.length === a.value.length &&
         lit.items.every((x, i) => x.type === 'number' && numbersEqual(x.value, a.value[i]!, a.kind === 'floats'));
     case 'strings':
       return lit.type === 'list' && lit.items.length === a.value.length && lit.items.every((x, i) => x.type === 'string' && x.value === a.value[i]);
+    default:
+      return false;
+  }
+}
+
+/**
+ * A literal against an attribute kept as text, as OpenVINO IR keeps every
+ * attribute (`strides="2,2"`, `epsilon="1e-05"`, `keep_dims="true"`): numbers
+ * compare by value, a list item by item over the comma-separated text.
+ */
+function literalMatchesText(lit: Literal, text: string): boolean {
+  const t = text.trim();
+  switch (lit.type) {
+    case 'number': {
+      if (t === '' || !/^[-+]?(\d+\.?\d*|\.\d+)(e[-+]?\d+)?$|^[-+]?inf$|^nan$/i.test(t)) return false;
+      if (lit.integer && /^[-+]?\d+$/.test(t)) return numbersEqual(lit.value, BigInt(t), false);
+      return numbersEqual(Number(lit.value), Number(t.replace(/inf/i, 'Infinity')), true);
+    }
+    case 'bool':
+      return t.toLowerCase() === String(lit.value) || t === (lit.value ? '1' : '0');
+    case 'list': {
+      const parts = t === '' ? [] : t.split(',');
+      return parts.length === lit.items.length && lit.items.every((item, i) => item.type === 'string' ? item.value === parts[i]!.trim() : literalMatchesText(item, parts[i]!));
+    }
     default:
       return false;
   }

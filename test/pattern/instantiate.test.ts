@@ -1,6 +1,6 @@
 import { evaluate, parseExpr } from '../../src/expr';
 import type { ExprValue } from '../../src/expr';
-import { Graph, Tensor, attr, cleanup, printGraph, toposort, validate } from '../../src/ir';
+import { Graph, Tensor, attr, cleanup, parseGraph, printGraph, toposort, validate } from '../../src/ir';
 import type { Node, Value } from '../../src/ir';
 import {
   checkReplacement, compilePattern, expressionEnv, instantiate, parsePattern, parseReplacement,
@@ -113,6 +113,44 @@ describe('instantiate', () => {
   gc: y = Concat(gc/Conv/out, gc/Conv_1/out) {axis: 1}
   out y
 `);
+  });
+
+  test('a root with several outputs: the result node gets as many, each reused in order', () => {
+    const g = parseGraph(`graph main
+  in x: float32[1, 4]
+  sp: a: float32[1, 2], b: float32[1, 2] = Split(x) {axis: 1}
+  ra = Relu(a)
+  rb = Neg(b)
+  out ra
+  out rb
+`);
+    const split = g.nodes[0]!;
+    const [a, b] = split.outputs;
+    rewrite(split, 'Split($x){axis: 1}', 'Split(Identity($x)){axis: 1, num_outputs: 2}');
+    expect(a!.producer!.op).toBe('Split');
+    expect(a!.producer).toBe(b!.producer);
+    expect(a!.producer!.outputs).toEqual([a, b]);
+    expect(printGraph(g)).toBe(`graph main
+  in x: float32[1, 4]
+  sp/Identity: sp/Identity/out = Identity(x)
+  sp: a: float32[1, 2], b: float32[1, 2] = Split(sp/Identity/out) {axis: 1, num_outputs: 2}
+  ra = Relu(a)
+  rb = Neg(b)
+  out ra
+  out rb
+`);
+  });
+
+  test('a root with several outputs and a result of the wrong shape is refused before anything is built', () => {
+    const g = parseGraph('graph main\n  in x\n  sp: a, b = Split(x)\n  out a\n  out b\n');
+    const split = g.nodes[0]!;
+    const before = printGraph(g);
+    const m = compilePattern(parsePattern('Split($x)'), { format: 'onnx' }).match(split);
+    if (!m.ok) throw new Error(m.reason);
+    const attempt = (text: string) => () => instantiate(parseReplacement(text), { graph: g, bindings: m.bindings, reuseOutputs: [...split.outputs] });
+    expect(attempt('s[3] = Split($x)\ns')).toThrow('the result node has 3 outputs, the matched root 2');
+    expect(attempt('s[2] = Split($x)\ns[1]')).toThrow('the matched root has 2 outputs: the result must be output 0 of a node with as many');
+    expect(printGraph(g)).toBe(before);
   });
 
   test('a replacement that is one captured value: the caller rewires the readers', () => {

@@ -221,6 +221,21 @@ describe('match: structure', () => {
       .toBe("attribute 'strides' of Conv 'cv' differs from the value already bound to $s");
   });
 
+  test('attributes kept as text (OpenVINO) compare by value', () => {
+    const g = new Graph('main');
+    const x = g.addValue('x');
+    const conv = g.addNode({ op: 'Convolution', name: 'c', inputs: [x], outputs: ['y'], attrs: {
+      strides: attr.string('2,2'), pads_begin: attr.string('0, 0'), auto_pad: attr.string('explicit'), epsilon: attr.string('1e-05'), keep: attr.string('true'),
+    } });
+    const ok1 = (p: string): boolean => matchAt(p, conv, 'openvino').ok;
+    expect(ok1('Convolution($x){strides: [2, 2], pads_begin: [0, 0], auto_pad: "explicit", epsilon: 0.00001, keep: true}')).toBe(true);
+    expect(ok1('Convolution($x){strides: [1, 1]}')).toBe(false);
+    expect(ok1('Convolution($x){strides: [2, 2, 2]}')).toBe(false);
+    expect(ok1('Convolution($x){auto_pad: 1}')).toBe(false);
+    expect(ok1('Convolution($x){keep: false}')).toBe(false);
+    expect(ok1('Convolution($x){epsilon: 0.001}')).toBe(false);
+  });
+
   test('floats compare at float32 precision', () => {
     const g = new Graph('main');
     const x = g.addValue('x');
