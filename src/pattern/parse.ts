@@ -25,7 +25,8 @@ import { Token, tokenize } from './lexer';
  * Throws PatternSyntaxError with offsets into `text`. The grammar is in docs/patterns.md.
  */
 export function parsePattern(text: string): PatternAst {
-  const p = new Parser(text);
+  // A pattern has no statements: line breaks are plain spaces (block scalars may wrap it anywhere).
+  const p = new Parser(text, false);
   p.skipSeparators();
   const start = p.peek();
   if (start.kind === 'eof') throw new PatternSyntaxError(0, text.length, 'empty pattern', 'write the op to match, e.g. Relu($x)');
@@ -82,8 +83,9 @@ class Parser {
   /** Names of values made by statements and fold accumulators in scope (replacements only). */
   private readonly locals: string[] = [];
 
-  constructor(private readonly text: string) {
-    this.tokens = tokenize(text);
+  constructor(private readonly text: string, newlines = true) {
+    const tokens = tokenize(text);
+    this.tokens = newlines ? tokens : tokens.filter((t) => t.kind !== 'newline');
   }
 
   peek(ahead = 0): Token {

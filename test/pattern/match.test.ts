@@ -1,6 +1,7 @@
 import { Graph, Node, Tensor, attr } from '../../src/ir';
 import type { Attr, FormatId } from '../../src/ir';
-import { compilePattern, parsePattern } from '../../src/pattern';
+import { evaluate, parseExpr } from '../../src/expr';
+import { compilePattern, expressionEnv, parsePattern } from '../../src/pattern';
 import type { MatchResult } from '../../src/pattern';
 
 function compile(text: string, format: FormatId = 'onnx', allowSharedIntermediates = false) {
@@ -267,6 +268,20 @@ describe('match: intermediate values read outside the pattern', () => {
     g.removeNode(other);
     g.outputs = [...g.outputs, bn.output(0)];
     expect(reason(matchAt(p, relu))).toBe("value 'y' of BatchNormalization 'bn0' is a graph output, so the pattern cannot consume it");
+  });
+
+  test('use counts of captured intermediate values are visible to conditions', () => {
+    const { g, bn, relu } = batchNormGraph();
+    g.addNode({ op: 'Sigmoid', name: 'sig', inputs: [bn.output(0)], outputs: ['o'] });
+    const m = compile('Relu($t=BatchNormalization($x, $s, $b, $m, $v))@r', 'onnx', true).match(relu);
+    const b = ok(m);
+    const env = { captures: expressionEnv(b) };
+    expect(evaluate(parseExpr('uses($t)'), env)).toBe(2);
+    expect(evaluate(parseExpr('uses($x)'), env)).toBe(1);
+    expect(evaluate(parseExpr('is_output($t)'), env)).toBe(false);
+    expect(evaluate(parseExpr('name($r)'), env)).toBe('relu0');
+    // a :const capture is its tensor in expressions
+    expect(evaluate(parseExpr('shape($s)'), { captures: expressionEnv(ok(compile('BatchNormalization($x, $s:const, $b, $m, $v)').match(bn))) })).toEqual([2]);
   });
 
   test('a value read twice inside the pattern is not shared', () => {

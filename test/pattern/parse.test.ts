@@ -64,6 +64,13 @@ describe('parsePattern', () => {
     expect(attrs.pads).toMatchObject({ kind: 'equals', alternatives: [{ type: 'list', items: [{ value: 1 }, { value: -1 }] }] });
   });
 
+  test('line breaks anywhere in a pattern (a YAML block scalar), with comments', () => {
+    const text = 'BatchNormalization($x,   # the input\n  $s:const, $b:const, $m:const, $v:const)\n  {epsilon: $eps}\n';
+    const root = parsePattern(text).root;
+    expect(root.args).toHaveLength(5);
+    expect(root.attrs[0]!.name).toBe('epsilon');
+  });
+
   test('a number operand and an op without parentheses', () => {
     const root = parsePattern('Mul($x, HardSigmoid, 0.16666667)').root;
     expect(root.args![1]).toMatchObject({ kind: 'node', args: null });
