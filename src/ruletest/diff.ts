@@ -24,12 +24,13 @@ export function diffLines(expected: string, actual: string, context = 2): string
       ops.push({ mark: ' ', line: a[i]! });
       i++;
       j++;
-    } else if (j < m && (i >= n || lcs[i]![j + 1]! >= lcs[i + 1]![j]!)) {
-      ops.push({ mark: '+', line: b[j]! });
-      j++;
-    } else {
+    } else if (i < n && (j >= m || lcs[i + 1]![j]! >= lcs[i]![j + 1]!)) {
+      // Removed lines before added ones, as diff tools print them.
       ops.push({ mark: '-', line: a[i]! });
       i++;
+    } else {
+      ops.push({ mark: '+', line: b[j]! });
+      j++;
     }
   }
   const keep = ops.map((op, k) => op.mark !== ' ' || ops.slice(Math.max(0, k - context), k + context + 1).some((o) => o.mark !== ' '));
