@@ -8,7 +8,9 @@
 import { DType, DTYPES, isFloat } from '../ir/dtype';
 import { Tensor } from '../ir/tensor';
 import { ExprError, Span } from './errors';
-import { DEFAULT_FLOAT, DEFAULT_INT, castTensor, fromElements, isWideInt, tensorElements } from './values';
+import {
+  DEFAULT_FLOAT, DEFAULT_INT, NumberArray, castTensor, fromElements, isWideInt, nativeArray, numberElements, tensorElements, wrapNative,
+} from './values';
 
 /** An operand of elementwise math: a tensor, or a bare scalar that adopts the tensors' dtype. */
 export type Operand = Tensor | number | bigint | boolean;
@@ -186,7 +188,10 @@ export function elementwise(spec: ElementwiseSpec, operands: readonly Operand[],
   }
 
   const data = operands.map((o, k) => floatElements(o, typed.has(k) ? common : undefined));
-  const out = new Float64Array(n);
+  // Results go straight into an array of the result dtype when there is one (it rounds as the dtype does).
+  const native = nativeArray(resultDType, n);
+  const out = native ?? new Float64Array(n);
+  const done = (): Tensor => (native ? wrapNative(resultDType, outShape, native) : finish(resultDType, outShape, out as Float64Array));
   const num = spec.num;
   const [d0, d1, d2] = data;
   const [i0, i1, i2] = indexes;
@@ -202,11 +207,11 @@ export function elementwise(spec: ElementwiseSpec, operands: readonly Operand[],
     } else {
       for (let i = 0; i < n; i++) out[i] = num(d0[i]!, d1[i]!, 0);
     }
-    return finish(resultDType, outShape, out);
+    return done();
   }
   if (d0 && !d1 && !i0 && !s0) {
     for (let i = 0; i < n; i++) out[i] = num(d0[i]!, 0, 0);
-    return finish(resultDType, outShape, out);
+    return done();
   }
   for (let i = 0; i < n; i++) {
     const a = d0 ? d0[s0 ? 0 : (i0 ? i0[i]! : i)]! : 0;
@@ -214,7 +219,7 @@ export function elementwise(spec: ElementwiseSpec, operands: readonly Operand[],
     const c = d2 ? d2[s2 ? 0 : (i2 ? i2[i]! : i)]! : 0;
     out[i] = num(a, b, c);
   }
-  return finish(resultDType, outShape, out);
+  return done();
 }
 
 /** Stores computed doubles as `dtype` (int64 by truncation, non-finite values as 0). */
@@ -244,12 +249,8 @@ function bigElements(o: Operand): BigInt64Array {
 }
 
 /** Elements as doubles; cast first to `dtype` (rounding) when given and different. */
-function floatElements(o: Operand, dtype: DType | undefined): Float64Array {
-  if (o instanceof Tensor) {
-    const t = dtype && dtype !== o.dtype ? castTensor(o, dtype) : o;
-    const e = tensorElements(t);
-    return e instanceof Float64Array ? e : Float64Array.from(e, (x) => Number(x));
-  }
+function floatElements(o: Operand, dtype: DType | undefined): NumberArray {
+  if (o instanceof Tensor) return numberElements(dtype && dtype !== o.dtype ? castTensor(o, dtype) : o);
   const x = Number(o);
   return Float64Array.of(dtype ? roundTo(dtype, x) : x);
 }

@@ -313,6 +313,44 @@ export function tensorElements(t: Tensor): Float64Array | BigInt64Array {
   return isWideInt(t.dtype) ? t.toBigInt64() : t.toFloat64();
 }
 
+/** A typed array of numbers: what elementwise math reads and writes. */
+export type NumberArray = NumberView;
+
+/**
+ * The elements of a tensor as numbers, as a view over its bytes when the dtype
+ * allows (no copy: read only), decoded to doubles otherwise.
+ */
+export function numberElements(t: Tensor): NumberArray {
+  const view = nativeView(t.dtype, t.data.bytes(), t.size);
+  if (view instanceof BigInt64Array) return Float64Array.from(view, (x) => Number(x));
+  return view ?? t.toFloat64();
+}
+
+/**
+ * An array that stores numbers exactly as `dtype` does (floats rounded to
+ * nearest even, integers truncated and wrapped), so results can be written
+ * straight into it; undefined for dtypes that need encoding (float16, bool, int64).
+ */
+export function nativeArray(dtype: DType, n: number): NumberArray | undefined {
+  if (!LITTLE_ENDIAN) return undefined;
+  switch (dtype) {
+    case 'float32': return new Float32Array(n);
+    case 'float64': return new Float64Array(n);
+    case 'int8': return new Int8Array(n);
+    case 'uint8': return new Uint8Array(n);
+    case 'int16': return new Int16Array(n);
+    case 'uint16': return new Uint16Array(n);
+    case 'int32': return new Int32Array(n);
+    case 'uint32': return new Uint32Array(n);
+    default: return undefined;
+  }
+}
+
+/** A tensor over an array from nativeArray (its bytes, not a copy). */
+export function wrapNative(dtype: DType, shape: readonly number[], a: NumberArray): Tensor {
+  return new Tensor(dtype, [...shape], new BytesData(new Uint8Array(a.buffer, a.byteOffset, a.byteLength)));
+}
+
 /**
  * A tensor from computed elements (doubles, or bigints for int64/uint64), stored
  * as `dtype` stores them: floats rounded to nearest even, integers truncated and
