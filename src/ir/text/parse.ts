@@ -12,6 +12,13 @@ import { BytesData, StringData, Tensor, encodeElements } from '../tensor';
  * Beyond the printed form it accepts blank lines, full-line `#` comments and
  * any consistent indentation (a YAML block scalar strips its own).
  *
+ * One reading is chosen where the printed form is ambiguous: in
+ * `a: float32 = Relu(x)` the word after `a:` is a type when it names a dtype
+ * (output `a` of type float32), not an output called `float32` of a node
+ * labelled `a`; a list attribute printed `[]` reads back as ints; one graph
+ * under an attribute reads back as a `graph` attribute, several as `graphs`.
+ * Each reading prints back the same.
+ *
  * A constant printed as a digest (`= #5f1c09d2`, too large to print inline)
  * has no values in the text; it parses only when the caller says how to fill
  * it (`constants: 'zeros' | 'random'` or a function), with the declared dtype
@@ -30,13 +37,13 @@ export interface ParseOptions {
    * no producer (to read back a deliberately broken graph).
    */
   undeclared?: 'error' | 'create';
-  /** Format of a graph parsed with `parseGraph` when it must build a Model (default onnx). */
+  /** The format the text is written for; `parseGraph` returns a bare Graph, which has none (the model text names its own). */
   format?: FormatId;
 }
 
 /** A constant whose values the text leaves out. */
 export interface DigestConstant {
-  /** The value's name, or `<attribute>` for a tensor attribute. */
+  /** The value's name, or the attribute's name for a tensor attribute. */
   readonly name: string;
   readonly dtype: DType;
   readonly shape: readonly number[];
