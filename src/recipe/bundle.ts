@@ -1,6 +1,6 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { closest } from '../expr/errors';
+import { closest } from '../expr';
 import { RecipeError, RecipeErrors } from '../errors';
 import { loadRecipeFile, ruleFieldLocation, type RecipeFile, type RuleSpec } from './load';
 import { locationOf } from './source';

@@ -1,21 +1,37 @@
-import micromatch from 'micromatch';
-import type { Expr } from '../expr/ast';
-import { checkExpr } from '../expr/check';
-import { closest, ExprError } from '../expr/errors';
-import { evaluate, evaluateCondition, type ExprEnv } from '../expr/evaluate';
-import { parseExpr } from '../expr/parser';
-import type { EvalContext, ExprValue, Kind } from '../expr/values';
-import { RecipeError, RecipeErrors } from '../errors';
-import type { Node, Value } from '../ir/graph';
-import { Tensor, type TensorData } from '../ir/tensor';
-import type { FormatId, Model } from '../ir/model';
-import type { OpRef, ReplacementAst } from '../pattern/ast';
-import type { CaptureInfo } from '../pattern/bindings';
-import { compilePattern, patternOps, type CompiledPattern } from '../pattern/compile';
-import { PatternSyntaxError } from '../pattern/errors';
-import { checkReplacement, expressionEnv, instantiate, replacementOps } from '../pattern/instantiate';
-import { parsePattern, parseReplacement } from '../pattern/parse';
 import Ajv from 'ajv';
+import micromatch from 'micromatch';
+import { RecipeError, RecipeErrors } from '../errors';
+import {
+  checkExpr,
+  closest,
+  evaluate,
+  evaluateCondition,
+  ExprError,
+  parseExpr,
+  type EvalContext,
+  type Expr,
+  type ExprEnv,
+  type ExprValue,
+  type Kind,
+} from '../expr';
+import type { Node, Value } from '../ir/graph';
+import type { FormatId, Model } from '../ir/model';
+import { Tensor, type TensorData } from '../ir/tensor';
+import {
+  checkReplacement,
+  compilePattern,
+  expressionEnv,
+  instantiate,
+  parsePattern,
+  parseReplacement,
+  patternOps,
+  PatternSyntaxError,
+  replacementOps,
+  type CaptureInfo,
+  type CompiledPattern,
+  type OpRef,
+  type ReplacementAst,
+} from '../pattern';
 import { findAction, actionNames } from '../rewrite/actions';
 import type { ActionRule, CompiledRule, PatternRule, RuleContext, RuleHit, RuleMiss } from '../rewrite/rule';
 import type { Bundle } from './bundle';

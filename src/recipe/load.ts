@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import Ajv, { type ErrorObject, type ValidateFunction } from 'ajv';
-import { closest } from '../expr/errors';
+import { closest } from '../expr';
 import { RecipeError, type RecipeLocation } from '../errors';
 import type { FormatId } from '../ir/model';
 import { locationAt, locationOf, nodeAt, parseRecipeSource, type DataPath, type RecipeSource } from './source';
