@@ -16,11 +16,19 @@ export interface BufferEntry {
   tensorRefs: number;
 }
 
+/** One entry of a SignatureDef: its alias, its tensor, and which graph input or output that tensor was. */
+export interface SignatureTensor {
+  name?: string;
+  value: Value;
+  /** Position among the subgraph's inputs (or outputs) when read: a rewrite that replaces that value is followed. */
+  position?: number;
+}
+
 /** A SignatureDef with its tensors as IR values, so that rewrites keep it right. */
 export interface SignatureNative {
   table: fb.SignatureDef;
-  inputs: { name?: string; value: Value }[];
-  outputs: { name?: string; value: Value }[];
+  inputs: SignatureTensor[];
+  outputs: SignatureTensor[];
 }
 
 /** What the TFLite codec keeps on Model.native. */

@@ -6,7 +6,7 @@ import { Model } from '../../ir/model';
 import { BytesData, LazyData, StringData, Tensor, type TensorData } from '../../ir/tensor';
 import { dtypeOfTensorType } from './dtypes';
 import { FlatbufferReader } from './flatbuf/reader';
-import type { BufferEntry, SignatureNative, TfliteGraphNative, TfliteModelNative, TfliteOperatorNative, TfliteTensorNative } from './native';
+import type { BufferEntry, SignatureNative, SignatureTensor, TfliteGraphNative, TfliteModelNative, TfliteOperatorNative, TfliteTensorNative } from './native';
 import { optionsToAttrs, unionMember } from './options';
 import { BuiltinOperator, TFLITE_SCHEMA } from './schema/schema.generated';
 import type * as fb from './schema/schema.generated';
@@ -185,18 +185,19 @@ export function decodeTflite(bytes: Uint8Array, file: string, fileSize = bytes.b
     const path = `Model.signature_defs[${si}]`;
     if (!graph) return fail(`${path}.subgraph_index`, `subgraph ${s.subgraph_index} does not exist`);
     const tensors = [...graph.values];
-    const map = (m: fb.TensorMap, where: string): { name?: string; value: Value } => {
+    const map = (m: fb.TensorMap, where: string, ends: readonly Value[]): SignatureTensor => {
       const value = tensors[m.tensor_index];
       if (!value) return fail(where, `tensor index ${m.tensor_index} is out of range`);
-      return { ...(m.name !== undefined ? { name: m.name } : {}), value };
+      const position = ends.indexOf(value);
+      return { ...(m.name !== undefined ? { name: m.name } : {}), value, ...(position >= 0 ? { position } : {}) };
     };
     const table: fb.SignatureDef = { ...s };
     delete table.inputs;
     delete table.outputs;
     return {
       table,
-      inputs: (s.inputs ?? []).map((m, k) => map(m, `${path}.inputs[${k}]`)),
-      outputs: (s.outputs ?? []).map((m, k) => map(m, `${path}.outputs[${k}]`)),
+      inputs: (s.inputs ?? []).map((m, k) => map(m, `${path}.inputs[${k}]`, graph.inputs)),
+      outputs: (s.outputs ?? []).map((m, k) => map(m, `${path}.outputs[${k}]`, graph.outputs)),
     };
   });
 

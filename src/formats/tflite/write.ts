@@ -6,7 +6,7 @@ import { BytesData, StringData, type TensorData } from '../../ir/tensor';
 import { tensorTypeOfDtype } from './dtypes';
 import type { FbTable, FbValue } from './flatbuf/reader';
 import { FlatbufferWriter, PlacedOffset, SchemaMismatchError, TailRegion } from './flatbuf/writer';
-import { graphNative, modelNative, operatorNative, tensorNative, type BufferEntry } from './native';
+import { graphNative, modelNative, operatorNative, tensorNative, type BufferEntry, type SignatureTensor } from './native';
 import { attrsToOptions, optionsTableFor, OptionsError, tableDef, unionTypeOf } from './options';
 import { effectiveBuiltinCode, irShape } from './read';
 import { BuiltinOperator, TFLITE_SCHEMA } from './schema/schema.generated';
@@ -102,12 +102,20 @@ function build(model: Model, file: string, base: number): BuildResult {
     root.signature_defs = native.signatures.map((s, si) => {
       const gi = s.table.subgraph_index;
       const index = tensorIndices[gi];
-      const map = (m: { name?: string; value: Value }): FbTable => {
-        const i = index?.get(m.value);
+      const graph = model.graphs[gi];
+      const map = (m: SignatureTensor, ends: readonly Value[] | undefined): FbTable => {
+        // A graph input or output that a rewrite replaced is followed by its position.
+        const current = m.position !== undefined ? ends?.[m.position] : undefined;
+        const value = current ?? m.value;
+        const i = index?.get(value);
         if (i === undefined) return fail(`signature ${si} names tensor '${m.value.name}', which is no longer in subgraph ${gi}`);
         return { ...(m.name !== undefined ? { name: m.name } : {}), tensor_index: i };
       };
-      return { ...(s.table as unknown as FbTable), inputs: s.inputs.map(map), outputs: s.outputs.map(map) };
+      return {
+        ...(s.table as unknown as FbTable),
+        inputs: s.inputs.map((m) => map(m, graph?.inputs)),
+        outputs: s.outputs.map((m) => map(m, graph?.outputs)),
+      };
     });
   }
 

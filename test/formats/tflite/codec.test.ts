@@ -10,6 +10,7 @@ import { FlatbufferWriter } from '../../../src/formats/tflite/flatbuf/writer';
 import { modelNative, operatorNative } from '../../../src/formats/tflite/native';
 import { TFLITE_SCHEMA } from '../../../src/formats/tflite/schema/schema.generated';
 import type * as fb from '../../../src/formats/tflite/schema/schema.generated';
+import { StringData, Tensor } from '../../../src/ir/tensor';
 import { runLiteRt } from '../../../src/verify/litert';
 import { ROOT, corpusTfliteModels, tempDir } from '../../helpers/corpus';
 import { bigByteVectors } from '../../helpers/tflite-flatc';
@@ -161,4 +162,30 @@ test('a file whose offsets share one subtree many times is refused, not expanded
   const t0 = Date.now();
   expect(() => decodeTflite(builder.asUint8Array(), 'bomb.tflite')).toThrow(/too many objects/);
   expect(Date.now() - t0).toBeLessThan(5000);
+});
+
+test('string tensors: TFLite string buffers become StringData and are written back in the same layout', () => {
+  const model = readModel(pick('hello_world_int8.tflite'));
+  const utf8 = new TextEncoder();
+  const words = ['', 'relu', 'ünïcödé', 'a longer string of text'].map((w) => utf8.encode(w));
+  model.graph.addConstant('labels', new Tensor('string', [words.length], new StringData(words)));
+  const bytes = writeTo(model, 'strings.tflite');
+  const back = [...decodeTflite(bytes, 'strings').graph.values].find((v) => v.name === 'labels');
+  expect(back?.dtype).toBe('string');
+  expect(back?.const?.data).toBeInstanceOf(StringData);
+  const strings = (back?.const?.data as StringData).strings.map((s) => new TextDecoder().decode(s));
+  expect(strings).toEqual(['', 'relu', 'ünïcödé', 'a longer string of text']);
+  // The buffer: count, count + 1 offsets from the buffer start, then the bytes.
+  const buffer = back?.const?.data.bytes() ?? new Uint8Array();
+  const raw = bigByteVectors(bytes, 'strings').at(-1)?.bytes ?? new Uint8Array();
+  const dv = new DataView(raw.buffer, raw.byteOffset, raw.byteLength);
+  expect(dv.getInt32(0, true)).toBe(4);
+  expect(dv.getInt32(4, true)).toBe(24);
+  expect(dv.getInt32(20, true)).toBe(raw.byteLength);
+  expect(Buffer.compare(Buffer.from(buffer), Buffer.from(raw.subarray(24)))).toBe(0);
+  // Read and written again, our own output comes back byte for byte.
+  const again = encodeTflite(decodeTflite(bytes, 'strings'), 'again');
+  const parts: Uint8Array[] = [again.head];
+  again.tail.writeTo((b) => parts.push(Buffer.from(b)));
+  expect(Buffer.compare(Buffer.concat(parts), Buffer.from(bytes))).toBe(0);
 });

@@ -146,3 +146,25 @@ test('constants that share their data are written as one buffer; the freed buffe
   expect(after[oldB]?.bytes.byteLength).toBe(0);
   expect(jsonDifferences(tables(FACE), json)).toEqual([`$.subgraphs[0].tensors[${ib}].buffer`, `$.buffers[${oldB}].data`]);
 });
+
+test('a signature follows the graph output a rewrite replaced, and the runtime sees the new output', () => {
+  const file = pick('alexa_v0.1.tflite');
+  const model = readModel(file);
+  const g = model.graph;
+  const output = g.outputs[0];
+  if (!output) throw new Error('no output');
+  const two = g.addConstant('two', Tensor.from('float32', [1], [2]));
+  const doubled = g.addValue('doubled', { dtype: 'float32', shape: output.shape ? [...output.shape] : undefined });
+  g.addNode({ op: 'MUL', inputs: [output, two], outputs: [doubled] });
+  g.outputs = [doubled];
+  const out = path.join(work, 'signature.tflite');
+  writeModel(model, out);
+
+  const json = tables(out) as { signature_defs: { outputs: { name: string; tensor_index: number }[] }[] };
+  const entry = json.signature_defs[0]?.outputs[0];
+  expect(entry?.tensor_index).toBe([...g.values].indexOf(doubled));
+  const [a, b] = runLiteRt([{ model: file, seed: 9 }, { model: out, inputsFrom: 0 }]);
+  expect(a?.ok && b?.ok).toBe(true);
+  const f32 = (d: Uint8Array | undefined): number[] => Array.from(new Float32Array(new Uint8Array(d ?? []).buffer));
+  expect(f32(b?.outputs[0]?.data)).toEqual(f32(a?.outputs[0]?.data).map((v) => Math.fround(2 * v)));
+});
