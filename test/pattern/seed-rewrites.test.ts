@@ -8,6 +8,8 @@ import { cleanup, parseModel, printGraph, toposort, validate } from '../../src/i
 import type { Model } from '../../src/ir';
 import { compilePattern, expressionEnv, instantiate, makeEvaluator, parsePattern, parseReplacement } from '../../src/pattern';
 import { ROOT, tempDir } from '../helpers/corpus';
+import { newOvModel, ovConst, ovOp, ovParam, pseudoRandomFloats } from '../helpers/openvino-build';
+import { evaluateOv } from '../helpers/openvino-eval';
 
 /**
  * Rewrites of the seed deck written in the pattern language, applied to ONNX
@@ -179,3 +181,35 @@ graph main
     expect(compareInOrt(before, after, 'transpose', { x: [1, 2, 3, 4] })).toBe(0);
   });
 });
+
+describe('seed rewrite on OpenVINO, checked with the reference evaluator', () => {
+  test('GroupConvolution -> Split + one Convolution per group + Concat (slides 37-38)', () => {
+    const model = newOvModel('gc');
+    const g = model.graph;
+    const x = ovParam(g, 'x', [1, 6, 5, 5]);
+    const w = ovConst(g, 'w', 'float32', [3, 4, 2, 3, 3], pseudoRandomFloats(3 * 4 * 2 * 9, 5));
+    const gc = ovOp(g, 'GroupConvolution', 'opset1', [x, w], [[1, 12, 5, 5]], { strides: '1,1', pads_begin: '1,1', pads_end: '1,1', dilations: '1,1', auto_pad: 'explicit' }, 'gconv');
+    g.outputs = [gc.output(0)];
+    const input = new Map([['x', { shape: [1, 6, 5, 5], data: pseudoRandomFloats(150, 9) }]]);
+    const [expected] = evaluateOv(g, input);
+
+    expect(apply(model, {
+      match: 'GroupConvolution($x, $w:const){strides: $s, pads_begin: $pb, pads_end: $pe, dilations: $d, auto_pad: $ap = "explicit"}',
+      let: { groups: 'shape($w)[0]' },
+      replace: `
+        xs[groups] = opset1::Split($x, scalar(1, int64)){num_splits: groups}
+        opset1::Concat(for i in range(groups):
+            opset1::Convolution(xs[i], squeeze(slice($w, [i], [i + 1], [0]), [0])){strides: $s, pads_begin: $pb, pads_end: $pe, dilations: $d, auto_pad: $ap}
+          ){axis: 1}`,
+    })).toBe(1);
+    expect(g.nodes.map((n) => `${n.domain}::${n.op}`)).toEqual(['opset1::Split', 'opset1::Convolution', 'opset1::Convolution', 'opset1::Convolution', 'opset1::Concat']);
+    expect(g.nodes[1]!.input(1)!.const!.shape).toEqual([4, 2, 3, 3]);
+    expect(g.nodes[0]!.input(1)!.const!.dtype).toBe('int64');
+    const [actual] = evaluateOv(g, input);
+    expect(actual!.shape).toEqual(expected!.shape);
+    let worst = 0;
+    expected!.data.forEach((e, i) => (worst = Math.max(worst, Math.abs(e - actual!.data[i]!))));
+    expect(worst).toBeLessThan(1e-5);
+  });
+});
+
