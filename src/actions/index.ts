@@ -4,8 +4,10 @@
  */
 import { findAction, registerAction } from '../rewrite/actions';
 import { fixShapeAction } from './fix-shape';
+import { mergeModelsAction } from './merge-models';
 
 export { fixShapeAction, FixShapeError } from './fix-shape';
+export { mergeModelsAction, MergeModelsError } from './merge-models';
 
 // Idempotent: jest and the CLI may load this module through several paths.
-for (const action of [fixShapeAction]) if (!findAction(action.name)) registerAction(action);
+for (const action of [fixShapeAction, mergeModelsAction]) if (!findAction(action.name)) registerAction(action);

@@ -1,0 +1,146 @@
+import * as path from 'node:path';
+import { RecipeToolError, UnsupportedError } from '../errors';
+import { readModel } from '../formats';
+import type { Graph, Value } from '../ir/graph';
+import type { Model } from '../ir/model';
+import { toposort, validate } from '../ir/passes';
+import type { ActionDefinition } from '../rewrite/actions';
+
+/** A merge-models parameter that does not fit the models (unknown name, format or opset clash, cycle). */
+export class MergeModelsError extends RecipeToolError {}
+
+interface ModelParam {
+  path: string;
+  prefix?: string;
+}
+
+interface ConnectParam {
+  from: string;
+  to: string;
+}
+
+/**
+ * `merge-models`: adds the graphs of other models to this one and wires them
+ * together (seed slides 48-49: three models merged into one; several models
+ * fused). Parameters:
+ * - `models`: the models to add, in order: `{path, prefix?}` (path relative to
+ *   the working directory; every name of that model gets the prefix, default
+ *   `<file name>/`), or just the path;
+ * - `connect`: `{from, to}` pairs of names in the merged graph (added models'
+ *   names with their prefix): graph input `to` is fed by value `from` and stops
+ *   being an input. A value used as `from` stops being a graph output unless
+ *   `outputs` names it.
+ * - `outputs`: the merged graph's outputs, by name (default: every output of
+ *   every model that no connection consumed).
+ * The models must have the same format and agree on the versions of the opset
+ * domains they share. Models with subgraphs (If/Loop bodies) are not merged yet.
+ */
+export const mergeModelsAction: ActionDefinition = {
+  name: 'merge-models',
+  description: 'Adds the graphs of other models (names prefixed) and connects outputs to inputs by name.',
+  params: {
+    type: 'object',
+    additionalProperties: false,
+    properties: {
+      models: { type: 'array', description: 'Models to add, in order: a path, or {path, prefix}.' },
+      connect: { type: 'array', description: 'Pairs {from, to}: graph input `to` is fed by value `from`.' },
+      outputs: { type: 'array', description: 'Outputs of the merged graph, by name (default: every output no connection consumed).' },
+    },
+    required: ['models'],
+  },
+  run(model, params) {
+    const graph = model.graph;
+    const models = asList(params.models, 'models').map((m, i): ModelParam => {
+      if (typeof m === 'string') return { path: m };
+      if (m && typeof m === 'object' && typeof (m as ModelParam).path === 'string') return m as ModelParam;
+      throw new MergeModelsError(`merge-models: models[${i}] must be a path or {path, prefix}`);
+    });
+    const outputs = [...graph.outputs];
+    let added = 0;
+    for (const m of models) {
+      const other = readModel(m.path);
+      if (other.format !== model.format) throw new MergeModelsError(`merge-models: ${m.path} is a ${other.format} model, this one is ${model.format}`);
+      mergeOpsets(model, other, m.path);
+      const prefix = m.prefix ?? `${path.basename(m.path).replace(/\.[^.]+$/, '')}/`;
+      outputs.push(...copyGraph(other.graph, graph, prefix, m.path));
+      added += other.graph.nodes.length;
+    }
+    const consumed = new Set<Value>();
+    for (const [i, c] of asList(params.connect ?? [], 'connect').entries()) {
+      const pair = c as Partial<ConnectParam>;
+      if (typeof pair.from !== 'string' || typeof pair.to !== 'string') throw new MergeModelsError(`merge-models: connect[${i}] must be {from: NAME, to: NAME}`);
+      const from = graph.findValue(pair.from);
+      if (!from) throw new MergeModelsError(`merge-models: connect[${i}].from: no value '${pair.from}' in the merged graph`);
+      const to = graph.inputs.find((v) => v.name === pair.to && !v.const);
+      if (!to) throw new MergeModelsError(`merge-models: connect[${i}].to: '${pair.to}' is not a graph input of the merged graph (inputs: ${graph.inputs.filter((v) => !v.const).map((v) => v.name).join(', ')})`);
+      graph.inputs = graph.inputs.filter((v) => v !== to);
+      to.replaceAllUsesWith(from);
+      const k = outputs.indexOf(to);
+      if (k >= 0) outputs[k] = from;
+      consumed.add(from);
+    }
+    if (params.outputs !== undefined) {
+      graph.outputs = asList(params.outputs, 'outputs').map((name, i) => {
+        const v = typeof name === 'string' ? graph.findValue(name) : undefined;
+        if (!v) throw new MergeModelsError(`merge-models: outputs[${i}]: no value '${String(name)}' in the merged graph`);
+        return v;
+      });
+    } else {
+      graph.outputs = [...new Set(outputs.filter((v) => !consumed.has(v)))];
+    }
+    try {
+      toposort(graph);
+    } catch (e) {
+      throw new MergeModelsError(`merge-models: the connections make a cycle: ${(e as Error).message}`);
+    }
+    const problems = validate(graph);
+    if (problems.length) throw new MergeModelsError(`merge-models: the merged graph is not valid: ${problems.slice(0, 3).join('; ')}`);
+    return { changes: added, summary: `added ${models.length} model(s), ${added} node(s)` };
+  },
+};
+
+function asList(value: unknown, name: string): unknown[] {
+  if (!Array.isArray(value)) throw new MergeModelsError(`merge-models: ${name} must be a list`);
+  return value;
+}
+
+function mergeOpsets(model: Model, other: Model, file: string): void {
+  for (const o of other.opsets) {
+    const mine = model.opsets.find((x) => x.domain === o.domain);
+    if (!mine) model.opsets.push({ ...o });
+    else if (mine.version !== o.version) {
+      throw new MergeModelsError(
+        `merge-models: ${file} imports ${o.domain || 'ai.onnx'} version ${o.version}, this model version ${mine.version}`,
+      );
+    }
+  }
+}
+
+/** Copies every value and node of `from` into `into` with prefixed names; returns the copies of its outputs. */
+function copyGraph(from: Graph, into: Graph, prefix: string, file: string): Value[] {
+  const map = new Map<Value, Value>();
+  const copy = (v: Value): Value => {
+    let c = map.get(v);
+    if (c) return c;
+    const name = into.uniqueName(prefix + v.name);
+    c = v.const ? into.addConstant(name, v.const) : into.addValue(name, { dtype: v.dtype, shape: v.shape ? [...v.shape] : undefined });
+    map.set(v, c);
+    return c;
+  };
+  for (const v of from.inputs) {
+    const c = copy(v);
+    if (!v.const) into.inputs = [...into.inputs, c];
+  }
+  for (const node of from.nodes) {
+    if (node.subgraphs.length > 0) throw new UnsupportedError(`merge-models: ${file}: node '${node.name}' (${node.op}) has subgraphs, which merge-models does not copy yet`);
+    into.addNode({
+      op: node.op,
+      domain: node.domain,
+      name: into.uniqueName(prefix + (node.name || node.op)),
+      inputs: node.inputs.map((v) => (v ? copy(v) : null)),
+      outputs: node.outputs.map(copy),
+      attrs: new Map(node.attrs),
+    });
+  }
+  return from.outputs.map(copy);
+}
