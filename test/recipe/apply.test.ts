@@ -129,3 +129,70 @@ describe('the core BatchNorm rule on IR graphs', () => {
     expect(conv.output(0).consumers.map((n) => n.op).sort()).toEqual(['Mul', 'Neg']);
   });
 });
+
+describe('rule conditions outside the pattern', () => {
+  const dir = require('../helpers/corpus').tempDir('recipe-cond-') as string;
+  const write = (name: string, lines: string[]): string => {
+    const file = path.join(dir, name);
+    require('node:fs').writeFileSync(file, lines.join('\n') + '\n');
+    return file;
+  };
+
+  it('fires only on nodes whose name matches a glob of `nodes`', () => {
+    const file = write('glob.yaml', [
+      'recipe: glob',
+      'rules:',
+      '  - id: relu-to-neg-neg',
+      '    nodes: ["block2/*"]',
+      '    match: Relu($x)',
+      '    replace: Neg(Neg($x))',
+    ]);
+    const { model } = bnModel(2, { shapeKnown: true });
+    const g = model.graph;
+    const relu = g.nodes.find((n) => n.op === 'Relu')!;
+    const extra = g.addNode({ op: 'Relu', name: 'block2/relu', inputs: [relu.output(0)], outputs: ['z'] });
+    g.outputs = [extra.output(0)];
+    const report = applyBundle(model, loadBundle([file]), { explain: 'relu-to-neg-neg' });
+    expect(g.nodes.filter((n) => n.op === 'Relu').map((n) => n.name)).toEqual(['relu']);
+    expect(g.nodes.filter((n) => n.op === 'Neg')).toHaveLength(2);
+    expect(report.explain).toEqual([expect.objectContaining({ node: 'relu', reason: "node name 'relu' does not match block2/*" })]);
+  });
+
+  it('skips a rule outside its opset range, and a rule of another format, saying why', () => {
+    const file = write('opset.yaml', [
+      'recipe: opset',
+      'rules:',
+      '  - id: new-only',
+      '    opset: { min: 14 }',
+      '    match: Relu($x)',
+      '    replace: Neg(Neg($x))',
+      '  - id: tflite-only',
+      '    formats: [tflite]',
+      '    match: RELU($x)',
+      '    replace: NEG(NEG($x))',
+    ]);
+    const { model } = bnModel(2, { shapeKnown: true });
+    const report = applyBundle(model, loadBundle([file]));
+    expect(report.skipped).toEqual([
+      { id: 'new-only', reason: 'not for opset 13 (opset 14..)' },
+      { id: 'tflite-only', reason: 'not for onnx models (formats: tflite)' },
+    ]);
+    expect(model.graph.nodes.some((n) => n.op === 'Neg')).toBe(false);
+  });
+
+  it('uses rule options as names, changed by a later file', () => {
+    const base = write('opt-base.yaml', [
+      'recipe: opt-base',
+      'rules:',
+      '  - id: scale-relu',
+      '    options: { factor: 2 }',
+      '    match: Relu($x)',
+      '    replace: Mul($x, factor)',
+    ]);
+    const top = write('opt-top.yaml', ['recipe: opt-top', 'extends: [opt-base.yaml]', 'overrides:', '  scale-relu: { options: { factor: 3 } }']);
+    const { model } = bnModel(2, { shapeKnown: true });
+    applyBundle(model, loadBundle([top]));
+    const mul = model.graph.nodes.find((n) => n.op === 'Mul' && n.input(1)?.const?.size === 1)!;
+    expect(Array.from(mul.input(1)!.const!.toFloat64())).toEqual([3]);
+  });
+});

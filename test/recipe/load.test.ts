@@ -181,3 +181,32 @@ describe('bundles', () => {
     expect(bundleErrors(typo)).toEqual(["typo-pack.yaml:2:11 error unknown built-in pack 'coer'"]);
   });
 });
+
+describe('the published schema', () => {
+  const schema = JSON.parse(fs.readFileSync(path.resolve(__dirname, '../../schema/recipe.schema.json'), 'utf8')) as {
+    properties: Record<string, { description?: string }>;
+    definitions: { rule: { properties: Record<string, { description?: string }> } };
+  };
+
+  it('describes every field of a recipe file and of a rule (the descriptions are the docs)', () => {
+    const missing = [
+      ...Object.entries(schema.properties).filter(([, v]) => !v.description).map(([k]) => k),
+      ...Object.entries(schema.definitions.rule.properties).filter(([, v]) => !v.description).map(([k]) => `rules[].${k}`),
+    ];
+    expect(missing).toEqual([]);
+  });
+
+  it('is referenced by the built-in pack for editors', () => {
+    const text = fs.readFileSync(path.resolve(__dirname, '../../recipes/core/batchnorm.yaml'), 'utf8');
+    expect(text.split('\n')[0]).toBe('# yaml-language-server: $schema=../../schema/recipe.schema.json');
+  });
+});
+
+describe('YAML pitfalls', () => {
+  it('hints at quoting when a pattern with an attribute block is a plain scalar', () => {
+    const file = write('unquoted.yaml', ['recipe: t', 'rules:', '  - id: r', '    match: Foo($x){epsilon: $eps}', '    replace: Foo($x)']);
+    const { errors } = loadRecipeFile(file);
+    expect(errors.map((e) => e.message.replace(dir + path.sep, ''))).toEqual(['unquoted.yaml:4:12 error YAML: Nested mappings are not allowed in compact mappings']);
+    expect(errors[0]!.hint).toMatch(/must be quoted/);
+  });
+});
