@@ -8,6 +8,7 @@ import {
   UnsupportedError,
   UsageError,
 } from '../errors';
+import { ExprError } from '../expr';
 
 /** Every way `recipe` ends, in one table. */
 export const EXIT = {
@@ -31,7 +32,8 @@ export type ExitCode = (typeof EXIT)[keyof typeof EXIT];
 
 export function exitCodeFor(error: unknown): ExitCode {
   if (error instanceof UsageError) return EXIT.usage;
-  if (error instanceof RecipeError || error instanceof RecipeErrors) return EXIT.invalidRecipe;
+  // An expression that fails while a rule runs is a fault of the recipe, not of the tool.
+  if (error instanceof RecipeError || error instanceof RecipeErrors || error instanceof ExprError) return EXIT.invalidRecipe;
   if (error instanceof ModelError) return EXIT.badModel;
   if (error instanceof GraphError || error instanceof CheckFailedError) return EXIT.checkFailed;
   if (error instanceof NumericMismatchError) return EXIT.numericMismatch;
