@@ -185,6 +185,15 @@ Concat(for i in range(g): Conv(parts[i], slice($w, [i * 4], [i * 4 + 4]), y), fo
     ['fold a = $x i in range(2): Mul(a, $x)', "unexpected 'i' after the end of the expression", 'i'],
     ['fold a = Relu($x) i in range(2): Mul(a, $x)', "expected 'for' after the initial value of the fold, found 'i'", 'i'],
     ['Add($x, $x && 1)', "'&&' is not part of the expression language", '&&'],
+    ['Add($x){axis 1}', "expected ':' after attribute name 'axis', found number 1", '1'],
+    ['Add($x){axis: }', "expected an attribute value, found '}'", '}'],
+    ['Add($x){axis: 1 2}', 'unexpected number 2 after the end of the expression', '2'],
+    ['fold = $x for i in range(2): Mul($x, $x)', "'fold' is a reserved word", 'fold'],
+    ['Add(fold 1 = $x for i in range(2): Mul($x, $x), $x)', "expected the accumulator name after 'fold', found number 1", '1'],
+    ['Concat(for in range(2): $x)', "expected a loop variable name, found 'in'", 'in'],
+    ['com.microsoft::(x)', "expected an op name, found '('", '('],
+    ['xs[2] = 3\nxs', "expected an op after 'xs =', found number 3", '3'],
+    ['for = Relu($x)\nfor', "'for' is a reserved word", 'for'],
   ])('syntax error in %j', (text, message, offending) => {
     const e = syntaxError(() => parseReplacement(text));
     expect(e.reason).toBe(message);
