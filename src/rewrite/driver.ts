@@ -1,7 +1,7 @@
 import { GraphError } from '../errors';
 import type { Graph, Node, Value } from '../ir/graph';
 import type { Model } from '../ir/model';
-import { cleanup, toposort } from '../ir/passes';
+import { cleanup, toposort, validate } from '../ir/passes';
 import { opArity } from '../recipe/ops';
 import type { ActionRule, CompiledRule, PatternRule, RuleContext, RuleHit } from './rule';
 
@@ -108,6 +108,9 @@ export function applyRules(model: Model, rules: readonly CompiledRule[], options
       } catch (e) {
         throw new GraphError([(e as Error).message], 'after applying the recipe');
       }
+      // Each application was checked locally; this whole-graph check is the backstop.
+      const problems = validate(g, { ordered: true });
+      if (problems.length) throw new GraphError(problems, 'after applying the recipe');
     }
   }
   return report;

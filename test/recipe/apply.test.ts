@@ -196,3 +196,35 @@ describe('rule conditions outside the pattern', () => {
     expect(Array.from(mul.input(1)!.const!.toFloat64())).toEqual([3]);
   });
 });
+
+describe('a replacement that is an existing value', () => {
+  const dir = require('../helpers/corpus').tempDir('recipe-redirect-') as string;
+  const file = path.join(dir, 'drop-identity.yaml');
+  require('node:fs').writeFileSync(file, ['recipe: drop', 'rules:', '  - id: drop-identity', '    match: Identity($x)', '    replace: $x', ''].join('\n'));
+
+  /** x -> Identity -> Relu -> Identity -> y */
+  function identities(): Model {
+    const g = new Graph('main');
+    const x = g.addValue('x', { dtype: 'float32', shape: [2] });
+    g.inputs = [x];
+    const a = g.addNode({ op: 'Identity', name: 'id0', inputs: [x], outputs: ['a'] });
+    const b = g.addNode({ op: 'Relu', name: 'relu', inputs: [a.output(0)], outputs: ['b'] });
+    const y = g.addNode({ op: 'Identity', name: 'id1', inputs: [b.output(0)], outputs: ['y'] });
+    g.outputs = [y.output(0)];
+    const m = new Model('onnx', g);
+    m.opsets = [{ domain: '', version: 13 }];
+    return m;
+  }
+
+  it('points the readers at it, and refuses where the value is a graph output (its name must stay)', () => {
+    const m = identities();
+    const report = applyBundle(m, loadBundle([file]));
+    const stats = report.rules[0]!;
+    expect(stats.rewrites).toBe(1);
+    expect(stats.refused).toEqual([expect.objectContaining({ node: 'id1', reason: expect.stringMatching(/'y' is a graph output whose name must stay/) })]);
+    expect(m.graph.nodes.map((n) => n.name)).toEqual(['relu', 'id1']);
+    expect(m.graph.nodes[0]!.input(0)).toBe(m.graph.inputs[0]);
+    expect(m.graph.outputs.map((v) => v.name)).toEqual(['y']);
+    expect(validate(m.graph, { ordered: true })).toEqual([]);
+  });
+});
