@@ -227,7 +227,24 @@ function emit(def) {
   lines.push("import type { FbTable } from '../flatbuf/reader';");
   lines.push('');
   lines.push('/** The TFLite schema as data, for the generic flatbuffer reader and writer. */');
-  lines.push(`export const TFLITE_SCHEMA: SchemaDef = ${JSON.stringify(def, null, 2)};`);
+  // One line per enum, union member list and field keeps the file readable in a diff.
+  lines.push('export const TFLITE_SCHEMA: SchemaDef = {');
+  lines.push(`  fileIdentifier: ${JSON.stringify(def.fileIdentifier)},`);
+  lines.push(`  rootTable: ${JSON.stringify(def.rootTable)},`);
+  lines.push('  enums: {');
+  for (const e of Object.values(def.enums)) lines.push(`    ${e.name}: ${JSON.stringify(e)},`);
+  lines.push('  },');
+  lines.push('  unions: {');
+  for (const u of Object.values(def.unions)) lines.push(`    ${u.name}: ${JSON.stringify(u)},`);
+  lines.push('  },');
+  lines.push('  tables: {');
+  for (const t of Object.values(def.tables)) {
+    lines.push(`    ${t.name}: { name: ${JSON.stringify(t.name)}, slotCount: ${t.slotCount}, fields: [`);
+    for (const f of t.fields) lines.push(`      ${JSON.stringify(f)},`);
+    lines.push('    ] },');
+  }
+  lines.push('  },');
+  lines.push('};');
   lines.push('');
   for (const e of Object.values(def.enums)) {
     lines.push(`/** Values of the enum ${e.name}. */`);

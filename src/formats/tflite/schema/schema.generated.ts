@@ -6,4383 +6,667 @@ import type { FbTable } from '../flatbuf/reader';
 
 /** The TFLite schema as data, for the generic flatbuffer reader and writer. */
 export const TFLITE_SCHEMA: SchemaDef = {
-  "fileIdentifier": "TFL3",
-  "rootTable": "Model",
-  "enums": {
-    "TensorType": {
-      "name": "TensorType",
-      "scalar": "byte",
-      "values": {
-        "FLOAT32": 0,
-        "FLOAT16": 1,
-        "INT32": 2,
-        "UINT8": 3,
-        "INT64": 4,
-        "STRING": 5,
-        "BOOL": 6,
-        "INT16": 7,
-        "COMPLEX64": 8,
-        "INT8": 9,
-        "FLOAT64": 10,
-        "COMPLEX128": 11,
-        "UINT64": 12,
-        "RESOURCE": 13,
-        "VARIANT": 14,
-        "UINT32": 15,
-        "UINT16": 16,
-        "INT4": 17,
-        "BFLOAT16": 18
-      }
-    },
-    "CustomOptionsFormat": {
-      "name": "CustomOptionsFormat",
-      "scalar": "byte",
-      "values": {
-        "FLEXBUFFERS": 0
-      }
-    },
-    "DimensionType": {
-      "name": "DimensionType",
-      "scalar": "byte",
-      "values": {
-        "DENSE": 0,
-        "SPARSE_CSR": 1
-      }
-    },
-    "BuiltinOperator": {
-      "name": "BuiltinOperator",
-      "scalar": "int",
-      "values": {
-        "ADD": 0,
-        "AVERAGE_POOL_2D": 1,
-        "CONCATENATION": 2,
-        "CONV_2D": 3,
-        "DEPTHWISE_CONV_2D": 4,
-        "DEPTH_TO_SPACE": 5,
-        "DEQUANTIZE": 6,
-        "EMBEDDING_LOOKUP": 7,
-        "FLOOR": 8,
-        "FULLY_CONNECTED": 9,
-        "HASHTABLE_LOOKUP": 10,
-        "L2_NORMALIZATION": 11,
-        "L2_POOL_2D": 12,
-        "LOCAL_RESPONSE_NORMALIZATION": 13,
-        "LOGISTIC": 14,
-        "LSH_PROJECTION": 15,
-        "LSTM": 16,
-        "MAX_POOL_2D": 17,
-        "MUL": 18,
-        "RELU": 19,
-        "RELU_N1_TO_1": 20,
-        "RELU6": 21,
-        "RESHAPE": 22,
-        "RESIZE_BILINEAR": 23,
-        "RNN": 24,
-        "SOFTMAX": 25,
-        "SPACE_TO_DEPTH": 26,
-        "SVDF": 27,
-        "TANH": 28,
-        "CONCAT_EMBEDDINGS": 29,
-        "SKIP_GRAM": 30,
-        "CALL": 31,
-        "CUSTOM": 32,
-        "EMBEDDING_LOOKUP_SPARSE": 33,
-        "PAD": 34,
-        "UNIDIRECTIONAL_SEQUENCE_RNN": 35,
-        "GATHER": 36,
-        "BATCH_TO_SPACE_ND": 37,
-        "SPACE_TO_BATCH_ND": 38,
-        "TRANSPOSE": 39,
-        "MEAN": 40,
-        "SUB": 41,
-        "DIV": 42,
-        "SQUEEZE": 43,
-        "UNIDIRECTIONAL_SEQUENCE_LSTM": 44,
-        "STRIDED_SLICE": 45,
-        "BIDIRECTIONAL_SEQUENCE_RNN": 46,
-        "EXP": 47,
-        "TOPK_V2": 48,
-        "SPLIT": 49,
-        "LOG_SOFTMAX": 50,
-        "DELEGATE": 51,
-        "BIDIRECTIONAL_SEQUENCE_LSTM": 52,
-        "CAST": 53,
-        "PRELU": 54,
-        "MAXIMUM": 55,
-        "ARG_MAX": 56,
-        "MINIMUM": 57,
-        "LESS": 58,
-        "NEG": 59,
-        "PADV2": 60,
-        "GREATER": 61,
-        "GREATER_EQUAL": 62,
-        "LESS_EQUAL": 63,
-        "SELECT": 64,
-        "SLICE": 65,
-        "SIN": 66,
-        "TRANSPOSE_CONV": 67,
-        "SPARSE_TO_DENSE": 68,
-        "TILE": 69,
-        "EXPAND_DIMS": 70,
-        "EQUAL": 71,
-        "NOT_EQUAL": 72,
-        "LOG": 73,
-        "SUM": 74,
-        "SQRT": 75,
-        "RSQRT": 76,
-        "SHAPE": 77,
-        "POW": 78,
-        "ARG_MIN": 79,
-        "FAKE_QUANT": 80,
-        "REDUCE_PROD": 81,
-        "REDUCE_MAX": 82,
-        "PACK": 83,
-        "LOGICAL_OR": 84,
-        "ONE_HOT": 85,
-        "LOGICAL_AND": 86,
-        "LOGICAL_NOT": 87,
-        "UNPACK": 88,
-        "REDUCE_MIN": 89,
-        "FLOOR_DIV": 90,
-        "REDUCE_ANY": 91,
-        "SQUARE": 92,
-        "ZEROS_LIKE": 93,
-        "FILL": 94,
-        "FLOOR_MOD": 95,
-        "RANGE": 96,
-        "RESIZE_NEAREST_NEIGHBOR": 97,
-        "LEAKY_RELU": 98,
-        "SQUARED_DIFFERENCE": 99,
-        "MIRROR_PAD": 100,
-        "ABS": 101,
-        "SPLIT_V": 102,
-        "UNIQUE": 103,
-        "CEIL": 104,
-        "REVERSE_V2": 105,
-        "ADD_N": 106,
-        "GATHER_ND": 107,
-        "COS": 108,
-        "WHERE": 109,
-        "RANK": 110,
-        "ELU": 111,
-        "REVERSE_SEQUENCE": 112,
-        "MATRIX_DIAG": 113,
-        "QUANTIZE": 114,
-        "MATRIX_SET_DIAG": 115,
-        "ROUND": 116,
-        "HARD_SWISH": 117,
-        "IF": 118,
-        "WHILE": 119,
-        "NON_MAX_SUPPRESSION_V4": 120,
-        "NON_MAX_SUPPRESSION_V5": 121,
-        "SCATTER_ND": 122,
-        "SELECT_V2": 123,
-        "DENSIFY": 124,
-        "SEGMENT_SUM": 125,
-        "BATCH_MATMUL": 126,
-        "PLACEHOLDER_FOR_GREATER_OP_CODES": 127,
-        "CUMSUM": 128,
-        "CALL_ONCE": 129,
-        "BROADCAST_TO": 130,
-        "RFFT2D": 131,
-        "CONV_3D": 132,
-        "IMAG": 133,
-        "REAL": 134,
-        "COMPLEX_ABS": 135,
-        "HASHTABLE": 136,
-        "HASHTABLE_FIND": 137,
-        "HASHTABLE_IMPORT": 138,
-        "HASHTABLE_SIZE": 139,
-        "REDUCE_ALL": 140,
-        "CONV_3D_TRANSPOSE": 141,
-        "VAR_HANDLE": 142,
-        "READ_VARIABLE": 143,
-        "ASSIGN_VARIABLE": 144,
-        "BROADCAST_ARGS": 145,
-        "RANDOM_STANDARD_NORMAL": 146,
-        "BUCKETIZE": 147,
-        "RANDOM_UNIFORM": 148,
-        "MULTINOMIAL": 149,
-        "GELU": 150,
-        "DYNAMIC_UPDATE_SLICE": 151,
-        "RELU_0_TO_1": 152,
-        "UNSORTED_SEGMENT_PROD": 153,
-        "UNSORTED_SEGMENT_MAX": 154,
-        "UNSORTED_SEGMENT_SUM": 155,
-        "ATAN2": 156,
-        "UNSORTED_SEGMENT_MIN": 157,
-        "SIGN": 158,
-        "BITCAST": 159,
-        "BITWISE_XOR": 160,
-        "RIGHT_SHIFT": 161,
-        "STABLEHLO_LOGISTIC": 162,
-        "STABLEHLO_ADD": 163,
-        "STABLEHLO_DIVIDE": 164,
-        "STABLEHLO_MULTIPLY": 165,
-        "STABLEHLO_MAXIMUM": 166,
-        "STABLEHLO_RESHAPE": 167,
-        "STABLEHLO_CLAMP": 168,
-        "STABLEHLO_CONCATENATE": 169,
-        "STABLEHLO_BROADCAST_IN_DIM": 170,
-        "STABLEHLO_CONVOLUTION": 171,
-        "STABLEHLO_SLICE": 172,
-        "STABLEHLO_CUSTOM_CALL": 173,
-        "STABLEHLO_REDUCE": 174,
-        "STABLEHLO_ABS": 175,
-        "STABLEHLO_AND": 176,
-        "STABLEHLO_COSINE": 177,
-        "STABLEHLO_EXPONENTIAL": 178,
-        "STABLEHLO_FLOOR": 179,
-        "STABLEHLO_LOG": 180,
-        "STABLEHLO_MINIMUM": 181,
-        "STABLEHLO_NEGATE": 182,
-        "STABLEHLO_OR": 183,
-        "STABLEHLO_POWER": 184,
-        "STABLEHLO_REMAINDER": 185,
-        "STABLEHLO_RSQRT": 186,
-        "STABLEHLO_SELECT": 187,
-        "STABLEHLO_SUBTRACT": 188,
-        "STABLEHLO_TANH": 189,
-        "STABLEHLO_SCATTER": 190,
-        "STABLEHLO_COMPARE": 191,
-        "STABLEHLO_CONVERT": 192,
-        "STABLEHLO_DYNAMIC_SLICE": 193,
-        "STABLEHLO_DYNAMIC_UPDATE_SLICE": 194,
-        "STABLEHLO_PAD": 195,
-        "STABLEHLO_IOTA": 196,
-        "STABLEHLO_DOT_GENERAL": 197,
-        "STABLEHLO_REDUCE_WINDOW": 198,
-        "STABLEHLO_SORT": 199,
-        "STABLEHLO_WHILE": 200,
-        "STABLEHLO_GATHER": 201,
-        "STABLEHLO_TRANSPOSE": 202,
-        "DILATE": 203,
-        "STABLEHLO_RNG_BIT_GENERATOR": 204,
-        "REDUCE_WINDOW": 205,
-        "STABLEHLO_COMPOSITE": 206,
-        "STABLEHLO_SHIFT_LEFT": 207,
-        "STABLEHLO_CBRT": 208,
-        "STABLEHLO_CASE": 209
-      }
-    },
-    "StablehloPrecisionConfig": {
-      "name": "StablehloPrecisionConfig",
-      "scalar": "uint",
-      "values": {
-        "DEFAULT": 0,
-        "HIGH": 1,
-        "HIGHEST": 2
-      }
-    },
-    "StablehloComparisonDirection": {
-      "name": "StablehloComparisonDirection",
-      "scalar": "uint",
-      "values": {
-        "STABLEHLO_COMPARISON_DIRECTION_EQ": 0,
-        "STABLEHLO_COMPARISON_DIRECTION_NE": 1,
-        "STABLEHLO_COMPARISON_DIRECTION_GE": 2,
-        "STABLEHLO_COMPARISON_DIRECTION_GT": 3,
-        "STABLEHLO_COMPARISON_DIRECTION_LE": 4,
-        "STABLEHLO_COMPARISON_DIRECTION_LT": 5
-      }
-    },
-    "StablehloComparisonType": {
-      "name": "StablehloComparisonType",
-      "scalar": "uint",
-      "values": {
-        "STABLEHLO_COMPARISON_TYPE_NOTYPE": 0,
-        "STABLEHLO_COMPARISON_TYPE_FLOAT": 1,
-        "STABLEHLO_COMPARISON_TYPE_FLOAT_TOTAL_ORDER": 2,
-        "STABLEHLO_COMPARISON_TYPE_SIGNED": 3,
-        "STABLEHLO_COMPARISON_TYPE_UNSIGNED": 4
-      }
-    },
-    "RngAlgorithm": {
-      "name": "RngAlgorithm",
-      "scalar": "byte",
-      "values": {
-        "DEFAULT": 0,
-        "PHILOX": 1,
-        "THREEFRY": 2
-      }
-    },
-    "Padding": {
-      "name": "Padding",
-      "scalar": "byte",
-      "values": {
-        "SAME": 0,
-        "VALID": 1
-      }
-    },
-    "ActivationFunctionType": {
-      "name": "ActivationFunctionType",
-      "scalar": "byte",
-      "values": {
-        "NONE": 0,
-        "RELU": 1,
-        "RELU_N1_TO_1": 2,
-        "RELU6": 3,
-        "TANH": 4,
-        "SIGN_BIT": 5
-      }
-    },
-    "LSHProjectionType": {
-      "name": "LSHProjectionType",
-      "scalar": "byte",
-      "values": {
-        "UNKNOWN": 0,
-        "SPARSE": 1,
-        "DENSE": 2
-      }
-    },
-    "FullyConnectedOptionsWeightsFormat": {
-      "name": "FullyConnectedOptionsWeightsFormat",
-      "scalar": "byte",
-      "values": {
-        "DEFAULT": 0,
-        "SHUFFLED4x16INT8": 1
-      }
-    },
-    "LSTMKernelType": {
-      "name": "LSTMKernelType",
-      "scalar": "byte",
-      "values": {
-        "FULL": 0,
-        "BASIC": 1
-      }
-    },
-    "CombinerType": {
-      "name": "CombinerType",
-      "scalar": "byte",
-      "values": {
-        "SUM": 0,
-        "MEAN": 1,
-        "SQRTN": 2
-      }
-    },
-    "MirrorPadMode": {
-      "name": "MirrorPadMode",
-      "scalar": "byte",
-      "values": {
-        "REFLECT": 0,
-        "SYMMETRIC": 1
-      }
-    },
-    "ReduceWindowFunction": {
-      "name": "ReduceWindowFunction",
-      "scalar": "int",
-      "values": {
-        "UNSUPPORTED": 0,
-        "ADD": 1,
-        "MUL": 2,
-        "MINIMUM": 3,
-        "MAXIMUM": 4,
-        "ALL": 5,
-        "ANY": 6
-      }
-    }
+  fileIdentifier: "TFL3",
+  rootTable: "Model",
+  enums: {
+    TensorType: {"name":"TensorType","scalar":"byte","values":{"FLOAT32":0,"FLOAT16":1,"INT32":2,"UINT8":3,"INT64":4,"STRING":5,"BOOL":6,"INT16":7,"COMPLEX64":8,"INT8":9,"FLOAT64":10,"COMPLEX128":11,"UINT64":12,"RESOURCE":13,"VARIANT":14,"UINT32":15,"UINT16":16,"INT4":17,"BFLOAT16":18}},
+    CustomOptionsFormat: {"name":"CustomOptionsFormat","scalar":"byte","values":{"FLEXBUFFERS":0}},
+    DimensionType: {"name":"DimensionType","scalar":"byte","values":{"DENSE":0,"SPARSE_CSR":1}},
+    BuiltinOperator: {"name":"BuiltinOperator","scalar":"int","values":{"ADD":0,"AVERAGE_POOL_2D":1,"CONCATENATION":2,"CONV_2D":3,"DEPTHWISE_CONV_2D":4,"DEPTH_TO_SPACE":5,"DEQUANTIZE":6,"EMBEDDING_LOOKUP":7,"FLOOR":8,"FULLY_CONNECTED":9,"HASHTABLE_LOOKUP":10,"L2_NORMALIZATION":11,"L2_POOL_2D":12,"LOCAL_RESPONSE_NORMALIZATION":13,"LOGISTIC":14,"LSH_PROJECTION":15,"LSTM":16,"MAX_POOL_2D":17,"MUL":18,"RELU":19,"RELU_N1_TO_1":20,"RELU6":21,"RESHAPE":22,"RESIZE_BILINEAR":23,"RNN":24,"SOFTMAX":25,"SPACE_TO_DEPTH":26,"SVDF":27,"TANH":28,"CONCAT_EMBEDDINGS":29,"SKIP_GRAM":30,"CALL":31,"CUSTOM":32,"EMBEDDING_LOOKUP_SPARSE":33,"PAD":34,"UNIDIRECTIONAL_SEQUENCE_RNN":35,"GATHER":36,"BATCH_TO_SPACE_ND":37,"SPACE_TO_BATCH_ND":38,"TRANSPOSE":39,"MEAN":40,"SUB":41,"DIV":42,"SQUEEZE":43,"UNIDIRECTIONAL_SEQUENCE_LSTM":44,"STRIDED_SLICE":45,"BIDIRECTIONAL_SEQUENCE_RNN":46,"EXP":47,"TOPK_V2":48,"SPLIT":49,"LOG_SOFTMAX":50,"DELEGATE":51,"BIDIRECTIONAL_SEQUENCE_LSTM":52,"CAST":53,"PRELU":54,"MAXIMUM":55,"ARG_MAX":56,"MINIMUM":57,"LESS":58,"NEG":59,"PADV2":60,"GREATER":61,"GREATER_EQUAL":62,"LESS_EQUAL":63,"SELECT":64,"SLICE":65,"SIN":66,"TRANSPOSE_CONV":67,"SPARSE_TO_DENSE":68,"TILE":69,"EXPAND_DIMS":70,"EQUAL":71,"NOT_EQUAL":72,"LOG":73,"SUM":74,"SQRT":75,"RSQRT":76,"SHAPE":77,"POW":78,"ARG_MIN":79,"FAKE_QUANT":80,"REDUCE_PROD":81,"REDUCE_MAX":82,"PACK":83,"LOGICAL_OR":84,"ONE_HOT":85,"LOGICAL_AND":86,"LOGICAL_NOT":87,"UNPACK":88,"REDUCE_MIN":89,"FLOOR_DIV":90,"REDUCE_ANY":91,"SQUARE":92,"ZEROS_LIKE":93,"FILL":94,"FLOOR_MOD":95,"RANGE":96,"RESIZE_NEAREST_NEIGHBOR":97,"LEAKY_RELU":98,"SQUARED_DIFFERENCE":99,"MIRROR_PAD":100,"ABS":101,"SPLIT_V":102,"UNIQUE":103,"CEIL":104,"REVERSE_V2":105,"ADD_N":106,"GATHER_ND":107,"COS":108,"WHERE":109,"RANK":110,"ELU":111,"REVERSE_SEQUENCE":112,"MATRIX_DIAG":113,"QUANTIZE":114,"MATRIX_SET_DIAG":115,"ROUND":116,"HARD_SWISH":117,"IF":118,"WHILE":119,"NON_MAX_SUPPRESSION_V4":120,"NON_MAX_SUPPRESSION_V5":121,"SCATTER_ND":122,"SELECT_V2":123,"DENSIFY":124,"SEGMENT_SUM":125,"BATCH_MATMUL":126,"PLACEHOLDER_FOR_GREATER_OP_CODES":127,"CUMSUM":128,"CALL_ONCE":129,"BROADCAST_TO":130,"RFFT2D":131,"CONV_3D":132,"IMAG":133,"REAL":134,"COMPLEX_ABS":135,"HASHTABLE":136,"HASHTABLE_FIND":137,"HASHTABLE_IMPORT":138,"HASHTABLE_SIZE":139,"REDUCE_ALL":140,"CONV_3D_TRANSPOSE":141,"VAR_HANDLE":142,"READ_VARIABLE":143,"ASSIGN_VARIABLE":144,"BROADCAST_ARGS":145,"RANDOM_STANDARD_NORMAL":146,"BUCKETIZE":147,"RANDOM_UNIFORM":148,"MULTINOMIAL":149,"GELU":150,"DYNAMIC_UPDATE_SLICE":151,"RELU_0_TO_1":152,"UNSORTED_SEGMENT_PROD":153,"UNSORTED_SEGMENT_MAX":154,"UNSORTED_SEGMENT_SUM":155,"ATAN2":156,"UNSORTED_SEGMENT_MIN":157,"SIGN":158,"BITCAST":159,"BITWISE_XOR":160,"RIGHT_SHIFT":161,"STABLEHLO_LOGISTIC":162,"STABLEHLO_ADD":163,"STABLEHLO_DIVIDE":164,"STABLEHLO_MULTIPLY":165,"STABLEHLO_MAXIMUM":166,"STABLEHLO_RESHAPE":167,"STABLEHLO_CLAMP":168,"STABLEHLO_CONCATENATE":169,"STABLEHLO_BROADCAST_IN_DIM":170,"STABLEHLO_CONVOLUTION":171,"STABLEHLO_SLICE":172,"STABLEHLO_CUSTOM_CALL":173,"STABLEHLO_REDUCE":174,"STABLEHLO_ABS":175,"STABLEHLO_AND":176,"STABLEHLO_COSINE":177,"STABLEHLO_EXPONENTIAL":178,"STABLEHLO_FLOOR":179,"STABLEHLO_LOG":180,"STABLEHLO_MINIMUM":181,"STABLEHLO_NEGATE":182,"STABLEHLO_OR":183,"STABLEHLO_POWER":184,"STABLEHLO_REMAINDER":185,"STABLEHLO_RSQRT":186,"STABLEHLO_SELECT":187,"STABLEHLO_SUBTRACT":188,"STABLEHLO_TANH":189,"STABLEHLO_SCATTER":190,"STABLEHLO_COMPARE":191,"STABLEHLO_CONVERT":192,"STABLEHLO_DYNAMIC_SLICE":193,"STABLEHLO_DYNAMIC_UPDATE_SLICE":194,"STABLEHLO_PAD":195,"STABLEHLO_IOTA":196,"STABLEHLO_DOT_GENERAL":197,"STABLEHLO_REDUCE_WINDOW":198,"STABLEHLO_SORT":199,"STABLEHLO_WHILE":200,"STABLEHLO_GATHER":201,"STABLEHLO_TRANSPOSE":202,"DILATE":203,"STABLEHLO_RNG_BIT_GENERATOR":204,"REDUCE_WINDOW":205,"STABLEHLO_COMPOSITE":206,"STABLEHLO_SHIFT_LEFT":207,"STABLEHLO_CBRT":208,"STABLEHLO_CASE":209}},
+    StablehloPrecisionConfig: {"name":"StablehloPrecisionConfig","scalar":"uint","values":{"DEFAULT":0,"HIGH":1,"HIGHEST":2}},
+    StablehloComparisonDirection: {"name":"StablehloComparisonDirection","scalar":"uint","values":{"STABLEHLO_COMPARISON_DIRECTION_EQ":0,"STABLEHLO_COMPARISON_DIRECTION_NE":1,"STABLEHLO_COMPARISON_DIRECTION_GE":2,"STABLEHLO_COMPARISON_DIRECTION_GT":3,"STABLEHLO_COMPARISON_DIRECTION_LE":4,"STABLEHLO_COMPARISON_DIRECTION_LT":5}},
+    StablehloComparisonType: {"name":"StablehloComparisonType","scalar":"uint","values":{"STABLEHLO_COMPARISON_TYPE_NOTYPE":0,"STABLEHLO_COMPARISON_TYPE_FLOAT":1,"STABLEHLO_COMPARISON_TYPE_FLOAT_TOTAL_ORDER":2,"STABLEHLO_COMPARISON_TYPE_SIGNED":3,"STABLEHLO_COMPARISON_TYPE_UNSIGNED":4}},
+    RngAlgorithm: {"name":"RngAlgorithm","scalar":"byte","values":{"DEFAULT":0,"PHILOX":1,"THREEFRY":2}},
+    Padding: {"name":"Padding","scalar":"byte","values":{"SAME":0,"VALID":1}},
+    ActivationFunctionType: {"name":"ActivationFunctionType","scalar":"byte","values":{"NONE":0,"RELU":1,"RELU_N1_TO_1":2,"RELU6":3,"TANH":4,"SIGN_BIT":5}},
+    LSHProjectionType: {"name":"LSHProjectionType","scalar":"byte","values":{"UNKNOWN":0,"SPARSE":1,"DENSE":2}},
+    FullyConnectedOptionsWeightsFormat: {"name":"FullyConnectedOptionsWeightsFormat","scalar":"byte","values":{"DEFAULT":0,"SHUFFLED4x16INT8":1}},
+    LSTMKernelType: {"name":"LSTMKernelType","scalar":"byte","values":{"FULL":0,"BASIC":1}},
+    CombinerType: {"name":"CombinerType","scalar":"byte","values":{"SUM":0,"MEAN":1,"SQRTN":2}},
+    MirrorPadMode: {"name":"MirrorPadMode","scalar":"byte","values":{"REFLECT":0,"SYMMETRIC":1}},
+    ReduceWindowFunction: {"name":"ReduceWindowFunction","scalar":"int","values":{"UNSUPPORTED":0,"ADD":1,"MUL":2,"MINIMUM":3,"MAXIMUM":4,"ALL":5,"ANY":6}},
   },
-  "unions": {
-    "QuantizationDetails": {
-      "name": "QuantizationDetails",
-      "members": [
-        "CustomQuantization"
-      ]
-    },
-    "SparseIndexVector": {
-      "name": "SparseIndexVector",
-      "members": [
-        "Int32Vector",
-        "Uint16Vector",
-        "Uint8Vector"
-      ]
-    },
-    "BuiltinOptions": {
-      "name": "BuiltinOptions",
-      "members": [
-        "Conv2DOptions",
-        "DepthwiseConv2DOptions",
-        "ConcatEmbeddingsOptions",
-        "LSHProjectionOptions",
-        "Pool2DOptions",
-        "SVDFOptions",
-        "RNNOptions",
-        "FullyConnectedOptions",
-        "SoftmaxOptions",
-        "ConcatenationOptions",
-        "AddOptions",
-        "L2NormOptions",
-        "LocalResponseNormalizationOptions",
-        "LSTMOptions",
-        "ResizeBilinearOptions",
-        "CallOptions",
-        "ReshapeOptions",
-        "SkipGramOptions",
-        "SpaceToDepthOptions",
-        "EmbeddingLookupSparseOptions",
-        "MulOptions",
-        "PadOptions",
-        "GatherOptions",
-        "BatchToSpaceNDOptions",
-        "SpaceToBatchNDOptions",
-        "TransposeOptions",
-        "ReducerOptions",
-        "SubOptions",
-        "DivOptions",
-        "SqueezeOptions",
-        "SequenceRNNOptions",
-        "StridedSliceOptions",
-        "ExpOptions",
-        "TopKV2Options",
-        "SplitOptions",
-        "LogSoftmaxOptions",
-        "CastOptions",
-        "DequantizeOptions",
-        "MaximumMinimumOptions",
-        "ArgMaxOptions",
-        "LessOptions",
-        "NegOptions",
-        "PadV2Options",
-        "GreaterOptions",
-        "GreaterEqualOptions",
-        "LessEqualOptions",
-        "SelectOptions",
-        "SliceOptions",
-        "TransposeConvOptions",
-        "SparseToDenseOptions",
-        "TileOptions",
-        "ExpandDimsOptions",
-        "EqualOptions",
-        "NotEqualOptions",
-        "ShapeOptions",
-        "PowOptions",
-        "ArgMinOptions",
-        "FakeQuantOptions",
-        "PackOptions",
-        "LogicalOrOptions",
-        "OneHotOptions",
-        "LogicalAndOptions",
-        "LogicalNotOptions",
-        "UnpackOptions",
-        "FloorDivOptions",
-        "SquareOptions",
-        "ZerosLikeOptions",
-        "FillOptions",
-        "BidirectionalSequenceLSTMOptions",
-        "BidirectionalSequenceRNNOptions",
-        "UnidirectionalSequenceLSTMOptions",
-        "FloorModOptions",
-        "RangeOptions",
-        "ResizeNearestNeighborOptions",
-        "LeakyReluOptions",
-        "SquaredDifferenceOptions",
-        "MirrorPadOptions",
-        "AbsOptions",
-        "SplitVOptions",
-        "UniqueOptions",
-        "ReverseV2Options",
-        "AddNOptions",
-        "GatherNdOptions",
-        "CosOptions",
-        "WhereOptions",
-        "RankOptions",
-        "ReverseSequenceOptions",
-        "MatrixDiagOptions",
-        "QuantizeOptions",
-        "MatrixSetDiagOptions",
-        "HardSwishOptions",
-        "IfOptions",
-        "WhileOptions",
-        "DepthToSpaceOptions",
-        "NonMaxSuppressionV4Options",
-        "NonMaxSuppressionV5Options",
-        "ScatterNdOptions",
-        "SelectV2Options",
-        "DensifyOptions",
-        "SegmentSumOptions",
-        "BatchMatMulOptions",
-        "CumsumOptions",
-        "CallOnceOptions",
-        "BroadcastToOptions",
-        "Rfft2dOptions",
-        "Conv3DOptions",
-        "HashtableOptions",
-        "HashtableFindOptions",
-        "HashtableImportOptions",
-        "HashtableSizeOptions",
-        "VarHandleOptions",
-        "ReadVariableOptions",
-        "AssignVariableOptions",
-        "RandomOptions",
-        "BucketizeOptions",
-        "GeluOptions",
-        "DynamicUpdateSliceOptions",
-        "UnsortedSegmentProdOptions",
-        "UnsortedSegmentMaxOptions",
-        "UnsortedSegmentMinOptions",
-        "UnsortedSegmentSumOptions",
-        "ATan2Options",
-        "SignOptions",
-        "BitcastOptions",
-        "BitwiseXorOptions",
-        "RightShiftOptions"
-      ]
-    },
-    "BuiltinOptions2": {
-      "name": "BuiltinOptions2",
-      "members": [
-        "StablehloConcatenateOptions",
-        "StablehloBroadcastInDimOptions",
-        "StablehloSliceOptions",
-        "StablehloConvolutionOptions",
-        "StablehloCustomCallOptions",
-        "StablehloReduceOptions",
-        "StablehloScatterOptions",
-        "StablehloCompareOptions",
-        "StablehloDynamicSliceOptions",
-        "StablehloPadOptions",
-        "StablehloIotaOptions",
-        "StablehloDotGeneralOptions",
-        "StablehloReduceWindowOptions",
-        "StablehloSortOptions",
-        "StablehloWhileOptions",
-        "StablehloGatherOptions",
-        "StablehloTransposeOptions",
-        "DilateOptions",
-        "StablehloRngBitGeneratorOptions",
-        "ReduceWindowOptions",
-        "StableHLOCompositeOptions",
-        "StablehloShiftLeftOptions",
-        "StablehloCaseOptions"
-      ]
-    }
+  unions: {
+    QuantizationDetails: {"name":"QuantizationDetails","members":["CustomQuantization"]},
+    SparseIndexVector: {"name":"SparseIndexVector","members":["Int32Vector","Uint16Vector","Uint8Vector"]},
+    BuiltinOptions: {"name":"BuiltinOptions","members":["Conv2DOptions","DepthwiseConv2DOptions","ConcatEmbeddingsOptions","LSHProjectionOptions","Pool2DOptions","SVDFOptions","RNNOptions","FullyConnectedOptions","SoftmaxOptions","ConcatenationOptions","AddOptions","L2NormOptions","LocalResponseNormalizationOptions","LSTMOptions","ResizeBilinearOptions","CallOptions","ReshapeOptions","SkipGramOptions","SpaceToDepthOptions","EmbeddingLookupSparseOptions","MulOptions","PadOptions","GatherOptions","BatchToSpaceNDOptions","SpaceToBatchNDOptions","TransposeOptions","ReducerOptions","SubOptions","DivOptions","SqueezeOptions","SequenceRNNOptions","StridedSliceOptions","ExpOptions","TopKV2Options","SplitOptions","LogSoftmaxOptions","CastOptions","DequantizeOptions","MaximumMinimumOptions","ArgMaxOptions","LessOptions","NegOptions","PadV2Options","GreaterOptions","GreaterEqualOptions","LessEqualOptions","SelectOptions","SliceOptions","TransposeConvOptions","SparseToDenseOptions","TileOptions","ExpandDimsOptions","EqualOptions","NotEqualOptions","ShapeOptions","PowOptions","ArgMinOptions","FakeQuantOptions","PackOptions","LogicalOrOptions","OneHotOptions","LogicalAndOptions","LogicalNotOptions","UnpackOptions","FloorDivOptions","SquareOptions","ZerosLikeOptions","FillOptions","BidirectionalSequenceLSTMOptions","BidirectionalSequenceRNNOptions","UnidirectionalSequenceLSTMOptions","FloorModOptions","RangeOptions","ResizeNearestNeighborOptions","LeakyReluOptions","SquaredDifferenceOptions","MirrorPadOptions","AbsOptions","SplitVOptions","UniqueOptions","ReverseV2Options","AddNOptions","GatherNdOptions","CosOptions","WhereOptions","RankOptions","ReverseSequenceOptions","MatrixDiagOptions","QuantizeOptions","MatrixSetDiagOptions","HardSwishOptions","IfOptions","WhileOptions","DepthToSpaceOptions","NonMaxSuppressionV4Options","NonMaxSuppressionV5Options","ScatterNdOptions","SelectV2Options","DensifyOptions","SegmentSumOptions","BatchMatMulOptions","CumsumOptions","CallOnceOptions","BroadcastToOptions","Rfft2dOptions","Conv3DOptions","HashtableOptions","HashtableFindOptions","HashtableImportOptions","HashtableSizeOptions","VarHandleOptions","ReadVariableOptions","AssignVariableOptions","RandomOptions","BucketizeOptions","GeluOptions","DynamicUpdateSliceOptions","UnsortedSegmentProdOptions","UnsortedSegmentMaxOptions","UnsortedSegmentMinOptions","UnsortedSegmentSumOptions","ATan2Options","SignOptions","BitcastOptions","BitwiseXorOptions","RightShiftOptions"]},
+    BuiltinOptions2: {"name":"BuiltinOptions2","members":["StablehloConcatenateOptions","StablehloBroadcastInDimOptions","StablehloSliceOptions","StablehloConvolutionOptions","StablehloCustomCallOptions","StablehloReduceOptions","StablehloScatterOptions","StablehloCompareOptions","StablehloDynamicSliceOptions","StablehloPadOptions","StablehloIotaOptions","StablehloDotGeneralOptions","StablehloReduceWindowOptions","StablehloSortOptions","StablehloWhileOptions","StablehloGatherOptions","StablehloTransposeOptions","DilateOptions","StablehloRngBitGeneratorOptions","ReduceWindowOptions","StableHLOCompositeOptions","StablehloShiftLeftOptions","StablehloCaseOptions"]},
   },
-  "tables": {
-    "CustomQuantization": {
-      "name": "CustomQuantization",
-      "fields": [
-        {
-          "name": "custom",
-          "id": 0,
-          "type": {
-            "kind": "vector",
-            "element": {
-              "kind": "scalar",
-              "scalar": "ubyte"
-            },
-            "align": 16
-          }
-        }
-      ],
-      "slotCount": 1
-    },
-    "QuantizationParameters": {
-      "name": "QuantizationParameters",
-      "fields": [
-        {
-          "name": "min",
-          "id": 0,
-          "type": {
-            "kind": "vector",
-            "element": {
-              "kind": "scalar",
-              "scalar": "float"
-            }
-          }
-        },
-        {
-          "name": "max",
-          "id": 1,
-          "type": {
-            "kind": "vector",
-            "element": {
-              "kind": "scalar",
-              "scalar": "float"
-            }
-          }
-        },
-        {
-          "name": "scale",
-          "id": 2,
-          "type": {
-            "kind": "vector",
-            "element": {
-              "kind": "scalar",
-              "scalar": "float"
-            }
-          }
-        },
-        {
-          "name": "zero_point",
-          "id": 3,
-          "type": {
-            "kind": "vector",
-            "element": {
-              "kind": "scalar",
-              "scalar": "long"
-            }
-          }
-        },
-        {
-          "name": "details_type",
-          "id": 4,
-          "type": {
-            "kind": "scalar",
-            "scalar": "ubyte",
-            "unionTypeOf": "QuantizationDetails"
-          },
-          "default": 0
-        },
-        {
-          "name": "details",
-          "id": 5,
-          "type": {
-            "kind": "union",
-            "union": "QuantizationDetails"
-          }
-        },
-        {
-          "name": "quantized_dimension",
-          "id": 6,
-          "type": {
-            "kind": "scalar",
-            "scalar": "int"
-          },
-          "default": 0
-        }
-      ],
-      "slotCount": 7
-    },
-    "Int32Vector": {
-      "name": "Int32Vector",
-      "fields": [
-        {
-          "name": "values",
-          "id": 0,
-          "type": {
-            "kind": "vector",
-            "element": {
-              "kind": "scalar",
-              "scalar": "int"
-            }
-          }
-        }
-      ],
-      "slotCount": 1
-    },
-    "Uint16Vector": {
-      "name": "Uint16Vector",
-      "fields": [
-        {
-          "name": "values",
-          "id": 0,
-          "type": {
-            "kind": "vector",
-            "element": {
-              "kind": "scalar",
-              "scalar": "ushort"
-            },
-            "align": 4
-          }
-        }
-      ],
-      "slotCount": 1
-    },
-    "Uint8Vector": {
-      "name": "Uint8Vector",
-      "fields": [
-        {
-          "name": "values",
-          "id": 0,
-          "type": {
-            "kind": "vector",
-            "element": {
-              "kind": "scalar",
-              "scalar": "ubyte"
-            },
-            "align": 4
-          }
-        }
-      ],
-      "slotCount": 1
-    },
-    "DimensionMetadata": {
-      "name": "DimensionMetadata",
-      "fields": [
-        {
-          "name": "format",
-          "id": 0,
-          "type": {
-            "kind": "scalar",
-            "scalar": "byte",
-            "enumName": "DimensionType"
-          },
-          "default": 0
-        },
-        {
-          "name": "dense_size",
-          "id": 1,
-          "type": {
-            "kind": "scalar",
-            "scalar": "int"
-          },
-          "default": 0
-        },
-        {
-          "name": "array_segments_type",
-          "id": 2,
-          "type": {
-            "kind": "scalar",
-            "scalar": "ubyte",
-            "unionTypeOf": "SparseIndexVector"
-          },
-          "default": 0
-        },
-        {
-          "name": "array_segments",
-          "id": 3,
-          "type": {
-            "kind": "union",
-            "union": "SparseIndexVector"
-          }
-        },
-        {
-          "name": "array_indices_type",
-          "id": 4,
-          "type": {
-            "kind": "scalar",
-            "scalar": "ubyte",
-            "unionTypeOf": "SparseIndexVector"
-          },
-          "default": 0
-        },
-        {
-          "name": "array_indices",
-          "id": 5,
-          "type": {
-            "kind": "union",
-            "union": "SparseIndexVector"
-          }
-        }
-      ],
-      "slotCount": 6
-    },
-    "SparsityParameters": {
-      "name": "SparsityParameters",
-      "fields": [
-        {
-          "name": "traversal_order",
-          "id": 0,
-          "type": {
-            "kind": "vector",
-            "element": {
-              "kind": "scalar",
-              "scalar": "int"
-            }
-          }
-        },
-        {
-          "name": "block_map",
-          "id": 1,
-          "type": {
-            "kind": "vector",
-            "element": {
-              "kind": "scalar",
-              "scalar": "int"
-            }
-          }
-        },
-        {
-          "name": "dim_metadata",
-          "id": 2,
-          "type": {
-            "kind": "vector",
-            "element": {
-              "kind": "table",
-              "table": "DimensionMetadata"
-            }
-          }
-        }
-      ],
-      "slotCount": 3
-    },
-    "VariantSubType": {
-      "name": "VariantSubType",
-      "fields": [
-        {
-          "name": "shape",
-          "id": 0,
-          "type": {
-            "kind": "vector",
-            "element": {
-              "kind": "scalar",
-              "scalar": "int"
-            }
-          }
-        },
-        {
-          "name": "type",
-          "id": 1,
-          "type": {
-            "kind": "scalar",
-            "scalar": "byte",
-            "enumName": "TensorType"
-          },
-          "default": 0
-        },
-        {
-          "name": "has_rank",
-          "id": 2,
-          "type": {
-            "kind": "scalar",
-            "scalar": "bool"
-          },
-          "default": false
-        }
-      ],
-      "slotCount": 3
-    },
-    "Tensor": {
-      "name": "Tensor",
-      "fields": [
-        {
-          "name": "shape",
-          "id": 0,
-          "type": {
-            "kind": "vector",
-            "element": {
-              "kind": "scalar",
-              "scalar": "int"
-            }
-          }
-        },
-        {
-          "name": "type",
-          "id": 1,
-          "type": {
-            "kind": "scalar",
-            "scalar": "byte",
-            "enumName": "TensorType"
-          },
-          "default": 0
-        },
-        {
-          "name": "buffer",
-          "id": 2,
-          "type": {
-            "kind": "scalar",
-            "scalar": "uint"
-          },
-          "default": 0
-        },
-        {
-          "name": "name",
-          "id": 3,
-          "type": {
-            "kind": "string"
-          }
-        },
-        {
-          "name": "quantization",
-          "id": 4,
-          "type": {
-            "kind": "table",
-            "table": "QuantizationParameters"
-          }
-        },
-        {
-          "name": "is_variable",
-          "id": 5,
-          "type": {
-            "kind": "scalar",
-            "scalar": "bool"
-          },
-          "default": false
-        },
-        {
-          "name": "sparsity",
-          "id": 6,
-          "type": {
-            "kind": "table",
-            "table": "SparsityParameters"
-          }
-        },
-        {
-          "name": "shape_signature",
-          "id": 7,
-          "type": {
-            "kind": "vector",
-            "element": {
-              "kind": "scalar",
-              "scalar": "int"
-            }
-          }
-        },
-        {
-          "name": "has_rank",
-          "id": 8,
-          "type": {
-            "kind": "scalar",
-            "scalar": "bool"
-          },
-          "default": false
-        },
-        {
-          "name": "variant_tensors",
-          "id": 9,
-          "type": {
-            "kind": "vector",
-            "element": {
-              "kind": "table",
-              "table": "VariantSubType"
-            }
-          }
-        }
-      ],
-      "slotCount": 10
-    },
-    "StablehloGatherOptions": {
-      "name": "StablehloGatherOptions",
-      "fields": [
-        {
-          "name": "offset_dims",
-          "id": 0,
-          "type": {
-            "kind": "vector",
-            "element": {
-              "kind": "scalar",
-              "scalar": "long"
-            }
-          }
-        },
-        {
-          "name": "collapsed_slice_dims",
-          "id": 1,
-          "type": {
-            "kind": "vector",
-            "element": {
-              "kind": "scalar",
-              "scalar": "long"
-            }
-          }
-        },
-        {
-          "name": "start_index_map",
-          "id": 2,
-          "type": {
-            "kind": "vector",
-            "element": {
-              "kind": "scalar",
-              "scalar": "long"
-            }
-          }
-        },
-        {
-          "name": "index_vector_dim",
-          "id": 3,
-          "type": {
-            "kind": "scalar",
-            "scalar": "long"
-          },
-          "default": 0
-        },
-        {
-          "name": "slice_sizes",
-          "id": 4,
-          "type": {
-            "kind": "vector",
-            "element": {
-              "kind": "scalar",
-              "scalar": "long"
-            }
-          }
-        },
-        {
-          "name": "indices_are_sorted",
-          "id": 5,
-          "type": {
-            "kind": "scalar",
-            "scalar": "bool"
-          },
-          "default": false
-        }
-      ],
-      "slotCount": 6
-    },
-    "StablehloTransposeOptions": {
-      "name": "StablehloTransposeOptions",
-      "fields": [
-        {
-          "name": "permutation",
-          "id": 0,
-          "type": {
-            "kind": "vector",
-            "element": {
-              "kind": "scalar",
-              "scalar": "long"
-            }
-          }
-        }
-      ],
-      "slotCount": 1
-    },
-    "StablehloDotGeneralOptions": {
-      "name": "StablehloDotGeneralOptions",
-      "fields": [
-        {
-          "name": "lhs_batching_dimensions",
-          "id": 0,
-          "type": {
-            "kind": "vector",
-            "element": {
-              "kind": "scalar",
-              "scalar": "long"
-            }
-          }
-        },
-        {
-          "name": "rhs_batching_dimensions",
-          "id": 1,
-          "type": {
-            "kind": "vector",
-            "element": {
-              "kind": "scalar",
-              "scalar": "long"
-            }
-          }
-        },
-        {
-          "name": "lhs_contracting_dimensions",
-          "id": 2,
-          "type": {
-            "kind": "vector",
-            "element": {
-              "kind": "scalar",
-              "scalar": "long"
-            }
-          }
-        },
-        {
-          "name": "rhs_contracting_dimensions",
-          "id": 3,
-          "type": {
-            "kind": "vector",
-            "element": {
-              "kind": "scalar",
-              "scalar": "long"
-            }
-          }
-        },
-        {
-          "name": "precision_config",
-          "id": 4,
-          "type": {
-            "kind": "vector",
-            "element": {
-              "kind": "scalar",
-              "scalar": "uint",
-              "enumName": "StablehloPrecisionConfig"
-            }
-          }
-        }
-      ],
-      "slotCount": 5
-    },
-    "StablehloReduceWindowOptions": {
-      "name": "StablehloReduceWindowOptions",
-      "fields": [
-        {
-          "name": "window_dimensions",
-          "id": 0,
-          "type": {
-            "kind": "vector",
-            "element": {
-              "kind": "scalar",
-              "scalar": "long"
-            }
-          }
-        },
-        {
-          "name": "window_strides",
-          "id": 1,
-          "type": {
-            "kind": "vector",
-            "element": {
-              "kind": "scalar",
-              "scalar": "long"
-            }
-          }
-        },
-        {
-          "name": "base_dilations",
-          "id": 2,
-          "type": {
-            "kind": "vector",
-            "element": {
-              "kind": "scalar",
-              "scalar": "long"
-            }
-          }
-        },
-        {
-          "name": "window_dilations",
-          "id": 3,
-          "type": {
-            "kind": "vector",
-            "element": {
-              "kind": "scalar",
-              "scalar": "long"
-            }
-          }
-        },
-        {
-          "name": "padding",
-          "id": 4,
-          "type": {
-            "kind": "vector",
-            "element": {
-              "kind": "scalar",
-              "scalar": "long"
-            }
-          }
-        },
-        {
-          "name": "body_subgraph_index",
-          "id": 5,
-          "type": {
-            "kind": "scalar",
-            "scalar": "int"
-          },
-          "default": 0
-        }
-      ],
-      "slotCount": 6
-    },
-    "StablehloWhileOptions": {
-      "name": "StablehloWhileOptions",
-      "fields": [
-        {
-          "name": "cond_subgraph_index",
-          "id": 0,
-          "type": {
-            "kind": "scalar",
-            "scalar": "int"
-          },
-          "default": 0
-        },
-        {
-          "name": "body_subgraph_index",
-          "id": 1,
-          "type": {
-            "kind": "scalar",
-            "scalar": "int"
-          },
-          "default": 0
-        }
-      ],
-      "slotCount": 2
-    },
-    "StablehloSortOptions": {
-      "name": "StablehloSortOptions",
-      "fields": [
-        {
-          "name": "dimension",
-          "id": 0,
-          "type": {
-            "kind": "scalar",
-            "scalar": "long"
-          },
-          "default": 0
-        },
-        {
-          "name": "is_stable",
-          "id": 1,
-          "type": {
-            "kind": "scalar",
-            "scalar": "bool"
-          },
-          "default": false
-        },
-        {
-          "name": "comparator_subgraph_index",
-          "id": 2,
-          "type": {
-            "kind": "scalar",
-            "scalar": "int"
-          },
-          "default": 0
-        }
-      ],
-      "slotCount": 3
-    },
-    "StablehloConcatenateOptions": {
-      "name": "StablehloConcatenateOptions",
-      "fields": [
-        {
-          "name": "dimension",
-          "id": 0,
-          "type": {
-            "kind": "scalar",
-            "scalar": "long"
-          },
-          "default": 0
-        }
-      ],
-      "slotCount": 1
-    },
-    "StablehloBroadcastInDimOptions": {
-      "name": "StablehloBroadcastInDimOptions",
-      "fields": [
-        {
-          "name": "broadcast_dimensions",
-          "id": 0,
-          "type": {
-            "kind": "vector",
-            "element": {
-              "kind": "scalar",
-              "scalar": "long"
-            }
-          }
-        }
-      ],
-      "slotCount": 1
-    },
-    "StablehloCompareOptions": {
-      "name": "StablehloCompareOptions",
-      "fields": [
-        {
-          "name": "comparison_direction",
-          "id": 0,
-          "type": {
-            "kind": "scalar",
-            "scalar": "uint",
-            "enumName": "StablehloComparisonDirection"
-          },
-          "default": 0
-        },
-        {
-          "name": "compare_type",
-          "id": 1,
-          "type": {
-            "kind": "scalar",
-            "scalar": "uint",
-            "enumName": "StablehloComparisonType"
-          },
-          "default": 0
-        }
-      ],
-      "slotCount": 2
-    },
-    "StablehloDynamicSliceOptions": {
-      "name": "StablehloDynamicSliceOptions",
-      "fields": [
-        {
-          "name": "slice_sizes",
-          "id": 0,
-          "type": {
-            "kind": "vector",
-            "element": {
-              "kind": "scalar",
-              "scalar": "long"
-            }
-          }
-        }
-      ],
-      "slotCount": 1
-    },
-    "StablehloPadOptions": {
-      "name": "StablehloPadOptions",
-      "fields": [
-        {
-          "name": "edge_padding_low",
-          "id": 0,
-          "type": {
-            "kind": "vector",
-            "element": {
-              "kind": "scalar",
-              "scalar": "long"
-            }
-          }
-        },
-        {
-          "name": "edge_padding_high",
-          "id": 1,
-          "type": {
-            "kind": "vector",
-            "element": {
-              "kind": "scalar",
-              "scalar": "long"
-            }
-          }
-        },
-        {
-          "name": "interior_padding",
-          "id": 2,
-          "type": {
-            "kind": "vector",
-            "element": {
-              "kind": "scalar",
-              "scalar": "long"
-            }
-          }
-        }
-      ],
-      "slotCount": 3
-    },
-    "StablehloIotaOptions": {
-      "name": "StablehloIotaOptions",
-      "fields": [
-        {
-          "name": "iota_dimension",
-          "id": 0,
-          "type": {
-            "kind": "scalar",
-            "scalar": "long"
-          },
-          "default": 0
-        }
-      ],
-      "slotCount": 1
-    },
-    "StablehloCustomCallOptions": {
-      "name": "StablehloCustomCallOptions",
-      "fields": [
-        {
-          "name": "call_target_name",
-          "id": 0,
-          "type": {
-            "kind": "string"
-          }
-        },
-        {
-          "name": "has_side_effect",
-          "id": 1,
-          "type": {
-            "kind": "scalar",
-            "scalar": "bool"
-          },
-          "default": false
-        },
-        {
-          "name": "backend_config",
-          "id": 2,
-          "type": {
-            "kind": "string"
-          }
-        },
-        {
-          "name": "api_version",
-          "id": 3,
-          "type": {
-            "kind": "scalar",
-            "scalar": "int"
-          },
-          "default": 0
-        },
-        {
-          "name": "called_computations",
-          "id": 4,
-          "type": {
-            "kind": "vector",
-            "element": {
-              "kind": "scalar",
-              "scalar": "int"
-            }
-          }
-        },
-        {
-          "name": "custom_attributes",
-          "id": 5,
-          "type": {
-            "kind": "vector",
-            "element": {
-              "kind": "scalar",
-              "scalar": "ubyte"
-            }
-          }
-        }
-      ],
-      "slotCount": 6
-    },
-    "StablehloReduceOptions": {
-      "name": "StablehloReduceOptions",
-      "fields": [
-        {
-          "name": "dimensions",
-          "id": 0,
-          "type": {
-            "kind": "vector",
-            "element": {
-              "kind": "scalar",
-              "scalar": "long"
-            }
-          }
-        },
-        {
-          "name": "body_subgraph_index",
-          "id": 1,
-          "type": {
-            "kind": "scalar",
-            "scalar": "int"
-          },
-          "default": 0
-        }
-      ],
-      "slotCount": 2
-    },
-    "StablehloSliceOptions": {
-      "name": "StablehloSliceOptions",
-      "fields": [
-        {
-          "name": "start_indices",
-          "id": 0,
-          "type": {
-            "kind": "vector",
-            "element": {
-              "kind": "scalar",
-              "scalar": "long"
-            }
-          }
-        },
-        {
-          "name": "limit_indices",
-          "id": 1,
-          "type": {
-            "kind": "vector",
-            "element": {
-              "kind": "scalar",
-              "scalar": "long"
-            }
-          }
-        },
-        {
-          "name": "strides",
-          "id": 2,
-          "type": {
-            "kind": "vector",
-            "element": {
-              "kind": "scalar",
-              "scalar": "long"
-            }
-          }
-        }
-      ],
-      "slotCount": 3
-    },
-    "StablehloConvolutionOptions": {
-      "name": "StablehloConvolutionOptions",
-      "fields": [
-        {
-          "name": "window_strides",
-          "id": 0,
-          "type": {
-            "kind": "vector",
-            "element": {
-              "kind": "scalar",
-              "scalar": "long"
-            }
-          }
-        },
-        {
-          "name": "padding",
-          "id": 1,
-          "type": {
-            "kind": "vector",
-            "element": {
-              "kind": "scalar",
-              "scalar": "long"
-            }
-          }
-        },
-        {
-          "name": "lhs_dilation",
-          "id": 2,
-          "type": {
-            "kind": "vector",
-            "element": {
-              "kind": "scalar",
-              "scalar": "long"
-            }
-          }
-        },
-        {
-          "name": "rhs_dilation",
-          "id": 3,
-          "type": {
-            "kind": "vector",
-            "element": {
-              "kind": "scalar",
-              "scalar": "long"
-            }
-          }
-        },
-        {
-          "name": "window_reversal",
-          "id": 4,
-          "type": {
-            "kind": "vector",
-            "element": {
-              "kind": "scalar",
-              "scalar": "bool"
-            }
-          }
-        },
-        {
-          "name": "input_batch_dimension",
-          "id": 5,
-          "type": {
-            "kind": "scalar",
-            "scalar": "long"
-          },
-          "default": 0
-        },
-        {
-          "name": "input_feature_dimension",
-          "id": 6,
-          "type": {
-            "kind": "scalar",
-            "scalar": "long"
-          },
-          "default": 0
-        },
-        {
-          "name": "input_spatial_dimensions",
-          "id": 7,
-          "type": {
-            "kind": "vector",
-            "element": {
-              "kind": "scalar",
-              "scalar": "long"
-            }
-          }
-        },
-        {
-          "name": "kernel_input_feature_dimension",
-          "id": 8,
-          "type": {
-            "kind": "scalar",
-            "scalar": "long"
-          },
-          "default": 0
-        },
-        {
-          "name": "kernel_output_feature_dimension",
-          "id": 9,
-          "type": {
-            "kind": "scalar",
-            "scalar": "long"
-          },
-          "default": 0
-        },
-        {
-          "name": "kernel_spatial_dimensions",
-          "id": 10,
-          "type": {
-            "kind": "vector",
-            "element": {
-              "kind": "scalar",
-              "scalar": "long"
-            }
-          }
-        },
-        {
-          "name": "output_batch_dimension",
-          "id": 11,
-          "type": {
-            "kind": "scalar",
-            "scalar": "long"
-          },
-          "default": 0
-        },
-        {
-          "name": "output_feature_dimension",
-          "id": 12,
-          "type": {
-            "kind": "scalar",
-            "scalar": "long"
-          },
-          "default": 0
-        },
-        {
-          "name": "output_spatial_dimensions",
-          "id": 13,
-          "type": {
-            "kind": "vector",
-            "element": {
-              "kind": "scalar",
-              "scalar": "long"
-            }
-          }
-        },
-        {
-          "name": "feature_group_count",
-          "id": 14,
-          "type": {
-            "kind": "scalar",
-            "scalar": "long"
-          },
-          "default": 0
-        },
-        {
-          "name": "batch_group_count",
-          "id": 15,
-          "type": {
-            "kind": "scalar",
-            "scalar": "long"
-          },
-          "default": 0
-        },
-        {
-          "name": "precision_config",
-          "id": 16,
-          "type": {
-            "kind": "vector",
-            "element": {
-              "kind": "scalar",
-              "scalar": "uint",
-              "enumName": "StablehloPrecisionConfig"
-            }
-          }
-        }
-      ],
-      "slotCount": 17
-    },
-    "StablehloScatterOptions": {
-      "name": "StablehloScatterOptions",
-      "fields": [
-        {
-          "name": "indices_are_sorted",
-          "id": 0,
-          "type": {
-            "kind": "scalar",
-            "scalar": "bool"
-          },
-          "default": false
-        },
-        {
-          "name": "update_window_dims",
-          "id": 1,
-          "type": {
-            "kind": "vector",
-            "element": {
-              "kind": "scalar",
-              "scalar": "long"
-            }
-          }
-        },
-        {
-          "name": "inserted_window_dims",
-          "id": 2,
-          "type": {
-            "kind": "vector",
-            "element": {
-              "kind": "scalar",
-              "scalar": "long"
-            }
-          }
-        },
-        {
-          "name": "scatter_dims_to_operand_dims",
-          "id": 3,
-          "type": {
-            "kind": "vector",
-            "element": {
-              "kind": "scalar",
-              "scalar": "long"
-            }
-          }
-        },
-        {
-          "name": "index_vector_dim",
-          "id": 4,
-          "type": {
-            "kind": "scalar",
-            "scalar": "long"
-          },
-          "default": 0
-        },
-        {
-          "name": "unique_indices",
-          "id": 5,
-          "type": {
-            "kind": "scalar",
-            "scalar": "bool"
-          },
-          "default": false
-        },
-        {
-          "name": "update_computation_subgraph_index",
-          "id": 6,
-          "type": {
-            "kind": "scalar",
-            "scalar": "int"
-          },
-          "default": 0
-        }
-      ],
-      "slotCount": 7
-    },
-    "StablehloRngBitGeneratorOptions": {
-      "name": "StablehloRngBitGeneratorOptions",
-      "fields": [
-        {
-          "name": "algorithm",
-          "id": 0,
-          "type": {
-            "kind": "scalar",
-            "scalar": "byte",
-            "enumName": "RngAlgorithm"
-          },
-          "default": 0
-        }
-      ],
-      "slotCount": 1
-    },
-    "StableHLOCompositeOptions": {
-      "name": "StableHLOCompositeOptions",
-      "fields": [
-        {
-          "name": "name",
-          "id": 0,
-          "type": {
-            "kind": "string"
-          }
-        },
-        {
-          "name": "decomposition_subgraph_index",
-          "id": 1,
-          "type": {
-            "kind": "scalar",
-            "scalar": "int"
-          },
-          "default": 0
-        },
-        {
-          "name": "composite_attributes",
-          "id": 2,
-          "type": {
-            "kind": "vector",
-            "element": {
-              "kind": "scalar",
-              "scalar": "ubyte"
-            }
-          }
-        },
-        {
-          "name": "composite_attributes_format",
-          "id": 3,
-          "type": {
-            "kind": "scalar",
-            "scalar": "byte",
-            "enumName": "CustomOptionsFormat"
-          },
-          "default": 0
-        },
-        {
-          "name": "version",
-          "id": 4,
-          "type": {
-            "kind": "scalar",
-            "scalar": "int"
-          },
-          "default": 0
-        }
-      ],
-      "slotCount": 5
-    },
-    "StablehloShiftLeftOptions": {
-      "name": "StablehloShiftLeftOptions",
-      "fields": [],
-      "slotCount": 0
-    },
-    "StablehloCaseOptions": {
-      "name": "StablehloCaseOptions",
-      "fields": [
-        {
-          "name": "branch_subgraph_indices",
-          "id": 0,
-          "type": {
-            "kind": "vector",
-            "element": {
-              "kind": "scalar",
-              "scalar": "int"
-            }
-          }
-        }
-      ],
-      "slotCount": 1
-    },
-    "Conv2DOptions": {
-      "name": "Conv2DOptions",
-      "fields": [
-        {
-          "name": "padding",
-          "id": 0,
-          "type": {
-            "kind": "scalar",
-            "scalar": "byte",
-            "enumName": "Padding"
-          },
-          "default": 0
-        },
-        {
-          "name": "stride_w",
-          "id": 1,
-          "type": {
-            "kind": "scalar",
-            "scalar": "int"
-          },
-          "default": 0
-        },
-        {
-          "name": "stride_h",
-          "id": 2,
-          "type": {
-            "kind": "scalar",
-            "scalar": "int"
-          },
-          "default": 0
-        },
-        {
-          "name": "fused_activation_function",
-          "id": 3,
-          "type": {
-            "kind": "scalar",
-            "scalar": "byte",
-            "enumName": "ActivationFunctionType"
-          },
-          "default": 0
-        },
-        {
-          "name": "dilation_w_factor",
-          "id": 4,
-          "type": {
-            "kind": "scalar",
-            "scalar": "int"
-          },
-          "default": 1
-        },
-        {
-          "name": "dilation_h_factor",
-          "id": 5,
-          "type": {
-            "kind": "scalar",
-            "scalar": "int"
-          },
-          "default": 1
-        },
-        {
-          "name": "quantized_bias_type",
-          "id": 6,
-          "type": {
-            "kind": "scalar",
-            "scalar": "byte",
-            "enumName": "TensorType"
-          },
-          "default": 0
-        }
-      ],
-      "slotCount": 7
-    },
-    "Conv3DOptions": {
-      "name": "Conv3DOptions",
-      "fields": [
-        {
-          "name": "padding",
-          "id": 0,
-          "type": {
-            "kind": "scalar",
-            "scalar": "byte",
-            "enumName": "Padding"
-          },
-          "default": 0
-        },
-        {
-          "name": "stride_d",
-          "id": 1,
-          "type": {
-            "kind": "scalar",
-            "scalar": "int"
-          },
-          "default": 0
-        },
-        {
-          "name": "stride_w",
-          "id": 2,
-          "type": {
-            "kind": "scalar",
-            "scalar": "int"
-          },
-          "default": 0
-        },
-        {
-          "name": "stride_h",
-          "id": 3,
-          "type": {
-            "kind": "scalar",
-            "scalar": "int"
-          },
-          "default": 0
-        },
-        {
-          "name": "fused_activation_function",
-          "id": 4,
-          "type": {
-            "kind": "scalar",
-            "scalar": "byte",
-            "enumName": "ActivationFunctionType"
-          },
-          "default": 0
-        },
-        {
-          "name": "dilation_d_factor",
-          "id": 5,
-          "type": {
-            "kind": "scalar",
-            "scalar": "int"
-          },
-          "default": 1
-        },
-        {
-          "name": "dilation_w_factor",
-          "id": 6,
-          "type": {
-            "kind": "scalar",
-            "scalar": "int"
-          },
-          "default": 1
-        },
-        {
-          "name": "dilation_h_factor",
-          "id": 7,
-          "type": {
-            "kind": "scalar",
-            "scalar": "int"
-          },
-          "default": 1
-        }
-      ],
-      "slotCount": 8
-    },
-    "Pool2DOptions": {
-      "name": "Pool2DOptions",
-      "fields": [
-        {
-          "name": "padding",
-          "id": 0,
-          "type": {
-            "kind": "scalar",
-            "scalar": "byte",
-            "enumName": "Padding"
-          },
-          "default": 0
-        },
-        {
-          "name": "stride_w",
-          "id": 1,
-          "type": {
-            "kind": "scalar",
-            "scalar": "int"
-          },
-          "default": 0
-        },
-        {
-          "name": "stride_h",
-          "id": 2,
-          "type": {
-            "kind": "scalar",
-            "scalar": "int"
-          },
-          "default": 0
-        },
-        {
-          "name": "filter_width",
-          "id": 3,
-          "type": {
-            "kind": "scalar",
-            "scalar": "int"
-          },
-          "default": 0
-        },
-        {
-          "name": "filter_height",
-          "id": 4,
-          "type": {
-            "kind": "scalar",
-            "scalar": "int"
-          },
-          "default": 0
-        },
-        {
-          "name": "fused_activation_function",
-          "id": 5,
-          "type": {
-            "kind": "scalar",
-            "scalar": "byte",
-            "enumName": "ActivationFunctionType"
-          },
-          "default": 0
-        }
-      ],
-      "slotCount": 6
-    },
-    "DepthwiseConv2DOptions": {
-      "name": "DepthwiseConv2DOptions",
-      "fields": [
-        {
-          "name": "padding",
-          "id": 0,
-          "type": {
-            "kind": "scalar",
-            "scalar": "byte",
-            "enumName": "Padding"
-          },
-          "default": 0
-        },
-        {
-          "name": "stride_w",
-          "id": 1,
-          "type": {
-            "kind": "scalar",
-            "scalar": "int"
-          },
-          "default": 0
-        },
-        {
-          "name": "stride_h",
-          "id": 2,
-          "type": {
-            "kind": "scalar",
-            "scalar": "int"
-          },
-          "default": 0
-        },
-        {
-          "name": "depth_multiplier",
-          "id": 3,
-          "type": {
-            "kind": "scalar",
-            "scalar": "int"
-          },
-          "default": 0
-        },
-        {
-          "name": "fused_activation_function",
-          "id": 4,
-          "type": {
-            "kind": "scalar",
-            "scalar": "byte",
-            "enumName": "ActivationFunctionType"
-          },
-          "default": 0
-        },
-        {
-          "name": "dilation_w_factor",
-          "id": 5,
-          "type": {
-            "kind": "scalar",
-            "scalar": "int"
-          },
-          "default": 1
-        },
-        {
-          "name": "dilation_h_factor",
-          "id": 6,
-          "type": {
-            "kind": "scalar",
-            "scalar": "int"
-          },
-          "default": 1
-        }
-      ],
-      "slotCount": 7
-    },
-    "ConcatEmbeddingsOptions": {
-      "name": "ConcatEmbeddingsOptions",
-      "fields": [
-        {
-          "name": "num_channels",
-          "id": 0,
-          "type": {
-            "kind": "scalar",
-            "scalar": "int"
-          },
-          "default": 0
-        },
-        {
-          "name": "num_columns_per_channel",
-          "id": 1,
-          "type": {
-            "kind": "vector",
-            "element": {
-              "kind": "scalar",
-              "scalar": "int"
-            }
-          }
-        },
-        {
-          "name": "embedding_dim_per_channel",
-          "id": 2,
-          "type": {
-            "kind": "vector",
-            "element": {
-              "kind": "scalar",
-              "scalar": "int"
-            }
-          }
-        }
-      ],
-      "slotCount": 3
-    },
-    "LSHProjectionOptions": {
-      "name": "LSHProjectionOptions",
-      "fields": [
-        {
-          "name": "type",
-          "id": 0,
-          "type": {
-            "kind": "scalar",
-            "scalar": "byte",
-            "enumName": "LSHProjectionType"
-          },
-          "default": 0
-        }
-      ],
-      "slotCount": 1
-    },
-    "SVDFOptions": {
-      "name": "SVDFOptions",
-      "fields": [
-        {
-          "name": "rank",
-          "id": 0,
-          "type": {
-            "kind": "scalar",
-            "scalar": "int"
-          },
-          "default": 0
-        },
-        {
-          "name": "fused_activation_function",
-          "id": 1,
-          "type": {
-            "kind": "scalar",
-            "scalar": "byte",
-            "enumName": "ActivationFunctionType"
-          },
-          "default": 0
-        },
-        {
-          "name": "asymmetric_quantize_inputs",
-          "id": 2,
-          "type": {
-            "kind": "scalar",
-            "scalar": "bool"
-          },
-          "default": false
-        }
-      ],
-      "slotCount": 3
-    },
-    "RNNOptions": {
-      "name": "RNNOptions",
-      "fields": [
-        {
-          "name": "fused_activation_function",
-          "id": 0,
-          "type": {
-            "kind": "scalar",
-            "scalar": "byte",
-            "enumName": "ActivationFunctionType"
-          },
-          "default": 0
-        },
-        {
-          "name": "asymmetric_quantize_inputs",
-          "id": 1,
-          "type": {
-            "kind": "scalar",
-            "scalar": "bool"
-          },
-          "default": false
-        }
-      ],
-      "slotCount": 2
-    },
-    "SequenceRNNOptions": {
-      "name": "SequenceRNNOptions",
-      "fields": [
-        {
-          "name": "time_major",
-          "id": 0,
-          "type": {
-            "kind": "scalar",
-            "scalar": "bool"
-          },
-          "default": false
-        },
-        {
-          "name": "fused_activation_function",
-          "id": 1,
-          "type": {
-            "kind": "scalar",
-            "scalar": "byte",
-            "enumName": "ActivationFunctionType"
-          },
-          "default": 0
-        },
-        {
-          "name": "asymmetric_quantize_inputs",
-          "id": 2,
-          "type": {
-            "kind": "scalar",
-            "scalar": "bool"
-          },
-          "default": false
-        }
-      ],
-      "slotCount": 3
-    },
-    "BidirectionalSequenceRNNOptions": {
-      "name": "BidirectionalSequenceRNNOptions",
-      "fields": [
-        {
-          "name": "time_major",
-          "id": 0,
-          "type": {
-            "kind": "scalar",
-            "scalar": "bool"
-          },
-          "default": false
-        },
-        {
-          "name": "fused_activation_function",
-          "id": 1,
-          "type": {
-            "kind": "scalar",
-            "scalar": "byte",
-            "enumName": "ActivationFunctionType"
-          },
-          "default": 0
-        },
-        {
-          "name": "merge_outputs",
-          "id": 2,
-          "type": {
-            "kind": "scalar",
-            "scalar": "bool"
-          },
-          "default": false
-        },
-        {
-          "name": "asymmetric_quantize_inputs",
-          "id": 3,
-          "type": {
-            "kind": "scalar",
-            "scalar": "bool"
-          },
-          "default": false
-        }
-      ],
-      "slotCount": 4
-    },
-    "FullyConnectedOptions": {
-      "name": "FullyConnectedOptions",
-      "fields": [
-        {
-          "name": "fused_activation_function",
-          "id": 0,
-          "type": {
-            "kind": "scalar",
-            "scalar": "byte",
-            "enumName": "ActivationFunctionType"
-          },
-          "default": 0
-        },
-        {
-          "name": "weights_format",
-          "id": 1,
-          "type": {
-            "kind": "scalar",
-            "scalar": "byte",
-            "enumName": "FullyConnectedOptionsWeightsFormat"
-          },
-          "default": 0
-        },
-        {
-          "name": "keep_num_dims",
-          "id": 2,
-          "type": {
-            "kind": "scalar",
-            "scalar": "bool"
-          },
-          "default": false
-        },
-        {
-          "name": "asymmetric_quantize_inputs",
-          "id": 3,
-          "type": {
-            "kind": "scalar",
-            "scalar": "bool"
-          },
-          "default": false
-        },
-        {
-          "name": "quantized_bias_type",
-          "id": 4,
-          "type": {
-            "kind": "scalar",
-            "scalar": "byte",
-            "enumName": "TensorType"
-          },
-          "default": 0
-        }
-      ],
-      "slotCount": 5
-    },
-    "SoftmaxOptions": {
-      "name": "SoftmaxOptions",
-      "fields": [
-        {
-          "name": "beta",
-          "id": 0,
-          "type": {
-            "kind": "scalar",
-            "scalar": "float"
-          },
-          "default": 0
-        }
-      ],
-      "slotCount": 1
-    },
-    "ConcatenationOptions": {
-      "name": "ConcatenationOptions",
-      "fields": [
-        {
-          "name": "axis",
-          "id": 0,
-          "type": {
-            "kind": "scalar",
-            "scalar": "int"
-          },
-          "default": 0
-        },
-        {
-          "name": "fused_activation_function",
-          "id": 1,
-          "type": {
-            "kind": "scalar",
-            "scalar": "byte",
-            "enumName": "ActivationFunctionType"
-          },
-          "default": 0
-        }
-      ],
-      "slotCount": 2
-    },
-    "AddOptions": {
-      "name": "AddOptions",
-      "fields": [
-        {
-          "name": "fused_activation_function",
-          "id": 0,
-          "type": {
-            "kind": "scalar",
-            "scalar": "byte",
-            "enumName": "ActivationFunctionType"
-          },
-          "default": 0
-        },
-        {
-          "name": "pot_scale_int16",
-          "id": 1,
-          "type": {
-            "kind": "scalar",
-            "scalar": "bool"
-          },
-          "default": true
-        }
-      ],
-      "slotCount": 2
-    },
-    "MulOptions": {
-      "name": "MulOptions",
-      "fields": [
-        {
-          "name": "fused_activation_function",
-          "id": 0,
-          "type": {
-            "kind": "scalar",
-            "scalar": "byte",
-            "enumName": "ActivationFunctionType"
-          },
-          "default": 0
-        }
-      ],
-      "slotCount": 1
-    },
-    "L2NormOptions": {
-      "name": "L2NormOptions",
-      "fields": [
-        {
-          "name": "fused_activation_function",
-          "id": 0,
-          "type": {
-            "kind": "scalar",
-            "scalar": "byte",
-            "enumName": "ActivationFunctionType"
-          },
-          "default": 0
-        }
-      ],
-      "slotCount": 1
-    },
-    "LocalResponseNormalizationOptions": {
-      "name": "LocalResponseNormalizationOptions",
-      "fields": [
-        {
-          "name": "radius",
-          "id": 0,
-          "type": {
-            "kind": "scalar",
-            "scalar": "int"
-          },
-          "default": 0
-        },
-        {
-          "name": "bias",
-          "id": 1,
-          "type": {
-            "kind": "scalar",
-            "scalar": "float"
-          },
-          "default": 0
-        },
-        {
-          "name": "alpha",
-          "id": 2,
-          "type": {
-            "kind": "scalar",
-            "scalar": "float"
-          },
-          "default": 0
-        },
-        {
-          "name": "beta",
-          "id": 3,
-          "type": {
-            "kind": "scalar",
-            "scalar": "float"
-          },
-          "default": 0
-        }
-      ],
-      "slotCount": 4
-    },
-    "LSTMOptions": {
-      "name": "LSTMOptions",
-      "fields": [
-        {
-          "name": "fused_activation_function",
-          "id": 0,
-          "type": {
-            "kind": "scalar",
-            "scalar": "byte",
-            "enumName": "ActivationFunctionType"
-          },
-          "default": 0
-        },
-        {
-          "name": "cell_clip",
-          "id": 1,
-          "type": {
-            "kind": "scalar",
-            "scalar": "float"
-          },
-          "default": 0
-        },
-        {
-          "name": "proj_clip",
-          "id": 2,
-          "type": {
-            "kind": "scalar",
-            "scalar": "float"
-          },
-          "default": 0
-        },
-        {
-          "name": "kernel_type",
-          "id": 3,
-          "type": {
-            "kind": "scalar",
-            "scalar": "byte",
-            "enumName": "LSTMKernelType"
-          },
-          "default": 0
-        },
-        {
-          "name": "asymmetric_quantize_inputs",
-          "id": 4,
-          "type": {
-            "kind": "scalar",
-            "scalar": "bool"
-          },
-          "default": false
-        }
-      ],
-      "slotCount": 5
-    },
-    "UnidirectionalSequenceLSTMOptions": {
-      "name": "UnidirectionalSequenceLSTMOptions",
-      "fields": [
-        {
-          "name": "fused_activation_function",
-          "id": 0,
-          "type": {
-            "kind": "scalar",
-            "scalar": "byte",
-            "enumName": "ActivationFunctionType"
-          },
-          "default": 0
-        },
-        {
-          "name": "cell_clip",
-          "id": 1,
-          "type": {
-            "kind": "scalar",
-            "scalar": "float"
-          },
-          "default": 0
-        },
-        {
-          "name": "proj_clip",
-          "id": 2,
-          "type": {
-            "kind": "scalar",
-            "scalar": "float"
-          },
-          "default": 0
-        },
-        {
-          "name": "time_major",
-          "id": 3,
-          "type": {
-            "kind": "scalar",
-            "scalar": "bool"
-          },
-          "default": false
-        },
-        {
-          "name": "asymmetric_quantize_inputs",
-          "id": 4,
-          "type": {
-            "kind": "scalar",
-            "scalar": "bool"
-          },
-          "default": false
-        },
-        {
-          "name": "diagonal_recurrent_tensors",
-          "id": 5,
-          "type": {
-            "kind": "scalar",
-            "scalar": "bool"
-          },
-          "default": false
-        }
-      ],
-      "slotCount": 6
-    },
-    "BidirectionalSequenceLSTMOptions": {
-      "name": "BidirectionalSequenceLSTMOptions",
-      "fields": [
-        {
-          "name": "fused_activation_function",
-          "id": 0,
-          "type": {
-            "kind": "scalar",
-            "scalar": "byte",
-            "enumName": "ActivationFunctionType"
-          },
-          "default": 0
-        },
-        {
-          "name": "cell_clip",
-          "id": 1,
-          "type": {
-            "kind": "scalar",
-            "scalar": "float"
-          },
-          "default": 0
-        },
-        {
-          "name": "proj_clip",
-          "id": 2,
-          "type": {
-            "kind": "scalar",
-            "scalar": "float"
-          },
-          "default": 0
-        },
-        {
-          "name": "merge_outputs",
-          "id": 3,
-          "type": {
-            "kind": "scalar",
-            "scalar": "bool"
-          },
-          "default": false
-        },
-        {
-          "name": "time_major",
-          "id": 4,
-          "type": {
-            "kind": "scalar",
-            "scalar": "bool"
-          },
-          "default": true
-        },
-        {
-          "name": "asymmetric_quantize_inputs",
-          "id": 5,
-          "type": {
-            "kind": "scalar",
-            "scalar": "bool"
-          },
-          "default": false
-        }
-      ],
-      "slotCount": 6
-    },
-    "ResizeBilinearOptions": {
-      "name": "ResizeBilinearOptions",
-      "fields": [
-        {
-          "name": "new_height",
-          "id": 0,
-          "type": {
-            "kind": "scalar",
-            "scalar": "int"
-          },
-          "default": 0,
-          "deprecated": true
-        },
-        {
-          "name": "new_width",
-          "id": 1,
-          "type": {
-            "kind": "scalar",
-            "scalar": "int"
-          },
-          "default": 0,
-          "deprecated": true
-        },
-        {
-          "name": "align_corners",
-          "id": 2,
-          "type": {
-            "kind": "scalar",
-            "scalar": "bool"
-          },
-          "default": false
-        },
-        {
-          "name": "half_pixel_centers",
-          "id": 3,
-          "type": {
-            "kind": "scalar",
-            "scalar": "bool"
-          },
-          "default": false
-        }
-      ],
-      "slotCount": 4
-    },
-    "ResizeNearestNeighborOptions": {
-      "name": "ResizeNearestNeighborOptions",
-      "fields": [
-        {
-          "name": "align_corners",
-          "id": 0,
-          "type": {
-            "kind": "scalar",
-            "scalar": "bool"
-          },
-          "default": false
-        },
-        {
-          "name": "half_pixel_centers",
-          "id": 1,
-          "type": {
-            "kind": "scalar",
-            "scalar": "bool"
-          },
-          "default": false
-        }
-      ],
-      "slotCount": 2
-    },
-    "CallOptions": {
-      "name": "CallOptions",
-      "fields": [
-        {
-          "name": "subgraph",
-          "id": 0,
-          "type": {
-            "kind": "scalar",
-            "scalar": "uint"
-          },
-          "default": 0
-        }
-      ],
-      "slotCount": 1
-    },
-    "PadOptions": {
-      "name": "PadOptions",
-      "fields": [],
-      "slotCount": 0
-    },
-    "PadV2Options": {
-      "name": "PadV2Options",
-      "fields": [],
-      "slotCount": 0
-    },
-    "ReshapeOptions": {
-      "name": "ReshapeOptions",
-      "fields": [
-        {
-          "name": "new_shape",
-          "id": 0,
-          "type": {
-            "kind": "vector",
-            "element": {
-              "kind": "scalar",
-              "scalar": "int"
-            }
-          }
-        }
-      ],
-      "slotCount": 1
-    },
-    "SpaceToBatchNDOptions": {
-      "name": "SpaceToBatchNDOptions",
-      "fields": [],
-      "slotCount": 0
-    },
-    "BatchToSpaceNDOptions": {
-      "name": "BatchToSpaceNDOptions",
-      "fields": [],
-      "slotCount": 0
-    },
-    "SkipGramOptions": {
-      "name": "SkipGramOptions",
-      "fields": [
-        {
-          "name": "ngram_size",
-          "id": 0,
-          "type": {
-            "kind": "scalar",
-            "scalar": "int"
-          },
-          "default": 0
-        },
-        {
-          "name": "max_skip_size",
-          "id": 1,
-          "type": {
-            "kind": "scalar",
-            "scalar": "int"
-          },
-          "default": 0
-        },
-        {
-          "name": "include_all_ngrams",
-          "id": 2,
-          "type": {
-            "kind": "scalar",
-            "scalar": "bool"
-          },
-          "default": false
-        }
-      ],
-      "slotCount": 3
-    },
-    "SpaceToDepthOptions": {
-      "name": "SpaceToDepthOptions",
-      "fields": [
-        {
-          "name": "block_size",
-          "id": 0,
-          "type": {
-            "kind": "scalar",
-            "scalar": "int"
-          },
-          "default": 0
-        }
-      ],
-      "slotCount": 1
-    },
-    "DepthToSpaceOptions": {
-      "name": "DepthToSpaceOptions",
-      "fields": [
-        {
-          "name": "block_size",
-          "id": 0,
-          "type": {
-            "kind": "scalar",
-            "scalar": "int"
-          },
-          "default": 0
-        }
-      ],
-      "slotCount": 1
-    },
-    "SubOptions": {
-      "name": "SubOptions",
-      "fields": [
-        {
-          "name": "fused_activation_function",
-          "id": 0,
-          "type": {
-            "kind": "scalar",
-            "scalar": "byte",
-            "enumName": "ActivationFunctionType"
-          },
-          "default": 0
-        },
-        {
-          "name": "pot_scale_int16",
-          "id": 1,
-          "type": {
-            "kind": "scalar",
-            "scalar": "bool"
-          },
-          "default": true
-        }
-      ],
-      "slotCount": 2
-    },
-    "DivOptions": {
-      "name": "DivOptions",
-      "fields": [
-        {
-          "name": "fused_activation_function",
-          "id": 0,
-          "type": {
-            "kind": "scalar",
-            "scalar": "byte",
-            "enumName": "ActivationFunctionType"
-          },
-          "default": 0
-        }
-      ],
-      "slotCount": 1
-    },
-    "TopKV2Options": {
-      "name": "TopKV2Options",
-      "fields": [],
-      "slotCount": 0
-    },
-    "EmbeddingLookupSparseOptions": {
-      "name": "EmbeddingLookupSparseOptions",
-      "fields": [
-        {
-          "name": "combiner",
-          "id": 0,
-          "type": {
-            "kind": "scalar",
-            "scalar": "byte",
-            "enumName": "CombinerType"
-          },
-          "default": 0
-        }
-      ],
-      "slotCount": 1
-    },
-    "GatherOptions": {
-      "name": "GatherOptions",
-      "fields": [
-        {
-          "name": "axis",
-          "id": 0,
-          "type": {
-            "kind": "scalar",
-            "scalar": "int"
-          },
-          "default": 0
-        },
-        {
-          "name": "batch_dims",
-          "id": 1,
-          "type": {
-            "kind": "scalar",
-            "scalar": "int"
-          },
-          "default": 0
-        }
-      ],
-      "slotCount": 2
-    },
-    "TransposeOptions": {
-      "name": "TransposeOptions",
-      "fields": [],
-      "slotCount": 0
-    },
-    "ExpOptions": {
-      "name": "ExpOptions",
-      "fields": [],
-      "slotCount": 0
-    },
-    "CosOptions": {
-      "name": "CosOptions",
-      "fields": [],
-      "slotCount": 0
-    },
-    "ReducerOptions": {
-      "name": "ReducerOptions",
-      "fields": [
-        {
-          "name": "keep_dims",
-          "id": 0,
-          "type": {
-            "kind": "scalar",
-            "scalar": "bool"
-          },
-          "default": false
-        }
-      ],
-      "slotCount": 1
-    },
-    "SqueezeOptions": {
-      "name": "SqueezeOptions",
-      "fields": [
-        {
-          "name": "squeeze_dims",
-          "id": 0,
-          "type": {
-            "kind": "vector",
-            "element": {
-              "kind": "scalar",
-              "scalar": "int"
-            }
-          }
-        }
-      ],
-      "slotCount": 1
-    },
-    "SplitOptions": {
-      "name": "SplitOptions",
-      "fields": [
-        {
-          "name": "num_splits",
-          "id": 0,
-          "type": {
-            "kind": "scalar",
-            "scalar": "int"
-          },
-          "default": 0
-        }
-      ],
-      "slotCount": 1
-    },
-    "SplitVOptions": {
-      "name": "SplitVOptions",
-      "fields": [
-        {
-          "name": "num_splits",
-          "id": 0,
-          "type": {
-            "kind": "scalar",
-            "scalar": "int"
-          },
-          "default": 0
-        }
-      ],
-      "slotCount": 1
-    },
-    "StridedSliceOptions": {
-      "name": "StridedSliceOptions",
-      "fields": [
-        {
-          "name": "begin_mask",
-          "id": 0,
-          "type": {
-            "kind": "scalar",
-            "scalar": "int"
-          },
-          "default": 0
-        },
-        {
-          "name": "end_mask",
-          "id": 1,
-          "type": {
-            "kind": "scalar",
-            "scalar": "int"
-          },
-          "default": 0
-        },
-        {
-          "name": "ellipsis_mask",
-          "id": 2,
-          "type": {
-            "kind": "scalar",
-            "scalar": "int"
-          },
-          "default": 0
-        },
-        {
-          "name": "new_axis_mask",
-          "id": 3,
-          "type": {
-            "kind": "scalar",
-            "scalar": "int"
-          },
-          "default": 0
-        },
-        {
-          "name": "shrink_axis_mask",
-          "id": 4,
-          "type": {
-            "kind": "scalar",
-            "scalar": "int"
-          },
-          "default": 0
-        },
-        {
-          "name": "offset",
-          "id": 5,
-          "type": {
-            "kind": "scalar",
-            "scalar": "bool"
-          },
-          "default": false
-        }
-      ],
-      "slotCount": 6
-    },
-    "LogSoftmaxOptions": {
-      "name": "LogSoftmaxOptions",
-      "fields": [],
-      "slotCount": 0
-    },
-    "CastOptions": {
-      "name": "CastOptions",
-      "fields": [
-        {
-          "name": "in_data_type",
-          "id": 0,
-          "type": {
-            "kind": "scalar",
-            "scalar": "byte",
-            "enumName": "TensorType"
-          },
-          "default": 0
-        },
-        {
-          "name": "out_data_type",
-          "id": 1,
-          "type": {
-            "kind": "scalar",
-            "scalar": "byte",
-            "enumName": "TensorType"
-          },
-          "default": 0
-        }
-      ],
-      "slotCount": 2
-    },
-    "DequantizeOptions": {
-      "name": "DequantizeOptions",
-      "fields": [],
-      "slotCount": 0
-    },
-    "MaximumMinimumOptions": {
-      "name": "MaximumMinimumOptions",
-      "fields": [],
-      "slotCount": 0
-    },
-    "TileOptions": {
-      "name": "TileOptions",
-      "fields": [],
-      "slotCount": 0
-    },
-    "ArgMaxOptions": {
-      "name": "ArgMaxOptions",
-      "fields": [
-        {
-          "name": "output_type",
-          "id": 0,
-          "type": {
-            "kind": "scalar",
-            "scalar": "byte",
-            "enumName": "TensorType"
-          },
-          "default": 0
-        }
-      ],
-      "slotCount": 1
-    },
-    "ArgMinOptions": {
-      "name": "ArgMinOptions",
-      "fields": [
-        {
-          "name": "output_type",
-          "id": 0,
-          "type": {
-            "kind": "scalar",
-            "scalar": "byte",
-            "enumName": "TensorType"
-          },
-          "default": 0
-        }
-      ],
-      "slotCount": 1
-    },
-    "GreaterOptions": {
-      "name": "GreaterOptions",
-      "fields": [],
-      "slotCount": 0
-    },
-    "GreaterEqualOptions": {
-      "name": "GreaterEqualOptions",
-      "fields": [],
-      "slotCount": 0
-    },
-    "LessOptions": {
-      "name": "LessOptions",
-      "fields": [],
-      "slotCount": 0
-    },
-    "LessEqualOptions": {
-      "name": "LessEqualOptions",
-      "fields": [],
-      "slotCount": 0
-    },
-    "NegOptions": {
-      "name": "NegOptions",
-      "fields": [],
-      "slotCount": 0
-    },
-    "SelectOptions": {
-      "name": "SelectOptions",
-      "fields": [],
-      "slotCount": 0
-    },
-    "SliceOptions": {
-      "name": "SliceOptions",
-      "fields": [],
-      "slotCount": 0
-    },
-    "TransposeConvOptions": {
-      "name": "TransposeConvOptions",
-      "fields": [
-        {
-          "name": "padding",
-          "id": 0,
-          "type": {
-            "kind": "scalar",
-            "scalar": "byte",
-            "enumName": "Padding"
-          },
-          "default": 0
-        },
-        {
-          "name": "stride_w",
-          "id": 1,
-          "type": {
-            "kind": "scalar",
-            "scalar": "int"
-          },
-          "default": 0
-        },
-        {
-          "name": "stride_h",
-          "id": 2,
-          "type": {
-            "kind": "scalar",
-            "scalar": "int"
-          },
-          "default": 0
-        },
-        {
-          "name": "fused_activation_function",
-          "id": 3,
-          "type": {
-            "kind": "scalar",
-            "scalar": "byte",
-            "enumName": "ActivationFunctionType"
-          },
-          "default": 0
-        },
-        {
-          "name": "quantized_bias_type",
-          "id": 4,
-          "type": {
-            "kind": "scalar",
-            "scalar": "byte",
-            "enumName": "TensorType"
-          },
-          "default": 0
-        }
-      ],
-      "slotCount": 5
-    },
-    "ExpandDimsOptions": {
-      "name": "ExpandDimsOptions",
-      "fields": [],
-      "slotCount": 0
-    },
-    "SparseToDenseOptions": {
-      "name": "SparseToDenseOptions",
-      "fields": [
-        {
-          "name": "validate_indices",
-          "id": 0,
-          "type": {
-            "kind": "scalar",
-            "scalar": "bool"
-          },
-          "default": false
-        }
-      ],
-      "slotCount": 1
-    },
-    "EqualOptions": {
-      "name": "EqualOptions",
-      "fields": [],
-      "slotCount": 0
-    },
-    "NotEqualOptions": {
-      "name": "NotEqualOptions",
-      "fields": [],
-      "slotCount": 0
-    },
-    "ShapeOptions": {
-      "name": "ShapeOptions",
-      "fields": [
-        {
-          "name": "out_type",
-          "id": 0,
-          "type": {
-            "kind": "scalar",
-            "scalar": "byte",
-            "enumName": "TensorType"
-          },
-          "default": 0
-        }
-      ],
-      "slotCount": 1
-    },
-    "RankOptions": {
-      "name": "RankOptions",
-      "fields": [],
-      "slotCount": 0
-    },
-    "PowOptions": {
-      "name": "PowOptions",
-      "fields": [],
-      "slotCount": 0
-    },
-    "FakeQuantOptions": {
-      "name": "FakeQuantOptions",
-      "fields": [
-        {
-          "name": "min",
-          "id": 0,
-          "type": {
-            "kind": "scalar",
-            "scalar": "float"
-          },
-          "default": 0
-        },
-        {
-          "name": "max",
-          "id": 1,
-          "type": {
-            "kind": "scalar",
-            "scalar": "float"
-          },
-          "default": 0
-        },
-        {
-          "name": "num_bits",
-          "id": 2,
-          "type": {
-            "kind": "scalar",
-            "scalar": "int"
-          },
-          "default": 0
-        },
-        {
-          "name": "narrow_range",
-          "id": 3,
-          "type": {
-            "kind": "scalar",
-            "scalar": "bool"
-          },
-          "default": false
-        }
-      ],
-      "slotCount": 4
-    },
-    "PackOptions": {
-      "name": "PackOptions",
-      "fields": [
-        {
-          "name": "values_count",
-          "id": 0,
-          "type": {
-            "kind": "scalar",
-            "scalar": "int"
-          },
-          "default": 0
-        },
-        {
-          "name": "axis",
-          "id": 1,
-          "type": {
-            "kind": "scalar",
-            "scalar": "int"
-          },
-          "default": 0
-        }
-      ],
-      "slotCount": 2
-    },
-    "LogicalOrOptions": {
-      "name": "LogicalOrOptions",
-      "fields": [],
-      "slotCount": 0
-    },
-    "OneHotOptions": {
-      "name": "OneHotOptions",
-      "fields": [
-        {
-          "name": "axis",
-          "id": 0,
-          "type": {
-            "kind": "scalar",
-            "scalar": "int"
-          },
-          "default": 0
-        }
-      ],
-      "slotCount": 1
-    },
-    "AbsOptions": {
-      "name": "AbsOptions",
-      "fields": [],
-      "slotCount": 0
-    },
-    "HardSwishOptions": {
-      "name": "HardSwishOptions",
-      "fields": [],
-      "slotCount": 0
-    },
-    "LogicalAndOptions": {
-      "name": "LogicalAndOptions",
-      "fields": [],
-      "slotCount": 0
-    },
-    "LogicalNotOptions": {
-      "name": "LogicalNotOptions",
-      "fields": [],
-      "slotCount": 0
-    },
-    "UnpackOptions": {
-      "name": "UnpackOptions",
-      "fields": [
-        {
-          "name": "num",
-          "id": 0,
-          "type": {
-            "kind": "scalar",
-            "scalar": "int"
-          },
-          "default": 0
-        },
-        {
-          "name": "axis",
-          "id": 1,
-          "type": {
-            "kind": "scalar",
-            "scalar": "int"
-          },
-          "default": 0
-        }
-      ],
-      "slotCount": 2
-    },
-    "FloorDivOptions": {
-      "name": "FloorDivOptions",
-      "fields": [],
-      "slotCount": 0
-    },
-    "SquareOptions": {
-      "name": "SquareOptions",
-      "fields": [],
-      "slotCount": 0
-    },
-    "ZerosLikeOptions": {
-      "name": "ZerosLikeOptions",
-      "fields": [],
-      "slotCount": 0
-    },
-    "FillOptions": {
-      "name": "FillOptions",
-      "fields": [],
-      "slotCount": 0
-    },
-    "FloorModOptions": {
-      "name": "FloorModOptions",
-      "fields": [],
-      "slotCount": 0
-    },
-    "RangeOptions": {
-      "name": "RangeOptions",
-      "fields": [],
-      "slotCount": 0
-    },
-    "LeakyReluOptions": {
-      "name": "LeakyReluOptions",
-      "fields": [
-        {
-          "name": "alpha",
-          "id": 0,
-          "type": {
-            "kind": "scalar",
-            "scalar": "float"
-          },
-          "default": 0
-        }
-      ],
-      "slotCount": 1
-    },
-    "SquaredDifferenceOptions": {
-      "name": "SquaredDifferenceOptions",
-      "fields": [],
-      "slotCount": 0
-    },
-    "MirrorPadOptions": {
-      "name": "MirrorPadOptions",
-      "fields": [
-        {
-          "name": "mode",
-          "id": 0,
-          "type": {
-            "kind": "scalar",
-            "scalar": "byte",
-            "enumName": "MirrorPadMode"
-          },
-          "default": 0
-        }
-      ],
-      "slotCount": 1
-    },
-    "UniqueOptions": {
-      "name": "UniqueOptions",
-      "fields": [
-        {
-          "name": "idx_out_type",
-          "id": 0,
-          "type": {
-            "kind": "scalar",
-            "scalar": "byte",
-            "enumName": "TensorType"
-          },
-          "default": 2
-        }
-      ],
-      "slotCount": 1
-    },
-    "ReverseV2Options": {
-      "name": "ReverseV2Options",
-      "fields": [],
-      "slotCount": 0
-    },
-    "AddNOptions": {
-      "name": "AddNOptions",
-      "fields": [],
-      "slotCount": 0
-    },
-    "GatherNdOptions": {
-      "name": "GatherNdOptions",
-      "fields": [],
-      "slotCount": 0
-    },
-    "WhereOptions": {
-      "name": "WhereOptions",
-      "fields": [],
-      "slotCount": 0
-    },
-    "ReverseSequenceOptions": {
-      "name": "ReverseSequenceOptions",
-      "fields": [
-        {
-          "name": "seq_dim",
-          "id": 0,
-          "type": {
-            "kind": "scalar",
-            "scalar": "int"
-          },
-          "default": 0
-        },
-        {
-          "name": "batch_dim",
-          "id": 1,
-          "type": {
-            "kind": "scalar",
-            "scalar": "int"
-          },
-          "default": 0
-        }
-      ],
-      "slotCount": 2
-    },
-    "MatrixDiagOptions": {
-      "name": "MatrixDiagOptions",
-      "fields": [],
-      "slotCount": 0
-    },
-    "QuantizeOptions": {
-      "name": "QuantizeOptions",
-      "fields": [],
-      "slotCount": 0
-    },
-    "MatrixSetDiagOptions": {
-      "name": "MatrixSetDiagOptions",
-      "fields": [],
-      "slotCount": 0
-    },
-    "IfOptions": {
-      "name": "IfOptions",
-      "fields": [
-        {
-          "name": "then_subgraph_index",
-          "id": 0,
-          "type": {
-            "kind": "scalar",
-            "scalar": "int"
-          },
-          "default": 0
-        },
-        {
-          "name": "else_subgraph_index",
-          "id": 1,
-          "type": {
-            "kind": "scalar",
-            "scalar": "int"
-          },
-          "default": 0
-        }
-      ],
-      "slotCount": 2
-    },
-    "CallOnceOptions": {
-      "name": "CallOnceOptions",
-      "fields": [
-        {
-          "name": "init_subgraph_index",
-          "id": 0,
-          "type": {
-            "kind": "scalar",
-            "scalar": "int"
-          },
-          "default": 0
-        }
-      ],
-      "slotCount": 1
-    },
-    "WhileOptions": {
-      "name": "WhileOptions",
-      "fields": [
-        {
-          "name": "cond_subgraph_index",
-          "id": 0,
-          "type": {
-            "kind": "scalar",
-            "scalar": "int"
-          },
-          "default": 0
-        },
-        {
-          "name": "body_subgraph_index",
-          "id": 1,
-          "type": {
-            "kind": "scalar",
-            "scalar": "int"
-          },
-          "default": 0
-        }
-      ],
-      "slotCount": 2
-    },
-    "NonMaxSuppressionV4Options": {
-      "name": "NonMaxSuppressionV4Options",
-      "fields": [],
-      "slotCount": 0
-    },
-    "NonMaxSuppressionV5Options": {
-      "name": "NonMaxSuppressionV5Options",
-      "fields": [],
-      "slotCount": 0
-    },
-    "ScatterNdOptions": {
-      "name": "ScatterNdOptions",
-      "fields": [],
-      "slotCount": 0
-    },
-    "SelectV2Options": {
-      "name": "SelectV2Options",
-      "fields": [],
-      "slotCount": 0
-    },
-    "DensifyOptions": {
-      "name": "DensifyOptions",
-      "fields": [],
-      "slotCount": 0
-    },
-    "SegmentSumOptions": {
-      "name": "SegmentSumOptions",
-      "fields": [],
-      "slotCount": 0
-    },
-    "BatchMatMulOptions": {
-      "name": "BatchMatMulOptions",
-      "fields": [
-        {
-          "name": "adj_x",
-          "id": 0,
-          "type": {
-            "kind": "scalar",
-            "scalar": "bool"
-          },
-          "default": false
-        },
-        {
-          "name": "adj_y",
-          "id": 1,
-          "type": {
-            "kind": "scalar",
-            "scalar": "bool"
-          },
-          "default": false
-        },
-        {
-          "name": "asymmetric_quantize_inputs",
-          "id": 2,
-          "type": {
-            "kind": "scalar",
-            "scalar": "bool"
-          },
-          "default": false
-        }
-      ],
-      "slotCount": 3
-    },
-    "CumsumOptions": {
-      "name": "CumsumOptions",
-      "fields": [
-        {
-          "name": "exclusive",
-          "id": 0,
-          "type": {
-            "kind": "scalar",
-            "scalar": "bool"
-          },
-          "default": false
-        },
-        {
-          "name": "reverse",
-          "id": 1,
-          "type": {
-            "kind": "scalar",
-            "scalar": "bool"
-          },
-          "default": false
-        }
-      ],
-      "slotCount": 2
-    },
-    "BroadcastToOptions": {
-      "name": "BroadcastToOptions",
-      "fields": [],
-      "slotCount": 0
-    },
-    "Rfft2dOptions": {
-      "name": "Rfft2dOptions",
-      "fields": [],
-      "slotCount": 0
-    },
-    "HashtableOptions": {
-      "name": "HashtableOptions",
-      "fields": [
-        {
-          "name": "table_id",
-          "id": 0,
-          "type": {
-            "kind": "scalar",
-            "scalar": "int"
-          },
-          "default": 0
-        },
-        {
-          "name": "key_dtype",
-          "id": 1,
-          "type": {
-            "kind": "scalar",
-            "scalar": "byte",
-            "enumName": "TensorType"
-          },
-          "default": 0
-        },
-        {
-          "name": "value_dtype",
-          "id": 2,
-          "type": {
-            "kind": "scalar",
-            "scalar": "byte",
-            "enumName": "TensorType"
-          },
-          "default": 0
-        }
-      ],
-      "slotCount": 3
-    },
-    "HashtableFindOptions": {
-      "name": "HashtableFindOptions",
-      "fields": [],
-      "slotCount": 0
-    },
-    "HashtableImportOptions": {
-      "name": "HashtableImportOptions",
-      "fields": [],
-      "slotCount": 0
-    },
-    "HashtableSizeOptions": {
-      "name": "HashtableSizeOptions",
-      "fields": [],
-      "slotCount": 0
-    },
-    "VarHandleOptions": {
-      "name": "VarHandleOptions",
-      "fields": [
-        {
-          "name": "container",
-          "id": 0,
-          "type": {
-            "kind": "string"
-          }
-        },
-        {
-          "name": "shared_name",
-          "id": 1,
-          "type": {
-            "kind": "string"
-          }
-        }
-      ],
-      "slotCount": 2
-    },
-    "ReadVariableOptions": {
-      "name": "ReadVariableOptions",
-      "fields": [],
-      "slotCount": 0
-    },
-    "AssignVariableOptions": {
-      "name": "AssignVariableOptions",
-      "fields": [],
-      "slotCount": 0
-    },
-    "RandomOptions": {
-      "name": "RandomOptions",
-      "fields": [
-        {
-          "name": "seed",
-          "id": 0,
-          "type": {
-            "kind": "scalar",
-            "scalar": "long"
-          },
-          "default": 0
-        },
-        {
-          "name": "seed2",
-          "id": 1,
-          "type": {
-            "kind": "scalar",
-            "scalar": "long"
-          },
-          "default": 0
-        }
-      ],
-      "slotCount": 2
-    },
-    "BucketizeOptions": {
-      "name": "BucketizeOptions",
-      "fields": [
-        {
-          "name": "boundaries",
-          "id": 0,
-          "type": {
-            "kind": "vector",
-            "element": {
-              "kind": "scalar",
-              "scalar": "float"
-            }
-          }
-        }
-      ],
-      "slotCount": 1
-    },
-    "GeluOptions": {
-      "name": "GeluOptions",
-      "fields": [
-        {
-          "name": "approximate",
-          "id": 0,
-          "type": {
-            "kind": "scalar",
-            "scalar": "bool"
-          },
-          "default": false
-        }
-      ],
-      "slotCount": 1
-    },
-    "DynamicUpdateSliceOptions": {
-      "name": "DynamicUpdateSliceOptions",
-      "fields": [],
-      "slotCount": 0
-    },
-    "UnsortedSegmentProdOptions": {
-      "name": "UnsortedSegmentProdOptions",
-      "fields": [],
-      "slotCount": 0
-    },
-    "UnsortedSegmentMaxOptions": {
-      "name": "UnsortedSegmentMaxOptions",
-      "fields": [],
-      "slotCount": 0
-    },
-    "UnsortedSegmentSumOptions": {
-      "name": "UnsortedSegmentSumOptions",
-      "fields": [],
-      "slotCount": 0
-    },
-    "ATan2Options": {
-      "name": "ATan2Options",
-      "fields": [],
-      "slotCount": 0
-    },
-    "UnsortedSegmentMinOptions": {
-      "name": "UnsortedSegmentMinOptions",
-      "fields": [],
-      "slotCount": 0
-    },
-    "SignOptions": {
-      "name": "SignOptions",
-      "fields": [],
-      "slotCount": 0
-    },
-    "BitcastOptions": {
-      "name": "BitcastOptions",
-      "fields": [],
-      "slotCount": 0
-    },
-    "BitwiseXorOptions": {
-      "name": "BitwiseXorOptions",
-      "fields": [],
-      "slotCount": 0
-    },
-    "RightShiftOptions": {
-      "name": "RightShiftOptions",
-      "fields": [],
-      "slotCount": 0
-    },
-    "DilateOptions": {
-      "name": "DilateOptions",
-      "fields": [],
-      "slotCount": 0
-    },
-    "ReduceWindowOptions": {
-      "name": "ReduceWindowOptions",
-      "fields": [
-        {
-          "name": "reduce_function",
-          "id": 0,
-          "type": {
-            "kind": "scalar",
-            "scalar": "int",
-            "enumName": "ReduceWindowFunction"
-          },
-          "default": 0
-        }
-      ],
-      "slotCount": 1
-    },
-    "OperatorCode": {
-      "name": "OperatorCode",
-      "fields": [
-        {
-          "name": "deprecated_builtin_code",
-          "id": 0,
-          "type": {
-            "kind": "scalar",
-            "scalar": "byte"
-          },
-          "default": 0
-        },
-        {
-          "name": "custom_code",
-          "id": 1,
-          "type": {
-            "kind": "string"
-          }
-        },
-        {
-          "name": "version",
-          "id": 2,
-          "type": {
-            "kind": "scalar",
-            "scalar": "int"
-          },
-          "default": 1
-        },
-        {
-          "name": "builtin_code",
-          "id": 3,
-          "type": {
-            "kind": "scalar",
-            "scalar": "int",
-            "enumName": "BuiltinOperator"
-          },
-          "default": 0
-        }
-      ],
-      "slotCount": 4
-    },
-    "Operator": {
-      "name": "Operator",
-      "fields": [
-        {
-          "name": "opcode_index",
-          "id": 0,
-          "type": {
-            "kind": "scalar",
-            "scalar": "uint"
-          },
-          "default": 0
-        },
-        {
-          "name": "inputs",
-          "id": 1,
-          "type": {
-            "kind": "vector",
-            "element": {
-              "kind": "scalar",
-              "scalar": "int"
-            }
-          }
-        },
-        {
-          "name": "outputs",
-          "id": 2,
-          "type": {
-            "kind": "vector",
-            "element": {
-              "kind": "scalar",
-              "scalar": "int"
-            }
-          }
-        },
-        {
-          "name": "builtin_options_type",
-          "id": 3,
-          "type": {
-            "kind": "scalar",
-            "scalar": "ubyte",
-            "unionTypeOf": "BuiltinOptions"
-          },
-          "default": 0
-        },
-        {
-          "name": "builtin_options",
-          "id": 4,
-          "type": {
-            "kind": "union",
-            "union": "BuiltinOptions"
-          }
-        },
-        {
-          "name": "custom_options",
-          "id": 5,
-          "type": {
-            "kind": "vector",
-            "element": {
-              "kind": "scalar",
-              "scalar": "ubyte"
-            }
-          }
-        },
-        {
-          "name": "custom_options_format",
-          "id": 6,
-          "type": {
-            "kind": "scalar",
-            "scalar": "byte",
-            "enumName": "CustomOptionsFormat"
-          },
-          "default": 0
-        },
-        {
-          "name": "mutating_variable_inputs",
-          "id": 7,
-          "type": {
-            "kind": "vector",
-            "element": {
-              "kind": "scalar",
-              "scalar": "bool"
-            }
-          }
-        },
-        {
-          "name": "intermediates",
-          "id": 8,
-          "type": {
-            "kind": "vector",
-            "element": {
-              "kind": "scalar",
-              "scalar": "int"
-            }
-          }
-        },
-        {
-          "name": "large_custom_options_offset",
-          "id": 9,
-          "type": {
-            "kind": "scalar",
-            "scalar": "ulong"
-          },
-          "default": 0
-        },
-        {
-          "name": "large_custom_options_size",
-          "id": 10,
-          "type": {
-            "kind": "scalar",
-            "scalar": "ulong"
-          },
-          "default": 0
-        },
-        {
-          "name": "builtin_options_2_type",
-          "id": 11,
-          "type": {
-            "kind": "scalar",
-            "scalar": "ubyte",
-            "unionTypeOf": "BuiltinOptions2"
-          },
-          "default": 0
-        },
-        {
-          "name": "builtin_options_2",
-          "id": 12,
-          "type": {
-            "kind": "union",
-            "union": "BuiltinOptions2"
-          }
-        }
-      ],
-      "slotCount": 13
-    },
-    "SubGraph": {
-      "name": "SubGraph",
-      "fields": [
-        {
-          "name": "tensors",
-          "id": 0,
-          "type": {
-            "kind": "vector",
-            "element": {
-              "kind": "table",
-              "table": "Tensor"
-            }
-          }
-        },
-        {
-          "name": "inputs",
-          "id": 1,
-          "type": {
-            "kind": "vector",
-            "element": {
-              "kind": "scalar",
-              "scalar": "int"
-            }
-          }
-        },
-        {
-          "name": "outputs",
-          "id": 2,
-          "type": {
-            "kind": "vector",
-            "element": {
-              "kind": "scalar",
-              "scalar": "int"
-            }
-          }
-        },
-        {
-          "name": "operators",
-          "id": 3,
-          "type": {
-            "kind": "vector",
-            "element": {
-              "kind": "table",
-              "table": "Operator"
-            }
-          }
-        },
-        {
-          "name": "name",
-          "id": 4,
-          "type": {
-            "kind": "string"
-          }
-        },
-        {
-          "name": "debug_metadata_index",
-          "id": 5,
-          "type": {
-            "kind": "scalar",
-            "scalar": "int"
-          },
-          "default": -1
-        }
-      ],
-      "slotCount": 6
-    },
-    "Buffer": {
-      "name": "Buffer",
-      "fields": [
-        {
-          "name": "data",
-          "id": 0,
-          "type": {
-            "kind": "vector",
-            "element": {
-              "kind": "scalar",
-              "scalar": "ubyte"
-            },
-            "align": 16
-          }
-        },
-        {
-          "name": "offset",
-          "id": 1,
-          "type": {
-            "kind": "scalar",
-            "scalar": "ulong"
-          },
-          "default": 0
-        },
-        {
-          "name": "size",
-          "id": 2,
-          "type": {
-            "kind": "scalar",
-            "scalar": "ulong"
-          },
-          "default": 0
-        }
-      ],
-      "slotCount": 3
-    },
-    "Metadata": {
-      "name": "Metadata",
-      "fields": [
-        {
-          "name": "name",
-          "id": 0,
-          "type": {
-            "kind": "string"
-          }
-        },
-        {
-          "name": "buffer",
-          "id": 1,
-          "type": {
-            "kind": "scalar",
-            "scalar": "uint"
-          },
-          "default": 0
-        }
-      ],
-      "slotCount": 2
-    },
-    "TensorMap": {
-      "name": "TensorMap",
-      "fields": [
-        {
-          "name": "name",
-          "id": 0,
-          "type": {
-            "kind": "string"
-          }
-        },
-        {
-          "name": "tensor_index",
-          "id": 1,
-          "type": {
-            "kind": "scalar",
-            "scalar": "uint"
-          },
-          "default": 0
-        }
-      ],
-      "slotCount": 2
-    },
-    "SignatureDef": {
-      "name": "SignatureDef",
-      "fields": [
-        {
-          "name": "inputs",
-          "id": 0,
-          "type": {
-            "kind": "vector",
-            "element": {
-              "kind": "table",
-              "table": "TensorMap"
-            }
-          }
-        },
-        {
-          "name": "outputs",
-          "id": 1,
-          "type": {
-            "kind": "vector",
-            "element": {
-              "kind": "table",
-              "table": "TensorMap"
-            }
-          }
-        },
-        {
-          "name": "signature_key",
-          "id": 2,
-          "type": {
-            "kind": "string"
-          }
-        },
-        {
-          "name": "deprecated_tag",
-          "id": 3,
-          "type": {
-            "kind": "string"
-          },
-          "deprecated": true
-        },
-        {
-          "name": "subgraph_index",
-          "id": 4,
-          "type": {
-            "kind": "scalar",
-            "scalar": "uint"
-          },
-          "default": 0
-        }
-      ],
-      "slotCount": 5
-    },
-    "Model": {
-      "name": "Model",
-      "fields": [
-        {
-          "name": "version",
-          "id": 0,
-          "type": {
-            "kind": "scalar",
-            "scalar": "uint"
-          },
-          "default": 0
-        },
-        {
-          "name": "operator_codes",
-          "id": 1,
-          "type": {
-            "kind": "vector",
-            "element": {
-              "kind": "table",
-              "table": "OperatorCode"
-            }
-          }
-        },
-        {
-          "name": "subgraphs",
-          "id": 2,
-          "type": {
-            "kind": "vector",
-            "element": {
-              "kind": "table",
-              "table": "SubGraph"
-            }
-          }
-        },
-        {
-          "name": "description",
-          "id": 3,
-          "type": {
-            "kind": "string"
-          }
-        },
-        {
-          "name": "buffers",
-          "id": 4,
-          "type": {
-            "kind": "vector",
-            "element": {
-              "kind": "table",
-              "table": "Buffer"
-            }
-          }
-        },
-        {
-          "name": "metadata_buffer",
-          "id": 5,
-          "type": {
-            "kind": "vector",
-            "element": {
-              "kind": "scalar",
-              "scalar": "int"
-            }
-          }
-        },
-        {
-          "name": "metadata",
-          "id": 6,
-          "type": {
-            "kind": "vector",
-            "element": {
-              "kind": "table",
-              "table": "Metadata"
-            }
-          }
-        },
-        {
-          "name": "signature_defs",
-          "id": 7,
-          "type": {
-            "kind": "vector",
-            "element": {
-              "kind": "table",
-              "table": "SignatureDef"
-            }
-          }
-        }
-      ],
-      "slotCount": 8
-    }
-  }
+  tables: {
+    CustomQuantization: { name: "CustomQuantization", slotCount: 1, fields: [
+      {"name":"custom","id":0,"type":{"kind":"vector","element":{"kind":"scalar","scalar":"ubyte"},"align":16}},
+    ] },
+    QuantizationParameters: { name: "QuantizationParameters", slotCount: 7, fields: [
+      {"name":"min","id":0,"type":{"kind":"vector","element":{"kind":"scalar","scalar":"float"}}},
+      {"name":"max","id":1,"type":{"kind":"vector","element":{"kind":"scalar","scalar":"float"}}},
+      {"name":"scale","id":2,"type":{"kind":"vector","element":{"kind":"scalar","scalar":"float"}}},
+      {"name":"zero_point","id":3,"type":{"kind":"vector","element":{"kind":"scalar","scalar":"long"}}},
+      {"name":"details_type","id":4,"type":{"kind":"scalar","scalar":"ubyte","unionTypeOf":"QuantizationDetails"},"default":0},
+      {"name":"details","id":5,"type":{"kind":"union","union":"QuantizationDetails"}},
+      {"name":"quantized_dimension","id":6,"type":{"kind":"scalar","scalar":"int"},"default":0},
+    ] },
+    Int32Vector: { name: "Int32Vector", slotCount: 1, fields: [
+      {"name":"values","id":0,"type":{"kind":"vector","element":{"kind":"scalar","scalar":"int"}}},
+    ] },
+    Uint16Vector: { name: "Uint16Vector", slotCount: 1, fields: [
+      {"name":"values","id":0,"type":{"kind":"vector","element":{"kind":"scalar","scalar":"ushort"},"align":4}},
+    ] },
+    Uint8Vector: { name: "Uint8Vector", slotCount: 1, fields: [
+      {"name":"values","id":0,"type":{"kind":"vector","element":{"kind":"scalar","scalar":"ubyte"},"align":4}},
+    ] },
+    DimensionMetadata: { name: "DimensionMetadata", slotCount: 6, fields: [
+      {"name":"format","id":0,"type":{"kind":"scalar","scalar":"byte","enumName":"DimensionType"},"default":0},
+      {"name":"dense_size","id":1,"type":{"kind":"scalar","scalar":"int"},"default":0},
+      {"name":"array_segments_type","id":2,"type":{"kind":"scalar","scalar":"ubyte","unionTypeOf":"SparseIndexVector"},"default":0},
+      {"name":"array_segments","id":3,"type":{"kind":"union","union":"SparseIndexVector"}},
+      {"name":"array_indices_type","id":4,"type":{"kind":"scalar","scalar":"ubyte","unionTypeOf":"SparseIndexVector"},"default":0},
+      {"name":"array_indices","id":5,"type":{"kind":"union","union":"SparseIndexVector"}},
+    ] },
+    SparsityParameters: { name: "SparsityParameters", slotCount: 3, fields: [
+      {"name":"traversal_order","id":0,"type":{"kind":"vector","element":{"kind":"scalar","scalar":"int"}}},
+      {"name":"block_map","id":1,"type":{"kind":"vector","element":{"kind":"scalar","scalar":"int"}}},
+      {"name":"dim_metadata","id":2,"type":{"kind":"vector","element":{"kind":"table","table":"DimensionMetadata"}}},
+    ] },
+    VariantSubType: { name: "VariantSubType", slotCount: 3, fields: [
+      {"name":"shape","id":0,"type":{"kind":"vector","element":{"kind":"scalar","scalar":"int"}}},
+      {"name":"type","id":1,"type":{"kind":"scalar","scalar":"byte","enumName":"TensorType"},"default":0},
+      {"name":"has_rank","id":2,"type":{"kind":"scalar","scalar":"bool"},"default":false},
+    ] },
+    Tensor: { name: "Tensor", slotCount: 10, fields: [
+      {"name":"shape","id":0,"type":{"kind":"vector","element":{"kind":"scalar","scalar":"int"}}},
+      {"name":"type","id":1,"type":{"kind":"scalar","scalar":"byte","enumName":"TensorType"},"default":0},
+      {"name":"buffer","id":2,"type":{"kind":"scalar","scalar":"uint"},"default":0},
+      {"name":"name","id":3,"type":{"kind":"string"}},
+      {"name":"quantization","id":4,"type":{"kind":"table","table":"QuantizationParameters"}},
+      {"name":"is_variable","id":5,"type":{"kind":"scalar","scalar":"bool"},"default":false},
+      {"name":"sparsity","id":6,"type":{"kind":"table","table":"SparsityParameters"}},
+      {"name":"shape_signature","id":7,"type":{"kind":"vector","element":{"kind":"scalar","scalar":"int"}}},
+      {"name":"has_rank","id":8,"type":{"kind":"scalar","scalar":"bool"},"default":false},
+      {"name":"variant_tensors","id":9,"type":{"kind":"vector","element":{"kind":"table","table":"VariantSubType"}}},
+    ] },
+    StablehloGatherOptions: { name: "StablehloGatherOptions", slotCount: 6, fields: [
+      {"name":"offset_dims","id":0,"type":{"kind":"vector","element":{"kind":"scalar","scalar":"long"}}},
+      {"name":"collapsed_slice_dims","id":1,"type":{"kind":"vector","element":{"kind":"scalar","scalar":"long"}}},
+      {"name":"start_index_map","id":2,"type":{"kind":"vector","element":{"kind":"scalar","scalar":"long"}}},
+      {"name":"index_vector_dim","id":3,"type":{"kind":"scalar","scalar":"long"},"default":0},
+      {"name":"slice_sizes","id":4,"type":{"kind":"vector","element":{"kind":"scalar","scalar":"long"}}},
+      {"name":"indices_are_sorted","id":5,"type":{"kind":"scalar","scalar":"bool"},"default":false},
+    ] },
+    StablehloTransposeOptions: { name: "StablehloTransposeOptions", slotCount: 1, fields: [
+      {"name":"permutation","id":0,"type":{"kind":"vector","element":{"kind":"scalar","scalar":"long"}}},
+    ] },
+    StablehloDotGeneralOptions: { name: "StablehloDotGeneralOptions", slotCount: 5, fields: [
+      {"name":"lhs_batching_dimensions","id":0,"type":{"kind":"vector","element":{"kind":"scalar","scalar":"long"}}},
+      {"name":"rhs_batching_dimensions","id":1,"type":{"kind":"vector","element":{"kind":"scalar","scalar":"long"}}},
+      {"name":"lhs_contracting_dimensions","id":2,"type":{"kind":"vector","element":{"kind":"scalar","scalar":"long"}}},
+      {"name":"rhs_contracting_dimensions","id":3,"type":{"kind":"vector","element":{"kind":"scalar","scalar":"long"}}},
+      {"name":"precision_config","id":4,"type":{"kind":"vector","element":{"kind":"scalar","scalar":"uint","enumName":"StablehloPrecisionConfig"}}},
+    ] },
+    StablehloReduceWindowOptions: { name: "StablehloReduceWindowOptions", slotCount: 6, fields: [
+      {"name":"window_dimensions","id":0,"type":{"kind":"vector","element":{"kind":"scalar","scalar":"long"}}},
+      {"name":"window_strides","id":1,"type":{"kind":"vector","element":{"kind":"scalar","scalar":"long"}}},
+      {"name":"base_dilations","id":2,"type":{"kind":"vector","element":{"kind":"scalar","scalar":"long"}}},
+      {"name":"window_dilations","id":3,"type":{"kind":"vector","element":{"kind":"scalar","scalar":"long"}}},
+      {"name":"padding","id":4,"type":{"kind":"vector","element":{"kind":"scalar","scalar":"long"}}},
+      {"name":"body_subgraph_index","id":5,"type":{"kind":"scalar","scalar":"int"},"default":0},
+    ] },
+    StablehloWhileOptions: { name: "StablehloWhileOptions", slotCount: 2, fields: [
+      {"name":"cond_subgraph_index","id":0,"type":{"kind":"scalar","scalar":"int"},"default":0},
+      {"name":"body_subgraph_index","id":1,"type":{"kind":"scalar","scalar":"int"},"default":0},
+    ] },
+    StablehloSortOptions: { name: "StablehloSortOptions", slotCount: 3, fields: [
+      {"name":"dimension","id":0,"type":{"kind":"scalar","scalar":"long"},"default":0},
+      {"name":"is_stable","id":1,"type":{"kind":"scalar","scalar":"bool"},"default":false},
+      {"name":"comparator_subgraph_index","id":2,"type":{"kind":"scalar","scalar":"int"},"default":0},
+    ] },
+    StablehloConcatenateOptions: { name: "StablehloConcatenateOptions", slotCount: 1, fields: [
+      {"name":"dimension","id":0,"type":{"kind":"scalar","scalar":"long"},"default":0},
+    ] },
+    StablehloBroadcastInDimOptions: { name: "StablehloBroadcastInDimOptions", slotCount: 1, fields: [
+      {"name":"broadcast_dimensions","id":0,"type":{"kind":"vector","element":{"kind":"scalar","scalar":"long"}}},
+    ] },
+    StablehloCompareOptions: { name: "StablehloCompareOptions", slotCount: 2, fields: [
+      {"name":"comparison_direction","id":0,"type":{"kind":"scalar","scalar":"uint","enumName":"StablehloComparisonDirection"},"default":0},
+      {"name":"compare_type","id":1,"type":{"kind":"scalar","scalar":"uint","enumName":"StablehloComparisonType"},"default":0},
+    ] },
+    StablehloDynamicSliceOptions: { name: "StablehloDynamicSliceOptions", slotCount: 1, fields: [
+      {"name":"slice_sizes","id":0,"type":{"kind":"vector","element":{"kind":"scalar","scalar":"long"}}},
+    ] },
+    StablehloPadOptions: { name: "StablehloPadOptions", slotCount: 3, fields: [
+      {"name":"edge_padding_low","id":0,"type":{"kind":"vector","element":{"kind":"scalar","scalar":"long"}}},
+      {"name":"edge_padding_high","id":1,"type":{"kind":"vector","element":{"kind":"scalar","scalar":"long"}}},
+      {"name":"interior_padding","id":2,"type":{"kind":"vector","element":{"kind":"scalar","scalar":"long"}}},
+    ] },
+    StablehloIotaOptions: { name: "StablehloIotaOptions", slotCount: 1, fields: [
+      {"name":"iota_dimension","id":0,"type":{"kind":"scalar","scalar":"long"},"default":0},
+    ] },
+    StablehloCustomCallOptions: { name: "StablehloCustomCallOptions", slotCount: 6, fields: [
+      {"name":"call_target_name","id":0,"type":{"kind":"string"}},
+      {"name":"has_side_effect","id":1,"type":{"kind":"scalar","scalar":"bool"},"default":false},
+      {"name":"backend_config","id":2,"type":{"kind":"string"}},
+      {"name":"api_version","id":3,"type":{"kind":"scalar","scalar":"int"},"default":0},
+      {"name":"called_computations","id":4,"type":{"kind":"vector","element":{"kind":"scalar","scalar":"int"}}},
+      {"name":"custom_attributes","id":5,"type":{"kind":"vector","element":{"kind":"scalar","scalar":"ubyte"}}},
+    ] },
+    StablehloReduceOptions: { name: "StablehloReduceOptions", slotCount: 2, fields: [
+      {"name":"dimensions","id":0,"type":{"kind":"vector","element":{"kind":"scalar","scalar":"long"}}},
+      {"name":"body_subgraph_index","id":1,"type":{"kind":"scalar","scalar":"int"},"default":0},
+    ] },
+    StablehloSliceOptions: { name: "StablehloSliceOptions", slotCount: 3, fields: [
+      {"name":"start_indices","id":0,"type":{"kind":"vector","element":{"kind":"scalar","scalar":"long"}}},
+      {"name":"limit_indices","id":1,"type":{"kind":"vector","element":{"kind":"scalar","scalar":"long"}}},
+      {"name":"strides","id":2,"type":{"kind":"vector","element":{"kind":"scalar","scalar":"long"}}},
+    ] },
+    StablehloConvolutionOptions: { name: "StablehloConvolutionOptions", slotCount: 17, fields: [
+      {"name":"window_strides","id":0,"type":{"kind":"vector","element":{"kind":"scalar","scalar":"long"}}},
+      {"name":"padding","id":1,"type":{"kind":"vector","element":{"kind":"scalar","scalar":"long"}}},
+      {"name":"lhs_dilation","id":2,"type":{"kind":"vector","element":{"kind":"scalar","scalar":"long"}}},
+      {"name":"rhs_dilation","id":3,"type":{"kind":"vector","element":{"kind":"scalar","scalar":"long"}}},
+      {"name":"window_reversal","id":4,"type":{"kind":"vector","element":{"kind":"scalar","scalar":"bool"}}},
+      {"name":"input_batch_dimension","id":5,"type":{"kind":"scalar","scalar":"long"},"default":0},
+      {"name":"input_feature_dimension","id":6,"type":{"kind":"scalar","scalar":"long"},"default":0},
+      {"name":"input_spatial_dimensions","id":7,"type":{"kind":"vector","element":{"kind":"scalar","scalar":"long"}}},
+      {"name":"kernel_input_feature_dimension","id":8,"type":{"kind":"scalar","scalar":"long"},"default":0},
+      {"name":"kernel_output_feature_dimension","id":9,"type":{"kind":"scalar","scalar":"long"},"default":0},
+      {"name":"kernel_spatial_dimensions","id":10,"type":{"kind":"vector","element":{"kind":"scalar","scalar":"long"}}},
+      {"name":"output_batch_dimension","id":11,"type":{"kind":"scalar","scalar":"long"},"default":0},
+      {"name":"output_feature_dimension","id":12,"type":{"kind":"scalar","scalar":"long"},"default":0},
+      {"name":"output_spatial_dimensions","id":13,"type":{"kind":"vector","element":{"kind":"scalar","scalar":"long"}}},
+      {"name":"feature_group_count","id":14,"type":{"kind":"scalar","scalar":"long"},"default":0},
+      {"name":"batch_group_count","id":15,"type":{"kind":"scalar","scalar":"long"},"default":0},
+      {"name":"precision_config","id":16,"type":{"kind":"vector","element":{"kind":"scalar","scalar":"uint","enumName":"StablehloPrecisionConfig"}}},
+    ] },
+    StablehloScatterOptions: { name: "StablehloScatterOptions", slotCount: 7, fields: [
+      {"name":"indices_are_sorted","id":0,"type":{"kind":"scalar","scalar":"bool"},"default":false},
+      {"name":"update_window_dims","id":1,"type":{"kind":"vector","element":{"kind":"scalar","scalar":"long"}}},
+      {"name":"inserted_window_dims","id":2,"type":{"kind":"vector","element":{"kind":"scalar","scalar":"long"}}},
+      {"name":"scatter_dims_to_operand_dims","id":3,"type":{"kind":"vector","element":{"kind":"scalar","scalar":"long"}}},
+      {"name":"index_vector_dim","id":4,"type":{"kind":"scalar","scalar":"long"},"default":0},
+      {"name":"unique_indices","id":5,"type":{"kind":"scalar","scalar":"bool"},"default":false},
+      {"name":"update_computation_subgraph_index","id":6,"type":{"kind":"scalar","scalar":"int"},"default":0},
+    ] },
+    StablehloRngBitGeneratorOptions: { name: "StablehloRngBitGeneratorOptions", slotCount: 1, fields: [
+      {"name":"algorithm","id":0,"type":{"kind":"scalar","scalar":"byte","enumName":"RngAlgorithm"},"default":0},
+    ] },
+    StableHLOCompositeOptions: { name: "StableHLOCompositeOptions", slotCount: 5, fields: [
+      {"name":"name","id":0,"type":{"kind":"string"}},
+      {"name":"decomposition_subgraph_index","id":1,"type":{"kind":"scalar","scalar":"int"},"default":0},
+      {"name":"composite_attributes","id":2,"type":{"kind":"vector","element":{"kind":"scalar","scalar":"ubyte"}}},
+      {"name":"composite_attributes_format","id":3,"type":{"kind":"scalar","scalar":"byte","enumName":"CustomOptionsFormat"},"default":0},
+      {"name":"version","id":4,"type":{"kind":"scalar","scalar":"int"},"default":0},
+    ] },
+    StablehloShiftLeftOptions: { name: "StablehloShiftLeftOptions", slotCount: 0, fields: [
+    ] },
+    StablehloCaseOptions: { name: "StablehloCaseOptions", slotCount: 1, fields: [
+      {"name":"branch_subgraph_indices","id":0,"type":{"kind":"vector","element":{"kind":"scalar","scalar":"int"}}},
+    ] },
+    Conv2DOptions: { name: "Conv2DOptions", slotCount: 7, fields: [
+      {"name":"padding","id":0,"type":{"kind":"scalar","scalar":"byte","enumName":"Padding"},"default":0},
+      {"name":"stride_w","id":1,"type":{"kind":"scalar","scalar":"int"},"default":0},
+      {"name":"stride_h","id":2,"type":{"kind":"scalar","scalar":"int"},"default":0},
+      {"name":"fused_activation_function","id":3,"type":{"kind":"scalar","scalar":"byte","enumName":"ActivationFunctionType"},"default":0},
+      {"name":"dilation_w_factor","id":4,"type":{"kind":"scalar","scalar":"int"},"default":1},
+      {"name":"dilation_h_factor","id":5,"type":{"kind":"scalar","scalar":"int"},"default":1},
+      {"name":"quantized_bias_type","id":6,"type":{"kind":"scalar","scalar":"byte","enumName":"TensorType"},"default":0},
+    ] },
+    Conv3DOptions: { name: "Conv3DOptions", slotCount: 8, fields: [
+      {"name":"padding","id":0,"type":{"kind":"scalar","scalar":"byte","enumName":"Padding"},"default":0},
+      {"name":"stride_d","id":1,"type":{"kind":"scalar","scalar":"int"},"default":0},
+      {"name":"stride_w","id":2,"type":{"kind":"scalar","scalar":"int"},"default":0},
+      {"name":"stride_h","id":3,"type":{"kind":"scalar","scalar":"int"},"default":0},
+      {"name":"fused_activation_function","id":4,"type":{"kind":"scalar","scalar":"byte","enumName":"ActivationFunctionType"},"default":0},
+      {"name":"dilation_d_factor","id":5,"type":{"kind":"scalar","scalar":"int"},"default":1},
+      {"name":"dilation_w_factor","id":6,"type":{"kind":"scalar","scalar":"int"},"default":1},
+      {"name":"dilation_h_factor","id":7,"type":{"kind":"scalar","scalar":"int"},"default":1},
+    ] },
+    Pool2DOptions: { name: "Pool2DOptions", slotCount: 6, fields: [
+      {"name":"padding","id":0,"type":{"kind":"scalar","scalar":"byte","enumName":"Padding"},"default":0},
+      {"name":"stride_w","id":1,"type":{"kind":"scalar","scalar":"int"},"default":0},
+      {"name":"stride_h","id":2,"type":{"kind":"scalar","scalar":"int"},"default":0},
+      {"name":"filter_width","id":3,"type":{"kind":"scalar","scalar":"int"},"default":0},
+      {"name":"filter_height","id":4,"type":{"kind":"scalar","scalar":"int"},"default":0},
+      {"name":"fused_activation_function","id":5,"type":{"kind":"scalar","scalar":"byte","enumName":"ActivationFunctionType"},"default":0},
+    ] },
+    DepthwiseConv2DOptions: { name: "DepthwiseConv2DOptions", slotCount: 7, fields: [
+      {"name":"padding","id":0,"type":{"kind":"scalar","scalar":"byte","enumName":"Padding"},"default":0},
+      {"name":"stride_w","id":1,"type":{"kind":"scalar","scalar":"int"},"default":0},
+      {"name":"stride_h","id":2,"type":{"kind":"scalar","scalar":"int"},"default":0},
+      {"name":"depth_multiplier","id":3,"type":{"kind":"scalar","scalar":"int"},"default":0},
+      {"name":"fused_activation_function","id":4,"type":{"kind":"scalar","scalar":"byte","enumName":"ActivationFunctionType"},"default":0},
+      {"name":"dilation_w_factor","id":5,"type":{"kind":"scalar","scalar":"int"},"default":1},
+      {"name":"dilation_h_factor","id":6,"type":{"kind":"scalar","scalar":"int"},"default":1},
+    ] },
+    ConcatEmbeddingsOptions: { name: "ConcatEmbeddingsOptions", slotCount: 3, fields: [
+      {"name":"num_channels","id":0,"type":{"kind":"scalar","scalar":"int"},"default":0},
+      {"name":"num_columns_per_channel","id":1,"type":{"kind":"vector","element":{"kind":"scalar","scalar":"int"}}},
+      {"name":"embedding_dim_per_channel","id":2,"type":{"kind":"vector","element":{"kind":"scalar","scalar":"int"}}},
+    ] },
+    LSHProjectionOptions: { name: "LSHProjectionOptions", slotCount: 1, fields: [
+      {"name":"type","id":0,"type":{"kind":"scalar","scalar":"byte","enumName":"LSHProjectionType"},"default":0},
+    ] },
+    SVDFOptions: { name: "SVDFOptions", slotCount: 3, fields: [
+      {"name":"rank","id":0,"type":{"kind":"scalar","scalar":"int"},"default":0},
+      {"name":"fused_activation_function","id":1,"type":{"kind":"scalar","scalar":"byte","enumName":"ActivationFunctionType"},"default":0},
+      {"name":"asymmetric_quantize_inputs","id":2,"type":{"kind":"scalar","scalar":"bool"},"default":false},
+    ] },
+    RNNOptions: { name: "RNNOptions", slotCount: 2, fields: [
+      {"name":"fused_activation_function","id":0,"type":{"kind":"scalar","scalar":"byte","enumName":"ActivationFunctionType"},"default":0},
+      {"name":"asymmetric_quantize_inputs","id":1,"type":{"kind":"scalar","scalar":"bool"},"default":false},
+    ] },
+    SequenceRNNOptions: { name: "SequenceRNNOptions", slotCount: 3, fields: [
+      {"name":"time_major","id":0,"type":{"kind":"scalar","scalar":"bool"},"default":false},
+      {"name":"fused_activation_function","id":1,"type":{"kind":"scalar","scalar":"byte","enumName":"ActivationFunctionType"},"default":0},
+      {"name":"asymmetric_quantize_inputs","id":2,"type":{"kind":"scalar","scalar":"bool"},"default":false},
+    ] },
+    BidirectionalSequenceRNNOptions: { name: "BidirectionalSequenceRNNOptions", slotCount: 4, fields: [
+      {"name":"time_major","id":0,"type":{"kind":"scalar","scalar":"bool"},"default":false},
+      {"name":"fused_activation_function","id":1,"type":{"kind":"scalar","scalar":"byte","enumName":"ActivationFunctionType"},"default":0},
+      {"name":"merge_outputs","id":2,"type":{"kind":"scalar","scalar":"bool"},"default":false},
+      {"name":"asymmetric_quantize_inputs","id":3,"type":{"kind":"scalar","scalar":"bool"},"default":false},
+    ] },
+    FullyConnectedOptions: { name: "FullyConnectedOptions", slotCount: 5, fields: [
+      {"name":"fused_activation_function","id":0,"type":{"kind":"scalar","scalar":"byte","enumName":"ActivationFunctionType"},"default":0},
+      {"name":"weights_format","id":1,"type":{"kind":"scalar","scalar":"byte","enumName":"FullyConnectedOptionsWeightsFormat"},"default":0},
+      {"name":"keep_num_dims","id":2,"type":{"kind":"scalar","scalar":"bool"},"default":false},
+      {"name":"asymmetric_quantize_inputs","id":3,"type":{"kind":"scalar","scalar":"bool"},"default":false},
+      {"name":"quantized_bias_type","id":4,"type":{"kind":"scalar","scalar":"byte","enumName":"TensorType"},"default":0},
+    ] },
+    SoftmaxOptions: { name: "SoftmaxOptions", slotCount: 1, fields: [
+      {"name":"beta","id":0,"type":{"kind":"scalar","scalar":"float"},"default":0},
+    ] },
+    ConcatenationOptions: { name: "ConcatenationOptions", slotCount: 2, fields: [
+      {"name":"axis","id":0,"type":{"kind":"scalar","scalar":"int"},"default":0},
+      {"name":"fused_activation_function","id":1,"type":{"kind":"scalar","scalar":"byte","enumName":"ActivationFunctionType"},"default":0},
+    ] },
+    AddOptions: { name: "AddOptions", slotCount: 2, fields: [
+      {"name":"fused_activation_function","id":0,"type":{"kind":"scalar","scalar":"byte","enumName":"ActivationFunctionType"},"default":0},
+      {"name":"pot_scale_int16","id":1,"type":{"kind":"scalar","scalar":"bool"},"default":true},
+    ] },
+    MulOptions: { name: "MulOptions", slotCount: 1, fields: [
+      {"name":"fused_activation_function","id":0,"type":{"kind":"scalar","scalar":"byte","enumName":"ActivationFunctionType"},"default":0},
+    ] },
+    L2NormOptions: { name: "L2NormOptions", slotCount: 1, fields: [
+      {"name":"fused_activation_function","id":0,"type":{"kind":"scalar","scalar":"byte","enumName":"ActivationFunctionType"},"default":0},
+    ] },
+    LocalResponseNormalizationOptions: { name: "LocalResponseNormalizationOptions", slotCount: 4, fields: [
+      {"name":"radius","id":0,"type":{"kind":"scalar","scalar":"int"},"default":0},
+      {"name":"bias","id":1,"type":{"kind":"scalar","scalar":"float"},"default":0},
+      {"name":"alpha","id":2,"type":{"kind":"scalar","scalar":"float"},"default":0},
+      {"name":"beta","id":3,"type":{"kind":"scalar","scalar":"float"},"default":0},
+    ] },
+    LSTMOptions: { name: "LSTMOptions", slotCount: 5, fields: [
+      {"name":"fused_activation_function","id":0,"type":{"kind":"scalar","scalar":"byte","enumName":"ActivationFunctionType"},"default":0},
+      {"name":"cell_clip","id":1,"type":{"kind":"scalar","scalar":"float"},"default":0},
+      {"name":"proj_clip","id":2,"type":{"kind":"scalar","scalar":"float"},"default":0},
+      {"name":"kernel_type","id":3,"type":{"kind":"scalar","scalar":"byte","enumName":"LSTMKernelType"},"default":0},
+      {"name":"asymmetric_quantize_inputs","id":4,"type":{"kind":"scalar","scalar":"bool"},"default":false},
+    ] },
+    UnidirectionalSequenceLSTMOptions: { name: "UnidirectionalSequenceLSTMOptions", slotCount: 6, fields: [
+      {"name":"fused_activation_function","id":0,"type":{"kind":"scalar","scalar":"byte","enumName":"ActivationFunctionType"},"default":0},
+      {"name":"cell_clip","id":1,"type":{"kind":"scalar","scalar":"float"},"default":0},
+      {"name":"proj_clip","id":2,"type":{"kind":"scalar","scalar":"float"},"default":0},
+      {"name":"time_major","id":3,"type":{"kind":"scalar","scalar":"bool"},"default":false},
+      {"name":"asymmetric_quantize_inputs","id":4,"type":{"kind":"scalar","scalar":"bool"},"default":false},
+      {"name":"diagonal_recurrent_tensors","id":5,"type":{"kind":"scalar","scalar":"bool"},"default":false},
+    ] },
+    BidirectionalSequenceLSTMOptions: { name: "BidirectionalSequenceLSTMOptions", slotCount: 6, fields: [
+      {"name":"fused_activation_function","id":0,"type":{"kind":"scalar","scalar":"byte","enumName":"ActivationFunctionType"},"default":0},
+      {"name":"cell_clip","id":1,"type":{"kind":"scalar","scalar":"float"},"default":0},
+      {"name":"proj_clip","id":2,"type":{"kind":"scalar","scalar":"float"},"default":0},
+      {"name":"merge_outputs","id":3,"type":{"kind":"scalar","scalar":"bool"},"default":false},
+      {"name":"time_major","id":4,"type":{"kind":"scalar","scalar":"bool"},"default":true},
+      {"name":"asymmetric_quantize_inputs","id":5,"type":{"kind":"scalar","scalar":"bool"},"default":false},
+    ] },
+    ResizeBilinearOptions: { name: "ResizeBilinearOptions", slotCount: 4, fields: [
+      {"name":"new_height","id":0,"type":{"kind":"scalar","scalar":"int"},"default":0,"deprecated":true},
+      {"name":"new_width","id":1,"type":{"kind":"scalar","scalar":"int"},"default":0,"deprecated":true},
+      {"name":"align_corners","id":2,"type":{"kind":"scalar","scalar":"bool"},"default":false},
+      {"name":"half_pixel_centers","id":3,"type":{"kind":"scalar","scalar":"bool"},"default":false},
+    ] },
+    ResizeNearestNeighborOptions: { name: "ResizeNearestNeighborOptions", slotCount: 2, fields: [
+      {"name":"align_corners","id":0,"type":{"kind":"scalar","scalar":"bool"},"default":false},
+      {"name":"half_pixel_centers","id":1,"type":{"kind":"scalar","scalar":"bool"},"default":false},
+    ] },
+    CallOptions: { name: "CallOptions", slotCount: 1, fields: [
+      {"name":"subgraph","id":0,"type":{"kind":"scalar","scalar":"uint"},"default":0},
+    ] },
+    PadOptions: { name: "PadOptions", slotCount: 0, fields: [
+    ] },
+    PadV2Options: { name: "PadV2Options", slotCount: 0, fields: [
+    ] },
+    ReshapeOptions: { name: "ReshapeOptions", slotCount: 1, fields: [
+      {"name":"new_shape","id":0,"type":{"kind":"vector","element":{"kind":"scalar","scalar":"int"}}},
+    ] },
+    SpaceToBatchNDOptions: { name: "SpaceToBatchNDOptions", slotCount: 0, fields: [
+    ] },
+    BatchToSpaceNDOptions: { name: "BatchToSpaceNDOptions", slotCount: 0, fields: [
+    ] },
+    SkipGramOptions: { name: "SkipGramOptions", slotCount: 3, fields: [
+      {"name":"ngram_size","id":0,"type":{"kind":"scalar","scalar":"int"},"default":0},
+      {"name":"max_skip_size","id":1,"type":{"kind":"scalar","scalar":"int"},"default":0},
+      {"name":"include_all_ngrams","id":2,"type":{"kind":"scalar","scalar":"bool"},"default":false},
+    ] },
+    SpaceToDepthOptions: { name: "SpaceToDepthOptions", slotCount: 1, fields: [
+      {"name":"block_size","id":0,"type":{"kind":"scalar","scalar":"int"},"default":0},
+    ] },
+    DepthToSpaceOptions: { name: "DepthToSpaceOptions", slotCount: 1, fields: [
+      {"name":"block_size","id":0,"type":{"kind":"scalar","scalar":"int"},"default":0},
+    ] },
+    SubOptions: { name: "SubOptions", slotCount: 2, fields: [
+      {"name":"fused_activation_function","id":0,"type":{"kind":"scalar","scalar":"byte","enumName":"ActivationFunctionType"},"default":0},
+      {"name":"pot_scale_int16","id":1,"type":{"kind":"scalar","scalar":"bool"},"default":true},
+    ] },
+    DivOptions: { name: "DivOptions", slotCount: 1, fields: [
+      {"name":"fused_activation_function","id":0,"type":{"kind":"scalar","scalar":"byte","enumName":"ActivationFunctionType"},"default":0},
+    ] },
+    TopKV2Options: { name: "TopKV2Options", slotCount: 0, fields: [
+    ] },
+    EmbeddingLookupSparseOptions: { name: "EmbeddingLookupSparseOptions", slotCount: 1, fields: [
+      {"name":"combiner","id":0,"type":{"kind":"scalar","scalar":"byte","enumName":"CombinerType"},"default":0},
+    ] },
+    GatherOptions: { name: "GatherOptions", slotCount: 2, fields: [
+      {"name":"axis","id":0,"type":{"kind":"scalar","scalar":"int"},"default":0},
+      {"name":"batch_dims","id":1,"type":{"kind":"scalar","scalar":"int"},"default":0},
+    ] },
+    TransposeOptions: { name: "TransposeOptions", slotCount: 0, fields: [
+    ] },
+    ExpOptions: { name: "ExpOptions", slotCount: 0, fields: [
+    ] },
+    CosOptions: { name: "CosOptions", slotCount: 0, fields: [
+    ] },
+    ReducerOptions: { name: "ReducerOptions", slotCount: 1, fields: [
+      {"name":"keep_dims","id":0,"type":{"kind":"scalar","scalar":"bool"},"default":false},
+    ] },
+    SqueezeOptions: { name: "SqueezeOptions", slotCount: 1, fields: [
+      {"name":"squeeze_dims","id":0,"type":{"kind":"vector","element":{"kind":"scalar","scalar":"int"}}},
+    ] },
+    SplitOptions: { name: "SplitOptions", slotCount: 1, fields: [
+      {"name":"num_splits","id":0,"type":{"kind":"scalar","scalar":"int"},"default":0},
+    ] },
+    SplitVOptions: { name: "SplitVOptions", slotCount: 1, fields: [
+      {"name":"num_splits","id":0,"type":{"kind":"scalar","scalar":"int"},"default":0},
+    ] },
+    StridedSliceOptions: { name: "StridedSliceOptions", slotCount: 6, fields: [
+      {"name":"begin_mask","id":0,"type":{"kind":"scalar","scalar":"int"},"default":0},
+      {"name":"end_mask","id":1,"type":{"kind":"scalar","scalar":"int"},"default":0},
+      {"name":"ellipsis_mask","id":2,"type":{"kind":"scalar","scalar":"int"},"default":0},
+      {"name":"new_axis_mask","id":3,"type":{"kind":"scalar","scalar":"int"},"default":0},
+      {"name":"shrink_axis_mask","id":4,"type":{"kind":"scalar","scalar":"int"},"default":0},
+      {"name":"offset","id":5,"type":{"kind":"scalar","scalar":"bool"},"default":false},
+    ] },
+    LogSoftmaxOptions: { name: "LogSoftmaxOptions", slotCount: 0, fields: [
+    ] },
+    CastOptions: { name: "CastOptions", slotCount: 2, fields: [
+      {"name":"in_data_type","id":0,"type":{"kind":"scalar","scalar":"byte","enumName":"TensorType"},"default":0},
+      {"name":"out_data_type","id":1,"type":{"kind":"scalar","scalar":"byte","enumName":"TensorType"},"default":0},
+    ] },
+    DequantizeOptions: { name: "DequantizeOptions", slotCount: 0, fields: [
+    ] },
+    MaximumMinimumOptions: { name: "MaximumMinimumOptions", slotCount: 0, fields: [
+    ] },
+    TileOptions: { name: "TileOptions", slotCount: 0, fields: [
+    ] },
+    ArgMaxOptions: { name: "ArgMaxOptions", slotCount: 1, fields: [
+      {"name":"output_type","id":0,"type":{"kind":"scalar","scalar":"byte","enumName":"TensorType"},"default":0},
+    ] },
+    ArgMinOptions: { name: "ArgMinOptions", slotCount: 1, fields: [
+      {"name":"output_type","id":0,"type":{"kind":"scalar","scalar":"byte","enumName":"TensorType"},"default":0},
+    ] },
+    GreaterOptions: { name: "GreaterOptions", slotCount: 0, fields: [
+    ] },
+    GreaterEqualOptions: { name: "GreaterEqualOptions", slotCount: 0, fields: [
+    ] },
+    LessOptions: { name: "LessOptions", slotCount: 0, fields: [
+    ] },
+    LessEqualOptions: { name: "LessEqualOptions", slotCount: 0, fields: [
+    ] },
+    NegOptions: { name: "NegOptions", slotCount: 0, fields: [
+    ] },
+    SelectOptions: { name: "SelectOptions", slotCount: 0, fields: [
+    ] },
+    SliceOptions: { name: "SliceOptions", slotCount: 0, fields: [
+    ] },
+    TransposeConvOptions: { name: "TransposeConvOptions", slotCount: 5, fields: [
+      {"name":"padding","id":0,"type":{"kind":"scalar","scalar":"byte","enumName":"Padding"},"default":0},
+      {"name":"stride_w","id":1,"type":{"kind":"scalar","scalar":"int"},"default":0},
+      {"name":"stride_h","id":2,"type":{"kind":"scalar","scalar":"int"},"default":0},
+      {"name":"fused_activation_function","id":3,"type":{"kind":"scalar","scalar":"byte","enumName":"ActivationFunctionType"},"default":0},
+      {"name":"quantized_bias_type","id":4,"type":{"kind":"scalar","scalar":"byte","enumName":"TensorType"},"default":0},
+    ] },
+    ExpandDimsOptions: { name: "ExpandDimsOptions", slotCount: 0, fields: [
+    ] },
+    SparseToDenseOptions: { name: "SparseToDenseOptions", slotCount: 1, fields: [
+      {"name":"validate_indices","id":0,"type":{"kind":"scalar","scalar":"bool"},"default":false},
+    ] },
+    EqualOptions: { name: "EqualOptions", slotCount: 0, fields: [
+    ] },
+    NotEqualOptions: { name: "NotEqualOptions", slotCount: 0, fields: [
+    ] },
+    ShapeOptions: { name: "ShapeOptions", slotCount: 1, fields: [
+      {"name":"out_type","id":0,"type":{"kind":"scalar","scalar":"byte","enumName":"TensorType"},"default":0},
+    ] },
+    RankOptions: { name: "RankOptions", slotCount: 0, fields: [
+    ] },
+    PowOptions: { name: "PowOptions", slotCount: 0, fields: [
+    ] },
+    FakeQuantOptions: { name: "FakeQuantOptions", slotCount: 4, fields: [
+      {"name":"min","id":0,"type":{"kind":"scalar","scalar":"float"},"default":0},
+      {"name":"max","id":1,"type":{"kind":"scalar","scalar":"float"},"default":0},
+      {"name":"num_bits","id":2,"type":{"kind":"scalar","scalar":"int"},"default":0},
+      {"name":"narrow_range","id":3,"type":{"kind":"scalar","scalar":"bool"},"default":false},
+    ] },
+    PackOptions: { name: "PackOptions", slotCount: 2, fields: [
+      {"name":"values_count","id":0,"type":{"kind":"scalar","scalar":"int"},"default":0},
+      {"name":"axis","id":1,"type":{"kind":"scalar","scalar":"int"},"default":0},
+    ] },
+    LogicalOrOptions: { name: "LogicalOrOptions", slotCount: 0, fields: [
+    ] },
+    OneHotOptions: { name: "OneHotOptions", slotCount: 1, fields: [
+      {"name":"axis","id":0,"type":{"kind":"scalar","scalar":"int"},"default":0},
+    ] },
+    AbsOptions: { name: "AbsOptions", slotCount: 0, fields: [
+    ] },
+    HardSwishOptions: { name: "HardSwishOptions", slotCount: 0, fields: [
+    ] },
+    LogicalAndOptions: { name: "LogicalAndOptions", slotCount: 0, fields: [
+    ] },
+    LogicalNotOptions: { name: "LogicalNotOptions", slotCount: 0, fields: [
+    ] },
+    UnpackOptions: { name: "UnpackOptions", slotCount: 2, fields: [
+      {"name":"num","id":0,"type":{"kind":"scalar","scalar":"int"},"default":0},
+      {"name":"axis","id":1,"type":{"kind":"scalar","scalar":"int"},"default":0},
+    ] },
+    FloorDivOptions: { name: "FloorDivOptions", slotCount: 0, fields: [
+    ] },
+    SquareOptions: { name: "SquareOptions", slotCount: 0, fields: [
+    ] },
+    ZerosLikeOptions: { name: "ZerosLikeOptions", slotCount: 0, fields: [
+    ] },
+    FillOptions: { name: "FillOptions", slotCount: 0, fields: [
+    ] },
+    FloorModOptions: { name: "FloorModOptions", slotCount: 0, fields: [
+    ] },
+    RangeOptions: { name: "RangeOptions", slotCount: 0, fields: [
+    ] },
+    LeakyReluOptions: { name: "LeakyReluOptions", slotCount: 1, fields: [
+      {"name":"alpha","id":0,"type":{"kind":"scalar","scalar":"float"},"default":0},
+    ] },
+    SquaredDifferenceOptions: { name: "SquaredDifferenceOptions", slotCount: 0, fields: [
+    ] },
+    MirrorPadOptions: { name: "MirrorPadOptions", slotCount: 1, fields: [
+      {"name":"mode","id":0,"type":{"kind":"scalar","scalar":"byte","enumName":"MirrorPadMode"},"default":0},
+    ] },
+    UniqueOptions: { name: "UniqueOptions", slotCount: 1, fields: [
+      {"name":"idx_out_type","id":0,"type":{"kind":"scalar","scalar":"byte","enumName":"TensorType"},"default":2},
+    ] },
+    ReverseV2Options: { name: "ReverseV2Options", slotCount: 0, fields: [
+    ] },
+    AddNOptions: { name: "AddNOptions", slotCount: 0, fields: [
+    ] },
+    GatherNdOptions: { name: "GatherNdOptions", slotCount: 0, fields: [
+    ] },
+    WhereOptions: { name: "WhereOptions", slotCount: 0, fields: [
+    ] },
+    ReverseSequenceOptions: { name: "ReverseSequenceOptions", slotCount: 2, fields: [
+      {"name":"seq_dim","id":0,"type":{"kind":"scalar","scalar":"int"},"default":0},
+      {"name":"batch_dim","id":1,"type":{"kind":"scalar","scalar":"int"},"default":0},
+    ] },
+    MatrixDiagOptions: { name: "MatrixDiagOptions", slotCount: 0, fields: [
+    ] },
+    QuantizeOptions: { name: "QuantizeOptions", slotCount: 0, fields: [
+    ] },
+    MatrixSetDiagOptions: { name: "MatrixSetDiagOptions", slotCount: 0, fields: [
+    ] },
+    IfOptions: { name: "IfOptions", slotCount: 2, fields: [
+      {"name":"then_subgraph_index","id":0,"type":{"kind":"scalar","scalar":"int"},"default":0},
+      {"name":"else_subgraph_index","id":1,"type":{"kind":"scalar","scalar":"int"},"default":0},
+    ] },
+    CallOnceOptions: { name: "CallOnceOptions", slotCount: 1, fields: [
+      {"name":"init_subgraph_index","id":0,"type":{"kind":"scalar","scalar":"int"},"default":0},
+    ] },
+    WhileOptions: { name: "WhileOptions", slotCount: 2, fields: [
+      {"name":"cond_subgraph_index","id":0,"type":{"kind":"scalar","scalar":"int"},"default":0},
+      {"name":"body_subgraph_index","id":1,"type":{"kind":"scalar","scalar":"int"},"default":0},
+    ] },
+    NonMaxSuppressionV4Options: { name: "NonMaxSuppressionV4Options", slotCount: 0, fields: [
+    ] },
+    NonMaxSuppressionV5Options: { name: "NonMaxSuppressionV5Options", slotCount: 0, fields: [
+    ] },
+    ScatterNdOptions: { name: "ScatterNdOptions", slotCount: 0, fields: [
+    ] },
+    SelectV2Options: { name: "SelectV2Options", slotCount: 0, fields: [
+    ] },
+    DensifyOptions: { name: "DensifyOptions", slotCount: 0, fields: [
+    ] },
+    SegmentSumOptions: { name: "SegmentSumOptions", slotCount: 0, fields: [
+    ] },
+    BatchMatMulOptions: { name: "BatchMatMulOptions", slotCount: 3, fields: [
+      {"name":"adj_x","id":0,"type":{"kind":"scalar","scalar":"bool"},"default":false},
+      {"name":"adj_y","id":1,"type":{"kind":"scalar","scalar":"bool"},"default":false},
+      {"name":"asymmetric_quantize_inputs","id":2,"type":{"kind":"scalar","scalar":"bool"},"default":false},
+    ] },
+    CumsumOptions: { name: "CumsumOptions", slotCount: 2, fields: [
+      {"name":"exclusive","id":0,"type":{"kind":"scalar","scalar":"bool"},"default":false},
+      {"name":"reverse","id":1,"type":{"kind":"scalar","scalar":"bool"},"default":false},
+    ] },
+    BroadcastToOptions: { name: "BroadcastToOptions", slotCount: 0, fields: [
+    ] },
+    Rfft2dOptions: { name: "Rfft2dOptions", slotCount: 0, fields: [
+    ] },
+    HashtableOptions: { name: "HashtableOptions", slotCount: 3, fields: [
+      {"name":"table_id","id":0,"type":{"kind":"scalar","scalar":"int"},"default":0},
+      {"name":"key_dtype","id":1,"type":{"kind":"scalar","scalar":"byte","enumName":"TensorType"},"default":0},
+      {"name":"value_dtype","id":2,"type":{"kind":"scalar","scalar":"byte","enumName":"TensorType"},"default":0},
+    ] },
+    HashtableFindOptions: { name: "HashtableFindOptions", slotCount: 0, fields: [
+    ] },
+    HashtableImportOptions: { name: "HashtableImportOptions", slotCount: 0, fields: [
+    ] },
+    HashtableSizeOptions: { name: "HashtableSizeOptions", slotCount: 0, fields: [
+    ] },
+    VarHandleOptions: { name: "VarHandleOptions", slotCount: 2, fields: [
+      {"name":"container","id":0,"type":{"kind":"string"}},
+      {"name":"shared_name","id":1,"type":{"kind":"string"}},
+    ] },
+    ReadVariableOptions: { name: "ReadVariableOptions", slotCount: 0, fields: [
+    ] },
+    AssignVariableOptions: { name: "AssignVariableOptions", slotCount: 0, fields: [
+    ] },
+    RandomOptions: { name: "RandomOptions", slotCount: 2, fields: [
+      {"name":"seed","id":0,"type":{"kind":"scalar","scalar":"long"},"default":0},
+      {"name":"seed2","id":1,"type":{"kind":"scalar","scalar":"long"},"default":0},
+    ] },
+    BucketizeOptions: { name: "BucketizeOptions", slotCount: 1, fields: [
+      {"name":"boundaries","id":0,"type":{"kind":"vector","element":{"kind":"scalar","scalar":"float"}}},
+    ] },
+    GeluOptions: { name: "GeluOptions", slotCount: 1, fields: [
+      {"name":"approximate","id":0,"type":{"kind":"scalar","scalar":"bool"},"default":false},
+    ] },
+    DynamicUpdateSliceOptions: { name: "DynamicUpdateSliceOptions", slotCount: 0, fields: [
+    ] },
+    UnsortedSegmentProdOptions: { name: "UnsortedSegmentProdOptions", slotCount: 0, fields: [
+    ] },
+    UnsortedSegmentMaxOptions: { name: "UnsortedSegmentMaxOptions", slotCount: 0, fields: [
+    ] },
+    UnsortedSegmentSumOptions: { name: "UnsortedSegmentSumOptions", slotCount: 0, fields: [
+    ] },
+    ATan2Options: { name: "ATan2Options", slotCount: 0, fields: [
+    ] },
+    UnsortedSegmentMinOptions: { name: "UnsortedSegmentMinOptions", slotCount: 0, fields: [
+    ] },
+    SignOptions: { name: "SignOptions", slotCount: 0, fields: [
+    ] },
+    BitcastOptions: { name: "BitcastOptions", slotCount: 0, fields: [
+    ] },
+    BitwiseXorOptions: { name: "BitwiseXorOptions", slotCount: 0, fields: [
+    ] },
+    RightShiftOptions: { name: "RightShiftOptions", slotCount: 0, fields: [
+    ] },
+    DilateOptions: { name: "DilateOptions", slotCount: 0, fields: [
+    ] },
+    ReduceWindowOptions: { name: "ReduceWindowOptions", slotCount: 1, fields: [
+      {"name":"reduce_function","id":0,"type":{"kind":"scalar","scalar":"int","enumName":"ReduceWindowFunction"},"default":0},
+    ] },
+    OperatorCode: { name: "OperatorCode", slotCount: 4, fields: [
+      {"name":"deprecated_builtin_code","id":0,"type":{"kind":"scalar","scalar":"byte"},"default":0},
+      {"name":"custom_code","id":1,"type":{"kind":"string"}},
+      {"name":"version","id":2,"type":{"kind":"scalar","scalar":"int"},"default":1},
+      {"name":"builtin_code","id":3,"type":{"kind":"scalar","scalar":"int","enumName":"BuiltinOperator"},"default":0},
+    ] },
+    Operator: { name: "Operator", slotCount: 13, fields: [
+      {"name":"opcode_index","id":0,"type":{"kind":"scalar","scalar":"uint"},"default":0},
+      {"name":"inputs","id":1,"type":{"kind":"vector","element":{"kind":"scalar","scalar":"int"}}},
+      {"name":"outputs","id":2,"type":{"kind":"vector","element":{"kind":"scalar","scalar":"int"}}},
+      {"name":"builtin_options_type","id":3,"type":{"kind":"scalar","scalar":"ubyte","unionTypeOf":"BuiltinOptions"},"default":0},
+      {"name":"builtin_options","id":4,"type":{"kind":"union","union":"BuiltinOptions"}},
+      {"name":"custom_options","id":5,"type":{"kind":"vector","element":{"kind":"scalar","scalar":"ubyte"}}},
+      {"name":"custom_options_format","id":6,"type":{"kind":"scalar","scalar":"byte","enumName":"CustomOptionsFormat"},"default":0},
+      {"name":"mutating_variable_inputs","id":7,"type":{"kind":"vector","element":{"kind":"scalar","scalar":"bool"}}},
+      {"name":"intermediates","id":8,"type":{"kind":"vector","element":{"kind":"scalar","scalar":"int"}}},
+      {"name":"large_custom_options_offset","id":9,"type":{"kind":"scalar","scalar":"ulong"},"default":0},
+      {"name":"large_custom_options_size","id":10,"type":{"kind":"scalar","scalar":"ulong"},"default":0},
+      {"name":"builtin_options_2_type","id":11,"type":{"kind":"scalar","scalar":"ubyte","unionTypeOf":"BuiltinOptions2"},"default":0},
+      {"name":"builtin_options_2","id":12,"type":{"kind":"union","union":"BuiltinOptions2"}},
+    ] },
+    SubGraph: { name: "SubGraph", slotCount: 6, fields: [
+      {"name":"tensors","id":0,"type":{"kind":"vector","element":{"kind":"table","table":"Tensor"}}},
+      {"name":"inputs","id":1,"type":{"kind":"vector","element":{"kind":"scalar","scalar":"int"}}},
+      {"name":"outputs","id":2,"type":{"kind":"vector","element":{"kind":"scalar","scalar":"int"}}},
+      {"name":"operators","id":3,"type":{"kind":"vector","element":{"kind":"table","table":"Operator"}}},
+      {"name":"name","id":4,"type":{"kind":"string"}},
+      {"name":"debug_metadata_index","id":5,"type":{"kind":"scalar","scalar":"int"},"default":-1},
+    ] },
+    Buffer: { name: "Buffer", slotCount: 3, fields: [
+      {"name":"data","id":0,"type":{"kind":"vector","element":{"kind":"scalar","scalar":"ubyte"},"align":16}},
+      {"name":"offset","id":1,"type":{"kind":"scalar","scalar":"ulong"},"default":0},
+      {"name":"size","id":2,"type":{"kind":"scalar","scalar":"ulong"},"default":0},
+    ] },
+    Metadata: { name: "Metadata", slotCount: 2, fields: [
+      {"name":"name","id":0,"type":{"kind":"string"}},
+      {"name":"buffer","id":1,"type":{"kind":"scalar","scalar":"uint"},"default":0},
+    ] },
+    TensorMap: { name: "TensorMap", slotCount: 2, fields: [
+      {"name":"name","id":0,"type":{"kind":"string"}},
+      {"name":"tensor_index","id":1,"type":{"kind":"scalar","scalar":"uint"},"default":0},
+    ] },
+    SignatureDef: { name: "SignatureDef", slotCount: 5, fields: [
+      {"name":"inputs","id":0,"type":{"kind":"vector","element":{"kind":"table","table":"TensorMap"}}},
+      {"name":"outputs","id":1,"type":{"kind":"vector","element":{"kind":"table","table":"TensorMap"}}},
+      {"name":"signature_key","id":2,"type":{"kind":"string"}},
+      {"name":"deprecated_tag","id":3,"type":{"kind":"string"},"deprecated":true},
+      {"name":"subgraph_index","id":4,"type":{"kind":"scalar","scalar":"uint"},"default":0},
+    ] },
+    Model: { name: "Model", slotCount: 8, fields: [
+      {"name":"version","id":0,"type":{"kind":"scalar","scalar":"uint"},"default":0},
+      {"name":"operator_codes","id":1,"type":{"kind":"vector","element":{"kind":"table","table":"OperatorCode"}}},
+      {"name":"subgraphs","id":2,"type":{"kind":"vector","element":{"kind":"table","table":"SubGraph"}}},
+      {"name":"description","id":3,"type":{"kind":"string"}},
+      {"name":"buffers","id":4,"type":{"kind":"vector","element":{"kind":"table","table":"Buffer"}}},
+      {"name":"metadata_buffer","id":5,"type":{"kind":"vector","element":{"kind":"scalar","scalar":"int"}}},
+      {"name":"metadata","id":6,"type":{"kind":"vector","element":{"kind":"table","table":"Metadata"}}},
+      {"name":"signature_defs","id":7,"type":{"kind":"vector","element":{"kind":"table","table":"SignatureDef"}}},
+    ] },
+  },
 };
 
 /** Values of the enum TensorType. */
