@@ -602,8 +602,9 @@ class Parser {
 
   private exprPart(start: number, end: number): ExprPart {
     const text = this.text.slice(start, end);
-    // Padding keeps the expression's offsets equal to offsets in the whole text.
-    const padded = ' '.repeat(start) + text.replace(/\n/g, ' ');
+    // Padding keeps the expression's offsets equal to offsets in the whole text;
+    // comments become spaces of the same length for the same reason.
+    const padded = ' '.repeat(start) + blankComments(text);
     try {
       return { kind: 'expr', expr: parseExpr(padded), text, start, end };
     } catch (e) {
@@ -611,6 +612,32 @@ class Parser {
       throw e;
     }
   }
+}
+
+/** `# ...` to the end of each line replaced by spaces, strings left alone. */
+function blankComments(text: string): string {
+  let out = '';
+  let quote: string | undefined;
+  for (let i = 0; i < text.length; i++) {
+    const c = text[i]!;
+    if (quote) {
+      out += c;
+      if (c === '\\') out += text[++i] ?? '';
+      else if (c === quote) quote = undefined;
+    } else if (c === '"' || c === "'") {
+      quote = c;
+      out += c;
+    } else if (c === '#') {
+      while (i < text.length && text[i] !== '\n') {
+        out += ' ';
+        i++;
+      }
+      if (i < text.length) out += '\n';
+    } else {
+      out += c;
+    }
+  }
+  return out;
 }
 
 const NO_STOPS: ReadonlySet<string> = new Set();

@@ -153,6 +153,18 @@ Concat(for i in range(g): Conv(parts[i], slice($w, [i * 4], [i * 4 + 4]), y), fo
     expect(concat.attrs[0]).toMatchObject({ name: 'axis', value: { kind: 'literal', literal: { type: 'number', value: 1 } } });
   });
 
+  test('comments inside expressions keep the offsets of what follows', () => {
+    const text = 'Add($x, sqrt($v  # the variance\n  + "#not a comment"))';
+    const ast = parseReplacement(text);
+    if (ast.result.kind !== 'node') throw new Error('expected a node');
+    const e = ast.result.args[1]!;
+    if (e.kind !== 'expr' || e.expr.type !== 'call') throw new Error('expected a call');
+    const sum = e.expr.args[0]!;
+    if (sum.type !== 'binary' || sum.right.type !== 'string') throw new Error('expected a sum with a string');
+    expect(sum.right.value).toBe('#not a comment');
+    expect(text.slice(sum.right.start, sum.right.end)).toBe('"#not a comment"');
+  });
+
   test('attribute values keep 1 and 1.0 apart; expressions where not literal', () => {
     const ast = parseReplacement('Gemm($a, $b){alpha: 1.0, transB: 1, beta: $beta * 2, name: "x", perm: [0, 2, 1]}');
     if (ast.result.kind !== 'node') throw new Error('expected a node');
