@@ -212,6 +212,11 @@ describe('checkReplacement', () => {
     ['Relu($cat)', '$cat is a node, not a value', '$cat'],
     ['Concat(for i in range(3): Add($x, j))', "unknown name 'j'", 'j'],
     ['Add($x, sqr(k))', "unknown function 'sqr'", 'sqr'],
+    ['Concat(for i in range(2): $x, Add($x, i))', "unknown name 'i'", 'i'],
+    ['Add(fold a = $x for i in range(2): Mul(a, $x), a)', "unknown name 'a'", 'a'],
+    // inside an expression, src/expr's checker says it in its own words
+    ['s[$nope] = Split($x)\ns', "unbound capture '$nope'", '$nope'],
+    ['Relu($x){alpha: $missing * 2}', "unbound capture '$missing'", '$missing'],
   ])('%j', (text, message, offending) => {
     const errors = checkReplacement(parseReplacement(text), { captures, lets: ['k'] });
     expect(errors.map((e) => e.reason)).toContain(message);
