@@ -362,7 +362,7 @@ class TextParser {
       // Keep the declaration as written (a constant's declared shape may carry symbols).
       v.dtype = type.dtype;
       v.shape = type.shape;
-      if (keyword === 'in') g.inputs = [...g.inputs, v];
+      if (keyword === 'in') g.inputs.push(v);
       this.declare(g, v);
       return;
     }
@@ -686,7 +686,14 @@ class TextParser {
       const values = p.inputs.map((t) => (t === null ? null : this.resolve(p.node.graph, t, p.line)));
       p.node.setInputs(values);
     }
-    for (const o of this.pendingOutputs) o.graph.outputs = [...o.graph.outputs, this.resolve(o.graph, o.name, o.line)];
+    // Assigned once per graph: each assignment recounts the outputs' readers.
+    const outputs = new Map<Graph, Value[]>();
+    for (const o of this.pendingOutputs) {
+      const list = outputs.get(o.graph) ?? [];
+      list.push(this.resolve(o.graph, o.name, o.line));
+      outputs.set(o.graph, list);
+    }
+    for (const [g, list] of outputs) g.outputs = list;
   }
 
   private resolve(g: Graph, t: Tok, line: Line): Value {
