@@ -119,7 +119,7 @@ function skipReason(spec: RuleSpec, model: Model, target: string): string | unde
 
 /** The error of a pattern/expression at its offset inside the YAML scalar at `text.path`. */
 function errorIn(spec: RuleSpec, text: SourcedText, e: { start: number; reason: string; hint?: string }): RecipeError {
-  return new RecipeError(locationInScalar(spec.source, [...spec.path, ...text.path.slice(spec.path.length)], e.start), e.reason, spec.id, e.hint);
+  return new RecipeError(locationInScalar(spec.source, text.path, e.start), e.reason, spec.id, e.hint);
 }
 
 function catchingOffsets<T>(spec: RuleSpec, text: SourcedText, errors: RecipeError[], run: () => T): T | undefined {
