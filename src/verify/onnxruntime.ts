@@ -28,6 +28,8 @@ const ORT_TYPE: Partial<Record<DType, ort.Tensor.Type>> = {
 export interface OrtRunOptions {
   /** onnxruntime graph optimizations; default 'all'. */
   optimization?: 'disabled' | 'basic' | 'extended' | 'all';
+  /** Threads per operator; default 1 (deterministic, and fair to a shared machine). */
+  threads?: number;
   /** Output names to fetch; default every output of the model. */
   outputs?: readonly string[];
 }
@@ -74,7 +76,12 @@ export async function onnxInputs(model: string | Uint8Array): Promise<OrtInputIn
 }
 
 function createSession(model: string | Uint8Array, options: OrtRunOptions): Promise<ort.InferenceSession> {
-  const so: ort.InferenceSession.SessionOptions = { graphOptimizationLevel: options.optimization ?? 'all', logSeverityLevel: 3 };
+  const so: ort.InferenceSession.SessionOptions = {
+    graphOptimizationLevel: options.optimization ?? 'all',
+    logSeverityLevel: 3,
+    intraOpNumThreads: options.threads ?? 1,
+    interOpNumThreads: 1,
+  };
   return typeof model === 'string' ? ort.InferenceSession.create(model, so) : ort.InferenceSession.create(model, so);
 }
 
@@ -83,29 +90,34 @@ export function toOrt(t: Tensor): ort.Tensor {
   const type = ORT_TYPE[t.dtype];
   if (!type) throw new UnsupportedError(`onnxruntime-node cannot take a ${t.dtype} tensor`);
   const dims = [...t.shape];
-  if (t.data instanceof StringData) {
+  if (type === 'string') {
+    if (!(t.data instanceof StringData)) throw new UnsupportedError('a string tensor without string data');
     return new ort.Tensor('string', t.data.strings.map((s) => Buffer.from(s).toString('utf8')), dims);
   }
-  const bytes = t.data.bytes().slice();
-  const buf = bytes.buffer;
-  const n = t.size;
-  switch (type) {
-    case 'float32': return new ort.Tensor(type, new Float32Array(buf, 0, n), dims);
-    case 'float64': return new ort.Tensor(type, new Float64Array(buf, 0, n), dims);
-    case 'float16': return new ort.Tensor(type, new Uint16Array(buf, 0, n), dims);
-    case 'int8': return new ort.Tensor(type, new Int8Array(buf, 0, n), dims);
-    case 'uint8': return new ort.Tensor(type, new Uint8Array(buf, 0, n), dims);
-    case 'bool': return new ort.Tensor(type, new Uint8Array(buf, 0, n), dims);
-    case 'int16': return new ort.Tensor(type, new Int16Array(buf, 0, n), dims);
-    case 'uint16': return new ort.Tensor(type, new Uint16Array(buf, 0, n), dims);
-    case 'int32': return new ort.Tensor(type, new Int32Array(buf, 0, n), dims);
-    case 'uint32': return new ort.Tensor(type, new Uint32Array(buf, 0, n), dims);
-    case 'int64': return new ort.Tensor(type, new BigInt64Array(buf, 0, n), dims);
-    case 'uint64': return new ort.Tensor(type, new BigUint64Array(buf, 0, n), dims);
-    case 'int4': return new ort.Tensor(type, new Int8Array(buf, 0, bytes.byteLength), dims);
-    case 'uint4': return new ort.Tensor(type, new Uint8Array(buf, 0, bytes.byteLength), dims);
-    default: throw new UnsupportedError(`onnxruntime-node cannot take a ${t.dtype} tensor`);
+  // A copy into a fresh, aligned buffer (Buffer#slice would be a view, not a copy).
+  const bytes = new Uint8Array(t.data.bytes());
+  const n = type === 'int4' || type === 'uint4' ? bytes.byteLength : t.size;
+  const Ctor = typedArrayFor(type);
+  return new ort.Tensor(type, new Ctor(bytes.buffer, 0, n) as ort.Tensor.DataType, dims);
+}
+
+type TypedArrayCtor = new (buffer: ArrayBuffer, offset: number, length: number) => ArrayBufferView;
+const CTORS = new Map<string, TypedArrayCtor>();
+
+/**
+ * The typed-array class onnxruntime checks tensor data against, taken from a
+ * tensor it builds itself: under jest the test's globals are another realm's,
+ * and onnxruntime's `instanceof` checks would refuse them.
+ */
+function typedArrayFor(type: Exclude<ort.Tensor.Type, 'string'>): TypedArrayCtor {
+  let ctor = CTORS.get(type);
+  if (!ctor) {
+    const zero = type === 'int64' || type === 'uint64' ? [0n] : [0];
+    const probe = new ort.Tensor(type, zero as unknown as ort.Tensor.DataType, [1]);
+    ctor = (probe.data as ArrayBufferView).constructor as TypedArrayCtor;
+    CTORS.set(type, ctor);
   }
+  return ctor;
 }
 
 /** Converts an onnxruntime tensor to an IR tensor (bytes copied). */
