@@ -308,7 +308,8 @@ function operatorTable(n: Node, codes: OpcodePlan, indexOf: (v: Value) => number
   const sameOp = nat !== undefined && nat.op === n.op && nat.domain === n.domain;
   let table1 = sameOp ? nat.optionsTable : undefined;
   let table2 = sameOp ? nat.options2Table : undefined;
-  if (!sameOp && n.domain === '') {
+  // A new node, a renamed one, or one read without options that now has attributes: the op's own table.
+  if (n.domain === '' && (!sameOp || (!table1 && !table2 && optionNames.length > 0))) {
     const found = optionsTableFor(n.op);
     if (found?.union === 'builtin_options') table1 = found.table;
     if (found?.union === 'builtin_options_2') table2 = found.table;

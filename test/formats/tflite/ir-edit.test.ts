@@ -168,3 +168,20 @@ test('a signature follows the graph output a rewrite replaced, and the runtime s
   const f32 = (d: Uint8Array | undefined): number[] => Array.from(new Float32Array(new Uint8Array(d ?? []).buffer));
   expect(f32(b?.outputs[0]?.data)).toEqual(f32(a?.outputs[0]?.data).map((v) => Math.fround(2 * v)));
 });
+
+test('attributes set on an op that was read without options get its options table', () => {
+  const file = pick('face_detection_full_range_sparse.tflite');
+  const model = readModel(file);
+  const k = model.graph.nodes.findIndex((n) => n.op === 'RESHAPE' && n.attrs.size === 0);
+  const reshape = model.graph.nodes[k];
+  const shape = reshape?.outputs[0]?.shape;
+  if (!reshape || !shape) throw new Error('expected a RESHAPE read without options');
+  reshape.attrs.set('new_shape', attr.ints(shape.map(Number)));
+  const out = path.join(work, 'no-options.tflite');
+  writeModel(model, out);
+  expect(jsonDifferences(tables(file), tables(out))).toEqual([
+    `$.subgraphs[0].operators[${k}].builtin_options_type`,
+    `$.subgraphs[0].operators[${k}].builtin_options`,
+  ]);
+  expect(readModel(out).graph.nodes[k]?.attr('new_shape')).toEqual({ kind: 'ints', value: shape });
+});
