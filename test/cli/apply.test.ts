@@ -3,6 +3,7 @@
  * exit codes, reports, targets, refused rewrites, subgraphs, metadata.
  */
 import { execFileSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { Io } from '../../src/cli/command';
@@ -132,7 +133,7 @@ describe('recipe apply: targets, reports, metadata', () => {
     expect(r.stdout).toMatch(/\nadd-for-target +1 +1 +1 +0\n/);
     expect(r.stdout).toContain(`wrote ${target}\n`);
     const meta = JSON.parse(readModel(target).getMetadata('recipe.applied')!) as { name: string; version: string; sha256: string }[];
-    const sha = require('node:crypto').createHash('sha256').update(fs.readFileSync(perTarget)).digest('hex') as string;
+    const sha = createHash('sha256').update(fs.readFileSync(perTarget)).digest('hex');
     expect(meta).toEqual([{ name: 'per-target', version: '0.1.0', sha256: sha }]);
   });
 

@@ -1,7 +1,9 @@
+import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { Graph, Model, Tensor, attr, validate, type Value } from '../../src/ir';
 import { loadBundle, PACKS_DIR } from '../../src/recipe/bundle';
 import { APPLIED_METADATA_KEY, applyBundle } from '../../src/recipe/run';
+import { tempDir } from '../helpers/corpus';
 
 const BN_RECIPE = path.join(PACKS_DIR, 'core/batchnorm.yaml');
 
@@ -131,10 +133,10 @@ describe('the core BatchNorm rule on IR graphs', () => {
 });
 
 describe('rule conditions outside the pattern', () => {
-  const dir = require('../helpers/corpus').tempDir('recipe-cond-') as string;
+  const dir = tempDir('recipe-cond-');
   const write = (name: string, lines: string[]): string => {
     const file = path.join(dir, name);
-    require('node:fs').writeFileSync(file, lines.join('\n') + '\n');
+    fs.writeFileSync(file, lines.join('\n') + '\n');
     return file;
   };
 
@@ -198,9 +200,9 @@ describe('rule conditions outside the pattern', () => {
 });
 
 describe('a replacement that is an existing value', () => {
-  const dir = require('../helpers/corpus').tempDir('recipe-redirect-') as string;
+  const dir = tempDir('recipe-redirect-');
   const file = path.join(dir, 'drop-identity.yaml');
-  require('node:fs').writeFileSync(file, ['recipe: drop', 'rules:', '  - id: drop-identity', '    match: Identity($x)', '    replace: $x', ''].join('\n'));
+  fs.writeFileSync(file, ['recipe: drop', 'rules:', '  - id: drop-identity', '    match: Identity($x)', '    replace: $x', ''].join('\n'));
 
   /** x -> Identity -> Relu -> Identity -> y */
   function identities(): Model {
