@@ -14,10 +14,11 @@ export const applyCommand: Command = {
   name: 'apply',
   usage: 'recipe apply <recipe.yaml|pack>... <model> -o <out> [--target T] [--dry-run] [--report json] [--explain RULE]',
   summary:
-    'Apply a bundle of recipes to a model: the recipe files in order (each after what\n' +
-    'it extends), rules to a fixpoint, then cleanup. Prints per rule how many nodes\n' +
-    'were tried, matched and rewritten. The output records the recipes applied\n' +
-    '(name, version, sha256) in the model metadata under recipe.applied.',
+    'Apply a bundle of recipes to a model and write the rewritten model.\n' +
+    'The recipe files run in order, each after what it extends; rules run to a\n' +
+    'fixpoint, then cleanup. Prints per rule how many nodes were tried, matched and\n' +
+    'rewritten. The output records the recipes applied (name, version, sha256) in\n' +
+    'the model metadata under recipe.applied.',
   flags: [
     { name: 'output', short: 'o', value: true, placeholder: 'FILE', help: 'where to write the rewritten model (required unless --dry-run)' },
     { name: 'target', short: 't', value: true, placeholder: 'T', help: 'the target to rewrite for (default: default)' },

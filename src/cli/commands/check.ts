@@ -9,9 +9,10 @@ export const checkCommand: Command = {
   name: 'check',
   usage: 'recipe check <recipe.yaml|pack>... [--json]',
   summary:
-    'Validate recipe files without a model: schema, extends, overrides, targets, and\n' +
-    'every pattern, condition, let expression and replacement (unknown ops, unbound\n' +
-    '$names, type errors). Errors read file:line:col error [rule-id] message.',
+    'Validate recipe files without a model.\n' +
+    'Checks the schema, extends, overrides, targets, and every pattern, condition,\n' +
+    'let expression and replacement (unknown ops, unbound $names, type errors).\n' +
+    'Errors read file:line:col error [rule-id] message.',
   flags: [{ name: 'json', help: 'print the result as JSON' }],
   run(args, io) {
     if (args.positionals.length === 0) throw new UsageError('check: expects at least one recipe file', "see 'recipe check --help'");
