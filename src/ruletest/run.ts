@@ -2,6 +2,8 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { isScalar, parseDocument, Scalar, Document } from 'yaml';
+// The built-in actions (fix-shape, merge-models) must be registered before a pack's rules compile.
+import '../actions';
 import { RecipeError, RecipeErrors } from '../errors';
 import { Model, type FormatId } from '../ir/model';
 import { printModel } from '../ir/text/print';
