@@ -12,6 +12,9 @@
       "name": n, "value": v}, {"op": "rename_node", "node": i, "name": n},
       {"op": "scale_initializer", "name": n, "factor": f} (float32 raw_data),
       {"op": "set_input_dim", "input": i, "dim": d, "value": v}.
+
+  onnx-check.py external IN OUT LOCATION     (save_as_external_data, threshold 1 KiB)
+  onnx-check.py hostile OUT LOCATION OFFSET LENGTH   ("-" leaves an entry out)
 """
 import json, sys
 import numpy as np
@@ -57,9 +60,33 @@ def edit(src, dst, edits_file):
     onnx.save(m, dst)
 
 
+def external(src, dst, location):
+    """Saves SRC with every tensor of 1 KiB or more in one external file LOCATION beside DST."""
+    m = onnx.load(src)
+    onnx.save_model(m, dst, save_as_external_data=True, all_tensors_to_one_file=True, location=location, size_threshold=1024)
+
+
+def hostile(dst, location, offset, length):
+    """A one-Add model whose initializer 'w' (4 floats) claims to live at LOCATION[offset:offset+length]."""
+    from onnx import helper, TensorProto
+    w = TensorProto(name="w", data_type=TensorProto.FLOAT, dims=[4], data_location=TensorProto.EXTERNAL)
+    for k, v in (("location", location), ("offset", offset), ("length", length)):
+        if v != "-":
+            e = w.external_data.add()
+            e.key, e.value = k, v
+    g = helper.make_graph([helper.make_node("Add", ["x", "w"], ["y"], name="add")], "hostile",
+                          [helper.make_tensor_value_info("x", TensorProto.FLOAT, [4])],
+                          [helper.make_tensor_value_info("y", TensorProto.FLOAT, [4])], [w])
+    onnx.save(helper.make_model(g, opset_imports=[helper.make_opsetid("", 13)]), dst)
+
+
 if __name__ == "__main__":
     if sys.argv[1] == "check":
         check(sys.argv[2])
+    elif sys.argv[1] == "external":
+        external(sys.argv[2], sys.argv[3], sys.argv[4])
+    elif sys.argv[1] == "hostile":
+        hostile(*sys.argv[2:6])
     elif sys.argv[1] == "edit":
         edit(sys.argv[2], sys.argv[3], sys.argv[4])
     else:

@@ -2,7 +2,7 @@ import * as fs from 'node:fs';
 import { Reader } from 'protobufjs/minimal';
 import { ModelError } from '../../errors';
 import type { TensorData } from '../../ir/tensor';
-import { LazyData } from '../../ir/tensor';
+import { BytesData, LazyData } from '../../ir/tensor';
 import { WIRE } from './schema';
 
 /**
@@ -305,9 +305,9 @@ export class Sink {
     this.at += bytes.byteLength;
   }
 
-  /** Appends tensor data, read only when the output is written. */
+  /** Appends tensor data: a view when in memory, else read only when the output is written. */
   data(data: TensorData): void {
-    if (data.byteLength < COPY_LIMIT || !(data instanceof LazyData)) {
+    if (data instanceof BytesData || data.byteLength < COPY_LIMIT) {
       this.raw(data.bytes());
       return;
     }
