@@ -335,7 +335,13 @@ function patternRule(
                 return evaluate(expr, { captures, lets: merged, context });
               },
             });
-            redirectReplacedOutputs(built.outputs, reuseOutputs);
+            try {
+              redirectReplacedOutputs(built.outputs, reuseOutputs);
+            } catch (e) {
+              restoreRedirected(built.outputs, reuseOutputs);
+              built.undo();
+              throw e;
+            }
             return { nodes: built.nodes, undo: () => { restoreRedirected(built.outputs, reuseOutputs); built.undo(); } };
           } catch (e) {
             if (e instanceof RuleEvalError) throw new Error(`${where(e.text, e.failure)}: ${e.failure.reason}`);
