@@ -2,6 +2,7 @@ import type { Graph, Value, Node } from '../../ir/graph';
 import type { Model } from '../../ir/model';
 import type { TensorData } from '../../ir/tensor';
 import type { FbTable, UnknownField } from './flatbuf/reader';
+import type { TextMetadataAtRead } from './metadata';
 import type * as fb from './schema/schema.generated';
 
 /** One entry of Model.buffers as read: where its bytes are and how they were stored. */
@@ -42,6 +43,8 @@ export interface TfliteModelNative {
   signaturesPresent: boolean;
   /** Fields of the file this schema does not know: reported, not written back. */
   unknownFields: UnknownField[];
+  /** The metadata entries read as text into Model.metadata (the rest of `root.metadata` is binary). */
+  metadataAtRead: TextMetadataAtRead[];
 }
 
 /** What the codec keeps on Graph.native: the SubGraph table without tensors and operators. */

@@ -10,6 +10,7 @@ import type { BufferEntry, SignatureNative, SignatureTensor, TfliteGraphNative, 
 import { optionsToAttrs, unionMember } from './options';
 import { BuiltinOperator, TFLITE_SCHEMA } from './schema/schema.generated';
 import type * as fb from './schema/schema.generated';
+import { readTextMetadata } from './metadata';
 import { decodeStringBuffer } from './strings';
 
 /** Largest file read into memory whole; beyond, data stored after the flatbuffer is read on demand. */
@@ -210,7 +211,17 @@ export function decodeTflite(bytes: Uint8Array, file: string, fileSize = bytes.b
   model.graphs = graphs;
   model.source = file;
   if (root.description !== undefined) model.producer = { name: root.description };
-  model.native = { format: 'tflite', root: rest, buffers, signatures, signaturesPresent: root.signature_defs !== undefined, unknownFields: reader.unknownFields } satisfies TfliteModelNative;
+  const metadataAtRead = readTextMetadata(root.metadata ?? [], buffers);
+  model.metadata = metadataAtRead.map((m) => ({ key: m.key, value: m.value }));
+  model.native = {
+    format: 'tflite',
+    root: rest,
+    buffers,
+    signatures,
+    signaturesPresent: root.signature_defs !== undefined,
+    unknownFields: reader.unknownFields,
+    metadataAtRead,
+  } satisfies TfliteModelNative;
   return model;
 }
 

@@ -6,6 +6,7 @@ import { BytesData, StringData, type TensorData } from '../../ir/tensor';
 import { tensorTypeOfDtype } from './dtypes';
 import type { FbTable, FbValue } from './flatbuf/reader';
 import { FlatbufferWriter, PlacedOffset, SchemaMismatchError, TailRegion } from './flatbuf/writer';
+import { planMetadata } from './metadata';
 import { graphNative, modelNative, operatorNative, tensorNative, type BufferEntry, type SignatureTensor } from './native';
 import { attrsToOptions, optionsTableFor, OptionsError, tableDef, unionTypeOf } from './options';
 import { effectiveBuiltinCode, irShape } from './read';
@@ -118,6 +119,10 @@ function build(model: Model, file: string, base: number): BuildResult {
       };
     });
   }
+
+  const metadata = planMetadata(native?.root.metadata ?? [], native?.metadataAtRead ?? [], model.metadata, native?.root.metadata_buffer ?? [], buffers);
+  if (metadata.length || native?.root.metadata) root.metadata = metadata as unknown as FbTable[];
+  else delete root.metadata;
 
   // Buffers last, so that their data follows the other large vectors in the tail.
   const entries = buffers.finish();
@@ -235,6 +240,33 @@ class BufferPlan {
       return raw;
     }
     return 0;
+  }
+
+  /** A new buffer holding metadata bytes. */
+  add(bytes: Uint8Array): number {
+    this.entries.push({ table: {} as fb.Buffer, data: new BytesData(bytes), external: false, tensorRefs: 0 });
+    return this.entries.length - 1;
+  }
+
+  /** New metadata bytes in a slot only that metadata entry reads. */
+  replace(index: number, bytes: Uint8Array): void {
+    const own = this.entries[index];
+    if (!own) throw new Error(`tflite writer: buffer ${index} does not exist`);
+    if (own.data) this.byData.delete(own.data);
+    this.entries[index] = { ...own, data: new BytesData(bytes), external: false };
+  }
+
+  /** Drops the data of a slot nothing reads any more. */
+  empty(index: number): void {
+    const own = this.entries[index];
+    if (!own) return;
+    if (own.data) this.byData.delete(own.data);
+    this.entries[index] = { ...own, data: undefined };
+  }
+
+  /** How many tensors read buffer `index` when the file was read. */
+  tensorRefs(index: number): number {
+    return this.entries[index]?.tensorRefs ?? 0;
   }
 
   /** The buffer list: data no tensor reads any more is dropped (the slot stays, so indices hold). */
