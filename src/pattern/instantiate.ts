@@ -8,11 +8,13 @@ import type { Attr } from '../ir/attr';
 import { isDType } from '../ir/dtype';
 import type { DType } from '../ir/dtype';
 import { Graph, Node, Value } from '../ir/graph';
+import type { Dim, Shape } from '../ir/graph';
 import { Tensor } from '../ir/tensor';
 import type { ExprPart, OpRef, ReplacementAst, ReplArg, ReplNode } from './ast';
 import type { Bindings, CaptureInfo } from './bindings';
 import { literalToAttr } from './compile';
 import { PatternSyntaxError } from './errors';
+import { BOOL_OUTPUT_OPS, ELEMENTWISE_OPS, OTHER_DTYPE_OPS } from './ops';
 
 /**
  * Evaluates an expression of a replacement. `locals` holds loop variables
@@ -40,6 +42,13 @@ export interface InstantiateContext {
   readonly reuseOutputs: readonly Value[];
   /** Base of the names of created nodes and constants; default: the root's name (or op). */
   readonly namePrefix?: string;
+  /**
+   * Declare the dtype (and for elementwise ops the shape) of the values the
+   * replacement creates, from the op tables of ops.ts. TFLite needs it (every
+   * tensor has a type); ONNX and OpenVINO infer types on load, so it is off by
+   * default and their graphs stay as the rule wrote them.
+   */
+  readonly declareTypes?: boolean;
 }
 
 /** What `instantiate` built. */
@@ -388,8 +397,9 @@ function materialize(planned: readonly PlannedNode[], result: Planned, ctx: Inst
         }
       } else {
         outputs = [];
+        const declared = ctx.declareTypes ? inferOutput(pn.op.op, inputs, pn.outputCount) : undefined;
         for (let i = 0; i < pn.outputCount; i++) {
-          const v = graph.addValue(graph.uniqueName(pn.outputCount === 1 ? `${name}/out` : `${name}/out${i}`));
+          const v = graph.addValue(graph.uniqueName(pn.outputCount === 1 ? `${name}/out` : `${name}/out${i}`), declared);
           newValues.push(v);
           outputs.push(v);
         }
@@ -411,6 +421,45 @@ function materialize(planned: readonly PlannedNode[], result: Planned, ctx: Inst
     undo();
     throw e;
   }
+}
+
+/**
+ * The dtype (and for elementwise ops the shape) of a new node's outputs, where
+ * the op tables of ops.ts tell it: TFLite needs a dtype on every tensor, and a
+ * declared shape helps every format. Unknown stays undeclared.
+ */
+function inferOutput(op: string, inputs: readonly (Value | null)[], outputCount: number): { dtype?: DType; shape?: Shape } {
+  const present = inputs.filter((v): v is Value => v !== null);
+  let dtype: DType | undefined;
+  if (BOOL_OUTPUT_OPS.has(op)) dtype = 'bool';
+  else if (!OTHER_DTYPE_OPS.has(op)) dtype = present.map((v) => v.dtype ?? v.const?.dtype).find((d) => d !== undefined);
+  let shape: Shape | undefined;
+  if (outputCount === 1 && (ELEMENTWISE_OPS.has(op) || BOOL_OUTPUT_OPS.has(op)) && present.length > 0) {
+    shape = broadcastShape(present.map((v) => v.shape ?? (v.const ? [...v.const.shape] : undefined)));
+  }
+  const out: { dtype?: DType; shape?: Shape } = {};
+  if (dtype) out.dtype = dtype;
+  if (shape) out.shape = shape;
+  return out;
+}
+
+/** Numpy broadcasting of declared shapes; undefined when one is unknown or they clash. */
+function broadcastShape(shapes: readonly (Shape | undefined)[]): Shape | undefined {
+  if (shapes.some((s) => s === undefined)) return undefined;
+  const rank = Math.max(...shapes.map((s) => s!.length));
+  const out: Shape = [];
+  for (let i = 0; i < rank; i++) {
+    let dim: Dim = 1;
+    for (const s of shapes) {
+      const d = s![s!.length - rank + i] ?? 1;
+      if (d === 1 || d === dim) continue;
+      if (dim === 1) dim = d;
+      else if (typeof d === 'number' && typeof dim === 'number') return undefined;
+      else dim = null;
+    }
+    out.push(dim);
+  }
+  return out;
 }
 
 /** Where a replacement's names come from: the pattern's captures and the rule's `let` names. */

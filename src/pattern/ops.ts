@@ -66,3 +66,35 @@ export const FORMAT_OPS: Readonly<Record<FormatId, FormatOps>> = {
     attrDefaults: {},
   },
 };
+
+/**
+ * What a new node's outputs hold, for the values a replacement creates (TFLite
+ * needs a dtype on every tensor). Op names of the three formats together: where
+ * they coincide (Equal, Add) they mean the same. An op in neither set keeps
+ * the dtype of its first typed input, as elementwise ops, Conv, Concat, Split,
+ * Reshape and Transpose do.
+ */
+export const BOOL_OUTPUT_OPS: ReadonlySet<string> = new Set([
+  'Equal', 'Less', 'Greater', 'LessOrEqual', 'GreaterOrEqual', 'Not', 'And', 'Or', 'Xor', 'IsNaN', 'IsInf',
+  'EQUAL', 'NOT_EQUAL', 'LESS', 'LESS_EQUAL', 'GREATER', 'GREATER_EQUAL', 'LOGICAL_AND', 'LOGICAL_OR', 'LOGICAL_NOT',
+  'NotEqual', 'LessEqual', 'GreaterEqual', 'LogicalAnd', 'LogicalOr', 'LogicalNot', 'LogicalXor',
+]);
+
+/** Ops whose outputs have a dtype of their own (indices, shapes, casts, quantization): left undeclared. */
+export const OTHER_DTYPE_OPS: ReadonlySet<string> = new Set([
+  'Shape', 'Size', 'ArgMax', 'ArgMin', 'NonZero', 'TopK', 'Cast', 'CastLike', 'QuantizeLinear', 'DequantizeLinear',
+  'DynamicQuantizeLinear', 'ConstantOfShape', 'EyeLike', 'RandomNormal', 'RandomUniform', 'RandomNormalLike', 'RandomUniformLike',
+  'Multinomial', 'Unique', 'NonMaxSuppression', 'StringNormalizer', 'TfIdfVectorizer', 'MaxPoolWithArgmax',
+  'SHAPE', 'ARG_MAX', 'ARG_MIN', 'CAST', 'QUANTIZE', 'DEQUANTIZE', 'WHERE', 'UNIQUE', 'NON_MAX_SUPPRESSION_V4', 'NON_MAX_SUPPRESSION_V5',
+  'ShapeOf', 'Convert', 'ConvertLike', 'FakeQuantize', 'NonMaxSuppression', 'Range',
+]);
+
+/** Ops whose output has the broadcast shape of their inputs (one input: its shape). */
+export const ELEMENTWISE_OPS: ReadonlySet<string> = new Set([
+  'Add', 'Sub', 'Mul', 'Div', 'Pow', 'Max', 'Min', 'Mean', 'Sum', 'Relu', 'LeakyRelu', 'PRelu', 'Sigmoid', 'HardSigmoid', 'HardSwish',
+  'Tanh', 'Exp', 'Log', 'Sqrt', 'Abs', 'Neg', 'Reciprocal', 'Floor', 'Ceil', 'Round', 'Sign', 'Erf', 'Sin', 'Cos', 'Clip', 'Elu', 'Selu',
+  'Softplus', 'Mish', 'Gelu', 'Identity',
+  'ADD', 'SUB', 'MUL', 'DIV', 'POW', 'MAXIMUM', 'MINIMUM', 'SQUARED_DIFFERENCE', 'RELU', 'RELU6', 'RELU_N1_TO_1', 'LEAKY_RELU',
+  'LOGISTIC', 'HARD_SWISH', 'TANH', 'EXP', 'LOG', 'SQRT', 'RSQRT', 'ABS', 'NEG', 'SQUARE', 'FLOOR', 'CEIL', 'ROUND', 'SIN', 'COS', 'ELU', 'GELU',
+  'Multiply', 'Subtract', 'Divide', 'Power', 'Maximum', 'Minimum', 'SquaredDifference', 'Negative', 'Swish', 'HSwish', 'HSigmoid',
+]);

@@ -153,6 +153,42 @@ describe('instantiate', () => {
     expect(printGraph(g)).toBe(before);
   });
 
+  test('declareTypes gives new values a dtype (and an elementwise shape) from the op tables', () => {
+    const g = parseGraph(`graph main
+  in x: float16[N, 1, 4]
+  in y: float16[3, 1]
+  r: z: float16[N, 3, 4] = Relu(x)
+  out z
+`);
+    const relu = g.nodes[0]!;
+    const m = compilePattern(parsePattern('Relu($x)'), { format: 'tflite' }).match(relu);
+    if (!m.ok) throw new Error(m.reason);
+    const reuse = [...relu.outputs];
+    relu.setOutputs([]);
+    const text = `
+      s = Add($x, y2)
+      e = Equal(s, $x)
+      sh = Shape(s)
+      c = Conv(s, s)
+      Concat(s, e, sh, c)`;
+    const y = g.findValue('y')!;
+    const built = instantiate(parseReplacement(text.replace('y2', 'y_value')), {
+      graph: g, bindings: m.bindings, reuseOutputs: reuse, declareTypes: true,
+      lets: new Map([['y_value', y]]),
+    });
+    const byOp = new Map(built.nodes.map((n) => [n.op, n.output(0)]));
+    expect([byOp.get('Add')!.dtype, byOp.get('Add')!.shape]).toEqual(['float16', ['N', 3, 4]]);
+    expect([byOp.get('Equal')!.dtype, byOp.get('Equal')!.shape]).toEqual(['bool', ['N', 3, 4]]);
+    expect([byOp.get('Shape')!.dtype, byOp.get('Shape')!.shape]).toEqual([undefined, undefined]);
+    expect([byOp.get('Conv')!.dtype, byOp.get('Conv')!.shape]).toEqual(['float16', undefined]);
+    // without the option nothing is declared
+    built.undo();
+    const plain = instantiate(parseReplacement('Add($x, $x)'), { graph: g, bindings: m.bindings, reuseOutputs: reuse });
+    expect(plain.nodes).toHaveLength(1);
+    const inner = instantiate(parseReplacement('Neg(Add($x, $x))'), { graph: g, bindings: m.bindings, reuseOutputs: [g.addValue('other')] });
+    expect(inner.nodes[0]!.output(0).dtype).toBeUndefined();
+  });
+
   test('a replacement that is one captured value: the caller rewires the readers', () => {
     const g = new Graph('main');
     const x = g.addValue('x');

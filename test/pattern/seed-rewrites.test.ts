@@ -10,6 +10,7 @@ import { compilePattern, expressionEnv, instantiate, makeEvaluator, parsePattern
 import { ROOT, tempDir } from '../helpers/corpus';
 import { newOvModel, ovConst, ovOp, ovParam, pseudoRandomFloats } from '../helpers/openvino-build';
 import { evaluateOv } from '../helpers/openvino-eval';
+import { runLiteRt } from '../../src/verify/litert';
 
 /**
  * Rewrites of the seed deck written in the pattern language, applied to ONNX
@@ -39,7 +40,9 @@ function apply(model: Model, rule: Rule): number {
     if (!(rule.where ?? []).every((w) => evaluateCondition(parseExpr(w), { captures, lets }))) continue;
     const reuse = [...node.outputs];
     node.setOutputs([]);
-    const built = instantiate(replacement, { graph: g, bindings: m.bindings, lets, evaluate: makeEvaluator(m.bindings, lets), reuseOutputs: reuse });
+    const built = instantiate(replacement, {
+      graph: g, bindings: m.bindings, lets, evaluate: makeEvaluator(m.bindings, lets), reuseOutputs: reuse, declareTypes: model.format === 'tflite',
+    });
     if (built.outputs[0] !== reuse[0]) reuse[0]!.replaceAllUsesWith(built.outputs[0]!);
     g.removeNode(node);
     applied++;
@@ -210,6 +213,42 @@ describe('seed rewrite on OpenVINO, checked with the reference evaluator', () =>
     let worst = 0;
     expected!.data.forEach((e, i) => (worst = Math.max(worst, Math.abs(e - actual!.data[i]!))));
     expect(worst).toBeLessThan(1e-5);
+  });
+});
+
+describe('seed rewrite on TFLite, checked in LiteRT.js', () => {
+  test('POW(x, 3) -> MUL chain (slide 36)', () => {
+    const text = `model tflite
+graph main
+  in x: float32[2, 3]
+  const n: float32[] = [3.0]
+  p: y: float32[2, 3] = POW(x, n)
+  out y
+`;
+    const before = parseModel(text);
+    const after = parseModel(text);
+    expect(apply(after, {
+      match: 'POW($x, $n:const)',
+      where: ['is_scalar($n)', 'is_integer(item($n))', 'item($n) >= 2', 'item($n) <= 8'],
+      replace: 'fold acc = $x for i in range(int(item($n)) - 1): MUL(acc, $x)',
+    })).toBe(1);
+    expect(printGraph(after.graph)).toBe(`graph main
+  in x: float32[2, 3]
+  p/MUL: p/MUL/out: float32[2, 3] = MUL(x, x)
+  p: y: float32[2, 3] = MUL(p/MUL/out, x)
+  out y
+`);
+    const files = [path.join(dir, 'pow-before.tflite'), path.join(dir, 'pow-after.tflite')];
+    writeModel(before, files[0]!);
+    writeModel(after, files[1]!);
+    const [a, b] = runLiteRt([{ model: files[0]!, seed: 3 }, { model: files[1]!, inputsFrom: 0 }]);
+    expect(a!.error).toBeUndefined();
+    expect(b!.error).toBeUndefined();
+    const ya = new Float32Array(Uint8Array.from(a!.outputs[0]!.data).buffer);
+    const yb = new Float32Array(Uint8Array.from(b!.outputs[0]!.data).buffer);
+    expect(ya.length).toBe(6);
+    expect(ya.some((v) => v !== 0)).toBe(true);
+    ya.forEach((v, i) => expect(Math.abs(v - yb[i]!)).toBeLessThanOrEqual(1e-5 * Math.max(1, Math.abs(v))));
   });
 });
 
