@@ -154,6 +154,13 @@ describe('recipe apply: targets, reports, metadata', () => {
     expect(r.stderr).toMatch(/^warning: graph '.*': rules swap still changed the graph after 4 rounds/);
   });
 
+  it('says when the explained rule did not run at all', async () => {
+    const r = io();
+    expect(await main(['apply', CORE, ADD, '--dry-run', '--explain', 'batchnorminference-to-multiply-add'], r)).toBe(0);
+    expect(r.stdout).toContain('skipped batchnorminference-to-multiply-add: not for onnx models (formats: openvino)\n');
+    expect(r.stdout).toContain('explain batchnorminference-to-multiply-add: not run (see skipped above)\n');
+  });
+
   it('prints JSON with --report json', async () => {
     const r = io();
     expect(await main(['apply', perTarget, ADD, '--dry-run', '--report', 'json', '--target', 'myriad'], r)).toBe(0);

@@ -93,7 +93,7 @@ export const applyCommand: Command = {
     if (reportFormat === 'json') {
       io.out(JSON.stringify({ model: input, format: model.format, output: dryRun ? null : output ?? null, written, seconds, ...report }, null, 2) + '\n');
     } else {
-      io.out(formatReport(report, input, model.format, bundle));
+      io.out(formatReport(report, input, model.format, bundle, explain));
       if (dryRun) io.out('dry run: nothing written\n');
       else io.out(`wrote ${written.map(displayPath).join(', ')}\n`);
     }
@@ -115,7 +115,7 @@ function displayPath(p: string): string {
 }
 
 /** The text report: one row per rule, then what was skipped and the near misses asked for. */
-export function formatReport(report: RunReport, input: string, format: string, bundle: Bundle): string {
+export function formatReport(report: RunReport, input: string, format: string, bundle: Bundle, explain?: string): string {
   const lines: string[] = [];
   const names = bundle.recipes.map((r) => `${r.name}${r.version ? ' ' + r.version : ''}`).join(', ');
   lines.push(`${input} (${format}), target ${report.target}: ${names}`);
@@ -129,6 +129,12 @@ export function formatReport(report: RunReport, input: string, format: string, b
   for (const row of rows) lines.push(fmt(row));
   for (const s of report.skipped) lines.push(`skipped ${s.id}: ${s.reason}`);
   lines.push(`cleanup: removed ${report.cleanup.nodes} node(s), ${report.cleanup.values} value(s); ${report.rounds} round(s)`);
+  if (explain !== undefined) {
+    const stats = report.rules.find((r) => r.id === explain);
+    if (!stats) lines.push(`explain ${explain}: not run (see skipped above)`);
+    else if (report.explain.length === 0) lines.push(`explain ${explain}: no near misses (${stats.candidates} candidate(s), ${stats.matches} match(es))`);
+    else lines.push(`explain ${explain}: ${report.explain.length} near miss(es)`);
+  }
   for (const m of report.explain) lines.push(`  near miss at ${m.op} '${m.node}' in graph '${m.graph}': ${m.reason}`);
   return lines.join('\n') + '\n';
 }
