@@ -15,7 +15,9 @@
  *   unknown `let` name, with offsets (a list; empty when fine).
  * - `instantiate(replacement, ctx)`: builds the replacement; its result node
  *   produces `ctx.reuseOutputs` (the matched root's outputs), expressions that
- *   give tensors or numbers become constants named after the root.
+ *   give tensors or numbers become constants named after the root. Pass
+ *   `declareTypes: true` for TFLite models: every TFLite tensor needs a dtype,
+ *   and the values a replacement creates get one only with it.
  * - `patternOps(ast)` / `replacementOps(ast)`: op names written, with offsets,
  *   to check them against the format's op list.
  *
