@@ -16,7 +16,6 @@ import {
 } from '../expr';
 import type { Node, Value } from '../ir/graph';
 import type { FormatId, Model } from '../ir/model';
-import { Tensor, type TensorData } from '../ir/tensor';
 import {
   checkReplacement,
   compilePattern,
@@ -302,7 +301,7 @@ function patternRule(
       }
       const m = pattern.match(node);
       if (!m.ok) return { ok: false, reason: m.reason };
-      const captures = alignedConstants(expressionEnv(m.bindings));
+      const captures = expressionEnv(m.bindings);
       if (ctx.model.format === 'openvino') numericAttributes(captures, m.bindings.attrs);
       const context: EvalContext = {
         format: ctx.model.format,
@@ -352,31 +351,6 @@ function patternRule(
       };
     },
   };
-}
-
-/**
- * Constant tensors read straight from a model file may sit at offsets a typed
- * array cannot view (a float32 at an odd byte). The expression engine views
- * tensor bytes in place, so each constant capture gets bytes copied to a fresh
- * buffer, on first read only (rank() and shape() never read them).
- */
-function alignedConstants(env: Map<string, ExprValue>): Map<string, ExprValue> {
-  for (const [name, v] of env) {
-    if (!(v instanceof Tensor)) continue;
-    const source = v.data;
-    let copy: Uint8Array | undefined;
-    const data: TensorData = {
-      byteLength: source.byteLength,
-      bytes: () => {
-        if (copy) return copy;
-        const bytes = source.bytes();
-        copy = bytes.byteOffset % 8 === 0 && !(bytes instanceof Buffer) ? bytes : Uint8Array.prototype.slice.call(bytes);
-        return copy;
-      },
-    };
-    env.set(name, new Tensor(v.dtype, v.shape, data));
-  }
-  return env;
 }
 
 /**
