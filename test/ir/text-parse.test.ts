@@ -200,6 +200,15 @@ describe('syntax errors name line and column', () => {
     ['graph g\ngraph h\n', 2, 1, "unexpected 'graph' after the end of the graph"],
     ['model onnx\ngraph g\n', 1, 1, 'this is the text of a model'],
     ['', 1, 1, 'empty graph text'],
+    ['graph g\n  in x: float32[2\n', 2, 18, "expected ',' or ']' between dimensions, found the end of the line"],
+    ['graph g\n  const c = [1.0]\n', 2, 9, "constant 'c' needs a dtype"],
+    ['graph g\n  const c: float32[1]\n', 2, 22, "expected '=' after constant 'c', found the end of the line"],
+    ['graph g\n  const c: int64[1] = [1.5]\n', 2, 24, "'1.5' is not an integer"],
+    ['graph g\n  in x\n  y = Relu(x) {a: b"zz"}\n', 3, 20, 'bytes are written as b"<hex digits>"'],
+    ['graph g\n  in x\n  y = Relu(x) {a: 1, a: 2}\n', 3, 22, "attribute 'a' is given twice"],
+    ['graph g\n  in x\n  y = Relu(x) {\n    body:\n      y = Relu(x)\n  }\n', 5, 7, "expected 'graph' under attribute 'body', found 'y'"],
+    ['graph g\n  graph h\n', 2, 3, "a graph cannot stand here: subgraphs are attributes of a node, under 'name:'"],
+    ['graph g\n  in x\n  y = (x)\n', 3, 7, "expected an op name, found '('"],
   ])('%j', (text, line, col, reason) => {
     const e = error(() => parseGraph(text));
     expect({ line: e.line, col: e.col, reason: e.reason }).toEqual({ line, col, reason });
