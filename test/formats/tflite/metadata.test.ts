@@ -5,6 +5,7 @@ import { FlatbufferReader } from '../../../src/formats/tflite/flatbuf/reader';
 import { MAX_TEXT_METADATA_BYTES, metadataText } from '../../../src/formats/tflite/metadata';
 import { TFLITE_SCHEMA } from '../../../src/formats/tflite/schema/schema.generated';
 import type * as fb from '../../../src/formats/tflite/schema/schema.generated';
+import { main } from '../../../src/cli/main';
 import { parseModel } from '../../../src/ir';
 import { corpusTfliteModels, tempDir } from '../../helpers/corpus';
 import { flatcJson, jsonDifferences, withEmptiedByteVectors } from '../../helpers/tflite-flatc';
@@ -51,6 +52,13 @@ describe('which metadata buffers are text', () => {
       { key: 'min_runtime_version', value: '1.14.0' },
       { key: 'reduced_precision_support', value: 'fp16accfp32' },
     ]);
+  });
+
+  test('recipe show lists them', async () => {
+    let out = '';
+    const code = await main(['show', file], { out: (t) => void (out += t), err: (t) => void (out += t), interactive: false });
+    expect(code).toBe(0);
+    expect(out).toContain('metadata:\n  min_runtime_version: 1.14.0\n  reduced_precision_support: fp16accfp32\n');
   });
 
   test('a new entry is appended with a buffer of its UTF-8 bytes; the rest of the file is unchanged', () => {
