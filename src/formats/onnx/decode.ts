@@ -148,7 +148,7 @@ export function decodeTensorProto(buf: Uint8Array, options: DecodeOptions): { na
 function readModel(cur: Cursor, options: DecodeOptions): Model {
   const buf = cur.buf;
   const end = buf.byteLength;
-  const rec = new ModelRec(buf, 0, end, 0, []);
+  const rec = new ModelRec(buf, 0, end, 0);
   rec.file = options.file;
   rec.dir = options.dir;
   let producerName: string | undefined;
@@ -163,7 +163,7 @@ function readModel(cur: Cursor, options: DecodeOptions): Model {
     const wire = tag & 7;
     if (wire !== WIRE.LEN || ![2, 3, 7, 8, 14].includes(field)) {
       cur.skip(wire, end);
-      rec.spans.push(field, start, cur.pos);
+      rec.span(field, start, cur.pos);
       continue;
     }
     if (field === 2) producerName = cur.string(end);
@@ -185,7 +185,7 @@ function readModel(cur: Cursor, options: DecodeOptions): Model {
       metadata.push({ key: e.a, value: e.b, start, end: stop });
       cur.path.length -= 2;
     }
-    rec.spans.push(field, start, cur.pos);
+    rec.span(field, start, cur.pos);
   }
   // The graph is validated now (so a corrupt file fails at read) but built into
   // the IR only when someone looks at it: `recipe copy` never does.
@@ -266,7 +266,7 @@ function readGraph(
 ): Graph {
   if (depth > MAX_DEPTH) cur.fail(`subgraphs nested deeper than ${MAX_DEPTH} levels`, start);
   cur.pos = contentStart;
-  const spans: number[] = [];
+  const rec = new GraphRec(cur.buf, start, end, field);
   const nodes: number[] = [];
   const inits: number[] = [];
   const inputs: number[] = [];
@@ -287,11 +287,10 @@ function readGraph(
     }
     if (f === 2 && wire === WIRE.LEN) name = cur.string(end);
     else cur.skip(wire, end);
-    spans.push(f, s, cur.pos);
+    rec.span(f, s, cur.pos);
   }
 
   const g = new Graph(name, parent);
-  const rec = new GraphRec(cur.buf, start, end, field, spans);
   rec.name = name;
   const local = new Map<string, Value>();
   const resolve = (n: string): Value => {
@@ -419,7 +418,7 @@ export function sameShape(a: Shape | undefined, b: Shape | undefined): boolean {
 }
 
 function readNodeHeader(cur: Cursor, start: number, contentStart: number, end: number): { rec: NodeRec; attrs: number[] } {
-  const rec = new NodeRec(cur.buf, start, end, 1, []);
+  const rec = new NodeRec(cur.buf, start, end, 1);
   const attrs: number[] = [];
   cur.pos = contentStart;
   while (cur.pos < end) {
@@ -442,14 +441,19 @@ function readNodeHeader(cur: Cursor, start: number, contentStart: number, end: n
         cur.pos = stop;
         continue;
       }
-      if (f === 3) rec.name = cur.string(end);
-      else if (f === 4) rec.op = cur.string(end);
-      else if (f === 7) rec.domain = cur.string(end);
-      else cur.skip(wire, end);
+      if (f === 3 || f === 4 || f === 7) {
+        const text = cur.string(end);
+        if (f === 3) rec.name = text;
+        else if (f === 4) rec.op = text;
+        else rec.domain = text;
+        rec.mark(f);
+        continue;
+      }
+      cur.skip(wire, end);
     } else {
       cur.skip(wire, end);
     }
-    rec.spans.push(f, s, cur.pos);
+    rec.span(f, s, cur.pos);
   }
   return { rec, attrs };
 }
@@ -489,7 +493,7 @@ const KIND_OF_FIELD: Partial<Record<number, Attr['kind']>> = {
 };
 
 function readAttr(cur: Cursor, options: DecodeOptions, start: number, contentStart: number, end: number, g: Graph, depth: number): Attr {
-  const rec = new AttrRec(cur.buf, start, end, 5, []);
+  const rec = new AttrRec(cur.buf, start, end, 5);
   cur.pos = contentStart;
   let type: number | undefined;
   let f = 0;
@@ -504,9 +508,16 @@ function readAttr(cur: Cursor, options: DecodeOptions, start: number, contentSta
     const tag = cur.tag(end);
     const field = tag >>> 3;
     const wire = tag & 7;
-    if (field === 1 && wire === WIRE.LEN) rec.name = cur.string(end);
-    else if (field === 20 && wire === WIRE.VARINT) type = cur.int32(end);
-    else if (field === 2 && wire === WIRE.I32) f = cur.float32(end);
+    if (field === 1 && wire === WIRE.LEN) {
+      rec.name = cur.string(end);
+      continue;
+    }
+    if (field === 20 && wire === WIRE.VARINT) {
+      type = cur.int32(end);
+      rec.mark(20);
+      continue;
+    }
+    if (field === 2 && wire === WIRE.I32) f = cur.float32(end);
     else if (field === 3 && wire === WIRE.VARINT) i = cur.int64(end);
     else if (field === 7 && wire === WIRE.I32) floats.push(cur.float32(end));
     else if (field === 7 && wire === WIRE.LEN) {
@@ -524,12 +535,12 @@ function readAttr(cur: Cursor, options: DecodeOptions, start: number, contentSta
       cur.pos = stop;
     } else {
       cur.skip(wire, end);
-      rec.spans.push(field, s, cur.pos);
+      rec.span(field, s, cur.pos);
       if (field === 21) present |= 1 << 21;
       continue;
     }
     if (field >= 2 && field <= 11) present |= 1 << field;
-    rec.spans.push(field, s, cur.pos);
+    rec.span(field, s, cur.pos);
   }
 
   let kind: Attr['kind'] | undefined;
@@ -643,7 +654,7 @@ function readAttr(cur: Cursor, options: DecodeOptions, start: number, contentSta
 }
 
 function readValueInfo(cur: Cursor, start: number, contentStart: number, end: number, field: number): ValueInfoRec {
-  const rec = new ValueInfoRec(cur.buf, start, end, field, []);
+  const rec = new ValueInfoRec(cur.buf, start, end, field);
   cur.pos = contentStart;
   let typed = false;
   while (cur.pos < end) {
@@ -651,8 +662,11 @@ function readValueInfo(cur: Cursor, start: number, contentStart: number, end: nu
     const tag = cur.tag(end);
     const f = tag >>> 3;
     const wire = tag & 7;
-    if (f === 1 && wire === WIRE.LEN) rec.name = cur.string(end);
-    else if (f === 2 && wire === WIRE.LEN) {
+    if (f === 1 && wire === WIRE.LEN) {
+      rec.name = cur.string(end);
+      continue;
+    }
+    if (f === 2 && wire === WIRE.LEN) {
       const stop = cur.lenEnd(end);
       const t = readType(cur, stop);
       rec.dtype = t.dtype;
@@ -661,7 +675,7 @@ function readValueInfo(cur: Cursor, start: number, contentStart: number, end: nu
       typed = true;
       cur.pos = stop;
     } else cur.skip(wire, end);
-    rec.spans.push(f, s, cur.pos);
+    rec.span(f, s, cur.pos);
   }
   return rec;
 }
@@ -754,7 +768,7 @@ function readTensor(
   end: number,
   field: number,
 ): { tensor: Tensor; rec: TensorRec } {
-  const rec = new TensorRec(cur.buf, start, end, field, []);
+  const rec = new TensorRec(cur.buf, start, end, field);
   cur.pos = contentStart;
   const dims: number[] = [];
   let code = 0;
@@ -768,13 +782,23 @@ function readTensor(
     const tag = cur.tag(end);
     const f = tag >>> 3;
     const wire = tag & 7;
-    if (f === 1 && wire === WIRE.VARINT) dims.push(dimOf(cur, cur.int64(end), s));
-    else if (f === 1 && wire === WIRE.LEN) {
+    if (f === 1 && wire === WIRE.VARINT) {
+      dims.push(dimOf(cur, cur.int64(end), s));
+      continue;
+    }
+    if (f === 2 && wire === WIRE.VARINT) {
+      code = cur.int32(end);
+      rec.mark(2);
+      continue;
+    }
+    if (f === 8 && wire === WIRE.LEN) {
+      rec.name = cur.string(end);
+      continue;
+    }
+    if (f === 1 && wire === WIRE.LEN) {
       const stop = cur.lenEnd(end);
       while (cur.pos < stop) dims.push(dimOf(cur, cur.int64(stop), s));
-    } else if (f === 2 && wire === WIRE.VARINT) code = cur.int32(end);
-    else if (f === 8 && wire === WIRE.LEN) rec.name = cur.string(end);
-    else if (f === 9 && wire === WIRE.LEN) {
+    } else if (f === 9 && wire === WIRE.LEN) {
       const stop = cur.lenEnd(end);
       raw = cur.buf.subarray(cur.pos, stop);
       cur.pos = stop;
@@ -794,7 +818,7 @@ function readTensor(
       else cur.skip(wire, end);
       typed.push(f, wire, from, wire === WIRE.LEN ? vs : cur.pos);
     } else cur.skip(wire, end);
-    rec.spans.push(f, s, cur.pos);
+    rec.span(f, s, cur.pos);
   }
   const name = rec.name ?? '';
   const dtype: DType = dtypeOfCode(code) ?? 'undefined';

@@ -22,16 +22,36 @@ export abstract class Rec {
     readonly end: number,
     /** Field number the element was stored under in its parent. */
     readonly field: number,
-    /** Every field of the message: field number, start, end (tag included). */
-    readonly spans: number[],
   ) {}
+
+  /**
+   * The fields kept as bytes (those the IR does not model, and unknown ones):
+   * field number, start, end (tag included), in file order. Shared and empty
+   * until the first one, so that the many plain nodes of a large graph cost
+   * no array.
+   */
+  spans: readonly number[] = NO_SPANS;
+  /** Bit n set: field n (< 31) occurred, for fields decoded into the IR and not kept in `spans`. */
+  present = 0;
+
+  span(field: number, start: number, end: number): void {
+    if (this.spans === NO_SPANS) this.spans = [field, start, end];
+    else (this.spans as number[]).push(field, start, end);
+  }
+
+  mark(field: number): void {
+    this.present |= 1 << field;
+  }
 
   /** Whether field `no` occurred in the message. */
   has(no: number): boolean {
+    if (no < 31 && this.present & (1 << no)) return true;
     for (let i = 0; i < this.spans.length; i += 3) if (this.spans[i] === no) return true;
     return false;
   }
 }
+
+const NO_SPANS: readonly number[] = Object.freeze([]);
 
 export class ModelRec extends Rec {
   /** Producer as the IR held it after reading (undefined: no producer fields). */
@@ -64,8 +84,8 @@ export class NodeRec extends Rec {
   name = '';
   inputs: string[] = [];
   outputs: string[] = [];
-  attrNames: string[] = [];
-  attrs: Attr[] = [];
+  attrNames!: string[];
+  attrs!: Attr[];
 }
 
 /** Snapshot of an attribute: its name, kind and value as read (lists copied). */

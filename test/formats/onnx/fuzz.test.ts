@@ -78,7 +78,7 @@ test('files that are not ONNX are refused with a ModelError', () => {
 
 test('deeply nested subgraphs are refused, not a stack overflow', () => {
   // GraphProto{node{attribute{g: GraphProto{...}}}} nested 200 times.
-  let graph = new Uint8Array(0);
+  let graph: Uint8Array = new Uint8Array(0);
   const wrap = (field: number, body: Uint8Array): Uint8Array => {
     const len: number[] = [];
     let n = body.byteLength;
