@@ -8,7 +8,7 @@ export interface Opset {
   version: number;
 }
 
-/** A text key/value pair the format stores with the model (ONNX metadata_props, OpenVINO rt_info). */
+/** A text key/value pair the format stores with the model (ONNX metadata_props, OpenVINO rt_info, TFLite Metadata entries holding text). */
 export interface MetadataEntry {
   key: string;
   value: string;

@@ -7,7 +7,11 @@ export { decodeTflite, readTflite } from './read';
 export { encodeTflite } from './write';
 export { tfliteQuantization, tfliteUnknownFields, type TfliteQuantization } from './native';
 
-/** TensorFlow Lite flatbuffers (`.tflite`), recognised by the file identifier `TFL3` at bytes 4..8. */
+/**
+ * TensorFlow Lite flatbuffers (`.tflite`), recognised by the file identifier `TFL3` at bytes 4..8.
+ * `Model.metadata` holds the file's Metadata entries whose buffer is short text
+ * (src/formats/tflite/metadata.ts); binary ones are kept as read.
+ */
 export const tfliteAdapter: FormatAdapter = {
   id: 'tflite',
   extensions: ['.tflite'],
