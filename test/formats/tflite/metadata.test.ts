@@ -152,3 +152,25 @@ graph main
   expect(root.metadata?.every((m) => m.buffer > 0)).toBe(true);
   expect(readModel(out).metadata).toEqual(model.metadata);
 });
+
+test('a key present twice is matched occurrence by occurrence: changing the second leaves the first buffer as it was', () => {
+  const model = parseModel(`model tflite
+graph main
+  in x: float32[2]
+  r: y: float32[2] = RELU(x)
+  out y
+`);
+  model.metadata = [{ key: 'note', value: 'first' }, { key: 'other', value: 'x' }, { key: 'note', value: 'second' }];
+  const once = path.join(work, 'twice.tflite');
+  writeModel(model, once);
+  const read = readModel(once);
+  expect(read.metadata).toEqual(model.metadata);
+  read.metadata[2]!.value = 'changed';
+  const twice = path.join(work, 'twice-changed.tflite');
+  writeModel(read, twice);
+  const [a, b] = [rootOf(once), rootOf(twice)];
+  expect(b.metadata).toEqual(a.metadata);
+  expect(bufferBytes(b, a.metadata![0]!.buffer).toString('utf8')).toBe('first');
+  expect(bufferBytes(b, a.metadata![2]!.buffer).toString('utf8')).toBe('changed');
+  expect(readModel(twice).metadata.map((m) => m.value)).toEqual(['first', 'x', 'changed']);
+});
