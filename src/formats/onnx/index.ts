@@ -151,7 +151,8 @@ function fsReason(e: unknown): string {
 /**
  * ONNX has no magic number: a file looks like ONNX when its first fields are
  * ModelProto fields with the right wire types (it nearly always opens with
- * ir_version). Without the .onnx extension the first field must be ir_version.
+ * ir_version), as far as the head shows. Without the .onnx extension the
+ * first field must be ir_version.
  */
 export function sniffOnnx(head: Uint8Array, file: string): boolean {
   if (head.byteLength < 2) return false;
@@ -185,7 +186,7 @@ export function sniffOnnx(head: Uint8Array, file: string): boolean {
       pos += value;
     }
   }
-  return fields > 0 || byExtension;
+  return fields > 0;
 }
 
 /** The ONNX format adapter. */
