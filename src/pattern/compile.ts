@@ -121,12 +121,15 @@ export function describeNode(node: Node): string {
 /**
  * The constant a value holds: its own tensor (initializer, TFLite buffer,
  * OpenVINO Const) or, for formats with constant-producing ops, the tensor in
- * the producer's attribute (ONNX `Constant` with value / value_float(s) / value_int(s)).
+ * the producer's attribute (ONNX `Constant` with value / value_float(s) / value_int(s)),
+ * also when read through pass-through ops (ONNX `Identity`).
  */
-export function constantOf(value: Value, ops: FormatOps): Tensor | undefined {
+export function constantOf(value: Value, ops: FormatOps, depth = 0): Tensor | undefined {
   if (value.const) return value.const;
   const p = value.producer;
-  if (!p || p.removed || !ops.constantProducers.has(p.op) || p.inputs.length > 0) return undefined;
+  if (!p || p.removed) return undefined;
+  if (ops.passThrough.has(p.op) && p.inputs.length === 1 && p.input(0) && depth < 8) return constantOf(p.input(0)!, ops, depth + 1);
+  if (!ops.constantProducers.has(p.op) || p.inputs.length > 0) return undefined;
   for (const [name, a] of p.attrs) {
     if (name === 'value' && a.kind === 'tensor') return a.value;
     if (name === 'value_float' && a.kind === 'float') return Tensor.scalar('float32', a.value);

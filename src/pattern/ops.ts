@@ -13,6 +13,8 @@ export interface FormatOps {
   readonly commutative: ReadonlySet<string>;
   /** Ops whose single output is a constant held in an attribute. */
   readonly constantProducers: ReadonlySet<string>;
+  /** Ops that pass their single input through unchanged: a constant read through them is still constant. */
+  readonly passThrough: ReadonlySet<string>;
   /** op -> attribute -> value the spec gives when the attribute is absent. */
   readonly attrDefaults: Readonly<Record<string, Readonly<Record<string, Attr>>>>;
 }
@@ -26,6 +28,8 @@ export const FORMAT_OPS: Readonly<Record<FormatId, FormatOps>> = {
   onnx: {
     commutative: new Set(['Add', 'Mul', 'Sum', 'Max', 'Min', 'Mean', 'And', 'Or', 'Xor', 'Equal', 'BitwiseAnd', 'BitwiseOr', 'BitwiseXor']),
     constantProducers: new Set(['Constant']),
+    // PyTorch exports often read weights through an Identity.
+    passThrough: new Set(['Identity']),
     attrDefaults: {
       BatchNormalization: { epsilon: f(1e-5), momentum: f(0.9), training_mode: i(0) },
       InstanceNormalization: { epsilon: f(1e-5) },
@@ -58,11 +62,13 @@ export const FORMAT_OPS: Readonly<Record<FormatId, FormatOps>> = {
   tflite: {
     commutative: new Set(['ADD', 'MUL', 'MAXIMUM', 'MINIMUM', 'EQUAL', 'NOT_EQUAL', 'LOGICAL_AND', 'LOGICAL_OR', 'SQUARED_DIFFERENCE']),
     constantProducers: new Set(),
+    passThrough: new Set(),
     attrDefaults: {},
   },
   openvino: {
     commutative: new Set(['Add', 'Multiply', 'Maximum', 'Minimum', 'Equal', 'NotEqual', 'LogicalAnd', 'LogicalOr', 'LogicalXor', 'SquaredDifference']),
     constantProducers: new Set(),
+    passThrough: new Set(),
     attrDefaults: {},
   },
 };

@@ -76,6 +76,12 @@ describe('match: captures and constants', () => {
     expect(b.matchedNodes.map((n) => n.name)).toEqual(['m']);
     const add = g.addNode({ op: 'Add', name: 'a', inputs: [x, ci.output(0)], outputs: ['z'] });
     expect(ok(matchAt('Add($x, $k:const)', add)).consts.get('k')!.dtype).toBe('int64');
+    // through an Identity (as PyTorch exports read weights) it is still constant
+    const id = g.addNode({ op: 'Identity', name: 'id', inputs: [c.output(0)], outputs: ['two_again'] });
+    const mul2 = g.addNode({ op: 'Mul', name: 'm2', inputs: [x, id.output(0)], outputs: ['y2'] });
+    const b2 = ok(matchAt('Mul($x, $k:const)', mul2));
+    expect(b2.values.get('k')).toBe(id.output(0));
+    expect([...b2.consts.get('k')!.toFloat64()]).toEqual([2]);
     // in TFLite there is no Constant op: a node output is not constant
     expect(reason(matchAt('Mul($x, $k:const)', mul, 'tflite'))).toBe("input 1 of Mul 'm' is not constant");
   });

@@ -26,10 +26,11 @@ function count(model: Model, pattern: string): { matches: number; candidates: nu
   return { matches, candidates };
 }
 
-/** Constant by hand: an initializer, or the output of an ONNX Constant node. */
+/** Constant by hand: an initializer, or the output of an ONNX Constant node, possibly through Identity nodes. */
 function isConst(v: Value | null): boolean {
   if (!v) return false;
   if (v.const) return true;
+  if (v.producer?.op === 'Identity') return isConst(v.producer.input(0));
   return v.producer?.op === 'Constant' && v.producer.inputs.length === 0;
 }
 
