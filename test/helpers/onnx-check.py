@@ -11,7 +11,8 @@
       same edit made through the codec). Edits: {"op": "set_int_attr", "node": i,
       "name": n, "value": v}, {"op": "rename_node", "node": i, "name": n},
       {"op": "scale_initializer", "name": n, "factor": f} (float32 raw_data),
-      {"op": "set_input_dim", "input": i, "dim": d, "value": v}.
+      {"op": "set_input_dim", "input": i, "dim": d, "value": v},
+      {"op": "rename_value", "from": old, "to": new} (main graph only).
 
   onnx-check.py external IN OUT LOCATION     (save_as_external_data, threshold 1 KiB)
   onnx-check.py hostile OUT LOCATION OFFSET LENGTH   ("-" leaves an entry out)
@@ -52,6 +53,17 @@ def edit(src, dst, edits_file):
                 if t.name == e["name"]:
                     arr = numpy_helper.to_array(t).astype(np.float32) * np.float32(e["factor"])
                     t.raw_data = arr.astype(np.float32).tobytes()
+        elif op == "rename_value":
+            old, new = e["from"], e["to"]
+            for n in m.graph.node:
+                n.input[:] = [new if x == old else x for x in n.input]
+                n.output[:] = [new if x == old else x for x in n.output]
+            for vi in list(m.graph.input) + list(m.graph.output) + list(m.graph.value_info):
+                if vi.name == old:
+                    vi.name = new
+            for t in m.graph.initializer:
+                if t.name == old:
+                    t.name = new
         elif op == "set_input_dim":
             dim = m.graph.input[e["input"]].type.tensor_type.shape.dim[e["dim"]]
             dim.dim_value = e["value"]

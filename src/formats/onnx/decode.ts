@@ -331,26 +331,19 @@ function readGraph(
 
   // Every node's outputs exist before any node or subgraph resolves a name.
   cur.path[depthPath] = 'node';
-  const parsed: { rec: NodeRec; attrs: number[] }[] = [];
   const outs: Value[][] = [];
   for (let i = 0; i < nodes.length; i += 3) {
     cur.path[depthPath + 1] = i / 3;
-    const p = readNodeHeader(cur, nodes[i]!, nodes[i + 1]!, nodes[i + 2]!);
-    parsed.push(p);
-    const values: Value[] = [];
-    for (const n of p.rec.outputs) {
-      const v = g.addValue(n);
-      if (n !== '' && !local.has(n)) local.set(n, v);
-      values.push(v);
-    }
-    outs.push(values);
+    outs.push(readNodeOutputs(cur, g, local, nodes[i + 1]!, nodes[i + 2]!));
   }
-  for (let k = 0; k < parsed.length; k++) {
-    const { rec: nrec, attrs: ranges } = parsed[k]!;
+  for (let k = 0; k < outs.length; k++) {
     cur.path[depthPath + 1] = k;
-    const ins: (Value | null)[] = nrec.inputs.map((n) => (n === '' ? null : resolve(n)));
+    const nrec = readNodeHeader(cur, nodes[3 * k]!, nodes[3 * k + 1]!, nodes[3 * k + 2]!);
+    const ins: (Value | null)[] = new Array<Value | null>(INPUTS.length);
+    for (let i = 0; i < INPUTS.length; i++) ins[i] = INPUTS[i] === '' ? null : resolve(INPUTS[i]!);
     const attrs = new Map<string, Attr>();
-    if (ranges.length > 0) {
+    if (ATTRS.length > 0) {
+      const ranges = ATTRS.slice(); // readAttr may decode subgraphs, which reuse ATTRS
       cur.path.push('attribute', 0);
       for (let i = 0; i < ranges.length; i += 3) {
         cur.path[cur.path.length - 1] = i / 3;
@@ -361,9 +354,8 @@ function readGraph(
       }
       cur.path.length -= 2;
     }
+    nrec.attrCount = attrs.size;
     const node = g.addNode({ op: nrec.op, domain: nrec.domain, name: nrec.name, inputs: ins, outputs: outs[k]!, attrs, native: nrec });
-    nrec.attrNames = [...attrs.keys()];
-    nrec.attrs = [...attrs.values()];
     rec.nodes.push(node);
   }
 
@@ -417,9 +409,31 @@ export function sameShape(a: Shape | undefined, b: Shape | undefined): boolean {
   return true;
 }
 
-function readNodeHeader(cur: Cursor, start: number, contentStart: number, end: number): { rec: NodeRec; attrs: number[] } {
+/** Input names and attribute ranges of the node read last (scratch: a large graph makes no arrays for them). */
+const INPUTS: string[] = [];
+const ATTRS: number[] = [];
+
+/** Creates the values a node produces (a name produced twice gets a second value, which no one reads). */
+function readNodeOutputs(cur: Cursor, g: Graph, local: Map<string, Value>, contentStart: number, end: number): Value[] {
+  cur.pos = contentStart;
+  const values: Value[] = [];
+  while (cur.pos < end) {
+    const tag = cur.tag(end);
+    if (tag === ((2 << 3) | WIRE.LEN)) {
+      const n = cur.string(end);
+      const v = g.addValue(n);
+      if (n !== '' && !local.has(n)) local.set(n, v);
+      values.push(v);
+    } else cur.skip(tag & 7, end);
+  }
+  return values;
+}
+
+/** Reads a node's fields into a NodeRec; its input names go to INPUTS and its attribute ranges to ATTRS. */
+function readNodeHeader(cur: Cursor, start: number, contentStart: number, end: number): NodeRec {
   const rec = new NodeRec(cur.buf, start, end, 1);
-  const attrs: number[] = [];
+  INPUTS.length = 0;
+  ATTRS.length = 0;
   cur.pos = contentStart;
   while (cur.pos < end) {
     const s = cur.pos;
@@ -428,16 +442,16 @@ function readNodeHeader(cur: Cursor, start: number, contentStart: number, end: n
     const wire = tag & 7;
     if (wire === WIRE.LEN) {
       if (f === 1) {
-        rec.inputs.push(cur.string(end));
+        INPUTS.push(cur.string(end));
         continue;
       }
       if (f === 2) {
-        rec.outputs.push(cur.string(end));
+        cur.skip(wire, end);
         continue;
       }
       if (f === 5) {
         const stop = cur.lenEnd(end);
-        attrs.push(s, cur.pos, stop);
+        ATTRS.push(s, cur.pos, stop);
         cur.pos = stop;
         continue;
       }
@@ -455,7 +469,7 @@ function readNodeHeader(cur: Cursor, start: number, contentStart: number, end: n
     }
     rec.span(f, s, cur.pos);
   }
-  return { rec, attrs };
+  return rec;
 }
 
 /** Field number that holds the value of each attribute kind. */
@@ -822,6 +836,7 @@ function readTensor(
   }
   const name = rec.name ?? '';
   const dtype: DType = dtypeOfCode(code) ?? 'undefined';
+  const shape = dims.slice(); // exact size: a pushed-to array keeps room for 16
   const fail = (reason: string): never => cur.fail(reason, start, { tensor: name });
   let count = 1;
   for (const d of dims) count *= d;
@@ -844,7 +859,7 @@ function readTensor(
     }
   }
   rec.data = data;
-  const tensor = new FileTensor(dtype, dims, data, rec);
+  const tensor = new FileTensor(dtype, shape, data, rec);
   cur.pos = end;
   return { tensor, rec };
 }

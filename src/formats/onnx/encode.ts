@@ -8,7 +8,7 @@ import { VALUE_FIELD, sameShape } from './decode';
 import type { ExternalRef } from './external';
 import { AttrRec, GraphRec, ModelRec, NodeRec, Rec, type TensorRec, ValueInfoRec, tensorRec } from './records';
 import { ATTR_TYPE, KNOWN_FIELDS, WIRE, codeOfDtype } from './schema';
-import { Sink } from './wire';
+import { Sink, decodeUtf8 } from './wire';
 
 /** Where tensor data goes; see WriteOptions.externalData. */
 export type ExternalMode = 'keep' | 'inline' | 'external';
@@ -220,19 +220,15 @@ export class Encoder {
   nodeSame(n: Node): boolean {
     const rec = n.native instanceof NodeRec ? n.native : undefined;
     if (!rec || this.forced || n.op !== rec.op || n.domain !== rec.domain || n.name !== rec.name) return false;
-    const ins = n.inputs;
-    if (ins.length !== rec.inputs.length) return false;
-    for (let i = 0; i < ins.length; i++) if ((ins[i]?.name ?? '') !== rec.inputs[i]) return false;
-    const outs = n.outputs;
-    if (outs.length !== rec.outputs.length) return false;
-    for (let i = 0; i < outs.length; i++) if (outs[i]!.name !== rec.outputs[i]) return false;
-    if (n.attrs.size !== rec.attrNames.length) return false;
-    let i = 0;
+    if (n.attrs.size !== rec.attrCount) return false;
+    let last = rec.start;
     for (const [name, a] of n.attrs) {
-      if (name !== rec.attrNames[i] || a !== rec.attrs[i] || !this.attrSame(name, a)) return false;
-      i++;
+      const ar = a.native;
+      // Each attribute must be one read inside this node, in the order read, and unchanged.
+      if (!(ar instanceof AttrRec) || ar.buf !== rec.buf || ar.start <= last || ar.end > rec.end || !this.attrSame(name, a)) return false;
+      last = ar.start;
     }
-    return true;
+    return namesSame(n, rec);
   }
 
   private attrSame(name: string, a: Attr): boolean {
@@ -547,6 +543,63 @@ function sameList(a: readonly unknown[], b: readonly unknown[]): boolean {
   if (a.length !== b.length) return false;
   for (let i = 0; i < a.length; i++) if (!Object.is(a[i], b[i])) return false;
   return true;
+}
+
+/** Whether a node's input and output names are still the ones in its bytes (compared in place, nothing decoded). */
+function namesSame(n: Node, rec: NodeRec): boolean {
+  const b = rec.buf;
+  let p = rec.start;
+  while (b[p++]! >= 0x80); // tag
+  const varint = (): number => {
+    let v = 0;
+    for (let shift = 0; ; shift += 7) {
+      const byte = b[p++]!;
+      v += (byte & 0x7f) * 2 ** shift;
+      if (byte < 0x80) return v;
+    }
+  };
+  const len = varint();
+  const end = p + len;
+  const ins = n.inputs;
+  const outs = n.outputs;
+  let i = 0;
+  let o = 0;
+  while (p < end) {
+    const tag = varint();
+    const wire = tag & 7;
+    if (wire === WIRE.LEN) {
+      const l = varint();
+      const field = Math.floor(tag / 8);
+      if (field === 1) {
+        if (i >= ins.length || !sameText(b, p, p + l, ins[i]?.name ?? '')) return false;
+        i++;
+      } else if (field === 2) {
+        if (o >= outs.length || !sameText(b, p, p + l, outs[o]!.name)) return false;
+        o++;
+      }
+      p += l;
+    } else if (wire === WIRE.VARINT) varint();
+    else if (wire === WIRE.I64) p += 8;
+    else if (wire === WIRE.I32) p += 4;
+    else return false; // a group: rare enough to simply encode the node again
+  }
+  return i === ins.length && o === outs.length;
+}
+
+/** Whether bytes [s, e) are the UTF-8 of `text`. */
+function sameText(b: Uint8Array, s: number, e: number, text: string): boolean {
+  const n = e - s;
+  if (text.length > n) return false; // each UTF-16 unit takes at least one byte
+  if (text.length === n) {
+    let i = 0;
+    for (; i < n; i++) {
+      const c = b[s + i]!;
+      if (c >= 0x80) break;
+      if (c !== text.charCodeAt(i)) return false;
+    }
+    if (i === n) return true;
+  }
+  return decodeUtf8(b, s, e) === text;
 }
 
 /** Copies every occurrence of field `no` of a record, in file order. */

@@ -78,14 +78,16 @@ export class GraphRec extends Rec {
   initializers: { value: Value; tensor: Tensor }[] = [];
 }
 
+/**
+ * A node as read. Its input and output names are not copied: the writer
+ * compares the node's current names with the bytes of its range.
+ */
 export class NodeRec extends Rec {
   op = '';
   domain = '';
   name = '';
-  inputs: string[] = [];
-  outputs: string[] = [];
-  attrNames!: string[];
-  attrs!: Attr[];
+  /** How many attributes the node had (each one's AttrRec lies inside the node's range). */
+  attrCount = 0;
 }
 
 /** Snapshot of an attribute: its name, kind and value as read (lists copied). */

@@ -53,6 +53,22 @@ test('one initializer replaced by new data', async () => {
   expect(ours('scaled.onnx').equals(expected)).toBe(true);
 });
 
+test('values renamed: an intermediate value and an initializer, wherever they are named', () => {
+  const model = readOnnx(BLAZEFACE);
+  const g = model.graph;
+  const mid = g.nodes[3]!.outputs[0]!;
+  const w = g.nodes[4]!.inputs.find((v) => v?.const !== undefined)!;
+  const [midName, wName] = [mid.name, w.name];
+  g.renameValue(mid, 'renamed-intermediate');
+  g.renameValue(w, 'renamed-weight');
+  writeOnnxFile(model, path.join(dir, 'values.onnx'));
+  const expected = pythonEdit(BLAZEFACE, [
+    { op: 'rename_value', from: midName, to: 'renamed-intermediate' },
+    { op: 'rename_value', from: wName, to: 'renamed-weight' },
+  ], dir);
+  expect(ours('values.onnx').equals(expected)).toBe(true);
+});
+
 test('an input dimension fixed', () => {
   const model = readOnnx(OCR_CLS);
   const x = model.graph.inputs[0]!;
