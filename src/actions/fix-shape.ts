@@ -8,7 +8,8 @@ export class FixShapeError extends RecipeToolError {}
 /**
  * `fix-shape`: makes dynamic dimensions fixed (seed slides 41-47: initialise
  * the batch size, fix height and width). Parameters:
- * - `batch: 1` sets dimension 0 of every graph input of rank >= 1;
+ * - `batch: 1` sets dimension 0 of every graph input of rank >= 1 where it is
+ *   dynamic (a fixed dimension 0, e.g. an RNN state [2, B, 128], is not a batch);
  * - `inputs: {x: [1, 3, 224, 224]}` sets the whole shape of named inputs;
  * - `dims: {N: 1}` sets a named (symbolic) dimension wherever it appears.
  * A symbolic dimension replaced at an input (e.g. `N` by the batch) is replaced
@@ -22,7 +23,7 @@ export const fixShapeAction: ActionDefinition = {
     type: 'object',
     additionalProperties: false,
     properties: {
-      batch: { type: 'integer', minimum: 1, description: 'Size of dimension 0 of every graph input.' },
+      batch: { type: 'integer', minimum: 1, description: 'Size of dimension 0 of every graph input where that dimension is dynamic.' },
       inputs: { type: 'object', description: 'Full shapes of named graph inputs, e.g. {x: [1, 3, 224, 224]}.' },
       dims: { type: 'object', description: 'Sizes of named (symbolic) dimensions, e.g. {N: 1, height: 480}.' },
     },
@@ -51,7 +52,7 @@ export const fixShapeAction: ActionDefinition = {
     if (params.batch !== undefined) {
       const batch = checkSize(params.batch, 'batch');
       for (const v of graph.inputs) {
-        if (v.const || !v.shape || v.shape.length === 0) continue;
+        if (v.const || !v.shape || v.shape.length === 0 || typeof v.shape[0] === 'number') continue;
         v.shape = setDim(v.shape, 0, batch, `dimension 0 of input '${v.name}'`);
       }
     }

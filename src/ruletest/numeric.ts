@@ -39,8 +39,9 @@ export function seededRandom(seed: number): () => number {
 
 /**
  * Random inputs for every non-constant input of the main graph: floats uniform
- * in the range, integers rounded down from it, bools 0/1. Named dimensions take
- * their size from `spec.dims`, open ones are 1.
+ * in the range, integers rounded down from it, bools 0/1. An input's shape is
+ * `spec.shapes[name]` when given; otherwise named dimensions take their size
+ * from `spec.dims` and open ones are 1.
  */
 export function randomInputs(graph: Graph, spec: NumericSpec): Map<string, Tensor> {
   const next = seededRandom(spec.seed);
@@ -48,7 +49,7 @@ export function randomInputs(graph: Graph, spec: NumericSpec): Map<string, Tenso
   for (const v of graph.inputs) {
     if (v.const) continue;
     const dtype: DType = v.dtype ?? 'float32';
-    const shape = (v.shape ?? []).map((d) => (typeof d === 'number' ? d : d === null ? 1 : spec.dims[d] ?? 1));
+    const shape = spec.shapes[v.name] ?? (v.shape ?? []).map((d) => (typeof d === 'number' ? d : d === null ? 1 : spec.dims[d] ?? 1));
     const [lo, hi] = spec.inputs[v.name] ?? spec.range;
     const count = shape.reduce((a, b) => a * b, 1);
     const kind = DTYPES[dtype].kind;

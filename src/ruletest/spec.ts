@@ -11,6 +11,8 @@ export interface NumericSpec {
   range: [number, number];
   inputs: Record<string, [number, number]>;
   dims: Record<string, number>;
+  /** Whole shapes of named inputs (for dimensions the model leaves unnamed). */
+  shapes: Record<string, number[]>;
   tolerance: number;
   rtol: number;
   expect: 'same' | 'different';
@@ -75,7 +77,7 @@ interface RawTestFile {
   keeps?: RawCase[];
 }
 
-const DEFAULT_NUMERIC: NumericSpec = { seed: 1, range: [-2, 2], inputs: {}, dims: {}, tolerance: 1e-5, rtol: 0, expect: 'same' };
+const DEFAULT_NUMERIC: NumericSpec = { seed: 1, range: [-2, 2], inputs: {}, dims: {}, shapes: {}, tolerance: 1e-5, rtol: 0, expect: 'same' };
 
 /** The test file beside a recipe file: `x.yaml` -> `x.test.yaml`. */
 export function testFileFor(recipeFile: string): string {

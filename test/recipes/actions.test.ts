@@ -39,6 +39,17 @@ describe('fix-shape', () => {
     expect(printGraph(m.graph)).toContain('in k: float32[4]');
     expect(out.summary).toBe('fixed 7 dimension(s) (h=8, w=9, N=4)');
   });
+  test('batch leaves a fixed dimension 0 alone (an RNN state [2, N, 4] is not batched on axis 0)', () => {
+    const m = onnx(`graph main
+  in x: float32[N, 4]
+  in state: float32[2, N, 4]
+  a: y: float32[N, 4] = Relu(x)
+  out y
+  out state
+`);
+    fixShape.run(m, { batch: 1 });
+    expect(m.graph.inputs.map((v) => v.shape)).toEqual([[1, 4], [2, 1, 4]]);
+  });
   test.each([
     [{ inputs: { nope: [1] } }, "fix-shape: the model has no input 'nope' (inputs: x, k)"],
     [{ inputs: { x: [1, 3, 8] } }, "fix-shape: input 'x' has rank 4, the shape given has 3 dimensions"],

@@ -28,10 +28,31 @@ test('tensorrt bundle on PaddleOCR cls (ONNX opset 9): BatchNorms folded, batch 
   expect(report.rules.flatMap((r) => r.refused)).toEqual([]);
   expect(model.graph.nodes.filter((n) => n.op === 'BatchNormalization')).toHaveLength(0);
   expect(model.graph.inputs[0]!.shape?.[0]).toBe(1);
-  const spec = { seed: 21, range: [0, 1] as [number, number], inputs: {}, dims: { 'p2o.DynamicDimension.1': 48, 'p2o.DynamicDimension.2': 192 }, tolerance: 1e-4, rtol: 1e-4, expect: 'same' as const };
+  const spec = { seed: 21, range: [0, 1] as [number, number], inputs: {}, dims: { 'p2o.DynamicDimension.1': 48, 'p2o.DynamicDimension.2': 192 }, shapes: {}, tolerance: 1e-4, rtol: 1e-4, expect: 'same' as const };
   const run = await onnxBackend.run(before, model, randomInputs(before.graph, spec), work);
   const cmp = compareOutputs(run, spec);
   console.log(`tensorrt bundle on PaddleOCR cls: max |diff| ${cmp.maxAbsDiff}`);
+  expect(cmp.problem).toBeUndefined();
+});
+
+test('tensorrt bundle on Silero VAD v5 (ONNX opset 16, If subgraphs): constants folded, outputs unchanged in onnxruntime', async () => {
+  const file = corpusOnnxModels().find((f) => f.endsWith('silero_vad_v5.onnx'));
+  expect(file).toBeDefined();
+  const before = readModel(file!);
+  const model = readModel(file!);
+  const report = applyBundle(model, loadBundle([path.join(PACKS_DIR, 'tensorrt.yaml')]));
+  expect(rewrites(report, 'fold-unsqueeze-onnx')).toBeGreaterThan(0);
+  // Identities that produce graph outputs (of the model and of If branches) cannot be replaced by
+  // their input without renaming an output: the driver refuses those (docs/packs.md, gap 2). Nothing else is refused.
+  const refused = report.rules.flatMap((r) => r.refused.map((x) => ({ rule: r.id, ...x })));
+  expect(refused.filter((x) => x.rule !== 'identity-remove-onnx' || !/is a graph output whose name must stay/.test(x.reason))).toEqual([]);
+  const spec = {
+    seed: 22, range: [-1, 1] as [number, number], inputs: { sr: [16000, 16000] as [number, number] }, dims: {},
+    shapes: { input: [1, 512], state: [2, 1, 128] }, tolerance: 1e-5, rtol: 1e-4, expect: 'same' as const,
+  };
+  const run = await onnxBackend.run(before, model, randomInputs(before.graph, spec), work);
+  const cmp = compareOutputs(run, spec);
+  console.log(`tensorrt bundle on Silero VAD v5: ${rewrites(report, 'fold-unsqueeze-onnx')} Unsqueeze folded, ${refused.length} Identity at graph outputs refused, max |diff| ${cmp.maxAbsDiff}`);
   expect(cmp.problem).toBeUndefined();
 });
 
