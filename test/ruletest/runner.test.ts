@@ -70,6 +70,18 @@ test('a missing snapshot fails; -u writes it; the next run passes; a changed sna
   expect(formatResults([changed], dir)).toMatch(/FAIL rewrites pair \[neg-neg\]/);
 });
 
+test('snapshot entries of removed cases are reported, and -u drops them', async () => {
+  const { file, dir } = setup(`rule: neg-neg\nrewrites:\n  - name: pair\n    graph: |\n${GRAPH_NEGNEG}`);
+  await runRuleTestFile(file, { update: true });
+  const snapFile = path.join(dir, '__snapshots__', 't.snap.yaml');
+  fs.appendFileSync(snapFile, 'gone: |\n  model onnx\n');
+  const r = await runRuleTestFile(file);
+  expect(r.obsolete).toEqual(['gone']);
+  expect(formatResults([r], dir)).toContain('note: snapshot entries without a case: gone (removed by -u)');
+  await runRuleTestFile(file, { update: true });
+  expect([...readSnapshots(snapFile).keys()]).toEqual(['pair']);
+});
+
 test('keeps that fire, rewrites that do not, and an unknown rule are failures with reasons', async () => {
   const { file } = setup(
     `rule: neg-neg\nrewrites:\n  - name: no-pair\n    graph: |\n${GRAPH_RELU}\n  - name: unknown\n    rule: no-such-rule\n    graph: |\n${GRAPH_RELU}\nkeeps:\n  - name: fires\n    graph: |\n${GRAPH_NEGNEG}`,
