@@ -16,6 +16,7 @@
 
   onnx-check.py external IN OUT LOCATION     (save_as_external_data, threshold 1 KiB)
   onnx-check.py hostile OUT LOCATION OFFSET LENGTH   ("-" leaves an entry out)
+  onnx-check.py tensors DIR     (TensorProtos with typed data fields, and their values)
 """
 import json, sys
 import numpy as np
@@ -92,11 +93,50 @@ def hostile(dst, location, offset, length):
     onnx.save(helper.make_model(g, opset_imports=[helper.make_opsetid("", 13)]), dst)
 
 
+def tensors(out_dir):
+    """Writes TensorProtos that keep their data in the typed fields (not raw_data), one .pb each,
+    and expected.json: name -> {"dtype", "dims", "values"} (numbers as floats, int64 as strings)."""
+    import os
+    from onnx import helper, TensorProto
+    cases = {
+        "f32": (TensorProto.FLOAT, [2, 2], [1.5, -2.0, 3.25, 0.0]),
+        "f64": (TensorProto.DOUBLE, [3], [1e-300, -2.5, 7.0]),
+        "f16": (TensorProto.FLOAT16, [3], [0.5, -1.0, 65504.0]),
+        "bf16": (TensorProto.BFLOAT16, [2], [1.0, -3.0]),
+        "i8": (TensorProto.INT8, [4], [-128, -1, 0, 127]),
+        "u8": (TensorProto.UINT8, [3], [0, 128, 255]),
+        "i16": (TensorProto.INT16, [2], [-32768, 32767]),
+        "u16": (TensorProto.UINT16, [2], [0, 65535]),
+        "i32": (TensorProto.INT32, [3], [-2147483648, 0, 2147483647]),
+        "i64": (TensorProto.INT64, [3], [-9223372036854775808, 1, 9223372036854775807]),
+        "u32": (TensorProto.UINT32, [2], [0, 4294967295]),
+        "u64": (TensorProto.UINT64, [2], [0, 18446744073709551615]),
+        "bool": (TensorProto.BOOL, [3], [True, False, True]),
+        "str": (TensorProto.STRING, [2], [b"abc", "h\u00e9".encode()]),
+    }
+    expected = {}
+    for name, (dtype, dims, vals) in cases.items():
+        t = helper.make_tensor(name, dtype, dims, vals, raw=False)
+        assert not t.HasField("raw_data")
+        open(os.path.join(out_dir, name + ".pb"), "wb").write(t.SerializeToString())
+        arr = onnx.numpy_helper.to_array(t)
+        if dtype == TensorProto.STRING:
+            values = [v.decode() if isinstance(v, bytes) else v for v in arr.flatten().tolist()]
+        elif dtype in (TensorProto.INT64, TensorProto.UINT64):
+            values = [str(int(v)) for v in arr.flatten().tolist()]
+        else:
+            values = [float(v) for v in arr.astype(np.float64).flatten().tolist()]
+        expected[name] = {"dims": dims, "values": values}
+    json.dump(expected, open(os.path.join(out_dir, "expected.json"), "w"))
+
+
 if __name__ == "__main__":
     if sys.argv[1] == "check":
         check(sys.argv[2])
     elif sys.argv[1] == "external":
         external(sys.argv[2], sys.argv[3], sys.argv[4])
+    elif sys.argv[1] == "tensors":
+        tensors(sys.argv[2])
     elif sys.argv[1] == "hostile":
         hostile(*sys.argv[2:6])
     elif sys.argv[1] == "edit":

@@ -826,11 +826,16 @@ function readTensor(
       (external ??= new Map()).set(e.a, e.b);
     } else if (f === 14 && wire === WIRE.VARINT) location = cur.int32(end);
     else if ((f === 4 || f === 5 || f === 7 || f === 10 || f === 11) && wire !== WIRE.SGROUP) {
-      const vs = wire === WIRE.LEN ? cur.lenEnd(end) : cur.pos;
-      const from = wire === WIRE.LEN ? cur.pos : cur.pos;
-      if (wire === WIRE.LEN) cur.pos = vs;
-      else cur.skip(wire, end);
-      typed.push(f, wire, from, wire === WIRE.LEN ? vs : cur.pos);
+      // A packed payload, or one unpacked element: either way the byte range of the values.
+      if (wire === WIRE.LEN) {
+        const stop = cur.lenEnd(end);
+        typed.push(f, wire, cur.pos, stop);
+        cur.pos = stop;
+      } else {
+        const from = cur.pos;
+        cur.skip(wire, end);
+        typed.push(f, wire, from, cur.pos);
+      }
     } else cur.skip(wire, end);
     rec.span(f, s, cur.pos);
   }
