@@ -432,7 +432,13 @@ function inferOutput(op: string, inputs: readonly (Value | null)[], outputCount:
   const present = inputs.filter((v): v is Value => v !== null);
   let dtype: DType | undefined;
   if (BOOL_OUTPUT_OPS.has(op)) dtype = 'bool';
-  else if (!OTHER_DTYPE_OPS.has(op)) dtype = present.map((v) => v.dtype ?? v.const?.dtype).find((d) => d !== undefined);
+  else if (!OTHER_DTYPE_OPS.has(op)) {
+    // The data input carries the type, and it is rarely a constant: TFLite SPLIT
+    // reads (axis, input) and TRANSPOSE_CONV (output_shape, weights, input), so
+    // the first input is not always the one to follow.
+    const dataFirst = [...present.filter((v) => !v.const), ...present.filter((v) => v.const)];
+    dtype = dataFirst.map((v) => v.dtype ?? v.const?.dtype).find((d) => d !== undefined);
+  }
   let shape: Shape | undefined;
   if (outputCount === 1 && (ELEMENTWISE_OPS.has(op) || BOOL_OUTPUT_OPS.has(op)) && present.length > 0) {
     shape = broadcastShape(present.map((v) => v.shape ?? (v.const ? [...v.const.shape] : undefined)));

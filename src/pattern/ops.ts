@@ -101,6 +101,6 @@ export const ELEMENTWISE_OPS: ReadonlySet<string> = new Set([
   'Tanh', 'Exp', 'Log', 'Sqrt', 'Abs', 'Neg', 'Reciprocal', 'Floor', 'Ceil', 'Round', 'Sign', 'Erf', 'Sin', 'Cos', 'Clip', 'Elu', 'Selu',
   'Softplus', 'Mish', 'Gelu', 'Identity',
   'ADD', 'SUB', 'MUL', 'DIV', 'POW', 'MAXIMUM', 'MINIMUM', 'SQUARED_DIFFERENCE', 'RELU', 'RELU6', 'RELU_N1_TO_1', 'LEAKY_RELU',
-  'LOGISTIC', 'HARD_SWISH', 'TANH', 'EXP', 'LOG', 'SQRT', 'RSQRT', 'ABS', 'NEG', 'SQUARE', 'FLOOR', 'CEIL', 'ROUND', 'SIN', 'COS', 'ELU', 'GELU',
+  'LOGISTIC', 'HARD_SWISH', 'TANH', 'EXP', 'LOG', 'SQRT', 'RSQRT', 'ABS', 'NEG', 'SQUARE', 'FLOOR', 'CEIL', 'ROUND', 'SIN', 'COS', 'ELU', 'GELU', 'SIGN', 'FLOOR_DIV', 'FLOOR_MOD', 'PRELU',
   'Multiply', 'Subtract', 'Divide', 'Power', 'Maximum', 'Minimum', 'SquaredDifference', 'Negative', 'Swish', 'HSwish', 'HSigmoid',
 ]);

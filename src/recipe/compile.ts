@@ -329,6 +329,8 @@ function patternRule(
               bindings: m.bindings,
               lets: letValues,
               reuseOutputs,
+              // Every TFLite tensor needs a dtype and shape; ONNX and OpenVINO leave new values undeclared.
+              declareTypes: context.format === 'tflite',
               evaluate: (expr, locals) => {
                 const merged = locals.size ? new Map([...letValuesEntries(letValues, lets, spec.options), ...locals]) : letValues;
                 return evaluate(expr, { captures, lets: merged, context });
