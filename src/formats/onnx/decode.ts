@@ -662,6 +662,10 @@ function readAttr(cur: Cursor, options: DecodeOptions, start: number, contentSta
   }
   rec.kind = attr.kind;
   rec.valueField = VALUE_FIELD[attr.kind];
+  // The value's own field is encoded from the IR when the attribute changes: keep no bytes for it.
+  let onlyValue = true;
+  for (let k = 0; k < rec.spans.length && onlyValue; k += 3) onlyValue = rec.spans[k] === rec.valueField;
+  if (onlyValue && rec.valueField !== 0) rec.dropSpans();
   attr.native = rec;
   cur.pos = end;
   return attr;
@@ -814,7 +818,7 @@ function readTensor(
       while (cur.pos < stop) dims.push(dimOf(cur, cur.int64(stop), s));
     } else if (f === 9 && wire === WIRE.LEN) {
       const stop = cur.lenEnd(end);
-      raw = cur.buf.subarray(cur.pos, stop);
+      raw = new Uint8Array(cur.buf.buffer, cur.buf.byteOffset + cur.pos, stop - cur.pos); // a plain view: Buffer#subarray is slower
       cur.pos = stop;
     } else if (f === 6 && wire === WIRE.LEN) {
       const stop = cur.lenEnd(end);

@@ -39,6 +39,11 @@ export abstract class Rec {
     else (this.spans as number[]).push(field, start, end);
   }
 
+  /** Forgets the kept fields (when they turn out to be ones the IR encodes). */
+  dropSpans(): void {
+    this.spans = NO_SPANS;
+  }
+
   mark(field: number): void {
     this.present |= 1 << field;
   }
