@@ -2,7 +2,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { ModelError } from '../../errors';
 import type { Model } from '../../ir/model';
-import type { LazyData } from '../../ir/tensor';
+import { LazyData, type TensorData } from '../../ir/tensor';
 import type { FormatAdapter, OutputFiles, ReadOptions, WriteOptions } from '../adapter';
 import { decodeModel } from './decode';
 import { Encoder } from './encode';
@@ -93,7 +93,7 @@ export function writeOnnx(model: Model, out: OutputFiles, options: WriteOptions 
       const key = `${ref.offset}:${ref.length}`;
       if (done.has(key)) continue;
       done.add(key);
-      copyInto(fd, ref.offset, data as LazyData);
+      copyInto(fd, ref.offset, data);
     }
   }
 }
@@ -111,8 +111,8 @@ function sameFile(a: string, b: string): boolean {
 const PIECE = 16 << 20;
 
 /** Writes tensor data at `offset` of `fd`, in pieces for data that lives in a file. */
-function copyInto(fd: number, offset: number, data: LazyData): void {
-  if (!data.source) {
+function copyInto(fd: number, offset: number, data: TensorData): void {
+  if (!(data instanceof LazyData) || !data.source) {
     writeAllBytes(fd, data.bytes(), offset);
     return;
   }

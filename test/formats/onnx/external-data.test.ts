@@ -71,6 +71,16 @@ test('keep: the .onnx is written back byte for byte and the data file is recreat
   await expectSameOutputs(out);
 });
 
+test('eager external data: read at once, and still kept in its file on write', () => {
+  const model = readOnnx(EXT, { eagerExternalData: true });
+  expect(model.graph.constants.some((v) => v.const!.data instanceof LazyData)).toBe(false);
+  const out = path.join(dir, 'eager/model.onnx');
+  fs.mkdirSync(path.dirname(out));
+  writeOnnxFile(model, out);
+  expect(fs.readFileSync(out).equals(fs.readFileSync(EXT))).toBe(true);
+  expect(fs.readFileSync(path.join(dir, 'eager/weights.bin')).equals(fs.readFileSync(path.join(dir, 'ext/weights.bin')))).toBe(true);
+});
+
 test('inline then external: both run the same, and python onnx and its checker accept them', async () => {
   const inline = path.join(dir, 'inline/model.onnx');
   fs.mkdirSync(path.dirname(inline));
