@@ -274,8 +274,9 @@ export class Encoder {
     }
   }
 
-  private goesExternal(t: Tensor, isInit: boolean): boolean {
-    return this.opts.mode === 'external' && isInit && DTYPES[t.dtype].bits > 0 && t.data.byteLength >= this.opts.threshold;
+  /** `external` mode moves initializers and attribute tensors (Constant nodes' weights) as python onnx does. */
+  private goesExternal(t: Tensor, _isInit: boolean): boolean {
+    return this.opts.mode === 'external' && DTYPES[t.dtype].bits > 0 && t.data.byteLength >= this.opts.threshold;
   }
 
   // ---- encoding -------------------------------------------------------------

@@ -101,6 +101,26 @@ test('inline then external: both run the same, and python onnx and its checker a
   expect(externalCheck!.checker_written).toBeNull();
 });
 
+test('external moves Constant nodes\' weights too (PaddleOCR keeps no initializers), and inline brings them back', async () => {
+  const ocr = path.join(NPM_CORPUS, '@gutenye__ocr-models/assets/ch_ppocr_mobile_v2.0_cls_infer.onnx');
+  const external = path.join(dir, 'ocr-external/cls.onnx');
+  fs.mkdirSync(path.dirname(external));
+  writeOnnxFile(readOnnx(ocr), external, { externalData: 'external' });
+  expect(fs.statSync(`${external}.data`).size).toBeGreaterThan(fs.statSync(external).size);
+  const constants = readOnnx(external).graph.nodes.filter((n) => n.op === 'Constant');
+  expect(constants.some((n) => { const a = n.attrs.get('value'); return a?.kind === 'tensor' && a.value.data instanceof LazyData; })).toBe(true);
+  const inline = path.join(dir, 'ocr-inline.onnx');
+  writeOnnxFile(readOnnx(external), inline, { externalData: 'inline' });
+  const x = { x: Tensor.from('float32', [1, 3, 48, 192], Array.from({ length: 3 * 48 * 192 }, (_, i) => Math.sin(i))) };
+  const want = await ort.run(ocr, x);
+  for (const file of [external, inline]) {
+    const got = await ort.run(file, x);
+    for (const [name, t] of Object.entries(want)) expect(Buffer.compare(got[name]!.data.bytes(), t.data.bytes())).toBe(0);
+  }
+  const [check] = pythonCheck([[ocr, inline]], dir);
+  expect(check!.equal).toBe(true);
+});
+
 describe('hostile external data locations are refused on read', () => {
   const hostileDir = path.join(dir, 'hostile');
   const outside = path.join(dir, 'outside.bin');
