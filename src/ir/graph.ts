@@ -29,6 +29,16 @@ export class Value {
   shape?: Shape;
   /** Constant content: an initializer (ONNX), a buffer (TFLite), a Const layer (OpenVINO). */
   const?: Tensor;
+  /**
+   * Holds state kept between runs (TFLite variable tensors such as an LSTM's
+   * cell state): like a graph input, it is a source that no node produces.
+   */
+  variable?: boolean;
+  /**
+   * Kept by cleanup even when nothing reads it: format data the IR does not
+   * model refers to it (a TFLite operator's `intermediates`).
+   */
+  pinned?: boolean;
   /** Format-specific fields the IR does not model (quantization, value_info extras, port ids). */
   native?: unknown;
 

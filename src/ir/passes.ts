@@ -31,7 +31,7 @@ export function cleanup(graph: Graph): { nodes: number; values: number } {
   }
   const inputs = new Set(graph.inputs);
   for (const v of [...graph.values]) {
-    if (v.useCount > 0 || inputs.has(v)) continue;
+    if (v.useCount > 0 || inputs.has(v) || v.pinned) continue;
     if (v.producer && !v.producer.removed) continue;
     graph.removeValue(v);
     values++;
@@ -104,7 +104,7 @@ export function validate(graph: Graph, options: ValidateOptions = {}): string[] 
     return false;
   };
   const hasSource = (v: Value): boolean =>
-    v.const !== undefined || (v.producer !== null && !v.producer.removed) || v.graph.inputs.includes(v);
+    v.const !== undefined || v.variable === true || (v.producer !== null && !v.producer.removed) || v.graph.inputs.includes(v);
   const seen = new Set<Node>();
   for (const node of graph.nodes) {
     node.inputs.forEach((v, i) => {

@@ -83,6 +83,18 @@ describe('cleanup, toposort, validate', () => {
     expect(g.nodes[99_999]).toBe(nodes[99_999]);
   });
 
+  test('a variable (state) value is a source, like an input', () => {
+    const g = new Graph('state');
+    const x = g.addValue('x');
+    g.inputs = [x];
+    const state = g.addValue('cell_state');
+    const n = g.addNode({ op: 'LSTM', inputs: [x, state], outputs: ['y'] });
+    g.outputs = [n.output(0)];
+    expect(validate(g)[0]).toMatch(/cell_state.*nothing produces/);
+    state.variable = true;
+    expect(validate(g)).toEqual([]);
+  });
+
   test('validate reports cycles, dangling inputs and duplicate names', () => {
     const g = new Graph('bad');
     const a = g.addValue('a');

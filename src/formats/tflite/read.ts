@@ -114,6 +114,7 @@ export function decodeTflite(bytes: Uint8Array, file: string, fileSize = bytes.b
       if (entry && t.buffer > 0) entry.tensorRefs++;
       const native: TfliteTensorNative = { format: 'tflite', tensor: t };
       const value = graph.addValue(name, { dtype, shape: irShape(t), native });
+      if (t.is_variable) value.variable = true;
       if (entry?.data && t.buffer > 0 && dtype) {
         let data: TensorData = entry.data;
         if (dtype === 'string' && entry.data instanceof BytesData) {
@@ -172,6 +173,7 @@ export function decodeTflite(bytes: Uint8Array, file: string, fileSize = bytes.b
       const inputs = (op.inputs ?? []).map((i, k) => (i === -1 ? null : tensorAt(i, `${opPath}.inputs[${k}]`)));
       const outputs = (op.outputs ?? []).map((i, k) => tensorAt(i, `${opPath}.outputs[${k}]`));
       native.intermediates = (op.intermediates ?? []).map((i, k) => (i === -1 ? null : tensorAt(i, `${opPath}.intermediates[${k}]`)));
+      for (const v of native.intermediates) if (v) v.pinned = true;
       try {
         graph.addNode({ op: opName, domain, name: graph.uniqueName(opName || 'custom'), inputs, outputs, attrs, native });
       } catch (e) {
