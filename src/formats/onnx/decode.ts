@@ -254,6 +254,31 @@ function readStringPair(cur: Cursor, end: number, fa: number, fb: number, bIsInt
   return { a, b, n };
 }
 
+/**
+ * Byte ranges (start, content start, end) of a graph's repeated fields, off
+ * the JS heap: a 100k-node graph would otherwise grow a 300k-element array.
+ */
+class Ranges {
+  private data = new Int32Array(48);
+  /** Number of values (three per range). */
+  length = 0;
+
+  add(start: number, contentStart: number, end: number): void {
+    if (this.length + 3 > this.data.length) {
+      const next = new Int32Array(this.data.length * 2);
+      next.set(this.data);
+      this.data = next;
+    }
+    this.data[this.length++] = start;
+    this.data[this.length++] = contentStart;
+    this.data[this.length++] = end;
+  }
+
+  at(i: number): number {
+    return this.data[i]!;
+  }
+}
+
 function readGraph(
   cur: Cursor,
   options: DecodeOptions,
@@ -267,11 +292,11 @@ function readGraph(
   if (depth > MAX_DEPTH) cur.fail(`subgraphs nested deeper than ${MAX_DEPTH} levels`, start);
   cur.pos = contentStart;
   const rec = new GraphRec(cur.buf, start, end, field);
-  const nodes: number[] = [];
-  const inits: number[] = [];
-  const inputs: number[] = [];
-  const outputs: number[] = [];
-  const infos: number[] = [];
+  const nodes = new Ranges();
+  const inits = new Ranges();
+  const inputs = new Ranges();
+  const outputs = new Ranges();
+  const infos = new Ranges();
   let name = '';
   while (cur.pos < end) {
     const s = cur.pos;
@@ -281,7 +306,7 @@ function readGraph(
     if (wire === WIRE.LEN && (f === 1 || f === 5 || f === 11 || f === 12 || f === 13)) {
       const stop = cur.lenEnd(end);
       const list = f === 1 ? nodes : f === 5 ? inits : f === 11 ? inputs : f === 12 ? outputs : infos;
-      list.push(s, cur.pos, stop);
+      list.add(s, cur.pos, stop);
       cur.pos = stop;
       continue;
     }
@@ -307,7 +332,7 @@ function readGraph(
   cur.path.push('input', 0);
   for (let i = 0; i < inputs.length; i += 3) {
     cur.path[depthPath + 1] = i / 3;
-    const vi = readValueInfo(cur, inputs[i]!, inputs[i + 1]!, inputs[i + 2]!, 11);
+    const vi = readValueInfo(cur, inputs.at(i), inputs.at(i + 1), inputs.at(i + 2), 11);
     const v = g.addValue(vi.name, { dtype: vi.dtype, shape: vi.shape });
     g.inputs.push(v);
     if (!local.has(vi.name)) local.set(vi.name, v);
@@ -317,7 +342,7 @@ function readGraph(
   cur.path[depthPath] = 'initializer';
   for (let i = 0; i < inits.length; i += 3) {
     cur.path[depthPath + 1] = i / 3;
-    const { tensor, rec: trec } = readTensor(cur, options, inits[i]!, inits[i + 1]!, inits[i + 2]!, 5);
+    const { tensor, rec: trec } = readTensor(cur, options, inits.at(i), inits.at(i + 1), inits.at(i + 2), 5);
     const n = trec.name ?? '';
     let v = local.get(n);
     if (v && v.const === undefined && v.graph === g) {
@@ -334,11 +359,11 @@ function readGraph(
   const outs: Value[][] = [];
   for (let i = 0; i < nodes.length; i += 3) {
     cur.path[depthPath + 1] = i / 3;
-    outs.push(readNodeOutputs(cur, g, local, nodes[i + 1]!, nodes[i + 2]!));
+    outs.push(readNodeOutputs(cur, g, local, nodes.at(i + 1), nodes.at(i + 2)));
   }
   for (let k = 0; k < outs.length; k++) {
     cur.path[depthPath + 1] = k;
-    const nrec = readNodeHeader(cur, nodes[3 * k]!, nodes[3 * k + 1]!, nodes[3 * k + 2]!);
+    const nrec = readNodeHeader(cur, nodes.at(3 * k), nodes.at(3 * k + 1), nodes.at(3 * k + 2));
     const ins: (Value | null)[] = new Array<Value | null>(INPUTS.length);
     for (let i = 0; i < INPUTS.length; i++) ins[i] = INPUTS[i] === '' ? null : resolve(INPUTS[i]!);
     const attrs = new Map<string, Attr>();
@@ -369,7 +394,7 @@ function readGraph(
   const outputValues: Value[] = [];
   for (let i = 0; i < outputs.length; i += 3) {
     cur.path[depthPath + 1] = i / 3;
-    const vi = readValueInfo(cur, outputs[i]!, outputs[i + 1]!, outputs[i + 2]!, 12);
+    const vi = readValueInfo(cur, outputs.at(i), outputs.at(i + 1), outputs.at(i + 2), 12);
     const v = resolve(vi.name);
     declare(v, vi);
     vi.value = v;
@@ -380,7 +405,7 @@ function readGraph(
   cur.path[depthPath] = 'value_info';
   for (let i = 0; i < infos.length; i += 3) {
     cur.path[depthPath + 1] = i / 3;
-    const vi = readValueInfo(cur, infos[i]!, infos[i + 1]!, infos[i + 2]!, 13);
+    const vi = readValueInfo(cur, infos.at(i), infos.at(i + 1), infos.at(i + 2), 13);
     const v = resolve(vi.name);
     declare(v, vi);
     vi.value = v;
