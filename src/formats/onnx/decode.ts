@@ -351,7 +351,8 @@ function readGraph(
       v = g.addConstant(n, tensor);
       if (!local.has(n)) local.set(n, v);
     }
-    rec.initializers.push({ value: v, tensor });
+    rec.initValues.push(v);
+    rec.initTensors.push(tensor);
   }
 
   // Every node's outputs exist before any node or subgraph resolves a name.
@@ -813,7 +814,8 @@ function readTensor(
 ): { tensor: Tensor; rec: TensorRec } {
   const rec = new TensorRec(cur.buf, start, end, field);
   cur.pos = contentStart;
-  const dims: number[] = [];
+  const dims = DIMS;
+  dims.length = 0;
   let code = 0;
   let raw: Uint8Array | undefined;
   let location = 0;
@@ -897,6 +899,9 @@ function readTensor(
   cur.pos = end;
   return { tensor, rec };
 }
+
+/** Dimensions of the tensor being read (scratch: the tensor keeps an exact-size copy). */
+const DIMS: number[] = [];
 
 function dimOf(cur: Cursor, v: number | bigint, at: number): number {
   if (typeof v === 'bigint' || v < 0) cur.fail(`tensor dimension ${v} is negative or too large`, at);

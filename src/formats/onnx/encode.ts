@@ -199,9 +199,11 @@ export class Encoder {
     const live = this.live(g);
     let consts = 0;
     for (const v of live) if (v.const !== undefined) consts++;
-    if (consts !== rec.initializers.length) return false;
-    for (const e of rec.initializers) {
-      if (!live.has(e.value) || e.value.const !== e.tensor || !this.tensorSame(e.tensor, e.value.name, true)) return false;
+    if (consts !== rec.initValues.length) return false;
+    for (let i = 0; i < rec.initValues.length; i++) {
+      const v = rec.initValues[i]!;
+      const t = rec.initTensors[i]!;
+      if (!live.has(v) || v.const !== t || !this.tensorSame(t, v.name, true)) return false;
     }
     for (const vi of rec.valueInfo) if (!this.alive(vi.value) || !this.viSame(vi, vi.value)) return false;
     return this.newValueInfos(g, rec).length === 0;
@@ -293,11 +295,11 @@ export class Encoder {
     else if (g.name !== '') m.stringField(2, g.name);
     const live = this.live(g);
     const done = new Set<Value>();
-    for (const e of rec?.initializers ?? []) {
-      const v = e.value;
+    for (let i = 0; i < (rec?.initValues.length ?? 0); i++) {
+      const v = rec!.initValues[i]!;
       if (!live.has(v) || v.const === undefined || done.has(v)) continue;
       done.add(v);
-      this.tensor(m, 5, v.const, v.name, true, tensorRec(e.tensor));
+      this.tensor(m, 5, v.const, v.name, true, tensorRec(rec!.initTensors[i]!));
     }
     for (const v of live) {
       if (v.const !== undefined && !done.has(v)) this.tensor(m, 5, v.const, v.name, true);

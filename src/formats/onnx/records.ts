@@ -80,7 +80,9 @@ export class GraphRec extends Rec {
   inputs: ValueInfoRec[] = [];
   outputs: ValueInfoRec[] = [];
   valueInfo: ValueInfoRec[] = [];
-  initializers: { value: Value; tensor: Tensor }[] = [];
+  /** The initializers as read: the value each became and the tensor it held (parallel arrays). */
+  initValues: Value[] = [];
+  initTensors: Tensor[] = [];
 }
 
 /**
