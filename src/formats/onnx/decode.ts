@@ -13,6 +13,7 @@ import { Cursor, decodeUtf8Strict } from './wire';
 /** How deep If/Loop bodies may nest before the file is refused (protobuf's own limit is 100). */
 const MAX_DEPTH = 64;
 
+/** Where the bytes being decoded come from, and how to treat external data. */
 export interface DecodeOptions {
   /** The model's path, for errors. */
   file: string;
@@ -428,6 +429,7 @@ function readGraph(
   return g;
 }
 
+/** Whether two shapes are equal dimension by dimension (both absent counts as equal). */
 export function sameShape(a: Shape | undefined, b: Shape | undefined): boolean {
   if (a === b) return true;
   if (!a || !b || a.length !== b.length) return false;
@@ -800,9 +802,6 @@ function readType(cur: Cursor, end: number): { dtype?: DType; shape?: Shape; exa
   if (tensors !== 1) exact = false;
   return { dtype, shape, exact };
 }
-
-/** Fields of TensorProto that hold the data in memory, in field order. */
-export const DATA_FIELDS = [4, 5, 6, 7, 9, 10, 11] as const;
 
 function readTensor(
   cur: Cursor,

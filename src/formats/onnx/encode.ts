@@ -13,6 +13,7 @@ import { Sink, decodeUtf8 } from './wire';
 /** Where tensor data goes; see WriteOptions.externalData. */
 export type ExternalMode = 'keep' | 'inline' | 'external';
 
+/** How the Encoder places tensor data and what it may copy. */
 export interface EncodeOptions {
   mode: ExternalMode;
   /** Smallest initializer, in bytes, moved out in `external` mode. */

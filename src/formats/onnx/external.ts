@@ -14,8 +14,8 @@ export interface ExternalRef {
 
 /**
  * Checks that `location` names a file inside `dir` and nowhere else: not an
- * absolute path, no `..`, no symlink leading out of the folder. Returns the
- * path to open. `what` says whose location it is, for the error.
+ * absolute path, no `..`. Returns the joined path; symlinks are checked by
+ * the callers once the path is resolved. `err` throws the caller's error.
  */
 export function checkLocation(dir: string, location: string, err: (reason: string) => never): string {
   if (location === '') err('external data location is empty');

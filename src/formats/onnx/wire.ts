@@ -422,6 +422,7 @@ export function writeChunks(fd: number, chunks: readonly Chunk[], readSource: (d
   flush();
 }
 
+/** Writes all of `bytes` to `fd` (at `position` when given), looping over short writes. */
 export function writeAllBytes(fd: number, bytes: Uint8Array, position?: number): void {
   let at = 0;
   while (at < bytes.byteLength) {
