@@ -1,6 +1,8 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { readOnnx } from '../../../src/formats/onnx';
+import { Encoder } from '../../../src/formats/onnx/encode';
+import { ModelRec } from '../../../src/formats/onnx/records';
 import { tempDir } from '../../helpers/corpus';
 import { allOnnxModels, pythonCheck, writeOnnxFile } from '../../helpers/onnx-files';
 
@@ -19,13 +21,22 @@ test('the model set is there (libonnx-testdata and the npm corpus)', () => {
   expect(MODELS.filter((m) => m.includes('.corpus')).length).toBeGreaterThanOrEqual(20);
 });
 
-test('every model is written back byte for byte, copied and re-encoded from the IR', () => {
+test('every model is written back byte for byte: untouched, decoded, and re-encoded from the IR', () => {
   const differ: string[] = [];
   MODELS.forEach((file, i) => {
     const original = fs.readFileSync(file);
     const copied = path.join(dir, `${i}.copy.onnx`);
-    writeOnnxFile(readOnnx(file), copied);
+    // Untouched: the graph is never decoded, the input bytes go out as they are.
+    const untouched = readOnnx(file);
+    writeOnnxFile(untouched, copied);
+    expect((untouched.native as ModelRec).graphDecoded).toBe(false);
     if (!original.equals(fs.readFileSync(copied))) differ.push(`copy ${file}`);
+    // Decoded into the IR but not changed: every element is found unchanged and copied.
+    const looked = readOnnx(file);
+    const encoder = new Encoder({ mode: 'keep', threshold: 1024, dataLocation: 'x.data', file: copied });
+    if (![...looked.allGraphs()].every((g) => encoder.graphSame(g))) differ.push(`seen as changed ${file}`);
+    writeOnnxFile(looked, copied);
+    if (!original.equals(fs.readFileSync(copied))) differ.push(`decoded ${file}`);
     fs.rmSync(copied);
     const again = path.join(dir, `${i}.onnx`);
     const model = readOnnx(file);
