@@ -91,7 +91,13 @@ export class Encoder {
       out.raw(rec.buf.subarray(rec.start, rec.end));
       return out;
     }
-    copySpans(out, rec, 1);
+    if (rec) copySpans(out, rec, 1);
+    else {
+      // A model made in memory (graph text, the IR API) has no ir_version to
+      // copy, and runtimes refuse a model without one.
+      out.tag(1, 0);
+      out.varint(irVersionForOpset(model.opsetVersion('') ?? model.opsetVersion('ai.onnx') ?? 13));
+    }
     const p = model.producer;
     if (rec && producerSame(rec.producer, p)) {
       copySpans(out, rec, 2);
@@ -536,6 +542,19 @@ export class Encoder {
       }
     }
   }
+}
+
+/** The IR version that came with each default-domain opset (onnx/docs/Versioning.md). */
+export function irVersionForOpset(opset: number): number {
+  if (opset >= 23) return 11;
+  if (opset >= 21) return 10;
+  if (opset >= 19) return 9;
+  if (opset >= 15) return 8;
+  if (opset >= 12) return 7;
+  if (opset >= 11) return 6;
+  if (opset >= 10) return 5;
+  if (opset >= 9) return 4;
+  return 3;
 }
 
 function producerSame(a: { name: string; version?: string } | undefined, b: { name: string; version?: string } | undefined): boolean {
