@@ -130,19 +130,9 @@ function outputsOf(before: Model, results: readonly RuntimeResult[]): NumericRun
   return { names, before: pick(a!), after: pick(b!) };
 }
 
-/**
- * Writes an ONNX model for onnxruntime. A model built from graph text has no
- * ir_version (the ONNX writer copies it from the file a model was read from),
- * and onnxruntime refuses a model without one: it is added here, as field 1
- * in front (protobuf fields may come in any order), from the opset version.
- */
+/** Writes an ONNX model for onnxruntime, weights inline (the runner reads one file). */
 function writeOnnxForRun(model: Model, file: string): void {
   writeModel(model, file, { externalData: 'inline' });
-  const bytes = fs.readFileSync(file);
-  if (bytes[0] === 0x08) return;
-  const opset = model.opsetVersion('') ?? 17;
-  const ir = opset >= 21 ? 10 : opset >= 19 ? 9 : opset >= 15 ? 8 : opset >= 13 ? 7 : opset >= 10 ? 5 : opset >= 9 ? 4 : 3;
-  fs.writeFileSync(file, Buffer.concat([Buffer.from([0x08, ir]), bytes]));
 }
 
 /** TFLite models in LiteRT.js (a child Node process; both runs in one process). */
