@@ -306,7 +306,11 @@ class IrReader {
     if (data) for (const [k, v] of Object.entries(data.attrs)) attrs.set(k, { kind: 'string', value: v });
     const outputs = layer.outputs.map((port) => {
       const { name, fromNames } = this.valueName(layer, port);
-      const v = graph.addValue(name, { dtype: this.portDType(layer, port), shape: this.portShape(layer, port) });
+      const dtype = this.portDType(layer, port);
+      // A port with neither precision nor dims says nothing of its type (our
+      // writer emits one for a value a rewrite left undeclared): not a scalar.
+      const untyped = dtype === undefined && childElements(port.el, 'dim').length === 0;
+      const v = graph.addValue(name, { dtype, shape: untyped ? undefined : this.portShape(layer, port) });
       v.native = this.valueNative('ov-port', v, port.el, fromNames);
       return v;
     });

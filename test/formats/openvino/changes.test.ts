@@ -259,3 +259,20 @@ describe('hand-written IR: strings, u1, a TensorIterator body with its own Const
     expect(back.shape).toEqual([3]);
   });
 });
+
+test('a value a rewrite left undeclared reads back as unknown, not as a scalar', () => {
+  const model = readModel(corpus('dummy/1/dummy.xml'));
+  const g = model.graph;
+  const add = g.nodes[0]!;
+  const relu = g.addNode({ op: 'Relu', domain: 'opset1', inputs: [add.output(0)], outputs: ['relu_out'] });
+  g.outputs = [relu.output(0)];
+  const file = out();
+  writeModel(model, file);
+  const back = readModel(file).graph;
+  const v = back.outputs[0]!;
+  expect(v.name).toBe('relu_out');
+  expect(v.dtype).toBeUndefined();
+  expect(v.shape).toBeUndefined();
+  // Declared values keep their declared shape, scalars included.
+  expect(back.inputs[0]!.shape).toEqual(g.inputs[0]!.shape);
+});
