@@ -149,14 +149,22 @@ export class Node {
     this._inputs[index] = value;
     if (value) {
       checkSameGraphOrOuter(this.graph, value);
-      value._uses.push({ node: this, index });
+      addUse(value, this, index);
     }
   }
 
   setInputs(values: readonly (Value | null)[]): void {
     this._inputs.forEach((v, i) => v && removeUse(v, this, i));
-    this._inputs = [];
-    values.forEach((v, i) => this.setInput(i, v));
+    // An exact-size copy: an array grown by push keeps room for 17 entries,
+    // which adds up over the 100k nodes of a large graph.
+    this._inputs = values.slice();
+    for (let i = 0; i < values.length; i++) {
+      const v = values[i];
+      if (v) {
+        checkSameGraphOrOuter(this.graph, v);
+        addUse(v, this, i);
+      }
+    }
   }
 
   /** Makes this node the producer of `values` (each must have no other producer). */
@@ -183,6 +191,13 @@ export class Node {
     for (const a of this.attrs.values()) out.push(...attrGraphs(a));
     return out;
   }
+}
+
+function addUse(value: Value, node: Node, index: number): void {
+  // Most values have one reader: a one-element array is a sixth of the size
+  // of an empty one grown by push.
+  if (value._uses.length === 0) value._uses = [{ node, index }];
+  else value._uses.push({ node, index });
 }
 
 function removeUse(value: Value, node: Node, index: number): void {
@@ -225,8 +240,13 @@ export class Graph {
   private _removedCount = 0;
   private _values = new Set<Value>();
   private _byName = new Map<string, Value>();
-  private _names = new Set<string>();
-  private _nodeNames = new Set<string>();
+  /**
+   * Names taken other than by a value `_byName` holds: node names, and value
+   * names `_byName` no longer holds (removed or renamed values). With
+   * `_byName` it gives every name ever used, without a third set as large as
+   * the graph.
+   */
+  private _otherNames = new Set<string>();
   /** Next suffix to try per base name, so naming n new nodes costs O(n), not O(n^2). */
   private _nextSuffix = new Map<string, number>();
 
@@ -279,10 +299,10 @@ export class Graph {
 
   /** A name not yet used by any value or node of this graph, derived from `base`. */
   uniqueName(base: string): string {
-    if (!this._names.has(base) && !this._nodeNames.has(base)) return base;
+    if (!this._byName.has(base) && !this._otherNames.has(base)) return base;
     for (let i = this._nextSuffix.get(base) ?? 1; ; i++) {
       const candidate = `${base}_${i}`;
-      if (!this._names.has(candidate) && !this._nodeNames.has(candidate)) {
+      if (!this._byName.has(candidate) && !this._otherNames.has(candidate)) {
         this._nextSuffix.set(base, i + 1);
         return candidate;
       }
@@ -298,7 +318,6 @@ export class Graph {
       v.native = init.native;
     }
     this._values.add(v);
-    this._names.add(name);
     if (!this._byName.has(name)) this._byName.set(name, v);
     return v;
   }
@@ -312,9 +331,8 @@ export class Graph {
 
   /** Renames a value, keeping the name index right. */
   renameValue(value: Value, name: string): void {
-    if (this._byName.get(value.name) === value) this._byName.delete(value.name);
+    this.unindexName(value);
     value.name = name;
-    this._names.add(name);
     if (!this._byName.has(name)) this._byName.set(name, value);
   }
 
@@ -327,7 +345,15 @@ export class Graph {
       throw new Error(`cannot remove value '${value.name}': it is still read`);
     }
     this._values.delete(value);
-    if (this._byName.get(value.name) === value) this._byName.delete(value.name);
+    this.unindexName(value);
+  }
+
+  /** Drops `value` from the name index; its name stays taken. */
+  private unindexName(value: Value): void {
+    if (this._byName.get(value.name) === value) {
+      this._byName.delete(value.name);
+      this._otherNames.add(value.name);
+    }
   }
 
   /** Appends a node (call toposort after inserting nodes out of order). */
@@ -336,7 +362,7 @@ export class Graph {
     const attrs = opts.attrs instanceof Map ? opts.attrs : new Map(Object.entries(opts.attrs ?? {}));
     const node = new Node(this, opts.op, opts.domain ?? '', name, attrs);
     node.native = opts.native;
-    this._nodeNames.add(name);
+    this._otherNames.add(name);
     this._nodes.push(node);
     node.setInputs(opts.inputs ?? []);
     const outs = (opts.outputs ?? []).map((o) => (typeof o === 'string' ? this.addValue(o) : o));

@@ -318,7 +318,10 @@ function readGraph(
 
   const g = new Graph(name, parent);
   rec.name = name;
-  const local = new Map<string, Value>();
+  // The first value of each name in this graph is the one the graph's own
+  // name index holds (no second map of 100k names); the empty name, which
+  // node outputs do not claim, is kept apart.
+  const local = new LocalNames(g);
   const resolve = (n: string): Value => {
     let v = local.get(n) ?? parent?.findValue(n);
     if (!v) {
@@ -361,7 +364,7 @@ function readGraph(
   const outs: Value[][] = [];
   for (let i = 0; i < nodes.length; i += 3) {
     cur.path[depthPath + 1] = i / 3;
-    outs.push(readNodeOutputs(cur, g, local, nodes.at(i + 1), nodes.at(i + 2)));
+    outs.push(readNodeOutputs(cur, g, nodes.at(i + 1), nodes.at(i + 2)));
   }
   for (let k = 0; k < outs.length; k++) {
     cur.path[depthPath + 1] = k;
@@ -437,21 +440,44 @@ export function sameShape(a: Shape | undefined, b: Shape | undefined): boolean {
   return true;
 }
 
+/**
+ * The values a graph being read defines, by name: the first value of a
+ * non-empty name, as `Graph.findValue` finds it in the graph itself, and the
+ * first input, initializer or unresolved name that is empty.
+ */
+class LocalNames {
+  private empty: Value | undefined;
+  constructor(private readonly g: Graph) {}
+
+  get(n: string): Value | undefined {
+    if (n === '') return this.empty;
+    const v = this.g.findValue(n);
+    return v && v.graph === this.g ? v : undefined;
+  }
+
+  has(n: string): boolean {
+    return this.get(n) !== undefined;
+  }
+
+  /** Records `v` for `n`: it must be the graph's first value of a non-empty name (addValue indexed it already). */
+  set(n: string, v: Value): void {
+    if (n === '') this.empty = v;
+  }
+}
+
 /** Input names and attribute ranges of the node read last (scratch: a large graph makes no arrays for them). */
 const INPUTS: string[] = [];
 const ATTRS: number[] = [];
 
 /** Creates the values a node produces (a name produced twice gets a second value, which no one reads). */
-function readNodeOutputs(cur: Cursor, g: Graph, local: Map<string, Value>, contentStart: number, end: number): Value[] {
+function readNodeOutputs(cur: Cursor, g: Graph, contentStart: number, end: number): Value[] {
   cur.pos = contentStart;
   const values: Value[] = [];
   while (cur.pos < end) {
     const tag = cur.tag(end);
     if (tag === ((2 << 3) | WIRE.LEN)) {
       const n = cur.string(end);
-      const v = g.addValue(n);
-      if (n !== '' && !local.has(n)) local.set(n, v);
-      values.push(v);
+      values.push(g.addValue(n)); // the graph's name index now finds the first value of `n`
     } else cur.skip(tag & 7, end);
   }
   return values;
