@@ -22,10 +22,18 @@ function topHelp(): string {
     'Rewrite neural-network graphs (ONNX, TFLite, OpenVINO IR) with YAML recipes.',
     '',
     'commands:',
-    ...COMMANDS.map((c) => `  ${c.name.padEnd(width)}${c.summary.split('\n')[0]}`),
+    ...COMMANDS.map((c) => `  ${c.name.padEnd(width)}${firstSentence(c.summary)}`),
     '',
     "Run 'recipe <command> --help' for a command's options.",
   ].join('\n') + '\n';
+}
+
+/** The first sentence of a command's summary, for the list of commands. */
+function firstSentence(summary: string): string {
+  const flat = summary.replace(/\s+/g, ' ').trim();
+  const end = flat.search(/[.:](\s|$)/);
+  if (end < 0) return flat;
+  return flat[end] === ':' ? flat.slice(0, end) : flat.slice(0, end + 1);
 }
 
 export const processIo: Io = {

@@ -28,3 +28,21 @@ describe('recipe apply on every real TFLite and OpenVINO model', () => {
     expect(after).toBe(before);
   });
 });
+
+test('a target bundle on a model of one format sums up the rules written for the others in one line', async () => {
+  const model = corpusTfliteModels().find((m) => m.endsWith('hand_landmark_lite.tflite'))!;
+  const io = capturingIo();
+  const code = await main(['apply', path.join(ROOT, 'recipes/edgetpu.yaml'), model, '-o', path.join(tempDir(), 'h.tflite')], io.io);
+  expect(code).toBe(0);
+  expect(io.stdout()).toMatch(/^skipped \d+ rule\(s\) written for other formats/m);
+  expect(io.stdout()).not.toMatch(/not for onnx models/);
+  expect(io.stdout()).toMatch(/^skipped fix-height-width: turned off$/m);
+});
+
+test('recipe --help lists every command with the first sentence of its summary', async () => {
+  const io = capturingIo();
+  await main(['--help'], io.io);
+  const lines = io.stdout().split('\n').filter((l) => /^ {2}\w/.test(l));
+  expect(lines.map((l) => l.trim().split(/\s+/)[0])).toEqual(['apply', 'check', 'test', 'show', 'copy']);
+  for (const l of lines) expect(l).not.toMatch(/[:,]$/);
+});

@@ -127,7 +127,14 @@ export function formatReport(report: RunReport, input: string, format: string, b
   const fmt = (row: string[]): string => row.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  ').trimEnd();
   lines.push(fmt(header));
   for (const row of rows) lines.push(fmt(row));
-  for (const s of report.skipped) lines.push(`skipped ${s.id}: ${s.reason}`);
+  // A target bundle holds rules for every format: a model of one format skips
+  // most of them, which says little one per line.
+  const otherFormat = report.skipped.filter((s) => /^not for \w+ models/.test(s.reason));
+  const listed = otherFormat.length > 3 ? report.skipped.filter((s) => !otherFormat.includes(s)) : report.skipped;
+  if (listed !== report.skipped) {
+    lines.push(`skipped ${otherFormat.length} rule(s) written for other formats (--report json lists them)`);
+  }
+  for (const s of listed) lines.push(`skipped ${s.id}: ${s.reason}`);
   lines.push(`cleanup: removed ${report.cleanup.nodes} node(s), ${report.cleanup.values} value(s); ${report.rounds} round(s)`);
   if (explain !== undefined) {
     const stats = report.rules.find((r) => r.id === explain);
