@@ -274,6 +274,9 @@ const LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
 
 type NumberView = Float32Array | Float64Array | Int8Array | Uint8Array | Int16Array | Uint16Array | Int32Array | Uint32Array;
 
+/** Bytes per element of the dtypes a typed array reads as they are (made once: this runs for every tiny tensor of every match). */
+const VIEW_WIDTH: Partial<Record<DType, number>> = { float32: 4, float64: 8, int8: 1, uint8: 1, int16: 2, uint16: 2, int32: 4, uint32: 4, int64: 8, uint64: 8 };
+
 /**
  * A typed-array view of `n` elements of a byte-addressable dtype, or undefined
  * for the dtypes that need decoding (float16, bool, int4, ...). Tensor bytes
@@ -281,7 +284,7 @@ type NumberView = Float32Array | Float64Array | Int8Array | Uint8Array | Int16Ar
  */
 function nativeView(dtype: DType, bytes: Uint8Array, n: number): NumberView | BigInt64Array | undefined {
   if (!LITTLE_ENDIAN) return undefined;
-  const width = { float32: 4, float64: 8, int8: 1, uint8: 1, int16: 2, uint16: 2, int32: 4, uint32: 4, int64: 8, uint64: 8 }[dtype as string];
+  const width = VIEW_WIDTH[dtype];
   if (width === undefined || bytes.byteLength < n * width) return undefined;
   // Typed arrays need aligned offsets; a model file's tensors are not always aligned.
   // (Copy with the Uint8Array constructor: Buffer#slice would return a view at the same offset.)

@@ -59,6 +59,9 @@ function dependencies(node: Node, graph: Graph): Node[] {
  */
 export function toposort(graph: Graph): void {
   for (const n of graph.nodes) for (const sub of n.subgraphs) toposort(sub);
+  // A graph already in order would come out of the search below unchanged:
+  // one pass finds that for half the work (a model as read usually is).
+  if (alreadyOrdered(graph)) return;
   const order: Node[] = [];
   const state = new Map<Node, 1 | 2>(); // 1 = on the stack, 2 = emitted
   for (const root of graph.nodes) {
@@ -83,6 +86,16 @@ export function toposort(graph: Graph): void {
     }
   }
   graph.setNodeOrder(order);
+}
+
+/** Whether every node's dependencies come before it in the current order. */
+function alreadyOrdered(graph: Graph): boolean {
+  const seen = new Set<Node>();
+  for (const node of graph.nodes) {
+    for (const dep of dependencies(node, graph)) if (!seen.has(dep)) return false;
+    seen.add(node);
+  }
+  return true;
 }
 
 export interface ValidateOptions {
