@@ -17,11 +17,11 @@ export const GRAPH_FUNCTIONS: readonly FunctionSpec[] = [
   },
   {
     name: 'is_output',
-    doc: 'true when the graph value is a graph output',
+    doc: 'true when the graph value is a graph output (for a node: when one of its outputs is)',
     category: 'graph',
-    params: [p('v', ['value'])],
+    params: [p('v', ['value', 'node'])],
     result: 'bool',
-    impl: ([v], ctx) => graphValueOf(v ?? null, ctx, 0).isGraphOutput,
+    impl: ([v], ctx) => (v instanceof Node ? v.outputs.some((o) => o.isGraphOutput) : graphValueOf(v ?? null, ctx, 0).isGraphOutput),
   },
   {
     name: 'is_input',
