@@ -42,17 +42,16 @@ test('tensorrt bundle on Silero VAD v5 (ONNX opset 16, If subgraphs): constants 
   const model = readModel(file!);
   const report = applyBundle(model, loadBundle([path.join(PACKS_DIR, 'tensorrt.yaml')]));
   expect(rewrites(report, 'fold-unsqueeze-onnx')).toBeGreaterThan(0);
-  // Identities that produce graph outputs (of the model and of If branches) cannot be replaced by
-  // their input without renaming an output: the driver refuses those (docs/packs.md, gap 2). Nothing else is refused.
+  // Identities that name graph outputs (of the model and of If branches) are not matches: nothing is refused.
   const refused = report.rules.flatMap((r) => r.refused.map((x) => ({ rule: r.id, ...x })));
-  expect(refused.filter((x) => x.rule !== 'identity-remove-onnx' || !/is a graph output whose name must stay/.test(x.reason))).toEqual([]);
+  expect(refused).toEqual([]);
   const spec = {
     seed: 22, range: [-1, 1] as [number, number], inputs: { sr: [16000, 16000] as [number, number] }, dims: {},
     shapes: { input: [1, 512], state: [2, 1, 128] }, tolerance: 1e-5, rtol: 1e-4, expect: 'same' as const,
   };
   const run = await onnxBackend.run(before, model, randomInputs(before.graph, spec), work);
   const cmp = compareOutputs(run, spec);
-  console.log(`tensorrt bundle on Silero VAD v5: ${rewrites(report, 'fold-unsqueeze-onnx')} Unsqueeze folded, ${refused.length} Identity at graph outputs refused, max |diff| ${cmp.maxAbsDiff}`);
+  console.log(`tensorrt bundle on Silero VAD v5: ${rewrites(report, 'fold-unsqueeze-onnx')} Unsqueeze folded, max |diff| ${cmp.maxAbsDiff}`);
   expect(cmp.problem).toBeUndefined();
 });
 
