@@ -24,6 +24,18 @@ export const GRAPH_FUNCTIONS: readonly FunctionSpec[] = [
     impl: ([v], ctx) => (v instanceof Node ? v.outputs.some((o) => o.isGraphOutput) : graphValueOf(v ?? null, ctx, 0).isGraphOutput),
   },
   {
+    name: 'output_uses',
+    doc: 'how many readers output i of a captured node has (0 when the node has no output i)',
+    category: 'graph',
+    params: [p('n', ['node']), p('i', ['int'])],
+    result: 'int',
+    impl: ([n, i], ctx) => {
+      const node = nodeOf(n ?? null, ctx, 0);
+      const index = Number(i);
+      return node.outputs[index]?.useCount ?? 0;
+    },
+  },
+  {
     name: 'is_input',
     doc: 'true when the graph value is a graph input',
     category: 'graph',
