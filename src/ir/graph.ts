@@ -291,8 +291,9 @@ export class Graph {
   /** The value named `name` in this graph or, failing that, in an enclosing one. */
   findValue(name: string): Value | undefined {
     for (let g: Graph | undefined = this; g; g = g.parent) {
+      // `_byName` holds only values of the graph: removeValue drops a value from it.
       const v = g._byName.get(name);
-      if (v && g._values.has(v)) return v;
+      if (v) return v;
     }
     return undefined;
   }
