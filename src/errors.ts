@@ -14,6 +14,26 @@ export class RecipeToolError extends Error {
   }
 }
 
+/**
+ * An error in a piece of recipe text (an expression, a pattern, a
+ * replacement): `start`/`end` are character offsets (end exclusive) into that
+ * text, so the recipe loader can turn them into `file:line:col` inside the
+ * YAML scalar. `reason` is the message without a position.
+ */
+export class TextSpanError extends RecipeToolError {
+  /** First character of the offending part (0-based). */
+  readonly start: number;
+  /** One past its last character. */
+  readonly end: number;
+  readonly reason: string;
+  constructor(start: number, end: number, reason: string, hint?: string) {
+    super(reason, hint);
+    this.start = start;
+    this.end = end;
+    this.reason = reason;
+  }
+}
+
 /** The command line itself is wrong (unknown flag, missing argument). */
 export class UsageError extends RecipeToolError {}
 

@@ -5,10 +5,10 @@ import {
   NumericMismatchError,
   RecipeError,
   RecipeErrors,
+  TextSpanError,
   UnsupportedError,
   UsageError,
 } from '../errors';
-import { ExprError } from '../expr';
 
 /** Every way `recipe` ends, in one table. */
 export const EXIT = {
@@ -32,8 +32,8 @@ export type ExitCode = (typeof EXIT)[keyof typeof EXIT];
 
 export function exitCodeFor(error: unknown): ExitCode {
   if (error instanceof UsageError) return EXIT.usage;
-  // An expression that fails while a rule runs is a fault of the recipe, not of the tool.
-  if (error instanceof RecipeError || error instanceof RecipeErrors || error instanceof ExprError) return EXIT.invalidRecipe;
+  // An expression or pattern that fails while a rule runs is a fault of the recipe, not of the tool.
+  if (error instanceof RecipeError || error instanceof RecipeErrors || error instanceof TextSpanError) return EXIT.invalidRecipe;
   if (error instanceof ModelError) return EXIT.badModel;
   if (error instanceof GraphError || error instanceof CheckFailedError) return EXIT.checkFailed;
   if (error instanceof NumericMismatchError) return EXIT.numericMismatch;

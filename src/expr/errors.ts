@@ -1,24 +1,7 @@
-import { RecipeToolError } from '../errors';
+import { TextSpanError } from '../errors';
 
-/**
- * An error in an expression: found while parsing, checking or evaluating it.
- * `start`/`end` are character offsets (end exclusive) into the expression text,
- * so the recipe loader can turn them into `file:line:col`. `reason` is the
- * message without any position.
- */
-export class ExprError extends RecipeToolError {
-  /** First character of the offending part of the expression (0-based). */
-  readonly start: number;
-  /** One past its last character. */
-  readonly end: number;
-  readonly reason: string;
-  constructor(start: number, end: number, reason: string, hint?: string) {
-    super(reason, hint);
-    this.start = start;
-    this.end = end;
-    this.reason = reason;
-  }
-}
+/** An error in an expression: found while parsing, checking or evaluating it. */
+export class ExprError extends TextSpanError {}
 
 /** Something with an offset range: an AST node, a token. */
 export interface Span {
