@@ -183,4 +183,10 @@ export interface ReplacementAst {
   readonly text: string;
   readonly statements: readonly ReplStatement[];
   readonly result: ReplArg;
+  /**
+   * `(a, _, b)`: one entry per output of the matched root, when they come from
+   * different new nodes or outputs (`_`: that output must have no readers).
+   * `result` is then the first entry.
+   */
+  readonly results?: readonly ReplArg[];
 }

@@ -95,6 +95,7 @@ interface PlannedNode {
  */
 export function instantiate(replacement: ReplacementAst, ctx: InstantiateContext): Instantiated {
   const plan = new Planner(replacement, ctx);
+  if (replacement.results) return materializeList(plan.nodes, plan.runList(replacement.results), ctx);
   const result = plan.run();
   return materialize(plan.nodes, result, ctx);
 }
@@ -142,6 +143,27 @@ class Planner {
       }
     }
     return result;
+  }
+
+  /** Plans the statements and a `(a, _, b)` result: one entry per output of the root. */
+  runList(results: readonly ReplArg[]): Planned[] {
+    for (const s of this.ast.statements) {
+      let count = 1;
+      if (s.outputCount) {
+        const v = this.eval(s.outputCount);
+        const n = typeof v === 'number' ? v : typeof v === 'bigint' ? Number(v) : NaN;
+        if (!Number.isInteger(n) || n < 1) {
+          throw new PatternSyntaxError(s.outputCount.start, s.outputCount.end, `the number of outputs must be a positive integer, got ${describeValue(v)}`);
+        }
+        count = n;
+      }
+      this.statements.set(s.target.name, this.planNode(s.value, count, s.outputCount !== undefined));
+    }
+    const reuse = this.ctx.reuseOutputs;
+    if (results.length !== reuse.length) {
+      throw spanError(results[0]!, `the matched root has ${reuse.length} output(s), the list of results gives ${results.length}`);
+    }
+    return results.map((r) => this.single(r, 'each result'));
   }
 
   private eval(part: ExprPart): ExprValue {
@@ -326,7 +348,15 @@ function plannedDType(p: Planned, depth = 0): DType | undefined {
   return undefined;
 }
 
-function materialize(planned: readonly PlannedNode[], result: Planned, ctx: InstantiateContext): Instantiated {
+/** How materializeList steers materialize: which new outputs are root values, which node takes the root's name. */
+interface ListHooks {
+  takeOutput(pn: PlannedNode, index: number): Value | undefined;
+  nameFor(pn: PlannedNode): string | undefined;
+}
+
+type Materialized = Instantiated & { resolveConst(p: Extract<Planned, { kind: 'const' }>, sibling: DType | undefined): Value };
+
+function materialize(planned: readonly PlannedNode[], result: Planned, ctx: InstantiateContext, list?: ListHooks): Materialized {
   const { graph } = ctx;
   const root = ctx.bindings.root;
   const prefix = ctx.namePrefix ?? (root.name || root.op);
@@ -376,9 +406,22 @@ function materialize(planned: readonly PlannedNode[], result: Planned, ctx: Inst
       const sibling = pn.inputs.map(plannedDType).find((d) => d !== undefined && isDType(d));
       const inputs = pn.inputs.map((p) => resolve(p, sibling));
       const isFinal = pn === finalNode;
-      const name = isFinal && root.name ? root.name : graph.uniqueName(`${prefix}/${pn.op.op}`);
+      const name = (list ? list.nameFor(pn) : isFinal && root.name ? root.name : undefined) ?? graph.uniqueName(`${prefix}/${pn.op.op}`);
       let outputs: Value[];
-      if (isFinal && result?.kind === 'output') {
+      if (list) {
+        outputs = [];
+        const declared = ctx.declareTypes ? inferOutput(pn.op.op, inputs, pn.outputCount) : undefined;
+        for (let i = 0; i < pn.outputCount; i++) {
+          const taken = list.takeOutput(pn, i);
+          if (taken) {
+            outputs.push(taken);
+            continue;
+          }
+          const v = graph.addValue(graph.uniqueName(pn.outputCount === 1 ? `${name}/out` : `${name}/out${i}`), declared);
+          newValues.push(v);
+          outputs.push(v);
+        }
+      } else if (isFinal && result?.kind === 'output') {
         outputs = [];
         for (let i = 0; i < pn.outputCount; i++) {
           const reused = ctx.reuseOutputs.length === 1 ? (i === result.index ? ctx.reuseOutputs[0] : undefined) : ctx.reuseOutputs[i];
@@ -409,14 +452,91 @@ function materialize(planned: readonly PlannedNode[], result: Planned, ctx: Inst
       nodes.push(node);
     }
     let outputs: Value[];
-    if (result?.kind === 'output') {
+    if (list) {
+      outputs = [];
+    } else if (result?.kind === 'output') {
       outputs = ctx.reuseOutputs.length > 1 ? [...ctx.reuseOutputs] : [result.node.built!.output(result.index)];
     } else {
       const v = resolve(result, ctx.reuseOutputs[0]?.dtype);
       if (!v) throw new PatternSyntaxError(0, 0, 'the result of a replacement cannot be absent (_)');
       outputs = [v];
     }
-    return { nodes, outputs, constants, undo };
+    return { nodes, outputs, constants, undo, resolveConst: makeConst };
+  } catch (e) {
+    undo();
+    throw e;
+  }
+}
+
+/**
+ * Builds a replacement whose result is a list, one entry per output of the
+ * root: an entry that is an output of a new node makes that output the root's
+ * value itself (name, type and graph-output role stay); an existing value or a
+ * constant takes over the root output's readers; `_` requires that output to
+ * have no readers. The first new node that takes over a root output gets the
+ * root's name.
+ */
+function materializeList(planned: readonly PlannedNode[], results: readonly Planned[], ctx: InstantiateContext): Instantiated {
+  const { graph } = ctx;
+  const root = ctx.bindings.root;
+  const takeOver = new Map<PlannedNode, Map<number, Value>>();
+  results.forEach((r, i) => {
+    const old = ctx.reuseOutputs[i]!;
+    if (r === null) {
+      if (old.useCount > 0) throw new Error(`output ${i} ('${old.name}') of the matched root is still read, but the replacement gives nothing for it`);
+      return;
+    }
+    if (r.kind !== 'output') return;
+    const byIndex = takeOver.get(r.node) ?? new Map<number, Value>();
+    if (byIndex.has(r.index)) throw new Error(`output ${r.index} of a new ${r.node.op.op} is given for two outputs of the matched root`);
+    byIndex.set(r.index, old);
+    takeOver.set(r.node, byIndex);
+  });
+  // Detach the taken-over values from the root first: a value has one producer.
+  const originalOutputs = new Map<Node, Value[]>();
+  const inner: InstantiateContext = { ...ctx, reuseOutputs: [] };
+  let named = false;
+  const restoreDetached = (): void => {
+    for (const [producer, outputs] of originalOutputs) if (!producer.removed) producer.setOutputs(outputs);
+  };
+  let built: Materialized;
+  try {
+    built = buildList();
+  } catch (e) {
+    restoreDetached();
+    throw e;
+  }
+  function buildList(): Materialized {
+    return materialize(planned, null, inner, {
+    takeOutput(pn, i) {
+      const old = takeOver.get(pn)?.get(i);
+      if (!old) return undefined;
+      const producer = old.producer;
+      if (producer && !producer.removed) {
+        if (!originalOutputs.has(producer)) originalOutputs.set(producer, [...producer.outputs]);
+        producer.setOutputs(producer.outputs.filter((o) => o !== old));
+      }
+      return old;
+    },
+    nameFor(pn) {
+      if (named || !takeOver.has(pn) || !root.name) return undefined;
+      named = true;
+      return root.name;
+    },
+    });
+  }
+  const undo = (): void => {
+    built.undo();
+    restoreDetached();
+  };
+  try {
+    const outputs = results.map((r, i) => {
+      const old = ctx.reuseOutputs[i]!;
+      if (r === null || r.kind === 'output') return old;
+      if (r.kind === 'existing') return r.value;
+      return built.resolveConst(r, old.dtype);
+    });
+    return { nodes: built.nodes, outputs, constants: built.constants, undo };
   } catch (e) {
     undo();
     throw e;
@@ -553,7 +673,7 @@ export function checkReplacement(ast: ReplacementAst, scope: ReplacementScope): 
     if (s.outputCount) checkExprPart(s.outputCount, none);
     visit(s.value, none);
   }
-  visit(ast.result, none);
+  for (const r of ast.results ?? [ast.result]) visit(r, none);
   return errors;
 }
 
@@ -571,7 +691,7 @@ export function replacementOps(ast: ReplacementAst): OpRef[] {
     }
   };
   for (const s of ast.statements) visit(s.value);
-  visit(ast.result);
+  for (const r of ast.results ?? [ast.result]) visit(r);
   return out;
 }
 

@@ -68,10 +68,11 @@ export function parseReplacement(text: string): ReplacementAst {
     throw new PatternSyntaxError(last?.start ?? 0, last?.end ?? text.length, 'a replacement must end with its result',
       'after the statements, write the node (or value) that replaces the matched root');
   }
-  const result = p.replArg();
+  const results = p.resultList();
   p.skipSeparators();
   p.expectEnd('after the result of the replacement');
-  return { text, statements, result };
+  if (results.length === 1) return { text, statements, result: results[0]! };
+  return { text, statements, result: results[0]!, results };
 }
 
 /** Tokens after which an argument ends (at bracket depth 0). */
@@ -418,6 +419,19 @@ class Parser {
     if (t.kind !== 'ident') return false;
     if (this.startsDomain()) return true;
     return /^[A-Z]/.test(t.value) && this.isPunct('(', 1);
+  }
+
+  /**
+   * The result: one argument, or `(a, _, b)` with one entry per output of the
+   * matched root. A single parenthesized entry is just that entry.
+   */
+  resultList(): ReplArg[] {
+    if (!this.isPunct('(')) return [this.replArg()];
+    this.next();
+    const list = [this.replArg()];
+    while (this.eat(',')) list.push(this.replArg());
+    this.expect(')', 'after the list of results', 'write (a, _, b): one entry per output of the matched root');
+    return list;
   }
 
   replArg(stops: ReadonlySet<string> = NO_STOPS): ReplArg {

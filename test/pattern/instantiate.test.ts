@@ -265,3 +265,52 @@ describe('checkReplacement', () => {
     expect(checkReplacement(parseReplacement(text), { captures, lets: ['k'] })).toEqual([]);
   });
 });
+
+describe('a list of results, one per output of the root', () => {
+  function splitGraph(readMiddle: boolean) {
+    const g = new Graph('main');
+    const x = g.addValue('x', { dtype: 'float32', shape: [6] });
+    g.inputs = [x];
+    const split = g.addNode({ op: 'Split', name: 's', inputs: [x], outputs: ['a', 'b', 'c'], attrs: { axis: attr.int(0) } });
+    const [a, b, c] = split.outputs as Value[];
+    const r = g.addNode({ op: 'Relu', name: 'r', inputs: [a!], outputs: ['ra'] });
+    g.outputs = readMiddle ? [r.output(0), b!, c!] : [r.output(0), c!];
+    return { g, split, a: a!, b: b!, c: c! };
+  }
+
+  test('outputs of different new nodes become the root values themselves; `_` drops an unread one', () => {
+    const { g, split, a, c } = splitGraph(false);
+    const built = rewrite(split, 'Split($x)', 'h[2] = Split($x){axis: 0}\n(h[0], _, Neg(h[1]))');
+    expect(built.outputs[0]).toBe(a);
+    expect(built.outputs[2]).toBe(c);
+    expect(a.producer?.op).toBe('Split');
+    expect(a.producer?.name).toBe('s');
+    expect(a.producer?.outputs).toHaveLength(2);
+    expect(c.producer?.op).toBe('Neg');
+    expect(g.outputs).toEqual([g.findValue('ra'), c]);
+  });
+
+  test('`_` for an output that is still read is refused, and the root keeps its outputs', () => {
+    const { split, a, b, c } = splitGraph(true);
+    const m = compilePattern(parsePattern('Split($x)'), { format: 'onnx' }).match(split);
+    if (!m.ok) throw new Error(m.reason);
+    const reuse = [...split.outputs];
+    expect(() => instantiate(parseReplacement('h[2] = Split($x)\n(h[0], _, h[1])'), { graph: split.graph, bindings: m.bindings, reuseOutputs: reuse }))
+      .toThrow(/output 1 \('b'\) of the matched root is still read/);
+    expect(split.outputs).toEqual([a, b, c]);
+    expect(split.graph.nodes.map((n) => n.op)).toEqual(['Split', 'Relu']);
+  });
+
+  test('the list must have one entry per output of the root', () => {
+    const { split } = splitGraph(false);
+    expect(() => rewrite(split, 'Split($x)', 'h[2] = Split($x)\n(h[0], h[1])')).toThrow(/the matched root has 3 output\(s\), the list of results gives 2/);
+  });
+
+  test('a list of results parses with positions and checks its names', () => {
+    const ast = parseReplacement('v[2] = Split($x)\n(v[0], _, $y)');
+    expect(ast.results).toHaveLength(3);
+    const problems = checkReplacement(ast, { captures: compilePattern(parsePattern('Split($x)'), { format: 'onnx' }).captures, lets: [] });
+    expect(problems.map((p) => p.message)).toEqual([expect.stringMatching(/\$y is not bound/)]);
+    expect(() => parseReplacement('(Relu($x), Neg($x)')).toThrow(/expected '\)' after the list of results/);
+  });
+});
