@@ -304,9 +304,13 @@ class Parser {
     return this.tokens[this.pos - 1]?.end ?? 0;
   }
 
-  private attrPatterns(): AttrPattern[] {
+  /**
+   * `{name: value, ...}`, shared by patterns and replacements: names unique,
+   * each value read by `value`.
+   */
+  private attrBlock<V extends { end: number }>(value: () => V): { name: string; nameStart: number; nameEnd: number; value: V; start: number; end: number }[] {
     this.expect('{', 'to open the attributes');
-    const attrs: AttrPattern[] = [];
+    const attrs: { name: string; nameStart: number; nameEnd: number; value: V; start: number; end: number }[] = [];
     if (this.eat('}')) return attrs;
     for (;;) {
       const n = this.next();
@@ -316,8 +320,8 @@ class Parser {
       const name = String(n.value);
       if (attrs.some((a) => a.name === name)) throw new PatternSyntaxError(n.start, n.end, `attribute '${name}' is given twice`);
       this.expect(':', `after attribute name '${name}'`);
-      const value = this.attrValuePattern();
-      attrs.push({ name, nameStart: n.start, nameEnd: n.end, value, start: n.start, end: value.end });
+      const v = value();
+      attrs.push({ name, nameStart: n.start, nameEnd: n.end, value: v, start: n.start, end: v.end });
       if (this.eat('}')) return attrs;
       const t = this.peek();
       if (!this.isPunct(',')) {
@@ -325,6 +329,10 @@ class Parser {
       }
       this.next();
     }
+  }
+
+  private attrPatterns(): AttrPattern[] {
+    return this.attrBlock(() => this.attrValuePattern());
   }
 
   private attrValuePattern(): AttrValuePattern {
@@ -510,26 +518,7 @@ class Parser {
   }
 
   private replAttrs(): ReplAttr[] {
-    this.expect('{', 'to open the attributes');
-    const attrs: ReplAttr[] = [];
-    if (this.eat('}')) return attrs;
-    for (;;) {
-      const n = this.next();
-      if (n.kind !== 'ident' && n.kind !== 'string') {
-        throw new PatternSyntaxError(n.start, n.end, `expected an attribute name, found ${describe(n)}`);
-      }
-      const name = String(n.value);
-      if (attrs.some((a) => a.name === name)) throw new PatternSyntaxError(n.start, n.end, `attribute '${name}' is given twice`);
-      this.expect(':', `after attribute name '${name}'`);
-      const value = this.replAttrValue();
-      attrs.push({ name, nameStart: n.start, nameEnd: n.end, value, start: n.start, end: value.end });
-      if (this.eat('}')) return attrs;
-      const t = this.peek();
-      if (!this.isPunct(',')) {
-        throw new PatternSyntaxError(t.start, t.end, `expected ',' or '}' after an attribute, found ${describe(t)}`);
-      }
-      this.next();
-    }
+    return this.attrBlock(() => this.replAttrValue());
   }
 
   /** A literal when the whole value is one (keeps 1 vs 1.0 apart), else an expression. */
