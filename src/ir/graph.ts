@@ -43,8 +43,9 @@ export class Value {
   native?: unknown;
 
   /** @internal */ _producer: Node | null = null;
-  /** @internal */ _uses: Use[] = [];
+  /** @internal */ _uses: Use[] = NO_USES;
   /** @internal */ _outputRefs = 0;
+  /** @internal set by Graph.removeValue */ _removed = false;
 
   /** @internal use Graph.addValue / Graph.addConstant */
   constructor(graph: Graph, name: string) {
@@ -102,21 +103,40 @@ export class Node {
   /** ONNX domain (`''` = ai.onnx), OpenVINO opset (`opset8`), `custom` for TFLite custom ops. */
   domain: string;
   name: string;
-  attrs: Map<string, Attr>;
   /** Format-specific fields the IR does not model, written back as read. */
   native?: unknown;
 
-  /** @internal */ _inputs: (Value | null)[] = [];
-  /** @internal */ _outputs: Value[] = [];
+  /** @internal */ _inputs: (Value | null)[] = NO_VALUES;
+  /** @internal */ _outputs: Value[] = NO_VALUES as Value[];
   /** @internal */ _removed = false;
+  /**
+   * Created on first use: most nodes of a large graph (Relu, Add, ...) have no
+   * attributes, and an empty Map costs more than the node itself.
+   */
+  private _attrs: Map<string, Attr> | undefined;
 
   /** @internal use Graph.addNode */
-  constructor(graph: Graph, op: string, domain: string, name: string, attrs: Map<string, Attr>) {
+  constructor(graph: Graph, op: string, domain: string, name: string, attrs: Map<string, Attr> | undefined) {
     this.graph = graph;
     this.op = op;
     this.domain = domain;
     this.name = name;
-    this.attrs = attrs;
+    // A map passed in is kept even when empty: its creator may fill it later.
+    this._attrs = attrs;
+  }
+
+  /** Typed attributes by name. */
+  get attrs(): Map<string, Attr> {
+    return (this._attrs ??= new Map());
+  }
+
+  set attrs(attrs: Map<string, Attr>) {
+    this._attrs = attrs;
+  }
+
+  /** How many attributes the node has (without creating its map). */
+  get attrCount(): number {
+    return this._attrs ? this._attrs.size : 0;
   }
 
   /** Inputs in order; `null` stands for an omitted optional input. */
@@ -145,6 +165,7 @@ export class Node {
   setInput(index: number, value: Value | null): void {
     const old = this._inputs[index];
     if (old) removeUse(old, this, index);
+    if (this._inputs === NO_VALUES) this._inputs = [];
     while (this._inputs.length <= index) this._inputs.push(null);
     this._inputs[index] = value;
     if (value) {
@@ -177,21 +198,31 @@ export class Node {
       if (v.graph !== this.graph) throw new Error(`value '${v.name}' belongs to another graph`);
       v._producer = this;
     }
-    this._outputs = [...values];
+    this._outputs = values.slice();
   }
 
   /** Attribute helper: the value of attribute `name`, or undefined. */
   attr(name: string): Attr | undefined {
-    return this.attrs.get(name);
+    return this._attrs?.get(name);
   }
 
   /** The subgraphs held by this node's attributes (If branches, Loop body). */
   get subgraphs(): Graph[] {
     const out: Graph[] = [];
-    for (const a of this.attrs.values()) out.push(...attrGraphs(a));
+    if (this._attrs) for (const a of this._attrs.values()) out.push(...attrGraphs(a));
     return out;
   }
 }
+
+/**
+ * The uses of a value nobody reads yet: shared, never written (addUse replaces
+ * it), so that creating one of the 250k values of a large graph allocates no array.
+ */
+const NO_USES: Use[] = [];
+Object.freeze(NO_USES);
+/** Inputs and outputs of a node before setInputs/setOutputs: shared, never written. */
+const NO_VALUES: (Value | null)[] = [];
+Object.freeze(NO_VALUES);
 
 function addUse(value: Value, node: Node, index: number): void {
   // Most values have one reader: a one-element array is a sixth of the size
@@ -201,8 +232,15 @@ function addUse(value: Value, node: Node, index: number): void {
 }
 
 function removeUse(value: Value, node: Node, index: number): void {
-  const i = value._uses.findIndex((u) => u.node === node && u.index === index);
-  if (i >= 0) value._uses.splice(i, 1);
+  const uses = value._uses;
+  for (let i = 0; i < uses.length; i++) {
+    const u = uses[i]!;
+    if (u.node === node && u.index === index) {
+      if (uses.length === 1) value._uses = NO_USES;
+      else uses.splice(i, 1);
+      return;
+    }
+  }
 }
 
 /** A node of a subgraph may read values of any enclosing graph (ONNX outer scope). */
@@ -238,7 +276,9 @@ export class Graph {
 
   private _nodes: Node[] = [];
   private _removedCount = 0;
-  private _values = new Set<Value>();
+  /** Every value in creation order; removed ones are dropped lazily (see `liveValues`). */
+  private _values: Value[] = [];
+  private _removedValues = 0;
   private _byName = new Map<string, Value>();
   /**
    * Names taken other than by a value `_byName` holds: node names, and value
@@ -276,16 +316,25 @@ export class Graph {
 
   /** Every value of the graph, in creation order. */
   get values(): IterableIterator<Value> {
-    return this._values.values();
+    return this.liveValues().values();
   }
 
   get valueCount(): number {
-    return this._values.size;
+    return this._values.length - this._removedValues;
   }
 
   /** Constant values (initializers), in creation order. */
   get constants(): Value[] {
-    return [...this._values].filter((v) => v.const !== undefined);
+    return this.liveValues().filter((v) => v.const !== undefined);
+  }
+
+  /** The values array without removed values (an array, not a Set: a Set of 250k values costs a hash table). */
+  private liveValues(): Value[] {
+    if (this._removedValues > 0) {
+      this._values = this._values.filter((v) => !v._removed);
+      this._removedValues = 0;
+    }
+    return this._values;
   }
 
   /** The value named `name` in this graph or, failing that, in an enclosing one. */
@@ -318,14 +367,16 @@ export class Graph {
       v.shape = init.shape;
       v.native = init.native;
     }
-    this._values.add(v);
+    this._values.push(v);
     if (!this._byName.has(name)) this._byName.set(name, v);
     return v;
   }
 
   /** Creates a constant value holding `tensor`. */
   addConstant(name: string, tensor: Tensor, native?: unknown): Value {
-    const v = this.addValue(name, { dtype: tensor.dtype, shape: [...tensor.shape], native });
+    // The tensor's own shape array, not a copy: shapes are replaced, never
+    // changed in place, and a large model has 100k+ constants.
+    const v = this.addValue(name, { dtype: tensor.dtype, shape: tensor.shape as Shape, native });
     v.const = tensor;
     return v;
   }
@@ -345,7 +396,9 @@ export class Graph {
     if (value._uses.length > 0 || value._outputRefs > 0) {
       throw new Error(`cannot remove value '${value.name}': it is still read`);
     }
-    this._values.delete(value);
+    if (value.graph !== this || value._removed) return;
+    value._removed = true;
+    this._removedValues++;
     this.unindexName(value);
   }
 
@@ -360,7 +413,7 @@ export class Graph {
   /** Appends a node (call toposort after inserting nodes out of order). */
   addNode(opts: AddNodeOptions): Node {
     const name = opts.name ?? this.uniqueName(opts.op);
-    const attrs = opts.attrs instanceof Map ? opts.attrs : new Map(Object.entries(opts.attrs ?? {}));
+    const attrs = opts.attrs instanceof Map || opts.attrs === undefined ? opts.attrs : new Map(Object.entries(opts.attrs));
     const node = new Node(this, opts.op, opts.domain ?? '', name, attrs);
     node.native = opts.native;
     this._otherNames.add(name);

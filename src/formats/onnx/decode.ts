@@ -371,8 +371,10 @@ function readGraph(
     const nrec = readNodeHeader(cur, nodes.at(3 * k), nodes.at(3 * k + 1), nodes.at(3 * k + 2));
     const ins: (Value | null)[] = new Array<Value | null>(INPUTS.length);
     for (let i = 0; i < INPUTS.length; i++) ins[i] = INPUTS[i] === '' ? null : resolve(INPUTS[i]!);
-    const attrs = new Map<string, Attr>();
+    // No map for a node without attributes (the IR creates one on first use).
+    let attrs: Map<string, Attr> | undefined;
     if (ATTRS.length > 0) {
+      attrs = new Map<string, Attr>();
       const ranges = ATTRS.slice(); // readAttr may decode subgraphs, which reuse ATTRS
       cur.path.push('attribute', 0);
       for (let i = 0; i < ranges.length; i += 3) {
@@ -384,7 +386,7 @@ function readGraph(
       }
       cur.path.length -= 2;
     }
-    nrec.attrCount = attrs.size;
+    nrec.attrCount = attrs ? attrs.size : 0;
     const node = g.addNode({ op: nrec.op, domain: nrec.domain, name: nrec.name, inputs: ins, outputs: outs[k]!, attrs, native: nrec });
     rec.nodes.push(node);
   }

@@ -229,7 +229,8 @@ export class Encoder {
   nodeSame(n: Node): boolean {
     const rec = n.native instanceof NodeRec ? n.native : undefined;
     if (!rec || this.forced || n.op !== rec.op || n.domain !== rec.domain || n.name !== rec.name) return false;
-    if (n.attrs.size !== rec.attrCount) return false;
+    if (n.attrCount !== rec.attrCount) return false;
+    if (rec.attrCount === 0) return namesSame(n, rec);
     let last = rec.start;
     for (const [name, a] of n.attrs) {
       const ar = a.native;
