@@ -8,6 +8,7 @@ import { BytesData, LazyData, StringData, type Tensor, type TensorData } from '.
 import { openExternalForRead, readExternal, type ExternalRef } from './external';
 import { AttrRec, FileTensor, GraphRec, ModelRec, NodeRec, TensorRec, ValueInfoRec } from './records';
 import { ATTR_TYPE, WIRE, dtypeOfCode } from './schema';
+import { type SparseFile, holeDataAt } from './sparse';
 import { Cursor, decodeUtf8Strict } from './wire';
 
 /** How deep If/Loop bodies may nest before the file is refused (protobuf's own limit is 100). */
@@ -21,6 +22,8 @@ export interface DecodeOptions {
   dir: string;
   /** Read external data now instead of on first use. */
   eagerExternalData?: boolean;
+  /** Set when `buf` was read sparsely (see sparse.ts): raw_data in its holes is read from the file on use. */
+  sparse?: SparseFile;
 }
 
 /**
@@ -214,6 +217,7 @@ function readModel(cur: Cursor, options: DecodeOptions): Model {
           rec.graphDecoded = true;
           rec.externals = [];
           graphs = [rec.graph];
+          if (options.sparse && options.sparse.holes.length > 0) fillOpaqueAttrs(rec.graph, options.sparse, buf);
         }
         return graphs;
       },
@@ -236,6 +240,24 @@ function readModel(cur: Cursor, options: DecodeOptions): Model {
   model.source = options.file;
   model.native = rec;
   return model;
+}
+
+/**
+ * An attribute the decoder keeps opaque holds its bytes as a view of the
+ * file buffer; when a hole of a sparse read lies in them (a tensor inside an
+ * attribute of a type that does not match), those bytes are read now, so that
+ * the view holds what the file holds.
+ */
+function fillOpaqueAttrs(g: Graph, sparse: SparseFile, buf: Uint8Array): void {
+  for (const n of g.nodes) {
+    for (const a of n.attrs.values()) {
+      if (a.kind === 'opaque' && a.value instanceof Uint8Array && a.value.buffer === buf.buffer) {
+        const at = a.value.byteOffset - buf.byteOffset;
+        sparse.fill(buf, at, at + a.value.byteLength);
+      } else if (a.kind === 'graph') fillOpaqueAttrs(a.value, sparse, buf);
+      else if (a.kind === 'graphs') for (const sub of a.value) fillOpaqueAttrs(sub, sparse, buf);
+    }
+  }
 }
 
 /** A two-field message of strings (StringStringEntryProto) or string + int64 (OperatorSetIdProto). */
@@ -908,7 +930,8 @@ function readTensor(
   if (location === 1) {
     data = externalData(cur, options, rec, external ?? new Map(), dtype, count, start, name);
   } else if (raw) {
-    data = new BytesData(raw);
+    const at = raw.byteOffset - cur.buf.byteOffset;
+    data = holeDataAt(options.sparse, at, at + raw.byteLength) ?? new BytesData(raw);
   } else if (dtype === 'string') {
     if (strings.length !== count) fail(`string tensor holds ${strings.length} strings, its dims [${dims.join(', ')}] want ${count}`);
     data = new StringData(strings);

@@ -7,6 +7,7 @@ import type { FormatAdapter, OutputFiles, ReadOptions, WriteOptions } from '../a
 import { decodeModel } from './decode';
 import { Encoder } from './encode';
 import { checkWriteLocation } from './external';
+import { SPARSE_FILE_BYTES, type SparseFile, readSparse } from './sparse';
 import { MODEL_FIELD_WIRE, WIRE } from './schema';
 import { writeAllBytes, writeChunks } from './wire';
 
@@ -15,20 +16,44 @@ export { decodeTensorProto } from './decode';
 /** A serialized protobuf message cannot exceed 2 GB (protobuf's own limit, which onnx and onnxruntime enforce). */
 export const MAX_PROTOBUF_BYTES = 2 ** 31 - 1;
 
-/** Reads an ONNX model file into the IR (tensor bytes stay views over the file buffer). */
-export function readOnnx(file: string, options: ReadOptions = {}): Model {
+/** Options of the ONNX reader beyond ReadOptions. */
+export interface OnnxReadExtras {
+  /** Files of at least this many bytes are read sparsely: large raw_data stays on disk until used (default 64 MB). */
+  sparseFrom?: number;
+  /** In a sparse read, raw_data payloads of at least this many bytes stay on disk (default 16 KB, never under 512). */
+  holeMin?: number;
+}
+
+/**
+ * Reads an ONNX model file into the IR. Tensor bytes stay views over the file
+ * buffer; in a large file (see sparse.ts) large raw_data is not read at all
+ * but read from the file when used or written.
+ */
+export function readOnnx(file: string, options: ReadOptions = {}, extras: OnnxReadExtras = {}): Model {
   let buf: Buffer;
+  let sparse: SparseFile | undefined;
   try {
-    const size = fs.statSync(file).size;
+    const st = fs.statSync(file);
+    const size = st.size;
     if (size > MAX_PROTOBUF_BYTES) {
       throw new ModelError({ file }, `file is ${size} bytes: over the 2 GB limit of one protobuf message, so not a valid .onnx`);
     }
-    buf = fs.readFileSync(file);
+    if (st.isFile() && size >= (extras.sparseFrom ?? SPARSE_FILE_BYTES)) {
+      const fd = fs.openSync(file, 'r');
+      let opened: number | undefined = fd;
+      try {
+        const size = fs.fstatSync(fd).size; // the file opened, not the one stat saw
+        ({ buf, sparse } = readSparse(file, fd, size, { holeMin: extras.holeMin }));
+        opened = undefined; // the SparseFile owns it now
+      } finally {
+        if (opened !== undefined) fs.closeSync(opened);
+      }
+    } else buf = fs.readFileSync(file);
   } catch (e) {
     if (e instanceof ModelError) throw e;
     throw new ModelError({ file }, fsReason(e));
   }
-  return decodeModel(buf, { file, dir: path.dirname(path.resolve(file)), eagerExternalData: options.eagerExternalData });
+  return decodeModel(buf, { file, dir: path.dirname(path.resolve(file)), eagerExternalData: options.eagerExternalData, sparse });
 }
 
 /** Decodes an in-memory ONNX model; external data, if any, is looked up in `dir`. */

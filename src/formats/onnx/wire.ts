@@ -4,6 +4,7 @@ import { ModelError } from '../../errors';
 import type { TensorData } from '../../ir/tensor';
 import { BytesData, LazyData } from '../../ir/tensor';
 import { WIRE } from './schema';
+import { HoleData, type SparseFile, copyChunk, copyRange, sparseViewOf } from './sparse';
 
 /**
  * Reads protobuf wire data over one file buffer. protobufjs's Reader does the
@@ -381,6 +382,9 @@ const STREAM_PIECE = 16 << 20;
 /**
  * Writes chunks to `fd` in order, from their own buffers (writev batches);
  * lazy tensor data is streamed from its file in pieces, never loaded whole.
+ * Bytes of a sparsely read model file (see sparse.ts) that overlap its holes,
+ * and tensor data left in those holes, are copied from the file itself,
+ * contiguous ones in one run.
  */
 export function writeChunks(fd: number, chunks: readonly Chunk[], readSource: (d: LazyData, offset: number, length: number) => Uint8Array): void {
   let batch: Uint8Array[] = [];
@@ -402,15 +406,48 @@ export function writeChunks(fd: number, chunks: readonly Chunk[], readSource: (d
     batch = [];
     batchBytes = 0;
   };
+  // A range of a sparse file still to copy; while it is open, `batch` is empty.
+  let run: { sparse: SparseFile; start: number; end: number } | undefined;
+  let copyBuffer: Uint8Array | undefined;
+  const flushRun = (): void => {
+    if (!run) return;
+    const length = run.end - run.start;
+    if (!copyBuffer || copyBuffer.byteLength < length) {
+      const next = copyChunk(length);
+      if (!copyBuffer || next.byteLength > copyBuffer.byteLength) copyBuffer = next;
+    }
+    copyRange(run.sparse, run.start, length, fd, copyBuffer);
+    run = undefined;
+  };
+  const addRun = (sparse: SparseFile, start: number, length: number): void => {
+    if (run && run.sparse === sparse && run.end === start) {
+      run.end += length;
+      return;
+    }
+    flush();
+    flushRun();
+    run = { sparse, start, end: start + length };
+  };
   for (const c of chunks) {
     if (c instanceof Uint8Array) {
       if (c.byteLength === 0) continue;
+      const view = sparseViewOf(c);
+      if (view && view.sparse.overlapsHole(view.offset, view.offset + c.byteLength)) {
+        addRun(view.sparse, view.offset, c.byteLength);
+        continue;
+      }
+      flushRun();
       batch.push(c);
       batchBytes += c.byteLength;
       if (batch.length >= IOV_MAX || batchBytes >= 64 << 20) flush();
       continue;
     }
+    if (c instanceof HoleData) {
+      addRun(c.sparse, c.offset, c.byteLength);
+      continue;
+    }
     flush();
+    flushRun();
     if (c instanceof LazyData && c.source) {
       for (let at = 0; at < c.byteLength; at += STREAM_PIECE) {
         writeAllBytes(fd, readSource(c, at, Math.min(STREAM_PIECE, c.byteLength - at)));
@@ -420,6 +457,7 @@ export function writeChunks(fd: number, chunks: readonly Chunk[], readSource: (d
     }
   }
   flush();
+  flushRun();
 }
 
 /** Writes all of `bytes` to `fd` (at `position` when given), looping over short writes. */
