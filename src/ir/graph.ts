@@ -43,7 +43,14 @@ export class Value {
   native?: unknown;
 
   /** @internal */ _producer: Node | null = null;
-  /** @internal */ _uses: Use[] = NO_USES;
+  /**
+   * Readers: the first one inline, the others in `_moreUses`. Most values of a
+   * graph have exactly one reader, and 250k values with an array and a Use
+   * object each are a large part of a big model's heap.
+   */
+  /** @internal */ _firstUser: Node | null = null;
+  /** @internal */ _firstUseIndex = 0;
+  /** @internal */ _moreUses: Use[] | null = null;
   /** @internal */ _outputRefs = 0;
   /** @internal set by Graph.removeValue */ _removed = false;
 
@@ -59,12 +66,14 @@ export class Value {
 
   /** Every (node, input index) that reads this value, in no promised order. */
   get uses(): readonly Use[] {
-    return this._uses;
+    if (!this._firstUser) return NO_USES;
+    const first: Use = { node: this._firstUser, index: this._firstUseIndex };
+    return this._moreUses ? [first, ...this._moreUses] : [first];
   }
 
   /** The distinct nodes that read this value. */
   get consumers(): Node[] {
-    return [...new Set(this._uses.map((u) => u.node))];
+    return [...new Set(this.uses.map((u) => u.node))];
   }
 
   get isGraphOutput(): boolean {
@@ -81,13 +90,13 @@ export class Value {
 
   /** How many readers see this value: node inputs plus graph outputs. */
   get useCount(): number {
-    return this._uses.length + this._outputRefs;
+    return (this._firstUser ? 1 + (this._moreUses ? this._moreUses.length : 0) : 0) + this._outputRefs;
   }
 
   /** Points every reader of this value (nodes and graph outputs) at `other` instead. */
   replaceAllUsesWith(other: Value | null): void {
     if (other === this) return;
-    for (const use of [...this._uses]) use.node.setInput(use.index, other);
+    for (const use of this.uses) use.node.setInput(use.index, other);
     if (this._outputRefs > 0) {
       if (!other) throw new Error(`cannot replace graph output '${this.name}' with nothing`);
       this.graph.outputs = this.graph.outputs.map((v) => (v === this ? other : v));
@@ -214,10 +223,7 @@ export class Node {
   }
 }
 
-/**
- * The uses of a value nobody reads yet: shared, never written (addUse replaces
- * it), so that creating one of the 250k values of a large graph allocates no array.
- */
+/** The uses of a value nobody reads: shared, never written. */
 const NO_USES: Use[] = [];
 Object.freeze(NO_USES);
 /** Inputs and outputs of a node before setInputs/setOutputs: shared, never written. */
@@ -225,22 +231,24 @@ const NO_VALUES: (Value | null)[] = [];
 Object.freeze(NO_VALUES);
 
 function addUse(value: Value, node: Node, index: number): void {
-  // Most values have one reader: a one-element array is a sixth of the size
-  // of an empty one grown by push.
-  if (value._uses.length === 0) value._uses = [{ node, index }];
-  else value._uses.push({ node, index });
+  if (!value._firstUser) {
+    value._firstUser = node;
+    value._firstUseIndex = index;
+  } else (value._moreUses ??= []).push({ node, index });
 }
 
 function removeUse(value: Value, node: Node, index: number): void {
-  const uses = value._uses;
-  for (let i = 0; i < uses.length; i++) {
-    const u = uses[i]!;
-    if (u.node === node && u.index === index) {
-      if (uses.length === 1) value._uses = NO_USES;
-      else uses.splice(i, 1);
-      return;
-    }
+  const more = value._moreUses;
+  if (value._firstUser === node && value._firstUseIndex === index) {
+    // The next use moves up, so that uses keep the order they were made in.
+    const next = more?.shift();
+    value._firstUser = next ? next.node : null;
+    value._firstUseIndex = next ? next.index : 0;
+  } else if (more) {
+    const i = more.findIndex((u) => u.node === node && u.index === index);
+    if (i >= 0) more.splice(i, 1);
   }
+  if (more && more.length === 0) value._moreUses = null;
 }
 
 /** A node of a subgraph may read values of any enclosing graph (ONNX outer scope). */
@@ -393,7 +401,7 @@ export class Graph {
     if (value._producer && !value._producer._removed) {
       throw new Error(`cannot remove value '${value.name}': node '${value._producer.name}' still produces it`);
     }
-    if (value._uses.length > 0 || value._outputRefs > 0) {
+    if (value._firstUser || value._outputRefs > 0) {
       throw new Error(`cannot remove value '${value.name}': it is still read`);
     }
     if (value.graph !== this || value._removed) return;
