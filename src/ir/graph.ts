@@ -118,6 +118,7 @@ export class Node {
   /** @internal */ _inputs: (Value | null)[] = NO_VALUES;
   /** @internal */ _outputs: Value[] = NO_VALUES as Value[];
   /** @internal */ _removed = false;
+  /** @internal scratch of the graph passes (visit marks), meaningless between passes */ _mark = 0;
   /**
    * Created on first use: most nodes of a large graph (Relu, Add, ...) have no
    * attributes, and an empty Map costs more than the node itself.
@@ -217,9 +218,13 @@ export class Node {
 
   /** The subgraphs held by this node's attributes (If branches, Loop body). */
   get subgraphs(): Graph[] {
-    const out: Graph[] = [];
-    if (this._attrs) for (const a of this._attrs.values()) out.push(...attrGraphs(a));
-    return out;
+    let out: Graph[] | undefined;
+    if (this._attrs) {
+      for (const a of this._attrs.values()) {
+        if (a.kind === 'graph' || a.kind === 'graphs') (out ??= []).push(...attrGraphs(a));
+      }
+    }
+    return out ?? NO_GRAPHS;
   }
 }
 
@@ -229,6 +234,8 @@ Object.freeze(NO_USES);
 /** Inputs and outputs of a node before setInputs/setOutputs: shared, never written. */
 const NO_VALUES: (Value | null)[] = [];
 Object.freeze(NO_VALUES);
+const NO_GRAPHS: Graph[] = [];
+Object.freeze(NO_GRAPHS);
 
 function addUse(value: Value, node: Node, index: number): void {
   if (!value._firstUser) {

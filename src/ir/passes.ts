@@ -53,6 +53,18 @@ function dependencies(node: Node, graph: Graph): Node[] {
 }
 
 /**
+ * Passes mark visited nodes in `Node._mark` rather than in a Set or Map: a
+ * graph of 100k nodes would otherwise build hash tables of 100k entries per
+ * pass. Each pass takes fresh mark numbers, so marks left by an earlier pass
+ * never count; passes that nest (a subgraph's toposort inside a validate)
+ * touch disjoint sets of nodes.
+ */
+let lastMark = 0;
+function freshMark(): number {
+  return ++lastMark;
+}
+
+/**
  * Orders nodes so that every producer comes before its readers. Stable: a graph
  * already in order keeps its order, and new nodes land right before their first
  * reader's dependencies allow. Throws on a cycle.
@@ -63,23 +75,23 @@ export function toposort(graph: Graph): void {
   // one pass finds that for half the work (a model as read usually is).
   if (alreadyOrdered(graph)) return;
   const order: Node[] = [];
-  const state = new Map<Node, 1 | 2>(); // 1 = on the stack, 2 = emitted
+  const onStack = freshMark();
+  const emitted = freshMark();
   for (const root of graph.nodes) {
-    if (state.has(root)) continue;
+    if (root._mark === onStack || root._mark === emitted) continue;
     // Iterative DFS: chains of 100k nodes would overflow the call stack.
     const stack: { node: Node; deps: Node[]; next: number }[] = [{ node: root, deps: dependencies(root, graph), next: 0 }];
-    state.set(root, 1);
+    root._mark = onStack;
     while (stack.length > 0) {
       const top = stack[stack.length - 1]!;
       if (top.next < top.deps.length) {
         const dep = top.deps[top.next++]!;
-        const s = state.get(dep);
-        if (s === 2) continue;
-        if (s === 1) throw new Error(`graph '${graph.name}' has a cycle through node '${dep.name}' (${dep.op})`);
-        state.set(dep, 1);
+        if (dep._mark === emitted) continue;
+        if (dep._mark === onStack) throw new Error(`graph '${graph.name}' has a cycle through node '${dep.name}' (${dep.op})`);
+        dep._mark = onStack;
         stack.push({ node: dep, deps: dependencies(dep, graph), next: 0 });
       } else {
-        state.set(top.node, 2);
+        top.node._mark = emitted;
         order.push(top.node);
         stack.pop();
       }
@@ -90,10 +102,18 @@ export function toposort(graph: Graph): void {
 
 /** Whether every node's dependencies come before it in the current order. */
 function alreadyOrdered(graph: Graph): boolean {
-  const seen = new Set<Node>();
+  const seen = freshMark();
   for (const node of graph.nodes) {
-    for (const dep of dependencies(node, graph)) if (!seen.has(dep)) return false;
-    seen.add(node);
+    if (node.subgraphs.length === 0) {
+      // The common case without the dependency list.
+      for (const v of node.inputs) {
+        const p = v?.producer;
+        if (p && !p.removed && p.graph === graph && p._mark !== seen) return false;
+      }
+    } else {
+      for (const dep of dependencies(node, graph)) if (dep._mark !== seen) return false;
+    }
+    node._mark = seen;
   }
   return true;
 }
@@ -118,17 +138,17 @@ export function validate(graph: Graph, options: ValidateOptions = {}): string[] 
   };
   const hasSource = (v: Value): boolean =>
     v.const !== undefined || v.variable === true || (v.producer !== null && !v.producer.removed) || v.graph.inputs.includes(v);
-  const seen = new Set<Node>();
+  const seen = freshMark();
   for (const node of graph.nodes) {
     node.inputs.forEach((v, i) => {
       if (!v) return;
       if (!inScope(v)) problems.push(`node '${node.name}' (${node.op}) input ${i} reads '${v.name}' from a graph out of scope`);
       else if (!hasSource(v)) problems.push(`node '${node.name}' (${node.op}) input ${i} reads '${v.name}', which nothing produces`);
-      else if (options.ordered && v.producer && v.producer.graph === graph && !seen.has(v.producer)) {
+      else if (options.ordered && v.producer && v.producer.graph === graph && v.producer._mark !== seen) {
         problems.push(`node '${node.name}' (${node.op}) reads '${v.name}' before its producer '${v.producer.name}'`);
       }
     });
-    seen.add(node);
+    node._mark = seen;
     for (const sub of node.subgraphs) {
       if (sub.parent !== graph) problems.push(`subgraph '${sub.name}' of node '${node.name}' does not name its parent graph`);
       problems.push(...validate(sub, options).map((p) => `in subgraph '${sub.name}' of '${node.name}': ${p}`));
