@@ -217,7 +217,7 @@ function readModel(cur: Cursor, options: DecodeOptions): Model {
           rec.graphDecoded = true;
           rec.externals = [];
           graphs = [rec.graph];
-          if (options.sparse && options.sparse.holes.length > 0) fillOpaqueAttrs(rec.graph, options.sparse, buf);
+          if (options.sparse?.holesInAttributes) fillOpaqueAttrs(rec.graph, options.sparse, buf);
         }
         return graphs;
       },

@@ -37,7 +37,7 @@ export const HOLE_MIN_BYTES = 16 << 10;
  */
 export const HOLE_MIN_FLOOR = 512;
 
-const MIN_WINDOW = 4 << 10;
+const MIN_WINDOW = 256;
 const MAX_WINDOW = 4 << 20;
 /** Nesting beyond this is read whole (the decoder refuses it anyway). */
 const MAX_WALK_DEPTH = 64;
@@ -60,6 +60,8 @@ let sparseCount = 0;
 export class SparseFile {
   /** Unread ranges of the buffer, as sorted, disjoint start/end pairs (file offsets). */
   readonly holes: number[] = [];
+  /** Whether a hole lies inside a NodeProto's attribute (only then can an opaque attribute hold one). */
+  holesInAttributes = false;
   private readonly mtimeNs: bigint;
 
   constructor(
@@ -263,18 +265,28 @@ class Walker {
     this.window = this.minWindow;
   }
 
-  /** Reads a varint at `pos`; returns its value and end, or undefined when malformed. */
-  private varint(pos: number, end: number): [number, number] | undefined {
-    this.ensure(pos + 10);
+  /** How many AttributeProtos the walk is inside. */
+  private attributes = 0;
+  /** End of the varint read last (set by `varint`). */
+  private next = 0;
+
+  /** Reads a varint at `pos`: its value, with its end in `next`; -1 when malformed. */
+  private varint(pos: number, end: number): number {
+    if (pos + 10 > this.filled) this.ensure(pos + 10);
     const b = this.buf;
     let v = 0;
+    let scale = 1;
     for (let i = 0; i < 10; i++) {
-      if (pos >= end) return undefined;
+      if (pos >= end) return -1;
       const byte = b[pos++]!;
-      v += (byte & 0x7f) * 2 ** (7 * i);
-      if (byte < 0x80) return [v, pos];
+      v += (byte & 0x7f) * scale;
+      scale *= 128;
+      if (byte < 0x80) {
+        this.next = pos;
+        return v;
+      }
     }
-    return undefined;
+    return -1;
   }
 
   /** Walks the fields of a message of `kind` at [start, end); false when it cannot be followed. */
@@ -282,15 +294,14 @@ class Walker {
     let pos = start;
     while (pos < end) {
       const tag = this.varint(pos, end);
-      if (!tag) return false;
-      const field = Math.floor(tag[0] / 8);
-      const wire = tag[0] % 8;
-      pos = tag[1];
+      if (tag < 0) return false;
+      const field = Math.floor(tag / 8);
+      const wire = tag % 8;
+      pos = this.next;
       if (field === 0) return false;
       if (wire === WIRE.VARINT) {
-        const v = this.varint(pos, end);
-        if (!v) return false;
-        pos = v[1];
+        if (this.varint(pos, end) < 0) return false;
+        pos = this.next;
         continue;
       }
       if (wire === WIRE.I64 || wire === WIRE.I32) {
@@ -301,14 +312,19 @@ class Walker {
       }
       if (wire !== WIRE.LEN) return false; // groups: rare and deprecated, read whole
       const len = this.varint(pos, end);
-      if (!len) return false;
-      const from = len[1];
-      const stop = from + len[0];
+      if (len < 0) return false;
+      const from = this.next;
+      const stop = from + len;
       if (stop > end) return false;
       const child = childKind(kind, field);
-      if (kind === KIND_TENSOR && field === 9 && len[0] >= this.holeMin) this.skip(stop);
-      else if (child !== KIND_OTHER && depth < MAX_WALK_DEPTH) {
-        if (!this.walk(child, from, stop, depth + 1)) return false;
+      if (kind === KIND_TENSOR && field === 9 && len >= this.holeMin) {
+        if (this.attributes > 0 && stop > this.filled) this.sparse.holesInAttributes = true;
+        this.skip(stop);
+      } else if (child !== KIND_OTHER && depth < MAX_WALK_DEPTH) {
+        if (child === KIND_ATTR) this.attributes++;
+        const ok = this.walk(child, from, stop, depth + 1);
+        if (child === KIND_ATTR) this.attributes--;
+        if (!ok) return false;
       } else this.ensure(stop);
       pos = stop;
     }

@@ -1,3 +1,4 @@
+import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { ModelError } from '../../../src/errors';
@@ -8,7 +9,7 @@ import { HoleData, SPARSE_FILE_BYTES } from '../../../src/formats/onnx/sparse';
 import type { Model } from '../../../src/ir/model';
 import type { Tensor } from '../../../src/ir/tensor';
 import { NPM_CORPUS, tempDir } from '../../helpers/corpus';
-import { allOnnxModels, writeOnnxFile } from '../../helpers/onnx-files';
+import { PYTHON, allOnnxModels, writeOnnxFile } from '../../helpers/onnx-files';
 
 // Sparse reading (src/formats/onnx/sparse.ts), forced on for every model with
 // the smallest hole size: large raw_data is left on disk, read on use, and
@@ -168,4 +169,32 @@ describe('a model file that changes between read and write', () => {
     }
     expect((untouched.native as ModelRec).graphDecoded).toBe(false);
   });
+});
+
+test('an opaque attribute holding a large tensor reads its bytes from the file; a Constant tensor stays lazy', () => {
+  const file = path.join(dir, 'opaque.onnx');
+  // Two Constant nodes with 8 KB tensors: one plain, one whose attribute also names a
+  // ref_attr_name, which the decoder keeps as opaque bytes.
+  const script = `
+import sys, numpy as np, onnx
+from onnx import helper, numpy_helper, TensorProto
+w = numpy_helper.from_array(np.arange(2048, dtype=np.float32), 'w')
+a = helper.make_node('Constant', [], ['a'], name='plain', value=w)
+b = helper.make_node('Constant', [], ['b'], name='opaque', value=numpy_helper.from_array(np.arange(2048, dtype=np.float32) * 2, 'v'))
+b.attribute[0].ref_attr_name = 'outer'
+s = helper.make_node('Add', ['a', 'b'], ['y'], name='sum')
+g = helper.make_graph([a, b, s], 'g', [], [helper.make_tensor_value_info('y', TensorProto.FLOAT, [2048])])
+onnx.save(helper.make_model(g, opset_imports=[helper.make_opsetid('', 13)]), sys.argv[1])
+`;
+  execFileSync(PYTHON, ['-c', script, file]);
+  const original = fs.readFileSync(file);
+  const model = readOnnx(file, {}, SPARSE);
+  const plain = readOnnx(file);
+  const byName = (m: Model, n: string) => m.graph.nodes.find((x) => x.name === n)!.attrs.get('value')!;
+  const t = byName(model, 'plain');
+  expect(t.kind === 'tensor' && t.value.data instanceof HoleData).toBe(true);
+  const opaque = byName(model, 'opaque');
+  expect(opaque.kind).toBe('opaque');
+  expect(Buffer.from(opaque.value as Uint8Array).equals(Buffer.from(byName(plain, 'opaque').value as Uint8Array))).toBe(true);
+  expect(writeBytes(model, path.join(dir, 'opaque-out.onnx'))[0]!.equals(original)).toBe(true);
 });
