@@ -294,10 +294,15 @@ export class Graph {
   /** Every value in creation order; removed ones are dropped lazily (see `liveValues`). */
   private _values: Value[] = [];
   private _removedValues = 0;
+  /**
+   * The first value of each name. A removed value stays here as a tombstone
+   * (its `_removed` flag set) until a new value takes the name: its name stays
+   * taken, and removing 100k values costs no hash-table updates.
+   */
   private _byName = new Map<string, Value>();
   /**
-   * Names taken other than by a value `_byName` holds: node names, and value
-   * names `_byName` no longer holds (removed or renamed values). With
+   * Names taken other than by a value `_byName` holds: node names, and the
+   * old names of renamed values. With
    * `_byName` it gives every name ever used, without a third set as large as
    * the graph.
    */
@@ -355,9 +360,8 @@ export class Graph {
   /** The value named `name` in this graph or, failing that, in an enclosing one. */
   findValue(name: string): Value | undefined {
     for (let g: Graph | undefined = this; g; g = g.parent) {
-      // `_byName` holds only values of the graph: removeValue drops a value from it.
       const v = g._byName.get(name);
-      if (v) return v;
+      if (v && !v._removed) return v;
     }
     return undefined;
   }
@@ -383,7 +387,7 @@ export class Graph {
       v.native = init.native;
     }
     this._values.push(v);
-    if (!this._byName.has(name)) this._byName.set(name, v);
+    this.indexName(name, v);
     return v;
   }
 
@@ -400,7 +404,7 @@ export class Graph {
   renameValue(value: Value, name: string): void {
     this.unindexName(value);
     value.name = name;
-    if (!this._byName.has(name)) this._byName.set(name, value);
+    this.indexName(name, value);
   }
 
   /** Forgets a value nobody reads or produces. */
@@ -414,10 +418,15 @@ export class Graph {
     if (value.graph !== this || value._removed) return;
     value._removed = true;
     this._removedValues++;
-    this.unindexName(value);
   }
 
-  /** Drops `value` from the name index; its name stays taken. */
+  /** Makes `value` the one `name` finds, unless a live value holds the name already. */
+  private indexName(name: string, value: Value): void {
+    const held = this._byName.get(name);
+    if (!held || held._removed) this._byName.set(name, value);
+  }
+
+  /** Drops `value` from the name index (it is being renamed); its old name stays taken. */
   private unindexName(value: Value): void {
     if (this._byName.get(value.name) === value) {
       this._byName.delete(value.name);
