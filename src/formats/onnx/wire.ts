@@ -4,7 +4,7 @@ import { ModelError } from '../../errors';
 import type { TensorData } from '../../ir/tensor';
 import { BytesData, LazyData } from '../../ir/tensor';
 import { WIRE } from './schema';
-import { HoleData, type SparseFile, copyChunk, copyRange, sparseViewOf } from './sparse';
+import { HoleData, type SparseFile, copyBufferFor, copyRange, sparseViewOf } from './sparse';
 
 /**
  * Reads protobuf wire data over one file buffer. protobufjs's Reader does the
@@ -409,12 +409,15 @@ export function writeChunks(fd: number, chunks: readonly Chunk[], readSource: (d
   // A range of a sparse file still to copy; while it is open, `batch` is empty.
   let run: { sparse: SparseFile; start: number; end: number } | undefined;
   let copyBuffer: Uint8Array | undefined;
+  // Files copied from: each is checked before its first copy and after the last one.
+  const sources = new Set<SparseFile>();
   const flushRun = (): void => {
     if (!run) return;
     const length = run.end - run.start;
-    if (!copyBuffer || copyBuffer.byteLength < length) {
-      const next = copyChunk(length);
-      if (!copyBuffer || next.byteLength > copyBuffer.byteLength) copyBuffer = next;
+    copyBuffer = copyBufferFor(copyBuffer, length);
+    if (!sources.has(run.sparse)) {
+      run.sparse.check();
+      sources.add(run.sparse);
     }
     copyRange(run.sparse, run.start, length, fd, copyBuffer);
     run = undefined;
@@ -458,6 +461,8 @@ export function writeChunks(fd: number, chunks: readonly Chunk[], readSource: (d
   }
   flush();
   flushRun();
+  // A change while copying would have mixed two files: refuse the output.
+  for (const s of sources) s.check();
 }
 
 /** Writes all of `bytes` to `fd` (at `position` when given), looping over short writes. */
