@@ -7,7 +7,7 @@ import type { FormatAdapter, OutputFiles, ReadOptions, WriteOptions } from '../a
 import { decodeModel } from './decode';
 import { Encoder } from './encode';
 import { checkWriteLocation } from './external';
-import { SPARSE_FILE_BYTES, type SparseFile, readSparse } from './sparse';
+import { HoleData, SPARSE_FILE_BYTES, type SparseFile, readSparse } from './sparse';
 import { MODEL_FIELD_WIRE, WIRE } from './schema';
 import { writeAllBytes, writeChunks } from './wire';
 
@@ -150,6 +150,8 @@ function copyInto(fd: number, offset: number, data: TensorData): void {
 
 /** Reads part of lazy tensor data straight from its source file. */
 function readSourceSlice(data: LazyData, at: number, length: number): Uint8Array {
+  // Data left in a hole of a sparse read comes from the descriptor kept open, not from the path.
+  if (data instanceof HoleData) return data.sparse.read(data.offset + at, length);
   const src = data.source;
   if (!src) return data.bytes().subarray(at, at + length);
   const fd = fs.openSync(src.file, 'r');
