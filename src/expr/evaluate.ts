@@ -20,11 +20,19 @@ export interface ExprEnv {
   readonly context?: EvalContext;
 }
 
-function lookup(b: Bindings | undefined, name: string): { found: boolean; value: ExprValue } {
-  if (!b) return { found: false, value: null };
-  if (b instanceof Map) return b.has(name) ? { found: true, value: b.get(name) ?? null } : { found: false, value: null };
+/** What `lookup` returns for a name the bindings do not hold (a bound name may be `none`). */
+const UNBOUND: unique symbol = Symbol('unbound');
+
+function lookup(b: Bindings | undefined, name: string): ExprValue | typeof UNBOUND {
+  if (!b) return UNBOUND;
+  if (b instanceof Map) {
+    // One `get` answers for the usual case; `has` only tells `none` from absent.
+    const v = b.get(name);
+    if (v !== undefined) return v;
+    return b.has(name) ? null : UNBOUND;
+  }
   const rec = b as Readonly<Record<string, ExprValue>>;
-  return Object.prototype.hasOwnProperty.call(rec, name) ? { found: true, value: rec[name] ?? null } : { found: false, value: null };
+  return Object.prototype.hasOwnProperty.call(rec, name) ? (rec[name] ?? null) : UNBOUND;
 }
 
 function names(b: Bindings | undefined): string[] {
@@ -83,16 +91,16 @@ class Evaluator {
         return null;
       case 'capture': {
         const r = lookup(this.env.captures, e.name);
-        if (!r.found) {
+        if (r === UNBOUND) {
           const known = names(this.env.captures);
           const guess = closest(e.name, known);
           throw new ExprError(e.start, e.end, `unbound capture '$${e.name}'`, guess ? `did you mean '$${guess}'?` : known.length ? `captures: ${known.map((n) => '$' + n).join(', ')}` : 'the pattern captures nothing');
         }
-        return r.value;
+        return r;
       }
       case 'name': {
         const r = lookup(this.env.lets, e.name);
-        if (r.found) return r.value;
+        if (r !== UNBOUND) return r;
         if (isDType(e.name)) return e.name;
         const guess = closest(e.name, names(this.env.lets));
         throw new ExprError(e.start, e.end, `unknown name '${e.name}'`, guess ? `did you mean '${guess}'?` : lookupFunction(e.name) ? `'${e.name}' is a function: call it as ${e.name}(...)` : undefined);
@@ -189,15 +197,7 @@ class Evaluator {
     const { min, max } = arityOf(f);
     if (e.args.length < min || e.args.length > max) throw arityError(e, f, min, max);
     const args = e.args.map((a) => this.eval(a));
-    const ctx: CallContext = {
-      call: e,
-      context: this.env.context ?? {},
-      span: (arg?: number) => (arg === undefined ? e : (e.args[arg] ?? e)),
-      fail: (message: string, arg?: number, hint?: string): never => {
-        const at = arg === undefined ? e : (e.args[arg] ?? e);
-        throw new ExprError(at.start, at.end, `${e.callee}(): ${message}`, hint);
-      },
-    };
+    const ctx = new CallSite(e, this.env.context ?? NO_CONTEXT);
     try {
       return f.impl(args, ctx);
     } catch (err) {
@@ -206,6 +206,25 @@ class Evaluator {
       const message = err instanceof Error ? err.message : String(err);
       throw new ExprError(e.start, e.end, `${e.callee}(): ${message}`);
     }
+  }
+}
+
+const NO_CONTEXT: EvalContext = {};
+
+/** What a function implementation gets for one call: the call's offsets, for its errors. */
+class CallSite implements CallContext {
+  constructor(
+    readonly call: CallExpr,
+    readonly context: EvalContext,
+  ) {}
+
+  span(arg?: number): Span {
+    return arg === undefined ? this.call : (this.call.args[arg] ?? this.call);
+  }
+
+  fail(message: string, arg?: number, hint?: string): never {
+    const at = this.span(arg);
+    throw new ExprError(at.start, at.end, `${this.call.callee}(): ${message}`, hint);
   }
 }
 

@@ -73,10 +73,17 @@ export function signatureOf(f: FunctionSpec): string {
   return `${f.name}(${params.join(', ')})`;
 }
 
+const ARITY = new WeakMap<FunctionSpec, { min: number; max: number }>();
+
 /** Fewest and most arguments a function takes (most is Infinity for variadic ones). */
-export function arityOf(f: FunctionSpec): { min: number; max: number } {
-  const min = f.params.filter((q) => !q.optional).length;
-  return { min, max: f.params.some((q) => q.rest) ? Infinity : f.params.length };
+export function arityOf(f: FunctionSpec): { readonly min: number; readonly max: number } {
+  // Asked at every call the evaluator makes: worked out once per function.
+  let arity = ARITY.get(f);
+  if (!arity) {
+    arity = { min: f.params.filter((q) => !q.optional).length, max: f.params.some((q) => q.rest) ? Infinity : f.params.length };
+    ARITY.set(f, arity);
+  }
+  return arity;
 }
 
 /** The parameter argument `i` binds to. */

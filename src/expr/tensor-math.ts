@@ -9,7 +9,7 @@ import { DType, DTYPES, isFloat } from '../ir/dtype';
 import { Tensor } from '../ir/tensor';
 import { ExprError, Span } from './errors';
 import {
-  DEFAULT_FLOAT, DEFAULT_INT, NumberArray, castTensor, fromElements, isWideInt, nativeArray, numberElements, tensorElements, wrapNative,
+  DEFAULT_FLOAT, DEFAULT_INT, NumberArray, castTensor, floatTensor, fromElements, isWideInt, nativeArray, numberElements, tensorElements, wrapNative,
 } from './values';
 
 /** An operand of elementwise math: a tensor, or a bare scalar that adopts the tensors' dtype. */
@@ -159,6 +159,48 @@ export interface ElementwiseSpec {
 
 /** Applies `spec` elementwise to broadcast operands (at least one of them a tensor). */
 export function elementwise(spec: ElementwiseSpec, operands: readonly Operand[], at: Span): Tensor {
+  return sameShapeFloat(spec, operands) ?? broadcastElementwise(spec, operands, at);
+}
+
+/**
+ * The common case of rule arithmetic, without the bookkeeping of broadcasting:
+ * float32 or float64 tensors of one dtype and one shape, and plain numbers.
+ * The result is what the general path computes (the numbers are weak, so the
+ * dtype stays; each is rounded to it first, each result is stored in it), and
+ * undefined when the operands are anything else.
+ */
+function sameShapeFloat(spec: ElementwiseSpec, operands: readonly Operand[]): Tensor | undefined {
+  if (spec.result === 'bool' || spec.typed) return undefined;
+  let like: Tensor | undefined;
+  for (const o of operands) {
+    if (typeof o === 'number') continue;
+    if (!(o instanceof Tensor) || (o.dtype !== 'float32' && o.dtype !== 'float64')) return undefined;
+    if (!like) like = o;
+    else if (o.dtype !== like.dtype || !sameDims(o.shape, like.shape)) return undefined;
+  }
+  if (!like) return undefined;
+  const dtype = like.dtype as 'float32' | 'float64';
+  const n = like.size;
+  const [a, b, c] = operands.map((o) => (typeof o === 'number' ? roundTo(dtype, o) : numberElements(o as Tensor)));
+  const element = (x: NumberArray | number | undefined, i: number): number => (x === undefined ? 0 : typeof x === 'number' ? x : x[i]!);
+  const out = new Float64Array(n);
+  const num = spec.num;
+  for (let i = 0; i < n; i++) out[i] = num(element(a, i), element(b, i), element(c, i));
+  return floatTensor(dtype, like.shape, out);
+}
+
+function sameDims(a: readonly number[], b: readonly number[]): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
+/**
+ * The general elementwise path: any dtypes, NumPy broadcasting, bigints for
+ * int64. `elementwise` takes a shortcut for same-shape floats; this is what
+ * the shortcut must agree with (exported for that test).
+ */
+export function broadcastElementwise(spec: ElementwiseSpec, operands: readonly Operand[], at: Span): Tensor {
   const typedOps = spec.typed ? spec.typed.map((i) => operands[i]!).filter((x) => x !== undefined) : operands;
   const common = commonDType(typedOps, at);
   checkNumeric(common, spec.name, at);

@@ -303,10 +303,74 @@ function nativeView(dtype: DType, bytes: Uint8Array, n: number): NumberView | Bi
 }
 
 /**
+ * Float tensors of at most this many bytes are read and written element by
+ * element through a scratch buffer rather than through a typed-array view of
+ * their bytes: V8 keeps typed arrays this small inside its heap, and taking
+ * their `.buffer` (which a view needs) moves them out, which costs several
+ * times the arithmetic on a per-channel vector of a rule. Larger ones get views.
+ */
+const SMALL_FLOAT_BYTES = 64;
+const SCRATCH64 = new Float64Array(1);
+const SCRATCH32 = new Float32Array(SCRATCH64.buffer, 0, 1);
+const SCRATCH_BYTES = new Uint8Array(SCRATCH64.buffer);
+
+/** Element `i` of little-endian float32 (`width` 4) or float64 (8) bytes. */
+function readFloat(bytes: Uint8Array, width: 4 | 8, i: number): number {
+  const at = i * width;
+  for (let k = 0; k < width; k++) SCRATCH_BYTES[k] = bytes[at + k]!;
+  return width === 4 ? SCRATCH32[0]! : SCRATCH64[0]!;
+}
+
+/** Stores `x` as element `i` of little-endian float32 or float64 bytes (float32 rounds to nearest even). */
+function writeFloat(bytes: Uint8Array, width: 4 | 8, i: number, x: number): void {
+  if (width === 4) SCRATCH32[0] = x;
+  else SCRATCH64[0] = x;
+  const at = i * width;
+  for (let k = 0; k < width; k++) bytes[at + k] = SCRATCH_BYTES[k]!;
+}
+
+function floatWidth(dtype: DType): 4 | 8 | undefined {
+  return dtype === 'float32' ? 4 : dtype === 'float64' ? 8 : undefined;
+}
+
+/** The elements of a small float32/float64 tensor as doubles, read without a view (see SMALL_FLOAT_BYTES); undefined for any other. */
+function smallFloatElements(t: Tensor): Float64Array | undefined {
+  const width = floatWidth(t.dtype);
+  if (width === undefined || !LITTLE_ENDIAN) return undefined;
+  const n = t.size;
+  if (n * width > SMALL_FLOAT_BYTES) return undefined;
+  const bytes = t.data.bytes();
+  if (bytes.byteLength < n * width) return undefined;
+  const out = new Float64Array(n);
+  for (let i = 0; i < n; i++) out[i] = readFloat(bytes, width, i);
+  return out;
+}
+
+/**
+ * A float32 or float64 tensor of `shape` holding `values`, each rounded to the
+ * dtype as a Float32Array store rounds. A large float64 tensor takes `values`
+ * over as its bytes: the caller must not change them afterwards.
+ */
+export function floatTensor(dtype: 'float32' | 'float64', shape: readonly number[], values: Float64Array): Tensor {
+  const width = dtype === 'float32' ? 4 : 8;
+  const n = values.length;
+  if (LITTLE_ENDIAN && n * width <= SMALL_FLOAT_BYTES) {
+    const bytes = new Uint8Array(n * width);
+    for (let i = 0; i < n; i++) writeFloat(bytes, width, i, values[i]!);
+    return new Tensor(dtype, [...shape], new BytesData(bytes));
+  }
+  if (!LITTLE_ENDIAN) return Tensor.from(dtype, shape, values);
+  const a = dtype === 'float32' ? new Float32Array(values) : values;
+  return new Tensor(dtype, [...shape], new BytesData(new Uint8Array(a.buffer, a.byteOffset, a.byteLength)));
+}
+
+/**
  * The elements of a tensor: bigints for int64/uint64 (exact), doubles
  * otherwise. Callers must not modify the result (it may share the tensor's bytes).
  */
 export function tensorElements(t: Tensor): Float64Array | BigInt64Array {
+  const small = smallFloatElements(t);
+  if (small) return small;
   // uint64 elements beyond 2^63 come back wrapped into the signed range; they
   // are written back bit-exact, only ordering comparisons on them are off.
   const view = nativeView(t.dtype, t.data.bytes(), t.size);
@@ -324,6 +388,8 @@ export type NumberArray = NumberView;
  * allows (no copy: read only), decoded to doubles otherwise.
  */
 export function numberElements(t: Tensor): NumberArray {
+  const small = smallFloatElements(t);
+  if (small) return small;
   const view = nativeView(t.dtype, t.data.bytes(), t.size);
   if (view instanceof BigInt64Array) return Float64Array.from(view, (x) => Number(x));
   return view ?? t.toFloat64();
@@ -367,8 +433,9 @@ export function fromElements(dtype: DType, shape: readonly number[], data: Float
   if (!LITTLE_ENDIAN) return Tensor.from(dtype, shape, data);
   if (data instanceof BigInt64Array) return isWideInt(dtype) ? wrap(data) : Tensor.from(dtype, shape, data);
   switch (dtype) {
-    case 'float64': return wrap(data);
-    case 'float32': return wrap(new Float32Array(data));
+    case 'float64':
+    case 'float32':
+      return floatTensor(dtype, shape, data);
     // Typed-array conversion truncates and wraps (NaN to 0), as DataView.setInt32 and friends do.
     case 'int8': return wrap(new Int8Array(data));
     case 'uint8': return wrap(new Uint8Array(data));
