@@ -395,18 +395,16 @@ class Matcher {
   }
 
   private matchValue(p: ArgPattern, value: Value | null, reader: Node, index: number, k: Cont): boolean {
-    // Built only for a failure: most inputs match, and this runs for every one.
-    const where = (): string => `input ${index} of ${describeNode(reader)}`;
     switch (p.kind) {
       case 'absent':
-        if (value !== null) return this.fail(`${where()} is present, the pattern expects it absent (_)`, reader);
+        if (value !== null) return this.fail(`${inputText(index, reader)} is present, the pattern expects it absent (_)`, reader);
         this.pass();
         return k();
       case 'capture': {
         if (value === null) {
-          if (!p.optional) return this.fail(`${where()} is missing`, reader);
+          if (!p.optional) return this.fail(`${inputText(index, reader)} is missing`, reader);
           if (p.name !== '_') {
-            if (this.values.has(p.name) && this.values.get(p.name) !== null) return this.fail(`${where()} is missing but $${p.name} is bound`, reader);
+            if (this.values.has(p.name) && this.values.get(p.name) !== null) return this.fail(`${inputText(index, reader)} is missing but $${p.name} is bound`, reader);
             if (!this.values.has(p.name)) this.set(this.values, p.name, null);
           }
           this.pass();
@@ -415,12 +413,12 @@ class Matcher {
         let tensor: Tensor | undefined;
         if (p.constOnly) {
           tensor = constantOf(value, this.ops);
-          if (!tensor) return this.fail(`${where()} is not constant`, reader);
+          if (!tensor) return this.fail(`${inputText(index, reader)} is not constant`, reader);
         }
         if (p.name !== '_') {
           const prev = this.values.get(p.name);
           if (prev !== undefined && prev !== value) {
-            return this.fail(`${where()} is '${value.name}', not the value already bound to $${p.name} ('${prev?.name ?? 'absent'}')`, reader);
+            return this.fail(`${inputText(index, reader)} is '${value.name}', not the value already bound to $${p.name} ('${prev?.name ?? 'absent'}')`, reader);
           }
           if (prev === undefined) this.set(this.values, p.name, value);
           if (tensor && !this.consts.has(p.name)) this.set(this.consts, p.name, tensor);
@@ -430,36 +428,36 @@ class Matcher {
       }
       case 'literal': {
         const tensor = value ? constantOf(value, this.ops) : undefined;
-        if (!tensor) return this.fail(`${where()} is not a constant ${p.value}`, reader);
+        if (!tensor) return this.fail(`${inputText(index, reader)} is not a constant ${p.value}`, reader);
         let elements: Float64Array;
         try {
           elements = tensor.toFloat64();
         } catch {
-          return this.fail(`${where()} is a ${tensor.dtype} constant, not a number`, reader);
+          return this.fail(`${inputText(index, reader)} is a ${tensor.dtype} constant, not a number`, reader);
         }
         const single = tensor.dtype !== 'float64';
         if (elements.length === 0 || !elements.every((x) => numbersEqual(x, p.value, single))) {
-          return this.fail(`${where()} is not a constant ${p.value}`, reader);
+          return this.fail(`${inputText(index, reader)} is not a constant ${p.value}`, reader);
         }
         this.pass();
         return k();
       }
       case 'node': {
-        if (value === null) return this.fail(`${where()} is missing`, reader);
+        if (value === null) return this.fail(`${inputText(index, reader)} is missing`, reader);
         const producer = value.producer;
         if (!producer || producer.removed) {
           const what = value.isGraphInput ? 'a graph input' : value.const ? 'a constant' : 'not produced by a node';
-          return this.fail(`${where()} ('${value.name}') is ${what}, not ${opsText(p)}`, reader);
+          return this.fail(`${inputText(index, reader)} ('${value.name}') is ${what}, not ${opsText(p)}`, reader);
         }
         const out = p.output ?? 0;
         if (producer.outputs[out] !== value) {
           const actual = producer.outputs.indexOf(value);
-          return this.fail(`${where()} is output ${actual} of ${describeNode(producer)}, the pattern expects output ${out}`, reader);
+          return this.fail(`${inputText(index, reader)} is output ${actual} of ${describeNode(producer)}, the pattern expects output ${out}`, reader);
         }
         const mark = this.trail.length;
         if (p.valueCapture) {
           const prev = this.values.get(p.valueCapture.name);
-          if (prev !== undefined && prev !== value) return this.fail(`${where()} is not the value already bound to $${p.valueCapture.name}`, reader);
+          if (prev !== undefined && prev !== value) return this.fail(`${inputText(index, reader)} is not the value already bound to $${p.valueCapture.name}`, reader);
           if (prev === undefined) this.set(this.values, p.valueCapture.name, value);
         }
         const ok = this.matchNode(p, producer, k);
@@ -472,7 +470,7 @@ class Matcher {
   }
 
   private matchAttr(a: AttrPattern, node: Node): boolean {
-    const present = node.attrs.get(a.name);
+    const present = node.attr(a.name);
     const attr = present ?? this.ops.attrDefaults[node.op]?.[a.name];
     const v = a.value;
     if (v.kind === 'bind') {
@@ -497,6 +495,11 @@ class Matcher {
     }
     return true;
   }
+}
+
+/** `input 1 of Conv 'c1'`: built only for a failure message (most inputs match). */
+function inputText(index: number, reader: Node): string {
+  return `input ${index} of ${describeNode(reader)}`;
 }
 
 /** The matched nodes with producers before readers, the root last (a DFS post-order from the root). */

@@ -303,11 +303,7 @@ function patternRule(
       if (!m.ok) return { ok: false, reason: m.reason };
       const captures = expressionEnv(m.bindings);
       if (ctx.model.format === 'openvino') numericAttributes(captures, m.bindings.attrs);
-      const context: EvalContext = {
-        format: ctx.model.format,
-        opsets: Object.fromEntries(ctx.model.opsets.map((o) => [o.domain, o.version])),
-        target: ctx.target,
-      };
+      const context = evalContextOf(ctx);
       let env: ExprEnv;
       const letValues = new LazyLets(lets, spec.options, () => env);
       env = { captures, lets: letValues, context };
@@ -353,6 +349,21 @@ function patternRule(
       };
     },
   };
+}
+
+/** The model facts expressions may ask for (format, opsets, target), made once per rule context rather than per match. */
+const evalContexts = new WeakMap<RuleContext, EvalContext>();
+function evalContextOf(ctx: RuleContext): EvalContext {
+  let context = evalContexts.get(ctx);
+  if (!context) {
+    context = {
+      format: ctx.model.format,
+      opsets: Object.fromEntries(ctx.model.opsets.map((o) => [o.domain, o.version])),
+      target: ctx.target,
+    };
+    evalContexts.set(ctx, context);
+  }
+  return context;
 }
 
 /**
