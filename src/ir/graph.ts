@@ -228,6 +228,9 @@ export class Node {
   }
 }
 
+/** In a graph's name table: a name some node (or a renamed value) has taken. */
+const TAKEN = 0;
+
 /** The uses of a value nobody reads: shared, never written. */
 const NO_USES: Use[] = [];
 Object.freeze(NO_USES);
@@ -295,18 +298,14 @@ export class Graph {
   private _values: Value[] = [];
   private _removedValues = 0;
   /**
-   * The first value of each name. A removed value stays here as a tombstone
-   * (its `_removed` flag set) until a new value takes the name: its name stays
-   * taken, and removing 100k values costs no hash-table updates.
+   * Every name ever used in this graph, by a value or a node: one table for
+   * both, so that naming a new value or node costs one lookup. A name maps to
+   * the first value that has it, or to TAKEN when only a node (or a value
+   * since renamed) has it. A removed value stays as a tombstone (its
+   * `_removed` flag set) until a new value takes the name: removing 100k
+   * values costs no table updates.
    */
-  private _byName = new Map<string, Value>();
-  /**
-   * Names taken other than by a value `_byName` holds: node names, and the
-   * old names of renamed values. With
-   * `_byName` it gives every name ever used, without a third set as large as
-   * the graph.
-   */
-  private _otherNames = new Set<string>();
+  private _names = new Map<string, Value | typeof TAKEN>();
   /** Next suffix to try per base name, so naming n new nodes costs O(n), not O(n^2). */
   private _nextSuffix = new Map<string, number>();
 
@@ -360,18 +359,18 @@ export class Graph {
   /** The value named `name` in this graph or, failing that, in an enclosing one. */
   findValue(name: string): Value | undefined {
     for (let g: Graph | undefined = this; g; g = g.parent) {
-      const v = g._byName.get(name);
-      if (v && !v._removed) return v;
+      const v = g._names.get(name);
+      if (v !== undefined && v !== TAKEN && !v._removed) return v;
     }
     return undefined;
   }
 
   /** A name not yet used by any value or node of this graph, derived from `base`. */
   uniqueName(base: string): string {
-    if (!this._byName.has(base) && !this._otherNames.has(base)) return base;
+    if (!this._names.has(base)) return base;
     for (let i = this._nextSuffix.get(base) ?? 1; ; i++) {
       const candidate = `${base}_${i}`;
-      if (!this._byName.has(candidate) && !this._otherNames.has(candidate)) {
+      if (!this._names.has(candidate)) {
         this._nextSuffix.set(base, i + 1);
         return candidate;
       }
@@ -422,16 +421,13 @@ export class Graph {
 
   /** Makes `value` the one `name` finds, unless a live value holds the name already. */
   private indexName(name: string, value: Value): void {
-    const held = this._byName.get(name);
-    if (!held || held._removed) this._byName.set(name, value);
+    const held = this._names.get(name);
+    if (held === undefined || held === TAKEN || held._removed) this._names.set(name, value);
   }
 
   /** Drops `value` from the name index (it is being renamed); its old name stays taken. */
   private unindexName(value: Value): void {
-    if (this._byName.get(value.name) === value) {
-      this._byName.delete(value.name);
-      this._otherNames.add(value.name);
-    }
+    if (this._names.get(value.name) === value) this._names.set(value.name, TAKEN);
   }
 
   /** Appends a node (call toposort after inserting nodes out of order). */
@@ -440,7 +436,7 @@ export class Graph {
     const attrs = opts.attrs instanceof Map || opts.attrs === undefined ? opts.attrs : new Map(Object.entries(opts.attrs));
     const node = new Node(this, opts.op, opts.domain ?? '', name, attrs);
     node.native = opts.native;
-    this._otherNames.add(name);
+    if (!this._names.has(name)) this._names.set(name, TAKEN);
     this._nodes.push(node);
     node.setInputs(opts.inputs ?? []);
     const outs = (opts.outputs ?? []).map((o) => (typeof o === 'string' ? this.addValue(o) : o));
