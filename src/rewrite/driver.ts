@@ -79,7 +79,10 @@ export function applyRules(model: Model, rules: readonly CompiledRule[], options
   // Real models are not always valid to the letter (a TFLite RESHAPE reading a
   // tensor nobody writes, an Ethos-U op's scratch inputs): only problems that
   // the rules introduced are errors.
-  const problemsBefore = new Map(model.graphs.map((g) => [g, new Set(validate(g))]));
+  // Checked as ordered: an unordered check would sort a copy of each graph to
+  // find cycles, but a cycle stops the run at the final toposort anyway, and
+  // the reads-before-producer lines it adds cannot come back after that sort.
+  const problemsBefore = new Map(model.graphs.map((g) => [g, new Set(validate(g, { ordered: true }))]));
 
   for (const group of groupRules(rules)) {
     if (group.kind === 'action') {
@@ -145,20 +148,29 @@ interface FixpointOptions {
   onProgress?: (p: Progress) => void;
 }
 
-/** Nodes of one graph by op, kept up to date as rules add nodes (removed ones are skipped and swept). */
+/**
+ * The nodes of one graph that a group of rules may start at, by op, kept up
+ * to date as rules add nodes (removed ones are skipped and swept). Only the
+ * ops some rule's pattern can have at its root are indexed by op: on a graph
+ * of 100k nodes a rule for one op looks at that op's nodes alone.
+ */
 class OpIndex {
   private readonly byOp = new Map<string, Node[]>();
-  private all: Node[] = [];
+  /** Every node known so far: where rules for any op ('*') start, and what a failed rewrite is told apart from. */
+  private all: Node[];
+  /** Whether a rule starts at any op, so that `all` must be kept free of removed nodes. */
+  private readonly anyOp: boolean;
 
-  constructor(nodes: readonly Node[]) {
-    for (const n of nodes) this.add(n);
+  constructor(nodes: readonly Node[], rules: readonly PatternRule[]) {
+    this.anyOp = rules.some((r) => r.rootOps === '*');
+    for (const r of rules) if (r.rootOps !== '*') for (const op of r.rootOps) this.byOp.set(op, []);
+    this.all = nodes.slice();
+    for (const n of nodes) this.byOp.get(n.op)?.push(n);
   }
 
   add(node: Node): void {
     this.all.push(node);
-    const list = this.byOp.get(node.op);
-    if (list) list.push(node);
-    else this.byOp.set(node.op, [node]);
+    this.byOp.get(node.op)?.push(node);
   }
 
   /** Live nodes whose op is in `ops` ('*': all), as a snapshot: nodes added meanwhile wait for the next round. */
@@ -172,18 +184,17 @@ class OpIndex {
   /** Drops removed nodes from the lists, between rounds. */
   sweep(): void {
     for (const [op, list] of this.byOp) this.byOp.set(op, list.filter((n) => !n.removed));
-    // Reassigned, not spread into push: a graph of 100k nodes would overflow the argument list.
-    this.all = this.all.filter((n) => !n.removed);
+    if (this.anyOp) this.all = this.all.filter((n) => !n.removed);
   }
 
-  /** Every indexed node, removed or not (the slow path of a failed rewrite only). */
+  /** Every node known so far, removed or not (the slow path of a failed rewrite only). */
   snapshot(): Set<Node> {
     return new Set(this.all);
   }
 }
 
 function runToFixpoint(graph: Graph, rules: readonly PatternRule[], ctx: RuleContext, o: FixpointOptions): { rounds: number; boundHit: boolean } {
-  const index = new OpIndex(graph.nodes);
+  const index = new OpIndex(graph.nodes, rules);
   /** (rule, node) pairs whose replacement was refused: not tried again. */
   const refused = new Map<PatternRule, Set<Node>>(rules.map((r) => [r, new Set<Node>()]));
   let rounds = 0;
