@@ -1,7 +1,7 @@
 import { isDType } from '../ir/dtype';
 import { Node, Value as GraphValue } from '../ir/graph';
 import { Tensor } from '../ir/tensor';
-import type { BinaryExpr, CallExpr, Expr, IndexExpr } from './ast';
+import type { BinaryExpr, CallExpr, CaptureRef, Expr, IndexExpr, NameRef } from './ast';
 import { ExprError, Span, closest } from './errors';
 import { BINARY_OPS, CallContext, NEGATE, applyElementwise, arityError, arityOf, lookupFunction, operandOf, unknownFunction } from './functions';
 import { Operand, slice as sliceTensor } from './tensor-math';
@@ -45,7 +45,7 @@ function names(b: Bindings | undefined): string[] {
  * the sub-expression that failed (a shape mismatch names both shapes).
  */
 export function evaluate(expr: Expr, env: ExprEnv = {}): ExprValue {
-  return new Evaluator(env).eval(expr);
+  return compiled(expr)(env);
 }
 
 /**
@@ -78,135 +78,197 @@ export function truthy(v: ExprValue, at: Span): boolean {
   throw new ExprError(at.start, at.end, `${describeValue(v)} is not a condition`, v instanceof GraphValue ? 'it is not a constant; compare something about it, e.g. rank($x) == 4' : undefined);
 }
 
-class Evaluator {
-  constructor(private readonly env: ExprEnv) {}
+/** An expression turned into a function of its environment. */
+type Compiled = (env: ExprEnv) => ExprValue;
 
-  eval(e: Expr): ExprValue {
-    switch (e.type) {
-      case 'number':
-      case 'string':
-      case 'bool':
-        return e.value;
-      case 'none':
-        return null;
-      case 'capture': {
-        const r = lookup(this.env.captures, e.name);
-        if (r === UNBOUND) {
-          const known = names(this.env.captures);
-          const guess = closest(e.name, known);
-          throw new ExprError(e.start, e.end, `unbound capture '$${e.name}'`, guess ? `did you mean '$${guess}'?` : known.length ? `captures: ${known.map((n) => '$' + n).join(', ')}` : 'the pattern captures nothing');
-        }
+/**
+ * Each expression is compiled once, when first evaluated, into closures over
+ * its syntax tree: a rule evaluates the same few expressions at every match,
+ * and the closures skip the walk, the function-table lookups and the arity
+ * checks that the tree alone would repeat each time.
+ */
+const COMPILED = new WeakMap<Expr, Compiled>();
+
+function compiled(e: Expr): Compiled {
+  let f = COMPILED.get(e);
+  if (!f) {
+    f = compile(e);
+    COMPILED.set(e, f);
+  }
+  return f;
+}
+
+function compile(e: Expr): Compiled {
+  switch (e.type) {
+    case 'number':
+    case 'string':
+    case 'bool': {
+      const value = e.value;
+      return () => value;
+    }
+    case 'none':
+      return () => null;
+    case 'capture':
+      return (env) => {
+        const r = lookup(env.captures, e.name);
+        if (r === UNBOUND) throw unboundCapture(e, env.captures);
         return r;
-      }
-      case 'name': {
-        const r = lookup(this.env.lets, e.name);
+      };
+    case 'name': {
+      const dtype = isDType(e.name) ? e.name : undefined;
+      return (env) => {
+        const r = lookup(env.lets, e.name);
         if (r !== UNBOUND) return r;
-        if (isDType(e.name)) return e.name;
-        const guess = closest(e.name, names(this.env.lets));
-        throw new ExprError(e.start, e.end, `unknown name '${e.name}'`, guess ? `did you mean '${guess}'?` : lookupFunction(e.name) ? `'${e.name}' is a function: call it as ${e.name}(...)` : undefined);
+        if (dtype !== undefined) return dtype;
+        throw unknownName(e, env.lets);
+      };
+    }
+    case 'list': {
+      const items = e.items.map(compiled);
+      return (env) => items.map((item) => item(env));
+    }
+    case 'unary': {
+      const operand = compiled(e.operand);
+      if (e.op === 'not') return (env) => !truthy(operand(env), e.operand);
+      const what = `unary '${e.op}'`;
+      if (e.op === '+') {
+        return (env) => {
+          const v = operandNotNone(operand(env), e.operand, what);
+          return typeof v === 'boolean' ? Number(v) : v;
+        };
       }
-      case 'list':
-        return e.items.map((item) => this.eval(item));
-      case 'unary': {
-        const v = this.eval(e.operand);
-        if (e.op === 'not') return !truthy(v, e.operand);
-        const operand = this.operand(v, e.operand, `unary '${e.op}'`);
-        if (e.op === '+') return typeof operand === 'boolean' ? Number(operand) : operand;
-        return applyElementwise(NEGATE, [operand], e);
-      }
-      case 'binary':
-        return this.binary(e);
-      case 'conditional':
-        return truthy(this.eval(e.test), e.test) ? this.eval(e.then) : this.eval(e.otherwise);
-      case 'index':
-        return this.index(e);
-      case 'call':
-        return this.call(e);
+      return (env) => applyElementwise(NEGATE, [operandNotNone(operand(env), e.operand, what)], e);
+    }
+    case 'binary':
+      return compileBinary(e);
+    case 'conditional': {
+      const test = compiled(e.test);
+      const then = compiled(e.then);
+      const otherwise = compiled(e.otherwise);
+      return (env) => (truthy(test(env), e.test) ? then(env) : otherwise(env));
+    }
+    case 'index': {
+      const object = compiled(e.object);
+      const index = compiled(e.index);
+      return (env) => {
+        const o = object(env);
+        return indexInto(e, o, index(env));
+      };
+    }
+    case 'call':
+      return compileCall(e);
+  }
+}
+
+function unboundCapture(e: CaptureRef, captures: Bindings | undefined): ExprError {
+  const known = names(captures);
+  const guess = closest(e.name, known);
+  return new ExprError(e.start, e.end, `unbound capture '$${e.name}'`, guess ? `did you mean '$${guess}'?` : known.length ? `captures: ${known.map((n) => '$' + n).join(', ')}` : 'the pattern captures nothing');
+}
+
+function unknownName(e: NameRef, lets: Bindings | undefined): ExprError {
+  const guess = closest(e.name, names(lets));
+  return new ExprError(e.start, e.end, `unknown name '${e.name}'`, guess ? `did you mean '${guess}'?` : lookupFunction(e.name) ? `'${e.name}' is a function: call it as ${e.name}(...)` : undefined);
+}
+
+function operandNotNone(v: ExprValue, at: Span, what: string): Operand {
+  if (v === null) throw new ExprError(at.start, at.end, `${what}: the value is none (unknown)`);
+  return operandOf(v, at, what);
+}
+
+function compileBinary(e: BinaryExpr): Compiled {
+  const left = compiled(e.left);
+  const right = compiled(e.right);
+  if (e.op === 'and') return (env) => truthy(left(env), e.left) && truthy(right(env), e.right);
+  if (e.op === 'or') return (env) => truthy(left(env), e.left) || truthy(right(env), e.right);
+  return (env) => {
+    const l = left(env);
+    return binary(e, l, right(env));
+  };
+}
+
+function binary(e: BinaryExpr, left: ExprValue, right: ExprValue): ExprValue {
+  const spec = BINARY_OPS[e.op];
+  if (!spec) throw new ExprError(e.opStart, e.opEnd, `unknown operator '${e.op}'`);
+
+  if (e.op === '==' || e.op === '!=') {
+    if (!isTensorLike(left, right) && !isTensorLike(right, left)) {
+      const same = deepEqual(left, right);
+      return e.op === '==' ? same : !same;
     }
   }
-
-  private operand(v: ExprValue, at: Span, what: string): Operand {
-    if (v === null) throw new ExprError(at.start, at.end, `${what}: the value is none (unknown)`);
-    return operandOf(v, at, what);
+  if (typeof left === 'string' && typeof right === 'string') {
+    switch (e.op) {
+      case '+': return left + right;
+      case '<': return left < right;
+      case '<=': return left <= right;
+      case '>': return left > right;
+      case '>=': return left >= right;
+      default: break;
+    }
   }
-
-  private binary(e: BinaryExpr): ExprValue {
-    if (e.op === 'and') return truthy(this.eval(e.left), e.left) && truthy(this.eval(e.right), e.right);
-    if (e.op === 'or') return truthy(this.eval(e.left), e.left) || truthy(this.eval(e.right), e.right);
-    const left = this.eval(e.left);
-    const right = this.eval(e.right);
-    const spec = BINARY_OPS[e.op];
-    if (!spec) throw new ExprError(e.opStart, e.opEnd, `unknown operator '${e.op}'`);
-
-    if (e.op === '==' || e.op === '!=') {
-      if (!isTensorLike(left, right) && !isTensorLike(right, left)) {
-        const same = deepEqual(left, right);
-        return e.op === '==' ? same : !same;
-      }
-    }
-    if (typeof left === 'string' && typeof right === 'string') {
-      switch (e.op) {
-        case '+': return left + right;
-        case '<': return left < right;
-        case '<=': return left <= right;
-        case '>': return left > right;
-        case '>=': return left >= right;
-        default: break;
-      }
-    }
-    if (Array.isArray(left) && Array.isArray(right)) {
-      if (e.op === '+') return [...left, ...right];
-      throw new ExprError(e.start, e.end, `'${e.op}' is not defined on two lists`, `lists join with '+'; for elementwise math write tensor([...]) ${e.op} ...`);
-    }
-    const what = `'${e.op}'`;
-    // A list beside a tensor becomes a tensor of that tensor's dtype (as NumPy would take it).
-    const a = this.operand(listBeside(left, right, e.left), e.left, what);
-    const b = this.operand(listBeside(right, left, e.right), e.right, what);
-    if ((Array.isArray(left) && !(b instanceof Tensor)) || (Array.isArray(right) && !(a instanceof Tensor))) {
-      throw new ExprError(e.start, e.end, `'${e.op}' between a list and a scalar is not defined`, `for elementwise math write tensor([...]) ${e.op} x`);
-    }
-    return applyElementwise(spec, [a, b], e);
+  if (Array.isArray(left) && Array.isArray(right)) {
+    if (e.op === '+') return [...left, ...right];
+    throw new ExprError(e.start, e.end, `'${e.op}' is not defined on two lists`, `lists join with '+'; for elementwise math write tensor([...]) ${e.op} ...`);
   }
-
-  private index(e: IndexExpr): ExprValue {
-    const object = this.eval(e.object);
-    const indexValue = this.eval(e.index);
-    let i: number;
-    if (typeof indexValue === 'number' && Number.isInteger(indexValue)) i = indexValue;
-    else if (typeof indexValue === 'bigint') i = Number(indexValue);
-    else throw new ExprError(e.index.start, e.index.end, `an index must be an integer, got ${describeValue(indexValue)}`);
-    const target = object instanceof GraphValue && object.const ? object.const : object;
-    let length: number;
-    if (Array.isArray(target) || typeof target === 'string') length = target.length;
-    else if (target instanceof Tensor && target.rank > 0) length = target.shape[0] ?? 0;
-    else throw new ExprError(e.object.start, e.object.end, `cannot index ${describeValue(object)}`, object instanceof GraphValue ? 'it is not a constant' : undefined);
-    const at = i < 0 ? i + length : i;
-    if (at < 0 || at >= length) {
-      throw new ExprError(e.index.start, e.index.end, `index ${i} is out of range for ${describeValue(object)} (length ${length})`);
-    }
-    if (Array.isArray(target)) return target[at] ?? null;
-    if (typeof target === 'string') return target[at] ?? null;
-    const t = target as Tensor;
-    const row = sliceTensor(t, [at], [at + 1], [0], null, e);
-    return new Tensor(row.dtype, t.shape.slice(1), row.data);
+  const what = `'${e.op}'`;
+  // A list beside a tensor becomes a tensor of that tensor's dtype (as NumPy would take it).
+  const a = operandNotNone(listBeside(left, right, e.left), e.left, what);
+  const b = operandNotNone(listBeside(right, left, e.right), e.right, what);
+  if ((Array.isArray(left) && !(b instanceof Tensor)) || (Array.isArray(right) && !(a instanceof Tensor))) {
+    throw new ExprError(e.start, e.end, `'${e.op}' between a list and a scalar is not defined`, `for elementwise math write tensor([...]) ${e.op} x`);
   }
+  return applyElementwise(spec, [a, b], e);
+}
 
-  private call(e: CallExpr): ExprValue {
-    const f = lookupFunction(e.callee);
-    if (!f) throw unknownFunction(e);
-    const { min, max } = arityOf(f);
-    if (e.args.length < min || e.args.length > max) throw arityError(e, f, min, max);
-    const args = e.args.map((a) => this.eval(a));
-    const ctx = new CallSite(e, this.env.context ?? NO_CONTEXT);
+function indexInto(e: IndexExpr, object: ExprValue, indexValue: ExprValue): ExprValue {
+  let i: number;
+  if (typeof indexValue === 'number' && Number.isInteger(indexValue)) i = indexValue;
+  else if (typeof indexValue === 'bigint') i = Number(indexValue);
+  else throw new ExprError(e.index.start, e.index.end, `an index must be an integer, got ${describeValue(indexValue)}`);
+  const target = object instanceof GraphValue && object.const ? object.const : object;
+  let length: number;
+  if (Array.isArray(target) || typeof target === 'string') length = target.length;
+  else if (target instanceof Tensor && target.rank > 0) length = target.shape[0] ?? 0;
+  else throw new ExprError(e.object.start, e.object.end, `cannot index ${describeValue(object)}`, object instanceof GraphValue ? 'it is not a constant' : undefined);
+  const at = i < 0 ? i + length : i;
+  if (at < 0 || at >= length) {
+    throw new ExprError(e.index.start, e.index.end, `index ${i} is out of range for ${describeValue(object)} (length ${length})`);
+  }
+  if (Array.isArray(target)) return target[at] ?? null;
+  if (typeof target === 'string') return target[at] ?? null;
+  const t = target as Tensor;
+  const row = sliceTensor(t, [at], [at + 1], [0], null, e);
+  return new Tensor(row.dtype, t.shape.slice(1), row.data);
+}
+
+/** A call: the function and its arity are settled once; an unknown function or a wrong arity fails each time it is evaluated, before its arguments. */
+function compileCall(e: CallExpr): Compiled {
+  const f = lookupFunction(e.callee);
+  if (!f) {
+    return () => {
+      throw unknownFunction(e);
+    };
+  }
+  const { min, max } = arityOf(f);
+  if (e.args.length < min || e.args.length > max) {
+    return () => {
+      throw arityError(e, f, min, max);
+    };
+  }
+  const args = e.args.map(compiled);
+  return (env) => {
+    const values = args.map((a) => a(env));
+    const ctx = new CallSite(e, env.context ?? NO_CONTEXT);
     try {
-      return f.impl(args, ctx);
+      return f.impl(values, ctx);
     } catch (err) {
       if (err instanceof ExprError) throw err;
       // A RangeError from the tensor layer (bad dtype for encoding, ...) is still this call's fault.
       const message = err instanceof Error ? err.message : String(err);
       throw new ExprError(e.start, e.end, `${e.callee}(): ${message}`);
     }
-  }
+  };
 }
 
 const NO_CONTEXT: EvalContext = {};

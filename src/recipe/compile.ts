@@ -5,7 +5,7 @@ import {
   checkExpr,
   closest,
   evaluate,
-  evaluateCondition,
+  truthy,
   ExprError,
   parseExpr,
   type EvalContext,
@@ -230,31 +230,47 @@ function suggestOp(op: string, known: readonly string[]): string | undefined {
   return known.find((k) => k.length === op.length && letters(k) === letters(op)) ?? closest(op, known);
 }
 
-/** `let` values computed on first use, so `where` can use them and a failed condition skips the rest. */
+/**
+ * The `let` values of one match, each computed on first use and then kept, so
+ * that `where` can use them, a failed condition skips the rest, and the
+ * replacement reuses what the conditions already computed.
+ */
 class LazyLets extends Map<string, ExprValue> {
-  private readonly pending = new Set<string>();
+  /** Names being computed, innermost last: a let that reaches itself is an error, not an endless loop. */
+  private readonly computing: string[] = [];
+  /** What the rule's expressions see at this match: the captures, these lets, the model. */
+  readonly env: ExprEnv;
+
   constructor(
     private readonly defs: ReadonlyMap<string, { expr: Expr; text: SourcedText }>,
     private readonly options: Readonly<Record<string, unknown>>,
-    private readonly env: () => ExprEnv,
+    captures: ReadonlyMap<string, ExprValue>,
+    context: EvalContext,
   ) {
     super();
+    this.env = { captures, lets: this, context };
   }
   override has(name: string): boolean {
     return this.defs.has(name) || name in this.options;
   }
   override get(name: string): ExprValue | undefined {
-    if (super.has(name)) return super.get(name);
+    const known = super.get(name);
+    if (known !== undefined) return known;
     const def = this.defs.get(name);
-    if (!def) return name in this.options ? optionValue(this.options[name]) : undefined;
-    if (this.pending.has(name)) throw new ExprError(def.expr.start, def.expr.end, `let '${name}' depends on itself`);
-    this.pending.add(name);
+    if (!def) {
+      if (!(name in this.options)) return undefined;
+      const v = optionValue(this.options[name]);
+      this.set(name, v);
+      return v;
+    }
+    if (this.computing.includes(name)) throw new ExprError(def.expr.start, def.expr.end, `let '${name}' depends on itself`);
+    this.computing.push(name);
     try {
-      const v = evaluateIn(def, () => evaluate(def.expr, this.env()));
+      const v = evaluateIn(def, this.env);
       this.set(name, v);
       return v;
     } finally {
-      this.pending.delete(name);
+      this.computing.pop();
     }
   }
 }
@@ -269,9 +285,10 @@ class RuleEvalError extends Error {
   }
 }
 
-function evaluateIn<T>(def: { text: SourcedText }, run: () => T): T {
+/** Evaluates a `let` or `where` expression; its failure names the field it comes from. */
+function evaluateIn(def: { expr: Expr; text: SourcedText }, env: ExprEnv): ExprValue {
   try {
-    return run();
+    return evaluate(def.expr, env);
   } catch (e) {
     if (e instanceof ExprError) throw new RuleEvalError(def.text, e);
     throw e;
@@ -304,15 +321,16 @@ function patternRule(
       const captures = expressionEnv(m.bindings);
       if (ctx.model.format === 'openvino') numericAttributes(captures, m.bindings.attrs);
       const context = evalContextOf(ctx);
-      let env: ExprEnv;
-      const letValues = new LazyLets(lets, spec.options, () => env);
-      env = { captures, lets: letValues, context };
+      const letValues = new LazyLets(lets, spec.options, captures, context);
+      const env = letValues.env;
       for (const c of conditions) {
         try {
-          if (!evaluateIn(c, () => evaluateCondition(c.expr, env))) return { ok: false, reason: `condition '${c.text.text}' is false` };
+          if (!truthy(evaluateIn(c, env), c.expr)) return { ok: false, reason: `condition '${c.text.text}' is false` };
         } catch (e) {
-          if (e instanceof RuleEvalError) return { ok: false, reason: `${where(e.text, e.failure)}: ${e.failure.reason} (in '${e.text.text}')` };
-          throw e;
+          // A let the condition reads names its own field; the truth test of the condition, the condition.
+          const failure = e instanceof RuleEvalError ? e : e instanceof ExprError ? new RuleEvalError(c.text, e) : undefined;
+          if (!failure) throw e;
+          return { ok: false, reason: `${where(failure.text, failure.failure)}: ${failure.failure.reason} (in '${failure.text.text}')` };
         }
       }
       return {
@@ -328,7 +346,8 @@ function patternRule(
               // Every TFLite tensor needs a dtype and shape; ONNX and OpenVINO leave new values undeclared.
               declareTypes: context.format === 'tflite',
               evaluate: (expr, locals) => {
-                const merged = locals.size ? new Map([...letValuesEntries(letValues, lets, spec.options), ...locals]) : letValues;
+                if (locals.size === 0) return evaluate(expr, env);
+                const merged = new Map([...letValuesEntries(letValues, lets, spec.options), ...locals]);
                 return evaluate(expr, { captures, lets: merged, context });
               },
             });
