@@ -186,6 +186,7 @@ function sameShapeFloat(spec: ElementwiseSpec, operands: readonly Operand[]): Te
   const out = new Float64Array(n);
   const num = spec.num;
   for (let i = 0; i < n; i++) out[i] = num(element(a, i), element(b, i), element(c, i));
+  // Rounded to float32 by floatTensor, as a Float32Array store would round them.
   return floatTensor(dtype, like.shape, out);
 }
 

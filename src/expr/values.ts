@@ -1,7 +1,7 @@
 import { Attr, AttrKind, intValue } from '../ir/attr';
 import { DTYPES, DType, isDType } from '../ir/dtype';
 import { Node, Value as GraphValue } from '../ir/graph';
-import { BytesData, Tensor } from '../ir/tensor';
+import { BytesData, Tensor, TensorData } from '../ir/tensor';
 import { ExprError, Span, closest } from './errors';
 
 export { GraphValue };
@@ -347,21 +347,58 @@ function smallFloatElements(t: Tensor): Float64Array | undefined {
 }
 
 /**
- * A float32 or float64 tensor of `shape` holding `values`, each rounded to the
- * dtype as a Float32Array store rounds. A large float64 tensor takes `values`
- * over as its bytes: the caller must not change them afterwards.
+ * The data of a float32 or float64 tensor computed by an expression: its
+ * elements as doubles (already rounded to the dtype), encoded to bytes only
+ * when a writer or another byte reader asks. A rule computes a few
+ * per-channel vectors at every match, and most of them are intermediates
+ * (`sqrt($var + $eps)`) that the next operation reads as numbers again.
  */
-export function floatTensor(dtype: 'float32' | 'float64', shape: readonly number[], values: Float64Array): Tensor {
+export class ComputedFloats implements TensorData {
+  private encoded: Uint8Array | undefined;
+
+  constructor(
+    readonly dtype: 'float32' | 'float64',
+    /** The elements; never changed after construction. */
+    readonly values: Float64Array,
+  ) {}
+
+  get byteLength(): number {
+    return this.values.length * (this.dtype === 'float32' ? 4 : 8);
+  }
+
+  bytes(): Uint8Array {
+    this.encoded ??= encodeFloats(this.dtype, this.values);
+    return this.encoded;
+  }
+}
+
+function encodeFloats(dtype: 'float32' | 'float64', values: Float64Array): Uint8Array {
   const width = dtype === 'float32' ? 4 : 8;
   const n = values.length;
-  if (LITTLE_ENDIAN && n * width <= SMALL_FLOAT_BYTES) {
+  if (!LITTLE_ENDIAN) return Tensor.from(dtype, [n], values).data.bytes();
+  if (n * width <= SMALL_FLOAT_BYTES) {
     const bytes = new Uint8Array(n * width);
     for (let i = 0; i < n; i++) writeFloat(bytes, width, i, values[i]!);
-    return new Tensor(dtype, [...shape], new BytesData(bytes));
+    return bytes;
   }
-  if (!LITTLE_ENDIAN) return Tensor.from(dtype, shape, values);
-  const a = dtype === 'float32' ? new Float32Array(values) : values;
-  return new Tensor(dtype, [...shape], new BytesData(new Uint8Array(a.buffer, a.byteOffset, a.byteLength)));
+  const a = dtype === 'float32' ? new Float32Array(values) : new Float64Array(values);
+  return new Uint8Array(a.buffer, a.byteOffset, a.byteLength);
+}
+
+/**
+ * A float32 or float64 tensor of `shape` holding `values`, each rounded to the
+ * dtype (to nearest even, as a Float32Array store rounds). The tensor takes
+ * `values` over: the caller must not change them afterwards.
+ */
+export function floatTensor(dtype: 'float32' | 'float64', shape: readonly number[], values: Float64Array): Tensor {
+  if (dtype === 'float32') for (let i = 0; i < values.length; i++) values[i] = Math.fround(values[i]!);
+  return new Tensor(dtype, [...shape], new ComputedFloats(dtype, values));
+}
+
+/** The elements of a tensor whose data an expression computed, as they are (no copy, no decoding). */
+function computedElements(t: Tensor): Float64Array | undefined {
+  const data = t.data;
+  return data instanceof ComputedFloats && data.dtype === t.dtype && data.values.length === t.size ? data.values : undefined;
 }
 
 /**
@@ -369,7 +406,7 @@ export function floatTensor(dtype: 'float32' | 'float64', shape: readonly number
  * otherwise. Callers must not modify the result (it may share the tensor's bytes).
  */
 export function tensorElements(t: Tensor): Float64Array | BigInt64Array {
-  const small = smallFloatElements(t);
+  const small = computedElements(t) ?? smallFloatElements(t);
   if (small) return small;
   // uint64 elements beyond 2^63 come back wrapped into the signed range; they
   // are written back bit-exact, only ordering comparisons on them are off.
@@ -388,7 +425,7 @@ export type NumberArray = NumberView;
  * allows (no copy: read only), decoded to doubles otherwise.
  */
 export function numberElements(t: Tensor): NumberArray {
-  const small = smallFloatElements(t);
+  const small = computedElements(t) ?? smallFloatElements(t);
   if (small) return small;
   const view = nativeView(t.dtype, t.data.bytes(), t.size);
   if (view instanceof BigInt64Array) return Float64Array.from(view, (x) => Number(x));

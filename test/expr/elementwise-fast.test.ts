@@ -8,6 +8,7 @@ import { Tensor } from '../../src/ir';
 import { BytesData } from '../../src/ir/tensor';
 import type { DType } from '../../src/ir/dtype';
 import { tensorElements } from '../../src/expr';
+import { floatTensor } from '../../src/expr/values';
 import { BINARY_OPS, NEGATE } from '../../src/expr/functions';
 import { ElementwiseSpec, Operand, broadcastElementwise, elementwise } from '../../src/expr/tensor-math';
 
@@ -126,6 +127,22 @@ describe('small float tensors read without a view', () => {
       const dtype: DType = round % 2 ? 'float32' : 'float64';
       const t = tensor(next, dtype, [Math.floor(next() * 20)]);
       expect([...tensorElements(t)]).toEqual([...t.toFloat64()]);
+    }
+  });
+});
+
+describe('computed float tensors (elements kept as numbers, bytes encoded on demand)', () => {
+  test('bytes and elements equal those of the IR encoder, for small and large tensors', () => {
+    const next = random(5);
+    for (let round = 0; round < 300; round++) {
+      const dtype = round % 2 ? 'float32' : 'float64';
+      const n = round % 3 === 0 ? 40 : Math.floor(next() * 16);
+      const values = Array.from({ length: n }, () => (next() < 0.1 ? [NaN, Infinity, -0, 1e-46, 3.5e38][round % 5]! : (next() - 0.5) * 1e4));
+      const computed = floatTensor(dtype, [n], Float64Array.from(values));
+      const encoded = Tensor.from(dtype, [n], values);
+      expect(computed.data.byteLength).toBe(encoded.data.byteLength);
+      expect([...computed.data.bytes()]).toEqual([...encoded.data.bytes()]);
+      expect([...tensorElements(computed)]).toEqual([...encoded.toFloat64()]);
     }
   });
 });
