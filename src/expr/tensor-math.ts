@@ -181,11 +181,22 @@ function sameShapeFloat(spec: ElementwiseSpec, operands: readonly Operand[]): Te
   if (!like) return undefined;
   const dtype = like.dtype as 'float32' | 'float64';
   const n = like.size;
-  const [a, b, c] = operands.map((o) => (typeof o === 'number' ? roundTo(dtype, o) : numberElements(o as Tensor)));
-  const element = (x: NumberArray | number | undefined, i: number): number => (x === undefined ? 0 : typeof x === 'number' ? x : x[i]!);
+  // Each operand as n elements, or one number that every element sees.
+  const elements: (NumberArray | undefined)[] = [];
+  const numbers: number[] = [];
+  for (const o of operands) {
+    elements.push(typeof o === 'number' ? undefined : numberElements(o as Tensor));
+    numbers.push(typeof o === 'number' ? roundTo(dtype, o) : 0);
+  }
+  const e0 = elements[0];
+  const e1 = elements[1];
+  const e2 = elements[2];
+  const x0 = numbers[0] ?? 0;
+  const x1 = numbers[1] ?? 0;
+  const x2 = numbers[2] ?? 0;
   const out = new Float64Array(n);
   const num = spec.num;
-  for (let i = 0; i < n; i++) out[i] = num(element(a, i), element(b, i), element(c, i));
+  for (let i = 0; i < n; i++) out[i] = num(e0 ? e0[i]! : x0, e1 ? e1[i]! : x1, e2 ? e2[i]! : x2);
   // Rounded to float32 by floatTensor, as a Float32Array store would round them.
   return floatTensor(dtype, like.shape, out);
 }

@@ -447,7 +447,9 @@ function materialize(planned: readonly PlannedNode[], result: Planned, ctx: Inst
           outputs.push(v);
         }
       }
-      const node = graph.addNode({ op: pn.op.op, domain: pn.op.domain === 'ai.onnx' ? '' : pn.op.domain ?? '', name, inputs, outputs, attrs: pn.attrs });
+      // No map for a node without attributes: the graph keeps what it is given, and most new nodes (Mul, Add) have none.
+      const attrs = pn.attrs.size > 0 ? pn.attrs : undefined;
+      const node = graph.addNode({ op: pn.op.op, domain: pn.op.domain === 'ai.onnx' ? '' : pn.op.domain ?? '', name, inputs, outputs, attrs });
       pn.built = node;
       nodes.push(node);
     }

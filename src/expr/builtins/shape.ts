@@ -40,6 +40,8 @@ export const SHAPE_FUNCTIONS: readonly FunctionSpec[] = [
     params: [p('t', SHAPED)],
     result: 'int',
     impl: ([t], ctx) => {
+      // Asked in the conditions of most rules: the declared shape's length, without copying it.
+      if (t instanceof GraphValue) return (t.shape ?? t.const?.shape)?.length ?? null;
       const s = shapeOf(t ?? null, ctx, 0);
       return Array.isArray(s) ? s.length : null;
     },
