@@ -196,3 +196,76 @@ describe('actions', () => {
     expect(report.rules[0]!.summary).toBe('removed 1 node(s) and 1 value(s)');
   });
 });
+
+/** `from` -> `to` at every node of op `from`, one node for one node. */
+function renameOp(id: string, from: string, to: string): PatternRule {
+  return {
+    kind: 'pattern',
+    id,
+    rootOps: [from],
+    match(node): RuleHit | RuleMiss {
+      if (node.op !== from) return { ok: false, reason: `not ${from}` };
+      return {
+        ok: true,
+        matched: [node],
+        rewrite: (graph, out) => ({ nodes: [graph.addNode({ op: to, name: graph.uniqueName(`${node.name}_${to}`), inputs: [node.input(0)], outputs: out })] }),
+      };
+    },
+  };
+}
+
+describe('candidates by op', () => {
+  it('a rule of the group starts at the nodes another rule made, in the next round', () => {
+    const m = reluChain(3);
+    const report = applyRules(m, [renameOp('relu-to-neg', 'Relu', 'Neg'), renameOp('neg-to-abs', 'Neg', 'Abs')]);
+    expect(ops(m)).toEqual(['Abs', 'Abs', 'Abs']);
+    expect(report.rules.map((r) => r.rewrites)).toEqual([3, 3]);
+    expect(validate(m.graph, { ordered: true })).toEqual([]);
+  });
+
+  it('a rule for any op sees every node, those made by the other rules included', () => {
+    const m = reluChain(2);
+    const seen: string[] = [];
+    const anyOp: PatternRule = {
+      kind: 'pattern',
+      id: 'watch',
+      rootOps: '*',
+      match(node) {
+        seen.push(node.op);
+        return { ok: false, reason: 'only watching' };
+      },
+    };
+    applyRules(m, [renameOp('relu-to-neg', 'Relu', 'Neg'), anyOp]);
+    // Round 1: the Negs made before the watcher's turn; round 2 (nothing changes): the same two.
+    expect(seen).toEqual(['Neg', 'Neg', 'Neg', 'Neg']);
+  });
+});
+
+describe('the final check', () => {
+  it('accepts a graph read out of order, sorts it, and reports nothing', () => {
+    const m = reluChain(3);
+    const g = m.graph;
+    g.setNodeOrder([...g.nodes].reverse());
+    expect(validate(g, { ordered: true })).not.toEqual([]);
+    applyRules(m, [renameOp('relu-to-neg', 'Relu', 'Neg')]);
+    expect(ops(m)).toEqual(['Neg', 'Neg', 'Neg']);
+    expect(validate(g, { ordered: true })).toEqual([]);
+  });
+
+  it('lets problems the model had before stay, and still refuses a graph with a cycle', () => {
+    const m = reluChain(2);
+    const g = m.graph;
+    g.addNode({ op: 'Neg', name: 'orphan-reader', inputs: [g.addValue('from-nowhere')], outputs: ['orphan'] });
+    g.outputs = [...g.outputs, g.findValue('orphan')!];
+    applyRules(m, [renameOp('relu-to-neg', 'Relu', 'Neg')]);
+    expect(ops(m).filter((op) => op === 'Relu')).toEqual([]);
+
+    const cyclic = reluChain(2);
+    const c = cyclic.graph;
+    const a = c.addNode({ op: 'Add', name: 'loop-a', inputs: [c.inputs[0]!, null], outputs: ['la'] });
+    const b = c.addNode({ op: 'Relu', name: 'loop-b', inputs: [a.output(0)], outputs: ['lb'] });
+    a.setInput(1, b.output(0));
+    c.outputs = [...c.outputs, b.output(0)];
+    expect(() => applyRules(cyclic, [renameOp('neg-to-abs', 'Neg', 'Abs')])).toThrow(/cycle/);
+  });
+});
