@@ -705,11 +705,12 @@ export function replacementOps(ast: ReplacementAst): OpRef[] {
  * lists of values; an absent optional capture is `none`.
  */
 export function expressionEnv(bindings: Bindings): Map<string, ExprValue> {
+  // forEach rather than for-of: this runs at every match, and for-of over a Map makes an entry array per item.
   const env = new Map<string, ExprValue>();
-  for (const [name, v] of bindings.values) env.set(name, bindings.consts.get(name) ?? v);
-  for (const [name, n] of bindings.nodes) env.set(name, n);
-  for (const [name, a] of bindings.attrs) env.set(name, a ? fromAttr(a) ?? null : null);
-  for (const [name, list] of bindings.lists) env.set(name, [...list]);
+  bindings.values.forEach((v, name) => env.set(name, bindings.consts.get(name) ?? v));
+  bindings.nodes.forEach((n, name) => env.set(name, n));
+  bindings.attrs.forEach((a, name) => env.set(name, a ? fromAttr(a) ?? null : null));
+  bindings.lists.forEach((list, name) => env.set(name, [...list]));
   return env;
 }
 
