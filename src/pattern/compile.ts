@@ -237,9 +237,22 @@ function opsText(p: NodePattern): string {
 /** Whether a node's domain matches the one written (`ai.onnx` and empty are the same). */
 function domainMatches(written: string | undefined, actual: string): boolean {
   if (written === undefined) return true;
-  const norm = (d: string): string => (d === 'ai.onnx' ? '' : d);
-  return norm(written) === norm(actual);
+  return normalDomain(written) === normalDomain(actual);
 }
+
+function normalDomain(d: string): string {
+  return d === 'ai.onnx' ? '' : d;
+}
+
+/** Whether a node's op is one of those written (tried at every candidate: a plain loop). */
+function opMatches(ops: readonly OpRef[], node: Node): boolean {
+  for (const o of ops) if (o.op === node.op && domainMatches(o.domain, node.domain)) return true;
+  return false;
+}
+
+/** The order in which the first two inputs of a node are matched: as written, or swapped for a commutative op. */
+const IN_ORDER: readonly number[] = [0, 1];
+const SWAPPED: readonly number[] = [1, 0];
 
 type Cont = () => boolean;
 
@@ -332,15 +345,15 @@ class Matcher {
 
   private matchNode(p: NodePattern, node: Node, k: Cont): boolean {
     if (node.removed) return this.fail(`${describeNode(node)} was removed`, node);
-    if (p.ops !== '*' && !p.ops.some((o) => o.op === node.op && domainMatches(o.domain, node.domain))) {
+    if (p.ops !== '*' && !opMatches(p.ops, node)) {
       return this.fail(`${describeNode(node)} is not ${opsText(p)}`, node);
     }
     this.pass();
     const progress = this.progress;
-    if (this.matchNodeBody(p, node, [0, 1], k)) return true;
+    if (this.matchNodeBody(p, node, IN_ORDER, k)) return true;
     if (p.args === null || !this.isCommutative(node, p.args)) return false;
     this.progress = progress;
-    return this.matchNodeBody(p, node, [1, 0], k);
+    return this.matchNodeBody(p, node, SWAPPED, k);
   }
 
   /** Captures, attributes and inputs of a node whose op already matched; undoes its bindings on failure. */
