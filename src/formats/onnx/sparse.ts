@@ -1,4 +1,5 @@
 import * as fs from 'node:fs';
+import * as path from 'node:path';
 import { ModelError } from '../../errors';
 import { LazyData } from '../../ir/tensor';
 import { WIRE } from './schema';
@@ -47,6 +48,18 @@ const MAX_WALK_DEPTH = 64;
  */
 const COPY_CHUNK = 1 << 20;
 
+/**
+ * At most this many sparse files keep their descriptor open; the least
+ * recently used one beyond it is closed and reopened by path when it is read
+ * again (and refused if the path now names another file). Descriptors are
+ * also closed when their file is garbage-collected, but finalizers only run
+ * between event-loop turns, which a synchronous loop over many models never
+ * reaches.
+ */
+const MAX_OPEN = 32;
+/** Sparse files holding a descriptor, least recently used first. */
+const openFiles = new Set<SparseFile>();
+
 const closer = new FinalizationRegistry<number>((fd) => {
   try {
     fs.closeSync(fd);
@@ -59,26 +72,84 @@ const closer = new FinalizationRegistry<number>((fd) => {
 const byBuffer = new WeakMap<ArrayBufferLike, SparseFile>();
 let sparseCount = 0;
 
-/** An open model file whose buffer was read with holes. */
+/** A model file whose buffer was read with holes, kept open to read them (see MAX_OPEN). */
 export class SparseFile {
   /** Unread ranges of the buffer, as sorted, disjoint start/end pairs (file offsets). */
   readonly holes: number[] = [];
   /** Whether a hole lies inside a NodeProto's attribute (only then can an opaque attribute hold one). */
   holesInAttributes = false;
   private readonly mtimeNs: bigint;
+  private readonly dev: bigint;
+  private readonly ino: bigint;
+  /** The path to reopen, resolved when read (the working folder may change). */
+  private readonly resolved: string;
+  private fd: number | undefined;
 
   constructor(
     readonly file: string,
-    private readonly fd: number,
+    fd: number,
     readonly size: number,
   ) {
-    this.mtimeNs = fs.fstatSync(fd, { bigint: true }).mtimeNs;
+    const st = fs.fstatSync(fd, { bigint: true });
+    this.mtimeNs = st.mtimeNs;
+    this.dev = st.dev;
+    this.ino = st.ino;
+    this.resolved = path.resolve(file);
+    this.adopt(fd);
+  }
+
+  private adopt(fd: number): void {
+    this.fd = fd;
     closer.register(this, fd, this);
+    openFiles.add(this);
+    if (openFiles.size > MAX_OPEN) openFiles.values().next().value?.close();
+  }
+
+  /** Closes the descriptor now; a later read reopens the file by its path. */
+  close(): void {
+    const fd = this.disown();
+    if (fd !== undefined) fs.closeSync(fd);
+  }
+
+  /** Forgets the descriptor without closing it (it goes back to whoever opened it); returns it. */
+  disown(): number | undefined {
+    const fd = this.fd;
+    if (fd === undefined) return undefined;
+    closer.unregister(this);
+    openFiles.delete(this);
+    this.fd = undefined;
+    return fd;
+  }
+
+  /** The open descriptor, reopened by path (and checked to be the same file) when it was closed. */
+  private descriptor(): number {
+    if (this.fd !== undefined) {
+      openFiles.delete(this); // most recently used now
+      openFiles.add(this);
+      return this.fd;
+    }
+    let fd: number;
+    try {
+      fd = fs.openSync(this.resolved, 'r');
+    } catch (e) {
+      throw new ModelError({ file: this.file }, `the model file cannot be opened again to read its tensor data: ${(e as Error).message}`);
+    }
+    const st = fs.fstatSync(fd, { bigint: true });
+    if (st.dev !== this.dev || st.ino !== this.ino) {
+      fs.closeSync(fd);
+      throw new ModelError(
+        { file: this.file },
+        'the model file was replaced on disk after it was read; its tensor data can no longer be read from it',
+        'read the model again',
+      );
+    }
+    this.adopt(fd);
+    return fd;
   }
 
   /** Throws when the file is no longer the one read (its size or modification time moved). */
   check(): void {
-    const st = fs.fstatSync(this.fd, { bigint: true });
+    const st = fs.fstatSync(this.descriptor(), { bigint: true });
     if (st.size !== BigInt(this.size) || st.mtimeNs !== this.mtimeNs) {
       const now = st.size !== BigInt(this.size) ? `its size went from ${this.size} to ${st.size} bytes` : 'its modification time changed';
       throw new ModelError(
@@ -91,9 +162,10 @@ export class SparseFile {
 
   /** Reads `length` bytes at file offset `position` into `target` at `at`. */
   readInto(target: Uint8Array, at: number, position: number, length: number): void {
+    const fd = this.descriptor();
     let got = 0;
     while (got < length) {
-      const n = fs.readSync(this.fd, target, at + got, length - got, position + got);
+      const n = fs.readSync(fd, target, at + got, length - got, position + got);
       if (n === 0) {
         throw new ModelError({ file: this.file, offset: position + got }, `the model file ended early (wanted ${length} bytes at ${position})`);
       }
@@ -190,7 +262,7 @@ export function readSparse(file: string, fd: number, size: number, options: Spar
     // Anything the walk cannot follow is read whole: the decoder then reports it as it would.
     if (!walker.walk(KIND_MODEL, 0, size, 0)) walker.ensure(size);
   } catch (e) {
-    closer.unregister(sparse); // the caller closes the descriptor
+    sparse.disown(); // the caller closes the descriptor
     throw e;
   }
   byBuffer.set(buf.buffer, sparse);

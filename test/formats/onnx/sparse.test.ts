@@ -151,6 +151,22 @@ describe('a model file that changes between read and write', () => {
     expect(fs.readdirSync(dir).filter((f) => f.includes('truncated-out'))).toEqual([]);
   });
 
+  test('many models open at once: the oldest files are closed, reopened by path when used, and refused when replaced', () => {
+    const a = readOnnx(input, {}, SPARSE);
+    const other = path.join(dir, 'other.onnx');
+    fs.copyFileSync(input, other);
+    const b = readOnnx(other, {}, SPARSE);
+    // More sparse reads than descriptors kept open (32): a and b lose theirs.
+    const more = Array.from({ length: 40 }, () => readOnnx(input, {}, SPARSE));
+    expect(writeBytes(a, path.join(dir, 'reopened.onnx'))[0]!.equals(original)).toBe(true);
+    expect(writeBytes(more[0]!, path.join(dir, 'reopened.onnx'))[0]!.equals(original)).toBe(true);
+    // `other` is replaced by a rename of a different file: b cannot read it any more.
+    const replacement = path.join(dir, 'replacement.onnx');
+    fs.writeFileSync(replacement, original);
+    fs.renameSync(replacement, other);
+    expect(() => writeOnnxFile(b, path.join(dir, 'replaced.onnx'))).toThrow(/replaced on disk after it was read/);
+  });
+
   test('replaced by a rename (an atomic write onto the input): the model still reads the file it was read from', () => {
     const model = readOnnx(input, {}, SPARSE);
     const untouched = readOnnx(input, {}, SPARSE);
