@@ -182,23 +182,25 @@ function sameShapeFloat(spec: ElementwiseSpec, operands: readonly Operand[]): Te
   const dtype = like.dtype as 'float32' | 'float64';
   const n = like.size;
   // Each operand as n elements, or one number that every element sees.
-  const elements: (NumberArray | undefined)[] = [];
-  const numbers: number[] = [];
-  for (const o of operands) {
-    elements.push(typeof o === 'number' ? undefined : numberElements(o as Tensor));
-    numbers.push(typeof o === 'number' ? roundTo(dtype, o) : 0);
-  }
-  const e0 = elements[0];
-  const e1 = elements[1];
-  const e2 = elements[2];
-  const x0 = numbers[0] ?? 0;
-  const x1 = numbers[1] ?? 0;
-  const x2 = numbers[2] ?? 0;
+  const e0 = tensorOperand(operands[0]);
+  const e1 = tensorOperand(operands[1]);
+  const e2 = tensorOperand(operands[2]);
+  const x0 = numberOperand(operands[0], dtype);
+  const x1 = numberOperand(operands[1], dtype);
+  const x2 = numberOperand(operands[2], dtype);
   const out = new Float64Array(n);
   const num = spec.num;
   for (let i = 0; i < n; i++) out[i] = num(e0 ? e0[i]! : x0, e1 ? e1[i]! : x1, e2 ? e2[i]! : x2);
   // Rounded to float32 by floatTensor, as a Float32Array store would round them.
   return floatTensor(dtype, like.shape, out);
+}
+
+function tensorOperand(o: Operand | undefined): NumberArray | undefined {
+  return o instanceof Tensor ? numberElements(o) : undefined;
+}
+
+function numberOperand(o: Operand | undefined, dtype: DType): number {
+  return typeof o === 'number' ? roundTo(dtype, o) : 0;
 }
 
 function sameDims(a: readonly number[], b: readonly number[]): boolean {
