@@ -77,7 +77,8 @@ type Planned =
 interface PlannedNode {
   op: OpRef;
   inputs: Planned[];
-  attrs: Map<string, Attr>;
+  /** Undefined when the replacement gives the node no attributes. */
+  attrs: Map<string, Attr> | undefined;
   outputCount: number;
   /** True when the count came from `name[N] =`, so the result rule must not change it. */
   explicitCount: boolean;
@@ -285,6 +286,14 @@ class Planner {
   private planNode(n: ReplNode, outputCount: number, explicitCount: boolean): PlannedNode {
     const inputs: Planned[] = [];
     for (const a of n.args) inputs.push(...this.arg(a));
+    // Most new nodes (Mul, Add) have no attributes: no map for them.
+    const attrs = n.attrs.length > 0 ? this.planAttrs(n) : undefined;
+    const node: PlannedNode = { op: n.op, inputs, attrs, outputCount, explicitCount };
+    this.nodes.push(node);
+    return node;
+  }
+
+  private planAttrs(n: ReplNode): Map<string, Attr> {
     const attrs = new Map<string, Attr>();
     const root = this.ctx.bindings.root;
     for (const a of n.attrs) {
@@ -302,7 +311,7 @@ class Planner {
       }
       const value = this.eval(v);
       if (value === null) continue;
-      const like = root.op === n.op.op ? root.attrs.get(a.name)?.kind : undefined;
+      const like = root.op === n.op.op ? root.attr(a.name)?.kind : undefined;
       try {
         attrs.set(a.name, toAttr(value, like, v));
       } catch (err) {
@@ -310,9 +319,7 @@ class Planner {
         throw err;
       }
     }
-    const node: PlannedNode = { op: n.op, inputs, attrs, outputCount, explicitCount };
-    this.nodes.push(node);
-    return node;
+    return attrs;
   }
 }
 
@@ -447,8 +454,8 @@ function materialize(planned: readonly PlannedNode[], result: Planned, ctx: Inst
           outputs.push(v);
         }
       }
-      // No map for a node without attributes: the graph keeps what it is given, and most new nodes (Mul, Add) have none.
-      const attrs = pn.attrs.size > 0 ? pn.attrs : undefined;
+      // No map for a node without attributes: the graph keeps the map it is given.
+      const attrs = pn.attrs && pn.attrs.size > 0 ? pn.attrs : undefined;
       const node = graph.addNode({ op: pn.op.op, domain: pn.op.domain === 'ai.onnx' ? '' : pn.op.domain ?? '', name, inputs, outputs, attrs });
       pn.built = node;
       nodes.push(node);
