@@ -38,7 +38,7 @@ export const HOLE_MIN_BYTES = 16 << 10;
  */
 export const HOLE_MIN_FLOOR = 512;
 
-const MIN_WINDOW = 256;
+const MIN_WINDOW = 2 << 10;
 const MAX_WINDOW = 4 << 20;
 /** Nesting beyond this is read whole (the decoder refuses it anyway). */
 const MAX_WALK_DEPTH = 64;
@@ -395,7 +395,8 @@ class Walker {
       if (kind === KIND_TENSOR && field === 9 && len >= this.holeMin) {
         if (this.attributes > 0 && stop > this.filled) this.sparse.holesInAttributes = true;
         this.skip(stop);
-      } else if (child !== KIND_OTHER && depth < MAX_WALK_DEPTH) {
+      } else if (child !== KIND_OTHER && len >= this.holeMin && depth < MAX_WALK_DEPTH) {
+        // (A message shorter than the smallest hole cannot hold one: it is read whole.)
         if (child === KIND_ATTR) this.attributes++;
         const ok = this.walk(child, from, stop, depth + 1);
         if (child === KIND_ATTR) this.attributes--;
