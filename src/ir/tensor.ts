@@ -11,12 +11,33 @@ export interface TensorData {
   bytes(): Uint8Array;
 }
 
-/** Bytes already in memory (often a view into the file's buffer: no copy). */
+/**
+ * Bytes already in memory, often a range of the model file's buffer (no copy).
+ * The view over a range is made on first use: a large model has 100k+
+ * constants, most of which nobody reads before they are written back.
+ */
 export class BytesData implements TensorData {
-  constructor(readonly view: Uint8Array) {}
-  get byteLength(): number {
-    return this.view.byteLength;
+  readonly byteLength: number;
+  private _view: Uint8Array | undefined;
+
+  /** The bytes `byteLength` long from `offset` of `source` (by default all of it). */
+  constructor(
+    private readonly source: Uint8Array,
+    private readonly offset = 0,
+    byteLength = source.byteLength - offset,
+  ) {
+    if (offset < 0 || byteLength < 0 || offset + byteLength > source.byteLength) {
+      throw new RangeError(`BytesData: range ${offset}+${byteLength} lies outside ${source.byteLength} bytes`);
+    }
+    this.byteLength = byteLength;
+    if (offset === 0 && byteLength === source.byteLength) this._view = source;
   }
+
+  /** The bytes as a view (a new view each time for a range: a cached one would outlive most reads). */
+  get view(): Uint8Array {
+    return this._view ?? new Uint8Array(this.source.buffer, this.source.byteOffset + this.offset, this.byteLength);
+  }
+
   bytes(): Uint8Array {
     return this.view;
   }

@@ -862,14 +862,16 @@ function readTensor(
   field: number,
 ): { tensor: Tensor; rec: TensorRec } {
   const rec = new TensorRec(cur.buf, start, end, field);
+  rec.contentStart = contentStart;
   cur.pos = contentStart;
   const dims = DIMS;
   dims.length = 0;
   let code = 0;
-  let raw: Uint8Array | undefined;
+  let rawAt = -1; // content start and end of raw_data
+  let rawEnd = -1;
   let location = 0;
-  const typed: number[] = []; // field, wire, start, end of each typed-data payload
-  const strings: Uint8Array[] = [];
+  let typed: number[] | undefined; // field, wire, start, end of each typed-data payload
+  let strings: Uint8Array[] | undefined;
   let external: Map<string, string> | undefined;
   while (cur.pos < end) {
     const s = cur.pos;
@@ -894,11 +896,12 @@ function readTensor(
       while (cur.pos < stop) dims.push(dimOf(cur, cur.int64(stop), s));
     } else if (f === 9 && wire === WIRE.LEN) {
       const stop = cur.lenEnd(end);
-      raw = new Uint8Array(cur.buf.buffer, cur.buf.byteOffset + cur.pos, stop - cur.pos); // a plain view: Buffer#subarray is slower
+      rawAt = cur.pos;
+      rawEnd = stop;
       cur.pos = stop;
     } else if (f === 6 && wire === WIRE.LEN) {
       const stop = cur.lenEnd(end);
-      strings.push(cur.buf.subarray(cur.pos, stop));
+      (strings ??= []).push(cur.buf.subarray(cur.pos, stop));
       cur.pos = stop;
     } else if (f === 13 && wire === WIRE.LEN) {
       const stop = cur.lenEnd(end);
@@ -909,15 +912,15 @@ function readTensor(
       // A packed payload, or one unpacked element: either way the byte range of the values.
       if (wire === WIRE.LEN) {
         const stop = cur.lenEnd(end);
-        typed.push(f, wire, cur.pos, stop);
+        (typed ??= []).push(f, wire, cur.pos, stop);
         cur.pos = stop;
       } else {
         const from = cur.pos;
         cur.skip(wire, end);
-        typed.push(f, wire, from, cur.pos);
+        (typed ??= []).push(f, wire, from, cur.pos);
       }
     } else cur.skip(wire, end);
-    rec.span(f, s, cur.pos);
+    // Not kept here: TensorRec finds its kept fields again from the bytes when asked.
   }
   const name = rec.name ?? '';
   const dtype: DType = dtypeOfCode(code) ?? 'undefined';
@@ -929,14 +932,14 @@ function readTensor(
   let data: TensorData;
   if (location === 1) {
     data = externalData(cur, options, rec, external ?? new Map(), dtype, count, start, name);
-  } else if (raw) {
-    const at = raw.byteOffset - cur.buf.byteOffset;
-    data = holeDataAt(options.sparse, at, at + raw.byteLength) ?? new BytesData(raw);
+  } else if (rawAt >= 0) {
+    data = holeDataAt(options.sparse, rawAt, rawEnd) ?? new BytesData(cur.buf, rawAt, rawEnd - rawAt);
   } else if (dtype === 'string') {
-    if (strings.length !== count) fail(`string tensor holds ${strings.length} strings, its dims [${dims.join(', ')}] want ${count}`);
-    data = new StringData(strings);
+    const list = strings ?? [];
+    if (list.length !== count) fail(`string tensor holds ${list.length} strings, its dims [${dims.join(', ')}] want ${count}`);
+    data = new StringData(list);
   } else {
-    data = new BytesData(typedToBytes(cur, dtype, typed, fail));
+    data = new BytesData(typedToBytes(cur, dtype, typed ?? [], fail));
   }
   if (dtype !== 'string' && DTYPES[dtype].bits > 0) {
     const want = byteSize(dtype, count);

@@ -30,18 +30,21 @@ export abstract class Rec {
    * until the first one, so that the many plain nodes of a large graph cost
    * no array.
    */
-  spans: readonly number[] = NO_SPANS;
+  get spans(): readonly number[] {
+    return this._spans;
+  }
+  protected _spans: readonly number[] = NO_SPANS;
   /** Bit n set: field n (< 31) occurred, for fields decoded into the IR and not kept in `spans`. */
   present = 0;
 
   span(field: number, start: number, end: number): void {
-    if (this.spans === NO_SPANS) this.spans = [field, start, end];
-    else (this.spans as number[]).push(field, start, end);
+    if (this._spans === NO_SPANS) this._spans = [field, start, end];
+    else (this._spans as number[]).push(field, start, end);
   }
 
   /** Forgets the kept fields (when they turn out to be ones the IR encodes). */
   dropSpans(): void {
-    this.spans = NO_SPANS;
+    this._spans = NO_SPANS;
   }
 
   mark(field: number): void {
@@ -120,6 +123,71 @@ export class TensorRec extends Rec {
   name?: string;
   data!: TensorData;
   external?: ExternalRef;
+  /** Where the TensorProto's own fields begin (after the tag and length of the field holding it, if any). */
+  contentStart = 0;
+  private spansFound = false;
+
+  /**
+   * The kept fields are found again in the tensor's bytes when first asked
+   * for, rather than listed while reading: a model holds 100k+ tensors, and
+   * only the few that a rewrite changes are ever encoded again. Kept are all
+   * fields but data_type, name and unpacked dims, which the IR models.
+   */
+  override get spans(): readonly number[] {
+    if (!this.spansFound) {
+      this.spansFound = true;
+      this._spans = keptTensorFields(this.buf, this.contentStart, this.end);
+    }
+    return this._spans;
+  }
+}
+
+/** Field/start/end triples of a TensorProto's fields other than data_type, name and unpacked dims. */
+function keptTensorFields(buf: Uint8Array, contentStart: number, end: number): readonly number[] {
+  // The bytes were validated when the tensor was read; the bound on `end`
+  // only guards against looping on a buffer changed since.
+  let pos = contentStart;
+  const varint = (): number => {
+    let v = 0;
+    for (let shift = 0; ; shift += 7) {
+      if (pos >= end) return v >>> 0;
+      const byte = buf[pos++]!;
+      // Lengths and tags fit in 32 bits; larger varints (dims, data) are skipped by the loop anyway.
+      if (shift < 28) v |= (byte & 0x7f) << shift;
+      if (byte < 0x80) return v >>> 0;
+    }
+  };
+  // A (deprecated) group runs to its matching end-group tag; groups nest.
+  const skipGroup = (): void => {
+    for (let depth = 1; depth > 0 && pos < end; ) {
+      const wire = varint() & 7;
+      if (wire === 0) varint();
+      else if (wire === 1) pos += 8;
+      else if (wire === 5) pos += 4;
+      else if (wire === 2) {
+        const length = varint(); // read before adding: `pos += varint()` would add to the old pos
+        pos += length;
+      } else if (wire === 3) depth++;
+      else if (wire === 4) depth--;
+    }
+  };
+  let kept: number[] | undefined;
+  while (pos < end) {
+    const at = pos;
+    const tag = varint();
+    const field = tag >>> 3;
+    const wire = tag & 7;
+    if (wire === 0) varint();
+    else if (wire === 1) pos += 8;
+    else if (wire === 5) pos += 4;
+    else if (wire === 2) {
+      const length = varint(); // read before adding: `pos += varint()` would add to the old pos
+      pos += length;
+    } else if (wire === 3) skipGroup();
+    const modeled = (field === 1 && wire === 0) || (field === 2 && wire === 0) || (field === 8 && wire === 2);
+    if (!modeled) (kept ??= []).push(field, at, pos);
+  }
+  return kept ?? NO_SPANS;
 }
 
 /**
