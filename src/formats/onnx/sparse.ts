@@ -70,7 +70,8 @@ const closer = new FinalizationRegistry<number>((fd) => {
 
 /** Sparse buffers by their memory, so that the writer finds the file behind any view. */
 const byBuffer = new WeakMap<ArrayBufferLike, SparseFile>();
-let sparseCount = 0;
+/** Whether any file was read sparsely (until then the writer looks nothing up). */
+let anySparse = false;
 
 /** A model file whose buffer was read with holes, kept open to read them (see MAX_OPEN). */
 export class SparseFile {
@@ -226,13 +227,13 @@ export class HoleData extends LazyData {
 
 /** The sparse file a byte view belongs to, and the view's file offset. */
 export function sparseViewOf(bytes: Uint8Array): { sparse: SparseFile; offset: number } | undefined {
-  if (sparseCount === 0) return undefined;
+  if (!anySparse) return undefined;
   const sparse = byBuffer.get(bytes.buffer);
   if (!sparse) return undefined;
   return { sparse, offset: bytes.byteOffset };
 }
 
-/** Lazy data for raw_data at [start, end) of `buf` when its bytes were not read, else undefined. */
+/** Lazy data for raw_data at file offsets [start, end) when those bytes were not read, else undefined. */
 export function holeDataAt(sparse: SparseFile | undefined, start: number, end: number): HoleData | undefined {
   if (!sparse || !sparse.overlapsHole(start, end)) return undefined;
   return new HoleData(sparse, start, end - start);
@@ -266,7 +267,7 @@ export function readSparse(file: string, fd: number, size: number, options: Spar
     throw e;
   }
   byBuffer.set(buf.buffer, sparse);
-  sparseCount++;
+  anySparse = true;
   return { buf, sparse };
 }
 
