@@ -924,7 +924,7 @@ function readTensor(
   }
   const name = rec.name ?? '';
   const dtype: DType = dtypeOfCode(code) ?? 'undefined';
-  const shape = dims.slice(); // exact size: a pushed-to array keeps room for 16
+  const shape = sharedShape(dims);
   const fail = (reason: string): never => cur.fail(reason, start, { tensor: name });
   let count = 1;
   for (const d of dims) count *= d;
@@ -952,6 +952,28 @@ function readTensor(
   cur.pos = end;
   return { tensor, rec };
 }
+
+/**
+ * One frozen array per distinct shape read, shared by every tensor of that
+ * shape: a large model's 100k+ constants have a handful of shapes, and an
+ * array per constant is two heap objects. Shapes are replaced, never changed
+ * in place (freezing makes a mistake there throw instead of corrupting other
+ * tensors). The table is bounded; past it, shapes get their own array.
+ */
+const SHAPES = new Map<string, readonly number[]>();
+const MAX_SHARED_SHAPES = 4096;
+
+function sharedShape(dims: readonly number[]): readonly number[] {
+  if (dims.length === 0) return NO_DIMS;
+  const key = dims.join(',');
+  let shape = SHAPES.get(key);
+  if (!shape) {
+    shape = Object.freeze(dims.slice()); // exact size: a pushed-to array keeps room for 16
+    if (SHAPES.size < MAX_SHARED_SHAPES) SHAPES.set(key, shape);
+  }
+  return shape;
+}
+const NO_DIMS: readonly number[] = Object.freeze([]);
 
 /** Dimensions of the tensor being read (scratch: the tensor keeps an exact-size copy). */
 const DIMS: number[] = [];
