@@ -348,6 +348,17 @@ export class Sink {
   }
 
   append(child: Sink): void {
+    // A small child whose bytes all sit in its scratch buffer (the usual node,
+    // attribute or tensor) is copied from there: no view of it is made.
+    const n = child.at - child.start;
+    if (child.chunks.length === 0 && n < COPY_LIMIT) {
+      this.room(n);
+      const from = child.scratch;
+      const to = this.scratch;
+      for (let i = 0, src = child.start, dst = this.at; i < n; i++) to[dst + i] = from[src + i]!;
+      this.at += n;
+      return;
+    }
     for (const c of child.finish()) {
       if (c instanceof Uint8Array) this.raw(c);
       else this.data(c);
