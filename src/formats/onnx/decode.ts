@@ -489,6 +489,21 @@ class LocalNames {
   }
 }
 
+/**
+ * One string per distinct op type, domain and attribute name: a graph of 100k
+ * nodes repeats a few dozen of them, and each decoded copy would stay in the
+ * heap for as long as the graph. Bounded, as a file may hold any names.
+ */
+const INTERNED = new Map<string, string>();
+const MAX_INTERNED = 4096;
+
+function interned(text: string): string {
+  const known = INTERNED.get(text);
+  if (known !== undefined) return known;
+  if (INTERNED.size < MAX_INTERNED) INTERNED.set(text, text);
+  return text;
+}
+
 /** Input names and attribute ranges of the node read last (scratch: a large graph makes no arrays for them). */
 const INPUTS: string[] = [];
 const ATTRS: number[] = [];
@@ -536,8 +551,8 @@ function readNodeHeader(cur: Cursor, start: number, contentStart: number, end: n
       if (f === 3 || f === 4 || f === 7) {
         const text = cur.string(end);
         if (f === 3) rec.name = text;
-        else if (f === 4) rec.op = text;
-        else rec.domain = text;
+        else if (f === 4) rec.op = interned(text);
+        else rec.domain = interned(text);
         rec.mark(f);
         continue;
       }
@@ -601,7 +616,7 @@ function readAttr(cur: Cursor, options: DecodeOptions, start: number, contentSta
     const field = tag >>> 3;
     const wire = tag & 7;
     if (field === 1 && wire === WIRE.LEN) {
-      rec.name = cur.string(end);
+      rec.name = interned(cur.string(end));
       continue;
     }
     if (field === 20 && wire === WIRE.VARINT) {
