@@ -365,7 +365,7 @@ export class Encoder {
     for (const v of n.outputs) m.stringField(2, v.name);
     if (n.name !== '' || (rec?.has(3) && n.name === rec.name)) m.stringField(3, n.name);
     if (n.op !== '' || (rec?.has(4) && n.op === rec.op)) m.stringField(4, n.op);
-    for (const [name, a] of n.attrs) this.attr(m, name, a, n);
+    if (n.attrCount > 0) for (const [name, a] of n.attrs) this.attr(m, name, a, n);
     copySpans(m, rec, 6);
     if (n.domain !== '' || (rec?.has(7) && n.domain === rec.domain)) m.stringField(7, n.domain);
     copySpans(m, rec, 8);
@@ -536,6 +536,7 @@ export class Encoder {
     for (const g of model.allGraphs()) {
       for (const v of g.values) if (v.const) visit(v.const);
       for (const n of g.nodes) {
+        if (n.attrCount === 0) continue; // (asking for `attrs` would create an empty map)
         for (const a of n.attrs.values()) {
           if (a.kind === 'tensor') visit(a.value);
           else if (a.kind === 'tensors') a.value.forEach(visit);

@@ -336,7 +336,7 @@ function operatorTable(n: Node, codes: OpcodePlan, indexOf: (v: Value) => number
     if (mutating && mutating.length !== n.inputs.length && mutating.length !== 0) delete t.mutating_variable_inputs;
   }
 
-  const optionNames = [...n.attrs.keys()].filter((k) => k !== 'custom_options');
+  const optionNames = n.attrCount === 0 ? [] : [...n.attrs.keys()].filter((k) => k !== 'custom_options');
   const sameOp = nat !== undefined && nat.op === n.op && nat.domain === n.domain;
   let table1 = sameOp ? nat.optionsTable : undefined;
   let table2 = sameOp ? nat.options2Table : undefined;
@@ -364,7 +364,7 @@ function operatorTable(n: Node, codes: OpcodePlan, indexOf: (v: Value) => number
     throw e;
   }
 
-  const custom = n.attrs.get('custom_options');
+  const custom = n.attr('custom_options');
   if (custom) {
     if (custom.kind !== 'bytes') fail(`attribute custom_options must be bytes, got ${custom.kind}`, { node: n.name });
     else if (nat && nat.operator.large_custom_options_offset > 1n) large.push({ table: t, bytes: custom.value });
