@@ -23,9 +23,9 @@ interface ConnectParam {
  * `merge-models`: adds the graphs of other models to this one and wires them
  * together (seed slides 48-49: three models merged into one; several models
  * fused). Parameters:
- * - `models`: the models to add, in order: `{path, prefix?}` (path relative to
- *   the working directory; every name of that model gets the prefix, default
- *   `<file name>/`), or just the path;
+ * - `models`: the models to add, in order: `{path, prefix?}` (a relative path
+ *   is relative to the recipe file that writes it; every name of that model
+ *   gets the prefix, default `<file name>/`), or just the path;
  * - `connect`: `{from, to}` pairs of names in the merged graph (added models'
  *   names with their prefix): graph input `to` is fed by value `from` and stops
  *   being an input. A value used as `from` stops being a graph output unless
@@ -42,11 +42,22 @@ export const mergeModelsAction: ActionDefinition = {
     type: 'object',
     additionalProperties: false,
     properties: {
-      models: { type: 'array', description: 'Models to add, in order: a path, or {path, prefix}.' },
+      models: { type: 'array', description: 'Models to add, in order: a path (relative to this recipe file), or {path, prefix}.' },
       connect: { type: 'array', description: 'Pairs {from, to}: graph input `to` is fed by value `from`.' },
       outputs: { type: 'array', description: 'Outputs of the merged graph, by name (default: every output no connection consumed).' },
     },
     required: ['models'],
+  },
+  resolvePaths(params, dir) {
+    const models = params.models;
+    if (!Array.isArray(models)) return { ...params };
+    const absolute = (p: unknown): unknown => (typeof p === 'string' ? path.resolve(dir, p) : p);
+    return {
+      ...params,
+      models: models.map((m: unknown) =>
+        typeof m === 'string' ? absolute(m) : m && typeof m === 'object' && 'path' in m ? { ...m, path: absolute((m as { path: unknown }).path) } : m,
+      ),
+    };
   },
   run(model, params) {
     const graph = model.graph;

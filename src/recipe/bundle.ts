@@ -2,6 +2,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { closest } from '../expr';
 import { RecipeError, RecipeErrors } from '../errors';
+import { resolveActionPaths } from '../rewrite/actions';
 import { loadRecipeFile, ruleFieldLocation, type RecipeFile, type RuleSpec } from './load';
 import { locationOf } from './source';
 
@@ -95,6 +96,8 @@ export function loadBundle(entries: readonly string[]): Bundle {
         continue;
       }
       byId.set(rule.id, rule);
+      // Paths in an action's parameters are relative to the file that writes them.
+      if (rule.action) rule.params = resolveActionPaths(rule.action, rule.params, path.dirname(recipe.source.file));
       rules.push(rule);
     }
     for (const o of recipe.overrides) {
@@ -107,7 +110,7 @@ export function loadBundle(entries: readonly string[]): Bundle {
       if (o.enabled !== undefined) rule.enabled = o.enabled;
       if (o.targets) rule.targets = o.targets;
       if (o.options) {
-        if (rule.action) rule.params = { ...rule.params, ...o.options };
+        if (rule.action) rule.params = { ...rule.params, ...resolveActionPaths(rule.action, o.options, path.dirname(recipe.source.file)) };
         else {
           for (const [name, value] of Object.entries(o.options)) {
             if (!(name in rule.options)) {

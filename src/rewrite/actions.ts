@@ -16,6 +16,13 @@ export interface ActionDefinition {
   readonly description: string;
   /** The parameters it takes, checked when the recipe is compiled. */
   readonly params: ParamSchema;
+  /**
+   * For an action whose parameters name files: the parameters with every
+   * relative path made absolute against `dir`, the folder of the recipe file
+   * that wrote them. Values of an unexpected shape are returned as they are
+   * (checking them is the schema's job).
+   */
+  resolvePaths?(params: Readonly<Record<string, unknown>>, dir: string): Record<string, unknown>;
   run(model: Model, params: Readonly<Record<string, unknown>>): ActionOutcome;
 }
 
@@ -47,6 +54,15 @@ const REGISTRY = new Map<string, ActionDefinition>([[cleanupAction.name, cleanup
 /** The built-in action named `name`, if there is one. */
 export function findAction(name: string): ActionDefinition | undefined {
   return REGISTRY.get(name);
+}
+
+/**
+ * `params` of a rule calling action `name`, with the file paths among them
+ * made absolute against `dir` (the folder of the recipe file they are written in).
+ */
+export function resolveActionPaths(name: string, params: Readonly<Record<string, unknown>>, dir: string): Record<string, unknown> {
+  const def = REGISTRY.get(name);
+  return def?.resolvePaths ? def.resolvePaths(params, dir) : { ...params };
 }
 
 /** Every built-in action, by name. */

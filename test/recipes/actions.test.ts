@@ -3,6 +3,7 @@ import * as path from 'node:path';
 import { execFileSync } from 'node:child_process';
 import '../../src/actions';
 import { FixShapeError, MergeModelsError } from '../../src/actions';
+import { main as cliMain } from '../../src/cli/main';
 import { writeModel, readModel } from '../../src/formats';
 import { Model } from '../../src/ir/model';
 import { parseGraph } from '../../src/ir/text/parse';
@@ -119,5 +120,32 @@ describe('merge-models', () => {
     writeModel(onnx(post), files.post);
     expect(() => merge.run(onnx(main), { models: [files.post], connect: [{ from: 'y', to: 'nope' }] })).toThrow(/connect\[0\]\.to: 'nope' is not a graph input of the merged graph \(inputs: x, post2\/z\)/);
     expect(() => merge.run(onnx(main), { models: [files.post], connect: [{ from: 'y', to: 'post2/z' }, { from: 'post2/p', to: 'x' }] })).toThrow(/cycle/);
+  });
+
+  test('a relative model path is relative to the recipe file that writes it, not to the working directory', async () => {
+    const dir = path.join(work, 'bundle-dir');
+    fs.mkdirSync(path.join(dir, 'models'), { recursive: true });
+    writeModel(onnx(post), path.join(dir, 'models', 'post.onnx'));
+    writeModel(onnx(main), path.join(work, 'main.onnx'));
+    const bundle = path.join(dir, 'pipeline.yaml');
+    fs.writeFileSync(bundle, [
+      'recipe: pipeline',
+      'extends: [merge]',
+      'overrides:',
+      '  merge-postprocess:',
+      '    enabled: true',
+      '    options:',
+      '      models: [{ path: models/post.onnx, prefix: "post/" }]',
+      '      connect: [{ from: y, to: post/z }]',
+      '',
+    ].join('\n'));
+    const out = path.join(work, 'merged-by-bundle.onnx');
+    const err: string[] = [];
+    // The working directory of the test run (the repository) holds no models/post.onnx.
+    expect(fs.existsSync(path.resolve('models/post.onnx'))).toBe(false);
+    const code = await cliMain(['apply', bundle, path.join(work, 'main.onnx'), '-o', out], { out: () => undefined, err: (t) => void err.push(t), interactive: false });
+    expect(err.join('')).toBe('');
+    expect(code).toBe(0);
+    expect(readModel(out).graph.nodes.map((n) => n.op)).toEqual(['Relu', 'Softmax']);
   });
 });
