@@ -109,10 +109,29 @@ export interface ExprPart extends Span {
   readonly text: string;
 }
 
-/** `Op(args){attrs}` to create. */
+/**
+ * `$n` where a replacement names its op (`$n($x)`): the op, domain and
+ * attributes of the node the pattern captured with `Op(...)@n`, copied onto a
+ * new node.
+ */
+export interface NodeCopyRef extends Span {
+  /** The node capture's name, without `@`. */
+  readonly copyOf: string;
+}
+
+/** True for `$n(...)` (a copy of a captured node's op), false for a named op. */
+export function isNodeCopy(op: OpRef | NodeCopyRef): op is NodeCopyRef {
+  return 'copyOf' in op;
+}
+
+/**
+ * `Op(args){attrs}` to create; or `$n(args){attrs}`: a new node with the op,
+ * domain and attributes of the node captured as `@n`, the attributes written
+ * here set on top.
+ */
 export interface ReplNode extends Span {
   readonly kind: 'node';
-  readonly op: OpRef;
+  readonly op: OpRef | NodeCopyRef;
   readonly args: readonly ReplArg[];
   readonly attrs: readonly ReplAttr[];
 }

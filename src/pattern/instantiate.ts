@@ -11,6 +11,7 @@ import { Graph, Node, Value } from '../ir/graph';
 import type { Dim, Shape } from '../ir/graph';
 import { Tensor } from '../ir/tensor';
 import type { ExprPart, OpRef, ReplacementAst, ReplArg, ReplNode } from './ast';
+import { isNodeCopy } from './ast';
 import type { Bindings, CaptureInfo } from './bindings';
 import { literalToAttr } from './compile';
 import { PatternSyntaxError } from './errors';
@@ -286,20 +287,41 @@ class Planner {
   private planNode(n: ReplNode, outputCount: number, explicitCount: boolean): PlannedNode {
     const inputs: Planned[] = [];
     for (const a of n.args) inputs.push(...this.arg(a));
-    // Most new nodes (Mul, Add) have no attributes: no map for them.
-    const attrs = n.attrs.length > 0 ? this.planAttrs(n) : undefined;
-    const node: PlannedNode = { op: n.op, inputs, attrs, outputCount, explicitCount };
+    let op: OpRef;
+    let attrs: Map<string, Attr> | undefined;
+    if (isNodeCopy(n.op)) {
+      // `$n(...)`: the captured node's op, domain and attributes; never its
+      // `native` record, so the format writes the new node from the IR.
+      const source = this.ctx.bindings.nodes.get(n.op.copyOf);
+      if (!source) throw spanError(n.op, `$${n.op.copyOf} is not a node captured by the pattern`);
+      op = { op: source.op, domain: source.domain, start: n.op.start, end: n.op.end };
+      attrs = source.attrCount > 0 ? new Map(source.attrs) : undefined;
+      if (n.attrs.length > 0) attrs = this.planAttrs(n, source, attrs ?? new Map());
+    } else {
+      op = n.op;
+      // Most new nodes (Mul, Add) have no attributes: no map for them.
+      attrs = n.attrs.length > 0 ? this.planAttrs(n, n.op.op === this.ctx.bindings.root.op ? this.ctx.bindings.root : undefined, new Map()) : undefined;
+    }
+    const node: PlannedNode = { op, inputs, attrs, outputCount, explicitCount };
     this.nodes.push(node);
     return node;
   }
 
-  private planAttrs(n: ReplNode): Map<string, Attr> {
-    const attrs = new Map<string, Attr>();
-    const root = this.ctx.bindings.root;
+  /**
+   * Sets the attributes written on `n` in `attrs`. `like`, when given, is a
+   * node whose attribute of the same name gives an expression's value its kind
+   * (the root for a node of the root's op, the copied node for `$n(...)`); on a
+   * copy, a value of `none` removes the copied attribute.
+   */
+  private planAttrs(n: ReplNode, like: Node | undefined, attrs: Map<string, Attr>): Map<string, Attr> {
+    const copy = isNodeCopy(n.op);
     for (const a of n.attrs) {
       const v = a.value;
+      const kind = like?.attr(a.name)?.kind;
       if (v.kind === 'literal') {
-        attrs.set(a.name, literalToAttr(v.literal));
+        const written = literalToAttr(v.literal);
+        // On a copy, `{alpha: 1}` keeps the copied attribute's kind (a float alpha stays a float).
+        attrs.set(a.name, copy && kind && kind !== written.kind ? this.convertAttr(written, kind, v, a.name) : written);
         continue;
       }
       // `{epsilon: $eps}` copies the captured attribute as it is (kind and all).
@@ -310,16 +332,30 @@ class Planner {
         continue;
       }
       const value = this.eval(v);
-      if (value === null) continue;
-      const like = root.op === n.op.op ? root.attr(a.name)?.kind : undefined;
+      if (value === null) {
+        attrs.delete(a.name);
+        continue;
+      }
       try {
-        attrs.set(a.name, toAttr(value, like, v));
+        attrs.set(a.name, toAttr(value, kind, v));
       } catch (err) {
         if (err instanceof ExprError) throw new PatternSyntaxError(v.start, v.end, `attribute '${a.name}': ${err.reason}`, err.hint);
         throw err;
       }
     }
     return attrs;
+  }
+
+  /** A literal attribute given the kind of the attribute it overrides. */
+  private convertAttr(written: Attr, kind: Attr['kind'], at: ExprPart | { start: number; end: number }, name: string): Attr {
+    const value = fromAttr(written);
+    if (value === undefined) return written;
+    try {
+      return toAttr(value, kind, at);
+    } catch (err) {
+      if (err instanceof ExprError) throw new PatternSyntaxError(at.start, at.end, `attribute '${name}': ${err.reason}`, err.hint);
+      throw err;
+    }
   }
 }
 
@@ -638,6 +674,13 @@ export function checkReplacement(ast: ReplacementAst, scope: ReplacementScope): 
       case 'none':
         return;
       case 'node':
+        if (isNodeCopy(arg.op)) {
+          const { copyOf, start, end } = arg.op;
+          const info = checkCapture(copyOf, start, end);
+          if (info && info.kind !== 'node') {
+            errors.push(new PatternSyntaxError(start, end, `$${copyOf} is ${CAPTURE_WORDS[info.kind]}, not a node: only a node captured with Op(...)@${copyOf} can be copied`));
+          }
+        }
         for (const a of arg.args) visit(a, locals);
         for (const a of arg.attrs) if (a.value.kind === 'expr') checkExprPart(a.value, locals);
         return;
@@ -691,7 +734,8 @@ export function replacementOps(ast: ReplacementAst): OpRef[] {
   const out: OpRef[] = [];
   const visit = (arg: ReplArg): void => {
     if (arg.kind === 'node') {
-      out.push(arg.op);
+      // A copy's op is the matched node's, known to the format by construction.
+      if (!isNodeCopy(arg.op)) out.push(arg.op);
       arg.args.forEach(visit);
     } else if (arg.kind === 'for') visit(arg.body);
     else if (arg.kind === 'fold') {
@@ -720,6 +764,15 @@ export function expressionEnv(bindings: Bindings): Map<string, ExprValue> {
   bindings.lists.forEach((list, name) => env.set(name, [...list]));
   return env;
 }
+
+/** Each kind of capture in words, for errors. */
+const CAPTURE_WORDS: Readonly<Record<CaptureInfo['kind'], string>> = {
+  value: 'a value',
+  const: 'a constant',
+  node: 'a node',
+  attr: 'an attribute',
+  'values-list': 'a list of inputs',
+};
 
 /** What src/expr's checker may assume about each kind of capture. */
 const EXPR_KIND: Readonly<Record<CaptureInfo['kind'], Kind>> = {

@@ -7,6 +7,7 @@ import type {
   ExprPart,
   Literal,
   NameRef,
+  NodeCopyRef,
   NodePattern,
   OpRef,
   PatternAst,
@@ -16,6 +17,7 @@ import type {
   ReplNode,
   ReplStatement,
 } from './ast';
+import { isNodeCopy } from './ast';
 import { PatternSyntaxError } from './errors';
 import { Token, tokenize } from './lexer';
 
@@ -424,6 +426,7 @@ class Parser {
 
   private startsReplNode(): boolean {
     const t = this.peek();
+    if (t.kind === 'capture') return this.isPunct('(', 1);
     if (t.kind !== 'ident') return false;
     if (this.startsDomain()) return true;
     return /^[A-Z]/.test(t.value) && this.isPunct('(', 1);
@@ -497,9 +500,10 @@ class Parser {
   }
 
   replNode(): ReplNode {
-    const op = this.opRef();
+    const first = this.peek();
+    const op: OpRef | NodeCopyRef = first.kind === 'capture' ? this.nodeCopyRef() : this.opRef();
     const open = this.peek();
-    this.expect('(', `after op '${op.op}'`, 'a new node lists its inputs: Op(a, b)');
+    this.expect('(', `after op '${isNodeCopy(op) ? '$' + op.copyOf : op.op}'`, 'a new node lists its inputs: Op(a, b)');
     const args: ReplArg[] = [];
     if (!this.eat(')')) {
       for (;;) {
@@ -515,6 +519,13 @@ class Parser {
     }
     const attrs = this.isPunct('{') ? this.replAttrs() : [];
     return { kind: 'node', op, args, attrs, start: op.start, end: this.prevEnd() };
+  }
+
+  /** `$n` naming the op of a new node: the op of the node the pattern captured as `@n`. */
+  private nodeCopyRef(): NodeCopyRef {
+    const t = this.next();
+    if (t.value === '_') throw new PatternSyntaxError(t.start, t.end, '$_ is not a node to copy', 'capture the node with Op(...)@n, then write $n(...)');
+    return { copyOf: t.value as string, start: t.start, end: t.end };
   }
 
   private replAttrs(): ReplAttr[] {

@@ -236,6 +236,76 @@ describe('instantiate', () => {
   });
 });
 
+describe('$n(...): a new node with the op, domain and attributes of a captured node', () => {
+  const graphText = `graph main
+  in x: float32[2, 3]
+  lr: a: float32[2, 3] = LeakyRelu(x) {alpha: 0.2}
+  n: y: float32[2, 3] = Neg(a)
+  out y
+`;
+
+  test('the copy takes new inputs, keeps every attribute, gets a fresh name and no native record', () => {
+    const g = parseGraph(graphText);
+    const [lr, neg] = g.nodes as [Node, Node];
+    lr.native = { format: 'test', bytes: 'of the old node' };
+    const built = rewrite(neg, 'Neg(LeakyRelu($x)@act)', '$act(Neg($x))');
+    expect(printGraph(g)).toBe(`graph main
+  in x: float32[2, 3]
+  n/Neg: n/Neg/out = Neg(x)
+  n: y: float32[2, 3] = LeakyRelu(n/Neg/out) {alpha: 0.2}
+  out y
+`);
+    const copy = built.nodes[1]!;
+    expect(copy).not.toBe(lr);
+    expect(copy.native).toBeUndefined();
+    expect(copy.attr('alpha')).toEqual({ kind: 'float', value: expect.closeTo(0.2, 6) });
+    // an inner copy is named like any other new node
+    const g2 = parseGraph(graphText);
+    rewrite(g2.nodes[1]!, 'Neg(LeakyRelu($x)@act)', 'Neg($act($x))');
+    expect(printGraph(g2)).toContain('n/LeakyRelu: n/LeakyRelu/out = LeakyRelu(x) {alpha: 0.2}');
+  });
+
+  test('the domain is copied, and the attributes of any kind', () => {
+    const g = parseGraph(`graph main
+  in x: float32[4]
+  f: a: float32[4] = custom::Filter(x) {mode: "edge", taps: [1, 2, 1], gain: 0.5, on: 1}
+  r: y: float32[4] = Relu(a)
+  out y
+`);
+    const before = g.nodes[0]!;
+    rewrite(g.nodes[1]!, 'Relu(*($x)@f)', '$f(Relu($x))');
+    const copy = g.findValue('y')!.producer!;
+    expect([copy.op, copy.domain]).toEqual(['Filter', 'custom']);
+    expect([...copy.attrs]).toEqual([...before.attrs]);
+  });
+
+  test('attributes written on the copy override the copied ones, keeping their kind; none removes one', () => {
+    const attrsAfter = (replacement: string): string => {
+      const g = parseGraph(graphText);
+      rewrite(g.nodes[1]!, 'Neg(LeakyRelu($x)@act){}', replacement, { k: '3' });
+      return printGraph(g).split('\n').find((l) => l.includes('= LeakyRelu'))!.replace(/^.*LeakyRelu\(/, 'LeakyRelu(');
+    };
+    // 1 is written as an int, but alpha is a float on the copied node
+    expect(attrsAfter('$act($x){alpha: 1}')).toBe('LeakyRelu(x) {alpha: 1.0}');
+    expect(attrsAfter('$act($x){alpha: k / 4}')).toBe('LeakyRelu(x) {alpha: 0.75}');
+    expect(attrsAfter('$act($x){alpha: none}')).toBe('LeakyRelu(x)');
+    expect(attrsAfter('$act($x){extra: [1, 2]}')).toBe('LeakyRelu(x) {alpha: 0.2, extra: [1, 2]}');
+  });
+
+  test('a statement can name a copy, and the root itself can be copied', () => {
+    const g = parseGraph(graphText);
+    rewrite(g.nodes[1]!, 'Neg($a)@root', 'twice = $root($root($a))\nAbs(twice)');
+    expect(printGraph(g)).toBe(`graph main
+  in x: float32[2, 3]
+  lr: a: float32[2, 3] = LeakyRelu(x) {alpha: 0.2}
+  n/Neg: n/Neg/out = Neg(a)
+  n/Neg_1: n/Neg_1/out = Neg(n/Neg/out)
+  n: y: float32[2, 3] = Abs(n/Neg_1/out)
+  out y
+`);
+  });
+});
+
 describe('checkReplacement', () => {
   const captures = compilePattern(parsePattern('Concat($x, $rest...){axis: $axis}@cat'), { format: 'onnx' }).captures;
 
@@ -253,6 +323,11 @@ describe('checkReplacement', () => {
     // inside an expression, src/expr's checker says it in its own words
     ['s[$nope] = Split($x)\ns', "unbound capture '$nope'", '$nope'],
     ['Relu($x){alpha: $missing * 2}', "unbound capture '$missing'", '$missing'],
+    ['$nope($x)', '$nope is not bound by the pattern', '$nope'],
+    ['Relu($Cat($x))', '$Cat is not bound by the pattern', '$Cat'],
+    ['$x($x)', '$x is a value, not a node: only a node captured with Op(...)@x can be copied', '$x'],
+    ['$rest($x)', '$rest is a list of inputs, not a node: only a node captured with Op(...)@rest can be copied', '$rest'],
+    ['$axis($x)', '$axis is an attribute, not a node: only a node captured with Op(...)@axis can be copied', '$axis'],
   ])('%j', (text, message, offending) => {
     const errors = checkReplacement(parseReplacement(text), { captures, lets: ['k'] });
     expect(errors.map((e) => e.reason)).toContain(message);
@@ -261,7 +336,7 @@ describe('checkReplacement', () => {
   });
 
   test('a correct replacement has no problems', () => {
-    const text = 'Concat(for i in range(2): Add($x, k * i), $rest..., $rest[0], $axis){axis: $axis}';
+    const text = 'Concat(for i in range(2): Add($x, k * i), $rest..., $rest[0], $axis, $cat($x){axis: 0}){axis: $axis}';
     expect(checkReplacement(parseReplacement(text), { captures, lets: ['k'] })).toEqual([]);
   });
 });

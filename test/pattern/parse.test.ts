@@ -119,7 +119,7 @@ describe('parseReplacement', () => {
     expect(ast.statements).toEqual([]);
     const add = ast.result;
     if (add.kind !== 'node') throw new Error('expected a node');
-    expect(add.op.op).toBe('Add');
+    expect(add.op).toMatchObject({ op: 'Add' });
     const [mul, c] = add.args;
     if (mul?.kind !== 'node' || c?.kind !== 'expr') throw new Error('unexpected shape');
     expect(mul.args[0]).toMatchObject({ kind: 'ref', name: 'x', capture: true });
@@ -165,6 +165,19 @@ Concat(for i in range(g): Conv(parts[i], slice($w, [i * 4], [i * 4 + 4]), y), fo
     expect(text.slice(sum.right.start, sum.right.end)).toBe('"#not a comment"');
   });
 
+  test('$n(...) names the op of a captured node, with its span; a statement may name it', () => {
+    const text = 'y = $act($x){alpha: 0.5}\nAdd($act(y), $x)';
+    const ast = parseReplacement(text);
+    const first = ast.statements[0]!.value;
+    expect(first.op).toEqual({ copyOf: 'act', start: 4, end: 8 });
+    expect(first.args).toMatchObject([{ kind: 'ref', name: 'x', capture: true }]);
+    expect(first.attrs).toMatchObject([{ name: 'alpha', value: { kind: 'literal', literal: { value: 0.5 } } }]);
+    if (ast.result.kind !== 'node') throw new Error('expected a node');
+    const inner = ast.result.args[0]!;
+    expect(inner).toMatchObject({ kind: 'node', op: { copyOf: 'act' }, args: [{ kind: 'ref', name: 'y' }] });
+    expect(text.slice(inner.start, inner.end)).toBe('$act(y)');
+  });
+
   test('attribute values keep 1 and 1.0 apart; expressions where not literal', () => {
     const ast = parseReplacement('Gemm($a, $b){alpha: 1.0, transB: 1, beta: $beta * 2, name: "x", perm: [0, 2, 1]}');
     if (ast.result.kind !== 'node') throw new Error('expected a node');
@@ -206,6 +219,9 @@ Concat(for i in range(g): Conv(parts[i], slice($w, [i * 4], [i * 4 + 4]), y), fo
     ['com.microsoft::(x)', "expected an op name, found '('", '('],
     ['xs[2] = 3\nxs', "expected an op after 'xs =', found number 3", '3'],
     ['for = Relu($x)\nfor', "'for' is a reserved word", 'for'],
+    ['$_($x)', '$_ is not a node to copy', '$_'],
+    ['Relu($act($x) $x)', "expected ',' or ')' after an input, found '$x'", '$x'],
+    ['$act($x', "expected ',' or ')' after an input, found the end of the text", ''],
   ])('syntax error in %j', (text, message, offending) => {
     const e = syntaxError(() => parseReplacement(text));
     expect(e.reason).toBe(message);

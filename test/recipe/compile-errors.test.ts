@@ -59,6 +59,23 @@ describe('errors inside patterns point at the character in the YAML file', () =>
     expect(r.errors).toEqual([`6:${col(line, '$y')} [r] $y is not bound by the pattern`]);
   });
 
+  it('a copy of an unknown node capture: $n(...) with no @n in the pattern', () => {
+    const line = '    replace: Neg($relu($x))';
+    const r = check([...head, '    match: Relu($x)@act', line]);
+    expect(r.errors).toEqual([`6:${col(line, '$relu')} [r] $relu is not bound by the pattern`]);
+    expect(r.hints).toEqual(['the pattern binds $x, $act']);
+  });
+
+  it('a copy of a capture that is not a node, inside a block scalar', () => {
+    const r = check([...head, "    match: 'LeakyRelu($x){alpha: $a}'", '    replace: |', '      y = Neg($x)', '      $a(y)']);
+    expect(r.errors).toEqual(['8:7 [r] $a is an attribute, not a node: only a node captured with Op(...)@a can be copied']);
+  });
+
+  it('a copy of a matched node passes the op check of its format', () => {
+    const r = check([...head, '    match: Neg(Relu|LeakyRelu($x)@act)', '    replace: $act(Neg($x))']);
+    expect(r.errors).toEqual([]);
+  });
+
   it('unknown let name in a replacement inside a single-quoted string', () => {
     const line = "    replace: 'Mul($x, factor)'";
     const r = check([...head, '    match: Relu($x)', line]);
