@@ -74,16 +74,29 @@ export function writeModel(model: Model, file: string, options?: WriteOptions): 
     return written;
   } catch (e) {
     out.abort();
+    // A failing file system call (missing folder, no permission, disk full) is
+    // a fact about where the model goes, not a bug: say which file and why.
+    if (isFsError(e)) throw new ModelError({ file: e.path ?? path.resolve(file) }, `cannot write: ${describeFsError(e)}`);
     throw e;
   }
 }
 
+/** A Node file system error (not `instanceof Error` across realms, hence the duck test). */
+function isFsError(e: unknown): e is NodeJS.ErrnoException {
+  return typeof e === 'object' && e !== null && typeof (e as NodeJS.ErrnoException).code === 'string' && typeof (e as NodeJS.ErrnoException).syscall === 'string';
+}
+
+/** A file system error in a few words, for messages that already name the file. */
 export function describeFsError(e: unknown): string {
   const err = e as NodeJS.ErrnoException;
   switch (err.code) {
-    case 'ENOENT': return 'no such file';
-    case 'EACCES': return 'permission denied';
+    case 'ENOENT': return 'no such file or folder';
+    case 'EACCES':
+    case 'EPERM': return 'permission denied';
     case 'EISDIR': return 'is a directory, not a file';
+    case 'ENOTDIR': return 'a part of the path is not a folder';
+    case 'ENOSPC': return 'no space left on the device';
+    case 'EROFS': return 'read-only file system';
     default: return err.message ?? String(e);
   }
 }

@@ -8,7 +8,8 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { Io } from '../../src/cli/command';
 import { main } from '../../src/cli/main';
-import { readModel } from '../../src/formats';
+import { ModelError } from '../../src/errors';
+import { readModel, writeModel } from '../../src/formats';
 import type { Model } from '../../src/ir';
 import { ONNX_TESTDATA, ROOT, tempDir } from '../helpers/corpus';
 
@@ -85,10 +86,33 @@ describe('recipe apply: usage and refusals', () => {
     ['an unknown target', [CORE, ADD, '-o', path.join(dir, 'x.onnx'), '--target', 'mryiad'], /unknown target 'mryiad'/],
     ['--explain of an unknown rule', [CORE, ADD, '-o', path.join(dir, 'x.onnx'), '--explain', 'nope'], /names no rule/],
     ['the input as output', [CORE, ADD, '-o', ADD], /refusing to overwrite the input model/],
+    ['an output in a missing folder', [CORE, ADD, '-o', path.join(dir, 'no-such-folder', 'x.onnx')], /cannot write '.*x\.onnx': the folder '.*no-such-folder' does not exist/],
+    ['an output that is a folder', [CORE, ADD, '-o', dir], /cannot write '.*': it is a folder/],
   ])('exits 2 on %s', async (_name, args, message) => {
     const r = io();
     expect(await main(['apply', ...args], r)).toBe(2);
     expect(r.stderr).toMatch(message);
+    expect(r.stderr).not.toMatch(/internal error/);
+  });
+
+  it('recipe copy refuses an output in a missing folder the same way, before reading', async () => {
+    const r = io();
+    expect(await main(['copy', ADD, '-o', path.join(dir, 'missing', 'y.onnx')], r)).toBe(2);
+    expect(r.stderr).toMatch(/the folder '.*missing' does not exist/);
+  });
+
+  it('a write that fails in the file system is a ModelError naming the file, not a raw fs error', () => {
+    // The library has no early folder check: the atomic output's temporary file cannot be created.
+    const out = path.join(dir, 'no-folder-here', 'z.onnx');
+    let error: unknown;
+    try {
+      writeModel(readModel(ADD), out);
+    } catch (e) {
+      error = e;
+    }
+    expect(error).toBeInstanceOf(ModelError);
+    expect((error as ModelError).message).toMatch(/no-folder-here.*cannot write: no such file or folder/);
+    expect(fs.existsSync(path.dirname(out))).toBe(false);
   });
 
   it('exits 3 on an invalid recipe and writes nothing', async () => {

@@ -8,7 +8,7 @@ import type { Command, Io } from '../command';
 import { EXIT } from '../exit-codes';
 import { progressLine } from '../progress';
 import { printRecipeErrors } from './check';
-import { refuseOverwritingInput } from './copy';
+import { checkOutputPath, refuseOverwritingInput } from './copy';
 
 export const applyCommand: Command = {
   name: 'apply',
@@ -37,7 +37,10 @@ export const applyCommand: Command = {
     const reportFormat = flagString(args, 'report') ?? 'text';
     if (reportFormat !== 'text' && reportFormat !== 'json') throw new UsageError(`apply: --report wants json or text, got '${reportFormat}'`);
     if (!output && !dryRun) throw new UsageError('apply: missing -o <out>', 'or pass --dry-run to only see the report');
-    if (output) refuseOverwritingInput(input, output, flagBool(args, 'force'));
+    if (output) {
+      checkOutputPath(output);
+      refuseOverwritingInput(input, output, flagBool(args, 'force'));
+    }
     const target = flagString(args, 'target') ?? 'default';
     const explain = flagString(args, 'explain');
 

@@ -25,6 +25,7 @@ export const copyCommand: Command = {
     const output = flagString(args, 'output');
     if (!input || rest.length) throw new UsageError('copy: expects exactly one input model', "see 'recipe copy --help'");
     if (!output) throw new UsageError('copy: missing -o <out>', "see 'recipe copy --help'");
+    checkOutputPath(output);
     refuseOverwritingInput(input, output, flagBool(args, 'force'));
     const mode = flagString(args, 'external-data') ?? 'keep';
     if (mode !== 'keep' && mode !== 'inline' && mode !== 'external') {
@@ -43,6 +44,24 @@ export const copyCommand: Command = {
 };
 
 /** Never replace the input model by accident: the same path or the same file through a link. */
+/**
+ * Refuses an output path that cannot be written (its folder is missing, or it
+ * names a folder) before any work is done: reading and rewriting a large
+ * model can take minutes.
+ */
+export function checkOutputPath(output: string): void {
+  const dir = path.dirname(path.resolve(output));
+  let dirStat: fs.Stats | undefined;
+  try {
+    dirStat = fs.statSync(dir);
+  } catch {
+    dirStat = undefined;
+  }
+  if (!dirStat) throw new UsageError(`cannot write '${output}': the folder '${dir}' does not exist`, 'create the folder first, or choose another -o');
+  if (!dirStat.isDirectory()) throw new UsageError(`cannot write '${output}': '${dir}' is not a folder`);
+  if (fs.existsSync(output) && fs.statSync(output).isDirectory()) throw new UsageError(`cannot write '${output}': it is a folder`, 'give the path of the file to write');
+}
+
 export function refuseOverwritingInput(input: string, output: string, force: boolean): void {
   if (force) return;
   const same =
