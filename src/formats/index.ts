@@ -53,12 +53,15 @@ export function readModel(file: string, options?: ReadOptions): Model {
   return detectFormat(file).read(file, options);
 }
 
+/** Each format's name with its article, for messages. */
+const FORMAT_NAMES: Readonly<Record<FormatId, string>> = { onnx: 'an ONNX', tflite: 'a TFLite', openvino: 'an OpenVINO IR' };
+
 /** The adapter that writes to `file`, by its extension, falling back to the model's own format. */
 export function adapterForOutput(file: string, model: Model): FormatAdapter {
   const ext = path.extname(file).toLowerCase();
   const byExt = ADAPTERS.find((a) => a.extensions.includes(ext));
   if (byExt && byExt.id !== model.format) {
-    throw new UsageError(`cannot write a ${model.format} model as ${ext}: converting between formats is not supported`);
+    throw new UsageError(`cannot write ${FORMAT_NAMES[model.format]} model as ${ext}: converting between formats is not supported`, `write it as ${ADAPTERS.find((a) => a.id === model.format)?.extensions[0] ?? 'its own format'}`);
   }
   return adapterFor(model.format);
 }

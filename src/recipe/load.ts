@@ -83,7 +83,8 @@ export function loadRecipeFile(file: string, text?: string): { recipe?: RecipeFi
   try {
     content = text ?? fs.readFileSync(file, 'utf8');
   } catch (e) {
-    const reason = (e as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (e as Error).message;
+    const code = (e as NodeJS.ErrnoException).code;
+    const reason = code === 'ENOENT' ? 'no such file' : code === 'EISDIR' ? 'it is a folder, not a recipe file' : (e as Error).message;
     return { errors: [new RecipeError({ file, line: 1, col: 1 }, `cannot read recipe: ${reason}`)] };
   }
   const { source, errors } = parseRecipeSource(file, content);

@@ -88,11 +88,18 @@ describe('recipe apply: usage and refusals', () => {
     ['the input as output', [CORE, ADD, '-o', ADD], /refusing to overwrite the input model/],
     ['an output in a missing folder', [CORE, ADD, '-o', path.join(dir, 'no-such-folder', 'x.onnx')], /cannot write '.*x\.onnx': the folder '.*no-such-folder' does not exist/],
     ['an output that is a folder', [CORE, ADD, '-o', dir], /cannot write '.*': it is a folder/],
+    ['an output with another format\'s extension', [CORE, ADD, '-o', path.join(dir, 'x.tflite')], /cannot write an ONNX model as \.tflite: converting between formats is not supported\n  hint: write it as \.onnx/],
   ])('exits 2 on %s', async (_name, args, message) => {
     const r = io();
     expect(await main(['apply', ...args], r)).toBe(2);
     expect(r.stderr).toMatch(message);
     expect(r.stderr).not.toMatch(/internal error/);
+  });
+
+  it('a folder given as a recipe is a recipe error saying so', async () => {
+    const r = io();
+    expect(await main(['apply', dir, ADD, '-o', path.join(dir, 'x.onnx')], r)).toBe(3);
+    expect(r.stderr).toMatch(/:1:1 error cannot read recipe: it is a folder, not a recipe file/);
   });
 
   it('recipe copy refuses an output in a missing folder the same way, before reading', async () => {
