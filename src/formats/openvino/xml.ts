@@ -93,7 +93,16 @@ export function parseXml(text: string): XmlDocument {
     throw new XmlSyntaxError('a DOCTYPE is not allowed in an OpenVINO IR file', line, col);
   }
   const valid = XMLValidator.validate(text, { allowBooleanAttributes: false });
-  if (valid !== true) throw new XmlSyntaxError(valid.err.msg, valid.err.line, valid.err.col);
+  if (valid !== true) {
+    // The validator reports elements left open at the end as a JSON list of their names, at line 1.
+    const open = /^Invalid '\[(.*)\]' found\.$/s.exec(valid.err.msg);
+    if (open) {
+      const names = [...open[1]!.matchAll(/"([^"]*)"/g)].map((m) => `<${m[1]}>`);
+      const { line, col } = lineColAt(text, text.length);
+      throw new XmlSyntaxError(`the file ends before ${names.join(' > ')} ${names.length === 1 ? 'is' : 'are'} closed (truncated?)`, line, col);
+    }
+    throw new XmlSyntaxError(valid.err.msg, valid.err.line, valid.err.col);
+  }
   const raw = parser.parse(text) as FxpNode[];
   let declaration: Record<string, string> | undefined;
   let root: XmlElement | undefined;

@@ -42,6 +42,15 @@ describe('a clear ModelError naming the file and the layer', () => {
     expect(e.location.path).toMatch(/^line \d+, column \d+$/);
   });
 
+  test('a truncated XML: names the elements left open, at the end of the file', () => {
+    const text = dummyXml.slice(0, dummyXml.indexOf('</layers>'));
+    const file = ir(text);
+    const e = modelError(file);
+    expect(e.message).toMatch(/malformed XML: the file ends before <net> > <layers> (> <[a-z]+> )*(is|are) closed \(truncated\?\)/);
+    const lines = text.split('\n');
+    expect(e.location.path).toBe(`line ${lines.length}, column ${lines[lines.length - 1]!.length + 1}`);
+  });
+
   test('a missing .bin: names the .bin and the Const layer', () => {
     const file = ir(dummyXml, null);
     const e = modelError(file);
