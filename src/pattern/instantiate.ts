@@ -263,7 +263,7 @@ class Planner {
       const v = list[i] ?? null;
       return v ? { kind: 'existing', value: v } : null;
     }
-    if (b.nodes.has(arg.name)) throw spanError(arg, `$${arg.name} is a node, not a value`);
+    if (b.nodes.has(arg.name)) throw spanError(arg, `$${arg.name} is a node, not a value`, `$${arg.name}(...) makes a copy of it on new inputs`);
     return this.fromExpr(arg.expr);
   }
 
@@ -698,7 +698,9 @@ export function checkReplacement(ast: ReplacementAst, scope: ReplacementScope): 
           return;
         }
         const info = checkCapture(arg.name, arg.start, arg.end);
-        if (info?.kind === 'node') errors.push(new PatternSyntaxError(arg.start, arg.end, `$${arg.name} is a node, not a value`));
+        if (info?.kind === 'node') {
+          errors.push(new PatternSyntaxError(arg.start, arg.end, `$${arg.name} is a node, not a value`, `$${arg.name}(...) makes a copy of it on new inputs`));
+        }
         if (info?.kind === 'values-list' && !arg.index) {
           errors.push(new PatternSyntaxError(arg.start, arg.end, `$${arg.name} is a list of inputs`, `spread it with $${arg.name}... or pick one with $${arg.name}[i]`));
         }

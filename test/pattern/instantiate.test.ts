@@ -335,6 +335,11 @@ describe('checkReplacement', () => {
     expect(text.slice(e.start, e.end)).toBe(offending);
   });
 
+  test('a node used as a value: the hint says how to copy it', () => {
+    const errors = checkReplacement(parseReplacement('Relu($cat)'), { captures, lets: [] });
+    expect(errors.map((e) => [e.reason, e.hint])).toEqual([['$cat is a node, not a value', '$cat(...) makes a copy of it on new inputs']]);
+  });
+
   test('a correct replacement has no problems', () => {
     const text = 'Concat(for i in range(2): Add($x, k * i), $rest..., $rest[0], $axis, $cat($x){axis: 0}){axis: $axis}';
     expect(checkReplacement(parseReplacement(text), { captures, lets: ['k'] })).toEqual([]);
