@@ -92,6 +92,11 @@ export function loadRecipeFile(file: string, text?: string): { recipe?: RecipeFi
   if (source.data === null || typeof source.data !== 'object' || Array.isArray(source.data)) {
     return { errors: [new RecipeError(locationAt(source, 0), 'a recipe file is a map with at least `recipe:` and `rules:`')] };
   }
+  const data = source.data as Record<string, unknown>;
+  if (!('recipe' in data) && 'rule' in data && ('rewrites' in data || 'keeps' in data)) {
+    // A rule's test cases beside it (x.test.yaml), given where a recipe was expected.
+    return { errors: [new RecipeError(locationAt(source, 0), 'this is a rule-test file, not a recipe', undefined, 'run its cases with `recipe test <recipe.yaml>`')] };
+  }
   const validate = schemaValidator();
   if (!validate(source.data)) {
     return { errors: schemaErrors(source, validate.errors ?? []) };

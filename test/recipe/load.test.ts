@@ -75,6 +75,13 @@ describe('schema errors point at the field', () => {
     expect(msgs).toEqual(['syntax.yaml:4:5 error YAML: Map keys must be unique']);
   });
 
+  it('says when a rule-test file is given where a recipe is expected', () => {
+    const file = write('r.test.yaml', ['rule: r1', 'rewrites:', '  - name: one', '    graph: |', '      graph g']);
+    const errors = loadRecipeFile(file).errors;
+    expect(errors.map((e) => e.message.replace(dir + path.sep, ''))).toEqual(['r.test.yaml:1:1 error this is a rule-test file, not a recipe']);
+    expect(errors[0]!.hint).toMatch(/recipe test/);
+  });
+
   it('says when the file does not exist', () => {
     expect(loadRecipeFile(path.join(dir, 'nope.yaml')).errors[0]!.message).toMatch(/nope\.yaml:1:1 error cannot read recipe: no such file/);
   });
