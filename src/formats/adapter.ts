@@ -22,6 +22,12 @@ export interface WriteOptions {
   externalThreshold?: number;
   /** External data file name, relative to the model's folder. Default `<model file>.data`. */
   externalFile?: string;
+  /**
+   * TFLite: write a model that holds fields recipe's schema does not know (a
+   * newer converter's), dropping them. Without it such a write is refused:
+   * nothing read is lost without being asked for.
+   */
+  dropUnknownFields?: boolean;
 }
 
 /**

@@ -26,6 +26,7 @@ export const applyCommand: Command = {
     { name: 'report', value: true, placeholder: 'FORMAT', help: 'print the report as json instead of text' },
     { name: 'explain', value: true, placeholder: 'RULE', help: 'for each candidate node of RULE that did not match: the first condition that failed' },
     { name: 'force', help: 'allow overwriting the input model' },
+    { name: 'drop-unknown-fields', help: 'TFLite: write a model from a newer converter without the fields recipe does not know (refused otherwise)' },
   ],
   run(args, io) {
     const positionals = args.positionals;
@@ -87,7 +88,7 @@ export const applyCommand: Command = {
     let written: string[] = [];
     if (!dryRun && output) {
       progress.update(`writing ${output}...`);
-      written = writeModel(model, output);
+      written = writeModel(model, output, { dropUnknownFields: flagBool(args, 'drop-unknown-fields') });
     }
     clock.write = performance.now() - clock.start - clock.read - clock.apply;
     progress.done();

@@ -2,6 +2,7 @@ import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { Builder } from 'flatbuffers';
+import { main } from '../../../src/cli/main';
 import { readModel, writeModel } from '../../../src/formats';
 import { decodeTflite, encodeTflite, tfliteAdapter, tfliteUnknownFields } from '../../../src/formats/tflite';
 import { FlatbufferReader } from '../../../src/formats/tflite/flatbuf/reader';
@@ -116,6 +117,39 @@ test('custom options stored after the flatbuffer (large_custom_options_offset) k
   const back = decodeTflite(bytes, 'large').graph.nodes.find((n) => n.domain === 'custom');
   const backPayload = back?.attr('custom_options');
   expect(backPayload?.kind === 'bytes' && payload?.kind === 'bytes' && Buffer.compare(Buffer.from(backPayload.value), Buffer.from(payload.value))).toBe(0);
+});
+
+/** A .tflite written with a schema that has one more Tensor field (a newer converter's), as bytes. */
+function futureTflite(): Uint8Array {
+  const future: SchemaDef = JSON.parse(JSON.stringify(TFLITE_SCHEMA)) as SchemaDef;
+  const tensor = future.tables.Tensor!;
+  tensor.fields.push({ name: 'future_field', id: tensor.slotCount, type: { kind: 'scalar', scalar: 'int' }, default: 0 });
+  tensor.slotCount++;
+  const builder = new Builder(1024);
+  const root = new FlatbufferWriter(builder, future).writeTable('Model', {
+    version: 3,
+    operator_codes: [],
+    subgraphs: [{ tensors: [{ shape: [1], type: 0, buffer: 0, name: 't', future_field: 7 }], inputs: [0], outputs: [0], operators: [] }],
+    buffers: [{}],
+  });
+  builder.finish(root, 'TFL3');
+  return builder.asUint8Array();
+}
+
+test('a model with fields the schema does not know is not written unless dropping them is asked for', async () => {
+  const file = path.join(work, 'future.tflite');
+  fs.writeFileSync(file, futureTflite());
+  const out = path.join(work, 'future-out.tflite');
+  const err: string[] = [];
+  const io = { out: () => undefined, err: (t: string) => void err.push(t), interactive: false };
+  expect(await main(['copy', file, '-o', out], io)).toBe(6);
+  expect(err.join('')).toMatch(/future\.tflite: 1 field\(s\) unknown to recipe's TFLite schema would be lost on writing: Model\.subgraphs\[0\]\.tensors\[0\] \(Tensor field \d+, byte \d+\)\n  hint: .*--drop-unknown-fields/);
+  expect(fs.existsSync(out)).toBe(false);
+  err.length = 0;
+  expect(await main(['copy', file, '-o', out, '--drop-unknown-fields'], io)).toBe(0);
+  expect(err.join('')).not.toMatch(/unknown|error/);
+  expect(tfliteUnknownFields(readModel(out))).toEqual([]);
+  expect(readModel(out).graph.inputs.map((v) => v.name)).toEqual(['t']);
 });
 
 test('fields the schema does not know are found and reported', () => {
