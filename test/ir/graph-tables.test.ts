@@ -1,0 +1,116 @@
+/**
+ * The graph's bookkeeping that a large model leans on: the name table with
+ * tombstones for removed values, reader lists kept inline, attribute maps made
+ * on demand, values dropped lazily. Each behaviour is checked through the
+ * public API only.
+ */
+import { Graph, Tensor, attr } from '../../src/ir';
+
+function chain(): { g: Graph; x: ReturnType<Graph['addValue']> } {
+  const g = new Graph('g');
+  const x = g.addValue('x');
+  g.inputs = [x];
+  return { g, x };
+}
+
+describe('names', () => {
+  test('a removed value keeps its name taken, and a new value of that name is found', () => {
+    const { g } = chain();
+    const c = g.addConstant('c', Tensor.from('float32', [1], [1]));
+    g.removeValue(c);
+    expect(g.findValue('c')).toBeUndefined();
+    expect(g.uniqueName('c')).toBe('c_1');
+    const again = g.addValue('c');
+    expect(g.findValue('c')).toBe(again);
+    expect(g.valueCount).toBe(2); // x and the new c
+  });
+
+  test('a node name is taken for new values too, and a value may still have it', () => {
+    const { g, x } = chain();
+    const n = g.addNode({ op: 'Relu', name: 'y', inputs: [x], outputs: ['y'] });
+    expect(g.findValue('y')).toBe(n.output(0));
+    expect(g.uniqueName('y')).toBe('y_1');
+  });
+
+  test('a renamed value frees nothing: its old name stays taken and finds no value', () => {
+    const { g } = chain();
+    const v = g.addValue('old');
+    g.renameValue(v, 'new');
+    expect(g.findValue('new')).toBe(v);
+    expect(g.findValue('old')).toBeUndefined();
+    expect(g.uniqueName('old')).toBe('old_1');
+  });
+
+  test('a value of a subgraph hides one of the parent only while it is live', () => {
+    const { g } = chain();
+    const outer = g.addValue('t');
+    const sub = new Graph('body', g);
+    const inner = sub.addValue('t');
+    expect(sub.findValue('t')).toBe(inner);
+    sub.removeValue(inner);
+    expect(sub.findValue('t')).toBe(outer);
+  });
+});
+
+describe('readers', () => {
+  test('uses come in the order they were made, also after the first is removed', () => {
+    const { g, x } = chain();
+    const a = g.addNode({ op: 'Relu', inputs: [x], outputs: ['a'] });
+    const b = g.addNode({ op: 'Neg', inputs: [x], outputs: ['b'] });
+    const c = g.addNode({ op: 'Add', inputs: [x, x], outputs: ['c'] });
+    expect(x.uses.map((u) => [u.node.op, u.index])).toEqual([['Relu', 0], ['Neg', 0], ['Add', 0], ['Add', 1]]);
+    expect(x.useCount).toBe(4);
+    g.removeNode(a);
+    expect(x.uses.map((u) => [u.node.op, u.index])).toEqual([['Neg', 0], ['Add', 0], ['Add', 1]]);
+    c.setInput(0, null);
+    expect(x.uses.map((u) => [u.node.op, u.index])).toEqual([['Neg', 0], ['Add', 1]]);
+    g.removeNode(b);
+    g.removeNode(c);
+    expect(x.uses).toEqual([]);
+    expect(x.useCount).toBe(0);
+    expect(() => g.removeValue(x)).not.toThrow();
+  });
+
+  test('replaceAllUsesWith moves every reader, the first included', () => {
+    const { g, x } = chain();
+    const y = g.addValue('y');
+    g.inputs = [x, y];
+    g.addNode({ op: 'Add', inputs: [x, x], outputs: ['s'] });
+    x.replaceAllUsesWith(y);
+    expect(x.useCount).toBe(0);
+    expect(y.uses.map((u) => u.index)).toEqual([0, 1]);
+  });
+});
+
+describe('attributes and values', () => {
+  test('a node without attributes gets a map on first use, and keeps what is set in it', () => {
+    const { g, x } = chain();
+    const n = g.addNode({ op: 'Relu', inputs: [x], outputs: ['y'] });
+    expect(n.attrCount).toBe(0);
+    expect(n.attr('alpha')).toBeUndefined();
+    expect(n.subgraphs).toEqual([]);
+    n.attrs.set('alpha', attr.float(0.5));
+    expect(n.attrCount).toBe(1);
+    expect(n.attr('alpha')).toEqual(attr.float(0.5));
+  });
+
+  test('a map handed to addNode is the node\'s map, even when it is filled later', () => {
+    const { g, x } = chain();
+    const attrs = new Map();
+    const n = g.addNode({ op: 'LeakyRelu', inputs: [x], outputs: ['y'], attrs });
+    attrs.set('alpha', attr.float(0.1));
+    expect(n.attr('alpha')).toEqual(attr.float(0.1));
+  });
+
+  test('removed values leave `values`, `constants` and `valueCount` at once', () => {
+    const { g } = chain();
+    const c1 = g.addConstant('c1', Tensor.from('float32', [1], [1]));
+    const c2 = g.addConstant('c2', Tensor.from('float32', [2], [1, 2]));
+    g.removeValue(c1);
+    g.removeValue(c1); // twice: no effect
+    expect([...g.values].map((v) => v.name)).toEqual(['x', 'c2']);
+    expect(g.constants).toEqual([c2]);
+    expect(g.valueCount).toBe(2);
+    expect(c2.shape).toEqual([2]);
+  });
+});
