@@ -64,6 +64,11 @@ export class Value {
     return this._producer;
   }
 
+  /** Whether the graph has let go of this value (Graph.removeValue). */
+  get removed(): boolean {
+    return this._removed;
+  }
+
   /** Every (node, input index) that reads this value, in no promised order. */
   get uses(): readonly Use[] {
     if (!this._firstUser) return NO_USES;

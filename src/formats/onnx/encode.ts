@@ -66,7 +66,6 @@ export class Encoder {
   /** External tensors kept where they are (`keep` mode). */
   readonly kept: KeptExternal[] = [];
   private readonly same = new Map<Graph, boolean>();
-  private readonly liveSets = new Map<Graph, Set<Value>>();
   private readonly recorded = new Map<Graph, Set<Value>>();
 
   constructor(private readonly opts: EncodeOptions) {}
@@ -158,17 +157,9 @@ export class Encoder {
 
   // ---- what changed -------------------------------------------------------
 
-  private live(g: Graph): Set<Value> {
-    let s = this.liveSets.get(g);
-    if (!s) {
-      s = new Set(g.values);
-      this.liveSets.set(g, s);
-    }
-    return s;
-  }
-
-  private alive(v: Value): boolean {
-    return this.live(v.graph).has(v);
+  /** Whether `v` is still a value of graph `g` (a Set of a large graph's values would cost more than the check). */
+  private static liveIn(g: Graph, v: Value): boolean {
+    return v.graph === g && !v.removed;
   }
 
   /** Values of `g` that need a new value_info entry: typed, not an input, output or constant, not already recorded. */
@@ -182,7 +173,7 @@ export class Encoder {
       this.recorded.set(g, recorded);
     }
     const out: Value[] = [];
-    for (const v of this.live(g)) {
+    for (const v of g.values) {
       if (v.const === undefined && (v.dtype !== undefined || v.shape !== undefined) && !recorded.has(v)) out.push(v);
     }
     return out;
@@ -203,16 +194,15 @@ export class Encoder {
     if (nodes.length !== rec.nodes.length) return false;
     for (let i = 0; i < nodes.length; i++) if (nodes[i] !== rec.nodes[i] || !this.nodeSame(nodes[i]!)) return false;
     if (!this.valueInfosSame(g.inputs, rec.inputs) || !this.valueInfosSame(g.outputs, rec.outputs)) return false;
-    const live = this.live(g);
     let consts = 0;
-    for (const v of live) if (v.const !== undefined) consts++;
+    for (const v of g.values) if (v.const !== undefined) consts++;
     if (consts !== rec.initValues.length) return false;
     for (let i = 0; i < rec.initValues.length; i++) {
       const v = rec.initValues[i]!;
       const t = rec.initTensors[i]!;
-      if (!live.has(v) || v.const !== t || !this.tensorSame(t, v.name, true)) return false;
+      if (!Encoder.liveIn(g, v) || v.const !== t || !this.tensorSame(t, v.name, true)) return false;
     }
-    for (const vi of rec.valueInfo) if (!this.alive(vi.value) || !this.viSame(vi, vi.value)) return false;
+    for (const vi of rec.valueInfo) if (vi.value.removed || !this.viSame(vi, vi.value)) return false;
     return this.newValueInfos(g, rec).length === 0;
   }
 
@@ -301,22 +291,21 @@ export class Encoder {
     for (const n of g.nodes) this.node(m, n);
     if (rec && g.name === rec.name) copySpans(m, rec, 2);
     else if (g.name !== '') m.stringField(2, g.name);
-    const live = this.live(g);
     const done = new Set<Value>();
     for (let i = 0; i < (rec?.initValues.length ?? 0); i++) {
       const v = rec!.initValues[i]!;
-      if (!live.has(v) || v.const === undefined || done.has(v)) continue;
+      if (!Encoder.liveIn(g, v) || v.const === undefined || done.has(v)) continue;
       done.add(v);
       this.tensor(m, 5, v.const, v.name, true, tensorRec(rec!.initTensors[i]!));
     }
-    for (const v of live) {
+    for (const v of g.values) {
       if (v.const !== undefined && !done.has(v)) this.tensor(m, 5, v.const, v.name, true);
     }
     copySpans(m, rec, 10);
     this.valueInfos(m, 11, g.inputs, rec?.inputs);
     this.valueInfos(m, 12, g.outputs, rec?.outputs);
     for (const vi of rec?.valueInfo ?? []) {
-      if (!this.alive(vi.value)) continue;
+      if (vi.value.removed) continue;
       if (this.viSame(vi, vi.value)) copyRec(m, vi, 13);
       else this.valueInfo(m, 13, vi.value, vi);
     }
