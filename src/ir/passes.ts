@@ -9,34 +9,41 @@ import { Graph, Node, Value } from './graph';
 export function cleanup(graph: Graph): { nodes: number; values: number } {
   let nodes = 0;
   let values = 0;
-  for (const sub of graph.nodes.flatMap((n) => n.subgraphs)) {
-    const r = cleanup(sub);
-    nodes += r.nodes;
-    values += r.values;
+  for (const n of graph.nodes) {
+    for (const sub of n.subgraphs) {
+      const r = cleanup(sub);
+      nodes += r.nodes;
+      values += r.values;
+    }
   }
-  // Walk backwards so a chain of dead nodes goes in one sweep.
+  // Walk backwards so a chain of dead nodes goes in one sweep (a second sweep
+  // finds the rest when the order is not topological).
   let changed = true;
   while (changed) {
     changed = false;
     const order = graph.nodes;
     for (let i = order.length - 1; i >= 0; i--) {
-      const node = order[i];
-      if (!node || node.removed || node.outputs.length === 0) continue;
-      if (node.outputs.every((v) => v.useCount === 0)) {
-        graph.removeNode(node);
-        nodes++;
-        changed = true;
-      }
+      const node = order[i]!;
+      if (node.removed || node.outputs.length === 0 || !allUnread(node.outputs)) continue;
+      graph.removeNode(node);
+      nodes++;
+      changed = true;
     }
   }
   const inputs = new Set(graph.inputs);
-  for (const v of [...graph.values]) {
-    if (v.useCount > 0 || inputs.has(v) || v.pinned) continue;
+  // removeValue only marks a value: iterating the values while removing is safe.
+  for (const v of graph.values) {
+    if (v.removed || v.useCount > 0 || v.pinned || inputs.has(v)) continue;
     if (v.producer && !v.producer.removed) continue;
     graph.removeValue(v);
     values++;
   }
   return { nodes, values };
+}
+
+function allUnread(values: readonly Value[]): boolean {
+  for (const v of values) if (v.useCount > 0) return false;
+  return true;
 }
 
 /** Nodes of `graph` (or of a subgraph inside it) that read values produced in `graph`. */
