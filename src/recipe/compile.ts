@@ -330,7 +330,7 @@ function patternRule(
           // A let the condition reads names its own field; the truth test of the condition, the condition.
           const failure = e instanceof RuleEvalError ? e : e instanceof ExprError ? new RuleEvalError(c.text, e) : undefined;
           if (!failure) throw e;
-          return { ok: false, reason: `${where(failure.text, failure.failure)}: ${failure.failure.reason} (in '${failure.text.text}')` };
+          return { ok: false, error: true, reason: `${where(failure.text, failure.failure)}: ${failure.failure.reason} (in '${failure.text.text}')` };
         }
       }
       return {

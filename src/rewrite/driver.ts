@@ -17,6 +17,9 @@ export interface RuleStats {
   rewrites: number;
   /** Replacements refused because they would leave the graph invalid (the graph kept as before). */
   refused: { node: string; graph: string; reason: string }[];
+  /** Candidates where a condition could not be evaluated, and the first such failure. */
+  evalErrors: number;
+  firstEvalError?: string;
   /** For an action: its own summary line. */
   summary?: string;
 }
@@ -73,7 +76,7 @@ export function applyRules(model: Model, rules: readonly CompiledRule[], options
   const target = options.target ?? 'default';
   const maxIterations = options.maxIterations ?? 16;
   const stats = new Map<string, RuleStats>();
-  for (const r of rules) stats.set(r.id, { id: r.id, kind: r.kind, candidates: 0, matches: 0, rewrites: 0, refused: [] });
+  for (const r of rules) stats.set(r.id, { id: r.id, kind: r.kind, candidates: 0, matches: 0, rewrites: 0, refused: [], evalErrors: 0 });
   const report: ApplyReport = { rules: [...stats.values()], rounds: 0, boundHit: false, warnings: [], explain: [], cleanup: { nodes: 0, values: 0 } };
   const explained = new Map<Node, NearMiss>();
   // Real models are not always valid to the letter (a TFLite RESHAPE reading a
@@ -105,6 +108,12 @@ export function applyRules(model: Model, rules: readonly CompiledRule[], options
     }
   }
   report.explain = [...explained.values()];
+  for (const s of stats.values()) {
+    // A rule whose condition fails to evaluate does not fire there: say so even without --explain.
+    if (s.evalErrors > 0) {
+      report.warnings.push(`rule '${s.id}': a condition could not be evaluated at ${s.evalErrors} candidate(s), so the rule did not fire there; first: ${s.firstEvalError}`);
+    }
+  }
   if (!options.skipCleanup) {
     for (const g of model.graphs) {
       const r = cleanup(g);
@@ -222,6 +231,10 @@ function runToFixpoint(graph: Graph, rules: readonly PatternRule[], ctx: RuleCon
         }
         if (!result.ok) {
           if (o.explain === rule.id) o.explained.set(node, { node: node.name, op: node.op, graph: graph.name, reason: result.reason });
+          if (result.error) {
+            s.evalErrors++;
+            s.firstEvalError ??= `${result.reason} at ${node.op} '${node.name}'`;
+          }
           continue;
         }
         if (o.explain === rule.id) o.explained.delete(node);

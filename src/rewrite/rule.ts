@@ -38,6 +38,8 @@ export interface Replacement {
 export interface RuleMiss {
   readonly ok: false;
   readonly reason: string;
+  /** Set when a condition could not be evaluated (a fault of the rule, not a property of the node). */
+  readonly error?: boolean;
 }
 
 /**

@@ -102,6 +102,17 @@ describe('recipe apply: usage and refusals', () => {
     expect(r.stderr).toMatch(/:1:1 error cannot read recipe: it is a folder, not a recipe file/);
   });
 
+  it('warns when a condition cannot be evaluated (the rule then does not fire), and not when it is merely false', async () => {
+    const oob = recipe('oob.yaml', ['recipe: oob', 'rules:', '  - id: oob', '    formats: [onnx]', '    match: Add($a, $b)', '    where:', '      - shape($a)[99] > 1', '    replace: $a']);
+    const r = io();
+    expect(await main(['apply', oob, ADD, '-o', path.join(dir, 'oob.onnx')], r)).toBe(0);
+    expect(r.stderr).toMatch(/warning: rule 'oob': a condition could not be evaluated at 1 candidate\(s\), so the rule did not fire there; first: .*oob\.yaml:7:19: index 99 is out of range .* at Add '.*'/);
+    const never = recipe('never.yaml', ['recipe: never', 'rules:', '  - id: never', '    formats: [onnx]', '    match: Add($a, $b)', '    where:', '      - rank($a) > 99', '    replace: $a']);
+    const q = io();
+    expect(await main(['apply', never, ADD, '-o', path.join(dir, 'false-condition.onnx')], q)).toBe(0);
+    expect(q.stderr).not.toMatch(/warning/);
+  });
+
   it('recipe copy refuses an output in a missing folder the same way, before reading', async () => {
     const r = io();
     expect(await main(['copy', ADD, '-o', path.join(dir, 'missing', 'y.onnx')], r)).toBe(2);
