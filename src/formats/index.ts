@@ -4,12 +4,14 @@ import { ModelError, UsageError } from '../errors';
 import type { FormatId, Model } from '../ir/model';
 import type { FormatAdapter, ReadOptions, WriteOptions } from './adapter';
 import { AtomicOutput } from './atomic';
+import { describeFsError, isFsError } from './fs-errors';
 import { onnxAdapter } from './onnx';
 import { openvinoAdapter } from './openvino';
 import { tfliteAdapter } from './tflite';
 
 export type { FormatAdapter, ReadOptions, WriteOptions, OutputFiles } from './adapter';
 export { AtomicOutput, writeAll } from './atomic';
+export { describeFsError } from './fs-errors';
 
 export const ADAPTERS: readonly FormatAdapter[] = [onnxAdapter, tfliteAdapter, openvinoAdapter];
 
@@ -84,22 +86,3 @@ export function writeModel(model: Model, file: string, options?: WriteOptions): 
   }
 }
 
-/** A Node file system error (not `instanceof Error` across realms, hence the duck test). */
-function isFsError(e: unknown): e is NodeJS.ErrnoException {
-  return typeof e === 'object' && e !== null && typeof (e as NodeJS.ErrnoException).code === 'string' && typeof (e as NodeJS.ErrnoException).syscall === 'string';
-}
-
-/** A file system error in a few words, for messages that already name the file. */
-export function describeFsError(e: unknown): string {
-  const err = e as NodeJS.ErrnoException;
-  switch (err.code) {
-    case 'ENOENT': return 'no such file or folder';
-    case 'EACCES':
-    case 'EPERM': return 'permission denied';
-    case 'EISDIR': return 'is a directory, not a file';
-    case 'ENOTDIR': return 'a part of the path is not a folder';
-    case 'ENOSPC': return 'no space left on the device';
-    case 'EROFS': return 'read-only file system';
-    default: return err.message ?? String(e);
-  }
-}

@@ -4,6 +4,7 @@ import { ModelError } from '../../errors';
 import type { Model } from '../../ir/model';
 import { LazyData, type TensorData } from '../../ir/tensor';
 import type { FormatAdapter, OutputFiles, ReadOptions, WriteOptions } from '../adapter';
+import { describeFsError } from '../fs-errors';
 import { decodeModel } from './decode';
 import { Encoder } from './encode';
 import { checkWriteLocation } from './external';
@@ -53,7 +54,7 @@ export function readOnnx(file: string, options: ReadOptions = {}, extras: OnnxRe
     } else buf = fs.readFileSync(file);
   } catch (e) {
     if (e instanceof ModelError) throw e;
-    throw new ModelError({ file }, fsReason(e));
+    throw new ModelError({ file }, describeFsError(e));
   }
   return decodeModel(buf, { file, dir: path.dirname(path.resolve(file)), eagerExternalData: options.eagerExternalData, sparse });
 }
@@ -169,13 +170,6 @@ function readSourceSlice(data: LazyData, at: number, length: number): Uint8Array
   }
 }
 
-function fsReason(e: unknown): string {
-  const err = e as NodeJS.ErrnoException;
-  if (err.code === 'ENOENT') return 'no such file';
-  if (err.code === 'EACCES') return 'permission denied';
-  if (err.code === 'EISDIR') return 'is a directory, not a file';
-  return err.message ?? String(e);
-}
 
 /**
  * ONNX has no magic number: a file looks like ONNX when its first fields are

@@ -6,6 +6,7 @@ import { Graph, type Dim, type Node, type Shape, type Value } from '../../ir/gra
 import { Model, type MetadataEntry } from '../../ir/model';
 import { StringData, Tensor, type TensorData } from '../../ir/tensor';
 import type { ReadOptions } from '../adapter';
+import { describeFsError } from '../fs-errors';
 import { BinFile } from './bin';
 import { dtypeOfElementType, dtypeOfPrecision, elementTypeBits } from './element-types';
 import {
@@ -408,13 +409,6 @@ export function layerLabel(layer: { id: string; name: string }): string {
   return `${layer.name} (layer id ${layer.id})`;
 }
 
-function describeFsError(e: unknown): string {
-  const code = (e as NodeJS.ErrnoException).code;
-  if (code === 'ENOENT') return 'no such file';
-  if (code === 'EACCES') return 'permission denied';
-  if (code === 'EISDIR') return 'is a directory, not a file';
-  return (e as Error).message ?? String(e);
-}
 
 /** A min-heap of layers by document position: Kahn's algorithm takes the earliest ready layer in O(log n). */
 class LayerHeap {
