@@ -3,6 +3,8 @@ import type { DType } from '../../ir/dtype';
 import type { Graph, Node, Shape, Value } from '../../ir/graph';
 import { Tensor, type TensorData } from '../../ir/tensor';
 import type { ExternalRef } from './external';
+import { WIRE } from './schema';
+import { Cursor } from './wire';
 
 /**
  * What the codec remembers of each element it read, kept in the IR's `native`
@@ -144,48 +146,18 @@ export class TensorRec extends Rec {
 
 /** Field/start/end triples of a TensorProto's fields other than data_type, name and unpacked dims. */
 function keptTensorFields(buf: Uint8Array, contentStart: number, end: number): readonly number[] {
-  // The bytes were validated when the tensor was read; the bound on `end`
-  // only guards against looping on a buffer changed since.
-  let pos = contentStart;
-  const varint = (): number => {
-    let v = 0;
-    for (let shift = 0; ; shift += 7) {
-      if (pos >= end) return v >>> 0;
-      const byte = buf[pos++]!;
-      // Lengths and tags fit in 32 bits; larger varints (dims, data) are skipped by the loop anyway.
-      if (shift < 28) v |= (byte & 0x7f) << shift;
-      if (byte < 0x80) return v >>> 0;
-    }
-  };
-  // A (deprecated) group runs to its matching end-group tag; groups nest.
-  const skipGroup = (): void => {
-    for (let depth = 1; depth > 0 && pos < end; ) {
-      const wire = varint() & 7;
-      if (wire === 0) varint();
-      else if (wire === 1) pos += 8;
-      else if (wire === 5) pos += 4;
-      else if (wire === 2) {
-        const length = varint(); // read before adding: `pos += varint()` would add to the old pos
-        pos += length;
-      } else if (wire === 3) depth++;
-      else if (wire === 4) depth--;
-    }
-  };
+  // The bytes were validated when the tensor was read: the cursor will not fail here.
+  const cur = new Cursor(buf, '');
+  cur.pos = contentStart;
   let kept: number[] | undefined;
-  while (pos < end) {
-    const at = pos;
-    const tag = varint();
+  while (cur.pos < end) {
+    const at = cur.pos;
+    const tag = cur.tag(end);
     const field = tag >>> 3;
     const wire = tag & 7;
-    if (wire === 0) varint();
-    else if (wire === 1) pos += 8;
-    else if (wire === 5) pos += 4;
-    else if (wire === 2) {
-      const length = varint(); // read before adding: `pos += varint()` would add to the old pos
-      pos += length;
-    } else if (wire === 3) skipGroup();
-    const modeled = (field === 1 && wire === 0) || (field === 2 && wire === 0) || (field === 8 && wire === 2);
-    if (!modeled) (kept ??= []).push(field, at, pos);
+    cur.skip(wire, end);
+    const modeled = (field === 1 && wire === WIRE.VARINT) || (field === 2 && wire === WIRE.VARINT) || (field === 8 && wire === WIRE.LEN);
+    if (!modeled) (kept ??= []).push(field, at, cur.pos);
   }
   return kept ?? NO_SPANS;
 }
