@@ -20,6 +20,7 @@ import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { parseOptions } from './options';
 
 const ROOT = path.resolve(__dirname, fs.existsSync(path.resolve(__dirname, '../package.json')) ? '..' : process.cwd());
 const SHARED = process.env.RECIPE_SHARED ?? path.resolve(process.cwd(), '../shared');
@@ -32,22 +33,6 @@ interface Options {
   keep: boolean;
 }
 
-function parseOptions(argv: string[]): Options {
-  const opts: Options = { runs: 1, keep: false };
-  for (let i = 0; i < argv.length; i++) {
-    const a = argv[i];
-    const next = (): string => {
-      const v = argv[++i];
-      if (v === undefined) throw new Error(`${a} needs a value`);
-      return v;
-    };
-    if (a === '--runs') opts.runs = Number(next());
-    else if (a === '--only') opts.only = next();
-    else if (a === '--keep') opts.keep = true;
-    else throw new Error(`unknown option ${a}`);
-  }
-  return opts;
-}
 
 interface Measure {
   seconds: number;
@@ -69,7 +54,7 @@ function best(runs: Measure[]): Measure {
 const mb = (bytes: number): string => `${(bytes / 1024 / 1024).toFixed(1)} MB`;
 
 function main(): void {
-  const opts = parseOptions(process.argv.slice(2));
+  const opts = parseOptions<Options>(process.argv.slice(2), { '--runs': ['runs', 'number'], '--only': ['only', 'string'], '--keep': ['keep', 'switch'] }, { runs: 1, keep: false });
   const cli = path.join(ROOT, 'bin/recipe.js');
   const recipe = path.join(ROOT, 'recipes/core/batchnorm.yaml');
   if (!fs.existsSync(path.join(ROOT, 'dist/cli/main.js'))) throw new Error('build first: npm run build');

@@ -15,6 +15,7 @@ import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { parseOptions } from './options';
 
 interface Options {
   sizeMb: number;
@@ -23,23 +24,6 @@ interface Options {
   keep: boolean;
 }
 
-function parseOptions(argv: string[]): Options {
-  const opts: Options = { sizeMb: 110, runs: 3, cli: path.resolve('dist/cli/main.js'), keep: false };
-  for (let i = 0; i < argv.length; i++) {
-    const a = argv[i];
-    const next = (): string => {
-      const v = argv[++i];
-      if (v === undefined) throw new Error(`${a} needs a value`);
-      return v;
-    };
-    if (a === '--size-mb') opts.sizeMb = Number(next());
-    else if (a === '--runs') opts.runs = Number(next());
-    else if (a === '--cli') opts.cli = path.resolve(next());
-    else if (a === '--keep') opts.keep = true;
-    else throw new Error(`unknown option ${a}`);
-  }
-  return opts;
-}
 
 /**
  * Writes `model.xml` + `model.bin`: a Parameter [1, N], one large Const, and a
@@ -141,7 +125,11 @@ function cp(input: { xml: string; bin: string }, dir: string): number {
 }
 
 function main(): void {
-  const opts = parseOptions(process.argv.slice(2));
+  const opts = parseOptions<Options>(
+    process.argv.slice(2),
+    { '--size-mb': ['sizeMb', 'number'], '--runs': ['runs', 'number'], '--cli': ['cli', 'path'], '--keep': ['keep', 'switch'] },
+    { sizeMb: 110, runs: 3, cli: path.resolve('dist/cli/main.js'), keep: false },
+  );
   if (!fs.existsSync(opts.cli)) throw new Error(`${opts.cli} not found: run 'npm run build' first, or pass --cli`);
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'recipe-bench-ov-'));
   try {

@@ -18,6 +18,7 @@ import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { parseOptions } from './options';
 
 interface Options {
   sizeMb: number;
@@ -26,23 +27,6 @@ interface Options {
   keep: boolean;
 }
 
-function parseOptions(argv: string[]): Options {
-  const opts: Options = { sizeMb: 400, runs: 3, dist: path.resolve('dist'), keep: false };
-  for (let i = 0; i < argv.length; i++) {
-    const a = argv[i];
-    const next = (): string => {
-      const v = argv[++i];
-      if (v === undefined) throw new Error(`${a} needs a value`);
-      return v;
-    };
-    if (a === '--size-mb') opts.sizeMb = Number(next());
-    else if (a === '--runs') opts.runs = Number(next());
-    else if (a === '--dist') opts.dist = path.resolve(next());
-    else if (a === '--keep') opts.keep = true;
-    else throw new Error(`unknown option ${a}`);
-  }
-  return opts;
-}
 
 /** The few library entry points the benchmark uses, loaded from dist/ at run time. */
 interface ValueLike {
@@ -143,7 +127,11 @@ function main(): void {
     generate(loadLibrary(dist), dir, Number(sizeMb));
     return;
   }
-  const opts = parseOptions(argv);
+  const opts = parseOptions<Options>(
+    argv,
+    { '--size-mb': ['sizeMb', 'number'], '--runs': ['runs', 'number'], '--dist': ['dist', 'path'], '--keep': ['keep', 'switch'] },
+    { sizeMb: 400, runs: 3, dist: path.resolve('dist'), keep: false },
+  );
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'recipe-bench-tflite-'));
   const preload = path.join(dir, 'maxrss.js');
   fs.writeFileSync(preload, "process.on('exit', () => require('fs').writeSync(2, `MAXRSS_KB ${process.resourceUsage().maxRSS}\\n`));\n");
