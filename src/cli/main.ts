@@ -1,4 +1,3 @@
-import '../actions';
 import { RecipeToolError, UsageError } from '../errors';
 import { parseArgs, formatHelp } from './args';
 import type { Command, Io } from './command';
@@ -8,6 +7,10 @@ import { copyCommand } from './commands/copy';
 import { showCommand } from './commands/show';
 import { testCommand } from './commands/test';
 import { EXIT, exitCodeFor } from './exit-codes';
+
+// Each command module is light (name, usage, flags); what a command needs to
+// run (codecs, the recipe compiler, ajv, the rule-test runner) is imported in
+// its run(), so `recipe --help` and one command load only what they use.
 
 /** Every command, in the order `recipe --help` lists them. */
 export const COMMANDS: Command[] = [applyCommand, checkCommand, testCommand, showCommand, copyCommand];

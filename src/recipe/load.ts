@@ -1,10 +1,11 @@
 import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import Ajv, { type ErrorObject, type ValidateFunction } from 'ajv';
+import type { ErrorObject } from 'ajv';
 import { closest } from '../expr';
 import { RecipeError, type RecipeLocation } from '../errors';
 import type { FormatId } from '../ir/model';
+import { validateRecipeSchema } from './recipe-schema.generated';
 import { locationAt, locationOf, nodeAt, parseRecipeSource, type DataPath, type RecipeSource } from './source';
 
 /** A `where`, `let` or `match` string with the path of its YAML field, to map error offsets back. */
@@ -69,12 +70,13 @@ export interface RecipeFile {
 /** The published schema; read from the package (`schema/` sits beside `src/` and `dist/`). */
 export const RECIPE_SCHEMA_PATH = path.resolve(__dirname, '../../schema/recipe.schema.json');
 
+// Validation runs the code scripts/gen-recipe-validator.js generated from the
+// schema (compiling it with ajv at every start cost more than loading the
+// recipe); the schema itself is read only for the hints of an error.
 let schema: Record<string, unknown> | undefined;
-let validator: ValidateFunction | undefined;
-function schemaValidator(): ValidateFunction {
+function recipeSchema(): Record<string, unknown> {
   schema ??= JSON.parse(fs.readFileSync(RECIPE_SCHEMA_PATH, 'utf8')) as Record<string, unknown>;
-  validator ??= new Ajv({ allErrors: true, strict: false }).compile(schema);
-  return validator;
+  return schema;
 }
 
 /** Reads and validates one recipe file; every problem found is returned, none thrown. */
@@ -97,9 +99,8 @@ export function loadRecipeFile(file: string, text?: string): { recipe?: RecipeFi
     // A rule's test cases beside it (x.test.yaml), given where a recipe was expected.
     return { errors: [new RecipeError(locationAt(source, 0), 'this is a rule-test file, not a recipe', undefined, 'run its cases with `recipe test <recipe.yaml>`')] };
   }
-  const validate = schemaValidator();
-  if (!validate(source.data)) {
-    return { errors: schemaErrors(source, validate.errors ?? []) };
+  if (!validateRecipeSchema(source.data)) {
+    return { errors: schemaErrors(source, validateRecipeSchema.errors ?? []) };
   }
   return buildRecipe(source, content);
 }
@@ -319,7 +320,7 @@ function ruleIdOf(source: RecipeSource, path: DataPath): string | undefined {
 
 /** The schema's `properties` for the object at `path`, for "did you mean" hints. */
 function propertiesAt(path: DataPath): Record<string, unknown> {
-  const s = (schema ?? {}) as unknown as { properties: Record<string, unknown>; definitions: { rule: { properties: Record<string, unknown> } } };
+  const s = recipeSchema() as unknown as { properties: Record<string, unknown>; definitions: { rule: { properties: Record<string, unknown> } } };
   if (path.length === 0) return s.properties;
   if (path[0] === 'rules' && path.length === 2) return s.definitions.rule.properties;
   if (path[0] === 'overrides' && path.length === 2) return { enabled: 1, options: 1, targets: 1 };

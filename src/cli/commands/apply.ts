@@ -1,13 +1,12 @@
 import * as path from 'node:path';
 import { RecipeErrors, UsageError } from '../../errors';
-import { readModel, writeModel } from '../../formats';
-import { loadBundle, type Bundle } from '../../recipe/bundle';
-import { applyBundle, type RunReport } from '../../recipe/run';
+import type { Bundle } from '../../recipe/bundle';
+import type { RunReport } from '../../recipe/run';
 import { flagBool, flagString } from '../args';
 import type { Command, Io } from '../command';
 import { EXIT } from '../exit-codes';
 import { progressLine } from '../progress';
-import { printRecipeErrors } from './check';
+import { printRecipeErrors, registerBuiltinActions } from './check';
 import { checkOutputPath, refuseOverwritingInput } from './copy';
 
 export const applyCommand: Command = {
@@ -28,7 +27,7 @@ export const applyCommand: Command = {
     { name: 'force', help: 'allow overwriting the input model' },
     { name: 'drop-unknown-fields', help: 'TFLite: write a model from a newer converter without the fields recipe does not know (refused otherwise)' },
   ],
-  run(args, io) {
+  async run(args, io) {
     const positionals = args.positionals;
     if (positionals.length < 2) throw new UsageError('apply: expects at least one recipe and a model', "see 'recipe apply --help'");
     const input = positionals[positionals.length - 1]!;
@@ -45,6 +44,12 @@ export const applyCommand: Command = {
     const target = flagString(args, 'target') ?? 'default';
     const explain = flagString(args, 'explain');
 
+    const [{ loadBundle }, { applyBundle }, { readModel, writeModel }] = await Promise.all([
+      import('../../recipe/bundle'),
+      import('../../recipe/run'),
+      import('../../formats'),
+      registerBuiltinActions(),
+    ]);
     let bundle: Bundle;
     try {
       bundle = loadBundle(recipes);

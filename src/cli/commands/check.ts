@@ -1,6 +1,4 @@
 import { RecipeErrors, UsageError } from '../../errors';
-import { loadBundle } from '../../recipe/bundle';
-import { checkBundle } from '../../recipe/compile';
 import { flagBool } from '../args';
 import type { Command, Io } from '../command';
 import { EXIT } from '../exit-codes';
@@ -14,9 +12,10 @@ export const checkCommand: Command = {
     'let expression and replacement (unknown ops, unbound $names, type errors).\n' +
     'Errors read file:line:col error [rule-id] message.',
   flags: [{ name: 'json', help: 'print the result as JSON' }],
-  run(args, io) {
+  async run(args, io) {
     if (args.positionals.length === 0) throw new UsageError('check: expects at least one recipe file', "see 'recipe check --help'");
     const json = flagBool(args, 'json');
+    const [{ loadBundle }, { checkBundle }] = await Promise.all([import('../../recipe/bundle'), import('../../recipe/compile'), registerBuiltinActions()]);
     let errors: RecipeErrors | undefined;
     let summary = { files: 0, rules: 0 };
     try {
@@ -49,4 +48,12 @@ export function printRecipeErrors(errors: RecipeErrors, io: Io): void {
     if (e.hint) io.err(`  hint: ${e.hint}\n`);
   }
   io.err(`${errors.errors.length} error(s)\n`);
+}
+
+/**
+ * Registers the built-in actions (fix-shape, merge-models) with the action
+ * registry: recipes that call them resolve their parameters while loading.
+ */
+export async function registerBuiltinActions(): Promise<void> {
+  await import('../../actions');
 }

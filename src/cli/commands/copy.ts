@@ -1,7 +1,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { UsageError } from '../../errors';
-import { readModel, writeModel, type WriteOptions } from '../../formats';
+import type { WriteOptions } from '../../formats';
 import { flagBool, flagNumber, flagString } from '../args';
 import type { Command } from '../command';
 import { EXIT } from '../exit-codes';
@@ -21,7 +21,7 @@ export const copyCommand: Command = {
     { name: 'force', help: 'allow overwriting the input model' },
     { name: 'drop-unknown-fields', help: 'TFLite: write a model from a newer converter without the fields recipe does not know (refused otherwise)' },
   ],
-  run(args, io) {
+  async run(args, io) {
     const [input, ...rest] = args.positionals;
     const output = flagString(args, 'output');
     if (!input || rest.length) throw new UsageError('copy: expects exactly one input model', "see 'recipe copy --help'");
@@ -38,6 +38,7 @@ export const copyCommand: Command = {
       externalFile: flagString(args, 'data-file'),
       dropUnknownFields: flagBool(args, 'drop-unknown-fields'),
     };
+    const { readModel, writeModel } = await import('../../formats');
     const model = readModel(input);
     const written = writeModel(model, output, options);
     io.err(`wrote ${written.map((p) => path.relative(process.cwd(), p) || p).join(', ')}\n`);

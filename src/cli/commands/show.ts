@@ -1,10 +1,7 @@
 import { UsageError } from '../../errors';
-import { readModel } from '../../formats';
-import { printModel } from '../../ir/text/print';
 import { flagBool, flagNumber } from '../args';
 import type { Command } from '../command';
 import { EXIT } from '../exit-codes';
-import { formatSummary, summarize } from '../model-summary';
 
 export const showCommand: Command = {
   name: 'show',
@@ -17,9 +14,14 @@ export const showCommand: Command = {
     { name: 'json', help: 'print the summary as JSON' },
     { name: 'inline-limit', value: true, placeholder: 'N', help: 'with --graph: print constants of up to N elements (default 8)' },
   ],
-  run(args, io) {
+  async run(args, io) {
     const [file, ...rest] = args.positionals;
     if (!file || rest.length) throw new UsageError('show: expects exactly one model file', "see 'recipe show --help'");
+    const [{ readModel }, { printModel }, { formatSummary, summarize }] = await Promise.all([
+      import('../../formats'),
+      import('../../ir/text/print'),
+      import('../model-summary'),
+    ]);
     const model = readModel(file);
     if (flagBool(args, 'graph')) {
       io.out(printModel(model, { inlineLimit: flagNumber(args, 'inline-limit') }));

@@ -1,7 +1,5 @@
 import * as path from 'node:path';
 import { RecipeError, UsageError } from '../../errors';
-import { PACKS_DIR } from '../../recipe/bundle';
-import { findRuleTestFiles, formatResults, runRuleTests, totals } from '../../ruletest';
 import { flagBool } from '../args';
 import type { Command } from '../command';
 import { EXIT } from '../exit-codes';
@@ -20,6 +18,7 @@ export const testCommand: Command = {
     { name: 'json', help: 'print the results as JSON' },
   ],
   async run(args, io) {
+    const [{ PACKS_DIR }, { findRuleTestFiles, formatResults, runRuleTests, totals }] = await Promise.all([import('../../recipe/bundle'), import('../../ruletest')]);
     const entries = args.positionals.length ? args.positionals : [PACKS_DIR];
     let files: string[];
     try {
