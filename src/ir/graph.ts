@@ -126,9 +126,10 @@ export class Node {
   /** @internal scratch of the graph passes (visit marks), meaningless between passes */ _mark = 0;
   /**
    * Created on first use: most nodes of a large graph (Relu, Add, ...) have no
-   * attributes, and an empty Map costs more than the node itself.
+   * attributes, and an empty Map costs more than the node itself. A codec may
+   * leave a node's attributes undecoded (an AttrSource) until someone asks.
    */
-  private _attrs: Map<string, Attr> | undefined;
+  private _attrs: Map<string, Attr> | AttrSource | undefined;
 
   /** @internal use Graph.addNode */
   constructor(graph: Graph, op: string, domain: string, name: string, attrs: Map<string, Attr> | undefined) {
@@ -142,16 +143,35 @@ export class Node {
 
   /** Typed attributes by name. */
   get attrs(): Map<string, Attr> {
-    return (this._attrs ??= new Map());
+    const attrs = this._attrs;
+    if (attrs instanceof Map) return attrs;
+    return (this._attrs = attrs ? attrs.decodeAttrs() : new Map());
   }
 
   set attrs(attrs: Map<string, Attr>) {
     this._attrs = attrs;
   }
 
-  /** How many attributes the node has (without creating its map). */
+  /** How many attributes the node has (without decoding them or creating a map). */
   get attrCount(): number {
-    return this._attrs ? this._attrs.size : 0;
+    const attrs = this._attrs;
+    if (attrs instanceof Map) return attrs.size;
+    return attrs ? attrs.attrCount : 0;
+  }
+
+  /**
+   * The source the node's attributes are still to be decoded from, or
+   * undefined once they are (or were never) undecoded: a codec's writer may
+   * take an undecoded source as proof that the attributes are as read.
+   */
+  get pendingAttrs(): AttrSource | undefined {
+    const attrs = this._attrs;
+    return attrs instanceof Map ? undefined : attrs;
+  }
+
+  /** @internal for codecs: the node's attributes, to be decoded from `source` on first use. */
+  setAttrSource(source: AttrSource): void {
+    this._attrs = source;
   }
 
   /** Inputs in order; `null` stands for an omitted optional input. */
@@ -218,19 +238,33 @@ export class Node {
 
   /** Attribute helper: the value of attribute `name`, or undefined. */
   attr(name: string): Attr | undefined {
-    return this._attrs?.get(name);
+    return this._attrs === undefined ? undefined : this.attrs.get(name);
   }
 
   /** The subgraphs held by this node's attributes (If branches, Loop body). */
   get subgraphs(): Graph[] {
     let out: Graph[] | undefined;
-    if (this._attrs) {
+    // An undecoded source holds no subgraphs (see AttrSource).
+    if (this._attrs instanceof Map) {
       for (const a of this._attrs.values()) {
         if (a.kind === 'graph' || a.kind === 'graphs') (out ??= []).push(...attrGraphs(a));
       }
     }
     return out ?? NO_GRAPHS;
   }
+}
+
+/**
+ * A node's attributes as a codec read them, decoded on first use: a large
+ * graph's attributes are mostly never looked at before they are written back
+ * unchanged, and decoded each costs a map, an attribute object and the
+ * codec's record. A source never holds graph attributes (the codec decodes
+ * a node with subgraphs at once), so `subgraphs` need not decode it.
+ */
+export interface AttrSource {
+  readonly attrCount: number;
+  /** The attributes, decoded now; called at most once per node. */
+  decodeAttrs(): Map<string, Attr>;
 }
 
 /** In a graph's name table: a name some node (or a renamed value) has taken. */

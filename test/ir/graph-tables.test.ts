@@ -114,3 +114,40 @@ describe('attributes and values', () => {
     expect(c2.shape).toEqual([2]);
   });
 });
+
+describe('attributes decoded on first use', () => {
+  function lazyNode(): { node: ReturnType<Graph['addNode']>; decoded: () => number } {
+    const { g, x } = chain();
+    let calls = 0;
+    const node = g.addNode({ op: 'LeakyRelu', inputs: [x], outputs: ['y'] });
+    node.setAttrSource({
+      attrCount: 1,
+      decodeAttrs: () => {
+        calls++;
+        return new Map([['alpha', attr.float(0.1)]]);
+      },
+    });
+    return { node, decoded: () => calls };
+  }
+
+  test('counting and listing subgraphs do not decode; the first look decodes once', () => {
+    const { node, decoded } = lazyNode();
+    expect(node.attrCount).toBe(1);
+    expect(node.subgraphs).toEqual([]);
+    expect(node.pendingAttrs).toBeDefined();
+    expect(decoded()).toBe(0);
+    expect(node.attr('alpha')).toEqual(attr.float(0.1));
+    expect(node.attr('beta')).toBeUndefined();
+    expect(node.attrs.size).toBe(1);
+    expect(decoded()).toBe(1);
+    expect(node.pendingAttrs).toBeUndefined();
+  });
+
+  test('a map set before any look replaces the source without decoding it', () => {
+    const { node, decoded } = lazyNode();
+    node.attrs = new Map();
+    expect(node.attrCount).toBe(0);
+    expect(node.pendingAttrs).toBeUndefined();
+    expect(decoded()).toBe(0);
+  });
+});

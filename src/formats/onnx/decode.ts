@@ -383,6 +383,7 @@ function readGraph(
 
   // Every node's outputs exist before any node or subgraph resolves a name.
   cur.path[depthPath] = 'node';
+  let lazy: LazyAttrs | undefined;
   const outs: Value[][] = [];
   for (let i = 0; i < nodes.length; i += 3) {
     cur.path[depthPath + 1] = i / 3;
@@ -393,9 +394,15 @@ function readGraph(
     const nrec = readNodeHeader(cur, nodes.at(3 * k), nodes.at(3 * k + 1), nodes.at(3 * k + 2));
     const ins: (Value | null)[] = new Array<Value | null>(INPUTS.length);
     for (let i = 0; i < INPUTS.length; i++) ins[i] = INPUTS[i] === '' ? null : resolve(INPUTS[i]!);
-    // No map for a node without attributes (the IR creates one on first use).
+    // No map for a node without attributes (the IR creates one on first use),
+    // and none yet for one whose attributes hold no subgraph and no tensor:
+    // they are decoded when first asked for (skimGraph checked them). Tensors
+    // are decoded at once so that writers find every external one.
     let attrs: Map<string, Attr> | undefined;
-    if (ATTRS.length > 0) {
+    const lazyAttrs = ATTRS.length > 0 && !attrsHoldGraphsOrTensors(cur, ATTRS);
+    if (lazyAttrs) {
+      nrec.lazy = (lazy ??= new LazyAttrs(cur.buf, options, g, depth));
+    } else if (ATTRS.length > 0) {
       attrs = new Map<string, Attr>();
       const ranges = ATTRS.slice(); // readAttr may decode subgraphs, which reuse ATTRS
       cur.path.push('attribute', 0);
@@ -408,8 +415,9 @@ function readGraph(
       }
       cur.path.length -= 2;
     }
-    nrec.attrCount = attrs ? attrs.size : 0;
+    nrec.attrCount = lazyAttrs ? ATTRS.length / 3 : attrs ? attrs.size : 0;
     const node = g.addNode({ op: nrec.op, domain: nrec.domain, name: nrec.name, inputs: ins, outputs: outs[k]!, attrs, native: nrec });
+    if (lazyAttrs) node.setAttrSource(nrec);
     rec.nodes.push(node);
   }
 
@@ -563,6 +571,67 @@ function readNodeHeader(cur: Cursor, start: number, contentStart: number, end: n
     rec.span(f, s, cur.pos);
   }
   return rec;
+}
+
+/** Whether any of the attributes at `ranges` (start, content start, end triples) has a graph or tensor field. */
+function attrsHoldGraphsOrTensors(cur: Cursor, ranges: readonly number[]): boolean {
+  const at = cur.pos;
+  try {
+    for (let i = 0; i < ranges.length; i += 3) {
+      const end = ranges[i + 2]!;
+      cur.pos = ranges[i + 1]!;
+      while (cur.pos < end) {
+        const tag = cur.tag(end);
+        const field = tag >>> 3;
+        if (field >= 5 && (field <= 6 || field >= 10) && field <= 11 && (tag & 7) === WIRE.LEN) return true;
+        cur.skip(tag & 7, end);
+      }
+    }
+    return false;
+  } finally {
+    cur.pos = at;
+  }
+}
+
+/**
+ * What decoding a node's attributes later needs, shared by the nodes of one
+ * graph: the attributes lie in the node's byte range (its NodeRec).
+ */
+export class LazyAttrs {
+  constructor(
+    private readonly buf: Uint8Array,
+    private readonly options: DecodeOptions,
+    private readonly graph: Graph,
+    private readonly depth: number,
+  ) {}
+
+  /** The attributes of the node read into `rec`, in file order. */
+  decode(rec: NodeRec): Map<string, Attr> {
+    const cur = new Cursor(this.buf, this.options.file);
+    cur.path.push('node', rec.name, 'attribute', 0);
+    const attrs = new Map<string, Attr>();
+    try {
+      cur.pos = rec.start;
+      cur.tag(rec.end);
+      const end = cur.lenEnd(rec.end);
+      while (cur.pos < end) {
+        const s = cur.pos;
+        const tag = cur.tag(end);
+        if (tag !== ((5 << 3) | WIRE.LEN)) {
+          cur.skip(tag & 7, end);
+          continue;
+        }
+        const stop = cur.lenEnd(end);
+        cur.path[3] = attrs.size;
+        const a = readAttr(cur, this.options, s, cur.pos, stop, this.graph, this.depth);
+        attrs.set((a.native as AttrRec).name, a);
+        cur.pos = stop;
+      }
+    } catch (e) {
+      throw asModelError(e, cur, this.options.file);
+    }
+    return attrs;
+  }
 }
 
 /** Field number that holds the value of each attribute kind. */

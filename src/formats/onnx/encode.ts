@@ -220,7 +220,9 @@ export class Encoder {
     const rec = n.native instanceof NodeRec ? n.native : undefined;
     if (!rec || this.forced || n.op !== rec.op || n.domain !== rec.domain || n.name !== rec.name) return false;
     if (n.attrCount !== rec.attrCount) return false;
-    if (rec.attrCount === 0) return namesSame(n, rec);
+    // Attributes never decoded since they were read are the node's own bytes
+    // (and hold no tensor that a write mode could move: see readGraph).
+    if (rec.attrCount === 0 || n.pendingAttrs === rec) return namesSame(n, rec);
     let last = rec.start;
     for (const [name, a] of n.attrs) {
       const ar = a.native;
@@ -525,7 +527,8 @@ export class Encoder {
     for (const g of model.allGraphs()) {
       for (const v of g.values) if (v.const) visit(v.const);
       for (const n of g.nodes) {
-        if (n.attrCount === 0) continue; // (asking for `attrs` would create an empty map)
+        // (asking for `attrs` would create an empty map, or decode attributes that hold no tensor)
+        if (n.attrCount === 0 || n.pendingAttrs instanceof NodeRec) continue;
         for (const a of n.attrs.values()) {
           if (a.kind === 'tensor') visit(a.value);
           else if (a.kind === 'tensors') a.value.forEach(visit);

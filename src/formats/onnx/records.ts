@@ -1,6 +1,7 @@
 import type { Attr } from '../../ir/attr';
 import type { DType } from '../../ir/dtype';
-import type { Graph, Node, Shape, Value } from '../../ir/graph';
+import type { AttrSource, Graph, Node, Shape, Value } from '../../ir/graph';
+import type { LazyAttrs } from './decode';
 import { Tensor, type TensorData } from '../../ir/tensor';
 import type { ExternalRef } from './external';
 import { WIRE } from './schema';
@@ -94,12 +95,19 @@ export class GraphRec extends Rec {
  * A node as read. Its input and output names are not copied: the writer
  * compares the node's current names with the bytes of its range.
  */
-export class NodeRec extends Rec {
+export class NodeRec extends Rec implements AttrSource {
   op = '';
   domain = '';
   name = '';
   /** How many attributes the node had (each one's AttrRec lies inside the node's range). */
   attrCount = 0;
+  /** Set when the node's attributes were left undecoded: what decodes them. */
+  lazy: LazyAttrs | undefined = undefined;
+
+  decodeAttrs(): Map<string, Attr> {
+    if (!this.lazy) throw new Error(`node '${this.name}': no undecoded attributes`);
+    return this.lazy.decode(this);
+  }
 }
 
 /** Snapshot of an attribute: its name, kind and value as read (lists copied). */
