@@ -5,15 +5,34 @@ import type { FormatId, Model } from '../ir/model';
 import type { FormatAdapter, ReadOptions, WriteOptions } from './adapter';
 import { AtomicOutput } from './atomic';
 import { describeFsError, isFsError } from './fs-errors';
-import { onnxAdapter } from './onnx';
-import { openvinoAdapter } from './openvino';
-import { tfliteAdapter } from './tflite';
 
 export type { FormatAdapter, ReadOptions, WriteOptions, OutputFiles } from './adapter';
 export { AtomicOutput, writeAll } from './atomic';
 export { describeFsError } from './fs-errors';
 
-export const ADAPTERS: readonly FormatAdapter[] = [onnxAdapter, tfliteAdapter, openvinoAdapter];
+/**
+ * A codec's adapter that loads the codec on first use. Each codec brings its
+ * own parser (protobufjs, flatbuffers and the TFLite schema, fast-xml-parser):
+ * a run on one model needs one of them, and loading all three was a good part
+ * of the CLI's start. `id` and `extensions` are the codec's own (a test checks).
+ */
+function lazyAdapter(id: FormatId, extensions: readonly string[], load: () => FormatAdapter): FormatAdapter {
+  let codec: FormatAdapter | undefined;
+  const loaded = (): FormatAdapter => (codec ??= load());
+  return {
+    id,
+    extensions,
+    sniff: (head, file) => loaded().sniff(head, file),
+    read: (file, options) => loaded().read(file, options),
+    write: (model, out, options) => loaded().write(model, out, options),
+  };
+}
+
+export const ADAPTERS: readonly FormatAdapter[] = [
+  lazyAdapter('onnx', ['.onnx'], () => (require('./onnx') as typeof import('./onnx')).onnxAdapter),
+  lazyAdapter('tflite', ['.tflite'], () => (require('./tflite') as typeof import('./tflite')).tfliteAdapter),
+  lazyAdapter('openvino', ['.xml'], () => (require('./openvino') as typeof import('./openvino')).openvinoAdapter),
+];
 
 export function adapterFor(id: FormatId): FormatAdapter {
   const a = ADAPTERS.find((x) => x.id === id);
@@ -41,9 +60,10 @@ export function detectFormat(file: string): FormatAdapter {
   }
   if (head.byteLength === 0) throw new ModelError({ file }, 'file is empty');
   const ext = path.extname(file).toLowerCase();
-  const sniffed = ADAPTERS.filter((a) => a.sniff(head, file));
-  const byBoth = sniffed.find((a) => a.extensions.includes(ext));
-  const found = byBoth ?? sniffed[0];
+  // The codecs the extension names are asked first: when one recognises the
+  // content, the others are not loaded. Same answer as sniffing all of them.
+  const byBoth = ADAPTERS.find((a) => a.extensions.includes(ext) && a.sniff(head, file));
+  const found = byBoth ?? ADAPTERS.find((a) => a.sniff(head, file));
   if (!found) {
     const known = ADAPTERS.flatMap((a) => a.extensions).join(', ');
     throw new ModelError({ file }, `not a model this tool reads (looked for ${known} content)`);

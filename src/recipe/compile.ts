@@ -1,5 +1,5 @@
-import Ajv from 'ajv';
-import micromatch from 'micromatch';
+import type Ajv from 'ajv';
+import type micromatch from 'micromatch';
 import { RecipeError, RecipeErrors } from '../errors';
 import {
   checkExpr,
@@ -313,7 +313,7 @@ function patternRule(
     rootOps: pattern.rootOps,
     sharedIntermediates: spec.sharedIntermediates,
     match(node: Node, ctx: RuleContext): RuleHit | RuleMiss {
-      if (spec.nodes && !micromatch.isMatch(node.name, [...spec.nodes])) {
+      if (spec.nodes && !nodeGlobs().isMatch(node.name, [...spec.nodes])) {
         return { ok: false, reason: `node name '${node.name}' does not match ${spec.nodes.join(', ')}` };
       }
       const m = pattern.match(node);
@@ -427,6 +427,12 @@ function restoreRedirected(outputs: readonly Value[], reuse: readonly Value[]): 
   });
 }
 
+let micromatchLib: typeof micromatch | undefined;
+/** micromatch, loaded for the first rule with `nodes:`: loading it slows every CLI start. */
+function nodeGlobs(): typeof micromatch {
+  return (micromatchLib ??= require('micromatch') as typeof micromatch);
+}
+
 let paramsAjv: Ajv | undefined;
 function compileAction(spec: RuleSpec, errors: RecipeError[]): ActionRule | undefined {
   const name = spec.action!;
@@ -436,7 +442,9 @@ function compileAction(spec: RuleSpec, errors: RecipeError[]): ActionRule | unde
     errors.push(new RecipeError(ruleFieldLocation(spec, ['action']), `unknown action '${name}'`, spec.id, guess ? `did you mean '${guess}'?` : `actions: ${actionNames().join(', ')}`));
     return undefined;
   }
-  paramsAjv ??= new Ajv({ allErrors: true, strict: false });
+  // ajv is loaded on the first action rule only: loading it is a good part of a
+  // CLI start, and most recipes have no action rule.
+  paramsAjv ??= new (require('ajv') as typeof import('ajv')).default({ allErrors: true, strict: false });
   const validate = paramsAjv.compile(def.params);
   if (!validate(spec.params)) {
     for (const e of validate.errors ?? []) {

@@ -1,5 +1,5 @@
 /** Tests that give one bool: all(), any(), is_close(), in_range(), is_scalar(), matches(), ... */
-import micromatch from 'micromatch';
+import type micromatch from 'micromatch';
 import { isDType, isFloat, isInteger } from '../../ir/dtype';
 import { Node, Value as GraphValue } from '../../ir/graph';
 import { Tensor } from '../../ir/tensor';
@@ -7,6 +7,8 @@ import type { FunctionSpec } from '../functions';
 import { elementwise } from '../tensor-math';
 import { describeValue, fromElements, tensorElements } from '../values';
 import { NUM, elementCount, numbersOf, optional, p, scalarOf, shapeOf, truths } from './args';
+
+let globs: typeof micromatch | undefined;
 
 /** The test functions. */
 export const TEST_FUNCTIONS: readonly FunctionSpec[] = [
@@ -120,7 +122,9 @@ export const TEST_FUNCTIONS: readonly FunctionSpec[] = [
       const text = v instanceof GraphValue || v instanceof Node ? v.name : v;
       if (typeof text !== 'string') return ctx.fail(`expected a string, got ${describeValue(v)}`, 0);
       if (typeof glob !== 'string') return ctx.fail(`expected a glob string, got ${describeValue(glob ?? null)}`, 1);
-      return micromatch.isMatch(text, glob);
+      // Loaded on first use: most recipes never call matches(), and loading it slows every CLI start.
+      globs ??= require('micromatch') as typeof micromatch;
+      return globs.isMatch(text, glob);
     },
   },
 
