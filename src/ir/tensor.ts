@@ -81,11 +81,20 @@ export class StringData implements TensorData {
 
 /** A constant tensor: element type, static shape and its data. */
 export class Tensor {
+  /** The data; a subclass may leave it unset and make it on first use (see `data`). */
+  protected _data: TensorData | undefined;
+
   constructor(
     readonly dtype: DType,
     readonly shape: readonly number[],
-    readonly data: TensorData,
-  ) {}
+    data: TensorData,
+  ) {
+    this._data = data;
+  }
+
+  get data(): TensorData {
+    return this._data as TensorData;
+  }
 
   /** Number of elements. */
   get size(): number {

@@ -6,7 +6,7 @@ import { Graph, type Shape, type Value } from '../../ir/graph';
 import { Model } from '../../ir/model';
 import { BytesData, LazyData, StringData, type Tensor, type TensorData } from '../../ir/tensor';
 import { openExternalForRead, readExternal, type ExternalRef } from './external';
-import { AttrRec, FileTensor, GraphRec, ModelRec, NodeRec, TensorRec, ValueInfoRec } from './records';
+import { AttrRec, GraphRec, ModelRec, NodeRec, TensorRec, ValueInfoRec } from './records';
 import { ATTR_TYPE, WIRE, dtypeOfCode } from './schema';
 import { type SparseFile, holeDataAt } from './sparse';
 import { Cursor, decodeUtf8Strict } from './wire';
@@ -73,7 +73,7 @@ function skimGraph(cur: Cursor, options: DecodeOptions, contentStart: number, en
     cur.path[base + 1] = counts[slot]!++;
     if (f === 1) skimNode(cur, options, cur.pos, stop, depth, externals);
     else if (f === 5) {
-      const { rec } = readTensor(cur, options, s, cur.pos, stop, 5);
+      const rec = readTensor(cur, options, s, cur.pos, stop, 5);
       if (rec.external) externals.push(rec);
     } else readValueInfo(cur, s, cur.pos, stop, f);
     cur.pos = stop;
@@ -122,7 +122,7 @@ function skimAttr(cur: Cursor, options: DecodeOptions, contentStart: number, end
     else if (wire === WIRE.LEN && (f === 5 || f === 10 || f === 6 || f === 11)) {
       const stop = cur.lenEnd(end);
       if (f === 5 || f === 10) {
-        const { rec } = readTensor(cur, options, s, cur.pos, stop, f);
+        const rec = readTensor(cur, options, s, cur.pos, stop, f);
         if (rec.external) externals.push(rec);
       } else skimGraph(cur, options, cur.pos, stop, depth + 1, externals);
       cur.pos = stop;
@@ -141,8 +141,8 @@ export function decodeTensorProto(buf: Uint8Array, options: DecodeOptions): { na
   const cur = new Cursor(buf, options.file);
   cur.path.push('<TensorProto>');
   try {
-    const { tensor, rec } = readTensor(cur, options, 0, 0, buf.byteLength, 0);
-    return { name: rec.name ?? '', tensor };
+    const tensor = readTensor(cur, options, 0, 0, buf.byteLength, 0);
+    return { name: tensor.name ?? '', tensor };
   } catch (e) {
     if (e instanceof ModelError) throw e;
     throw new ModelError({ file: options.file, offset: cur.pos }, `malformed protobuf (${(e as Error).message})`);
@@ -368,8 +368,8 @@ function readGraph(
   cur.path[depthPath] = 'initializer';
   for (let i = 0; i < inits.length; i += 3) {
     cur.path[depthPath + 1] = i / 3;
-    const { tensor, rec: trec } = readTensor(cur, options, inits.at(i), inits.at(i + 1), inits.at(i + 2), 5);
-    const n = trec.name ?? '';
+    const tensor = readTensor(cur, options, inits.at(i), inits.at(i + 1), inits.at(i + 2), 5);
+    const n = tensor.name ?? '';
     let v = local.get(n);
     if (v && v.const === undefined && v.graph === g) {
       v.const = tensor;
@@ -777,7 +777,7 @@ function readAttr(cur: Cursor, options: DecodeOptions, start: number, contentSta
     case 'tensor': {
       const r = ranges[5]!;
       cur.path.push('t');
-      const t = readTensor(cur, options, r[0]!, r[1]!, r[2]!, 5).tensor;
+      const t = readTensor(cur, options, r[0]!, r[1]!, r[2]!, 5);
       cur.path.pop();
       attr = { kind, value: t };
       rec.value = t;
@@ -789,7 +789,7 @@ function readAttr(cur: Cursor, options: DecodeOptions, start: number, contentSta
       cur.path.push('tensors', 0);
       for (let k = 0; k < r.length; k += 3) {
         cur.path[cur.path.length - 1] = k / 3;
-        list.push(readTensor(cur, options, r[k]!, r[k + 1]!, r[k + 2]!, 10).tensor);
+        list.push(readTensor(cur, options, r[k]!, r[k + 1]!, r[k + 2]!, 10));
       }
       cur.path.length -= 2;
       attr = { kind, value: list };
@@ -937,20 +937,13 @@ function readType(cur: Cursor, end: number): { dtype?: DType; shape?: Shape; exa
   return { dtype, shape, exact };
 }
 
-function readTensor(
-  cur: Cursor,
-  options: DecodeOptions,
-  start: number,
-  contentStart: number,
-  end: number,
-  field: number,
-): { tensor: Tensor; rec: TensorRec } {
-  const rec = new TensorRec(cur.buf, start, end, field);
-  rec.contentStart = contentStart;
+function readTensor(cur: Cursor, options: DecodeOptions, start: number, contentStart: number, end: number, field: number): TensorRec {
   cur.pos = contentStart;
   const dims = DIMS;
   dims.length = 0;
   let code = 0;
+  let hasDataType = false;
+  let tensorName: string | undefined;
   let rawAt = -1; // content start and end of raw_data
   let rawEnd = -1;
   let location = 0;
@@ -968,11 +961,11 @@ function readTensor(
     }
     if (f === 2 && wire === WIRE.VARINT) {
       code = cur.int32(end);
-      rec.mark(2);
+      hasDataType = true;
       continue;
     }
     if (f === 8 && wire === WIRE.LEN) {
-      rec.name = cur.string(end);
+      tensorName = cur.string(end);
       continue;
     }
     if (f === 1 && wire === WIRE.LEN) {
@@ -1006,18 +999,21 @@ function readTensor(
     } else cur.skip(wire, end);
     // Not kept here: TensorRec finds its kept fields again from the bytes when asked.
   }
-  const name = rec.name ?? '';
+  const name = tensorName ?? '';
   const dtype: DType = dtypeOfCode(code) ?? 'undefined';
   const shape = sharedShape(dims);
   const fail = (reason: string): never => cur.fail(reason, start, { tensor: name });
   let count = 1;
   for (const d of dims) count *= d;
 
-  let data: TensorData;
+  // Undefined (with rawAt set): the raw_data range of the buffer, made into BytesData on first use.
+  let data: TensorData | undefined;
+  let ref: ExternalRef | undefined;
   if (location === 1) {
-    data = externalData(cur, options, rec, external ?? new Map(), dtype, count, start, name);
+    ref = externalRef(cur, options, external ?? new Map(), dtype, count, start, name);
+    data = externalData(options, ref, cur.pathText(), start, name);
   } else if (rawAt >= 0) {
-    data = holeDataAt(options.sparse, rawAt, rawEnd) ?? new BytesData(cur.buf, rawAt, rawEnd - rawAt);
+    data = holeDataAt(options.sparse, rawAt, rawEnd);
   } else if (dtype === 'string') {
     const list = strings ?? [];
     if (list.length !== count) fail(`string tensor holds ${list.length} strings, its dims [${dims.join(', ')}] want ${count}`);
@@ -1025,16 +1021,15 @@ function readTensor(
   } else {
     data = new BytesData(typedToBytes(cur, dtype, typed ?? [], fail));
   }
+  const byteLength = data ? data.byteLength : rawEnd - rawAt;
   if (dtype !== 'string' && DTYPES[dtype].bits > 0) {
     const want = byteSize(dtype, count);
-    if (data.byteLength !== want) {
-      fail(`tensor data holds ${data.byteLength} bytes, its dims [${dims.join(', ')}] of ${dtype} want ${want}`);
+    if (byteLength !== want) {
+      fail(`tensor data holds ${byteLength} bytes, its dims [${dims.join(', ')}] of ${dtype} want ${want}`);
     }
   }
-  rec.data = data;
-  const tensor = new FileTensor(dtype, shape, data, rec);
   cur.pos = end;
-  return { tensor, rec };
+  return new TensorRec(tensorName, dtype, shape, data, ref, cur.buf, start, end, field, contentStart, hasDataType, rawAt, rawEnd - rawAt);
 }
 
 /**
@@ -1133,19 +1128,18 @@ function typedToBytes(cur: Cursor, dtype: DType, typed: number[], fail: (r: stri
   return out;
 }
 
-function externalData(
+/** Checks an external data reference (location, offset, length) against its file. */
+function externalRef(
   cur: Cursor,
   options: DecodeOptions,
-  rec: TensorRec,
   entries: Map<string, string>,
   dtype: DType,
   count: number,
   start: number,
   name: string,
-): TensorData {
-  const where = { file: options.file, offset: start, path: cur.pathText(), tensor: name };
+): ExternalRef {
   const err = (reason: string): never => {
-    throw new ModelError(where, reason);
+    throw new ModelError({ file: options.file, offset: start, path: cur.pathText(), tensor: name }, reason);
   };
   const location = entries.get('location');
   if (location === undefined) err('external data without a location');
@@ -1165,12 +1159,18 @@ function externalData(
     if (dtype !== 'string' && DTYPES[dtype].bits > 0 && length !== byteSize(dtype, count)) {
       err(`external data length ${length} does not match its dims (${byteSize(dtype, count)} bytes of ${dtype})`);
     }
-    const ref: ExternalRef = { location: location!, offset, length, resolved };
-    rec.external = ref;
-    if (options.eagerExternalData) return new BytesData(readExternal(options.dir, ref, 0, length, err));
-    return new LazyData(length, () => readExternal(options.dir, ref, 0, length, err), { file: resolved, offset });
+    return { location: location!, offset, length, resolved };
   } finally {
     fs_close(fd);
   }
+}
+
+/** The data of an external tensor: read now when asked (eagerExternalData), else on use. */
+function externalData(options: DecodeOptions, ref: ExternalRef, path: string, start: number, name: string): TensorData {
+  const err = (reason: string): never => {
+    throw new ModelError({ file: options.file, offset: start, path, tensor: name }, reason);
+  };
+  if (options.eagerExternalData) return new BytesData(readExternal(options.dir, ref, 0, ref.length, err));
+  return new LazyData(ref.length, () => readExternal(options.dir, ref, 0, ref.length, err), { file: ref.resolved, offset: ref.offset });
 }
 

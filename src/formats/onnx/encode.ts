@@ -6,7 +6,7 @@ import type { Model } from '../../ir/model';
 import { StringData, type Tensor, type TensorData } from '../../ir/tensor';
 import { VALUE_FIELD, sameShape } from './decode';
 import type { ExternalRef } from './external';
-import { AttrRec, GraphRec, ModelRec, NodeRec, Rec, type TensorRec, ValueInfoRec, tensorRec } from './records';
+import { AttrRec, GraphRec, ModelRec, NodeRec, type RecordRange, type TensorRec, ValueInfoRec, tensorRec } from './records';
 import { ATTR_TYPE, KNOWN_FIELDS, WIRE, codeOfDtype } from './schema';
 import { Sink, decodeUtf8 } from './wire';
 
@@ -620,21 +620,21 @@ function sameText(b: Uint8Array, s: number, e: number, text: string): boolean {
 }
 
 /** Copies every occurrence of field `no` of a record, in file order. */
-function copySpans(out: Sink, rec: Rec | undefined, no: number): void {
+function copySpans(out: Sink, rec: RecordRange | undefined, no: number): void {
   if (!rec) return;
   const s = rec.spans;
   for (let i = 0; i < s.length; i += 3) if (s[i] === no) out.raw(rec.buf.subarray(s[i + 1], s[i + 2]));
 }
 
 /** Copies the fields this codec does not know, in file order, after the known ones (as protobuf does). */
-function copyUnknown(out: Sink, rec: Rec | undefined, known: ReadonlySet<number>): void {
+function copyUnknown(out: Sink, rec: RecordRange | undefined, known: ReadonlySet<number>): void {
   if (!rec) return;
   const s = rec.spans;
   for (let i = 0; i < s.length; i += 3) if (!known.has(s[i]!)) out.raw(rec.buf.subarray(s[i + 1], s[i + 2]));
 }
 
 /** Copies an element's bytes; under another field number, re-tags its content. */
-function copyRec(out: Sink, rec: Rec, field: number): void {
+function copyRec(out: Sink, rec: RecordRange, field: number): void {
   if (rec.field === field) {
     out.raw(rec.buf.subarray(rec.start, rec.end));
     return;

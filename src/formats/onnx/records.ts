@@ -2,7 +2,7 @@ import type { Attr } from '../../ir/attr';
 import type { DType } from '../../ir/dtype';
 import type { AttrSource, Graph, Node, Shape, Value } from '../../ir/graph';
 import type { LazyAttrs } from './decode';
-import { Tensor, type TensorData } from '../../ir/tensor';
+import { BytesData, Tensor, type TensorData } from '../../ir/tensor';
 import type { ExternalRef } from './external';
 import { WIRE } from './schema';
 import { Cursor } from './wire';
@@ -16,7 +16,16 @@ import { Cursor } from './wire';
  * one is encoded again from the IR, with the fields the IR does not model
  * copied from their ranges.
  */
-export abstract class Rec {
+/** The byte range of an element read and the fields kept as bytes: what the writer copies from. */
+export interface RecordRange {
+  readonly buf: Uint8Array;
+  readonly start: number;
+  readonly end: number;
+  readonly field: number;
+  readonly spans: readonly number[];
+}
+
+export abstract class Rec implements RecordRange {
   constructor(
     /** The whole file the element was read from. */
     readonly buf: Uint8Array,
@@ -128,14 +137,45 @@ export class ValueInfoRec extends Rec {
   typeExact = false;
 }
 
-export class TensorRec extends Rec {
-  /** TensorProto.name, when present. */
-  name?: string;
-  data!: TensorData;
-  external?: ExternalRef;
-  /** Where the TensorProto's own fields begin (after the tag and length of the field holding it, if any). */
-  contentStart = 0;
-  private spansFound = false;
+/**
+ * A tensor read from a TensorProto, and the record of that TensorProto: one
+ * object, as a large model holds 100k+ constants. Data that is a raw_data
+ * range of the file's buffer gets its BytesData only when first asked for:
+ * an unchanged tensor is copied from its byte range without it.
+ */
+export class TensorRec extends Tensor implements RecordRange {
+  private _spans: readonly number[] | undefined = undefined;
+
+  constructor(
+    /** TensorProto.name, when present. */
+    readonly name: string | undefined,
+    dtype: DType,
+    shape: readonly number[],
+    /** The data, or undefined when it is the raw_data range `rawAt`, `rawLength` of `buf`. */
+    data: TensorData | undefined,
+    readonly external: ExternalRef | undefined,
+    readonly buf: Uint8Array,
+    readonly start: number,
+    readonly end: number,
+    readonly field: number,
+    /** Where the TensorProto's own fields begin (after the tag and length of the field holding it, if any). */
+    readonly contentStart: number,
+    /** Whether the TensorProto has a data_type field (an absent one means 0 and is not written back). */
+    readonly hasDataType: boolean,
+    private readonly rawAt: number,
+    private readonly rawLength: number,
+  ) {
+    super(dtype, shape, data as TensorData);
+  }
+
+  override get data(): TensorData {
+    return (this._data ??= new BytesData(this.buf, this.rawAt, this.rawLength));
+  }
+
+  /** Byte length of the data, without making its BytesData. */
+  get dataLength(): number {
+    return this._data ? this._data.byteLength : this.rawLength;
+  }
 
   /**
    * The kept fields are found again in the tensor's bytes when first asked
@@ -143,12 +183,16 @@ export class TensorRec extends Rec {
    * only the few that a rewrite changes are ever encoded again. Kept are all
    * fields but data_type, name and unpacked dims, which the IR models.
    */
-  override get spans(): readonly number[] {
-    if (!this.spansFound) {
-      this.spansFound = true;
-      this._spans = keptTensorFields(this.buf, this.contentStart, this.end);
-    }
-    return this._spans;
+  get spans(): readonly number[] {
+    return (this._spans ??= keptTensorFields(this.buf, this.contentStart, this.end));
+  }
+
+  /** Whether field `no` occurred in the TensorProto. */
+  has(no: number): boolean {
+    if (no === 2) return this.hasDataType;
+    const spans = this.spans;
+    for (let i = 0; i < spans.length; i += 3) if (spans[i] === no) return true;
+    return false;
   }
 }
 
@@ -170,17 +214,7 @@ function keptTensorFields(buf: Uint8Array, contentStart: number, end: number): r
   return kept ?? NO_SPANS;
 }
 
-/**
- * A tensor read from a TensorProto, carrying its record (a subclass rather
- * than a WeakMap: weak maps of 100k entries slow every garbage collection).
- */
-export class FileTensor extends Tensor {
-  constructor(dtype: DType, shape: readonly number[], data: TensorData, readonly rec: TensorRec) {
-    super(dtype, shape, data);
-  }
-}
-
 /** The record of the TensorProto a tensor was read from, if it was read by this codec. */
 export function tensorRec(t: Tensor): TensorRec | undefined {
-  return t instanceof FileTensor ? t.rec : undefined;
+  return t instanceof TensorRec ? t : undefined;
 }
