@@ -15,8 +15,6 @@ import { EXIT, exitCodeFor } from './exit-codes';
 /** Every command, in the order `recipe --help` lists them. */
 export const COMMANDS: Command[] = [applyCommand, checkCommand, testCommand, showCommand, copyCommand];
 
-const VERSION: string = (require('../../package.json') as { version: string }).version;
-
 function topHelp(): string {
   const width = Math.max(...COMMANDS.map((c) => c.name.length)) + 2;
   return [
@@ -53,7 +51,7 @@ export async function main(argv: readonly string[], io: Io = processIo): Promise
     return name ? EXIT.ok : EXIT.usage;
   }
   if (name === '--version' || name === '-V') {
-    io.out(`recipe ${VERSION}\n`);
+    io.out(`recipe ${(require('../../package.json') as { version: string }).version}\n`);
     return EXIT.ok;
   }
   const command = COMMANDS.find((c) => c.name === name);

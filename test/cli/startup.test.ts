@@ -43,11 +43,13 @@ async function runWithout(refused: readonly string[], argv: string[]): Promise<{
 const NOT_FOR_ONNX = ['../../src/formats/tflite', '../../src/formats/openvino', 'flatbuffers', 'fast-xml-parser', '../../src/ruletest', 'onnxruntime-node'];
 
 describe('recipe start-up', () => {
-  it('prints the help without loading a codec, yaml, ajv or the recipe compiler', async () => {
+  it('prints the help and the version without loading a codec, yaml, ajv or the recipe compiler', async () => {
     const heavy = ['../../src/formats', '../../src/recipe/bundle', '../../src/recipe/compile', '../../src/actions', 'yaml', 'ajv', 'protobufjs/minimal', ...NOT_FOR_ONNX];
     const top = await runWithout(heavy, ['--help']);
     expect(top.code).toBe(0);
     expect(top.stdout).toMatch(/^usage: recipe <command> \[options\]\n[\s\S]*\n {2}apply {2}Apply a bundle of recipes to a model and write the rewritten model\.\n/);
+    const version = (JSON.parse(fs.readFileSync(path.join(ROOT, 'package.json'), 'utf8')) as { version: string }).version;
+    expect(await runWithout(heavy, ['--version'])).toEqual({ code: 0, stdout: `recipe ${version}\n`, stderr: '' });
     for (const command of ['apply', 'check', 'test', 'show', 'copy']) {
       const help = await runWithout(heavy, [command, '--help']);
       expect([command, help.code]).toEqual([command, 0]);
