@@ -7,8 +7,26 @@ import { BINARY_OPS, CallContext, NEGATE, applyElementwise, arityError, arityOf,
 import { Operand, slice as sliceTensor } from './tensor-math';
 import { EvalContext, ExprValue, describeValue, tensorElements, toTensor } from './values';
 
-/** Names to values: a Map or a plain object. */
-export type Bindings = ReadonlyMap<string, ExprValue> | Readonly<Record<string, ExprValue>>;
+/**
+ * Names looked up one at a time. A Map is one; so is a view that works a
+ * value out when it is asked for (a rule's captures, its lazily computed `let`
+ * values), which spares building a Map at every match.
+ */
+export interface NameTable {
+  /** The value of `name`; undefined when the table does not hold it (`none` is null). */
+  get(name: string): ExprValue | undefined;
+  has(name: string): boolean;
+  /** Every name held, for "did you mean" hints. */
+  keys(): Iterable<string>;
+}
+
+/** Names to values: a Map (or another NameTable) or a plain object. */
+export type Bindings = NameTable | Readonly<Record<string, ExprValue>>;
+
+/** Whether bindings are a table rather than a plain object (a plain object holds no functions: ExprValue has none). */
+function isTable(b: Bindings): b is NameTable {
+  return typeof (b as NameTable).get === 'function';
+}
 
 /** What an expression can read while it is evaluated. */
 export interface ExprEnv {
@@ -25,7 +43,7 @@ const UNBOUND: unique symbol = Symbol('unbound');
 
 function lookup(b: Bindings | undefined, name: string): ExprValue | typeof UNBOUND {
   if (!b) return UNBOUND;
-  if (b instanceof Map) {
+  if (isTable(b)) {
     // One `get` answers for the usual case; `has` only tells `none` from absent.
     const v = b.get(name);
     if (v !== undefined) return v;
@@ -37,7 +55,7 @@ function lookup(b: Bindings | undefined, name: string): ExprValue | typeof UNBOU
 
 function names(b: Bindings | undefined): string[] {
   if (!b) return [];
-  return b instanceof Map ? [...b.keys()] : Object.keys(b);
+  return isTable(b) ? [...b.keys()] : Object.keys(b);
 }
 
 /**
@@ -257,9 +275,14 @@ function compileCall(e: CallExpr): Compiled {
     };
   }
   const args = e.args.map(compiled);
+  // The call site of the last evaluation: a rule evaluates its calls at every
+  // match with the same context, and a call site holds nothing else.
+  let site: CallSite | undefined;
   return (env) => {
-    const values = args.map((a) => a(env));
-    const ctx = new CallSite(e, env.context ?? NO_CONTEXT);
+    const values = argumentValues(args, env);
+    const context = env.context ?? NO_CONTEXT;
+    if (site === undefined || site.context !== context) site = new CallSite(e, context);
+    const ctx = site;
     try {
       return f.impl(values, ctx);
     } catch (err) {
@@ -272,6 +295,24 @@ function compileCall(e: CallExpr): Compiled {
 }
 
 const NO_CONTEXT: EvalContext = {};
+
+/** The arguments of a call, evaluated in order, as an exact-size array literal for the usual few (no closure, no growth). */
+function argumentValues(args: readonly Compiled[], env: ExprEnv): ExprValue[] {
+  switch (args.length) {
+    case 0: return [];
+    case 1: return [args[0]!(env)];
+    case 2: {
+      const a = args[0]!(env);
+      return [a, args[1]!(env)];
+    }
+    case 3: {
+      const a = args[0]!(env);
+      const b = args[1]!(env);
+      return [a, b, args[2]!(env)];
+    }
+    default: return args.map((a) => a(env));
+  }
+}
 
 /** What a function implementation gets for one call: the call's offsets, for its errors. */
 class CallSite implements CallContext {

@@ -52,7 +52,7 @@ export type { Token } from './lexer';
 export { accepts, checkExpr, functionNames } from './check';
 export type { CheckResult, ExprScope, KindBindings } from './check';
 export { deepEqual, evaluate, evaluateCondition, truthy } from './evaluate';
-export type { Bindings, ExprEnv } from './evaluate';
+export type { Bindings, ExprEnv, NameTable } from './evaluate';
 export { arityOf, listFunctions, lookupFunction, paramFor, signatureOf } from './functions';
 export type { CallContext, FunctionSpec, ParamSpec } from './functions';
 export {

@@ -9,7 +9,7 @@ import { DType, DTYPES, isFloat } from '../ir/dtype';
 import { Tensor } from '../ir/tensor';
 import { ExprError, Span } from './errors';
 import {
-  DEFAULT_FLOAT, DEFAULT_INT, NumberArray, castTensor, floatTensor, fromElements, isWideInt, nativeArray, numberElements, tensorElements, wrapNative,
+  DEFAULT_FLOAT, DEFAULT_INT, NumberArray, SCRATCH_ELEMENTS, castTensor, floatTensor, fromElements, isWideInt, nativeArray, numberElements, numbersFor, tensorElements, wrapNative,
 } from './values';
 
 /** An operand of elementwise math: a tensor, or a bare scalar that adopts the tensors' dtype. */
@@ -182,9 +182,9 @@ function sameShapeFloat(spec: ElementwiseSpec, operands: readonly Operand[]): Te
   const dtype = like.dtype as 'float32' | 'float64';
   const n = like.size;
   // Each operand as n elements, or one number that every element sees.
-  const e0 = tensorOperand(operands[0]);
-  const e1 = tensorOperand(operands[1]);
-  const e2 = tensorOperand(operands[2]);
+  const e0 = tensorOperand(operands[0], SCRATCH[0]!);
+  const e1 = tensorOperand(operands[1], SCRATCH[1]!);
+  const e2 = tensorOperand(operands[2], SCRATCH[2]!);
   const x0 = numberOperand(operands[0], dtype);
   const x1 = numberOperand(operands[1], dtype);
   const x2 = numberOperand(operands[2], dtype);
@@ -195,8 +195,11 @@ function sameShapeFloat(spec: ElementwiseSpec, operands: readonly Operand[]): Te
   return floatTensor(dtype, like.shape, out);
 }
 
-function tensorOperand(o: Operand | undefined): NumberArray | undefined {
-  return o instanceof Tensor ? numberElements(o) : undefined;
+/** Where sameShapeFloat decodes the elements of its (at most three) small operands: read at once, never kept. */
+const SCRATCH = [new Float64Array(SCRATCH_ELEMENTS), new Float64Array(SCRATCH_ELEMENTS), new Float64Array(SCRATCH_ELEMENTS)];
+
+function tensorOperand(o: Operand | undefined, scratch: Float64Array): NumberArray | undefined {
+  return o instanceof Tensor ? numbersFor(o, scratch) : undefined;
 }
 
 function numberOperand(o: Operand | undefined, dtype: DType): number {

@@ -333,17 +333,36 @@ function floatWidth(dtype: DType): 4 | 8 | undefined {
   return dtype === 'float32' ? 4 : dtype === 'float64' ? 8 : undefined;
 }
 
-/** The elements of a small float32/float64 tensor as doubles, read without a view (see SMALL_FLOAT_BYTES); undefined for any other. */
-function smallFloatElements(t: Tensor): Float64Array | undefined {
+/**
+ * The elements of a small float32/float64 tensor as doubles, read without a
+ * view (see SMALL_FLOAT_BYTES), into `into` when given (it must hold them);
+ * undefined for any other tensor.
+ */
+function smallFloatElements(t: Tensor, into?: Float64Array): Float64Array | undefined {
   const width = floatWidth(t.dtype);
   if (width === undefined || !LITTLE_ENDIAN) return undefined;
   const n = t.size;
   if (n * width > SMALL_FLOAT_BYTES) return undefined;
   const bytes = t.data.bytes();
   if (bytes.byteLength < n * width) return undefined;
-  const out = new Float64Array(n);
+  const out = into ?? new Float64Array(n);
   for (let i = 0; i < n; i++) out[i] = readFloat(bytes, width, i);
   return out;
+}
+
+/** Elements `scratchElements` can hold: as many as the largest small float tensor has (float32). */
+export const SCRATCH_ELEMENTS = SMALL_FLOAT_BYTES / 4;
+
+/**
+ * The elements of a tensor as numbers, for a caller that reads them at once
+ * and keeps nothing: computed elements as they are, a small float tensor's
+ * bytes decoded into `scratch` (SCRATCH_ELEMENTS long; overwritten by the next
+ * call that passes it), anything else as `numberElements` gives it. Rule
+ * arithmetic reads each per-channel constant of the model once per match, and
+ * a fresh array for each read is most of what that arithmetic allocates.
+ */
+export function numbersFor(t: Tensor, scratch: Float64Array): NumberArray {
+  return computedElements(t) ?? smallFloatElements(t, scratch) ?? numberElements(t);
 }
 
 /**

@@ -30,7 +30,7 @@ export { PatternSyntaxError } from './errors';
 export { parsePattern, parseReplacement } from './parse';
 export { compilePattern, patternOps, constantOf, describeNode, literalMatchesAttr, literalToAttr } from './compile';
 export type { CompileOptions, CompiledPattern } from './compile';
-export { instantiate, checkReplacement, replacementOps, expressionEnv, makeEvaluator } from './instantiate';
+export { instantiate, checkReplacement, replacementOps, expressionEnv, makeEvaluator, CaptureTable } from './instantiate';
 export type { Evaluator, InstantiateContext, Instantiated, ReplacementScope } from './instantiate';
 export { FORMAT_OPS } from './ops';
 export type { FormatOps } from './ops';

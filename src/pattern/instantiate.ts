@@ -4,6 +4,7 @@ import type { Kind } from '../expr/values';
 import { ExprError } from '../expr/errors';
 import { evaluate } from '../expr/evaluate';
 import { EvalContext, ExprValue, GraphValue, fromAttr, toAttr, toTensor, describeValue } from '../expr/values';
+import type { NameTable } from '../expr/evaluate';
 import type { Attr } from '../ir/attr';
 import { isDType } from '../ir/dtype';
 import type { DType } from '../ir/dtype';
@@ -71,7 +72,7 @@ export interface Instantiated {
 /** An input being planned: an existing value, a constant to create, or output `index` of a planned node. */
 type Planned =
   | { kind: 'existing'; value: Value }
-  | { kind: 'const'; value: ExprValue; fromNumbers: boolean; hint: string; at: ExprPart | undefined }
+  | { kind: 'const'; value: ExprValue; fromNumbers: boolean; hint: string; at: ExprPart | undefined; built: Value | undefined }
   | { kind: 'output'; node: PlannedNode; index: number }
   | null;
 
@@ -102,11 +103,18 @@ export function instantiate(replacement: ReplacementAst, ctx: InstantiateContext
   return materialize(plan.nodes, result, ctx);
 }
 
+/** The statements of a replacement without any (never written: only a replacement with statements sets them). */
+const NO_STATEMENTS: Map<string, PlannedNode> = new Map();
+/** The loop variables outside any loop. */
+const NO_LOCALS: ReadonlyMap<string, ExprValue> = new Map();
+
 class Planner {
   readonly nodes: PlannedNode[] = [];
-  private readonly statements = new Map<string, PlannedNode>();
-  private readonly accumulators = new Map<string, Planned>();
-  private readonly loopVars = new Map<string, ExprValue>();
+  // Made on first use: most replacements have no statements and no loops,
+  // and a replacement is planned at every match.
+  private readonly statements: Map<string, PlannedNode>;
+  private accumulatorMap: Map<string, Planned> | undefined;
+  private loopVarMap: Map<string, ExprValue> | undefined;
   private readonly evaluator: Evaluator;
 
   constructor(
@@ -114,6 +122,15 @@ class Planner {
     private readonly ctx: InstantiateContext,
   ) {
     this.evaluator = ctx.evaluate ?? makeEvaluator(ctx.bindings, ctx.lets);
+    this.statements = ast.statements.length > 0 ? new Map() : NO_STATEMENTS;
+  }
+
+  private get accumulators(): Map<string, Planned> {
+    return (this.accumulatorMap ??= new Map());
+  }
+
+  private get loopVars(): Map<string, ExprValue> {
+    return (this.loopVarMap ??= new Map());
   }
 
   run(): Planned {
@@ -169,7 +186,7 @@ class Planner {
   }
 
   private eval(part: ExprPart): ExprValue {
-    return this.evaluator(part.expr, this.loopVars);
+    return this.evaluator(part.expr, this.loopVarMap ?? NO_LOCALS);
   }
 
   /** An argument that must stand for exactly one input. */
@@ -239,7 +256,7 @@ class Planner {
   private ref(arg: Extract<ReplArg, { kind: 'ref' }>): Planned {
     const b = this.ctx.bindings;
     if (!arg.capture) {
-      const acc = this.accumulators.get(arg.name);
+      const acc = this.accumulatorMap?.get(arg.name);
       if (acc !== undefined) {
         if (arg.index) throw spanError(arg, `the accumulator '${arg.name}' is one value and cannot be indexed`);
         return acc;
@@ -281,7 +298,7 @@ class Planner {
     if (v === null) return null;
     if (v instanceof GraphValue) return { kind: 'existing', value: v };
     if (v instanceof Node) throw new PatternSyntaxError(part.start, part.end, 'a node cannot be an input; use one of its outputs');
-    return { kind: 'const', value: v, fromNumbers: !(v instanceof Tensor), hint: constHint(part.expr), at: part };
+    return { kind: 'const', value: v, fromNumbers: !(v instanceof Tensor), hint: constHint(part.expr), at: part, built: undefined };
   }
 
   private planNode(n: ReplNode, outputCount: number, explicitCount: boolean): PlannedNode {
@@ -407,7 +424,6 @@ function materialize(planned: readonly PlannedNode[], result: Planned, ctx: Inst
   const constants: Value[] = [];
   const newValues: Value[] = [];
   const detached: { node: Node; outputs: Value[] }[] = [];
-  const constCache = new Map<Extract<Planned, { kind: 'const' }>, Value>();
 
   const undo = (): void => {
     for (let i = nodes.length - 1; i >= 0; i--) graph.removeNode(nodes[i]!);
@@ -418,8 +434,8 @@ function materialize(planned: readonly PlannedNode[], result: Planned, ctx: Inst
   };
 
   const makeConst = (p: Extract<Planned, { kind: 'const' }>, sibling: DType | undefined): Value => {
-    const cached = constCache.get(p);
-    if (cached) return cached;
+    // Made once per planned constant (a planned input belongs to this one replacement).
+    if (p.built) return p.built;
     let tensor: Tensor;
     try {
       const dtype = p.fromNumbers && sibling ? sibling : undefined;
@@ -430,7 +446,7 @@ function materialize(planned: readonly PlannedNode[], result: Planned, ctx: Inst
     }
     const v = graph.addConstant(graph.uniqueName(`${prefix}/${p.hint}`), tensor);
     constants.push(v);
-    constCache.set(p, v);
+    p.built = v;
     return v;
   };
 
@@ -446,7 +462,15 @@ function materialize(planned: readonly PlannedNode[], result: Planned, ctx: Inst
   try {
     const finalNode = result?.kind === 'output' ? result.node : undefined;
     for (const pn of planned) {
-      const sibling = pn.inputs.map(plannedDType).find((d) => d !== undefined && isDType(d));
+      let sibling: DType | undefined;
+      for (let i = 0; i < pn.inputs.length; i++) {
+        // The index as the starting depth, as `inputs.map(plannedDType)` passed it.
+        const d = plannedDType(pn.inputs[i] ?? null, i);
+        if (d !== undefined && isDType(d)) {
+          sibling = d;
+          break;
+        }
+      }
       const inputs = pn.inputs.map((p) => resolve(p, sibling));
       const isFinal = pn === finalNode;
       const name = (list ? list.nameFor(pn) : isFinal && root.name ? root.name : undefined) ?? graph.uniqueName(`${prefix}/${pn.op.op}`);
@@ -765,6 +789,55 @@ export function expressionEnv(bindings: Bindings): Map<string, ExprValue> {
   bindings.attrs.forEach((a, name) => env.set(name, a ? fromAttr(a) ?? null : null));
   bindings.lists.forEach((list, name) => env.set(name, [...list]));
   return env;
+}
+
+/**
+ * The captures of a match as expression values, worked out when an expression
+ * asks for one (the same values as `expressionEnv`): most conditions read two
+ * or three captures, and a Map of every capture at every match costs more
+ * than the lookups. With `numericText`, an attribute kept as text that reads
+ * as a number or a comma-separated list of numbers is that number or list
+ * (OpenVINO IR keeps every attribute as text).
+ */
+export class CaptureTable implements NameTable {
+  constructor(
+    private readonly bindings: Bindings,
+    private readonly numericText = false,
+  ) {}
+
+  get(name: string): ExprValue | undefined {
+    const b = this.bindings;
+    const value = b.values.get(name);
+    if (value !== undefined) return b.consts.get(name) ?? value;
+    const node = b.nodes.get(name);
+    if (node !== undefined) return node;
+    const attr = b.attrs.get(name);
+    if (attr !== undefined) {
+      const v = attr ? fromAttr(attr) ?? null : null;
+      return this.numericText ? numericText(v) : v;
+    }
+    const list = b.lists.get(name);
+    return list === undefined ? undefined : [...list];
+  }
+
+  has(name: string): boolean {
+    const b = this.bindings;
+    return b.values.has(name) || b.nodes.has(name) || b.attrs.has(name) || b.lists.has(name);
+  }
+
+  keys(): string[] {
+    const b = this.bindings;
+    return [...new Set([...b.values.keys(), ...b.nodes.keys(), ...b.attrs.keys(), ...b.lists.keys()])];
+  }
+}
+
+/** A number, or a list of numbers, written as text (`"1e-05"`, `"1,1"`); anything else as it is. */
+function numericText(v: ExprValue): ExprValue {
+  if (typeof v !== 'string' || v.trim() === '') return v;
+  const parts = v.split(',').map((x) => x.trim());
+  const numbers = parts.map(Number);
+  if (numbers.some((n, i) => !Number.isFinite(n) || parts[i] === '')) return v;
+  return parts.length === 1 ? numbers[0]! : numbers;
 }
 
 /** Each kind of capture in words, for errors. */

@@ -13,13 +13,14 @@ import {
   type ExprEnv,
   type ExprValue,
   type Kind,
+  type NameTable,
 } from '../expr';
 import type { Node, Value } from '../ir/graph';
 import type { FormatId, Model } from '../ir/model';
 import {
   checkReplacement,
   compilePattern,
-  expressionEnv,
+  CaptureTable,
   instantiate,
   parsePattern,
   parseReplacement,
@@ -235,42 +236,48 @@ function suggestOp(op: string, known: readonly string[]): string | undefined {
  * that `where` can use them, a failed condition skips the rest, and the
  * replacement reuses what the conditions already computed.
  */
-class LazyLets extends Map<string, ExprValue> {
+class LazyLets implements NameTable {
+  /** Values computed so far (none until a condition or the replacement asks). */
+  private known: Map<string, ExprValue> | undefined;
   /** Names being computed, innermost last: a let that reaches itself is an error, not an endless loop. */
-  private readonly computing: string[] = [];
+  private computing: string[] | undefined;
   /** What the rule's expressions see at this match: the captures, these lets, the model. */
   readonly env: ExprEnv;
 
   constructor(
     private readonly defs: ReadonlyMap<string, { expr: Expr; text: SourcedText }>,
     private readonly options: Readonly<Record<string, unknown>>,
-    captures: ReadonlyMap<string, ExprValue>,
+    captures: NameTable,
     context: EvalContext,
   ) {
-    super();
     this.env = { captures, lets: this, context };
   }
-  override has(name: string): boolean {
+  has(name: string): boolean {
     return this.defs.has(name) || name in this.options;
   }
-  override get(name: string): ExprValue | undefined {
-    const known = super.get(name);
+  /** The names computed so far, in the order computed (what a Map of them would list). */
+  keys(): string[] {
+    return this.known ? [...this.known.keys()] : [];
+  }
+  get(name: string): ExprValue | undefined {
+    const known = this.known?.get(name);
     if (known !== undefined) return known;
     const def = this.defs.get(name);
     if (!def) {
       if (!(name in this.options)) return undefined;
       const v = optionValue(this.options[name]);
-      this.set(name, v);
+      (this.known ??= new Map()).set(name, v);
       return v;
     }
-    if (this.computing.includes(name)) throw new ExprError(def.expr.start, def.expr.end, `let '${name}' depends on itself`);
-    this.computing.push(name);
+    const computing = (this.computing ??= []);
+    if (computing.includes(name)) throw new ExprError(def.expr.start, def.expr.end, `let '${name}' depends on itself`);
+    computing.push(name);
     try {
       const v = evaluateIn(def, this.env);
-      this.set(name, v);
+      (this.known ??= new Map()).set(name, v);
       return v;
     } finally {
-      this.computing.pop();
+      computing.pop();
     }
   }
 }
@@ -318,8 +325,7 @@ function patternRule(
       }
       const m = pattern.match(node);
       if (!m.ok) return { ok: false, reason: m.reason };
-      const captures = expressionEnv(m.bindings);
-      if (ctx.model.format === 'openvino') numericAttributes(captures, m.bindings.attrs);
+      const captures = new CaptureTable(m.bindings, ctx.model.format === 'openvino');
       const context = evalContextOf(ctx);
       const letValues = new LazyLets(lets, spec.options, captures, context);
       const env = letValues.env;
@@ -341,7 +347,6 @@ function patternRule(
             const built = instantiate(replacement, {
               graph,
               bindings: m.bindings,
-              lets: letValues,
               reuseOutputs,
               // Every TFLite tensor needs a dtype and shape; ONNX and OpenVINO leave new values undeclared.
               declareTypes: context.format === 'tflite',
@@ -383,22 +388,6 @@ function evalContextOf(ctx: RuleContext): EvalContext {
     evalContexts.set(ctx, context);
   }
   return context;
-}
-
-/**
- * OpenVINO keeps every layer attribute as the text of its XML (`epsilon:
- * "1e-05"`, `strides: "1,1"`). For expressions, an attribute capture whose text
- * is a number, or numbers joined by commas, is that number or list.
- */
-function numericAttributes(env: Map<string, ExprValue>, attrs: ReadonlyMap<string, unknown>): void {
-  for (const name of attrs.keys()) {
-    const v = env.get(name);
-    if (typeof v !== 'string' || v.trim() === '') continue;
-    const parts = v.split(',').map((x) => x.trim());
-    const numbers = parts.map(Number);
-    if (numbers.some((n, i) => !Number.isFinite(n) || parts[i] === '')) continue;
-    env.set(name, parts.length === 1 ? numbers[0]! : numbers);
-  }
 }
 
 /** Every let value (forcing the lazy ones), for an environment that adds loop variables. */

@@ -222,7 +222,7 @@ function runToFixpoint(graph: Graph, rules: readonly PatternRule[], ctx: RuleCon
         s.candidates++;
         let result = rule.match(node, ctx);
         if (result.ok) {
-          const outside = result.matched.find((n) => n.graph !== graph);
+          const outside = nodeOutside(result.matched, graph);
           if (outside) result = { ok: false, reason: `the match reaches ${outside.op} '${outside.name}' in another graph` };
         }
         if (result.ok && !rule.sharedIntermediates) {
@@ -253,6 +253,12 @@ function runToFixpoint(graph: Graph, rules: readonly PatternRule[], ctx: RuleCon
     index.sweep();
   }
   return { rounds, boundHit: changed && rounds >= o.maxIterations };
+}
+
+/** A matched node of another graph than `graph`, if any. */
+function nodeOutside(matched: readonly Node[], graph: Graph): Node | undefined {
+  for (const n of matched) if (n.graph !== graph) return n;
+  return undefined;
 }
 
 /**
@@ -324,20 +330,24 @@ function applyHit(graph: Graph, ctx: RuleContext, hit: RuleHit, index: OpIndex):
 /** Local checks of a fresh replacement: every read value has a source, the outputs are produced, arities hold, no cycle. */
 function checkReplacement(graph: Graph, ctx: RuleContext, created: readonly Node[], reuse: readonly Value[]): string[] {
   const problems: string[] = [];
-  const mine = new Set(created);
+  // A replacement has a few nodes: looking them up in the array beats building a Set at every match.
+  const mine = created.length > 16 ? new Set(created) : undefined;
+  const isMine = (n: Node): boolean => (mine ? mine.has(n) : created.includes(n));
   for (const v of reuse) {
     // A replacement by an existing value points the readers there instead; then nobody reads `v`.
-    const producedHere = v.producer !== null && !v.producer.removed && mine.has(v.producer);
+    const producedHere = v.producer !== null && !v.producer.removed && isMine(v.producer);
     if (!producedHere && v.useCount > 0) problems.push(`nothing in the replacement produces output '${v.name}'`);
   }
   for (const n of created) {
-    n.inputs.forEach((v, i) => {
-      if (!v) return;
+    const inputs = n.inputs;
+    for (let i = 0; i < inputs.length; i++) {
+      const v = inputs[i];
+      if (!v) continue;
       if (!visibleFrom(graph, v)) problems.push(`${n.op} '${n.name}' input ${i} reads '${v.name}' from a graph out of scope`);
       else if (!(v.const !== undefined || (v.producer && !v.producer.removed) || v.graph.inputs.includes(v))) {
         problems.push(`${n.op} '${n.name}' input ${i} reads '${v.name}', which nothing produces`);
       }
-    });
+    }
     if (n.outputs.length === 0) problems.push(`${n.op} '${n.name}' has no output`);
     const arity = opArity(ctx.model.format, n.op, n.domain);
     if (arity && (n.inputs.length < arity.min || (arity.max !== null && n.inputs.length > arity.max))) {
@@ -345,9 +355,25 @@ function checkReplacement(graph: Graph, ctx: RuleContext, created: readonly Node
       problems.push(`${n.op} '${n.name}' has ${n.inputs.length} input(s), ${ctx.model.format} ${n.op} takes ${want}`);
     }
   }
-  const cycle = cycleAmong(created);
+  const cycle = inOrder(created) ? undefined : cycleAmong(created);
   if (cycle) problems.push(`the replacement has a cycle through ${cycle.op} '${cycle.name}'`);
   return problems;
+}
+
+/**
+ * Whether every node of `nodes` reads only nodes of `nodes` that come before
+ * it: then they have no cycle (a replacement builds its nodes producers
+ * first, so this answers at once, without the search of cycleAmong).
+ */
+function inOrder(nodes: readonly Node[]): boolean {
+  if (nodes.length > 16) return false;
+  for (let i = 0; i < nodes.length; i++) {
+    for (const v of nodes[i]!.inputs) {
+      const p = v?.producer;
+      if (p && nodes.indexOf(p) >= i) return false;
+    }
+  }
+  return true;
 }
 
 function visibleFrom(graph: Graph, v: Value): boolean {

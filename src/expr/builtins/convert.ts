@@ -175,7 +175,9 @@ export const CONVERT_FUNCTIONS: readonly FunctionSpec[] = [
       if (by === 0) ctx.fail('step must not be 0', 2);
       const count = Math.max(0, Math.ceil((to - from) / by));
       if (count > 1_000_000) ctx.fail(`range of ${count} items is too long (limit 1000000)`);
-      return Array.from({ length: count }, (_, i) => from + i * by);
+      const out: number[] = [];
+      for (let i = 0; i < count; i++) out.push(from + i * by);
+      return out;
     },
   },
   {

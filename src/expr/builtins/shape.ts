@@ -94,11 +94,13 @@ export const SHAPE_FUNCTIONS: readonly FunctionSpec[] = [
       const list = intsOf(axes ?? null, ctx.span(1), 'unsqueeze()');
       const rank = tensor.rank + list.length;
       const at = list.map((a) => normalizeAxis(a, rank, ctx.span(1), 'unsqueeze()'));
-      if (new Set(at).size !== at.length) ctx.fail(`axis repeated in [${list.join(', ')}]`, 1);
-      const dims = [...tensor.shape];
+      // Plain loops: a rule unsqueezes its per-channel constants at every match.
+      for (let i = 1; i < at.length; i++) if (at.indexOf(at[i]!) < i) ctx.fail(`axis repeated in [${list.join(', ')}]`, 1);
       const shape: number[] = [];
-      for (let i = 0; i < rank; i++) shape.push(at.includes(i) ? 1 : (dims.shift() ?? 1));
-      return reshape(tensor, shape, ctx.span());
+      let next = 0;
+      for (let i = 0; i < rank; i++) shape.push(at.includes(i) ? 1 : (tensor.shape[next++] ?? 1));
+      // The same elements with size-1 axes added: the data is shared, as reshape() shares it.
+      return new Tensor(tensor.dtype, shape, tensor.data);
     },
   },
   {
