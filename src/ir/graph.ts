@@ -223,6 +223,28 @@ export class Node {
     }
   }
 
+  /**
+   * @internal for codecs building a graph: links a fresh node (no inputs or
+   * outputs yet) to `inputs` and `outputs`, keeping the arrays (not copied).
+   */
+  _link(inputs: (Value | null)[], outputs: Value[]): void {
+    if (this._inputs !== NO_VALUES || this._outputs !== NO_VALUES) throw new Error(`node '${this.name}' is linked already`);
+    for (let i = 0; i < inputs.length; i++) {
+      const v = inputs[i];
+      if (v) {
+        checkSameGraphOrOuter(this.graph, v);
+        addUse(v, this, i);
+      }
+    }
+    this._inputs = inputs;
+    for (const v of outputs) {
+      if (v._producer && !v._producer._removed) throw new Error(`value '${v.name}' is already produced by node '${v._producer.name}'`);
+      if (v.graph !== this.graph) throw new Error(`value '${v.name}' belongs to another graph`);
+      v._producer = this;
+    }
+    this._outputs = outputs;
+  }
+
   /** Makes this node the producer of `values` (each must have no other producer). */
   setOutputs(values: readonly Value[]): void {
     for (const v of this._outputs) if (v._producer === this) v._producer = null;
@@ -427,6 +449,30 @@ export class Graph {
     this._values.push(v);
     this.indexName(name, v);
     return v;
+  }
+
+  /**
+   * @internal for codecs building a graph: addValue for a name that no live
+   * value of this graph has (the caller looked), without a second lookup.
+   */
+  _addUnheldValue(name: string): Value {
+    const v = new Value(this, name);
+    this._values.push(v);
+    this._names.set(name, v);
+    return v;
+  }
+
+  /**
+   * @internal for codecs building a graph: appends a node and links it to
+   * `inputs` and `outputs`, keeping the arrays (not copied).
+   */
+  _appendNode(op: string, domain: string, name: string, inputs: (Value | null)[], outputs: Value[], native: unknown): Node {
+    const node = new Node(this, op, domain, name, undefined);
+    node.native = native;
+    if (!this._names.has(name)) this._names.set(name, TAKEN);
+    this._nodes.push(node);
+    node._link(inputs, outputs);
+    return node;
   }
 
   /** Creates a constant value holding `tensor`. */

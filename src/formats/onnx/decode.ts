@@ -361,7 +361,7 @@ function readGraph(
     const vi = readValueInfo(cur, inputs.at(i), inputs.at(i + 1), inputs.at(i + 2), 11);
     const v = g.addValue(vi.name, { dtype: vi.dtype, shape: vi.shape });
     g.inputs.push(v);
-    if (!local.has(vi.name)) local.set(vi.name, v);
+    if (vi.name === '' && !local.has(vi.name)) local.set(vi.name, v);
     vi.value = v;
     rec.inputs.push(vi);
   }
@@ -371,11 +371,15 @@ function readGraph(
     const tensor = readTensor(cur, options, inits.at(i), inits.at(i + 1), inits.at(i + 2), 5);
     const n = tensor.name ?? '';
     let v = local.get(n);
-    if (v && v.const === undefined && v.graph === g) {
+    if (v && v.const === undefined) {
       v.const = tensor;
     } else {
-      v = g.addConstant(n, tensor);
-      if (!local.has(n)) local.set(n, v);
+      // A name held already (a second initializer of it) keeps its first value.
+      v = v || n === '' ? g.addValue(n) : g._addUnheldValue(n);
+      v.dtype = tensor.dtype;
+      v.shape = tensor.shape as Shape;
+      v.const = tensor;
+      if (n === '' && !local.has(n)) local.set(n, v);
     }
     rec.initValues.push(v);
     rec.initTensors.push(tensor);
@@ -416,8 +420,9 @@ function readGraph(
       cur.path.length -= 2;
     }
     nrec.attrCount = lazyAttrs ? ATTRS.length / 3 : attrs ? attrs.size : 0;
-    const node = g.addNode({ op: nrec.op, domain: nrec.domain, name: nrec.name, inputs: ins, outputs: outs[k]!, attrs, native: nrec });
+    const node = g._appendNode(nrec.op, nrec.domain, nrec.name, ins, outs[k]!, nrec);
     if (lazyAttrs) node.setAttrSource(nrec);
+    else if (attrs) node.attrs = attrs;
     rec.nodes.push(node);
   }
 
@@ -514,20 +519,22 @@ function interned(text: string): string {
 
 /** Input names and attribute ranges of the node read last (scratch: a large graph makes no arrays for them). */
 const INPUTS: string[] = [];
+const OUTPUTS: Value[] = [];
 const ATTRS: number[] = [];
 
 /** Creates the values a node produces (a name produced twice gets a second value, which no one reads). */
 function readNodeOutputs(cur: Cursor, g: Graph, contentStart: number, end: number): Value[] {
   cur.pos = contentStart;
-  const values: Value[] = [];
+  OUTPUTS.length = 0;
   while (cur.pos < end) {
     const tag = cur.tag(end);
     if (tag === ((2 << 3) | WIRE.LEN)) {
       const n = cur.string(end);
-      values.push(g.addValue(n)); // the graph's name index now finds the first value of `n`
+      OUTPUTS.push(g.addValue(n)); // the graph's name index now finds the first value of `n`
     } else cur.skip(tag & 7, end);
   }
-  return values;
+  // An exact-size array: the node keeps it, and one grown by push has room for 17.
+  return OUTPUTS.slice();
 }
 
 /** Reads a node's fields into a NodeRec; its input names go to INPUTS and its attribute ranges to ATTRS. */
