@@ -289,7 +289,7 @@ export interface AttrSource {
   decodeAttrs(): Map<string, Attr>;
 }
 
-/** In a graph's name table: a name some node (or a renamed value) has taken. */
+/** In a graph's name table: a name that a value since renamed had (it stays taken). */
 const TAKEN = 0;
 
 /** The uses of a value nobody reads: shared, never written. */
@@ -359,14 +359,18 @@ export class Graph {
   private _values: Value[] = [];
   private _removedValues = 0;
   /**
-   * Every name ever used in this graph, by a value or a node: one table for
-   * both, so that naming a new value or node costs one lookup. A name maps to
-   * the first value that has it, or to TAKEN when only a node (or a value
-   * since renamed) has it. A removed value stays as a tombstone (its
-   * `_removed` flag set) until a new value takes the name: removing 100k
-   * values costs no table updates.
+   * Every name ever used in this graph by a value: a name maps to the first
+   * value that has it, or to TAKEN when only a value since renamed had it. A
+   * removed value stays as a tombstone (its `_removed` flag set) until a new
+   * value takes the name: removing 100k values costs no table updates.
    */
   private _names = new Map<string, Value | typeof TAKEN>();
+  /**
+   * Names taken by nodes (removed ones included), made on first need: when
+   * something new is named or a node removed. Reading a graph of 100k nodes
+   * then costs no table work for their names.
+   */
+  private _nodeNames: Set<string> | undefined;
   /** Next suffix to try per base name, so naming n new nodes costs O(n), not O(n^2). */
   private _nextSuffix = new Map<string, number>();
 
@@ -428,14 +432,25 @@ export class Graph {
 
   /** A name not yet used by any value or node of this graph, derived from `base`. */
   uniqueName(base: string): string {
-    if (!this._names.has(base)) return base;
+    const nodeNames = this.nodeNames();
+    if (!this._names.has(base) && !nodeNames.has(base)) return base;
     for (let i = this._nextSuffix.get(base) ?? 1; ; i++) {
       const candidate = `${base}_${i}`;
-      if (!this._names.has(candidate)) {
+      if (!this._names.has(candidate) && !nodeNames.has(candidate)) {
         this._nextSuffix.set(base, i + 1);
         return candidate;
       }
     }
+  }
+
+  private nodeNames(): Set<string> {
+    if (!this._nodeNames) {
+      // `_nodes` still holds the removed nodes: they are dropped from it only after the set exists.
+      const names = new Set<string>();
+      for (const n of this._nodes) names.add(n.name);
+      this._nodeNames = names;
+    }
+    return this._nodeNames;
   }
 
   /** Creates a value. Names need not be unique (TFLite allows repeats); see uniqueName. */
@@ -469,7 +484,7 @@ export class Graph {
   _appendNode(op: string, domain: string, name: string, inputs: (Value | null)[], outputs: Value[], native: unknown): Node {
     const node = new Node(this, op, domain, name, undefined);
     node.native = native;
-    if (!this._names.has(name)) this._names.set(name, TAKEN);
+    this._nodeNames?.add(name);
     this._nodes.push(node);
     node._link(inputs, outputs);
     return node;
@@ -521,7 +536,7 @@ export class Graph {
     const attrs = opts.attrs instanceof Map || opts.attrs === undefined ? opts.attrs : new Map(Object.entries(opts.attrs));
     const node = new Node(this, opts.op, opts.domain ?? '', name, attrs);
     node.native = opts.native;
-    if (!this._names.has(name)) this._names.set(name, TAKEN);
+    this._nodeNames?.add(name);
     this._nodes.push(node);
     node.setInputs(opts.inputs ?? []);
     const outs = (opts.outputs ?? []).map((o) => (typeof o === 'string' ? this.addValue(o) : o));
@@ -532,6 +547,7 @@ export class Graph {
   /** Removes a node, unlinking its inputs; its outputs lose their producer. */
   removeNode(node: Node): void {
     if (node.graph !== this || node._removed) return;
+    this.nodeNames(); // before `nodes` can drop the node: its name stays taken
     node.setInputs([]);
     for (const v of node._outputs) if (v._producer === node) v._producer = null;
     node._removed = true;

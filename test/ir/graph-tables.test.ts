@@ -32,6 +32,25 @@ describe('names', () => {
     expect(g.uniqueName('y')).toBe('y_1');
   });
 
+  test('node names stay taken: before and after the first new name, and after the node is removed', () => {
+    const { g, x } = chain();
+    const a = g.addNode({ op: 'Relu', name: 'a', inputs: [x], outputs: ['a_out'] });
+    g.addNode({ op: 'Relu', name: 'b', inputs: [a.output(0)], outputs: ['b_out'] });
+    expect(g.findValue('a')).toBeUndefined();
+    expect(g.uniqueName('a')).toBe('a_1');
+    const c = g.addNode({ op: 'Relu', name: 'c', inputs: [x], outputs: ['c_out'] });
+    expect(g.uniqueName('c')).toBe('c_1');
+    g.removeNode(c);
+    expect(g.nodes).not.toContain(c);
+    expect(g.uniqueName('c')).toBe('c_2');
+    // Removed before any name was asked for: still taken.
+    const fresh = chain();
+    const d = fresh.g.addNode({ op: 'Relu', name: 'd', inputs: [fresh.x], outputs: ['d_out'] });
+    fresh.g.removeNode(d);
+    expect(fresh.g.nodes.length).toBe(0);
+    expect(fresh.g.uniqueName('d')).toBe('d_1');
+  });
+
   test('a renamed value frees nothing: its old name stays taken and finds no value', () => {
     const { g } = chain();
     const v = g.addValue('old');
