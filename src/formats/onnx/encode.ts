@@ -115,7 +115,7 @@ export class Encoder {
       const r = rec?.opsets[i];
       if (r && r.domain === o.domain && r.version === o.version) out.raw(rec!.buf.subarray(r.start, r.end));
       else {
-        const m = new Sink();
+        const m = Sink.nested();
         m.stringField(1, o.domain);
         m.tag(2, WIRE.VARINT);
         m.int64(o.version);
@@ -126,7 +126,7 @@ export class Encoder {
       const r = rec?.metadata[i];
       if (r && r.key === e.key && r.value === e.value) out.raw(rec!.buf.subarray(r.start, r.end));
       else {
-        const m = new Sink();
+        const m = Sink.nested();
         m.stringField(1, e.key);
         m.stringField(2, e.value);
         out.message(14, m);
@@ -334,7 +334,7 @@ export class Encoder {
   }
 
   private valueInfo(out: Sink, field: number, v: Value, rec: ValueInfoRec | undefined): void {
-    const m = new Sink();
+    const m = Sink.nested();
     m.stringField(1, v.name);
     const typeSame = rec !== undefined && v.dtype === rec.dtype && sameShape(v.shape, rec.shape);
     if (typeSame && (!this.forced || !rec.typeExact)) copySpans(m, rec, 2);
@@ -351,7 +351,7 @@ export class Encoder {
       copyRec(out, rec, 1);
       return;
     }
-    const m = new Sink(128);
+    const m = Sink.nested();
     for (const v of n.inputs) m.stringField(1, v ? v.name : '');
     for (const v of n.outputs) m.stringField(2, v.name);
     if (n.name !== '' || (rec?.has(3) && n.name === rec.name)) m.stringField(3, n.name);
@@ -372,7 +372,7 @@ export class Encoder {
       copyRec(out, rec, 5);
       return;
     }
-    const m = new Sink();
+    const m = Sink.nested();
     if (a.kind === 'opaque') {
       if (!(a.value instanceof Uint8Array)) {
         throw new ModelError({ file: this.opts.file, node: node.name }, `attribute '${name}' holds an opaque value that is not AttributeProto bytes`);
@@ -478,7 +478,7 @@ export class Encoder {
     const keepExternal = this.opts.mode === 'keep' && rec?.external !== undefined;
     const moveOut = !keepExternal && this.goesExternal(t, isInit);
     const original = !keepExternal && !moveOut && rec !== undefined && !rec.external;
-    const m = new Sink();
+    const m = Sink.nested();
     for (const d of t.shape) {
       m.tag(1, WIRE.VARINT);
       m.int64(d);
@@ -502,7 +502,7 @@ export class Encoder {
       const offset = this.data.size;
       this.data.data(t.data);
       for (const [k, v] of [['location', this.opts.dataLocation], ['offset', String(offset)], ['length', String(t.data.byteLength)]] as const) {
-        const e = new Sink();
+        const e = Sink.nested();
         e.stringField(1, k);
         e.stringField(2, v);
         m.message(13, e);
@@ -649,7 +649,7 @@ function copyRec(out: Sink, rec: RecordRange, field: number): void {
 
 /** A TypeProto with a tensor_type built from a value's dtype and shape. */
 function encodeType(out: Sink, v: Value, file: string): void {
-  const tensor = new Sink();
+  const tensor = Sink.nested();
   if (v.dtype !== undefined) {
     const code = codeOfDtype(v.dtype);
     if (code === undefined) throw new ModelError({ file, tensor: v.name }, `dtype ${v.dtype} has no ONNX data type`);
@@ -657,9 +657,9 @@ function encodeType(out: Sink, v: Value, file: string): void {
     tensor.int64(code);
   }
   if (v.shape) {
-    const shape = new Sink();
+    const shape = Sink.nested();
     for (const d of v.shape) {
-      const dim = new Sink(16);
+      const dim = Sink.nested();
       if (typeof d === 'number') {
         dim.tag(1, WIRE.VARINT);
         dim.int64(d);
@@ -668,7 +668,7 @@ function encodeType(out: Sink, v: Value, file: string): void {
     }
     tensor.message(2, shape);
   }
-  const type = new Sink();
+  const type = Sink.nested();
   type.message(1, tensor);
   out.message(2, type);
 }

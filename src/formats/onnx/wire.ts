@@ -212,6 +212,10 @@ export type Chunk = Uint8Array | TensorData;
 /** Chunks at least this long are referenced, not copied, when appended. */
 const COPY_LIMIT = 512;
 
+/** Sinks of nested messages copied into their parent, for reuse (see Sink.nested). */
+const NESTED_POOL: Sink[] = [];
+const MAX_POOLED = 64;
+
 /**
  * An output under construction, as a list of chunks. Small encoded fields go
  * into a scratch buffer; large byte ranges (an unchanged span of the input file,
@@ -230,6 +234,16 @@ export class Sink {
 
   constructor(initial = 64) {
     this.scratch = new Uint8Array(initial);
+  }
+
+  /**
+   * A sink for a nested message (a node, attribute, tensor), to be handed to
+   * `message` or `append` of its parent once and not used after: small ones
+   * are copied there and their sink reused, as writing a large graph makes
+   * hundreds of thousands of them.
+   */
+  static nested(): Sink {
+    return NESTED_POOL.pop() ?? new Sink();
   }
 
   get size(): number {
@@ -357,6 +371,10 @@ export class Sink {
       const to = this.scratch;
       for (let i = 0, src = child.start, dst = this.at; i < n; i++) to[dst + i] = from[src + i]!;
       this.at += n;
+      if (NESTED_POOL.length < MAX_POOLED) {
+        child.start = child.at = child.flushed = 0;
+        NESTED_POOL.push(child);
+      }
       return;
     }
     for (const c of child.finish()) {
