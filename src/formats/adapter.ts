@@ -7,6 +7,12 @@ export interface ReadOptions {
    * weights stay on disk until a rewrite or a writer asks for them.
    */
   eagerExternalData?: boolean;
+  /**
+   * The caller will look at every graph (`recipe apply`, `show`): a codec
+   * that otherwise checks a graph at read and builds it on first use may
+   * build it now, in one walk instead of two.
+   */
+  decodeGraphs?: boolean;
 }
 
 /** Options every writer understands; a format ignores what does not apply to it. */

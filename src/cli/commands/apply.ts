@@ -70,7 +70,7 @@ export const applyCommand: Command = {
     const progress = progressLine(io);
     progress.update(`reading ${input}...`);
     const clock = { start: performance.now(), read: 0, apply: 0, write: 0 };
-    const model = readModel(input);
+    const model = readModel(input, { decodeGraphs: true });
     // Codecs may decode the graph on first use: count that as reading, not rewriting.
     void model.graphs;
     clock.read = performance.now() - clock.start;

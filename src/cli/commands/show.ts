@@ -22,7 +22,7 @@ export const showCommand: Command = {
       import('../../ir/text/print'),
       import('../model-summary'),
     ]);
-    const model = readModel(file);
+    const model = readModel(file, { decodeGraphs: true });
     if (flagBool(args, 'graph')) {
       io.out(printModel(model, { inlineLimit: flagNumber(args, 'inline-limit') }));
     } else if (flagBool(args, 'json')) {

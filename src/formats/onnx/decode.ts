@@ -24,6 +24,13 @@ export interface DecodeOptions {
   eagerExternalData?: boolean;
   /** Set when `buf` was read sparsely (see sparse.ts): raw_data in its holes is read from the file on use. */
   sparse?: SparseFile;
+  /**
+   * Build the graph into the IR now, checking it as it is built. By default
+   * the graph is only checked now (a walk that builds nothing) and built on
+   * first use, which `recipe copy` never needs; a caller that will look at
+   * the graph anyway saves that walk.
+   */
+  decodeGraph?: boolean;
 }
 
 /**
@@ -194,7 +201,13 @@ function readModel(cur: Cursor, options: DecodeOptions): Model {
   // The graph is validated now (so a corrupt file fails at read) but built into
   // the IR only when someone looks at it: `recipe copy` never does.
   let model: Model;
-  if (graphAt) {
+  if (graphAt && options.decodeGraph) {
+    cur.path.push('graph');
+    rec.graph = readGraph(cur, options, graphAt[0], graphAt[1], graphAt[2], 7, undefined, 0, false);
+    cur.path.pop();
+    model = new Model('onnx', rec.graph);
+    if (options.sparse?.holesInAttributes) fillOpaqueAttrs(rec.graph, options.sparse, buf);
+  } else if (graphAt) {
     const at = graphAt;
     cur.path.push('graph');
     skimGraph(cur, options, at[1], at[2], 0, rec.externals);
@@ -210,7 +223,7 @@ function readModel(cur: Cursor, options: DecodeOptions): Model {
           const lazy = new Cursor(buf, options.file);
           lazy.path.push('graph');
           try {
-            rec.graph = readGraph(lazy, options, at[0], at[1], at[2], 7, undefined, 0);
+            rec.graph = readGraph(lazy, options, at[0], at[1], at[2], 7, undefined, 0, true);
           } catch (e) {
             throw asModelError(e, lazy, options.file);
           }
@@ -311,6 +324,8 @@ function readGraph(
   field: number,
   parent: Graph | undefined,
   depth: number,
+  /** Whether skimGraph has checked these bytes already (attributes left undecoded are then not checked again). */
+  skimmed: boolean,
 ): Graph {
   if (depth > MAX_DEPTH) cur.fail(`subgraphs nested deeper than ${MAX_DEPTH} levels`, start);
   cur.pos = contentStart;
@@ -406,13 +421,14 @@ function readGraph(
     const lazyAttrs = ATTRS.length > 0 && !attrsHoldGraphsOrTensors(cur, ATTRS);
     if (lazyAttrs) {
       nrec.lazy = (lazy ??= new LazyAttrs(cur.buf, options, g, depth));
+      if (!skimmed) checkAttrs(cur, options, nrec.name, ATTRS, depth);
     } else if (ATTRS.length > 0) {
       attrs = new Map<string, Attr>();
       const ranges = ATTRS.slice(); // readAttr may decode subgraphs, which reuse ATTRS
       cur.path.push('attribute', 0);
       for (let i = 0; i < ranges.length; i += 3) {
         cur.path[cur.path.length - 1] = i / 3;
-        const a = readAttr(cur, options, ranges[i]!, ranges[i + 1]!, ranges[i + 2]!, g, depth);
+        const a = readAttr(cur, options, ranges[i]!, ranges[i + 1]!, ranges[i + 2]!, g, depth, skimmed);
         const an = (a.native as AttrRec).name;
         if (attrs.has(an)) cur.fail(`node '${nrec.name}' has attribute '${an}' twice`, ranges[i]!, { node: nrec.name });
         attrs.set(an, a);
@@ -580,6 +596,25 @@ function readNodeHeader(cur: Cursor, start: number, contentStart: number, end: n
   return rec;
 }
 
+/**
+ * Checks the attributes at `ranges` (start, content start, end triples) as
+ * skimNode does, for a node whose attributes are left undecoded in a graph
+ * that skimGraph has not checked. Leaves the cursor where it was.
+ */
+function checkAttrs(cur: Cursor, options: DecodeOptions, node: string, ranges: readonly number[], depth: number): void {
+  const at = cur.pos;
+  const base = cur.path.length;
+  const names: string[] = [];
+  for (let i = 0; i < ranges.length; i += 3) {
+    cur.path.push('attribute', i / 3);
+    const name = skimAttr(cur, options, ranges[i + 1]!, ranges[i + 2]!, depth, []);
+    if (names.includes(name)) cur.fail(`node '${node}' has attribute '${name}' twice`, ranges[i]!, { node });
+    names.push(name);
+    cur.path.length = base;
+  }
+  cur.pos = at;
+}
+
 /** Whether any of the attributes at `ranges` (start, content start, end triples) has a graph or tensor field. */
 function attrsHoldGraphsOrTensors(cur: Cursor, ranges: readonly number[]): boolean {
   const at = cur.pos;
@@ -630,7 +665,7 @@ export class LazyAttrs {
         }
         const stop = cur.lenEnd(end);
         cur.path[3] = attrs.size;
-        const a = readAttr(cur, this.options, s, cur.pos, stop, this.graph, this.depth);
+        const a = readAttr(cur, this.options, s, cur.pos, stop, this.graph, this.depth, true);
         attrs.set((a.native as AttrRec).name, a);
         cur.pos = stop;
       }
@@ -675,7 +710,7 @@ const KIND_OF_FIELD: Partial<Record<number, Attr['kind']>> = {
   2: 'float', 3: 'int', 4: 'string', 5: 'tensor', 6: 'graph', 7: 'floats', 8: 'ints', 9: 'strings', 10: 'tensors', 11: 'graphs',
 };
 
-function readAttr(cur: Cursor, options: DecodeOptions, start: number, contentStart: number, end: number, g: Graph, depth: number): Attr {
+function readAttr(cur: Cursor, options: DecodeOptions, start: number, contentStart: number, end: number, g: Graph, depth: number, skimmed: boolean): Attr {
   const rec = new AttrRec(cur.buf, start, end, 5);
   cur.pos = contentStart;
   let type: number | undefined;
@@ -806,7 +841,7 @@ function readAttr(cur: Cursor, options: DecodeOptions, start: number, contentSta
     case 'graph': {
       const r = ranges[6]!;
       cur.path.push('g');
-      const sub = readGraph(cur, options, r[0]!, r[1]!, r[2]!, 6, g, depth + 1);
+      const sub = readGraph(cur, options, r[0]!, r[1]!, r[2]!, 6, g, depth + 1, skimmed);
       cur.path.pop();
       attr = { kind, value: sub };
       rec.value = sub;
@@ -818,7 +853,7 @@ function readAttr(cur: Cursor, options: DecodeOptions, start: number, contentSta
       cur.path.push('graphs', 0);
       for (let k = 0; k < r.length; k += 3) {
         cur.path[cur.path.length - 1] = k / 3;
-        list.push(readGraph(cur, options, r[k]!, r[k + 1]!, r[k + 2]!, 11, g, depth + 1));
+        list.push(readGraph(cur, options, r[k]!, r[k + 1]!, r[k + 2]!, 11, g, depth + 1, skimmed));
       }
       cur.path.length -= 2;
       attr = { kind, value: list };

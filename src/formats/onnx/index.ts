@@ -56,7 +56,7 @@ export function readOnnx(file: string, options: ReadOptions = {}, extras: OnnxRe
     if (e instanceof ModelError) throw e;
     throw new ModelError({ file }, describeFsError(e));
   }
-  return decodeModel(buf, { file, dir: path.dirname(path.resolve(file)), eagerExternalData: options.eagerExternalData, sparse });
+  return decodeModel(buf, { file, dir: path.dirname(path.resolve(file)), eagerExternalData: options.eagerExternalData, sparse, decodeGraph: options.decodeGraphs });
 }
 
 /** Decodes an in-memory ONNX model; external data, if any, is looked up in `dir`. */
