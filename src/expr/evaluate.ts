@@ -3,6 +3,7 @@ import { Node, Value as GraphValue } from '../ir/graph';
 import { Tensor } from '../ir/tensor';
 import type { BinaryExpr, CallExpr, CaptureRef, Expr, IndexExpr, NameRef } from './ast';
 import { ExprError, Span, closest } from './errors';
+import { fuseElementwise } from './fused';
 import { BINARY_OPS, CallContext, NEGATE, applyElementwise, arityError, arityOf, lookupFunction, operandOf, unknownFunction } from './functions';
 import { Operand, slice as sliceTensor } from './tensor-math';
 import { EvalContext, ExprValue, describeValue, tensorElements, toTensor } from './values';
@@ -158,7 +159,7 @@ function compile(e: Expr): Compiled {
       return (env) => applyElementwise(NEGATE, [operandNotNone(operand(env), e.operand, what)], e);
     }
     case 'binary':
-      return compileBinary(e);
+      return withFusion(e, compileBinary(e));
     case 'conditional': {
       const test = compiled(e.test);
       const then = compiled(e.then);
@@ -174,8 +175,19 @@ function compile(e: Expr): Compiled {
       };
     }
     case 'call':
-      return compileCall(e);
+      return withFusion(e, compileCall(e));
   }
+}
+
+/**
+ * Arithmetic of two or more operations on float tensors (`$scale / sqrt($var
+ * + $eps)`) runs as one fused pass (fused.ts) when the operands allow it, and
+ * as `plain` otherwise: the same value either way.
+ */
+function withFusion(e: Expr, plain: Compiled): Compiled {
+  const fused = fuseElementwise<ExprEnv>(e, compiled);
+  if (!fused) return plain;
+  return (env) => fused.run(env) ?? plain(env);
 }
 
 function unboundCapture(e: CaptureRef, captures: Bindings | undefined): ExprError {

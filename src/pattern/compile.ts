@@ -42,12 +42,13 @@ export function compilePattern(ast: PatternAst, options: CompileOptions): Compil
   const ops = FORMAT_OPS[options.format];
   const rootOps = ast.root.ops === '*' ? '*' : [...new Set(ast.root.ops.map((o) => o.op))];
   const allowShared = options.allowSharedIntermediates ?? false;
+  const direct = !mayBacktrack(ast.root, ops);
   return {
     ast,
     format: options.format,
     captures,
     rootOps,
-    match: (node) => new Matcher(ops, allowShared).run(ast.root, node),
+    match: (node) => new Matcher(ops, allowShared, direct).run(ast.root, node),
   };
 }
 
@@ -60,6 +61,21 @@ export function patternOps(ast: PatternAst): OpRef[] {
   };
   visit(ast.root);
   return out;
+}
+
+/**
+ * Whether matching the pattern may have to try a second operand order: some
+ * node of it can be a commutative op with two operands to match. Without one,
+ * the first failure is final, and the matcher needs no continuations and no
+ * undo trail.
+ */
+function mayBacktrack(p: NodePattern, ops: FormatOps): boolean {
+  const args = p.args;
+  if (args !== null && args.length >= 2 && args[0]!.kind !== 'variadic' && args[1]!.kind !== 'variadic') {
+    if (p.ops === '*' || p.ops.some((o) => ops.commutative.has(o.op))) return true;
+  }
+  for (const a of args ?? []) if (a.kind === 'node' && mayBacktrack(a, ops)) return true;
+  return false;
 }
 
 function collectCaptures(root: NodePattern): Map<string, CaptureInfo> {
@@ -256,20 +272,27 @@ const SWAPPED: readonly number[] = [1, 0];
 
 type Cont = () => boolean;
 
+/** The bindings of a kind the pattern has no capture of: shared, never written. */
+const NO_BINDINGS: ReadonlyMap<string, never> = new Map<string, never>();
+
 /**
  * One match attempt: a depth-first search with an undo trail, so that the
  * second operand order of a commutative op starts from clean bindings. The
  * failure reported is the one reached after the most successful checks: the
- * closest miss.
+ * closest miss. A pattern that never needs a second order (`direct`) is
+ * matched by plain recursion, in the same order, with the same checks and
+ * failures, without a continuation per input or a trail.
  */
 class Matcher {
-  private readonly values = new Map<string, Value | null>();
-  private readonly consts = new Map<string, Tensor>();
-  private readonly nodes = new Map<string, Node>();
-  private readonly attrs = new Map<string, Attr | null>();
-  private readonly lists = new Map<string, readonly (Value | null)[]>();
+  // Each map is made when the pattern first asks for it: a pattern without
+  // node or variadic captures never makes those (a matcher runs per candidate).
+  private valueMap: Map<string, Value | null> | undefined;
+  private constMap: Map<string, Tensor> | undefined;
+  private nodeMap: Map<string, Node> | undefined;
+  private attrMap: Map<string, Attr | null> | undefined;
+  private listMap: Map<string, readonly (Value | null)[]> | undefined;
   private readonly matched: Node[] = [];
-  /** What to undo on backtracking: a map entry to delete, or the last matched node to drop. */
+  /** What to undo on backtracking: a map entry to delete, or the last matched node to drop (not kept when `direct`). */
   private readonly trail: (Map<string, unknown> | null)[] = [];
   private readonly trailKeys: string[] = [];
   private progress = 0;
@@ -279,12 +302,42 @@ class Matcher {
   constructor(
     private readonly ops: FormatOps,
     private readonly allowShared: boolean,
+    private readonly direct: boolean,
   ) {}
 
+  private get values(): Map<string, Value | null> {
+    return (this.valueMap ??= new Map());
+  }
+  private get consts(): Map<string, Tensor> {
+    return (this.constMap ??= new Map());
+  }
+  private get nodes(): Map<string, Node> {
+    return (this.nodeMap ??= new Map());
+  }
+  private get attrs(): Map<string, Attr | null> {
+    return (this.attrMap ??= new Map());
+  }
+  private get lists(): Map<string, readonly (Value | null)[]> {
+    return (this.listMap ??= new Map());
+  }
+
   run(root: NodePattern, node: Node): MatchResult {
-    const ok = this.matchNode(root, node, () => this.finish(node));
+    const ok = this.direct ? this.matchNodeDirect(root, node) && this.finish(node) : this.matchNode(root, node, () => this.finish(node));
     if (ok && this.result) return { ok: true, bindings: this.result };
     return { ok: false, reason: this.best?.reason ?? 'no match', node: this.best?.node };
+  }
+
+  /** The bindings as found; a matcher runs once, so after success nothing is undone and the maps are handed over. */
+  private bindings(root: Node, matchedNodes: readonly Node[]): Bindings {
+    return {
+      root,
+      values: this.valueMap ?? NO_BINDINGS,
+      consts: this.constMap ?? NO_BINDINGS,
+      nodes: this.nodeMap ?? NO_BINDINGS,
+      attrs: this.attrMap ?? NO_BINDINGS,
+      lists: this.listMap ?? NO_BINDINGS,
+      matchedNodes,
+    };
   }
 
   private fail(reason: string, node?: Node): false {
@@ -298,6 +351,7 @@ class Matcher {
 
   private set<V>(map: Map<string, V>, key: string, value: V): void {
     map.set(key, value);
+    if (this.direct) return;
     this.trail.push(map as Map<string, unknown>);
     this.trailKeys.push(key);
   }
@@ -313,33 +367,74 @@ class Matcher {
 
   private finish(root: Node): boolean {
     if (this.matched.length === 1) {
-      this.result = { root, values: this.values, consts: this.consts, nodes: this.nodes, attrs: this.attrs, lists: this.lists, matchedNodes: [root] };
+      this.result = this.bindings(root, [root]);
       return true;
     }
-    const matchedSet = new Set(this.matched);
+    const matched = this.matched;
+    // A pattern has a few nodes: the array answers membership without a Set.
+    const matchedSet = matched.length > 16 ? new Set(matched) : undefined;
+    const isMatched = (n: Node): boolean => (matchedSet ? matchedSet.has(n) : matched.includes(n));
     if (!this.allowShared) {
-      for (const m of matchedSet) {
-        if (m === root) continue;
+      for (let i = 0; i < matched.length; i++) {
+        const m = matched[i]!;
+        // Each node once, in the order first matched (as a Set of them would list them).
+        if (m === root || matched.indexOf(m) < i) continue;
         for (const v of m.outputs) {
           if (v.isGraphOutput) return this.fail(`value '${v.name}' of ${describeNode(m)} is a graph output, so the pattern cannot consume it`, m);
-          const outside = v.uses.find((u) => !matchedSet.has(u.node));
+          const outside = v.uses.find((u) => !isMatched(u.node));
           if (outside) {
             return this.fail(`value '${v.name}' of ${describeNode(m)} is also read by ${describeNode(outside.node)}, outside the pattern`, m);
           }
         }
       }
     }
-    const order = producersFirst(root, matchedSet);
-    // A matcher runs once: after success nothing is undone, so the maps are handed over as they are.
-    this.result = {
-      root,
-      values: this.values,
-      consts: this.consts,
-      nodes: this.nodes,
-      attrs: this.attrs,
-      lists: this.lists,
-      matchedNodes: order,
-    };
+    this.result = this.bindings(root, producersFirst(root, isMatched));
+    return true;
+  }
+
+  /** `matchNode` for a pattern that never backtracks: the node and, in order, its inputs. */
+  private matchNodeDirect(p: NodePattern, node: Node): boolean {
+    if (node.removed) return this.fail(`${describeNode(node)} was removed`, node);
+    if (p.ops !== '*' && !opMatches(p.ops, node)) {
+      return this.fail(`${describeNode(node)} is not ${opsText(p)}`, node);
+    }
+    this.pass();
+    return this.bindNode(p, node) && (p.args === null || this.matchArgsDirect(p.args, node));
+  }
+
+  /** `matchArgs` without continuations: each input in order, then no extra inputs (unless a variadic took the rest). */
+  private matchArgsDirect(args: readonly ArgPattern[], node: Node): boolean {
+    for (let i = 0; i < args.length; i++) {
+      const pat = args[i]!;
+      if (pat.kind === 'variadic') return this.bindRest(pat, node, i);
+      const value = node.input(i);
+      if (pat.kind === 'node') {
+        const producer = this.producerFor(pat, value, node, i);
+        if (!producer || !this.matchNodeDirect(pat, producer)) return false;
+      } else if (!this.matchLeaf(pat, value, node, i)) return false;
+    }
+    return this.noExtraInputs(args, node);
+  }
+
+  private noExtraInputs(args: readonly ArgPattern[], node: Node): boolean {
+    const inputs = node.inputs;
+    for (let j = args.length; j < inputs.length; j++) {
+      if (inputs[j] !== null) return this.fail(`${describeNode(node)} has ${inputs.length} inputs, the pattern expects ${args.length}`, node);
+    }
+    return true;
+  }
+
+  /** A variadic `$rest...` from input `i` on. */
+  private bindRest(pat: Extract<ArgPattern, { kind: 'variadic' }>, node: Node, i: number): boolean {
+    const rest = node.inputs.slice(i);
+    if (pat.name !== '_') {
+      const prev = this.listMap?.get(pat.name);
+      if (prev && (prev.length !== rest.length || prev.some((v, j) => v !== rest[j]))) {
+        return this.fail(`the inputs of ${describeNode(node)} from ${i} on differ from those already bound to $${pat.name}`, node);
+      }
+      if (!prev) this.set(this.lists, pat.name, rest);
+    }
+    this.pass();
     return true;
   }
 
@@ -375,8 +470,10 @@ class Matcher {
       this.pass();
     }
     this.matched.push(node);
-    this.trail.push(null);
-    this.trailKeys.push('');
+    if (!this.direct) {
+      this.trail.push(null);
+      this.trailKeys.push('');
+    }
     return true;
   }
 
@@ -386,33 +483,29 @@ class Matcher {
 
   private matchArgs(args: readonly ArgPattern[], node: Node, swap: readonly number[], i: number, k: Cont): boolean {
     const pat = args[i];
-    if (pat === undefined) {
-      const extra = node.inputs.findIndex((v, j) => j >= args.length && v !== null);
-      if (extra >= 0) return this.fail(`${describeNode(node)} has ${node.inputs.length} inputs, the pattern expects ${args.length}`, node);
-      return k();
-    }
-    if (pat.kind === 'variadic') {
-      const rest = node.inputs.slice(i);
-      if (pat.name !== '_') {
-        const prev = this.lists.get(pat.name);
-        if (prev && (prev.length !== rest.length || prev.some((v, j) => v !== rest[j]))) {
-          return this.fail(`the inputs of ${describeNode(node)} from ${i} on differ from those already bound to $${pat.name}`, node);
-        }
-        if (!prev) this.set(this.lists, pat.name, rest);
-      }
-      this.pass();
-      return k();
-    }
+    if (pat === undefined) return this.noExtraInputs(args, node) && k();
+    if (pat.kind === 'variadic') return this.bindRest(pat, node, i) && k();
     const index = i < 2 ? swap[i]! : i;
     return this.matchValue(pat, node.input(index), node, index, () => this.matchArgs(args, node, swap, i + 1, k));
   }
 
   private matchValue(p: ArgPattern, value: Value | null, reader: Node, index: number, k: Cont): boolean {
+    if (p.kind !== 'node') return this.matchLeaf(p, value, reader, index) && k();
+    const mark = this.trail.length;
+    const producer = this.producerFor(p, value, reader, index);
+    if (!producer) return false;
+    const ok = this.matchNode(p, producer, k);
+    if (!ok) this.undo(mark);
+    return ok;
+  }
+
+  /** An input matched by a capture, `_` or a literal: checks it and binds the capture. */
+  private matchLeaf(p: Exclude<ArgPattern, { kind: 'node' }>, value: Value | null, reader: Node, index: number): boolean {
     switch (p.kind) {
       case 'absent':
         if (value !== null) return this.fail(`${inputText(index, reader)} is present, the pattern expects it absent (_)`, reader);
         this.pass();
-        return k();
+        return true;
       case 'capture': {
         if (value === null) {
           if (!p.optional) return this.fail(`${inputText(index, reader)} is missing`, reader);
@@ -421,7 +514,7 @@ class Matcher {
             if (!this.values.has(p.name)) this.set(this.values, p.name, null);
           }
           this.pass();
-          return k();
+          return true;
         }
         let tensor: Tensor | undefined;
         if (p.constOnly) {
@@ -437,7 +530,7 @@ class Matcher {
           if (tensor && !this.consts.has(p.name)) this.set(this.consts, p.name, tensor);
         }
         this.pass();
-        return k();
+        return true;
       }
       case 'literal': {
         const tensor = value ? constantOf(value, this.ops) : undefined;
@@ -453,33 +546,32 @@ class Matcher {
           return this.fail(`${inputText(index, reader)} is not a constant ${p.value}`, reader);
         }
         this.pass();
-        return k();
-      }
-      case 'node': {
-        if (value === null) return this.fail(`${inputText(index, reader)} is missing`, reader);
-        const producer = value.producer;
-        if (!producer || producer.removed) {
-          const what = value.isGraphInput ? 'a graph input' : value.const ? 'a constant' : 'not produced by a node';
-          return this.fail(`${inputText(index, reader)} ('${value.name}') is ${what}, not ${opsText(p)}`, reader);
-        }
-        const out = p.output ?? 0;
-        if (producer.outputs[out] !== value) {
-          const actual = producer.outputs.indexOf(value);
-          return this.fail(`${inputText(index, reader)} is output ${actual} of ${describeNode(producer)}, the pattern expects output ${out}`, reader);
-        }
-        const mark = this.trail.length;
-        if (p.valueCapture) {
-          const prev = this.values.get(p.valueCapture.name);
-          if (prev !== undefined && prev !== value) return this.fail(`${inputText(index, reader)} is not the value already bound to $${p.valueCapture.name}`, reader);
-          if (prev === undefined) this.set(this.values, p.valueCapture.name, value);
-        }
-        const ok = this.matchNode(p, producer, k);
-        if (!ok) this.undo(mark);
-        return ok;
+        return true;
       }
       case 'variadic':
         return this.fail('internal: variadic pattern outside an argument list');
     }
+  }
+
+  /** The node a node pattern is to match at an input: the value's producer, checked, with its `$t=` capture bound; false (after `fail`) otherwise. */
+  private producerFor(p: NodePattern & { kind: 'node' }, value: Value | null, reader: Node, index: number): Node | false {
+    if (value === null) return this.fail(`${inputText(index, reader)} is missing`, reader);
+    const producer = value.producer;
+    if (!producer || producer.removed) {
+      const what = value.isGraphInput ? 'a graph input' : value.const ? 'a constant' : 'not produced by a node';
+      return this.fail(`${inputText(index, reader)} ('${value.name}') is ${what}, not ${opsText(p)}`, reader);
+    }
+    const out = p.output ?? 0;
+    if (producer.outputs[out] !== value) {
+      const actual = producer.outputs.indexOf(value);
+      return this.fail(`${inputText(index, reader)} is output ${actual} of ${describeNode(producer)}, the pattern expects output ${out}`, reader);
+    }
+    if (p.valueCapture) {
+      const prev = this.values.get(p.valueCapture.name);
+      if (prev !== undefined && prev !== value) return this.fail(`${inputText(index, reader)} is not the value already bound to $${p.valueCapture.name}`, reader);
+      if (prev === undefined) this.set(this.values, p.valueCapture.name, value);
+    }
+    return producer;
   }
 
   private matchAttr(a: AttrPattern, node: Node): boolean {
@@ -516,18 +608,19 @@ function inputText(index: number, reader: Node): string {
 }
 
 /** The matched nodes with producers before readers, the root last (a DFS post-order from the root). */
-function producersFirst(root: Node, matched: ReadonlySet<Node>): Node[] {
+function producersFirst(root: Node, isMatched: (n: Node) => boolean): Node[] {
   const order: Node[] = [];
-  const seen = new Set<Node>();
-  const visit = (n: Node): void => {
-    if (seen.has(n)) return;
-    seen.add(n);
-    for (const v of n.inputs) {
-      const p = v?.producer;
-      if (p && matched.has(p)) visit(p);
-    }
-    order.push(n);
-  };
-  visit(root);
+  visitProducers(root, isMatched, [], order);
   return order;
+}
+
+function visitProducers(n: Node, isMatched: (n: Node) => boolean, seen: Node[], order: Node[]): void {
+  // Marked on entry, so that a cycle in a (broken) graph ends the walk.
+  if (seen.includes(n)) return;
+  seen.push(n);
+  for (const v of n.inputs) {
+    const p = v?.producer;
+    if (p && isMatched(p)) visitProducers(p, isMatched, seen, order);
+  }
+  order.push(n);
 }

@@ -98,8 +98,12 @@ export function applyElementwise(spec: ElementwiseSpec, operands: readonly Opera
   return spec.result === 'bool' ? r !== 0 : r;
 }
 
+/** The elementwise spec of each one-operand math function (sqrt, exp, ...), by name: what the evaluator fuses. */
+export const UNARY_MATH_SPECS = new Map<string, ElementwiseSpec>();
+
 function unaryMath(name: string, doc: string, num: (x: number) => number, keepsInts: boolean, big?: (x: bigint) => bigint): FunctionSpec {
   const spec: ElementwiseSpec = { name: `${name}()`, result: keepsInts ? 'common' : 'float', num, big };
+  UNARY_MATH_SPECS.set(name, spec);
   return {
     name,
     doc,
