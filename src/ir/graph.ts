@@ -371,6 +371,7 @@ export class Graph {
    * then costs no table work for their names.
    */
   private _nodeNames: Set<string> | undefined;
+  private _sharedNames = 0;
   /** Next suffix to try per base name, so naming n new nodes costs O(n), not O(n^2). */
   private _nextSuffix = new Map<string, number>();
 
@@ -523,6 +524,16 @@ export class Graph {
   private indexName(name: string, value: Value): void {
     const held = this._names.get(name);
     if (held === undefined || held === TAKEN || held._removed) this._names.set(name, value);
+    else this._sharedNames++;
+  }
+
+  /**
+   * @internal How many values were created with a name a live value of this
+   * graph held already. While it is 0, a value of this graph is the one its
+   * name finds (a codec may then resolve names without the table).
+   */
+  get sharedNameCount(): number {
+    return this._sharedNames;
   }
 
   /** Drops `value` from the name index (it is being renamed); its old name stays taken. */

@@ -359,8 +359,30 @@ function readGraph(
   // name index holds (no second map of 100k names); the empty name, which
   // node outputs do not claim, is kept apart.
   const local = new LocalNames(g);
+  const outs: Value[][] = [];
+  // Most inputs name the output of a node read just before, or the initializer
+  // after the one an input named last (exporters order both by first use).
+  // While no name of this graph is held twice, such a value is the one the
+  // name table would give: it is found without a lookup in a table of 100k+.
+  let nextInit = 0;
+  let current = 0; // index in `outs` of the node whose inputs are resolved
+  const nearby = (n: string): Value | undefined => {
+    if (g.sharedNameCount > 0 || n === '') return undefined;
+    for (let k = current - 1; k >= 0 && k >= current - RECENT_NODES; k--) {
+      for (const v of outs[k]!) if (v.name === n) return v;
+    }
+    const inits = rec.initValues;
+    for (let i = nextInit; i < inits.length && i < nextInit + RECENT_NODES; i++) {
+      const v = inits[i]!;
+      if (v.name === n && v.graph === g) {
+        nextInit = i + 1;
+        return v;
+      }
+    }
+    return undefined;
+  };
   const resolve = (n: string): Value => {
-    let v = local.get(n) ?? parent?.findValue(n);
+    let v = nearby(n) ?? local.get(n) ?? parent?.findValue(n);
     if (!v) {
       // A name nothing defines: keep it as a value without a producer (validate() reports it).
       v = g.addValue(n);
@@ -403,13 +425,13 @@ function readGraph(
   // Every node's outputs exist before any node or subgraph resolves a name.
   cur.path[depthPath] = 'node';
   let lazy: LazyAttrs | undefined;
-  const outs: Value[][] = [];
   for (let i = 0; i < nodes.length; i += 3) {
     cur.path[depthPath + 1] = i / 3;
     outs.push(readNodeOutputs(cur, g, nodes.at(i + 1), nodes.at(i + 2)));
   }
   for (let k = 0; k < outs.length; k++) {
     cur.path[depthPath + 1] = k;
+    current = k;
     const nrec = readNodeHeader(cur, nodes.at(3 * k), nodes.at(3 * k + 1), nodes.at(3 * k + 2));
     const ins: (Value | null)[] = new Array<Value | null>(INPUTS.length);
     for (let i = 0; i < INPUTS.length; i++) ins[i] = INPUTS[i] === '' ? null : resolve(INPUTS[i]!);
@@ -535,6 +557,8 @@ function interned(text: string): string {
 
 /** Input names and attribute ranges of the node read last (scratch: a large graph makes no arrays for them). */
 const INPUTS: string[] = [];
+/** How many nodes back, and initializers ahead, an input name is looked for before the name table (see readGraph). */
+const RECENT_NODES = 4;
 const OUTPUTS: Value[] = [];
 const ATTRS: number[] = [];
 
