@@ -7,6 +7,10 @@ export type Dim = number | string | null;
 /** A shape; `undefined` where a value's rank is unknown. */
 export type Shape = Dim[];
 
+const REMOVED = 1;
+const VARIABLE = 2;
+const PINNED = 4;
+
 /** One place a value is read: input `index` of `node`. */
 export interface Use {
   readonly node: Node;
@@ -29,16 +33,6 @@ export class Value {
   shape?: Shape;
   /** Constant content: an initializer (ONNX), a buffer (TFLite), a Const layer (OpenVINO). */
   const?: Tensor;
-  /**
-   * Holds state kept between runs (TFLite variable tensors such as an LSTM's
-   * cell state): like a graph input, it is a source that no node produces.
-   */
-  variable?: boolean;
-  /**
-   * Kept by cleanup even when nothing reads it: format data the IR does not
-   * model refers to it (a TFLite operator's `intermediates`).
-   */
-  pinned?: boolean;
   /** Format-specific fields the IR does not model (quantization, value_info extras, port ids). */
   native?: unknown;
 
@@ -52,12 +46,46 @@ export class Value {
   /** @internal */ _firstUseIndex = 0;
   /** @internal */ _moreUses: Use[] | null = null;
   /** @internal */ _outputRefs = 0;
-  /** @internal set by Graph.removeValue */ _removed = false;
+  /** Bits: REMOVED (set by Graph.removeValue), VARIABLE, PINNED; one field for three flags of 250k values. */
+  private _flags = 0;
 
   /** @internal use Graph.addValue / Graph.addConstant */
   constructor(graph: Graph, name: string) {
     this.graph = graph;
     this.name = name;
+  }
+
+  /** @internal */
+  get _removed(): boolean {
+    return (this._flags & REMOVED) !== 0;
+  }
+
+  set _removed(on: boolean) {
+    this._flags = on ? this._flags | REMOVED : this._flags & ~REMOVED;
+  }
+
+  /**
+   * Holds state kept between runs (TFLite variable tensors such as an LSTM's
+   * cell state): like a graph input, it is a source that no node produces.
+   */
+  get variable(): boolean | undefined {
+    return this._flags & VARIABLE ? true : undefined;
+  }
+
+  set variable(on: boolean | undefined) {
+    this._flags = on ? this._flags | VARIABLE : this._flags & ~VARIABLE;
+  }
+
+  /**
+   * Kept by cleanup even when nothing reads it: format data the IR does not
+   * model refers to it (a TFLite operator's `intermediates`).
+   */
+  get pinned(): boolean | undefined {
+    return this._flags & PINNED ? true : undefined;
+  }
+
+  set pinned(on: boolean | undefined) {
+    this._flags = on ? this._flags | PINNED : this._flags & ~PINNED;
   }
 
   get producer(): Node | null {
