@@ -1095,7 +1095,7 @@ function readTensor(cur: Cursor, options: DecodeOptions, start: number, contentS
     }
   }
   cur.pos = end;
-  return new TensorRec(tensorName, dtype, shape, data, ref, cur.buf, start, end, field, contentStart, hasDataType, rawAt, rawEnd - rawAt);
+  return new TensorRec(tensorName, dtype, shape, data, ref, cur.buf, start, end, field, hasDataType, rawAt, rawEnd - rawAt);
 }
 
 /**

@@ -157,24 +157,38 @@ export class TensorRec extends Tensor implements RecordRange {
     readonly buf: Uint8Array,
     readonly start: number,
     readonly end: number,
-    readonly field: number,
-    /** Where the TensorProto's own fields begin (after the tag and length of the field holding it, if any). */
-    readonly contentStart: number,
-    /** Whether the TensorProto has a data_type field (an absent one means 0 and is not written back). */
-    readonly hasDataType: boolean,
+    field: number,
+    hasDataType: boolean,
     private readonly rawAt: number,
     private readonly rawLength: number,
   ) {
     super(dtype, shape, data as TensorData);
+    this.bits = field * 2 + (hasDataType ? 1 : 0);
+  }
+
+  /** Field number times two, plus one when the TensorProto has a data_type field (one field less on 100k+ tensors). */
+  private readonly bits: number;
+
+  /** Field number the tensor was stored under in its parent (0: a TensorProto on its own). */
+  get field(): number {
+    return this.bits >> 1;
+  }
+
+  /** Whether the TensorProto has a data_type field (an absent one means 0 and is not written back). */
+  get hasDataType(): boolean {
+    return (this.bits & 1) === 1;
+  }
+
+  /** Where the TensorProto's own fields begin: after the tag and length of the field holding it, if any. */
+  get contentStart(): number {
+    if (this.field === 0) return this.start;
+    let p = this.start;
+    for (let k = 0; k < 2; k++) while (this.buf[p++]! >= 0x80);
+    return p;
   }
 
   override get data(): TensorData {
     return (this._data ??= new BytesData(this.buf, this.rawAt, this.rawLength));
-  }
-
-  /** Byte length of the data, without making its BytesData. */
-  get dataLength(): number {
-    return this._data ? this._data.byteLength : this.rawLength;
   }
 
   /**
