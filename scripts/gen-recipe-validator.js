@@ -20,7 +20,7 @@ const ROOT = path.resolve(__dirname, '..');
 const SCHEMA = path.join(ROOT, 'schema/recipe.schema.json');
 const OUT = path.join(ROOT, 'src/recipe/recipe-schema.generated.ts');
 
-/** The options of the validator; exported so the test compiles the same one. */
+/** The options load.ts compiled the schema with before; test/recipe/schema-validator.test.ts compares against a validator compiled with them. */
 const AJV_OPTIONS = { allErrors: true, strict: false };
 
 /** The text of the generated module for the schema text `schemaText`. */
