@@ -61,6 +61,4 @@ function main(argv) {
   return 0;
 }
 
-module.exports = { generate, AJV_OPTIONS, SCHEMA, OUT };
-
-if (require.main === module) process.exitCode = main(process.argv.slice(2));
+process.exitCode = main(process.argv.slice(2));
