@@ -103,6 +103,9 @@ export function instantiate(replacement: ReplacementAst, ctx: InstantiateContext
   return materialize(plan.nodes, result, ctx);
 }
 
+/** What `Planner.one` gives for an argument that may stand for any number of inputs. */
+const MANY: unique symbol = Symbol('many');
+
 /** The statements of a replacement without any (never written: only a replacement with statements sets them). */
 const NO_STATEMENTS: Map<string, PlannedNode> = new Map();
 /** The loop variables outside any loop. */
@@ -191,9 +194,31 @@ class Planner {
 
   /** An argument that must stand for exactly one input. */
   private single(arg: ReplArg, what: string): Planned {
+    const one = this.one(arg);
+    if (one !== MANY) return one;
     const items = this.arg(arg);
     if (items.length !== 1) throw spanError(arg, `${what} must be one value, this gives ${items.length}`);
     return items[0]!;
+  }
+
+  /**
+   * The one input an argument stands for, planned as `arg` plans it, or MANY
+   * for the kinds that may stand for any number (spread, for, fold): most
+   * arguments are one value, and this spares an array for each.
+   */
+  private one(arg: ReplArg): Planned | typeof MANY {
+    switch (arg.kind) {
+      case 'none':
+        return null;
+      case 'node':
+        return { kind: 'output', node: this.planNode(arg, 1, false), index: 0 };
+      case 'ref':
+        return this.ref(arg);
+      case 'expr':
+        return this.fromExpr(arg);
+      default:
+        return MANY;
+    }
   }
 
   private arg(arg: ReplArg): Planned[] {
@@ -303,7 +328,11 @@ class Planner {
 
   private planNode(n: ReplNode, outputCount: number, explicitCount: boolean): PlannedNode {
     const inputs: Planned[] = [];
-    for (const a of n.args) inputs.push(...this.arg(a));
+    for (const a of n.args) {
+      const one = this.one(a);
+      if (one !== MANY) inputs.push(one);
+      else inputs.push(...this.arg(a));
+    }
     let op: OpRef;
     let attrs: Map<string, Attr> | undefined;
     if (isNodeCopy(n.op)) {
