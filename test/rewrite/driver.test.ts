@@ -135,6 +135,24 @@ describe('rollback of invalid replacements', () => {
   });
 });
 
+describe('the cycle check of a replacement', () => {
+  it('accepts nodes listed readers first when they have no cycle (the search runs when the quick order test fails)', () => {
+    const m = reluChain(2);
+    const report = applyRules(m, [doubleRelu({
+      build: (graph, x, out) => {
+        const neg = graph.addNode({ op: 'Neg', name: 'neg', inputs: [x], outputs: ['negated'] });
+        const abs = graph.addNode({ op: 'Abs', name: 'abs', inputs: [neg.output(0)], outputs: out });
+        // Readers first: the order the replacement lists them in is not a topological one.
+        return [abs, neg];
+      },
+    })]);
+    expect(report.rules[0]!.rewrites).toBe(1);
+    expect(report.rules[0]!.refused).toEqual([]);
+    expect(ops(m)).toEqual(['Neg', 'Abs']);
+    expect(validate(m.graph, { ordered: true })).toEqual([]);
+  });
+});
+
 describe('use counts of intermediate values', () => {
   function forked(): Model {
     const m = reluChain(2);
