@@ -1,4 +1,5 @@
 import { Attr, attrGraphs } from './attr';
+import { NameFilter } from './name-filter';
 import type { DType } from './dtype';
 import type { Tensor } from './tensor';
 
@@ -399,6 +400,10 @@ export class Graph {
    * then costs no table work for their names.
    */
   private _nodeNames: Set<string> | undefined;
+  /** Names of removed nodes dropped from `_nodes` before `_nodeNames` was made (they stay taken). */
+  private _droppedNodeNames: string[] = [];
+  /** Every name of `_names` and every node's name: most new names are told free without a table lookup. */
+  private _nameFilter = new NameFilter(() => this.allNames());
   private _sharedNames = 0;
   /** Next suffix to try per base name, so naming n new nodes costs O(n), not O(n^2). */
   private _nextSuffix = new Map<string, number>();
@@ -421,7 +426,12 @@ export class Graph {
   /** Nodes in their current order (topological after `toposort`). */
   get nodes(): readonly Node[] {
     if (this._removedCount > 0) {
-      this._nodes = this._nodes.filter((n) => !n._removed);
+      const live: Node[] = [];
+      for (const n of this._nodes) {
+        if (!n._removed) live.push(n);
+        else if (!this._nodeNames) this._droppedNodeNames.push(n.name);
+      }
+      this._nodes = live;
       this._removedCount = 0;
     }
     return this._nodes;
@@ -461,25 +471,36 @@ export class Graph {
 
   /** A name not yet used by any value or node of this graph, derived from `base`. */
   uniqueName(base: string): string {
-    const nodeNames = this.nodeNames();
-    if (!this._names.has(base) && !nodeNames.has(base)) return base;
+    if (!this.nameTaken(base)) return base;
     for (let i = this._nextSuffix.get(base) ?? 1; ; i++) {
       const candidate = `${base}_${i}`;
-      if (!this._names.has(candidate) && !nodeNames.has(candidate)) {
+      if (!this.nameTaken(candidate)) {
         this._nextSuffix.set(base, i + 1);
         return candidate;
       }
     }
   }
 
+  private nameTaken(name: string): boolean {
+    return this._nameFilter.mayHave(name) && (this._names.has(name) || this.nodeNames().has(name));
+  }
+
   private nodeNames(): Set<string> {
     if (!this._nodeNames) {
-      // `_nodes` still holds the removed nodes: they are dropped from it only after the set exists.
-      const names = new Set<string>();
+      const names = new Set<string>(this._droppedNodeNames);
       for (const n of this._nodes) names.add(n.name);
       this._nodeNames = names;
+      this._droppedNodeNames = [];
     }
     return this._nodeNames;
+  }
+
+  /** Every name the graph has given out (with repeats), for the name filter. */
+  private *allNames(): IterableIterator<string> {
+    yield* this._names.keys();
+    yield* this._droppedNodeNames;
+    for (const n of this._nodes) yield n.name;
+    if (this._nodeNames) yield* this._nodeNames;
   }
 
   /** Creates a value. Names need not be unique (TFLite allows repeats); see uniqueName. */
@@ -503,6 +524,7 @@ export class Graph {
     const v = new Value(this, name);
     this._values.push(v);
     this._names.set(name, v);
+    this._nameFilter.add(name);
     return v;
   }
 
@@ -514,6 +536,7 @@ export class Graph {
     const node = new Node(this, op, domain, name, undefined);
     node.native = native;
     this._nodeNames?.add(name);
+    this._nameFilter.add(name);
     this._nodes.push(node);
     node._link(inputs, outputs);
     return node;
@@ -550,6 +573,11 @@ export class Graph {
 
   /** Makes `value` the one `name` finds, unless a live value holds the name already. */
   private indexName(name: string, value: Value): void {
+    if (!this._nameFilter.mayHave(name)) {
+      this._names.set(name, value);
+      this._nameFilter.add(name);
+      return;
+    }
     const held = this._names.get(name);
     if (held === undefined || held === TAKEN || held._removed) this._names.set(name, value);
     else this._sharedNames++;
@@ -576,6 +604,7 @@ export class Graph {
     const node = new Node(this, opts.op, opts.domain ?? '', name, attrs);
     node.native = opts.native;
     this._nodeNames?.add(name);
+    this._nameFilter.add(name);
     this._nodes.push(node);
     node.setInputs(opts.inputs ?? []);
     const outs = (opts.outputs ?? []).map((o) => (typeof o === 'string' ? this.addValue(o) : o));
@@ -586,7 +615,6 @@ export class Graph {
   /** Removes a node, unlinking its inputs; its outputs lose their producer. */
   removeNode(node: Node): void {
     if (node.graph !== this || node._removed) return;
-    this.nodeNames(); // before `nodes` can drop the node: its name stays taken
     node.setInputs([]);
     for (const v of node._outputs) if (v._producer === node) v._producer = null;
     node._removed = true;

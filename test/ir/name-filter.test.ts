@@ -1,0 +1,28 @@
+import { NameFilter } from '../../src/ir/name-filter';
+
+describe('NameFilter', () => {
+  test('never says no to a name it was given, through every growth', () => {
+    const names: string[] = [];
+    const filter = new NameFilter(() => names);
+    for (let i = 0; i < 50_000; i++) {
+      const name = `layer${i}/conv_${i % 7}`;
+      filter.add(name);
+      names.push(name);
+      if (i % 997 === 0) for (const n of names) expect(filter.mayHave(n)).toBe(true);
+    }
+    for (const n of names) expect(filter.mayHave(n)).toBe(true);
+  });
+
+  test('says no to almost every name it was not given', () => {
+    const names: string[] = [];
+    const filter = new NameFilter(() => names);
+    for (let i = 0; i < 20_000; i++) {
+      names.push(`bn${i}`);
+      filter.add(`bn${i}`);
+    }
+    let maybe = 0;
+    for (let i = 0; i < 20_000; i++) if (filter.mayHave(`bn${i}/Mul`)) maybe++;
+    // 16+ bits per name and two bits per name: about 1 in 100 or better.
+    expect(maybe).toBeLessThan(400);
+  });
+});
