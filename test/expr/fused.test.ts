@@ -10,6 +10,7 @@ import { BytesData } from '../../src/ir/tensor';
 import type { DType } from '../../src/ir/dtype';
 import { ExprError, evaluate, parseExpr, type ExprValue } from '../../src/expr';
 import { fuseElementwise } from '../../src/expr/fused';
+import { BINARY_OPS, applyElementwise } from '../../src/expr/functions';
 
 function random(seed: number): () => number {
   let s = seed >>> 0;
@@ -157,5 +158,43 @@ describe('fused elementwise arithmetic', () => {
     expect(c.reason).toMatch(/\[4\].*\[3\]|\[3\].*\[4\]/);
     const d = errorOf('$t * $missing + 1', new Map<string, ExprValue>([['t', t]]));
     expect(d.reason).toMatch(/unbound capture '\$missing'/);
+  });
+});
+
+describe('arithmetic on plain numbers', () => {
+  // The exact path for integers is the one bigint operands take: plain
+  // integers must give the same answers (a bigint result in the safe range
+  // comes back as a number), and the same errors.
+  const outcome = (f: () => ExprValue): ExprValue | string => {
+    try {
+      const v = f();
+      return typeof v === 'bigint' && v >= -(2n ** 53n) && v <= 2n ** 53n ? Number(v) : v;
+    } catch (e) {
+      return `error: ${(e as Error).message}`;
+    }
+  };
+  it('gives for small integers what bigint operands give, for every operator', () => {
+    const values = [-7, -2, -1, 0, 1, 2, 3, 5, 64, 2 ** 31, 2 ** 52];
+    const at = { start: 0, end: 1 };
+    for (const [op, spec] of Object.entries(BINARY_OPS)) {
+      for (const a of values) {
+        for (const b of values) {
+          // A bigint to a negative power is a RangeError of JS itself: no oracle there.
+          if (op === '**' && b < 0) continue;
+          const plain = outcome(() => applyElementwise(spec, [a, b], at));
+          const exact = outcome(() => applyElementwise(spec, [BigInt(a), BigInt(b)], at));
+          // NaN is NaN; -0 (a double product) is 0 (an integer one).
+          if (!Object.is(plain, exact) && plain !== exact) throw new Error(`${a} ${op} ${b}: ${String(plain)} vs ${String(exact)}`);
+        }
+      }
+    }
+  });
+  it('gives the double result for numbers that are not integers', () => {
+    const at = { start: 0, end: 1 };
+    expect(applyElementwise(BINARY_OPS['+']!, [0.5, 2], at)).toBe(2.5);
+    expect(applyElementwise(BINARY_OPS['//']!, [7.5, 2], at)).toBe(3);
+    expect(applyElementwise(BINARY_OPS['<']!, [0.5, NaN], at)).toBe(false);
+    expect(applyElementwise(BINARY_OPS['**']!, [2, -1], at)).toBe(0.5);
+    expect(() => applyElementwise(BINARY_OPS['//']!, [7, 0], at)).toThrow(/integer division by zero/);
   });
 });

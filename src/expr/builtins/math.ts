@@ -79,7 +79,20 @@ export const NEGATE: ElementwiseSpec = { name: "unary '-'", result: 'common', nu
  * comparisons), computed exactly for integers.
  */
 export function applyElementwise(spec: ElementwiseSpec, operands: readonly Operand[], at: Span): ExprValue {
-  if (operands.some((o) => o instanceof Tensor)) return elementwise(spec, operands, at);
+  let numbers = true;
+  for (const o of operands) {
+    if (o instanceof Tensor) return elementwise(spec, operands, at);
+    if (typeof o !== 'number') numbers = false;
+  }
+  if (numbers) {
+    // Plain numbers (ranks, axes, epsilons): what the paths below give, without
+    // their bigints where the double result is already exact.
+    const approx = spec.num(operands[0] as number ?? 0, (operands[1] as number | undefined) ?? 0, (operands[2] as number | undefined) ?? 0);
+    if (spec.result === 'bool') return approx !== 0;
+    const integral = operands.every((x) => Number.isInteger(x));
+    if (!(spec.big && spec.result !== 'float' && integral)) return approx;
+    if (!spec.divides && Number.isSafeInteger(approx)) return approx;
+  }
   const scalars = operands as readonly (number | bigint | boolean)[];
   const integral = scalars.every((x) => typeof x !== 'number' || Number.isInteger(x));
   const anyBig = scalars.some((x) => typeof x === 'bigint');
