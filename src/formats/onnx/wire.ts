@@ -1,5 +1,4 @@
 import * as fs from 'node:fs';
-import { Reader } from 'protobufjs/minimal';
 import { ModelError } from '../../errors';
 import type { TensorData } from '../../ir/tensor';
 import { BytesData, LazyData } from '../../ir/tensor';
@@ -7,33 +6,62 @@ import { WIRE } from './schema';
 import { HoleData, type SparseFile, copyBufferFor, copyRange, sparseViewOf } from './sparse';
 
 /**
- * Reads protobuf wire data over one file buffer. protobufjs's Reader does the
- * varint and fixed-width reads; this class adds what a hostile file needs:
- * every read is checked against the end of the enclosing message, lengths
+ * Reads protobuf wire data over one file buffer, with what a hostile file
+ * needs: every read is checked against the end of the enclosing message, lengths
  * never exceed what is left, int64 values are exact (bigint beyond 2^53), and
  * every failure is a ModelError naming the file, the byte offset and the path
  * of fields that led there.
  */
 export class Cursor {
-  readonly reader: Reader;
   readonly buf: Uint8Array;
+  /** Where the next read starts. */
+  pos = 0;
   /** Field path for error messages, as alternating names and indices. */
   readonly path: (string | number)[] = [];
+  private view: DataView | undefined;
 
   constructor(
     buf: Uint8Array,
     readonly file: string,
   ) {
     this.buf = buf;
-    this.reader = Reader.create(buf);
   }
 
-  get pos(): number {
-    return this.reader.pos;
+  /**
+   * A varint's low 32 bits, read the way protobuf's own readers do: at most
+   * five bytes are decoded and a longer varint's remaining five skipped
+   * unread. Bytes past the buffer read as 0 with the continuation bit set;
+   * callers check the position against the end of their message.
+   */
+  private varint32(): number {
+    const b = this.buf;
+    let pos = this.pos;
+    let byte = b[pos++] ?? 0x80;
+    let value = byte & 0x7f;
+    if (byte >= 0x80) {
+      byte = b[pos++] ?? 0x80;
+      value |= (byte & 0x7f) << 7;
+      if (byte >= 0x80) {
+        byte = b[pos++] ?? 0x80;
+        value |= (byte & 0x7f) << 14;
+        if (byte >= 0x80) {
+          byte = b[pos++] ?? 0x80;
+          value |= (byte & 0x7f) << 21;
+          if (byte >= 0x80) {
+            byte = b[pos++] ?? 0x80;
+            value |= (byte & 0x0f) << 28;
+            if (byte >= 0x80) pos += 5;
+          }
+        }
+      }
+    }
+    if (pos > b.length) this.fail('truncated varint', this.pos);
+    this.pos = pos;
+    return value >>> 0;
   }
 
-  set pos(p: number) {
-    this.reader.pos = p;
+  private dataView(): DataView {
+    return (this.view ??= new DataView(this.buf.buffer, this.buf.byteOffset, this.buf.byteLength));
   }
 
   /** The path of fields being read, e.g. `ModelProto.graph.node[3].attribute[0]`. */
@@ -46,15 +74,16 @@ export class Cursor {
     return out;
   }
 
-  fail(reason: string, offset = this.reader.pos, extra: { tensor?: string; node?: string } = {}): never {
+  fail(reason: string, offset = this.pos, extra: { tensor?: string; node?: string } = {}): never {
     throw new ModelError({ file: this.file, offset, path: this.pathText(), ...extra }, reason);
   }
 
   /** Reads a field tag; returns it as `field << 3 | wire`. */
   tag(end: number): number {
-    const at = this.reader.pos;
-    const tag = this.reader.uint32();
-    if (this.reader.pos > end) this.fail('truncated field tag', at);
+    const at = this.pos;
+    if (at >= end) this.fail('truncated field tag', at);
+    const tag = this.varint32();
+    if (this.pos > end) this.fail('truncated field tag', at);
     const field = tag >>> 3;
     const wire = tag & 7;
     if (field === 0 || wire === WIRE.EGROUP || wire > WIRE.I32) this.fail(`invalid field tag ${tag} (field ${field}, wire type ${wire})`, at);
@@ -63,17 +92,18 @@ export class Cursor {
 
   /** Reads a varint that must fit in 32 bits (lengths, enums, small counts). */
   uint32(end: number): number {
-    const at = this.reader.pos;
-    const v = this.reader.uint32();
-    if (this.reader.pos > end) this.fail('truncated varint', at);
+    const at = this.pos;
+    const v = this.varint32();
+    if (this.pos > end) this.fail('truncated varint', at);
     return v;
   }
 
   /** Reads a length prefix and returns the end offset of the bytes it announces. */
   lenEnd(end: number): number {
-    const at = this.reader.pos;
-    const len = this.reader.uint32();
-    const start = this.reader.pos;
+    const at = this.pos;
+    if (at >= end) this.fail('truncated length', at);
+    const len = this.varint32();
+    const start = this.pos;
     if (start > end) this.fail('truncated length', at);
     if (len > end - start) this.fail(`length ${len} runs past the end of its message (${end - start} bytes left)`, at);
     return start + len;
@@ -97,7 +127,7 @@ export class Cursor {
 
   private varint64(end: number, signed: boolean): number | bigint {
     const b = this.buf;
-    const at = this.reader.pos;
+    const at = this.pos;
     let pos = at;
     let lo = 0;
     let hi = 0;
@@ -113,7 +143,7 @@ export class Cursor {
       } else hi |= bits << (7 * i - 32);
       if (byte < 0x80) break;
     }
-    this.reader.pos = pos;
+    this.pos = pos;
     lo >>>= 0;
     hi >>>= 0;
     if (hi === 0) return lo;
@@ -124,26 +154,30 @@ export class Cursor {
   }
 
   float32(end: number): number {
-    if (this.reader.pos + 4 > end) this.fail('truncated float');
-    return this.reader.float();
+    if (this.pos + 4 > end) this.fail('truncated float');
+    const v = this.dataView().getFloat32(this.pos, true);
+    this.pos += 4;
+    return v;
   }
 
   float64(end: number): number {
-    if (this.reader.pos + 8 > end) this.fail('truncated double');
-    return this.reader.double();
+    if (this.pos + 8 > end) this.fail('truncated double');
+    const v = this.dataView().getFloat64(this.pos, true);
+    this.pos += 8;
+    return v;
   }
 
   /** Reads a length-delimited field as a string (invalid UTF-8 becomes U+FFFD). */
   string(end: number): string {
     const stop = this.lenEnd(end);
-    const start = this.reader.pos;
-    this.reader.pos = stop;
+    const start = this.pos;
+    this.pos = stop;
     return decodeUtf8(this.buf, start, stop);
   }
 
   /** Skips a field's value of the given wire type. */
   skip(wire: number, end: number): void {
-    const r = this.reader;
+    const r = this;
     switch (wire) {
       case WIRE.VARINT:
         this.varint64(end, false);
@@ -163,7 +197,7 @@ export class Cursor {
         // Deprecated groups: skip nested fields up to the matching end-group tag.
         for (let depth = 1; depth > 0; ) {
           const at = r.pos;
-          const tag = r.uint32();
+          const tag = r.varint32();
           if (r.pos > end) this.fail('truncated group', at);
           const w = tag & 7;
           if (w === WIRE.EGROUP) depth--;
