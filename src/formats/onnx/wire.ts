@@ -379,7 +379,28 @@ export class Sink {
   }
 
   stringField(field: number, s: string): void {
-    this.bytesField(field, encodeUtf8(s));
+    this.tag(field, WIRE.LEN);
+    // Names are short and ASCII: written in place, without a UTF-8 array each.
+    const n = s.length;
+    if (n < 128) {
+      this.room(n + 1);
+      const out = this.scratch;
+      let at = this.at + 1;
+      let i = 0;
+      for (; i < n; i++) {
+        const c = s.charCodeAt(i);
+        if (c >= 0x80) break;
+        out[at++] = c;
+      }
+      if (i === n) {
+        out[this.at] = n;
+        this.at = at;
+        return;
+      }
+    }
+    const bytes = encodeUtf8(s);
+    this.varint(bytes.byteLength);
+    this.raw(bytes);
   }
 
   dataField(field: number, data: TensorData): void {
