@@ -140,8 +140,8 @@ export class ValueInfoRec extends Rec {
 /**
  * A tensor read from a TensorProto, and the record of that TensorProto: one
  * object, as a large model holds 100k+ constants. Data that is a raw_data
- * range of the file's buffer gets its BytesData only when first asked for:
- * an unchanged tensor is copied from its byte range without it.
+ * range of the file's buffer gets a BytesData each time it is asked for:
+ * an unchanged tensor is copied from its byte range without one.
  */
 export class TensorRec extends Tensor implements RecordRange {
   private _spans: readonly number[] | undefined = undefined;
@@ -188,7 +188,9 @@ export class TensorRec extends Tensor implements RecordRange {
   }
 
   override get data(): TensorData {
-    return (this._data ??= new BytesData(this.buf, this.rawAt, this.rawLength));
+    // Not kept: a rewrite reads the data of the constants it replaces once,
+    // and a kept view would outlive them in the old generation.
+    return this._data ?? new BytesData(this.buf, this.rawAt, this.rawLength);
   }
 
   /**
