@@ -147,14 +147,19 @@ export function validate(graph: Graph, options: ValidateOptions = {}): string[] 
     v.const !== undefined || v.variable === true || (v.producer !== null && !v.producer.removed) || v.graph.inputs.includes(v);
   const seen = freshMark();
   for (const node of graph.nodes) {
-    node.inputs.forEach((v, i) => {
-      if (!v) return;
+    const inputs = node.inputs;
+    for (let i = 0; i < inputs.length; i++) {
+      const v = inputs[i];
+      if (!v) continue;
+      const producer = v.producer;
+      // The usual input: made by a live node of this graph that came before.
+      if (producer !== null && producer.graph === graph && v.graph === graph && !producer.removed && producer._mark === seen) continue;
       if (!inScope(v)) problems.push(`node '${node.name}' (${node.op}) input ${i} reads '${v.name}' from a graph out of scope`);
       else if (!hasSource(v)) problems.push(`node '${node.name}' (${node.op}) input ${i} reads '${v.name}', which nothing produces`);
-      else if (options.ordered && v.producer && v.producer.graph === graph && v.producer._mark !== seen) {
-        problems.push(`node '${node.name}' (${node.op}) reads '${v.name}' before its producer '${v.producer.name}'`);
+      else if (options.ordered && producer && producer.graph === graph && producer._mark !== seen) {
+        problems.push(`node '${node.name}' (${node.op}) reads '${v.name}' before its producer '${producer.name}'`);
       }
-    });
+    }
     node._mark = seen;
     for (const sub of node.subgraphs) {
       if (sub.parent !== graph) problems.push(`subgraph '${sub.name}' of node '${node.name}' does not name its parent graph`);
