@@ -150,7 +150,11 @@ export class Node {
   native?: unknown;
 
   /** @internal */ _inputs: (Value | null)[] = NO_VALUES;
-  /** @internal */ _outputs: Value[] = NO_VALUES as Value[];
+  /**
+   * @internal The outputs; a node's only output is held as itself: most nodes
+   * have one, and an array each is two heap objects per node of a large graph.
+   */
+  _outputs: Value | Value[] = NO_VALUES as Value[];
   /** @internal */ _removed = false;
   /** @internal scratch of the graph passes (visit marks), meaningless between passes */ _mark = 0;
   /**
@@ -208,8 +212,15 @@ export class Node {
     return this._inputs;
   }
 
+  /** The outputs in order (a new array each time for a node with one output). */
   get outputs(): readonly Value[] {
-    return this._outputs;
+    const o = this._outputs;
+    return o instanceof Value ? [o] : o;
+  }
+
+  get outputCount(): number {
+    const o = this._outputs;
+    return o instanceof Value ? 1 : o.length;
   }
 
   get removed(): boolean {
@@ -221,7 +232,8 @@ export class Node {
   }
 
   output(i: number): Value {
-    const v = this._outputs[i];
+    const o = this._outputs;
+    const v = o instanceof Value ? (i === 0 ? o : undefined) : o[i];
     if (!v) throw new RangeError(`node '${this.name}' (${this.op}) has no output ${i}`);
     return v;
   }
@@ -256,7 +268,7 @@ export class Node {
    * @internal for codecs building a graph: links a fresh node (no inputs or
    * outputs yet) to `inputs` and `outputs`, keeping the arrays (not copied).
    */
-  _link(inputs: (Value | null)[], outputs: Value[]): void {
+  _link(inputs: (Value | null)[], outputs: Value | Value[]): void {
     if (this._inputs !== NO_VALUES || this._outputs !== NO_VALUES) throw new Error(`node '${this.name}' is linked already`);
     for (let i = 0; i < inputs.length; i++) {
       const v = inputs[i];
@@ -266,17 +278,17 @@ export class Node {
       }
     }
     this._inputs = inputs;
-    for (const v of outputs) {
+    for (const v of outputs instanceof Value ? [outputs] : outputs) {
       if (v._producer && !v._producer._removed) throw new Error(`value '${v.name}' is already produced by node '${v._producer.name}'`);
       if (v.graph !== this.graph) throw new Error(`value '${v.name}' belongs to another graph`);
       v._producer = this;
     }
-    this._outputs = outputs;
+    this._outputs = !(outputs instanceof Value) && outputs.length === 1 ? outputs[0]! : outputs;
   }
 
   /** Makes this node the producer of `values` (each must have no other producer). */
   setOutputs(values: readonly Value[]): void {
-    for (const v of this._outputs) if (v._producer === this) v._producer = null;
+    for (const v of this.outputs) if (v._producer === this) v._producer = null;
     for (const v of values) {
       if (v._producer && v._producer !== this && !v._producer._removed) {
         throw new Error(`value '${v.name}' is already produced by node '${v._producer.name}'`);
@@ -284,7 +296,7 @@ export class Node {
       if (v.graph !== this.graph) throw new Error(`value '${v.name}' belongs to another graph`);
       v._producer = this;
     }
-    this._outputs = values.slice();
+    this._outputs = values.length === 1 ? values[0]! : values.slice();
   }
 
   /** Attribute helper: the value of attribute `name`, or undefined. */
@@ -530,9 +542,10 @@ export class Graph {
 
   /**
    * @internal for codecs building a graph: appends a node and links it to
-   * `inputs` and `outputs`, keeping the arrays (not copied).
+   * `inputs` and `outputs` (one output may be given as itself), keeping the
+   * arrays (not copied).
    */
-  _appendNode(op: string, domain: string, name: string, inputs: (Value | null)[], outputs: Value[], native: unknown): Node {
+  _appendNode(op: string, domain: string, name: string, inputs: (Value | null)[], outputs: Value | Value[], native: unknown): Node {
     const node = new Node(this, op, domain, name, undefined);
     node.native = native;
     this._nodeNames?.add(name);
@@ -616,7 +629,7 @@ export class Graph {
   removeNode(node: Node): void {
     if (node.graph !== this || node._removed) return;
     node.setInputs([]);
-    for (const v of node._outputs) if (v._producer === node) v._producer = null;
+    for (const v of node.outputs) if (v._producer === node) v._producer = null;
     node._removed = true;
     this._removedCount++;
   }

@@ -24,7 +24,7 @@ export function cleanup(graph: Graph): { nodes: number; values: number } {
     const order = graph.nodes;
     for (let i = order.length - 1; i >= 0; i--) {
       const node = order[i]!;
-      if (node.removed || node.outputs.length === 0 || !allUnread(node.outputs)) continue;
+      if (node.removed || node.outputCount === 0 || !allUnread(node)) continue;
       graph.removeNode(node);
       nodes++;
       changed = true;
@@ -41,8 +41,8 @@ export function cleanup(graph: Graph): { nodes: number; values: number } {
   return { nodes, values };
 }
 
-function allUnread(values: readonly Value[]): boolean {
-  for (const v of values) if (v.useCount > 0) return false;
+function allUnread(node: Node): boolean {
+  for (let i = 0; i < node.outputCount; i++) if (node.output(i).useCount > 0) return false;
   return true;
 }
 

@@ -170,3 +170,24 @@ describe('attributes decoded on first use', () => {
     expect(decoded()).toBe(0);
   });
 });
+
+describe('outputs', () => {
+  test('a node with one output holds no array for it: outputs, outputCount and output(i) agree through changes', () => {
+    const { g, x } = chain();
+    const n = g.addNode({ op: 'Split', inputs: [x], outputs: ['a'] });
+    const a = n.output(0);
+    expect(n.outputs).toEqual([a]);
+    expect(n.outputCount).toBe(1);
+    expect(() => n.output(1)).toThrow(RangeError);
+    const b = g.addValue('b');
+    n.setOutputs([a, b]);
+    expect(n.outputs).toEqual([a, b]);
+    expect([n.outputCount, b.producer]).toEqual([2, n]);
+    n.setOutputs([b]);
+    expect([n.outputs, n.outputCount, a.producer, b.producer]).toEqual([[b], 1, null, n]);
+    n.setOutputs([]);
+    expect([n.outputs, n.outputCount, b.producer]).toEqual([[], 0, null]);
+    g.removeNode(g.addNode({ op: 'Relu', inputs: [x], outputs: [a] }));
+    expect(a.producer).toBeNull();
+  });
+});

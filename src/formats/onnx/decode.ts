@@ -2,7 +2,7 @@ import { closeSync as fs_close } from 'node:fs';
 import { ModelError } from '../../errors';
 import type { Attr, Int } from '../../ir/attr';
 import { DTYPES, byteSize, type DType } from '../../ir/dtype';
-import { Graph, type Shape, type Value } from '../../ir/graph';
+import { Graph, type Shape, Value } from '../../ir/graph';
 import { Model } from '../../ir/model';
 import { BytesData, LazyData, StringData, type Tensor, type TensorData } from '../../ir/tensor';
 import { openExternalForRead, readExternal, type ExternalRef } from './external';
@@ -359,7 +359,7 @@ function readGraph(
   // name index holds (no second map of 100k names); the empty name, which
   // node outputs do not claim, is kept apart.
   const local = new LocalNames(g);
-  const outs: Value[][] = [];
+  const outs: (Value | Value[])[] = [];
   // Most inputs name the output of a node read just before, or the initializer
   // after the one an input named last (exporters order both by first use).
   // While no name of this graph is held twice, such a value is the one the
@@ -369,7 +369,10 @@ function readGraph(
   const nearby = (n: string): Value | undefined => {
     if (g.sharedNameCount > 0 || n === '') return undefined;
     for (let k = current - 1; k >= 0 && k >= current - RECENT_NODES; k--) {
-      for (const v of outs[k]!) if (v.name === n) return v;
+      const o = outs[k]!;
+      if (o instanceof Value) {
+        if (o.name === n) return o;
+      } else for (const v of o) if (v.name === n) return v;
     }
     const inits = rec.initValues;
     for (let i = nextInit; i < inits.length && i < nextInit + RECENT_NODES; i++) {
@@ -563,7 +566,7 @@ const OUTPUTS: Value[] = [];
 const ATTRS: number[] = [];
 
 /** Creates the values a node produces (a name produced twice gets a second value, which no one reads). */
-function readNodeOutputs(cur: Cursor, g: Graph, contentStart: number, end: number): Value[] {
+function readNodeOutputs(cur: Cursor, g: Graph, contentStart: number, end: number): Value | Value[] {
   cur.pos = contentStart;
   OUTPUTS.length = 0;
   while (cur.pos < end) {
@@ -573,8 +576,8 @@ function readNodeOutputs(cur: Cursor, g: Graph, contentStart: number, end: numbe
       OUTPUTS.push(g.addValue(n)); // the graph's name index now finds the first value of `n`
     } else cur.skip(tag & 7, end);
   }
-  // An exact-size array: the node keeps it, and one grown by push has room for 17.
-  return OUTPUTS.slice();
+  // The node keeps the array (a single output as itself); one grown by push has room for 17.
+  return OUTPUTS.length === 1 ? OUTPUTS[0]! : OUTPUTS.slice();
 }
 
 /** Reads a node's fields into a NodeRec; its input names go to INPUTS and its attribute ranges to ATTRS. */

@@ -353,7 +353,7 @@ export class Encoder {
     }
     const m = Sink.nested();
     for (const v of n.inputs) m.stringField(1, v ? v.name : '');
-    for (const v of n.outputs) m.stringField(2, v.name);
+    for (let i = 0; i < n.outputCount; i++) m.stringField(2, n.output(i).name);
     if (n.name !== '' || (rec?.has(3) && n.name === rec.name)) m.stringField(3, n.name);
     if (n.op !== '' || (rec?.has(4) && n.op === rec.op)) m.stringField(4, n.op);
     if (n.attrCount > 0) for (const [name, a] of n.attrs) this.attr(m, name, a, n);
@@ -578,7 +578,7 @@ function namesSame(n: Node, rec: NodeRec): boolean {
   const len = varint();
   const end = p + len;
   const ins = n.inputs;
-  const outs = n.outputs;
+  const outCount = n.outputCount;
   let i = 0;
   let o = 0;
   while (p < end) {
@@ -591,7 +591,7 @@ function namesSame(n: Node, rec: NodeRec): boolean {
         if (i >= ins.length || !sameText(b, p, p + l, ins[i]?.name ?? '')) return false;
         i++;
       } else if (field === 2) {
-        if (o >= outs.length || !sameText(b, p, p + l, outs[o]!.name)) return false;
+        if (o >= outCount || !sameText(b, p, p + l, n.output(o).name)) return false;
         o++;
       }
       p += l;
@@ -600,7 +600,7 @@ function namesSame(n: Node, rec: NodeRec): boolean {
     else if (wire === WIRE.I32) p += 4;
     else return false; // a group: rare enough to simply encode the node again
   }
-  return i === ins.length && o === outs.length;
+  return i === ins.length && o === outCount;
 }
 
 /** Whether bytes [s, e) are the UTF-8 of `text`. */
