@@ -87,7 +87,7 @@ export class Encoder {
     if (lazy && mode === 'keep') for (const t of rec.externals) this.kept.push({ ref: t.external!, data: t.data });
     else if (mode === 'keep') this.collectKept(model);
     if (rec && this.modelSame(model, rec)) {
-      out.raw(rec.buf.subarray(rec.start, rec.end));
+      out.rawRange(rec.buf, rec.start, rec.end);
       return out;
     }
     if (rec) copySpans(out, rec, 1);
@@ -113,7 +113,7 @@ export class Encoder {
     if (!(rec && !rec.graph && emptyGraph)) this.graph(out, g, 7);
     model.opsets.forEach((o, i) => {
       const r = rec?.opsets[i];
-      if (r && r.domain === o.domain && r.version === o.version) out.raw(rec!.buf.subarray(r.start, r.end));
+      if (r && r.domain === o.domain && r.version === o.version) out.rawRange(rec!.buf, r.start, r.end);
       else {
         const m = Sink.nested();
         m.stringField(1, o.domain);
@@ -124,7 +124,7 @@ export class Encoder {
     });
     model.metadata.forEach((e, i) => {
       const r = rec?.metadata[i];
-      if (r && r.key === e.key && r.value === e.value) out.raw(rec!.buf.subarray(r.start, r.end));
+      if (r && r.key === e.key && r.value === e.value) out.rawRange(rec!.buf, r.start, r.end);
       else {
         const m = Sink.nested();
         m.stringField(1, e.key);
@@ -623,20 +623,20 @@ function sameText(b: Uint8Array, s: number, e: number, text: string): boolean {
 function copySpans(out: Sink, rec: RecordRange | undefined, no: number): void {
   if (!rec) return;
   const s = rec.spans;
-  for (let i = 0; i < s.length; i += 3) if (s[i] === no) out.raw(rec.buf.subarray(s[i + 1], s[i + 2]));
+  for (let i = 0; i < s.length; i += 3) if (s[i] === no) out.rawRange(rec.buf, s[i + 1]!, s[i + 2]!);
 }
 
 /** Copies the fields this codec does not know, in file order, after the known ones (as protobuf does). */
 function copyUnknown(out: Sink, rec: RecordRange | undefined, known: ReadonlySet<number>): void {
   if (!rec) return;
   const s = rec.spans;
-  for (let i = 0; i < s.length; i += 3) if (!known.has(s[i]!)) out.raw(rec.buf.subarray(s[i + 1], s[i + 2]));
+  for (let i = 0; i < s.length; i += 3) if (!known.has(s[i]!)) out.rawRange(rec.buf, s[i + 1]!, s[i + 2]!);
 }
 
 /** Copies an element's bytes; under another field number, re-tags its content. */
 function copyRec(out: Sink, rec: RecordRange, field: number): void {
   if (rec.field === field) {
-    out.raw(rec.buf.subarray(rec.start, rec.end));
+    out.rawRange(rec.buf, rec.start, rec.end);
     return;
   }
   let p = rec.start;

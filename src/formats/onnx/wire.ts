@@ -361,6 +361,19 @@ export class Sink {
     this.at += bytes.byteLength;
   }
 
+  /** Appends bytes `start`..`end` of `buf`: copied when short, else referenced (no view made for a short range). */
+  rawRange(buf: Uint8Array, start: number, end: number): void {
+    const n = end - start;
+    if (n >= COPY_LIMIT) {
+      this.raw(new Uint8Array(buf.buffer, buf.byteOffset + start, n));
+      return;
+    }
+    this.room(n);
+    const out = this.scratch;
+    for (let i = 0, at = this.at; i < n; i++) out[at + i] = buf[start + i]!;
+    this.at += n;
+  }
+
   /** Appends tensor data: a view when in memory, else read only when the output is written. */
   data(data: TensorData): void {
     if (data instanceof BytesData || data.byteLength < COPY_LIMIT) {
