@@ -1,9 +1,10 @@
 /**
  * Fused elementwise arithmetic: an expression such as
- * `$scale / sqrt($var + $eps)` computed element by element in one pass, with
- * no tensor for `$var + $eps` or its square root. A rule evaluates a few such
- * expressions at every match, and the intermediate tensors (their arrays,
- * shapes and wrappers) were most of what its arithmetic allocated.
+ * `$scale / sqrt($var + $eps)` computed operation by operation into working
+ * vectors the expression keeps, with no tensor for `$var + $eps` or its
+ * square root. A rule evaluates a few such expressions at every match, and
+ * the intermediate tensors (their arrays, shapes and wrappers) were most of
+ * what its arithmetic allocated.
  *
  * The result is exactly the one of evaluating operation by operation: the
  * fused pass is taken only where each operation would have taken the
@@ -20,7 +21,7 @@ import type { Expr } from './ast';
 import { UNARY_MATH_SPECS } from './builtins/math';
 import { BINARY_OPS, lookupFunction } from './functions';
 import type { ElementwiseSpec } from './tensor-math';
-import { ExprValue, NumberArray, SCRATCH_ELEMENTS, floatTensor, numbersFor } from './values';
+import { ExprValue, SCRATCH_ELEMENTS, floatTensor, numbersFor } from './values';
 
 /** What the caller compiled an expression to: its value in an environment. */
 export type CompiledLeaf<Env> = (env: Env) => ExprValue;
@@ -38,6 +39,9 @@ interface LeafStep<Env> {
   readonly evaluate: CompiledLeaf<Env>;
 }
 type Step<Env> = OpStep | LeafStep<Env>;
+
+/** The largest working vector an expression keeps between evaluations (elements); larger ones are made each time. */
+const KEPT_BUFFER_ELEMENTS = 4096;
 
 /** Binary operators whose float path is plain elementwise math (no comparisons, no integer division). */
 const FUSED_BINARY = new Set(['+', '-', '*', '/']);
@@ -92,12 +96,12 @@ export class FusedElementwise<Env> {
   private readonly leafTensors: (Tensor | undefined)[];
   /** Where each leaf's small tensor is decoded. */
   private readonly scratch: Float64Array[];
-  /** Per step: the elements of a tensor leaf, undefined for a number leaf or an operation. */
-  private readonly elements: (NumberArray | undefined)[];
-  /** Per step: the number of a number leaf (rounded to the dtype), or the current element's value. */
-  private readonly values: Float64Array;
-  /** Per step: whether it gives a tensor. */
-  private readonly isTensor: boolean[];
+  /** Per step: its elements (a tensor leaf's or an operation's result), undefined for a number leaf. */
+  private readonly vectors: (Float64Array | undefined)[];
+  /** Per step: the number of a number leaf, rounded to the dtype. */
+  private readonly numbers: Float64Array;
+  /** Working vectors: one per operation step, then one per leaf whose elements need converting. */
+  private readonly buffers: (Float64Array | undefined)[];
   /** Set while `run` runs: a leaf that evaluated this very expression again would find the arrays in use. */
   private busy = false;
 
@@ -108,9 +112,9 @@ export class FusedElementwise<Env> {
     this.leafValues = new Array<ExprValue | undefined>(leafCount).fill(undefined);
     this.leafTensors = new Array<Tensor | undefined>(leafCount).fill(undefined);
     this.scratch = Array.from({ length: leafCount }, () => new Float64Array(SCRATCH_ELEMENTS));
-    this.elements = new Array<NumberArray | undefined>(steps.length).fill(undefined);
-    this.values = new Float64Array(steps.length);
-    this.isTensor = new Array<boolean>(steps.length).fill(false);
+    this.vectors = new Array<Float64Array | undefined>(steps.length).fill(undefined);
+    this.numbers = new Float64Array(steps.length);
+    this.buffers = new Array<Float64Array | undefined>(steps.length + leafCount).fill(undefined);
   }
 
   /** The value, or undefined when the fused pass does not apply here (the caller then evaluates unfused). */
@@ -123,13 +127,13 @@ export class FusedElementwise<Env> {
       // Keep no tensor of this evaluation alive until the next one.
       this.leafValues.fill(undefined);
       this.leafTensors.fill(undefined);
-      this.elements.fill(undefined);
+      this.vectors.fill(undefined);
       this.busy = false;
     }
   }
 
   private compute(env: Env): Tensor | undefined {
-    const { steps, leafValues, leafTensors, elements, values, isTensor } = this;
+    const { steps, leafValues, leafTensors, vectors, numbers } = this;
     for (const step of steps) {
       if (step.kind !== 'leaf') continue;
       try {
@@ -154,42 +158,59 @@ export class FusedElementwise<Env> {
     if (!like) return undefined;
     const dtype = like.dtype as 'float32' | 'float64';
     const single = dtype === 'float32';
-    for (let s = 0; s < steps.length; s++) {
+    const n = elementCount(like.shape);
+    const last = steps.length - 1;
+    let out: Float64Array | undefined;
+    // Operation by operation over whole vectors (each loop calls one function
+    // on arrays of one kind), each step's vector in a buffer of this expression.
+    for (let s = 0; s <= last; s++) {
       const step = steps[s]!;
       if (step.kind === 'leaf') {
         const t = leafTensors[step.leaf];
-        isTensor[s] = t !== undefined;
-        if (t) elements[s] = numbersFor(t, this.scratch[step.leaf]!);
+        if (t) vectors[s] = this.leafVector(step.leaf, t, n);
         else {
+          vectors[s] = undefined;
           // A number is rounded to the dtype where it meets a tensor, as the same-shape float path rounds it.
           const x = leafValues[step.leaf] as number;
-          values[s] = single ? Math.fround(x) : x;
+          numbers[s] = single ? Math.fround(x) : x;
         }
-      } else {
-        // An operation on numbers alone computes as scalars (no rounding to the dtype): not fused.
-        const o = step.operands;
-        if (!isTensor[o[0]!] && !(o.length > 1 && isTensor[o[1]!])) return undefined;
-        isTensor[s] = true;
+        continue;
       }
+      const o = step.operands;
+      const a = vectors[o[0]!];
+      const b = o.length > 1 ? vectors[o[1]!] : undefined;
+      // An operation on numbers alone computes as scalars (no rounding to the dtype): not fused.
+      if (!a && !b) return undefined;
+      const x = a ? 0 : numbers[o[0]!]!;
+      const y = b || o.length < 2 ? 0 : numbers[o[1]!]!;
+      const result = s === last ? (out = new Float64Array(n)) : this.buffer(s, n);
+      const num = step.spec.num;
+      if (a && b) for (let i = 0; i < n; i++) result[i] = num(a[i]!, b[i]!, 0);
+      else if (a) for (let i = 0; i < n; i++) result[i] = num(a[i]!, y, 0);
+      else for (let i = 0; i < n; i++) result[i] = num(x, b![i]!, 0);
+      // Each result is stored in the dtype, as a Float32Array store would round it.
+      if (single) for (let i = 0; i < n; i++) result[i] = Math.fround(result[i]!);
+      vectors[s] = result;
     }
-    const n = elementCount(like.shape);
-    const out = new Float64Array(n);
-    const last = steps.length - 1;
-    for (let i = 0; i < n; i++) {
-      for (let s = 0; s <= last; s++) {
-        const step = steps[s]!;
-        if (step.kind === 'leaf') {
-          const e = elements[s];
-          if (e) values[s] = e[i]!;
-        } else {
-          const o = step.operands;
-          const r = step.spec.num(values[o[0]!]!, o.length > 1 ? values[o[1]!]! : 0, 0);
-          values[s] = single ? Math.fround(r) : r;
-        }
-      }
-      out[i] = values[last]!;
-    }
-    return floatTensor(dtype, like.shape, out);
+    return out ? floatTensor(dtype, like.shape, out) : undefined;
+  }
+
+  /** A tensor leaf's `n` elements as doubles: as they are when they already are, else copied into this leaf's buffer. */
+  private leafVector(leaf: number, t: Tensor, n: number): Float64Array {
+    const e = numbersFor(t, this.scratch[leaf]!);
+    if (e instanceof Float64Array) return e;
+    const into = this.buffer(this.steps.length + leaf, n);
+    for (let i = 0; i < n; i++) into[i] = e[i]!;
+    return into;
+  }
+
+  /** Buffer `k` (a step's vector, or after the steps a leaf's copy), at least `n` long; kept for the next evaluation unless large. */
+  private buffer(k: number, n: number): Float64Array {
+    const kept = this.buffers[k];
+    if (kept && kept.length >= n) return kept;
+    const made = new Float64Array(n);
+    if (n <= KEPT_BUFFER_ELEMENTS) this.buffers[k] = made;
+    return made;
   }
 
   /** How many leaves the fused tree reads (for tests). */
