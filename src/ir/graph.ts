@@ -515,6 +515,11 @@ export class Graph {
     if (this._nodeNames) yield* this._nodeNames;
   }
 
+  /** @internal for codecs building a graph: about `count` more names will be added (sizes the name filter once). */
+  _expectNames(count: number): void {
+    this._nameFilter.reserve(count);
+  }
+
   /** Creates a value. Names need not be unique (TFLite allows repeats); see uniqueName. */
   addValue(name: string, init?: { dtype?: DType; shape?: Shape; native?: unknown }): Value {
     const v = new Value(this, name);

@@ -26,8 +26,16 @@ export class NameFilter {
   }
 
   add(name: string): void {
-    if (++this.count * BITS_PER_NAME > this.bits.length * 32) this.grow();
+    if ((this.count + 1) * BITS_PER_NAME > this.bits.length * 32) this.grow(this.bits.length * 32 * 4);
+    this.count++;
     this.set(name);
+  }
+
+  /** Makes room for `more` names at once (one rebuild instead of several as they come). */
+  reserve(more: number): void {
+    let size = this.bits.length * 32;
+    while ((this.count + more) * BITS_PER_NAME > size) size *= 2;
+    if (size > this.bits.length * 32) this.grow(size);
   }
 
   private set(name: string): void {
@@ -38,9 +46,8 @@ export class NameFilter {
     this.bits[b >>> 5]! |= 1 << (b & 31);
   }
 
-  /** Four times the bits, filled again from every name the graph has. */
-  private grow(): void {
-    const size = this.bits.length * 32 * 4;
+  /** `size` bits (a power of two), filled again from every name the graph has. */
+  private grow(size: number): void {
     this.bits = new Uint32Array(size / 32);
     this.mask = size - 1;
     let count = 0;
@@ -48,8 +55,8 @@ export class NameFilter {
       this.set(name);
       count++;
     }
-    // Names added more than once are counted once now: `count` only bounds the fill.
-    this.count = count + 1;
+    // Names given more than once count once now: `count` only bounds the fill.
+    this.count = count;
   }
 }
 

@@ -26,3 +26,25 @@ describe('NameFilter', () => {
     expect(maybe).toBeLessThan(400);
   });
 });
+
+test('reserve makes room once; names added before and after stay found', () => {
+  const names: string[] = [];
+  let rebuilds = 0;
+  const filter = new NameFilter(() => {
+    rebuilds++;
+    return names;
+  });
+  for (let i = 0; i < 10; i++) {
+    names.push(`early${i}`);
+    filter.add(`early${i}`);
+  }
+  const before = rebuilds;
+  filter.reserve(100_000);
+  expect(rebuilds).toBe(before + 1);
+  for (let i = 0; i < 100_000; i++) {
+    names.push(`n${i}`);
+    filter.add(`n${i}`);
+  }
+  expect(rebuilds).toBe(before + 1);
+  for (const n of names) expect(filter.mayHave(n)).toBe(true);
+});

@@ -354,6 +354,8 @@ function readGraph(
   }
 
   const g = new Graph(name, parent);
+  // Room for the names to come: a value per input and initializer, a node and (usually) a value per node.
+  g._expectNames(inputs.length / 3 + inits.length / 3 + (2 * nodes.length) / 3);
   rec.name = name;
   // The first value of each name in this graph is the one the graph's own
   // name index holds (no second map of 100k names); the empty name, which
@@ -1110,15 +1112,24 @@ function readTensor(cur: Cursor, options: DecodeOptions, start: number, contentS
  */
 const SHAPES = new Map<string, readonly number[]>();
 const MAX_SHARED_SHAPES = 4096;
+let lastShape: readonly number[] = [];
 
 function sharedShape(dims: readonly number[]): readonly number[] {
   if (dims.length === 0) return NO_DIMS;
+  // Tensors read one after another often have one shape (a BatchNorm's four): no key string for those.
+  const last = lastShape;
+  if (last.length === dims.length) {
+    let i = 0;
+    while (i < dims.length && last[i] === dims[i]) i++;
+    if (i === dims.length) return last;
+  }
   const key = dims.join(',');
   let shape = SHAPES.get(key);
   if (!shape) {
     shape = Object.freeze(dims.slice()); // exact size: a pushed-to array keeps room for 16
     if (SHAPES.size < MAX_SHARED_SHAPES) SHAPES.set(key, shape);
   }
+  lastShape = shape;
   return shape;
 }
 const NO_DIMS: readonly number[] = Object.freeze([]);
