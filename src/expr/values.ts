@@ -411,7 +411,8 @@ function encodeFloats(dtype: 'float32' | 'float64', values: Float64Array): Uint8
  */
 export function floatTensor(dtype: 'float32' | 'float64', shape: readonly number[], values: Float64Array): Tensor {
   if (dtype === 'float32') for (let i = 0; i < values.length; i++) values[i] = Math.fround(values[i]!);
-  return new Tensor(dtype, [...shape], new ComputedFloats(dtype, values));
+  // A frozen shape (the decoders share one per distinct shape) cannot change under the tensor: no copy.
+  return new Tensor(dtype, Object.isFrozen(shape) ? shape : [...shape], new ComputedFloats(dtype, values));
 }
 
 /** The elements of a tensor whose data an expression computed, as they are (no copy, no decoding). */
