@@ -299,9 +299,16 @@ export class Node {
     this._outputs = values.length === 1 ? values[0]! : values.slice();
   }
 
-  /** Attribute helper: the value of attribute `name`, or undefined. */
+  /**
+   * Attribute helper: the value of attribute `name`, or undefined. Of
+   * attributes not decoded yet it may be a frozen copy: change attributes
+   * through `attrs`.
+   */
   attr(name: string): Attr | undefined {
-    return this._attrs === undefined ? undefined : this.attrs.get(name);
+    const attrs = this._attrs;
+    if (attrs === undefined) return undefined;
+    if (attrs instanceof Map) return attrs.get(name);
+    return attrs.decodeAttr ? attrs.decodeAttr(name) : this.attrs.get(name);
   }
 
   /** The subgraphs held by this node's attributes (If branches, Loop body). */
@@ -328,6 +335,12 @@ export interface AttrSource {
   readonly attrCount: number;
   /** The attributes, decoded now; called at most once per node. */
   decodeAttrs(): Map<string, Attr>;
+  /**
+   * One attribute, decoded now and not kept (frozen, so that a change to it
+   * cannot be lost): a matcher reading `epsilon` of 30,000 BatchNorms need
+   * not keep a map for each.
+   */
+  decodeAttr?(name: string): Attr | undefined;
 }
 
 /** In a graph's name table: a name that a value since renamed had (it stays taken). */

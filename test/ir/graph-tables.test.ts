@@ -162,6 +162,25 @@ describe('attributes decoded on first use', () => {
     expect(node.pendingAttrs).toBeUndefined();
   });
 
+  test('a source that decodes one attribute answers attr() without decoding them all', () => {
+    const { g, x } = chain();
+    let all = 0;
+    const node = g.addNode({ op: 'LeakyRelu', inputs: [x], outputs: ['y'] });
+    node.setAttrSource({
+      attrCount: 1,
+      decodeAttrs: () => {
+        all++;
+        return new Map([['alpha', attr.float(0.1)]]);
+      },
+      decodeAttr: (name) => (name === 'alpha' ? Object.freeze(attr.float(0.1)) : undefined),
+    });
+    expect(node.attr('alpha')).toEqual(attr.float(0.1));
+    expect(node.attr('beta')).toBeUndefined();
+    expect([all, node.pendingAttrs !== undefined]).toEqual([0, true]);
+    expect(node.attrs.get('alpha')).toEqual(attr.float(0.1));
+    expect(all).toBe(1);
+  });
+
   test('a map set before any look replaces the source without decoding it', () => {
     const { node, decoded } = lazyNode();
     node.attrs = new Map();

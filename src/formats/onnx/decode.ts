@@ -678,9 +678,31 @@ export class LazyAttrs {
 
   /** The attributes of the node read into `rec`, in file order. */
   decode(rec: NodeRec): Map<string, Attr> {
+    const attrs = new Map<string, Attr>();
+    this.walk(rec, (a) => {
+      attrs.set((a.native as AttrRec).name, a);
+      return false;
+    });
+    return attrs;
+  }
+
+  /** The attribute `name` of the node read into `rec`, frozen (see AttrSource.decodeAttr). */
+  decodeOne(rec: NodeRec, name: string): Attr | undefined {
+    let found: Attr | undefined;
+    this.walk(rec, (a) => {
+      if ((a.native as AttrRec).name !== name) return false;
+      if (Array.isArray(a.value)) Object.freeze(a.value);
+      found = Object.freeze(a);
+      return true;
+    });
+    return found;
+  }
+
+  /** Decodes the node's attributes in file order until `visit` returns true. */
+  private walk(rec: NodeRec, visit: (a: Attr) => boolean): void {
     const cur = new Cursor(this.buf, this.options.file);
     cur.path.push('node', rec.name, 'attribute', 0);
-    const attrs = new Map<string, Attr>();
+    let index = 0;
     try {
       cur.pos = rec.start;
       cur.tag(rec.end);
@@ -693,15 +715,13 @@ export class LazyAttrs {
           continue;
         }
         const stop = cur.lenEnd(end);
-        cur.path[3] = attrs.size;
-        const a = readAttr(cur, this.options, s, cur.pos, stop, this.graph, this.depth, true);
-        attrs.set((a.native as AttrRec).name, a);
+        cur.path[3] = index++;
+        if (visit(readAttr(cur, this.options, s, cur.pos, stop, this.graph, this.depth, true))) return;
         cur.pos = stop;
       }
     } catch (e) {
       throw asModelError(e, cur, this.options.file);
     }
-    return attrs;
   }
 }
 

@@ -117,6 +117,11 @@ export class NodeRec extends Rec implements AttrSource {
     if (!this.lazy) throw new Error(`node '${this.name}': no undecoded attributes`);
     return this.lazy.decode(this);
   }
+
+  decodeAttr(name: string): Attr | undefined {
+    if (!this.lazy) throw new Error(`node '${this.name}': no undecoded attributes`);
+    return this.lazy.decodeOne(this, name);
+  }
 }
 
 /** Snapshot of an attribute: its name, kind and value as read (lists copied). */

@@ -75,6 +75,27 @@ test.each(models.map((m) => [path.relative(path.dirname(path.dirname(m)), m), m]
   expect(pending).toBe(expected.filter(([, , a]) => a.length > 0 && !a.some((x) => ['graph', 'tensor', 'tensors'].includes(x[1]))).length);
 });
 
+test('one attribute read through attr() leaves the others undecoded, and cannot be changed in place', () => {
+  const file = models.find((m) => m.endsWith('ch_ppocr_mobile_v2.0_cls_infer.onnx'))!;
+  const model = readOnnx(file);
+  const conv = model.graph.nodes.find((n) => n.op === 'Conv' && n.pendingAttrs)!;
+  const i = model.graph.nodes.indexOf(conv);
+  const expected = python[file]![i]![2].find((a) => a[0] === 'strides')!;
+  const strides = conv.attr('strides')!;
+  expect(['strides', ...plain(strides)]).toEqual(expected);
+  expect(conv.attr('no_such_attribute')).toBeUndefined();
+  expect(conv.pendingAttrs).toBeDefined();
+  expect(() => {
+    (strides.value as number[])[0] = 3;
+  }).toThrow(TypeError);
+  // Changed through `attrs`, it is written.
+  conv.attrs.set('strides', { kind: 'ints', value: [7, 7] });
+  const out = path.join(dir, 'strides.onnx');
+  writeOnnxFile(model, out);
+  const back: Dumped = JSON.parse(execFileSync('/usr/bin/python3', [path.join(__dirname, 'dump-attrs.py'), out]).toString())[out];
+  expect(back[i]![2].find((a) => a[0] === 'strides')).toEqual(['strides', 'ints', [7, 7]]);
+});
+
 test('an attribute changed after its node was decoded on first use is written; the other nodes stay as read', () => {
   const file = models.find((m) => m.endsWith('ch_ppocr_mobile_v2.0_cls_infer.onnx'))!;
   const model = readOnnx(file);
