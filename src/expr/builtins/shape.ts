@@ -22,6 +22,27 @@ function reduction(how: Reduction, name: string, doc: string): FunctionSpec {
   };
 }
 
+/** The shape the last unsqueeze() made, frozen, for the next one of the same dims to share. */
+let lastUnsqueezed: readonly number[] = Object.freeze([]);
+
+/**
+ * `from` with size-1 dimensions at the positions `at` of a result of `rank`.
+ * A rule unsqueezes its per-channel constants at every match, to the same
+ * shape each time, and the constants keep their shapes: one frozen array
+ * shared by all of them (shapes are replaced, never changed in place; the
+ * decoders share theirs too) instead of an array each, which a push-grown
+ * array made several times larger than its dims.
+ */
+function unsqueezedShape(from: readonly number[], at: readonly number[], rank: number): readonly number[] {
+  const last = lastUnsqueezed;
+  let same = last.length === rank;
+  for (let i = 0, next = 0; same && i < rank; i++) same = last[i] === (at.includes(i) ? 1 : (from[next++] ?? 1));
+  if (same) return last;
+  const shape = new Array<number>(rank);
+  for (let i = 0, next = 0; i < rank; i++) shape[i] = at.includes(i) ? 1 : (from[next++] ?? 1);
+  return (lastUnsqueezed = Object.freeze(shape));
+}
+
 /** The shape, reduction and layout functions. */
 export const SHAPE_FUNCTIONS: readonly FunctionSpec[] = [
   // Shape questions
@@ -96,11 +117,8 @@ export const SHAPE_FUNCTIONS: readonly FunctionSpec[] = [
       const at = list.map((a) => normalizeAxis(a, rank, ctx.span(1), 'unsqueeze()'));
       // Plain loops: a rule unsqueezes its per-channel constants at every match.
       for (let i = 1; i < at.length; i++) if (at.indexOf(at[i]!) < i) ctx.fail(`axis repeated in [${list.join(', ')}]`, 1);
-      const shape: number[] = [];
-      let next = 0;
-      for (let i = 0; i < rank; i++) shape.push(at.includes(i) ? 1 : (tensor.shape[next++] ?? 1));
       // The same elements with size-1 axes added: the data is shared, as reshape() shares it.
-      return new Tensor(tensor.dtype, shape, tensor.data);
+      return new Tensor(tensor.dtype, unsqueezedShape(tensor.shape, at, rank), tensor.data);
     },
   },
   {
