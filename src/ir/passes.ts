@@ -84,24 +84,52 @@ export function toposort(graph: Graph): void {
   const order: Node[] = [];
   const onStack = freshMark();
   const emitted = freshMark();
+  // Iterative DFS (chains of 100k nodes would overflow the call stack) over
+  // parallel arrays: a frame is a node and how far its dependencies are done.
+  // A node without subgraphs walks its inputs in place (the dependencies of
+  // `dependencies`, in its order), so most frames allocate nothing.
+  const stackNodes: Node[] = [];
+  const stackNext: number[] = [];
+  const stackDeps: (Node[] | undefined)[] = [];
+  const push = (node: Node): void => {
+    node._mark = onStack;
+    stackNodes.push(node);
+    stackNext.push(0);
+    stackDeps.push(node.subgraphs.length > 0 ? dependencies(node, graph) : undefined);
+  };
   for (const root of graph.nodes) {
     if (root._mark === onStack || root._mark === emitted) continue;
-    // Iterative DFS: chains of 100k nodes would overflow the call stack.
-    const stack: { node: Node; deps: Node[]; next: number }[] = [{ node: root, deps: dependencies(root, graph), next: 0 }];
-    root._mark = onStack;
-    while (stack.length > 0) {
-      const top = stack[stack.length - 1]!;
-      if (top.next < top.deps.length) {
-        const dep = top.deps[top.next++]!;
-        if (dep._mark === emitted) continue;
-        if (dep._mark === onStack) throw new Error(`graph '${graph.name}' has a cycle through node '${dep.name}' (${dep.op})`);
-        dep._mark = onStack;
-        stack.push({ node: dep, deps: dependencies(dep, graph), next: 0 });
+    push(root);
+    while (stackNodes.length > 0) {
+      const top = stackNodes.length - 1;
+      const node = stackNodes[top]!;
+      const deps = stackDeps[top];
+      let dep: Node | undefined;
+      let next = stackNext[top]!;
+      if (deps) {
+        if (next < deps.length) dep = deps[next++];
       } else {
-        top.node._mark = emitted;
-        order.push(top.node);
-        stack.pop();
+        const inputs = node.inputs;
+        while (next < inputs.length) {
+          const p = inputs[next++]?.producer;
+          if (p && !p.removed && p.graph === graph) {
+            dep = p;
+            break;
+          }
+        }
       }
+      stackNext[top] = next;
+      if (dep === undefined) {
+        node._mark = emitted;
+        order.push(node);
+        stackNodes.pop();
+        stackNext.pop();
+        stackDeps.pop();
+        continue;
+      }
+      if (dep._mark === emitted) continue;
+      if (dep._mark === onStack) throw new Error(`graph '${graph.name}' has a cycle through node '${dep.name}' (${dep.op})`);
+      push(dep);
     }
   }
   graph.setNodeOrder(order);
