@@ -1,5 +1,5 @@
 import { Attr, attrGraphs } from './attr';
-import { NameFilter } from './name-filter';
+import { NameIndex } from './name-index';
 import type { DType } from './dtype';
 import type { Tensor } from './tensor';
 
@@ -343,8 +343,10 @@ export interface AttrSource {
   decodeAttr?(name: string): Attr | undefined;
 }
 
-/** In a graph's name table: a name that a value since renamed had (it stays taken). */
-const TAKEN = 0;
+/** Whether a graph's name index entry is a live value that still has `name` (not a node, a removed or a renamed value). */
+function isLiveValueNamed(owner: Value | Node, name: string): boolean {
+  return owner instanceof Value && !owner._removed && owner.name === name;
+}
 
 /** The uses of a value nobody reads: shared, never written. */
 const NO_USES: Use[] = [];
@@ -413,22 +415,12 @@ export class Graph {
   private _values: Value[] = [];
   private _removedValues = 0;
   /**
-   * Every name ever used in this graph by a value: a name maps to the first
-   * value that has it, or to TAKEN when only a value since renamed had it. A
-   * removed value stays as a tombstone (its `_removed` flag set) until a new
-   * value takes the name: removing 100k values costs no table updates.
+   * Every name this graph has given to a value or a node, with its owner,
+   * removed and renamed ones included (their names stay taken; a removed
+   * value is a tombstone that `findValue` passes over): removing 100k values
+   * costs no index updates.
    */
-  private _names = new Map<string, Value | typeof TAKEN>();
-  /**
-   * Names taken by nodes (removed ones included), made on first need: when
-   * something new is named or a node removed. Reading a graph of 100k nodes
-   * then costs no table work for their names.
-   */
-  private _nodeNames: Set<string> | undefined;
-  /** Names of removed nodes dropped from `_nodes` before `_nodeNames` was made (they stay taken). */
-  private _droppedNodeNames: string[] = [];
-  /** Every name of `_names` and every node's name: most new names are told free without a table lookup. */
-  private _nameFilter = new NameFilter(() => this.allNames());
+  private _names = new NameIndex<Value | Node>();
   private _sharedNames = 0;
   /** Next suffix to try per base name, so naming n new nodes costs O(n), not O(n^2). */
   private _nextSuffix = new Map<string, number>();
@@ -452,10 +444,7 @@ export class Graph {
   get nodes(): readonly Node[] {
     if (this._removedCount > 0) {
       const live: Node[] = [];
-      for (const n of this._nodes) {
-        if (!n._removed) live.push(n);
-        else if (!this._nodeNames) this._droppedNodeNames.push(n.name);
-      }
+      for (const n of this._nodes) if (!n._removed) live.push(n);
       this._nodes = live;
       this._removedCount = 0;
     }
@@ -488,49 +477,27 @@ export class Graph {
   /** The value named `name` in this graph or, failing that, in an enclosing one. */
   findValue(name: string): Value | undefined {
     for (let g: Graph | undefined = this; g; g = g.parent) {
-      const v = g._names.get(name);
-      if (v !== undefined && v !== TAKEN && !v._removed) return v;
+      const v = g._names.find(name, isLiveValueNamed) as Value | undefined;
+      if (v) return v;
     }
     return undefined;
   }
 
   /** A name not yet used by any value or node of this graph, derived from `base`. */
   uniqueName(base: string): string {
-    if (!this.nameTaken(base)) return base;
+    if (!this._names.has(base)) return base;
     for (let i = this._nextSuffix.get(base) ?? 1; ; i++) {
       const candidate = `${base}_${i}`;
-      if (!this.nameTaken(candidate)) {
+      if (!this._names.has(candidate)) {
         this._nextSuffix.set(base, i + 1);
         return candidate;
       }
     }
   }
 
-  private nameTaken(name: string): boolean {
-    return this._nameFilter.mayHave(name) && (this._names.has(name) || this.nodeNames().has(name));
-  }
-
-  private nodeNames(): Set<string> {
-    if (!this._nodeNames) {
-      const names = new Set<string>(this._droppedNodeNames);
-      for (const n of this._nodes) names.add(n.name);
-      this._nodeNames = names;
-      this._droppedNodeNames = [];
-    }
-    return this._nodeNames;
-  }
-
-  /** Every name the graph has given out (with repeats), for the name filter. */
-  private *allNames(): IterableIterator<string> {
-    yield* this._names.keys();
-    yield* this._droppedNodeNames;
-    for (const n of this._nodes) yield n.name;
-    if (this._nodeNames) yield* this._nodeNames;
-  }
-
-  /** @internal for codecs building a graph: about `count` more names will be added (sizes the name filter once). */
+  /** @internal for codecs building a graph: about `count` more names will be added (sizes the name index once). */
   _expectNames(count: number): void {
-    this._nameFilter.reserve(count);
+    this._names.reserve(count);
   }
 
   /** Creates a value. Names need not be unique (TFLite allows repeats); see uniqueName. */
@@ -542,7 +509,7 @@ export class Graph {
       v.native = init.native;
     }
     this._values.push(v);
-    this.indexName(name, v);
+    if (this._names.add(name, v, isLiveValueNamed) !== undefined) this._sharedNames++;
     return v;
   }
 
@@ -553,8 +520,7 @@ export class Graph {
   _addUnheldValue(name: string): Value {
     const v = new Value(this, name);
     this._values.push(v);
-    this._names.set(name, v);
-    this._nameFilter.add(name);
+    this._names.add(name, v);
     return v;
   }
 
@@ -566,8 +532,7 @@ export class Graph {
   _appendNode(op: string, domain: string, name: string, inputs: (Value | null)[], outputs: Value | Value[], native: unknown): Node {
     const node = new Node(this, op, domain, name, undefined);
     node.native = native;
-    this._nodeNames?.add(name);
-    this._nameFilter.add(name);
+    this._names.add(name, node);
     this._nodes.push(node);
     node._link(inputs, outputs);
     return node;
@@ -584,9 +549,9 @@ export class Graph {
 
   /** Renames a value, keeping the name index right. */
   renameValue(value: Value, name: string): void {
-    this.unindexName(value);
+    // The old name stays taken; findValue passes over this value for it.
     value.name = name;
-    this.indexName(name, value);
+    if (this._names.add(name, value, isLiveValueNamed) !== undefined) this._sharedNames++;
   }
 
   /** Forgets a value nobody reads or produces. */
@@ -602,18 +567,6 @@ export class Graph {
     this._removedValues++;
   }
 
-  /** Makes `value` the one `name` finds, unless a live value holds the name already. */
-  private indexName(name: string, value: Value): void {
-    if (!this._nameFilter.mayHave(name)) {
-      this._names.set(name, value);
-      this._nameFilter.add(name);
-      return;
-    }
-    const held = this._names.get(name);
-    if (held === undefined || held === TAKEN || held._removed) this._names.set(name, value);
-    else this._sharedNames++;
-  }
-
   /**
    * @internal How many values were created with a name a live value of this
    * graph held already. While it is 0, a value of this graph is the one its
@@ -623,19 +576,13 @@ export class Graph {
     return this._sharedNames;
   }
 
-  /** Drops `value` from the name index (it is being renamed); its old name stays taken. */
-  private unindexName(value: Value): void {
-    if (this._names.get(value.name) === value) this._names.set(value.name, TAKEN);
-  }
-
   /** Appends a node (call toposort after inserting nodes out of order). */
   addNode(opts: AddNodeOptions): Node {
     const name = opts.name ?? this.uniqueName(opts.op);
     const attrs = opts.attrs instanceof Map || opts.attrs === undefined ? opts.attrs : new Map(Object.entries(opts.attrs));
     const node = new Node(this, opts.op, opts.domain ?? '', name, attrs);
     node.native = opts.native;
-    this._nodeNames?.add(name);
-    this._nameFilter.add(name);
+    this._names.add(name, node);
     this._nodes.push(node);
     node.setInputs(opts.inputs ?? []);
     const outs = (opts.outputs ?? []).map((o) => (typeof o === 'string' ? this.addValue(o) : o));

@@ -1,0 +1,124 @@
+/**
+ * Every name a graph has given out, in the order given, with what it was
+ * given to: values (also once removed or renamed, so that their names stay
+ * taken) and nodes. A graph of 100k+ nodes gives out 300k+ names while it is
+ * read and asks about most of them once ("is this name new?"): a Map costs
+ * about a microsecond per new key there (hashing, entry, growth, and a
+ * remembered-set slot per young key for the garbage collector). Here a name
+ * costs one hash and a probe of a typed array; entries with the same hash
+ * are told apart by comparing the names themselves.
+ *
+ * Open addressing with linear probing, never deleting: entries of one name
+ * lie along one probe run in the order they were added, so the first match
+ * found is the earliest entry.
+ */
+export class NameIndex<T> {
+  private readonly names: string[] = [];
+  private readonly owners: T[] = [];
+  /** Per slot: the name's hash, and 1 + its position in `names` (0: empty). */
+  private slots: Int32Array;
+  private mask: number;
+
+  constructor() {
+    this.slots = new Int32Array(2 * MIN_SLOTS);
+    this.mask = MIN_SLOTS - 1;
+  }
+
+  get size(): number {
+    return this.names.length;
+  }
+
+  /**
+   * Adds `name` given to `owner`. With `earlier`, first returns the earliest
+   * owner already added under `name` that `earlier` accepts (looked for on
+   * the way to the free slot, so without a second probe).
+   */
+  add(name: string, owner: T, earlier?: (owner: T, name: string) => boolean): T | undefined {
+    if ((this.names.length + 1) * LOAD_DENOMINATOR > (this.mask + 1) * LOAD_NUMERATOR) this.grow(2 * (this.mask + 1));
+    const h = hashName(name);
+    const slots = this.slots;
+    let found: T | undefined;
+    let i = h & this.mask;
+    for (;;) {
+      const at = slots[2 * i + 1]!;
+      if (at === 0) break;
+      if (earlier && found === undefined && slots[2 * i] === h && this.names[at - 1] === name) {
+        const o = this.owners[at - 1]!;
+        if (earlier(o, name)) found = o;
+      }
+      i = (i + 1) & this.mask;
+    }
+    slots[2 * i] = h;
+    slots[2 * i + 1] = this.names.length + 1;
+    this.names.push(name);
+    this.owners.push(owner);
+    return found;
+  }
+
+  /** Whether `name` was ever added. */
+  has(name: string): boolean {
+    const h = hashName(name);
+    const slots = this.slots;
+    for (let i = h & this.mask; ; i = (i + 1) & this.mask) {
+      const at = slots[2 * i + 1]!;
+      if (at === 0) return false;
+      if (slots[2 * i] === h && this.names[at - 1] === name) return true;
+    }
+  }
+
+  /** The earliest owner added under `name` that `accept` accepts. */
+  find(name: string, accept: (owner: T, name: string) => boolean): T | undefined {
+    const h = hashName(name);
+    const slots = this.slots;
+    for (let i = h & this.mask; ; i = (i + 1) & this.mask) {
+      const at = slots[2 * i + 1]!;
+      if (at === 0) return undefined;
+      if (slots[2 * i] === h && this.names[at - 1] === name) {
+        const o = this.owners[at - 1]!;
+        if (accept(o, name)) return o;
+      }
+    }
+  }
+
+  /** Makes room for `more` names at once (one rehash instead of several as they come). */
+  reserve(more: number): void {
+    let size = this.mask + 1;
+    while ((this.names.length + more) * LOAD_DENOMINATOR > size * LOAD_NUMERATOR) size *= 2;
+    if (size > this.mask + 1) this.grow(size);
+  }
+
+  /** `size` slots (a power of two), filled again in the order names were added. */
+  private grow(size: number): void {
+    const slots = new Int32Array(2 * size);
+    const mask = size - 1;
+    for (let at = 0; at < this.names.length; at++) {
+      const h = hashName(this.names[at]!);
+      let i = h & mask;
+      while (slots[2 * i + 1] !== 0) i = (i + 1) & mask;
+      slots[2 * i] = h;
+      slots[2 * i + 1] = at + 1;
+    }
+    this.slots = slots;
+    this.mask = mask;
+  }
+}
+
+const MIN_SLOTS = 64;
+/** At most 3/4 of the slots are used (linear probing stays short; 8 slots share a cache line). */
+const LOAD_NUMERATOR = 3;
+const LOAD_DENOMINATOR = 4;
+
+/**
+ * FNV-1a over the UTF-16 code units, then mixed (murmur3's finaliser) so that
+ * names differing in their last characters (`bn1`, `bn2`) spread over the
+ * low bits the slots are chosen by. A signed 32-bit integer.
+ */
+export function hashName(s: string): number {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < s.length; i++) h = Math.imul(h ^ s.charCodeAt(i), 0x01000193);
+  h ^= h >>> 16;
+  h = Math.imul(h, 0x85ebca6b);
+  h ^= h >>> 13;
+  h = Math.imul(h, 0xc2b2ae35);
+  return h ^ (h >>> 16);
+}
