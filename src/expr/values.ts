@@ -362,7 +362,9 @@ export const SCRATCH_ELEMENTS = SMALL_FLOAT_BYTES / 4;
  * a fresh array for each read is most of what that arithmetic allocates.
  */
 export function numbersFor(t: Tensor, scratch: Float64Array): NumberArray {
-  return computedElements(t) ?? smallFloatElements(t, scratch) ?? numberElements(t);
+  const data = t.data;
+  if (data instanceof ComputedFloats && data.dtype === t.dtype && data.length === t.size) return data.read(scratch);
+  return smallFloatElements(t, scratch) ?? numberElements(t);
 }
 
 /**
@@ -374,24 +376,73 @@ export function numbersFor(t: Tensor, scratch: Float64Array): NumberArray {
  */
 export class ComputedFloats implements TensorData {
   private encoded: Uint8Array | undefined;
+  /**
+   * The elements, never changed: a plain array when they are few (at most
+   * SMALL_FLOAT_BYTES in the dtype), else a Float64Array. The model keeps the
+   * per-channel constants a rule computes at every match, and a small typed
+   * array with its buffer takes about three times the heap of a plain array
+   * of the same doubles.
+   */
+  private readonly elements: Float64Array | number[];
 
+  /** Takes `values` over (the large ones are kept as they are): the caller must not change them afterwards. */
   constructor(
     readonly dtype: 'float32' | 'float64',
-    /** The elements; never changed after construction. */
-    readonly values: Float64Array,
-  ) {}
+    values: Float64Array,
+  ) {
+    this.elements = values.length * (dtype === 'float32' ? 4 : 8) > SMALL_FLOAT_BYTES ? values : plainUnlessNaN(values);
+  }
+
+  get length(): number {
+    return this.elements.length;
+  }
+
+  /** The elements as doubles: the kept array when large, a fresh copy when small. */
+  get values(): Float64Array {
+    const e = this.elements;
+    return e instanceof Float64Array ? e : Float64Array.from(e);
+  }
+
+  /**
+   * The elements as doubles without a new array: the kept array when large,
+   * else copied into `scratch` (at least SCRATCH_ELEMENTS long; overwritten
+   * by the next call that passes it).
+   */
+  read(scratch: Float64Array): Float64Array {
+    const e = this.elements;
+    if (e instanceof Float64Array) return e;
+    for (let i = 0; i < e.length; i++) scratch[i] = e[i]!;
+    return scratch;
+  }
 
   get byteLength(): number {
-    return this.values.length * (this.dtype === 'float32' ? 4 : 8);
+    return this.elements.length * (this.dtype === 'float32' ? 4 : 8);
   }
 
   bytes(): Uint8Array {
-    this.encoded ??= encodeFloats(this.dtype, this.values);
+    this.encoded ??= encodeFloats(this.dtype, this.elements);
     return this.encoded;
   }
 }
 
-function encodeFloats(dtype: 'float32' | 'float64', values: Float64Array): Uint8Array {
+/**
+ * The elements in a plain array of exactly their number (doubles unboxed),
+ * or `values` itself when one is a NaN: a plain array stores every NaN as
+ * the one canonical NaN, and the sign and payload bits of a computed NaN
+ * must reach the written bytes as a typed array keeps them.
+ */
+function plainUnlessNaN(values: Float64Array): Float64Array | number[] {
+  const n = values.length;
+  const plain = new Array<number>(n);
+  for (let i = 0; i < n; i++) {
+    const x = values[i]!;
+    if (x !== x) return values;
+    plain[i] = x;
+  }
+  return plain;
+}
+
+function encodeFloats(dtype: 'float32' | 'float64', values: Float64Array | readonly number[]): Uint8Array {
   const width = dtype === 'float32' ? 4 : 8;
   const n = values.length;
   if (!LITTLE_ENDIAN) return Tensor.from(dtype, [n], values).data.bytes();
@@ -415,10 +466,10 @@ export function floatTensor(dtype: 'float32' | 'float64', shape: readonly number
   return new Tensor(dtype, Object.isFrozen(shape) ? shape : [...shape], new ComputedFloats(dtype, values));
 }
 
-/** The elements of a tensor whose data an expression computed, as they are (no copy, no decoding). */
+/** The elements of a tensor whose data an expression computed, without decoding (a copy when they are few). */
 function computedElements(t: Tensor): Float64Array | undefined {
   const data = t.data;
-  return data instanceof ComputedFloats && data.dtype === t.dtype && data.values.length === t.size ? data.values : undefined;
+  return data instanceof ComputedFloats && data.dtype === t.dtype && data.length === t.size ? data.values : undefined;
 }
 
 /**

@@ -7,8 +7,8 @@
 import { Tensor } from '../../src/ir';
 import { BytesData } from '../../src/ir/tensor';
 import type { DType } from '../../src/ir/dtype';
-import { tensorElements } from '../../src/expr';
-import { floatTensor } from '../../src/expr/values';
+import { evaluate, parseExpr, tensorElements } from '../../src/expr';
+import { SCRATCH_ELEMENTS, floatTensor, numbersFor } from '../../src/expr/values';
 import { BINARY_OPS, NEGATE } from '../../src/expr/functions';
 import { ElementwiseSpec, Operand, broadcastElementwise, elementwise } from '../../src/expr/tensor-math';
 
@@ -143,6 +143,56 @@ describe('computed float tensors (elements kept as numbers, bytes encoded on dem
       expect(computed.data.byteLength).toBe(encoded.data.byteLength);
       expect([...computed.data.bytes()]).toEqual([...encoded.data.bytes()]);
       expect([...tensorElements(computed)]).toEqual([...encoded.toFloat64()]);
+    }
+  });
+});
+
+describe('small computed float tensors (elements kept in a plain array)', () => {
+  test('numbersFor reads them into the scratch, large ones as kept; both equal the encoded elements', () => {
+    const next = random(11);
+    const scratch = new Float64Array(SCRATCH_ELEMENTS);
+    for (let round = 0; round < 200; round++) {
+      const dtype = round % 2 ? 'float32' : 'float64';
+      const n = round % 4 === 0 ? 17 + Math.floor(next() * 30) : Math.floor(next() * (dtype === 'float32' ? 17 : 9));
+      const values = Array.from({ length: n }, () => (next() - 0.5) * 1e3);
+      const computed = floatTensor(dtype, [n], Float64Array.from(values));
+      const want = [...Tensor.from(dtype, [n], values).toFloat64()];
+      const read = numbersFor(computed, scratch);
+      expect([...read.subarray(0, n)]).toEqual(want);
+      expect(read === scratch).toBe(n * (dtype === 'float32' ? 4 : 8) <= 64);
+      // A later read of another tensor into the same scratch leaves the computed tensor as it was.
+      numbersFor(floatTensor(dtype, [n], new Float64Array(n).fill(7)), scratch);
+      expect([...tensorElements(computed)]).toEqual(want);
+      expect([...computed.data.bytes()]).toEqual([...Tensor.from(dtype, [n], values).data.bytes()]);
+    }
+  });
+
+  test('a NaN keeps its sign and payload bits in the written bytes (a plain array would make it the canonical NaN)', () => {
+    for (const dtype of ['float32', 'float64'] as const) {
+      const src = new Float64Array([1, 0, 2, 0]);
+      src[1] = -NaN;
+      src[3] = NaN;
+      const computed = floatTensor(dtype, [4], Float64Array.from(src));
+      expect([...computed.data.bytes()]).toEqual([...Tensor.from(dtype, [4], src).data.bytes()]);
+      expect([...computed.data.bytes()]).not.toEqual([...Tensor.from(dtype, [4], [1, NaN, 2, NaN]).data.bytes()]);
+    }
+  });
+
+  test('arithmetic on computed tensors equals arithmetic on the same elements read from bytes', () => {
+    const next = random(12);
+    for (let round = 0; round < 100; round++) {
+      const dtype = round % 2 ? 'float32' : 'float64';
+      const n = 1 + Math.floor(next() * 24);
+      const a = Array.from({ length: n }, () => next() * 10);
+      const b = Array.from({ length: n }, () => next() * 10 + 1);
+      const computed = { a: floatTensor(dtype, [n], Float64Array.from(a)), b: floatTensor(dtype, [n], Float64Array.from(b)) };
+      const encoded = { a: Tensor.from(dtype, [n], a), b: Tensor.from(dtype, [n], b) };
+      for (const text of ['$a / sqrt($b + 1e-5)', '$b - $a * ($a / $b)', '$a * $b', 'unsqueeze($a - $b * 2, [1, 2])']) {
+        const x = evaluate(parseExpr(text), { captures: computed }) as Tensor;
+        const y = evaluate(parseExpr(text), { captures: encoded }) as Tensor;
+        expect(x.shape).toEqual(y.shape);
+        expect([...x.data.bytes()]).toEqual([...y.data.bytes()]);
+      }
     }
   });
 });
