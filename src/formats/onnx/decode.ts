@@ -686,16 +686,42 @@ export class LazyAttrs {
     return attrs;
   }
 
-  /** The attribute `name` of the node read into `rec`, frozen (see AttrSource.decodeAttr). */
+  /**
+   * The attribute `name` of the node read into `rec`, frozen (see
+   * AttrSource.decodeAttr). Only that attribute is decoded: the others'
+   * names are compared as bytes (a matcher asks 30,000 BatchNorms for
+   * `epsilon` and `training_mode`, which most do not have).
+   */
   decodeOne(rec: NodeRec, name: string): Attr | undefined {
-    let found: Attr | undefined;
-    this.walk(rec, (a) => {
-      if ((a.native as AttrRec).name !== name) return false;
-      if (Array.isArray(a.value)) Object.freeze(a.value);
-      found = Object.freeze(a);
-      return true;
-    });
-    return found;
+    const want = utf8Of(name);
+    const cur = new Cursor(this.buf, this.options.file);
+    cur.path.push('node', rec.name, 'attribute', 0);
+    let index = 0;
+    try {
+      cur.pos = rec.start;
+      cur.tag(rec.end);
+      const end = cur.lenEnd(rec.end);
+      while (cur.pos < end) {
+        const s = cur.pos;
+        const tag = cur.tag(end);
+        if (tag !== ((5 << 3) | WIRE.LEN)) {
+          cur.skip(tag & 7, end);
+          continue;
+        }
+        const stop = cur.lenEnd(end);
+        const contentStart = cur.pos;
+        cur.path[3] = index++;
+        if (attrNameIs(cur, stop, want)) {
+          const a = readAttr(cur, this.options, s, contentStart, stop, this.graph, this.depth, true);
+          if (Array.isArray(a.value)) Object.freeze(a.value);
+          return Object.freeze(a);
+        }
+        cur.pos = stop;
+      }
+    } catch (e) {
+      throw asModelError(e, cur, this.options.file);
+    }
+    return undefined;
   }
 
   /** Decodes the node's attributes in file order until `visit` returns true. */
@@ -723,6 +749,41 @@ export class LazyAttrs {
       throw asModelError(e, cur, this.options.file);
     }
   }
+}
+
+/**
+ * Whether the AttributeProto whose content starts at `cur.pos` (up to `end`)
+ * is named by the UTF-8 bytes `want`: its last name field, as readAttr takes
+ * it (and invalid UTF-8 there, which readAttr would decode to U+FFFD, never
+ * equals a name given as a string's UTF-8).
+ */
+function attrNameIs(cur: Cursor, end: number, want: Uint8Array): boolean {
+  let nameStart = -1;
+  let nameEnd = -1;
+  while (cur.pos < end) {
+    const tag = cur.tag(end);
+    if (tag === ((1 << 3) | WIRE.LEN)) {
+      nameEnd = cur.lenEnd(end);
+      nameStart = cur.pos;
+      cur.pos = nameEnd;
+    } else cur.skip(tag & 7, end);
+  }
+  if (nameStart < 0 || nameEnd - nameStart !== want.length) return want.length === 0 && nameStart < 0;
+  const buf = cur.buf;
+  for (let i = 0; i < want.length; i++) if (buf[nameStart + i] !== want[i]) return false;
+  return true;
+}
+
+/** UTF-8 of the attribute names asked for, encoded once each (bounded, as INTERNED). */
+const UTF8_OF = new Map<string, Uint8Array>();
+
+function utf8Of(name: string): Uint8Array {
+  let bytes = UTF8_OF.get(name);
+  if (bytes === undefined) {
+    bytes = new TextEncoder().encode(name);
+    if (UTF8_OF.size < MAX_INTERNED) UTF8_OF.set(name, bytes);
+  }
+  return bytes;
 }
 
 /** Field number that holds the value of each attribute kind. */

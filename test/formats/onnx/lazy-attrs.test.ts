@@ -62,6 +62,17 @@ test.each(models.map((m) => [path.relative(path.dirname(path.dirname(m)), m), m]
     expect(n.pendingAttrs === undefined).toBe(attrs.length === 0 || holdsGraph || holdsTensor);
     expect(n.attrCount).toBe(attrs.length);
     if (holdsGraph) expect(n.subgraphs.length).toBeGreaterThan(0);
+    if (n.pendingAttrs) {
+      // One attribute asked for is found by its name's bytes, the others left undecoded.
+      for (const [k, kind, value] of attrs) {
+        const one = n.attr(k);
+        expect(one && plain(one)[0]).toBe(kind);
+        if (kind !== 'float' && kind !== 'floats') expect(plain(one!)[1]).toEqual(value);
+      }
+      expect(n.attr(`${attrs[0]?.[0] ?? ''}_`)).toBeUndefined();
+      expect(n.attr('')).toBeUndefined();
+      expect(n.pendingAttrs).toBeDefined();
+    }
     const ours = [...n.attrs].map(([k, a]) => [k, ...plain(a)]);
     for (const [k, kind, value] of attrs) {
       const mine = ours.find((o) => o[0] === k);
@@ -113,4 +124,25 @@ test('an attribute changed after its node was decoded on first use is written; t
   expect(back[i]![2].find((a) => a[0] === 'dilations')).toBeUndefined();
   expect(back[i]![2].find((a) => a[0] === 'group')).toEqual(['group', 'int', 1]);
   expect(back.filter((_, j) => j !== i)).toEqual(before.filter((_, j) => j !== i));
+});
+
+test('attr() finds a name that is not ASCII by its UTF-8 bytes, and no prefix or extension of it', () => {
+  const file = path.join(dir, 'utf8-names.onnx');
+  execFileSync('/usr/bin/python3', [
+    '-c',
+    `import onnx, sys
+from onnx import helper, TensorProto
+n = helper.make_node('Relu', ['x'], ['y'], name='r', **{'\u03b1\u03b2': 1.5, 'k': 2, '\u03b1': [1, 2]})
+g = helper.make_graph([n], 'g', [helper.make_tensor_value_info('x', TensorProto.FLOAT, [1])], [helper.make_tensor_value_info('y', TensorProto.FLOAT, [1])])
+onnx.save(helper.make_model(g), sys.argv[1])`,
+    file,
+  ]);
+  const node = readOnnx(file).graph.nodes[0]!;
+  expect(node.pendingAttrs).toBeDefined();
+  expect(plain(node.attr('\u03b1\u03b2')!)).toEqual(['float', 1.5]);
+  expect(node.attr('\u03b1')?.kind).toBe('ints');
+  expect(node.attr('\u03b1\u03b2\u03b3')).toBeUndefined();
+  expect(node.attr('\u03b2')).toBeUndefined();
+  expect(Number(node.attr('k')?.value)).toBe(2);
+  expect(node.pendingAttrs).toBeDefined();
 });
