@@ -87,12 +87,18 @@ export class NameIndex<T> {
     if (size > this.mask + 1) this.grow(size);
   }
 
-  /** `size` slots (a power of two), filled again in the order names were added. */
+  /**
+   * `size` slots (a power of two), filled again in the order names were
+   * added, with the hashes the old slots hold (no name is hashed again).
+   */
   private grow(size: number): void {
+    const old = this.slots;
+    const hashes = new Int32Array(this.names.length);
+    for (let i = 1; i < old.length; i += 2) if (old[i] !== 0) hashes[old[i]! - 1] = old[i - 1]!;
     const slots = new Int32Array(2 * size);
     const mask = size - 1;
-    for (let at = 0; at < this.names.length; at++) {
-      const h = hashName(this.names[at]!);
+    for (let at = 0; at < hashes.length; at++) {
+      const h = hashes[at]!;
       let i = h & mask;
       while (slots[2 * i + 1] !== 0) i = (i + 1) & mask;
       slots[2 * i] = h;
