@@ -524,17 +524,26 @@ export class Encoder {
       seen.add(rec);
       this.kept.push({ ref: rec.external, data: rec.data });
     };
-    for (const g of model.allGraphs()) {
+    // Graphs in the order of Model.allGraphs (each before its subgraphs, those in
+    // node order), found in the one pass over the nodes that looks for tensors.
+    const walk = (g: Graph): void => {
       for (const v of g.values) if (v.const) visit(v.const);
-      for (const n of g.nodes) {
-        // (asking for `attrs` would create an empty map, or decode attributes that hold no tensor)
+      let subgraphs: Graph[] | undefined;
+      const nodes = g.nodes;
+      for (let i = 0; i < nodes.length; i++) {
+        const n = nodes[i]!;
+        // (asking for `attrs` would create an empty map, or decode attributes that hold no tensor nor graph)
         if (n.attrCount === 0 || n.pendingAttrs instanceof NodeRec) continue;
         for (const a of n.attrs.values()) {
           if (a.kind === 'tensor') visit(a.value);
           else if (a.kind === 'tensors') a.value.forEach(visit);
+          else if (a.kind === 'graph') (subgraphs ??= []).push(a.value);
+          else if (a.kind === 'graphs') (subgraphs ??= []).push(...a.value);
         }
       }
-    }
+      if (subgraphs) for (const sub of subgraphs) walk(sub);
+    };
+    for (const g of model.graphs) walk(g);
   }
 }
 
@@ -564,28 +573,36 @@ function sameList(a: readonly unknown[], b: readonly unknown[]): boolean {
 
 /** Whether a node's input and output names are still the ones in its bytes (compared in place, nothing decoded). */
 function namesSame(n: Node, rec: NodeRec): boolean {
+  // Varints are read inline, not by a closure: one closure and its context per node is garbage 100k times over.
   const b = rec.buf;
   let p = rec.start;
   while (b[p++]! >= 0x80); // tag
-  const varint = (): number => {
-    let v = 0;
-    for (let shift = 0; ; shift += 7) {
-      const byte = b[p++]!;
-      v += (byte & 0x7f) * 2 ** shift;
-      if (byte < 0x80) return v;
-    }
-  };
-  const len = varint();
+  let len = 0;
+  for (let shift = 0; ; shift += 7) {
+    const byte = b[p++]!;
+    len += (byte & 0x7f) * 2 ** shift;
+    if (byte < 0x80) break;
+  }
   const end = p + len;
   const ins = n.inputs;
   const outCount = n.outputCount;
   let i = 0;
   let o = 0;
   while (p < end) {
-    const tag = varint();
+    let tag = 0;
+    for (let shift = 0; ; shift += 7) {
+      const byte = b[p++]!;
+      tag += (byte & 0x7f) * 2 ** shift;
+      if (byte < 0x80) break;
+    }
     const wire = tag & 7;
     if (wire === WIRE.LEN) {
-      const l = varint();
+      let l = 0;
+      for (let shift = 0; ; shift += 7) {
+        const byte = b[p++]!;
+        l += (byte & 0x7f) * 2 ** shift;
+        if (byte < 0x80) break;
+      }
       const field = Math.floor(tag / 8);
       if (field === 1) {
         if (i >= ins.length || !sameText(b, p, p + l, ins[i]?.name ?? '')) return false;
@@ -595,7 +612,7 @@ function namesSame(n: Node, rec: NodeRec): boolean {
         o++;
       }
       p += l;
-    } else if (wire === WIRE.VARINT) varint();
+    } else if (wire === WIRE.VARINT) while (b[p++]! >= 0x80);
     else if (wire === WIRE.I64) p += 8;
     else if (wire === WIRE.I32) p += 4;
     else return false; // a group: rare enough to simply encode the node again

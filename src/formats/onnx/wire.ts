@@ -265,6 +265,14 @@ export class Sink {
   /** Start of the bytes of `scratch` not yet handed out as a chunk. */
   private start = 0;
   private at = 0;
+  /**
+   * A range of an input buffer appended by `rawRange` and not placed yet: the
+   * next range that follows it in the same buffer extends it, so a run of
+   * unchanged elements is copied (or referenced) once, not element by element.
+   */
+  private pendingBuf: Uint8Array | undefined = undefined;
+  private pendingStart = 0;
+  private pendingEnd = 0;
 
   constructor(initial = 64) {
     this.scratch = new Uint8Array(initial);
@@ -281,10 +289,11 @@ export class Sink {
   }
 
   get size(): number {
-    return this.flushed + this.at - this.start;
+    return this.flushed + this.at - this.start + (this.pendingEnd - this.pendingStart);
   }
 
   private room(n: number): void {
+    if (this.pendingBuf) this.placePending();
     if (this.at + n <= this.scratch.length) return;
     this.flushScratch();
     const next = Math.min(Math.max(this.scratch.length * 2, 64), 1 << 16);
@@ -294,6 +303,7 @@ export class Sink {
   }
 
   private flushScratch(): void {
+    if (this.pendingBuf) this.placePending();
     if (this.at === this.start) return;
     // A plain view (Uint8Array#subarray is several times slower) of what was written since the last chunk.
     this.chunks.push(new Uint8Array(this.scratch.buffer, this.scratch.byteOffset + this.start, this.at - this.start));
@@ -361,11 +371,34 @@ export class Sink {
     this.at += bytes.byteLength;
   }
 
-  /** Appends bytes `start`..`end` of `buf`: copied when short, else referenced (no view made for a short range). */
+  /**
+   * Appends bytes `start`..`end` of `buf`: copied when short, else referenced
+   * (no view made for a short range). Ranges that follow one another in `buf`
+   * are joined first, up to the next append of anything else.
+   */
   rawRange(buf: Uint8Array, start: number, end: number): void {
-    const n = end - start;
+    if (buf === this.pendingBuf && start === this.pendingEnd) {
+      this.pendingEnd = end;
+      return;
+    }
+    if (this.pendingBuf) this.placePending();
+    if (start === end) return;
+    this.pendingBuf = buf;
+    this.pendingStart = start;
+    this.pendingEnd = end;
+  }
+
+  /** Copies or references the pending range (see `rawRange`). */
+  private placePending(): void {
+    const buf = this.pendingBuf!;
+    const start = this.pendingStart;
+    const n = this.pendingEnd - start;
+    this.pendingBuf = undefined;
+    this.pendingStart = this.pendingEnd = 0;
     if (n >= COPY_LIMIT) {
-      this.raw(new Uint8Array(buf.buffer, buf.byteOffset + start, n));
+      this.flushScratch();
+      this.chunks.push(new Uint8Array(buf.buffer, buf.byteOffset + start, n));
+      this.flushed += n;
       return;
     }
     this.room(n);
@@ -430,6 +463,7 @@ export class Sink {
   }
 
   append(child: Sink): void {
+    if (child.pendingBuf) child.placePending();
     // A small child whose bytes all sit in its scratch buffer (the usual node,
     // attribute or tensor) is copied from there: no view of it is made.
     const n = child.at - child.start;
