@@ -115,21 +115,21 @@ export class Encoder {
       const r = rec?.opsets[i];
       if (r && r.domain === o.domain && r.version === o.version) out.rawRange(rec!.buf, r.start, r.end);
       else {
-        const m = Sink.nested();
-        m.stringField(1, o.domain);
-        m.tag(2, WIRE.VARINT);
-        m.int64(o.version);
-        out.message(8, m);
+        out.open(8);
+        out.stringField(1, o.domain);
+        out.tag(2, WIRE.VARINT);
+        out.int64(o.version);
+        out.close();
       }
     });
     model.metadata.forEach((e, i) => {
       const r = rec?.metadata[i];
       if (r && r.key === e.key && r.value === e.value) out.rawRange(rec!.buf, r.start, r.end);
       else {
-        const m = Sink.nested();
-        m.stringField(1, e.key);
-        m.stringField(2, e.value);
-        out.message(14, m);
+        out.open(14);
+        out.stringField(1, e.key);
+        out.stringField(2, e.value);
+        out.close();
       }
     });
     copySpans(out, rec, 20);
@@ -334,15 +334,15 @@ export class Encoder {
   }
 
   private valueInfo(out: Sink, field: number, v: Value, rec: ValueInfoRec | undefined): void {
-    const m = Sink.nested();
-    m.stringField(1, v.name);
+    out.open(field);
+    out.stringField(1, v.name);
     const typeSame = rec !== undefined && v.dtype === rec.dtype && sameShape(v.shape, rec.shape);
-    if (typeSame && (!this.forced || !rec.typeExact)) copySpans(m, rec, 2);
-    else if (v.dtype !== undefined || v.shape !== undefined) encodeType(m, v, this.opts.file);
-    copySpans(m, rec, 3);
-    copySpans(m, rec, 4);
-    copyUnknown(m, rec, KNOWN_FIELDS.valueInfo);
-    out.message(field, m);
+    if (typeSame && (!this.forced || !rec.typeExact)) copySpans(out, rec, 2);
+    else if (v.dtype !== undefined || v.shape !== undefined) encodeType(out, v, this.opts.file);
+    copySpans(out, rec, 3);
+    copySpans(out, rec, 4);
+    copyUnknown(out, rec, KNOWN_FIELDS.valueInfo);
+    out.close();
   }
 
   private node(out: Sink, n: Node): void {
@@ -351,19 +351,19 @@ export class Encoder {
       copyRec(out, rec, 1);
       return;
     }
-    const m = Sink.nested();
-    for (const v of n.inputs) m.stringField(1, v ? v.name : '');
-    for (let i = 0; i < n.outputCount; i++) m.stringField(2, n.output(i).name);
-    if (n.name !== '' || (rec?.has(3) && n.name === rec.name)) m.stringField(3, n.name);
-    if (n.op !== '' || (rec?.has(4) && n.op === rec.op)) m.stringField(4, n.op);
-    if (n.attrCount > 0) for (const [name, a] of n.attrs) this.attr(m, name, a, n);
-    copySpans(m, rec, 6);
-    if (n.domain !== '' || (rec?.has(7) && n.domain === rec.domain)) m.stringField(7, n.domain);
-    copySpans(m, rec, 8);
-    copySpans(m, rec, 9);
-    copySpans(m, rec, 10);
-    copyUnknown(m, rec, KNOWN_FIELDS.node);
-    out.message(1, m);
+    out.open(1);
+    for (const v of n.inputs) out.stringField(1, v ? v.name : '');
+    for (let i = 0; i < n.outputCount; i++) out.stringField(2, n.output(i).name);
+    if (n.name !== '' || (rec?.has(3) && n.name === rec.name)) out.stringField(3, n.name);
+    if (n.op !== '' || (rec?.has(4) && n.op === rec.op)) out.stringField(4, n.op);
+    if (n.attrCount > 0) for (const [name, a] of n.attrs) this.attr(out, name, a, n);
+    copySpans(out, rec, 6);
+    if (n.domain !== '' || (rec?.has(7) && n.domain === rec.domain)) out.stringField(7, n.domain);
+    copySpans(out, rec, 8);
+    copySpans(out, rec, 9);
+    copySpans(out, rec, 10);
+    copyUnknown(out, rec, KNOWN_FIELDS.node);
+    out.close();
   }
 
   private attr(out: Sink, name: string, a: Attr, node: Node): void {
@@ -372,7 +372,6 @@ export class Encoder {
       copyRec(out, rec, 5);
       return;
     }
-    const m = Sink.nested();
     if (a.kind === 'opaque') {
       if (!(a.value instanceof Uint8Array)) {
         throw new ModelError({ file: this.opts.file, node: node.name }, `attribute '${name}' holds an opaque value that is not AttributeProto bytes`);
@@ -381,27 +380,29 @@ export class Encoder {
         out.bytesField(5, a.value);
         return;
       }
-      m.stringField(1, name);
-      for (const f of [...ATTR_FIELDS_BEFORE_TYPE, 20, 21, 22, 23]) copySpans(m, rec, f);
-      copyUnknown(m, rec, KNOWN_FIELDS.attribute);
-      out.message(5, m);
+      out.open(5);
+      out.stringField(1, name);
+      for (const f of [...ATTR_FIELDS_BEFORE_TYPE, 20, 21, 22, 23]) copySpans(out, rec, f);
+      copyUnknown(out, rec, KNOWN_FIELDS.attribute);
+      out.close();
       return;
     }
-    m.stringField(1, name);
+    out.open(5);
+    out.stringField(1, name);
     const vf = VALUE_FIELD[a.kind];
     for (const f of ATTR_FIELDS_BEFORE_TYPE) {
-      if (f === vf) this.attrValue(m, name, a, node);
-      else if (rec && f !== rec.valueField) copySpans(m, rec, f);
+      if (f === vf) this.attrValue(out, name, a, node);
+      else if (rec && f !== rec.valueField) copySpans(out, rec, f);
     }
     if (!rec || rec.has(20) || rec.kind !== a.kind) {
-      m.tag(20, WIRE.VARINT);
-      m.varint(ATTR_TYPE_OF_KIND[a.kind]);
+      out.tag(20, WIRE.VARINT);
+      out.varint(ATTR_TYPE_OF_KIND[a.kind]);
     }
-    copySpans(m, rec, 21);
-    copySpans(m, rec, 22);
-    copySpans(m, rec, 23);
-    copyUnknown(m, rec, KNOWN_FIELDS.attribute);
-    out.message(5, m);
+    copySpans(out, rec, 21);
+    copySpans(out, rec, 22);
+    copySpans(out, rec, 23);
+    copyUnknown(out, rec, KNOWN_FIELDS.attribute);
+    out.close();
   }
 
   private attrValue(m: Sink, name: string, a: Attr, node: Node): void {
@@ -478,41 +479,41 @@ export class Encoder {
     const keepExternal = this.opts.mode === 'keep' && rec?.external !== undefined;
     const moveOut = !keepExternal && this.goesExternal(t, isInit);
     const original = !keepExternal && !moveOut && rec !== undefined && !rec.external;
-    const m = Sink.nested();
+    out.open(field);
     for (const d of t.shape) {
-      m.tag(1, WIRE.VARINT);
-      m.int64(d);
+      out.tag(1, WIRE.VARINT);
+      out.int64(d);
     }
     if (code !== 0 || !rec || rec.has(2)) {
-      m.tag(2, WIRE.VARINT);
-      m.int64(code);
+      out.tag(2, WIRE.VARINT);
+      out.int64(code);
     }
-    if (original || keepExternal) copySpans(m, rec, 3);
-    if (original) for (const f of [4, 5, 6, 7]) copySpans(m, rec, f);
-    else if (!moveOut && !keepExternal && t.data instanceof StringData) for (const s of t.data.strings) m.bytesField(6, s);
+    if (original || keepExternal) copySpans(out, rec, 3);
+    if (original) for (const f of [4, 5, 6, 7]) copySpans(out, rec, f);
+    else if (!moveOut && !keepExternal && t.data instanceof StringData) for (const s of t.data.strings) out.bytesField(6, s);
     const name = isInit ? initName : rec?.name;
-    if (name !== undefined && (name !== '' || rec?.name !== undefined || isInit)) m.stringField(8, name);
-    if (original) for (const f of [9, 10, 11]) copySpans(m, rec, f);
-    else if (!moveOut && !keepExternal && !(t.data instanceof StringData)) m.dataField(9, t.data);
-    copySpans(m, meta, 12);
+    if (name !== undefined && (name !== '' || rec?.name !== undefined || isInit)) out.stringField(8, name);
+    if (original) for (const f of [9, 10, 11]) copySpans(out, rec, f);
+    else if (!moveOut && !keepExternal && !(t.data instanceof StringData)) out.dataField(9, t.data);
+    copySpans(out, meta, 12);
     if (keepExternal) {
-      copySpans(m, rec, 13);
-      copySpans(m, rec, 14);
+      copySpans(out, rec, 13);
+      copySpans(out, rec, 14);
     } else if (moveOut) {
       const offset = this.data.size;
       this.data.data(t.data);
       for (const [k, v] of [['location', this.opts.dataLocation], ['offset', String(offset)], ['length', String(t.data.byteLength)]] as const) {
-        const e = Sink.nested();
-        e.stringField(1, k);
-        e.stringField(2, v);
-        m.message(13, e);
+        out.open(13);
+        out.stringField(1, k);
+        out.stringField(2, v);
+        out.close();
       }
-      m.tag(14, WIRE.VARINT);
-      m.varint(1);
+      out.tag(14, WIRE.VARINT);
+      out.varint(1);
     }
-    copySpans(m, meta, 16);
-    copyUnknown(m, meta, KNOWN_FIELDS.tensor);
-    out.message(field, m);
+    copySpans(out, meta, 16);
+    copyUnknown(out, meta, KNOWN_FIELDS.tensor);
+    out.close();
   }
 
   /** `keep` mode: every tensor that stays in an external file, so that the file can be recreated beside the output. */
@@ -666,26 +667,26 @@ function copyRec(out: Sink, rec: RecordRange, field: number): void {
 
 /** A TypeProto with a tensor_type built from a value's dtype and shape. */
 function encodeType(out: Sink, v: Value, file: string): void {
-  const tensor = Sink.nested();
+  out.open(2);
+  out.open(1);
   if (v.dtype !== undefined) {
     const code = codeOfDtype(v.dtype);
     if (code === undefined) throw new ModelError({ file, tensor: v.name }, `dtype ${v.dtype} has no ONNX data type`);
-    tensor.tag(1, WIRE.VARINT);
-    tensor.int64(code);
+    out.tag(1, WIRE.VARINT);
+    out.int64(code);
   }
   if (v.shape) {
-    const shape = Sink.nested();
+    out.open(2);
     for (const d of v.shape) {
-      const dim = Sink.nested();
+      out.open(1);
       if (typeof d === 'number') {
-        dim.tag(1, WIRE.VARINT);
-        dim.int64(d);
-      } else if (typeof d === 'string') dim.stringField(2, d);
-      shape.message(1, dim);
+        out.tag(1, WIRE.VARINT);
+        out.int64(d);
+      } else if (typeof d === 'string') out.stringField(2, d);
+      out.close();
     }
-    tensor.message(2, shape);
+    out.close();
   }
-  const type = Sink.nested();
-  type.message(1, tensor);
-  out.message(2, type);
+  out.close();
+  out.close();
 }

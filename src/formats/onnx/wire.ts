@@ -246,16 +246,13 @@ export type Chunk = Uint8Array | TensorData;
 /** Chunks at least this long are referenced, not copied, when appended. */
 const COPY_LIMIT = 512;
 
-/** Sinks of nested messages copied into their parent, for reuse (see Sink.nested). */
-const NESTED_POOL: Sink[] = [];
-const MAX_POOLED = 64;
-
 /**
  * An output under construction, as a list of chunks. Small encoded fields go
  * into a scratch buffer; large byte ranges (an unchanged span of the input file,
  * a tensor's raw_data) are referenced as they are, so writing a model never
- * concatenates its weights. Nested messages are built in their own Sink, whose
- * size gives the length prefix (protobufjs's Writer cannot do this: its
+ * concatenates its weights. A nested message is written in place between
+ * `open` and `close`, which fills in its length, or built in a Sink of its own
+ * and appended with `message` (protobufjs's Writer cannot do either: its
  * `finish()` copies everything into one buffer).
  */
 export class Sink {
@@ -273,19 +270,16 @@ export class Sink {
   private pendingBuf: Uint8Array | undefined = undefined;
   private pendingStart = 0;
   private pendingEnd = 0;
+  /**
+   * Messages opened by `open` and not closed yet, innermost last: the scratch
+   * buffer holding each one's length byte, and (in `openMarks`, three numbers
+   * each) that byte's position there, the chunk count and the size after it.
+   */
+  private readonly openScratch: Uint8Array[] = [];
+  private readonly openMarks: number[] = [];
 
   constructor(initial = 64) {
     this.scratch = new Uint8Array(initial);
-  }
-
-  /**
-   * A sink for a nested message (a node, attribute, tensor), to be handed to
-   * `message` or `append` of its parent once and not used after: small ones
-   * are copied there and their sink reused, as writing a large graph makes
-   * hundreds of thousands of them.
-   */
-  static nested(): Sink {
-    return NESTED_POOL.pop() ?? new Sink();
   }
 
   get size(): number {
@@ -455,6 +449,56 @@ export class Sink {
     this.data(data);
   }
 
+  /**
+   * Starts a length-delimited field whose content is what is appended until
+   * the matching `close`: it is written in place, with one byte kept for its
+   * length, rather than in a Sink of its own to be copied (a large graph has
+   * 100k+ nodes and tensors to encode).
+   */
+  open(field: number): void {
+    this.tag(field, WIRE.LEN);
+    this.room(1);
+    this.openScratch.push(this.scratch);
+    this.openMarks.push(this.at, this.chunks.length, this.size + 1);
+    this.at++;
+  }
+
+  /** Ends the innermost field of `open`, writing its length. */
+  close(): void {
+    const scratch = this.openScratch.pop();
+    const marks = this.openMarks;
+    if (!scratch || marks.length < 3) throw new Error('Sink.close without open');
+    const sizeAfter = marks.pop()!;
+    const chunkCount = marks.pop()!;
+    const pos = marks.pop()!;
+    const len = this.size - sizeAfter;
+    if (len < 0x80) {
+      scratch[pos] = len;
+      return;
+    }
+    const bytes = varintBytes(len);
+    const extra = bytes.byteLength - 1;
+    if (scratch === this.scratch && this.chunks.length === chunkCount && this.at + extra <= scratch.length) {
+      // Still all in this scratch buffer: move the content up to make room.
+      scratch.copyWithin(pos + 1 + extra, pos + 1, this.at);
+      scratch.set(bytes, pos);
+      this.at += extra;
+      return;
+    }
+    // The content spans chunks: the first chunk made since `open` holds the
+    // length byte; it is split around it and the whole varint goes in between.
+    this.flushScratch();
+    const c = this.chunks[chunkCount];
+    const rel = c instanceof Uint8Array && c.buffer === scratch.buffer ? scratch.byteOffset + pos - c.byteOffset : -1;
+    if (!(c instanceof Uint8Array) || rel < 0 || rel >= c.byteLength) throw new Error('Sink.close: the length byte is not where it was left');
+    const parts: Uint8Array[] = [];
+    if (rel > 0) parts.push(new Uint8Array(c.buffer, c.byteOffset, rel));
+    parts.push(bytes);
+    if (rel + 1 < c.byteLength) parts.push(new Uint8Array(c.buffer, c.byteOffset + rel + 1, c.byteLength - rel - 1));
+    this.chunks.splice(chunkCount, 1, ...parts);
+    this.flushed += extra;
+  }
+
   /** Appends `child` as a length-delimited field. */
   message(field: number, child: Sink): void {
     this.tag(field, WIRE.LEN);
@@ -464,8 +508,8 @@ export class Sink {
 
   append(child: Sink): void {
     if (child.pendingBuf) child.placePending();
-    // A small child whose bytes all sit in its scratch buffer (the usual node,
-    // attribute or tensor) is copied from there: no view of it is made.
+    // A small child whose bytes all sit in its scratch buffer (a small
+    // subgraph) is copied from there: no view of it is made.
     const n = child.at - child.start;
     if (child.chunks.length === 0 && n < COPY_LIMIT) {
       this.room(n);
@@ -473,10 +517,6 @@ export class Sink {
       const to = this.scratch;
       for (let i = 0, src = child.start, dst = this.at; i < n; i++) to[dst + i] = from[src + i]!;
       this.at += n;
-      if (NESTED_POOL.length < MAX_POOLED) {
-        child.start = child.at = child.flushed = 0;
-        NESTED_POOL.push(child);
-      }
       return;
     }
     for (const c of child.finish()) {
@@ -484,6 +524,17 @@ export class Sink {
       else this.data(c);
     }
   }
+}
+
+/** The varint encoding of a non-negative integer. */
+function varintBytes(n: number): Uint8Array {
+  const out: number[] = [];
+  while (n > 0x7f) {
+    out.push((n & 0x7f) | 0x80);
+    n = n > 0xffffffff ? Math.floor(n / 128) : n >>> 7;
+  }
+  out.push(n);
+  return Uint8Array.from(out);
 }
 
 /** UTF-8 bytes of a string, with a fast path for ASCII. */

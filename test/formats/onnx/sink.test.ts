@@ -61,7 +61,7 @@ describe('Sink.rawRange joins ranges that follow one another', () => {
   test('a nested message whose content ends in a pending range is measured and copied whole', () => {
     const buf = input(3000);
     for (const n of [10, 127, 128, 511, 512, 2000]) {
-      const child = Sink.nested();
+      const child = new Sink();
       child.stringField(1, 'name');
       child.rawRange(buf, 1000, 1000 + n);
       const parent = new Sink();
@@ -111,5 +111,94 @@ describe('Sink.rawRange joins ranges that follow one another', () => {
       }
       expect(bytesOf(sink).equals(Buffer.concat(parts))).toBe(true);
     }
+  });
+});
+
+/** The bytes of a length-delimited field `field` holding `content`, built by hand. */
+function field(no: number, content: Uint8Array): Buffer {
+  const len: number[] = [];
+  let n = content.byteLength;
+  while (n > 0x7f) {
+    len.push((n & 0x7f) | 0x80);
+    n >>>= 7;
+  }
+  len.push(n);
+  return Buffer.concat([Buffer.from([(no << 3) | 2, ...len]), content]);
+}
+
+describe('Sink.open and close write a nested message in place', () => {
+  test.each([0, 1, 127, 128, 300, 16383, 16384, 70000])('content of %i bytes, small pieces: the length takes as many bytes as it needs', (n) => {
+    const content = input(n, 5);
+    const sink = new Sink(8);
+    sink.varint(1);
+    sink.open(3);
+    for (let at = 0; at < n; at += 100) sink.raw(content.subarray(at, Math.min(n, at + 100)));
+    sink.close();
+    sink.varint(2);
+    const expected = Buffer.concat([Buffer.from([1]), field(3, content), Buffer.from([2])]);
+    expect(sink.size).toBe(expected.length);
+    expect(bytesOf(sink).equals(expected)).toBe(true);
+  });
+
+  test.each([127, 128, 600, 5000])('content of %i bytes that holds a referenced chunk: the chunk holding the length byte is split', (n) => {
+    const big = input(n, 6);
+    const sink = new Sink();
+    sink.varint(9);
+    sink.open(4);
+    sink.varint(150);
+    sink.raw(big); // referenced when 512 bytes or more
+    sink.varint(7);
+    sink.close();
+    const expected = Buffer.concat([Buffer.from([9]), field(4, Buffer.concat([Buffer.from([0x96, 0x01]), big, Buffer.from([7])]))]);
+    expect(sink.size).toBe(expected.length);
+    expect(bytesOf(sink).equals(expected)).toBe(true);
+  });
+
+  test('the length byte first in its chunk, and a message that fills its scratch buffer to the last byte', () => {
+    for (const fill of [0, 1, 50, 62, 63]) {
+      const sink = new Sink(64);
+      const head = input(fill, 8);
+      sink.raw(head);
+      sink.open(1);
+      const body = input(130, 9);
+      sink.raw(body);
+      sink.close();
+      const expected = Buffer.concat([head, field(1, body)]);
+      expect(sink.size).toBe(expected.length);
+      expect(bytesOf(sink).equals(expected)).toBe(true);
+    }
+  });
+
+  test('messages nested three deep, each long or short, around ranges of the input and referenced chunks', () => {
+    const buf = input(5000, 10);
+    for (const [a, b, c] of [
+      [5, 5, 5],
+      [5, 200, 5],
+      [200, 5, 700],
+      [700, 700, 700],
+      [0, 0, 130],
+    ] as const) {
+      const sink = new Sink(32);
+      sink.open(1);
+      sink.rawRange(buf, 0, a);
+      sink.open(2);
+      sink.rawRange(buf, a, a + b);
+      sink.open(3);
+      sink.rawRange(buf, 2000, 2000 + c);
+      sink.close();
+      sink.stringField(4, 'n');
+      sink.close();
+      sink.raw(input(a + 1, 11));
+      sink.close();
+      const inner = field(3, buf.subarray(2000, 2000 + c));
+      const middle = field(2, Buffer.concat([buf.subarray(a, a + b), inner, Buffer.from([(4 << 3) | 2, 1, 0x6e])]));
+      const expected = field(1, Buffer.concat([buf.subarray(0, a), middle, input(a + 1, 11)]));
+      expect(sink.size).toBe(expected.length);
+      expect(bytesOf(sink).equals(expected)).toBe(true);
+    }
+  });
+
+  test('close without open is an error', () => {
+    expect(() => new Sink().close()).toThrow(/without open/);
   });
 });
