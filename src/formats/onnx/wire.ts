@@ -246,6 +246,19 @@ export type Chunk = Uint8Array | TensorData;
 /** Chunks at least this long are referenced, not copied, when appended. */
 const COPY_LIMIT = 512;
 
+/** Largest scratch buffer: a large graph's encoded fields fill a few dozen, not hundreds. */
+const MAX_SCRATCH = 1 << 20;
+
+/**
+ * A byte array left as the allocator gives it: a Sink hands out only bytes it
+ * wrote, and zeroing megabytes of scratch first is wasted work. A plain
+ * Uint8Array over the memory, so that the Sink's hot paths see one kind of array.
+ */
+function uninitialized(n: number): Uint8Array {
+  const b = Buffer.allocUnsafeSlow(n);
+  return new Uint8Array(b.buffer, b.byteOffset, n);
+}
+
 /**
  * An output under construction, as a list of chunks. Small encoded fields go
  * into a scratch buffer; large byte ranges (an unchanged span of the input file,
@@ -290,8 +303,8 @@ export class Sink {
     if (this.pendingBuf) this.placePending();
     if (this.at + n <= this.scratch.length) return;
     this.flushScratch();
-    const next = Math.min(Math.max(this.scratch.length * 2, 64), 1 << 16);
-    this.scratch = new Uint8Array(Math.max(next, n));
+    const next = Math.min(Math.max(this.scratch.length * 2, 64), MAX_SCRATCH);
+    this.scratch = uninitialized(Math.max(next, n));
     this.start = 0;
     this.at = 0;
   }

@@ -202,3 +202,18 @@ describe('Sink.open and close write a nested message in place', () => {
     expect(() => new Sink().close()).toThrow(/without open/);
   });
 });
+
+describe('Sink scratch buffers', () => {
+  test('megabytes of small fields: every byte handed out is one written (scratch memory is not zeroed first)', () => {
+    const sink = new Sink();
+    const expected: number[] = [];
+    for (let i = 0; i < 1_500_000; i++) {
+      const v = (i * 7919) % 300;
+      sink.varint(v);
+      if (v > 0x7f) expected.push((v & 0x7f) | 0x80, v >> 7);
+      else expected.push(v);
+    }
+    expect(sink.size).toBe(expected.length);
+    expect(bytesOf(sink).equals(Buffer.from(expected))).toBe(true);
+  });
+});
