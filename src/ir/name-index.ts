@@ -13,8 +13,14 @@
  * found is the earliest entry.
  */
 export class NameIndex<T> {
-  private readonly names: string[] = [];
-  private readonly owners: T[] = [];
+  /**
+   * Names and owners in the order added, the first `count` of each. Made at
+   * the size `reserve` announces: grown by push, arrays of 400k entries are
+   * copied several times into fresh memory, which costs page faults.
+   */
+  private names: string[] = [];
+  private owners: T[] = [];
+  private count = 0;
   /** Per slot: the name's hash, and 1 + its position in `names` (0: empty). */
   private slots: Int32Array;
   private mask: number;
@@ -25,7 +31,7 @@ export class NameIndex<T> {
   }
 
   get size(): number {
-    return this.names.length;
+    return this.count;
   }
 
   /**
@@ -34,7 +40,7 @@ export class NameIndex<T> {
    * the way to the free slot, so without a second probe).
    */
   add(name: string, owner: T, earlier?: (owner: T, name: string) => boolean): T | undefined {
-    if ((this.names.length + 1) * LOAD_DENOMINATOR > (this.mask + 1) * LOAD_NUMERATOR) this.grow(2 * (this.mask + 1));
+    if ((this.count + 1) * LOAD_DENOMINATOR > (this.mask + 1) * LOAD_NUMERATOR) this.grow(2 * (this.mask + 1));
     const h = hashName(name);
     const slots = this.slots;
     let found: T | undefined;
@@ -49,9 +55,10 @@ export class NameIndex<T> {
       i = (i + 1) & this.mask;
     }
     slots[2 * i] = h;
-    slots[2 * i + 1] = this.names.length + 1;
-    this.names.push(name);
-    this.owners.push(owner);
+    slots[2 * i + 1] = this.count + 1;
+    this.names[this.count] = name;
+    this.owners[this.count] = owner;
+    this.count++;
     return found;
   }
 
@@ -83,8 +90,19 @@ export class NameIndex<T> {
   /** Makes room for `more` names at once (one rehash instead of several as they come). */
   reserve(more: number): void {
     let size = this.mask + 1;
-    while ((this.names.length + more) * LOAD_DENOMINATOR > size * LOAD_NUMERATOR) size *= 2;
+    while ((this.count + more) * LOAD_DENOMINATOR > size * LOAD_NUMERATOR) size *= 2;
     if (size > this.mask + 1) this.grow(size);
+    const room = this.count + more;
+    if (room > this.names.length) {
+      const names = new Array<string>(room);
+      const owners = new Array<T>(room);
+      for (let at = 0; at < this.count; at++) {
+        names[at] = this.names[at]!;
+        owners[at] = this.owners[at]!;
+      }
+      this.names = names;
+      this.owners = owners;
+    }
   }
 
   /**
@@ -93,7 +111,7 @@ export class NameIndex<T> {
    */
   private grow(size: number): void {
     const old = this.slots;
-    const hashes = new Int32Array(this.names.length);
+    const hashes = new Int32Array(this.count);
     for (let i = 1; i < old.length; i += 2) if (old[i] !== 0) hashes[old[i]! - 1] = old[i - 1]!;
     const slots = new Int32Array(2 * size);
     const mask = size - 1;

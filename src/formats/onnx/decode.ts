@@ -2,7 +2,7 @@ import { closeSync as fs_close } from 'node:fs';
 import { ModelError } from '../../errors';
 import type { Attr, Int } from '../../ir/attr';
 import { DTYPES, byteSize, type DType } from '../../ir/dtype';
-import { Graph, type Shape, Value } from '../../ir/graph';
+import { Graph, type Node, type Shape, Value } from '../../ir/graph';
 import { Model } from '../../ir/model';
 import { BytesData, LazyData, StringData, type Tensor, type TensorData } from '../../ir/tensor';
 import { openExternalForRead, readExternal, type ExternalRef } from './external';
@@ -361,7 +361,12 @@ function readGraph(
   // name index holds (no second map of 100k names); the empty name, which
   // node outputs do not claim, is kept apart.
   const local = new LocalNames(g);
-  const outs: (Value | Value[])[] = [];
+  // Arrays of known length are made at that length: grown by push, a large
+  // graph's would be copied several times into fresh (page-faulting) memory.
+  const outs = new Array<Value | Value[]>(nodes.length / 3);
+  rec.initValues = new Array<Value>(inits.length / 3);
+  rec.initTensors = new Array<Tensor>(inits.length / 3);
+  rec.nodes = new Array<Node>(nodes.length / 3);
   // Most inputs name the output of a node read just before, or the initializer
   // after the one an input named last (exporters order both by first use).
   // While no name of this graph is held twice, such a value is the one the
@@ -423,8 +428,8 @@ function readGraph(
       v.const = tensor;
       if (n === '' && !local.has(n)) local.set(n, v);
     }
-    rec.initValues.push(v);
-    rec.initTensors.push(tensor);
+    rec.initValues[i / 3] = v;
+    rec.initTensors[i / 3] = tensor;
   }
 
   // Every node's outputs exist before any node or subgraph resolves a name.
@@ -432,7 +437,7 @@ function readGraph(
   let lazy: LazyAttrs | undefined;
   for (let i = 0; i < nodes.length; i += 3) {
     cur.path[depthPath + 1] = i / 3;
-    outs.push(readNodeOutputs(cur, g, nodes.at(i + 1), nodes.at(i + 2)));
+    outs[i / 3] = readNodeOutputs(cur, g, nodes.at(i + 1), nodes.at(i + 2));
   }
   for (let k = 0; k < outs.length; k++) {
     cur.path[depthPath + 1] = k;
@@ -466,7 +471,7 @@ function readGraph(
     const node = g._appendNode(nrec.op, nrec.domain, nrec.name, ins, outs[k]!, nrec);
     if (lazyAttrs) node.setAttrSource(nrec);
     else if (attrs) node.attrs = attrs;
-    rec.nodes.push(node);
+    rec.nodes[k] = node;
   }
 
   const declare = (v: Value, vi: ValueInfoRec): void => {
