@@ -289,34 +289,31 @@ export class Encoder {
       copyRec(out, rec, field);
       return;
     }
-    const m = new Sink(256);
-    for (const n of g.nodes) this.node(m, n);
-    if (rec && g.name === rec.name) copySpans(m, rec, 2);
-    else if (g.name !== '') m.stringField(2, g.name);
-    const done = new Set<Value>();
-    for (let i = 0; i < (rec?.initValues.length ?? 0); i++) {
+    out.open(field);
+    for (const n of g.nodes) this.node(out, n);
+    if (rec && g.name === rec.name) copySpans(out, rec, 2);
+    else if (g.name !== '') out.stringField(2, g.name);
+    const { read, added } = initializers(g, rec);
+    for (let k = 0; k < read.length; k++) {
+      const i = read[k]!;
       const v = rec!.initValues[i]!;
-      if (!Encoder.liveIn(g, v) || v.const === undefined || done.has(v)) continue;
-      done.add(v);
-      this.tensor(m, 5, v.const, v.name, true, tensorRec(rec!.initTensors[i]!));
+      this.tensor(out, 5, v.const!, v.name, true, tensorRec(rec!.initTensors[i]!));
     }
-    for (const v of g.values) {
-      if (v.const !== undefined && !done.has(v)) this.tensor(m, 5, v.const, v.name, true);
-    }
-    copySpans(m, rec, 10);
-    this.valueInfos(m, 11, g.inputs, rec?.inputs);
-    this.valueInfos(m, 12, g.outputs, rec?.outputs);
+    for (let k = 0; k < added.length; k++) this.tensor(out, 5, added[k]!.const!, added[k]!.name, true);
+    copySpans(out, rec, 10);
+    this.valueInfos(out, 11, g.inputs, rec?.inputs);
+    this.valueInfos(out, 12, g.outputs, rec?.outputs);
     for (const vi of rec?.valueInfo ?? []) {
       if (vi.value.removed) continue;
-      if (this.viSame(vi, vi.value)) copyRec(m, vi, 13);
-      else this.valueInfo(m, 13, vi.value, vi);
+      if (this.viSame(vi, vi.value)) copyRec(out, vi, 13);
+      else this.valueInfo(out, 13, vi.value, vi);
     }
-    for (const v of this.newValueInfos(g, rec)) this.valueInfo(m, 13, v, undefined);
-    copySpans(m, rec, 14);
-    copySpans(m, rec, 15);
-    copySpans(m, rec, 16);
-    copyUnknown(m, rec, KNOWN_FIELDS.graph);
-    out.message(field, m);
+    for (const v of this.newValueInfos(g, rec)) this.valueInfo(out, 13, v, undefined);
+    copySpans(out, rec, 14);
+    copySpans(out, rec, 15);
+    copySpans(out, rec, 16);
+    copyUnknown(out, rec, KNOWN_FIELDS.graph);
+    out.close();
   }
 
   private valueInfos(out: Sink, field: number, values: readonly Value[], recs: readonly ValueInfoRec[] | undefined): void {
@@ -546,6 +543,43 @@ export class Encoder {
     };
     for (const g of model.graphs) walk(g);
   }
+}
+
+/**
+ * The constants of `g` to write as initializers: first those read (indices
+ * into `rec.initValues`, in file order), then those added since, in creation
+ * order. A graph keeps its values in creation order and the reader creates
+ * initializers in file order, so the read ones are nearly always in the same
+ * order among the graph's constants: one merge finds the added ones, without a
+ * Set of 100k values.
+ */
+function initializers(g: Graph, rec: GraphRec | undefined): { read: number[]; added: Value[] } {
+  const inits = rec?.initValues ?? [];
+  const read: number[] = [];
+  for (let i = 0; i < inits.length; i++) {
+    const v = inits[i]!;
+    if (v.graph === g && !v.removed && v.const !== undefined) read.push(i);
+  }
+  const added: Value[] = [];
+  let j = 0;
+  for (const v of g.values) {
+    if (v.const === undefined) continue;
+    if (j < read.length && inits[read[j]!] === v) j++;
+    else added.push(v);
+  }
+  if (j === read.length) return { read, added };
+  // Not in that order (an initializer of a graph input listed late, say): a Set does it.
+  const done = new Set<Value>();
+  read.length = 0;
+  added.length = 0;
+  for (let i = 0; i < inits.length; i++) {
+    const v = inits[i]!;
+    if (v.graph !== g || v.removed || v.const === undefined || done.has(v)) continue;
+    done.add(v);
+    read.push(i);
+  }
+  for (const v of g.values) if (v.const !== undefined && !done.has(v)) added.push(v);
+  return { read, added };
 }
 
 /** The IR version that came with each default-domain opset (onnx/docs/Versioning.md). */

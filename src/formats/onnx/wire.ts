@@ -264,9 +264,9 @@ function uninitialized(n: number): Uint8Array {
  * into a scratch buffer; large byte ranges (an unchanged span of the input file,
  * a tensor's raw_data) are referenced as they are, so writing a model never
  * concatenates its weights. A nested message is written in place between
- * `open` and `close`, which fills in its length, or built in a Sink of its own
- * and appended with `message` (protobufjs's Writer cannot do either: its
- * `finish()` copies everything into one buffer).
+ * `open` and `close`, which fills in its length (protobufjs's Writer cannot:
+ * it builds each one apart, and its `finish()` copies everything into one
+ * buffer).
  */
 export class Sink {
   readonly chunks: Chunk[] = [];
@@ -510,32 +510,6 @@ export class Sink {
     if (rel + 1 < c.byteLength) parts.push(new Uint8Array(c.buffer, c.byteOffset + rel + 1, c.byteLength - rel - 1));
     this.chunks.splice(chunkCount, 1, ...parts);
     this.flushed += extra;
-  }
-
-  /** Appends `child` as a length-delimited field. */
-  message(field: number, child: Sink): void {
-    this.tag(field, WIRE.LEN);
-    this.varint(child.size);
-    this.append(child);
-  }
-
-  append(child: Sink): void {
-    if (child.pendingBuf) child.placePending();
-    // A small child whose bytes all sit in its scratch buffer (a small
-    // subgraph) is copied from there: no view of it is made.
-    const n = child.at - child.start;
-    if (child.chunks.length === 0 && n < COPY_LIMIT) {
-      this.room(n);
-      const from = child.scratch;
-      const to = this.scratch;
-      for (let i = 0, src = child.start, dst = this.at; i < n; i++) to[dst + i] = from[src + i]!;
-      this.at += n;
-      return;
-    }
-    for (const c of child.finish()) {
-      if (c instanceof Uint8Array) this.raw(c);
-      else this.data(c);
-    }
   }
 }
 

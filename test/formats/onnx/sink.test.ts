@@ -61,12 +61,12 @@ describe('Sink.rawRange joins ranges that follow one another', () => {
   test('a nested message whose content ends in a pending range is measured and copied whole', () => {
     const buf = input(3000);
     for (const n of [10, 127, 128, 511, 512, 2000]) {
-      const child = new Sink();
-      child.stringField(1, 'name');
-      child.rawRange(buf, 1000, 1000 + n);
       const parent = new Sink();
       parent.rawRange(buf, 0, 5);
-      parent.message(7, child);
+      parent.open(7);
+      parent.stringField(1, 'name');
+      parent.rawRange(buf, 1000, 1000 + n);
+      parent.close();
       parent.rawRange(buf, 5, 10); // follows the first range in `buf`, but not in the output
       const content = Buffer.concat([Buffer.from([0x0a, 4, ...Buffer.from('name')]), buf.subarray(1000, 1000 + n)]);
       const len = content.length < 128 ? [content.length] : [(content.length & 0x7f) | 0x80, content.length >> 7];
