@@ -419,9 +419,15 @@ export class ComputedFloats implements TensorData {
     return this.elements.length * (this.dtype === 'float32' ? 4 : 8);
   }
 
+  /**
+   * Encoded on every call when small (as a lazy source may: see TensorData):
+   * a writer asks each of a model's 60k computed constants once, and kept
+   * encodings would all survive into the old generation for nothing. A large
+   * one keeps its encoding.
+   */
   bytes(): Uint8Array {
-    this.encoded ??= encodeFloats(this.dtype, this.elements);
-    return this.encoded;
+    if (this.elements instanceof Float64Array) return (this.encoded ??= encodeFloats(this.dtype, this.elements));
+    return encodeFloats(this.dtype, this.elements);
   }
 }
 
