@@ -684,7 +684,7 @@ export class LazyAttrs {
   /** The attributes of the node read into `rec`, in file order. */
   decode(rec: NodeRec): Map<string, Attr> {
     const attrs = new Map<string, Attr>();
-    this.walk(rec, (a) => {
+    this.walk(rec, undefined, (a) => {
       attrs.set((a.native as AttrRec).name, a);
       return false;
     });
@@ -698,7 +698,20 @@ export class LazyAttrs {
    * `epsilon` and `training_mode`, which most do not have).
    */
   decodeOne(rec: NodeRec, name: string): Attr | undefined {
-    const want = utf8Of(name);
+    let found: Attr | undefined;
+    this.walk(rec, utf8Of(name), (a) => {
+      if (Array.isArray(a.value)) Object.freeze(a.value);
+      found = Object.freeze(a);
+      return true;
+    });
+    return found;
+  }
+
+  /**
+   * Decodes the node's attributes in file order (only those named by the
+   * UTF-8 bytes `only`, when given) until `visit` returns true.
+   */
+  private walk(rec: NodeRec, only: Uint8Array | undefined, visit: (a: Attr) => boolean): void {
     const cur = new Cursor(this.buf, this.options.file);
     cur.path.push('node', rec.name, 'attribute', 0);
     let index = 0;
@@ -716,38 +729,9 @@ export class LazyAttrs {
         const stop = cur.lenEnd(end);
         const contentStart = cur.pos;
         cur.path[3] = index++;
-        if (attrNameIs(cur, stop, want)) {
-          const a = readAttr(cur, this.options, s, contentStart, stop, this.graph, this.depth, true);
-          if (Array.isArray(a.value)) Object.freeze(a.value);
-          return Object.freeze(a);
+        if (only === undefined || attrNameIs(cur, stop, only)) {
+          if (visit(readAttr(cur, this.options, s, contentStart, stop, this.graph, this.depth, true))) return;
         }
-        cur.pos = stop;
-      }
-    } catch (e) {
-      throw asModelError(e, cur, this.options.file);
-    }
-    return undefined;
-  }
-
-  /** Decodes the node's attributes in file order until `visit` returns true. */
-  private walk(rec: NodeRec, visit: (a: Attr) => boolean): void {
-    const cur = new Cursor(this.buf, this.options.file);
-    cur.path.push('node', rec.name, 'attribute', 0);
-    let index = 0;
-    try {
-      cur.pos = rec.start;
-      cur.tag(rec.end);
-      const end = cur.lenEnd(rec.end);
-      while (cur.pos < end) {
-        const s = cur.pos;
-        const tag = cur.tag(end);
-        if (tag !== ((5 << 3) | WIRE.LEN)) {
-          cur.skip(tag & 7, end);
-          continue;
-        }
-        const stop = cur.lenEnd(end);
-        cur.path[3] = index++;
-        if (visit(readAttr(cur, this.options, s, cur.pos, stop, this.graph, this.depth, true))) return;
         cur.pos = stop;
       }
     } catch (e) {
