@@ -25,7 +25,12 @@ export class NameIndex<T> {
   private slots: Int32Array;
   private mask: number;
 
-  constructor() {
+  /**
+   * `seed` starts every hash: random by default, so that a model cannot bring
+   * thousands of names made to share one hash (the probe runs would grow
+   * with their square); tests pass one to get known collisions.
+   */
+  constructor(private readonly seed = PROCESS_SEED) {
     this.slots = new Int32Array(2 * MIN_SLOTS);
     this.mask = MIN_SLOTS - 1;
   }
@@ -41,7 +46,7 @@ export class NameIndex<T> {
    */
   add(name: string, owner: T, earlier?: (owner: T, name: string) => boolean): T | undefined {
     if ((this.count + 1) * LOAD_DENOMINATOR > (this.mask + 1) * LOAD_NUMERATOR) this.grow(2 * (this.mask + 1));
-    const h = hashName(name);
+    const h = hashName(name, this.seed);
     const slots = this.slots;
     let found: T | undefined;
     let i = h & this.mask;
@@ -64,7 +69,7 @@ export class NameIndex<T> {
 
   /** Whether `name` was ever added. */
   has(name: string): boolean {
-    const h = hashName(name);
+    const h = hashName(name, this.seed);
     const slots = this.slots;
     for (let i = h & this.mask; ; i = (i + 1) & this.mask) {
       const at = slots[2 * i + 1]!;
@@ -75,7 +80,7 @@ export class NameIndex<T> {
 
   /** The earliest owner added under `name` that `accept` accepts. */
   find(name: string, accept: (owner: T, name: string) => boolean): T | undefined {
-    const h = hashName(name);
+    const h = hashName(name, this.seed);
     const slots = this.slots;
     for (let i = h & this.mask; ; i = (i + 1) & this.mask) {
       const at = slots[2 * i + 1]!;
@@ -128,17 +133,19 @@ export class NameIndex<T> {
 }
 
 const MIN_SLOTS = 64;
+/** Chosen once per process (not observable from outside it). */
+const PROCESS_SEED = (Math.random() * 2 ** 32) | 0;
 /** At most 3/4 of the slots are used (linear probing stays short; 8 slots share a cache line). */
 const LOAD_NUMERATOR = 3;
 const LOAD_DENOMINATOR = 4;
 
 /**
- * FNV-1a over the UTF-16 code units, then mixed (murmur3's finaliser) so that
+ * FNV-1a over the UTF-16 code units (its offset basis changed by `seed`), then mixed (murmur3's finaliser) so that
  * names differing in their last characters (`bn1`, `bn2`) spread over the
  * low bits the slots are chosen by. A signed 32-bit integer.
  */
-export function hashName(s: string): number {
-  let h = 0x811c9dc5;
+export function hashName(s: string, seed = 0): number {
+  let h = 0x811c9dc5 ^ seed;
   for (let i = 0; i < s.length; i++) h = Math.imul(h ^ s.charCodeAt(i), 0x01000193);
   h ^= h >>> 16;
   h = Math.imul(h, 0x85ebca6b);

@@ -49,7 +49,8 @@ describe('NameIndex', () => {
     // Two names with the same 32-bit hash (found once by a birthday search over `n${i.toString(36)}`).
     const [first, second] = ['n3pvu', 'ne3ea'];
     expect(hashName(first)).toBe(hashName(second));
-    const index = new NameIndex<Owner>();
+    expect(hashName(first, 12345)).not.toBe(hashName(second, 12345));
+    const index = new NameIndex<Owner>(0);
     index.add(first, { id: 1, live: true });
     expect(index.has(first)).toBe(true);
     expect(index.has(second)).toBe(false);
