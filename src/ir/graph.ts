@@ -343,9 +343,9 @@ export interface AttrSource {
   decodeAttr?(name: string): Attr | undefined;
 }
 
-/** Whether a graph's name index entry is a live value that still has `name` (not a node, a removed or a renamed value). */
-function isLiveValueNamed(owner: Value | Node, name: string): boolean {
-  return owner instanceof Value && !owner._removed && owner.name === name;
+/** Whether a value of a graph's name index is live and still has `name` (not removed, not renamed). */
+function isLiveValueNamed(owner: Value, name: string): boolean {
+  return !owner._removed && owner.name === name;
 }
 
 /** The uses of a value nobody reads: shared, never written. */
@@ -415,12 +415,14 @@ export class Graph {
   private _values: Value[] = [];
   private _removedValues = 0;
   /**
-   * Every name this graph has given to a value or a node, with its owner,
-   * removed and renamed ones included (their names stay taken; a removed
-   * value is a tombstone that `findValue` passes over): removing 100k values
-   * costs no index updates.
+   * Every name this graph has given to a value, with the value, removed and
+   * renamed ones included (their names stay taken; a removed value is a
+   * tombstone that `findValue` passes over): removing 100k values costs no
+   * index updates. Node names apart, so that 100k nodes of one name (ONNX
+   * nodes are often unnamed) are never walked when a value is looked for.
    */
-  private _names = new NameIndex<Value | Node>();
+  private _valueNames = new NameIndex<Value>();
+  private _nodeNames = new NameIndex<Node>();
   private _sharedNames = 0;
   /** Next suffix to try per base name, so naming n new nodes costs O(n), not O(n^2). */
   private _nextSuffix = new Map<string, number>();
@@ -477,7 +479,7 @@ export class Graph {
   /** The value named `name` in this graph or, failing that, in an enclosing one. */
   findValue(name: string): Value | undefined {
     for (let g: Graph | undefined = this; g; g = g.parent) {
-      const v = g._names.find(name, isLiveValueNamed) as Value | undefined;
+      const v = g._valueNames.find(name, isLiveValueNamed);
       if (v) return v;
     }
     return undefined;
@@ -485,19 +487,24 @@ export class Graph {
 
   /** A name not yet used by any value or node of this graph, derived from `base`. */
   uniqueName(base: string): string {
-    if (!this._names.has(base)) return base;
+    if (!this.nameTaken(base)) return base;
     for (let i = this._nextSuffix.get(base) ?? 1; ; i++) {
       const candidate = `${base}_${i}`;
-      if (!this._names.has(candidate)) {
+      if (!this.nameTaken(candidate)) {
         this._nextSuffix.set(base, i + 1);
         return candidate;
       }
     }
   }
 
-  /** @internal for codecs building a graph: about `count` more names will be added (sizes the name index once). */
-  _expectNames(count: number): void {
-    this._names.reserve(count);
+  private nameTaken(name: string): boolean {
+    return this._valueNames.has(name) || this._nodeNames.has(name);
+  }
+
+  /** @internal for codecs building a graph: about this many more values and nodes will be named (sizes the name indexes once). */
+  _expectNames(values: number, nodes: number): void {
+    this._valueNames.reserve(values);
+    this._nodeNames.reserve(nodes);
   }
 
   /** Creates a value. Names need not be unique (TFLite allows repeats); see uniqueName. */
@@ -509,7 +516,7 @@ export class Graph {
       v.native = init.native;
     }
     this._values.push(v);
-    if (this._names.add(name, v, isLiveValueNamed) !== undefined) this._sharedNames++;
+    if (this._valueNames.add(name, v, isLiveValueNamed) !== undefined) this._sharedNames++;
     return v;
   }
 
@@ -520,7 +527,7 @@ export class Graph {
   _addUnheldValue(name: string): Value {
     const v = new Value(this, name);
     this._values.push(v);
-    this._names.add(name, v);
+    this._valueNames.add(name, v);
     return v;
   }
 
@@ -532,7 +539,7 @@ export class Graph {
   _appendNode(op: string, domain: string, name: string, inputs: (Value | null)[], outputs: Value | Value[], native: unknown): Node {
     const node = new Node(this, op, domain, name, undefined);
     node.native = native;
-    this._names.add(name, node);
+    this._nodeNames.add(name, node);
     this._nodes.push(node);
     node._link(inputs, outputs);
     return node;
@@ -551,7 +558,7 @@ export class Graph {
   renameValue(value: Value, name: string): void {
     // The old name stays taken; findValue passes over this value for it.
     value.name = name;
-    if (this._names.add(name, value, isLiveValueNamed) !== undefined) this._sharedNames++;
+    if (this._valueNames.add(name, value, isLiveValueNamed) !== undefined) this._sharedNames++;
   }
 
   /** Forgets a value nobody reads or produces. */
@@ -582,7 +589,7 @@ export class Graph {
     const attrs = opts.attrs instanceof Map || opts.attrs === undefined ? opts.attrs : new Map(Object.entries(opts.attrs));
     const node = new Node(this, opts.op, opts.domain ?? '', name, attrs);
     node.native = opts.native;
-    this._names.add(name, node);
+    this._nodeNames.add(name, node);
     this._nodes.push(node);
     node.setInputs(opts.inputs ?? []);
     const outs = (opts.outputs ?? []).map((o) => (typeof o === 'string' ? this.addValue(o) : o));

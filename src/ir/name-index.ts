@@ -5,12 +5,14 @@
  * read and asks about most of them once ("is this name new?"): a Map costs
  * about a microsecond per new key there (hashing, entry, growth, and a
  * remembered-set slot per young key for the garbage collector). Here a name
- * costs one hash and a probe of a typed array; entries with the same hash
- * are told apart by comparing the names themselves.
+ * costs one hash and a probe of a typed array; names with the same hash are
+ * told apart by comparing them.
  *
- * Open addressing with linear probing, never deleting: entries of one name
- * lie along one probe run in the order they were added, so the first match
- * found is the earliest entry.
+ * Open addressing with linear probing, never deleting, one slot per distinct
+ * name. The entries of a name (a name given many times: ONNX nodes without a
+ * name, TFLite tensors sharing one) are chained from its slot in the order
+ * they were added, so that the first match is the earliest entry and adding
+ * one more costs the same as adding the first.
  */
 export class NameIndex<T> {
   /**
@@ -21,9 +23,15 @@ export class NameIndex<T> {
   private names: string[] = [];
   private owners: T[] = [];
   private count = 0;
-  /** Per slot: the name's hash, and 1 + its position in `names` (0: empty). */
+  /** Per entry: 1 + the position of the next entry of the same name (0: none). */
+  private next: Int32Array;
+  /** Per first entry of a name: the position of its last entry. */
+  private last: Int32Array;
+  /** Per slot: the name's hash, and 1 + the position of its first entry (0: empty slot). */
   private slots: Int32Array;
   private mask: number;
+  /** Slots in use: distinct names. */
+  private distinct = 0;
 
   /**
    * `seed` starts every hash: random by default, so that a model cannot bring
@@ -33,6 +41,8 @@ export class NameIndex<T> {
   constructor(private readonly seed = PROCESS_SEED) {
     this.slots = new Int32Array(2 * MIN_SLOTS);
     this.mask = MIN_SLOTS - 1;
+    this.next = new Int32Array(MIN_SLOTS);
+    this.last = new Int32Array(MIN_SLOTS);
   }
 
   get size(): number {
@@ -41,91 +51,108 @@ export class NameIndex<T> {
 
   /**
    * Adds `name` given to `owner`. With `earlier`, first returns the earliest
-   * owner already added under `name` that `earlier` accepts (looked for on
-   * the way to the free slot, so without a second probe).
+   * owner already added under `name` that `earlier` accepts.
    */
   add(name: string, owner: T, earlier?: (owner: T, name: string) => boolean): T | undefined {
-    if ((this.count + 1) * LOAD_DENOMINATOR > (this.mask + 1) * LOAD_NUMERATOR) this.grow(2 * (this.mask + 1));
+    if ((this.distinct + 1) * LOAD_DENOMINATOR > (this.mask + 1) * LOAD_NUMERATOR) this.grow(2 * (this.mask + 1));
+    if (this.count === this.next.length) this.growEntries(2 * this.count);
+    const at = this.count;
+    this.names[at] = name;
+    this.owners[at] = owner;
+    this.count++;
     const h = hashName(name, this.seed);
     const slots = this.slots;
-    let found: T | undefined;
     let i = h & this.mask;
     for (;;) {
-      const at = slots[2 * i + 1]!;
-      if (at === 0) break;
-      if (earlier && found === undefined && slots[2 * i] === h && this.names[at - 1] === name) {
-        const o = this.owners[at - 1]!;
-        if (earlier(o, name)) found = o;
+      const first = slots[2 * i + 1]!;
+      if (first === 0) break;
+      if (slots[2 * i] === h && this.names[first - 1] === name) {
+        // Given before: the new entry goes to the end of the name's chain.
+        const found = earlier ? this.firstAccepted(first - 1, name, earlier) : undefined;
+        this.next[this.last[first - 1]!] = at + 1;
+        this.last[first - 1] = at;
+        return found;
       }
       i = (i + 1) & this.mask;
     }
     slots[2 * i] = h;
-    slots[2 * i + 1] = this.count + 1;
-    this.names[this.count] = name;
-    this.owners[this.count] = owner;
-    this.count++;
-    return found;
+    slots[2 * i + 1] = at + 1;
+    this.last[at] = at;
+    this.distinct++;
+    return undefined;
   }
 
   /** Whether `name` was ever added. */
   has(name: string): boolean {
-    const h = hashName(name, this.seed);
-    const slots = this.slots;
-    for (let i = h & this.mask; ; i = (i + 1) & this.mask) {
-      const at = slots[2 * i + 1]!;
-      if (at === 0) return false;
-      if (slots[2 * i] === h && this.names[at - 1] === name) return true;
-    }
+    return this.firstEntry(name) >= 0;
   }
 
   /** The earliest owner added under `name` that `accept` accepts. */
   find(name: string, accept: (owner: T, name: string) => boolean): T | undefined {
+    const first = this.firstEntry(name);
+    return first < 0 ? undefined : this.firstAccepted(first, name, accept);
+  }
+
+  /** Makes room for `more` names at once (one rehash and one array each instead of several as they come). */
+  reserve(more: number): void {
+    let size = this.mask + 1;
+    while ((this.distinct + more) * LOAD_DENOMINATOR > size * LOAD_NUMERATOR) size *= 2;
+    if (size > this.mask + 1) this.grow(size);
+    if (this.count + more > this.next.length) this.growEntries(this.count + more);
+  }
+
+  /** Position of the first entry of `name`, or -1. */
+  private firstEntry(name: string): number {
     const h = hashName(name, this.seed);
     const slots = this.slots;
     for (let i = h & this.mask; ; i = (i + 1) & this.mask) {
-      const at = slots[2 * i + 1]!;
-      if (at === 0) return undefined;
-      if (slots[2 * i] === h && this.names[at - 1] === name) {
-        const o = this.owners[at - 1]!;
-        if (accept(o, name)) return o;
-      }
+      const first = slots[2 * i + 1]!;
+      if (first === 0) return -1;
+      if (slots[2 * i] === h && this.names[first - 1] === name) return first - 1;
     }
   }
 
-  /** Makes room for `more` names at once (one rehash instead of several as they come). */
-  reserve(more: number): void {
-    let size = this.mask + 1;
-    while ((this.count + more) * LOAD_DENOMINATOR > size * LOAD_NUMERATOR) size *= 2;
-    if (size > this.mask + 1) this.grow(size);
-    const room = this.count + more;
-    if (room > this.names.length) {
-      const names = new Array<string>(room);
-      const owners = new Array<T>(room);
-      for (let at = 0; at < this.count; at++) {
-        names[at] = this.names[at]!;
-        owners[at] = this.owners[at]!;
-      }
-      this.names = names;
-      this.owners = owners;
+  /** Along the chain from the entry at `from`: the first owner `accept` accepts. */
+  private firstAccepted(from: number, name: string, accept: (owner: T, name: string) => boolean): T | undefined {
+    for (let at = from; at >= 0; at = this.next[at]! - 1) {
+      const o = this.owners[at]!;
+      if (accept(o, name)) return o;
     }
+    return undefined;
   }
 
-  /**
-   * `size` slots (a power of two), filled again in the order names were
-   * added, with the hashes the old slots hold (no name is hashed again).
-   */
+  /** Room for `size` entries in the per-entry arrays. */
+  private growEntries(size: number): void {
+    size = Math.max(size, MIN_SLOTS);
+    const names = new Array<string>(size);
+    const owners = new Array<T>(size);
+    for (let at = 0; at < this.count; at++) {
+      names[at] = this.names[at]!;
+      owners[at] = this.owners[at]!;
+    }
+    this.names = names;
+    this.owners = owners;
+    const next = new Int32Array(size);
+    next.set(this.next.subarray(0, this.count));
+    this.next = next;
+    const last = new Int32Array(size);
+    last.set(this.last.subarray(0, this.count));
+    this.last = last;
+  }
+
+  /** `size` slots (a power of two), filled again with the hashes the old slots hold (no name is hashed again). */
   private grow(size: number): void {
     const old = this.slots;
-    const hashes = new Int32Array(this.count);
-    for (let i = 1; i < old.length; i += 2) if (old[i] !== 0) hashes[old[i]! - 1] = old[i - 1]!;
     const slots = new Int32Array(2 * size);
     const mask = size - 1;
-    for (let at = 0; at < hashes.length; at++) {
-      const h = hashes[at]!;
+    for (let k = 0; k < old.length; k += 2) {
+      const first = old[k + 1]!;
+      if (first === 0) continue;
+      const h = old[k]!;
       let i = h & mask;
       while (slots[2 * i + 1] !== 0) i = (i + 1) & mask;
       slots[2 * i] = h;
-      slots[2 * i + 1] = at + 1;
+      slots[2 * i + 1] = first;
     }
     this.slots = slots;
     this.mask = mask;
@@ -140,9 +167,10 @@ const LOAD_NUMERATOR = 3;
 const LOAD_DENOMINATOR = 4;
 
 /**
- * FNV-1a over the UTF-16 code units (its offset basis changed by `seed`), then mixed (murmur3's finaliser) so that
- * names differing in their last characters (`bn1`, `bn2`) spread over the
- * low bits the slots are chosen by. A signed 32-bit integer.
+ * FNV-1a over the UTF-16 code units (its offset basis changed by `seed`), then
+ * mixed (murmur3's finaliser) so that names differing in their last characters
+ * (`bn1`, `bn2`) spread over the low bits the slots are chosen by. A signed
+ * 32-bit integer.
  */
 export function hashName(s: string, seed = 0): number {
   let h = 0x811c9dc5 ^ seed;

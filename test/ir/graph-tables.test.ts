@@ -60,6 +60,16 @@ describe('names', () => {
     expect(g.uniqueName('old')).toBe('old_1');
   });
 
+  test('100,000 nodes without a name (common in ONNX) and values of one repeated name are indexed without walking each other', () => {
+    const { g, x } = chain();
+    let last = x;
+    for (let i = 0; i < 100_000; i++) last = g.addNode({ op: 'Relu', name: '', inputs: [last], outputs: [i % 2 ? `v${i}` : 'same'] }).output(0);
+    expect(g.uniqueName('')).toBe('_1');
+    expect(g.findValue('same')?.producer?.inputs[0]).toBe(x);
+    expect(g.findValue('v99999')).toBe(last);
+    expect(g.sharedNameCount).toBe(49_999);
+  });
+
   test('a value of a subgraph hides one of the parent only while it is live', () => {
     const { g } = chain();
     const outer = g.addValue('t');

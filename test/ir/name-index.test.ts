@@ -71,3 +71,24 @@ describe('NameIndex', () => {
     expect(found).toBe(Math.ceil(100_000 / 97));
   });
 });
+
+test('a name given 100,000 times (unnamed nodes) is chained: adds and finds do not walk past the others', () => {
+  // Probed past, this would take 5e9 steps (jest's timeout, not a timer, is the check).
+  const index = new NameIndex<Owner>();
+  const owners: Owner[] = [];
+  let wrong = 0;
+  for (let i = 0; i < 100_000; i++) {
+    const o = { id: i, live: true };
+    owners.push(o);
+    if (index.add('', o, isLive) !== (i === 0 ? undefined : owners[0])) wrong++;
+    index.add(`n${i}`, { id: -i, live: true });
+  }
+  expect(wrong).toBe(0);
+  expect(index.find('', isLive)).toBe(owners[0]);
+  expect(index.has('')).toBe(true);
+  expect(index.has('n99999')).toBe(true);
+  // Entries of one name are found in the order they were added.
+  owners[0]!.live = false;
+  owners[1]!.live = false;
+  expect(index.find('', isLive)).toBe(owners[2]);
+});

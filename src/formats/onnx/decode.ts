@@ -355,7 +355,7 @@ function readGraph(
 
   const g = new Graph(name, parent);
   // Room for the names to come: a value per input and initializer, a node and (usually) a value per node.
-  g._expectNames(inputs.length / 3 + inits.length / 3 + (2 * nodes.length) / 3);
+  g._expectNames(inputs.length / 3 + inits.length / 3 + nodes.length / 3, nodes.length / 3);
   rec.name = name;
   // The first value of each name in this graph is the one the graph's own
   // name index holds (no second map of 100k names); the empty name, which
