@@ -55,7 +55,7 @@ export class NameIndex<T> {
    */
   add(name: string, owner: T, earlier?: (owner: T, name: string) => boolean): T | undefined {
     if ((this.distinct + 1) * LOAD_DENOMINATOR > (this.mask + 1) * LOAD_NUMERATOR) this.grow(2 * (this.mask + 1));
-    if (this.count === this.next.length) this.growEntries(2 * this.count);
+    if (this.count === this.next.length) this.growChains(2 * this.count);
     const at = this.count;
     this.names[at] = name;
     this.owners[at] = owner;
@@ -98,7 +98,17 @@ export class NameIndex<T> {
     let size = this.mask + 1;
     while ((this.distinct + more) * LOAD_DENOMINATOR > size * LOAD_NUMERATOR) size *= 2;
     if (size > this.mask + 1) this.grow(size);
-    if (this.count + more > this.next.length) this.growEntries(this.count + more);
+    if (this.count + more > this.next.length) {
+      this.growChains(this.count + more);
+      const names = new Array<string>(this.count + more);
+      const owners = new Array<T>(this.count + more);
+      for (let at = 0; at < this.count; at++) {
+        names[at] = this.names[at]!;
+        owners[at] = this.owners[at]!;
+      }
+      this.names = names;
+      this.owners = owners;
+    }
   }
 
   /** Position of the first entry of `name`, or -1. */
@@ -121,17 +131,13 @@ export class NameIndex<T> {
     return undefined;
   }
 
-  /** Room for `size` entries in the per-entry arrays. */
-  private growEntries(size: number): void {
+  /**
+   * Room for `size` entries in the chain arrays. (`names` and `owners` grow
+   * by themselves past a reserved size: V8 copies a growing array faster than
+   * a loop here would.)
+   */
+  private growChains(size: number): void {
     size = Math.max(size, MIN_SLOTS);
-    const names = new Array<string>(size);
-    const owners = new Array<T>(size);
-    for (let at = 0; at < this.count; at++) {
-      names[at] = this.names[at]!;
-      owners[at] = this.owners[at]!;
-    }
-    this.names = names;
-    this.owners = owners;
     const next = new Int32Array(size);
     next.set(this.next.subarray(0, this.count));
     this.next = next;
