@@ -362,8 +362,8 @@ export const SCRATCH_ELEMENTS = SMALL_FLOAT_BYTES / 4;
  * a fresh array for each read is most of what that arithmetic allocates.
  */
 export function numbersFor(t: Tensor, scratch: Float64Array): NumberArray {
-  const data = t.data;
-  if (data instanceof ComputedFloats && data.dtype === t.dtype && data.length === t.size) return data.read(scratch);
+  const computed = computedData(t);
+  if (computed) return computed.read(scratch);
   return smallFloatElements(t, scratch) ?? numberElements(t);
 }
 
@@ -472,10 +472,15 @@ export function floatTensor(dtype: 'float32' | 'float64', shape: readonly number
   return new Tensor(dtype, Object.isFrozen(shape) ? shape : [...shape], new ComputedFloats(dtype, values));
 }
 
+/** The data of a tensor whose elements an expression computed (and that still fits the tensor). */
+function computedData(t: Tensor): ComputedFloats | undefined {
+  const data = t.data;
+  return data instanceof ComputedFloats && data.dtype === t.dtype && data.length === t.size ? data : undefined;
+}
+
 /** The elements of a tensor whose data an expression computed, without decoding (a copy when they are few). */
 function computedElements(t: Tensor): Float64Array | undefined {
-  const data = t.data;
-  return data instanceof ComputedFloats && data.dtype === t.dtype && data.length === t.size ? data.values : undefined;
+  return computedData(t)?.values;
 }
 
 /**

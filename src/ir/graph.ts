@@ -422,7 +422,8 @@ export class Graph {
    * nodes are often unnamed) are never walked when a value is looked for.
    */
   private _valueNames = new NameIndex<Value>();
-  private _nodeNames = new NameIndex<Node>();
+  /** Names only: a removed node is not kept alive by its name. */
+  private _nodeNames = new NameIndex<null>();
   private _sharedNames = 0;
   /** Next suffix to try per base name, so naming n new nodes costs O(n), not O(n^2). */
   private _nextSuffix = new Map<string, number>();
@@ -516,7 +517,7 @@ export class Graph {
       v.native = init.native;
     }
     this._values.push(v);
-    if (this._valueNames.add(name, v, isLiveValueNamed) !== undefined) this._sharedNames++;
+    this.indexValueName(name, v);
     return v;
   }
 
@@ -539,7 +540,7 @@ export class Graph {
   _appendNode(op: string, domain: string, name: string, inputs: (Value | null)[], outputs: Value | Value[], native: unknown): Node {
     const node = new Node(this, op, domain, name, undefined);
     node.native = native;
-    this._nodeNames.add(name, node);
+    this._nodeNames.add(name, null);
     this._nodes.push(node);
     node._link(inputs, outputs);
     return node;
@@ -558,6 +559,11 @@ export class Graph {
   renameValue(value: Value, name: string): void {
     // The old name stays taken; findValue passes over this value for it.
     value.name = name;
+    this.indexValueName(name, value);
+  }
+
+  /** Enters `name` for `value`, counting it when a live value of this graph has the name already. */
+  private indexValueName(name: string, value: Value): void {
     if (this._valueNames.add(name, value, isLiveValueNamed) !== undefined) this._sharedNames++;
   }
 
@@ -589,7 +595,7 @@ export class Graph {
     const attrs = opts.attrs instanceof Map || opts.attrs === undefined ? opts.attrs : new Map(Object.entries(opts.attrs));
     const node = new Node(this, opts.op, opts.domain ?? '', name, attrs);
     node.native = opts.native;
-    this._nodeNames.add(name, node);
+    this._nodeNames.add(name, null);
     this._nodes.push(node);
     node.setInputs(opts.inputs ?? []);
     const outs = (opts.outputs ?? []).map((o) => (typeof o === 'string' ? this.addValue(o) : o));

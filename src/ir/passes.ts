@@ -46,12 +46,18 @@ function allUnread(node: Node): boolean {
   return true;
 }
 
+/** The live node of `graph` that produces `v`, if any. */
+function localProducer(v: Value | null, graph: Graph): Node | undefined {
+  const p = v?.producer;
+  return p && !p.removed && p.graph === graph ? p : undefined;
+}
+
 /** Nodes of `graph` (or of a subgraph inside it) that read values produced in `graph`. */
 function dependencies(node: Node, graph: Graph): Node[] {
   const deps: Node[] = [];
   const add = (v: Value | null): void => {
-    const p = v?.producer;
-    if (p && !p.removed && p.graph === graph) deps.push(p);
+    const p = localProducer(v, graph);
+    if (p) deps.push(p);
   };
   node.inputs.forEach(add);
   // A subgraph may read this graph's values by name (ONNX outer scope).
@@ -110,13 +116,7 @@ export function toposort(graph: Graph): void {
         if (next < deps.length) dep = deps[next++];
       } else {
         const inputs = node.inputs;
-        while (next < inputs.length) {
-          const p = inputs[next++]?.producer;
-          if (p && !p.removed && p.graph === graph) {
-            dep = p;
-            break;
-          }
-        }
+        while (next < inputs.length && dep === undefined) dep = localProducer(inputs[next++] ?? null, graph);
       }
       stackNext[top] = next;
       if (dep === undefined) {
@@ -142,8 +142,8 @@ function alreadyOrdered(graph: Graph): boolean {
     if (node.subgraphs.length === 0) {
       // The common case without the dependency list.
       for (const v of node.inputs) {
-        const p = v?.producer;
-        if (p && !p.removed && p.graph === graph && p._mark !== seen) return false;
+        const p = localProducer(v, graph);
+        if (p && p._mark !== seen) return false;
       }
     } else {
       for (const dep of dependencies(node, graph)) if (dep._mark !== seen) return false;

@@ -606,38 +606,43 @@ function sameList(a: readonly unknown[], b: readonly unknown[]): boolean {
   return true;
 }
 
+/** Where the varint that `varintAt` read last ends. */
+let afterVarint = 0;
+
+/**
+ * The varint at `p` of bytes the reader has checked already; its end goes to
+ * `afterVarint` (no closure or result object: namesSame runs for 100k nodes).
+ */
+function varintAt(b: Uint8Array, p: number): number {
+  let v = 0;
+  for (let shift = 0; ; shift += 7) {
+    const byte = b[p++]!;
+    v += (byte & 0x7f) * 2 ** shift;
+    if (byte < 0x80) break;
+  }
+  afterVarint = p;
+  return v;
+}
+
 /** Whether a node's input and output names are still the ones in its bytes (compared in place, nothing decoded). */
 function namesSame(n: Node, rec: NodeRec): boolean {
-  // Varints are read inline, not by a closure: one closure and its context per node is garbage 100k times over.
   const b = rec.buf;
   let p = rec.start;
   while (b[p++]! >= 0x80); // tag
-  let len = 0;
-  for (let shift = 0; ; shift += 7) {
-    const byte = b[p++]!;
-    len += (byte & 0x7f) * 2 ** shift;
-    if (byte < 0x80) break;
-  }
+  const len = varintAt(b, p);
+  p = afterVarint;
   const end = p + len;
   const ins = n.inputs;
   const outCount = n.outputCount;
   let i = 0;
   let o = 0;
   while (p < end) {
-    let tag = 0;
-    for (let shift = 0; ; shift += 7) {
-      const byte = b[p++]!;
-      tag += (byte & 0x7f) * 2 ** shift;
-      if (byte < 0x80) break;
-    }
+    const tag = varintAt(b, p);
+    p = afterVarint;
     const wire = tag & 7;
     if (wire === WIRE.LEN) {
-      let l = 0;
-      for (let shift = 0; ; shift += 7) {
-        const byte = b[p++]!;
-        l += (byte & 0x7f) * 2 ** shift;
-        if (byte < 0x80) break;
-      }
+      const l = varintAt(b, p);
+      p = afterVarint;
       const field = Math.floor(tag / 8);
       if (field === 1) {
         if (i >= ins.length || !sameText(b, p, p + l, ins[i]?.name ?? '')) return false;
