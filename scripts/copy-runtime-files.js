@@ -7,7 +7,7 @@ const fs = require('node:fs');
 const path = require('node:path');
 
 const root = path.resolve(__dirname, '..');
-const files = ['src/verify/litert_runner.mjs', 'src/verify/armnn_runner.py', 'src/ruletest/onnx_runner.js'];
+const files = ['src/verify/litert_runner.mjs', 'src/verify/armnn_runner.py', 'src/verify/onnx_runner.js'];
 for (const file of files) {
   const to = path.join(root, 'dist', path.relative(path.join(root, 'src'), file));
   fs.mkdirSync(path.dirname(to), { recursive: true });

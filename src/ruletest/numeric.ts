@@ -1,11 +1,13 @@
-import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { DTYPES, type DType } from '../ir/dtype';
 import type { Graph } from '../ir/graph';
 import type { FormatId, Model } from '../ir/model';
 import { BytesData, Tensor } from '../ir/tensor';
 import { writeModel } from '../formats';
-import type { HostTensor, RuntimeResult } from '../verify/litert';
+import type { HostTensor, RuntimeResult } from '../verify/jobs';
+import { randomTensor, seededRandom } from '../verify/random';
+
+export { seededRandom };
 import type { NumericSpec } from './spec';
 
 /** Outputs of the model before and after a rewrite, in graph output order. */
@@ -25,18 +27,6 @@ export interface NumericBackend {
   run(before: Model, after: Model, inputs: ReadonlyMap<string, Tensor>, workDir: string): Promise<NumericRun>;
 }
 
-/** A small deterministic generator (mulberry32): the same seed gives the same inputs everywhere. */
-export function seededRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 /**
  * Random inputs for every non-constant input of the main graph: floats uniform
  * in the range, integers rounded down from it, bools 0/1. An input's shape is
@@ -50,16 +40,7 @@ export function randomInputs(graph: Graph, spec: NumericSpec): Map<string, Tenso
     if (v.const) continue;
     const dtype: DType = v.dtype ?? 'float32';
     const shape = spec.shapes[v.name] ?? (v.shape ?? []).map((d) => (typeof d === 'number' ? d : d === null ? 1 : spec.dims[d] ?? 1));
-    const [lo, hi] = spec.inputs[v.name] ?? spec.range;
-    const count = shape.reduce((a, b) => a * b, 1);
-    const kind = DTYPES[dtype].kind;
-    const values = new Float64Array(count);
-    for (let i = 0; i < count; i++) {
-      const r = lo + (hi - lo) * next();
-      values[i] = kind === 'float' ? r : kind === 'bool' ? (next() < 0.5 ? 0 : 1) : Math.floor(r);
-    }
-    const data = dtype === 'int64' || dtype === 'uint64' ? BigInt64Array.from(values, (x) => BigInt(x)) : values;
-    out.set(v.name, Tensor.from(dtype, shape, data));
+    out.set(v.name, randomTensor(dtype, shape, spec.inputs[v.name] ?? spec.range, next));
   }
   return out;
 }
@@ -100,23 +81,15 @@ export function compareOutputs(run: NumericRun, spec: NumericSpec): { ok: boolea
 export const onnxBackend: NumericBackend = {
   name: 'onnxruntime',
   async run(before, after, inputs, workDir) {
-    const { runJobs } = await import('../verify/litert');
+    const { runOnnxRuntime } = await import('../verify/onnx-child');
     const files = [path.join(workDir, 'before.onnx'), path.join(workDir, 'after.onnx')] as const;
     writeOnnxForRun(before, files[0]);
     writeOnnxForRun(after, files[1]);
     const host = [...inputs].map(([name, t]) => ({ name, dtype: t.dtype, shape: [...t.shape], data: t.data.bytes() }));
-    const results = runJobs(process.execPath, [runnerFile('onnx_runner.js')], [{ model: files[0], inputs: host }, { model: files[1], inputs: host }], 120_000);
+    const results = runOnnxRuntime([{ model: files[0], inputs: host }, { model: files[1], inputs: host }], 120_000);
     return outputsOf(before, results);
   },
 };
-
-/** The runner script beside this module, or in the source tree when running from dist/. */
-function runnerFile(name: string): string {
-  const candidates = [path.join(__dirname, name), path.resolve(__dirname, '../../src/ruletest', name)];
-  const found = candidates.find((p) => fs.existsSync(p));
-  if (!found) throw new Error(`runner ${name} not found (looked in ${candidates.join(', ')})`);
-  return found;
-}
 
 /** Both runs' outputs in the order of the model's graph outputs; a failed run is an error naming its side. */
 function outputsOf(before: Model, results: readonly RuntimeResult[]): NumericRun {

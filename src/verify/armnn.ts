@@ -1,6 +1,6 @@
-import { runJobs, runnerPath, type RuntimeJob, type RuntimeResult } from './litert';
+import { runJobs, runnerPath, type RuntimeJob, type RuntimeResult } from './jobs';
 
-export type { HostTensor, RuntimeJob, RuntimeResult } from './litert';
+export type { HostTensor, RuntimeJob, RuntimeResult } from './jobs';
 
 /** The Python that has Debian's python3-pyarmnn. */
 const PYTHON = process.env.RECIPE_ARMNN_PYTHON ?? '/usr/bin/python3';

@@ -1,4 +1,4 @@
-// Runs ONNX models in onnxruntime-node for rule tests, in its own process:
+// Runs ONNX models in onnxruntime-node for rule tests and `recipe verify`, in its own process:
 // under jest, onnxruntime's `instanceof Float32Array` checks fail across jest's
 // realm, and a child process keeps a crashing model from taking the caller down.
 // Graph optimizations are off, so onnxruntime's own fusions cannot hide a difference.
