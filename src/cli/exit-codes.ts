@@ -13,7 +13,7 @@ import {
 /** Every way `recipe` ends, in one table. */
 export const EXIT = {
   ok: 0,
-  /** A rule test, a check or a verification failed; a rewrite was refused. */
+  /** A rule test or a check failed; a rewrite was refused; verify could not feed both models the same inputs. */
   checkFailed: 1,
   usage: 2,
   /** A recipe is invalid: `file:line:col error [rule] message`. */

@@ -6,6 +6,7 @@ import { checkCommand } from './commands/check';
 import { copyCommand } from './commands/copy';
 import { showCommand } from './commands/show';
 import { testCommand } from './commands/test';
+import { verifyCommand } from './commands/verify';
 import { EXIT, exitCodeFor } from './exit-codes';
 
 // Each command module is light (name, usage, flags); what a command needs to
@@ -13,7 +14,7 @@ import { EXIT, exitCodeFor } from './exit-codes';
 // its run(), so `recipe --help` and one command load only what they use.
 
 /** Every command, in the order `recipe --help` lists them. */
-export const COMMANDS: Command[] = [applyCommand, checkCommand, testCommand, showCommand, copyCommand];
+export const COMMANDS: Command[] = [applyCommand, checkCommand, testCommand, verifyCommand, showCommand, copyCommand];
 
 function topHelp(): string {
   const width = Math.max(...COMMANDS.map((c) => c.name.length)) + 2;

@@ -1,13 +1,18 @@
+import * as fs from 'node:fs';
+import * as os from 'node:os';
 import * as path from 'node:path';
 import { RecipeErrors, UsageError } from '../../errors';
+import type { Model } from '../../ir/model';
 import type { Bundle } from '../../recipe/bundle';
 import type { RunReport } from '../../recipe/run';
+import type { VerifyOptions, VerifyReport } from '../../verify/models';
 import { flagBool, flagString } from '../args';
 import type { Command, Io } from '../command';
 import { EXIT } from '../exit-codes';
 import { progressLine } from '../progress';
 import { printRecipeErrors, registerBuiltinActions } from './check';
 import { checkOutputPath, refuseOverwritingInput } from './copy';
+import { VERIFY_FLAGS, formatVerifyReport, jsonNumbers, verifyOptionsFrom } from './verify';
 
 export const applyCommand: Command = {
   name: 'apply',
@@ -26,6 +31,8 @@ export const applyCommand: Command = {
     { name: 'explain', value: true, placeholder: 'RULE', help: 'for each candidate node of RULE that did not match: the first condition that failed' },
     { name: 'force', help: 'allow overwriting the input model' },
     { name: 'drop-unknown-fields', help: 'TFLite: write a model from a newer converter without the fields recipe does not know (refused otherwise)' },
+    { name: 'verify', help: "then run the model and its rewrite in a real runtime and compare their outputs (as 'recipe verify'; exit 5 when they differ)" },
+    ...VERIFY_FLAGS,
   ],
   async run(args, io) {
     const positionals = args.positionals;
@@ -41,13 +48,18 @@ export const applyCommand: Command = {
       checkOutputPath(output);
       refuseOverwritingInput(input, output, flagBool(args, 'force'));
     }
+    const verify = flagBool(args, 'verify');
+    const verifyFlag = VERIFY_FLAGS.find((f) => args.flags.has(f.name));
+    if (verifyFlag && !verify) throw new UsageError(`apply: --${verifyFlag.name} says how to verify: add --verify`);
+    const verifyOptions = verify ? verifyOptionsFrom(args) : undefined;
     const target = flagString(args, 'target') ?? 'default';
     const explain = flagString(args, 'explain');
 
-    const [{ loadBundle }, { applyBundle }, { readModel, writeModel }] = await Promise.all([
+    const [{ loadBundle }, { applyBundle }, { readModel, writeModel }, verifier] = await Promise.all([
       import('../../recipe/bundle'),
       import('../../recipe/run'),
       import('../../formats'),
+      verifyOptions ? import('../../verify/models') : undefined,
       registerBuiltinActions(),
     ]);
     let bundle: Bundle;
@@ -71,6 +83,8 @@ export const applyCommand: Command = {
     progress.update(`reading ${input}...`);
     const clock = { start: performance.now(), read: 0, apply: 0, write: 0 };
     const model = readModel(input, { decodeGraphs: true });
+    // Before the rewrite: a model no runtime here can run is refused at once, not after minutes of work.
+    if (verifier && verifyOptions) verifier.checkVerifiable(model.format, verifyOptions.runtime);
     // Codecs may decode the graph on first use: count that as reading, not rewriting.
     void model.graphs;
     clock.read = performance.now() - clock.start;
@@ -96,22 +110,57 @@ export const applyCommand: Command = {
       written = writeModel(model, output, { dropUnknownFields: flagBool(args, 'drop-unknown-fields') });
     }
     clock.write = performance.now() - clock.start - clock.read - clock.apply;
+    let verified: VerifyReport | undefined;
+    if (verifier && verifyOptions) {
+      progress.update('verifying: running the model and its rewrite...');
+      try {
+        const rewritten = dryRun ? undefined : output;
+        verified = verifyRewrite(model, input, rewritten, verifyOptions, { verifyModels: verifier.verifyModels, writeModel });
+      } finally {
+        progress.done();
+      }
+    }
     progress.done();
     const seconds = { read: round3(clock.read / 1000), apply: round3(clock.apply / 1000), write: round3(clock.write / 1000) };
 
     if (reportFormat === 'json') {
-      io.out(JSON.stringify({ model: input, format: model.format, output: dryRun ? null : output ?? null, written, seconds, ...report }, null, 2) + '\n');
+      const json = { model: input, format: model.format, output: dryRun ? null : output ?? null, written, seconds, ...report, ...(verified ? { verify: verified } : {}) };
+      io.out(JSON.stringify(json, jsonNumbers, 2) + '\n');
     } else {
       io.out(formatReport(report, input, model.format, bundle, explain));
       if (dryRun) io.out('dry run: nothing written\n');
       else io.out(`wrote ${written.map(displayPath).join(', ')}\n`);
+      if (verified) io.out('\n' + formatVerifyReport(verified, displayPath(input), dryRun ? '(the rewrite, not written)' : displayPath(output!)));
     }
     for (const w of report.warnings) io.err(`warning: ${w}\n`);
     const refused = report.rules.flatMap((r) => r.refused.map((x) => ({ rule: r.id, ...x })));
     for (const r of refused) io.err(`refused [${r.rule}] at node '${r.node}' (graph '${r.graph}'): ${r.reason}; the model was left as before\n`);
+    if (verified && !verified.ok) return EXIT.numericMismatch;
     return refused.length ? EXIT.checkFailed : EXIT.ok;
   },
 };
+
+/**
+ * Verifies the written model against the input; a dry run writes the rewrite
+ * to a temporary folder first, as the runtimes read files.
+ */
+function verifyRewrite(
+  model: Model,
+  input: string,
+  output: string | undefined,
+  options: VerifyOptions,
+  { verifyModels, writeModel }: Pick<typeof import('../../verify/models'), 'verifyModels'> & Pick<typeof import('../../formats'), 'writeModel'>,
+): VerifyReport {
+  if (output) return verifyModels(input, output, options);
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'recipe-verify-'));
+  try {
+    const file = path.join(dir, `rewritten${path.extname(input)}`);
+    writeModel(model, file);
+    return verifyModels(input, file, options);
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+}
 
 function round3(x: number): number {
   return Math.round(x * 1000) / 1000;

@@ -1,0 +1,300 @@
+import { CheckFailedError, UnsupportedError, UsageError } from '../errors';
+import { detectFormat, readModel } from '../formats';
+import { DTYPES, type DType } from '../ir/dtype';
+import type { Graph, Value } from '../ir/graph';
+import type { FormatId } from '../ir/model';
+import { BytesData, Tensor } from '../ir/tensor';
+import { runArmnn } from './armnn';
+import type { HostTensor, RuntimeJob, RuntimeResult } from './jobs';
+import { runLiteRt } from './litert';
+import { runOnnxRuntime } from './onnx-child';
+import { randomTensor, seededRandom } from './random';
+
+/** The runtimes `recipe verify` can run a model in. */
+export type RuntimeName = 'onnxruntime' | 'litert' | 'armnn';
+
+/** How to check that a rewritten model computes what the original computed. */
+export interface VerifyOptions {
+  /** Runs, each with its own random inputs; default 3. */
+  runs?: number;
+  /** Seed of the first run's inputs (run k uses seed + k); default 1. */
+  seed?: number;
+  /** Relative tolerance: |before - after| <= atol + rtol * |before|; default 1e-4. */
+  rtol?: number;
+  /** Absolute tolerance; default 1e-5. */
+  atol?: number;
+  /** Sizes of named (symbolic) input dimensions; other open dimensions are 1. */
+  dims?: Readonly<Record<string, number>>;
+  /** Whole shapes of named inputs, for inputs whose dimensions are open and unnamed. */
+  shapes?: Readonly<Record<string, readonly number[]>>;
+  /** Value range of named inputs. */
+  ranges?: Readonly<Record<string, readonly [number, number]>>;
+  /** Value range of every float input not in `ranges`; default [-1, 1]. */
+  floatRange?: readonly [number, number];
+  /** The runtime; by default the format's: onnxruntime for ONNX, LiteRT.js then ArmNN for TFLite. */
+  runtime?: RuntimeName;
+  /** Per call of a runtime; default 10 minutes. */
+  timeoutMs?: number;
+}
+
+/** An input both models were fed. */
+export interface VerifiedInput {
+  name: string;
+  dtype: DType;
+  shape: number[];
+  range: [number, number];
+  /** Dimensions the models leave open and nothing sized, fed as 1 (indexes into shape). */
+  openDims: number[];
+}
+
+/** How one output compares over every run. */
+export interface VerifiedOutput {
+  name: string;
+  dtype: string;
+  shape: number[];
+  /** Largest |before - after| over all runs (Infinity when a NaN meets a number). */
+  maxAbsDiff: number;
+  /** Largest |before - after| / |before| where before is not 0. */
+  maxRelDiff: number;
+  /** Elements beyond the tolerance, summed over runs. */
+  beyond: number;
+  /** The first element beyond the tolerance. */
+  worst?: { run: number; index: number; before: number; after: number };
+  /** Why the output cannot be compared (missing after the rewrite, another shape or type). */
+  problem?: string;
+  ok: boolean;
+}
+
+export interface VerifyReport {
+  format: FormatId;
+  runtime: RuntimeName;
+  runs: number;
+  seed: number;
+  rtol: number;
+  atol: number;
+  inputs: VerifiedInput[];
+  outputs: VerifiedOutput[];
+  /** Runtimes tried before `runtime` and why they could not run the models. */
+  fallbacks: { runtime: RuntimeName; error: string }[];
+  ok: boolean;
+}
+
+const RUNTIMES: Readonly<Record<FormatId, readonly RuntimeName[]>> = {
+  onnx: ['onnxruntime'],
+  // LiteRT.js runs float models; ArmNN the int8/uint8 ones LiteRT.js refuses.
+  tflite: ['litert', 'armnn'],
+  openvino: [],
+};
+
+/**
+ * Runs the model before a rewrite and the model after it on the same seeded
+ * random inputs in a real runtime, and compares their outputs by name. Both
+ * files are read into the IR only for their inputs and outputs.
+ */
+export function verifyModels(beforeFile: string, afterFile: string, options: VerifyOptions = {}): VerifyReport {
+  const format = detectFormat(beforeFile).id;
+  const afterFormat = detectFormat(afterFile).id;
+  if (format !== afterFormat) {
+    throw new UsageError(`verify: '${beforeFile}' is ${format} and '${afterFile}' is ${afterFormat}`, 'compare a model with its rewrite in the same format');
+  }
+  // Whether a runtime exists is known from the format: a model none can run is not read at all.
+  const runtimes = runtimesFor(format, options.runtime);
+  const before = readModel(beforeFile, { decodeGraphs: true });
+  const after = readModel(afterFile, { decodeGraphs: true });
+  const runs = options.runs ?? 3;
+  const seed = options.seed ?? 1;
+  const rtol = options.rtol ?? 1e-4;
+  const atol = options.atol ?? 1e-5;
+  if (!Number.isInteger(runs) || runs < 1) throw new UsageError(`verify: runs must be a whole number >= 1, got ${runs}`);
+
+  const inputs = inputsToFeed(before.graph, after.graph, options);
+  const jobs: RuntimeJob[] = [];
+  for (let run = 0; run < runs; run++) {
+    const next = seededRandom(seed + run);
+    const feeds: HostTensor[] = inputs.map((i) => {
+      const t = randomTensor(i.dtype, i.shape, i.range, next);
+      return { name: i.name, dtype: i.dtype, shape: i.shape, data: t.data.bytes() };
+    });
+    jobs.push({ model: beforeFile, inputs: feeds }, { model: afterFile, inputs: feeds });
+  }
+
+  const fallbacks: { runtime: RuntimeName; error: string }[] = [];
+  for (const runtime of runtimes) {
+    const results = run(runtime, jobs, options.timeoutMs ?? 600_000);
+    const failed = results.findIndex((r) => !r.ok);
+    if (failed >= 0) {
+      const side = failed % 2 === 0 ? `the original model '${beforeFile}'` : `the rewritten model '${afterFile}'`;
+      // Runtimes log pages around an error; its first line says what went wrong.
+      const reason = (results[failed]!.error ?? 'no reason given').split('\n')[0]!.trim();
+      fallbacks.push({ runtime, error: `${runtime} could not run ${side}: ${reason}` });
+      continue;
+    }
+    const outputs = compareRuns(results, rtol, atol);
+    return { format, runtime, runs, seed, rtol, atol, inputs, outputs, fallbacks, ok: outputs.every((o) => o.ok) };
+  }
+  throw new CheckFailedError(
+    `verify: no runtime could run both models:\n${fallbacks.map((f) => `  ${f.error}`).join('\n')}`,
+    'a runtime that cannot load the original model cannot check its rewrite either',
+  );
+}
+
+/** Throws what `verifyModels` would throw for a model of `format` before running anything: no runtime, or one that does not run it. */
+export function checkVerifiable(format: FormatId, runtime?: RuntimeName): void {
+  runtimesFor(format, runtime);
+}
+
+function runtimesFor(format: FormatId, asked: RuntimeName | undefined): readonly RuntimeName[] {
+  const available = RUNTIMES[format];
+  if (available.length === 0) {
+    throw new UnsupportedError(
+      `verify: no runtime for ${format === 'openvino' ? 'OpenVINO IR' : format} models is available here, so recipe cannot check this rewrite numerically`,
+      'apply the same recipe to the ONNX model the IR was converted from and verify that one',
+    );
+  }
+  if (asked === undefined) return available;
+  if (!available.includes(asked)) throw new UsageError(`verify: ${asked} does not run ${format} models`, `runtimes for ${format}: ${available.join(', ')}`);
+  return [asked];
+}
+
+function run(runtime: RuntimeName, jobs: readonly RuntimeJob[], timeoutMs: number): RuntimeResult[] {
+  if (runtime === 'onnxruntime') return runOnnxRuntime(jobs, timeoutMs);
+  return runtime === 'litert' ? runLiteRt(jobs, timeoutMs) : runArmnn(jobs, timeoutMs);
+}
+
+/**
+ * The inputs to feed both models: the original's non-constant inputs, with the
+ * rewritten model's shape where it fixes a dimension the original left open
+ * (a rewrite that fixes the batch size is still checked).
+ */
+function inputsToFeed(before: Graph, after: Graph, options: VerifyOptions): VerifiedInput[] {
+  const feedable = (g: Graph): Value[] => g.inputs.filter((v) => !v.const);
+  const afterByName = new Map(feedable(after).map((v) => [v.name, v]));
+  const beforeInputs = feedable(before);
+  const missing = beforeInputs.filter((v) => !afterByName.has(v.name)).map((v) => v.name);
+  const added = feedable(after).filter((v) => !beforeInputs.some((b) => b.name === v.name)).map((v) => v.name);
+  if (missing.length || added.length) {
+    throw new CheckFailedError(
+      `verify: the rewrite changed the model's inputs (${[...missing.map((n) => `'${n}' removed`), ...added.map((n) => `'${n}' added`)].join(', ')}), so both models cannot be fed the same inputs`,
+    );
+  }
+  for (const name of Object.keys({ ...options.shapes, ...options.ranges })) {
+    if (!beforeInputs.some((v) => v.name === name)) {
+      throw new UsageError(`verify: the model has no input '${name}'`, `its inputs: ${beforeInputs.map((v) => v.name).join(', ') || '(none)'}`);
+    }
+  }
+  return beforeInputs.map((v) => {
+    const w = afterByName.get(v.name)!;
+    const dtype: DType = v.dtype ?? w.dtype ?? 'float32';
+    if (w.dtype && w.dtype !== dtype) {
+      throw new CheckFailedError(`verify: input '${v.name}' is ${dtype} before the rewrite and ${w.dtype} after, so both models cannot be fed the same tensor`);
+    }
+    const { shape, openDims } = inputShape(v, w, options);
+    const range = options.ranges?.[v.name] ?? defaultRange(dtype, options.floatRange);
+    return { name: v.name, dtype, shape, range: [range[0], range[1]], openDims };
+  });
+}
+
+function inputShape(before: Value, after: Value, options: VerifyOptions): { shape: number[]; openDims: number[] } {
+  const given = options.shapes?.[before.name];
+  if (given) return { shape: [...given], openDims: [] };
+  const a = before.shape;
+  const b = after.shape;
+  if (!a && !b) return { shape: [], openDims: [] };
+  const rank = (a ?? b)!.length;
+  if (a && b && a.length !== b.length) {
+    throw new CheckFailedError(`verify: input '${before.name}' has rank ${a.length} before the rewrite and ${b.length} after`);
+  }
+  const shape: number[] = [];
+  const openDims: number[] = [];
+  for (let k = 0; k < rank; k++) {
+    const da = a?.[k];
+    const db = b?.[k];
+    if (typeof da === 'number' && typeof db === 'number' && da !== db) {
+      throw new CheckFailedError(
+        `verify: input '${before.name}' has dimension ${k} of ${da} before the rewrite and ${db} after, so both models cannot be fed the same tensor`,
+      );
+    }
+    const fixed = typeof db === 'number' ? db : typeof da === 'number' ? da : undefined;
+    const named = typeof da === 'string' ? da : typeof db === 'string' ? db : undefined;
+    const size = fixed !== undefined && fixed >= 0 ? fixed : named !== undefined ? options.dims?.[named] : undefined;
+    if (size === undefined) openDims.push(k);
+    shape.push(size ?? 1);
+  }
+  return { shape, openDims };
+}
+
+/** Floats in [-1, 1]; 8- and 16-bit integers (quantized data) over their whole range; other integers small and non-negative (indices, counts). */
+function defaultRange(dtype: DType, floatRange: readonly [number, number] | undefined): readonly [number, number] {
+  const kind = DTYPES[dtype].kind;
+  if (kind === 'float') return floatRange ?? [-1, 1];
+  if (kind === 'bool') return [0, 2];
+  switch (dtype) {
+    case 'int8':
+      return [-128, 128];
+    case 'uint8':
+      return [0, 256];
+    case 'int16':
+      return [-32768, 32768];
+    case 'uint16':
+      return [0, 65536];
+    default:
+      return [0, 4];
+  }
+}
+
+/** Compares the outputs of each (before, after) pair of runs, by output name. */
+function compareRuns(results: readonly RuntimeResult[], rtol: number, atol: number): VerifiedOutput[] {
+  const byName = new Map<string, VerifiedOutput>();
+  for (let k = 0; k + 1 < results.length; k += 2) {
+    const run = k / 2;
+    const afterOutputs = new Map(results[k + 1]!.outputs.map((t, i) => [t.name ?? `#${i}`, t]));
+    results[k]!.outputs.forEach((a, i) => {
+      const name = a.name ?? `#${i}`;
+      let entry = byName.get(name);
+      if (!entry) {
+        entry = { name, dtype: a.dtype, shape: a.shape, maxAbsDiff: 0, maxRelDiff: 0, beyond: 0, ok: true };
+        byName.set(name, entry);
+      }
+      if (entry.problem) return;
+      const b = afterOutputs.get(name);
+      const problem = !b
+        ? 'missing after the rewrite'
+        : b.dtype !== a.dtype
+          ? `${a.dtype} before the rewrite, ${b.dtype} after`
+          : b.shape.join() !== a.shape.join()
+            ? `shape [${a.shape.join(', ')}] before the rewrite, [${b.shape.join(', ')}] after`
+            : !(a.dtype in DTYPES)
+              ? `its element type ${a.dtype} cannot be compared`
+              : undefined;
+      if (problem) {
+        Object.assign(entry, { problem, ok: false, maxAbsDiff: Infinity });
+        return;
+      }
+      compareElements(entry, run, tensorOf(a), tensorOf(b!), rtol, atol);
+    });
+  }
+  return [...byName.values()];
+}
+
+function tensorOf(h: HostTensor): Tensor {
+  return new Tensor(h.dtype as DType, h.shape, new BytesData(h.data));
+}
+
+/** Elementwise |before - after| <= atol + rtol * |before|; NaN equals NaN, and equal infinities are equal. */
+function compareElements(entry: VerifiedOutput, run: number, before: Tensor, after: Tensor, rtol: number, atol: number): void {
+  const x = before.toFloat64();
+  const y = after.toFloat64();
+  for (let i = 0; i < x.length; i++) {
+    const p = x[i]!;
+    const q = y[i]!;
+    if (p === q || (Number.isNaN(p) && Number.isNaN(q))) continue;
+    const d = Number.isNaN(p) || Number.isNaN(q) ? Infinity : Math.abs(p - q);
+    if (d > entry.maxAbsDiff) entry.maxAbsDiff = d;
+    if (p !== 0 && d / Math.abs(p) > entry.maxRelDiff) entry.maxRelDiff = d / Math.abs(p);
+    if (!(d <= atol + rtol * Math.abs(p))) {
+      entry.beyond++;
+      entry.ok = false;
+      entry.worst ??= { run, index: i, before: p, after: q };
+    }
+  }
+}

@@ -1,0 +1,248 @@
+/**
+ * `recipe verify` and `recipe apply --verify`: a model and its rewrite run in a
+ * real runtime (onnxruntime, LiteRT.js, ArmNN) on the same random inputs.
+ * Real models and real rewrites; a mismatch is made by changing one constant.
+ */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import type { Io } from '../../src/cli/command';
+import { main } from '../../src/cli/main';
+import { CheckFailedError, UnsupportedError, UsageError } from '../../src/errors';
+import { readModel, writeModel } from '../../src/formats';
+import { Tensor } from '../../src/ir/tensor';
+import { verifyModels } from '../../src/verify/models';
+import { NPM_CORPUS, ROOT, SHARED, corpusOpenvinoModels, tempDir } from '../helpers/corpus';
+
+const dir = tempDir('recipe-verify-');
+const TINY_BN = path.join(ROOT, 'examples/tiny-bn.onnx');
+const BATCHNORM = path.join(ROOT, 'recipes/core/batchnorm.yaml');
+const FIX_SHAPE = path.join(ROOT, 'recipes/shape/fix-shape.yaml');
+// PaddleOCR's direction classifier: 35 BatchNormalizations, all four dimensions of its input open.
+const PADDLE_CLS = path.join(NPM_CORPUS, '@gutenye__ocr-models/assets/ch_ppocr_mobile_v2.0_cls_infer.onnx');
+const SELFIE = path.join(NPM_CORPUS, '@mediapipe__selfie_segmentation/selfie_segmentation.tflite');
+const HELLO_INT8 = path.join(SHARED, 'corpus/tensorflow/tflite-micro/tensorflow/lite/micro/examples/hello_world/models/hello_world_int8.tflite');
+
+function io(): Io & { stdout: string; stderr: string } {
+  const r = { stdout: '', stderr: '', interactive: false, out: (t: string) => void (r.stdout += t), err: (t: string) => void (r.stderr += t) };
+  return r;
+}
+
+async function cli(...argv: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  const o = io();
+  const code = await main(argv, o);
+  return { code, stdout: o.stdout, stderr: o.stderr };
+}
+
+/** tiny-bn with one BatchNormalization bias changed by `delta`: a rewrite that went wrong. */
+function tinyBnWithBias(delta: number, file: string): string {
+  const model = readModel(TINY_BN);
+  const bias = [...model.graph.values].find((v) => v.name === 'bn.bias')!;
+  const values = Array.from(bias.const!.toFloat64(), (x, i) => (i === 2 ? x + delta : x));
+  bias.const = Tensor.from('float32', [values.length], values);
+  writeModel(model, file);
+  return file;
+}
+
+describe('verifyModels on ONNX (onnxruntime)', () => {
+  const rewritten = path.join(dir, 'cls.mul-add.onnx');
+
+  beforeAll(async () => {
+    const r = await cli('apply', BATCHNORM, PADDLE_CLS, '-o', rewritten);
+    expect(r.code).toBe(0);
+  });
+
+  test('a real model and its BatchNorm -> Mul+Add rewrite agree, at the input size the model was trained for', () => {
+    const report = verifyModels(PADDLE_CLS, rewritten, { shapes: { x: [1, 3, 48, 192] }, runs: 2 });
+    expect(report.runtime).toBe('onnxruntime');
+    expect(report.inputs).toEqual([{ name: 'x', dtype: 'float32', shape: [1, 3, 48, 192], range: [-1, 1], openDims: [] }]);
+    expect(report.outputs.map((o) => [o.name, o.shape])).toEqual([['softmax_0.tmp_0', [1, 2]]]);
+    expect(report.ok).toBe(true);
+    // Mul+Add rounds differently from BatchNormalization: some difference, all of it tiny.
+    expect(report.outputs[0]!.maxAbsDiff).toBeGreaterThan(0);
+    expect(report.outputs[0]!.maxAbsDiff).toBeLessThan(1e-5);
+  });
+
+  test('open dimensions nobody sized are fed as 1 and listed', () => {
+    const report = verifyModels(PADDLE_CLS, rewritten, { runs: 1 });
+    expect(report.inputs[0]!.shape).toEqual([1, 3, 1, 1]);
+    expect(report.inputs[0]!.openDims).toEqual([0, 2, 3]);
+  });
+
+  test('a changed constant is found: the output, the count beyond tolerance and the first element', () => {
+    const wrong = tinyBnWithBias(0.01, path.join(dir, 'tiny-bn.wrong.onnx'));
+    const report = verifyModels(TINY_BN, wrong, { runs: 2 });
+    expect(report.ok).toBe(false);
+    const out = report.outputs[0]!;
+    expect(out.name).toBe('output');
+    expect(out.ok).toBe(false);
+    // Channel 2 of [1, 4, 8, 8], where ReLU lets it through: 0.01 more in some of its 64 elements per run.
+    expect(out.beyond).toBeGreaterThan(0);
+    expect(out.beyond).toBeLessThanOrEqual(2 * 64);
+    expect(out.maxAbsDiff).toBeCloseTo(0.01, 4);
+    expect(Math.floor(out.worst!.index / 64)).toBe(2);
+    expect(out.worst!.after - out.worst!.before).toBeCloseTo(0.01, 4);
+  });
+
+  test('the tolerance decides: the same change passes with atol above it', () => {
+    const wrong = tinyBnWithBias(0.01, path.join(dir, 'tiny-bn.wrong2.onnx'));
+    expect(verifyModels(TINY_BN, wrong, { atol: 0.02, runs: 1 }).ok).toBe(true);
+  });
+
+  test('a rewrite that fixes the batch size is fed the fixed shape', async () => {
+    const fixed = path.join(dir, 'tiny-bn.batch1.onnx');
+    expect((await cli('apply', FIX_SHAPE, TINY_BN, '-o', fixed)).code).toBe(0);
+    expect(readModel(fixed).graph.inputs[0]!.shape).toEqual([1, 3, 8, 8]);
+    const report = verifyModels(TINY_BN, fixed, { runs: 1, dims: { N: 5 } });
+    expect(report.inputs[0]!.shape).toEqual([1, 3, 8, 8]);
+    expect(report.inputs[0]!.openDims).toEqual([]);
+    expect(report.ok).toBe(true);
+    // Against itself the named dimension takes the size asked for.
+    expect(verifyModels(TINY_BN, TINY_BN, { runs: 1, dims: { N: 5 } }).inputs[0]!.shape).toEqual([5, 3, 8, 8]);
+  });
+
+  test('a rewrite that renames an input cannot be fed the same inputs: a check failure naming it', () => {
+    const model = readModel(TINY_BN);
+    model.graph.inputs[0]!.name = 'image';
+    const renamed = path.join(dir, 'tiny-bn.renamed.onnx');
+    writeModel(model, renamed);
+    expect(() => verifyModels(TINY_BN, renamed)).toThrow(CheckFailedError);
+    expect(() => verifyModels(TINY_BN, renamed)).toThrow(/'input' removed, 'image' added/);
+  });
+
+  test('an output missing after the rewrite is reported, not skipped', () => {
+    const model = readModel(PADDLE_CLS);
+    model.graph.outputs[0]!.name = 'renamed_out';
+    const file = path.join(dir, 'cls.renamed-out.onnx');
+    writeModel(model, file);
+    const report = verifyModels(PADDLE_CLS, file, { runs: 1 });
+    expect(report.ok).toBe(false);
+    expect(report.outputs[0]).toMatchObject({ name: 'softmax_0.tmp_0', ok: false, problem: 'missing after the rewrite' });
+  });
+
+  test('options that do not fit the model are usage errors', () => {
+    expect(() => verifyModels(TINY_BN, TINY_BN, { shapes: { nope: [1] } })).toThrow(/the model has no input 'nope'/);
+    expect(() => verifyModels(TINY_BN, TINY_BN, { runtime: 'litert' })).toThrow(UsageError);
+    expect(() => verifyModels(TINY_BN, SELFIE)).toThrow(/is onnx and .* is tflite/);
+  });
+});
+
+describe('verifyModels on TFLite', () => {
+  test('a float model and its copy agree in LiteRT.js', async () => {
+    const copy = path.join(dir, 'selfie.copy.tflite');
+    expect((await cli('copy', SELFIE, '-o', copy)).code).toBe(0);
+    const report = verifyModels(SELFIE, copy, { runs: 1 });
+    expect(report.runtime).toBe('litert');
+    expect(report.fallbacks).toEqual([]);
+    expect(report.inputs[0]!.shape).toEqual([1, 256, 256, 3]);
+    expect(report.ok).toBe(true);
+    expect(report.outputs.every((o) => o.maxAbsDiff === 0)).toBe(true);
+  });
+
+  test('an int8 model LiteRT.js refuses runs in ArmNN, and the report says why', async () => {
+    const copy = path.join(dir, 'hello.copy.tflite');
+    expect((await cli('copy', HELLO_INT8, '-o', copy)).code).toBe(0);
+    const report = verifyModels(HELLO_INT8, copy, { runs: 2 });
+    expect(report.runtime).toBe('armnn');
+    expect(report.fallbacks.map((f) => f.runtime)).toEqual(['litert']);
+    expect(report.fallbacks[0]!.error).toMatch(/^litert could not run the original model/);
+    expect(report.fallbacks[0]!.error).not.toContain('\n');
+    // Quantized data: int8 inputs over their whole range.
+    expect(report.inputs[0]).toMatchObject({ dtype: 'int8', range: [-128, 128] });
+    expect(report.ok).toBe(true);
+  });
+});
+
+describe('verifyModels on OpenVINO IR', () => {
+  test('no runtime here: unsupported, with the way out', () => {
+    const xml = corpusOpenvinoModels()[0]!;
+    expect(() => verifyModels(xml, xml)).toThrow(UnsupportedError);
+    expect(() => verifyModels(xml, xml)).toThrow(/no runtime for OpenVINO IR/);
+  });
+});
+
+describe('recipe verify (CLI)', () => {
+  test('agreeing models: exit 0 and a table of inputs and outputs', async () => {
+    const fixed = path.join(dir, 'cli.batch1.onnx');
+    expect((await cli('apply', FIX_SHAPE, TINY_BN, '-o', fixed)).code).toBe(0);
+    const r = await cli('verify', TINY_BN, fixed, '--runs', '1');
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/in onnxruntime, 1 run from seed 1, \|diff\| <= 1e-5 \+ 1e-4 x \|before\|/);
+    expect(r.stdout).toMatch(/^input +float32 +\[1, 3, 8, 8\] +in \[-1, 1\)$/m);
+    expect(r.stdout).toMatch(/^output +float32 +\[1, 4, 8, 8\] +0 +0 +0 +ok$/m);
+    expect(r.stdout).toContain('outputs agree within the tolerance');
+    expect(r.stdout).not.toContain('note: open dimensions');
+  });
+
+  test('differing models: exit 5 (numeric mismatch), with the first element beyond the tolerance', async () => {
+    const wrong = tinyBnWithBias(0.5, path.join(dir, 'cli.wrong.onnx'));
+    const r = await cli('verify', TINY_BN, wrong, '--dim', 'N=2', '--runs', '1');
+    expect(r.code).toBe(5);
+    expect(r.stdout).toMatch(/^output +float32 +\[2, 4, 8, 8\] +0\.5 .* DIFFERS$/m);
+    expect(r.stdout).toMatch(/output 'output': \d+ element\(s\) beyond the tolerance; first in run 1 at element \d+: /);
+    expect(r.stdout).toContain('outputs DIFFER beyond the tolerance');
+  });
+
+  test('--report json holds the numbers', async () => {
+    const r = await cli('verify', TINY_BN, TINY_BN, '--report', 'json', '--runs', '2', '--seed', '7', '--range', '0,3');
+    expect(r.code).toBe(0);
+    const json = JSON.parse(r.stdout);
+    expect(json).toMatchObject({ original: TINY_BN, rewritten: TINY_BN, runtime: 'onnxruntime', runs: 2, seed: 7, ok: true });
+    expect(json.inputs[0]).toMatchObject({ name: 'input', shape: [1, 3, 8, 8], range: [0, 3], openDims: [0] });
+    expect(json.outputs[0]).toMatchObject({ name: 'output', maxAbsDiff: 0, beyond: 0, ok: true });
+  });
+
+  test('bad options: exit 2 with the option named', async () => {
+    for (const [args, message] of [
+      [['--range', '3,1'], /--range 3,1' wants LO,HI with LO < HI/],
+      [['--shape', 'input'], /--shape' wants INPUT=D0,D1/],
+      [['--runs', '0'], /--runs' wants a whole number >= 1/],
+      [['--runtime', 'tvm'], /--runtime' wants onnxruntime, litert or armnn/],
+      [['--rtol', '-1'], /--rtol' wants a number >= 0/],
+    ] as const) {
+      const r = await cli('verify', TINY_BN, TINY_BN, ...args);
+      expect(r.code).toBe(2);
+      expect(r.stderr).toMatch(message);
+    }
+    const one = await cli('verify', TINY_BN);
+    expect(one.code).toBe(2);
+    expect(one.stderr).toContain('expects two models');
+  });
+});
+
+describe('recipe apply --verify', () => {
+  test('rewrites, writes, then verifies: the verify report follows the rewrite report', async () => {
+    const out = path.join(dir, 'apply-verify.onnx');
+    const r = await cli('apply', BATCHNORM, TINY_BN, '-o', out, '--verify', '--runs', '1');
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/batchnorm-after-conv-to-mul-add +1 +1 +1 +0/);
+    expect(r.stdout).toMatch(/verify .*tiny-bn\.onnx -> .*apply-verify\.onnx \(onnx\) in onnxruntime/);
+    expect(r.stdout).toContain('note: open dimensions fed as 1: input[0]');
+    expect(r.stdout).toContain('outputs agree within the tolerance');
+  });
+
+  test('a tolerance the rewrite cannot meet exits 5, in JSON too; a dry run writes nothing', async () => {
+    const before = fs.readdirSync(dir).length;
+    const r = await cli('apply', BATCHNORM, TINY_BN, '--dry-run', '--verify', '--rtol', '0', '--atol', '0', '--report', 'json', '--runs', '1');
+    expect(r.code).toBe(5);
+    const json = JSON.parse(r.stdout);
+    expect(json.rules.find((x: { id: string }) => x.id === 'batchnorm-after-conv-to-mul-add').rewrites).toBe(1);
+    expect(json.verify.ok).toBe(false);
+    expect(json.verify.outputs[0].beyond).toBeGreaterThan(0);
+    expect(fs.readdirSync(dir).length).toBe(before);
+  });
+
+  test('OpenVINO IR: refused before any work, nothing written (exit 6)', async () => {
+    const out = path.join(dir, 'never.xml');
+    const xml = corpusOpenvinoModels().find((x) => fs.existsSync(x.replace(/\.xml$/, '.bin')))!;
+    const r = await cli('apply', path.join(ROOT, 'recipes/myriad.yaml'), xml, '-o', out, '--verify');
+    expect(r.code).toBe(6);
+    expect(r.stderr).toContain('no runtime for OpenVINO IR');
+    expect(fs.existsSync(out)).toBe(false);
+  });
+
+  test('verify options without --verify are a usage error', async () => {
+    const r = await cli('apply', BATCHNORM, TINY_BN, '--dry-run', '--rtol', '1e-3');
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain('--rtol says how to verify: add --verify');
+  });
+});
