@@ -112,7 +112,9 @@ class IrReader {
     const net = this.doc.root;
     if (net.name !== 'net') this.fail(`the root element is <${net.name}>, not <net>: not an OpenVINO IR file`);
     const version = Number(net.attrs.version ?? '');
-    if (!Number.isInteger(version)) this.fail(`<net> has no valid IR version (version="${net.attrs.version ?? ''}")`);
+    if (!/^\s*\d+\s*$/.test(net.attrs.version ?? '') || !Number.isSafeInteger(version)) {
+      this.fail(net.attrs.version === undefined ? '<net> has no version attribute (the IR version)' : `<net> has no valid IR version (version="${net.attrs.version}")`);
+    }
     if (version < 10) {
       throw new UnsupportedError(`${this.file}: IR version ${version} is not supported (10 and 11 are)`);
     }

@@ -105,6 +105,8 @@ class IrWriter {
     const net = this.netElement(layers, edges);
     const declaration = this.native ? this.native.doc.declaration : { version: '1.0' };
     const doc: XmlDocument = { declaration, root: net };
+    if (this.native?.doc.before) doc.before = this.native.doc.before;
+    if (this.native?.doc.after) doc.after = this.native.doc.after;
     const verbatim =
       this.native !== undefined &&
       sameTree(net, this.native.doc.root) &&
@@ -429,7 +431,21 @@ class IrWriter {
     }
   }
 
+  /**
+   * `<edges>` in the order read, new edges last. An edge that was read is
+   * written as read (its attribute order too), and a comment between edges
+   * stays before the edge it preceded (the next one kept, if that edge went).
+   */
   private edges(placed: Placed[]): XmlElement {
+    const rawEdges: { el: XmlElement; comments: XmlNode[] }[] = [];
+    let pending: XmlNode[] = [];
+    const rawEl = this.native ? childElement(this.native.doc.root, 'edges') : undefined;
+    for (const c of rawEl?.children ?? []) {
+      if (isElement(c) && c.name === 'edge') {
+        rawEdges.push({ el: c, comments: pending });
+        pending = [];
+      } else if ('comment' in c) pending.push(c);
+    }
     const list: { el: XmlElement; key: number }[] = [];
     let extra = 0;
     for (const p of placed) {
@@ -439,17 +455,29 @@ class IrWriter {
         const from = this.produced.get(v);
         if (!from) this.fail(`value '${v.name}' has no layer that produces it`, p.item.kind === 'node' ? p.item.node.name : undefined);
         const to = { layer: p.id, port: p.inPorts[i]! };
-        const key = `${from.layer}:${from.port}->${to.layer}:${to.port}`;
-        const el: XmlElement = {
-          name: 'edge',
-          attrs: { 'from-layer': from.layer, 'from-port': from.port, 'to-layer': to.layer, 'to-port': to.port },
-          children: [],
-        };
-        list.push({ el, key: this.native?.edgeOrder.get(key) ?? 1e12 + extra++ });
+        const read = this.native?.edgeOrder.get(`${from.layer}:${from.port}->${to.layer}:${to.port}`);
+        const raw = read !== undefined ? rawEdges[read]?.el : undefined;
+        const el: XmlElement = raw
+          ? cloneElement(raw)
+          : { name: 'edge', attrs: { 'from-layer': from.layer, 'from-port': from.port, 'to-layer': to.layer, 'to-port': to.port }, children: [] };
+        list.push({ el, key: read ?? 1e12 + extra++ });
       });
     }
     list.sort((a, b) => a.key - b.key);
-    return { name: 'edges', attrs: {}, children: list.map((e) => e.el) };
+    const kept = new Set(list.map((e) => e.key));
+    const commentsBefore = new Map<number, XmlNode[]>();
+    let carried: XmlNode[] = [];
+    rawEdges.forEach((r, i) => {
+      carried = [...carried, ...r.comments];
+      if (kept.has(i)) {
+        commentsBefore.set(i, carried);
+        carried = [];
+      }
+    });
+    const children: XmlNode[] = [];
+    for (const e of list) children.push(...(commentsBefore.get(e.key) ?? []), e.el);
+    children.push(...carried, ...pending);
+    return { name: 'edges', attrs: {}, children };
   }
 
   private netElement(layers: XmlElement[], edges: XmlElement): XmlElement {

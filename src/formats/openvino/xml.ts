@@ -15,10 +15,14 @@ export interface XmlElement {
 /** Text between tags (kept only where not whitespace), or a comment. */
 export type XmlNode = XmlElement | { readonly text: string } | { readonly comment: string };
 
-/** A parsed document: the `<?xml ...?>` declaration's attributes (if any) and the root. */
+/** A parsed document: the `<?xml ...?>` declaration's attributes (if any), the root, and the comments around it. */
 export interface XmlDocument {
   declaration?: Record<string, string>;
   root: XmlElement;
+  /** Comments before the root element (after the declaration), in order. */
+  before?: string[];
+  /** Comments after the root element. */
+  after?: string[];
 }
 
 /** How a document was laid out, so a rewritten file looks like its source. */
@@ -66,6 +70,14 @@ export function textOf(el: XmlElement): string {
   return s;
 }
 
+/**
+ * Elements may nest this deep. An IR nests a body three levels below the
+ * `<layers>` around it (`<layer>`, `<body>`, `<layers>`), which leaves room
+ * for 30 nested TensorIterator/Loop/If bodies; deeper input is refused rather
+ * than exhausting the stack of the recursive walks over the tree.
+ */
+export const MAX_DEPTH = 100;
+
 const parser = new XMLParser({
   preserveOrder: true,
   ignoreAttributes: false,
@@ -80,6 +92,7 @@ const parser = new XMLParser({
   ignoreDeclaration: false,
   // Kept so the declaration comes through; other processing instructions are skipped in convert().
   ignorePiTags: false,
+  maxNestedTags: MAX_DEPTH,
 });
 
 type FxpNode = Record<string, unknown>;
@@ -103,19 +116,50 @@ export function parseXml(text: string): XmlDocument {
     }
     throw new XmlSyntaxError(valid.err.msg, valid.err.line, valid.err.col);
   }
-  const raw = parser.parse(text) as FxpNode[];
+  let raw: FxpNode[];
+  try {
+    raw = parser.parse(text) as FxpNode[];
+  } catch (e) {
+    // The validator accepted the text, so what the parser refuses is a limit (nesting depth).
+    const { line, col } = lineColAt(text, deepestOpening(text));
+    const message = /nested/i.test((e as Error).message) ? `elements are nested deeper than ${MAX_DEPTH} levels` : (e as Error).message;
+    throw new XmlSyntaxError(message, line, col);
+  }
   let declaration: Record<string, string> | undefined;
   let root: XmlElement | undefined;
+  const before: string[] = [];
+  const after: string[] = [];
   for (const n of raw) {
     if ('?xml' in n) declaration = decodeAttrs(n[':@']);
-    else if (!('#comment' in n) && !('#text' in n) && !isPi(n)) {
+    else if ('#comment' in n) (root ? after : before).push(commentText(n));
+    else if (!('#text' in n) && !isPi(n)) {
       const el = convert(n);
       if (root) throw new XmlSyntaxError(`a second root element <${el.name}>`, 1, 1);
       root = el;
     }
   }
   if (!root) throw new XmlSyntaxError('no root element', 1, 1);
-  return { declaration, root };
+  const doc: XmlDocument = { declaration, root };
+  if (before.length > 0) doc.before = before;
+  if (after.length > 0) doc.after = after;
+  return doc;
+}
+
+/** Where the element that first passes MAX_DEPTH opens (0 when none does): for the error's line and column. */
+function deepestOpening(text: string): number {
+  let depth = 0;
+  const tags = /<(\/?)([A-Za-z_][^\s/>]*)[^>]*?(\/?)>|<!--[\s\S]*?-->|<\?[\s\S]*?\?>/g;
+  for (let m = tags.exec(text); m; m = tags.exec(text)) {
+    if (m[2] === undefined) continue;
+    if (m[1] === '/') depth--;
+    else if (m[3] !== '/' && ++depth > MAX_DEPTH) return m.index;
+  }
+  return 0;
+}
+
+function commentText(n: FxpNode): string {
+  const c = n['#comment'] as FxpNode[];
+  return c.map((x) => String(x['#text'] ?? '')).join('');
 }
 
 function convert(n: FxpNode): XmlElement {
@@ -128,8 +172,7 @@ function convert(n: FxpNode): XmlElement {
       const t = String(k['#text']);
       if (t.trim() !== '') children.push({ text: decodeEntities(t) });
     } else if ('#comment' in k) {
-      const c = k['#comment'] as FxpNode[];
-      children.push({ comment: c.map((x) => String(x['#text'] ?? '')).join('') });
+      children.push({ comment: commentText(k) });
     } else if (!isPi(k)) {
       children.push(convert(k));
     }
@@ -200,7 +243,9 @@ export function serializeXml(doc: XmlDocument, style: XmlStyle = DEFAULT_STYLE):
   if (doc.declaration) {
     parts.push(`<?xml${attrText(doc.declaration)}${style.spaceInDeclaration ? ' ' : ''}?>\n`);
   }
+  for (const c of doc.before ?? []) parts.push(`<!--${c}-->\n`);
   writeElement(doc.root, 0, style, parts);
+  for (const c of doc.after ?? []) parts.push(`<!--${c}-->\n`);
   return parts.join('');
 }
 
