@@ -32,12 +32,8 @@ process.stderr.write = (chunk, ...rest) => {
   stderrLines.push(String(chunk));
   return originalErrWrite(chunk, ...rest);
 };
-const originalConsoleError = console.error;
-console.error = (...args) => {
-  stderrLines.push(args.map(String).join(' '));
-  originalConsoleError(...args);
-};
-console.warn = console.error;
+// console.error and console.warn write through process.stderr.write, so the
+// capture above sees them once (patching them too recorded each message twice).
 
 const ARRAYS = {
   float32: Float32Array, int32: Int32Array, int8: Int8Array, uint8: Uint8Array,

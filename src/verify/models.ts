@@ -54,7 +54,7 @@ export interface VerifiedOutput {
   shape: number[];
   /** Largest |before - after| over all runs (Infinity when a NaN meets a number). */
   maxAbsDiff: number;
-  /** Largest |before - after| / |before| where before is not 0. */
+  /** Largest |before - after| / |before| where |before| is above the absolute tolerance. */
   maxRelDiff: number;
   /** Elements beyond the tolerance, summed over runs. */
   beyond: number;
@@ -124,8 +124,7 @@ export function verifyModels(beforeFile: string, afterFile: string, options: Ver
     const failed = results.findIndex((r) => !r.ok);
     if (failed >= 0) {
       const side = failed % 2 === 0 ? `the original model '${beforeFile}'` : `the rewritten model '${afterFile}'`;
-      // Runtimes log pages around an error; its first line says what went wrong.
-      const reason = (results[failed]!.error ?? 'no reason given').split('\n')[0]!.trim();
+      const reason = firstMessage(results[failed]!.error ?? 'no reason given');
       fallbacks.push({ runtime, error: `${runtime} could not run ${side}: ${reason}` });
       continue;
     }
@@ -136,6 +135,17 @@ export function verifyModels(beforeFile: string, afterFile: string, options: Ver
     `verify: no runtime could run both models:\n${fallbacks.map((f) => `  ${f.error}`).join('\n')}`,
     'a runtime that cannot load the original model cannot check its rewrite either',
   );
+}
+
+/**
+ * The line of a runtime's error that says what went wrong: runtimes log pages
+ * around an error (LiteRT.js: INFO lines, and ERROR lines holding only a
+ * source location).
+ */
+function firstMessage(error: string): string {
+  const lines = error.split('\n').map((l) => l.trim()).filter(Boolean);
+  const said = lines.find((l) => !/^\W*(INFO|WARNING):/.test(l) && !/^\W*ERROR: \[[^\]]*\]$/.test(l));
+  return said ?? `no message beyond ${lines[0] ?? 'a failure'}`;
 }
 
 /** Throws what `verifyModels` would throw for a model of `format` before running anything: no runtime, or one that does not run it. */
@@ -290,7 +300,8 @@ function compareElements(entry: VerifiedOutput, run: number, before: Tensor, aft
     if (p === q || (Number.isNaN(p) && Number.isNaN(q))) continue;
     const d = Number.isNaN(p) || Number.isNaN(q) ? Infinity : Math.abs(p - q);
     if (d > entry.maxAbsDiff) entry.maxAbsDiff = d;
-    if (p !== 0 && d / Math.abs(p) > entry.maxRelDiff) entry.maxRelDiff = d / Math.abs(p);
+    // Relative to values above the absolute tolerance only: near 0, a rounding difference is a large ratio that says nothing.
+    if (Math.abs(p) > atol && d / Math.abs(p) > entry.maxRelDiff) entry.maxRelDiff = d / Math.abs(p);
     if (!(d <= atol + rtol * Math.abs(p))) {
       entry.beyond++;
       entry.ok = false;

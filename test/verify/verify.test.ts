@@ -152,6 +152,24 @@ describe('verifyModels on TFLite', () => {
   });
 });
 
+describe('verifyModels when no runtime runs the model', () => {
+  test("each runtime's own message, not its log: a per-axis quantized depthwise conv neither LiteRT.js nor ArmNN 22 runs", () => {
+    const model = path.join(SHARED, 'corpus/tensorflow/tflite-micro/tensorflow/lite/micro/models/person_detect.tflite');
+    let error: unknown;
+    try {
+      verifyModels(model, model, { runs: 1 });
+    } catch (e) {
+      error = e;
+    }
+    expect(error).toBeInstanceOf(CheckFailedError);
+    const lines = (error as Error).message.split('\n');
+    expect(lines[0]).toBe('verify: no runtime could run both models:');
+    expect(lines[1]).toMatch(/^ {2}litert could not run the original model '.*person_detect\.tflite': ERROR: quantized_dimension must be in range \[0, 1\)\. Was 3\.$/);
+    expect(lines[2]).toMatch(/^ {2}armnn could not run the original model '.*person_detect\.tflite': RuntimeError: .*[Qq]uantization/);
+    expect(lines).toHaveLength(3);
+  });
+});
+
 describe('verifyModels on OpenVINO IR', () => {
   test('no runtime here: unsupported, with the way out', () => {
     const xml = corpusOpenvinoModels()[0]!;
