@@ -280,7 +280,8 @@ class IrReader {
   private portShape(layer: Layer, port: Port): Shape {
     return childElements(port.el, 'dim').map((d) => {
       const t = textOf(d).trim();
-      if (t === '-1' || t === '?' || t === '') return null;
+      // A bounded dimension (`1..10`, `..5`) is dynamic too: the graph has no bounds, only names, which would make two equal.
+      if (t === '-1' || t === '?' || t === '' || /^\d*\.\.\d*$/.test(t)) return null;
       if (/^\d+$/.test(t)) return Number(t);
       if (/^-?\d+$/.test(t)) this.fail(`port ${port.id} has a negative dimension ${t}`, layer);
       return t as Dim;
@@ -289,7 +290,9 @@ class IrReader {
 
   private portDType(layer: Layer, port: Port): DType | undefined {
     const p = port.el.attrs.precision;
-    return p ? dtypeOfPrecision(p) ?? 'undefined' : undefined;
+    // UNSPECIFIED (and `dynamic`) is what OpenVINO writes for an element type it does not know.
+    if (!p || /^(unspecified|dynamic|undefined)$/i.test(p)) return undefined;
+    return dtypeOfPrecision(p) ?? 'undefined';
   }
 
   private valueName(layer: Layer, port: Port, fallback?: string): { name: string; fromNames: boolean } {

@@ -60,6 +60,9 @@ export interface OpenvinoImage {
 
 const NEW_RESULT = 1e15;
 
+/** The port precision OpenVINO writes for a dynamic element type. */
+const UNSPECIFIED = 'UNSPECIFIED';
+
 /** Builds the XML tree and the .bin layout of a model. */
 export function buildOpenvino(model: Model, file: string): OpenvinoImage {
   return new IrWriter(model, file).build();
@@ -403,7 +406,9 @@ class IrWriter {
     const attrs: Record<string, string> = raw ? { ...raw.attrs } : { id };
     attrs.id = id;
     const p = v?.dtype ? precisionOf(v.dtype) : undefined;
-    if (p && (raw ? raw.attrs.precision !== undefined : precision)) attrs.precision = p;
+    // OpenVINO's reader requires a precision on every output port; it writes
+    // UNSPECIFIED for a type it does not know, and so do we.
+    if (raw ? raw.attrs.precision !== undefined : precision) attrs.precision = p ?? attrs.precision ?? UNSPECIFIED;
     const dims: XmlElement[] = (v?.shape ?? []).map((d) => ({ name: 'dim', attrs: {}, children: [{ text: portDim(d) }] }));
     const rest = raw ? raw.children.filter((c) => !(isElement(c) && c.name === 'dim')).map(cloneNode) : [];
     return { name: 'port', attrs, children: [...dims, ...rest] };
@@ -543,12 +548,14 @@ class IrWriter {
 
   private shapeText(shape: readonly Dim[] | undefined): string {
     if (!shape) return '...';
-    return shape.map((d) => (typeof d === 'number' ? String(d) : d === null ? (this.irVersion >= 11 ? '?' : '-1') : d)).join(',');
+    // A symbolic dimension is dynamic to OpenVINO, whose shape syntax has no names.
+    return shape.map((d) => (typeof d === 'number' ? String(d) : this.irVersion >= 11 ? '?' : '-1')).join(',');
   }
 }
 
+/** A port `<dim>` holds an integer, -1 for any dynamic one (OpenVINO's reader takes nothing else). */
 function portDim(d: Dim): string {
-  return typeof d === 'number' ? String(d) : d === null ? '-1' : d;
+  return typeof d === 'number' ? String(d) : '-1';
 }
 
 function isPort(c: XmlNode): c is XmlElement {
