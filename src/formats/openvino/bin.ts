@@ -5,6 +5,14 @@ import { BytesData, LazyData, type TensorData } from '../../ir/tensor';
 /** Weights files up to this size are read into memory at once; larger ones are read per constant. */
 export const EAGER_BIN_LIMIT = 32 * 1024 * 1024;
 
+/** Where each TensorData handed out by a BinFile was read from. */
+const origins = new WeakMap<TensorData, { file: string; offset: number }>();
+
+/** The weights file and byte offset a Const's bytes were read from, or undefined for bytes made in memory. */
+export function binOrigin(data: TensorData): { file: string; offset: number } | undefined {
+  return origins.get(data) ?? (data instanceof LazyData ? data.source : undefined);
+}
+
 /**
  * The `.bin` of an IR: hands out each Const's bytes as a view of one buffer
  * (small files) or as a lazy range read from the file (large ones). Each
@@ -36,6 +44,7 @@ export class BinFile {
         ? new BytesData(buffer.subarray(offset, offset + size))
         : new LazyData(size, () => readRange(this.path, offset, size), { file: this.path, offset });
       this.cache.set(key, data);
+      origins.set(data, { file: this.path, offset });
     }
     return data;
   }

@@ -6,7 +6,7 @@ import { BytesData, StringData, type TensorData } from '../../ir/tensor';
 import type { OutputFiles } from '../adapter';
 import { writeAll } from '../atomic';
 import { formatOvAttr } from './attrs';
-import { forEachChunk } from './bin';
+import { binOrigin, forEachChunk } from './bin';
 import { dtypeOfElementType, elementTypeOf, precisionOf } from './element-types';
 import {
   isOvGraphNative,
@@ -218,14 +218,19 @@ class IrWriter {
     });
   }
 
-  /** Only the constants still used, identical bytes stored once, in layer order. */
+  /**
+   * Only the constants still used, identical bytes stored once. Bytes read
+   * from a .bin keep the order they had there (Model Optimizer did not write
+   * them in layer order), so an untouched model gets its .bin back as it was;
+   * bytes a rewrite made follow, in layer order.
+   */
   private layoutBin(placed: Placed[]): void {
-    const order: TensorData[] = [];
+    const found: TensorData[] = [];
     const seen = new Set<TensorData>();
     const add = (d: TensorData): void => {
       if (!seen.has(d)) {
         seen.add(d);
-        order.push(d);
+        found.push(d);
       }
     };
     for (const p of placed) {
@@ -234,6 +239,14 @@ class IrWriter {
         for (const nc of p.item.native.nestedConsts) add(nc.data);
       }
     }
+    const fileRank = new Map<string, number>();
+    const keyed = found.map((d, i) => {
+      const origin = binOrigin(d);
+      if (origin && !fileRank.has(origin.file)) fileRank.set(origin.file, fileRank.size);
+      return { d, i, file: origin ? fileRank.get(origin.file)! : Infinity, offset: origin?.offset ?? 0 };
+    });
+    keyed.sort((a, b) => a.file - b.file || a.offset - b.offset || a.i - b.i);
+    const order = keyed.map((k) => k.d);
     // Only blocks of equal length can be equal: hash just those.
     const bySize = new Map<number, TensorData[]>();
     for (const d of order) {
