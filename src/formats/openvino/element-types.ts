@@ -98,3 +98,15 @@ export function elementTypeBits(elementType: string): number | undefined {
   };
   return bits[d];
 }
+
+/**
+ * Bytes that `count` elements of an element type take in a .bin. Types under
+ * 8 bits are packed; u3 and u6 are split into bit planes stored in groups of
+ * 3 bytes (8 or 4 elements), and a partial group takes a whole one.
+ */
+export function elementTypeBytes(elementType: string, count: number): number | undefined {
+  const bits = elementTypeBits(elementType);
+  if (bits === undefined) return undefined;
+  if (bits === 3 || bits === 6) return Math.ceil(count / (24 / bits)) * 3;
+  return Math.ceil((bits * count) / 8);
+}

@@ -8,7 +8,7 @@ import { StringData, Tensor, type TensorData } from '../../ir/tensor';
 import type { ReadOptions } from '../adapter';
 import { describeFsError } from '../fs-errors';
 import { BinFile } from './bin';
-import { dtypeOfElementType, dtypeOfPrecision, elementTypeBits } from './element-types';
+import { dtypeOfElementType, dtypeOfPrecision, elementTypeBytes } from './element-types';
 import {
   signature,
   type OvGraphNative,
@@ -380,10 +380,8 @@ class IrReader {
       if (!strings) this.fail(`the packed strings of this Const at byte ${offset} of the weights file are malformed`, layer);
       return { tensor: new Tensor('string', shape, new StringData(strings)), stored };
     }
-    const bits = elementTypeBits(elementType);
-    if (bits === undefined) this.fail(`unknown element_type "${elementType}"`, layer);
-    const count = shape.reduce((a, b) => a * b, 1);
-    const need = Math.ceil((bits * count) / 8);
+    const need = elementTypeBytes(elementType, shape.reduce((a, b) => a * b, 1));
+    if (need === undefined) this.fail(`unknown element_type "${elementType}"`, layer);
     if (size < need) this.fail(`Const of ${elementType}[${shape.join(',')}] needs ${need} bytes but size is ${size}`, layer);
     return { tensor: new Tensor(dtype ?? 'undefined', shape, stored), stored };
   }
