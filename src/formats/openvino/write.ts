@@ -160,6 +160,11 @@ class IrWriter {
         if (v.const) addConst(v, key);
       });
     }
+    // A Const layer read from the file stays while its value is in the graph, read by a layer or not
+    // (cleanup drops it when it is dead): copying an IR keeps all of it.
+    for (const v of graph.constants) {
+      if (isOvValueNative(v.native) && v.native.kind === 'ov-const' && v.native.order !== undefined) addConst(v, [v.native.order, 0]);
+    }
     const resultNatives = isOvGraphNative(graph.native) ? graph.native.results : [];
     const taken = new Set<OvResultNative>();
     const outputs = graph.outputs;
@@ -516,7 +521,7 @@ class IrWriter {
       if (c.name === 'rt_info') return this.rtInfo(c) ?? cloneElement(c);
       return cloneElement(c);
     });
-    if (!childElement(raw, 'edges')) children.splice(children.indexOf(layersEl) + 1, 0, edges);
+    if (!childElement(raw, 'edges') && edges.children.length > 0) children.splice(children.indexOf(layersEl) + 1, 0, edges);
     if (!childElement(raw, 'rt_info') && this.model.metadata.length > 0) {
       const rt = this.rtInfo(undefined);
       if (rt) children.push(rt);

@@ -750,6 +750,34 @@ describe('unusual XML', () => {
   });
 });
 
+describe('layers nothing reads', () => {
+  test('a Const no layer reads is copied with its bytes, and cleanup still removes it', () => {
+    const text = fs.readFileSync(unusual, 'utf8').replace(
+      '<layer name="r1" id="10"',
+      '<layer id="31" name="lonely" type="Const" version="opset1"><data element_type="f32" shape="1" offset="20" size="4"/><output><port id="0" precision="FP32"><dim>1</dim></port></output></layer>\n\t\t<layer name="r1" id="10"',
+    );
+    const bin = Buffer.concat([unusualParts.bin, Buffer.from([1, 2, 3, 4])]);
+    const file = ir('lonely', text, bin);
+    const out = path.join(work, 'lonely-copy.xml');
+    writeModel(readModel(file), out);
+    expect(fs.readFileSync(out, 'utf8')).toBe(text);
+    expect(fs.readFileSync(out.replace(/\.xml$/, '.bin'))).toEqual(bin);
+    const model = readModel(file);
+    cleanup(model.graph);
+    const cleaned = path.join(work, 'lonely-cleaned.xml');
+    writeModel(model, cleaned);
+    expect(fs.readFileSync(cleaned, 'utf8')).not.toContain('lonely');
+    expect(fs.statSync(cleaned.replace(/\.xml$/, '.bin')).size).toBe(20);
+  });
+
+  test('a net without <edges> gets none added', () => {
+    const text = '<?xml version="1.0"?>\n<net name="n" version="11">\n\t<layers>\n' + param(0, 'p', 'f32', [1]) + '\t</layers>\n</net>\n';
+    const out = path.join(work, 'no-edges-copy.xml');
+    writeModel(readModel(ir('no-edges', text)), out);
+    expect(fs.readFileSync(out, 'utf8')).toBe(text);
+  });
+});
+
 describe('hostile XML', () => {
   test('elements nested without end are refused with exit 4 and where, not a crash', async () => {
     const deep = fs.readFileSync(unusual, 'utf8').replace('<rt_info/>', `<rt_info>${'<a>'.repeat(5000)}${'</a>'.repeat(5000)}</rt_info>`);
