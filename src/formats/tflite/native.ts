@@ -39,6 +39,8 @@ export interface TfliteModelNative {
   root: fb.Model;
   buffers: BufferEntry[];
   signatures: SignatureNative[];
+  /** The file has a buffers vector, even an empty one. */
+  buffersPresent: boolean;
   /** The file has a signature_defs vector, even an empty one. */
   signaturesPresent: boolean;
   /** Fields of the file this schema does not know: reported, not written back. */

@@ -1,13 +1,14 @@
 import * as fs from 'node:fs';
 import { ModelError } from '../../errors';
 import type { Attr } from '../../ir/attr';
-import { Graph, type Shape, type Value } from '../../ir/graph';
+import type { DType } from '../../ir/dtype';
+import { Graph, type Node, type Shape, type Value } from '../../ir/graph';
 import { Model } from '../../ir/model';
 import { BytesData, LazyData, StringData, Tensor, type TensorData } from '../../ir/tensor';
 import { dtypeOfTensorType } from './dtypes';
 import { FlatbufferReader } from './flatbuf/reader';
 import type { BufferEntry, SignatureNative, SignatureTensor, TfliteGraphNative, TfliteModelNative, TfliteOperatorNative, TfliteTensorNative } from './native';
-import { optionsToAttrs, unionMember } from './options';
+import { optionsToAttrs, unionMember, unionTypeOf } from './options';
 import { BuiltinOperator, TFLITE_SCHEMA } from './schema/schema.generated';
 import type * as fb from './schema/schema.generated';
 import { readTextMetadata } from './metadata';
@@ -15,6 +16,8 @@ import { decodeStringBuffer } from './strings';
 
 /** Largest file read into memory whole; beyond, data stored after the flatbuffer is read on demand. */
 const MAX_IN_MEMORY = 2 ** 31 - 1;
+
+const CALL_OPTIONS = unionTypeOf('builtin_options', 'CallOptions');
 
 const OP_NAMES = new Map<number, string>(Object.entries(BuiltinOperator).map(([k, v]) => [v, k]));
 
@@ -68,6 +71,12 @@ export function decodeTflite(bytes: Uint8Array, file: string, fileSize = bytes.b
   const fail = (path: string, reason: string, extra: { node?: string; tensor?: string } = {}): never => {
     throw new ModelError({ file, path, ...extra }, reason);
   };
+  // Versions 0 to 2 laid tables out differently (tensor data inline, no
+  // buffers), so reading them with this schema would misread fields; TFLite's
+  // runtimes refuse any version but 3 too.
+  if (root.version !== SCHEMA_VERSION) {
+    fail('Model.version', `schema version ${root.version}: recipe reads TFLite schema version ${SCHEMA_VERSION}, as TFLite runtimes do`);
+  }
 
   const buffers: BufferEntry[] = (root.buffers ?? []).map((b, i) => {
     const table: fb.Buffer = { ...b };
@@ -116,6 +125,7 @@ export function decodeTflite(bytes: Uint8Array, file: string, fileSize = bytes.b
       const value = graph.addValue(name, { dtype, shape: irShape(t), native });
       if (t.is_variable) value.variable = true;
       if (entry?.data && t.buffer > 0 && dtype) {
+        checkConstantSize(t, dtype, entry.data.byteLength, (reason) => fail(`${path}.tensors[${ti}]`, reason, { tensor: name }));
         let data: TensorData = entry.data;
         if (dtype === 'string' && entry.data instanceof BytesData) {
           const cached = stringData.get(t.buffer);
@@ -180,8 +190,10 @@ export function decodeTflite(bytes: Uint8Array, file: string, fileSize = bytes.b
         fail(opPath, (e as Error).message);
       }
     });
+    checkDataFlow(graph, path, fail);
     return graph;
   });
+  checkSubgraphCalls(subgraphs, fail);
 
   const signatures: SignatureNative[] = (root.signature_defs ?? []).map((s, si) => {
     const graph = graphs[s.subgraph_index];
@@ -220,6 +232,7 @@ export function decodeTflite(bytes: Uint8Array, file: string, fileSize = bytes.b
     root: rest,
     buffers,
     signatures,
+    buffersPresent: root.buffers !== undefined,
     signaturesPresent: root.signature_defs !== undefined,
     unknownFields: reader.unknownFields,
     metadataAtRead,
@@ -227,9 +240,139 @@ export function decodeTflite(bytes: Uint8Array, file: string, fileSize = bytes.b
   return model;
 }
 
-/** The IR shape of a tensor: shape_signature's -1 become unknown (null) dimensions. */
+/** The only schema version this reader knows (3, with its compatible 3a-3c additions). */
+const SCHEMA_VERSION = 3;
+
+/** Bytes per element of the fixed-size types; int4 is handled apart (two per byte when packed). */
+const ELEMENT_BYTES: Partial<Record<DType, number>> = {
+  float32: 4, float16: 2, bfloat16: 2, float64: 8, int8: 1, uint8: 1, int16: 2, uint16: 2,
+  int32: 4, uint32: 4, int64: 8, uint64: 8, bool: 1, complex64: 8, complex128: 16,
+};
+
+/**
+ * A constant must hold at least the bytes its shape and type need, as TFLite's
+ * runtime requires (more is allowed). String, resource and variant tensors
+ * have no fixed size, and sparse ones store only their non-zero blocks.
+ */
+function checkConstantSize(t: fb.Tensor, dtype: DType, have: number, fail: (reason: string) => never): void {
+  if (t.sparsity) return;
+  const shape = t.shape ?? [];
+  if (shape.some((d) => d < 0)) fail(`constant tensor has a negative dimension in its shape [${shape.join(', ')}]`);
+  const count = shape.reduce((a, d) => a * d, 1);
+  const per = ELEMENT_BYTES[dtype];
+  const need = dtype === 'int4' ? Math.ceil(count / 2) : per === undefined ? undefined : count * per;
+  if (need !== undefined && have < need) {
+    fail(`its buffer holds ${have} bytes, but shape [${shape.join(', ')}] of ${dtype} needs ${need}`);
+  }
+}
+
+/**
+ * The operators of a subgraph must not form a cycle (an operator reading what
+ * it, or an operator after it, writes back into its inputs), and no operator may
+ * write into a constant. Operators in execution order, as converters write
+ * them, are checked in one pass; others are sorted (Kahn) to find a cycle.
+ */
+function checkDataFlow(graph: Graph, path: string, fail: (path: string, reason: string, extra?: { node?: string; tensor?: string }) => never): void {
+  const nodes = graph.nodes;
+  const index = new Map<Node, number>();
+  nodes.forEach((n, i) => index.set(n, i));
+  let ordered = true;
+  nodes.forEach((n, i) => {
+    for (const v of n.outputs) {
+      if (v.const) fail(`${path}.operators[${i}]`, `operator writes tensor '${v.name}', which holds constant data`, { node: n.name, tensor: v.name });
+    }
+    for (const v of n.inputs) {
+      const p = v?.producer;
+      if (p && (index.get(p) ?? -1) >= i) ordered = false;
+    }
+  });
+  if (ordered) return;
+  const waiting = nodes.map((n) => n.inputs.filter((v) => v?.producer).length);
+  const ready = nodes.flatMap((_, i) => (waiting[i] === 0 ? [i] : []));
+  let done = 0;
+  while (ready.length > 0) {
+    const i = ready.pop() as number;
+    done++;
+    for (const v of (nodes[i] as Node).outputs) {
+      for (const use of v.uses) {
+        const j = index.get(use.node);
+        if (j === undefined) continue;
+        if (--(waiting[j] as number) === 0) ready.push(j);
+      }
+    }
+  }
+  if (done === nodes.length) return;
+  const stuck = waiting.findIndex((w) => w > 0);
+  const node = nodes[stuck] as Node;
+  fail(`${path}.operators[${stuck}]`, 'the operators form a cycle through this one (it depends on its own output)', { node: node.name });
+}
+
+/** Options fields that hold subgraph indices (control flow and StableHLO regions). */
+function subgraphReferences(options: unknown): { field: string; index: number }[] {
+  if (typeof options !== 'object' || options === null) return [];
+  const out: { field: string; index: number }[] = [];
+  for (const [field, value] of Object.entries(options as Record<string, unknown>)) {
+    if (field.endsWith('_subgraph_index') && typeof value === 'number') out.push({ field, index: value });
+    else if (field === 'branch_subgraph_indices' && Array.isArray(value)) value.forEach((v, k) => out.push({ field: `${field}[${k}]`, index: Number(v) }));
+  }
+  return out;
+}
+
+/**
+ * Subgraphs called by operators (WHILE, IF, CALL_ONCE, CALL, StableHLO
+ * regions) must exist and must not call back into themselves: TFLite refuses
+ * recursion, and a walk over the calls would not end.
+ */
+function checkSubgraphCalls(subgraphs: readonly fb.SubGraph[], fail: (path: string, reason: string) => never): void {
+  const calls: { to: number; where: string }[][] = subgraphs.map((sg, gi) =>
+    (sg.operators ?? []).flatMap((op, oi) => {
+      const at = `Model.subgraphs[${gi}].operators[${oi}]`;
+      const refs = [
+        ...subgraphReferences(op.builtin_options).map((r) => ({ ...r, field: `builtin_options.${r.field}` })),
+        ...subgraphReferences(op.builtin_options_2).map((r) => ({ ...r, field: `builtin_options_2.${r.field}` })),
+      ];
+      if (op.builtin_options_type === CALL_OPTIONS) {
+        const to = (op.builtin_options as fb.CallOptions | undefined)?.subgraph;
+        if (to !== undefined) refs.push({ field: 'builtin_options.subgraph', index: to });
+      }
+      return refs.map((r) => {
+        if (!Number.isInteger(r.index) || r.index < 0 || r.index >= subgraphs.length) {
+          fail(`${at}.${r.field}`, `subgraph ${r.index} does not exist (${subgraphs.length} subgraphs)`);
+        }
+        return { to: r.index, where: `${at}.${r.field}` };
+      });
+    }),
+  );
+  // Iterative DFS with colours: 1 on the current path, 2 finished.
+  const colour = new Uint8Array(subgraphs.length);
+  for (let start = 0; start < subgraphs.length; start++) {
+    if (colour[start]) continue;
+    const stack: { g: number; next: number }[] = [{ g: start, next: 0 }];
+    colour[start] = 1;
+    while (stack.length > 0) {
+      const top = stack[stack.length - 1] as { g: number; next: number };
+      const edge = calls[top.g]?.[top.next++];
+      if (!edge) {
+        colour[top.g] = 2;
+        stack.pop();
+        continue;
+      }
+      if (colour[edge.to] === 1) {
+        const cycle = [...stack.slice(stack.findIndex((f) => f.g === edge.to)).map((f) => f.g), edge.to];
+        fail(edge.where, `subgraph calls form a cycle (${cycle.join(' -> ')}): TFLite does not allow recursion`);
+      }
+      if (colour[edge.to] === 0) {
+        colour[edge.to] = 1;
+        stack.push({ g: edge.to, next: 0 });
+      }
+    }
+  }
+}
+
+/** The IR shape of a tensor: shape_signature's -1 (or shape's) become unknown (null) dimensions. */
 export function irShape(t: fb.Tensor): Shape | undefined {
   const sig = t.shape_signature;
   if (sig && (!t.shape || sig.length === t.shape.length)) return sig.map((d) => (d < 0 ? null : d));
-  return t.shape ? [...t.shape] : undefined;
+  // Some writers mark unknown dimensions with -1 in shape itself.
+  return t.shape ? t.shape.map((d) => (d < 0 ? null : d)) : undefined;
 }
