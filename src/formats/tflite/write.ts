@@ -126,24 +126,35 @@ function build(model: Model, file: string, base: number): BuildResult {
 
   // Buffers last, so that their data follows the other large vectors in the tail.
   const entries = buffers.finish();
+  // A file without buffers (or with an empty vector) that still needs none is written so.
+  const noBuffers = native !== undefined && native.buffers.length === 0 && entries.length === 1 && entries[0]?.data === undefined;
   let inline = 0;
   for (const e of entries) if (e.data && !e.external) inline += e.data.byteLength;
   const allExternal = inline > MAX_INLINE_DATA;
   const external: { table: FbTable; data: TensorData }[] = [];
   root.buffers = entries.map((e) => {
     const table: FbTable = { ...(e.table as unknown as FbTable) };
-    delete table.offset;
-    delete table.size;
     const data = e.data;
-    if (!data || data.byteLength === 0) return table;
-    if (e.external || allExternal) {
+    // offset/size are rewritten only for data placed after the flatbuffer;
+    // otherwise they stay as read (a converter's placeholder offset 1, say).
+    const after = data !== undefined && (e.external || (allExternal && data.byteLength > 0));
+    if (e.external || after) {
+      delete table.offset;
+      delete table.size;
+    }
+    if (after) {
       external.push({ table, data });
       return table;
     }
+    if (!data || data.byteLength === 0) return table;
     delete table.data;
     table.data = new PlacedOffset(tail.addVector(data.byteLength, () => data.bytes(), BUFFER_ALIGN)) as unknown as FbValue;
     return table;
   });
+  if (noBuffers) {
+    if (native.buffersPresent) root.buffers = [];
+    else delete root.buffers;
+  }
   for (const { table, data } of external) {
     const at = tail.addRaw(data.byteLength, () => data.bytes(), BUFFER_ALIGN);
     table.offset = BigInt(base + at);
