@@ -2,7 +2,9 @@ import { UnsupportedError } from '../../errors';
 import type { Model } from '../../ir/model';
 import type { FormatAdapter } from '../adapter';
 import { writeAll } from '../atomic';
+import { looksLikeIdentifier } from './flatbuf/reader';
 import { tfliteUnknownFields } from './native';
+import { TFLITE_SCHEMA } from './schema/schema.generated';
 import { readTflite } from './read';
 import { encodeTflite } from './write';
 
@@ -11,15 +13,18 @@ export { encodeTflite } from './write';
 export { tfliteQuantization, tfliteUnknownFields, type TfliteQuantization } from './native';
 
 /**
- * TensorFlow Lite flatbuffers (`.tflite`), recognised by the file identifier `TFL3` at bytes 4..8.
+ * TensorFlow Lite flatbuffers (`.tflite`), recognised by the file identifier `TFL3` at bytes 4..8,
+ * or, for a `.tflite` written without it, by the root table at the start. Written files always have it.
  * `Model.metadata` holds the file's Metadata entries whose buffer is short text
  * (src/formats/tflite/metadata.ts); binary ones are kept as read.
  */
 export const tfliteAdapter: FormatAdapter = {
   id: 'tflite',
   extensions: ['.tflite'],
-  sniff(head) {
-    return head.byteLength >= 8 && head[4] === 0x54 && head[5] === 0x46 && head[6] === 0x4c && head[7] === 0x33;
+  sniff(head, file) {
+    if (head.byteLength < 8) return false;
+    if (head[4] === 0x54 && head[5] === 0x46 && head[6] === 0x4c && head[7] === 0x33) return true;
+    return file.toLowerCase().endsWith('.tflite') && looksLikeModelRoot(head);
   },
   read(path) {
     return readTflite(path);
@@ -32,6 +37,26 @@ export const tfliteAdapter: FormatAdapter = {
     tail.writeTo((bytes) => writeAll(fd, bytes));
   },
 };
+
+/**
+ * A .tflite written without the (optional) file identifier: its first word is
+ * the offset of the root table, which writers put near the start, and that
+ * table's vtable, when it lies in the head, is the size of a Model vtable. An
+ * ONNX or XML file named .tflite starts with bytes that read as an offset far away.
+ */
+function looksLikeModelRoot(head: Uint8Array): boolean {
+  if (looksLikeIdentifier(head.subarray(4, 8))) return false;
+  const dv = new DataView(head.buffer, head.byteOffset, head.byteLength);
+  const root = dv.getUint32(0, true);
+  if (root < 4 || root % 4 !== 0 || root + 4 > head.byteLength) return false;
+  const vtable = root - dv.getInt32(root, true);
+  if (vtable < 4 || vtable % 2 !== 0) return false;
+  if (vtable + 4 > head.byteLength) return true;
+  const vtSize = dv.getUint16(vtable, true);
+  const slots = TFLITE_SCHEMA.tables.Model?.slotCount ?? 0;
+  // A newer converter may add a few Model fields.
+  return vtSize >= 4 && vtSize % 2 === 0 && vtSize <= 4 + 2 * (slots + 16) && dv.getUint16(vtable + 2, true) >= 4;
+}
 
 /**
  * Fields our schema does not know cannot be written back (a flatbuffer field

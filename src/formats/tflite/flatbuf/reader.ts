@@ -56,11 +56,16 @@ export class FlatbufferReader {
     this.budget = Math.floor(bytes.byteLength / 2) + 1024;
   }
 
-  /** Decodes the root table, after checking the size and file identifier. */
+  /**
+   * Decodes the root table, after checking the size and file identifier. The
+   * identifier is optional in flatbuffers: bytes 4..8 that are not four
+   * printable characters are taken as the start of the data (a file written
+   * without one); another schema's identifier is refused.
+   */
   readRoot(): FbTable {
     if (this.bytes.byteLength < 8) this.fail(this.schema.rootTable, 0, `file too small (${this.bytes.byteLength} bytes)`);
     const ident = String.fromCharCode(...this.bytes.subarray(4, 8));
-    if (ident !== this.schema.fileIdentifier) {
+    if (ident !== this.schema.fileIdentifier && looksLikeIdentifier(this.bytes.subarray(4, 8))) {
       this.fail(this.schema.rootTable, 4, `file identifier is '${printable(ident)}', expected '${this.schema.fileIdentifier}'`);
     }
     const root = this.u32(0, this.schema.rootTable);
@@ -212,6 +217,11 @@ function scalarDefault(f: FieldDef): number | bigint | boolean {
   if (f.type.kind === 'scalar' && (f.type.scalar === 'long' || f.type.scalar === 'ulong')) return BigInt(f.default ?? 0);
   if (f.type.kind === 'scalar' && f.type.scalar === 'bool') return f.default === true;
   return typeof f.default === 'number' ? f.default : 0;
+}
+
+/** Four printable ASCII characters: what a file identifier is made of. */
+export function looksLikeIdentifier(bytes: Uint8Array): boolean {
+  return bytes.byteLength === 4 && bytes.every((b) => b >= 0x20 && b < 0x7f);
 }
 
 function printable(s: string): string {
