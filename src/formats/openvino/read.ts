@@ -165,8 +165,12 @@ class IrReader {
     for (const layer of order) {
       const version = layer.el.attrs.version;
       if (version) opsets.add(version);
-      const ins = (incoming.get(layer) ?? []).map((src) => (src ? produced.get(`${src[0].id}:${src[1].id}`) ?? null : null));
-      while (ins.length < layer.inputs.length) ins.push(null);
+      // An input port without an edge reads null (Array.from: the edge list has holes there, which map() would keep).
+      const srcs = incoming.get(layer) ?? [];
+      const ins = Array.from({ length: Math.max(layer.inputs.length, srcs.length) }, (_, i) => {
+        const src = srcs[i];
+        return src ? produced.get(`${src[0].id}:${src[1].id}`) ?? null : null;
+      });
       if (layer.type === 'Parameter') {
         const port = this.singleOutput(layer);
         // shape="..." is a dynamic rank, which a port (no <dim>s) cannot tell from a scalar.

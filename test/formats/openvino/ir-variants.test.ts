@@ -770,6 +770,16 @@ describe('layers nothing reads', () => {
     expect(fs.statSync(cleaned.replace(/\.xml$/, '.bin')).size).toBe(20);
   });
 
+  test('an input port without an edge before one with an edge reads as no input and is copied as read', () => {
+    const text = fs.readFileSync(unusual, 'utf8').replace('\t\t<edge from-layer="3" from-port="0" to-layer="4" to-port="0"/>\n', '');
+    const file = ir('open-port', text, unusualParts.bin);
+    const add = readModel(file).graph.nodes.find((x) => x.op === 'Add')!;
+    expect(add.inputs.map((v) => v?.name ?? null)).toEqual([null, 'w\nmulti-line\ttab']);
+    const out = path.join(work, 'open-port-copy.xml');
+    writeModel(readModel(file), out);
+    expect(fs.readFileSync(out, 'utf8')).toBe(text);
+  });
+
   test('a net without <edges> gets none added', () => {
     const text = '<?xml version="1.0"?>\n<net name="n" version="11">\n\t<layers>\n' + param(0, 'p', 'f32', [1]) + '\t</layers>\n</net>\n';
     const out = path.join(work, 'no-edges-copy.xml');
