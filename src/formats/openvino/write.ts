@@ -114,7 +114,9 @@ class IrWriter {
       this.native !== undefined &&
       sameTree(net, this.native.doc.root) &&
       JSON.stringify(declaration) === JSON.stringify(this.native.doc.declaration);
-    const xml = verbatim && this.native ? this.native.text : serializeXml(doc, this.native?.style ?? DEFAULT_STYLE);
+    // A byte order mark the source had stays (the parser does not keep it in the tree).
+    const bom = this.native?.text.startsWith('\ufeff') ? '\ufeff' : '';
+    const xml = verbatim && this.native ? this.native.text : bom + serializeXml(doc, this.native?.style ?? DEFAULT_STYLE);
     return { doc, xml, verbatim, blocks: this.blocks, binSize: this.binSize };
   }
 

@@ -231,7 +231,7 @@ export function detectStyle(text: string): XmlStyle {
   return {
     indent: indent.startsWith('\t') ? '\t' : indent.length > 8 ? '  ' : indent,
     spaceBeforeSlash: closings.length > 0 && spaced * 2 > closings.length,
-    spaceInDeclaration: /^<\?xml[^?]*\s\?>/.test(text),
+    spaceInDeclaration: /^\ufeff?<\?xml[^?]*\s\?>/.test(text),
   };
 }
 

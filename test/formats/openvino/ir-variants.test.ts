@@ -739,6 +739,15 @@ describe('unusual XML', () => {
     expect(text.trimEnd().endsWith('</net>\n<!-- end -->')).toBe(true);
   });
 
+  test('a byte order mark stays when the model is rewritten', () => {
+    const file = ir('bom', `\ufeff${fs.readFileSync(unusual, 'utf8').replace('encoding="UTF-8"?>', 'encoding="UTF-8" ?>')}`, unusualParts.bin);
+    const model = readModel(file);
+    model.graph.renameValue(model.graph.outputs[0]!, 'fancy');
+    const out = path.join(work, 'bom-renamed.xml');
+    writeModel(model, out);
+    expect(fs.readFileSync(out, 'utf8').split('\n')[0]).toBe('\ufeff<?xml version="1.0" encoding="UTF-8" ?>');
+  });
+
   test('a comment before an edge that went stays with the next edge', () => {
     const model = readModel(unusual);
     const g = model.graph;
