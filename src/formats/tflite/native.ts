@@ -39,6 +39,8 @@ export interface TfliteModelNative {
   root: fb.Model;
   buffers: BufferEntry[];
   signatures: SignatureNative[];
+  /** How many operators used each operator code when the file was read (codes no operator uses any more are dropped on write). */
+  opcodeUses: number[];
   /** The file has a buffers vector, even an empty one. */
   buffersPresent: boolean;
   /** The file has a signature_defs vector, even an empty one. */

@@ -99,6 +99,7 @@ export function decodeTflite(bytes: Uint8Array, file: string, fileSize = bytes.b
   });
 
   const codes = root.operator_codes ?? [];
+  const opcodeUses: number[] = codes.map(() => 0);
   const subgraphs = root.subgraphs ?? [];
   if (subgraphs.length === 0) fail('Model.subgraphs', 'the model has no subgraph');
 
@@ -150,6 +151,7 @@ export function decodeTflite(bytes: Uint8Array, file: string, fileSize = bytes.b
       const opPath = `${path}.operators[${oi}]`;
       const code = codes[op.opcode_index];
       if (!code) return fail(`${opPath}.opcode_index`, `operator code ${op.opcode_index} is out of range (${codes.length} codes)`);
+      opcodeUses[op.opcode_index] = (opcodeUses[op.opcode_index] ?? 0) + 1;
       const builtin = effectiveBuiltinCode(code);
       const custom = builtin === BuiltinOperator.CUSTOM;
       const opName = custom ? code.custom_code ?? '' : builtinOpName(builtin);
@@ -232,6 +234,7 @@ export function decodeTflite(bytes: Uint8Array, file: string, fileSize = bytes.b
     root: rest,
     buffers,
     signatures,
+    opcodeUses,
     buffersPresent: root.buffers !== undefined,
     signaturesPresent: root.signature_defs !== undefined,
     unknownFields: reader.unknownFields,

@@ -95,7 +95,7 @@ function build(model: Model, file: string, base: number): BuildResult {
   });
 
   const root: FbTable = { ...((native?.root ?? { version: 3 }) as unknown as FbTable) };
-  root.operator_codes = codes.codes as unknown as FbTable[];
+  root.operator_codes = codes.finish(native?.opcodeUses ?? [], subgraphs) as unknown as FbTable[];
   root.subgraphs = subgraphs;
   if (model.producer) root.description = model.producer.name;
   else delete root.description;
@@ -289,9 +289,29 @@ class BufferPlan {
 /** Assigns operator codes: a node keeps its code while its op is unchanged; new ops get new codes. */
 class OpcodePlan {
   readonly codes: fb.OperatorCode[];
+  private readonly used = new Set<number>();
 
   constructor(original: readonly fb.OperatorCode[], private readonly file: string) {
     this.codes = [...original];
+  }
+
+  /**
+   * The code list to write. A code that operators used when the file was read
+   * and none uses now is dropped (and the operators' indices follow): a
+   * TFLite runtime resolves every builtin code at load, so a leftover POW
+   * after POW became MULs would still need a POW kernel. Codes the file
+   * listed without using them stay, as read.
+   */
+  finish(usesAtRead: readonly number[], subgraphs: readonly FbTable[]): fb.OperatorCode[] {
+    const index = this.codes.map((_, i) => i);
+    const keep = this.codes.filter((_, i) => this.used.has(i) || !((usesAtRead[i] ?? 0) > 0));
+    if (keep.length === this.codes.length) return this.codes;
+    let next = 0;
+    this.codes.forEach((c, i) => (index[i] = keep.includes(c) ? next++ : -1));
+    for (const sg of subgraphs) {
+      for (const op of (sg.operators ?? []) as FbTable[]) op.opcode_index = index[op.opcode_index as number] ?? -1;
+    }
+    return keep;
   }
 
   indexFor(n: Node): number {
@@ -300,9 +320,9 @@ class OpcodePlan {
     const matches = (c: fb.OperatorCode | undefined): boolean =>
       !!c && effectiveBuiltinCode(c) === want && (custom === undefined || c.custom_code === custom);
     const nat = operatorNative(n);
-    if (nat && matches(this.codes[nat.operator.opcode_index])) return nat.operator.opcode_index;
+    if (nat && matches(this.codes[nat.operator.opcode_index])) return this.use(nat.operator.opcode_index);
     const found = this.codes.findIndex(matches);
-    if (found >= 0) return found;
+    if (found >= 0) return this.use(found);
     const code: fb.OperatorCode = {
       deprecated_builtin_code: Math.min(want, BuiltinOperator.PLACEHOLDER_FOR_GREATER_OP_CODES),
       version: 1,
@@ -310,7 +330,12 @@ class OpcodePlan {
     };
     if (custom !== undefined) code.custom_code = custom;
     this.codes.push(code);
-    return this.codes.length - 1;
+    return this.use(this.codes.length - 1);
+  }
+
+  private use(i: number): number {
+    this.used.add(i);
+    return i;
   }
 
   private builtinCode(n: Node): number {

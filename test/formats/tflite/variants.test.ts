@@ -331,6 +331,12 @@ const CASES: Record<string, () => string> = {
     sg.outputs = [3];
     return flatcBuild('unknown-codes', m);
   },
+  'an operator code no operator uses': () => {
+    const m = addModel();
+    m.operator_codes.unshift({ deprecated_builtin_code: 78, version: 1, builtin_code: 'POW' });
+    m.subgraphs[0]!.operators[0]!.opcode_index = 1;
+    return flatcBuild('unused-code', m);
+  },
   'no file identifier': () => flatcBuild('no-identifier', addModel(), { identifier: false }),
   'no file identifier, several subgraphs': () => flatcBuild('no-identifier-while', whileModel(), { identifier: false }),
   'tables laid out front to back by another writer: vtables after their tables and shared, defaults written, fields out of slot order': () =>
@@ -695,4 +701,69 @@ test('the front-to-back writer really lays files out differently: vtables after 
   expect(bytes.readInt32LE(root)).toBeLessThan(0); // the root's vtable comes after it
   expect(Buffer.compare(bytes, fs.readFileSync(flatcBuild('for-forward-2', addModel())))).not.toBe(0);
   expect(tablesOf(file)).toBe(tablesOf(flatcBuild('for-forward-3', addModel())));
+});
+
+/** x -> POW(x, 2) -> POW(., 2) -> ADD x -> y, and ABS(x) -> z, dynamic batch; the exponent buffer shared by both POWs. */
+function powAbsModel(dynamic: boolean): ModelJson {
+  const sig = dynamic ? { shape_signature: [-1, 4] } : {};
+  return {
+    version: 3,
+    operator_codes: [
+      { deprecated_builtin_code: 78, version: 1, builtin_code: 'POW' },
+      { deprecated_builtin_code: 101, version: 1, builtin_code: 'ABS' },
+      { deprecated_builtin_code: 0, version: 1, builtin_code: 'ADD' },
+    ],
+    subgraphs: [
+      {
+        name: 'main',
+        tensors: [
+          T('x', [1, 4], 'FLOAT32', 1, sig), T('two', [], 'FLOAT32', 2), T('p', [1, 4], 'FLOAT32', 0, sig), T('two_again', [], 'FLOAT32', 2),
+          T('q', [1, 4], 'FLOAT32', 0, sig), T('y', [1, 4], 'FLOAT32', 0, sig), T('z', [1, 4], 'FLOAT32', 0, sig),
+        ],
+        inputs: [0],
+        outputs: [5, 6],
+        operators: [
+          { opcode_index: 0, inputs: [0, 1], outputs: [2] },
+          { opcode_index: 0, inputs: [2, 3], outputs: [4] },
+          { opcode_index: 2, inputs: [4, 0], outputs: [5], builtin_options_type: 'AddOptions', builtin_options: {} },
+          { opcode_index: 1, inputs: [0], outputs: [6] },
+        ],
+      },
+    ],
+    buffers: [{}, {}, { data: f32([2]) }, { data: [...Buffer.from('1.14.0\0')] }],
+    metadata: [{ name: 'min_runtime_version', buffer: 3 }],
+    signature_defs: [
+      { inputs: [{ name: 'in', tensor_index: 0 }], outputs: [{ name: 'sum', tensor_index: 5 }, { name: 'abs', tensor_index: 6 }], signature_key: 'serving_default', subgraph_index: 0 },
+    ],
+  };
+}
+
+test('rewritten by the bundles, a model drops the operator codes no operator uses any more, keeps its signature, and computes the same', async () => {
+  const file = flatcBuild('pow-abs', powAbsModel(true));
+  const reference = flatcBuild('pow-abs-static', powAbsModel(false));
+  const codesOf = (root: fb.Model): string[] => (root.operator_codes ?? []).map((c) => String(Math.max(c.builtin_code, c.deprecated_builtin_code)));
+  for (const [bundle, expected] of [['edgetpu', ['101', '0', '18']], ['myriad', ['78', '0', '92', '75']]] as const) {
+    const out = path.join(work, `pow-abs-${bundle}.tflite`);
+    const io = capture();
+    expect(await main(['apply', `recipes/${bundle}.yaml`, file, '-o', out], io)).toBe(0);
+    const root = new FlatbufferReader(new Uint8Array(fs.readFileSync(out)), TFLITE_SCHEMA, out).readRoot() as unknown as fb.Model;
+    // edgetpu: POW -> MULs (POW's code goes); myriad: ABS -> SQRT(SQUARE) (ABS's code goes).
+    expect(codesOf(root)).toEqual(expected);
+    const sg = root.subgraphs?.[0];
+    for (const op of sg?.operators ?? []) expect(op.opcode_index).toBeLessThan(expected.length);
+    const signature = root.signature_defs?.[0];
+    expect(signature?.inputs?.map((m) => sg?.tensors?.[m.tensor_index]?.name)).toEqual(['x']);
+    expect(signature?.outputs?.map((m) => [m.name, sg?.tensors?.[m.tensor_index]?.name])).toEqual([['sum', 'y'], ['abs', 'z']]);
+    // fix-batch made the input static.
+    expect(sg?.tensors?.[0]?.shape_signature).toBeUndefined();
+    // sqrt(x * x) and x * x * x * x round differently from |x| and pow: close, not bitwise.
+    const [a, b] = runLiteRt([{ model: reference, seed: 11 }, { model: out, inputsFrom: 0 }]);
+    expect(b?.error).toBeUndefined();
+    a?.outputs.forEach((o, k) => {
+      const want = new Float32Array(new Uint8Array(o.data).buffer);
+      const got = new Float32Array(new Uint8Array(b?.outputs[k]?.data ?? []).buffer);
+      expect(got.length).toBe(want.length);
+      want.forEach((w, i) => expect(Math.abs((got[i] ?? NaN) - w)).toBeLessThanOrEqual(1e-6 * Math.max(1, Math.abs(w))));
+    });
+  }
 });
