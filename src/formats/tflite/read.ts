@@ -6,7 +6,7 @@ import { Graph, type Node, type Shape, type Value } from '../../ir/graph';
 import { Model } from '../../ir/model';
 import { BytesData, LazyData, StringData, Tensor, type TensorData } from '../../ir/tensor';
 import { dtypeOfTensorType } from './dtypes';
-import { FlatbufferReader } from './flatbuf/reader';
+import { BeyondReadError, FlatbufferReader } from './flatbuf/reader';
 import type { BufferEntry, SignatureNative, SignatureTensor, TfliteGraphNative, TfliteModelNative, TfliteOperatorNative, TfliteTensorNative } from './native';
 import { optionsToAttrs, unionMember, unionTypeOf } from './options';
 import { BuiltinOperator, TFLITE_SCHEMA } from './schema/schema.generated';
@@ -16,6 +16,12 @@ import { decodeStringBuffer } from './strings';
 
 /** Largest file read into memory whole; beyond, data stored after the flatbuffer is read on demand. */
 const MAX_IN_MEMORY = 2 ** 31 - 1;
+/**
+ * How much of a larger file is read first. Its flatbuffer is below 2 GB and,
+ * in the converter's layout for such models, holds no weights; when its tables
+ * reach further, twice as much is read, up to MAX_IN_MEMORY.
+ */
+const FIRST_READ = 64 * 2 ** 20;
 
 const CALL_OPTIONS = unionTypeOf('builtin_options', 'CallOptions');
 
@@ -37,11 +43,23 @@ export function readTflite(file: string): Model {
   let bytes: Uint8Array;
   try {
     size = fs.statSync(file).size;
-    bytes = size <= MAX_IN_MEMORY ? fs.readFileSync(file) : readRange(file, 0, MAX_IN_MEMORY);
+    bytes = size <= MAX_IN_MEMORY ? fs.readFileSync(file) : readRange(file, 0, FIRST_READ);
   } catch (e) {
     throw new ModelError({ file }, (e as Error).message);
   }
-  return decodeTflite(bytes, file, size);
+  for (;;) {
+    try {
+      return decodeTflite(bytes, file, size);
+    } catch (e) {
+      if (!(e instanceof BeyondReadError) || bytes.byteLength >= MAX_IN_MEMORY) throw e;
+    }
+    const more = Math.min(bytes.byteLength * 2, MAX_IN_MEMORY);
+    try {
+      bytes = readRange(file, 0, more);
+    } catch (e) {
+      throw new ModelError({ file }, (e as Error).message);
+    }
+  }
 }
 
 /** Reads `length` bytes at `offset` of `file`. */
@@ -61,12 +79,21 @@ function readRange(file: string, offset: number, length: number): Uint8Array {
   return out;
 }
 
+/** Custom options stored past the part of a large file read in memory. */
+function readCustomOptions(file: string, offset: number, length: number, path: string): Uint8Array {
+  try {
+    return readRange(file, offset, length);
+  } catch (e) {
+    throw new ModelError({ file, path: `${path}.large_custom_options_offset`, offset }, (e as Error).message);
+  }
+}
+
 /**
  * Decodes the bytes of a .tflite file. `fileSize` is the whole file's size when
  * `bytes` holds only its beginning (files over 2 GB).
  */
 export function decodeTflite(bytes: Uint8Array, file: string, fileSize = bytes.byteLength): Model {
-  const reader = new FlatbufferReader(bytes, TFLITE_SCHEMA, file);
+  const reader = new FlatbufferReader(bytes, TFLITE_SCHEMA, file, fileSize);
   const root = reader.readRoot() as unknown as fb.Model;
   const fail = (path: string, reason: string, extra: { node?: string; tensor?: string } = {}): never => {
     throw new ModelError({ file, path, ...extra }, reason);
@@ -176,8 +203,9 @@ export function decodeTflite(bytes: Uint8Array, file: string, fileSize = bytes.b
       if (op.large_custom_options_offset > 1n) {
         const offset = Number(op.large_custom_options_offset);
         const length = Number(op.large_custom_options_size);
-        if (offset + length > bytes.byteLength) fail(`${opPath}.large_custom_options_offset`, `custom options at bytes ${offset}..${offset + length} lie past the end of the data read`);
-        attrs.set('custom_options', { kind: 'bytes', value: bytes.subarray(offset, offset + length) });
+        if (offset + length > fileSize) fail(`${opPath}.large_custom_options_offset`, `custom options at bytes ${offset}..${offset + length} lie past the end of the file (${fileSize} bytes)`);
+        const value = offset + length <= bytes.byteLength ? bytes.subarray(offset, offset + length) : readCustomOptions(file, offset, length, opPath);
+        attrs.set('custom_options', { kind: 'bytes', value });
       } else if (op.custom_options) {
         attrs.set('custom_options', { kind: 'bytes', value: op.custom_options });
       }

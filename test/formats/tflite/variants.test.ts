@@ -4,7 +4,9 @@ import * as path from 'node:path';
 import type { Io } from '../../../src/cli/command';
 import { main } from '../../../src/cli/main';
 import { readModel } from '../../../src/formats';
+import { Builder } from 'flatbuffers';
 import { FlatbufferReader, type FbTable, type FbValue } from '../../../src/formats/tflite/flatbuf/reader';
+import { FlatbufferWriter } from '../../../src/formats/tflite/flatbuf/writer';
 import { elementSize, SCALAR_SIZE, type FieldDef, type ScalarKind } from '../../../src/formats/tflite/flatbuf/schema-def';
 import { TFLITE_SCHEMA } from '../../../src/formats/tflite/schema/schema.generated';
 import type * as fb from '../../../src/formats/tflite/schema/schema.generated';
@@ -766,4 +768,73 @@ test('rewritten by the bundles, a model drops the operator codes no operator use
       want.forEach((w, i) => expect(Math.abs((got[i] ?? NaN) - w)).toBeLessThanOrEqual(1e-6 * Math.max(1, Math.abs(w))));
     });
   }
+});
+
+// ---- files over 2 GB (sparse files: the gap takes no disk space) ----
+
+const TWO_GB = 2 ** 31;
+
+/** Writes `head` and then `pieces` at their absolute offsets past 2 GB, as a sparse file. */
+function sparseFile(name: string, head: Uint8Array, pieces: { at: number; bytes: Uint8Array }[]): string {
+  const file = path.join(work, name);
+  fs.writeFileSync(file, head);
+  const fd = fs.openSync(file, 'r+');
+  try {
+    for (const p of pieces) fs.writeSync(fd, p.bytes, 0, p.bytes.byteLength, p.at);
+  } finally {
+    fs.closeSync(fd);
+  }
+  return file;
+}
+
+test('over 2 GB: data and custom options stored past 2 GB are read without reading 2 GB, and copied with their bytes', async () => {
+  const at = TWO_GB + 4096;
+  const weights = new Uint8Array(new Float32Array([1, -2, 3, 0.5]).buffer);
+  const options = new Uint8Array(FLEX_MAP_A1);
+  const m = addModel();
+  m.operator_codes.push({ deprecated_builtin_code: 32, custom_code: 'MyCustom', version: 1, builtin_code: 'CUSTOM' });
+  const sg = m.subgraphs[0]!;
+  sg.tensors.push(T('c', [1, 4], 'FLOAT32', 0));
+  sg.operators.push({ opcode_index: 1, inputs: [2], outputs: [3], large_custom_options_offset: at + 16, large_custom_options_size: options.byteLength });
+  sg.outputs = [3];
+  m.buffers![2] = { offset: at, size: 16 };
+  const head = fs.readFileSync(flatcBuild('over-2gb-head', m));
+  const file = sparseFile('over-2gb.tflite', head, [{ at, bytes: weights }, { at: at + 16, bytes: options }]);
+
+  const before = process.memoryUsage().rss;
+  const model = readModel(file);
+  expect(process.memoryUsage().rss - before).toBeLessThan(1024 * 2 ** 20);
+  const read = model.graph.nodes[1]?.attr('custom_options');
+  expect(read?.kind === 'bytes' ? [...read.value] : read).toEqual([...options]);
+  expect([...(model.graph.nodes[0]?.inputs[1]?.const?.data.bytes() ?? [])]).toEqual([...weights]);
+
+  const out = path.join(work, 'over-2gb-copy.tflite');
+  expect(await main(['copy', file, '-o', out], capture())).toBe(0);
+  expect(fs.statSync(out).size).toBeLessThan(4096);
+  const bytes = new Uint8Array(fs.readFileSync(out));
+  const root = new FlatbufferReader(bytes, TFLITE_SCHEMA, out).readRoot() as unknown as fb.Model;
+  const b = root.buffers?.[2];
+  expect([...bytes.subarray(Number(b?.offset), Number((b?.offset ?? 0n) + (b?.size ?? 0n)))]).toEqual([...weights]);
+  const op = root.subgraphs?.[0]?.operators?.[1];
+  const o = Number(op?.large_custom_options_offset ?? 0n);
+  expect([...bytes.subarray(o, o + Number(op?.large_custom_options_size ?? 0n))]).toEqual([...options]);
+});
+
+test('over 2 GB with tables past the first part read: more of the file is read until they are in', () => {
+  // A 100 MB weight inline in the flatbuffer, then the rest of the file up to 2 GB + 4 KB.
+  const big = new Uint8Array(100 * 2 ** 20);
+  big[big.byteLength - 1] = 7;
+  const builder = new Builder(1 << 20);
+  const root = new FlatbufferWriter(builder, TFLITE_SCHEMA).writeTable('Model', {
+    version: 3,
+    operator_codes: [],
+    subgraphs: [{ tensors: [{ shape: [big.byteLength], type: 3, buffer: 1, name: 'w' }], inputs: [], outputs: [0], operators: [] }],
+    buffers: [{}, { data: big }],
+  });
+  builder.finish(root, 'TFL3');
+  const file = sparseFile('over-2gb-inline.tflite', builder.asUint8Array(), [{ at: TWO_GB + 4096, bytes: new Uint8Array([1]) }]);
+  const model = readModel(file);
+  const data = model.graph.outputs[0]?.const?.data.bytes();
+  expect(data?.byteLength).toBe(big.byteLength);
+  expect(data?.[big.byteLength - 1]).toBe(7);
 });

@@ -21,6 +21,9 @@ export type FbValue =
   | string[]
   | FbTable[];
 
+/** A table or vector lies in the part of the file not read yet (files over 2 GB are read from their start). */
+export class BeyondReadError extends ModelError {}
+
 /** A field the schema does not know, found in a file: reported, not kept. */
 export interface UnknownField {
   /** Where: `Model.subgraphs[0].tensors[3]`. */
@@ -46,10 +49,16 @@ export class FlatbufferReader {
   private readonly dv: DataView;
   private budget: number;
 
+  /**
+   * `fileSize` is the size of the whole file when `bytes` holds only its
+   * beginning: a position past `bytes` but within the file then throws
+   * BeyondReadError, so that the caller can read more and try again.
+   */
   constructor(
     private readonly bytes: Uint8Array,
     private readonly schema: SchemaDef,
     private readonly file: string,
+    private readonly fileSize = bytes.byteLength,
   ) {
     this.dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
     // A real file cannot hold more objects than it has 4-byte words.
@@ -89,7 +98,10 @@ export class FlatbufferReader {
 
   private check(pos: number, size: number, path: string, what: string): void {
     if (!Number.isInteger(pos) || pos < 0 || pos + size > this.bytes.byteLength) {
-      this.fail(path, pos, `${what} at byte ${pos} (+${size}) is outside the file (${this.bytes.byteLength} bytes)`);
+      if (Number.isInteger(pos) && pos >= 0 && pos + size <= this.fileSize) {
+        throw new BeyondReadError({ file: this.file, offset: pos, path }, `${what} at byte ${pos} (+${size}) lies past the ${this.bytes.byteLength} bytes read`);
+      }
+      this.fail(path, pos, `${what} at byte ${pos} (+${size}) is outside the file (${this.fileSize} bytes)`);
     }
   }
 
