@@ -8,7 +8,7 @@ import { VALUE_FIELD, sameShape } from './decode';
 import type { ExternalRef } from './external';
 import { AttrRec, GraphRec, ModelRec, NodeRec, type RecordRange, type TensorRec, ValueInfoRec, tensorRec } from './records';
 import { ATTR_TYPE, KNOWN_FIELDS, WIRE, codeOfDtype } from './schema';
-import { Sink, decodeUtf8 } from './wire';
+import { Cursor, Sink, decodeUtf8 } from './wire';
 
 /** Where tensor data goes; see WriteOptions.externalData. */
 export type ExternalMode = 'keep' | 'inline' | 'external';
@@ -67,6 +67,8 @@ export class Encoder {
   readonly kept: KeptExternal[] = [];
   private readonly same = new Map<Graph, boolean>();
   private readonly recorded = new Map<Graph, Set<Value>>();
+  /** The main graph of a model of IR version 3 or less, where every initializer must also be a graph input (onnx IR.md). */
+  private initsAreInputs: Graph | undefined;
 
   constructor(private readonly opts: EncodeOptions) {}
 
@@ -110,6 +112,7 @@ export class Encoder {
     copySpans(out, rec, 6);
     const g = model.graph;
     const emptyGraph = g.nodes.length === 0 && g.inputs.length === 0 && g.outputs.length === 0 && g.valueCount === 0 && g.name === '';
+    if (rec && irVersionOf(rec) < 4) this.initsAreInputs = g;
     if (!(rec && !rec.graph && emptyGraph)) this.graph(out, g, 7);
     model.opsets.forEach((o, i) => {
       const r = rec?.opsets[i];
@@ -302,6 +305,10 @@ export class Encoder {
     for (let k = 0; k < added.length; k++) this.tensor(out, 5, added[k]!.const!, added[k]!.name, true);
     copySpans(out, rec, 10);
     this.valueInfos(out, 11, g.inputs, rec?.inputs);
+    if (g === this.initsAreInputs && added.length > 0) {
+      const inputs = new Set(g.inputs);
+      for (const v of added) if (!inputs.has(v)) this.valueInfo(out, 11, v, undefined);
+    }
     this.valueInfos(out, 12, g.outputs, rec?.outputs);
     for (const vi of rec?.valueInfo ?? []) {
       if (vi.value.removed) continue;
@@ -335,7 +342,9 @@ export class Encoder {
     out.stringField(1, v.name);
     const typeSame = rec !== undefined && v.dtype === rec.dtype && sameShape(v.shape, rec.shape);
     if (typeSame && (!this.forced || !rec.typeExact)) copySpans(out, rec, 2);
-    else if (v.dtype !== undefined || v.shape !== undefined) encodeType(out, v, this.opts.file);
+    else if (v.dtype !== undefined || v.shape !== undefined) {
+      if (!rec || !encodeTypeOver(out, v, rec, this.opts.file)) encodeType(out, v, this.opts.file);
+    }
     copySpans(out, rec, 3);
     copySpans(out, rec, 4);
     copyUnknown(out, rec, KNOWN_FIELDS.valueInfo);
@@ -702,6 +711,113 @@ function copyRec(out: Sink, rec: RecordRange, field: number): void {
   out.tag(field, WIRE.LEN);
   out.varint(content.byteLength);
   out.raw(content);
+}
+
+/** ModelProto.ir_version as read (the last one, as protobuf reads it); Infinity when absent. */
+function irVersionOf(rec: ModelRec): number {
+  let version = Infinity;
+  const s = rec.spans;
+  const cur = new Cursor(rec.buf, rec.file);
+  for (let i = 0; i < s.length; i += 3) {
+    // Field 1 as a varint has the one-byte tag 0x08.
+    if (s[i] !== 1 || rec.buf[s[i + 1]!] !== 0x08) continue;
+    cur.pos = s[i + 1]! + 1;
+    version = Number(cur.int64(s[i + 2]!));
+  }
+  return version;
+}
+
+/** The fields of one message as read: tag (field << 3 | wire type), start, end (tag included), in file order. */
+function fieldsOf(buf: Uint8Array, start: number, end: number, file: string): number[] {
+  const cur = new Cursor(buf, file);
+  cur.pos = start;
+  const out: number[] = [];
+  while (cur.pos < end) {
+    const s = cur.pos;
+    const tag = cur.tag(end);
+    cur.skip(tag & 7, end);
+    out.push(tag, s, cur.pos);
+  }
+  return out;
+}
+
+/** Where the content of the length-delimited field at `start` begins (past its tag and length). */
+function contentStart(buf: Uint8Array, start: number): number {
+  let p = start;
+  for (let k = 0; k < 2; k++) while (buf[p++]! >= 0x80);
+  return p;
+}
+
+/** The content range of the one field numbered `no`; undefined when it occurs more or less than once or is not length-delimited. */
+function onlyLenField(buf: Uint8Array, fields: readonly number[], no: number): [number, number] | undefined {
+  let found: [number, number] | undefined;
+  for (let i = 0; i < fields.length; i += 3) {
+    if (fields[i]! >>> 3 !== no) continue;
+    if (found || (fields[i]! & 7) !== WIRE.LEN) return undefined;
+    found = [contentStart(buf, fields[i + 1]!), fields[i + 2]!];
+  }
+  return found;
+}
+
+function copyFieldsExcept(out: Sink, buf: Uint8Array, fields: readonly number[], skip: (no: number) => boolean): void {
+  for (let i = 0; i < fields.length; i += 3) if (!skip(fields[i]! >>> 3)) out.rawRange(buf, fields[i + 1]!, fields[i + 2]!);
+}
+
+/**
+ * The TypeProto of a value whose dtype or shape changed, written over the one
+ * read: elem_type and dims come from the IR, and what the IR does not model
+ * is kept (TypeProto.denotation, each dimension's denotation when the rank is
+ * unchanged, unknown fields at every level), in field-number order with the
+ * kept fields after the ones encoded, as protobuf writes them. False when the
+ * type read is not one tensor_type with at most one shape (nothing to write over).
+ */
+function encodeTypeOver(out: Sink, v: Value, rec: RecordRange, file: string): boolean {
+  const buf = rec.buf;
+  let type: [number, number] | undefined;
+  for (let i = 0; i < rec.spans.length; i += 3) if (rec.spans[i] === 2) type = [rec.spans[i + 1]!, rec.spans[i + 2]!];
+  if (!type) return false;
+  const typeFields = fieldsOf(buf, contentStart(buf, type[0]), type[1], file);
+  const tensor = onlyLenField(buf, typeFields, 1);
+  if (!tensor) return false;
+  const tensorFields = fieldsOf(buf, tensor[0], tensor[1], file);
+  let shapes = 0;
+  for (let i = 0; i < tensorFields.length; i += 3) if (tensorFields[i]! >>> 3 === 2) shapes++;
+  if (shapes > 1) return false;
+  const shape = onlyLenField(buf, tensorFields, 2);
+  const shapeFields = shape ? fieldsOf(buf, shape[0], shape[1], file) : [];
+  const dims: [number, number][] = [];
+  for (let i = 0; i < shapeFields.length; i += 3) {
+    if (shapeFields[i] === ((1 << 3) | WIRE.LEN)) dims.push([contentStart(buf, shapeFields[i + 1]!), shapeFields[i + 2]!]);
+  }
+  out.open(2);
+  out.open(1);
+  if (v.dtype !== undefined) {
+    const code = codeOfDtype(v.dtype);
+    if (code === undefined) throw new ModelError({ file, tensor: v.name }, `dtype ${v.dtype} has no ONNX data type`);
+    out.tag(1, WIRE.VARINT);
+    out.int64(code);
+  }
+  if (v.shape) {
+    const sameRank = dims.length === v.shape.length;
+    out.open(2);
+    v.shape.forEach((d, i) => {
+      out.open(1);
+      if (typeof d === 'number') {
+        out.tag(1, WIRE.VARINT);
+        out.int64(d);
+      } else if (typeof d === 'string') out.stringField(2, d);
+      const read = dims[i];
+      if (sameRank && read) copyFieldsExcept(out, buf, fieldsOf(buf, read[0], read[1], file), (no) => no === 1 || no === 2);
+      out.close();
+    });
+    copyFieldsExcept(out, buf, shapeFields, (no) => no === 1);
+    out.close();
+  }
+  copyFieldsExcept(out, buf, tensorFields, (no) => no === 1 || no === 2);
+  out.close();
+  copyFieldsExcept(out, buf, typeFields, (no) => no === 1);
+  out.close();
+  return true;
 }
 
 /** A TypeProto with a tensor_type built from a value's dtype and shape. */
