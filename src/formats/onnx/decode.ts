@@ -7,6 +7,7 @@ import { Model } from '../../ir/model';
 import { BytesData, LazyData, StringData, type Tensor, type TensorData } from '../../ir/tensor';
 import { openExternalForRead, readExternal, type ExternalRef } from './external';
 import { AttrRec, GraphRec, ModelRec, NodeRec, TensorRec, ValueInfoRec } from './records';
+import { pinAnnotated, pinTrained } from './refs';
 import { ATTR_TYPE, WIRE, dtypeOfCode } from './schema';
 import { type SparseFile, holeDataAt } from './sparse';
 import { Cursor, decodeUtf8Strict } from './wire';
@@ -205,6 +206,7 @@ function readModel(cur: Cursor, options: DecodeOptions): Model {
     cur.path.push('graph');
     rec.graph = readGraph(cur, options, graphAt[0], graphAt[1], graphAt[2], 7, undefined, 0, false);
     cur.path.pop();
+    pinTrained(rec.graph, rec, options.file);
     model = new Model('onnx', rec.graph);
     if (options.sparse?.holesInAttributes) fillOpaqueAttrs(rec.graph, options.sparse, buf);
   } else if (graphAt) {
@@ -224,6 +226,7 @@ function readModel(cur: Cursor, options: DecodeOptions): Model {
           lazy.path.push('graph');
           try {
             rec.graph = readGraph(lazy, options, at[0], at[1], at[2], 7, undefined, 0, true);
+            pinTrained(rec.graph, rec, options.file);
           } catch (e) {
             throw asModelError(e, lazy, options.file);
           }
@@ -513,6 +516,7 @@ function readGraph(
       vi.shape = v.shape ? [...v.shape] : undefined;
     }
   }
+  pinAnnotated(g, rec, cur.file);
   g.native = rec;
   return g;
 }
