@@ -55,6 +55,8 @@ export interface TfliteModelNative {
 export interface TfliteGraphNative {
   format: 'tflite';
   subgraph: fb.SubGraph;
+  /** The vectors the file left out (an empty one is written for them only when they get entries). */
+  absent?: ('tensors' | 'inputs' | 'outputs' | 'operators')[];
 }
 
 /** What the codec keeps on Value.native: the Tensor table as read, and where its data came from. */

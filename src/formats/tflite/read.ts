@@ -136,7 +136,8 @@ export function decodeTflite(bytes: Uint8Array, file: string, fileSize = bytes.b
     const rest: fb.SubGraph = { ...sg };
     delete rest.tensors;
     delete rest.operators;
-    graph.native = { format: 'tflite', subgraph: rest } satisfies TfliteGraphNative;
+    const absent = (['tensors', 'inputs', 'outputs', 'operators'] as const).filter((k) => sg[k] === undefined);
+    graph.native = { format: 'tflite', subgraph: rest, ...(absent.length ? { absent } : {}) } satisfies TfliteGraphNative;
 
     // One TensorData per buffer and reading (strings decoded once), so tensors
     // sharing a buffer share their data and the writer keeps them shared.

@@ -89,6 +89,8 @@ function build(model: Model, file: string, base: number): BuildResult {
     sg.inputs = g.inputs.map((v) => indexOf(v, { path: `subgraph ${gi} inputs` }));
     sg.outputs = g.outputs.map((v) => indexOf(v, { path: `subgraph ${gi} outputs` }));
     sg.operators = operators;
+    // Vectors the file left out stay out while they are empty.
+    for (const k of gn?.absent ?? []) if ((sg[k] as unknown[] | undefined)?.length === 0) delete sg[k];
     if (gn && gn.subgraph.name === undefined && g.name === `subgraph_${gi}`) delete sg.name;
     else sg.name = g.name;
     return sg;
@@ -96,6 +98,7 @@ function build(model: Model, file: string, base: number): BuildResult {
 
   const root: FbTable = { ...((native?.root ?? { version: 3 }) as unknown as FbTable) };
   root.operator_codes = codes.finish(native?.opcodeUses ?? [], subgraphs) as unknown as FbTable[];
+  if (native && native.root.operator_codes === undefined && root.operator_codes.length === 0) delete root.operator_codes;
   root.subgraphs = subgraphs;
   if (model.producer) root.description = model.producer.name;
   else delete root.description;
@@ -366,6 +369,8 @@ function operatorTable(n: Node, codes: OpcodePlan, indexOf: (v: Value) => number
   t.opcode_index = codes.indexFor(n);
   t.inputs = n.inputs.map((v) => (v ? indexOf(v) : -1));
   t.outputs = n.outputs.map(indexOf);
+  if (nat?.operator.inputs === undefined && n.inputs.length === 0) delete t.inputs;
+  if (nat?.operator.outputs === undefined && n.outputs.length === 0) delete t.outputs;
   if (nat) {
     if (nat.intermediates.length || nat.operator.intermediates) t.intermediates = nat.intermediates.map((v) => (v ? indexOf(v) : -1));
     const mutating = nat.operator.mutating_variable_inputs;

@@ -74,7 +74,7 @@ const T = (name: string, shape: number[] | undefined, type: string | number, buf
 interface ModelJson {
   version?: number;
   operator_codes: object[];
-  subgraphs: { tensors: TensorJson[]; inputs: number[]; outputs: number[]; operators: Record<string, unknown>[]; name?: string }[];
+  subgraphs: { tensors: TensorJson[]; inputs: number[]; outputs: number[]; operators: Record<string, unknown>[]; name?: string; [k: string]: unknown }[];
   buffers?: object[];
   [k: string]: unknown;
 }
@@ -332,6 +332,30 @@ const CASES: Record<string, () => string> = {
     sg.operators.push({ opcode_index: 1, inputs: [2], outputs: [3] });
     sg.outputs = [3];
     return flatcBuild('unknown-codes', m);
+  },
+  'vectors left out: an operator without inputs/outputs, a subgraph without tensors, inputs, outputs, operators': () => {
+    const m = whileModel();
+    m.operator_codes.push({ deprecated_builtin_code: 127, builtin_code: 'CALL_ONCE' });
+    m.subgraphs.push({ name: 'init' } as ModelJson['subgraphs'][number]);
+    m.subgraphs[0]!.operators.unshift({ opcode_index: 3, builtin_options_type: 'CallOnceOptions', builtin_options: { init_subgraph_index: 3 } });
+    return flatcBuild('absent-vectors', m);
+  },
+  'no operator_codes vector, no operators': () => {
+    const m = addModel();
+    delete (m as Partial<ModelJson>).operator_codes;
+    m.subgraphs[0]!.operators = [];
+    m.subgraphs[0]!.outputs = [0];
+    return flatcBuild('no-codes', m);
+  },
+  'tensors with the same name, tensors and a subgraph without names, a deprecated signature tag, debug_metadata_index': () => {
+    const m = addModel();
+    const sg = m.subgraphs[0]!;
+    sg.tensors[1]!.name = 'x';
+    delete (sg.tensors[2] as Partial<TensorJson>).name;
+    delete sg.name;
+    sg.debug_metadata_index = 0;
+    m.signature_defs = [{ inputs: [{ name: 'in', tensor_index: 0 }], outputs: [], signature_key: 'k', deprecated_tag: 'serve' }];
+    return flatcBuild('names', m);
   },
   'an operator code no operator uses': () => {
     const m = addModel();
