@@ -65,7 +65,6 @@ function skimGraph(cur: Cursor, options: DecodeOptions, contentStart: number, en
   cur.pos = contentStart;
   const base = cur.path.length;
   const counts = [0, 0, 0, 0, 0];
-  cur.path.push('', 0);
   while (cur.pos < end) {
     const s = cur.pos;
     const tag = cur.tag(end);
@@ -77,16 +76,15 @@ function skimGraph(cur: Cursor, options: DecodeOptions, contentStart: number, en
       continue;
     }
     const stop = cur.lenEnd(end);
-    cur.path[base] = ['node', 'initializer', 'input', 'output', 'value_info'][slot]!;
-    cur.path[base + 1] = counts[slot]!++;
+    cur.path.push(['node', 'initializer', 'input', 'output', 'value_info'][slot]!, counts[slot]!++);
     if (f === 1) skimNode(cur, options, cur.pos, stop, depth, externals);
     else if (f === 5) {
       const rec = readTensor(cur, options, s, cur.pos, stop, 5);
       if (rec.external) externals.push(rec);
     } else readValueInfo(cur, s, cur.pos, stop, f);
+    cur.path.length = base;
     cur.pos = stop;
   }
-  cur.path.length = base;
 }
 
 function skimNode(cur: Cursor, options: DecodeOptions, contentStart: number, end: number, depth: number, externals: TensorRec[]): void {
@@ -121,6 +119,9 @@ function skimNode(cur: Cursor, options: DecodeOptions, contentStart: number, end
 function skimAttr(cur: Cursor, options: DecodeOptions, contentStart: number, end: number, depth: number, externals: TensorRec[]): string {
   cur.pos = contentStart;
   let name = '';
+  const base = cur.path.length;
+  let tensors = 0;
+  let graphs = 0;
   while (cur.pos < end) {
     const s = cur.pos;
     const tag = cur.tag(end);
@@ -129,10 +130,15 @@ function skimAttr(cur: Cursor, options: DecodeOptions, contentStart: number, end
     if (f === 1 && wire === WIRE.LEN) name = cur.string(end);
     else if (wire === WIRE.LEN && (f === 5 || f === 10 || f === 6 || f === 11)) {
       const stop = cur.lenEnd(end);
+      // The same field path as a full read gives (readAttr).
+      if (f === 5) cur.path.push('t');
+      else if (f === 6) cur.path.push('g');
+      else cur.path.push(f === 10 ? 'tensors' : 'graphs', f === 10 ? tensors++ : graphs++);
       if (f === 5 || f === 10) {
         const rec = readTensor(cur, options, s, cur.pos, stop, f);
         if (rec.external) externals.push(rec);
       } else skimGraph(cur, options, cur.pos, stop, depth + 1, externals);
+      cur.path.length = base;
       cur.pos = stop;
     } else if (wire === WIRE.LEN && (f === 7 || f === 8)) {
       const stop = cur.lenEnd(end);

@@ -12,6 +12,10 @@ import { HoleData, type SparseFile, copyBufferFor, copyRange, sparseViewOf } fro
  * every failure is a ModelError naming the file, the byte offset and the path
  * of fields that led there.
  */
+/** Field paths longer than this many parts are shortened to their first and last PATH_ENDS parts. */
+const PATH_ELIDE_OVER = 40;
+const PATH_ENDS = 12;
+
 export class Cursor {
   readonly buf: Uint8Array;
   /** Where the next read starts. */
@@ -66,12 +70,16 @@ export class Cursor {
 
   /** The path of fields being read, e.g. `ModelProto.graph.node[3].attribute[0]`. */
   pathText(): string {
-    let out = 'ModelProto';
-    for (let i = 0; i < this.path.length; i++) {
-      const p = this.path[i]!;
-      out += typeof p === 'number' ? `[${p}]` : `.${p}`;
-    }
-    return out;
+    const part = (p: string | number): string => (typeof p === 'number' ? `[${p}]` : `.${p}`);
+    const n = this.path.length;
+    if (n <= PATH_ELIDE_OVER) return 'ModelProto' + this.path.map(part).join('');
+    // A path through dozens of nested subgraphs keeps its two ends: a hostile file's error stays one readable line.
+    let head = PATH_ENDS;
+    if (typeof this.path[head] === 'number') head++;
+    let tail = n - PATH_ENDS;
+    while (typeof this.path[tail] === 'number') tail--;
+    const skipped = this.path.slice(head, tail).filter((p) => typeof p === 'string').length;
+    return `ModelProto${this.path.slice(0, head).map(part).join('')}.<${skipped} more>${this.path.slice(tail).map(part).join('')}`;
   }
 
   fail(reason: string, offset = this.pos, extra: { tensor?: string; node?: string } = {}): never {

@@ -147,3 +147,47 @@ test('onnxruntime gives the same outputs before and after each bundle', async ()
   }
   expect(bad).toEqual([]);
 }, 300_000);
+
+describe('damaged and hostile files: exit 4 with one line naming the file, the field path and the byte; nothing written', () => {
+  const varint = (v: number): number[] => {
+    const out: number[] = [];
+    for (; v >= 0x80; v = Math.floor(v / 128)) out.push((v % 128) | 0x80);
+    return [...out, v];
+  };
+  const ld = (field: number, bytes: readonly number[]): number[] => [...varint((field << 3) | 2), ...varint(bytes.length), ...bytes];
+  const str = (s: string): number[] => [...Buffer.from(s)];
+  // A graph whose If node holds a graph whose If node holds a graph ... `depth` times.
+  const nested = (depth: number, inner: number[] = []): number[] => {
+    let g = inner;
+    for (let i = 0; i < depth; i++) {
+      const attr = [...ld(1, str('then_branch')), ...ld(6, g), 0xa0, 0x01, 5];
+      g = ld(1, [...ld(1, str('c')), ...ld(2, str('o')), ...ld(4, str('If')), ...ld(5, attr)]);
+    }
+    return g;
+  };
+  const cases: [string, () => Buffer, RegExp][] = [
+    ['a field tag cut short', () => Buffer.concat([base(), Buffer.from([0x80])]), /ModelProto, byte \d+: truncated/],
+    ['a length past the end', () => Buffer.concat([base(), Buffer.from([0x32, 5, 0x61])]), /ModelProto, byte \d+: length 5 runs past the end/],
+    ['field number 0', () => Buffer.concat([base(), Buffer.from([0])]), /byte \d+: invalid field tag 0/],
+    ['wire type 6', () => Buffer.concat([base(), Buffer.from(varint((99 << 3) | 6))]), /invalid field tag/],
+    ['an end-group without its start', () => Buffer.concat([base(), Buffer.from(varint((99 << 3) | 4))]), /invalid field tag/],
+    ['groups nested 100 deep', () => Buffer.concat([base(), Buffer.from([...Array(100).fill(varint((99 << 3) | 3)).flat(), ...Array(100).fill(varint((99 << 3) | 4)).flat()])]), /groups nested too deep/],
+    ['subgraphs nested 300 deep', () => Buffer.from([0x08, 8, ...ld(7, nested(300))]), /ModelProto\.graph\.node\[0\]\.attribute\[0\]\.g\..*<\d+ more>.*\.g, byte \d+: subgraphs nested deeper than 64/],
+    ['a subgraph of garbage', () => Buffer.from([0x08, 8, ...ld(7, nested(1, [0xff, 0xff, 0xff]))]), /ModelProto\.graph\.node\[0\]\.attribute\[0\]\.g, byte \d+: truncated field tag/],
+  ];
+  const base = (): Buffer => fs.readFileSync(inFile('base'));
+  test.each(cases)('%s', async (name, bytes, message) => {
+    const file = path.join(dir, `${name.replace(/\W+/g, '-')}.onnx`);
+    fs.writeFileSync(file, bytes());
+    for (const argv of [['show', file], ['copy', file, '-o', `${file}.copy`], ['apply', 'recipes/myriad.yaml', file, '-o', `${file}.out`]]) {
+      const r = await run(...argv);
+      expect([argv[0], r.code]).toEqual([argv[0], 4]);
+      const lines = r.err.trim().split('\n');
+      expect(lines.length).toBe(1);
+      expect(lines[0]!.length).toBeLessThan(400);
+      expect(lines[0]).toContain(file);
+      expect(lines[0]).toMatch(message);
+    }
+    expect(fs.existsSync(`${file}.copy`) || fs.existsSync(`${file}.out`)).toBe(false);
+  });
+});
