@@ -79,6 +79,9 @@ export interface TfliteOperatorNative {
   /** Which attributes came from which options union. */
   optionsTable?: string;
   options2Table?: string;
+  /** The union's type was set and its table left out (read as all defaults): left out again while it still is. */
+  optionsAbsent?: boolean;
+  options2Absent?: boolean;
   /** Deprecated fields set in the options, written back as read. */
   deprecatedOptions?: FbTable;
   deprecatedOptions2?: FbTable;

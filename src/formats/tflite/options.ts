@@ -105,6 +105,16 @@ export function optionsToAttrs(tableName: string, options: FbTable | undefined):
   return { attrs, deprecated };
 }
 
+/** Whether an options table holds nothing but defaults (so that writing none at all says the same). */
+export function onlyDefaults(tableName: string, options: FbTable): boolean {
+  return tableDef(tableName).fields.every((f) => {
+    const v = options[f.name];
+    if (v === undefined) return true;
+    const d = defaultOf(f);
+    return d !== undefined && (v === d || (typeof v === 'boolean' && Number(v) === Number(d)));
+  });
+}
+
 function defaultOf(f: FieldDef): FbValue | undefined {
   if (f.type.kind !== 'scalar') return undefined;
   if (f.type.scalar === 'bool') return f.default === true;

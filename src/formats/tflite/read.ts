@@ -192,6 +192,7 @@ export function decodeTflite(bytes: Uint8Array, file: string, fileSize = bytes.b
         const { attrs: a, deprecated } = optionsToAttrs(table1, op.builtin_options);
         for (const [k, v] of a) attrs.set(k, v);
         native.optionsTable = table1;
+        if (op.builtin_options === undefined) native.optionsAbsent = true;
         if (Object.keys(deprecated).length) native.deprecatedOptions = deprecated;
       }
       const table2 = op.builtin_options_2_type ? unionMember('builtin_options_2', op.builtin_options_2_type) : undefined;
@@ -199,6 +200,7 @@ export function decodeTflite(bytes: Uint8Array, file: string, fileSize = bytes.b
         const { attrs: a, deprecated } = optionsToAttrs(table2, op.builtin_options_2);
         for (const [k, v] of a) attrs.set(k, v);
         native.options2Table = table2;
+        if (op.builtin_options_2 === undefined) native.options2Absent = true;
         if (Object.keys(deprecated).length) native.deprecatedOptions2 = deprecated;
       }
       if (op.large_custom_options_offset > 1n) {

@@ -8,7 +8,7 @@ import type { FbTable, FbValue } from './flatbuf/reader';
 import { FlatbufferWriter, PlacedOffset, SchemaMismatchError, TailRegion } from './flatbuf/writer';
 import { planMetadata } from './metadata';
 import { graphNative, modelNative, operatorNative, tensorNative, type BufferEntry, type SignatureTensor } from './native';
-import { attrsToOptions, optionsTableFor, OptionsError, tableDef, unionTypeOf } from './options';
+import { attrsToOptions, onlyDefaults, optionsTableFor, OptionsError, tableDef, unionTypeOf } from './options';
 import { effectiveBuiltinCode, irShape } from './read';
 import { BuiltinOperator, TFLITE_SCHEMA } from './schema/schema.generated';
 import type * as fb from './schema/schema.generated';
@@ -321,7 +321,7 @@ class OpcodePlan {
     const want = this.builtinCode(n);
     const custom = want === BuiltinOperator.CUSTOM ? n.op : undefined;
     const matches = (c: fb.OperatorCode | undefined): boolean =>
-      !!c && effectiveBuiltinCode(c) === want && (custom === undefined || c.custom_code === custom);
+      !!c && effectiveBuiltinCode(c) === want && (custom === undefined || (c.custom_code ?? '') === custom);
     const nat = operatorNative(n);
     if (nat && matches(this.codes[nat.operator.opcode_index])) return this.use(nat.operator.opcode_index);
     const found = this.codes.findIndex(matches);
@@ -395,10 +395,12 @@ function operatorTable(n: Node, codes: OpcodePlan, indexOf: (v: Value) => number
     if (table1) {
       t.builtin_options_type = unionTypeOf('builtin_options', table1);
       t.builtin_options = attrsToOptions(table1, n.attrs, names1, sameOp ? nat?.deprecatedOptions : undefined);
+      if (sameOp && nat.optionsAbsent && onlyDefaults(table1, t.builtin_options)) delete t.builtin_options;
     }
     if (table2) {
       t.builtin_options_2_type = unionTypeOf('builtin_options_2', table2);
       t.builtin_options_2 = attrsToOptions(table2, n.attrs, names2, sameOp ? nat?.deprecatedOptions2 : undefined);
+      if (sameOp && nat.options2Absent && onlyDefaults(table2, t.builtin_options_2)) delete t.builtin_options_2;
     }
   } catch (e) {
     if (e instanceof OptionsError) fail(e.message, { node: n.name });

@@ -3,7 +3,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { Io } from '../../../src/cli/command';
 import { main } from '../../../src/cli/main';
-import { readModel } from '../../../src/formats';
+import { readModel, writeModel } from '../../../src/formats';
 import { Builder } from 'flatbuffers';
 import { FlatbufferReader, type FbTable, type FbValue } from '../../../src/formats/tflite/flatbuf/reader';
 import { FlatbufferWriter } from '../../../src/formats/tflite/flatbuf/writer';
@@ -356,6 +356,29 @@ const CASES: Record<string, () => string> = {
     sg.debug_metadata_index = 0;
     m.signature_defs = [{ inputs: [{ name: 'in', tensor_index: 0 }], outputs: [], signature_key: 'k', deprecated_tag: 'serve' }];
     return flatcBuild('names', m);
+  },
+  'an options union type without its table, an enum option out of range, deprecated ReshapeOptions.new_shape': () => {
+    const m = addModel();
+    m.operator_codes.push({ deprecated_builtin_code: 22, builtin_code: 'RESHAPE' }, { deprecated_builtin_code: 18, builtin_code: 'MUL' });
+    const sg = m.subgraphs[0]!;
+    delete sg.operators[0]!.builtin_options;
+    sg.tensors.push(T('shape', [2], 'INT32', 4), T('r', [1, 4], 'FLOAT32', 0), T('m', [1, 4], 'FLOAT32', 0));
+    sg.operators.push(
+      { opcode_index: 1, inputs: [2, 3], outputs: [4], builtin_options_type: 'ReshapeOptions', builtin_options: { new_shape: [1, 4] } },
+      { opcode_index: 2, inputs: [4, 4], outputs: [5], builtin_options_type: 'MulOptions', builtin_options: { fused_activation_function: 50 } },
+    );
+    sg.outputs = [5];
+    m.buffers!.push({ data: i32([1, 4]) });
+    return flatcBuild('options-odd', m);
+  },
+  'a custom operator code without custom_code': () => {
+    const m = addModel();
+    m.operator_codes.push({ deprecated_builtin_code: 32, builtin_code: 'CUSTOM' });
+    const sg = m.subgraphs[0]!;
+    sg.tensors.push(T('c', [1, 4], 'FLOAT32', 0));
+    sg.operators.push({ opcode_index: 1, inputs: [2], outputs: [3] });
+    sg.outputs = [3];
+    return flatcBuild('custom-no-code', m);
   },
   'an operator code no operator uses': () => {
     const m = addModel();
@@ -861,4 +884,17 @@ test('over 2 GB with tables past the first part read: more of the file is read u
   const data = model.graph.outputs[0]?.const?.data.bytes();
   expect(data?.byteLength).toBe(big.byteLength);
   expect(data?.[big.byteLength - 1]).toBe(7);
+});
+
+test('an options table left out is written once an attribute leaves its default', () => {
+  const model = readModel(fileOf('an options union type without its table, an enum option out of range, deprecated ReshapeOptions.new_shape'));
+  const add = model.graph.nodes[0];
+  expect(add?.attr('fused_activation_function')).toEqual({ kind: 'string', value: 'NONE' });
+  add?.attrs.set('fused_activation_function', { kind: 'string', value: 'RELU6' });
+  const out = path.join(work, 'options-set.tflite');
+  writeModel(model, out);
+  const root = new FlatbufferReader(new Uint8Array(fs.readFileSync(out)), TFLITE_SCHEMA, out).readRoot() as unknown as fb.Model;
+  const ops = root.subgraphs?.[0]?.operators ?? [];
+  expect(ops[0]?.builtin_options).toEqual({ fused_activation_function: 3, pot_scale_int16: true });
+  expect(ops[2]?.builtin_options).toEqual({ fused_activation_function: 50 });
 });
