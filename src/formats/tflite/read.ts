@@ -125,6 +125,14 @@ export function decodeTflite(bytes: Uint8Array, file: string, fileSize = bytes.b
     return { table, ...(data ? { data } : {}), external: false, tensorRefs: 0 };
   });
 
+  const bufferCount = Math.max(buffers.length, 1);
+  (root.metadata ?? []).forEach((m, i) => {
+    if (m.buffer >= bufferCount) fail(`Model.metadata[${i}].buffer`, `buffer index ${m.buffer} of metadata '${m.name ?? ''}' is out of range (${buffers.length} buffers)`);
+  });
+  (root.metadata_buffer ?? []).forEach((b, i) => {
+    if (b < 0 || b >= bufferCount) fail(`Model.metadata_buffer[${i}]`, `buffer index ${b} is out of range (${buffers.length} buffers)`);
+  });
+
   const codes = root.operator_codes ?? [];
   const opcodeUses: number[] = codes.map(() => 0);
   const subgraphs = root.subgraphs ?? [];
