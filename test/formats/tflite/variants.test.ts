@@ -390,6 +390,10 @@ const CASES: Record<string, () => string> = {
   'no file identifier, several subgraphs': () => flatcBuild('no-identifier-while', whileModel(), { identifier: false }),
   'tables laid out front to back by another writer: vtables after their tables and shared, defaults written, fields out of slot order': () =>
     forwardCopy(flatcBuild('for-forward', addModel()), 'forward.tflite'),
+  'front-to-back layout of every tensor kind, signatures and metadata': () =>
+    forwardCopy(fileOf('tensors of every kind: scalar, no shape, has_rank, int4/int16/float16/bfloat16/complex64/bool/string, variable, resource, variant, per-axis and custom quantization, sparsity'), 'forward-kinds.tflite'),
+  'front-to-back layout of a model with signatures and metadata': () =>
+    forwardCopy(fileOf('signature_defs, metadata (min_runtime_version, a binary TFLITE_METADATA), metadata_buffer, description'), 'forward-signatures.tflite'),
   'front-to-back layout of several subgraphs, without identifier': () =>
     forwardCopy(flatcBuild('for-forward-while', whileModel()), 'forward-while.tflite', { identifier: false }),
 };
