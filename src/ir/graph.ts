@@ -11,6 +11,7 @@ export type Shape = Dim[];
 const REMOVED = 1;
 const VARIABLE = 2;
 const PINNED = 4;
+const OVERRIDABLE = 8;
 
 /** One place a value is read: input `index` of `node`. */
 export interface Use {
@@ -47,7 +48,7 @@ export class Value {
   /** @internal */ _firstUseIndex = 0;
   /** @internal */ _moreUses: Use[] | null = null;
   /** @internal */ _outputRefs = 0;
-  /** Bits: REMOVED (set by Graph.removeValue), VARIABLE, PINNED; one field for three flags of 250k values. */
+  /** Bits: REMOVED (set by Graph.removeValue), VARIABLE, PINNED, OVERRIDABLE; one field for the flags of 250k values. */
   private _flags = 0;
 
   /** @internal use Graph.addValue / Graph.addConstant */
@@ -87,6 +88,19 @@ export class Value {
 
   set pinned(on: boolean | undefined) {
     this._flags = on ? this._flags | PINNED : this._flags & ~PINNED;
+  }
+
+  /**
+   * A constant that is also a graph input, which a caller may feed another
+   * tensor for (an ONNX initializer listed among the graph inputs, from IR
+   * version 4): its content is a default, not a fixed value.
+   */
+  get overridable(): boolean | undefined {
+    return this._flags & OVERRIDABLE ? true : undefined;
+  }
+
+  set overridable(on: boolean | undefined) {
+    this._flags = on ? this._flags | OVERRIDABLE : this._flags & ~OVERRIDABLE;
   }
 
   get producer(): Node | null {

@@ -87,6 +87,40 @@ export function toposort(graph: Graph): void {
   // A graph already in order would come out of the search below unchanged:
   // one pass finds that for half the work (a model as read usually is).
   if (alreadyOrdered(graph)) return;
+  const order = sortedNodes(graph);
+  if (order instanceof Node) throw new CycleError(graph, order);
+  graph.setNodeOrder(order);
+}
+
+/** A graph whose nodes read each other in a circle: no order puts every producer first. */
+export class CycleError extends Error {
+  constructor(
+    readonly graph: Graph,
+    /** A node on the cycle. */
+    readonly node: Node,
+  ) {
+    super(`graph '${graph.name}' has a cycle through node '${node.name}' (${node.op})`);
+  }
+}
+
+/**
+ * A node on a cycle of `graph` or of one of its subgraphs, or undefined when
+ * there is none. As cheap as one pass over the nodes for a graph in order.
+ */
+export function nodeOnCycle(graph: Graph): { graph: Graph; node: Node } | undefined {
+  for (const n of graph.nodes) {
+    for (const sub of n.subgraphs) {
+      const found = nodeOnCycle(sub);
+      if (found) return found;
+    }
+  }
+  if (alreadyOrdered(graph)) return undefined;
+  const order = sortedNodes(graph);
+  return order instanceof Node ? { graph, node: order } : undefined;
+}
+
+/** The nodes of `graph` (not its subgraphs) in a stable topological order, or a node on a cycle. */
+function sortedNodes(graph: Graph): Node[] | Node {
   const order: Node[] = [];
   const onStack = freshMark();
   const emitted = freshMark();
@@ -128,11 +162,11 @@ export function toposort(graph: Graph): void {
         continue;
       }
       if (dep._mark === emitted) continue;
-      if (dep._mark === onStack) throw new Error(`graph '${graph.name}' has a cycle through node '${dep.name}' (${dep.op})`);
+      if (dep._mark === onStack) return dep;
       push(dep);
     }
   }
-  graph.setNodeOrder(order);
+  return order;
 }
 
 /** Whether every node's dependencies come before it in the current order. */
@@ -158,6 +192,27 @@ export interface ValidateOptions {
   uniqueNames?: boolean;
   /** Require nodes to be in topological order already. */
   ordered?: boolean;
+  /** Values to take as having a source although nothing produces them (those the model read so, see `sourcelessValues`). */
+  sourceless?: ReadonlySet<Value>;
+}
+
+/** Whether something gives `v` its content: a producer, a constant, a graph input, a variable's state. */
+function hasSource(v: Value): boolean {
+  return v.const !== undefined || v.variable === true || (v.producer !== null && !v.producer.removed) || v.graph.inputs.includes(v);
+}
+
+/**
+ * The values that nodes or graph outputs of `graph` (subgraphs included) read
+ * although nothing gives them content: real models hold some (a name nothing
+ * defines). Taken before a rewrite, they tell its problems from the model's.
+ */
+export function sourcelessValues(graph: Graph, into = new Set<Value>()): Set<Value> {
+  for (const node of graph.nodes) {
+    for (const v of node.inputs) if (v && !hasSource(v)) into.add(v);
+    for (const sub of node.subgraphs) sourcelessValues(sub, into);
+  }
+  for (const v of graph.outputs) if (!hasSource(v)) into.add(v);
+  return into;
 }
 
 /**
@@ -171,8 +226,7 @@ export function validate(graph: Graph, options: ValidateOptions = {}): string[] 
     for (let g: Graph | undefined = graph; g; g = g.parent) if (g === v.graph) return true;
     return false;
   };
-  const hasSource = (v: Value): boolean =>
-    v.const !== undefined || v.variable === true || (v.producer !== null && !v.producer.removed) || v.graph.inputs.includes(v);
+  const sourced = (v: Value): boolean => hasSource(v) || options.sourceless?.has(v) === true;
   const seen = freshMark();
   for (const node of graph.nodes) {
     const inputs = node.inputs;
@@ -183,7 +237,7 @@ export function validate(graph: Graph, options: ValidateOptions = {}): string[] 
       // The usual input: made by a live node of this graph that came before.
       if (producer !== null && producer.graph === graph && v.graph === graph && !producer.removed && producer._mark === seen) continue;
       if (!inScope(v)) problems.push(`node '${node.name}' (${node.op}) input ${i} reads '${v.name}' from a graph out of scope`);
-      else if (!hasSource(v)) problems.push(`node '${node.name}' (${node.op}) input ${i} reads '${v.name}', which nothing produces`);
+      else if (!sourced(v)) problems.push(`node '${node.name}' (${node.op}) input ${i} reads '${v.name}', which nothing produces`);
       else if (options.ordered && producer && producer.graph === graph && producer._mark !== seen) {
         problems.push(`node '${node.name}' (${node.op}) reads '${v.name}' before its producer '${producer.name}'`);
       }
@@ -195,7 +249,7 @@ export function validate(graph: Graph, options: ValidateOptions = {}): string[] 
     }
   }
   for (const v of graph.outputs) {
-    if (!inScope(v) || !hasSource(v)) problems.push(`graph output '${v.name}' has no producer`);
+    if (!inScope(v) || !sourced(v)) problems.push(`graph output '${v.name}' has no producer`);
   }
   if (!options.ordered) {
     try {

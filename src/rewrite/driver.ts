@@ -1,7 +1,7 @@
-import { GraphError } from '../errors';
+import { GraphError, ModelError } from '../errors';
 import type { Graph, Node, Value } from '../ir/graph';
 import type { Model } from '../ir/model';
-import { cleanup, toposort, validate } from '../ir/passes';
+import { CycleError, cleanup, nodeOnCycle, sourcelessValues, toposort, validate } from '../ir/passes';
 import { opArity } from '../recipe/ops';
 import type { ActionRule, CompiledRule, PatternRule, RuleContext, RuleHit } from './rule';
 
@@ -85,11 +85,36 @@ export function applyRules(model: Model, rules: readonly CompiledRule[], options
   // Checked as ordered: an unordered check would sort a copy of each graph to
   // find cycles, but a cycle stops the run at the final toposort anyway, and
   // the reads-before-producer lines it adds cannot come back after that sort.
-  const problemsBefore = new Map(model.graphs.map((g) => [g, new Set(validate(g, { ordered: true }))]));
+  // Constants a caller may override (ONNX initializers listed as inputs, from
+  // IR version 4): a rule that folds them into new constants no longer sees an
+  // override. Rules treat them as constants, as TensorRT and OpenVINO do; the
+  // report says when that happened.
+  const overridable = model.graphs.flatMap((g) => g.inputs.filter((v) => v.overridable && v.useCount > 0));
+  const sourceless = new Set<Value>();
+  for (const g of model.graphs) sourcelessValues(g, sourceless);
+  const problemsBefore = new Map(model.graphs.map((g) => [g, new Set(validate(g, { ordered: true, sourceless }))]));
+  // ...but a cycle is not a quirk: no rule can fix it and no order of the nodes
+  // exists to write. Said at once, as the model's fault, not at the end as the recipe's.
+  for (const g of model.graphs) {
+    const cycle = nodeOnCycle(g);
+    if (cycle) {
+      throw new ModelError(
+        { file: model.source ?? '(model in memory)', node: cycle.node.name },
+        `graph '${cycle.graph.name}' has a cycle through ${cycle.node.op} '${cycle.node.name}': its nodes read each other in a circle, so it is not a valid model`,
+      );
+    }
+  }
 
   for (const group of groupRules(rules)) {
     if (group.kind === 'action') {
-      const outcome = group.rule.run(model, target);
+      let outcome: ReturnType<ActionRule['run']>;
+      try {
+        outcome = group.rule.run(model, target);
+      } catch (e) {
+        // The model had no cycle before the rules: one now is the rules' doing.
+        if (e instanceof CycleError) throw new GraphError([e.message], `after the rules before action '${group.rule.id}'`);
+        throw e;
+      }
       const s = stats.get(group.rule.id)!;
       s.rewrites += outcome.changes;
       s.summary = outcome.summary;
@@ -97,7 +122,7 @@ export function applyRules(model: Model, rules: readonly CompiledRule[], options
     }
     for (const graph of [...model.allGraphs()]) {
       const ctx: RuleContext = { model, graph, target };
-      const rounds = runToFixpoint(graph, group.rules, ctx, { maxIterations, stats, explain: options.explain, explained, onProgress: options.onProgress });
+      const rounds = runToFixpoint(graph, group.rules, ctx, { sourceless, maxIterations, stats, explain: options.explain, explained, onProgress: options.onProgress });
       report.rounds += rounds.rounds;
       if (rounds.boundHit) {
         report.boundHit = true;
@@ -126,9 +151,17 @@ export function applyRules(model: Model, rules: readonly CompiledRule[], options
       }
       // Each application was checked locally; this whole-graph check is the backstop.
       const known = problemsBefore.get(g);
-      const problems = validate(g, { ordered: true }).filter((p) => !known?.has(p));
+      const problems = validate(g, { ordered: true, sourceless }).filter((p) => !known?.has(p));
       if (problems.length) throw new GraphError(problems, 'after applying the recipe');
     }
+  }
+  const folded = overridable.filter((v) => v.useCount === 0);
+  if (folded.length > 0) {
+    const names = folded.slice(0, 6).map((v) => `'${v.name}'`).join(', ') + (folded.length > 6 ? `, and ${folded.length - 6} more` : '');
+    report.warnings.push(
+      `${folded.length} constant(s) that are also graph inputs were folded into the rewrite and are read no more: ${names}. ` +
+        'The model lets a caller override them (ONNX IR version 4 and later); the rewritten model ignores an override of them',
+    );
   }
   return report;
 }
@@ -150,6 +183,8 @@ function groupRules(rules: readonly CompiledRule[]): Group[] {
 }
 
 interface FixpointOptions {
+  /** Values the model read although nothing produces them: a replacement may read them too. */
+  sourceless: ReadonlySet<Value>;
   maxIterations: number;
   stats: Map<string, RuleStats>;
   explain?: string;
@@ -239,7 +274,7 @@ function runToFixpoint(graph: Graph, rules: readonly PatternRule[], ctx: RuleCon
         }
         if (o.explain === rule.id) o.explained.delete(node);
         s.matches++;
-        const outcome = applyHit(graph, ctx, result, index);
+        const outcome = applyHit(graph, ctx, result, index, o.sourceless);
         if (outcome.ok) {
           s.rewrites++;
           changed = true;
@@ -287,7 +322,7 @@ type Applied = { ok: true } | { ok: false; root: Node; reason: string };
  * invalid, its nodes and values are removed and the root gets its outputs back,
  * so the graph is exactly as before.
  */
-function applyHit(graph: Graph, ctx: RuleContext, hit: RuleHit, index: OpIndex): Applied {
+function applyHit(graph: Graph, ctx: RuleContext, hit: RuleHit, index: OpIndex, sourceless: ReadonlySet<Value>): Applied {
   const root = hit.matched[hit.matched.length - 1]!;
   const reuse = [...root.outputs];
   const valuesBefore = graph.valueCount;
@@ -299,7 +334,7 @@ function applyHit(graph: Graph, ctx: RuleContext, hit: RuleHit, index: OpIndex):
     const built = hit.rewrite(graph, reuse);
     created = built.nodes;
     undo = built.undo;
-    problems = checkReplacement(graph, ctx, created, reuse);
+    problems = checkReplacement(graph, ctx, created, reuse, sourceless);
   } catch (e) {
     // A rewrite that throws is expected to leave nothing behind; sweep in case it did.
     problems = [`the replacement failed: ${(e as Error).message}`];
@@ -328,7 +363,7 @@ function applyHit(graph: Graph, ctx: RuleContext, hit: RuleHit, index: OpIndex):
 }
 
 /** Local checks of a fresh replacement: every read value has a source, the outputs are produced, arities hold, no cycle. */
-function checkReplacement(graph: Graph, ctx: RuleContext, created: readonly Node[], reuse: readonly Value[]): string[] {
+function checkReplacement(graph: Graph, ctx: RuleContext, created: readonly Node[], reuse: readonly Value[], sourceless: ReadonlySet<Value>): string[] {
   const problems: string[] = [];
   // A replacement has a few nodes: looking them up in the array beats building a Set at every match.
   const mine = created.length > 16 ? new Set(created) : undefined;
@@ -344,7 +379,9 @@ function checkReplacement(graph: Graph, ctx: RuleContext, created: readonly Node
       const v = inputs[i];
       if (!v) continue;
       if (!visibleFrom(graph, v)) problems.push(`${n.op} '${n.name}' input ${i} reads '${v.name}' from a graph out of scope`);
-      else if (!(v.const !== undefined || (v.producer && !v.producer.removed) || v.graph.inputs.includes(v))) {
+      // A value the model already read without a source (real models hold such
+      // reads) is the model's quirk, not a problem this rewrite made.
+      else if (!(v.const !== undefined || (v.producer && !v.producer.removed) || v.graph.inputs.includes(v) || sourceless.has(v))) {
         problems.push(`${n.op} '${n.name}' input ${i} reads '${v.name}', which nothing produces`);
       }
     }

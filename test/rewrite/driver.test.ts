@@ -1,4 +1,5 @@
 import { Graph, Model, Tensor, attr, printModel, validate, type Node, type Value } from '../../src/ir';
+import { ModelError } from '../../src/errors';
 import { applyRules } from '../../src/rewrite/driver';
 import type { PatternRule, RuleHit, RuleMiss } from '../../src/rewrite/rule';
 
@@ -285,5 +286,64 @@ describe('the final check', () => {
     a.setInput(1, b.output(0));
     c.outputs = [...c.outputs, b.output(0)];
     expect(() => applyRules(cyclic, [renameOp('neg-to-abs', 'Neg', 'Abs')])).toThrow(/cycle/);
+  });
+});
+
+describe("what the model brings is not the rules' fault", () => {
+  it('a cycle in the model is a model error (exit 4) naming a node on it, before any rule runs', () => {
+    const m = reluChain(2);
+    // relu0 reads relu1's output: relu0 -> relu1 -> relu0.
+    const [relu0, relu1] = m.graph.nodes;
+    relu0!.setInput(0, relu1!.output(0));
+    let tried = 0;
+    const counting: PatternRule = { ...doubleRelu(), match: (node, ctx) => (tried++, doubleRelu().match(node, ctx)) };
+    expect(() => applyRules(m, [counting])).toThrow(ModelError);
+    expect(() => applyRules(m, [counting])).toThrow(/graph 'main' has a cycle through Relu 'relu[01]'.*not a valid model/);
+    expect(tried).toBe(0);
+  });
+
+  it('a value nothing produces, read so in the model, may be read by a replacement and stays a quirk, not an error', () => {
+    const m = reluChain(2);
+    const nobody = m.graph.addValue('nobody');
+    m.graph.nodes[0]!.setInput(0, nobody);
+    const report = applyRules(m, [doubleRelu()]);
+    expect(report.rules[0]!.rewrites).toBe(1);
+    expect(report.rules[0]!.refused).toEqual([]);
+    expect(ops(m)).toEqual(['Relu']);
+    expect(m.graph.nodes[0]!.input(0)).toBe(nobody);
+  });
+
+  it('says so when constants that are also graph inputs (overridable ONNX initializers) were folded away', () => {
+    const g = new Graph('main');
+    const x = g.addValue('x', { dtype: 'float32', shape: [1, 4] });
+    const k = g.addConstant('k', Tensor.from('float32', [4], [1, 2, 3, 4]));
+    k.overridable = true;
+    g.inputs = [x, k];
+    const mul = g.addNode({ op: 'Mul', name: 'mul', inputs: [x, k], outputs: ['y'] });
+    g.outputs = [mul.output(0)];
+    const m = new Model('onnx', g);
+    m.opsets = [{ domain: '', version: 13 }];
+    const fold: PatternRule = {
+      kind: 'pattern',
+      id: 'fold-k',
+      rootOps: ['Mul'],
+      match: (node) => ({
+        ok: true,
+        matched: [node],
+        rewrite: (graph, out) => {
+          const k2 = graph.addConstant(graph.uniqueName('k2'), Tensor.from('float32', [4], [2, 4, 6, 8]));
+          return { nodes: [graph.addNode({ op: 'Mul', name: graph.uniqueName('mul2'), inputs: [node.input(0)!, k2], outputs: out })] };
+        },
+      }),
+    };
+    const report = applyRules(m, [fold], { maxIterations: 1 });
+    expect(report.warnings.some((w) => /1 constant\(s\) that are also graph inputs were folded .*: 'k'\. .*IR version 4 and later/.test(w))).toBe(true);
+    // Nothing folded: nothing said.
+    expect(applyRules(reluChain(2), [doubleRelu()]).warnings).toEqual([]);
+    // An input constant no caller can override (an ONNX IR 3 initializer): nothing to say either.
+    k.overridable = false;
+    const again = new Model('onnx', g);
+    m.graph.nodes[0]!.setInput(1, k);
+    expect(applyRules(again, [fold], { maxIterations: 1 }).warnings.filter((w) => w.includes('graph inputs'))).toEqual([]);
   });
 });

@@ -6,7 +6,7 @@ import { Graph, type Node, type Shape, Value } from '../../ir/graph';
 import { Model } from '../../ir/model';
 import { BytesData, LazyData, StringData, type Tensor, type TensorData } from '../../ir/tensor';
 import { openExternalForRead, readExternal, type ExternalRef } from './external';
-import { AttrRec, GraphRec, ModelRec, NodeRec, TensorRec, ValueInfoRec } from './records';
+import { AttrRec, GraphRec, ModelRec, NodeRec, TensorRec, ValueInfoRec, irVersionOf } from './records';
 import { pinAnnotated, pinTrained } from './refs';
 import { ATTR_TYPE, WIRE, dtypeOfCode } from './schema';
 import { type SparseFile, holeDataAt } from './sparse';
@@ -213,6 +213,7 @@ function readModel(cur: Cursor, options: DecodeOptions): Model {
     rec.graph = readGraph(cur, options, graphAt[0], graphAt[1], graphAt[2], 7, undefined, 0, false);
     cur.path.pop();
     pinTrained(rec.graph, rec, options.file);
+    markOverridable(rec.graph, rec);
     model = new Model('onnx', rec.graph);
     if (options.sparse?.holesInAttributes) fillOpaqueAttrs(rec.graph, options.sparse, buf);
   } else if (graphAt) {
@@ -233,6 +234,7 @@ function readModel(cur: Cursor, options: DecodeOptions): Model {
           try {
             rec.graph = readGraph(lazy, options, at[0], at[1], at[2], 7, undefined, 0, true);
             pinTrained(rec.graph, rec, options.file);
+            markOverridable(rec.graph, rec);
           } catch (e) {
             throw asModelError(e, lazy, options.file);
           }
@@ -322,6 +324,16 @@ class Ranges {
   at(i: number): number {
     return this.data[i]!;
   }
+}
+
+/**
+ * From IR version 4 an initializer listed among the main graph's inputs is a
+ * default a caller may replace; before it, every initializer had to be listed
+ * there and none could be replaced. Only the main graph's inputs are fed.
+ */
+function markOverridable(graph: Graph, rec: ModelRec): void {
+  if (irVersionOf(rec) < 4) return;
+  for (const v of graph.inputs) if (v.const !== undefined) v.overridable = true;
 }
 
 function readGraph(

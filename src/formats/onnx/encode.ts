@@ -6,7 +6,7 @@ import type { Model } from '../../ir/model';
 import { StringData, type Tensor, type TensorData } from '../../ir/tensor';
 import { VALUE_FIELD, sameShape } from './decode';
 import type { ExternalRef } from './external';
-import { AttrRec, GraphRec, ModelRec, NodeRec, type RecordRange, type TensorRec, ValueInfoRec, tensorRec } from './records';
+import { AttrRec, GraphRec, ModelRec, NodeRec, type RecordRange, type TensorRec, ValueInfoRec, irVersionOf, tensorRec } from './records';
 import { ATTR_TYPE, KNOWN_FIELDS, WIRE, codeOfDtype } from './schema';
 import { Cursor, Sink, decodeUtf8 } from './wire';
 
@@ -711,20 +711,6 @@ function copyRec(out: Sink, rec: RecordRange, field: number): void {
   out.tag(field, WIRE.LEN);
   out.varint(content.byteLength);
   out.raw(content);
-}
-
-/** ModelProto.ir_version as read (the last one, as protobuf reads it); Infinity when absent. */
-function irVersionOf(rec: ModelRec): number {
-  let version = Infinity;
-  const s = rec.spans;
-  const cur = new Cursor(rec.buf, rec.file);
-  for (let i = 0; i < s.length; i += 3) {
-    // Field 1 as a varint has the one-byte tag 0x08.
-    if (s[i] !== 1 || rec.buf[s[i + 1]!] !== 0x08) continue;
-    cur.pos = s[i + 1]! + 1;
-    version = Number(cur.int64(s[i + 2]!));
-  }
-  return version;
 }
 
 /** The fields of one message as read: tag (field << 3 | wire type), start, end (tag included), in file order. */

@@ -239,3 +239,17 @@ function keptTensorFields(buf: Uint8Array, contentStart: number, end: number): r
 export function tensorRec(t: Tensor): TensorRec | undefined {
   return t instanceof TensorRec ? t : undefined;
 }
+
+/** ModelProto.ir_version as read (the last one, as protobuf reads it); Infinity when absent. */
+export function irVersionOf(rec: ModelRec): number {
+  let version = Infinity;
+  const s = rec.spans;
+  const cur = new Cursor(rec.buf, rec.file);
+  for (let i = 0; i < s.length; i += 3) {
+    // Field 1 as a varint has the one-byte tag 0x08.
+    if (s[i] !== 1 || rec.buf[s[i + 1]!] !== 0x08) continue;
+    cur.pos = s[i + 1]! + 1;
+    version = Number(cur.int64(s[i + 2]!));
+  }
+  return version;
+}
