@@ -1,7 +1,6 @@
 /**
- * bin/recipe.js, the shim users run: it exits as soon as its output has
- * flushed (not after Node tears the heap down), so the exit code and every
- * byte of a large piped output must still arrive. Runs the built dist/, as
+ * bin/recipe.js, the shim users run: the exit code of each kind of failure and
+ * every byte of a large piped output must arrive. Runs the built dist/, as
  * users do (the test setup builds it).
  */
 import { spawnSync } from 'node:child_process';
