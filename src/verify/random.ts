@@ -1,17 +1,8 @@
 import { DTYPES, type DType } from '../ir/dtype';
+import { seededRandom } from '../ir/random';
 import { Tensor } from '../ir/tensor';
 
-/** A small deterministic generator (mulberry32): the same seed gives the same inputs everywhere. */
-export function seededRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+export { seededRandom };
 
 /**
  * A tensor of `shape` with elements drawn from `next`: floats uniform in

@@ -777,12 +777,7 @@ function encodeTypeOver(out: Sink, v: Value, rec: RecordRange, file: string): bo
   }
   out.open(2);
   out.open(1);
-  if (v.dtype !== undefined) {
-    const code = codeOfDtype(v.dtype);
-    if (code === undefined) throw new ModelError({ file, tensor: v.name }, `dtype ${v.dtype} has no ONNX data type`);
-    out.tag(1, WIRE.VARINT);
-    out.int64(code);
-  }
+  elemType(out, v, file);
   if (v.shape) {
     const sameRank = dims.length === v.shape.length;
     out.open(2);
@@ -806,16 +801,20 @@ function encodeTypeOver(out: Sink, v: Value, rec: RecordRange, file: string): bo
   return true;
 }
 
+/** TypeProto.Tensor.elem_type (field 1) of a value with a declared dtype. */
+function elemType(out: Sink, v: Value, file: string): void {
+  if (v.dtype === undefined) return;
+  const code = codeOfDtype(v.dtype);
+  if (code === undefined) throw new ModelError({ file, tensor: v.name }, `dtype ${v.dtype} has no ONNX data type`);
+  out.tag(1, WIRE.VARINT);
+  out.int64(code);
+}
+
 /** A TypeProto with a tensor_type built from a value's dtype and shape. */
 function encodeType(out: Sink, v: Value, file: string): void {
   out.open(2);
   out.open(1);
-  if (v.dtype !== undefined) {
-    const code = codeOfDtype(v.dtype);
-    if (code === undefined) throw new ModelError({ file, tensor: v.name }, `dtype ${v.dtype} has no ONNX data type`);
-    out.tag(1, WIRE.VARINT);
-    out.int64(code);
-  }
+  elemType(out, v, file);
   if (v.shape) {
     out.open(2);
     for (const d of v.shape) {

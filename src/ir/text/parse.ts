@@ -3,6 +3,7 @@ import { DType, DTYPES, isDType } from '../dtype';
 import { Graph, Node, Shape, Value } from '../graph';
 import { FormatId, Model } from '../model';
 import { BytesData, StringData, Tensor, encodeElements } from '../tensor';
+import { seededRandom } from '../random';
 
 /**
  * Reads the canonical graph text of `print.ts` back into the IR: what
@@ -725,16 +726,4 @@ function parseNumber(text: string): Int | undefined {
   if (text === '-inf') return -Infinity;
   if (!/^-?(\d+\.?\d*|\.\d+)(e[-+]?\d+)?$/i.test(text)) return undefined;
   return Number(text);
-}
-
-/** mulberry32: a small deterministic generator, so filled constants are the same on every run. */
-function seededRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
