@@ -187,6 +187,12 @@ function inputsToFeed(before: Graph, after: Graph, options: VerifyOptions): Veri
       `verify: the rewrite changed the model's inputs (${[...missing.map((n) => `'${n}' removed`), ...added.map((n) => `'${n}' added`)].join(', ')}), so both models cannot be fed the same inputs`,
     );
   }
+  const dimNames = new Set([...beforeInputs, ...afterByName.values()].flatMap((v) => (v.shape ?? []).filter((d): d is string => typeof d === 'string')));
+  for (const name of Object.keys(options.dims ?? {})) {
+    if (!dimNames.has(name)) {
+      throw new UsageError(`verify: no input has a dimension named '${name}'`, `named dimensions of the inputs: ${[...dimNames].join(', ') || '(none)'}`);
+    }
+  }
   for (const name of Object.keys({ ...options.shapes, ...options.ranges })) {
     if (!beforeInputs.some((v) => v.name === name)) {
       throw new UsageError(`verify: the model has no input '${name}'`, `its inputs: ${beforeInputs.map((v) => v.name).join(', ') || '(none)'}`);

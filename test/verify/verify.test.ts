@@ -121,6 +121,7 @@ describe('verifyModels on ONNX (onnxruntime)', () => {
 
   test('options that do not fit the model are usage errors', () => {
     expect(() => verifyModels(TINY_BN, TINY_BN, { shapes: { nope: [1] } })).toThrow(/the model has no input 'nope'/);
+    expect(() => verifyModels(TINY_BN, TINY_BN, { dims: { batch: 2 } })).toThrow(/no input has a dimension named 'batch'/);
     expect(() => verifyModels(TINY_BN, TINY_BN, { runtime: 'litert' })).toThrow(UsageError);
     expect(() => verifyModels(TINY_BN, SELFIE)).toThrow(/is onnx and .* is tflite/);
   });
