@@ -92,7 +92,10 @@ export function loadBundle(entries: readonly string[]): Bundle {
       const first = byId.get(rule.id);
       if (first) {
         const at = ruleFieldLocation(first, ['id']);
-        errors.push(new RecipeError(ruleFieldLocation(rule, ['id']), `duplicate rule id '${rule.id}'`, rule.id, `first defined at ${at.file}:${at.line}:${at.col}; to change that rule, use 'overrides'`));
+        // A rule that takes its id from a merge key (`<<: *other`) shares the id's position: point at the rule.
+        const here = ruleFieldLocation(rule, ['id']);
+        const same = here.file === at.file && here.line === at.line && here.col === at.col;
+        errors.push(new RecipeError(same ? ruleFieldLocation(rule) : here, `duplicate rule id '${rule.id}'`, rule.id, `first defined at ${at.file}:${at.line}:${at.col}; to change that rule, use 'overrides'`));
         continue;
       }
       byId.set(rule.id, rule);

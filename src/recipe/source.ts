@@ -1,4 +1,4 @@
-import { isMap, isPair, isScalar, isSeq, LineCounter, parseDocument, Scalar, type Document, type Node as YamlNode } from 'yaml';
+import { isAlias, isCollection, isMap, isPair, isScalar, isSeq, LineCounter, parseDocument, Scalar, visit, type Alias, type Document, type YAMLMap, type Node as YamlNode } from 'yaml';
 import { RecipeError, type RecipeLocation } from '../errors';
 
 /**
@@ -21,11 +21,62 @@ export type DataPath = readonly (string | number)[];
 /** Parses YAML text, keeping positions; YAML syntax errors become RecipeErrors. */
 export function parseRecipeSource(file: string, text: string): { source: RecipeSource; errors: RecipeError[] } {
   const lines = new LineCounter();
-  const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false, uniqueKeys: true });
+  // `merge`: YAML 1.1 merge keys (`<<: *base`), which hand-written rule lists use to share fields.
+  const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false, uniqueKeys: true, merge: true });
   const source: RecipeSource = { file, text, doc, lines, data: undefined };
   const errors = doc.errors.map((e) => new RecipeError(locationAt(source, e.pos[0]), `YAML: ${firstLine(e.message)}`, undefined, yamlHint(e.code)));
-  const data = errors.length === 0 ? (doc.toJS({ maxAliasCount: 100 }) as unknown) : undefined;
+  if (errors.length === 0) errors.push(...aliasErrors(source));
+  const data = errors.length === 0 ? (doc.toJS({ maxAliasCount: MAX_ALIAS_COUNT }) as unknown) : undefined;
   return { source: { ...source, data }, errors };
+}
+
+/** yaml's bound on alias expansion (against "billion laughs" files); a recipe has no use for more. */
+const MAX_ALIAS_COUNT = 100;
+
+/**
+ * Aliases yaml would refuse only while converting to data, as exceptions: one
+ * that names no anchor before it, and aliases that expand to too much (an
+ * alias bomb). Each is reported at the alias that causes it.
+ */
+function aliasErrors(source: RecipeSource): RecipeError[] {
+  const aliases: Alias[] = [];
+  visit(source.doc, { Alias: (_, node) => void aliases.push(node) });
+  if (aliases.length === 0) return [];
+  const errors: RecipeError[] = [];
+  for (const alias of aliases) {
+    if (!alias.resolve(source.doc)) {
+      errors.push(new RecipeError(locationAt(source, alias.range?.[0] ?? 0), `YAML: alias '*${alias.source}' names no anchor defined before it`, undefined, "an anchor is written &name before the alias *name; a pattern that starts with '*' must be quoted"));
+    }
+  }
+  if (errors.length) return errors;
+  try {
+    source.doc.toJS({ maxAliasCount: MAX_ALIAS_COUNT });
+    return [];
+  } catch (e) {
+    if (!(e instanceof ReferenceError)) throw e;
+  }
+  // Point at the alias that expands to the most nodes (the first of those).
+  const sizes = new Map<unknown, number>();
+  const sizeOf = (node: unknown, depth: number): number => {
+    if (isAlias(node)) return depth > 64 ? Infinity : sizeOf(node.resolve(source.doc), depth + 1);
+    if (!isCollection(node)) return 1;
+    const known = sizes.get(node);
+    if (known !== undefined) return known;
+    sizes.set(node, Infinity); // an alias inside its own anchor's collection
+    let n = 1;
+    for (const item of node.items) n += isPair(item) ? sizeOf(item.key, depth) + sizeOf(item.value, depth) : sizeOf(item, depth);
+    sizes.set(node, n);
+    return n;
+  };
+  let worst = aliases[0]!;
+  let worstSize = -1;
+  for (const alias of aliases) {
+    const n = sizeOf(alias, 0);
+    if (n > worstSize) [worst, worstSize] = [alias, n];
+  }
+  return [
+    new RecipeError(locationAt(source, worst.range?.[0] ?? 0), `YAML: aliases expand to too much data (more than ${MAX_ALIAS_COUNT} uses of an anchor, counting nested aliases)`, undefined, 'write the repeated part out, or use fewer aliases of aliases'),
+  ];
 }
 
 /** Patterns often hold `: ` (attribute blocks), which plain YAML scalars cannot. */
@@ -51,9 +102,9 @@ export function nodeAt(source: RecipeSource, path: DataPath): YamlNode | null {
   let node: unknown = source.doc.contents;
   for (const key of path) {
     if (isMap(node)) {
-      const pair = node.items.find((p) => isScalar(p.key) && String(p.key.value) === String(key));
-      if (!pair || !pair.value) return (node as YamlNode) ?? null;
-      node = pair.value;
+      const value = mapValue(source, node, key);
+      if (!value) return (node as YamlNode) ?? null;
+      node = value;
     } else if (isSeq(node) && typeof key === 'number') {
       const item = node.items[key];
       if (!item) return node as YamlNode;
@@ -63,6 +114,22 @@ export function nodeAt(source: RecipeSource, path: DataPath): YamlNode | null {
     }
   }
   return (node as YamlNode | null) ?? null;
+}
+
+/** The value node of `key` in a YAML map, also when it comes from a merge key (`<<: *base`). */
+function mapValue(source: RecipeSource, map: YAMLMap, key: string | number, depth = 0): YamlNode | null {
+  const pair = map.items.find((p) => isScalar(p.key) && String(p.key.value) === String(key));
+  if (pair) return (pair.value as YamlNode | null) ?? null;
+  // yaml keeps a merge key as a Scalar holding Symbol('<<').
+  const merge = map.items.find((p) => isScalar(p.key) && (p.key.value === '<<' || (typeof p.key.value === 'symbol' && p.key.value.description === '<<')));
+  if (!merge || depth > 16) return null;
+  const sources = isSeq(merge.value) ? merge.value.items : [merge.value];
+  for (const item of sources) {
+    const base = isAlias(item) ? item.resolve(source.doc) : item;
+    const value = isMap(base) ? mapValue(source, base, key, depth + 1) : null;
+    if (value) return value;
+  }
+  return null;
 }
 
 /** The key node of the field `path` (its last element names the key), when there is one. */

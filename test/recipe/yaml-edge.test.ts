@@ -1,0 +1,81 @@
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { RecipeErrors } from '../../src/errors';
+import { loadBundle } from '../../src/recipe/bundle';
+import { checkBundle } from '../../src/recipe/compile';
+import { tempDir } from '../helpers/corpus';
+
+const dir = tempDir('recipe-yaml-edge-');
+
+/** Checks a recipe file of `text`; each error as `line:col [rule] message`. */
+function check(text: string): { errors: string[]; hints: (string | undefined)[] } {
+  const file = path.join(dir, `r${Math.random().toString(36).slice(2)}.yaml`);
+  fs.writeFileSync(file, text);
+  let found;
+  try {
+    found = checkBundle(loadBundle([file]));
+  } catch (e) {
+    if (!(e instanceof RecipeErrors)) throw e;
+    found = e.errors;
+  }
+  return {
+    errors: found.map((e) => `${e.location.line}:${e.location.col}${e.ruleId ? ` [${e.ruleId}]` : ''} ${e.reason}`),
+    hints: found.map((e) => e.hint),
+  };
+}
+
+const rule = ['  - id: r', '    formats: [onnx]', '    match: Abs($x)', '    replace: Sqrt(Mul($x, $x))'];
+
+describe('YAML aliases are recipe errors at the alias, never internal errors', () => {
+  it('an alias bomb ("billion laughs") stops at the alias that expands most', () => {
+    const lines = ['a0: &a0 [x, x, x, x, x, x, x, x, x, x]'];
+    for (let i = 1; i < 10; i++) lines.push(`a${i}: &a${i} [${Array(10).fill(`*a${i - 1}`).join(', ')}]`);
+    lines.push('recipe: t', 'rules:', ...rule, '    description: *a9');
+    const r = check(lines.join('\n') + '\n');
+    expect(r.errors).toEqual([`17:18 YAML: aliases expand to too much data (more than 100 uses of an anchor, counting nested aliases)`]);
+    expect(r.hints).toEqual(['write the repeated part out, or use fewer aliases of aliases']);
+  });
+
+  it("an unquoted pattern that starts with '*' is an alias of no anchor", () => {
+    const r = check(['recipe: t', 'rules:', '  - id: r', '    formats: [onnx]', '    match: *($x)', '    replace: Relu($x)', ''].join('\n'));
+    expect(r.errors).toEqual(["5:12 YAML: alias '*($x)' names no anchor defined before it"]);
+    expect(r.hints[0]).toMatch(/must be quoted/);
+  });
+
+  it('an alias defined after its use', () => {
+    const r = check(['recipe: t', 'description: *later', 'rules:', ...rule, 'x: &later hi', ''].join('\n'));
+    expect(r.errors).toEqual(["2:14 YAML: alias '*later' names no anchor defined before it"]);
+  });
+});
+
+describe('merge keys share fields between rules', () => {
+  it('a rule merged from another loads, and errors in merged fields point at the field where it is written', () => {
+    const text = [
+      'recipe: t',
+      'rules:',
+      '  - &base',
+      '    id: r',
+      '    formats: [onnx]',
+      '    match: Abs($x)',
+      '    replace: Sqrt(Mul($x, $x))',
+      '  - <<: *base',
+      '    id: r2',
+      '    match: Asb($x)',
+      '  - <<: *base',
+      '    id: r3',
+      '    replace: Sqrt(Mull($x, $x))',
+      '',
+    ].join('\n');
+    expect(check(text).errors).toEqual(["10:12 [r2] unknown op 'Asb' for onnx", "13:19 [r3] unknown op 'Mull' for onnx"]);
+  });
+
+  it('an error inside a field that comes from the merged map points into the anchor', () => {
+    const text = ['recipe: t', 'rules:', '  - &base', '    id: r', '    formats: [onnx]', '    match: Abs($x)', '    replace: Sqrt($y)', '  - <<: *base', '    id: r2', ''].join('\n');
+    expect(check(text).errors).toEqual(['7:19 [r] $y is not bound by the pattern', '7:19 [r2] $y is not bound by the pattern']);
+  });
+
+  it('a merged rule without its own id is a duplicate id', () => {
+    const text = ['recipe: t', 'rules:', '  - &base', ...rule.map((l) => l.replace('  - id', '    id')), '  - <<: *base', ''].join('\n');
+    expect(check(text).errors).toEqual(["8:5 [r] duplicate rule id 'r'"]);
+  });
+});
