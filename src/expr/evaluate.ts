@@ -4,6 +4,7 @@ import { Tensor } from '../ir/tensor';
 import type { BinaryExpr, CallExpr, CaptureRef, Expr, IndexExpr, NameRef } from './ast';
 import { ExprError, Span, closest } from './errors';
 import { fuseElementwise } from './fused';
+import { MAX_LIST_ITEMS, MAX_STRING_LENGTH } from './limits';
 import { BINARY_OPS, CallContext, NEGATE, applyElementwise, arityError, arityOf, lookupFunction, operandOf, unknownFunction } from './functions';
 import { Operand, slice as sliceTensor } from './tensor-math';
 import { EvalContext, ExprValue, describeValue, tensorElements, toTensor } from './values';
@@ -229,7 +230,9 @@ function binary(e: BinaryExpr, left: ExprValue, right: ExprValue): ExprValue {
   }
   if (typeof left === 'string' && typeof right === 'string') {
     switch (e.op) {
-      case '+': return left + right;
+      case '+':
+        if (left.length + right.length > MAX_STRING_LENGTH) throw new ExprError(e.start, e.end, `'+' would make a string of ${left.length + right.length} characters (limit ${MAX_STRING_LENGTH})`);
+        return left + right;
       case '<': return left < right;
       case '<=': return left <= right;
       case '>': return left > right;
@@ -238,7 +241,10 @@ function binary(e: BinaryExpr, left: ExprValue, right: ExprValue): ExprValue {
     }
   }
   if (Array.isArray(left) && Array.isArray(right)) {
-    if (e.op === '+') return [...left, ...right];
+    if (e.op === '+') {
+      if (left.length + right.length > MAX_LIST_ITEMS) throw new ExprError(e.start, e.end, `'+' would make a list of ${left.length + right.length} items (limit ${MAX_LIST_ITEMS})`);
+      return [...left, ...right];
+    }
     throw new ExprError(e.start, e.end, `'${e.op}' is not defined on two lists`, `lists join with '+'; for elementwise math write tensor([...]) ${e.op} ...`);
   }
   const what = `'${e.op}'`;

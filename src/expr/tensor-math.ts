@@ -8,6 +8,7 @@
 import { DType, DTYPES, isFloat } from '../ir/dtype';
 import { Tensor } from '../ir/tensor';
 import { ExprError, Span } from './errors';
+import { MAX_TENSOR_ELEMENTS } from './limits';
 import {
   DEFAULT_FLOAT, DEFAULT_INT, NumberArray, SCRATCH_ELEMENTS, castTensor, floatTensor, fromElements, isWideInt, nativeArray, numberElements, numbersFor, tensorElements, wrapNative,
 } from './values';
@@ -85,6 +86,10 @@ export function broadcastShapes(shapes: readonly (readonly number[])[], what: st
       dim = d;
     }
     out.push(dim);
+  }
+  const n = sizeOf(out);
+  if (n > MAX_TENSOR_ELEMENTS) {
+    throw new ExprError(at.start, at.end, `${what}: the result of shape [${out.join(', ')}] (${n} elements) is too large (limit ${MAX_TENSOR_ELEMENTS})`);
   }
   return out;
 }
@@ -514,6 +519,9 @@ export function concat(tensors: readonly Tensor[], axis: number, at: Span): Tens
   const inner = sizeOf(first.shape.slice(a + 1));
   const outShape = [...first.shape];
   outShape[a] = tensors.reduce((n, t) => n + (t.shape[a] ?? 0), 0);
+  if (sizeOf(outShape) > MAX_TENSOR_ELEMENTS) {
+    throw new ExprError(at.start, at.end, `concat(): the result of shape [${outShape.join(', ')}] (${sizeOf(outShape)} elements) is too large (limit ${MAX_TENSOR_ELEMENTS})`);
+  }
   const parts = tensors.map((t) => tensorElements(castTensor(t, dtype)));
   const wide = isWideInt(dtype);
   const out: Elements = wide ? new BigInt64Array(sizeOf(outShape)) : new Float64Array(sizeOf(outShape));

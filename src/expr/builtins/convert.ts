@@ -3,18 +3,17 @@ import { DType } from '../../ir/dtype';
 import { Node, Value as GraphValue } from '../../ir/graph';
 import { Tensor } from '../../ir/tensor';
 import type { CallContext, FunctionSpec } from '../functions';
+import { MAX_LIST_ITEMS, MAX_TENSOR_ELEMENTS } from '../limits';
 import { reshape } from '../tensor-math';
 import { DEFAULT_FLOAT, ExprValue, asDType, castTensor, describeValue, fromElements, tensorItem, tensorToList, toTensor } from '../values';
 import { DTYPE, INT, INTS, NUM, TENSOR, constOf, dtypeArg, intOf, intsOf, optional, p, scalarOf, shapeOf, tensorOf } from './args';
 
-/** The largest tensor full()/zeros()/ones() make: a recipe's constants are never this big. */
-const MAX_ELEMENTS = 2 ** 28;
 
 function fill(shape: readonly number[], value: ExprValue, dtype: DType | undefined, ctx: CallContext): Tensor {
   if (shape.some((d) => !Number.isInteger(d) || d < 0)) ctx.fail(`invalid shape [${shape.join(', ')}]`, 0);
   const x = scalarOf(value, ctx, 1);
   const n = shape.reduce((a, b) => a * b, 1);
-  if (n > MAX_ELEMENTS) ctx.fail(`a tensor of shape [${shape.join(', ')}] (${n} elements) is too large (limit ${MAX_ELEMENTS})`, 0);
+  if (n > MAX_TENSOR_ELEMENTS) ctx.fail(`a tensor of shape [${shape.join(', ')}] (${n} elements) is too large (limit ${MAX_TENSOR_ELEMENTS})`, 0);
   const target = dtype ?? toTensor(x).dtype;
   if (target === 'int64' || target === 'uint64') {
     return fromElements(target, shape, new BigInt64Array(n).fill(typeof x === 'bigint' ? x : BigInt(Math.trunc(Number(x)))));
@@ -108,6 +107,7 @@ export const CONVERT_FUNCTIONS: readonly FunctionSpec[] = [
     result: 'list',
     impl: ([t], ctx) => {
       const tensor = tensorOf(t ?? null, ctx.span(0), 'tolist()');
+      if (tensor.size > MAX_LIST_ITEMS) ctx.fail(`a tensor of ${tensor.size} elements is too large for a list (limit ${MAX_LIST_ITEMS})`, 0);
       const list = tensorToList(tensor);
       return tensor.rank === 0 ? [list] : list;
     },
@@ -174,7 +174,7 @@ export const CONVERT_FUNCTIONS: readonly FunctionSpec[] = [
       const by = optional(step) === undefined ? 1 : intOf(step ?? null, ctx.span(2), 'range()');
       if (by === 0) ctx.fail('step must not be 0', 2);
       const count = Math.max(0, Math.ceil((to - from) / by));
-      if (count > 1_000_000) ctx.fail(`range of ${count} items is too long (limit 1000000)`);
+      if (count > MAX_LIST_ITEMS) ctx.fail(`range of ${count} items is too long (limit ${MAX_LIST_ITEMS})`);
       const out: number[] = [];
       for (let i = 0; i < count; i++) out.push(from + i * by);
       return out;
