@@ -3,6 +3,7 @@ import { checkExpr } from '../expr/check';
 import type { Kind } from '../expr/values';
 import { ExprError } from '../expr/errors';
 import { evaluate } from '../expr/evaluate';
+import { MAX_LIST_ITEMS } from '../expr/limits';
 import { EvalContext, ExprValue, GraphValue, fromAttr, toAttr, toTensor, describeValue } from '../expr/values';
 import type { NameTable } from '../expr/evaluate';
 import type { Attr } from '../ir/attr';
@@ -106,6 +107,16 @@ export function instantiate(replacement: ReplacementAst, ctx: InstantiateContext
 /** What `Planner.one` gives for an argument that may stand for any number of inputs. */
 const MANY: unique symbol = Symbol('many');
 
+/**
+ * The most nodes one replacement builds, and the most inputs or outputs one
+ * of its nodes has. Real rewrites build a few, a split grouped Conv a few
+ * thousand; a count taken from a model's constant (`range(item($n))`) can ask
+ * for millions, which must be a refused rewrite naming the limit, not a
+ * process out of memory.
+ */
+export const MAX_REPLACEMENT_NODES = 100_000;
+export const MAX_NODE_ARITY = 100_000;
+
 /** The statements of a replacement without any (never written: only a replacement with statements sets them). */
 const NO_STATEMENTS: Map<string, PlannedNode> = new Map();
 /** The loop variables outside any loop. */
@@ -145,6 +156,7 @@ class Planner {
         if (!Number.isInteger(n) || n < 1) {
           throw new PatternSyntaxError(s.outputCount.start, s.outputCount.end, `the number of outputs must be a positive integer, got ${describeValue(v)}`);
         }
+        if (n > MAX_NODE_ARITY) throw new PatternSyntaxError(s.outputCount.start, s.outputCount.end, `${n} outputs are too many for one node (limit ${MAX_NODE_ARITY})`);
         count = n;
       }
       const node = this.planNode(s.value, count, s.outputCount !== undefined);
@@ -177,6 +189,7 @@ class Planner {
         if (!Number.isInteger(n) || n < 1) {
           throw new PatternSyntaxError(s.outputCount.start, s.outputCount.end, `the number of outputs must be a positive integer, got ${describeValue(v)}`);
         }
+        if (n > MAX_NODE_ARITY) throw new PatternSyntaxError(s.outputCount.start, s.outputCount.end, `${n} outputs are too many for one node (limit ${MAX_NODE_ARITY})`);
         count = n;
       }
       this.statements.set(s.target.name, this.planNode(s.value, count, s.outputCount !== undefined));
@@ -240,7 +253,8 @@ class Planner {
         const saved = this.loopVars.get(arg.variable.name);
         for (const item of items) {
           this.loopVars.set(arg.variable.name, item);
-          out.push(...this.arg(arg.body));
+          for (const one of this.arg(arg.body)) out.push(one);
+          if (out.length > MAX_NODE_ARITY) throw spanError(arg, `the loop gives ${out.length} inputs or more (limit ${MAX_NODE_ARITY})`);
         }
         this.restore(arg.variable.name, saved);
         return out;
@@ -272,6 +286,10 @@ class Planner {
 
   private iterate(part: ExprPart): ExprValue[] {
     const v = this.eval(part);
+    const count = Array.isArray(v) ? v.length : v instanceof Tensor && v.rank === 1 ? v.size : typeof v === 'number' && Number.isInteger(v) && v >= 0 ? v : undefined;
+    if (count !== undefined && count > MAX_LIST_ITEMS) {
+      throw new PatternSyntaxError(part.start, part.end, `cannot iterate ${count} times (limit ${MAX_LIST_ITEMS})`);
+    }
     if (Array.isArray(v)) return [...(v as readonly ExprValue[])];
     if (v instanceof Tensor && v.rank === 1) return [...v.toFloat64()];
     if (typeof v === 'number' && Number.isInteger(v) && v >= 0) return Array.from({ length: v }, (_, i) => i);
@@ -331,7 +349,9 @@ class Planner {
     for (const a of n.args) {
       const one = this.one(a);
       if (one !== MANY) inputs.push(one);
-      else inputs.push(...this.arg(a));
+      // One by one: a spread of a long list would overflow the call stack.
+      else for (const item of this.arg(a)) inputs.push(item);
+      if (inputs.length > MAX_NODE_ARITY) throw spanError(a, `the node would have ${inputs.length} inputs or more (limit ${MAX_NODE_ARITY})`);
     }
     let op: OpRef;
     let attrs: Map<string, Attr> | undefined;
@@ -349,6 +369,7 @@ class Planner {
       attrs = n.attrs.length > 0 ? this.planAttrs(n, n.op.op === this.ctx.bindings.root.op ? this.ctx.bindings.root : undefined, new Map()) : undefined;
     }
     const node: PlannedNode = { op, inputs, attrs, outputCount, explicitCount };
+    if (this.nodes.length >= MAX_REPLACEMENT_NODES) throw spanError(n, `the replacement would build more than ${MAX_REPLACEMENT_NODES} nodes (limit ${MAX_REPLACEMENT_NODES})`);
     this.nodes.push(node);
     return node;
   }
