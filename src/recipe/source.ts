@@ -25,9 +25,39 @@ export function parseRecipeSource(file: string, text: string): { source: RecipeS
   const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false, uniqueKeys: true, merge: true });
   const source: RecipeSource = { file, text, doc, lines, data: undefined };
   const errors = doc.errors.map((e) => new RecipeError(locationAt(source, e.pos[0]), `YAML: ${firstLine(e.message)}`, undefined, yamlHint(e.code)));
+  if (errors.length === 0) errors.push(...mergeErrors(source));
   if (errors.length === 0) errors.push(...aliasErrors(source));
-  const data = errors.length === 0 ? (doc.toJS({ maxAliasCount: MAX_ALIAS_COUNT }) as unknown) : undefined;
+  let data: unknown;
+  if (errors.length === 0) {
+    try {
+      data = doc.toJS({ maxAliasCount: MAX_ALIAS_COUNT }) as unknown;
+    } catch (e) {
+      // What yaml refuses only while converting, beyond the cases above.
+      errors.push(new RecipeError(locationAt(source, 0), `YAML: ${firstLine((e as Error).message)}`));
+    }
+  }
   return { source: { ...source, data }, errors };
+}
+
+/** yaml keeps a merge key as a Scalar holding Symbol('<<'). */
+function isMergeKey(key: unknown): boolean {
+  return isScalar(key) && (key.value === '<<' || (typeof key.value === 'symbol' && key.value.description === '<<'));
+}
+
+/** Merge keys whose value is not a map, an alias of one, or a list of those (yaml throws on them while converting). */
+function mergeErrors(source: RecipeSource): RecipeError[] {
+  const errors: RecipeError[] = [];
+  const isMapSource = (n: unknown): boolean => isMap(isAlias(n) ? n.resolve(source.doc) : n);
+  visit(source.doc, {
+    Pair: (_, pair) => {
+      if (!isMergeKey(pair.key)) return;
+      const value = pair.value as YamlNode | null;
+      if (isMapSource(value) || (isSeq(value) && value.items.every(isMapSource))) return;
+      const at = value?.range?.[0] ?? (pair.key as YamlNode).range?.[0] ?? 0;
+      errors.push(new RecipeError(locationAt(source, at), 'YAML: a merge key (<<) takes a map, an alias of a map (*name), or a list of those', undefined, 'write `<<: *base` with `&base` on a map'));
+    },
+  });
+  return errors;
 }
 
 /** yaml's bound on alias expansion (against "billion laughs" files); a recipe has no use for more. */
@@ -120,8 +150,7 @@ export function nodeAt(source: RecipeSource, path: DataPath): YamlNode | null {
 function mapValue(source: RecipeSource, map: YAMLMap, key: string | number, depth = 0): YamlNode | null {
   const pair = map.items.find((p) => isScalar(p.key) && String(p.key.value) === String(key));
   if (pair) return (pair.value as YamlNode | null) ?? null;
-  // yaml keeps a merge key as a Scalar holding Symbol('<<').
-  const merge = map.items.find((p) => isScalar(p.key) && (p.key.value === '<<' || (typeof p.key.value === 'symbol' && p.key.value.description === '<<')));
+  const merge = map.items.find((p) => isMergeKey(p.key));
   if (!merge || depth > 16) return null;
   const sources = isSeq(merge.value) ? merge.value.items : [merge.value];
   for (const item of sources) {

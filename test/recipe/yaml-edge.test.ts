@@ -78,4 +78,14 @@ describe('merge keys share fields between rules', () => {
     const text = ['recipe: t', 'rules:', '  - &base', ...rule.map((l) => l.replace('  - id', '    id')), '  - <<: *base', ''].join('\n');
     expect(check(text).errors).toEqual(["8:5 [r] duplicate rule id 'r'"]);
   });
+
+  it.each([
+    ['a scalar', ['recipe: t', 'rules:', '  - <<: range', '    id: r', '']],
+    ['an alias of a list', ['recipe: t', 'x: &x [1]', 'rules:', '  - <<: *x', '    id: r', '']],
+    ['a list holding a number', ['recipe: t', 'x: &x {id: r}', 'rules:', '  - <<: [*x, 3]', '    id: r', '']],
+  ])('a merge key with %s is a recipe error at its value (was exit 70)', (_, lines) => {
+    const text = lines.join('\n');
+    const line = lines.findIndex((l) => l.includes('<<')) + 1;
+    expect(check(text).errors).toEqual([`${line}:9 YAML: a merge key (<<) takes a map, an alias of a map (*name), or a list of those`]);
+  });
 });
