@@ -24,7 +24,7 @@ export function parseRecipeSource(file: string, text: string): { source: RecipeS
   // `merge`: YAML 1.1 merge keys (`<<: *base`), which hand-written rule lists use to share fields.
   const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false, uniqueKeys: true, merge: true });
   const source: RecipeSource = { file, text, doc, lines, data: undefined };
-  const errors = doc.errors.map((e) => new RecipeError(locationAt(source, e.pos[0]), `YAML: ${firstLine(e.message)}`, undefined, yamlHint(e.code)));
+  const errors = doc.errors.map((e) => new RecipeError(locationAt(source, e.pos[0]), `YAML: ${YAML_MESSAGES[e.code] ?? firstLine(e.message)}`, undefined, yamlHint(e.code)));
   if (errors.length === 0) errors.push(...mergeErrors(source));
   if (errors.length === 0) errors.push(...aliasErrors(source));
   let data: unknown;
@@ -109,8 +109,15 @@ function aliasErrors(source: RecipeSource): RecipeError[] {
   ];
 }
 
+/** yaml's messages that speak of its API or of JavaScript rather than of the file. */
+const YAML_MESSAGES: Partial<Record<string, string>> = {
+  MULTIPLE_DOCS: "a recipe file holds one YAML document; this '---' starts a second",
+  RESOURCE_EXHAUSTION: 'collections are nested too deeply',
+};
+
 /** Patterns often hold `: ` (attribute blocks), which plain YAML scalars cannot. */
 function yamlHint(code: string): string | undefined {
+  if (code === 'MULTIPLE_DOCS') return 'split it into two files, or drop the ---';
   if (code === 'BLOCK_AS_IMPLICIT_KEY' || code === 'MULTILINE_IMPLICIT_KEY' || code === 'UNEXPECTED_TOKEN') {
     return "a pattern with an attribute block `{name: ...}` must be quoted ('...') or written as a block scalar (match: >-)";
   }

@@ -89,3 +89,18 @@ describe('merge keys share fields between rules', () => {
     expect(check(text).errors).toEqual([`${line}:9 YAML: a merge key (<<) takes a map, an alias of a map (*name), or a list of those`]);
   });
 });
+
+describe("yaml's messages are about the file, not about yaml's API or JavaScript", () => {
+  it('a second document', () => {
+    const r = check(['recipe: t', 'rules: []', '---', 'recipe: u', ''].join('\n'));
+    expect(r.errors).toEqual(["3:1 YAML: a recipe file holds one YAML document; this '---' starts a second"]);
+    expect(r.hints).toEqual(['split it into two files, or drop the ---']);
+  });
+
+  it('flow collections nested thousands deep', () => {
+    const r = check(`recipe: t\nrules: ${'['.repeat(5000)}${']'.repeat(5000)}\n`);
+    expect(r.errors).toHaveLength(1);
+    expect(r.errors[0]).toMatch(/^2:\d+ YAML: collections are nested too deeply$/);
+  });
+});
+
