@@ -235,13 +235,23 @@ function schemaErrors(source: RecipeSource, errors: readonly ErrorObject[]): Rec
     const ruleId = ruleIdOf(source, path);
     const types = list.filter((e) => e.keyword === 'type').flatMap((e) => [e.params.type as string | string[]].flat());
     const hasAlternatives = list.some((e) => e.keyword === 'oneOf' || e.keyword === 'anyOf');
-    if (types.length && (hasAlternatives || list.every((e) => e.keyword === 'type'))) {
+    // A value of one of the wanted types failed something else (an empty string where a
+    // string or a map is wanted): report that, not the type of the other alternative.
+    const actual = jsonType(dataAt(source, path));
+    const otherFailure = list.some((e) => !['type', 'oneOf', 'anyOf', 'if'].includes(e.keyword) && (e as { propertyName?: string }).propertyName === undefined);
+    // (A list alternative whose items failed reports them at their own paths.)
+    const deeperFailure = errors.some((e) => e.instancePath.startsWith(`${pointer}/`));
+    const typeFits = types.includes(actual) || (types.includes('number') && actual === 'integer') || otherFailure || deeperFailure;
+    if (types.length && !typeFits && (hasAlternatives || list.every((e) => e.keyword === 'type'))) {
       const wanted = [...new Set(types)].map((t) => TYPE_NAMES[t] ?? t);
       out.push(new RecipeError(locationOf(source, path), `'${fieldName(path)}' must be ${wanted.join(' or ')}`, ruleId));
       continue;
     }
     for (const e of list) {
       if (e.keyword === 'oneOf' || e.keyword === 'anyOf' || e.keyword === 'if') continue;
+      if (typeFits && e.keyword === 'type') continue;
+      // ajv reports a bad property name twice: the failed keyword (tagged with propertyName), then `propertyNames`.
+      if (e.keyword !== 'propertyNames' && (e as { propertyName?: string }).propertyName !== undefined) continue;
       out.push(schemaError(source, path, e, ruleId));
     }
   }
@@ -271,6 +281,7 @@ function schemaError(source: RecipeSource, path: DataPath, e: ErrorObject, ruleI
     case 'propertyNames':
       return new RecipeError(locationOf(source, [...path, e.params.propertyName as string], 'key'), `'${e.params.propertyName as string}' is not a valid name in '${field}'`, ruleId, 'names are letters, digits and _, not starting with a digit');
     case 'minItems':
+    case 'minLength':
     case 'minProperties':
       return new RecipeError(locationOf(source, path), `'${field}' must not be empty`, ruleId);
     case 'uniqueItems':
@@ -303,6 +314,14 @@ function lastKey(path: DataPath): string {
 
 function fieldName(path: DataPath): string {
   return path.length ? path.map((p) => (typeof p === 'number' ? `[${p}]` : p)).join('.').replace(/\.\[/g, '[') : 'recipe file';
+}
+
+/** The JSON Schema type name of a value. */
+function jsonType(v: unknown): string {
+  if (v === null) return 'null';
+  if (Array.isArray(v)) return 'array';
+  if (typeof v === 'number') return Number.isInteger(v) ? 'integer' : 'number';
+  return typeof v;
 }
 
 function dataAt(source: RecipeSource, path: DataPath): unknown {

@@ -44,12 +44,21 @@ function isMergeKey(key: unknown): boolean {
   return isScalar(key) && (key.value === '<<' || (typeof key.value === 'symbol' && key.value.description === '<<'));
 }
 
-/** Merge keys whose value is not a map, an alias of one, or a list of those (yaml throws on them while converting). */
+/**
+ * Keys yaml cannot turn into data: merge keys (<<) whose value is not a map,
+ * an alias of one, or a list of those (yaml throws on them while converting),
+ * and keys that are collections.
+ */
 function mergeErrors(source: RecipeSource): RecipeError[] {
   const errors: RecipeError[] = [];
   const isMapSource = (n: unknown): boolean => isMap(isAlias(n) ? n.resolve(source.doc) : n);
   visit(source.doc, {
     Pair: (_, pair) => {
+      if (isCollection(pair.key)) {
+        // yaml would turn it into text with a process warning.
+        errors.push(new RecipeError(locationAt(source, (pair.key as YamlNode).range?.[0] ?? 0), 'YAML: a key must be text, not a list or a map'));
+        return;
+      }
       if (!isMergeKey(pair.key)) return;
       const value = pair.value as YamlNode | null;
       if (isMapSource(value) || (isSeq(value) && value.items.every(isMapSource))) return;

@@ -104,3 +104,30 @@ describe("yaml's messages are about the file, not about yaml's API or JavaScript
   });
 });
 
+describe('schema errors name what is wrong with the value written, once', () => {
+  const head = ['recipe: t', 'rules:', '  - id: r', '    formats: [onnx]'];
+
+  it("an empty replacement is empty, not 'must be a map'", () => {
+    expect(check([...head, '    match: Abs($x)', "    replace: ''", ''].join('\n')).errors).toEqual(["6:14 [r] 'rules[0].replace' must not be empty"]);
+  });
+
+  it('an empty pattern', () => {
+    expect(check([...head, "    match: ''", '    replace: Abs($x)', ''].join('\n')).errors).toEqual(["5:12 [r] 'rules[0].match' must not be empty"]);
+  });
+
+  it("a bad let name is reported once, not also as '[object Object]'", () => {
+    const r = check([...head, '    match: Abs($x)', '    replace: Abs($x)', '    let: {"$a": "1"}', ''].join('\n'));
+    expect(r.errors).toEqual(["7:11 [r] '$a' is not a valid name in 'rules[0].let'"]);
+  });
+
+  it("a bad item of a where list is reported at the item, not as 'where must be a string'", () => {
+    const r = check([...head, '    match: Abs($x)', '    replace: Abs($x)', '    where: [null]', ''].join('\n'));
+    expect(r.errors).toEqual(["7:13 [r] 'rules[0].where[0]' must be a string or a number or true or false"]);
+  });
+
+  it('a key that is a list is a YAML error (yaml would stringify it with a process warning)', () => {
+    const r = check([...head, '    match: Abs($x)', '    replace: Abs($x)', '    let: {? [a]: b}', ''].join('\n'));
+    expect(r.errors).toEqual(['7:13 YAML: a key must be text, not a list or a map']);
+  });
+});
+
