@@ -77,6 +77,30 @@ export function parseReplacement(text: string): ReplacementAst {
   return { text, statements, result: results[0]!, results };
 }
 
+/**
+ * The deepest nesting of brackets, and the most `for`/`fold` loops, a pattern
+ * or replacement may have: the parser, the matcher and the builder recurse
+ * once per level, and a real rule nests a handful. The same bound as
+ * expressions have.
+ */
+export const MAX_PATTERN_DEPTH = 256;
+
+/** Refuses text nested deeper than MAX_PATTERN_DEPTH before anything recurses over it. */
+function checkNesting(tokens: readonly Token[]): void {
+  let depth = 0;
+  let loops = 0;
+  for (const t of tokens) {
+    if (t.kind === 'punct' && (t.value === '(' || t.value === '[' || t.value === '{')) depth++;
+    else if (t.kind === 'punct' && (t.value === ')' || t.value === ']' || t.value === '}')) depth--;
+    else if (t.kind === 'ident' && (t.value === 'for' || t.value === 'fold')) loops++;
+    else continue;
+    if (depth > MAX_PATTERN_DEPTH || loops > MAX_PATTERN_DEPTH) {
+      const what = depth > MAX_PATTERN_DEPTH ? `nested too deeply (more than ${MAX_PATTERN_DEPTH} levels of brackets)` : `too many for/fold loops (more than ${MAX_PATTERN_DEPTH})`;
+      throw new PatternSyntaxError(t.start, t.end, what, 'a rule nests a few levels: split it, or name parts with statements (name = Op(...)) or let entries');
+    }
+  }
+}
+
 /** Tokens after which an argument ends (at bracket depth 0). */
 const ARG_END = new Set([',', ')', ']', '}', ';', ':']);
 
@@ -89,6 +113,7 @@ class Parser {
   constructor(private readonly text: string, newlines = true) {
     const tokens = tokenize(text);
     this.tokens = newlines ? tokens : tokens.filter((t) => t.kind !== 'newline');
+    checkNesting(this.tokens);
   }
 
   peek(ahead = 0): Token {

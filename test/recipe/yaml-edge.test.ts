@@ -131,3 +131,37 @@ describe('schema errors name what is wrong with the value written, once', () => 
   });
 });
 
+
+describe('patterns and replacements nested beyond the limit are recipe errors (were a stack overflow, exit 70)', () => {
+  const head = ['recipe: t', 'rules:', '  - id: r', '    formats: [onnx]'];
+  const deep = (n: number, open: string, inner: string, close: string): string => open.repeat(n) + inner + close.repeat(n);
+
+  it('a pattern 20000 calls deep: the error is at the 257th bracket', () => {
+    const match = deep(20000, 'Relu(', '$x', ')');
+    const line = `    match: "${match}"`;
+    const r = check([...head, line, '    replace: $x', ''].join('\n'));
+    expect(r.errors).toEqual([`5:${line.indexOf('"') + 2 + 'Relu('.length * 257 - 1} [r] nested too deeply (more than 256 levels of brackets)`]);
+  });
+
+  it('a replacement 20000 calls deep', () => {
+    const line = `    replace: "${deep(20000, 'Abs(', '$x', ')')}"`;
+    const r = check([...head, '    match: Relu($x)', line, ''].join('\n'));
+    expect(r.errors).toEqual([`6:${line.indexOf('"') + 2 + 'Abs('.length * 257 - 1} [r] nested too deeply (more than 256 levels of brackets)`]);
+  });
+
+  it('an attribute list 20000 deep', () => {
+    const line = `    match: "Relu($x){a: ${deep(20000, '[', '', ']')}}"`;
+    const r = check([...head, line, '    replace: $x', ''].join('\n'));
+    expect(r.errors).toEqual([`5:${line.indexOf('[') + 256} [r] nested too deeply (more than 256 levels of brackets)`]);
+  });
+
+  it('20000 nested loops', () => {
+    const line = `    replace: "Concat(${'for i in range(2): '.repeat(20000)}$x){axis: 0}"`;
+    const r = check([...head, '    match: Relu($x)', line, ''].join('\n'));
+    expect(r.errors).toEqual([`6:${line.indexOf('Concat(') + 8 + 'for i in range(2): '.length * 256} [r] too many for/fold loops (more than 256)`]);
+  });
+
+  it('100 levels are fine', () => {
+    expect(check([...head, `    match: "${deep(100, 'Relu(', '$x', ')')}"`, `    replace: "${deep(100, 'Abs(', '$x', ')')}"`, ''].join('\n')).errors).toEqual([]);
+  });
+});
