@@ -83,7 +83,19 @@ function recipeSchema(): Record<string, unknown> {
 export function loadRecipeFile(file: string, text?: string): { recipe?: RecipeFile; errors: RecipeError[] } {
   let content: string;
   try {
-    content = text ?? fs.readFileSync(file, 'utf8');
+    if (text !== undefined) content = text;
+    else {
+      const bytes = fs.readFileSync(file);
+      const bad = firstInvalidUtf8(bytes);
+      if (bad >= 0) {
+        // Decoding would turn the byte into U+FFFD, and the error would be about that character somewhere later.
+        const before = bytes.subarray(0, bad).toString('utf8');
+        const line = before.split('\n').length;
+        const col = before.length - before.lastIndexOf('\n');
+        return { errors: [new RecipeError({ file, line, col }, `the file is not UTF-8: byte 0x${bytes[bad]!.toString(16).padStart(2, '0')} at offset ${bad} starts no valid character`, undefined, 'save the recipe as UTF-8')] };
+      }
+      content = bytes.toString('utf8');
+    }
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
     const reason = code === 'ENOENT' ? 'no such file' : code === 'EISDIR' ? 'it is a folder, not a recipe file' : (e as Error).message;
@@ -103,6 +115,32 @@ export function loadRecipeFile(file: string, text?: string): { recipe?: RecipeFi
     return { errors: schemaErrors(source, validateRecipeSchema.errors ?? []) };
   }
   return buildRecipe(source, content);
+}
+
+/** The offset of the first byte that is not part of a valid UTF-8 sequence, or -1. */
+function firstInvalidUtf8(b: Uint8Array): number {
+  let i = 0;
+  while (i < b.length) {
+    const c = b[i]!;
+    if (c < 0x80) {
+      i++;
+      continue;
+    }
+    // Lead byte: the sequence length, and the range of the second byte (no overlongs, surrogates or > U+10FFFF).
+    let n: number;
+    let lo = 0x80;
+    let hi = 0xbf;
+    if (c >= 0xc2 && c <= 0xdf) n = 2;
+    else if (c >= 0xe0 && c <= 0xef) [n, lo, hi] = [3, c === 0xe0 ? 0xa0 : 0x80, c === 0xed ? 0x9f : 0xbf];
+    else if (c >= 0xf0 && c <= 0xf4) [n, lo, hi] = [4, c === 0xf0 ? 0x90 : 0x80, c === 0xf4 ? 0x8f : 0xbf];
+    else return i;
+    for (let k = 1; k < n; k++) {
+      const x = b[i + k];
+      if (x === undefined || x < (k === 1 ? lo : 0x80) || x > (k === 1 ? hi : 0xbf)) return i;
+    }
+    i += n;
+  }
+  return -1;
 }
 
 interface RawRecipe {

@@ -3,6 +3,7 @@ import * as path from 'node:path';
 import { RecipeErrors } from '../../src/errors';
 import { loadBundle } from '../../src/recipe/bundle';
 import { checkBundle } from '../../src/recipe/compile';
+import { loadRecipeFile } from '../../src/recipe/load';
 import { tempDir } from '../helpers/corpus';
 
 const dir = tempDir('recipe-yaml-edge-');
@@ -163,5 +164,34 @@ describe('patterns and replacements nested beyond the limit are recipe errors (w
 
   it('100 levels are fine', () => {
     expect(check([...head, `    match: "${deep(100, 'Relu(', '$x', ')')}"`, `    replace: "${deep(100, 'Abs(', '$x', ')')}"`, ''].join('\n')).errors).toEqual([]);
+  });
+});
+
+describe('a file that is not UTF-8', () => {
+  it('is an error at the first bad byte, with its offset (was "unexpected character \'\uFFFD\'" inside the pattern)', () => {
+    const file = path.join(dir, 'latin1.yaml');
+    const head = Buffer.from('recipe: t\nrules:\n  - id: r\n    formats: [onnx]\n    match: Ab');
+    fs.writeFileSync(file, Buffer.concat([head, Buffer.from([0xe9]), Buffer.from('s($x)\n    replace: $x\n')]));
+    const { errors } = loadRecipeFile(file);
+    expect(errors.map((e) => `${e.location.line}:${e.location.col} ${e.reason}`)).toEqual([`5:14 the file is not UTF-8: byte 0xe9 at offset ${head.length} starts no valid character`]);
+  });
+
+  it('agrees with a strict UTF-8 decoder on random bytes', () => {
+    let seed = 7;
+    const rnd = (n: number): number => ((seed = (seed * 1103515245 + 12345) % 2 ** 31), seed % n);
+    const file = path.join(dir, 'random.yaml');
+    const strict = new TextDecoder('utf-8', { fatal: true });
+    for (let k = 0; k < 2000; k++) {
+      const bytes = Buffer.from(Array.from({ length: 1 + rnd(6) }, () => (rnd(3) === 0 ? rnd(128) : 0x80 + rnd(128))));
+      fs.writeFileSync(file, Buffer.concat([Buffer.from('recipe: "'), bytes, Buffer.from('"\nrules: []\n')]));
+      let valid = true;
+      try {
+        strict.decode(bytes);
+      } catch {
+        valid = false;
+      }
+      const notUtf8 = loadRecipeFile(file).errors.some((e) => e.reason.startsWith('the file is not UTF-8'));
+      expect([bytes.toString('hex'), notUtf8]).toEqual([bytes.toString('hex'), !valid]);
+    }
   });
 });
