@@ -101,6 +101,11 @@ function checkNesting(tokens: readonly Token[]): void {
   }
 }
 
+const INT64_MAX = 2n ** 63n - 1n;
+
+/** A literal that parses but no attribute can hold: an error, not a cue to read the text as an expression. */
+class BadLiteral extends PatternSyntaxError {}
+
 /** Tokens after which an argument ends (at bracket depth 0). */
 const ARG_END = new Set([',', ')', ']', '}', ';', ':']);
 
@@ -382,10 +387,10 @@ class Parser {
     return { kind: 'equals', alternatives, start: t.start, end: this.prevEnd() };
   }
 
-  /** A literal: number, string, true/false, inf/nan, or a list of them. */
+  /** A literal: number, string, true/false, inf/nan, or a list of numbers or of strings. */
   literal(): Literal {
     const t = this.next();
-    if (t.kind === 'number') return { type: 'number', value: t.value, integer: t.integer };
+    if (t.kind === 'number') return this.numberLiteral(t, false);
     if (t.kind === 'string') return { type: 'string', value: t.value };
     if (t.kind === 'ident') {
       if (t.value === 'true' || t.value === 'false') return { type: 'bool', value: t.value === 'true' };
@@ -393,20 +398,42 @@ class Parser {
       if (t.value === 'nan') return { type: 'number', value: NaN, integer: false };
     }
     if (t.kind === 'punct' && t.value === '-') {
-      const n = this.literal();
-      if (n.type !== 'number') throw new PatternSyntaxError(t.start, this.prevEnd(), "'-' must be followed by a number");
-      return { type: 'number', value: typeof n.value === 'bigint' ? -n.value : -n.value, integer: n.integer };
+      // One sign, read here rather than by recursion: a long run of '-' must not overflow the stack.
+      const n = this.next();
+      if (n.kind === 'number') return this.numberLiteral(n, true);
+      if (n.kind === 'ident' && n.value === 'inf') return { type: 'number', value: -Infinity, integer: false };
+      if (n.kind === 'ident' && n.value === 'nan') return { type: 'number', value: NaN, integer: false };
+      throw new PatternSyntaxError(t.start, n.end, "'-' must be followed by a number");
     }
     if (t.kind === 'punct' && t.value === '[') {
       const items: Literal[] = [];
       if (this.eat(']')) return { type: 'list', items };
       for (;;) {
-        items.push(this.literal());
+        const at = this.peek();
+        const item = this.literal();
+        // What a literal list attribute holds: ints, floats or strings. (In a replacement, other
+        // lists are read again as an expression: a nested list can make a tensor attribute.)
+        if (item.type === 'list' || item.type === 'bool') {
+          throw new PatternSyntaxError(at.start, this.prevEnd(), `a list attribute holds numbers or strings, not ${item.type === 'list' ? 'lists' : 'true/false'}`, item.type === 'bool' ? 'write 1 and 0' : undefined);
+        }
+        if (items.length > 0 && items[0]!.type !== item.type) {
+          throw new PatternSyntaxError(at.start, this.prevEnd(), 'a list attribute holds numbers or strings, not both');
+        }
+        items.push(item);
         if (this.eat(']')) return { type: 'list', items };
         this.expect(',', 'between list items');
       }
     }
     throw new PatternSyntaxError(t.start, t.end, `expected a literal (number, "string", true/false or a [list]), found ${describe(t)}`);
+  }
+
+  /** A number token as a literal; an integer must fit in an int64 attribute. */
+  private numberLiteral(t: Extract<Token, { kind: 'number' }>, negative: boolean): Literal {
+    const value = negative ? (typeof t.value === 'bigint' ? -t.value : -t.value) : t.value;
+    if (t.integer && (BigInt(value) > INT64_MAX || BigInt(value) < -INT64_MAX - 1n)) {
+      throw new BadLiteral(t.start, t.end, `the integer ${negative ? '-' : ''}${String(t.value)} does not fit in 64 bits`, 'attributes hold int64 values; write a float (1e30) if that is meant');
+    }
+    return { type: 'number', value, integer: t.integer };
   }
 
   // ---- replacements ----
@@ -565,7 +592,7 @@ class Parser {
       const literal = this.literal();
       if (this.isPunct(',') || this.isPunct('}')) return { kind: 'literal', literal, start, end: this.prevEnd() };
     } catch (e) {
-      if (!(e instanceof PatternSyntaxError)) throw e;
+      if (!(e instanceof PatternSyntaxError) || e instanceof BadLiteral) throw e;
     }
     this.pos = save;
     return this.expression(NO_STOPS, 'an attribute value');
