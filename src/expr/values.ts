@@ -123,6 +123,10 @@ export function toAttr(v: ExprValue, like?: AttrKind, at: Span = NO_SPAN): Attr 
   const fail = (): never => {
     throw new ExprError(at.start, at.end, `${describeValue(v)} cannot be ${like ? `a '${like}' attribute` : 'an attribute'}`);
   };
+  // Formats store int attributes as int64: a wider value would be written wrapped (2 ** 70 as 0).
+  const tooWide = (x: number | bigint): never => {
+    throw new ExprError(at.start, at.end, `${typeof x === 'bigint' ? x : BigInt(x)} does not fit in a 64-bit integer attribute`);
+  };
   const item = (x: ExprValue): number | bigint | undefined => {
     if (typeof x === 'number' || typeof x === 'bigint') return x;
     if (typeof x === 'boolean') return x ? 1 : 0;
@@ -144,6 +148,8 @@ export function toAttr(v: ExprValue, like?: AttrKind, at: Span = NO_SPAN): Attr 
     if (items.some((x) => x === undefined)) fail();
     if (like === 'floats') return { kind: 'floats', value: items.map((x) => Number(x)) };
     if (items.some((x) => typeof x === 'number' && !Number.isInteger(x))) fail();
+    const wide = items.find((x) => !fitsInt64(x!));
+    if (wide !== undefined) tooWide(wide);
     return { kind: 'ints', value: items as (number | bigint)[] };
   }
   if (like === 'strings') {
@@ -155,7 +161,11 @@ export function toAttr(v: ExprValue, like?: AttrKind, at: Span = NO_SPAN): Attr 
     if (v.length > 0 && v.every((x) => typeof x === 'string')) return { kind: 'strings', value: [...(v as string[])] };
     const items = v.map(item);
     if (items.some((x) => x === undefined)) fail();
-    if (items.every((x) => typeof x === 'bigint' || Number.isInteger(x))) return { kind: 'ints', value: items as (number | bigint)[] };
+    if (items.every((x) => typeof x === 'bigint' || Number.isInteger(x))) {
+      const wide = items.find((x) => !fitsInt64(x!));
+      if (wide !== undefined) tooWide(wide);
+      return { kind: 'ints', value: items as (number | bigint)[] };
+    }
     return { kind: 'floats', value: items.map((x) => Number(x)) };
   }
   if (v instanceof Tensor && like === undefined) return { kind: 'tensor', value: v };
@@ -165,11 +175,18 @@ export function toAttr(v: ExprValue, like?: AttrKind, at: Span = NO_SPAN): Attr 
   if (like === 'bool') return { kind: 'bool', value: x !== 0 && x !== 0n };
   if (like === 'int' || (like === undefined && (typeof x === 'bigint' || (Number.isInteger(x) && typeof v !== 'boolean')))) {
     if (typeof x === 'number' && !Number.isInteger(x)) fail();
+    if (!fitsInt64(x)) tooWide(x);
     return { kind: 'int', value: x };
   }
   if (like === undefined && typeof v === 'boolean') return { kind: 'bool', value: v };
   if (like !== undefined) fail();
   return { kind: 'float', value: Number(x) };
+}
+
+/** True for an integer an int64 holds. */
+function fitsInt64(x: number | bigint): boolean {
+  if (typeof x === 'bigint') return x >= -(2n ** 63n) && x < 2n ** 63n;
+  return !Number.isInteger(x) || (x >= -(2 ** 63) && x < 2 ** 63);
 }
 
 /** The dtype a tensor gets from a float literal when nothing else decides it. */
