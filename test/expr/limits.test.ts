@@ -54,3 +54,16 @@ describe('values that would exhaust memory end in an error naming the limit', ()
     expect(evaluate(parseExpr('len(tolist(zeros([1000, 1000])))'), {})).toBe(1000);
   });
 });
+
+describe('long axis lists take time proportional to their length', () => {
+  it('unsqueeze with 100000 axes (took ~9 s: rank x axes steps)', () => {
+    const t0 = Date.now();
+    expect(evaluate(parseExpr('rank(unsqueeze(ones([1]), range(100000)))'), {})).toBe(100001);
+    expect(Date.now() - t0).toBeLessThan(3000);
+  });
+
+  it('a repeated axis in a long list is still found', () => {
+    const text = 'unsqueeze(ones([1]), range(20) + [3])';
+    expect(evalError(text)).toEqual({ ...span(text, 'range(20) + [3]'), reason: 'unsqueeze(): axis repeated in [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, ...]' });
+  });
+});

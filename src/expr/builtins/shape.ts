@@ -35,11 +35,13 @@ let lastUnsqueezed: readonly number[] = Object.freeze([]);
  */
 function unsqueezedShape(from: readonly number[], at: readonly number[], rank: number): readonly number[] {
   const last = lastUnsqueezed;
+  // A few axes are searched in the list; many (unsqueeze(t, range(100000))) in a set, not in rank x axes steps.
+  const inserted: { includes(i: number): boolean } = at.length > 16 ? { includes: Set.prototype.has.bind(new Set(at)) } : at;
   let same = last.length === rank;
-  for (let i = 0, next = 0; same && i < rank; i++) same = last[i] === (at.includes(i) ? 1 : (from[next++] ?? 1));
+  for (let i = 0, next = 0; same && i < rank; i++) same = last[i] === (inserted.includes(i) ? 1 : (from[next++] ?? 1));
   if (same) return last;
   const shape = new Array<number>(rank);
-  for (let i = 0, next = 0; i < rank; i++) shape[i] = at.includes(i) ? 1 : (from[next++] ?? 1);
+  for (let i = 0, next = 0; i < rank; i++) shape[i] = inserted.includes(i) ? 1 : (from[next++] ?? 1);
   return (lastUnsqueezed = Object.freeze(shape));
 }
 
@@ -116,7 +118,7 @@ export const SHAPE_FUNCTIONS: readonly FunctionSpec[] = [
       const rank = tensor.rank + list.length;
       const at = list.map((a) => normalizeAxis(a, rank, ctx.span(1), 'unsqueeze()'));
       // Plain loops: a rule unsqueezes its per-channel constants at every match.
-      for (let i = 1; i < at.length; i++) if (at.indexOf(at[i]!) < i) ctx.fail(`axis repeated in [${list.join(', ')}]`, 1);
+      if (at.length > 16 ? new Set(at).size < at.length : at.some((a, i) => at.indexOf(a) < i)) ctx.fail(`axis repeated in [${list.length > 16 ? `${list.slice(0, 16).join(', ')}, ...` : list.join(', ')}]`, 1);
       // The same elements with size-1 axes added: the data is shared, as reshape() shares it.
       return new Tensor(tensor.dtype, unsqueezedShape(tensor.shape, at, rank), tensor.data);
     },
