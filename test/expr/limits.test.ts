@@ -67,3 +67,11 @@ describe('long axis lists take time proportional to their length', () => {
     expect(evalError(text)).toEqual({ ...span(text, 'range(20) + [3]'), reason: 'unsqueeze(): axis repeated in [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, ...]' });
   });
 });
+
+describe('integer powers with huge negative exponents', () => {
+  it('give a float, as small ones do (3 ** -(2 ** 63) threw a RangeError from BigInt)', () => {
+    expect(evaluate(parseExpr('3 ** -9223372036854775808'), {})).toBe(0);
+    expect(evaluate(parseExpr('1 ** -9223372036854775807'), {})).toBe(1);
+    expect(evaluate(parseExpr('2 ** -2'), {})).toBe(0.25);
+  });
+});

@@ -104,6 +104,8 @@ export function applyElementwise(spec: ElementwiseSpec, operands: readonly Opera
     if (!anyBig && Number.isSafeInteger(approx)) return approx;
     // 2 ** -1 is 0.5, and results far beyond int64 are floats (as they would overflow an int64 tensor).
     if (!Number.isInteger(approx) || Math.abs(approx) > 2 ** 64) return approx;
+    // A negative exponent gives a float even when it underflows to an integral 0 (3 ** -2 ** 63); a bigint power would throw.
+    if (spec === BINARY_OPS['**'] && b < 0n) return approx;
     // Exact integers beyond 2^53: 2 ** 62 + 1, INT64_MAX - 1, products of large dims.
     return normalizeInt(spec === BINARY_OPS['**'] ? a ** b : spec.big(a, b, c));
   }
