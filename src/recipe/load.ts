@@ -85,7 +85,8 @@ export function loadRecipeFile(file: string, text?: string): { recipe?: RecipeFi
   try {
     if (text !== undefined) content = text;
     else {
-      const bytes = fs.readFileSync(file);
+      const bytes = readRecipeBytes(file);
+      if (typeof bytes === 'string') return { errors: [new RecipeError({ file, line: 1, col: 1 }, `cannot read recipe: ${bytes}`)] };
       const bad = firstInvalidUtf8(bytes);
       if (bad >= 0) {
         // Decoding would turn the byte into U+FFFD, and the error would be about that character somewhere later.
@@ -115,6 +116,27 @@ export function loadRecipeFile(file: string, text?: string): { recipe?: RecipeFi
     return { errors: schemaErrors(source, validateRecipeSchema.errors ?? []) };
   }
   return buildRecipe(source, content);
+}
+
+/** The largest recipe file read: hand-written rules are a few KB; a bigger file is a wrong path. */
+export const MAX_RECIPE_BYTES = 16 * 1024 * 1024;
+
+/**
+ * The bytes of a recipe file, or why it is not read: a device, a FIFO (/dev/zero,
+ * /dev/stdin given to `extends` would never end) or a file over MAX_RECIPE_BYTES.
+ * Folders and missing files throw, as reading them does.
+ */
+function readRecipeBytes(file: string): Buffer | string {
+  const fd = fs.openSync(file, 'r');
+  try {
+    const st = fs.fstatSync(fd);
+    if (st.isDirectory()) throw Object.assign(new Error('folder'), { code: 'EISDIR' });
+    if (!st.isFile()) return 'it is not a regular file';
+    if (st.size > MAX_RECIPE_BYTES) return `the file has ${st.size} bytes (limit ${MAX_RECIPE_BYTES}); is it a recipe?`;
+    return fs.readFileSync(fd);
+  } finally {
+    fs.closeSync(fd);
+  }
 }
 
 /** The offset of the first byte that is not part of a valid UTF-8 sequence, or -1. */

@@ -195,3 +195,22 @@ describe('a file that is not UTF-8', () => {
     }
   });
 });
+
+describe('files that are not recipes are refused before they are read', () => {
+  it('extends: [/dev/zero] is an error, not a read that never ends', () => {
+    const r = check(['recipe: t', 'extends: [/dev/zero]', 'rules: []', ''].join('\n'));
+    expect(r.errors).toEqual(['1:1 cannot read recipe: it is not a regular file']);
+  });
+
+  it('a file over 16 MB', () => {
+    const file = path.join(dir, 'huge.yaml');
+    fs.writeFileSync(file, '');
+    fs.truncateSync(file, 16 * 1024 * 1024 + 1);
+    expect(loadRecipeFile(file).errors.map((e) => e.reason)).toEqual(['cannot read recipe: the file has 16777217 bytes (limit 16777216); is it a recipe?']);
+  });
+
+  it('a folder and a missing file keep their messages', () => {
+    expect(loadRecipeFile(dir).errors.map((e) => e.reason)).toEqual(['cannot read recipe: it is a folder, not a recipe file']);
+    expect(loadRecipeFile(path.join(dir, 'missing.yaml')).errors.map((e) => e.reason)).toEqual(['cannot read recipe: no such file']);
+  });
+});
