@@ -321,7 +321,8 @@ function replayBlock(text: string, from: number, to: number, folded: boolean): {
   for (let s = headerEnd + 1; s < to; ) {
     const nl = text.indexOf('\n', s);
     const e = nl < 0 || nl > to ? to : nl;
-    lines.push({ start: s, end: e });
+    // A CRLF file: the '\r' belongs to the line break, not to the line's text.
+    lines.push({ start: s, end: e > s && text[e - 1] === '\r' ? e - 1 : e });
     s = e + 1;
   }
   // The block's indentation: its parent's plus the explicit indicator, else the first non-empty line's.

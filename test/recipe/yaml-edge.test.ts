@@ -214,3 +214,22 @@ describe('files that are not recipes are refused before they are read', () => {
     expect(loadRecipeFile(path.join(dir, 'missing.yaml')).errors.map((e) => e.reason)).toEqual(['cannot read recipe: no such file']);
   });
 });
+
+describe('CRLF line ends', () => {
+  it('give the same positions as LF inside block, folded, quoted and plain scalars (block scalars fell back to their first line)', () => {
+    const lines = [
+      'recipe: t', 'rules:', '  - id: r', '    formats: [onnx]',
+      '    match: >-', '      Relu(', '        Mull($x))',
+      '    replace: |', '      Abs(', '        Neg($y))',
+      '    where:', '      - "rank($x) ==', '        foo(1)"', '      - rank($x) ==', '        bar(1)', '',
+    ];
+    const lf = check(lines.join('\n')).errors;
+    expect(lf).toEqual([
+      "7:9 [r] unknown op 'Mull' for onnx",
+      "13:9 [r] unknown function 'foo'",
+      "15:9 [r] unknown function 'bar'",
+      '10:13 [r] $y is not bound by the pattern',
+    ]);
+    expect(check(lines.join('\r\n')).errors).toEqual(lf);
+  });
+});
