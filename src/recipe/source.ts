@@ -19,7 +19,9 @@ export interface RecipeSource {
 export type DataPath = readonly (string | number)[];
 
 /** Parses YAML text, keeping positions; YAML syntax errors become RecipeErrors. */
-export function parseRecipeSource(file: string, text: string): { source: RecipeSource; errors: RecipeError[] } {
+export function parseRecipeSource(file: string, withBom: string): { source: RecipeSource; errors: RecipeError[] } {
+  // Without the byte-order mark an editor does not show, so that line 1's columns are the editor's.
+  const text = withBom.startsWith('\uFEFF') ? withBom.slice(1) : withBom;
   const lines = new LineCounter();
   // `merge`: YAML 1.1 merge keys (`<<: *base`), which hand-written rule lists use to share fields.
   const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false, uniqueKeys: true, merge: true });

@@ -233,3 +233,12 @@ describe('CRLF line ends', () => {
     expect(check(lines.join('\r\n')).errors).toEqual(lf);
   });
 });
+
+describe('a byte-order mark', () => {
+  it('does not count as a column of line 1 (editors do not show it)', () => {
+    const r = check("\uFEFFrecipee: t\nrules: [{id: r, formats: [onnx], match: 'Mull($x)', replace: $x}]\n");
+    expect(r.errors).toEqual(["1:1 missing field 'recipe'", "1:1 unknown field 'recipee'"]);
+    const ok = check("\uFEFFrecipe: t\nrules: [{id: r, formats: [onnx], match: 'Mull($x)', replace: $x}]\n");
+    expect(ok.errors).toEqual(["2:42 [r] unknown op 'Mull' for onnx"]);
+  });
+});
