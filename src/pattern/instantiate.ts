@@ -730,7 +730,7 @@ export function checkReplacement(ast: ReplacementAst, scope: ReplacementScope): 
     if (!info) {
       const near = captureNames.find((c) => c.toLowerCase() === name.toLowerCase());
       errors.push(new PatternSyntaxError(start, end, `$${name} is not bound by the pattern`,
-        near ? `did you mean $${near}?` : captureNames.length ? `the pattern binds ${captureNames.map((c) => '$' + c).join(', ')}` : undefined));
+        near ? `did you mean $${near}?` : captureNames.length ? `the pattern binds ${captureNames.slice(0, 12).map((c) => '$' + c).join(', ')}${captureNames.length > 12 ? `, ... (${captureNames.length} names)` : ''}` : undefined));
     }
     return info;
   };

@@ -1,6 +1,6 @@
 import { Graph, Tensor } from '../../src/ir';
 import { PatternSyntaxError } from '../../src/pattern/errors';
-import { compilePattern, instantiate, parsePattern, parseReplacement } from '../../src/pattern';
+import { checkReplacement, compilePattern, instantiate, parsePattern, parseReplacement } from '../../src/pattern';
 
 /** A graph `y = Relu(x)` with a constant `n` beside it; builds `replacement` at the Relu and returns the error it raises, with its offsets. */
 function buildError(replacement: string, n = 0): { start: number; end: number; reason: string } {
@@ -54,5 +54,15 @@ describe('a replacement that would build too much is refused, naming the limit',
   it('a statement with a huge number of outputs (ran out of memory)', () => {
     const text = 'a[item($n)] = Split($x); a[0]';
     expect(buildError(text, 100000000)).toEqual({ ...span(text, 'item($n)'), reason: '100000000 outputs are too many for one node (limit 100000)' });
+  });
+});
+
+describe('hints stay short', () => {
+  it('an unbound name in a rule whose pattern binds 2000 names lists the first 12', () => {
+    const pattern = compilePattern(parsePattern(`Concat(${Array.from({ length: 2000 }, (_, i) => `$x${i}`).join(', ')})`), { format: 'onnx' });
+    const problems = checkReplacement(parseReplacement('Abs($y)'), { captures: pattern.captures, lets: [] });
+    expect(problems.map((p) => [p.reason, p.hint])).toEqual([
+      ['$y is not bound by the pattern', 'the pattern binds $x0, $x1, $x2, $x3, $x4, $x5, $x6, $x7, $x8, $x9, $x10, $x11, ... (2000 names)'],
+    ]);
   });
 });
