@@ -473,6 +473,10 @@ export class Graph {
     return this.liveValues().values();
   }
 
+  get nodeCount(): number {
+    return this._nodes.length - this._removedCount;
+  }
+
   get valueCount(): number {
     return this._values.length - this._removedValues;
   }

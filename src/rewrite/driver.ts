@@ -122,8 +122,15 @@ export function applyRules(model: Model, rules: readonly CompiledRule[], options
     }
     for (const graph of [...model.allGraphs()]) {
       const ctx: RuleContext = { model, graph, target };
+      const nodesBefore = graph.nodeCount;
       const rounds = runToFixpoint(graph, group.rules, ctx, { sourceless, maxIterations, stats, explain: options.explain, explained, onProgress: options.onProgress });
       report.rounds += rounds.rounds;
+      if (rounds.grewTo !== undefined) {
+        report.boundHit = true;
+        report.warnings.push(
+          `graph '${graph.name}': rules ${group.rules.map((r) => r.id).join(', ')} grew the graph from ${nodesBefore} to ${rounds.grewTo} nodes; stopped there (a rule may rewrite its own output into several copies of itself)`,
+        );
+      }
       if (rounds.boundHit) {
         report.boundHit = true;
         report.warnings.push(
@@ -165,6 +172,9 @@ export function applyRules(model: Model, rules: readonly CompiledRule[], options
   }
   return report;
 }
+
+/** Nodes a group of rules may add to a graph beyond 16 times its size before the run stops (see runToFixpoint). */
+const NODE_GROWTH = 200_000;
 
 type Group = { kind: 'pattern'; rules: PatternRule[] } | { kind: 'action'; rule: ActionRule };
 
@@ -237,8 +247,12 @@ class OpIndex {
   }
 }
 
-function runToFixpoint(graph: Graph, rules: readonly PatternRule[], ctx: RuleContext, o: FixpointOptions): { rounds: number; boundHit: boolean } {
+function runToFixpoint(graph: Graph, rules: readonly PatternRule[], ctx: RuleContext, o: FixpointOptions): { rounds: number; boundHit: boolean; grewTo?: number } {
   const index = new OpIndex(graph.nodes, rules);
+  // The round bound alone does not stop a rule that rewrites its own output
+  // into several copies of itself: the graph would grow geometrically within
+  // the bound. No real rewrite comes near this many nodes.
+  const nodeBudget = Math.max(16 * graph.nodeCount, graph.nodeCount + NODE_GROWTH);
   /** (rule, node) pairs whose replacement was refused: not tried again. */
   const refused = new Map<PatternRule, Set<Node>>(rules.map((r) => [r, new Set<Node>()]));
   let rounds = 0;
@@ -278,6 +292,7 @@ function runToFixpoint(graph: Graph, rules: readonly PatternRule[], ctx: RuleCon
         if (outcome.ok) {
           s.rewrites++;
           changed = true;
+          if (graph.nodeCount > nodeBudget) return { rounds, boundHit: false, grewTo: graph.nodeCount };
         } else {
           skip.add(outcome.root);
           s.refused.push({ node: outcome.root.name, graph: graph.name, reason: outcome.reason });

@@ -347,3 +347,33 @@ describe("what the model brings is not the rules' fault", () => {
     expect(applyRules(again, [fold], { maxIterations: 1 }).warnings.filter((w) => w.includes('graph inputs'))).toEqual([]);
   });
 });
+
+describe('growth bound', () => {
+  it('stops a rule that rewrites its own output into copies of itself, with a warning, long before the round bound', () => {
+    const m = reluChain(1);
+    const tenfold: PatternRule = {
+      kind: 'pattern',
+      id: 'relu-tenfold',
+      rootOps: ['Relu'],
+      match: (node) => ({
+        ok: true,
+        matched: [node],
+        rewrite: (graph, out) => {
+          const nodes: Node[] = [];
+          let v = node.input(0)!;
+          for (let i = 0; i < 10; i++) {
+            const n = graph.addNode({ op: 'Relu', name: graph.uniqueName(`${node.name}_x`), inputs: [v], outputs: i === 9 ? out : [graph.uniqueName('t')] });
+            nodes.push(n);
+            v = n.output(0);
+          }
+          return { nodes };
+        },
+      }),
+    };
+    const report = applyRules(m, [tenfold]);
+    expect(report.boundHit).toBe(true);
+    expect(report.warnings).toEqual([expect.stringMatching(/^graph 'main': rules relu-tenfold grew the graph from 1 to 2000\d\d nodes; stopped there/)]);
+    expect(report.rounds).toBeLessThan(16);
+    expect(validate(m.graph, { ordered: true })).toEqual([]);
+  });
+});
