@@ -197,7 +197,7 @@ export interface ValidateOptions {
 }
 
 /** Whether something gives `v` its content: a producer, a constant, a graph input, a variable's state. */
-function hasSource(v: Value): boolean {
+export function hasSource(v: Value): boolean {
   return v.const !== undefined || v.variable === true || (v.producer !== null && !v.producer.removed) || v.graph.inputs.includes(v);
 }
 

@@ -1,7 +1,7 @@
 import { GraphError, ModelError } from '../errors';
 import type { Graph, Node, Value } from '../ir/graph';
 import type { Model } from '../ir/model';
-import { CycleError, cleanup, nodeOnCycle, sourcelessValues, toposort, validate } from '../ir/passes';
+import { CycleError, cleanup, hasSource, nodeOnCycle, sourcelessValues, toposort, validate } from '../ir/passes';
 import { opArity } from '../recipe/ops';
 import type { ActionRule, CompiledRule, PatternRule, RuleContext, RuleHit } from './rule';
 
@@ -396,7 +396,7 @@ function checkReplacement(graph: Graph, ctx: RuleContext, created: readonly Node
       if (!visibleFrom(graph, v)) problems.push(`${n.op} '${n.name}' input ${i} reads '${v.name}' from a graph out of scope`);
       // A value the model already read without a source (real models hold such
       // reads) is the model's quirk, not a problem this rewrite made.
-      else if (!(v.const !== undefined || (v.producer && !v.producer.removed) || v.graph.inputs.includes(v) || sourceless.has(v))) {
+      else if (!hasSource(v) && !sourceless.has(v)) {
         problems.push(`${n.op} '${n.name}' input ${i} reads '${v.name}', which nothing produces`);
       }
     }

@@ -4,6 +4,7 @@ import type { Graph } from '../ir/graph';
 import type { FormatId, Model } from '../ir/model';
 import { BytesData, Tensor } from '../ir/tensor';
 import { writeModel } from '../formats';
+import { diffElements } from '../verify/compare';
 import type { HostTensor, RuntimeResult } from '../verify/jobs';
 import { randomTensor, seededRandom } from '../verify/random';
 
@@ -58,16 +59,9 @@ export function compareOutputs(run: NumericRun, spec: NumericSpec): { ok: boolea
       return { ok: false, maxAbsDiff: Infinity, problem: `output '${name}' has shape [${a.shape.join(', ')}] before and [${b.shape.join(', ')}] after` };
     }
     if (a.dtype !== b.dtype) return { ok: false, maxAbsDiff: Infinity, problem: `output '${name}' is ${a.dtype} before and ${b.dtype} after` };
-    const x = a.toFloat64();
-    const y = b.toFloat64();
-    for (let i = 0; i < x.length; i++) {
-      const p = x[i]!;
-      const q = y[i]!;
-      if (Number.isNaN(p) && Number.isNaN(q)) continue;
-      const d = Number.isNaN(p) || Number.isNaN(q) ? Infinity : Math.abs(p - q);
-      if (d > maxAbsDiff) maxAbsDiff = d;
-      if (d > spec.tolerance + spec.rtol * Math.abs(p)) within = false;
-    }
+    const diff = diffElements(a.toFloat64(), b.toFloat64(), spec.tolerance, spec.rtol);
+    maxAbsDiff = Math.max(maxAbsDiff, diff.maxAbsDiff);
+    if (diff.beyond > 0) within = false;
   }
   if (spec.expect === 'different') {
     return within

@@ -1,10 +1,14 @@
 import { CheckFailedError, UnsupportedError, UsageError } from '../errors';
-import { detectFormat, readModel } from '../formats';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { detectFormat, readModel, writeModel } from '../formats';
 import { DTYPES, type DType } from '../ir/dtype';
 import type { Graph, Value } from '../ir/graph';
-import type { FormatId } from '../ir/model';
+import type { FormatId, Model } from '../ir/model';
 import { BytesData, Tensor } from '../ir/tensor';
 import { runArmnn } from './armnn';
+import { diffElements } from './compare';
 import type { HostTensor, RuntimeJob, RuntimeResult } from './jobs';
 import { runLiteRt } from './litert';
 import { runOnnxRuntime } from './onnx-child';
@@ -146,6 +150,22 @@ function firstMessage(error: string): string {
   const lines = error.split('\n').map((l) => l.trim()).filter(Boolean);
   const said = lines.find((l) => !/^\W*(INFO|WARNING):/.test(l) && !/^\W*ERROR: \[[^\]]*\]$/.test(l));
   return said ?? `no message beyond ${lines[0] ?? 'a failure'}`;
+}
+
+/**
+ * Verifies a rewritten model held in memory (a dry run) against the file it
+ * came from: the runtimes read files, so it is written to a temporary folder
+ * first, removed afterwards.
+ */
+export function verifyUnwritten(beforeFile: string, after: Model, options: VerifyOptions = {}): VerifyReport {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'recipe-verify-'));
+  try {
+    const file = path.join(dir, `rewritten${path.extname(beforeFile)}`);
+    writeModel(after, file);
+    return verifyModels(beforeFile, file, options);
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
 }
 
 /** Throws what `verifyModels` would throw for a model of `format` before running anything: no runtime, or one that does not run it. */
@@ -296,22 +316,16 @@ function tensorOf(h: HostTensor): Tensor {
   return new Tensor(h.dtype as DType, h.shape, new BytesData(h.data));
 }
 
-/** Elementwise |before - after| <= atol + rtol * |before|; NaN equals NaN, and equal infinities are equal. */
+/** Adds one run's comparison of an output to what the earlier runs found. */
 function compareElements(entry: VerifiedOutput, run: number, before: Tensor, after: Tensor, rtol: number, atol: number): void {
   const x = before.toFloat64();
   const y = after.toFloat64();
-  for (let i = 0; i < x.length; i++) {
-    const p = x[i]!;
-    const q = y[i]!;
-    if (p === q || (Number.isNaN(p) && Number.isNaN(q))) continue;
-    const d = Number.isNaN(p) || Number.isNaN(q) ? Infinity : Math.abs(p - q);
-    if (d > entry.maxAbsDiff) entry.maxAbsDiff = d;
-    // Relative to values above the absolute tolerance only: near 0, a rounding difference is a large ratio that says nothing.
-    if (Math.abs(p) > atol && d / Math.abs(p) > entry.maxRelDiff) entry.maxRelDiff = d / Math.abs(p);
-    if (!(d <= atol + rtol * Math.abs(p))) {
-      entry.beyond++;
-      entry.ok = false;
-      entry.worst ??= { run, index: i, before: p, after: q };
-    }
-  }
+  const diff = diffElements(x, y, atol, rtol);
+  entry.maxAbsDiff = Math.max(entry.maxAbsDiff, diff.maxAbsDiff);
+  entry.maxRelDiff = Math.max(entry.maxRelDiff, diff.maxRelDiff);
+  if (diff.beyond === 0) return;
+  entry.beyond += diff.beyond;
+  entry.ok = false;
+  const i = diff.firstBeyond;
+  entry.worst ??= { run, index: i, before: x[i]!, after: y[i]! };
 }

@@ -2,6 +2,7 @@ import * as ort from 'onnxruntime-node';
 import { UnsupportedError } from '../errors';
 import { DTYPES, type DType } from '../ir/dtype';
 import { StringData, Tensor, BytesData } from '../ir/tensor';
+import { diffElements } from './compare';
 
 /** Named tensors fed to or returned by a model run. */
 export type NamedTensors = Record<string, Tensor>;
@@ -157,16 +158,7 @@ export function compareTensors(actual: Tensor, expected: Tensor, tol: { rtol?: n
   }
   const a = actual.toFloat64();
   const b = expected.toFloat64();
-  let max = 0;
-  let bad = -1;
-  for (let i = 0; i < a.length; i++) {
-    const x = a[i]!;
-    const y = b[i]!;
-    if (Number.isNaN(x) && Number.isNaN(y)) continue;
-    if (x === y) continue;
-    const d = Math.abs(x - y);
-    if (!(d <= max)) max = Number.isNaN(d) ? Infinity : d;
-    if (!(d <= atol + rtol * Math.abs(y)) && bad < 0) bad = i;
-  }
-  return bad < 0 ? { ok: true, maxAbsDiff: max } : { ok: false, maxAbsDiff: max, reason: `element ${bad}: ${a[bad]} vs ${b[bad]}` };
+  const diff = diffElements(b, a, atol, rtol);
+  const bad = diff.firstBeyond;
+  return bad < 0 ? { ok: true, maxAbsDiff: diff.maxAbsDiff } : { ok: false, maxAbsDiff: diff.maxAbsDiff, reason: `element ${bad}: ${a[bad]} vs ${b[bad]}` };
 }

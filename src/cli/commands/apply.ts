@@ -1,11 +1,8 @@
-import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
 import { RecipeErrors, UsageError } from '../../errors';
-import type { Model } from '../../ir/model';
 import type { Bundle } from '../../recipe/bundle';
 import type { RunReport } from '../../recipe/run';
-import type { VerifyOptions, VerifyReport } from '../../verify/models';
+import type { VerifyReport } from '../../verify/models';
 import { flagBool, flagString } from '../args';
 import type { Command, Io } from '../command';
 import { EXIT } from '../exit-codes';
@@ -114,8 +111,7 @@ export const applyCommand: Command = {
     if (verifier && verifyOptions) {
       progress.update('verifying: running the model and its rewrite...');
       try {
-        const rewritten = dryRun ? undefined : output;
-        verified = verifyRewrite(model, input, rewritten, verifyOptions, { verifyModels: verifier.verifyModels, writeModel });
+        verified = dryRun || !output ? verifier.verifyUnwritten(input, model, verifyOptions) : verifier.verifyModels(input, output, verifyOptions);
       } finally {
         progress.done();
       }
@@ -139,28 +135,6 @@ export const applyCommand: Command = {
     return refused.length ? EXIT.checkFailed : EXIT.ok;
   },
 };
-
-/**
- * Verifies the written model against the input; a dry run writes the rewrite
- * to a temporary folder first, as the runtimes read files.
- */
-function verifyRewrite(
-  model: Model,
-  input: string,
-  output: string | undefined,
-  options: VerifyOptions,
-  { verifyModels, writeModel }: Pick<typeof import('../../verify/models'), 'verifyModels'> & Pick<typeof import('../../formats'), 'writeModel'>,
-): VerifyReport {
-  if (output) return verifyModels(input, output, options);
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'recipe-verify-'));
-  try {
-    const file = path.join(dir, `rewritten${path.extname(input)}`);
-    writeModel(model, file);
-    return verifyModels(input, file, options);
-  } finally {
-    fs.rmSync(dir, { recursive: true, force: true });
-  }
-}
 
 function round3(x: number): number {
   return Math.round(x * 1000) / 1000;
