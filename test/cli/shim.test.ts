@@ -5,8 +5,7 @@
  */
 import { spawnSync } from 'node:child_process';
 import * as path from 'node:path';
-import type { Io } from '../../src/cli/command';
-import { main } from '../../src/cli/main';
+import { runCli } from '../helpers/cli';
 import { NPM_CORPUS, ROOT, tempDir } from '../helpers/corpus';
 
 const BIN = path.join(ROOT, 'bin/recipe.js');
@@ -15,13 +14,6 @@ const dir = tempDir('recipe-shim-');
 function shim(...args: string[]): { status: number | null; stdout: string; stderr: string } {
   const r = spawnSync(process.execPath, [BIN, ...args], { encoding: 'utf8', maxBuffer: 1 << 28 });
   return { status: r.status, stdout: r.stdout, stderr: r.stderr };
-}
-
-async function inProcess(...args: string[]): Promise<string> {
-  let out = '';
-  const io: Io = { interactive: false, out: (t) => void (out += t), err: () => undefined };
-  await main(args, io);
-  return out;
 }
 
 test('exit codes pass through: 0, 2 (usage), 3 (invalid recipe), 4 (bad model)', () => {
@@ -36,7 +28,7 @@ test('exit codes pass through: 0, 2 (usage), 3 (invalid recipe), 4 (bad model)',
 test('a large output through a pipe arrives whole before the exit', async () => {
   // Silero VAD with its If bodies: ~157 KB of graph text, more than twice a pipe's 64 KB buffer.
   const model = path.join(NPM_CORPUS, '@jjhbw__silero-vad/weights/silero_vad.onnx');
-  const expected = await inProcess('show', model, '--graph');
+  const expected = (await runCli('show', model, '--graph')).stdout;
   expect(expected.length).toBeGreaterThan(1 << 17);
   const r = shim('show', model, '--graph');
   expect(r.status).toBe(0);

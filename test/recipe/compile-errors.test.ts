@@ -1,9 +1,9 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { RecipeErrors } from '../../src/errors';
 import { loadBundle } from '../../src/recipe/bundle';
 import { checkBundle } from '../../src/recipe/compile';
 import { tempDir } from '../helpers/corpus';
+import { checkRecipeFile } from '../helpers/recipe-check';
 
 const dir = tempDir('recipe-compile-');
 
@@ -11,17 +11,7 @@ const dir = tempDir('recipe-compile-');
 function check(lines: string[]): { errors: string[]; hints: (string | undefined)[] } {
   const file = path.join(dir, `r${Math.random().toString(36).slice(2)}.yaml`);
   fs.writeFileSync(file, lines.join('\n') + '\n');
-  let found;
-  try {
-    found = checkBundle(loadBundle([file]));
-  } catch (e) {
-    if (!(e instanceof RecipeErrors)) throw e;
-    found = e.errors;
-  }
-  return {
-    errors: found.map((e) => `${e.location.line}:${e.location.col}${e.ruleId ? ` [${e.ruleId}]` : ''} ${e.reason}`),
-    hints: found.map((e) => e.hint),
-  };
+  return checkRecipeFile(file);
 }
 
 const head = ['recipe: t', 'rules:', '  - id: r', '    formats: [onnx]'];

@@ -1,10 +1,8 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { RecipeErrors } from '../../src/errors';
-import { loadBundle } from '../../src/recipe/bundle';
-import { checkBundle } from '../../src/recipe/compile';
 import { loadRecipeFile } from '../../src/recipe/load';
 import { tempDir } from '../helpers/corpus';
+import { checkRecipeFile } from '../helpers/recipe-check';
 
 const dir = tempDir('recipe-yaml-edge-');
 
@@ -12,17 +10,7 @@ const dir = tempDir('recipe-yaml-edge-');
 function check(text: string): { errors: string[]; hints: (string | undefined)[] } {
   const file = path.join(dir, `r${Math.random().toString(36).slice(2)}.yaml`);
   fs.writeFileSync(file, text);
-  let found;
-  try {
-    found = checkBundle(loadBundle([file]));
-  } catch (e) {
-    if (!(e instanceof RecipeErrors)) throw e;
-    found = e.errors;
-  }
-  return {
-    errors: found.map((e) => `${e.location.line}:${e.location.col}${e.ruleId ? ` [${e.ruleId}]` : ''} ${e.reason}`),
-    hints: found.map((e) => e.hint),
-  };
+  return checkRecipeFile(file);
 }
 
 const rule = ['  - id: r', '    formats: [onnx]', '    match: Abs($x)', '    replace: Sqrt(Mul($x, $x))'];

@@ -5,12 +5,11 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import type { Io } from '../../src/cli/command';
-import { main } from '../../src/cli/main';
 import { CheckFailedError, UnsupportedError, UsageError } from '../../src/errors';
 import { readModel, writeModel } from '../../src/formats';
 import { Tensor } from '../../src/ir/tensor';
 import { verifyModels } from '../../src/verify/models';
+import { runCli } from '../helpers/cli';
 import { NPM_CORPUS, ROOT, SHARED, corpusOpenvinoModels, tempDir } from '../helpers/corpus';
 
 const dir = tempDir('recipe-verify-');
@@ -21,17 +20,6 @@ const FIX_SHAPE = path.join(ROOT, 'recipes/shape/fix-shape.yaml');
 const PADDLE_CLS = path.join(NPM_CORPUS, '@gutenye__ocr-models/assets/ch_ppocr_mobile_v2.0_cls_infer.onnx');
 const SELFIE = path.join(NPM_CORPUS, '@mediapipe__selfie_segmentation/selfie_segmentation.tflite');
 const HELLO_INT8 = path.join(SHARED, 'corpus/tensorflow/tflite-micro/tensorflow/lite/micro/examples/hello_world/models/hello_world_int8.tflite');
-
-function io(): Io & { stdout: string; stderr: string } {
-  const r = { stdout: '', stderr: '', interactive: false, out: (t: string) => void (r.stdout += t), err: (t: string) => void (r.stderr += t) };
-  return r;
-}
-
-async function cli(...argv: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  const o = io();
-  const code = await main(argv, o);
-  return { code, stdout: o.stdout, stderr: o.stderr };
-}
 
 /** tiny-bn with one BatchNormalization bias changed by `delta`: a rewrite that went wrong. */
 function tinyBnWithBias(delta: number, file: string): string {
@@ -47,7 +35,7 @@ describe('verifyModels on ONNX (onnxruntime)', () => {
   const rewritten = path.join(dir, 'cls.mul-add.onnx');
 
   beforeAll(async () => {
-    const r = await cli('apply', BATCHNORM, PADDLE_CLS, '-o', rewritten);
+    const r = await runCli('apply', BATCHNORM, PADDLE_CLS, '-o', rewritten);
     expect(r.code).toBe(0);
   });
 
@@ -90,7 +78,7 @@ describe('verifyModels on ONNX (onnxruntime)', () => {
 
   test('a rewrite that fixes the batch size is fed the fixed shape', async () => {
     const fixed = path.join(dir, 'tiny-bn.batch1.onnx');
-    expect((await cli('apply', FIX_SHAPE, TINY_BN, '-o', fixed)).code).toBe(0);
+    expect((await runCli('apply', FIX_SHAPE, TINY_BN, '-o', fixed)).code).toBe(0);
     expect(readModel(fixed).graph.inputs[0]!.shape).toEqual([1, 3, 8, 8]);
     const report = verifyModels(TINY_BN, fixed, { runs: 1, dims: { N: 5 } });
     expect(report.inputs[0]!.shape).toEqual([1, 3, 8, 8]);
@@ -130,7 +118,7 @@ describe('verifyModels on ONNX (onnxruntime)', () => {
 describe('verifyModels on TFLite', () => {
   test('a float model and its copy agree in LiteRT.js', async () => {
     const copy = path.join(dir, 'selfie.copy.tflite');
-    expect((await cli('copy', SELFIE, '-o', copy)).code).toBe(0);
+    expect((await runCli('copy', SELFIE, '-o', copy)).code).toBe(0);
     const report = verifyModels(SELFIE, copy, { runs: 1 });
     expect(report.runtime).toBe('litert');
     expect(report.fallbacks).toEqual([]);
@@ -141,7 +129,7 @@ describe('verifyModels on TFLite', () => {
 
   test('an int8 model LiteRT.js refuses runs in ArmNN, and the report says why', async () => {
     const copy = path.join(dir, 'hello.copy.tflite');
-    expect((await cli('copy', HELLO_INT8, '-o', copy)).code).toBe(0);
+    expect((await runCli('copy', HELLO_INT8, '-o', copy)).code).toBe(0);
     const report = verifyModels(HELLO_INT8, copy, { runs: 2 });
     expect(report.runtime).toBe('armnn');
     expect(report.fallbacks.map((f) => f.runtime)).toEqual(['litert']);
@@ -182,8 +170,8 @@ describe('verifyModels on OpenVINO IR', () => {
 describe('recipe verify (CLI)', () => {
   test('agreeing models: exit 0 and a table of inputs and outputs', async () => {
     const fixed = path.join(dir, 'cli.batch1.onnx');
-    expect((await cli('apply', FIX_SHAPE, TINY_BN, '-o', fixed)).code).toBe(0);
-    const r = await cli('verify', TINY_BN, fixed, '--runs', '1');
+    expect((await runCli('apply', FIX_SHAPE, TINY_BN, '-o', fixed)).code).toBe(0);
+    const r = await runCli('verify', TINY_BN, fixed, '--runs', '1');
     expect(r.code).toBe(0);
     expect(r.stdout).toMatch(/in onnxruntime, 1 run from seed 1, \|diff\| <= 1e-5 \+ 1e-4 x \|before\|/);
     expect(r.stdout).toMatch(/^input +float32 +\[1, 3, 8, 8\] +in \[-1, 1\)$/m);
@@ -194,7 +182,7 @@ describe('recipe verify (CLI)', () => {
 
   test('differing models: exit 5 (numeric mismatch), with the first element beyond the tolerance', async () => {
     const wrong = tinyBnWithBias(0.5, path.join(dir, 'cli.wrong.onnx'));
-    const r = await cli('verify', TINY_BN, wrong, '--dim', 'N=2', '--runs', '1');
+    const r = await runCli('verify', TINY_BN, wrong, '--dim', 'N=2', '--runs', '1');
     expect(r.code).toBe(5);
     expect(r.stdout).toMatch(/^output +float32 +\[2, 4, 8, 8\] +0\.5 .* DIFFERS$/m);
     expect(r.stdout).toMatch(/output 'output': \d+ element\(s\) beyond the tolerance; first in run 1 at element \d+: /);
@@ -202,7 +190,7 @@ describe('recipe verify (CLI)', () => {
   });
 
   test('--report json holds the numbers', async () => {
-    const r = await cli('verify', TINY_BN, TINY_BN, '--report', 'json', '--runs', '2', '--seed', '7', '--range', '0,3');
+    const r = await runCli('verify', TINY_BN, TINY_BN, '--report', 'json', '--runs', '2', '--seed', '7', '--range', '0,3');
     expect(r.code).toBe(0);
     const json = JSON.parse(r.stdout);
     expect(json).toMatchObject({ original: TINY_BN, rewritten: TINY_BN, runtime: 'onnxruntime', runs: 2, seed: 7, ok: true });
@@ -218,11 +206,11 @@ describe('recipe verify (CLI)', () => {
       [['--runtime', 'tvm'], /--runtime' wants onnxruntime, litert or armnn/],
       [['--rtol', '-1'], /--rtol' wants a number >= 0/],
     ] as const) {
-      const r = await cli('verify', TINY_BN, TINY_BN, ...args);
+      const r = await runCli('verify', TINY_BN, TINY_BN, ...args);
       expect(r.code).toBe(2);
       expect(r.stderr).toMatch(message);
     }
-    const one = await cli('verify', TINY_BN);
+    const one = await runCli('verify', TINY_BN);
     expect(one.code).toBe(2);
     expect(one.stderr).toContain('expects two models');
   });
@@ -231,7 +219,7 @@ describe('recipe verify (CLI)', () => {
 describe('recipe apply --verify', () => {
   test('rewrites, writes, then verifies: the verify report follows the rewrite report', async () => {
     const out = path.join(dir, 'apply-verify.onnx');
-    const r = await cli('apply', BATCHNORM, TINY_BN, '-o', out, '--verify', '--runs', '1');
+    const r = await runCli('apply', BATCHNORM, TINY_BN, '-o', out, '--verify', '--runs', '1');
     expect(r.code).toBe(0);
     expect(r.stdout).toMatch(/batchnorm-after-conv-to-mul-add +1 +1 +1 +0/);
     expect(r.stdout).toMatch(/verify .*tiny-bn\.onnx -> .*apply-verify\.onnx \(onnx\) in onnxruntime/);
@@ -241,7 +229,7 @@ describe('recipe apply --verify', () => {
 
   test('a tolerance the rewrite cannot meet exits 5, in JSON too; a dry run writes nothing', async () => {
     const before = fs.readdirSync(dir).length;
-    const r = await cli('apply', BATCHNORM, TINY_BN, '--dry-run', '--verify', '--rtol', '0', '--atol', '0', '--report', 'json', '--runs', '1');
+    const r = await runCli('apply', BATCHNORM, TINY_BN, '--dry-run', '--verify', '--rtol', '0', '--atol', '0', '--report', 'json', '--runs', '1');
     expect(r.code).toBe(5);
     const json = JSON.parse(r.stdout);
     expect(json.rules.find((x: { id: string }) => x.id === 'batchnorm-after-conv-to-mul-add').rewrites).toBe(1);
@@ -253,14 +241,14 @@ describe('recipe apply --verify', () => {
   test('OpenVINO IR: refused before any work, nothing written (exit 6)', async () => {
     const out = path.join(dir, 'never.xml');
     const xml = corpusOpenvinoModels().find((x) => fs.existsSync(x.replace(/\.xml$/, '.bin')))!;
-    const r = await cli('apply', path.join(ROOT, 'recipes/myriad.yaml'), xml, '-o', out, '--verify');
+    const r = await runCli('apply', path.join(ROOT, 'recipes/myriad.yaml'), xml, '-o', out, '--verify');
     expect(r.code).toBe(6);
     expect(r.stderr).toContain('no runtime for OpenVINO IR');
     expect(fs.existsSync(out)).toBe(false);
   });
 
   test('verify options without --verify are a usage error', async () => {
-    const r = await cli('apply', BATCHNORM, TINY_BN, '--dry-run', '--rtol', '1e-3');
+    const r = await runCli('apply', BATCHNORM, TINY_BN, '--dry-run', '--rtol', '1e-3');
     expect(r.code).toBe(2);
     expect(r.stderr).toContain('--rtol says how to verify: add --verify');
   });

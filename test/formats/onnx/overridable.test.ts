@@ -6,9 +6,8 @@
  */
 import { execFileSync } from 'node:child_process';
 import * as path from 'node:path';
-import type { Io } from '../../../src/cli/command';
-import { main } from '../../../src/cli/main';
 import { readModel } from '../../../src/formats';
+import { runCli } from '../../helpers/cli';
 import { ROOT, tempDir } from '../../helpers/corpus';
 import { PYTHON } from '../../helpers/onnx-files';
 
@@ -33,11 +32,8 @@ onnx.save(m, sys.argv[1])
   return file;
 }
 
-async function apply(model: string): Promise<{ code: number; stderr: string }> {
-  let stderr = '';
-  const io: Io = { interactive: false, out: () => undefined, err: (t) => void (stderr += t) };
-  const code = await main(['apply', path.join(ROOT, 'recipes/core/batchnorm.yaml'), model, '-o', model.replace(/\.onnx$/, '.out.onnx')], io);
-  return { code, stderr };
+function apply(model: string): Promise<{ code: number; stderr: string }> {
+  return runCli('apply', path.join(ROOT, 'recipes/core/batchnorm.yaml'), model, '-o', model.replace(/\.onnx$/, '.out.onnx'));
 }
 
 test('IR 4 and later: initializers listed as inputs are overridable; apply folds them and says so', async () => {
