@@ -12,6 +12,7 @@ import { diffElements } from './compare';
 import type { HostTensor, RuntimeJob, RuntimeResult } from './jobs';
 import { runLiteRt } from './litert';
 import { runOnnxRuntime } from './onnx-child';
+import { openvinoToOnnx } from './openvino-onnx';
 import { randomTensor, seededRandom } from './random';
 
 /** The runtimes `recipe verify` can run a model in. */
@@ -78,6 +79,8 @@ export interface VerifyReport {
   atol: number;
   inputs: VerifiedInput[];
   outputs: VerifiedOutput[];
+  /** Set when the models were translated to another format to run them (OpenVINO IR to ONNX: no OpenVINO runtime here). */
+  translatedTo?: FormatId;
   /** Runtimes tried before `runtime` and why they could not run the models. */
   fallbacks: { runtime: RuntimeName; error: string }[];
   ok: boolean;
@@ -87,7 +90,8 @@ const RUNTIMES: Readonly<Record<FormatId, readonly RuntimeName[]>> = {
   onnx: ['onnxruntime'],
   // LiteRT.js runs float models; ArmNN the int8/uint8 ones LiteRT.js refuses.
   tflite: ['litert', 'armnn'],
-  openvino: [],
+  // No OpenVINO runtime exists here: the IR is translated to ONNX (src/verify/openvino-onnx) and run in onnxruntime.
+  openvino: ['onnxruntime'],
 };
 
 /**
@@ -112,6 +116,33 @@ export function verifyModels(beforeFile: string, afterFile: string, options: Ver
   if (!Number.isInteger(runs) || runs < 1) throw new UsageError(`verify: runs must be a whole number >= 1, got ${runs}`);
 
   const inputs = inputsToFeed(before.graph, after.graph, options);
+  if (format === 'openvino') {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'recipe-verify-ov-'));
+    try {
+      const beforeOnnx = path.join(dir, 'before.onnx');
+      const afterOnnx = path.join(dir, 'after.onnx');
+      writeModel(openvinoToOnnx(before), beforeOnnx);
+      writeModel(openvinoToOnnx(after), afterOnnx);
+      const report = runAndCompare(runtimes, beforeOnnx, afterOnnx, beforeFile, afterFile, inputs, { runs, seed, rtol, atol, timeoutMs: options.timeoutMs });
+      return { format, ...report, translatedTo: 'onnx' };
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  }
+  return { format, ...runAndCompare(runtimes, beforeFile, afterFile, beforeFile, afterFile, inputs, { runs, seed, rtol, atol, timeoutMs: options.timeoutMs }) };
+}
+
+/** Runs both model files on the same seeded inputs in the first runtime that runs both, and compares their outputs. */
+function runAndCompare(
+  runtimes: readonly RuntimeName[],
+  beforeRun: string,
+  afterRun: string,
+  beforeFile: string,
+  afterFile: string,
+  inputs: readonly VerifiedInput[],
+  o: { runs: number; seed: number; rtol: number; atol: number; timeoutMs?: number },
+): Omit<VerifyReport, 'format'> {
+  const { runs, seed, rtol, atol } = o;
   const jobs: RuntimeJob[] = [];
   for (let run = 0; run < runs; run++) {
     const next = seededRandom(seed + run);
@@ -119,12 +150,12 @@ export function verifyModels(beforeFile: string, afterFile: string, options: Ver
       const t = randomTensor(i.dtype, i.shape, i.range, next);
       return { name: i.name, dtype: i.dtype, shape: i.shape, data: t.data.bytes() };
     });
-    jobs.push({ model: beforeFile, inputs: feeds }, { model: afterFile, inputs: feeds });
+    jobs.push({ model: beforeRun, inputs: feeds }, { model: afterRun, inputs: feeds });
   }
 
   const fallbacks: { runtime: RuntimeName; error: string }[] = [];
   for (const runtime of runtimes) {
-    const results = run(runtime, jobs, options.timeoutMs ?? 600_000);
+    const results = run(runtime, jobs, o.timeoutMs ?? 600_000);
     const failed = results.findIndex((r) => !r.ok);
     if (failed >= 0) {
       const side = failed % 2 === 0 ? `the original model '${beforeFile}'` : `the rewritten model '${afterFile}'`;
@@ -133,7 +164,7 @@ export function verifyModels(beforeFile: string, afterFile: string, options: Ver
       continue;
     }
     const outputs = compareRuns(results, rtol, atol);
-    return { format, runtime, runs, seed, rtol, atol, inputs, outputs, fallbacks, ok: outputs.every((o) => o.ok) };
+    return { runtime, runs, seed, rtol, atol, inputs: [...inputs], outputs, fallbacks, ok: outputs.every((out) => out.ok) };
   }
   throw new CheckFailedError(
     `verify: no runtime could run both models:\n${fallbacks.map((f) => `  ${f.error}`).join('\n')}`,
@@ -168,9 +199,14 @@ export function verifyUnwritten(beforeFile: string, after: Model, options: Verif
   }
 }
 
-/** Throws what `verifyModels` would throw for a model of `format` before running anything: no runtime, or one that does not run it. */
-export function checkVerifiable(format: FormatId, runtime?: RuntimeName): void {
-  runtimesFor(format, runtime);
+/**
+ * Throws what `verifyModels` would throw for `model` before running anything:
+ * no runtime, one that does not run it, or (OpenVINO IR) a layer that has no
+ * translation to ONNX.
+ */
+export function checkVerifiable(model: Model, runtime?: RuntimeName): void {
+  runtimesFor(model.format, runtime);
+  if (model.format === 'openvino') openvinoToOnnx(model);
 }
 
 function runtimesFor(format: FormatId, asked: RuntimeName | undefined): readonly RuntimeName[] {

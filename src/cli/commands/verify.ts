@@ -14,7 +14,7 @@ export const VERIFY_FLAGS: FlagSpec[] = [
   { name: 'dim', value: true, repeat: true, placeholder: 'NAME=SIZE', help: 'size of a named input dimension (others left open are 1)' },
   { name: 'shape', value: true, repeat: true, placeholder: 'INPUT=D0,D1,..', help: 'whole shape of an input' },
   { name: 'range', value: true, repeat: true, placeholder: '[INPUT=]LO,HI', help: 'input values in [LO, HI); without INPUT= for every float input (default -1,1)' },
-  { name: 'runtime', value: true, placeholder: 'NAME', help: 'onnxruntime (ONNX), litert or armnn (TFLite); default: the format\'s, for TFLite LiteRT.js then ArmNN' },
+  { name: 'runtime', value: true, placeholder: 'NAME', help: 'onnxruntime (ONNX, OpenVINO IR), litert or armnn (TFLite); default: the format\'s, for TFLite LiteRT.js then ArmNN' },
 ];
 
 export const verifyCommand: Command = {
@@ -25,7 +25,8 @@ export const verifyCommand: Command = {
     'Runs both in a real runtime (onnxruntime for ONNX, LiteRT.js or ArmNN for\n' +
     'TFLite) on the same seeded random inputs and compares every output by name.\n' +
     'Exits 5 when an output differs beyond the tolerance. OpenVINO IR has no\n' +
-    'runtime here: verify the ONNX model it was converted from instead.',
+    'runtime here: both models are translated layer by layer to ONNX and run\n' +
+    'in onnxruntime (exit 6 when a layer has no translation yet).',
   flags: [...VERIFY_FLAGS, { name: 'report', value: true, placeholder: 'FORMAT', help: 'print the report as json instead of text' }],
   async run(args, io) {
     const [before, after, ...extra] = args.positionals;
@@ -120,7 +121,8 @@ export function jsonNumbers(_key: string, value: unknown): unknown {
 export function formatVerifyReport(report: VerifyReport, before: string, after: string): string {
   const lines: string[] = [];
   const runs = `${report.runs} run${report.runs === 1 ? '' : 's'} from seed ${report.seed}`;
-  lines.push(`verify ${before} -> ${after} (${report.format}) in ${report.runtime}, ${runs}, |diff| <= ${short(report.atol)} + ${short(report.rtol)} x |before|`);
+  const via = report.translatedTo ? ` translated to ${report.translatedTo}` : '';
+  lines.push(`verify ${before} -> ${after} (${report.format}${via}) in ${report.runtime}, ${runs}, |diff| <= ${short(report.atol)} + ${short(report.rtol)} x |before|`);
   for (const f of report.fallbacks) lines.push(`  (${f.error}; used ${report.runtime} instead)`);
   lines.push(
     ...table(

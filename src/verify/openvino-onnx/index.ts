@@ -1,0 +1,106 @@
+import { DTYPES } from '../../ir/dtype';
+import { Graph, type Node, type Shape, type Value } from '../../ir/graph';
+import { Model } from '../../ir/model';
+import { TranslationError, Translation, translatableOps, translatorFor } from './translation';
+import './ops/elementwise';
+import './ops/nn';
+import './ops/shape';
+
+export { TranslationError, translatableOps } from './translation';
+
+/** The ONNX opset translations are written for. */
+export const TRANSLATION_OPSET = 17;
+
+/**
+ * An ONNX model that computes what the OpenVINO model `ov` computes: the same
+ * inputs (Parameter names, element types and shapes) and the same outputs (the
+ * names of the values the Result layers read). Throws a TranslationError
+ * naming the first layer that has no translation.
+ */
+export function openvinoToOnnx(ov: Model): Model {
+  if (ov.format !== 'openvino') throw new TypeError(`openvinoToOnnx: expected an OpenVINO model, got ${ov.format}`);
+  const main = ov.graph;
+  const onnx = new Graph(main.name || 'openvino');
+  const t = new Translation(onnx);
+  for (const p of main.inputs) {
+    checkDType(p, `input '${p.name}'`);
+    const v = onnx.addValue(onnx.uniqueName(p.name), { dtype: p.dtype, shape: onnxShape(p.shape) });
+    onnx.inputs.push(v);
+    t.bind(p, v);
+  }
+  for (const node of inOrder(main)) {
+    const translate = translatorFor(node.op);
+    if (!translate) {
+      throw new TranslationError(
+        `cannot translate OpenVINO layer '${node.name}' (${node.op}${node.domain ? `, ${node.domain}` : ''}) to ONNX: no translation for ${node.op} yet`,
+        `translated ops: ${translatableOps().join(', ')}`,
+      );
+    }
+    const outs = translate(node, t);
+    node.outputs.forEach((v, i) => {
+      t.bind(v, outs[i] ?? t.fail(node, `the translation gave no value for output ${i}`));
+    });
+  }
+  onnx.outputs = main.outputs.map((v) => {
+    checkDType(v, `output '${v.name}'`);
+    const computed = t.valueOf(v);
+    if (!computed) throw new TranslationError(`cannot translate the OpenVINO model to ONNX: output '${v.name}' is not computed`);
+    const out = onnx.addValue(onnx.uniqueName(v.name), { dtype: v.dtype, shape: onnxShape(v.shape) });
+    onnx.addNode({ op: 'Identity', name: t.freshName('Identity'), inputs: [computed], outputs: [out] });
+    return out;
+  });
+  const model = new Model('onnx', onnx);
+  model.opsets = [{ domain: '', version: TRANSLATION_OPSET }];
+  model.producer = { name: 'recipe verify (OpenVINO IR translated to ONNX)' };
+  return model;
+}
+
+/** Element types ONNX and onnxruntime take as graph inputs and outputs. */
+function checkDType(v: Value, what: string): void {
+  const d = v.dtype;
+  if (!d || d === 'undefined') throw new TranslationError(`cannot translate the OpenVINO model to ONNX: ${what} has no declared element type`);
+  const kind = DTYPES[d].kind;
+  if (kind === 'opaque' || DTYPES[d].bits < 8 && kind !== 'bool') {
+    throw new TranslationError(`cannot translate the OpenVINO model to ONNX: ${what} is ${d}, which onnxruntime does not take as a model input or output`);
+  }
+}
+
+/** OpenVINO dynamic dimensions are null or a name; ONNX takes both. */
+function onnxShape(shape: Shape | undefined): Shape | undefined {
+  return shape ? [...shape] : undefined;
+}
+
+/** The layers in an order where every producer comes before its readers (Kahn's algorithm; the file's order need not be one). */
+function inOrder(graph: Graph): Node[] {
+  const nodes = graph.nodes;
+  const waiting = new Map<Node, number>();
+  const readers = new Map<Node, Node[]>();
+  for (const n of nodes) {
+    let deps = 0;
+    for (const v of n.inputs) {
+      const p = v?.producer;
+      if (!p || p.graph !== graph) continue;
+      deps++;
+      const list = readers.get(p);
+      if (list) list.push(n);
+      else readers.set(p, [n]);
+    }
+    waiting.set(n, deps);
+  }
+  const ready = nodes.filter((n) => waiting.get(n) === 0);
+  const order: Node[] = [];
+  for (let i = 0; i < ready.length; i++) {
+    const n = ready[i]!;
+    order.push(n);
+    for (const r of readers.get(n) ?? []) {
+      const left = waiting.get(r)! - 1;
+      waiting.set(r, left);
+      if (left === 0) ready.push(r);
+    }
+  }
+  if (order.length !== nodes.length) {
+    const stuck = nodes.find((n) => waiting.get(n)! > 0)!;
+    throw new TranslationError(`cannot translate the OpenVINO model to ONNX: layer '${stuck.name}' is on a cycle`);
+  }
+  return order;
+}

@@ -1,0 +1,216 @@
+import { UnsupportedError } from '../../errors';
+import { ovFloatAttr, ovFloatsAttr, ovIntAttr, ovIntsAttr, ovStringAttr } from '../../formats/openvino/attrs';
+import { attr, type Attr } from '../../ir/attr';
+import type { DType } from '../../ir/dtype';
+import type { Graph, Node, Shape, Value } from '../../ir/graph';
+import { Tensor } from '../../ir/tensor';
+
+/**
+ * Builds, node by node, an ONNX graph that computes what an OpenVINO graph
+ * computes, so that onnxruntime can run OpenVINO IR models here (there is no
+ * OpenVINO runtime). A translator per OpenVINO op type (`Translator`) reads
+ * the layer's inputs and `<data>` attributes and adds ONNX nodes through
+ * this class; the op files under `ops/` register them.
+ *
+ * The translation is checked op by op against the OpenVINO specification
+ * (test/verify/openvino-onnx*.test.ts); `recipe verify` feeds the translation
+ * of the model before a rewrite and of the model after it the same inputs, so
+ * a rewrite that changes what the model computes shows as a difference.
+ */
+export type Translator = (node: Node, t: Translation) => Value[];
+
+/** OpenVINO op type -> its translator. */
+const TRANSLATORS = new Map<string, Translator>();
+
+/** Registers translators by OpenVINO op type (one per type, whatever the opset). */
+export function registerTranslators(ops: Readonly<Record<string, Translator>>): void {
+  for (const [op, translate] of Object.entries(ops)) {
+    if (TRANSLATORS.has(op)) throw new Error(`two translators for OpenVINO op ${op}`);
+    TRANSLATORS.set(op, translate);
+  }
+}
+
+export function translatorFor(op: string): Translator | undefined {
+  return TRANSLATORS.get(op);
+}
+
+/** The OpenVINO op types with a translator, sorted. */
+export function translatableOps(): string[] {
+  return [...TRANSLATORS.keys()].sort();
+}
+
+/** An OpenVINO layer that has no ONNX translation (yet), or whose attributes or inputs this translation cannot express. */
+export class TranslationError extends UnsupportedError {}
+
+export class Translation {
+  /** OpenVINO value -> the ONNX value that computes it. */
+  private readonly computed = new Map<Value, Value>();
+  private counter = 0;
+
+  constructor(
+    /** The ONNX graph being built. */
+    readonly onnx: Graph,
+  ) {}
+
+  /** Records that ONNX value `onnxValue` computes OpenVINO value `ov`. */
+  bind(ov: Value, onnxValue: Value): void {
+    this.computed.set(ov, onnxValue);
+  }
+
+  /** The ONNX value computing OpenVINO value `ov` (a constant becomes an initializer on first use). */
+  valueOf(ov: Value): Value | undefined {
+    const known = this.computed.get(ov);
+    if (known) return known;
+    if (!ov.const) return undefined;
+    const c = this.onnx.addConstant(this.freshName(ov.name || 'const'), ov.const);
+    this.computed.set(ov, c);
+    return c;
+  }
+
+  /** The ONNX value for input `i` of `node`; fails when the port is not connected. */
+  input(node: Node, i: number): Value {
+    const v = node.inputs[i];
+    if (!v) this.fail(node, `input ${i} is not connected`);
+    const onnxValue = this.valueOf(v);
+    if (!onnxValue) this.fail(node, `input ${i} ('${v.name}') is not computed before the layer`);
+    return onnxValue;
+  }
+
+  /** How many inputs the layer has (connected or not). */
+  inputCount(node: Node): number {
+    return node.inputs.length;
+  }
+
+  /** Declared dtype of input `i` (OpenVINO ports always say). */
+  inputDType(node: Node, i: number): DType | undefined {
+    return node.inputs[i]?.dtype;
+  }
+
+  /** Declared shape of input `i`: numbers for static dimensions, null or a name for dynamic ones. */
+  inputShape(node: Node, i: number): Shape | undefined {
+    return node.inputs[i]?.shape;
+  }
+
+  /** Declared shape of input `i`; fails unless every dimension is static. */
+  staticShape(node: Node, i: number): number[] {
+    const shape = this.inputShape(node, i);
+    if (!shape || shape.some((d) => typeof d !== 'number')) this.fail(node, `input ${i} needs a static shape for this translation`);
+    return shape as number[];
+  }
+
+  /** Declared rank of input `i`, when known. */
+  inputRank(node: Node, i: number): number | undefined {
+    return node.inputs[i]?.shape?.length;
+  }
+
+  /** Declared rank of input `i`; fails when the port does not say. */
+  requireRank(node: Node, i: number): number {
+    const r = this.inputRank(node, i);
+    if (r === undefined) this.fail(node, `the rank of input ${i} is not declared`);
+    return r;
+  }
+
+  /** Declared dtype and shape of output `i` of `node`. */
+  outputDType(node: Node, i: number): DType | undefined {
+    return node.outputs[i]?.dtype;
+  }
+
+  outputShape(node: Node, i: number): Shape | undefined {
+    return node.outputs[i]?.shape;
+  }
+
+  /** The constant tensor input `i` holds (OpenVINO passes axes, shapes and pads as Const inputs), or undefined. */
+  constInput(node: Node, i: number): Tensor | undefined {
+    return node.inputs[i]?.const;
+  }
+
+  /** Input `i` as a list of integers; fails unless it is a constant. */
+  constInts(node: Node, i: number): number[] {
+    const c = this.constInput(node, i);
+    if (!c) this.fail(node, `input ${i} must be a constant for this translation`);
+    return Array.from(c.toFloat64(), (x) => Math.trunc(x));
+  }
+
+  /** Input `i` as a list of numbers; fails unless it is a constant. */
+  constNumbers(node: Node, i: number): number[] {
+    const c = this.constInput(node, i);
+    if (!c) this.fail(node, `input ${i} must be a constant for this translation`);
+    return Array.from(c.toFloat64());
+  }
+
+  /** `<data>` attributes, parsed (undefined when absent). */
+  str(node: Node, name: string): string | undefined {
+    return ovStringAttr(node, name);
+  }
+  int(node: Node, name: string): number | undefined {
+    return ovIntAttr(node, name);
+  }
+  ints(node: Node, name: string): number[] | undefined {
+    return ovIntsAttr(node, name);
+  }
+  float(node: Node, name: string): number | undefined {
+    return ovFloatAttr(node, name);
+  }
+  floats(node: Node, name: string): number[] | undefined {
+    return ovFloatsAttr(node, name);
+  }
+  bool(node: Node, name: string): boolean | undefined {
+    const s = ovStringAttr(node, name);
+    if (s === undefined) return undefined;
+    const t = s.trim().toLowerCase();
+    if (t === 'true' || t === '1') return true;
+    if (t === 'false' || t === '0') return false;
+    this.fail(node, `attribute ${name}="${s}" is not a boolean`);
+  }
+
+  /**
+   * Adds an ONNX node of the default domain and returns its `outputs` values.
+   * Attribute values: number -> int when whole else float (use `attr.float`
+   * for a whole float), number[] -> ints, string -> string, or an Attr.
+   */
+  add(op: string, inputs: readonly (Value | null)[], attrs: Readonly<Record<string, AttrInput>> = {}, outputs = 1): Value[] {
+    const outs = Array.from({ length: outputs }, () => this.onnx.addValue(this.freshName(op.toLowerCase())));
+    const map = new Map<string, Attr>();
+    for (const [k, a] of Object.entries(attrs)) if (a !== undefined) map.set(k, toAttr(a));
+    this.onnx.addNode({ op, name: this.freshName(op), inputs: [...inputs], outputs: outs, attrs: map });
+    return outs;
+  }
+
+  /** `add` for an op with one output. */
+  add1(op: string, inputs: readonly (Value | null)[], attrs: Readonly<Record<string, AttrInput>> = {}): Value {
+    return this.add(op, inputs, attrs, 1)[0]!;
+  }
+
+  /** A new initializer. */
+  constant(dtype: DType, shape: readonly number[], values: ArrayLike<number> | ArrayLike<bigint>): Value {
+    return this.onnx.addConstant(this.freshName('c'), Tensor.from(dtype, shape, values));
+  }
+
+  /** A 1-D int64 initializer (ONNX shape, axes, pads, starts...). */
+  int64s(values: readonly number[]): Value {
+    return this.constant('int64', [values.length], values);
+  }
+
+  /** A scalar initializer of `dtype`. */
+  scalar(dtype: DType, value: number): Value {
+    return this.constant(dtype, [], [value]);
+  }
+
+  /** Stops the translation: the layer cannot be expressed in ONNX here. */
+  fail(node: Node, why: string): never {
+    throw new TranslationError(`cannot translate OpenVINO layer '${node.name}' (${node.op}${node.domain ? `, ${node.domain}` : ''}) to ONNX: ${why}`);
+  }
+
+  freshName(base: string): string {
+    return this.onnx.uniqueName(`${base}__ov${this.counter++}`);
+  }
+}
+
+export type AttrInput = number | number[] | string | Attr | undefined;
+
+function toAttr(a: Exclude<AttrInput, undefined>): Attr {
+  if (typeof a === 'number') return Number.isInteger(a) ? attr.int(a) : attr.float(a);
+  if (typeof a === 'string') return attr.string(a);
+  if (Array.isArray(a)) return attr.ints(a);
+  return a as Attr;
+}

@@ -1,0 +1,74 @@
+import { newOvModel, ovConst, ovOp, ovParam } from '../helpers/openvino-build';
+import { TranslatedRunner, testValues } from '../helpers/openvino-translate';
+import { openvinoToOnnx, TranslationError } from '../../src/verify/openvino-onnx';
+
+let runner: TranslatedRunner;
+beforeAll(() => {
+  runner = new TranslatedRunner();
+});
+afterAll(() => runner.close());
+
+describe('OpenVINO IR translated to ONNX', () => {
+  it('keeps the Parameter names as inputs and the Result values as outputs, and computes Add + Relu', async () => {
+    const m = newOvModel('net');
+    const g = m.graph;
+    const x = ovParam(g, 'x', [2, 3]);
+    const b = ovConst(g, 'b', 'float32', [3], [0.5, -0.25, 0]);
+    const add = ovOp(g, 'Add', 'opset1', [x, b], [[2, 3]], {}, 'add');
+    const relu = ovOp(g, 'Relu', 'opset1', [add.output(0)], [[2, 3]], {}, 'relu');
+    g.outputs = [relu.output(0), add.output(0)];
+    const xs = testValues(6, 3);
+    const out = await runner.run(m, { x: { shape: [2, 3], values: xs } });
+    const sums = xs.map((v, i) => Math.fround(v) + [0.5, -0.25, 0][i % 3]!);
+    expect(Object.keys(out).sort()).toEqual(['add_out', 'relu_out']);
+    expect(out.add_out!.values).toEqual(sums.map(Math.fround));
+    expect(out.relu_out!.values).toEqual(sums.map((s) => Math.fround(Math.max(0, s))));
+  });
+
+  it('translates layers given out of order (a file need not list producers first)', async () => {
+    const m = newOvModel('net');
+    const g = m.graph;
+    const x = ovParam(g, 'x', [4]);
+    const y = g.addValue('y', { dtype: 'float32', shape: [4] });
+    const z = g.addValue('z', { dtype: 'float32', shape: [4] });
+    g.addNode({ op: 'Abs', domain: 'opset1', name: 'abs', inputs: [y], outputs: [z] });
+    g.addNode({ op: 'Subtract', domain: 'opset1', name: 'neg', inputs: [ovConst(g, 'zero', 'float32', [], [0]), x], outputs: [y] });
+    g.outputs = [z];
+    const out = await runner.run(m, { x: { shape: [4], values: [1, -2, 3, -4] } });
+    expect(out.z!.values).toEqual([1, 2, 3, 4]);
+  });
+
+  it('names the first layer without a translation, and what is translated', () => {
+    const m = newOvModel('net');
+    const g = m.graph;
+    const x = ovParam(g, 'x', [4]);
+    const odd = ovOp(g, 'NoSuchOp', 'opset99', [x], [[4]], {}, 'odd_layer');
+    g.outputs = [odd.output(0)];
+    let error: unknown;
+    try {
+      openvinoToOnnx(m);
+    } catch (e) {
+      error = e;
+    }
+    expect(error).toBeInstanceOf(TranslationError);
+    expect((error as Error).message).toBe("cannot translate OpenVINO layer 'odd_layer' (NoSuchOp, opset99) to ONNX: no translation for NoSuchOp yet");
+    expect((error as TranslationError).hint).toMatch(/^translated ops: .*\bAdd\b.*\bConvolution\b/);
+  });
+
+  it('refuses inputs onnxruntime cannot take (strings)', () => {
+    const m = newOvModel('net');
+    const g = m.graph;
+    const s = ovParam(g, 'text', [1], 'string');
+    g.outputs = [s];
+    expect(() => openvinoToOnnx(m)).toThrow("cannot translate the OpenVINO model to ONNX: input 'text' is string, which onnxruntime does not take as a model input or output");
+  });
+
+  it('gives an output that is a Parameter itself its own name', async () => {
+    const m = newOvModel('net');
+    const g = m.graph;
+    const x = ovParam(g, 'x', [2]);
+    g.outputs = [x];
+    const out = await runner.run(m, { x: { shape: [2], values: [1, 2] } });
+    expect(out).toEqual({ x_1: { shape: [2], values: [1, 2], dtype: 'float32' } });
+  });
+});
