@@ -9,8 +9,11 @@ import { CheckFailedError, UnsupportedError, UsageError } from '../../src/errors
 import { readModel, writeModel } from '../../src/formats';
 import { Tensor } from '../../src/ir/tensor';
 import { verifyModels } from '../../src/verify/models';
+import type { Model } from '../../src/ir/model';
+import { seededFloats } from '../e2e/helpers';
 import { runCli } from '../helpers/cli';
-import { NPM_CORPUS, ROOT, SHARED, corpusOpenvinoModels, tempDir } from '../helpers/corpus';
+import { newOvModel, ovConst, ovOp, ovParam } from '../helpers/openvino-build';
+import { NPM_CORPUS, ROOT, SHARED, tempDir } from '../helpers/corpus';
 
 const dir = tempDir('recipe-verify-');
 const TINY_BN = path.join(ROOT, 'examples/tiny-bn.onnx');
@@ -159,13 +162,63 @@ describe('verifyModels when no runtime runs the model', () => {
   });
 });
 
-describe('verifyModels on OpenVINO IR', () => {
-  test('no runtime here: unsupported, with the way out', () => {
-    const xml = corpusOpenvinoModels()[0]!;
-    expect(() => verifyModels(xml, xml)).toThrow(UnsupportedError);
-    expect(() => verifyModels(xml, xml)).toThrow(/no runtime for OpenVINO IR/);
+describe('verifyModels on OpenVINO IR (translated to ONNX, run in onnxruntime)', () => {
+  const SUMMATOR = path.join(SHARED, 'corpus/openvinotoolkit/model_server/src/test/summator/1/summator.xml');
+  const PASSTHROUGH = path.join(SHARED, 'corpus/openvinotoolkit/model_server/src/test/passthrough_string/1/passthrough.xml');
+
+  test('a real IR model against itself: both translations agree, and the report says how it ran', () => {
+    // ReadValue/Assign: one inference from a fresh state.
+    const report = verifyModels(SUMMATOR, SUMMATOR, { runs: 1 });
+    expect(report).toMatchObject({ format: 'openvino', translatedTo: 'onnx', runtime: 'onnxruntime', ok: true });
+    expect(report.inputs.map((i) => [i.name, i.shape])).toEqual([['input', [1, 1]]]);
+    expect(report.outputs.map((o) => [o.name, o.maxAbsDiff])).toEqual([['add_sum:2', 0]]);
+  });
+
+  test('the GroupConvolution split of the myriad bundle agrees; a changed weight after it is found', async () => {
+    const before = path.join(dir, 'block.xml');
+    writeModel(resnextBlock(), before);
+    const after = path.join(dir, 'block.split.xml');
+    const r = await runCli('apply', path.join(ROOT, 'recipes/groupconv/groupconv-split.yaml'), before, '-o', after);
+    expect(r.code).toBe(0);
+    expect(readModel(after).graph.nodes.filter((n) => n.op === 'Convolution')).toHaveLength(1 + GROUPS);
+    const report = verifyModels(before, after, { runs: 2 });
+    expect(report.ok).toBe(true);
+    expect(report.outputs).toHaveLength(1);
+    expect(report.outputs[0]!.maxAbsDiff).toBeLessThan(1e-5);
+
+    const wrong = readModel(after);
+    const w = wrong.graph.nodes.find((n) => n.op === 'Convolution' && n !== wrong.graph.nodes.find((m) => m.name === 'conv'))!.input(1)!;
+    const values = Array.from(w.const!.toFloat64(), (x, i) => (i === 0 ? x + 0.5 : x));
+    w.const = Tensor.from('float32', [...w.const!.shape], values);
+    const wrongFile = path.join(dir, 'block.wrong.xml');
+    writeModel(wrong, wrongFile);
+    const bad = verifyModels(before, wrongFile, { runs: 1 });
+    expect(bad.ok).toBe(false);
+    expect(bad.outputs[0]!.beyond).toBeGreaterThan(0);
+  });
+
+  test('a model with a layer or an input the translation cannot express: unsupported (exit 6), naming it', () => {
+    expect(() => verifyModels(PASSTHROUGH, PASSTHROUGH)).toThrow(UnsupportedError);
+    expect(() => verifyModels(PASSTHROUGH, PASSTHROUGH)).toThrow(/^cannot translate the OpenVINO model to ONNX: input 'my_name' is string/);
   });
 });
+
+const GROUPS = 4;
+/** A ResNeXt-style block: 1x1 Convolution, grouped 3x3 convolution (4 groups, stride 2), bias, Relu. */
+function resnextBlock(): Model {
+  const model = newOvModel('resnext_block');
+  const g = model.graph;
+  const x = ovParam(g, 'x', [1, 4, 8, 8]);
+  const w1 = ovConst(g, 'conv_w', 'float32', [8, 4, 1, 1], seededFloats(32, 1, -0.5, 0.5));
+  const conv = ovOp(g, 'Convolution', 'opset1', [x, w1], [[1, 8, 8, 8]], { strides: '1,1', pads_begin: '0,0', pads_end: '0,0', dilations: '1,1', auto_pad: 'explicit' }, 'conv');
+  const w2 = ovConst(g, 'gconv_w', 'float32', [GROUPS, 3, 2, 3, 3], seededFloats(GROUPS * 3 * 2 * 9, 2, -0.5, 0.5));
+  const gconv = ovOp(g, 'GroupConvolution', 'opset1', [conv.output(0), w2], [[1, 12, 4, 4]], { strides: '2,2', pads_begin: '1,1', pads_end: '1,1', dilations: '1,1', auto_pad: 'explicit' }, 'gconv');
+  const b = ovConst(g, 'bias', 'float32', [1, 12, 1, 1], seededFloats(12, 3, -0.2, 0.2));
+  const add = ovOp(g, 'Add', 'opset1', [gconv.output(0), b], [[1, 12, 4, 4]], { auto_broadcast: 'numpy' }, 'add');
+  const relu = ovOp(g, 'Relu', 'opset1', [add.output(0)], [[1, 12, 4, 4]], {}, 'relu');
+  g.outputs = [relu.output(0)];
+  return model;
+}
 
 describe('recipe verify (CLI)', () => {
   test('agreeing models: exit 0 and a table of inputs and outputs', async () => {
@@ -238,12 +291,26 @@ describe('recipe apply --verify', () => {
     expect(fs.readdirSync(dir).length).toBe(before);
   });
 
-  test('OpenVINO IR: refused before any work, nothing written (exit 6)', async () => {
+  test('OpenVINO IR: translated to ONNX and run in onnxruntime', async () => {
+    const before = path.join(dir, 'apply-block.xml');
+    writeModel(resnextBlock(), before);
+    const out = path.join(dir, 'apply-block.myriad.xml');
+    const r = await runCli('apply', path.join(ROOT, 'recipes/myriad.yaml'), before, '-o', out, '--verify', '--runs', '1');
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/verify .*apply-block\.xml -> .*apply-block\.myriad\.xml \(openvino translated to onnx\) in onnxruntime/);
+    expect(r.stdout).toContain('outputs agree within the tolerance');
+  });
+
+  test('OpenVINO IR with a layer that has no translation: refused before any work, nothing written (exit 6)', async () => {
     const out = path.join(dir, 'never.xml');
-    const xml = corpusOpenvinoModels().find((x) => fs.existsSync(x.replace(/\.xml$/, '.bin')))!;
+    const model = newOvModel('odd');
+    const x = ovParam(model.graph, 'x', [1, 4]);
+    model.graph.outputs = [ovOp(model.graph, 'ExperimentalDetectronTopKROIs', 'opset6', [x], [[1, 4]], {}, 'rois').output(0)];
+    const xml = path.join(dir, 'odd.xml');
+    writeModel(model, xml);
     const r = await runCli('apply', path.join(ROOT, 'recipes/myriad.yaml'), xml, '-o', out, '--verify');
     expect(r.code).toBe(6);
-    expect(r.stderr).toContain('no runtime for OpenVINO IR');
+    expect(r.stderr).toContain("cannot translate OpenVINO layer 'rois' (ExperimentalDetectronTopKROIs, opset6) to ONNX: no translation for ExperimentalDetectronTopKROIs yet");
     expect(fs.existsSync(out)).toBe(false);
   });
 

@@ -5,6 +5,7 @@ import { TranslationError, Translation, translatableOps, translatorFor } from '.
 import './ops/elementwise';
 import './ops/nn';
 import './ops/shape';
+import './ops/state';
 
 export { TranslationError, translatableOps } from './translation';
 

@@ -98,12 +98,17 @@ export class Translation {
     return shape as number[];
   }
 
-  /** Declared rank of input `i`, when known. */
+  /**
+   * Rank of input `i`: declared, or (for a port a rewrite added without
+   * dimensions: OpenVINO infers them on load, recipe does not) that of the
+   * input of a rank-keeping layer upstream.
+   */
   inputRank(node: Node, i: number): number | undefined {
-    return node.inputs[i]?.shape?.length;
+    const v = node.inputs[i];
+    return v ? rankOf(v) : undefined;
   }
 
-  /** Declared rank of input `i`; fails when the port does not say. */
+  /** Rank of input `i`; fails when neither the port nor the layers upstream say. */
   requireRank(node: Node, i: number): number {
     const r = this.inputRank(node, i);
     if (r === undefined) this.fail(node, `the rank of input ${i} is not declared`);
@@ -204,6 +209,42 @@ export class Translation {
   freshName(base: string): string {
     return this.onnx.uniqueName(`${base}__ov${this.counter++}`);
   }
+}
+
+/** Layers whose outputs have the rank of their first input (elementwise ops, convolutions, pooling, splits, normalizations). */
+const RANK_KEEPING = new Set([
+  'Abs', 'Acos', 'Asin', 'Atan', 'Ceiling', 'Clamp', 'Convert', 'ConvertLike', 'Cos', 'Elu', 'Erf', 'Exp', 'Floor', 'Gelu', 'HSigmoid',
+  'HSwish', 'Log', 'LogicalNot', 'Mish', 'Negative', 'PRelu', 'Relu', 'Round', 'Sigmoid', 'Sign', 'Sin', 'SoftPlus', 'Sqrt', 'Swish', 'Tan', 'Tanh',
+  'Convolution', 'GroupConvolution', 'ConvolutionBackpropData', 'GroupConvolutionBackpropData', 'MaxPool', 'AvgPool',
+  'BatchNormInference', 'MVN', 'NormalizeL2', 'LRN', 'Softmax', 'LogSoftmax', 'FakeQuantize',
+  'Split', 'VariadicSplit', 'Concat', 'Transpose', 'Interpolate', 'Pad', 'Tile', 'ReadValue', 'Assign', 'Reverse', 'CumSum',
+]);
+const ELEMENTWISE_BINARY = new Set([
+  'Add', 'Subtract', 'Multiply', 'Divide', 'Power', 'Maximum', 'Minimum', 'SquaredDifference', 'FloorMod', 'Mod',
+  'Equal', 'NotEqual', 'Less', 'LessEqual', 'Greater', 'GreaterEqual', 'LogicalAnd', 'LogicalOr', 'LogicalXor', 'Select',
+]);
+
+/** Declared rank of `v`, or the one its producer implies (bounded walk up rank-keeping layers). */
+function rankOf(v: Value): number | undefined {
+  let at: Value | null | undefined = v;
+  for (let steps = 0; at && steps < 10_000; steps++) {
+    if (at.shape) return at.shape.length;
+    if (at.const) return at.const.rank;
+    const p: Node | null = at.producer;
+    if (!p) return undefined;
+    if (ELEMENTWISE_BINARY.has(p.op)) {
+      // numpy broadcasting: the larger rank of the inputs that say.
+      const ranks = p.inputs.map((x) => (x ? (x.shape?.length ?? x.const?.rank) : undefined));
+      if (ranks.every((r) => r !== undefined)) return Math.max(...(ranks as number[]));
+      at = p.inputs[ranks.findIndex((r) => r === undefined)];
+      const rest = ranks.filter((r): r is number => r !== undefined);
+      const up = at ? rankOf(at) : undefined;
+      return up === undefined ? undefined : Math.max(up, ...rest);
+    }
+    if (!RANK_KEEPING.has(p.op)) return undefined;
+    at = p.inputs[0];
+  }
+  return undefined;
 }
 
 export type AttrInput = number | number[] | string | Attr | undefined;
