@@ -30,13 +30,21 @@ export function registerTranslators(ops: Readonly<Record<string, Translator>>): 
   }
 }
 
+/**
+ * Type names older IR files use for an op (IR v10 from the Model Optimizer
+ * writes the opset1 specification's names `ReLU` and `SoftMax`), and the
+ * name the translator is registered under.
+ */
+const ALIASES: Readonly<Record<string, string>> = { ReLU: 'Relu', SoftMax: 'Softmax' };
+
 export function translatorFor(op: string): Translator | undefined {
-  return TRANSLATORS.get(op);
+  return TRANSLATORS.get(op) ?? (Object.hasOwn(ALIASES, op) ? TRANSLATORS.get(ALIASES[op]!) : undefined);
 }
 
-/** The OpenVINO op types with a translator, sorted. */
+/** The OpenVINO op types with a translator, sorted (aliases of one included). */
 export function translatableOps(): string[] {
-  return [...TRANSLATORS.keys()].sort();
+  const aliases = Object.keys(ALIASES).filter((a) => TRANSLATORS.has(ALIASES[a]!));
+  return [...TRANSLATORS.keys(), ...aliases].sort();
 }
 
 /** An OpenVINO layer that has no ONNX translation (yet), or whose attributes or inputs this translation cannot express. */
@@ -213,7 +221,7 @@ export class Translation {
 
 /** Layers whose outputs have the rank of their first input (elementwise ops, convolutions, pooling, splits, normalizations). */
 const RANK_KEEPING = new Set([
-  'Abs', 'Acos', 'Asin', 'Atan', 'Ceiling', 'Clamp', 'Convert', 'ConvertLike', 'Cos', 'Elu', 'Erf', 'Exp', 'Floor', 'Gelu', 'HSigmoid',
+  'Abs', 'Acos', 'Asin', 'Atan', 'Ceiling', 'Clamp', 'ReLU', 'SoftMax', 'Convert', 'ConvertLike', 'Cos', 'Elu', 'Erf', 'Exp', 'Floor', 'Gelu', 'HSigmoid',
   'HSwish', 'Log', 'LogicalNot', 'Mish', 'Negative', 'PRelu', 'Relu', 'Round', 'Sigmoid', 'Sign', 'Sin', 'SoftPlus', 'Sqrt', 'Swish', 'Tan', 'Tanh',
   'Convolution', 'GroupConvolution', 'ConvolutionBackpropData', 'GroupConvolutionBackpropData', 'MaxPool', 'AvgPool',
   'BatchNormInference', 'MVN', 'NormalizeL2', 'LRN', 'Softmax', 'LogSoftmax', 'FakeQuantize',
