@@ -2,8 +2,207 @@
  * OpenVINO ops that move data without computing on it: Concat, Split,
  * Reshape, Transpose, Squeeze/Unsqueeze, Gather, slices, pads, ShapeOf...
  */
-import { registerTranslators } from '../translation';
-import { normalizeAxis, toInt64 } from './common';
+import { attr } from '../../../ir/attr';
+import type { Node, Value } from '../../../ir/graph';
+import { registerTranslators, type Translation } from '../translation';
+import { normalizeAxis, onnxTypeOfElementType, toInt64 } from './common';
+
+/**
+ * A bound past every dimension, for ONNX Slice starts/ends. Constants read
+ * through `constInts` are doubles, so INT64_MAX comes back as 2^63, which
+ * wraps to INT64_MIN when written as int64: every index written here is
+ * clamped into +-BIG first.
+ */
+const BIG = 2 ** 62;
+const clampIndex = (x: number): number => Math.max(-BIG, Math.min(BIG, x));
+
+/** Input `i` as a 1-D int64 ONNX value (a Const is rewritten, a computed scalar or list is cast and flattened). */
+function int64List(node: Node, t: Translation, i: number): Value {
+  if (t.constInput(node, i)) return t.int64s(t.constInts(node, i).map(clampIndex));
+  const v = toInt64(t, t.input(node, i), t.inputDType(node, i));
+  return t.inputRank(node, i) === 1 ? v : t.add1('Reshape', [v, t.int64s([-1])]);
+}
+
+/** A static input shape, when every dimension is known. */
+function knownShape(node: Node, t: Translation, i: number): number[] | undefined {
+  const s = t.inputShape(node, i);
+  return s && s.every((d) => typeof d === 'number') ? (s as number[]) : undefined;
+}
+
+function unsqueeze(t: Translation, v: Value, axes: number[]): Value {
+  return axes.length === 0 ? v : t.add1('Unsqueeze', [v, t.int64s(axes)]);
+}
+
+function squeeze(t: Translation, v: Value, axes: number[]): Value {
+  return axes.length === 0 ? v : t.add1('Squeeze', [v, t.int64s(axes)]);
+}
+
+/** OpenVINO masks are lists of 0/1 per entry of `begin`; a missing entry is 0. */
+function maskOf(node: Node, t: Translation, name: string, n: number): boolean[] {
+  const m = t.ints(node, name) ?? [];
+  return Array.from({ length: n }, (_, i) => (m[i] ?? 0) !== 0);
+}
+
+/** StridedSlice-1 as ONNX Slice (ranged and shrunk dimensions), Squeeze (shrunk ones) and Unsqueeze (new axes). */
+function stridedSlice(node: Node, t: Translation): Value[] {
+  const rank = t.requireRank(node, 0);
+  const begin = t.constInts(node, 1);
+  const end = t.constInts(node, 2);
+  const n = begin.length;
+  if (end.length !== n) t.fail(node, `begin has ${n} values and end ${end.length}`);
+  const strides = node.inputs[3] ? t.constInts(node, 3) : begin.map(() => 1);
+  if (strides.length !== n) t.fail(node, `begin has ${n} values and strides ${strides.length}`);
+  const beginMask = maskOf(node, t, 'begin_mask', n);
+  const endMask = maskOf(node, t, 'end_mask', n);
+  const newAxis = maskOf(node, t, 'new_axis_mask', n);
+  const shrink = maskOf(node, t, 'shrink_axis_mask', n);
+  const ellipsis = maskOf(node, t, 'ellipsis_mask', n);
+  if (ellipsis.filter(Boolean).length > 1) t.fail(node, 'ellipsis_mask has more than one bit set');
+  // Entries that consume an input dimension (ellipsis aside).
+  const consuming = Array.from({ length: n }, (_, i) => !newAxis[i] && !ellipsis[i]).filter(Boolean).length;
+  if (consuming > rank) t.fail(node, `the slice addresses ${consuming} dimensions of a rank-${rank} input`);
+  const starts: number[] = [];
+  const ends: number[] = [];
+  const axes: number[] = [];
+  const steps: number[] = [];
+  const shrunk: number[] = [];
+  const inserted: number[] = [];
+  let inDim = 0;
+  let outDim = 0;
+  for (let i = 0; i < n; i++) {
+    const flags = [newAxis[i], shrink[i], ellipsis[i]].filter(Boolean).length;
+    if (flags > 1) t.fail(node, `entry ${i} sets more than one of new_axis_mask, shrink_axis_mask and ellipsis_mask`);
+    if (ellipsis[i]) {
+      const covered = rank - consuming;
+      inDim += covered;
+      outDim += covered;
+    } else if (newAxis[i]) {
+      inserted.push(outDim++);
+    } else if (shrink[i]) {
+      if (beginMask[i]) t.fail(node, `entry ${i} sets both shrink_axis_mask and begin_mask`);
+      if (strides[i] !== 1) t.fail(node, `entry ${i} sets shrink_axis_mask with stride ${strides[i]} (only 1 is translated)`);
+      const b = begin[i]!;
+      starts.push(clampIndex(b));
+      ends.push(b === -1 ? BIG : clampIndex(b + 1));
+      axes.push(inDim);
+      steps.push(1);
+      shrunk.push(inDim++);
+    } else {
+      const s = strides[i]!;
+      if (s === 0) t.fail(node, `entry ${i} has stride 0`);
+      starts.push(beginMask[i] ? (s > 0 ? 0 : BIG) : clampIndex(begin[i]!));
+      ends.push(endMask[i] ? (s > 0 ? BIG : -BIG) : clampIndex(end[i]!));
+      axes.push(inDim++);
+      steps.push(s);
+      outDim++;
+    }
+  }
+  let v = t.input(node, 0);
+  if (axes.length > 0) v = t.add1('Slice', [v, t.int64s(starts), t.int64s(ends), t.int64s(axes), t.int64s(steps)]);
+  return [unsqueeze(t, squeeze(t, v, shrunk), inserted)];
+}
+
+/** Pads one axis the `symmetric` way (the border element repeated): reversed slices of the edges, concatenated. */
+function symmetricPad(t: Translation, v: Value, axis: number, before: number, after: number): Value {
+  const parts: Value[] = [];
+  if (before > 0) parts.push(t.add1('Slice', [v, t.int64s([before - 1]), t.int64s([-BIG]), t.int64s([axis]), t.int64s([-1])]));
+  parts.push(v);
+  if (after > 0) parts.push(t.add1('Slice', [v, t.int64s([-1]), t.int64s([-1 - after]), t.int64s([axis]), t.int64s([-1])]));
+  return parts.length === 1 ? v : t.add1('Concat', parts, { axis });
+}
+
+/** Pad-1 (non-negative pads) and Pad-12 (a negative pad crops). */
+function pad(node: Node, t: Translation): Value[] {
+  const rank = t.requireRank(node, 0);
+  const mode = (t.str(node, 'pad_mode') ?? 'constant').trim();
+  if (!['constant', 'edge', 'reflect', 'symmetric'].includes(mode)) t.fail(node, `pad_mode="${mode}" is not translated`);
+  const before = t.constInts(node, 1);
+  const after = t.constInts(node, 2);
+  if (before.length !== rank || after.length !== rank) t.fail(node, `pads_begin and pads_end need ${rank} values (one per dimension)`);
+  const negative = [...before, ...after].some((p) => p < 0);
+  if (negative && node.domain === 'opset1') t.fail(node, 'Pad-1 takes no negative pads');
+  if (negative && (mode === 'reflect' || mode === 'symmetric')) t.fail(node, `negative pads with pad_mode="${mode}" are not translated`);
+  let v = t.input(node, 0);
+  if (negative) {
+    const axes = before.map((_, i) => i);
+    const starts = before.map((p) => Math.max(0, -p));
+    const ends = after.map((p) => (p < 0 ? p : BIG));
+    v = t.add1('Slice', [v, t.int64s(starts), t.int64s(ends), t.int64s(axes)]);
+  }
+  const pb = before.map((p) => Math.max(0, p));
+  const pe = after.map((p) => Math.max(0, p));
+  if (mode === 'symmetric') {
+    for (let a = 0; a < rank; a++) v = symmetricPad(t, v, a, pb[a]!, pe[a]!);
+    return [v];
+  }
+  if (mode !== 'constant') return [t.add1('Pad', [v, t.int64s([...pb, ...pe])], { mode })];
+  let value: Value | null = null;
+  if (node.inputs[3]) {
+    value = t.input(node, 3);
+    if (t.inputRank(node, 3) !== 0) value = t.add1('Reshape', [value, t.int64s([])]);
+  }
+  return [t.add1('Pad', value ? [v, t.int64s([...pb, ...pe]), value] : [v, t.int64s([...pb, ...pe])], { mode })];
+}
+
+const INTERPOLATE_MODES: Record<string, string> = { nearest: 'nearest', linear_onnx: 'linear', cubic: 'cubic' };
+const COORDINATE_MODES = ['half_pixel', 'pytorch_half_pixel', 'asymmetric', 'tf_half_pixel_for_nn', 'align_corners'];
+const NEAREST_MODES = ['round_prefer_floor', 'round_prefer_ceil', 'floor', 'ceil'];
+
+/** Interpolate-4 and -11 as ONNX Resize-13 (which has no axes input: sizes and scales are written out for every dimension). */
+function interpolate(node: Node, t: Translation): Value[] {
+  const v4 = node.domain === 'opset4';
+  if (!v4 && node.domain !== 'opset11') t.fail(node, 'only Interpolate-4 and Interpolate-11 are translated');
+  const rank = t.requireRank(node, 0);
+  const mode = (t.str(node, 'mode') ?? t.fail(node, 'no mode')).trim();
+  const onnxMode = INTERPOLATE_MODES[mode] ?? t.fail(node, `mode="${mode}" is not translated (nearest, linear_onnx and cubic are)`);
+  const calc = (t.str(node, 'shape_calculation_mode') ?? t.fail(node, 'no shape_calculation_mode')).trim();
+  if (calc !== 'sizes' && calc !== 'scales') t.fail(node, `shape_calculation_mode="${calc}" is not translated`);
+  const coord = (t.str(node, 'coordinate_transformation_mode') ?? 'half_pixel').trim();
+  if (!COORDINATE_MODES.includes(coord)) t.fail(node, `coordinate_transformation_mode="${coord}" is not translated`);
+  const nearest = (t.str(node, 'nearest_mode') ?? 'round_prefer_floor').trim();
+  if (mode === 'nearest' && !NEAREST_MODES.includes(nearest)) t.fail(node, `nearest_mode="${nearest}" is not translated`);
+  if (t.bool(node, 'antialias')) t.fail(node, 'antialias="true" is not translated');
+  for (const p of ['pads_begin', 'pads_end']) if ((t.ints(node, p) ?? []).some((x) => x !== 0)) t.fail(node, `non-zero ${p} are not translated`);
+  const cubeCoeff = t.float(node, 'cube_coeff') ?? -0.75;
+  const valuesInput = v4 ? (calc === 'sizes' ? 1 : 2) : 1;
+  const axesInput = v4 ? 3 : 2;
+  const axes = node.inputs[axesInput] ? t.constInts(node, axesInput).map((a) => normalizeAxis(node, t, a, rank)) : Array.from({ length: rank }, (_, i) => i);
+  const given = t.constNumbers(node, valuesInput);
+  if (given.length !== axes.length) t.fail(node, `${calc} has ${given.length} values for ${axes.length} axes`);
+  const shape = knownShape(node, t, 0);
+  const attrs = {
+    mode: onnxMode,
+    coordinate_transformation_mode: coord,
+    nearest_mode: mode === 'nearest' ? nearest : undefined,
+    cubic_coeff_a: mode === 'cubic' ? attr.float(cubeCoeff) : undefined,
+  };
+  if (calc === 'sizes') {
+    if (!shape) t.fail(node, 'shape_calculation_mode="sizes" needs a static input shape');
+    const sizes = [...shape];
+    axes.forEach((a, i) => (sizes[a] = given[i]!));
+    return [t.add1('Resize', [t.input(node, 0), null, null, t.int64s(sizes)], attrs)];
+  }
+  const scales = Array.from({ length: rank }, () => 1);
+  axes.forEach((a, i) => {
+    const s = Math.fround(given[i]!);
+    scales[a] = s;
+    // OpenVINO sizes the output as floor(d * scale + 1e-5), onnxruntime as floor(d * scale): refuse where they differ.
+    const d = shape?.[a];
+    if (d !== undefined && Math.floor(Math.fround(d * s)) !== Math.floor(d * s + 1e-5)) {
+      t.fail(node, `scale ${s} of axis ${a} sizes the output differently in OpenVINO and ONNX`);
+    }
+  });
+  return [t.add1('Resize', [t.input(node, 0), null, t.constant('float32', [rank], scales)], attrs)];
+}
+
+/** DepthToSpace / SpaceToDepth of a 4-D input as the ONNX ops (or, for SpaceToDepth depth_first, Reshape-Transpose-Reshape). */
+function blockMode(node: Node, t: Translation): { mode: string; bs: number } {
+  const mode = (t.str(node, 'mode') ?? t.fail(node, 'no mode')).trim();
+  if (mode !== 'blocks_first' && mode !== 'depth_first') t.fail(node, `mode="${mode}" is not translated`);
+  const bs = t.int(node, 'block_size') ?? 1;
+  if (t.requireRank(node, 0) !== 4) t.fail(node, 'only 4-D inputs are translated');
+  return { mode, bs };
+}
 
 registerTranslators({
   Concat: (node, t) => {
@@ -11,12 +210,12 @@ registerTranslators({
     const axis = normalizeAxis(node, t, t.int(node, 'axis') ?? 0, rank);
     return [t.add1('Concat', node.inputs.map((_, i) => t.input(node, i)), { axis })];
   },
-  // Input 1 is the axis; `num_splits` equal parts.
+  // Input 1 is the axis; `num_splits` equal parts (ONNX Split-13 splits equally into as many parts as it has outputs).
   Split: (node, t) => {
     const rank = t.requireRank(node, 0);
     const axis = normalizeAxis(node, t, t.constInts(node, 1)[0]!, rank);
     const parts = t.int(node, 'num_splits') ?? t.fail(node, 'no num_splits');
-    return t.add('Split', [t.input(node, 0)], { axis, num_outputs: parts }, parts);
+    return t.add('Split', [t.input(node, 0)], { axis }, parts);
   },
   // Input 1 the axis, input 2 the lengths (one may be -1: the rest).
   VariadicSplit: (node, t) => {
@@ -43,5 +242,83 @@ registerTranslators({
     // An empty order reverses the dimensions, as ONNX's default perm does.
     if (order && order.size === 0) return [t.add1('Transpose', [t.input(node, 0)])];
     return [t.add1('Transpose', [t.input(node, 0)], { perm: t.constInts(node, 1) })];
+  },
+  // Without axes (or with an empty list) every dimension of size 1 goes; a listed dimension known not to be 1 stays (Squeeze-1 since OpenVINO 2024.3).
+  Squeeze: (node, t) => {
+    const rank = t.requireRank(node, 0);
+    const axesConst = t.constInput(node, 1);
+    if (!node.inputs[1] || (axesConst && axesConst.size === 0)) return [t.add1('Squeeze', [t.input(node, 0)])];
+    if (!axesConst) return [t.add1('Squeeze', [t.input(node, 0), int64List(node, t, 1)])];
+    const shape = t.inputShape(node, 0);
+    const axes = [...new Set(t.constInts(node, 1).map((a) => normalizeAxis(node, t, a, rank)))].filter((a) => {
+      const d = shape?.[a];
+      return typeof d !== 'number' || d === 1;
+    });
+    return [squeeze(t, t.input(node, 0), axes)];
+  },
+  Unsqueeze: (node, t) => [t.add1('Unsqueeze', [t.input(node, 0), int64List(node, t, 1)])],
+  // Gather-1 (no batch_dims), -7 and -8 (batch_dims; -8 defines negative indices, which ONNX counts from the end as well).
+  Gather: (node, t) => {
+    const rank = t.requireRank(node, 0);
+    const axis = normalizeAxis(node, t, t.constInts(node, 2)[0] ?? t.fail(node, 'no axis'), rank);
+    let batchDims = node.domain === 'opset1' ? 0 : t.int(node, 'batch_dims') ?? 0;
+    if (batchDims < 0) batchDims += t.requireRank(node, 1);
+    if (batchDims === 0) return [t.add1('Gather', [t.input(node, 0), t.input(node, 1)], { axis })];
+    if (axis !== batchDims) t.fail(node, `batch_dims=${batchDims} with axis=${axis} is not translated (only axis equal to batch_dims is)`);
+    const indices = t.add1('Unsqueeze', [toInt64(t, t.input(node, 1), t.inputDType(node, 1)), t.int64s([-1])]);
+    return [t.add1('GatherND', [t.input(node, 0), indices], { batch_dims: batchDims })];
+  },
+  ShapeOf: (node, t) => {
+    const type = node.domain === 'opset1' ? 'i64' : (t.str(node, 'output_type') ?? 'i64').trim();
+    const shape = t.add1('Shape', [t.input(node, 0)]);
+    if (type === 'i64') return [shape];
+    if (type !== 'i32') t.fail(node, `output_type="${type}" is not translated (i64 and i32 are)`);
+    return [t.add1('Cast', [shape], { to: onnxTypeOfElementType(node, t, 'i32') })];
+  },
+  StridedSlice: stridedSlice,
+  // Slice-8: data, start, stop, step, axes (optional), as ONNX Slice takes them (starts, ends, axes, steps).
+  Slice: (node, t) => {
+    const axes = node.inputs[4] ? int64List(node, t, 4) : null;
+    return [t.add1('Slice', [t.input(node, 0), int64List(node, t, 1), int64List(node, t, 2), axes, int64List(node, t, 3)])];
+  },
+  // Broadcast-1 / -3: numpy (the target shape), bidirectional (-3: both ways, ONNX Expand), explicit (data dimension i goes to output axis axes_mapping[i]).
+  Broadcast: (node, t) => {
+    const mode = (t.str(node, 'mode') ?? 'numpy').trim();
+    const target = int64List(node, t, 1);
+    if (mode === 'numpy' || (mode === 'bidirectional' && node.domain !== 'opset1')) return [t.add1('Expand', [t.input(node, 0), target])];
+    if (mode !== 'explicit') t.fail(node, `mode="${mode}" is not translated`);
+    const length = t.constInput(node, 1)?.size ?? t.inputShape(node, 1)?.[0];
+    const outRank = typeof length === 'number' ? length : t.fail(node, 'mode="explicit" needs the length of the target shape');
+    const mapping = t.constInts(node, 2);
+    if (mapping.length !== t.requireRank(node, 0)) t.fail(node, 'axes_mapping needs one axis per data dimension');
+    if (mapping.some((a, i) => a < 0 || a >= outRank || (i > 0 && a <= mapping[i - 1]!))) t.fail(node, `axes_mapping ${mapping.join(',')} is not increasing within the output rank (others are not translated)`);
+    const missing = Array.from({ length: outRank }, (_, i) => i).filter((i) => !mapping.includes(i));
+    return [t.add1('Expand', [unsqueeze(t, t.input(node, 0), missing), target])];
+  },
+  // Repeats shorter than the rank repeat the last dimensions; longer ones add leading dimensions to the data.
+  Tile: (node, t) => {
+    const rank = t.requireRank(node, 0);
+    if (!t.constInput(node, 1)) {
+      if (t.inputShape(node, 1)?.[0] !== rank) t.fail(node, 'computed repeats must have one value per data dimension');
+      return [t.add1('Tile', [t.input(node, 0), int64List(node, t, 1)])];
+    }
+    const repeats = t.constInts(node, 1);
+    const data = unsqueeze(t, t.input(node, 0), Array.from({ length: Math.max(0, repeats.length - rank) }, (_, i) => i));
+    const full = [...Array.from({ length: Math.max(0, rank - repeats.length) }, () => 1), ...repeats];
+    return [t.add1('Tile', [data, t.int64s(full)])];
+  },
+  Pad: pad,
+  Interpolate: interpolate,
+  DepthToSpace: (node, t) => {
+    const { mode, bs } = blockMode(node, t);
+    return [t.add1('DepthToSpace', [t.input(node, 0)], { blocksize: bs, mode: mode === 'blocks_first' ? 'DCR' : 'CRD' })];
+  },
+  SpaceToDepth: (node, t) => {
+    const { mode, bs } = blockMode(node, t);
+    if (mode === 'blocks_first') return [t.add1('SpaceToDepth', [t.input(node, 0)], { blocksize: bs })];
+    const [n, c, h, w] = knownShape(node, t, 0) ?? t.fail(node, 'mode="depth_first" needs a static input shape');
+    const split = t.add1('Reshape', [t.input(node, 0), t.int64s([n!, c!, h! / bs, bs, w! / bs, bs])]);
+    const moved = t.add1('Transpose', [split], { perm: [0, 1, 3, 5, 2, 4] });
+    return [t.add1('Reshape', [moved, t.int64s([n!, c! * bs * bs, h! / bs, w! / bs])])];
   },
 });
