@@ -43,7 +43,7 @@ const iota = (n: number): number[] => Array.from({ length: n }, (_, i) => i);
 interface Layer {
   op: string;
   opset: string;
-  consts?: { dtype: DType; shape: number[]; values: number[] }[];
+  consts?: { dtype: DType; shape: number[]; values: number[] | bigint[] }[];
   out: number[][];
   attrs?: Record<string, string>;
   outDType?: DType;
@@ -54,7 +54,7 @@ function model(xShape: number[], layer: Layer, xType: DType = 'float32'): Model 
   const m = newOvModel('net');
   const g: Graph = m.graph;
   const x = ovParam(g, 'x', xShape, xType);
-  const inputs: Value[] = [x, ...(layer.consts ?? []).map((c, i) => ovConst(g, `c${i}`, c.dtype, c.shape, c.values))];
+  const inputs: Value[] = [x, ...(layer.consts ?? []).map((c, i) => ovConst(g, `c${i}`, c.dtype, c.shape, c.values as number[]))];
   const node = ovOp(g, layer.op, layer.opset, inputs, layer.out, layer.attrs ?? {}, 'layer');
   if (layer.outDType) for (const o of node.outputs) o.dtype = layer.outDType;
   g.outputs = [...node.outputs];
@@ -191,5 +191,193 @@ describe('Squeeze, Unsqueeze, Gather, ShapeOf', () => {
     expect(a).toEqual({ shape: [3], values: [2, 3, 5], dtype: 'int64' });
     const [b] = await run([2, 3, 5], iota(30), { op: 'ShapeOf', opset: 'opset3', out: [[3]], outDType: 'int32', attrs: { output_type: 'i32' } });
     expect(b).toEqual({ shape: [3], values: [2, 3, 5], dtype: 'int32' });
+  });
+});
+
+/** The input indices a (begin, end, stride) range takes along a dimension of `d`, masks applied (Python's slice rules). */
+function rangeOf(d: number, begin: number | undefined, end: number | undefined, k: number): number[] {
+  let s: number;
+  let e: number;
+  if (k > 0) {
+    s = begin === undefined ? 0 : begin < 0 ? Math.max(0, begin + d) : Math.min(begin, d);
+    e = end === undefined ? d : end < 0 ? Math.max(0, end + d) : Math.min(end, d);
+  } else {
+    s = begin === undefined ? d - 1 : begin < 0 ? Math.max(-1, begin + d) : Math.min(begin, d - 1);
+    e = end === undefined ? -1 : end < 0 ? Math.max(-1, end + d) : Math.min(end, d - 1);
+  }
+  const out: number[] = [];
+  for (let i = s; k > 0 ? i < e : i > e; i += k) out.push(i);
+  return out;
+}
+
+interface SliceMasks {
+  begin_mask?: number[];
+  end_mask?: number[];
+  new_axis_mask?: number[];
+  shrink_axis_mask?: number[];
+  ellipsis_mask?: number[];
+}
+
+/** StridedSlice-1 as its specification defines it: the output shape and, per output axis, the input indices (null for a new axis). */
+function stridedSliceRef(shape: number[], xs: number[], begin: number[], end: number[], strides: number[], m: SliceMasks): { shape: number[]; values: number[] } {
+  const bit = (mask: number[] | undefined, i: number): boolean => (mask?.[i] ?? 0) === 1;
+  const picks: (number[] | null)[] = []; // per output axis
+  const inAxisOfOut: number[] = [];
+  const fixed = new Map<number, number>(); // input axis -> the one index a shrink keeps
+  const consuming = begin.filter((_, i) => !bit(m.new_axis_mask, i) && !bit(m.ellipsis_mask, i)).length;
+  let a = 0;
+  for (let i = 0; i < begin.length; i++) {
+    if (bit(m.ellipsis_mask, i)) {
+      for (let k = 0; k < shape.length - consuming; k++, a++) {
+        picks.push(rangeOf(shape[a]!, undefined, undefined, 1));
+        inAxisOfOut.push(a);
+      }
+    } else if (bit(m.new_axis_mask, i)) {
+      picks.push(null);
+      inAxisOfOut.push(-1);
+    } else if (bit(m.shrink_axis_mask, i)) {
+      fixed.set(a, (begin[i]! + shape[a]!) % shape[a]!);
+      a++;
+    } else {
+      picks.push(rangeOf(shape[a]!, bit(m.begin_mask, i) ? undefined : begin[i], bit(m.end_mask, i) ? undefined : end[i], strides[i]!));
+      inAxisOfOut.push(a++);
+    }
+  }
+  for (; a < shape.length; a++) {
+    picks.push(rangeOf(shape[a]!, undefined, undefined, 1));
+    inAxisOfOut.push(a);
+  }
+  const outShape = picks.map((p) => (p ? p.length : 1));
+  const values = build(outShape, (c) => {
+    const at = shape.map((_, d) => fixed.get(d) ?? 0);
+    c.forEach((x, o) => {
+      const p = picks[o];
+      if (p) at[inAxisOfOut[o]!] = p[x]!;
+    });
+    return xs[flatOf(shape, at)]!;
+  });
+  return { shape: outShape, values };
+}
+
+const maskAttrs = (m: SliceMasks, n: number): Record<string, string> => {
+  const out: Record<string, string> = {};
+  for (const k of ['begin_mask', 'end_mask', 'new_axis_mask', 'shrink_axis_mask', 'ellipsis_mask'] as const) out[k] = (m[k] ?? new Array<number>(n).fill(0)).join(',');
+  return out;
+};
+
+describe('StridedSlice, Slice', () => {
+  const shape = [3, 4, 5];
+  const xs = iota(60);
+  const cases: { name: string; begin: number[]; end: number[]; strides: number[]; masks: SliceMasks }[] = [
+    { name: 'plain ranges with negative begin and end', begin: [1, -3, 0], end: [3, -1, 5], strides: [1, 1, 2], masks: {} },
+    { name: 'begin_mask and end_mask with a negative stride', begin: [0, 3, 0], end: [0, 0, 0], strides: [1, -1, -2], masks: { begin_mask: [1, 0, 1], end_mask: [1, 1, 1] } },
+    { name: 'negative stride from a negative begin, INT64_MAX-like end', begin: [-1, 0, 0], end: [-4, 2 ** 62, 0], strides: [-1, 1, 1], masks: { end_mask: [0, 0, 1] } },
+    { name: 'shrink_axis_mask at -1 and new_axis_mask', begin: [0, -1, 1], end: [0, 0, 3], strides: [1, 1, 1], masks: { new_axis_mask: [1, 0, 0], shrink_axis_mask: [0, 1, 0] } },
+    { name: 'ellipsis_mask then a shrink on the last axis', begin: [0, 2], end: [0, 3], strides: [1, 1], masks: { ellipsis_mask: [1, 0], shrink_axis_mask: [0, 1] } },
+    { name: 'a new axis after an ellipsis, and fewer entries than dimensions', begin: [1, 0, 0], end: [2, 0, 0], strides: [1, 1, 1], masks: { ellipsis_mask: [0, 1, 0], new_axis_mask: [0, 0, 1] } },
+    { name: 'fewer entries than dimensions (the rest taken whole)', begin: [1], end: [-1], strides: [1], masks: { begin_mask: [0], end_mask: [0] } },
+  ];
+  for (const c of cases) {
+    it(`StridedSlice: ${c.name}`, async () => {
+      const ref = stridedSliceRef(shape, xs, c.begin, c.end, c.strides, c.masks);
+      const n = c.begin.length;
+      const [o] = await run(shape, xs, { op: 'StridedSlice', opset: 'opset1', consts: [i64(c.begin), i64(c.end), i64(c.strides)], out: [ref.shape], attrs: maskAttrs(c.masks, n) });
+      expect(o!.shape).toEqual(ref.shape);
+      expect(o!.values).toEqual(ref.values);
+    });
+  }
+
+  it('StridedSlice with INT64_MAX and INT64_MIN bounds (as converters write "to the end")', async () => {
+    const ref = stridedSliceRef(shape, xs, [1, 3, 0], [2 ** 62, -(2 ** 62), 2 ** 62], [1, -1, 2], {});
+    const big = { dtype: 'int64' as DType, shape: [3], values: [2n ** 63n - 1n, -(2n ** 63n), 2n ** 63n - 1n] };
+    const [o] = await run(shape, xs, { op: 'StridedSlice', opset: 'opset1', consts: [i64([1, 3, 0]), big, i64([1, -1, 2])], out: [ref.shape], attrs: maskAttrs({}, 3) });
+    expect(o!.shape).toEqual([2, 4, 3]);
+    expect(o!.values).toEqual(ref.values);
+  });
+
+  it('StridedSlice without strides, masks shorter than begin, i32 bounds', async () => {
+    const ref = stridedSliceRef(shape, xs, [1, 1, 1], [2, 3, 4], [1, 1, 1], { begin_mask: [0, 1] });
+    const [o] = await run(shape, xs, { op: 'StridedSlice', opset: 'opset1', consts: [i32([1, 1, 1]), i32([2, 3, 4])], out: [ref.shape], attrs: { begin_mask: '0,1', end_mask: '' } });
+    expect(o!.values).toEqual(ref.values);
+  });
+
+  it('refuses StridedSlice shrinking an axis with begin_mask set', () => {
+    expect(refusal(shape, { op: 'StridedSlice', opset: 'opset1', consts: [i64([1]), i64([2]), i64([1])], out: [[4, 5]], attrs: { begin_mask: '1', end_mask: '0', shrink_axis_mask: '1' } })).toBe(
+      `${prefix('StridedSlice', 'opset1')}entry 0 sets both shrink_axis_mask and begin_mask`,
+    );
+  });
+
+  it('refuses StridedSlice shrinking an axis with a stride other than 1', () => {
+    expect(refusal(shape, { op: 'StridedSlice', opset: 'opset1', consts: [i64([1]), i64([2]), i64([-1])], out: [[4, 5]], attrs: { begin_mask: '0', end_mask: '0', shrink_axis_mask: '1' } })).toBe(
+      `${prefix('StridedSlice', 'opset1')}entry 0 sets shrink_axis_mask with stride -1 (only 1 is translated)`,
+    );
+  });
+
+  it('refuses StridedSlice with two ellipses', () => {
+    expect(refusal(shape, { op: 'StridedSlice', opset: 'opset1', consts: [i64([0, 0]), i64([0, 0]), i64([1, 1])], out: [shape], attrs: { begin_mask: '0,0', end_mask: '0,0', ellipsis_mask: '1,1' } })).toBe(
+      `${prefix('StridedSlice', 'opset1')}ellipsis_mask has more than one bit set`,
+    );
+  });
+
+  it('refuses StridedSlice with both new_axis_mask and shrink_axis_mask on one entry', () => {
+    expect(refusal(shape, { op: 'StridedSlice', opset: 'opset1', consts: [i64([0]), i64([1]), i64([1])], out: [shape], attrs: { begin_mask: '0', end_mask: '0', new_axis_mask: '1', shrink_axis_mask: '1' } })).toBe(
+      `${prefix('StridedSlice', 'opset1')}entry 0 sets more than one of new_axis_mask, shrink_axis_mask and ellipsis_mask`,
+    );
+  });
+
+  it('Slice-8 with axes (one negative), a negative step and an i32 start', async () => {
+    // axis 2: 4, 2 (start 4, stop 0 exclusive, step -2); axis 0: 1..2.
+    const ref = build([2, 4, 2], ([a, b, c]) => xs[flatOf(shape, [a! + 1, b!, 4 - 2 * c!])]!);
+    const [o] = await run(shape, xs, { op: 'Slice', opset: 'opset8', consts: [i32([4, 1]), i64([0, 2 ** 62]), i64([-2, 1]), i64([-1, 0])], out: [[2, 4, 2]] });
+    expect(o!.values).toEqual(ref);
+  });
+
+  it('Slice-8 without axes', async () => {
+    const ref = build([3, 2, 5], ([a, b, c]) => xs[flatOf(shape, [a!, 3 - b!, c!])]!);
+    const [o] = await run(shape, xs, { op: 'Slice', opset: 'opset8', consts: [i64([0, -1]), i64([3, 1]), i64([1, -1])], out: [[3, 2, 5]] });
+    expect(o!.values).toEqual(ref);
+  });
+});
+
+describe('Broadcast, Tile', () => {
+  it('Broadcast numpy (opset1 and opset3), with an i32 target shape', async () => {
+    for (const opset of ['opset1', 'opset3']) {
+      const [o] = await run([3, 1], [1, 2, 3], { op: 'Broadcast', opset, consts: [i32([2, 3, 2])], out: [[2, 3, 2]], attrs: { mode: 'numpy' } });
+      expect(o!.values).toEqual(build([2, 3, 2], ([, b]) => b! + 1));
+    }
+  });
+
+  it('Broadcast-3 bidirectional: the target shape may be smaller than the data', async () => {
+    const [o] = await run([3, 1], [1, 2, 3], { op: 'Broadcast', opset: 'opset3', consts: [i64([1, 2])], out: [[3, 2]], attrs: { mode: 'bidirectional' } });
+    expect(o).toEqual({ shape: [3, 2], values: [1, 1, 2, 2, 3, 3], dtype: 'float32' });
+  });
+
+  it('Broadcast explicit: data dimensions go to the axes_mapping axes', async () => {
+    const [o] = await run([3, 1], [1, 2, 3], { op: 'Broadcast', opset: 'opset1', consts: [i64([2, 3, 4]), i64([1, 2])], out: [[2, 3, 4]], attrs: { mode: 'explicit' } });
+    expect(o!.values).toEqual(build([2, 3, 4], ([, b]) => b! + 1));
+    const [p] = await run([2], [5, 6], { op: 'Broadcast', opset: 'opset3', consts: [i64([2, 3]), i64([0])], out: [[2, 3]], attrs: { mode: 'explicit' } });
+    expect(p!.values).toEqual([5, 5, 5, 6, 6, 6]);
+  });
+
+  it('refuses Broadcast explicit with an axes_mapping that is not increasing', () => {
+    expect(refusal([3, 2], { op: 'Broadcast', opset: 'opset3', consts: [i64([2, 3]), i64([1, 0])], out: [[2, 3]], attrs: { mode: 'explicit' } })).toBe(
+      `${prefix('Broadcast', 'opset3')}axes_mapping 1,0 is not increasing within the output rank (others are not translated)`,
+    );
+  });
+
+  it('refuses Broadcast pdpd, and bidirectional in opset1', () => {
+    expect(refusal([3], { op: 'Broadcast', opset: 'opset1', consts: [i64([2, 3])], out: [[2, 3]], attrs: { mode: 'pdpd' } })).toBe(`${prefix('Broadcast', 'opset1')}mode="pdpd" is not translated`);
+    expect(refusal([3], { op: 'Broadcast', opset: 'opset1', consts: [i64([2, 3])], out: [[2, 3]], attrs: { mode: 'bidirectional' } })).toBe(`${prefix('Broadcast', 'opset1')}mode="bidirectional" is not translated`);
+  });
+
+  it('Tile with as many repeats as dimensions, fewer (the last ones), and more (leading dimensions)', async () => {
+    const shape2 = [2, 3];
+    const xs = iota(6);
+    const [a] = await run(shape2, xs, { op: 'Tile', opset: 'opset1', consts: [i64([2, 1])], out: [[4, 3]] });
+    expect(a!.values).toEqual(build([4, 3], ([r, c]) => xs[flatOf(shape2, [r! % 2, c!])]!));
+    const [b] = await run(shape2, xs, { op: 'Tile', opset: 'opset1', consts: [i32([2])], out: [[2, 6]] });
+    expect(b!.values).toEqual(build([2, 6], ([r, c]) => xs[flatOf(shape2, [r!, c! % 3])]!));
+    const [c] = await run(shape2, xs, { op: 'Tile', opset: 'opset1', consts: [i64([2, 1, 2])], out: [[2, 2, 6]] });
+    expect(c!.values).toEqual(build([2, 2, 6], ([, r, k]) => xs[flatOf(shape2, [r!, k! % 3])]!));
   });
 });
