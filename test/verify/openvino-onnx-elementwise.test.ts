@@ -3,6 +3,7 @@
  * against values computed here from the OpenVINO specification.
  */
 import type { DType } from '../../src/ir/dtype';
+import type { Node } from '../../src/ir/graph';
 import { openvinoToOnnx } from '../../src/verify/openvino-onnx';
 import { newOvModel, ovConst, ovOp, ovParam } from '../helpers/openvino-build';
 import { TranslatedRunner, testValues } from '../helpers/openvino-translate';
@@ -24,6 +25,8 @@ interface In {
 interface Options {
   opset?: string;
   outDType?: DType;
+  /** Changes the layer after it is built (to drop a declared shape or type). */
+  mutate?: (node: Node) => void;
 }
 
 const f = Math.fround;
@@ -35,6 +38,7 @@ function oneLayer(op: string, ins: In[], outShape: number[], attrs: Record<strin
   const values = ins.map((i, k) => (i.isConst ? ovConst(g, `c${k}`, i.dtype ?? 'float32', i.shape, i.values) : ovParam(g, `x${k}`, i.shape, i.dtype ?? 'float32')));
   const node = ovOp(g, op, opts.opset ?? 'opset1', values, [outShape], attrs, 'op');
   if (opts.outDType) node.outputs[0]!.dtype = opts.outDType;
+  opts.mutate?.(node);
   g.outputs = [node.output(0)];
   return m;
 }
@@ -420,6 +424,47 @@ describe('OpenVINO elementwise ops translated to ONNX', () => {
       const c = (v: number): In => ({ shape: [], values: [v], isConst: true });
       expect(refusal('FakeQuantize', [X6, c(0), c(1), c(0), c(1)], [2, 3], { levels: '1' })).toBe(
         "cannot translate OpenVINO layer 'op' (FakeQuantize, opset1) to ONNX: levels=1 is below 2",
+      );
+    });
+  });
+
+  describe('refusals', () => {
+    const msg = (op: string, why: string, opset = 'opset1') => `cannot translate OpenVINO layer 'op' (${op}, ${opset}) to ONNX: ${why}`;
+    const b: In = { shape: [2], values: [1, 0], dtype: 'bool' };
+    const c = (v: number): In => ({ shape: [], values: [v], isConst: true });
+    it('an input whose element type is not declared', () => {
+      const m = newOvModel('net');
+      const g = m.graph;
+      const relu = ovOp(g, 'Relu', 'opset1', [ovParam(g, 'x', [2])], [[2]], {}, 'relu');
+      relu.outputs[0]!.dtype = undefined;
+      const floor = ovOp(g, 'Floor', 'opset1', [relu.output(0)], [[2]], {}, 'op');
+      floor.outputs[0]!.dtype = 'float32';
+      g.outputs = [floor.output(0)];
+      expect(() => openvinoToOnnx(m)).toThrow(msg('Floor', 'the element type of input 0 is not declared'));
+    });
+    it('Sqrt of integers', () => {
+      expect(refusal('Sqrt', [{ shape: [1], values: [4], dtype: 'int64' }], [1])).toBe(msg('Sqrt', 'input 0 is int64: only floating-point inputs are translated for Sqrt'));
+    });
+    it('Clamp without a bound, or of booleans', () => {
+      expect(refusal('Clamp', [X6], [2, 3], { min: '0' })).toBe(msg('Clamp', 'no max attribute'));
+      expect(refusal('Clamp', [X6], [2, 3], { max: '0' })).toBe(msg('Clamp', 'no min attribute'));
+      expect(refusal('Clamp', [b], [2], { min: '0', max: '1' })).toBe(msg('Clamp', 'input 0 is bool: Clamp is translated for numeric types only'));
+    });
+    it('Round, FloorMod and Mod of booleans', () => {
+      expect(refusal('Round', [b], [2], {}, { opset: 'opset5' })).toBe(msg('Round', 'input 0 is bool: Round is translated for numeric types only', 'opset5'));
+      expect(refusal('FloorMod', [b, b], [2])).toBe(msg('FloorMod', 'input 0 is bool: FloorMod is translated for numeric types only'));
+      expect(refusal('Mod', [b, b], [2])).toBe(msg('Mod', 'input 0 is bool: Mod is translated for numeric types only'));
+    });
+    it('Elu without alpha, FakeQuantize without levels', () => {
+      expect(refusal('Elu', [X6], [2, 3])).toBe(msg('Elu', 'no alpha attribute'));
+      expect(refusal('FakeQuantize', [X6, c(0), c(1), c(0), c(1)], [2, 3])).toBe(msg('FakeQuantize', 'no levels attribute'));
+    });
+    it('PRelu without declared shapes, or with a 1-D slope and a dynamic channel dimension', () => {
+      const x: In = { shape: [1, 3, 2], values: testValues(6, 2) };
+      const s: In = { shape: [3], values: [1, 2, 3], isConst: true };
+      expect(refusal('PRelu', [x, s], [1, 3, 2], {}, { mutate: (n) => (n.inputs[0]!.shape = undefined) })).toBe(msg('PRelu', 'PRelu needs the declared shapes of data and slope'));
+      expect(refusal('PRelu', [x, s], [1, 3, 2], {}, { mutate: (n) => (n.inputs[0]!.shape = [1, 'C', 2]) })).toBe(
+        msg('PRelu', 'a 1-D slope needs static lengths of the slope and of data dimension 1 to choose per-channel or numpy broadcasting'),
       );
     });
   });

@@ -270,7 +270,7 @@ registerTranslators({
   },
   Clamp: clamp,
   Relu: unary('Relu'),
-  Sqrt: unary('Sqrt'),
+  Sqrt: floatUnary('Sqrt'),
   Abs: unary('Abs'),
   Negative: unary('Neg'),
   Sign: unary('Sign'),
