@@ -2,20 +2,53 @@
  * Neural-network OpenVINO ops: convolutions, pooling, MatMul, normalizations,
  * softmax, reductions.
  */
-import type { Node } from '../../../ir/graph';
+import { attr } from '../../../ir/attr';
+import type { DType } from '../../../ir/dtype';
+import type { Node, Value } from '../../../ir/graph';
 import { registerTranslators, type Translation } from '../translation';
+import { normalizeAxis } from './common';
+
+/** auto_pad, lower-cased (`explicit` when absent). */
+function autoPadMode(node: Node, t: Translation): string {
+  const mode = (t.str(node, 'auto_pad') ?? 'explicit').trim().toLowerCase();
+  if (mode === 'notset') return 'explicit';
+  if (mode !== 'explicit' && mode !== 'valid' && mode !== 'same_upper' && mode !== 'same_lower') t.fail(node, `auto_pad="${mode}" is not translated`);
+  return mode;
+}
 
 /**
- * ONNX pads and auto_pad for an OpenVINO convolution or pooling layer:
- * `explicit` (the default) uses pads_begin/pads_end; `valid` pads nothing;
- * `same_upper`/`same_lower` are ONNX's SAME_UPPER/SAME_LOWER.
+ * SAME padding of one spatial axis: output ceil(H / stride), the total
+ * padding that needs (never negative), the odd one at the end
+ * (`same_upper`) or at the beginning (`same_lower`).
  */
-function convPadding(node: Node, t: Translation, spatial: number): { pads?: number[]; auto_pad?: string } {
-  const mode = (t.str(node, 'auto_pad') ?? 'explicit').trim().toLowerCase();
+function samePads(mode: string, size: number, stride: number, dilatedKernel: number): [number, number] {
+  const out = Math.ceil(size / stride);
+  const total = Math.max(0, (out - 1) * stride + dilatedKernel - size);
+  const begin = mode === 'same_upper' ? Math.floor(total / 2) : Math.ceil(total / 2);
+  return [begin, total - begin];
+}
+
+/**
+ * ONNX pads and auto_pad for an OpenVINO convolution: `explicit` (the
+ * default) uses pads_begin/pads_end; `valid` pads nothing; `same_upper`/
+ * `same_lower` are computed here when the spatial dimensions are static, else
+ * left to ONNX's SAME_UPPER/SAME_LOWER (the same rule).
+ */
+function convPadding(node: Node, t: Translation, spatial: number, kernel: readonly number[], strides: readonly number[], dilations: readonly number[]): { pads?: number[]; auto_pad?: string } {
+  const mode = autoPadMode(node, t);
   if (mode === 'valid') return { pads: new Array<number>(2 * spatial).fill(0) };
-  if (mode === 'same_upper') return { auto_pad: 'SAME_UPPER' };
-  if (mode === 'same_lower') return { auto_pad: 'SAME_LOWER' };
-  if (mode !== 'explicit' && mode !== 'notset') t.fail(node, `auto_pad="${mode}" is not translated`);
+  if (mode === 'same_upper' || mode === 'same_lower') {
+    const dims = t.inputShape(node, 0)?.slice(2);
+    if (!dims || dims.length !== spatial || dims.some((d) => typeof d !== 'number')) return { auto_pad: mode.toUpperCase() };
+    const begin: number[] = [];
+    const end: number[] = [];
+    dims.forEach((d, i) => {
+      const [b, e] = samePads(mode, d as number, strides[i]!, (kernel[i]! - 1) * dilations[i]! + 1);
+      begin.push(b);
+      end.push(e);
+    });
+    return { pads: [...begin, ...end] };
+  }
   const begin = t.ints(node, 'pads_begin') ?? new Array<number>(spatial).fill(0);
   const end = t.ints(node, 'pads_end') ?? new Array<number>(spatial).fill(0);
   if (begin.length !== spatial || end.length !== spatial) t.fail(node, `pads_begin/pads_end need ${spatial} values each`);
@@ -29,18 +62,242 @@ function spatialAttrs(node: Node, t: Translation, spatial: number): { strides: n
   return { strides, dilations };
 }
 
+/**
+ * Explicit ONNX pads for an OpenVINO pooling layer (static input shape), in
+ * floor mode: the output size OpenVINO computes (`rounding_type` floor or
+ * ceil, see the MaxPool-8 spec) is reached by padding the end further, which
+ * only clips windows at the padded border (`clipped` says whether any is).
+ * Fails when a window would cover padding only, and when the declared output
+ * shape differs from the computed one.
+ */
+function poolPads(node: Node, t: Translation, kernel: readonly number[], strides: readonly number[], dilations: readonly number[]): { pads: number[]; clipped: boolean } {
+  const shape = t.staticShape(node, 0);
+  const spatial = shape.length - 2;
+  if (kernel.length !== spatial || strides.length !== spatial || dilations.length !== spatial) t.fail(node, `kernel/strides/dilations need ${spatial} values each`);
+  const rounding = (t.str(node, 'rounding_type') ?? 'floor').trim().toLowerCase();
+  if (rounding !== 'floor' && rounding !== 'ceil') t.fail(node, `rounding_type="${rounding}" is not translated (floor and ceil are)`);
+  const mode = autoPadMode(node, t);
+  let begin: number[];
+  let end: number[];
+  if (mode === 'explicit') {
+    begin = t.ints(node, 'pads_begin') ?? new Array<number>(spatial).fill(0);
+    end = t.ints(node, 'pads_end') ?? new Array<number>(spatial).fill(0);
+    if (begin.length !== spatial || end.length !== spatial) t.fail(node, `pads_begin/pads_end need ${spatial} values each`);
+  } else {
+    begin = new Array<number>(spatial).fill(0);
+    end = new Array<number>(spatial).fill(0);
+  }
+  const declared = t.outputShape(node, 0);
+  let clipped = false;
+  for (let i = 0; i < spatial; i++) {
+    const size = shape[2 + i]!;
+    const s = strides[i]!;
+    const d = dilations[i]!;
+    const k = kernel[i]!;
+    if (s < 1 || d < 1 || k < 1) t.fail(node, 'kernel, strides and dilations must be positive');
+    const effective = (k - 1) * d + 1;
+    let out: number;
+    if (mode === 'same_upper' || mode === 'same_lower') {
+      [begin[i], end[i]] = samePads(mode, size, s, effective);
+      out = Math.ceil(size / s);
+    } else {
+      const span = size + begin[i]! + end[i]! - effective;
+      if (span < 0) t.fail(node, `the kernel is larger than the padded input on spatial axis ${i}`);
+      out = (rounding === 'ceil' ? Math.ceil(span / s) : Math.floor(span / s)) + 1;
+    }
+    const extra = (out - 1) * s + effective - (size + begin[i]! + end[i]!);
+    if (extra > 0) {
+      end[i] = end[i]! + extra;
+      clipped = true;
+    }
+    for (let o = 0; o < out; o++) {
+      let covers = false;
+      for (let j = 0; j < k && !covers; j++) {
+        const at = o * s + j * d - begin[i]!;
+        covers = at >= 0 && at < size;
+      }
+      if (!covers) t.fail(node, `pooling window ${o} of spatial axis ${i} covers padding only`);
+    }
+    const want = declared?.[2 + i];
+    if (typeof want === 'number' && want !== out) t.fail(node, `the declared output dimension ${2 + i} is ${want}, the spec gives ${out}`);
+  }
+  return { pads: [...begin, ...end], clipped };
+}
+
+/** Swaps the last two axes of a rank-`rank` value. */
+function swapLastTwo(t: Translation, v: Value, rank: number): Value {
+  const perm = Array.from({ length: rank }, (_, i) => i);
+  perm[rank - 2] = rank - 1;
+  perm[rank - 1] = rank - 2;
+  return t.add1('Transpose', [v], { perm });
+}
+
+/** Axes input `i` (a Const), normalized for a rank-`rank` input. */
+function constAxes(node: Node, t: Translation, i: number, rank: number): number[] {
+  const axes = t.constInts(node, i).map((a) => normalizeAxis(node, t, a, rank));
+  if (new Set(axes).size !== axes.length) t.fail(node, 'the axes repeat');
+  return axes;
+}
+
+/** OpenVINO Reduce* (axes input, keep_dims): an empty axes list is the identity. */
+function reduce(onnxOp: string): (node: Node, t: Translation) => Value[] {
+  return (node, t) => {
+    const rank = t.requireRank(node, 0);
+    const axes = constAxes(node, t, 1, rank);
+    const keepdims = (t.bool(node, 'keep_dims') ?? false) ? 1 : 0;
+    if (axes.length === 0) return [t.add1('Identity', [t.input(node, 0)])];
+    if (onnxOp === 'ReduceSum') return [t.add1('ReduceSum', [t.input(node, 0), t.int64s(axes)], { keepdims })];
+    return [t.add1(onnxOp, [t.input(node, 0)], { axes, keepdims })];
+  };
+}
+
+/** (x - mean) over `axes`, divided by the standard deviation when `normalizeVariance` (eps inside or outside the square root). */
+function mvn(t: Translation, x: Value, axes: number[], normalizeVariance: boolean, eps: number, insideSqrt: boolean, dtype: DType | undefined): Value {
+  const centered = t.add1('Sub', [x, t.add1('ReduceMean', [x], { axes, keepdims: 1 })]);
+  if (!normalizeVariance) return centered;
+  const variance = t.add1('ReduceMean', [t.add1('Mul', [centered, centered])], { axes, keepdims: 1 });
+  const e = t.scalar(dtype ?? 'float32', eps);
+  const denominator = insideSqrt ? t.add1('Sqrt', [t.add1('Add', [variance, e])]) : t.add1('Add', [t.add1('Sqrt', [variance]), e]);
+  return t.add1('Div', [centered, denominator]);
+}
+
 registerTranslators({
   // Weights [C_out, C_in, k...], as ONNX's.
   Convolution: (node, t) => {
-    const spatial = t.requireRank(node, 1) - 2;
-    return [t.add1('Conv', [t.input(node, 0), t.input(node, 1)], { ...spatialAttrs(node, t, spatial), ...convPadding(node, t, spatial) })];
+    const kernel = t.staticShape(node, 1).slice(2);
+    const spatial = kernel.length;
+    const { strides, dilations } = spatialAttrs(node, t, spatial);
+    return [t.add1('Conv', [t.input(node, 0), t.input(node, 1)], { strides, dilations, ...convPadding(node, t, spatial, kernel, strides, dilations) })];
   },
   // Weights [G, C_out/G, C_in/G, k...]; ONNX wants [C_out, C_in/G, k...] and group=G.
   GroupConvolution: (node, t) => {
     const dims = t.staticShape(node, 1);
-    const spatial = dims.length - 3;
+    const kernel = dims.slice(3);
+    const spatial = kernel.length;
     const groups = dims[0]!;
+    const { strides, dilations } = spatialAttrs(node, t, spatial);
     const w = t.add1('Reshape', [t.input(node, 1), t.int64s([groups * dims[1]!, ...dims.slice(2)])]);
-    return [t.add1('Conv', [t.input(node, 0), w], { group: groups, ...spatialAttrs(node, t, spatial), ...convPadding(node, t, spatial) })];
+    return [t.add1('Conv', [t.input(node, 0), w], { group: groups, strides, dilations, ...convPadding(node, t, spatial, kernel, strides, dilations) })];
+  },
+
+  // MaxPool-1 (one output), -8 and -14 (values and indices; dilations; the indices flattened from `axis` on).
+  MaxPool: (node, t) => {
+    const version = node.domain;
+    if (version !== 'opset1' && version !== 'opset8' && version !== 'opset14') t.fail(node, `MaxPool of ${version ?? 'no opset'} is not translated (opset1, opset8 and opset14 are)`);
+    const shape = t.staticShape(node, 0);
+    const spatial = shape.length - 2;
+    const kernel = t.ints(node, 'kernel') ?? t.fail(node, 'no kernel');
+    const strides = t.ints(node, 'strides') ?? new Array<number>(spatial).fill(1);
+    const dilations = version === 'opset1' ? new Array<number>(spatial).fill(1) : (t.ints(node, 'dilations') ?? new Array<number>(spatial).fill(1));
+    const { pads } = poolPads(node, t, kernel, strides, dilations);
+    const attrs = { kernel_shape: kernel, strides, dilations, pads };
+    if (version === 'opset1' || node.outputs.length < 2) return [t.add1('MaxPool', [t.input(node, 0)], attrs)];
+    const [values, flat] = t.add('MaxPool', [t.input(node, 0)], attrs, 2);
+    // ONNX counts over the whole tensor (row-major, padding not counted): OpenVINO's axis 0.
+    const axis = normalizeAxis(node, t, t.int(node, 'axis') ?? 0, shape.length);
+    const bound = shape.slice(axis).reduce((a, b) => a * b, 1);
+    let indices = axis === 0 ? flat! : t.add1('Mod', [flat!, t.scalar('int64', bound)]);
+    const indexType = (t.str(node, 'index_element_type') ?? 'i64').trim().toLowerCase();
+    if (indexType === 'i32') indices = t.add1('Cast', [indices], { to: 6 });
+    else if (indexType !== 'i64') t.fail(node, `index_element_type="${indexType}" is not translated (i64 and i32 are)`);
+    return [values!, indices];
+  },
+  // AvgPool-1 and -14: exclude-pad, rounding_type floor/ceil, auto_pad.
+  AvgPool: (node, t) => {
+    const version = node.domain;
+    if (version !== 'opset1' && version !== 'opset14') t.fail(node, `AvgPool of ${version ?? 'no opset'} is not translated (opset1 and opset14 are)`);
+    const spatial = t.staticShape(node, 0).length - 2;
+    const kernel = t.ints(node, 'kernel') ?? t.fail(node, 'no kernel');
+    const strides = t.ints(node, 'strides') ?? new Array<number>(spatial).fill(1);
+    const excludePad = t.bool(node, 'exclude-pad') ?? false;
+    const { pads, clipped } = poolPads(node, t, kernel, strides, new Array<number>(spatial).fill(1));
+    // OpenVINO's divisor for a window that ceil rounding clips, padding included, is not pinned down (the reference and the plugins differ).
+    if (clipped && !excludePad) t.fail(node, 'exclude-pad="false" with windows that rounding_type="ceil" clips is not translated');
+    return [t.add1('AveragePool', [t.input(node, 0)], { kernel_shape: kernel, strides, pads, count_include_pad: excludePad ? 0 : 1 })];
+  },
+
+  // transpose_a/transpose_b swap the last two axes of a rank >= 2 operand (ignored for rank 1); then numpy matmul, as ONNX's.
+  MatMul: (node, t) => {
+    let a = t.input(node, 0);
+    let b = t.input(node, 1);
+    const ra = t.requireRank(node, 0);
+    const rb = t.requireRank(node, 1);
+    if ((t.bool(node, 'transpose_a') ?? false) && ra >= 2) a = swapLastTwo(t, a, ra);
+    if ((t.bool(node, 'transpose_b') ?? false) && rb >= 2) b = swapLastTwo(t, b, rb);
+    return [t.add1('MatMul', [a, b])];
+  },
+
+  // opset1 takes (gamma, beta, data, mean, variance), as ngraph's v0 op does; opset5 (data, gamma, beta, mean, variance).
+  BatchNormInference: (node, t) => {
+    const eps = t.float(node, 'epsilon') ?? t.fail(node, 'no epsilon');
+    if (node.domain !== 'opset1' && node.domain !== 'opset5') t.fail(node, `BatchNormInference of ${node.domain ?? 'no opset'} is not translated (opset1 and opset5 are)`);
+    const order = node.domain === 'opset5' ? [0, 1, 2, 3, 4] : [2, 0, 1, 3, 4];
+    if (node.domain === 'opset1' && (t.inputRank(node, 0) !== 1 || (t.inputRank(node, 2) ?? 0) < 2)) {
+      t.fail(node, 'opset1 inputs must be gamma, beta, data, mean, variance (1-D, 1-D, rank >= 2, 1-D, 1-D)');
+    }
+    return [t.add1('BatchNormalization', order.map((i) => t.input(node, i)), { epsilon: attr.float(eps) })];
+  },
+
+  // Softmax-1 (axis >= 0) and -8 (negative axes count from the end); default axis 1.
+  Softmax: (node, t) => {
+    const rank = t.requireRank(node, 0);
+    const axis = t.int(node, 'axis') ?? 1;
+    if (node.domain === 'opset1' && axis < 0) t.fail(node, `axis ${axis}: Softmax-1 takes no negative axis`);
+    return [t.add1('Softmax', [t.input(node, 0)], { axis: normalizeAxis(node, t, axis, rank) })];
+  },
+  LogSoftmax: (node, t) => {
+    const rank = t.requireRank(node, 0);
+    return [t.add1('LogSoftmax', [t.input(node, 0)], { axis: normalizeAxis(node, t, t.int(node, 'axis') ?? 1, rank) })];
+  },
+
+  ReduceMean: reduce('ReduceMean'),
+  ReduceSum: reduce('ReduceSum'),
+  ReduceMax: reduce('ReduceMax'),
+  ReduceMin: reduce('ReduceMin'),
+  ReduceProd: reduce('ReduceProd'),
+  ReduceL1: reduce('ReduceL1'),
+  ReduceL2: reduce('ReduceL2'),
+
+  // MVN-6: axes input, eps inside or outside the square root. MVN-1 (opset2): across_channels or
+  // reduction_axes; its spec puts eps inside the square root, OpenVINO's own MVN-1 -> MVN-6 conversion
+  // outside, so only normalize_variance="false" is translated.
+  MVN: (node, t) => {
+    const rank = t.requireRank(node, 0);
+    const normalizeVariance = t.bool(node, 'normalize_variance') ?? t.fail(node, 'no normalize_variance');
+    const eps = t.float(node, 'eps') ?? t.fail(node, 'no eps');
+    if (node.domain === 'opset6') {
+      const axes = constAxes(node, t, 1, rank);
+      if (axes.length === 0) t.fail(node, 'an empty axes input is not translated');
+      const mode = (t.str(node, 'eps_mode') ?? t.fail(node, 'no eps_mode')).trim().toLowerCase();
+      if (mode !== 'inside_sqrt' && mode !== 'outside_sqrt') t.fail(node, `eps_mode="${mode}" is not translated`);
+      return [mvn(t, t.input(node, 0), axes, normalizeVariance, eps, mode === 'inside_sqrt', t.inputDType(node, 0))];
+    }
+    if (node.domain === 'opset2') {
+      if (normalizeVariance) t.fail(node, 'MVN-1 with normalize_variance="true" is not translated (its spec and OpenVINO disagree on where eps goes)');
+      const listed = t.ints(node, 'reduction_axes');
+      let axes: number[];
+      if (listed !== undefined) axes = listed.map((a) => normalizeAxis(node, t, a, rank));
+      else {
+        const start = (t.bool(node, 'across_channels') ?? false) ? 1 : 2;
+        axes = Array.from({ length: rank - start }, (_, i) => start + i);
+      }
+      if (axes.length === 0) t.fail(node, 'no axes to normalize over');
+      return [mvn(t, t.input(node, 0), axes, false, eps, true, t.inputDType(node, 0))];
+    }
+    return t.fail(node, `MVN of ${node.domain ?? 'no opset'} is not translated (opset2 and opset6 are)`);
+  },
+
+  // x / sqrt(eps_mode(sum of squares over axes, eps)); empty axes: each element's own square.
+  NormalizeL2: (node, t) => {
+    const rank = t.requireRank(node, 0);
+    const axes = constAxes(node, t, 1, rank);
+    const eps = t.float(node, 'eps') ?? t.fail(node, 'no eps');
+    const mode = (t.str(node, 'eps_mode') ?? t.fail(node, 'no eps_mode')).trim().toLowerCase();
+    if (mode !== 'add' && mode !== 'max') t.fail(node, `eps_mode="${mode}" is not translated (add and max are)`);
+    const x = t.input(node, 0);
+    const sum = t.add1('ReduceSum', [t.add1('Mul', [x, x]), t.int64s(axes)], { keepdims: 1, noop_with_empty_axes: 1 });
+    const e = t.scalar(t.inputDType(node, 0) ?? 'float32', eps);
+    const guarded = t.add1(mode === 'add' ? 'Add' : 'Max', [sum, e]);
+    return [t.add1('Div', [x, t.add1('Sqrt', [guarded])])];
   },
 });
