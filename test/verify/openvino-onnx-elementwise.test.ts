@@ -232,6 +232,17 @@ describe('OpenVINO elementwise ops translated to ONNX', () => {
     });
   });
 
+  describe('float16', () => {
+    const h: In = { shape: [6], values: [-4, -1.5, -0.25, 0.5, 2, 5], dtype: 'float16' };
+    it('Clamp, HSwish, Gelu tanh and FakeQuantize make their constants in the input type', async () => {
+      expect((await run('Clamp', [h], [6], { min: '-1', max: '1.5' })).values).toEqual([-1, -1, -0.25, 0.5, 1.5, 1.5]);
+      expectClose((await run('HSwish', [h], [6], {}, { opset: 'opset4' })).values, h.values.map((v) => (v * Math.min(Math.max(v + 3, 0), 6)) / 6), 2e-3);
+      expectClose((await run('Gelu', [h], [6], { approximation_mode: 'tanh' }, { opset: 'opset7' })).values, h.values.map((v) => 0.5 * v * (1 + Math.tanh(Math.sqrt(2 / Math.PI) * (v + 0.044715 * v ** 3)))), 2e-3);
+      const c = (v: number): In => ({ shape: [], values: [v], isConst: true, dtype: 'float16' });
+      expect((await run('FakeQuantize', [h, c(-2), c(2), c(-1), c(1)], [6], { levels: '3' })).values).toEqual([-1, -1, 0, 0, 1, 1]);
+    });
+  });
+
   describe('Round-5', () => {
     const x: In = { shape: [12], values: [-2.5, -1.5, -0.5, 0.5, 1.5, 2.5, f(0.49999997), f(-0.49999997), 2.4, -2.6, 0, 3.5].map(f) };
     it('half_to_even (the default)', async () => {
@@ -449,6 +460,9 @@ describe('OpenVINO elementwise ops translated to ONNX', () => {
       expect(refusal('Clamp', [X6], [2, 3], { min: '0' })).toBe(msg('Clamp', 'no max attribute'));
       expect(refusal('Clamp', [X6], [2, 3], { max: '0' })).toBe(msg('Clamp', 'no min attribute'));
       expect(refusal('Clamp', [b], [2], { min: '0', max: '1' })).toBe(msg('Clamp', 'input 0 is bool: Clamp is translated for numeric types only'));
+    });
+    it('Negative of unsigned integers', () => {
+      expect(refusal('Negative', [{ shape: [1], values: [4], dtype: 'uint8' }], [1])).toBe(msg('Negative', 'input 0 is uint8: Negative is translated for signed types only (ONNX Neg has no unsigned form)'));
     });
     it('Round, FloorMod and Mod of booleans', () => {
       expect(refusal('Round', [b], [2], {}, { opset: 'opset5' })).toBe(msg('Round', 'input 0 is bool: Round is translated for numeric types only', 'opset5'));

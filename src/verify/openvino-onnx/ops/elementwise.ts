@@ -272,7 +272,12 @@ registerTranslators({
   Relu: unary('Relu'),
   Sqrt: floatUnary('Sqrt'),
   Abs: unary('Abs'),
-  Negative: unary('Neg'),
+  Negative: (node, t) => {
+    const d = inputType(node, t);
+    const k = kindOf(d);
+    if (k !== 'float' && k !== 'int') t.fail(node, `input 0 is ${d}: Negative is translated for signed types only (ONNX Neg has no unsigned form)`);
+    return [t.add1('Neg', [t.input(node, 0)])];
+  },
   Sign: unary('Sign'),
   Floor: floatOrCopy('Floor'),
   Ceiling: floatOrCopy('Ceil'),
