@@ -34,3 +34,10 @@ test('a large output through a pipe arrives whole before the exit', async () => 
   expect(r.status).toBe(0);
   expect(r.stdout).toBe(expected);
 });
+
+test('a reader that closes the pipe early (| head) ends the output quietly: no EPIPE stack trace, the exit code of the command', () => {
+  // `true` exits without reading: every write of the command meets a closed pipe.
+  const script = `"${process.execPath}" "${BIN}" apply "${path.join(ROOT, 'recipes/core/batchnorm.yaml')}" "${path.join(ROOT, 'examples/tiny-bn.onnx')}" --dry-run | true; echo "exit \${PIPESTATUS[0]}" >&2`;
+  const r = spawnSync('bash', ['-c', script], { encoding: 'utf8' });
+  expect(r.stderr).toBe('exit 0\n');
+});
