@@ -27,6 +27,7 @@ import {
   isElement,
   sameTree,
   serializeXml,
+  textOf,
   type XmlDocument,
   type XmlElement,
   type XmlNode,
@@ -305,7 +306,7 @@ class IrWriter {
           if (v.dtype && dtypeOfElementType(data.attrs.element_type ?? '') !== v.dtype) {
             data.attrs.element_type = this.elementType(v.dtype, v.name);
           }
-          data.attrs.shape = this.shapeText(v.shape);
+          data.attrs.shape = keepBounds(v.shape, this.shapeText(v.shape).split(','), data.attrs.shape?.split(',')).join(',');
         }
       }
       const out = childElement(el, 'output')!;
@@ -429,7 +430,9 @@ class IrWriter {
     // OpenVINO's reader requires a precision on every output port; it writes
     // UNSPECIFIED for a type it does not know, and so do we.
     if (raw ? raw.attrs.precision !== undefined : precision) attrs.precision = p ?? attrs.precision ?? UNSPECIFIED;
-    const dims: XmlElement[] = (v?.shape ?? []).map((d) => ({ name: 'dim', attrs: {}, children: [{ text: portDim(d) }] }));
+    const readDims = raw?.children.filter((c): c is XmlElement => isElement(c) && c.name === 'dim').map((d) => textOf(d));
+    const dimTexts = keepBounds(v?.shape, (v?.shape ?? []).map(portDim), readDims);
+    const dims: XmlElement[] = dimTexts.map((text) => ({ name: 'dim', attrs: {}, children: [{ text }] }));
     const rest = raw ? raw.children.filter((c) => !(isElement(c) && c.name === 'dim')).map(cloneNode) : [];
     return { name: 'port', attrs, children: [...dims, ...rest] };
   }
@@ -571,6 +574,20 @@ class IrWriter {
     // A symbolic dimension is dynamic to OpenVINO, whose shape syntax has no names.
     return shape.map((d) => (typeof d === 'number' ? String(d) : this.irVersion >= 11 ? '?' : '-1')).join(',');
   }
+}
+
+/**
+ * Dimension texts to write: where a dimension is still dynamic as read (the
+ * IR holds a bounded dimension, `1..10` or `..8`, as null) and the file gave
+ * it bounds, the bounds as read. Only for the same rank: otherwise positions
+ * do not correspond. A name a rewrite gave a dimension is written dynamic.
+ */
+function keepBounds(shape: readonly Dim[] | undefined, texts: string[], read: readonly string[] | undefined): string[] {
+  if (!shape || !read || read.length !== texts.length) return texts;
+  return texts.map((t, k) => {
+    const before = read[k]!.trim();
+    return shape[k] === null && /^\d*\.\.\d*$/.test(before) ? before : t;
+  });
 }
 
 /** A port `<dim>` holds an integer, -1 for any dynamic one (OpenVINO's reader takes nothing else). */

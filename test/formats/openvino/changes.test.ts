@@ -276,3 +276,34 @@ test('a value a rewrite left undeclared reads back as unknown, not as a scalar',
   // Declared values keep their declared shape, scalars included.
   expect(back.inputs[0]!.shape).toEqual(g.inputs[0]!.shape);
 });
+
+test('bounded dimensions (1..10, ..8) of a Parameter the rewrite changes keep their bounds where they stay dynamic', () => {
+  const dims = ['1..10', '4', '-1', '..8'];
+  const port = (id: number, names = ''): string => `<port id="${id}" precision="FP32"${names}>${dims.map((d) => `<dim>${d}</dim>`).join('')}</port>`;
+  const xml = path.join(work, 'bounded.xml');
+  fs.writeFileSync(
+    xml,
+    `<?xml version="1.0"?>
+<net name="b" version="11">
+  <layers>
+    <layer id="0" name="x" type="Parameter" version="opset1"><data shape="1..10,4,?,..8" element_type="f32"/><output>${port(0, ' names="x"')}</output></layer>
+    <layer id="1" name="a" type="Abs" version="opset1"><input>${port(0)}</input><output>${port(1, ' names="y"')}</output></layer>
+    <layer id="2" name="out" type="Result" version="opset1"><input>${port(0)}</input></layer>
+  </layers>
+  <edges><edge from-layer="0" from-port="0" to-layer="1" to-port="0"/><edge from-layer="1" from-port="1" to-layer="2" to-port="0"/></edges>
+</net>
+`,
+  );
+  fs.writeFileSync(xml.replace(/\.xml$/, '.bin'), '');
+  const model = readModel(xml);
+  const x = model.graph.inputs[0]!;
+  expect(x.shape).toEqual([null, 4, null, null]);
+  // What fix-batch does: the first dimension becomes 1; the others stay dynamic.
+  x.shape = [1, 4, null, null];
+  const file = out();
+  writeModel(model, file);
+  const text = fs.readFileSync(file, 'utf8');
+  expect(text).toContain('<data shape="1,4,?,..8" element_type="f32"');
+  const parameterPort = /<layer id="0" name="x"[\s\S]*?<\/layer>/.exec(text)![0];
+  expect([...parameterPort.matchAll(/<dim>([^<]*)<\/dim>/g)].map((m) => m[1])).toEqual(['1', '4', '-1', '..8']);
+});
