@@ -381,3 +381,225 @@ describe('Broadcast, Tile', () => {
     expect(c!.values).toEqual(build([2, 2, 6], ([, r, k]) => xs[flatOf(shape2, [r!, k! % 3])]!));
   });
 });
+
+/** Pad-1/-12 as the specification defines it: output coordinate c reads input c - pads_begin, out-of-range ones by the mode. */
+function padRef(shape: number[], xs: number[], pb: number[], pe: number[], mode: string, value = 0): { shape: number[]; values: number[] } {
+  const outShape = shape.map((d, i) => d + pb[i]! + pe[i]!);
+  const values = build(outShape, (c) => {
+    const at: number[] = [];
+    for (let a = 0; a < shape.length; a++) {
+      const d = shape[a]!;
+      let i = c[a]! - pb[a]!;
+      if (i < 0 || i >= d) {
+        if (mode === 'constant') return value;
+        if (mode === 'edge') i = Math.min(d - 1, Math.max(0, i));
+        else if (mode === 'reflect') i = i < 0 ? -i : 2 * (d - 1) - i;
+        else i = i < 0 ? -i - 1 : 2 * d - 1 - i;
+      }
+      at.push(i);
+    }
+    return xs[flatOf(shape, at)]!;
+  });
+  return { shape: outShape, values };
+}
+
+describe('Pad', () => {
+  const shape = [2, 3];
+  const xs = iota(6).map((x) => x + 1);
+  for (const mode of ['constant', 'edge', 'reflect', 'symmetric']) {
+    it(`Pad-1 pad_mode=${mode}`, async () => {
+      const pb = [1, 2];
+      const pe = [1, 1];
+      const ref = padRef(shape, xs, pb, pe, mode);
+      const [o] = await run(shape, xs, { op: 'Pad', opset: 'opset1', consts: [i64(pb), i32(pe)], out: [ref.shape], attrs: { pad_mode: mode } });
+      expect(o!.shape).toEqual(ref.shape);
+      expect(o!.values).toEqual(ref.values);
+    });
+  }
+
+  it('Pad-1 symmetric with pads as large as the dimension', async () => {
+    const ref = padRef(shape, xs, [2, 0], [0, 3], 'symmetric');
+    const [o] = await run(shape, xs, { op: 'Pad', opset: 'opset1', consts: [i64([2, 0]), i64([0, 3])], out: [ref.shape], attrs: { pad_mode: 'symmetric' } });
+    expect(o!.values).toEqual(ref.values);
+  });
+
+  it('Pad-1 constant with a pad_value input', async () => {
+    const ref = padRef(shape, xs, [0, 1], [1, 0], 'constant', -7.5);
+    const [o] = await run(shape, xs, { op: 'Pad', opset: 'opset1', consts: [i64([0, 1]), i64([1, 0]), f32([-7.5], [])], out: [ref.shape], attrs: { pad_mode: 'constant' } });
+    expect(o!.values).toEqual(ref.values);
+  });
+
+  it('Pad-12 with negative pads crops (constant and edge)', async () => {
+    const big = [3, 4];
+    const ys = iota(12);
+    for (const mode of ['constant', 'edge']) {
+      const ref = padRef(big, ys, [-1, 2], [1, -3], mode, 9);
+      const [o] = await run(big, ys, { op: 'Pad', opset: 'opset12', consts: [i64([-1, 2]), i64([1, -3]), f32([9], [])], out: [ref.shape], attrs: { pad_mode: mode } });
+      expect(o!.shape).toEqual(ref.shape);
+      expect(o!.values).toEqual(ref.values);
+    }
+  });
+
+  it('refuses negative pads in Pad-1, and with reflect or symmetric in Pad-12', () => {
+    expect(refusal(shape, { op: 'Pad', opset: 'opset1', consts: [i64([0, -1]), i64([0, 0])], out: [[2, 2]], attrs: { pad_mode: 'constant' } })).toBe(`${prefix('Pad', 'opset1')}Pad-1 takes no negative pads`);
+    expect(refusal(shape, { op: 'Pad', opset: 'opset12', consts: [i64([0, -1]), i64([0, 1])], out: [[2, 3]], attrs: { pad_mode: 'reflect' } })).toBe(
+      `${prefix('Pad', 'opset12')}negative pads with pad_mode="reflect" are not translated`,
+    );
+  });
+
+  it('refuses an unknown pad_mode', () => {
+    expect(refusal(shape, { op: 'Pad', opset: 'opset1', consts: [i64([0, 0]), i64([0, 0])], out: [shape], attrs: { pad_mode: 'wrap' } })).toBe(`${prefix('Pad', 'opset1')}pad_mode="wrap" is not translated`);
+  });
+});
+
+interface InterpAttrs {
+  mode: string;
+  coord: string;
+  nearest?: string;
+  cubeCoeff?: number;
+}
+
+/** The input coordinate of output coordinate x along an axis, per coordinate_transformation_mode (scale = output / input). */
+function originalCoordinate(mode: string, x: number, outLen: number, inLen: number): number {
+  const scale = outLen / inLen;
+  switch (mode) {
+    case 'half_pixel': return (x + 0.5) / scale - 0.5;
+    case 'pytorch_half_pixel': return outLen > 1 ? (x + 0.5) / scale - 0.5 : 0;
+    case 'asymmetric': return x / scale;
+    case 'tf_half_pixel_for_nn': return (x + 0.5) / scale;
+    case 'align_corners': return outLen === 1 ? 0 : (x * (inLen - 1)) / (outLen - 1);
+    default: throw new Error(mode);
+  }
+}
+
+/** The (input index, weight) pairs output coordinate x reads along an axis, from the Interpolate-4 specification. */
+function taps(a: InterpAttrs, x: number, outLen: number, inLen: number): [number, number][] {
+  const clip = (i: number): number => Math.max(0, Math.min(i, inLen - 1));
+  const c = originalCoordinate(a.coord, x, outLen, inLen);
+  if (a.mode === 'nearest') {
+    const fl = Math.floor(c);
+    const half = c === fl + 0.5;
+    const i = { round_prefer_floor: half ? fl : Math.round(c), round_prefer_ceil: Math.round(c), floor: fl, ceil: Math.ceil(c) }[a.nearest ?? 'round_prefer_floor']!;
+    return [[clip(i), 1]];
+  }
+  if (a.mode === 'linear_onnx') {
+    const y = Math.max(0, Math.min(c, inLen - 1));
+    const i1 = clip(Math.trunc(y));
+    const i2 = Math.min(i1 + 1, inLen - 1);
+    if (i1 === i2) return [[i1, 0.5], [i2, 0.5]];
+    return [[i1, Math.abs(y - i2)], [i2, Math.abs(y - i1)]];
+  }
+  const s = c - Math.floor(c);
+  const k = a.cubeCoeff ?? -0.75;
+  const w = [k * (s - 1) * (s - 1) * s, ((k + 2) * s - (k + 3)) * s * s + 1, ((-k - 2) * s + (2 * k + 3)) * s * s - k * s, -k * s * s * (s - 1)];
+  return w.map((wi, j) => [clip(Math.floor(c) + j - 1), wi]);
+}
+
+function interpolateRef(shape: number[], xs: number[], outShape: number[], a: InterpAttrs): number[] {
+  return build(outShape, (c) => {
+    const perAxis = c.map((x, d) => (outShape[d] === shape[d] ? ([[x, 1]] as [number, number][]) : taps(a, x, outShape[d]!, shape[d]!)));
+    let sum = 0;
+    const walk = (d: number, at: number[], w: number): void => {
+      if (d === shape.length) {
+        sum += w * xs[flatOf(shape, at)]!;
+        return;
+      }
+      for (const [i, wi] of perAxis[d]!) walk(d + 1, [...at, i], w * wi);
+    };
+    walk(0, [], 1);
+    return sum;
+  });
+}
+
+function expectClose(actual: number[], expected: number[]): void {
+  expect(actual.length).toBe(expected.length);
+  actual.forEach((v, i) => expect(v).toBeCloseTo(expected[i]!, 5));
+}
+
+describe('Interpolate', () => {
+  const shape = [1, 2, 3, 4];
+  const xs = testValues(24, 5);
+
+  const sizesCases: (InterpAttrs & { out: number[] })[] = [
+    { mode: 'nearest', coord: 'asymmetric', nearest: 'floor', out: [5, 7] },
+    { mode: 'nearest', coord: 'half_pixel', nearest: 'round_prefer_floor', out: [6, 2] },
+    { mode: 'nearest', coord: 'tf_half_pixel_for_nn', nearest: 'ceil', out: [2, 6] },
+    { mode: 'nearest', coord: 'align_corners', nearest: 'round_prefer_ceil', out: [5, 3] },
+    { mode: 'linear_onnx', coord: 'half_pixel', out: [5, 7] },
+    { mode: 'linear_onnx', coord: 'pytorch_half_pixel', out: [1, 3] },
+    { mode: 'linear_onnx', coord: 'align_corners', out: [4, 6] },
+    { mode: 'cubic', coord: 'asymmetric', cubeCoeff: -0.5, out: [5, 6] },
+    { mode: 'cubic', coord: 'half_pixel', out: [2, 7] },
+  ];
+  for (const c of sizesCases) {
+    it(`Interpolate-4 sizes: ${c.mode} ${c.coord} ${c.nearest ?? ''} to ${c.out.join('x')}`, async () => {
+      const outShape = [1, 2, ...c.out];
+      const attrs: Record<string, string> = { mode: c.mode, shape_calculation_mode: 'sizes', coordinate_transformation_mode: c.coord, pads_begin: '0,0,0,0', pads_end: '0,0,0,0', antialias: 'false' };
+      if (c.nearest) attrs.nearest_mode = c.nearest;
+      if (c.cubeCoeff !== undefined) attrs.cube_coeff = String(c.cubeCoeff);
+      const [o] = await run(shape, xs, { op: 'Interpolate', opset: 'opset4', consts: [i32(c.out), f32([0, 0]), i64([2, 3])], out: [outShape], attrs });
+      expect(o!.shape).toEqual(outShape);
+      expectClose(o!.values, interpolateRef(shape, xs.map(Math.fround), outShape, c));
+    });
+  }
+
+  it('Interpolate-11 scales on negative axes (linear_onnx, half_pixel)', async () => {
+    const outShape = [1, 2, 6, 2];
+    const [o] = await run(shape, xs, { op: 'Interpolate', opset: 'opset11', consts: [f32([2, 0.5]), i64([-2, -1])], out: [outShape], attrs: { mode: 'linear_onnx', shape_calculation_mode: 'scales' } });
+    expectClose(o!.values, interpolateRef(shape, xs.map(Math.fround), outShape, { mode: 'linear_onnx', coord: 'half_pixel' }));
+  });
+
+  it('Interpolate-4 scales without axes (all of them), nearest', async () => {
+    const outShape = [1, 2, 6, 8];
+    const [o] = await run(shape, xs, { op: 'Interpolate', opset: 'opset4', consts: [i64([1, 2, 6, 8]), f32([1, 1, 2, 2])], out: [outShape], attrs: { mode: 'nearest', shape_calculation_mode: 'scales', nearest_mode: 'round_prefer_ceil' } });
+    expectClose(o!.values, interpolateRef(shape, xs.map(Math.fround), outShape, { mode: 'nearest', coord: 'half_pixel', nearest: 'round_prefer_ceil' }));
+  });
+
+  const layer = (attrs: Record<string, string>): Layer => ({ op: 'Interpolate', opset: 'opset11', consts: [f32([2, 2]), i64([2, 3])], out: [[1, 2, 6, 8]], attrs: { shape_calculation_mode: 'scales', mode: 'nearest', ...attrs } });
+  it('refuses antialias, pads, mode linear, nearest_mode simple, and scales that do not give whole sizes', () => {
+    const p = prefix('Interpolate', 'opset11');
+    expect(refusal(shape, layer({ antialias: 'true' }))).toBe(`${p}antialias="true" is not translated`);
+    expect(refusal(shape, layer({ pads_begin: '0,0,1,0' }))).toBe(`${p}non-zero pads_begin are not translated`);
+    expect(refusal(shape, layer({ mode: 'linear' }))).toBe(`${p}mode="linear" is not translated (nearest, linear_onnx and cubic are)`);
+    expect(refusal(shape, layer({ mode: 'bilinear_pillow' }))).toBe(`${p}mode="bilinear_pillow" is not translated (nearest, linear_onnx and cubic are)`);
+    expect(refusal(shape, layer({ nearest_mode: 'simple' }))).toBe(`${p}nearest_mode="simple" is not translated`);
+    const third = { op: 'Interpolate', opset: 'opset11', consts: [f32([0.5]), i64([2])], out: [[1, 2, 1, 4]], attrs: { shape_calculation_mode: 'scales', mode: 'nearest' } };
+    expect(refusal(shape, third)).toBe(`${p}scale 0.5 of axis 2 (size 3) does not give a whole output size`);
+  });
+});
+
+describe('DepthToSpace, SpaceToDepth', () => {
+  const bs = 2;
+  const inShape = [1, 8, 2, 3];
+  const xs = iota(48);
+  it('DepthToSpace blocks_first and depth_first', async () => {
+    const outShape = [1, 2, 4, 6];
+    for (const mode of ['blocks_first', 'depth_first']) {
+      const [o] = await run(inShape, xs, { op: 'DepthToSpace', opset: 'opset1', out: [outShape], attrs: { mode, block_size: String(bs) } });
+      const ref = build(outShape, ([n, c, y, x]) => {
+        const by = y! % bs;
+        const bx = x! % bs;
+        const ch = mode === 'blocks_first' ? (by * bs + bx) * 2 + c! : c! * bs * bs + by * bs + bx;
+        return xs[flatOf(inShape, [n!, ch, Math.floor(y! / bs), Math.floor(x! / bs)])]!;
+      });
+      expect(o!.values).toEqual(ref);
+    }
+  });
+
+  it('SpaceToDepth blocks_first and depth_first', async () => {
+    const sShape = [1, 2, 4, 6];
+    const outShape = [1, 8, 2, 3];
+    for (const mode of ['blocks_first', 'depth_first']) {
+      const [o] = await run(sShape, xs, { op: 'SpaceToDepth', opset: 'opset1', out: [outShape], attrs: { mode, block_size: String(bs) } });
+      const ref = build(outShape, ([n, ch, y, x]) => {
+        const [c, by, bx] = mode === 'blocks_first' ? [ch! % 2, Math.floor(ch! / 2 / bs), Math.floor(ch! / 2) % bs] : [Math.floor(ch! / (bs * bs)), Math.floor((ch! % (bs * bs)) / bs), ch! % bs];
+        return xs[flatOf(sShape, [n!, c!, y! * bs + by!, x! * bs + bx!])]!;
+      });
+      expect(o!.values).toEqual(ref);
+    }
+  });
+
+  it('refuses inputs that are not 4-D', () => {
+    expect(refusal([1, 8, 2], { op: 'DepthToSpace', opset: 'opset1', out: [[1, 2, 8]], attrs: { mode: 'blocks_first', block_size: '2' } })).toBe(`${prefix('DepthToSpace', 'opset1')}only 4-D inputs are translated`);
+  });
+});

@@ -186,11 +186,13 @@ function interpolate(node: Node, t: Translation): Value[] {
   axes.forEach((a, i) => {
     const s = Math.fround(given[i]!);
     scales[a] = s;
-    // OpenVINO sizes the output as floor(d * scale + 1e-5), onnxruntime as floor(d * scale): refuse where they differ.
+    // The specification takes the coordinate scale as output / input size and sizes the
+    // output floor(d * scale); onnxruntime uses the scale given. Translated only where
+    // the two agree: d * scale is a whole number.
     const d = shape?.[a];
-    if (d !== undefined && Math.floor(Math.fround(d * s)) !== Math.floor(d * s + 1e-5)) {
-      t.fail(node, `scale ${s} of axis ${a} sizes the output differently in OpenVINO and ONNX`);
-    }
+    if (d === undefined) t.fail(node, 'shape_calculation_mode="scales" needs the input dimensions of the axes');
+    const out = Math.floor(Math.fround(d * s));
+    if (out !== Math.floor(d * s + 1e-5) || Math.fround(out / d) !== s) t.fail(node, `scale ${s} of axis ${a} (size ${d}) does not give a whole output size`);
   });
   return [t.add1('Resize', [t.input(node, 0), null, t.constant('float32', [rank], scales)], attrs)];
 }
