@@ -336,3 +336,249 @@ describe('AvgPool', () => {
     })).toBe("cannot translate OpenVINO layer 'pool' (AvgPool, opset1) to ONNX: exclude-pad=\"false\" with windows that rounding_type=\"ceil\" clips is not translated");
   });
 });
+
+// ---- MatMul -------------------------------------------------------------------
+
+/** MatMul-1 by its definition: transposes swap the last two axes of rank >= 2 operands; rank 1 is [1, K] (A) or [K, 1] (B), removed after; batch dims broadcast. */
+function matmulRef(aShape: number[], a: number[], bShape: number[], b: number[], ta: boolean, tb: boolean): { shape: number[]; values: number[] } {
+  const transpose = (shape: number[], v: number[]): [number[], number[]] => {
+    const r = shape.length;
+    const ts = [...shape.slice(0, r - 2), shape[r - 1]!, shape[r - 2]!];
+    return [ts, indices(ts).map((i) => at(v, shape, [...i.slice(0, r - 2), i[r - 1]!, i[r - 2]!]))];
+  };
+  let [as, av, bs, bv] = [aShape, a, bShape, b];
+  if (ta && as.length >= 2) [as, av] = transpose(as, av);
+  if (tb && bs.length >= 2) [bs, bv] = transpose(bs, bv);
+  const a1 = as.length === 1;
+  const b1 = bs.length === 1;
+  if (a1) as = [1, as[0]!];
+  if (b1) bs = [bs[0]!, 1];
+  const batchRank = Math.max(as.length, bs.length) - 2;
+  const pad = (s: number[]): number[] => [...new Array<number>(batchRank - (s.length - 2)).fill(1), ...s];
+  const [pa, pb] = [pad(as), pad(bs)];
+  const batch = pa.slice(0, batchRank).map((d, i) => Math.max(d, pb[i]!));
+  const [M, K, N] = [pa[batchRank]!, pa[batchRank + 1]!, pb[batchRank + 1]!];
+  const shape = [...batch, M, N];
+  const values = indices(shape).map((i) => {
+    const bi = i.slice(0, batchRank);
+    let sum = 0;
+    for (let k = 0; k < K; k++) {
+      sum += at(av, pa, [...bi.map((x, j) => (pa[j] === 1 ? 0 : x)), i[batchRank]!, k]) * at(bv, pb, [...bi.map((x, j) => (pb[j] === 1 ? 0 : x)), k, i[batchRank + 1]!]);
+    }
+    return sum;
+  });
+  const out = shape.filter((_, j) => !((a1 && j === batchRank) || (b1 && j === batchRank + 1)));
+  return { shape: out, values };
+}
+
+describe('MatMul', () => {
+  const cases: [string, number[], number[], boolean, boolean][] = [
+    ['2-D x 2-D', [2, 3], [3, 4], false, false],
+    ['transpose_a', [3, 2], [3, 4], true, false],
+    ['transpose_b', [2, 3], [4, 3], false, true],
+    ['both transposed, batched A [2, 3, 2] with a 2-D B broadcast', [2, 3, 2], [4, 3], true, true],
+    ['batch broadcast [2, 1, 2, 3] x [3, 3, 2]', [2, 1, 2, 3], [3, 3, 2], false, false],
+    ['rank-1 A (transpose_a ignored)', [3], [2, 3, 4], true, false],
+    ['rank-1 B (transpose_b ignored)', [2, 4, 3], [3], false, true],
+    ['rank-1 x rank-1', [4], [4], false, false],
+  ];
+  for (const [name, aShape, bShape, ta, tb] of cases) {
+    it(name, async () => {
+      const a = f32(testValues(size(aShape), 51));
+      const b = f32(testValues(size(bShape), 52));
+      const want = matmulRef(aShape, a, bShape, b, ta, tb);
+      const [out] = await runOne('MatMul', 'opset1', aShape, a, [{ dtype: 'float32', shape: bShape, values: b }], [want.shape], { transpose_a: String(ta), transpose_b: String(tb) });
+      expect(out!.shape).toEqual(want.shape);
+      expectClose(out!.values, want.values);
+    });
+  }
+});
+
+// ---- BatchNormInference, Softmax, LogSoftmax -----------------------------------
+
+describe('BatchNormInference', () => {
+  const xShape = [2, 3, 2, 2];
+  const xs = f32(testValues(size(xShape), 61));
+  const [gamma, beta, mean] = [f32([0.5, -1, 2]), f32([0.1, 0, -0.3]), f32([0.2, -0.1, 0])];
+  const variance = f32([0.25, 1, 4]);
+  const want = indices(xShape).map(([, c], i) => gamma[c!]! * ((xs[i]! - mean[c!]!) / Math.sqrt(variance[c!]! + Math.fround(1e-3))) + beta[c!]!);
+  const c3 = (values: number[]) => ({ dtype: 'float32' as DType, shape: [3], values });
+
+  it('opset5: inputs data, gamma, beta, mean, variance', async () => {
+    const [out] = await runOne('BatchNormInference', 'opset5', xShape, xs, [c3(gamma), c3(beta), c3(mean), c3(variance)], [xShape], { epsilon: '0.001' });
+    expectClose(out!.values, want);
+  });
+
+  it('opset1: inputs gamma, beta, data, mean, variance', async () => {
+    const m = newOvModel('net');
+    const g = m.graph;
+    const x = ovParam(g, 'x', xShape);
+    const ins = [ovConst(g, 'gamma', 'float32', [3], gamma), ovConst(g, 'beta', 'float32', [3], beta), x, ovConst(g, 'mean', 'float32', [3], mean), ovConst(g, 'var', 'float32', [3], variance)];
+    g.outputs = [ovOp(g, 'BatchNormInference', 'opset1', ins, [xShape], { epsilon: '0.001' }, 'bn').output(0)];
+    const out = await runner.run(m, { x: { shape: xShape, values: xs } });
+    expectClose(out.bn_out!.values, want);
+  });
+
+  it('refuses an opset1 layer whose data is not input 2', () => {
+    expect(refusal((g) => {
+      const x = ovParam(g, 'x', xShape);
+      const ins = [x, ...['g', 'b', 'm', 'v'].map((n) => ovConst(g, n, 'float32', [3], [1, 1, 1]))];
+      g.outputs = [ovOp(g, 'BatchNormInference', 'opset1', ins, [xShape], { epsilon: '0.001' }, 'bn').output(0)];
+    })).toBe("cannot translate OpenVINO layer 'bn' (BatchNormInference, opset1) to ONNX: opset1 inputs must be gamma, beta, data, mean, variance (1-D, 1-D, rank >= 2, 1-D, 1-D)");
+  });
+});
+
+/** Softmax (or log-softmax) along `axis` by its definition. */
+function softmaxRef(shape: number[], xs: number[], axis: number, log: boolean): number[] {
+  const st = stridesOf(shape);
+  return indices(shape).map((i, flat) => {
+    const base = flat - i[axis]! * st[axis]!;
+    const row = Array.from({ length: shape[axis]! }, (_, j) => xs[base + j * st[axis]!]!);
+    const max = Math.max(...row);
+    const denom = row.reduce((a, v) => a + Math.exp(v - max), 0);
+    return log ? xs[flat]! - max - Math.log(denom) : Math.exp(xs[flat]! - max) / denom;
+  });
+}
+
+describe('Softmax and LogSoftmax', () => {
+  const shape = [2, 3, 4];
+  const xs = f32(testValues(size(shape), 71, -3, 3));
+  it('Softmax-1: default axis 1', async () => {
+    const [out] = await runOne('Softmax', 'opset1', shape, xs, [], [shape], {});
+    expectClose(out!.values, softmaxRef(shape, xs, 1, false));
+  });
+  it('Softmax-8: axis -1 and axis 0', async () => {
+    const [last] = await runOne('Softmax', 'opset8', shape, xs, [], [shape], { axis: '-1' });
+    expectClose(last!.values, softmaxRef(shape, xs, 2, false));
+    const [first] = await runOne('Softmax', 'opset8', shape, xs, [], [shape], { axis: '0' });
+    expectClose(first!.values, softmaxRef(shape, xs, 0, false));
+  });
+  it('LogSoftmax-5: axis -2', async () => {
+    const [out] = await runOne('LogSoftmax', 'opset5', shape, xs, [], [shape], { axis: '-2' });
+    expectClose(out!.values, softmaxRef(shape, xs, 1, true));
+  });
+  it('refuses a negative axis on Softmax-1', () => {
+    expect(refusal((g) => {
+      const x = ovParam(g, 'x', shape);
+      g.outputs = [ovOp(g, 'Softmax', 'opset1', [x], [shape], { axis: '-1' }, 'sm').output(0)];
+    })).toBe("cannot translate OpenVINO layer 'sm' (Softmax, opset1) to ONNX: axis -1: Softmax-1 takes no negative axis");
+  });
+});
+
+// ---- Reduce*, MVN, NormalizeL2 -------------------------------------------------
+
+/** Reduces `xs` over `axes` (normalized) with `f` applied to each group, keeping reduced dims as 1. */
+function reduceRef(shape: number[], xs: number[], axes: number[], f: (group: number[]) => number): { kept: number[]; values: number[] } {
+  const kept = shape.map((d, i) => (axes.includes(i) ? 1 : d));
+  const groups = new Map<number, number[]>();
+  const kst = stridesOf(kept);
+  indices(shape).forEach((i, flat) => {
+    const key = i.reduce((a, x, j) => a + (axes.includes(j) ? 0 : x) * kst[j]!, 0);
+    const list = groups.get(key);
+    if (list) list.push(xs[flat]!);
+    else groups.set(key, [xs[flat]!]);
+  });
+  return { kept, values: Array.from({ length: size(kept) }, (_, k) => f(groups.get(k)!)) };
+}
+
+describe('Reduce*', () => {
+  const shape = [2, 3, 4];
+  const xs = f32(testValues(size(shape), 81, -2, 2));
+  const ops: [string, (g: number[]) => number][] = [
+    ['ReduceMean', (g) => g.reduce((a, b) => a + b, 0) / g.length],
+    ['ReduceSum', (g) => g.reduce((a, b) => a + b, 0)],
+    ['ReduceMax', (g) => Math.max(...g)],
+    ['ReduceMin', (g) => Math.min(...g)],
+    ['ReduceProd', (g) => g.reduce((a, b) => a * b, 1)],
+    ['ReduceL1', (g) => g.reduce((a, b) => a + Math.abs(b), 0)],
+    ['ReduceL2', (g) => Math.sqrt(g.reduce((a, b) => a + b * b, 0))],
+  ];
+  for (const [op, f] of ops) {
+    it(`${op}: axes [2, 0] without keep_dims, [-2] with keep_dims, [] (the identity)`, async () => {
+      const opset = op === 'ReduceL1' || op === 'ReduceL2' ? 'opset4' : 'opset1';
+      const a = reduceRef(shape, xs, [0, 2], f);
+      const [dropped] = await runOne(op, opset, shape, xs, [{ dtype: 'int64', shape: [2], values: [2, 0] }], [[3]], { keep_dims: 'false' });
+      expect(dropped!.shape).toEqual([3]);
+      expectClose(dropped!.values, a.values);
+      const b = reduceRef(shape, xs, [1], f);
+      const [kept] = await runOne(op, opset, shape, xs, [{ dtype: 'int32', shape: [1], values: [-2] }], [b.kept], { keep_dims: 'true' });
+      expect(kept!.shape).toEqual([2, 1, 4]);
+      expectClose(kept!.values, b.values);
+      const [same] = await runOne(op, opset, shape, xs, [{ dtype: 'int64', shape: [0], values: [] }], [shape], { keep_dims: 'false' });
+      expect(same!.shape).toEqual(shape);
+      expect(same!.values).toEqual(xs);
+    });
+  }
+});
+
+/** MVN by the MVN-6 spec: subtract the mean over axes; divide by sqrt(var + eps) or sqrt(var) + eps. */
+function mvnRef(shape: number[], xs: number[], axes: number[], normalizeVariance: boolean, eps: number, inside: boolean): number[] {
+  const mean = reduceRef(shape, xs, axes, (g) => g.reduce((a, b) => a + b, 0) / g.length);
+  const variance = reduceRef(shape, xs, axes, (g) => {
+    const m = g.reduce((a, b) => a + b, 0) / g.length;
+    return g.reduce((a, b) => a + (b - m) ** 2, 0) / g.length;
+  });
+  return indices(shape).map((i, flat) => {
+    const k = i.map((x, j) => (axes.includes(j) ? 0 : x));
+    const d = xs[flat]! - at(mean.values, mean.kept, k);
+    if (!normalizeVariance) return d;
+    const v = at(variance.values, variance.kept, k);
+    return d / (inside ? Math.sqrt(v + eps) : Math.sqrt(v) + eps);
+  });
+}
+
+describe('MVN', () => {
+  const shape = [2, 3, 2, 2];
+  const xs = f32(testValues(size(shape), 91, -2, 2));
+  it('MVN-6: axes [2, 3], eps inside_sqrt', async () => {
+    const [out] = await runOne('MVN', 'opset6', shape, xs, [{ dtype: 'int64', shape: [2], values: [2, 3] }], [shape], { normalize_variance: 'true', eps: '0.01', eps_mode: 'inside_sqrt' });
+    expectClose(out!.values, mvnRef(shape, xs, [2, 3], true, Math.fround(0.01), true), 1e-4);
+  });
+  it('MVN-6: axes [1, -1], eps outside_sqrt', async () => {
+    const [out] = await runOne('MVN', 'opset6', shape, xs, [{ dtype: 'int32', shape: [2], values: [1, -1] }], [shape], { normalize_variance: 'true', eps: '0.01', eps_mode: 'outside_sqrt' });
+    expectClose(out!.values, mvnRef(shape, xs, [1, 3], true, Math.fround(0.01), false), 1e-4);
+  });
+  it('MVN-6: normalize_variance false (mean subtraction only)', async () => {
+    const [out] = await runOne('MVN', 'opset6', shape, xs, [{ dtype: 'int64', shape: [1], values: [0] }], [shape], { normalize_variance: 'false', eps: '0.01', eps_mode: 'inside_sqrt' });
+    expectClose(out!.values, mvnRef(shape, xs, [0], false, 0, true));
+  });
+  it('MVN-1 (opset2), normalize_variance false: across_channels false and true, reduction_axes', async () => {
+    const [spatial] = await runOne('MVN', 'opset2', shape, xs, [], [shape], { across_channels: 'false', normalize_variance: 'false', eps: '1e-9' });
+    expectClose(spatial!.values, mvnRef(shape, xs, [2, 3], false, 0, true));
+    const [across] = await runOne('MVN', 'opset2', shape, xs, [], [shape], { across_channels: 'true', normalize_variance: 'false', eps: '1e-9' });
+    expectClose(across!.values, mvnRef(shape, xs, [1, 2, 3], false, 0, true));
+    const [listed] = await runOne('MVN', 'opset2', shape, xs, [], [shape], { reduction_axes: '0,-1', normalize_variance: 'false', eps: '1e-9' });
+    expectClose(listed!.values, mvnRef(shape, xs, [0, 3], false, 0, true));
+  });
+  it('refuses MVN-1 with normalize_variance true', () => {
+    expect(refusal((g) => {
+      const x = ovParam(g, 'x', shape);
+      g.outputs = [ovOp(g, 'MVN', 'opset2', [x], [shape], { across_channels: 'true', normalize_variance: 'true', eps: '1e-9' }, 'mvn').output(0)];
+    })).toBe("cannot translate OpenVINO layer 'mvn' (MVN, opset2) to ONNX: MVN-1 with normalize_variance=\"true\" is not translated (its spec and OpenVINO disagree on where eps goes)");
+  });
+});
+
+describe('NormalizeL2', () => {
+  const shape = [2, 3, 2];
+  const xs = f32(testValues(size(shape), 101, -2, 2));
+  const ref = (axes: number[], eps: number, mode: 'add' | 'max'): number[] => {
+    const sums = reduceRef(shape, xs, axes, (g) => g.reduce((a, b) => a + b * b, 0));
+    return indices(shape).map((i, flat) => {
+      const s = at(sums.values, sums.kept, i.map((x, j) => (axes.includes(j) ? 0 : x)));
+      return xs[flat]! / Math.sqrt(mode === 'add' ? s + eps : Math.max(s, eps));
+    });
+  };
+  it('axes [1], eps_mode add', async () => {
+    const [out] = await runOne('NormalizeL2', 'opset1', shape, xs, [{ dtype: 'int64', shape: [1], values: [1] }], [shape], { eps: '0.5', eps_mode: 'add' });
+    expectClose(out!.values, ref([1], 0.5, 'add'));
+  });
+  it('axes [-1, 0], eps_mode max (a large eps wins for small sums)', async () => {
+    const [out] = await runOne('NormalizeL2', 'opset1', shape, xs, [{ dtype: 'int32', shape: [2], values: [-1, 0] }], [shape], { eps: '3', eps_mode: 'max' });
+    const want = ref([2, 0], 3, 'max');
+    expectClose(out!.values, want);
+  });
+  it('empty axes: each element divided by its own magnitude', async () => {
+    const [out] = await runOne('NormalizeL2', 'opset1', shape, xs, [{ dtype: 'int64', shape: [0], values: [] }], [shape], { eps: '1e-12', eps_mode: 'add' });
+    expectClose(out!.values, ref([], 1e-12, 'add'));
+  });
+});
