@@ -582,3 +582,199 @@ describe('NormalizeL2', () => {
     expectClose(out!.values, ref([], 1e-12, 'add'));
   });
 });
+
+// ---- ConvolutionBackpropData / GroupConvolutionBackpropData -------------------
+
+/** GroupConvolutionBackpropData-1 by its definition (ConvolutionBackpropData is G = 1): each input element scatters x * w into output position x * stride + k * dilation - pads_begin. */
+function backpropRef(xShape: number[], xs: number[], wShape: number[], ws: number[], strides: number[], dilations: number[], begin: number[], outSpatial: number[]): { shape: number[]; values: number[] } {
+  const [G, cinG, coutG] = wShape as [number, number, number];
+  const kernel = wShape.slice(3);
+  const shape = [xShape[0]!, G * coutG, ...outSpatial];
+  const out = new Array<number>(size(shape)).fill(0);
+  const st = stridesOf(shape);
+  indices(xShape).forEach(([n, c, ...p], flat) => {
+    const g = Math.floor(c! / cinG);
+    for (let oc = 0; oc < coutG; oc++) {
+      for (const k of indices(kernel)) {
+        const pos = p.map((x, i) => x * strides[i]! + k[i]! * dilations[i]! - begin[i]!);
+        if (pos.some((y, i) => y < 0 || y >= outSpatial[i]!)) continue;
+        out[[n!, g * coutG + oc, ...pos].reduce((a, x, i) => a + x * st[i]!, 0)] += xs[flat]! * at(ws, wShape, [g, c! % cinG, oc, ...k]);
+      }
+    }
+  });
+  return { shape, values: out };
+}
+
+describe('ConvolutionBackpropData and GroupConvolutionBackpropData', () => {
+  const natural = (X: number, k: number, s: number, d: number, op: number): number => s * (X - 1) + (k - 1) * d + 1 + op;
+
+  it('ConvolutionBackpropData 2-D: strides 2, explicit pads, output_padding, dilation', async () => {
+    const xShape = [1, 2, 3, 3];
+    const wShape = [2, 3, 3, 2];
+    const xs = f32(testValues(size(xShape), 111));
+    const ws = f32(testValues(size(wShape), 112));
+    const out = [natural(3, 3, 2, 1, 1) - 1 - 0, natural(3, 2, 2, 2, 0) - 0 - 1];
+    const want = backpropRef(xShape, xs, [1, ...wShape], ws, [2, 2], [1, 2], [1, 0], out);
+    const [got] = await runOne('ConvolutionBackpropData', 'opset1', xShape, xs, [{ dtype: 'float32', shape: wShape, values: ws }], [want.shape], {
+      strides: '2,2', dilations: '1,2', pads_begin: '1,0', pads_end: '0,1', output_padding: '1,0', auto_pad: 'explicit',
+    });
+    expect(got!.shape).toEqual([1, 3, 7, 6]);
+    expectClose(got!.values, want.values);
+  });
+
+  it('ConvolutionBackpropData 1-D: auto_pad valid without output_shape pads nothing', async () => {
+    const xShape = [2, 1, 4];
+    const wShape = [1, 2, 3];
+    const xs = f32(testValues(size(xShape), 113));
+    const ws = f32(testValues(size(wShape), 114));
+    const want = backpropRef(xShape, xs, [1, ...wShape], ws, [3], [1], [0], [natural(4, 3, 3, 1, 0)]);
+    const [got] = await runOne('ConvolutionBackpropData', 'opset1', xShape, xs, [{ dtype: 'float32', shape: wShape, values: ws }], [want.shape], {
+      strides: '3', dilations: '1', pads_begin: '1', pads_end: '1', auto_pad: 'valid',
+    });
+    expectClose(got!.values, want.values);
+  });
+
+  for (const [mode, beginOf] of [['same_upper', (p: number) => p - Math.floor(p / 2)], ['same_lower', (p: number) => Math.floor(p / 2)], ['explicit', (p: number) => Math.floor(p / 2)]] as const) {
+    it(`ConvolutionBackpropData with an output_shape input, auto_pad ${mode} (odd total padding)`, async () => {
+      const xShape = [1, 1, 3, 2];
+      const wShape = [1, 2, 3, 3];
+      const xs = f32(testValues(size(xShape), 115));
+      const ws = f32(testValues(size(wShape), 116));
+      const outSpatial = [6, 4];
+      const total = [natural(3, 3, 2, 1, 0) - 6, natural(2, 3, 2, 1, 0) - 4];
+      expect(total).toEqual([1, 1]);
+      const want = backpropRef(xShape, xs, [1, ...wShape], ws, [2, 2], [1, 1], total.map(beginOf), outSpatial);
+      const [got] = await runOne('ConvolutionBackpropData', 'opset1', xShape, xs, [
+        { dtype: 'float32', shape: wShape, values: ws },
+        { dtype: 'int64', shape: [2], values: outSpatial },
+      ], [want.shape], { strides: '2,2', dilations: '1,1', pads_begin: '5,5', pads_end: '5,5', auto_pad: mode });
+      expect(got!.shape).toEqual([1, 2, 6, 4]);
+      expectClose(got!.values, want.values);
+    });
+  }
+
+  it('GroupConvolutionBackpropData: weights [G, C_in/G, C_out/G, k...], 2 groups, strides 2, explicit pads', async () => {
+    const xShape = [1, 4, 2, 3];
+    const wShape = [2, 2, 3, 2, 2];
+    const xs = f32(testValues(size(xShape), 117));
+    const ws = f32(testValues(size(wShape), 118));
+    const out = [natural(2, 2, 2, 1, 0) - 1, natural(3, 2, 2, 1, 0) - 1];
+    const want = backpropRef(xShape, xs, wShape, ws, [2, 2], [1, 1], [1, 0], out);
+    const [got] = await runOne('GroupConvolutionBackpropData', 'opset1', xShape, xs, [{ dtype: 'float32', shape: wShape, values: ws }], [want.shape], {
+      strides: '2,2', dilations: '1,1', pads_begin: '1,0', pads_end: '0,1',
+    });
+    expect(got!.shape).toEqual([1, 6, 3, 5]);
+    expectClose(got!.values, want.values);
+  });
+
+  it('refuses an output_shape larger than the unpadded output, and a declared shape the spec does not give', () => {
+    const build = (consts: [number[], number[]][], outShape: number[]) => (g: Graph) => {
+      const x = ovParam(g, 'x', [1, 1, 3]);
+      const ins = [x, ...consts.map(([shape, values], i) => ovConst(g, `c${i}`, i === 0 ? 'float32' : 'int64', shape, values))];
+      g.outputs = [ovOp(g, 'ConvolutionBackpropData', 'opset1', ins, [outShape], { strides: '1', dilations: '1', pads_begin: '0', pads_end: '0' }, 'deconv').output(0)];
+    };
+    expect(refusal(build([[[1, 1, 2], [1, 1]], [[1], [9]]], [1, 1, 9]))).toBe(
+      "cannot translate OpenVINO layer 'deconv' (ConvolutionBackpropData, opset1) to ONNX: an output_shape larger than the unpadded output is not translated",
+    );
+    expect(refusal(build([[[1, 1, 2], [1, 1]]], [1, 1, 5]))).toBe(
+      "cannot translate OpenVINO layer 'deconv' (ConvolutionBackpropData, opset1) to ONNX: the declared output dimension 2 is 5, the spec gives 4",
+    );
+  });
+});
+
+// ---- LRN, TopK, CumSum -----------------------------------------------------------
+
+describe('LRN', () => {
+  /** LRN-1 by the spec: sum of squares over [i - size/2, i + size/2] (integer division) on each axis, clipped. */
+  function lrnRef(shape: number[], xs: number[], axes: number[], alpha: number, beta: number, bias: number, sz: number): number[] {
+    const half = Math.floor(sz / 2);
+    return indices(shape).map((i, flat) => {
+      const region = axes.map((a) => [Math.max(0, i[a]! - half), Math.min(shape[a]!, i[a]! + half + 1)] as const);
+      let sum = 0;
+      for (const r of indices(region.map(([lo, hi]) => hi - lo))) {
+        const j = [...i];
+        axes.forEach((a, q) => {
+          j[a] = region[q]![0] + r[q]!;
+        });
+        sum += at(xs, shape, j) ** 2;
+      }
+      return xs[flat]! / (bias + (alpha / sz ** axes.length) * sum) ** beta;
+    });
+  }
+  const shape = [2, 5, 3, 3];
+  const xs = f32(testValues(size(shape), 121, -2, 2));
+  for (const [axes, sz] of [[[1], 3], [[1], 4], [[2, 3], 3], [[3, 2], 2]] as const) {
+    it(`axes [${axes.join(', ')}], size ${sz}`, async () => {
+      const [out] = await runOne('LRN', 'opset1', shape, xs, [{ dtype: 'int64', shape: [axes.length], values: [...axes] }], [shape], { alpha: '0.5', beta: '0.75', bias: '1.5', size: String(sz) });
+      expectClose(out!.values, lrnRef(shape, xs, [...axes].sort(), 0.5, 0.75, 1.5, sz), 1e-5);
+    });
+  }
+  it('refuses axes other than [1] or all the spatial ones', () => {
+    expect(refusal((g) => {
+      const x = ovParam(g, 'x', shape);
+      g.outputs = [ovOp(g, 'LRN', 'opset1', [x, ovConst(g, 'axes', 'int64', [1], [2])], [shape], { alpha: '1', beta: '1', bias: '1', size: '3' }, 'lrn').output(0)];
+    })).toBe("cannot translate OpenVINO layer 'lrn' (LRN, opset1) to ONNX: axes [2] are not translated ([1] and all the spatial axes are)");
+  });
+});
+
+describe('TopK', () => {
+  const shape = [2, 6];
+  const xs = f32(testValues(size(shape), 131));
+  /** TopK by the spec: the k largest (or smallest) along the last axis, ordered by value or by index. */
+  const ref = (k: number, mode: 'max' | 'min', sort: 'value' | 'index'): { values: number[]; indices: number[] } => {
+    const values: number[] = [];
+    const idx: number[] = [];
+    for (let r = 0; r < shape[0]!; r++) {
+      const row = xs.slice(r * 6, r * 6 + 6).map((v, i) => ({ v, i }));
+      row.sort((a, b) => (mode === 'max' ? b.v - a.v : a.v - b.v));
+      const top = row.slice(0, k);
+      if (sort === 'index') top.sort((a, b) => a.i - b.i);
+      values.push(...top.map((e) => e.v));
+      idx.push(...top.map((e) => e.i));
+    }
+    return { values, indices: idx };
+  };
+  for (const [opset, mode, sort, type] of [['opset1', 'max', 'value', undefined], ['opset3', 'min', 'index', 'i64'], ['opset11', 'max', 'index', 'i32'], ['opset11', 'min', 'value', 'i64']] as const) {
+    it(`${opset}: mode ${mode}, sort ${sort}, index_element_type ${type ?? '(default i32)'}`, async () => {
+      const attrs: Record<string, string> = { axis: '-1', mode, sort };
+      if (type) attrs.index_element_type = type;
+      const [values, idx] = await runOne('TopK', opset, shape, xs, [{ dtype: 'int64', shape: [], values: [3] }], [[2, 3], [2, 3]], attrs, ['float32', type === 'i64' ? 'int64' : 'int32']);
+      const want = ref(3, mode, sort);
+      expect(values!.values).toEqual(want.values);
+      expect(idx!.dtype).toBe(type === 'i64' ? 'int64' : 'int32');
+      expect(idx!.values).toEqual(want.indices);
+    });
+  }
+  it('refuses sort none', () => {
+    expect(refusal((g) => {
+      const x = ovParam(g, 'x', shape);
+      const topk = ovOp(g, 'TopK', 'opset3', [x, ovConst(g, 'k', 'int64', [], [2])], [[2, 2], [2, 2]], { axis: '1', mode: 'max', sort: 'none' }, 'topk');
+      g.outputs = [topk.output(0)];
+    })).toBe("cannot translate OpenVINO layer 'topk' (TopK, opset3) to ONNX: sort=\"none\" is not translated (value and index are; none leaves the order to the plugin)");
+  });
+});
+
+describe('CumSum', () => {
+  const shape = [2, 4];
+  const xs = f32(testValues(size(shape), 141));
+  /** CumSum-3 by the spec along axis 1: inclusive or exclusive, forward or reverse. */
+  const ref = (exclusive: boolean, reverse: boolean): number[] =>
+    indices(shape).map(([r, c]) => {
+      let sum = 0;
+      for (let j = 0; j < 4; j++) {
+        const inRange = reverse ? (exclusive ? j > c! : j >= c!) : exclusive ? j < c! : j <= c!;
+        if (inRange) sum += xs[r! * 4 + j]!;
+      }
+      return sum;
+    });
+  for (const [exclusive, reverse] of [[false, false], [true, false], [false, true], [true, true]] as const) {
+    it(`axis 1 (i32 input), exclusive ${exclusive}, reverse ${reverse}`, async () => {
+      const [out] = await runOne('CumSum', 'opset3', shape, xs, [{ dtype: 'int32', shape: [], values: [1] }], [shape], { exclusive: String(exclusive), reverse: String(reverse) });
+      expectClose(out!.values, ref(exclusive, reverse));
+    });
+  }
+  it('no axis input: axis 0', async () => {
+    const [out] = await runOne('CumSum', 'opset3', shape, xs, [], [shape], {});
+    expectClose(out!.values, xs.map((v, i) => (i < 4 ? v : v + xs[i - 4]!)));
+  });
+});

@@ -161,6 +161,56 @@ function mvn(t: Translation, x: Value, axes: number[], normalizeVariance: boolea
   return t.add1('Div', [centered, denominator]);
 }
 
+/**
+ * ONNX ConvTranspose attributes for (Group)ConvolutionBackpropData-1, with
+ * explicit pads: without an output_shape input, pads_begin/pads_end
+ * (`explicit`) or none (any auto_pad); with a Const output_shape, the spec's
+ * total padding, its larger half at the beginning for `same_upper`, at the
+ * end otherwise. Fails when the declared output shape differs.
+ */
+function backpropAttrs(node: Node, t: Translation, kernel: readonly number[]): { strides: number[]; dilations: number[]; pads: number[]; output_padding: number[] } {
+  const spatial = kernel.length;
+  const input = t.staticShape(node, 0);
+  if (input.length !== spatial + 2) t.fail(node, `the input must have rank ${spatial + 2}`);
+  const { strides, dilations } = spatialAttrs(node, t, spatial);
+  const outputPadding = t.ints(node, 'output_padding') ?? new Array<number>(spatial).fill(0);
+  if (outputPadding.length !== spatial) t.fail(node, `output_padding needs ${spatial} values`);
+  const mode = autoPadMode(node, t);
+  const natural = input.slice(2).map((x, i) => strides[i]! * (x - 1) + (kernel[i]! - 1) * dilations[i]! + 1 + outputPadding[i]!);
+  let begin: number[];
+  let end: number[];
+  if (node.inputs.length > 2 && node.inputs[2]) {
+    const wanted = t.constInts(node, 2);
+    if (wanted.length !== spatial) t.fail(node, `output_shape needs ${spatial} values`);
+    const total = natural.map((n, i) => n - wanted[i]!);
+    if (total.some((p) => p < 0)) t.fail(node, 'an output_shape larger than the unpadded output is not translated');
+    end = total.map((p) => (mode === 'same_upper' ? Math.floor(p / 2) : p - Math.floor(p / 2)));
+    begin = total.map((p, i) => p - end[i]!);
+  } else if (mode === 'explicit') {
+    begin = t.ints(node, 'pads_begin') ?? new Array<number>(spatial).fill(0);
+    end = t.ints(node, 'pads_end') ?? new Array<number>(spatial).fill(0);
+    if (begin.length !== spatial || end.length !== spatial) t.fail(node, `pads_begin/pads_end need ${spatial} values each`);
+  } else {
+    begin = new Array<number>(spatial).fill(0);
+    end = new Array<number>(spatial).fill(0);
+  }
+  const declared = t.outputShape(node, 0);
+  natural.forEach((n, i) => {
+    const want = declared?.[2 + i];
+    const got = n - begin[i]! - end[i]!;
+    if (typeof want === 'number' && want !== got) t.fail(node, `the declared output dimension ${2 + i} is ${want}, the spec gives ${got}`);
+  });
+  return { strides, dilations, pads: [...begin, ...end], output_padding: outputPadding };
+}
+
+/** TopK's index output type: i32 (the default) or i64, as an ONNX cast target (undefined: no cast). */
+function topkIndexCast(node: Node, t: Translation): number | undefined {
+  const type = (t.str(node, 'index_element_type') ?? 'i32').trim().toLowerCase();
+  if (type === 'i32') return 6;
+  if (type !== 'i64') t.fail(node, `index_element_type="${type}" is not translated (i32 and i64 are)`);
+  return undefined;
+}
+
 registerTranslators({
   // Weights [C_out, C_in, k...], as ONNX's.
   Convolution: (node, t) => {
@@ -299,5 +349,80 @@ registerTranslators({
     const e = t.scalar(t.inputDType(node, 0) ?? 'float32', eps);
     const guarded = t.add1(mode === 'add' ? 'Add' : 'Max', [sum, e]);
     return [t.add1('Div', [x, t.add1('Sqrt', [guarded])])];
+  },
+  // Weights [C_in, C_out, k...], as ONNX ConvTranspose's.
+  ConvolutionBackpropData: (node, t) => {
+    const kernel = t.staticShape(node, 1).slice(2);
+    return [t.add1('ConvTranspose', [t.input(node, 0), t.input(node, 1)], backpropAttrs(node, t, kernel))];
+  },
+  // Weights [G, C_in/G, C_out/G, k...]; ONNX wants [C_in, C_out/G, k...] and group=G.
+  GroupConvolutionBackpropData: (node, t) => {
+    const dims = t.staticShape(node, 1);
+    const groups = dims[0]!;
+    const w = t.add1('Reshape', [t.input(node, 1), t.int64s([groups * dims[1]!, ...dims.slice(2)])]);
+    return [t.add1('ConvTranspose', [t.input(node, 0), w], { group: groups, ...backpropAttrs(node, t, dims.slice(3)) })];
+  },
+
+  // x / (bias + alpha / size^n * sum of squares over a window of side 2 * floor(size / 2) + 1 centered on x)^beta,
+  // over axes [1] or all the spatial axes: the sum is an AveragePool of x^2 (zero padding counted) times the window size.
+  LRN: (node, t) => {
+    const shape = t.staticShape(node, 0);
+    const rank = shape.length;
+    const axes = constAxes(node, t, 1, rank).sort((a, b) => a - b);
+    const alpha = t.float(node, 'alpha') ?? t.fail(node, 'no alpha');
+    const beta = t.float(node, 'beta') ?? t.fail(node, 'no beta');
+    const bias = t.float(node, 'bias') ?? t.fail(node, 'no bias');
+    const size = t.int(node, 'size') ?? t.fail(node, 'no size');
+    const half = Math.floor(size / 2);
+    const side = 2 * half + 1;
+    const x = t.input(node, 0);
+    let squares = t.add1('Mul', [x, x]);
+    const channels = axes.length === 1 && axes[0] === 1;
+    const spatialAxes = rank > 2 && axes.length === rank - 2 && axes.every((a, i) => a === i + 2);
+    if (!channels && !spatialAxes) t.fail(node, `axes [${axes.join(', ')}] are not translated ([1] and all the spatial axes are)`);
+    let windows: number;
+    if (channels) {
+      // [N, C, rest...] -> [N, 1, C, prod(rest)]: the channel axis becomes a spatial one.
+      const rest = shape.slice(2).reduce((a, b) => a * b, 1);
+      squares = t.add1('Reshape', [squares, t.int64s([shape[0]!, 1, shape[1]!, rest])]);
+      const pooled = t.add1('AveragePool', [squares], { kernel_shape: [side, 1], pads: [half, 0, half, 0], count_include_pad: 1 });
+      squares = t.add1('Reshape', [pooled, t.int64s(shape)]);
+      windows = 1;
+    } else {
+      const n = rank - 2;
+      squares = t.add1('AveragePool', [squares], { kernel_shape: new Array<number>(n).fill(side), pads: new Array<number>(2 * n).fill(half), count_include_pad: 1 });
+      windows = n;
+    }
+    const dtype = t.inputDType(node, 0) ?? 'float32';
+    const scale = t.scalar(dtype, (alpha * side ** windows) / size ** windows);
+    const base = t.add1('Add', [t.scalar(dtype, bias), t.add1('Mul', [squares, scale])]);
+    return [t.add1('Div', [x, t.add1('Pow', [base, t.scalar(dtype, beta)])])];
+  },
+
+  // TopK-1/-3/-11: mode max/min, sort value (ONNX's order) or index (the k found, re-sorted by index); sort none refused.
+  TopK: (node, t) => {
+    const version = node.domain;
+    if (version !== 'opset1' && version !== 'opset3' && version !== 'opset11') t.fail(node, `TopK of ${version ?? 'no opset'} is not translated (opset1, opset3 and opset11 are)`);
+    const rank = t.requireRank(node, 0);
+    const axis = normalizeAxis(node, t, t.int(node, 'axis') ?? t.fail(node, 'no axis'), rank);
+    const mode = (t.str(node, 'mode') ?? t.fail(node, 'no mode')).trim().toLowerCase();
+    if (mode !== 'max' && mode !== 'min') t.fail(node, `mode="${mode}" is not translated`);
+    const sort = (t.str(node, 'sort') ?? 'none').trim().toLowerCase();
+    if (sort !== 'value' && sort !== 'index') t.fail(node, `sort="${sort}" is not translated (value and index are; none leaves the order to the plugin)`);
+    const cast = topkIndexCast(node, t);
+    const k = t.constInput(node, 1) ? t.int64s([t.constInts(node, 1)[0]!]) : t.add1('Reshape', [t.add1('Cast', [t.input(node, 1)], { to: 7 }), t.int64s([1])]);
+    let [values, indices] = t.add('TopK', [t.input(node, 0), k], { axis, largest: mode === 'max' ? 1 : 0, sorted: 1 }, 2);
+    if (sort === 'index') {
+      const [sortedIndices, order] = t.add('TopK', [indices!, k], { axis, largest: 0, sorted: 1 }, 2);
+      values = t.add1('GatherElements', [values!, order!], { axis });
+      indices = sortedIndices;
+    }
+    return [values!, cast === undefined ? indices! : t.add1('Cast', [indices!], { to: cast })];
+  },
+
+  // CumSum-3: axis input (0 when absent), exclusive, reverse: ONNX CumSum's.
+  CumSum: (node, t) => {
+    const axis = node.inputs.length > 1 && node.inputs[1] ? t.input(node, 1) : t.scalar('int64', 0);
+    return [t.add1('CumSum', [t.input(node, 0), axis], { exclusive: (t.bool(node, 'exclusive') ?? false) ? 1 : 0, reverse: (t.bool(node, 'reverse') ?? false) ? 1 : 0 })];
   },
 });
