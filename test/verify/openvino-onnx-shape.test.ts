@@ -603,3 +603,102 @@ describe('DepthToSpace, SpaceToDepth', () => {
     expect(refusal([1, 8, 2], { op: 'DepthToSpace', opset: 'opset1', out: [[1, 2, 8]], attrs: { mode: 'blocks_first', block_size: '2' } })).toBe(`${prefix('DepthToSpace', 'opset1')}only 4-D inputs are translated`);
   });
 });
+
+describe('Range, GatherElements, GatherND, ScatterUpdate', () => {
+  it('Range-4 with i32 output, positive and negative steps', async () => {
+    const [a] = await run([], [2], { op: 'Range', opset: 'opset4', consts: [i32([23], []), i32([3], [])], out: [[7]], outDType: 'int32', attrs: { output_type: 'i32' } }, 'int32');
+    expect(a).toEqual({ shape: [7], values: [2, 5, 8, 11, 14, 17, 20], dtype: 'int32' });
+    const [b] = await run([], [23], { op: 'Range', opset: 'opset4', consts: [i64([2], []), i64([-3], [])], out: [[7]], outDType: 'int32', attrs: { output_type: 'i32' } }, 'int32');
+    expect(b!.values).toEqual([23, 20, 17, 14, 11, 8, 5]);
+  });
+
+  it('Range-4 with f32 output from mixed input types', async () => {
+    const [o] = await run([], [1], { op: 'Range', opset: 'opset4', consts: [f32([2.5], []), i64([1], [1])], out: [[2]], outDType: 'float32', attrs: { output_type: 'f32' } });
+    expect(o!.values).toEqual([1, 2]);
+    const [h] = await run([], [1], { op: 'Range', opset: 'opset4', consts: [f32([2.5], []), f32([0.5], [])], out: [[3]], outDType: 'float32', attrs: { output_type: 'f32' } });
+    expect(h!.values).toEqual([1, 1.5, 2]);
+  });
+
+  it('refuses Range-4 with a fractional constant for an integer output, and Range-1', () => {
+    expect(refusal([], { op: 'Range', opset: 'opset4', consts: [f32([2.5], []), f32([1], [])], out: [[2]], outDType: 'float32', attrs: { output_type: 'i32' } })).toBe(
+      `${prefix('Range', 'opset4')}input 0 is float32, not int32, and not a constant scalar`,
+    );
+    const m = newOvModel('net');
+    const g = m.graph;
+    const start = ovParam(g, 'x', [], 'int32');
+    const node = ovOp(g, 'Range', 'opset4', [start, ovConst(g, 'stop', 'float32', [], [2.5]), ovConst(g, 'step', 'int32', [], [1])], [[3]], { output_type: 'i32' }, 'layer');
+    g.outputs = [node.output(0)];
+    expect(() => openvinoToOnnx(m)).toThrow(`${prefix('Range', 'opset4')}input 1 (2.5) is not a whole number for output_type="i32"`);
+    expect(refusal([], { op: 'Range', opset: 'opset1', consts: [f32([2], []), f32([1], [])], out: [[2]] })).toBe(`${prefix('Range', 'opset1')}only Range-4 is translated`);
+  });
+
+  it('GatherElements on a negative axis', async () => {
+    const shape = [2, 3];
+    const idx = [2, 0, 1, 1];
+    const [o] = await run(shape, iota(6), { op: 'GatherElements', opset: 'opset6', consts: [i32(idx, [2, 2])], out: [[2, 2]], attrs: { axis: '-1' } });
+    expect(o!.values).toEqual(build([2, 2], ([r, c]) => flatOf(shape, [r!, idx[r! * 2 + c!]!])));
+  });
+
+  it('GatherND-8 keeps the batch dimensions, GatherND-5 flattens them', async () => {
+    const shape = [2, 3, 4];
+    const idx = [1, 0, 2, 0, 2, 2];
+    const ref = build([2, 3, 1], ([b, i]) => flatOf(shape, [b!, i!, idx[b! * 3 + i!]!]));
+    const [e] = await run(shape, iota(24), { op: 'GatherND', opset: 'opset8', consts: [i32(idx, [2, 3, 1, 1])], out: [[2, 3, 1]], attrs: { batch_dims: '2' } });
+    expect(e).toEqual({ shape: [2, 3, 1], values: ref, dtype: 'float32' });
+    const [f] = await run(shape, iota(24), { op: 'GatherND', opset: 'opset5', consts: [i32(idx, [2, 3, 1, 1])], out: [[6, 1]], attrs: { batch_dims: '2' } });
+    expect(f).toEqual({ shape: [6, 1], values: ref, dtype: 'float32' });
+    const [z] = await run(shape, iota(24), { op: 'GatherND', opset: 'opset5', consts: [i64([1, 2, 0, 0], [2, 2])], out: [[2, 4]] });
+    expect(z!.values).toEqual([...iota(4).map((i) => 20 + i), ...iota(4)]);
+  });
+
+  it('ScatterUpdate-3 on axis 0 and on a middle axis (negative)', async () => {
+    const shape = [2, 3, 2];
+    const xs = iota(12);
+    const idx = [2, 0];
+    const upd = iota(8).map((i) => 100 + i);
+    const [o] = await run(shape, xs, { op: 'ScatterUpdate', opset: 'opset3', consts: [i32(idx), f32(upd, [2, 2, 2]), i64([-2], [])], out: [shape] });
+    expect(o!.values).toEqual(build(shape, ([a, b, c]) => (idx.includes(b!) ? upd[flatOf([2, 2, 2], [a!, idx.indexOf(b!), c!])]! : xs[flatOf(shape, [a!, b!, c!])]!)));
+    const [p] = await run(shape, xs, { op: 'ScatterUpdate', opset: 'opset3', consts: [i64([1], [1, 1]), f32(upd.slice(0, 6), [1, 1, 3, 2]), i64([0], [])], out: [shape] });
+    expect(p!.values).toEqual([...iota(6), ...upd.slice(0, 6)]);
+  });
+});
+
+describe('ReverseSequence, Reverse, ShuffleChannels', () => {
+  /** ReverseSequence-1: along seq, the first seq_lengths[batch] elements reversed. */
+  const reverseSeqRef = (shape: number[], xs: number[], lengths: number[], b: number, s: number): number[] =>
+    build(shape, (c) => {
+      const l = lengths[c[b]!]!;
+      const at = [...c];
+      if (c[s]! < l) at[s] = l - 1 - c[s]!;
+      return xs[flatOf(shape, at)]!;
+    });
+
+  it('ReverseSequence with batch_axis 0, seq_axis 1 and with other axes (negative)', async () => {
+    const shape = [3, 4, 2];
+    const xs = iota(24);
+    const [o] = await run(shape, xs, { op: 'ReverseSequence', opset: 'opset1', consts: [i32([1, 4, 2])], out: [shape], attrs: { batch_axis: '0', seq_axis: '1' } });
+    expect(o!.values).toEqual(reverseSeqRef(shape, xs, [1, 4, 2], 0, 1));
+    const [p] = await run(shape, xs, { op: 'ReverseSequence', opset: 'opset1', consts: [f32([3, 2])], out: [shape], attrs: { batch_axis: '-1', seq_axis: '0' } });
+    expect(p!.values).toEqual(reverseSeqRef(shape, xs, [3, 2], 2, 0));
+  });
+
+  it('Reverse with index axes and with a mask', async () => {
+    const shape = [2, 3];
+    const xs = iota(6);
+    const [o] = await run(shape, xs, { op: 'Reverse', opset: 'opset1', consts: [i64([-1])], out: [shape], attrs: { mode: 'index' } });
+    expect(o!.values).toEqual([2, 1, 0, 5, 4, 3]);
+    const m = { dtype: 'bool' as DType, shape: [2], values: [1, 1] };
+    const [p] = await run(shape, xs, { op: 'Reverse', opset: 'opset1', consts: [m], out: [shape], attrs: { mode: 'mask' } });
+    expect(p!.values).toEqual([5, 4, 3, 2, 1, 0]);
+    const [q] = await run(shape, xs, { op: 'Reverse', opset: 'opset1', consts: [i64([], [0])], out: [shape], attrs: { mode: 'index' } });
+    expect(q!.values).toEqual(xs);
+  });
+
+  it('ShuffleChannels on a negative axis', async () => {
+    const shape = [1, 6, 2];
+    const xs = iota(12);
+    const [o] = await run(shape, xs, { op: 'ShuffleChannels', opset: 'opset1', out: [shape], attrs: { axis: '-2', group: '3' } });
+    // Channel k of the output is channel (k % 3) * 2 + floor(k / 3) of the input (group rows read as columns).
+    expect(o!.values).toEqual(build(shape, ([n, k, w]) => xs[flatOf(shape, [n!, (k! % 3) * 2 + Math.floor(k! / 3), w!])]!));
+  });
+});

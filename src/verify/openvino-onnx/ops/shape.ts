@@ -2,7 +2,9 @@
  * OpenVINO ops that move data without computing on it: Concat, Split,
  * Reshape, Transpose, Squeeze/Unsqueeze, Gather, slices, pads, ShapeOf...
  */
+import { dtypeOfElementType } from '../../../formats/openvino/element-types';
 import { attr } from '../../../ir/attr';
+import { DTYPES, type DType } from '../../../ir/dtype';
 import type { Node, Value } from '../../../ir/graph';
 import { registerTranslators, type Translation } from '../translation';
 import { normalizeAxis, onnxTypeOfElementType, toInt64 } from './common';
@@ -197,6 +199,64 @@ function interpolate(node: Node, t: Translation): Value[] {
   return [t.add1('Resize', [t.input(node, 0), null, t.constant('float32', [rank], scales)], attrs)];
 }
 
+/** Types ONNX Range computes in onnxruntime. */
+const RANGE_TYPES: readonly DType[] = ['float32', 'float64', 'int16', 'int32', 'int64'];
+
+/**
+ * Range-4: the specification casts start, stop and step to output_type first
+ * (towards zero). Computed inputs are translated when they already have that
+ * type; constants when the cast changes nothing (a fractional value cast to an
+ * integer type is refused: the element count would differ between readings).
+ */
+function range(node: Node, t: Translation): Value[] {
+  const typeName = (t.str(node, 'output_type') ?? t.fail(node, 'no output_type')).trim();
+  const dtype = dtypeOfElementType(typeName);
+  if (!dtype || !RANGE_TYPES.includes(dtype)) t.fail(node, `output_type="${typeName}" is not translated (f32, f64, i16, i32, i64 are)`);
+  const isFloat = DTYPES[dtype].kind === 'float';
+  const scalars = [0, 1, 2].map((i) => {
+    if (t.inputDType(node, i) === dtype) {
+      const v = t.input(node, i);
+      return t.inputRank(node, i) === 0 ? v : t.add1('Reshape', [v, t.int64s([])]);
+    }
+    const c = t.constInput(node, i);
+    if (!c || c.size !== 1) t.fail(node, `input ${i} is ${t.inputDType(node, i)}, not ${dtype}, and not a constant scalar`);
+    const x = c.toFloat64()[0]!;
+    if (!isFloat && !Number.isInteger(x)) t.fail(node, `input ${i} (${x}) is not a whole number for output_type="${typeName}"`);
+    return t.scalar(dtype, x);
+  });
+  return [t.add1('Range', scalars)];
+}
+
+/** ScatterUpdate-3 as ScatterND on the data with `axis` moved first (and the index dimensions of the updates moved first). */
+function scatterUpdate(node: Node, t: Translation): Value[] {
+  const r = t.requireRank(node, 0);
+  const ri = t.requireRank(node, 1);
+  const axis = normalizeAxis(node, t, t.constInts(node, 3)[0] ?? t.fail(node, 'no axis'), r);
+  if (t.requireRank(node, 2) !== r - 1 + ri) t.fail(node, `updates must have rank ${r - 1 + ri}`);
+  const indices = t.add1('Unsqueeze', [toInt64(t, t.input(node, 1), t.inputDType(node, 1)), t.int64s([-1])]);
+  if (axis === 0) return [t.add1('ScatterND', [t.input(node, 0), indices, t.input(node, 2)])];
+  const seq = (from: number, n: number): number[] => Array.from({ length: Math.max(0, n) }, (_, i) => from + i);
+  const data = t.add1('Transpose', [t.input(node, 0)], { perm: [axis, ...seq(0, axis), ...seq(axis + 1, r - axis - 1)] });
+  const updates = t.add1('Transpose', [t.input(node, 2)], { perm: [...seq(axis, ri), ...seq(0, axis), ...seq(axis + ri, r - axis - 1)] });
+  const scattered = t.add1('ScatterND', [data, indices, updates]);
+  return [t.add1('Transpose', [scattered], { perm: [...seq(1, axis), 0, ...seq(axis + 1, r - axis - 1)] })];
+}
+
+/** ReverseSequence-1 as the ONNX op, which wants the batch and sequence axes among the first two (others are transposed there and back). */
+function reverseSequence(node: Node, t: Translation): Value[] {
+  const r = t.requireRank(node, 0);
+  const b = normalizeAxis(node, t, t.int(node, 'batch_axis') ?? 0, r);
+  const s = normalizeAxis(node, t, t.int(node, 'seq_axis') ?? 1, r);
+  if (b === s) t.fail(node, 'batch_axis and seq_axis are the same axis');
+  const lengths = toInt64(t, t.input(node, 1), t.inputDType(node, 1));
+  if (b < 2 && s < 2) return [t.add1('ReverseSequence', [t.input(node, 0), lengths], { batch_axis: b, time_axis: s })];
+  const perm = [b, s, ...Array.from({ length: r }, (_, i) => i).filter((i) => i !== b && i !== s)];
+  const inverse = perm.map((_, i) => perm.indexOf(i));
+  const moved = t.add1('Transpose', [t.input(node, 0)], { perm });
+  const reversed = t.add1('ReverseSequence', [moved, lengths], { batch_axis: 0, time_axis: 1 });
+  return [t.add1('Transpose', [reversed], { perm: inverse })];
+}
+
 /** DepthToSpace / SpaceToDepth of a 4-D input as the ONNX ops (or, for SpaceToDepth depth_first, Reshape-Transpose-Reshape). */
 function blockMode(node: Node, t: Translation): { mode: string; bs: number } {
   const mode = (t.str(node, 'mode') ?? t.fail(node, 'no mode')).trim();
@@ -310,6 +370,45 @@ registerTranslators({
     return [t.add1('Tile', [data, t.int64s(full)])];
   },
   Pad: pad,
+  Range: (node, t) => (node.domain === 'opset4' ? range(node, t) : t.fail(node, 'only Range-4 is translated')),
+  GatherElements: (node, t) => {
+    const axis = normalizeAxis(node, t, t.int(node, 'axis') ?? t.fail(node, 'no axis'), t.requireRank(node, 0));
+    return [t.add1('GatherElements', [t.input(node, 0), t.input(node, 1)], { axis })];
+  },
+  // GatherND-8 is ONNX's; GatherND-5 flattens the batch dimensions of the output into one.
+  GatherND: (node, t) => {
+    const batchDims = t.int(node, 'batch_dims') ?? 0;
+    const gathered = t.add1('GatherND', [t.input(node, 0), toInt64(t, t.input(node, 1), t.inputDType(node, 1))], { batch_dims: batchDims });
+    if (node.domain === 'opset8' || batchDims === 0) return [gathered];
+    if (node.domain !== 'opset5') t.fail(node, 'only GatherND-5 and GatherND-8 are translated');
+    const rest = t.add1('Slice', [t.add1('Shape', [gathered]), t.int64s([batchDims]), t.int64s([BIG])]);
+    return [t.add1('Reshape', [gathered, t.add1('Concat', [t.int64s([-1]), rest], { axis: 0 })])];
+  },
+  ScatterUpdate: scatterUpdate,
+  ReverseSequence: reverseSequence,
+  // Reverse-1: axes as indices (mode index) or as a boolean mask per dimension (mode mask).
+  Reverse: (node, t) => {
+    const rank = t.requireRank(node, 0);
+    const mode = (t.str(node, 'mode') ?? t.fail(node, 'no mode')).trim();
+    const given = t.constInts(node, 1);
+    if (mode !== 'index' && mode !== 'mask') t.fail(node, `mode="${mode}" is not translated`);
+    const axes = mode === 'index' ? given.map((a) => normalizeAxis(node, t, a, rank)) : given.flatMap((m, i) => (m ? [i] : []));
+    if (axes.length === 0) return [t.add1('Identity', [t.input(node, 0)])];
+    return [t.add1('Slice', [t.input(node, 0), t.int64s(axes.map(() => -1)), t.int64s(axes.map(() => -BIG)), t.int64s(axes), t.int64s(axes.map(() => -1))])];
+  },
+  // Channels split into `group` rows, transposed to columns: reshape, transpose, reshape back.
+  ShuffleChannels: (node, t) => {
+    const shape = knownShape(node, t, 0) ?? t.fail(node, 'a static input shape is needed');
+    const axis = normalizeAxis(node, t, t.int(node, 'axis') ?? 1, shape.length);
+    const group = t.int(node, 'group') ?? 1;
+    const c = shape[axis]!;
+    if (group < 1 || c % group !== 0) t.fail(node, `group ${group} does not divide ${c} channels`);
+    const outer = shape.slice(0, axis).reduce((a, b) => a * b, 1);
+    const inner = shape.slice(axis + 1).reduce((a, b) => a * b, 1);
+    const split = t.add1('Reshape', [t.input(node, 0), t.int64s([outer, group, c / group, inner])]);
+    const swapped = t.add1('Transpose', [split], { perm: [0, 2, 1, 3] });
+    return [t.add1('Reshape', [swapped, t.int64s(shape)])];
+  },
   Interpolate: interpolate,
   DepthToSpace: (node, t) => {
     const { mode, bs } = blockMode(node, t);
