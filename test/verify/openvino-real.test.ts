@@ -1,0 +1,88 @@
+/**
+ * `recipe apply --verify` on real OpenVINO IR topologies (MobileNet v2 and
+ * Inception v3 from intel/openvino-rs, IR v10, written by the Model
+ * Optimizer), translated to ONNX and run in onnxruntime. Their .bin files are
+ * not published: the test gives every float constant small seeded values and
+ * the few integer ones (a Transpose order, Squeeze axes, a Reshape target)
+ * the values the XML's port dimensions imply. The check is differential (the
+ * model before and after a rewrite, with the same weights), so any weights do.
+ */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { readModel, writeModel } from '../../src/formats';
+import type { Node } from '../../src/ir/graph';
+import { Tensor } from '../../src/ir/tensor';
+import { seededFloats } from '../e2e/helpers';
+import { runCli } from '../helpers/cli';
+import { ROOT, SHARED, tempDir } from '../helpers/corpus';
+import { binSizeNeeded } from '../helpers/openvino-build';
+
+const FIXTURES = path.join(SHARED, 'corpus/intel/openvino-rs/crates/openvino/tests/fixtures');
+const work = tempDir('recipe-ov-real-');
+afterAll(() => fs.rmSync(work, { recursive: true, force: true }));
+
+/** The IR topology `xml` with weights: written by recipe's own writer into the work folder. */
+function withWeights(xml: string): string {
+  const dir = fs.mkdtempSync(path.join(work, 'w-'));
+  const staged = path.join(dir, 'structure.xml');
+  fs.copyFileSync(xml, staged);
+  fs.writeFileSync(staged.replace(/\.xml$/, '.bin'), Buffer.alloc(binSizeNeeded(xml)));
+  const model = readModel(staged);
+  let seed = 1;
+  for (const v of model.graph.values) {
+    const c = v.const;
+    if (!c) continue;
+    if (c.dtype === 'float32' || c.dtype === 'float16') {
+      v.const = Tensor.from(c.dtype, [...c.shape], seededFloats(c.size, seed++, -0.1, 0.1));
+      continue;
+    }
+    const reader = v.uses[0]?.node;
+    if (!reader) continue;
+    v.const = Tensor.from(c.dtype, [...c.shape], integerInput(reader, c.size));
+  }
+  const out = path.join(dir, `${path.basename(xml, '.xml')}.xml`);
+  writeModel(model, out);
+  return out;
+}
+
+/** The integer input of `node` its declared input and output dimensions imply. */
+function integerInput(node: Node, size: number): number[] {
+  const from = node.inputs[0]!.shape as number[];
+  const to = node.outputs[0]!.shape as number[];
+  if (node.op === 'Reshape') return [...to];
+  if (node.op === 'Squeeze') {
+    // The dimensions of size 1 that disappear, the last ones first.
+    const axes: number[] = [];
+    for (let i = from.length - 1; i >= 0 && axes.length < size; i--) if (from[i] === 1) axes.unshift(i);
+    return axes;
+  }
+  if (node.op === 'Transpose') {
+    const used = new Set<number>();
+    return to.map((d) => {
+      const k = from.findIndex((e, j) => e === d && !used.has(j));
+      used.add(k);
+      return k;
+    });
+  }
+  throw new Error(`no integer input known for ${node.op} '${node.name}'`);
+}
+
+describe.each([
+  ['MobileNet v2', 'mobilenet/mobilenet.xml', 'groupconv'],
+  ['Inception v3', 'inception/inception.xml', undefined],
+])('%s (IR v10) translated to ONNX', (_name, file, changedBy) => {
+  test('the myriad bundle rewrites it and apply --verify runs both in onnxruntime: they agree', async () => {
+    const xml = withWeights(path.join(FIXTURES, file));
+    const out = xml.replace(/\.xml$/, '.myriad.xml');
+    const r = await runCli('apply', path.join(ROOT, 'recipes/myriad.yaml'), xml, '-o', out, '--verify', '--runs', '1', '--report', 'json');
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    const report = JSON.parse(r.stdout);
+    const rewrites = report.rules.reduce((n: number, x: { rewrites: number }) => n + x.rewrites, 0);
+    if (changedBy) expect(report.rules.filter((x: { id: string; rewrites: number }) => x.rewrites > 0 && x.id.includes(changedBy)).length).toBeGreaterThan(0);
+    else expect(rewrites).toBe(0);
+    expect(report.verify).toMatchObject({ format: 'openvino', translatedTo: 'onnx', runtime: 'onnxruntime', ok: true });
+    expect(report.verify.outputs).toHaveLength(1);
+    expect(report.verify.outputs[0].shape).toEqual([1, 1001]);
+  });
+});
