@@ -187,6 +187,23 @@ describe('Convolution and GroupConvolution', () => {
     });
   }
 
+  it('Convolution: same_upper with weights whose port a rewrite left without dimensions (ONNX SAME_UPPER)', async () => {
+    const m = newOvModel('net');
+    const g = m.graph;
+    const xShape = [1, 1, 5, 4];
+    const wShape = [2, 1, 2, 3];
+    const xs = f32(testValues(size(xShape), 13));
+    const ws = f32(testValues(size(wShape), 14).map(Math.abs));
+    const x = ovParam(g, 'x', xShape);
+    const relu = ovOp(g, 'Relu', 'opset1', [ovConst(g, 'w', 'float32', wShape, ws)], [wShape], {}, 'relu');
+    relu.outputs[0]!.shape = undefined;
+    const geo = [5, 4].map((H, i) => geometry(H, wShape[2 + i]!, 2, 1, 'same_upper', 0, 0));
+    const want = groupConvRef(xShape, xs, [1, ...wShape], ws, [2, 2], [1, 1], geo.map((q) => q.begin), geo.map((q) => q.out));
+    g.outputs = [ovOp(g, 'Convolution', 'opset1', [x, relu.output(0)], [want.shape], { strides: '2,2', dilations: '1,1', pads_begin: '0,0', pads_end: '0,0', auto_pad: 'same_upper' }, 'conv').output(0)];
+    const out = await runner.run(m, { x: { shape: xShape, values: xs } });
+    expectClose(out.conv_out!.values, want.values);
+  });
+
   it('GroupConvolution: weights [G, Cout/G, Cin/G, k...], 2 groups, same_lower, stride 2', async () => {
     const xShape = [1, 4, 5, 5];
     const wShape = [2, 3, 2, 2, 2];

@@ -39,7 +39,7 @@ function convPadding(node: Node, t: Translation, spatial: number, kernel: readon
   if (mode === 'valid') return { pads: new Array<number>(2 * spatial).fill(0) };
   if (mode === 'same_upper' || mode === 'same_lower') {
     const dims = t.inputShape(node, 0)?.slice(2);
-    if (!dims || dims.length !== spatial || dims.some((d) => typeof d !== 'number')) return { auto_pad: mode.toUpperCase() };
+    if (!dims || dims.length !== spatial || dims.some((d) => typeof d !== 'number') || kernel.length !== spatial) return { auto_pad: mode.toUpperCase() };
     const begin: number[] = [];
     const end: number[] = [];
     dims.forEach((d, i) => {
@@ -214,8 +214,10 @@ function topkIndexCast(node: Node, t: Translation): number | undefined {
 registerTranslators({
   // Weights [C_out, C_in, k...], as ONNX's.
   Convolution: (node, t) => {
-    const kernel = t.staticShape(node, 1).slice(2);
-    const spatial = kernel.length;
+    const spatial = t.requireRank(node, 1) - 2;
+    // The kernel size matters only for SAME padding computed here; without it ONNX's SAME_* computes the same.
+    const wShape = t.inputShape(node, 1);
+    const kernel = wShape?.slice(2).every((d) => typeof d === 'number') ? (wShape.slice(2) as number[]) : [];
     const { strides, dilations } = spatialAttrs(node, t, spatial);
     return [t.add1('Conv', [t.input(node, 0), t.input(node, 1)], { strides, dilations, ...convPadding(node, t, spatial, kernel, strides, dilations) })];
   },
