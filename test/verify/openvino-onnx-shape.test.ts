@@ -702,3 +702,22 @@ describe('ReverseSequence, Reverse, ShuffleChannels', () => {
     expect(o!.values).toEqual(build(shape, ([n, k, w]) => xs[flatOf(shape, [n!, (k! % 3) * 2 + Math.floor(k! / 3), w!])]!));
   });
 });
+
+describe('Einsum', () => {
+  it('Einsum-7: a matrix product, a sum with a transpose, and an ellipsis', async () => {
+    const m = newOvModel('net');
+    const g = m.graph;
+    const a = ovParam(g, 'a', [2, 3]);
+    const b = ovParam(g, 'b', [3, 2]);
+    const mm = ovOp(g, 'Einsum', 'opset7', [a, b], [[2, 2]], { equation: 'ij, jk -> ik' }, 'mm');
+    const red = ovOp(g, 'Einsum', 'opset7', [a], [[3]], { equation: 'ij->j' }, 'red');
+    const tr = ovOp(g, 'Einsum', 'opset7', [b], [[2, 3]], { equation: '...j->j...' }, 'tr');
+    g.outputs = [mm.output(0), red.output(0), tr.output(0)];
+    const as = testValues(6, 11).map(Math.fround);
+    const bs = testValues(6, 12).map(Math.fround);
+    const out = await runner.run(m, { a: { shape: [2, 3], values: as }, b: { shape: [3, 2], values: bs } });
+    expectClose(out.mm_out!.values, build([2, 2], ([i, k]) => [0, 1, 2].reduce((s, j) => s + as[i! * 3 + j]! * bs[j * 2 + k!]!, 0)));
+    expectClose(out.red_out!.values, build([3], ([j]) => as[j!]! + as[3 + j!]!));
+    expect(out.tr_out!.values).toEqual(build([2, 3], ([j, r]) => bs[r! * 2 + j!]!));
+  });
+});

@@ -370,6 +370,11 @@ registerTranslators({
     return [t.add1('Tile', [data, t.int64s(full)])];
   },
   Pad: pad,
+  // Einsum-7: the same equation language as ONNX's (explicit and implicit output, ellipsis, repeated labels).
+  Einsum: (node, t) => {
+    const equation = (t.str(node, 'equation') ?? t.fail(node, 'no equation')).replace(/\s+/g, '');
+    return [t.add1('Einsum', node.inputs.map((_, i) => t.input(node, i)), { equation })];
+  },
   Range: (node, t) => (node.domain === 'opset4' ? range(node, t) : t.fail(node, 'only Range-4 is translated')),
   GatherElements: (node, t) => {
     const axis = normalizeAxis(node, t, t.int(node, 'axis') ?? t.fail(node, 'no axis'), t.requireRank(node, 0));
