@@ -721,3 +721,59 @@ describe('Einsum', () => {
     expect(out.tr_out!.values).toEqual(build([2, 3], ([j, r]) => bs[r! * 2 + j!]!));
   });
 });
+
+describe('refusals (one per reason)', () => {
+  const s3 = [3, 4, 5];
+  const cases: [string, number[], Layer, string][] = [
+    ['StridedSlice begin/end lengths', s3, { op: 'StridedSlice', opset: 'opset1', consts: [i64([0, 0]), i64([1]), i64([1])], out: [s3], attrs: { begin_mask: '0', end_mask: '0' } }, 'begin has 2 values and end 1'],
+    ['StridedSlice strides length', s3, { op: 'StridedSlice', opset: 'opset1', consts: [i64([0]), i64([1]), i64([1, 1])], out: [s3], attrs: { begin_mask: '0', end_mask: '0' } }, 'begin has 1 values and strides 2'],
+    ['StridedSlice too many entries', [2], { op: 'StridedSlice', opset: 'opset1', consts: [i64([0, 0]), i64([1, 1]), i64([1, 1])], out: [[1]], attrs: { begin_mask: '0,0', end_mask: '0,0' } }, 'the slice addresses 2 dimensions of a rank-1 input'],
+    ['StridedSlice stride 0', s3, { op: 'StridedSlice', opset: 'opset1', consts: [i64([0]), i64([1]), i64([0])], out: [s3], attrs: { begin_mask: '0', end_mask: '0' } }, 'entry 0 has stride 0'],
+    ['Pad lengths', s3, { op: 'Pad', opset: 'opset1', consts: [i64([0]), i64([0])], out: [s3], attrs: { pad_mode: 'constant' } }, 'pads_begin and pads_end need 3 values (one per dimension)'],
+    ['Interpolate-1', [1, 1, 2, 2], { op: 'Interpolate', opset: 'opset1', consts: [i64([4, 4])], out: [[1, 1, 4, 4]], attrs: { axes: '2,3', mode: 'nearest' } }, 'only Interpolate-4 and Interpolate-11 are translated'],
+    ['Interpolate coordinate mode', [1, 1, 2, 2], { op: 'Interpolate', opset: 'opset11', consts: [i64([4, 4]), i64([2, 3])], out: [[1, 1, 4, 4]], attrs: { mode: 'nearest', shape_calculation_mode: 'sizes', coordinate_transformation_mode: 'tf_crop_and_resize' } }, 'coordinate_transformation_mode="tf_crop_and_resize" is not translated'],
+    ['Interpolate shape_calculation_mode', [1, 1, 2, 2], { op: 'Interpolate', opset: 'opset11', consts: [i64([4, 4]), i64([2, 3])], out: [[1, 1, 4, 4]], attrs: { mode: 'nearest', shape_calculation_mode: 'both' } }, 'shape_calculation_mode="both" is not translated'],
+    ['Interpolate value count', [1, 1, 2, 2], { op: 'Interpolate', opset: 'opset11', consts: [i64([4]), i64([2, 3])], out: [[1, 1, 4, 4]], attrs: { mode: 'nearest', shape_calculation_mode: 'sizes' } }, 'sizes has 1 values for 2 axes'],
+    ['Interpolate pads_end', [1, 1, 2, 2], { op: 'Interpolate', opset: 'opset11', consts: [i64([4, 4]), i64([2, 3])], out: [[1, 1, 4, 4]], attrs: { mode: 'cubic', shape_calculation_mode: 'sizes', pads_end: '0,0,0,1' } }, 'non-zero pads_end are not translated'],
+    ['DepthToSpace mode', [1, 4, 1, 1], { op: 'DepthToSpace', opset: 'opset1', out: [[1, 1, 2, 2]], attrs: { mode: 'DCR', block_size: '2' } }, 'mode="DCR" is not translated'],
+    ['ShapeOf output_type', s3, { op: 'ShapeOf', opset: 'opset3', out: [[3]], attrs: { output_type: 'f32' } }, 'output_type="f32" is not translated (i64 and i32 are)'],
+    ['Broadcast explicit mapping length', [3], { op: 'Broadcast', opset: 'opset3', consts: [i64([2, 3]), i64([0, 1])], out: [[2, 3]], attrs: { mode: 'explicit' } }, 'axes_mapping needs one axis per data dimension'],
+    ['Range output_type', [], { op: 'Range', opset: 'opset4', consts: [f32([2], []), f32([1], [])], out: [[2]], attrs: { output_type: 'f16' } }, 'output_type="f16" is not translated (f32, f64, i16, i32, i64 are)'],
+    ['ScatterUpdate updates rank', [2, 3], { op: 'ScatterUpdate', opset: 'opset3', consts: [i64([0]), f32([1, 2, 3], [3]), i64([0], [])], out: [[2, 3]] }, 'updates must have rank 2'],
+    ['ReverseSequence same axes', [2, 3], { op: 'ReverseSequence', opset: 'opset1', consts: [i64([1, 1])], out: [[2, 3]], attrs: { batch_axis: '0', seq_axis: '-2' } }, 'batch_axis and seq_axis are the same axis'],
+    ['Reverse mode', [2, 3], { op: 'Reverse', opset: 'opset1', consts: [i64([0])], out: [[2, 3]], attrs: { mode: 'axes' } }, 'mode="axes" is not translated'],
+    ['ShuffleChannels group', [1, 6, 2], { op: 'ShuffleChannels', opset: 'opset1', out: [[1, 6, 2]], attrs: { axis: '1', group: '4' } }, 'group 4 does not divide 6 channels'],
+    ['Squeeze axis out of range', [1, 2], { op: 'Squeeze', opset: 'opset1', consts: [i64([2])], out: [[2]] }, 'axis 2 is out of range for rank 2'],
+  ];
+  for (const [what, shape, layer, why] of cases) {
+    it(what, () => {
+      expect(refusal(shape, layer)).toBe(prefix(layer.op, layer.opset) + why);
+    });
+  }
+
+  it('needs static shapes where the translation writes them out', () => {
+    for (const [layer, why] of [
+      [{ op: 'SpaceToDepth', opset: 'opset1', out: [[1, 8, 1, 1]], attrs: { mode: 'depth_first', block_size: '2' } }, 'mode="depth_first" needs a static input shape'],
+      [{ op: 'ShuffleChannels', opset: 'opset1', out: [[1, 2, 2, 2]], attrs: { group: '2' } }, 'a static input shape is needed'],
+      [{ op: 'Interpolate', opset: 'opset11', consts: [i64([4, 4]), i64([2, 3])], out: [[1, 2, 4, 4]], attrs: { mode: 'nearest', shape_calculation_mode: 'sizes' } }, 'shape_calculation_mode="sizes" needs a static input shape'],
+      [{ op: 'Interpolate', opset: 'opset11', consts: [f32([2, 2]), i64([2, 3])], out: [[1, 2, 4, 4]], attrs: { mode: 'nearest', shape_calculation_mode: 'scales' } }, 'shape_calculation_mode="scales" needs the input dimensions of the axes'],
+    ] as [Layer, string][]) {
+      const m = model([1, 2, 2, 2], layer);
+      m.graph.inputs[0]!.shape = [1, 2, 'h', null];
+      expect(() => openvinoToOnnx(m)).toThrow(prefix(layer.op, layer.opset) + why);
+    }
+  });
+
+  it('translates computed shapes and axes (cast to int64 and flattened)', async () => {
+    const m = newOvModel('net');
+    const g = m.graph;
+    const x = ovParam(g, 'x', [3, 1]);
+    const like = ovParam(g, 'like', [2, 3, 4]);
+    const shape = ovOp(g, 'ShapeOf', 'opset3', [like], [[3]], { output_type: 'i32' }, 'shape');
+    shape.outputs[0]!.dtype = 'int32';
+    const b = ovOp(g, 'Broadcast', 'opset3', [x, shape.output(0)], [[2, 3, 4]], { mode: 'numpy' }, 'layer');
+    g.outputs = [b.output(0)];
+    const out = await runner.run(m, { x: { shape: [3, 1], values: [1, 2, 3] }, like: { shape: [2, 3, 4], values: iota(24) } });
+    expect(out.layer_out!.values).toEqual(build([2, 3, 4], ([, r]) => r! + 1));
+  });
+});
