@@ -1,6 +1,8 @@
 /**
  * OpenVINO ops that move data without computing on it: Concat, Split,
- * Reshape, Transpose, Squeeze/Unsqueeze, Gather, slices, pads, ShapeOf...
+ * Reshape, Transpose, Squeeze/Unsqueeze, Gather*, ShapeOf, slices, Broadcast,
+ * Tile, Pad, Interpolate, DepthToSpace/SpaceToDepth, Range, scatters,
+ * reversals, ShuffleChannels (and Einsum, which ONNX has as is).
  */
 import { dtypeOfElementType } from '../../../formats/openvino/element-types';
 import { attr } from '../../../ir/attr';
