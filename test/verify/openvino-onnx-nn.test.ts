@@ -615,7 +615,8 @@ function backpropRef(xShape: number[], xs: number[], wShape: number[], ws: numbe
       for (const k of indices(kernel)) {
         const pos = p.map((x, i) => x * strides[i]! + k[i]! * dilations[i]! - begin[i]!);
         if (pos.some((y, i) => y < 0 || y >= outSpatial[i]!)) continue;
-        out[[n!, g * coutG + oc, ...pos].reduce((a, x, i) => a + x * st[i]!, 0)] += xs[flat]! * at(ws, wShape, [g, c! % cinG, oc, ...k]);
+        const o = [n!, g * coutG + oc, ...pos].reduce((a, x, i) => a + x * st[i]!, 0);
+        out[o] = out[o]! + xs[flat]! * at(ws, wShape, [g, c! % cinG, oc, ...k]);
       }
     }
   });

@@ -1,6 +1,8 @@
 import { newOvModel, ovConst, ovOp, ovParam } from '../helpers/openvino-build';
 import { TranslatedRunner, testValues } from '../helpers/openvino-translate';
+import { Graph } from '../../src/ir/graph';
 import { openvinoToOnnx, TranslationError } from '../../src/verify/openvino-onnx';
+import { Translation } from '../../src/verify/openvino-onnx/translation';
 
 let runner: TranslatedRunner;
 beforeAll(() => {
@@ -70,5 +72,13 @@ describe('OpenVINO IR translated to ONNX', () => {
     g.outputs = [x];
     const out = await runner.run(m, { x: { shape: [2], values: [1, 2] } });
     expect(out).toEqual({ x_1: { shape: [2], values: [1, 2], dtype: 'float32' } });
+  });
+});
+
+describe('Translation.int64s', () => {
+  it('saturates values read as doubles from INT64_MAX/INT64_MIN (2^63 would wrap to INT64_MIN: "to the end" would become "from the start")', () => {
+    const t = new Translation(new Graph('g'));
+    const v = t.int64s([2 ** 63, -(2 ** 63), 5, -1]);
+    expect(Array.from(v.const!.toBigInt64())).toEqual([2n ** 63n - 1n, -(2n ** 63n), 5n, -1n]);
   });
 });

@@ -199,9 +199,13 @@ export class Translation {
     return this.onnx.addConstant(this.freshName('c'), Tensor.from(dtype, shape, values));
   }
 
-  /** A 1-D int64 initializer (ONNX shape, axes, pads, starts...). */
+  /**
+   * A 1-D int64 initializer (ONNX shape, axes, pads, starts...). Values read
+   * as doubles from an int64 constant may be 2^63 (INT64_MAX rounded, the
+   * "to the end" of a slice): they saturate instead of wrapping to INT64_MIN.
+   */
   int64s(values: readonly number[]): Value {
-    return this.constant('int64', [values.length], values);
+    return this.constant('int64', [values.length], values.map(saturatedInt64));
   }
 
   /** A scalar initializer of `dtype`. */
@@ -253,6 +257,15 @@ function rankOf(v: Value): number | undefined {
     at = p.inputs[0];
   }
   return undefined;
+}
+
+const INT64_MAX = 2n ** 63n - 1n;
+const INT64_MIN = -(2n ** 63n);
+
+function saturatedInt64(v: number): bigint {
+  if (v >= 2 ** 63) return INT64_MAX;
+  if (v < -(2 ** 63)) return INT64_MIN;
+  return BigInt(Math.trunc(v));
 }
 
 export type AttrInput = number | number[] | string | Attr | undefined;
