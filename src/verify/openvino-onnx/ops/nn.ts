@@ -49,10 +49,16 @@ function convPadding(node: Node, t: Translation, spatial: number, kernel: readon
     });
     return { pads: [...begin, ...end] };
   }
+  const { begin, end } = explicitPads(node, t, spatial);
+  return { pads: [...begin, ...end] };
+}
+
+/** pads_begin and pads_end of an `explicit` layer (zeros when absent), `spatial` values each. */
+function explicitPads(node: Node, t: Translation, spatial: number): { begin: number[]; end: number[] } {
   const begin = t.ints(node, 'pads_begin') ?? new Array<number>(spatial).fill(0);
   const end = t.ints(node, 'pads_end') ?? new Array<number>(spatial).fill(0);
   if (begin.length !== spatial || end.length !== spatial) t.fail(node, `pads_begin/pads_end need ${spatial} values each`);
-  return { pads: [...begin, ...end] };
+  return { begin, end };
 }
 
 function spatialAttrs(node: Node, t: Translation, spatial: number): { strides: number[]; dilations: number[] } {
@@ -80,9 +86,7 @@ function poolPads(node: Node, t: Translation, kernel: readonly number[], strides
   let begin: number[];
   let end: number[];
   if (mode === 'explicit') {
-    begin = t.ints(node, 'pads_begin') ?? new Array<number>(spatial).fill(0);
-    end = t.ints(node, 'pads_end') ?? new Array<number>(spatial).fill(0);
-    if (begin.length !== spatial || end.length !== spatial) t.fail(node, `pads_begin/pads_end need ${spatial} values each`);
+    ({ begin, end } = explicitPads(node, t, spatial));
   } else {
     begin = new Array<number>(spatial).fill(0);
     end = new Array<number>(spatial).fill(0);
@@ -187,9 +191,7 @@ function backpropAttrs(node: Node, t: Translation, kernel: readonly number[]): {
     end = total.map((p) => (mode === 'same_upper' ? Math.floor(p / 2) : p - Math.floor(p / 2)));
     begin = total.map((p, i) => p - end[i]!);
   } else if (mode === 'explicit') {
-    begin = t.ints(node, 'pads_begin') ?? new Array<number>(spatial).fill(0);
-    end = t.ints(node, 'pads_end') ?? new Array<number>(spatial).fill(0);
-    if (begin.length !== spatial || end.length !== spatial) t.fail(node, `pads_begin/pads_end need ${spatial} values each`);
+    ({ begin, end } = explicitPads(node, t, spatial));
   } else {
     begin = new Array<number>(spatial).fill(0);
     end = new Array<number>(spatial).fill(0);
