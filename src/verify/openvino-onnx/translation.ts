@@ -229,7 +229,8 @@ const RANK_KEEPING = new Set([
   'HSwish', 'Log', 'LogicalNot', 'Mish', 'Negative', 'PRelu', 'Relu', 'Round', 'Sigmoid', 'Sign', 'Sin', 'SoftPlus', 'Sqrt', 'Swish', 'Tan', 'Tanh',
   'Convolution', 'GroupConvolution', 'ConvolutionBackpropData', 'GroupConvolutionBackpropData', 'MaxPool', 'AvgPool',
   'BatchNormInference', 'MVN', 'NormalizeL2', 'LRN', 'Softmax', 'LogSoftmax', 'FakeQuantize',
-  'Split', 'VariadicSplit', 'Concat', 'Transpose', 'Interpolate', 'Pad', 'Tile', 'ReadValue', 'Assign', 'Reverse', 'CumSum',
+  'Split', 'VariadicSplit', 'Concat', 'Transpose', 'Interpolate', 'Pad', 'Tile', 'ReadValue', 'Assign', 'Reverse', 'CumSum', 'HardSigmoid',
+  'ScatterUpdate', 'ScatterNDUpdate', 'ScatterElementsUpdate',
 ]);
 const ELEMENTWISE_BINARY = new Set([
   'Add', 'Subtract', 'Multiply', 'Divide', 'Power', 'Maximum', 'Minimum', 'SquaredDifference', 'FloorMod', 'Mod',

@@ -310,6 +310,12 @@ registerTranslators({
     return [t.add1('Elu', [t.input(node, 0)], { alpha: attr.float(alpha) })];
   },
   Selu: selu,
+  // HardSigmoid-1: max(0, min(1, alpha * x + beta)), alpha and beta scalar inputs.
+  HardSigmoid: (node, t) => {
+    const d = floatInput(node, t);
+    const linear = t.add1('Add', [t.add1('Mul', [t.input(node, 1), t.input(node, 0)]), t.input(node, 2)]);
+    return [t.add1('Max', [t.add1('Min', [linear, t.scalar(d, 1)]), t.scalar(d, 0)])];
+  },
   Gelu: gelu,
   Mish: floatDecomposed((t, x) => t.add1('Mul', [x, t.add1('Tanh', [t.add1('Softplus', [x])])])),
   Equal: binary('Equal'),

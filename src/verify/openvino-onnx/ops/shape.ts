@@ -268,6 +268,12 @@ function blockMode(node: Node, t: Translation): { mode: string; bs: number } {
   return { mode, bs };
 }
 
+/** Scatter*Update of later opsets take a `reduction`; only `none` (plain replacement, the default) is translated. */
+function noReduction(node: Node, t: Translation): void {
+  const reduction = (t.str(node, 'reduction') ?? 'none').trim().toLowerCase();
+  if (reduction !== 'none') t.fail(node, `reduction="${reduction}" is not translated (none is)`);
+}
+
 registerTranslators({
   Concat: (node, t) => {
     const rank = t.requireRank(node, 0);
@@ -392,6 +398,24 @@ registerTranslators({
     return [t.add1('Reshape', [gathered, t.add1('Concat', [t.int64s([-1]), rest], { axis: 0 })])];
   },
   ScatterUpdate: scatterUpdate,
+  // ScatterNDUpdate-3 (and -15 without a reduction): ONNX ScatterND.
+  ScatterNDUpdate: (node, t) => {
+    noReduction(node, t);
+    return [t.add1('ScatterND', [t.input(node, 0), toInt64(t, t.input(node, 1), t.inputDType(node, 1)), t.input(node, 2)])];
+  },
+  // ScatterElementsUpdate-3 (and -12 without a reduction): the axis is input 3.
+  ScatterElementsUpdate: (node, t) => {
+    noReduction(node, t);
+    const axis = normalizeAxis(node, t, t.constInts(node, 3)[0] ?? t.fail(node, 'the axis input is empty'), t.requireRank(node, 0));
+    return [t.add1('ScatterElements', [t.input(node, 0), toInt64(t, t.input(node, 1), t.inputDType(node, 1)), t.input(node, 2)], { axis })];
+  },
+  // NonZero-3: [rank, count] indices in row-major order, as ONNX's (int64); output_type i32 casts.
+  NonZero: (node, t) => {
+    const type = (t.str(node, 'output_type') ?? 'i64').trim();
+    if (type !== 'i64' && type !== 'i32') t.fail(node, `output_type="${type}" is not translated (i64 and i32 are)`);
+    const found = t.add1('NonZero', [t.input(node, 0)]);
+    return [type === 'i64' ? found : t.add1('Cast', [found], { to: 6 })];
+  },
   ReverseSequence: reverseSequence,
   // Reverse-1: axes as indices (mode index) or as a boolean mask per dimension (mode mask).
   Reverse: (node, t) => {

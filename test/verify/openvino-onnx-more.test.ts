@@ -1,0 +1,104 @@
+/**
+ * OpenVINO HardSigmoid, ScatterNDUpdate, ScatterElementsUpdate and NonZero
+ * translated to ONNX, checked in onnxruntime against values computed here
+ * from the OpenVINO specification.
+ */
+import type { DType } from '../../src/ir/dtype';
+import { openvinoToOnnx } from '../../src/verify/openvino-onnx';
+import { newOvModel, ovConst, ovOp, ovParam } from '../helpers/openvino-build';
+import { TranslatedRunner, testValues } from '../helpers/openvino-translate';
+
+let runner: TranslatedRunner;
+beforeAll(() => {
+  runner = new TranslatedRunner();
+});
+afterAll(() => runner.close());
+
+const f = Math.fround;
+
+test('HardSigmoid-1: max(0, min(1, alpha * x + beta)), alpha and beta as inputs', async () => {
+  const m = newOvModel('net');
+  const g = m.graph;
+  const x = ovParam(g, 'x', [2, 5]);
+  const alpha = ovConst(g, 'alpha', 'float32', [], [0.2]);
+  const beta = ovConst(g, 'beta', 'float32', [], [0.5]);
+  g.outputs = [ovOp(g, 'HardSigmoid', 'opset1', [x, alpha, beta], [[2, 5]], {}, 'hs').output(0)];
+  const xs = [-4, -2.5, -1, 0, 0.3, 1, 2.5, 3, 4, 10];
+  const out = (await runner.run(m, { x: { shape: [2, 5], values: xs } })).hs_out!;
+  expect(out.values).toEqual(xs.map((v) => f(Math.max(0, Math.min(1, f(f(f(0.2) * v) + 0.5))))));
+});
+
+test('ScatterNDUpdate-3: rows of data replaced at the given index tuples', async () => {
+  const m = newOvModel('net');
+  const g = m.graph;
+  const data = ovParam(g, 'data', [4, 3]);
+  const indices = ovConst(g, 'idx', 'int32', [2, 1], [3, 1]);
+  const updates = ovParam(g, 'upd', [2, 3]);
+  g.outputs = [ovOp(g, 'ScatterNDUpdate', 'opset3', [data, indices, updates], [[4, 3]], {}, 'sc').output(0)];
+  const d = testValues(12, 5).map(f);
+  const u = [10, 11, 12, 20, 21, 22];
+  const out = (await runner.run(m, { data: { shape: [4, 3], values: d }, upd: { shape: [2, 3], values: u } })).sc_out!;
+  const expected = [...d];
+  [3, 1].forEach((row, k) => expected.splice(row * 3, 3, ...u.slice(k * 3, k * 3 + 3)));
+  expect(out.values).toEqual(expected);
+});
+
+test.each([
+  [0, 'opset3'],
+  [-1, 'opset3'],
+  [1, 'opset12'],
+])('ScatterElementsUpdate (axis %i, %s): out[i][idx[i][j]] = upd[i][j] along the axis', async (axis, opset) => {
+  const m = newOvModel('net');
+  const g = m.graph;
+  const data = ovParam(g, 'data', [3, 4]);
+  // No two updates land on the same element along either axis (their order would be unspecified).
+  const idxValues = [0, 2, 1, 1, 0, 2];
+  const indices = ovConst(g, 'idx', 'int64', [2, 3], idxValues);
+  const updates = ovParam(g, 'upd', [2, 3]);
+  const ax = ovConst(g, 'axis', 'int64', [], [axis]);
+  const attrs: Record<string, string> = opset === 'opset12' ? { reduction: 'none' } : {};
+  g.outputs = [ovOp(g, 'ScatterElementsUpdate', opset, [data, indices, updates, ax], [[3, 4]], attrs, 'sc').output(0)];
+  const d = testValues(12, 9).map(f);
+  const u = [100, 101, 102, 103, 104, 105];
+  const out = (await runner.run(m, { data: { shape: [3, 4], values: d }, upd: { shape: [2, 3], values: u } })).sc_out!;
+  const expected = [...d];
+  const a = axis < 0 ? axis + 2 : axis;
+  for (let i = 0; i < 2; i++) {
+    for (let j = 0; j < 3; j++) {
+      const target = idxValues[i * 3 + j]!;
+      const [r, c] = a === 0 ? [target, j] : [i, target];
+      expected[r * 4 + c] = u[i * 3 + j]!;
+    }
+  }
+  expect(out.values).toEqual(expected);
+});
+
+test('ScatterElementsUpdate-12 with a reduction is refused by name', () => {
+  const m = newOvModel('net');
+  const g = m.graph;
+  const data = ovParam(g, 'data', [3]);
+  const idx = ovConst(g, 'idx', 'int64', [1], [0]);
+  const upd = ovParam(g, 'upd', [1]);
+  const ax = ovConst(g, 'axis', 'int64', [], [0]);
+  g.outputs = [ovOp(g, 'ScatterElementsUpdate', 'opset12', [data, idx, upd, ax], [[3]], { reduction: 'sum' }, 'sc').output(0)];
+  expect(() => openvinoToOnnx(m)).toThrow("cannot translate OpenVINO layer 'sc' (ScatterElementsUpdate, opset12) to ONNX: reduction=\"sum\" is not translated (none is)");
+});
+
+test.each([
+  ['i64', 'int64'],
+  ['i32', 'int32'],
+])('NonZero-3 (output_type %s): the indices of non-zero elements, one row per dimension, in row-major order', async (outputType, dtype) => {
+  const m = newOvModel('net');
+  const g = m.graph;
+  const x = ovParam(g, 'x', [2, 3]);
+  const nz = ovOp(g, 'NonZero', 'opset3', [x], [[2, 3]], { output_type: outputType }, 'nz');
+  nz.outputs[0]!.dtype = dtype as DType;
+  nz.outputs[0]!.shape = [2, null];
+  g.outputs = [nz.output(0)];
+  const xs = [0, 1.5, 0, -2, 0, 3];
+  const out = (await runner.run(m, { x: { shape: [2, 3], values: xs } })).nz_out!;
+  expect(out.dtype).toBe(dtype);
+  expect(out.shape).toEqual([2, 3]);
+  // (0,1), (1,0), (1,2): rows of the row indices, then of the column indices.
+  expect(out.values).toEqual([0, 1, 1, 1, 0, 2]);
+});
