@@ -57,12 +57,12 @@ describe('OpenVINO IR translated to ONNX', () => {
     expect((error as TranslationError).hint).toMatch(/^translated ops: .*\bAdd\b.*\bConvolution\b/);
   });
 
-  it('refuses inputs onnxruntime cannot take (strings)', () => {
+  it('refuses inputs verify cannot feed (strings)', () => {
     const m = newOvModel('net');
     const g = m.graph;
     const s = ovParam(g, 'text', [1], 'string');
     g.outputs = [s];
-    expect(() => openvinoToOnnx(m)).toThrow("cannot translate the OpenVINO model to ONNX: input 'text' is string, which onnxruntime does not take as a model input or output");
+    expect(() => openvinoToOnnx(m)).toThrow("cannot verify the OpenVINO model: input 'text' is string, and recipe verify feeds and compares numeric tensors only");
   });
 
   it('gives an output that is a Parameter itself its own name', async () => {

@@ -199,7 +199,7 @@ describe('verifyModels on OpenVINO IR (translated to ONNX, run in onnxruntime)',
 
   test('a model with a layer or an input the translation cannot express: unsupported (exit 6), naming it', () => {
     expect(() => verifyModels(PASSTHROUGH, PASSTHROUGH)).toThrow(UnsupportedError);
-    expect(() => verifyModels(PASSTHROUGH, PASSTHROUGH)).toThrow(/^cannot translate the OpenVINO model to ONNX: input 'my_name' is string/);
+    expect(() => verifyModels(PASSTHROUGH, PASSTHROUGH)).toThrow(/^cannot verify the OpenVINO model: input 'my_name' is string/);
   });
 });
 

@@ -61,6 +61,7 @@ function checkDType(v: Value, what: string): void {
   const d = v.dtype;
   if (!d || d === 'undefined') throw new TranslationError(`cannot translate the OpenVINO model to ONNX: ${what} has no declared element type`);
   const kind = DTYPES[d].kind;
+  if (kind === 'string') throw new TranslationError(`cannot verify the OpenVINO model: ${what} is string, and recipe verify feeds and compares numeric tensors only`);
   if (kind === 'opaque' || DTYPES[d].bits < 8 && kind !== 'bool') {
     throw new TranslationError(`cannot translate the OpenVINO model to ONNX: ${what} is ${d}, which onnxruntime does not take as a model input or output`);
   }
