@@ -82,3 +82,25 @@ describe('Translation.int64s', () => {
     expect(Array.from(v.const!.toBigInt64())).toEqual([2n ** 63n - 1n, -(2n ** 63n), 5n, -1n]);
   });
 });
+
+describe('ports a rewrite added without a type or shape', () => {
+  it('take the element type and rank of the layers upstream that keep them (OpenVINO infers both on load)', async () => {
+    const m = newOvModel('net');
+    const g = m.graph;
+    const x = ovParam(g, 'x', [2, 3]);
+    // As the abs rule writes it: Multiply and Sqrt outputs with no precision and no dims.
+    const sq = g.addValue('sq');
+    g.addNode({ op: 'Multiply', domain: 'opset1', name: 'mul', inputs: [x, x], outputs: [sq] });
+    const root = g.addValue('root');
+    g.addNode({ op: 'Sqrt', domain: 'opset1', name: 'sqrt', inputs: [sq], outputs: [root] });
+    const f16 = g.addValue('half');
+    g.addNode({ op: 'Convert', domain: 'opset1', name: 'to_f16', inputs: [root], outputs: [f16], attrs: new Map([['destination_type', { kind: 'string', value: 'f16' }]]) });
+    const back = g.addValue('back', { dtype: 'float16', shape: [2, 3] });
+    g.addNode({ op: 'Exp', domain: 'opset1', name: 'exp', inputs: [f16], outputs: [back] });
+    g.outputs = [back];
+    const xs = [-2, -1, 0, 0.5, 1, 3];
+    const out = await runner.run(m, { x: { shape: [2, 3], values: xs } });
+    // Exp of a float16 input is computed in float16: |x| rounded to half precision, its exp too.
+    expect(out.back!.values.map((v) => Number(v.toPrecision(3)))).toEqual(xs.map((v) => Number(Math.exp(Math.abs(v)).toPrecision(3))));
+  });
+});

@@ -1,6 +1,7 @@
 import { UnsupportedError } from '../../errors';
 import { ovFloatAttr, ovFloatsAttr, ovIntAttr, ovIntsAttr, ovStringAttr } from '../../formats/openvino/attrs';
 import { attr, type Attr } from '../../ir/attr';
+import { dtypeOfElementType } from '../../formats/openvino/element-types';
 import type { DType } from '../../ir/dtype';
 import type { Graph, Node, Shape, Value } from '../../ir/graph';
 import { Tensor } from '../../ir/tensor';
@@ -89,9 +90,14 @@ export class Translation {
     return node.inputs.length;
   }
 
-  /** Declared dtype of input `i` (OpenVINO ports always say). */
+  /**
+   * Element type of input `i`: declared (OpenVINO ports say), or for a port
+   * a rewrite added without one, that of the layers upstream that keep their
+   * input's type.
+   */
   inputDType(node: Node, i: number): DType | undefined {
-    return node.inputs[i]?.dtype;
+    const v = node.inputs[i];
+    return v ? dtypeOf(v) : undefined;
   }
 
   /** Declared shape of input `i`: numbers for static dimensions, null or a name for dynamic ones. */
@@ -236,6 +242,37 @@ const ELEMENTWISE_BINARY = new Set([
   'Add', 'Subtract', 'Multiply', 'Divide', 'Power', 'Maximum', 'Minimum', 'SquaredDifference', 'FloorMod', 'Mod',
   'Equal', 'NotEqual', 'Less', 'LessEqual', 'Greater', 'GreaterEqual', 'LogicalAnd', 'LogicalOr', 'LogicalXor', 'Select',
 ]);
+
+/** Layers whose output has the element type of their first input. */
+const TYPE_KEEPING = new Set([
+  ...[...RANK_KEEPING].filter((op) => op !== 'Convert' && op !== 'ConvertLike'),
+  'Add', 'Subtract', 'Multiply', 'Divide', 'Power', 'Maximum', 'Minimum', 'SquaredDifference', 'FloorMod', 'Mod',
+  'Reshape', 'Squeeze', 'Unsqueeze', 'Gather', 'GatherElements', 'GatherND', 'StridedSlice', 'Slice', 'Broadcast', 'MatMul',
+  'ReduceMean', 'ReduceSum', 'ReduceMax', 'ReduceMin', 'ReduceProd', 'ReduceL1', 'ReduceL2', 'DepthToSpace', 'SpaceToDepth',
+  'ShuffleChannels', 'ReverseSequence', 'ScatterUpdate', 'ScatterNDUpdate', 'ScatterElementsUpdate', 'Selu',
+]);
+
+/** Declared element type of `v`, or the one its producer implies (bounded walk up type-keeping layers). */
+function dtypeOf(v: Value): DType | undefined {
+  let at: Value | null | undefined = v;
+  for (let steps = 0; at && steps < 10_000; steps++) {
+    if (at.dtype && at.dtype !== 'undefined') return at.dtype;
+    if (at.const) return at.const.dtype;
+    const p: Node | null = at.producer;
+    if (!p) return undefined;
+    // MaxPool-8's second output holds indices, not values.
+    if (p.op === 'MaxPool' && p.outputs.indexOf(at) > 0) return undefined;
+    if (p.op === 'Convert') {
+      const to = p.attrs.get('destination_type');
+      return to?.kind === 'string' ? dtypeOfElementType(to.value.trim()) : undefined;
+    }
+    if (p.op === 'ConvertLike') at = p.inputs[1];
+    else if (p.op === 'Select') at = p.inputs[1];
+    else if (TYPE_KEEPING.has(p.op)) at = p.inputs[0];
+    else return undefined;
+  }
+  return undefined;
+}
 
 /** Declared rank of `v`, or the one its producer implies (bounded walk up rank-keeping layers). */
 function rankOf(v: Value): number | undefined {
