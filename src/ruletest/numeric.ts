@@ -120,5 +120,17 @@ export const tfliteBackend: NumericBackend = {
   },
 };
 
-/** The runtimes `recipe test` has on its own; tests may add others (the OpenVINO reference evaluator). */
-export const DEFAULT_BACKENDS: Partial<Record<FormatId, NumericBackend>> = { onnx: onnxBackend, tflite: tfliteBackend };
+/**
+ * OpenVINO IR: no OpenVINO runtime here, so both models are translated to
+ * ONNX (src/verify/openvino-onnx) and run in onnxruntime, as `recipe verify` does.
+ */
+export const openvinoBackend: NumericBackend = {
+  name: 'onnxruntime (translated from OpenVINO IR)',
+  async run(before, after, inputs, workDir) {
+    const { openvinoToOnnx } = await import('../verify/openvino-onnx');
+    return onnxBackend.run(openvinoToOnnx(before), openvinoToOnnx(after), inputs, workDir);
+  },
+};
+
+/** The runtimes `recipe test` has on its own; tests may add others. */
+export const DEFAULT_BACKENDS: Partial<Record<FormatId, NumericBackend>> = { onnx: onnxBackend, tflite: tfliteBackend, openvino: openvinoBackend };
