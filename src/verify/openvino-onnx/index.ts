@@ -6,6 +6,8 @@ import './ops/elementwise';
 import './ops/nn';
 import './ops/shape';
 import './ops/state';
+import './ops/recurrent';
+import './ops/detection';
 
 export { TranslationError, translatableOps } from './translation';
 
