@@ -121,8 +121,10 @@ export function verifyModels(beforeFile: string, afterFile: string, options: Ver
     try {
       const beforeOnnx = path.join(dir, 'before.onnx');
       const afterOnnx = path.join(dir, 'after.onnx');
-      writeModel(openvinoToOnnx(before), beforeOnnx);
-      writeModel(openvinoToOnnx(after), afterOnnx);
+      // Weights of 1 MB and more go to a data file beside each: a model over 2 GB cannot be one protobuf.
+      const external = { externalData: 'external', externalThreshold: 1 << 20 } as const;
+      writeModel(openvinoToOnnx(before), beforeOnnx, external);
+      writeModel(openvinoToOnnx(after), afterOnnx, external);
       const report = runAndCompare(runtimes, beforeOnnx, afterOnnx, beforeFile, afterFile, inputs, { runs, seed, rtol, atol, timeoutMs: options.timeoutMs });
       return { format, ...report, translatedTo: 'onnx' };
     } finally {
