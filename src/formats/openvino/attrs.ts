@@ -41,13 +41,23 @@ export function ovFloatsAttr(node: Node, name: string): number[] | undefined {
   if (s === undefined) return undefined;
   if (s.trim() === '') return [];
   return s.split(',').map((x) => {
-    const n = Number(x.trim());
-    if (Number.isNaN(n) && x.trim().toLowerCase() !== 'nan') {
-      throw new RangeError(`attribute ${name}="${s}" of '${node.name}' is not a list of numbers`);
-    }
+    const text = x.trim().toLowerCase();
+    // OpenVINO writes infinities as inf (its default LSTM clip, Clamp bounds); C++ streams also read "infinity".
+    const special = SPECIAL_NUMBERS.get(text.replace(/^\+/, ''));
+    if (special !== undefined) return special;
+    const n = Number(text);
+    if (Number.isNaN(n)) throw new RangeError(`attribute ${name}="${s}" of '${node.name}' is not a list of numbers`);
     return n;
   });
 }
+
+const SPECIAL_NUMBERS = new Map<string, number>([
+  ['nan', NaN],
+  ['inf', Infinity],
+  ['infinity', Infinity],
+  ['-inf', -Infinity],
+  ['-infinity', -Infinity],
+]);
 
 /** A single float (`epsilon`, `min`, `max`). */
 export function ovFloatAttr(node: Node, name: string): number | undefined {
