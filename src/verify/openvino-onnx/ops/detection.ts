@@ -1,7 +1,418 @@
 /**
  * Detection and miscellaneous OpenVINO ops: box priors, non-maximum
  * suppression, YOLO regions, and ops ONNX spells differently (Roll, GridSample...).
+ *
+ * PriorBox, PriorBoxClustered and Eye take sizes, not data: OpenVINO models
+ * feed them Consts or shapes of static tensors (ShapeOf -> StridedSlice), so
+ * they are computed here, at translation time, into an ONNX initializer
+ * (`foldInts` follows those small shape subgraphs; anything else is refused).
  */
-import { registerTranslators } from '../translation';
+import { dtypeOfElementType } from '../../../formats/openvino/element-types';
+import type { Node, Value } from '../../../ir/graph';
+import { registerTranslators, type Translation } from '../translation';
+import { normalizeAxis, onnxTypeOf, onnxTypeOfElementType } from './common';
 
-registerTranslators({});
+const f32 = Math.fround;
+
+/** A slice of a list with numpy/OpenVINO StridedSlice bounds (`ignoreBegin`/`ignoreEnd`: the mask bits). */
+function slice1d(xs: number[], begin: number, end: number, step: number, ignoreBegin: boolean, ignoreEnd: boolean): number[] | undefined {
+  const n = xs.length;
+  if (step === 0) return undefined;
+  const at = (i: number, lo: number, hi: number): number => Math.max(lo, Math.min(hi, i < 0 ? i + n : i));
+  const start = ignoreBegin ? (step > 0 ? 0 : n - 1) : step > 0 ? at(begin, 0, n) : at(begin, -1, n - 1);
+  const stop = ignoreEnd ? (step > 0 ? n : -1) : step > 0 ? at(end, 0, n) : at(end, -1, n - 1);
+  const out: number[] = [];
+  for (let i = start; step > 0 ? i < stop : i > stop; i += step) out.push(xs[i]!);
+  return out;
+}
+
+/**
+ * The integer values of `v` when they are known before running the model: a
+ * Const, the ShapeOf of a tensor whose declared shape is static, or a small
+ * shape computation on those (Convert, StridedSlice/Slice/Gather of a 1-D
+ * list, Concat, Squeeze/Unsqueeze/Reshape of a list). Undefined otherwise.
+ */
+function foldInts(v: Value | null | undefined, depth = 0): number[] | undefined {
+  if (!v || depth > 64) return undefined;
+  if (v.const) return Array.from(v.const.toFloat64(), (x) => Math.trunc(x));
+  const p = v.producer;
+  if (!p || p.outputs.indexOf(v) !== 0) return undefined;
+  const arg = (i: number): number[] | undefined => foldInts(p.inputs[i], depth + 1);
+  const mask = (name: string, i: number): boolean => {
+    const a = p.attrs.get(name);
+    if (!a || a.kind !== 'string' || a.value.trim() === '') return false;
+    return Number(a.value.split(',')[i] ?? 0) !== 0;
+  };
+  switch (p.op) {
+    case 'ShapeOf': {
+      const s = p.inputs[0]?.shape;
+      return s && s.every((d) => typeof d === 'number') ? (s as number[]) : undefined;
+    }
+    case 'Convert':
+    case 'Squeeze':
+    case 'Unsqueeze':
+    case 'Reshape':
+      return arg(0);
+    case 'StridedSlice': {
+      const [data, begin, end] = [arg(0), arg(1), arg(2)];
+      const stride = p.inputs[3] ? arg(3) : [1];
+      if (!data || !begin || !end || !stride || begin.length !== 1 || end.length !== 1 || stride.length !== 1) return undefined;
+      if (['new_axis_mask', 'shrink_axis_mask', 'ellipsis_mask'].some((m) => mask(m, 0))) return undefined;
+      return slice1d(data, begin[0]!, end[0]!, stride[0]!, mask('begin_mask', 0), mask('end_mask', 0));
+    }
+    case 'Slice': {
+      const [data, start, stop, step] = [arg(0), arg(1), arg(2), arg(3)];
+      const axes = p.inputs[4] ? arg(4) : [0];
+      if (!data || !start || !stop || !step || !axes || start.length !== 1 || stop.length !== 1 || step.length !== 1) return undefined;
+      if (axes.length !== 1 || (axes[0] !== 0 && axes[0] !== -1)) return undefined;
+      return slice1d(data, start[0]!, stop[0]!, step[0]!, false, false);
+    }
+    case 'Gather': {
+      const [data, indices, axis] = [arg(0), arg(1), arg(2)];
+      if (!data || !indices || !axis || (axis[0] !== 0 && axis[0] !== -1)) return undefined;
+      const picked = indices.map((i) => data[i < 0 ? i + data.length : i]);
+      return picked.every((x) => x !== undefined) ? (picked as number[]) : undefined;
+    }
+    case 'Concat': {
+      const parts = p.inputs.map((_, i) => arg(i));
+      return parts.every((x) => x !== undefined) ? (parts as number[][]).flat() : undefined;
+    }
+    default:
+      return undefined;
+  }
+}
+
+/** Input `i` as integers known at translation time; fails (naming `what`) otherwise. */
+function staticInts(node: Node, t: Translation, i: number, what: string): number[] {
+  const values = foldInts(node.inputs[i]);
+  if (!values) t.fail(node, `${what} (input ${i}) must be a constant or the shape of a statically shaped tensor for this translation`);
+  return values;
+}
+
+/** `[height, width]` from input `i` (the feature map or image size of the box priors). */
+function sizePair(node: Node, t: Translation, i: number, what: string): [number, number] {
+  const v = staticInts(node, t, i, what);
+  if (v.length !== 2) t.fail(node, `${what} (input ${i}) has ${v.length} values, not [height, width]`);
+  return [v[0]!, v[1]!];
+}
+
+/** The box-prior output, [2, 4 * priors]: the boxes, then the variances. */
+function priorsOutput(node: Node, t: Translation, boxes: number[], variance: number[]): Value {
+  const n = boxes.length;
+  const declared = t.outputShape(node, 0);
+  if (declared && declared.length === 2 && typeof declared[1] === 'number' && declared[1] !== n) {
+    t.fail(node, `the layer declares ${declared[1]} box values and the specification gives ${n}`);
+  }
+  const vars = Array.from({ length: n }, (_, i) => (variance.length === 1 ? variance[0]! : variance[i % 4]!));
+  return t.constant('float32', [2, n], [...boxes, ...vars]);
+}
+
+function readVariance(node: Node, t: Translation): number[] {
+  const variance = (t.floats(node, 'variance') ?? []).map(f32);
+  if (variance.length !== 0 && variance.length !== 1 && variance.length !== 4) t.fail(node, `variance has ${variance.length} values (0, 1 or 4 are valid)`);
+  return variance.length === 0 ? [f32(0.1)] : variance;
+}
+
+/**
+ * PriorBox-1 and -8 (min/max sizes and aspect ratios, the SSD form), as the
+ * OpenVINO specification and its reference implementation compute them, in
+ * float32 arithmetic. PriorBox-1 orders each cell's boxes min, max, then
+ * aspect ratios (PriorBox-8's min_max_aspect_ratios_order=true). The
+ * fixed_size/fixed_ratio/density form is not translated.
+ */
+function priorBox(node: Node, t: Translation): Value[] {
+  if (node.domain !== 'opset1' && node.domain !== 'opset8') t.fail(node, `PriorBox of ${node.domain} is not translated (opset1 and opset8 are)`);
+  for (const a of ['fixed_size', 'fixed_ratio', 'density']) {
+    if ((t.floats(node, a) ?? []).length > 0) t.fail(node, `${a} is not translated (only min_size/max_size/aspect_ratio priors are)`);
+  }
+  const [H, W] = sizePair(node, t, 0, 'the feature map size');
+  const [IH, IW] = sizePair(node, t, 1, 'the image size');
+  const flip = t.bool(node, 'flip') ?? false;
+  const clip = t.bool(node, 'clip') ?? false;
+  const scaleAll = t.bool(node, 'scale_all_sizes') ?? true;
+  const minMaxOrder = node.domain === 'opset8' ? (t.bool(node, 'min_max_aspect_ratios_order') ?? true) : true;
+  const offset = f32(t.float(node, 'offset') ?? 0);
+  let step = f32(t.float(node, 'step') ?? 0);
+  let minSizes = (t.floats(node, 'min_size') ?? []).map(f32);
+  const maxSizes = (t.floats(node, 'max_size') ?? []).map(f32);
+  const variance = readVariance(node, t);
+  if (maxSizes.length > minSizes.length) t.fail(node, `max_size has more values (${maxSizes.length}) than min_size (${minSizes.length})`);
+  if (!scaleAll && maxSizes.length > 0) t.fail(node, 'scale_all_sizes=false with max_size is not translated (the specification counts no max-size boxes then)');
+
+  const ratios = [1];
+  for (const r of (t.floats(node, 'aspect_ratio') ?? []).map(f32)) {
+    if (ratios.some((x) => Math.abs(r - x) < 1e-6)) continue;
+    ratios.push(r);
+    if (flip) ratios.push(f32(1 / r));
+  }
+  // The output size the specification gives (the reference's number_of_priors).
+  const distinct = new Set<number>([1]);
+  for (const r of t.floats(node, 'aspect_ratio') ?? []) {
+    distinct.add(Math.round(f32(r) * 1e6) / 1e6);
+    if (flip) distinct.add(Math.round(f32(1 / f32(r)) * 1e6) / 1e6);
+  }
+  const perCell = scaleAll ? distinct.size * minSizes.length + maxSizes.length : distinct.size + minSizes.length - 1;
+
+  if (!scaleAll) {
+    // The MXNet form: step and sizes are fractions of the image height.
+    step = step === -1 ? f32(IH / H) : f32(step * IH);
+    minSizes = minSizes.map((s) => f32(s * IH));
+  }
+  const iwi = f32(1 / IW);
+  const ihi = f32(1 / IH);
+  const stepX = step === 0 ? f32(IW / W) : step;
+  const stepY = step === 0 ? f32(IH / H) : step;
+  const boxes: number[] = [];
+  for (let h = 0; h < H; h++) {
+    for (let w = 0; w < W; w++) {
+      const cx = step === 0 ? f32(f32(w + 0.5) * stepX) : f32(f32(offset + w) * step);
+      const cy = step === 0 ? f32(f32(h + 0.5) * stepY) : f32(f32(offset + h) * step);
+      const box = (bw: number, bh: number): void => {
+        boxes.push(f32(f32(cx - bw) * iwi), f32(f32(cy - bh) * ihi), f32(f32(cx + bw) * iwi), f32(f32(cy + bh) * ihi));
+      };
+      minSizes.forEach((minSize, k) => {
+        const half = f32(minSize * 0.5);
+        box(half, half);
+        const maxBox = (): void => {
+          if (k >= maxSizes.length) return;
+          const s = f32(f32(Math.sqrt(f32(minSize * maxSizes[k]!))) * 0.5);
+          box(s, s);
+        };
+        const ratioBoxes = (): void => {
+          if (!scaleAll && k !== minSizes.length - 1) return;
+          const base = f32(minSizes[scaleAll ? k : 0]! * 0.5);
+          for (const r of ratios) {
+            if (Math.abs(r - 1) < 1e-6) continue;
+            const sr = f32(Math.sqrt(r));
+            box(f32(base * sr), f32(base / sr));
+          }
+        };
+        if (minMaxOrder) {
+          maxBox();
+          ratioBoxes();
+        } else {
+          ratioBoxes();
+          maxBox();
+        }
+      });
+    }
+  }
+  if (boxes.length !== H * W * perCell * 4) t.fail(node, `the attributes give ${boxes.length / 4 / Math.max(1, H * W)} boxes per cell and the specification's output size ${perCell}`);
+  const out = clip ? boxes.map((x) => Math.min(Math.max(x, 0), 1)) : boxes;
+  return [priorsOutput(node, t, out, variance)];
+}
+
+/** PriorBoxClustered-1: one box per (width, height) pair around each cell centre. */
+function priorBoxClustered(node: Node, t: Translation): Value[] {
+  const [H, W] = sizePair(node, t, 0, 'the feature map size');
+  const [IH, IW] = sizePair(node, t, 1, 'the image size');
+  for (const a of ['img_h', 'img_w']) if ((t.float(node, a) ?? 0) !== 0) t.fail(node, `${a} other than 0 is not translated (the image size comes from input 1)`);
+  const widths = (t.floats(node, 'width') ?? [1]).map(f32);
+  const heights = (t.floats(node, 'height') ?? [1]).map(f32);
+  if (widths.length !== heights.length) t.fail(node, `width has ${widths.length} values and height ${heights.length}`);
+  const clip = t.bool(node, 'clip') ?? true;
+  const offset = f32(t.float(node, 'offset') ?? 0.5);
+  const step = f32(t.float(node, 'step') ?? 0);
+  let stepW = f32(t.float(node, 'step_w') ?? 0);
+  let stepH = f32(t.float(node, 'step_h') ?? 0);
+  if ((stepW === 0) !== (stepH === 0)) t.fail(node, `step_w=${stepW} with step_h=${stepH} is not translated (both 0 or both set)`);
+  if (stepW === 0) stepW = stepH = step;
+  if (stepW === 0) {
+    stepW = f32(IW / W);
+    stepH = f32(IH / H);
+  }
+  const variance = readVariance(node, t);
+  const boxes: number[] = [];
+  const clamp = (x: number): number => (clip ? Math.min(Math.max(x, 0), 1) : x);
+  for (let h = 0; h < H; h++) {
+    for (let w = 0; w < W; w++) {
+      const cx = f32(f32(w + offset) * stepW);
+      const cy = f32(f32(h + offset) * stepH);
+      widths.forEach((bw, s) => {
+        const hw = f32(bw / 2);
+        const hh = f32(heights[s]! / 2);
+        boxes.push(clamp(f32(f32(cx - hw) / IW)), clamp(f32(f32(cy - hh) / IH)), clamp(f32(f32(cx + hw) / IW)), clamp(f32(f32(cy + hh) / IH)));
+      });
+    }
+  }
+  return [priorsOutput(node, t, boxes, variance)];
+}
+
+/**
+ * RegionYolo-0: per region, sigmoid of x, y and the objectness; the class
+ * scores softmaxed over the classes (do_softmax, YOLOv2, every `num` region,
+ * the output flattened from axis to end_axis) or each sigmoided (YOLOv3, the
+ * regions of `mask`, shape kept).
+ */
+function regionYolo(node: Node, t: Translation): Value[] {
+  const rank = t.requireRank(node, 0);
+  if (rank !== 4) t.fail(node, `input 0 has rank ${rank} (RegionYolo takes [N, C, H, W])`);
+  const coords = t.int(node, 'coords') ?? 4;
+  const classes = t.int(node, 'classes') ?? 80;
+  const num = t.int(node, 'num') ?? 1;
+  const softmax = t.bool(node, 'do_softmax') ?? true;
+  const mask = t.ints(node, 'mask') ?? [];
+  if (coords < 2) t.fail(node, `coords=${coords} is not translated (2 or more are)`);
+  const regions = softmax ? num : mask.length;
+  const entry = coords + classes + 1;
+  const c = t.inputShape(node, 0)?.[1];
+  if (typeof c !== 'number') t.fail(node, 'the channel dimension of input 0 must be static');
+  if (c !== regions * entry) t.fail(node, `input 0 has ${c} channels, not ${regions} regions x ${entry} (coords + classes + 1)`);
+  const x = t.input(node, 0);
+  const r = t.add1('Reshape', [x, t.int64s([0, regions, entry, -1])]);
+  const sizes = [2, coords - 2, 1, classes];
+  const kept = sizes.map((s, i) => [s, i] as const).filter(([s]) => s > 0);
+  const parts = t.add('Split', [r, t.int64s(kept.map(([s]) => s))], { axis: 2 }, kept.length);
+  const done = parts.map((part, k) => {
+    const which = kept[k]![1];
+    if (which === 1) return part;
+    if (which === 3 && softmax) return t.add1('Softmax', [part], { axis: 2 });
+    return t.add1('Sigmoid', [part]);
+  });
+  const joined = done.length === 1 ? done[0]! : t.add1('Concat', done, { axis: 2 });
+  const shape = t.add1('Shape', [x]);
+  if (!softmax) return [t.add1('Reshape', [joined, shape])];
+  const axis = normalizeAxis(node, t, t.int(node, 'axis') ?? 1, 4);
+  const endAxis = normalizeAxis(node, t, t.int(node, 'end_axis') ?? 3, 4);
+  if (endAxis < axis) t.fail(node, `end_axis ${endAxis} is before axis ${axis}`);
+  const pieces: Value[] = [];
+  if (axis > 0) pieces.push(t.add1('Slice', [shape, t.int64s([0]), t.int64s([axis])]));
+  pieces.push(t.int64s([-1]));
+  if (endAxis < 3) pieces.push(t.add1('Slice', [shape, t.int64s([endAxis + 1]), t.int64s([4])]));
+  return [t.add1('Reshape', [joined, pieces.length === 1 ? pieces[0]! : t.add1('Concat', pieces, { axis: 0 })])];
+}
+
+/**
+ * ReorgYolo-0 (stride s): the reference reads the [N, C, H, W] input as
+ * [N, C/s², H·s, W·s] and writes element (c, h, w) of an [N, C, H, W] view from
+ * (c mod C/s², h·s + (c div C/s²) div s, w·s + (c div C/s²) mod s): a reshape,
+ * a transpose and a reshape to [N, C·s², H/s, W/s].
+ */
+function reorgYolo(node: Node, t: Translation): Value[] {
+  const strides = t.ints(node, 'stride') ?? [];
+  if (strides.length === 0 || strides.some((s) => s !== strides[0]) || strides[0]! < 1) t.fail(node, `stride="${strides.join(',')}" is not translated (one positive stride)`);
+  const s = strides[0]!;
+  const shape = t.inputShape(node, 0);
+  if (!shape || shape.length !== 4 || shape.slice(1).some((d) => typeof d !== 'number')) t.fail(node, 'input 0 must be [N, C, H, W] with static C, H and W');
+  const [C, H, W] = shape.slice(1) as number[];
+  if (C! % (s * s) !== 0 || H! % s !== 0 || W! % s !== 0) t.fail(node, `input [N, ${C}, ${H}, ${W}] does not divide by stride ${s}`);
+  const c2 = C! / (s * s);
+  const v6 = t.add1('Reshape', [t.input(node, 0), t.int64s([0, c2, H!, s, W!, s])]);
+  const moved = t.add1('Transpose', [v6], { perm: [0, 3, 5, 1, 2, 4] });
+  return [t.add1('Reshape', [moved, t.int64s([0, C! * s * s, H! / s, W! / s])])];
+}
+
+/** Roll-7: per rolled axis (shifts of a repeated axis add up), the last `shift mod n` elements moved to the front with Slice + Concat. */
+function roll(node: Node, t: Translation): Value[] {
+  const rank = t.requireRank(node, 0);
+  const shifts = t.constInts(node, 1);
+  const axes = t.constInts(node, 2);
+  if (shifts.length !== 1 && shifts.length !== axes.length) t.fail(node, `shift has ${shifts.length} values and axes ${axes.length}`);
+  const total = new Map<number, number>();
+  axes.forEach((a, i) => {
+    const axis = normalizeAxis(node, t, a, rank);
+    total.set(axis, (total.get(axis) ?? 0) + shifts[shifts.length === 1 ? 0 : i]!);
+  });
+  const shape = t.inputShape(node, 0);
+  let v = t.input(node, 0);
+  for (const [axis, shift] of [...total].sort((a, b) => a[0] - b[0])) {
+    const n = shape?.[axis];
+    if (typeof n !== 'number') t.fail(node, `dimension ${axis} of input 0 must be static to roll it`);
+    if (n === 0) continue;
+    const k = ((shift % n) + n) % n;
+    if (k === 0) continue;
+    const ax = t.int64s([axis]);
+    const tail = t.add1('Slice', [v, t.int64s([n - k]), t.int64s([n]), ax]);
+    const head = t.add1('Slice', [v, t.int64s([0]), t.int64s([n - k]), ax]);
+    v = t.add1('Concat', [tail, head], { axis });
+  }
+  return [v === t.input(node, 0) ? t.add1('Identity', [v]) : v];
+}
+
+/**
+ * GridSample-9 as ONNX GridSample-16. Both denormalize the grid the same way
+ * (align_corners), round nearest half to even, use A = -0.75 for bicubic, and
+ * pad out-of-range pixels the same way, with one exception: with `border`
+ * ONNX clamps the sampling coordinate before bicubic interpolation while
+ * OpenVINO clamps each of the 16 pixel indices, so bicubic + border differ
+ * near the edges and are refused.
+ */
+function gridSample(node: Node, t: Translation): Value[] {
+  const align = t.bool(node, 'align_corners') ?? false;
+  const mode = (t.str(node, 'mode') ?? 'bilinear').trim();
+  const padding = (t.str(node, 'padding_mode') ?? 'zeros').trim();
+  if (!['bilinear', 'bicubic', 'nearest'].includes(mode)) t.fail(node, `mode="${mode}" is not translated`);
+  if (!['zeros', 'border', 'reflection'].includes(padding)) t.fail(node, `padding_mode="${padding}" is not translated`);
+  if (mode === 'bicubic' && padding === 'border') {
+    t.fail(node, 'mode="bicubic" with padding_mode="border" is not translated (ONNX clamps the coordinate, OpenVINO each pixel index: they differ near the border)');
+  }
+  if (padding === 'reflection' && align) {
+    // OpenVINO reflects a size-1 dimension onto index 0; ONNX divides by the zero range.
+    const shape = t.inputShape(node, 0);
+    const hw = shape?.slice(2);
+    if (!hw || hw.length !== 2 || hw.some((d) => typeof d !== 'number' || d < 2)) t.fail(node, 'padding_mode="reflection" with align_corners needs static H and W of 2 or more');
+  }
+  return [t.add1('GridSample', [t.input(node, 0), t.input(node, 1)], { align_corners: align ? 1 : 0, mode, padding_mode: padding })];
+}
+
+/** Eye-9 from sizes known at translation time: ones where column - row = diagonal_index, over the batch_shape. */
+function eye(node: Node, t: Translation): Value[] {
+  const one = (i: number, what: string): number => {
+    const v = staticInts(node, t, i, what);
+    if (v.length !== 1) t.fail(node, `${what} (input ${i}) has ${v.length} values, not 1`);
+    return v[0]!;
+  };
+  const rows = one(0, 'num_rows');
+  const cols = one(1, 'num_columns');
+  const diag = one(2, 'diagonal_index');
+  const batch = node.inputs[3] ? staticInts(node, t, 3, 'batch_shape') : [];
+  if (rows < 0 || cols < 0 || batch.some((d) => d < 0)) t.fail(node, 'negative sizes');
+  const typeName = (t.str(node, 'output_type') ?? '').trim();
+  const dtype = dtypeOfElementType(typeName);
+  if (!dtype) t.fail(node, `output_type="${typeName}" is not an element type`);
+  onnxTypeOf(node, t, dtype);
+  const count = batch.reduce((a, b) => a * b, 1);
+  const plane = Array.from({ length: rows * cols }, (_, i) => (i % cols) - Math.floor(i / cols) === diag ? 1 : 0);
+  const values: number[] = [];
+  for (let b = 0; b < count; b++) values.push(...plane);
+  return [t.constant(dtype, [...batch, rows, cols], values)];
+}
+
+/**
+ * Bucketize-3: the bucket index of each value is the number of boundaries
+ * below it (with_right_bound: buckets[i-1] < x <= buckets[i]) or at or below
+ * it (buckets[i-1] <= x < buckets[i]); counted by comparing against every
+ * boundary and summing.
+ */
+function bucketize(node: Node, t: Translation): Value[] {
+  const right = t.bool(node, 'with_right_bound') ?? true;
+  const outType = (t.str(node, 'output_type') ?? 'i64').trim();
+  if (outType !== 'i64' && outType !== 'i32') t.fail(node, `output_type="${outType}" is not translated (i64 and i32 are)`);
+  const bRank = t.inputRank(node, 1);
+  if (bRank !== undefined && bRank !== 1) t.fail(node, `buckets have rank ${bRank} (1 is valid)`);
+  let x = t.input(node, 0);
+  let buckets = t.input(node, 1);
+  const xt = t.inputDType(node, 0);
+  const bt = t.inputDType(node, 1);
+  if (!xt || !bt) t.fail(node, 'the element types of the inputs must be known');
+  if (xt !== bt) {
+    x = t.add1('Cast', [x], { to: onnxTypeOf(node, t, 'float64') });
+    buckets = t.add1('Cast', [buckets], { to: onnxTypeOf(node, t, 'float64') });
+  }
+  const column = t.add1('Unsqueeze', [x, t.int64s([-1])]);
+  // right bound: count the buckets b < x (the reference's lower_bound); left: those with not x < b (upper_bound).
+  const below = right ? t.add1('Greater', [column, buckets]) : t.add1('Not', [t.add1('Less', [column, buckets])]);
+  const counts = t.add1('ReduceSum', [t.add1('Cast', [below], { to: onnxTypeOf(node, t, 'int64') }), t.int64s([-1])], { keepdims: 0 });
+  return [outType === 'i64' ? counts : t.add1('Cast', [counts], { to: onnxTypeOfElementType(node, t, 'i32') })];
+}
+
+registerTranslators({
+  PriorBox: priorBox,
+  PriorBoxClustered: priorBoxClustered,
+  RegionYolo: regionYolo,
+  ReorgYolo: reorgYolo,
+  Roll: roll,
+  GridSample: gridSample,
+  Eye: eye,
+  Bucketize: bucketize,
+});
