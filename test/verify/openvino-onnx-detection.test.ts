@@ -492,3 +492,100 @@ describe('Bucketize', () => {
     expect(out.bk_out!.values).toEqual([0, 1, 1, 2]);
   });
 });
+
+describe('NonMaxSuppression', () => {
+  const f = Math.fround;
+  /** OpenVINO's IoU of two corner boxes [y1, x1, y2, x2], taken as given (no corner sorting), in float32. */
+  function iou(a: number[], b: number[]): number {
+    const areaA = f(f(a[2]! - a[0]!) * f(a[3]! - a[1]!));
+    const areaB = f(f(b[2]! - b[0]!) * f(b[3]! - b[1]!));
+    if (areaA <= 0 || areaB <= 0) return 0;
+    const ih = Math.max(f(Math.min(a[2]!, b[2]!) - Math.max(a[0]!, b[0]!)), 0);
+    const iw = Math.max(f(Math.min(a[3]!, b[3]!) - Math.max(a[1]!, b[1]!)), 0);
+    const inter = f(ih * iw);
+    return f(inter / f(f(areaA + areaB) - inter));
+  }
+  /** The specification's hard NMS, per batch and class: by score (ties: lower box first), greedy, at most maxPerClass. */
+  function ref(boxes: number[][][], scores: number[][][], maxPerClass: number, iouThreshold: number, scoreThreshold: number, atLeast: boolean): number[][] {
+    const out: number[][] = [];
+    scores.forEach((perClass, b) => {
+      perClass.forEach((s, c) => {
+        const order = s.map((v, i) => [v, i] as const).filter(([v]) => v > scoreThreshold).sort((p, q) => q[0] - p[0] || p[1] - q[1]);
+        const kept: number[] = [];
+        for (const [, i] of order) {
+          if (kept.length >= maxPerClass) break;
+          if (kept.some((k) => (atLeast ? iou(boxes[b]![i]!, boxes[b]![k]!) >= iouThreshold : iou(boxes[b]![i]!, boxes[b]![k]!) > iouThreshold))) continue;
+          kept.push(i);
+        }
+        for (const i of kept) out.push([b, c, i]);
+      });
+    });
+    return out;
+  }
+
+  function build(opset: string, attrs: Record<string, string>, thresholds: { iou: number; score?: number; sigma?: number }, shape: [number, number, number]): Model {
+    const [B, C, N] = shape;
+    const m = newOvModel('net');
+    const g = m.graph;
+    const boxes = ovParam(g, 'boxes', [B, N, 4]);
+    const scores = ovParam(g, 'scores', [B, C, N]);
+    const inputs = [boxes, scores, ovConst(g, 'max', 'int64', [], [3]), ovConst(g, 'iou', 'float32', [], [thresholds.iou])];
+    if (thresholds.score !== undefined) inputs.push(ovConst(g, 'score', 'float32', [], [thresholds.score]));
+    if (thresholds.sigma !== undefined) inputs.push(ovConst(g, 'sigma', 'float32', [], [thresholds.sigma]));
+    const nms = ovOp(g, 'NonMaxSuppression', opset, inputs, [[1, 3], [1, 3], [1]], attrs, 'nms');
+    const outType = attrs.output_type === 'i32' ? 'int32' : 'int64';
+    nms.output(0).dtype = outType;
+    nms.output(1).dtype = 'float32';
+    nms.output(2).dtype = outType;
+    g.outputs = [...nms.outputs];
+    return m;
+  }
+
+  // Batch 0: boxes 0 and 1 overlap with IoU exactly 1/3; 2 is far away; 3 is flipped (y2 < y1) on top of 0; 4 has zero area.
+  // Scores: ties (lower box first), scores at the threshold 0.3 (dropped), a class cut at 3 boxes (batch 0, class 1).
+  const boxes = [
+    [[0, 0, 1, 2], [0, 1, 1, 3], [5, 5, 6, 6], [1, 0, 0, 2], [0, 0, 0, 2]],
+    [[0, 0, 2, 2], [0.5, 0.5, 2.5, 2.5], [0, 0, 2, 2.1], [3, 3, 4, 4], [2, 2, 0, 0]],
+  ];
+  const scores = [
+    [[0.9, 0.8, 0.3, 0.95, 0.35], [0.35, 0.6, 0.6, 0.5, 0.7]],
+    [[0.5, 0.7, 0.65, 0.4, 0.99], [0.6, 0.6, 0.6, 0.6, 0.3]],
+  ];
+  const feeds = { boxes: { shape: [2, 5, 4], values: boxes.flat(2) }, scores: { shape: [2, 2, 5], values: scores.flat(2) } };
+
+  it.each([
+    ['opset9', false],
+    ['opset5', true],
+  ] as const)('%s selects per batch and class, by score, suppressing flipped/empty boxes by nothing, and gives scores and the count', async (opset, atLeast) => {
+    const third = f(1 / 3);
+    const m = build(opset, { box_encoding: 'corner', sort_result_descending: 'false', output_type: 'i32' }, { iou: third, score: 0.3 }, [2, 2, 5]);
+    const out = await runner.run(m, feeds);
+    const expected = ref(boxes, scores, 3, third, f(0.3), atLeast);
+    expect(out.nms_out0!).toEqual({ shape: [expected.length, 3], values: expected.flat(), dtype: 'int32' });
+    expectClose(out.nms_out1!.values, expected.flatMap(([b, c, i]) => [b!, c!, f(scores[b!]![c!]![i!]!)]), 6);
+    expect(out.nms_out2!).toEqual({ shape: [1], values: [expected.length], dtype: 'int32' });
+    // The two versions differ on box 1 of batch 0, class 0 (IoU with box 0 exactly at the threshold).
+    expect(expected.some(([b, c, i]) => b === 0 && c === 0 && i === 1)).toBe(!atLeast);
+  });
+
+  it('turns center boxes into corners as OpenVINO does (negative sizes overlap nothing); no score_threshold means 0', async () => {
+    const center = [
+      [[1, 0.5, 2, 1], [1.5, 0.5, 2, 1], [1, 0.5, -2, 1], [4, 4, 1, 1]],
+    ];
+    const toCorners = (b: number[]): number[] => [f(b[1]! - f(b[3]! / 2)), f(b[0]! - f(b[2]! / 2)), f(b[1]! + f(b[3]! / 2)), f(b[0]! + f(b[2]! / 2))];
+    const sc = [[[0.9, 0.8, 0.95, 0]]];
+    const m = build('opset9', { box_encoding: 'center', sort_result_descending: 'false' }, { iou: 0.2 }, [1, 1, 4]);
+    const out = await runner.run(m, { boxes: { shape: [1, 4, 4], values: center.flat(2) }, scores: { shape: [1, 1, 4], values: sc.flat(2) } });
+    const expected = ref([center[0]!.map(toCorners)], sc, 3, f(0.2), 0, false);
+    expect(out.nms_out0!).toEqual({ shape: [expected.length, 3], values: expected.flat(), dtype: 'int64' });
+  });
+
+  it('refuses sort_result_descending=true and soft NMS', () => {
+    expect(failure(build('opset9', {}, { iou: 0.5 }, [1, 1, 4]))).toBe(
+      "cannot translate OpenVINO layer 'nms' (NonMaxSuppression, opset9) to ONNX: sort_result_descending=true is not translated (ONNX keeps the per-batch, per-class order; false is translated)",
+    );
+    expect(failure(build('opset5', { sort_result_descending: 'false' }, { iou: 0.5, score: 0, sigma: 0.5 }, [1, 1, 4]))).toBe(
+      "cannot translate OpenVINO layer 'nms' (NonMaxSuppression, opset5) to ONNX: soft_nms_sigma=0.5 (soft NMS) is not translated (0, hard NMS, is)",
+    );
+  });
+});

@@ -406,6 +406,91 @@ function bucketize(node: Node, t: Translation): Value[] {
   return [outType === 'i64' ? counts : t.add1('Cast', [counts], { to: onnxTypeOfElementType(node, t, 'i32') })];
 }
 
+/** The largest float32 below `x` (x a positive float32): `iou >= x` is `iou > below(x)` for float32 IoUs. */
+function float32Below(x: number): number {
+  const b = new Float32Array([x]);
+  const u = new Uint32Array(b.buffer);
+  u[0] = u[0]! - 1;
+  return b[0]!;
+}
+
+/** A scalar Const input as a number (`fallback` when the port is absent). */
+function constScalar(node: Node, t: Translation, i: number, what: string, fallback: number): number {
+  if (!node.inputs[i]) return fallback;
+  const c = t.constInput(node, i);
+  if (!c || c.size !== 1) t.fail(node, `${what} (input ${i}) must be a constant scalar for this translation`);
+  return c.toFloat64()[0]!;
+}
+
+/**
+ * NonMaxSuppression-5 and -9 (hard NMS, sort_result_descending=false) as ONNX
+ * NonMaxSuppression-11, which selects the same boxes in the same order (per
+ * batch, per class, by descending score, ties by box index) when fed what
+ * OpenVINO compares:
+ * - OpenVINO reads corner boxes as given ([y1, x1, y2, x2]; a box with
+ *   y2 <= y1 or x2 <= x1 overlaps nothing), ONNX sorts each box's corners
+ *   first: such boxes become all-zero boxes, which ONNX never suppresses by
+ *   nor suppresses; center boxes are turned into corners as OpenVINO does;
+ * - NMS-5 suppresses at IoU >= iou_threshold, ONNX and NMS-9 at IoU >
+ *   iou_threshold: for NMS-5 the threshold is lowered by one float32 step;
+ * - an absent score_threshold is 0 in OpenVINO (scores <= 0 dropped) and none
+ *   in ONNX: it is always given.
+ * The outputs: selected_indices, selected_scores ([batch, class, score]) and
+ * valid_outputs, sized to the boxes selected (OpenVINO's dynamic shape).
+ * Soft NMS (soft_nms_sigma != 0) and sort_result_descending=true (a sort across
+ * batches and classes whose ties the reference breaks within 1e-6) are refused.
+ */
+function nonMaxSuppression(node: Node, t: Translation): Value[] {
+  if (node.domain !== 'opset5' && node.domain !== 'opset9') t.fail(node, `NonMaxSuppression of ${node.domain} is not translated (opset5 and opset9 are)`);
+  const encoding = (t.str(node, 'box_encoding') ?? 'corner').trim();
+  if (encoding !== 'corner' && encoding !== 'center') t.fail(node, `box_encoding="${encoding}" is not translated`);
+  if (t.bool(node, 'sort_result_descending') ?? true) {
+    t.fail(node, 'sort_result_descending=true is not translated (ONNX keeps the per-batch, per-class order; false is translated)');
+  }
+  const outType = (t.str(node, 'output_type') ?? 'i64').trim();
+  if (outType !== 'i64' && outType !== 'i32') t.fail(node, `output_type="${outType}" is not translated (i64 and i32 are)`);
+  const sigma = constScalar(node, t, 5, 'soft_nms_sigma', 0);
+  if (sigma !== 0) t.fail(node, `soft_nms_sigma=${sigma} (soft NMS) is not translated (0, hard NMS, is)`);
+  const iou = f32(constScalar(node, t, 3, 'iou_threshold', 0));
+  const scoreThreshold = f32(constScalar(node, t, 4, 'score_threshold', 0));
+  const atLeast = node.domain === 'opset5';
+  if (atLeast ? !(iou > 0) : !(iou >= 0)) {
+    t.fail(node, `iou_threshold=${iou} is not translated (ONNX never suppresses by a box that does not overlap; ${atLeast ? 'above 0' : '0 or more'} is)`);
+  }
+  const boxesType = t.inputDType(node, 0);
+  const scoresType = t.inputDType(node, 1);
+  if (boxesType !== 'float32' || scoresType !== 'float32') t.fail(node, `boxes and scores must be f32 (got ${boxesType ?? 'unknown'} and ${scoresType ?? 'unknown'})`);
+
+  let boxes = t.input(node, 0);
+  const [c0, c1, c2, c3] = t.add('Split', [boxes, t.int64s([1, 1, 1, 1])], { axis: 2 }, 4) as [Value, Value, Value, Value];
+  let corners: [Value, Value, Value, Value];
+  if (encoding === 'center') {
+    // [x_center, y_center, width, height] -> [y1, x1, y2, x2]
+    const half = t.scalar('float32', 2);
+    const hw = t.add1('Div', [c2, half]);
+    const hh = t.add1('Div', [c3, half]);
+    corners = [t.add1('Sub', [c1, hh]), t.add1('Sub', [c0, hw]), t.add1('Add', [c1, hh]), t.add1('Add', [c0, hw])];
+    boxes = t.add1('Concat', corners, { axis: 2 });
+  } else {
+    corners = [c0, c1, c2, c3];
+  }
+  const proper = t.add1('And', [t.add1('Greater', [corners[2], corners[0]]), t.add1('Greater', [corners[3], corners[1]])]);
+  boxes = t.add1('Where', [proper, boxes, t.scalar('float32', 0)]);
+
+  const maxPerClass = node.inputs[2]
+    ? t.add1('Reshape', [t.inputDType(node, 2) === 'int64' ? t.input(node, 2) : t.add1('Cast', [t.input(node, 2)], { to: onnxTypeOf(node, t, 'int64') }), t.int64s([1])])
+    : t.int64s([0]);
+  const onnxIou = atLeast ? float32Below(iou) : iou;
+  const selected = t.add1('NonMaxSuppression', [boxes, t.input(node, 1), maxPerClass, t.constant('float32', [1], [onnxIou]), t.constant('float32', [1], [scoreThreshold])], { center_point_box: 0 });
+
+  const toOut = (v: Value): Value => (outType === 'i64' ? v : t.add1('Cast', [v], { to: onnxTypeOfElementType(node, t, 'i32') }));
+  const score = t.add1('Unsqueeze', [t.add1('GatherND', [t.input(node, 1), selected]), t.int64s([1])]);
+  const batchClass = t.add1('Cast', [t.add1('Slice', [selected, t.int64s([0]), t.int64s([2]), t.int64s([1])])], { to: onnxTypeOf(node, t, 'float32') });
+  const scores = t.add1('Concat', [batchClass, score], { axis: 1 });
+  const valid = t.add1('Slice', [t.add1('Shape', [selected]), t.int64s([0]), t.int64s([1])]);
+  return [toOut(selected), scores, toOut(valid)];
+}
+
 registerTranslators({
   PriorBox: priorBox,
   PriorBoxClustered: priorBoxClustered,
@@ -415,4 +500,5 @@ registerTranslators({
   GridSample: gridSample,
   Eye: eye,
   Bucketize: bucketize,
+  NonMaxSuppression: nonMaxSuppression,
 });
