@@ -54,3 +54,39 @@ export function testValues(count: number, seed = 1, lo = -1, hi = 1): number[] {
     return lo + ((x % 1_000_000) / 1_000_000) * (hi - lo);
   });
 }
+
+/** Elementwise |actual - expected| <= tol * max(1, |expected|); the failure names the first element off. */
+export function expectClose(actual: readonly number[], expected: readonly number[], tol = 1e-5): void {
+  expect(actual.length).toBe(expected.length);
+  actual.forEach((a, i) => {
+    const e = expected[i]!;
+    if (!(Math.abs(a - e) <= tol * Math.max(1, Math.abs(e)))) {
+      throw new Error(`element ${i}: got ${a}, expected ${e} (got [${actual.join(', ')}], expected [${expected.join(', ')}])`);
+    }
+  });
+}
+
+/** Elements of a tensor of `shape`. */
+export const sizeOf = (shape: readonly number[]): number => shape.reduce((a, b) => a * b, 1);
+
+/** Row-major strides of `shape`. */
+export function stridesOf(shape: readonly number[]): number[] {
+  const s = new Array<number>(shape.length).fill(1);
+  for (let i = shape.length - 2; i >= 0; i--) s[i] = s[i + 1]! * shape[i + 1]!;
+  return s;
+}
+
+/** The coordinates of flat index `i` in a row-major tensor of `shape`. */
+export function coordsOf(shape: readonly number[], i: number): number[] {
+  const c = new Array<number>(shape.length);
+  for (let d = shape.length - 1; d >= 0; d--) {
+    c[d] = i % shape[d]!;
+    i = Math.floor(i / shape[d]!);
+  }
+  return c;
+}
+
+/** The flat index of coordinates `c` in a row-major tensor of `shape`. */
+export function flatOf(shape: readonly number[], c: readonly number[]): number {
+  return c.reduce((acc, x, d) => acc * shape[d]! + x, 0);
+}

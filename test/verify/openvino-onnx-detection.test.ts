@@ -4,7 +4,7 @@
  * this file computes from the OpenVINO specification.
  */
 import { newOvModel, ovConst, ovOp, ovParam } from '../helpers/openvino-build';
-import { TranslatedRunner, testValues } from '../helpers/openvino-translate';
+import { expectClose, TranslatedRunner, testValues } from '../helpers/openvino-translate';
 import type { DType } from '../../src/ir/dtype';
 import type { Graph, Node, Value } from '../../src/ir/graph';
 import type { Model } from '../../src/ir/model';
@@ -16,12 +16,6 @@ beforeAll(() => {
 });
 afterAll(() => runner.close());
 
-function expectClose(actual: number[], expected: number[], digits = 5): void {
-  expect(actual.length).toBe(expected.length);
-  actual.forEach((a, i) => {
-    if (Math.abs(a - expected[i]!) > 10 ** -digits) throw new Error(`element ${i}: got ${a}, expected ${expected[i]}`);
-  });
-}
 
 /** Declares the element type of a layer's first output (ovOp gives it that of input 0). */
 function typed(node: Node, dtype: DType): Node {
@@ -425,7 +419,7 @@ describe('GridSample', () => {
     grid[0] = 0; // a pixel centre or half-way point (nearest's tie)
     grid[1] = 1 / 3;
     const out = await runner.run(build(o), { x: { shape: [1, 2, 3, 4], values: data }, grid: { shape: [1, 3, 5, 2], values: grid } });
-    expectClose(out.gs_out!.values, ref(data, [1, 2, 3, 4], grid, [3, 5], o), 4);
+    expectClose(out.gs_out!.values, ref(data, [1, 2, 3, 4], grid, [3, 5], o), 1e-4);
   });
 
   it('refuses bicubic with border padding (ONNX clamps the coordinate, OpenVINO the pixel indices)', () => {
@@ -562,7 +556,7 @@ describe('NonMaxSuppression', () => {
     const out = await runner.run(m, feeds);
     const expected = ref(boxes, scores, 3, third, f(0.3), atLeast);
     expect(out.nms_out0!).toEqual({ shape: [expected.length, 3], values: expected.flat(), dtype: 'int32' });
-    expectClose(out.nms_out1!.values, expected.flatMap(([b, c, i]) => [b!, c!, f(scores[b!]![c!]![i!]!)]), 6);
+    expectClose(out.nms_out1!.values, expected.flatMap(([b, c, i]) => [b!, c!, f(scores[b!]![c!]![i!]!)]), 1e-6);
     expect(out.nms_out2!).toEqual({ shape: [1], values: [expected.length], dtype: 'int32' });
     // The two versions differ on box 1 of batch 0, class 0 (IoU with box 0 exactly at the threshold).
     expect(expected.some(([b, c, i]) => b === 0 && c === 0 && i === 1)).toBe(!atLeast);

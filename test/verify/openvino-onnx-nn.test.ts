@@ -8,7 +8,7 @@ import type { DType } from '../../src/ir/dtype';
 import type { Graph, Value } from '../../src/ir/graph';
 import { openvinoToOnnx } from '../../src/verify/openvino-onnx';
 import { newOvModel, ovConst, ovOp, ovParam } from '../helpers/openvino-build';
-import { TranslatedRunner, testValues } from '../helpers/openvino-translate';
+import { expectClose, sizeOf as size, stridesOf, TranslatedRunner, testValues } from '../helpers/openvino-translate';
 
 let runner: TranslatedRunner;
 beforeAll(() => {
@@ -17,14 +17,6 @@ beforeAll(() => {
 afterAll(() => runner.close());
 
 // ---- small tensor helpers -------------------------------------------------
-
-const size = (shape: readonly number[]): number => shape.reduce((a, b) => a * b, 1);
-
-function stridesOf(shape: readonly number[]): number[] {
-  const s = new Array<number>(shape.length).fill(1);
-  for (let i = shape.length - 2; i >= 0; i--) s[i] = s[i + 1]! * shape[i + 1]!;
-  return s;
-}
 
 /** Every multi-index of `shape`, row-major. */
 function indices(shape: readonly number[]): number[][] {
@@ -37,14 +29,6 @@ function indices(shape: readonly number[]): number[][] {
 
 const at = (values: readonly number[], shape: readonly number[], idx: readonly number[]): number => values[idx.reduce((a, x, i) => a + x * stridesOf(shape)[i]!, 0)]!;
 
-function expectClose(actual: readonly number[], expected: readonly number[], tol = 1e-5): void {
-  expect(actual.length).toBe(expected.length);
-  actual.forEach((a, i) => {
-    if (Math.abs(a - expected[i]!) > tol * Math.max(1, Math.abs(expected[i]!))) {
-      throw new Error(`element ${i}: got ${a}, expected ${expected[i]} (got [${actual.join(', ')}], expected [${expected.join(', ')}])`);
-    }
-  });
-}
 
 const f32 = (xs: readonly number[]): number[] => xs.map(Math.fround);
 

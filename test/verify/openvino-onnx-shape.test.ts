@@ -8,29 +8,15 @@ import type { Graph, Value } from '../../src/ir/graph';
 import type { Model } from '../../src/ir/model';
 import { openvinoToOnnx } from '../../src/verify/openvino-onnx';
 import { newOvModel, ovConst, ovOp, ovParam } from '../helpers/openvino-build';
-import { TranslatedRunner, testValues } from '../helpers/openvino-translate';
+import { coordsOf, expectClose as closeWithin, flatOf, sizeOf as size, TranslatedRunner, testValues } from '../helpers/openvino-translate';
+
+const expectClose = (actual: number[], expected: number[]): void => closeWithin(actual, expected, 5e-6);
 
 let runner: TranslatedRunner;
 beforeAll(() => {
   runner = new TranslatedRunner();
 });
 afterAll(() => runner.close());
-
-const size = (shape: readonly number[]): number => shape.reduce((a, b) => a * b, 1);
-
-/** The coordinates of flat index `i` in a row-major tensor of `shape`. */
-function coordsOf(shape: readonly number[], i: number): number[] {
-  const c = new Array<number>(shape.length);
-  for (let d = shape.length - 1; d >= 0; d--) {
-    c[d] = i % shape[d]!;
-    i = Math.floor(i / shape[d]!);
-  }
-  return c;
-}
-
-function flatOf(shape: readonly number[], c: readonly number[]): number {
-  return c.reduce((acc, x, d) => acc * shape[d]! + x, 0);
-}
 
 /** A tensor of `shape` whose element at each coordinate is `f(coords)`. */
 function build(shape: readonly number[], f: (c: number[]) => number): number[] {
@@ -511,10 +497,6 @@ function interpolateRef(shape: number[], xs: number[], outShape: number[], a: In
   });
 }
 
-function expectClose(actual: number[], expected: number[]): void {
-  expect(actual.length).toBe(expected.length);
-  actual.forEach((v, i) => expect(v).toBeCloseTo(expected[i]!, 5));
-}
 
 describe('Interpolate', () => {
   const shape = [1, 2, 3, 4];
