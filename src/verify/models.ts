@@ -1,10 +1,11 @@
 import { CheckFailedError, UnsupportedError, UsageError } from '../errors';
+import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { detectFormat, readModel, writeModel } from '../formats';
 import { DTYPES, type DType } from '../ir/dtype';
-import type { Graph, Value } from '../ir/graph';
+import type { Graph, Node, Value } from '../ir/graph';
 import type { FormatId, Model } from '../ir/model';
 import { BytesData, Tensor } from '../ir/tensor';
 import { runArmnn } from './armnn';
@@ -12,7 +13,7 @@ import { diffElements } from './compare';
 import type { HostTensor, RuntimeJob, RuntimeResult } from './jobs';
 import { runLiteRt } from './litert';
 import { runOnnxRuntime } from './onnx-child';
-import { openvinoToOnnx } from './openvino-onnx';
+import { openvinoToOnnx, openvinoToOnnxUpTo, TranslationError, type Cut } from './openvino-onnx';
 import { randomTensor, seededRandom } from './random';
 
 /** The runtimes `recipe verify` can run a model in. */
@@ -40,6 +41,12 @@ export interface VerifyOptions {
   runtime?: RuntimeName;
   /** Per call of a runtime; default 10 minutes. */
   timeoutMs?: number;
+  /**
+   * OpenVINO IR: where a layer has no ONNX translation, compare the values it
+   * reads instead of the outputs after it (the layers from there on must be
+   * the same in both models). Default false: such a model is refused.
+   */
+  partial?: boolean;
 }
 
 /** An input both models were fed. */
@@ -81,6 +88,11 @@ export interface VerifyReport {
   outputs: VerifiedOutput[];
   /** Set when the models were translated to another format to run them (OpenVINO IR to ONNX: no OpenVINO runtime here). */
   translatedTo?: FormatId;
+  /**
+   * With `partial`: the layers without a translation, and the values compared
+   * instead of what follows them (the model outputs after them are not checked).
+   */
+  cut?: { layers: { name: string; op: string; reason: string }[]; comparedAt: string[]; outputsNotChecked: string[] };
   /** Runtimes tried before `runtime` and why they could not run the models. */
   fallbacks: { runtime: RuntimeName; error: string }[];
   ok: boolean;
@@ -123,10 +135,32 @@ export function verifyModels(beforeFile: string, afterFile: string, options: Ver
       const afterOnnx = path.join(dir, 'after.onnx');
       // Weights of 1 MB and more go to a data file beside each: a model over 2 GB cannot be one protobuf.
       const external = { externalData: 'external', externalThreshold: 1 << 20 } as const;
-      writeModel(openvinoToOnnx(before), beforeOnnx, external);
-      writeModel(openvinoToOnnx(after), afterOnnx, external);
+      let cut: VerifyReport['cut'];
+      if (options.partial) {
+        const b = openvinoToOnnxUpTo(before);
+        const a = openvinoToOnnxUpTo(after);
+        checkSameUntranslated(b.cut, a.cut);
+        if (b.cut.outputs.length === 0) {
+          throw new CheckFailedError(
+            `verify --partial: nothing is left to compare: every output of '${beforeFile}' follows a layer without an ONNX translation (${b.cut.layers.map((l) => `${l.op} '${l.name}'`).join(', ')}) that reads only inputs and constants`,
+          );
+        }
+        writeModel(b.model, beforeOnnx, external);
+        writeModel(a.model, afterOnnx, external);
+        if (b.cut.layers.length > 0) {
+          const outputNames = before.graph.outputs.map((v) => v.name);
+          cut = {
+            layers: b.cut.layers,
+            comparedAt: b.cut.frontier,
+            outputsNotChecked: outputNames.filter((n) => !b.cut.outputs.includes(n)),
+          };
+        }
+      } else {
+        writeModel(translateWhole(before), beforeOnnx, external);
+        writeModel(translateWhole(after), afterOnnx, external);
+      }
       const report = runAndCompare(runtimes, beforeOnnx, afterOnnx, beforeFile, afterFile, inputs, { runs, seed, rtol, atol, timeoutMs: options.timeoutMs });
-      return { format, ...report, translatedTo: 'onnx' };
+      return { format, ...report, translatedTo: 'onnx', ...(cut ? { cut } : {}) };
     } finally {
       fs.rmSync(dir, { recursive: true, force: true });
     }
@@ -206,9 +240,51 @@ export function verifyUnwritten(beforeFile: string, after: Model, options: Verif
  * no runtime, one that does not run it, or (OpenVINO IR) a layer that has no
  * translation to ONNX.
  */
-export function checkVerifiable(model: Model, runtime?: RuntimeName): void {
+export function checkVerifiable(model: Model, runtime?: RuntimeName, partial = false): void {
   runtimesFor(model.format, runtime);
-  if (model.format === 'openvino') openvinoToOnnx(model);
+  if (model.format === 'openvino') {
+    if (partial) openvinoToOnnxUpTo(model);
+    else translateWhole(model);
+  }
+}
+
+/** The whole model in ONNX; a layer without a translation is refused with the way out. */
+function translateWhole(model: Model): Model {
+  try {
+    return openvinoToOnnx(model);
+  } catch (e) {
+    if (e instanceof TranslationError) {
+      throw new TranslationError(e.message, `${e.hint ? `${e.hint}\n  ` : ''}--partial compares the values such a layer reads instead, when the rewrite left it and what follows it alone`);
+    }
+    throw e;
+  }
+}
+
+/**
+ * With --partial, the layers left untranslated are not checked: the rewrite
+ * must have left them as they were (same layers, types, attributes, and the
+ * same values read and written, by name).
+ */
+function checkSameUntranslated(before: Cut, after: Cut): void {
+  const describe = (n: Node): string => {
+    const attrs = [...n.attrs].map(([k, a]) => `${k}=${a.kind === 'string' ? a.value : JSON.stringify(a.value)}`).sort();
+    const input = (v: Value | null): string => (v?.const ? `${v.name}=${createHash('sha256').update(v.const.data.bytes()).digest('hex')}` : (v?.name ?? ''));
+    return `${n.op}|${n.domain}|${attrs.join(';')}|${n.inputs.map(input).join(',')}|${n.outputs.map((v) => v.name).join(',')}`;
+  };
+  const afterByName = new Map(after.untranslated.map((n) => [n.name, n]));
+  for (const n of before.untranslated) {
+    const m = afterByName.get(n.name);
+    if (!m || describe(m) !== describe(n)) {
+      throw new CheckFailedError(
+        `verify --partial: layer '${n.name}' (${n.op}) is not translated (it is, or follows, a layer without an ONNX translation) and the rewrite ${m ? 'changed' : 'removed'} it, so that change cannot be checked`,
+      );
+    }
+    afterByName.delete(n.name);
+  }
+  const added = [...afterByName.values()][0];
+  if (added) {
+    throw new CheckFailedError(`verify --partial: the rewritten model has layer '${added.name}' (${added.op}) where nothing is translated and the original has no such layer, so it cannot be checked`);
+  }
 }
 
 function runtimesFor(format: FormatId, asked: RuntimeName | undefined): readonly RuntimeName[] {

@@ -203,6 +203,67 @@ describe('verifyModels on OpenVINO IR (translated to ONNX, run in onnxruntime)',
   });
 });
 
+describe('verify --partial on OpenVINO IR: layers without a translation are cut off', () => {
+  /** The ResNeXt block, its Relu read by a layer nothing translates (and returned too). */
+  function withUntranslatedTail(attrValue = '1'): Model {
+    const model = resnextBlock();
+    const g = model.graph;
+    const relu = g.outputs[0]!;
+    const tail = ovOp(g, 'ExperimentalDetectronTopKROIs', 'opset6', [relu], [[1, 12, 4, 4]], { max_rois: attrValue }, 'rois');
+    g.outputs = [tail.output(0), relu];
+    return model;
+  }
+  const PACK = path.join(ROOT, 'recipes/groupconv/groupconv-split.yaml');
+
+  test('compares what the untranslated layer reads, and says which outputs it did not check', async () => {
+    const before = path.join(dir, 'tail.xml');
+    writeModel(withUntranslatedTail(), before);
+    const after = path.join(dir, 'tail.split.xml');
+    expect((await runCli('apply', PACK, before, '-o', after)).code).toBe(0);
+    expect(() => verifyModels(before, after, { runs: 1 })).toThrow(UnsupportedError);
+    const report = verifyModels(before, after, { runs: 1, partial: true });
+    expect(report.ok).toBe(true);
+    expect(report.cut).toEqual({
+      layers: [{ name: 'rois', op: 'ExperimentalDetectronTopKROIs', reason: 'no translation for ExperimentalDetectronTopKROIs yet' }],
+      comparedAt: ['relu_out'],
+      outputsNotChecked: ['rois_out'],
+    });
+    // The Relu is a model output and what the cut layer reads: compared once.
+    expect(report.outputs.map((o) => o.name)).toEqual(['relu_out']);
+    const cli = await runCli('verify', before, after, '--partial', '--runs', '1');
+    expect(cli.code).toBe(0);
+    expect(cli.stdout).toContain("note: --partial: no ONNX translation for ExperimentalDetectronTopKROIs 'rois': compared what it reads (relu_out)");
+    expect(cli.stdout).toContain('note: outputs after it, not checked: rois_out');
+  });
+
+  test('a wrong rewrite before the cut is still found', () => {
+    const before = path.join(dir, 'tail2.xml');
+    writeModel(withUntranslatedTail(), before);
+    const wrong = withUntranslatedTail();
+    const w = wrong.graph.nodes.find((n) => n.name === 'conv')!.input(1)!;
+    w.const = Tensor.from('float32', [...w.const!.shape], Array.from(w.const!.toFloat64(), (x, i) => (i === 3 ? x + 0.25 : x)));
+    const wrongFile = path.join(dir, 'tail2.wrong.xml');
+    writeModel(wrong, wrongFile);
+    const report = verifyModels(before, wrongFile, { runs: 1, partial: true });
+    expect(report.ok).toBe(false);
+  });
+
+  test('a rewrite that changed the untranslated layer cannot be checked: refused (exit 1), naming it', async () => {
+    const before = path.join(dir, 'tail3.xml');
+    writeModel(withUntranslatedTail('1'), before);
+    const changed = path.join(dir, 'tail3.changed.xml');
+    writeModel(withUntranslatedTail('2'), changed);
+    expect(() => verifyModels(before, changed, { runs: 1, partial: true })).toThrow(
+      "verify --partial: layer 'rois' (ExperimentalDetectronTopKROIs) is not translated (it is, or follows, a layer without an ONNX translation) and the rewrite changed it, so that change cannot be checked",
+    );
+    const r = await runCli('verify', before, changed, '--partial');
+    expect(r.code).toBe(1);
+    const refused = await runCli('verify', before, changed);
+    expect(refused.code).toBe(6);
+    expect(refused.stderr).toContain('--partial compares the values such a layer reads instead');
+  });
+});
+
 const GROUPS = 4;
 /** A ResNeXt-style block: 1x1 Convolution, grouped 3x3 convolution (4 groups, stride 2), bias, Relu. */
 function resnextBlock(): Model {

@@ -81,7 +81,7 @@ export const applyCommand: Command = {
     const clock = { start: performance.now(), read: 0, apply: 0, write: 0 };
     const model = readModel(input, { decodeGraphs: true });
     // Before the rewrite: a model no runtime here can run is refused at once, not after minutes of work.
-    if (verifier && verifyOptions) verifier.checkVerifiable(model, verifyOptions.runtime);
+    if (verifier && verifyOptions) verifier.checkVerifiable(model, verifyOptions.runtime, verifyOptions.partial);
     // Codecs may decode the graph on first use: count that as reading, not rewriting.
     void model.graphs;
     clock.read = performance.now() - clock.start;

@@ -1,6 +1,6 @@
 import { UsageError } from '../../errors';
 import type { RuntimeName, VerifyOptions, VerifyReport } from '../../verify/models';
-import { flagList, flagNumber, flagString, type FlagSpec, type ParsedArgs } from '../args';
+import { flagBool, flagList, flagNumber, flagString, type FlagSpec, type ParsedArgs } from '../args';
 import type { Command } from '../command';
 import { EXIT } from '../exit-codes';
 import { progressLine } from '../progress';
@@ -14,6 +14,10 @@ export const VERIFY_FLAGS: FlagSpec[] = [
   { name: 'dim', value: true, repeat: true, placeholder: 'NAME=SIZE', help: 'size of a named input dimension (others left open are 1)' },
   { name: 'shape', value: true, repeat: true, placeholder: 'INPUT=D0,D1,..', help: 'whole shape of an input' },
   { name: 'range', value: true, repeat: true, placeholder: '[INPUT=]LO,HI', help: 'input values in [LO, HI); without INPUT= for every float input (default -1,1)' },
+  {
+    name: 'partial',
+    help: 'OpenVINO IR: where a layer has no ONNX translation, compare the values it reads instead of the outputs after it (those layers must be unchanged)',
+  },
   { name: 'runtime', value: true, placeholder: 'NAME', help: 'onnxruntime (ONNX, OpenVINO IR), litert or armnn (TFLite); default: the format\'s, for TFLite LiteRT.js then ArmNN' },
 ];
 
@@ -95,6 +99,7 @@ export function verifyOptionsFrom(args: ParsedArgs): VerifyOptions {
     }
     options.runtime = runtime satisfies RuntimeName;
   }
+  if (flagBool(args, 'partial')) options.partial = true;
   return options;
 }
 
@@ -134,6 +139,11 @@ export function formatVerifyReport(report: VerifyReport, before: string, after: 
   if (open.length) {
     const where = open.map((i) => `${i.name}[${i.openDims.join(', ')}]`).join(', ');
     lines.push(`note: open dimensions fed as 1: ${where}; size them with --dim NAME=SIZE or --shape INPUT=D0,D1,..`);
+  }
+  if (report.cut) {
+    const layers = report.cut.layers.map((l) => `${l.op} '${l.name}'`).join(', ');
+    lines.push(`note: --partial: no ONNX translation for ${layers}: compared what ${report.cut.layers.length === 1 ? 'it reads' : 'they read'} (${report.cut.comparedAt.join(', ')})`);
+    if (report.cut.outputsNotChecked.length) lines.push(`note: outputs after ${report.cut.layers.length === 1 ? 'it' : 'them'}, not checked: ${report.cut.outputsNotChecked.join(', ')}`);
   }
   lines.push('');
   lines.push(

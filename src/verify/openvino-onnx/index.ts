@@ -1,6 +1,7 @@
 import { DTYPES } from '../../ir/dtype';
 import { Graph, type Node, type Shape, type Value } from '../../ir/graph';
 import { Model } from '../../ir/model';
+import { cleanup } from '../../ir/passes';
 import { TranslationError, Translation, translatableOps, translatorFor } from './translation';
 import './ops/elementwise';
 import './ops/nn';
@@ -21,6 +22,32 @@ export const TRANSLATION_OPSET = 17;
  * naming the first layer that has no translation.
  */
 export function openvinoToOnnx(ov: Model): Model {
+  return translate(ov, false).model;
+}
+
+/** What `openvinoToOnnxUpTo` could not translate, and what its outputs are instead. */
+export interface Cut {
+  /** Layers without a translation (or with attributes it cannot match), in graph order. */
+  layers: { name: string; op: string; reason: string }[];
+  /** Every layer not translated: those, and every layer that reads what they produce. */
+  untranslated: Node[];
+  /** Outputs of the ONNX model: the model's outputs that were translated, then the values the cut layers read. */
+  outputs: string[];
+  /** Of those, the values the cut layers read (some may be model outputs too). */
+  frontier: string[];
+}
+
+/**
+ * As openvinoToOnnx, but a layer without a translation does not stop it: that
+ * layer and everything after it are left out, and the values the left-out
+ * layers read become outputs beside the model's own outputs that do not
+ * depend on them. For checking a rewrite up to the layers nothing here can run.
+ */
+export function openvinoToOnnxUpTo(ov: Model): { model: Model; cut: Cut } {
+  return translate(ov, true);
+}
+
+function translate(ov: Model, cutAtUntranslatable: boolean): { model: Model; cut: Cut } {
   if (ov.format !== 'openvino') throw new TypeError(`openvinoToOnnx: expected an OpenVINO model, got ${ov.format}`);
   const main = ov.graph;
   const onnx = new Graph(main.name || 'openvino');
@@ -31,31 +58,74 @@ export function openvinoToOnnx(ov: Model): Model {
     onnx.inputs.push(v);
     t.bind(p, v);
   }
+  const cut: Cut = { layers: [], untranslated: [], outputs: [], frontier: [] };
+  const left = new Set<Node>();
   for (const node of inOrder(main)) {
-    const translate = translatorFor(node.op);
-    if (!translate) {
-      throw new TranslationError(
-        `cannot translate OpenVINO layer '${node.name}' (${node.op}${node.domain ? `, ${node.domain}` : ''}) to ONNX: no translation for ${node.op} yet`,
-        `translated ops: ${translatableOps().join(', ')}`,
-      );
+    if (node.inputs.some((v) => v?.producer && left.has(v.producer))) {
+      left.add(node);
+      continue;
     }
-    const outs = translate(node, t);
-    node.outputs.forEach((v, i) => {
-      t.bind(v, outs[i] ?? t.fail(node, `the translation gave no value for output ${i}`));
-    });
+    try {
+      translateLayer(node, t);
+    } catch (e) {
+      if (!cutAtUntranslatable || !(e instanceof TranslationError)) throw e;
+      left.add(node);
+      cut.layers.push({ name: node.name, op: node.op, reason: e.message.replace(/^cannot translate OpenVINO layer '[^']*' \([^)]*\) to ONNX: /, '') });
+    }
   }
-  onnx.outputs = main.outputs.map((v) => {
+  cut.untranslated = main.nodes.filter((n) => left.has(n));
+  // The values the model returns or the left-out layers read, once each, as computed.
+  const wanted: Value[] = [];
+  const seen = new Set<Value>();
+  const want = (v: Value | null): void => {
+    if (!v || seen.has(v) || (v.producer && left.has(v.producer))) return;
+    seen.add(v);
+    wanted.push(v);
+  };
+  main.outputs.forEach(want);
+  // Constants the left-out layers read are compared as bytes (checkSameUntranslated), not run.
+  // Model inputs are fed the same data on both sides: nothing to compare.
+  const fed = new Set(main.inputs);
+  const frontier = new Set<Value>();
+  for (const n of cut.untranslated) {
+    for (const v of n.inputs) {
+      if (!v || v.const || fed.has(v) || (v.producer && left.has(v.producer))) continue;
+      frontier.add(v);
+      want(v);
+    }
+  }
+  const onnxName = new Map<Value, string>();
+  onnx.outputs = wanted.map((v) => {
     checkDType(v, `output '${v.name}'`);
     const computed = t.valueOf(v);
-    if (!computed) throw new TranslationError(`cannot translate the OpenVINO model to ONNX: output '${v.name}' is not computed`);
+    if (!computed) throw new TranslationError(`cannot translate the OpenVINO model to ONNX: '${v.name}' is not computed`);
     const out = onnx.addValue(onnx.uniqueName(v.name), { dtype: v.dtype, shape: onnxShape(v.shape) });
     onnx.addNode({ op: 'Identity', name: t.freshName('Identity'), inputs: [computed], outputs: [out] });
+    onnxName.set(v, out.name);
     return out;
   });
+  cut.outputs = onnx.outputs.map((v) => v.name);
+  cut.frontier = [...frontier].map((v) => onnxName.get(v)!);
+  // A translation that failed half way may have left nodes nothing reads.
+  if (cut.layers.length > 0) cleanup(onnx);
   const model = new Model('onnx', onnx);
   model.opsets = [{ domain: '', version: TRANSLATION_OPSET }];
   model.producer = { name: 'recipe verify (OpenVINO IR translated to ONNX)' };
-  return model;
+  return { model, cut };
+}
+
+function translateLayer(node: Node, t: Translation): void {
+  const translateNode = translatorFor(node.op);
+  if (!translateNode) {
+    throw new TranslationError(
+      `cannot translate OpenVINO layer '${node.name}' (${node.op}${node.domain ? `, ${node.domain}` : ''}) to ONNX: no translation for ${node.op} yet`,
+      `translated ops: ${translatableOps().join(', ')}`,
+    );
+  }
+  const outs = translateNode(node, t);
+  node.outputs.forEach((v, i) => {
+    t.bind(v, outs[i] ?? t.fail(node, `the translation gave no value for output ${i}`));
+  });
 }
 
 /** Element types ONNX and onnxruntime take as graph inputs and outputs. */

@@ -2,6 +2,7 @@ import { UnsupportedError } from '../../errors';
 import { ovFloatAttr, ovFloatsAttr, ovIntAttr, ovIntsAttr, ovStringAttr } from '../../formats/openvino/attrs';
 import { attr, type Attr } from '../../ir/attr';
 import { dtypeOfElementType } from '../../formats/openvino/element-types';
+import { codeOfDtype } from '../../formats/onnx/schema';
 import type { DType } from '../../ir/dtype';
 import type { Graph, Node, Shape, Value } from '../../ir/graph';
 import { Tensor } from '../../ir/tensor';
@@ -80,6 +81,12 @@ export class Translation {
   input(node: Node, i: number): Value {
     const v = node.inputs[i];
     if (!v) this.fail(node, `input ${i} is not connected`);
+    if (v.const && !this.computed.has(v)) {
+      const code = codeOfDtype(v.const.dtype);
+      if (code === undefined || code === 0) {
+        this.fail(node, `input ${i} is a constant of an element type ONNX has no equivalent of (${v.const.dtype === 'undefined' ? 'u1, u3, u6 or nf4' : v.const.dtype})`);
+      }
+    }
     const onnxValue = this.valueOf(v);
     if (!onnxValue) this.fail(node, `input ${i} ('${v.name}') is not computed before the layer`);
     return onnxValue;
