@@ -491,6 +491,215 @@ function nonMaxSuppression(node: Node, t: Translation): Value[] {
   return [toOut(selected), scores, toOut(valid)];
 }
 
+const CORNER = 'caffe.PriorBoxParameter.CORNER';
+const CENTER_SIZE = 'caffe.PriorBoxParameter.CENTER_SIZE';
+
+/**
+ * DetectionOutput-1 and -8 (the SSD head) as OpenVINO's reference computes
+ * it, in float32, for the three-input form:
+ *
+ * 1. box_logits [B, P·L·4] (L = 1 with share_location, else the classes) are
+ *    decoded against the priors [1 or B, 1 or 2, P·4 or P·5] (CORNER: prior
+ *    + variance·logit; CENTER_SIZE: centre shifted by variance·logit·size,
+ *    size scaled by exp(variance·logit)), in the reference's operation order;
+ *    optionally clipped to [0, 1] (clip_before_nms).
+ * 2. Per image and class (the background class left out; decrease_label_id:
+ *    each prior's best class from 1 on, kept when its score >= the
+ *    threshold), the top_k highest scores are NMS candidates (a TopK mask),
+ *    and ONNX NonMaxSuppression, run on [B·C] single-class batches, keeps
+ *    those above confidence_threshold whose IoU with every kept box is at
+ *    most nms_threshold. ONNX and the reference both order by score with the
+ *    lower prior first on ties, compare `score > threshold` and `IoU >
+ *    threshold`, and compute the IoU with the same float32 operations; an
+ *    inverted box (max < min) overlaps nothing in the reference and is
+ *    zeroed for the NMS (onnxruntime would sort its corners).
+ * 3. keep_top_k: per image, the keep_top_k best detections (score, then
+ *    prior) over all classes, found with a TopK over a dense [B, P·C] score
+ *    map (ties between classes of one prior, unspecified in the reference,
+ *    go to the lower class).
+ * 4. Rows (image, label, score, xmin, ymin, xmax, ymax) by image, class and
+ *    NMS order (clip_after_nms clamps the box), then one row of image -1 and
+ *    zeros up to the N rows of the declared output (the reference leaves
+ *    them 0).
+ *
+ * The five-input form (objectness_score, the ARM cascade) and element types
+ * other than f32 are refused.
+ */
+function detectionOutput(node: Node, t: Translation): Value[] {
+  if (node.domain !== 'opset1' && node.domain !== 'opset8') t.fail(node, `DetectionOutput of ${node.domain} is not translated (opset1 and opset8 are)`);
+  if (node.inputs.length !== 3) t.fail(node, `${node.inputs.length} inputs are not translated (the three-input form is; the five-input ARM form with objectness_score is not)`);
+  for (let i = 0; i < 3; i++) {
+    const dt = t.inputDType(node, i);
+    if (dt !== 'float32') t.fail(node, `input ${i} is ${dt ?? 'of an unknown type'} (f32 is translated)`);
+  }
+  const [B, locWidth] = shape2(node, t, 0, 'box_logits');
+  const [B2, confWidth] = shape2(node, t, 1, 'class_preds');
+  const priorsShape = t.staticShape(node, 2);
+  if (priorsShape.length !== 3) t.fail(node, `proposals have rank ${priorsShape.length} (3 is valid)`);
+  const [PB, R, priorWidth] = priorsShape as [number, number, number];
+  if (B2 !== B) t.fail(node, `box_logits have ${B} images and class_preds ${B2}`);
+
+  const normalized = t.bool(node, 'normalized') ?? false;
+  const encoded = t.bool(node, 'variance_encoded_in_target') ?? false;
+  const share = t.bool(node, 'share_location') ?? true;
+  const codeType = (t.str(node, 'code_type') ?? CORNER).trim();
+  if (codeType !== CORNER && codeType !== CENTER_SIZE) t.fail(node, `code_type="${codeType}" is not translated (${CORNER} and ${CENTER_SIZE} are)`);
+  const priorSize = normalized ? 4 : 5;
+  if (priorWidth % priorSize !== 0) t.fail(node, `proposals hold ${priorWidth} values per row, not a multiple of ${priorSize}`);
+  const P = priorWidth / priorSize;
+  if (PB !== 1 && PB !== B) t.fail(node, `proposals have batch ${PB} for ${B} images (1 or ${B} is translated)`);
+  if (!encoded && R < 2) t.fail(node, 'proposals have no variance row and variance_encoded_in_target is false');
+  if (PB > 1 && R !== (encoded ? 1 : 2)) t.fail(node, `proposals [${PB}, ${R}, ${priorWidth}] with variance_encoded_in_target=${encoded} are not translated (the reference steps through them differently)`);
+  if (P === 0) t.fail(node, 'there are no priors');
+
+  let C: number;
+  if (node.domain === 'opset1') {
+    const n = t.int(node, 'num_classes');
+    if (n === undefined) t.fail(node, 'num_classes is missing');
+    C = n;
+    if (confWidth !== P * C) t.fail(node, `class_preds hold ${confWidth} values per image, not ${P} priors x ${C} classes`);
+  } else {
+    if (confWidth % P !== 0) t.fail(node, `class_preds hold ${confWidth} values per image, not a multiple of ${P} priors`);
+    C = confWidth / P;
+  }
+  if (C < 1) t.fail(node, `${C} classes`);
+  const L = share ? 1 : C;
+  if (locWidth !== P * L * 4) t.fail(node, `box_logits hold ${locWidth} values per image, not ${P} priors x ${L} location classes x 4`);
+
+  const bg = t.int(node, 'background_label_id') ?? 0;
+  const topK = t.int(node, 'top_k') ?? -1;
+  const keepTopKs = t.ints(node, 'keep_top_k');
+  if (!keepTopKs || keepTopKs.length === 0) t.fail(node, 'keep_top_k is missing');
+  const keepTopK = keepTopKs[0]!;
+  const nmsThreshold = t.float(node, 'nms_threshold');
+  if (nmsThreshold === undefined) t.fail(node, 'nms_threshold is missing');
+  const confThreshold = f32(t.float(node, 'confidence_threshold') ?? 0);
+  const clipBefore = t.bool(node, 'clip_before_nms') ?? false;
+  const clipAfter = t.bool(node, 'clip_after_nms') ?? false;
+  const decrease = t.bool(node, 'decrease_label_id') ?? false;
+  if (topK === 0 || keepTopK === 0) t.fail(node, `top_k=${topK} with keep_top_k=${keepTopK} is not translated (0 keeps nothing)`);
+
+  const declared = t.outputShape(node, 0);
+  let N: number;
+  if (declared && declared.length === 4 && typeof declared[2] === 'number') N = declared[2];
+  else if (keepTopK > 0) N = B * keepTopK;
+  else if (topK > 0) N = B * topK * C;
+  else N = B * P * C;
+
+  const i64 = (xs: number[]): Value => t.int64s(xs);
+  const fconst = (x: number): Value => t.scalar('float32', x);
+  const NEG_INF = fconst(-Infinity);
+
+  // Decoding: everything [B or 1, L or 1, P, 1] per coordinate.
+  const loc4 = t.add1('Transpose', [t.add1('Reshape', [t.input(node, 0), i64([B, P, L, 4])])], { perm: [0, 2, 1, 3] });
+  const priors = t.input(node, 2);
+  const boxRow = t.add1('Reshape', [t.add1('Slice', [priors, i64([0]), i64([1]), i64([1])]), i64([PB, 1, P, priorSize])]);
+  let priorBox = priorSize === 4 ? boxRow : t.add1('Slice', [boxRow, i64([1]), i64([5]), i64([3])]);
+  if (!normalized) {
+    const w = f32(t.int(node, 'input_width') ?? 1);
+    const h = f32(t.int(node, 'input_height') ?? 1);
+    priorBox = t.add1('Div', [priorBox, t.constant('float32', [4], [w, h, w, h])]);
+  }
+  const split4 = (v: Value): Value[] => t.add('Split', [v, i64([1, 1, 1, 1])], { axis: 3 }, 4);
+  const [pxmin, pymin, pxmax, pymax] = split4(priorBox) as [Value, Value, Value, Value];
+  const [lx0, ly0, lx1, ly1] = split4(loc4) as [Value, Value, Value, Value];
+  let vars: Value[] | undefined;
+  if (!encoded) {
+    const varRow = t.add1('Slice', [priors, i64([1, 0]), i64([2, P * 4]), i64([1, 2])]);
+    vars = split4(t.add1('Reshape', [varRow, i64([PB, 1, P, 4])]));
+  }
+  const scaled = (k: number, v: Value): Value => (vars ? t.add1('Mul', [vars[k]!, v]) : v);
+  const two = fconst(2);
+  let coords: Value[];
+  if (codeType === CORNER) {
+    coords = [t.add1('Add', [pxmin, scaled(0, lx0)]), t.add1('Add', [pymin, scaled(1, ly0)]), t.add1('Add', [pxmax, scaled(2, lx1)]), t.add1('Add', [pymax, scaled(3, ly1)])];
+  } else {
+    const pw = t.add1('Sub', [pxmax, pxmin]);
+    const ph = t.add1('Sub', [pymax, pymin]);
+    const pcx = t.add1('Div', [t.add1('Add', [pxmin, pxmax]), two]);
+    const pcy = t.add1('Div', [t.add1('Add', [pymin, pymax]), two]);
+    const cx = t.add1('Add', [t.add1('Mul', [scaled(0, lx0), pw]), pcx]);
+    const cy = t.add1('Add', [t.add1('Mul', [scaled(1, ly0), ph]), pcy]);
+    const halfW = t.add1('Div', [t.add1('Mul', [t.add1('Exp', [scaled(2, lx1)]), pw]), two]);
+    const halfH = t.add1('Div', [t.add1('Mul', [t.add1('Exp', [scaled(3, ly1)]), ph]), two]);
+    coords = [t.add1('Sub', [cx, halfW]), t.add1('Sub', [cy, halfH]), t.add1('Add', [cx, halfW]), t.add1('Add', [cy, halfH])];
+  }
+  let boxes = t.add1('Concat', coords, { axis: 3 });
+  if (clipBefore) boxes = t.add1('Clip', [boxes, fconst(0), fconst(1)]);
+  // [B·C, P, 4]: one NMS batch per image and class.
+  const boxesBC = t.add1('Reshape', [t.add1('Expand', [boxes, i64([B, C, P, 4])]), i64([B * C, P, 4])]);
+  const [bx0, by0, bx1, by1] = t.add('Split', [boxesBC, i64([1, 1, 1, 1])], { axis: 2 }, 4) as [Value, Value, Value, Value];
+  const upright = t.add1('And', [t.add1('GreaterOrEqual', [bx1, bx0]), t.add1('GreaterOrEqual', [by1, by0])]);
+  const nmsBoxes = t.add1('Where', [upright, boxesBC, fconst(0)]);
+
+  // Scores [B, C, P].
+  let scores = t.add1('Transpose', [t.add1('Reshape', [t.input(node, 1), i64([B, P, C])])], { perm: [0, 2, 1] });
+  const classMask = (keep: (c: number) => boolean): Value => t.constant('bool', [1, C, 1], Array.from({ length: C }, (_, c) => (keep(c) ? 1 : 0)));
+  const topKMask = (s: Value, lanes: number): Value => {
+    const idx = t.add('TopK', [s, i64([topK])], { axis: 2, largest: 1, sorted: 1 }, 2)[1]!;
+    const ones = t.add1('Expand', [t.constant('bool', [1, 1, 1], [1]), i64([B, lanes, topK])]);
+    const none = t.constant('bool', [B, lanes, P], new Array<number>(B * lanes * P).fill(0));
+    return t.add1('ScatterElements', [none, idx, ones], { axis: 2 });
+  };
+  let scoreThreshold = confThreshold;
+  if (!decrease) {
+    if (bg >= 0 && bg < C) scores = t.add1('Where', [classMask((c) => c !== bg), scores, NEG_INF]);
+    if (topK > 0 && topK < P) scores = t.add1('Where', [topKMask(scores, C), scores, NEG_INF]);
+  } else {
+    // Each prior's best class from 1 on (the lowest of equal ones), a candidate when its score is >= the threshold and > -1.
+    const eligible = t.add1('Where', [classMask((c) => c >= 1 && c !== bg), scores, NEG_INF]);
+    const best = t.add1('ArgMax', [eligible], { axis: 1, keepdims: 1 });
+    const bestScore = t.add1('ReduceMax', [eligible], { axes: [1], keepdims: 1 });
+    const ok = t.add1('And', [t.add1('GreaterOrEqual', [bestScore, fconst(confThreshold)]), t.add1('Greater', [bestScore, fconst(-1)])]);
+    let cand = t.add1('Where', [ok, bestScore, NEG_INF]);
+    if (topK > 0 && topK < P) cand = t.add1('Where', [topKMask(cand, 1), cand, NEG_INF]);
+    const isBest = t.add1('Equal', [best, t.constant('int64', [1, C, 1], Array.from({ length: C }, (_, c) => c))]);
+    const hasClass = classMask((c) => c >= 1 && c !== bg);
+    scores = t.add1('Where', [t.add1('And', [isBest, hasClass]), cand, NEG_INF]);
+    // Candidates are finite and above -1: the largest float32 below everything keeps them all.
+    scoreThreshold = -3.4028234663852886e38;
+  }
+  const scoresBC = t.add1('Reshape', [scores, i64([B * C, 1, P])]);
+  const selected = t.add1('NonMaxSuppression', [nmsBoxes, scoresBC, i64([P]), t.constant('float32', [1], [f32(nmsThreshold)]), t.constant('float32', [1], [scoreThreshold])], { center_point_box: 0 });
+
+  const col = (k: number): Value => t.add1('Slice', [selected, i64([k]), i64([k + 1]), i64([1])]);
+  const bc = col(0);
+  const prior = col(2);
+  const bcp = t.add1('Concat', [bc, prior], { axis: 1 });
+  let image = t.add1('Div', [bc, i64([C])]);
+  let label = t.add1('Mod', [bc, i64([C])]);
+  let score = t.add1('GatherND', [t.add1('Reshape', [scores, i64([B * C, P])]), bcp]);
+  let box = t.add1('GatherND', [boxesBC, bcp]);
+
+  if (keepTopK > 0 && keepTopK < P * C) {
+    // Dense [B, P·C] map of the kept scores (-inf elsewhere), its keep_top_k best per image, and each detection's flag in it.
+    const flat = t.add1('Add', [t.add1('Mul', [prior, i64([C])]), label]);
+    const at = t.add1('Concat', [image, flat], { axis: 1 });
+    const dense = t.add1('ScatterND', [t.constant('float32', [B, P * C], new Array<number>(B * P * C).fill(-Infinity)), at, score]);
+    const [values, idx] = t.add('TopK', [dense, i64([keepTopK])], { axis: 1, largest: 1, sorted: 1 }, 2) as [Value, Value];
+    const real = t.add1('Greater', [values, NEG_INF]);
+    const mark = t.add1('ScatterElements', [t.constant('bool', [B, P * C], new Array<number>(B * P * C).fill(0)), idx, real], { axis: 1 });
+    const keep = t.add1('GatherND', [mark, at]);
+    const pick = (v: Value): Value => t.add1('Compress', [v, keep], { axis: 0 });
+    [image, label, score, box] = [pick(image), pick(label), pick(score), pick(box)];
+  }
+  if (decrease) label = t.add1('Sub', [label, i64([1])]);
+  const asFloat = (v: Value): Value => t.add1('Cast', [v], { to: onnxTypeOf(node, t, 'float32') });
+  if (clipAfter) box = t.add1('Clip', [box, fconst(0), fconst(1)]);
+  const rows = t.add1('Concat', [asFloat(image), asFloat(label), t.add1('Unsqueeze', [score, i64([1])]), box], { axis: 1 });
+  const end = t.constant('float32', [1, 7], [-1, 0, 0, 0, 0, 0, 0]);
+  const zeros = t.constant('float32', [N, 7], new Array<number>(N * 7).fill(0));
+  const padded = t.add1('Slice', [t.add1('Concat', [rows, end, zeros], { axis: 0 }), i64([0]), i64([N]), i64([0])]);
+  return [t.add1('Reshape', [padded, i64([1, 1, N, 7])])];
+}
+
+/** A static [a, b] input shape. */
+function shape2(node: Node, t: Translation, i: number, what: string): [number, number] {
+  const s = t.staticShape(node, i);
+  if (s.length !== 2) t.fail(node, `${what} (input ${i}) have rank ${s.length} (2 is valid)`);
+  return [s[0]!, s[1]!];
+}
+
 registerTranslators({
   PriorBox: priorBox,
   PriorBoxClustered: priorBoxClustered,
@@ -501,4 +710,5 @@ registerTranslators({
   Eye: eye,
   Bucketize: bucketize,
   NonMaxSuppression: nonMaxSuppression,
+  DetectionOutput: detectionOutput,
 });
