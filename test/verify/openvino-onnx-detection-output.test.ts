@@ -54,12 +54,13 @@ const base: Opts = {
 type Box = [number, number, number, number];
 
 /** What the reference computes, with counts of what NMS suppressed and keep_top_k cut (so a test can check it exercised them). */
-function reference(o: Opts, loc: number[], conf: number[], priors: number[], N: number): { out: number[]; suppressed: number; cut: number } {
+function reference(o: Opts, loc: number[], conf: number[], priors: number[], N: number): { out: number[]; suppressed: number; cut: number; inverted: number } {
   const L = o.share ? 1 : o.C;
   const ps = o.normalized ? 4 : 5;
   const R = o.encoded ? 1 : 2;
   let suppressed = 0;
   let cut = 0;
+  let inverted = 0;
   const rows: number[][] = [];
   for (let i = 0; i < o.B; i++) {
     const pb = o.PB === 1 ? 0 : i;
@@ -148,6 +149,7 @@ function reference(o: Opts, loc: number[], conf: number[], priors: number[], N: 
     dets.sort((a, b) => a.c - b.c || b.s - a.s);
     for (const d of dets) {
       let b = boxOf(d.c, d.p);
+      if (b[2] < b[0] || b[3] < b[1]) inverted++;
       if (o.clipAfter) b = b.map((x) => Math.max(0, Math.min(1, x))) as Box;
       rows.push([i, o.decrease ? d.c - 1 : d.c, d.s, ...b]);
     }
@@ -155,7 +157,7 @@ function reference(o: Opts, loc: number[], conf: number[], priors: number[], N: 
   const out = new Array<number>(N * 7).fill(0);
   rows.forEach((r, k) => out.splice(k * 7, 7, ...r));
   if (rows.length < N) out[rows.length * 7] = -1;
-  return { out, suppressed, cut };
+  return { out, suppressed, cut, inverted };
 }
 
 /** The declared output rows, as OpenVINO's shape inference gives them. */
@@ -219,10 +221,13 @@ function priorsFor(o: Opts, seed: number): number[] {
  * that must matter on these inputs: the reference with each of them changed
  * gives another output.
  */
-async function check(o: Opts, seed: number, without: Partial<Opts>[] = [], spread = 0.6): Promise<{ suppressed: number; cut: number; count: number }> {
+async function check(
+  o: Opts, seed: number, without: Partial<Opts>[] = [], spread = 0.6, edit?: (conf: number[]) => void,
+): Promise<{ suppressed: number; cut: number; count: number; inverted: number; out: number[] }> {
   const L = o.share ? 1 : o.C;
   const loc = testValues(o.B * o.P * L * 4, seed, -spread, spread).map(f);
   const conf = testValues(o.B * o.P * o.C, seed + 1, 0, 1).map(f);
+  edit?.(conf);
   const priors = priorsFor(o, seed + 2);
   const N = rowsOf(o);
   const ref = reference(o, loc, conf, priors, N);
@@ -240,7 +245,7 @@ async function check(o: Opts, seed: number, without: Partial<Opts>[] = [], sprea
   expectClose(got.det_out!.values, ref.out, 1e-5);
   let count = 0;
   while (count < N && ref.out[count * 7] !== -1) count++;
-  return { suppressed: ref.suppressed, cut: ref.cut, count };
+  return { suppressed: ref.suppressed, cut: ref.cut, count, inverted: ref.inverted, out: ref.out };
 }
 
 describe('DetectionOutput', () => {
@@ -277,6 +282,13 @@ describe('DetectionOutput', () => {
     expect(r.suppressed).toBeGreaterThan(0);
   });
 
+  it('CORNER logits that invert boxes (max < min): those overlap nothing in the reference', async () => {
+    const o: Opts = { ...base, code: CORNER, P: 6, nms: 0.1, conf: 0 };
+    const r = await check(o, 31, [{ nms: 0.95 }], 2);
+    expect(r.inverted).toBeGreaterThan(0);
+    expect(r.suppressed).toBeGreaterThan(0);
+  });
+
   it('top_k limits the NMS candidates per class before suppression', async () => {
     const o: Opts = { ...base, P: 6, topK: 2, nms: 0.2, conf: 0 };
     const r = await check(o, 5, [{ topK: -1 }]);
@@ -298,12 +310,27 @@ describe('DetectionOutput', () => {
 
   it.each([
     ['background 0', { conf: 0.6 }, [{ decrease: false }, { conf: 0 }]],
-    ['no background, top_k 3, keep_top_k 2, a location per class', { bg: -1, topK: 3, keepTopK: 2, share: false, nms: 0.9 }, [{ topK: 1 }, { keepTopK: 3 }]],
+    ['no background, top_k 3 over all priors, a location per class', { bg: -1, topK: 3, share: false, nms: 0.9 }, [{ topK: -1 }]],
+    ['keep_top_k 2', { keepTopK: 2, nms: 0.9 }, [{ keepTopK: 3 }]],
     ['background 2 of 4 classes, two images', { bg: 2, C: 4, B: 2, PB: 2, nms: 0.2 }, [{ bg: -1 }, { nms: 0.9 }]],
   ] as const)('decrease_label_id (MXNet): each prior under its best class from 1, labels one less, %s', async (_, over, without) => {
     const o: Opts = { ...base, decrease: true, P: 6, conf: 0.3, ...over };
     const r = await check(o, 13, [...without]);
     expect(r.count).toBeGreaterThan(0);
+  });
+
+  it.each([
+    ['Caffe drops', false],
+    ['MXNet (decrease_label_id) keeps', true],
+  ] as const)('%s a score equal to confidence_threshold', async (_, decrease) => {
+    // Prior 0's class 1 score is set to the threshold (and class 2 below it, so it is prior 0's best class); no NMS.
+    const o: Opts = { ...base, decrease, P: 4, conf: 0.5, nms: 1 };
+    const r = await check(o, 7, [], 0.6, (conf) => {
+      conf[1] = f(0.5);
+      conf[2] = f(0.25);
+    });
+    const rows = Array.from({ length: r.count }, (_, k) => r.out.slice(k * 7, k * 7 + 7));
+    expect(rows.some((row) => row[2] === f(0.5))).toBe(decrease);
   });
 
   it('refuses the five-input ARM form, unknown code types, and other opsets', () => {

@@ -587,6 +587,8 @@ function detectionOutput(node: Node, t: Translation): Value[] {
   else N = B * P * C;
 
   const i64 = (xs: number[]): Value => t.int64s(xs);
+  // Large fills as an Expand of a scalar, not initializers of B·P·C values (SSD300: 8732 priors x 21 classes).
+  const filled = (dtype: 'float32' | 'bool', x: number, shape: number[]): Value => t.add1('Expand', [t.scalar(dtype, x), i64(shape)]);
   const fconst = (x: number): Value => t.scalar('float32', x);
   const NEG_INF = fconst(-Infinity);
 
@@ -638,7 +640,7 @@ function detectionOutput(node: Node, t: Translation): Value[] {
   const topKMask = (s: Value, lanes: number): Value => {
     const idx = t.add('TopK', [s, i64([topK])], { axis: 2, largest: 1, sorted: 1 }, 2)[1]!;
     const ones = t.add1('Expand', [t.constant('bool', [1, 1, 1], [1]), i64([B, lanes, topK])]);
-    const none = t.constant('bool', [B, lanes, P], new Array<number>(B * lanes * P).fill(0));
+    const none = filled('bool', 0, [B, lanes, P]);
     return t.add1('ScatterElements', [none, idx, ones], { axis: 2 });
   };
   let scoreThreshold = confThreshold;
@@ -675,10 +677,10 @@ function detectionOutput(node: Node, t: Translation): Value[] {
     // Dense [B, P·C] map of the kept scores (-inf elsewhere), its keep_top_k best per image, and each detection's flag in it.
     const flat = t.add1('Add', [t.add1('Mul', [prior, i64([C])]), label]);
     const at = t.add1('Concat', [image, flat], { axis: 1 });
-    const dense = t.add1('ScatterND', [t.constant('float32', [B, P * C], new Array<number>(B * P * C).fill(-Infinity)), at, score]);
+    const dense = t.add1('ScatterND', [filled('float32', -Infinity, [B, P * C]), at, score]);
     const [values, idx] = t.add('TopK', [dense, i64([keepTopK])], { axis: 1, largest: 1, sorted: 1 }, 2) as [Value, Value];
     const real = t.add1('Greater', [values, NEG_INF]);
-    const mark = t.add1('ScatterElements', [t.constant('bool', [B, P * C], new Array<number>(B * P * C).fill(0)), idx, real], { axis: 1 });
+    const mark = t.add1('ScatterElements', [filled('bool', 0, [B, P * C]), idx, real], { axis: 1 });
     const keep = t.add1('GatherND', [mark, at]);
     const pick = (v: Value): Value => t.add1('Compress', [v, keep], { axis: 0 });
     [image, label, score, box] = [pick(image), pick(label), pick(score), pick(box)];
@@ -688,7 +690,7 @@ function detectionOutput(node: Node, t: Translation): Value[] {
   if (clipAfter) box = t.add1('Clip', [box, fconst(0), fconst(1)]);
   const rows = t.add1('Concat', [asFloat(image), asFloat(label), t.add1('Unsqueeze', [score, i64([1])]), box], { axis: 1 });
   const end = t.constant('float32', [1, 7], [-1, 0, 0, 0, 0, 0, 0]);
-  const zeros = t.constant('float32', [N, 7], new Array<number>(N * 7).fill(0));
+  const zeros = filled('float32', 0, [N, 7]);
   const padded = t.add1('Slice', [t.add1('Concat', [rows, end, zeros], { axis: 0 }), i64([0]), i64([N]), i64([0])]);
   return [t.add1('Reshape', [padded, i64([1, 1, N, 7])])];
 }
