@@ -5,9 +5,10 @@
  * NMS over the top_k candidates, keep_top_k over all classes, rows by image,
  * class and score, one end row of image -1 and zeros after it).
  *
- * The inputs are pseudo-random, so no two scores of an image are equal and
- * no IoU sits on the threshold: the reference leaves some of those ties
- * unspecified (std::sort) and the translation breaks them by prior then class.
+ * The inputs are pseudo-random (no IoU sits on the threshold). Equal scores
+ * within a class go to the lower prior in both; equal scores of two classes
+ * of one prior are left open by the reference's std::sort at keep_top_k (the
+ * translation takes the lower class), so no test has them.
  */
 import { newOvModel, ovOp, ovParam } from '../helpers/openvino-build';
 import { expectClose, TranslatedRunner, testValues } from '../helpers/openvino-translate';
@@ -248,6 +249,15 @@ async function check(
   return { suppressed: ref.suppressed, cut: ref.cut, count, inverted: ref.inverted, out: ref.out };
 }
 
+function failure(m: Model): string {
+  try {
+    openvinoToOnnx(m);
+  } catch (e) {
+    return (e as Error).message;
+  }
+  return 'no failure';
+}
+
 describe('DetectionOutput', () => {
   // Each case names options the inputs are sensitive to (the reference's output changes with them).
   it.each([
@@ -320,6 +330,22 @@ describe('DetectionOutput', () => {
   });
 
   it.each([
+    ['Caffe', false, [{ topK: 1 }]],
+    ['MXNet', true, [{ topK: -1 }]],
+  ] as const)('%s: equal scores of one class go to the lower prior (top_k, NMS and keep_top_k)', async (_, decrease, without) => {
+    // Scores repeat every third prior but differ between the classes of one prior, the one tie the reference leaves open.
+    const levels = [
+      [0.1, 0.7, 0.4],
+      [0.2, 0.5, 0.6],
+      [0.3, 0.45, 0.35],
+    ];
+    const o: Opts = { ...base, decrease, P: 6, topK: 2, keepTopK: 3, nms: 0.9, conf: 0.2 };
+    await check(o, 19, [...without], 0.6, (conf) => {
+      for (let p = 0; p < o.P; p++) for (let c = 0; c < o.C; c++) conf[p * o.C + c] = f(levels[p % 3]![c]!);
+    });
+  });
+
+  it.each([
     ['Caffe drops', false],
     ['MXNet (decrease_label_id) keeps', true],
   ] as const)('%s a score equal to confidence_threshold', async (_, decrease) => {
@@ -333,15 +359,48 @@ describe('DetectionOutput', () => {
     expect(rows.some((row) => row[2] === f(0.5))).toBe(decrease);
   });
 
+  it.each([
+    ['an unknown element type', { dtype: 'float16' }, 'input 0 is float16 (f32 is translated)'],
+    ['rank-3 box logits', { loc: [1, 5, 4] }, 'box_logits (input 0) have rank 3 (2 is valid)'],
+    ['a dynamic batch', { loc: [-1, 20] }, 'input 0 needs a static shape for this translation'],
+    ['different batches', { conf: [2, 15] }, 'box_logits have 1 images and class_preds 2'],
+    ['rank-2 proposals', { priors: [2, 20] }, 'proposals have rank 2 (3 is valid)'],
+    ['proposals not a multiple of the prior size', { priors: [1, 2, 22] }, 'proposals hold 22 values per row, not a multiple of 4'],
+    ['a proposal batch that is neither 1 nor the images', { priors: [3, 2, 20] }, 'proposals have batch 3 for 1 images (1 or 1 is translated)'],
+    ['no variance row', { priors: [1, 1, 20] }, 'proposals have no variance row and variance_encoded_in_target is false'],
+    [
+      'per-image proposals with a variance row the reference skips',
+      { loc: [2, 20], conf: [2, 15], priors: [2, 2, 20], attrs: { variance_encoded_in_target: 'true' } },
+      'proposals [2, 2, 20] with variance_encoded_in_target=true are not translated (the reference steps through them differently)',
+    ],
+    ['no priors', { loc: [1, 0], conf: [1, 0], priors: [1, 2, 0] }, 'there are no priors'],
+    ['opset1 without num_classes', { opset: 'opset1', attrs: { num_classes: undefined } }, 'num_classes is missing'],
+    ['opset1 num_classes against class_preds', { opset: 'opset1', attrs: { num_classes: '4' } }, 'class_preds hold 15 values per image, not 5 priors x 4 classes'],
+    ['class_preds not a multiple of the priors', { conf: [1, 14] }, 'class_preds hold 14 values per image, not a multiple of 5 priors'],
+    ['box logits of the wrong size', { loc: [1, 24] }, 'box_logits hold 24 values per image, not 5 priors x 1 location classes x 4'],
+    ['no keep_top_k', { attrs: { keep_top_k: undefined } }, 'keep_top_k is missing'],
+    ['no nms_threshold', { attrs: { nms_threshold: undefined } }, 'nms_threshold is missing'],
+    ['top_k 0', { attrs: { top_k: '0' } }, 'top_k=0 with keep_top_k=-1 is not translated (0 keeps nothing)'],
+  ] as const)('refuses %s', (_, over, why) => {
+    const v = over as { dtype?: 'float16'; loc?: readonly number[]; conf?: readonly number[]; priors?: readonly number[]; opset?: string; attrs?: Record<string, string | undefined> };
+    const m = newOvModel('net');
+    const g = m.graph;
+    const attrs: Record<string, string> = { keep_top_k: '-1', nms_threshold: '0.5', normalized: 'true', num_classes: '3' };
+    for (const [k, x] of Object.entries(v.attrs ?? {})) {
+      if (x === undefined) delete attrs[k];
+      else attrs[k] = x;
+    }
+    const inputs = [
+      ovParam(g, 'loc', [...(v.loc ?? [1, 20])], v.dtype),
+      ovParam(g, 'conf', [...(v.conf ?? [1, 15])], v.dtype),
+      ovParam(g, 'priors', [...(v.priors ?? [1, 2, 20])], v.dtype),
+    ];
+    if (v.loc?.[0] === -1) inputs[0]!.shape = [null, 20];
+    g.outputs = [ovOp(g, 'DetectionOutput', v.opset ?? 'opset8', inputs, [[1, 1, 5, 7]], attrs, 'det').output(0)];
+    expect(failure(m)).toBe(`cannot translate OpenVINO layer 'det' (DetectionOutput, ${v.opset ?? 'opset8'}) to ONNX: ${why}`);
+  });
+
   it('refuses the five-input ARM form, unknown code types, and other opsets', () => {
-    const failure = (m: Model): string => {
-      try {
-        openvinoToOnnx(m);
-      } catch (e) {
-        return (e as Error).message;
-      }
-      return 'no failure';
-    };
     expect(failure(build(base, {}, true))).toBe(
       "cannot translate OpenVINO layer 'det' (DetectionOutput, opset8) to ONNX: 5 inputs are not translated (the three-input form is; the five-input ARM form with objectness_score is not)",
     );
