@@ -519,8 +519,9 @@ const CENTER_SIZE = 'caffe.PriorBoxParameter.CENTER_SIZE';
  *    go to the lower class).
  * 4. Rows (image, label, score, xmin, ymin, xmax, ymax) by image, class and
  *    NMS order (clip_after_nms clamps the box), then one row of image -1 and
- *    zeros up to the N rows of the declared output (the reference leaves
- *    them 0).
+ *    zeros up to the N rows of OpenVINO's shape inference (B·keep_top_k,
+ *    else B·top_k·C, else B·P·C; the reference leaves the rows after the
+ *    end row 0).
  *
  * The five-input form (objectness_score, the ARM cascade) and element types
  * other than f32 are refused.
@@ -579,12 +580,8 @@ function detectionOutput(node: Node, t: Translation): Value[] {
   const decrease = t.bool(node, 'decrease_label_id') ?? false;
   if (topK === 0 || keepTopK === 0) t.fail(node, `top_k=${topK} with keep_top_k=${keepTopK} is not translated (0 keeps nothing)`);
 
-  const declared = t.outputShape(node, 0);
-  let N: number;
-  if (declared && declared.length === 4 && typeof declared[2] === 'number') N = declared[2];
-  else if (keepTopK > 0) N = B * keepTopK;
-  else if (topK > 0) N = B * topK * C;
-  else N = B * P * C;
+  // The output rows as OpenVINO's shape inference computes them from the attributes and input shapes.
+  const N = keepTopK > 0 ? B * keepTopK : topK > 0 ? B * topK * C : B * P * C;
 
   const i64 = (xs: number[]): Value => t.int64s(xs);
   // Large fills as an Expand of a scalar, not initializers of B·P·C values (SSD300: 8732 priors x 21 classes).
