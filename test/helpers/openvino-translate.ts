@@ -90,3 +90,13 @@ export function coordsOf(shape: readonly number[], i: number): number[] {
 export function flatOf(shape: readonly number[], c: readonly number[]): number {
   return c.reduce((acc, x, d) => acc * shape[d]! + x, 0);
 }
+
+/** The message openvinoToOnnx throws for `model`, or 'no failure'. */
+export function translationFailure(model: Model): string {
+  try {
+    openvinoToOnnx(model);
+  } catch (e) {
+    return (e as Error).message;
+  }
+  return 'no failure';
+}

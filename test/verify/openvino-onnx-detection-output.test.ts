@@ -11,9 +11,8 @@
  * translation takes the lower class), so no test has them.
  */
 import { newOvModel, ovOp, ovParam } from '../helpers/openvino-build';
-import { expectClose, TranslatedRunner, testValues } from '../helpers/openvino-translate';
+import { expectClose, TranslatedRunner, testValues, translationFailure } from '../helpers/openvino-translate';
 import type { Model } from '../../src/ir/model';
-import { openvinoToOnnx } from '../../src/verify/openvino-onnx';
 
 let runner: TranslatedRunner;
 beforeAll(() => {
@@ -249,15 +248,6 @@ async function check(
   return { suppressed: ref.suppressed, cut: ref.cut, count, inverted: ref.inverted, out: ref.out };
 }
 
-function failure(m: Model): string {
-  try {
-    openvinoToOnnx(m);
-  } catch (e) {
-    return (e as Error).message;
-  }
-  return 'no failure';
-}
-
 describe('DetectionOutput', () => {
   // Each case names options the inputs are sensitive to (the reference's output changes with them).
   it.each([
@@ -397,20 +387,20 @@ describe('DetectionOutput', () => {
     ];
     if (v.loc?.[0] === -1) inputs[0]!.shape = [null, 20];
     g.outputs = [ovOp(g, 'DetectionOutput', v.opset ?? 'opset8', inputs, [[1, 1, 5, 7]], attrs, 'det').output(0)];
-    expect(failure(m)).toBe(`cannot translate OpenVINO layer 'det' (DetectionOutput, ${v.opset ?? 'opset8'}) to ONNX: ${why}`);
+    expect(translationFailure(m)).toBe(`cannot translate OpenVINO layer 'det' (DetectionOutput, ${v.opset ?? 'opset8'}) to ONNX: ${why}`);
   });
 
   it('refuses the five-input ARM form, unknown code types, and other opsets', () => {
-    expect(failure(build(base, {}, true))).toBe(
+    expect(translationFailure(build(base, {}, true))).toBe(
       "cannot translate OpenVINO layer 'det' (DetectionOutput, opset8) to ONNX: 5 inputs are not translated (the three-input form is; the five-input ARM form with objectness_score is not)",
     );
-    expect(failure(build(base, { code_type: 'caffe.PriorBoxParameter.CORNER_SIZE' }))).toBe(
+    expect(translationFailure(build(base, { code_type: 'caffe.PriorBoxParameter.CORNER_SIZE' }))).toBe(
       "cannot translate OpenVINO layer 'det' (DetectionOutput, opset8) to ONNX: code_type=\"caffe.PriorBoxParameter.CORNER_SIZE\" is not translated (caffe.PriorBoxParameter.CORNER and caffe.PriorBoxParameter.CENTER_SIZE are)",
     );
-    expect(failure(build({ ...base, opset: 'opset3' as 'opset1' }))).toBe(
+    expect(translationFailure(build({ ...base, opset: 'opset3' as 'opset1' }))).toBe(
       "cannot translate OpenVINO layer 'det' (DetectionOutput, opset3) to ONNX: DetectionOutput of opset3 is not translated (opset1 and opset8 are)",
     );
-    expect(failure(build({ ...base, keepTopK: 0 }))).toBe(
+    expect(translationFailure(build({ ...base, keepTopK: 0 }))).toBe(
       "cannot translate OpenVINO layer 'det' (DetectionOutput, opset8) to ONNX: top_k=-1 with keep_top_k=0 is not translated (0 keeps nothing)",
     );
   });

@@ -4,11 +4,10 @@
  * this file computes from the OpenVINO specification.
  */
 import { newOvModel, ovConst, ovOp, ovParam } from '../helpers/openvino-build';
-import { expectClose, TranslatedRunner, testValues } from '../helpers/openvino-translate';
+import { expectClose, TranslatedRunner, testValues, translationFailure } from '../helpers/openvino-translate';
 import type { DType } from '../../src/ir/dtype';
 import type { Graph, Node, Value } from '../../src/ir/graph';
 import type { Model } from '../../src/ir/model';
-import { openvinoToOnnx } from '../../src/verify/openvino-onnx';
 
 let runner: TranslatedRunner;
 beforeAll(() => {
@@ -16,20 +15,10 @@ beforeAll(() => {
 });
 afterAll(() => runner.close());
 
-
 /** Declares the element type of a layer's first output (ovOp gives it that of input 0). */
 function typed(node: Node, dtype: DType): Node {
   node.output(0).dtype = dtype;
   return node;
-}
-
-function failure(m: Model): string {
-  try {
-    openvinoToOnnx(m);
-  } catch (e) {
-    return (e as Error).message;
-  }
-  return 'no failure';
 }
 
 /** [H, W] as a Const, or as StridedSlice(ShapeOf(a static parameter), 2, 4). */
@@ -143,14 +132,14 @@ describe('PriorBox', () => {
     const pb = ovOp(g, 'PriorBox', 'opset1', [sizeInput(g, 'fm', [2, 2], false), sizeInput(g, 'img', [20, 20], false)], [[2, 16]], { min_size: '2', density: '2', fixed_size: '4', offset: '0.5' }, 'pb');
     typed(pb, 'float32');
     g.outputs = [pb.output(0)];
-    expect(failure(m)).toBe("cannot translate OpenVINO layer 'pb' (PriorBox, opset1) to ONNX: fixed_size is not translated (only min_size/max_size/aspect_ratio priors are)");
+    expect(translationFailure(m)).toBe("cannot translate OpenVINO layer 'pb' (PriorBox, opset1) to ONNX: fixed_size is not translated (only min_size/max_size/aspect_ratio priors are)");
 
     const m2 = newOvModel('net');
     const g2 = m2.graph;
     const hw = ovParam(g2, 'hw', [2], 'int64');
     const pb2 = ovOp(g2, 'PriorBox', 'opset8', [hw, sizeInput(g2, 'img', [20, 20], false)], [[2, 16]], { min_size: '2', offset: '0.5' }, 'pb');
     g2.outputs = [pb2.output(0)];
-    expect(failure(m2)).toBe(
+    expect(translationFailure(m2)).toBe(
       "cannot translate OpenVINO layer 'pb' (PriorBox, opset8) to ONNX: the feature map size (input 0) must be a constant or the shape of a statically shaped tensor for this translation",
     );
   });
@@ -202,7 +191,7 @@ describe('PriorBoxClustered', () => {
     const pb = ovOp(g, 'PriorBoxClustered', 'opset1', [sizeInput(g, 'fm', [2, 2], false), sizeInput(g, 'img', [16, 16], false)], [[2, 16]], { width: '1', height: '1', step_w: '4', offset: '0.5' }, 'pb');
     typed(pb, 'float32');
     g.outputs = [pb.output(0)];
-    expect(failure(m)).toBe("cannot translate OpenVINO layer 'pb' (PriorBoxClustered, opset1) to ONNX: step_w=4 with step_h=0 is not translated (both 0 or both set)");
+    expect(translationFailure(m)).toBe("cannot translate OpenVINO layer 'pb' (PriorBoxClustered, opset1) to ONNX: step_w=4 with step_h=0 is not translated (both 0 or both set)");
   });
 });
 
@@ -257,7 +246,7 @@ describe('RegionYolo', () => {
     const x = ovParam(g, 'x', [1, 10, 2, 2]);
     const ry = ovOp(g, 'RegionYolo', 'opset1', [x], [[1, 10, 2, 2]], { coords: '4', classes: '2', num: '3', do_softmax: 'false', mask: '0,1' }, 'ry');
     g.outputs = [ry.output(0)];
-    expect(failure(m)).toBe("cannot translate OpenVINO layer 'ry' (RegionYolo, opset1) to ONNX: input 0 has 10 channels, not 2 regions x 7 (coords + classes + 1)");
+    expect(translationFailure(m)).toBe("cannot translate OpenVINO layer 'ry' (RegionYolo, opset1) to ONNX: input 0 has 10 channels, not 2 regions x 7 (coords + classes + 1)");
   });
 });
 
@@ -423,7 +412,7 @@ describe('GridSample', () => {
   });
 
   it('refuses bicubic with border padding (ONNX clamps the coordinate, OpenVINO the pixel indices)', () => {
-    expect(failure(build({ align: false, mode: 'bicubic', padding: 'border' }))).toBe(
+    expect(translationFailure(build({ align: false, mode: 'bicubic', padding: 'border' }))).toBe(
       "cannot translate OpenVINO layer 'gs' (GridSample, opset9) to ONNX: mode=\"bicubic\" with padding_mode=\"border\" is not translated (ONNX clamps the coordinate, OpenVINO each pixel index: they differ near the border)",
     );
   });
@@ -575,10 +564,10 @@ describe('NonMaxSuppression', () => {
   });
 
   it('refuses sort_result_descending=true and soft NMS', () => {
-    expect(failure(build('opset9', {}, { iou: 0.5 }, [1, 1, 4]))).toBe(
+    expect(translationFailure(build('opset9', {}, { iou: 0.5 }, [1, 1, 4]))).toBe(
       "cannot translate OpenVINO layer 'nms' (NonMaxSuppression, opset9) to ONNX: sort_result_descending=true is not translated (ONNX keeps the per-batch, per-class order; false is translated)",
     );
-    expect(failure(build('opset5', { sort_result_descending: 'false' }, { iou: 0.5, score: 0, sigma: 0.5 }, [1, 1, 4]))).toBe(
+    expect(translationFailure(build('opset5', { sort_result_descending: 'false' }, { iou: 0.5, score: 0, sigma: 0.5 }, [1, 1, 4]))).toBe(
       "cannot translate OpenVINO layer 'nms' (NonMaxSuppression, opset5) to ONNX: soft_nms_sigma=0.5 (soft NMS) is not translated (0, hard NMS, is)",
     );
   });
