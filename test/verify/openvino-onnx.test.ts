@@ -104,3 +104,28 @@ describe('ports a rewrite added without a type or shape', () => {
     expect(out.back!.values.map((v) => Number(v.toPrecision(3)))).toEqual(xs.map((v) => Number(Math.exp(Math.abs(v)).toPrecision(3))));
   });
 });
+
+describe('a dynamic batch', () => {
+  it('pools over static images whatever the batch (OpenVINO IR from a dynamic-batch export)', async () => {
+    const m = newOvModel('net');
+    const g = m.graph;
+    const x = g.addValue('x', { dtype: 'float32', shape: [null, 1, 4, 4] });
+    g.inputs.push(x);
+    const pool = ovOp(g, 'MaxPool', 'opset1', [x], [[-1, 1, 2, 2]], { kernel: '2,2', strides: '2,2', pads_begin: '0,0', pads_end: '0,0', rounding_type: 'floor' }, 'pool');
+    pool.outputs[0]!.shape = [null, 1, 2, 2];
+    g.outputs = [pool.output(0)];
+    const xs = Array.from({ length: 32 }, (_, i) => (i * 7) % 13);
+    const out = (await runner.run(m, { x: { shape: [2, 1, 4, 4], values: xs } })).pool_out!;
+    expect(out.shape).toEqual([2, 1, 2, 2]);
+    const expected: number[] = [];
+    for (let n = 0; n < 2; n++) {
+      for (let i = 0; i < 2; i++) {
+        for (let j = 0; j < 2; j++) {
+          const at = (r: number, c: number): number => xs[n * 16 + r * 4 + c]!;
+          expected.push(Math.max(at(2 * i, 2 * j), at(2 * i, 2 * j + 1), at(2 * i + 1, 2 * j), at(2 * i + 1, 2 * j + 1)));
+        }
+      }
+    }
+    expect(out.values).toEqual(expected);
+  });
+});

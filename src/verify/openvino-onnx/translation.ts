@@ -120,6 +120,19 @@ export class Translation {
   }
 
   /**
+   * Declared shape of input `i` whose spatial dimensions (from index 2) are
+   * static; the batch and channel dimensions may be dynamic (-1 here): models
+   * with a dynamic batch pool and convolve over static images.
+   */
+  spatialShape(node: Node, i: number): number[] {
+    const shape = this.inputShape(node, i);
+    if (!shape || shape.length < 2 || shape.slice(2).some((d) => typeof d !== 'number')) {
+      this.fail(node, `input ${i} needs static spatial dimensions for this translation`);
+    }
+    return shape.map((d) => (typeof d === 'number' ? d : -1));
+  }
+
+  /**
    * Rank of input `i`: declared, or (for a port a rewrite added without
    * dimensions: OpenVINO infers them on load, recipe does not) that of the
    * input of a rank-keeping layer upstream.

@@ -77,7 +77,7 @@ function spatialAttrs(node: Node, t: Translation, spatial: number): { strides: n
  * shape differs from the computed one.
  */
 function poolPads(node: Node, t: Translation, kernel: readonly number[], strides: readonly number[], dilations: readonly number[]): { pads: number[]; clipped: boolean } {
-  const shape = t.staticShape(node, 0);
+  const shape = t.spatialShape(node, 0);
   const spatial = shape.length - 2;
   if (kernel.length !== spatial || strides.length !== spatial || dilations.length !== spatial) t.fail(node, `kernel/strides/dilations need ${spatial} values each`);
   const rounding = (t.str(node, 'rounding_type') ?? 'floor').trim().toLowerCase();
@@ -174,7 +174,7 @@ function mvn(t: Translation, x: Value, axes: number[], normalizeVariance: boolea
  */
 function backpropAttrs(node: Node, t: Translation, kernel: readonly number[]): { strides: number[]; dilations: number[]; pads: number[]; output_padding: number[] } {
   const spatial = kernel.length;
-  const input = t.staticShape(node, 0);
+  const input = t.spatialShape(node, 0);
   if (input.length !== spatial + 2) t.fail(node, `the input must have rank ${spatial + 2}`);
   const { strides, dilations } = spatialAttrs(node, t, spatial);
   const outputPadding = t.ints(node, 'output_padding') ?? new Array<number>(spatial).fill(0);
@@ -238,7 +238,7 @@ registerTranslators({
   MaxPool: (node, t) => {
     const version = node.domain;
     if (version !== 'opset1' && version !== 'opset8' && version !== 'opset14') t.fail(node, `MaxPool of ${version ?? 'no opset'} is not translated (opset1, opset8 and opset14 are)`);
-    const shape = t.staticShape(node, 0);
+    const shape = t.spatialShape(node, 0);
     const spatial = shape.length - 2;
     const kernel = t.ints(node, 'kernel') ?? t.fail(node, 'no kernel');
     const strides = t.ints(node, 'strides') ?? new Array<number>(spatial).fill(1);
@@ -249,6 +249,7 @@ registerTranslators({
     const [values, flat] = t.add('MaxPool', [t.input(node, 0)], attrs, 2);
     // ONNX counts over the whole tensor (row-major, padding not counted): OpenVINO's axis 0.
     const axis = normalizeAxis(node, t, t.int(node, 'axis') ?? 0, shape.length);
+    if (axis > 0 && shape.slice(axis).some((d) => d < 0)) t.fail(node, `indices from axis ${axis} need the dimensions from there on static`);
     const bound = shape.slice(axis).reduce((a, b) => a * b, 1);
     let indices = axis === 0 ? flat! : t.add1('Mod', [flat!, t.scalar('int64', bound)]);
     const indexType = (t.str(node, 'index_element_type') ?? 'i64').trim().toLowerCase();
@@ -260,7 +261,7 @@ registerTranslators({
   AvgPool: (node, t) => {
     const version = node.domain;
     if (version !== 'opset1' && version !== 'opset14') t.fail(node, `AvgPool of ${version ?? 'no opset'} is not translated (opset1 and opset14 are)`);
-    const spatial = t.staticShape(node, 0).length - 2;
+    const spatial = t.spatialShape(node, 0).length - 2;
     const kernel = t.ints(node, 'kernel') ?? t.fail(node, 'no kernel');
     const strides = t.ints(node, 'strides') ?? new Array<number>(spatial).fill(1);
     const excludePad = t.bool(node, 'exclude-pad') ?? false;
