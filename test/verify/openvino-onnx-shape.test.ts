@@ -537,6 +537,18 @@ describe('Interpolate', () => {
     expectClose(o!.values, interpolateRef(shape, xs.map(Math.fround), outShape, { mode: 'nearest', coord: 'half_pixel', nearest: 'round_prefer_ceil' }));
   });
 
+  it('Interpolate-11 sizes with a dynamic batch: the batch keeps its size', async () => {
+    const outShape = [2, 2, 6, 8];
+    const batch = [2, ...shape.slice(1)];
+    const twice = [...xs, ...xs.map((v) => -v)];
+    const m = model(batch, { op: 'Interpolate', opset: 'opset11', consts: [i64([6, 8]), i64([2, 3])], out: [outShape], attrs: { mode: 'nearest', shape_calculation_mode: 'sizes', nearest_mode: 'floor', coordinate_transformation_mode: 'asymmetric' } });
+    m.graph.inputs[0]!.shape = [null, ...shape.slice(1)];
+    const o = (await runner.run(m, { x: { shape: batch, values: twice } })).layer_out!;
+    expect(o.shape).toEqual(outShape);
+    const one = interpolateRef(shape, xs.map(Math.fround), [1, 2, 6, 8], { mode: 'nearest', coord: 'asymmetric', nearest: 'floor' });
+    expectClose(o.values, [...one, ...one.map((v) => -v)]);
+  });
+
   const layer = (attrs: Record<string, string>): Layer => ({ op: 'Interpolate', opset: 'opset11', consts: [f32([2, 2]), i64([2, 3])], out: [[1, 2, 6, 8]], attrs: { shape_calculation_mode: 'scales', mode: 'nearest', ...attrs } });
   it('refuses antialias, pads, mode linear, nearest_mode simple, and scales that do not give whole sizes', () => {
     const p = prefix('Interpolate', 'opset11');
@@ -737,7 +749,6 @@ describe('refusals (one per reason)', () => {
     for (const [layer, why] of [
       [{ op: 'SpaceToDepth', opset: 'opset1', out: [[1, 8, 1, 1]], attrs: { mode: 'depth_first', block_size: '2' } }, 'mode="depth_first" needs a static input shape'],
       [{ op: 'ShuffleChannels', opset: 'opset1', out: [[1, 2, 2, 2]], attrs: { group: '2' } }, 'a static input shape is needed'],
-      [{ op: 'Interpolate', opset: 'opset11', consts: [i64([4, 4]), i64([2, 3])], out: [[1, 2, 4, 4]], attrs: { mode: 'nearest', shape_calculation_mode: 'sizes' } }, 'shape_calculation_mode="sizes" needs a static input shape'],
       [{ op: 'Interpolate', opset: 'opset11', consts: [f32([2, 2]), i64([2, 3])], out: [[1, 2, 4, 4]], attrs: { mode: 'nearest', shape_calculation_mode: 'scales' } }, 'shape_calculation_mode="scales" needs the input dimensions of the axes'],
     ] as [Layer, string][]) {
       const m = model([1, 2, 2, 2], layer);

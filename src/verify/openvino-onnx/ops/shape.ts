@@ -181,11 +181,16 @@ function interpolate(node: Node, t: Translation): Value[] {
     cubic_coeff_a: mode === 'cubic' ? attr.float(cubeCoeff) : undefined,
   };
   if (calc === 'sizes') {
-    if (!shape) t.fail(node, 'shape_calculation_mode="sizes" needs a static input shape');
-    const sizes = [...shape];
-    axes.forEach((a, i) => (sizes[a] = given[i]!));
-    return [t.add1('Resize', [t.input(node, 0), null, null, t.int64s(sizes)], attrs)];
+    if (shape) {
+      const sizes = [...shape];
+      axes.forEach((a, i) => (sizes[a] = given[i]!));
+      return [t.add1('Resize', [t.input(node, 0), null, null, t.int64s(sizes)], attrs)];
+    }
+    // A dynamic dimension (a batch) keeps its size: the input's shape with the sizes of the axes written in.
+    const sizes = t.add1('ScatterElements', [t.add1('Shape', [t.input(node, 0)]), t.int64s(axes), t.int64s(given)], { axis: 0 });
+    return [t.add1('Resize', [t.input(node, 0), null, null, sizes], attrs)];
   }
+  const declared = t.inputShape(node, 0);
   const scales = Array.from({ length: rank }, () => 1);
   axes.forEach((a, i) => {
     const s = Math.fround(given[i]!);
@@ -193,8 +198,8 @@ function interpolate(node: Node, t: Translation): Value[] {
     // The specification takes the coordinate scale as output / input size and sizes the
     // output floor(d * scale); onnxruntime uses the scale given. Translated only where
     // the two agree: d * scale is a whole number.
-    const d = shape?.[a];
-    if (d === undefined) t.fail(node, 'shape_calculation_mode="scales" needs the input dimensions of the axes');
+    const d = declared?.[a];
+    if (typeof d !== 'number') t.fail(node, 'shape_calculation_mode="scales" needs the input dimensions of the axes');
     const out = Math.floor(Math.fround(d * s));
     if (out !== Math.floor(d * s + 1e-5) || Math.fround(out / d) !== s) t.fail(node, `scale ${s} of axis ${a} (size ${d}) does not give a whole output size`);
   });
