@@ -21,8 +21,12 @@ const FIXTURES = path.join(SHARED, 'corpus/intel/openvino-rs/crates/openvino/tes
 const work = tempDir('recipe-ov-real-');
 afterAll(() => fs.rmSync(work, { recursive: true, force: true }));
 
-/** The IR topology `xml` with weights: written by recipe's own writer into the work folder. */
-function withWeights(xml: string): string {
+/**
+ * The IR topology `xml` with weights: written by recipe's own writer into the
+ * work folder. With `dynamicBatch`, every port's first dimension is dynamic,
+ * as in an IR converted from a dynamic-batch export.
+ */
+function withWeights(xml: string, dynamicBatch = false): string {
   const dir = fs.mkdtempSync(path.join(work, 'w-'));
   const staged = path.join(dir, 'structure.xml');
   fs.copyFileSync(xml, staged);
@@ -38,22 +42,23 @@ function withWeights(xml: string): string {
     }
     const reader = v.uses[0]?.node;
     if (!reader) continue;
-    v.const = Tensor.from(c.dtype, [...c.shape], integerInput(reader, c.size));
+    v.const = Tensor.from(c.dtype, [...c.shape], integerInput(reader, c.size, dynamicBatch));
   }
+  if (dynamicBatch) for (const v of model.graph.values) if (!v.const && v.shape && v.shape.length > 0) v.shape = [null, ...v.shape.slice(1)];
   const out = path.join(dir, `${path.basename(xml, '.xml')}.xml`);
   writeModel(model, out);
   return out;
 }
 
 /** The integer input of `node` its declared input and output dimensions imply. */
-function integerInput(node: Node, size: number): number[] {
+function integerInput(node: Node, size: number, dynamicBatch: boolean): number[] {
   const from = node.inputs[0]!.shape as number[];
   const to = node.outputs[0]!.shape as number[];
-  if (node.op === 'Reshape') return [...to];
+  if (node.op === 'Reshape') return dynamicBatch ? [-1, ...to.slice(1)] : [...to];
   if (node.op === 'Squeeze') {
     // The dimensions of size 1 that disappear, the last ones first.
     const axes: number[] = [];
-    for (let i = from.length - 1; i >= 0 && axes.length < size; i--) if (from[i] === 1) axes.unshift(i);
+    for (let i = from.length - 1; i >= (dynamicBatch ? 1 : 0) && axes.length < size; i--) if (from[i] === 1) axes.unshift(i);
     return axes;
   }
   if (node.op === 'Transpose') {
@@ -85,4 +90,17 @@ describe.each([
     expect(report.verify.outputs).toHaveLength(1);
     expect(report.verify.outputs[0].shape).toEqual([1, 1001]);
   });
+});
+
+test('MobileNet v2 with a dynamic batch: fix-batch and the split rewrite it, and apply --verify agrees', async () => {
+  const xml = withWeights(path.join(FIXTURES, 'mobilenet/mobilenet.xml'), true);
+  expect(readModel(xml).graph.inputs[0]!.shape![0]).toBeNull();
+  const out = xml.replace(/\.xml$/, '.myriad.xml');
+  const r = await runCli('apply', path.join(ROOT, 'recipes/myriad.yaml'), xml, '-o', out, '--verify', '--runs', '1', '--report', 'json');
+  expect(r.stderr).toBe('');
+  expect(r.code).toBe(0);
+  const report = JSON.parse(r.stdout);
+  expect(report.rules.find((x: { id: string }) => x.id === 'fix-batch').rewrites).toBe(1);
+  expect(report.verify).toMatchObject({ translatedTo: 'onnx', ok: true });
+  expect(report.verify.inputs[0].shape[0]).toBe(1);
 });
