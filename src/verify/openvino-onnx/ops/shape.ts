@@ -12,17 +12,14 @@ import { registerTranslators, type Translation } from '../translation';
 import { normalizeAxis, onnxTypeOfElementType, toInt64 } from './common';
 
 /**
- * A bound past every dimension, for ONNX Slice starts/ends. Constants read
- * through `constInts` are doubles, so INT64_MAX comes back as 2^63, which
- * wraps to INT64_MIN when written as int64: every index written here is
- * clamped into +-BIG first.
+ * A bound past every dimension, for ONNX Slice starts/ends. (INT64_MAX read
+ * from a constant comes back as 2^63; `t.int64s` saturates it.)
  */
 const BIG = 2 ** 62;
-const clampIndex = (x: number): number => Math.max(-BIG, Math.min(BIG, x));
 
 /** Input `i` as a 1-D int64 ONNX value (a Const is rewritten, a computed scalar or list is cast and flattened). */
 function int64List(node: Node, t: Translation, i: number): Value {
-  if (t.constInput(node, i)) return t.int64s(t.constInts(node, i).map(clampIndex));
+  if (t.constInput(node, i)) return t.int64s(t.constInts(node, i));
   const v = toInt64(t, t.input(node, i), t.inputDType(node, i));
   return t.inputRank(node, i) === 1 ? v : t.add1('Reshape', [v, t.int64s([-1])]);
 }
@@ -86,16 +83,16 @@ function stridedSlice(node: Node, t: Translation): Value[] {
       if (beginMask[i]) t.fail(node, `entry ${i} sets both shrink_axis_mask and begin_mask`);
       if (strides[i] !== 1) t.fail(node, `entry ${i} sets shrink_axis_mask with stride ${strides[i]} (only 1 is translated)`);
       const b = begin[i]!;
-      starts.push(clampIndex(b));
-      ends.push(b === -1 ? BIG : clampIndex(b + 1));
+      starts.push(b);
+      ends.push(b === -1 ? BIG : b + 1);
       axes.push(inDim);
       steps.push(1);
       shrunk.push(inDim++);
     } else {
       const s = strides[i]!;
       if (s === 0) t.fail(node, `entry ${i} has stride 0`);
-      starts.push(beginMask[i] ? (s > 0 ? 0 : BIG) : clampIndex(begin[i]!));
-      ends.push(endMask[i] ? (s > 0 ? BIG : -BIG) : clampIndex(end[i]!));
+      starts.push(beginMask[i] ? (s > 0 ? 0 : BIG) : begin[i]!);
+      ends.push(endMask[i] ? (s > 0 ? BIG : -BIG) : end[i]!);
       axes.push(inDim++);
       steps.push(s);
       outDim++;
