@@ -112,11 +112,15 @@ export class Translation {
     return node.inputs[i]?.shape;
   }
 
+  /** Declared shape of input `i` when every dimension is static, else undefined. */
+  knownShape(node: Node, i: number): number[] | undefined {
+    const shape = this.inputShape(node, i);
+    return shape && shape.every((d) => typeof d === 'number') ? (shape as number[]) : undefined;
+  }
+
   /** Declared shape of input `i`; fails unless every dimension is static. */
   staticShape(node: Node, i: number): number[] {
-    const shape = this.inputShape(node, i);
-    if (!shape || shape.some((d) => typeof d !== 'number')) this.fail(node, `input ${i} needs a static shape for this translation`);
-    return shape as number[];
+    return this.knownShape(node, i) ?? this.fail(node, `input ${i} needs a static shape for this translation`);
   }
 
   /**

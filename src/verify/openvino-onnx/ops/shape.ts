@@ -24,11 +24,6 @@ function int64List(node: Node, t: Translation, i: number): Value {
   return t.inputRank(node, i) === 1 ? v : t.add1('Reshape', [v, t.int64s([-1])]);
 }
 
-/** A static input shape, when every dimension is known. */
-function knownShape(node: Node, t: Translation, i: number): number[] | undefined {
-  const s = t.inputShape(node, i);
-  return s && s.every((d) => typeof d === 'number') ? (s as number[]) : undefined;
-}
 
 function unsqueeze(t: Translation, v: Value, axes: number[]): Value {
   return axes.length === 0 ? v : t.add1('Unsqueeze', [v, t.int64s(axes)]);
@@ -170,7 +165,7 @@ function interpolate(node: Node, t: Translation): Value[] {
   const axes = node.inputs[axesInput] ? t.constInts(node, axesInput).map((a) => normalizeAxis(node, t, a, rank)) : Array.from({ length: rank }, (_, i) => i);
   const given = t.constNumbers(node, valuesInput);
   if (given.length !== axes.length) t.fail(node, `${calc} has ${given.length} values for ${axes.length} axes`);
-  const shape = knownShape(node, t, 0);
+  const shape = t.knownShape(node, 0);
   const attrs = {
     mode: onnxMode,
     coordinate_transformation_mode: coord,
@@ -431,7 +426,7 @@ registerTranslators({
   },
   // Channels split into `group` rows, transposed to columns: reshape, transpose, reshape back.
   ShuffleChannels: (node, t) => {
-    const shape = knownShape(node, t, 0) ?? t.fail(node, 'a static input shape is needed');
+    const shape = t.knownShape(node, 0) ?? t.fail(node, 'a static input shape is needed');
     const axis = normalizeAxis(node, t, t.int(node, 'axis') ?? 1, shape.length);
     const group = t.int(node, 'group') ?? 1;
     const c = shape[axis]!;
@@ -450,7 +445,7 @@ registerTranslators({
   SpaceToDepth: (node, t) => {
     const { mode, bs } = blockMode(node, t);
     if (mode === 'blocks_first') return [t.add1('SpaceToDepth', [t.input(node, 0)], { blocksize: bs })];
-    const [n, c, h, w] = knownShape(node, t, 0) ?? t.fail(node, 'mode="depth_first" needs a static input shape');
+    const [n, c, h, w] = t.knownShape(node, 0) ?? t.fail(node, 'mode="depth_first" needs a static input shape');
     const split = t.add1('Reshape', [t.input(node, 0), t.int64s([n!, c!, h! / bs, bs, w! / bs, bs])]);
     const moved = t.add1('Transpose', [split], { perm: [0, 1, 3, 5, 2, 4] });
     return [t.add1('Reshape', [moved, t.int64s([n!, c! * bs * bs, h! / bs, w! / bs])])];
