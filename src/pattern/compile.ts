@@ -1,4 +1,5 @@
 import type { Attr } from '../ir/attr';
+import type { DType } from '../ir/dtype';
 import type { Node, Value } from '../ir/graph';
 import type { FormatId } from '../ir/model';
 import { Tensor } from '../ir/tensor';
@@ -138,13 +139,21 @@ export function describeNode(node: Node): string {
  * The constant a value holds: its own tensor (initializer, TFLite buffer,
  * OpenVINO Const) or, for formats with constant-producing ops, the tensor in
  * the producer's attribute (ONNX `Constant` with value / value_float(s) / value_int(s)),
- * also when read through pass-through ops (ONNX `Identity`).
+ * also when read through pass-through ops (ONNX `Identity`) and through ops
+ * that widen a float16 constant without loss (FormatOps.widenedTo: OpenVINO's
+ * decompression Convert, TFLite's DEQUANTIZE, ONNX's Cast), as the wider
+ * tensor the reader of the value sees.
  */
 export function constantOf(value: Value, ops: FormatOps, depth = 0): Tensor | undefined {
   if (value.const) return value.const;
   const p = value.producer;
   if (!p || p.removed) return undefined;
-  if (ops.passThrough.has(p.op) && p.inputs.length === 1 && p.input(0) && depth < 8) return constantOf(p.input(0)!, ops, depth + 1);
+  if (depth < 8 && p.inputs.length === 1 && p.input(0)) {
+    if (ops.passThrough.has(p.op)) return constantOf(p.input(0)!, ops, depth + 1);
+    const narrow = constantOf(p.input(0)!, ops, depth + 1);
+    const to = narrow && ops.widenedTo(p, narrow.dtype);
+    if (to) return widened(narrow, to);
+  }
   if (!ops.constantProducers.has(p.op) || p.inputs.length > 0) return undefined;
   for (const [name, a] of p.attrs) {
     if (name === 'value' && a.kind === 'tensor') return a.value;
@@ -154,6 +163,18 @@ export function constantOf(value: Value, ops: FormatOps, depth = 0): Tensor | un
     if (name === 'value_ints' && a.kind === 'ints') return Tensor.from('int64', [a.value.length], a.value.map((x) => BigInt(x)));
   }
   return undefined;
+}
+
+/** Widened copies of the constants read through a widening op, made once per tensor: a rule may try the same weights at many candidates. */
+const WIDENED = new WeakMap<Tensor, Tensor>();
+
+function widened(narrow: Tensor, to: DType): Tensor {
+  let wide = WIDENED.get(narrow);
+  if (wide?.dtype !== to) {
+    wide = Tensor.from(to, narrow.shape, narrow.toFloat64());
+    WIDENED.set(narrow, wide);
+  }
+  return wide;
 }
 
 /** An attribute literal as an IR attribute (defaults in patterns). */

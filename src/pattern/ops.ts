@@ -1,4 +1,6 @@
 import type { Attr } from '../ir/attr';
+import type { DType } from '../ir/dtype';
+import type { Node } from '../ir/graph';
 import type { FormatId } from '../ir/model';
 
 /**
@@ -15,6 +17,16 @@ export interface FormatOps {
   readonly constantProducers: ReadonlySet<string>;
   /** Ops that pass their single input through unchanged: a constant read through them is still constant. */
   readonly passThrough: ReadonlySet<string>;
+  /**
+   * The float type `node` turns a constant of dtype `from` into, when the node
+   * only widens it without loss (float16 or bfloat16 to float32, float32 to
+   * float64); undefined for any other node. Weights stored as float16 and
+   * widened on load are what OpenVINO writes by default (a Const f16 and a
+   * decompression Convert), what TFLite's float16 quantization writes (a
+   * DEQUANTIZE), and what mixed-precision ONNX exports do with a Cast: their
+   * values are constant, and a rule that needs constant weights must see them.
+   */
+  readonly widenedTo: (node: Node, from: DType) => DType | undefined;
   /** op -> attribute -> value the spec gives when the attribute is absent. */
   readonly attrDefaults: Readonly<Record<string, Readonly<Record<string, Attr>>>>;
 }
@@ -30,6 +42,11 @@ export const FORMAT_OPS: Readonly<Record<FormatId, FormatOps>> = {
     constantProducers: new Set(['Constant']),
     // PyTorch exports often read weights through an Identity.
     passThrough: new Set(['Identity']),
+    widenedTo: (node, from) => {
+      if (node.op !== 'Cast' || node.domain !== '') return undefined;
+      const to = node.attr('to');
+      return to?.kind === 'int' ? widening(from, ONNX_FLOAT_TYPES.get(Number(to.value))) : undefined;
+    },
     attrDefaults: {
       BatchNormalization: { epsilon: f(1e-5), momentum: f(0.9), training_mode: i(0) },
       InstanceNormalization: { epsilon: f(1e-5) },
@@ -63,15 +80,34 @@ export const FORMAT_OPS: Readonly<Record<FormatId, FormatOps>> = {
     commutative: new Set(['ADD', 'MUL', 'MAXIMUM', 'MINIMUM', 'EQUAL', 'NOT_EQUAL', 'LOGICAL_AND', 'LOGICAL_OR', 'SQUARED_DIFFERENCE']),
     constantProducers: new Set(),
     passThrough: new Set(),
+    // DEQUANTIZE of a float16 tensor (no quantization parameters) is how float16-quantized models widen their weights.
+    widenedTo: (node, from) => (node.op === 'DEQUANTIZE' && from === 'float16' ? widening(from, node.outputs[0]?.dtype) : undefined),
     attrDefaults: {},
   },
   openvino: {
     commutative: new Set(['Add', 'Multiply', 'Maximum', 'Minimum', 'Equal', 'NotEqual', 'LogicalAnd', 'LogicalOr', 'LogicalXor', 'SquaredDifference']),
     constantProducers: new Set(),
     passThrough: new Set(),
+    widenedTo: (node, from) => {
+      if (node.op !== 'Convert') return undefined;
+      const to = node.attr('destination_type');
+      return to?.kind === 'string' ? widening(from, OPENVINO_FLOAT_TYPES.get(to.value)) : undefined;
+    },
     attrDefaults: {},
   },
 };
+
+/** ONNX TensorProto.DataType codes of the float types a constant can be widened to. */
+const ONNX_FLOAT_TYPES: ReadonlyMap<number, DType> = new Map([[1, 'float32'], [11, 'float64']]);
+/** OpenVINO element type names of the same. */
+const OPENVINO_FLOAT_TYPES: ReadonlyMap<string, DType> = new Map([['f32', 'float32'], ['f64', 'float64']]);
+
+/** `to` when every `from` value is exactly a `to` value (a wider float type), else undefined. */
+function widening(from: DType, to: DType | undefined): DType | undefined {
+  if (to === 'float32') return from === 'float16' || from === 'bfloat16' ? to : undefined;
+  if (to === 'float64') return from === 'float16' || from === 'bfloat16' || from === 'float32' ? to : undefined;
+  return undefined;
+}
 
 /**
  * What a new node's outputs hold, for the values a replacement creates (TFLite

@@ -8,7 +8,7 @@ import type { Attr } from '../../src/ir/attr';
 import type { DType } from '../../src/ir/dtype';
 import { Graph, type Node, type Value } from '../../src/ir/graph';
 import { Model } from '../../src/ir/model';
-import { Tensor } from '../../src/ir/tensor';
+import { Tensor, toFloat16Bits } from '../../src/ir/tensor';
 
 /** A fresh OpenVINO model with an empty main graph. */
 export function newOvModel(name: string): Model {
@@ -103,4 +103,88 @@ export function binSizeNeeded(xmlFile: string): number {
   let max = 0;
   for (const r of constRanges(xmlTreeOf(xmlFile)).values()) max = Math.max(max, r.offset + r.size);
   return max;
+}
+
+/** The attributes of an XML start tag, as written. */
+function tagAttrs(tag: string): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const m of tag.matchAll(/([\w:-]+)="([^"]*)"/g)) out[m[1]!] = m[2]!;
+  return out;
+}
+
+/**
+ * The IR `xml` (with its .bin) as OpenVINO saves a model with
+ * `compress_to_fp16` (its default since 2023.1): every f32 Const becomes a
+ * Const f16 named `<name>_compressed` and a Convert to f32 marked with the
+ * `decompression` rt_info, which takes over the Const's name and readers.
+ * Written, from the XML text (not through recipe's codec), beside `xml` as
+ * `<name>.fp16.xml` and `.bin`; returns that path.
+ */
+export function compressToFp16(xml: string): string {
+  const text = fs.readFileSync(xml, 'utf8');
+  const bin = fs.readFileSync(xml.replace(/\.xml$/, '.bin'));
+  const chunks: Buffer[] = [];
+  let offset = 0;
+  const append = (bytes: Buffer): number => {
+    const at = offset;
+    chunks.push(bytes);
+    offset += bytes.byteLength;
+    return at;
+  };
+  let nextId = Math.max(...[...text.matchAll(/<layer\b[^>]*\bid="(\d+)"/g)].map((m) => Number(m[1]))) + 1;
+  const moved = new Map<string, string>(); // "layer:port" of a Const -> "layer:port" of its Convert
+  const converts: string[] = [];
+  const layers = text.replace(/([ \t]*)<layer\b([^>]*)>([\s\S]*?)<\/layer>/g, (whole, indent: string, head: string, body: string) => {
+    const attrs = tagAttrs(head);
+    if (attrs.type !== 'Const') return whole;
+    const dataTag = /<data\b[^>]*\/>/.exec(body)![0];
+    const data = tagAttrs(dataTag);
+    const bytes = bin.subarray(Number(data.offset), Number(data.offset) + Number(data.size));
+    if (data.element_type !== 'f32') {
+      const at = append(Buffer.from(bytes));
+      return whole.replace(dataTag, dataTag.replace(/offset="\d+"/, `offset="${at}"`));
+    }
+    const floats = new Float32Array(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength));
+    const halves = new Uint16Array(floats.length);
+    for (let i = 0; i < floats.length; i++) halves[i] = toFloat16Bits(floats[i]!);
+    const at = append(Buffer.from(halves.buffer));
+    const port = /<port\b([^>]*)>([\s\S]*?)<\/port>/.exec(body)!;
+    const portId = tagAttrs(port[1]!).id!;
+    const dims = port[2]!;
+    const id = String(nextId++);
+    moved.set(`${attrs.id}:${portId}`, `${id}:1`);
+    converts.push(`${indent}\t<edge from-layer="${attrs.id}" from-port="${portId}" to-layer="${id}" to-port="0"/>`);
+    const constLayer = whole
+      .replace(`name="${attrs.name}"`, `name="${attrs.name}_compressed"`)
+      .replace(dataTag, dataTag.replace('element_type="f32"', 'element_type="f16"').replace(/offset="\d+"/, `offset="${at}"`).replace(/size="\d+"/, `size="${halves.byteLength}"`))
+      .replace(/precision="FP32"/, 'precision="FP16"');
+    const convert = [
+      `${indent}<layer id="${id}" name="${attrs.name}" type="Convert" version="opset1">`,
+      `${indent}\t<data destination_type="f32"/>`,
+      `${indent}\t<rt_info>`,
+      `${indent}\t\t<attribute name="decompression" version="0"/>`,
+      `${indent}\t</rt_info>`,
+      `${indent}\t<input>`,
+      `${indent}\t\t<port id="0" precision="FP16">${dims}</port>`,
+      `${indent}\t</input>`,
+      `${indent}\t<output>`,
+      `${indent}\t\t<port id="1" precision="FP32">${dims}</port>`,
+      `${indent}\t</output>`,
+      `${indent}</layer>`,
+    ].join('\n');
+    return `${constLayer}\n${convert}`;
+  });
+  const edges = layers
+    .replace(/<edge\b([^>]*)\/>/g, (edge, head: string) => {
+      const a = tagAttrs(head);
+      const to = moved.get(`${a['from-layer']}:${a['from-port']}`);
+      if (!to) return edge;
+      const [layer, port] = to.split(':');
+      return edge.replace(`from-layer="${a['from-layer']}"`, `from-layer="${layer}"`).replace(`from-port="${a['from-port']}"`, `from-port="${port}"`);
+    })
+    .replace(/([ \t]*)<\/edges>/, (close, indent: string) => `${converts.map((e) => e.replace(/^[ \t]*/, `${indent}\t`)).join('\n')}\n${close}`);
+  const out = xml.replace(/\.xml$/, '.fp16.xml');
+  fs.writeFileSync(out, edges);
+  fs.writeFileSync(out.replace(/\.xml$/, '.bin'), Buffer.concat(chunks));
+  return out;
 }

@@ -98,6 +98,62 @@ describe('match: captures and constants', () => {
   });
 });
 
+describe('match: float16 weights widened on load count as constants', () => {
+  /** x -> op(x, widen(k16)) where k16 is a float16 constant and widen is the given node; returns the reader. */
+  function widened(op: string, widen: { op: string; attrs?: Record<string, Attr>; dtype?: 'float32' | 'float64' }, k: Tensor) {
+    const g = new Graph('main');
+    const x = g.addValue('x', { dtype: 'float32', shape: [2] });
+    g.inputs = [x];
+    const k16 = g.addConstant('k16', k);
+    const w = g.addNode({ op: widen.op, name: 'widen', inputs: [k16], outputs: ['k'], attrs: widen.attrs ?? {} });
+    if (widen.dtype) w.output(0).dtype = widen.dtype;
+    return g.addNode({ op, name: 'reader', inputs: [x, w.output(0)], outputs: ['y'] });
+  }
+  const half = (values: number[], dtype: 'float16' | 'bfloat16' | 'float32' = 'float16') => Tensor.from(dtype, [values.length], values);
+
+  test('OpenVINO: a Const f16 read through Convert to f32 (the decompression OpenVINO writes by default)', () => {
+    const mul = widened('Multiply', { op: 'Convert', attrs: { destination_type: attr.string('f32') } }, half([0.5, -3]));
+    const b = ok(matchAt('Multiply($x, $k:const)', mul, 'openvino'));
+    expect(b.consts.get('k')!.dtype).toBe('float32');
+    expect([...b.consts.get('k')!.toFloat64()]).toEqual([0.5, -3]);
+    // the value bound is the Convert's output, what the reader reads; the Convert is not part of the match
+    expect(b.values.get('k')!.producer!.op).toBe('Convert');
+    expect(b.matchedNodes.map((n) => n.name)).toEqual(['reader']);
+    // a number operand sees the widened values too
+    expect(matchAt('Multiply($x, 2)', widened('Multiply', { op: 'Convert', attrs: { destination_type: attr.string('f32') } }, half([2, 2])), 'openvino').ok).toBe(true);
+    // bfloat16 to f32 and f32 to f64 widen exactly as well
+    expect(ok(matchAt('Multiply($x, $k:const)', widened('Multiply', { op: 'Convert', attrs: { destination_type: attr.string('f32') } }, half([1.5], 'bfloat16')), 'openvino')).consts.get('k')!.dtype).toBe('float32');
+    expect(ok(matchAt('Multiply($x, $k:const)', widened('Multiply', { op: 'Convert', attrs: { destination_type: attr.string('f64') } }, half([0.1], 'float32')), 'openvino')).consts.get('k')!.dtype).toBe('float64');
+  });
+
+  test('OpenVINO: a Convert that narrows or changes the kind is not a constant (its values would need rounding)', () => {
+    for (const [from, to] of [['float32', 'f16'], ['float16', 'i32'], ['float16', 'f16'], ['float32', 'f32']] as const) {
+      const mul = widened('Multiply', { op: 'Convert', attrs: { destination_type: attr.string(to) } }, half([0.5], from));
+      expect(reason(matchAt('Multiply($x, $k:const)', mul, 'openvino'))).toBe("input 1 of Multiply 'reader' is not constant");
+    }
+  });
+
+  test('TFLite: a float16 buffer read through DEQUANTIZE (float16 quantization); not an int8 one', () => {
+    const mul = widened('MUL', { op: 'DEQUANTIZE', dtype: 'float32' }, half([0.25, 8]));
+    const b = ok(matchAt('MUL($x, $k:const)', mul, 'tflite'));
+    expect(b.consts.get('k')!.dtype).toBe('float32');
+    expect([...b.consts.get('k')!.toFloat64()]).toEqual([0.25, 8]);
+    const int8 = widened('MUL', { op: 'DEQUANTIZE', dtype: 'float32' }, Tensor.from('int8', [2], [1, 2]));
+    expect(reason(matchAt('MUL($x, $k:const)', int8, 'tflite'))).toBe("input 1 of MUL 'reader' is not constant");
+  });
+
+  test('ONNX: a float16 initializer read through Cast to float or double; not a Cast to an integer or to float16', () => {
+    const b = ok(matchAt('Mul($x, $k:const)', widened('Mul', { op: 'Cast', attrs: { to: attr.int(1) } }, half([4, -0.5]))));
+    expect(b.consts.get('k')!.dtype).toBe('float32');
+    expect([...b.consts.get('k')!.toFloat64()]).toEqual([4, -0.5]);
+    expect(ok(matchAt('Mul($x, $k:const)', widened('Mul', { op: 'Cast', attrs: { to: attr.int(11) } }, half([4])))).consts.get('k')!.dtype).toBe('float64');
+    for (const [to, from] of [[7, 'float16'], [10, 'float32'], [1, 'float32']] as const) {
+      const mul = widened('Mul', { op: 'Cast', attrs: { to: attr.int(to) } }, half([4], from));
+      expect(reason(matchAt('Mul($x, $k:const)', mul))).toBe("input 1 of Mul 'reader' is not constant");
+    }
+  });
+});
+
 describe('match: structure', () => {
   test('a value captured twice must be the same value', () => {
     const g = new Graph('main');

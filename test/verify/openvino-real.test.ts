@@ -15,7 +15,7 @@ import { Tensor } from '../../src/ir/tensor';
 import { seededFloats } from '../e2e/helpers';
 import { runCli } from '../helpers/cli';
 import { ROOT, SHARED, tempDir } from '../helpers/corpus';
-import { binSizeNeeded } from '../helpers/openvino-build';
+import { binSizeNeeded, compressToFp16 } from '../helpers/openvino-build';
 
 const FIXTURES = path.join(SHARED, 'corpus/intel/openvino-rs/crates/openvino/tests/fixtures');
 const work = tempDir('recipe-ov-real-');
@@ -103,4 +103,27 @@ test('MobileNet v2 with a dynamic batch: fix-batch and the split rewrite it, and
   expect(report.rules.find((x: { id: string }) => x.id === 'fix-batch').rewrites).toBe(1);
   expect(report.verify).toMatchObject({ translatedTo: 'onnx', ok: true });
   expect(report.verify.inputs[0].shape[0]).toBe(1);
+});
+
+test('MobileNet v2 with FP16-compressed weights (Const f16 + decompression Convert, as OpenVINO saves by default): the split still fires, and apply --verify agrees', async () => {
+  const xml = compressToFp16(withWeights(path.join(FIXTURES, 'mobilenet/mobilenet.xml')));
+  const before = readModel(xml).graph;
+  const groupConvs = before.nodes.filter((n) => n.op === 'GroupConvolution');
+  expect(groupConvs.length).toBe(17);
+  // every GroupConvolution reads its weights through a Convert of a Const f16
+  for (const n of groupConvs) expect([n.input(1)!.producer!.op, n.input(1)!.producer!.input(0)!.const?.dtype]).toEqual(['Convert', 'float16']);
+  const out = xml.replace(/\.xml$/, '.myriad.xml');
+  const r = await runCli('apply', path.join(ROOT, 'recipes/myriad.yaml'), xml, '-o', out, '--verify', '--runs', '1', '--report', 'json');
+  expect(r.stderr).toBe('');
+  expect(r.code).toBe(0);
+  const report = JSON.parse(r.stdout);
+  // as on the f32 model: the one GroupConvolution of 32 groups (the rule's bound) is split, the 16 larger ones stay
+  expect(report.rules.find((x: { id: string }) => x.id === 'groupconv-split-openvino').rewrites).toBe(1);
+  expect(report.verify).toMatchObject({ translatedTo: 'onnx', ok: true });
+  const after = readModel(out).graph;
+  expect(after.nodes.filter((n) => n.op === 'GroupConvolution')).toHaveLength(16);
+  expect(after.nodes.filter((n) => n.op === 'Convolution').length).toBe(before.nodes.filter((n) => n.op === 'Convolution').length + 32);
+  // the compressed weights the split replaced are gone with their Convert; the others stay compressed
+  const compressed = (g: typeof before) => g.nodes.filter((n) => n.op === 'Convert' && n.input(0)?.const?.dtype === 'float16').length;
+  expect(compressed(after)).toBe(compressed(before) - 1);
 });
