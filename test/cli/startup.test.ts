@@ -62,13 +62,13 @@ describe('recipe start-up', () => {
     const r = await runWithout([...NOT_FOR_ONNX, 'ajv', 'micromatch', '../../src/verify/models'], ['apply', CORE, TINY_BN, '-o', out]);
     expect(r.stderr).toBe('');
     expect(r.code).toBe(0);
-    expect(r.stdout).toContain('batchnorm-after-conv-to-mul-add           1        1         1        0');
+    expect(r.stdout).toMatch(/batchnorm-to-mul-add +1 +1 +1 +0/);
     expect(fs.statSync(out).size).toBeGreaterThan(0);
   });
 
   it('checks a recipe without loading any codec', async () => {
     const r = await runWithout(['../../src/formats/onnx', 'ajv', ...NOT_FOR_ONNX], ['check', CORE]);
-    expect(r).toEqual({ code: 0, stdout: 'ok: 3 rule(s) in 1 file(s)\n', stderr: '' });
+    expect(r).toEqual({ code: 0, stdout: 'ok: 2 rule(s) in 1 file(s)\n', stderr: '' });
   });
 
   it('still loads ajv for an action rule, whose parameters it checks', async () => {

@@ -62,8 +62,8 @@ function mulAdd(model: Model): { k: Float64Array; c: Float64Array; kShape: reado
 describe('the core BatchNorm rule on IR graphs', () => {
   it.each([
     ['declared shape', { shapeKnown: true }, 'batchnorm-to-mul-add'],
-    ['rank from the Conv weight', {}, 'batchnorm-after-conv-to-mul-add'],
-    ['statistics in Constant nodes', { constantNodes: true }, 'batchnorm-after-conv-to-mul-add'],
+    ['rank from the Conv weight', {}, 'batchnorm-to-mul-add'],
+    ['statistics in Constant nodes', { constantNodes: true }, 'batchnorm-to-mul-add'],
     ['explicit epsilon', { eps: 1e-3, shapeKnown: true }, 'batchnorm-to-mul-add'],
   ])('replaces BatchNormalization by Mul + Add with the right constants (%s)', (_name, opts, rule) => {
     const { model, params } = bnModel(3, opts);
@@ -90,7 +90,7 @@ describe('the core BatchNorm rule on IR graphs', () => {
     expect(model.graph.nodes.some((n) => n.op === 'Constant')).toBe(false);
     expect(model.graph.findValue('scale')).toBeUndefined();
     const applied = JSON.parse(model.getMetadata(APPLIED_METADATA_KEY)!) as { name: string; version: string; sha256: string }[];
-    expect(applied).toEqual([{ name: 'core/batchnorm', version: '1.0.0', sha256: expect.stringMatching(/^[0-9a-f]{64}$/) }]);
+    expect(applied).toEqual([{ name: 'core/batchnorm', version: '1.1.0', sha256: expect.stringMatching(/^[0-9a-f]{64}$/) }]);
   });
 
   it('leaves a BatchNormalization whose statistics are not constant, and says why with --explain', () => {
@@ -125,7 +125,7 @@ describe('the core BatchNorm rule on IR graphs', () => {
     const tap = g.addNode({ op: 'Neg', name: 'tap', inputs: [conv.output(0)], outputs: ['tapped'] });
     g.outputs = [...g.outputs, tap.output(0)];
     const report = applyBundle(model, loadBundle([BN_RECIPE]));
-    expect(report.rules.find((r) => r.id === 'batchnorm-after-conv-to-mul-add')!.rewrites).toBe(1);
+    expect(report.rules.find((r) => r.id === 'batchnorm-to-mul-add')!.rewrites).toBe(1);
     expect(g.nodes.map((n) => n.op).sort()).toEqual(['Add', 'Conv', 'Mul', 'Neg', 'Relu']);
     expect(tap.input(0)).toBe(conv.output(0));
     expect(conv.output(0).consumers.map((n) => n.op).sort()).toEqual(['Mul', 'Neg']);

@@ -23,7 +23,7 @@ test('tensorrt bundle on PaddleOCR cls (ONNX opset 9): BatchNorms folded, batch 
   const before = readModel(file!);
   const model = readModel(file!);
   const report = applyBundle(model, loadBundle([path.join(PACKS_DIR, 'tensorrt.yaml')]));
-  expect(rewrites(report, 'batchnorm-after-conv-to-mul-add')).toBe(35);
+  expect(rewrites(report, 'batchnorm-to-mul-add')).toBe(35);
   expect(rewrites(report, 'fix-batch')).toBeGreaterThan(0);
   expect(report.rules.flatMap((r) => r.refused)).toEqual([]);
   expect(model.graph.nodes.filter((n) => n.op === 'BatchNormalization')).toHaveLength(0);

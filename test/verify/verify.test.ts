@@ -335,7 +335,7 @@ describe('recipe apply --verify', () => {
     const out = path.join(dir, 'apply-verify.onnx');
     const r = await runCli('apply', BATCHNORM, TINY_BN, '-o', out, '--verify', '--runs', '1');
     expect(r.code).toBe(0);
-    expect(r.stdout).toMatch(/batchnorm-after-conv-to-mul-add +1 +1 +1 +0/);
+    expect(r.stdout).toMatch(/batchnorm-to-mul-add +1 +1 +1 +0/);
     expect(r.stdout).toMatch(/verify .*tiny-bn\.onnx -> .*apply-verify\.onnx \(onnx\) in onnxruntime/);
     expect(r.stdout).toContain('note: open dimensions fed as 1: input[0]');
     expect(r.stdout).toContain('outputs agree within the tolerance');
@@ -346,7 +346,7 @@ describe('recipe apply --verify', () => {
     const r = await runCli('apply', BATCHNORM, TINY_BN, '--dry-run', '--verify', '--rtol', '0', '--atol', '0', '--report', 'json', '--runs', '1');
     expect(r.code).toBe(5);
     const json = JSON.parse(r.stdout);
-    expect(json.rules.find((x: { id: string }) => x.id === 'batchnorm-after-conv-to-mul-add').rewrites).toBe(1);
+    expect(json.rules.find((x: { id: string }) => x.id === 'batchnorm-to-mul-add').rewrites).toBe(1);
     expect(json.verify.ok).toBe(false);
     expect(json.verify.outputs[0].beyond).toBeGreaterThan(0);
     expect(fs.readdirSync(dir).length).toBe(before);

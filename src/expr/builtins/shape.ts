@@ -1,5 +1,7 @@
 /** Shape questions, reductions and layout: shape(), sum(), reshape(), slice(), split(), ... */
 import { Value as GraphValue } from '../../ir/graph';
+import type { FormatId } from '../../ir/model';
+import { rankOf } from '../../ir/rank';
 import { Tensor } from '../../ir/tensor';
 import type { FunctionSpec } from '../functions';
 import { Reduction, concat, normalizeAxis, reduce, reshape, slice, split, transpose } from '../tensor-math';
@@ -58,13 +60,13 @@ export const SHAPE_FUNCTIONS: readonly FunctionSpec[] = [
   },
   {
     name: 'rank',
-    doc: 'number of dimensions; none if unknown',
+    doc: 'number of dimensions (of an ONNX value without a declared shape, the rank its producers fix); none if unknown',
     category: 'shape',
     params: [p('t', SHAPED)],
     result: 'int',
     impl: ([t], ctx) => {
       // Asked in the conditions of most rules: the declared shape's length, without copying it.
-      if (t instanceof GraphValue) return (t.shape ?? t.const?.shape)?.length ?? null;
+      if (t instanceof GraphValue) return rankOf(t, (ctx.context.format ?? '') as FormatId) ?? null;
       const s = shapeOf(t ?? null, ctx, 0);
       return Array.isArray(s) ? s.length : null;
     },
