@@ -117,10 +117,13 @@ function tagAttrs(tag: string): Record<string, string> {
  * `compress_to_fp16` (its default since 2023.1): every f32 Const becomes a
  * Const f16 named `<name>_compressed` and a Convert to f32 marked with the
  * `decompression` rt_info, which takes over the Const's name and readers.
- * Written, from the XML text (not through recipe's codec), beside `xml` as
- * `<name>.fp16.xml` and `.bin`; returns that path.
+ * With `fp16-ir`, the model is made FP16 throughout instead, as the Model
+ * Optimizer's `--data_type FP16` wrote IR for Myriad: f16 Consts read
+ * directly, every port and the Parameter f16. Written, from the XML text (not
+ * through recipe's codec), beside `xml` as `<name>.fp16.xml` and `.bin`;
+ * returns that path.
  */
-export function compressToFp16(xml: string): string {
+export function compressToFp16(xml: string, form: 'compressed' | 'fp16-ir' = 'compressed'): string {
   const text = fs.readFileSync(xml, 'utf8');
   const bin = fs.readFileSync(xml.replace(/\.xml$/, '.bin'));
   const chunks: Buffer[] = [];
@@ -148,6 +151,9 @@ export function compressToFp16(xml: string): string {
     const halves = new Uint16Array(floats.length);
     for (let i = 0; i < floats.length; i++) halves[i] = toFloat16Bits(floats[i]!);
     const at = append(Buffer.from(halves.buffer));
+    if (form === 'fp16-ir') {
+      return whole.replace(dataTag, dataTag.replace('element_type="f32"', 'element_type="f16"').replace(/offset="\d+"/, `offset="${at}"`).replace(/size="\d+"/, `size="${halves.byteLength}"`));
+    }
     const port = /<port\b([^>]*)>([\s\S]*?)<\/port>/.exec(body)!;
     const portId = tagAttrs(port[1]!).id!;
     const dims = port[2]!;
@@ -184,7 +190,7 @@ export function compressToFp16(xml: string): string {
     })
     .replace(/([ \t]*)<\/edges>/, (close, indent: string) => `${converts.map((e) => e.replace(/^[ \t]*/, `${indent}\t`)).join('\n')}\n${close}`);
   const out = xml.replace(/\.xml$/, '.fp16.xml');
-  fs.writeFileSync(out, edges);
+  fs.writeFileSync(out, form === 'fp16-ir' ? edges.replace(/precision="FP32"/g, 'precision="FP16"').replace(/element_type="f32"/g, 'element_type="f16"') : edges);
   fs.writeFileSync(out.replace(/\.xml$/, '.bin'), Buffer.concat(chunks));
   return out;
 }

@@ -127,3 +127,22 @@ test('MobileNet v2 with FP16-compressed weights (Const f16 + decompression Conve
   const compressed = (g: typeof before) => g.nodes.filter((n) => n.op === 'Convert' && n.input(0)?.const?.dtype === 'float16').length;
   expect(compressed(after)).toBe(compressed(before) - 1);
 });
+
+test('MobileNet v2 as an FP16 IR (f16 throughout, as IR for Myriad was written): the split makes f16 weights, and apply --verify agrees', async () => {
+  const xml = compressToFp16(withWeights(path.join(FIXTURES, 'mobilenet/mobilenet.xml')), 'fp16-ir');
+  const before = readModel(xml).graph;
+  expect(before.inputs[0]!.dtype).toBe('float16');
+  expect([...before.values].filter((v) => v.const?.dtype === 'float32')).toEqual([]);
+  const out = xml.replace(/\.xml$/, '.myriad.xml');
+  const r = await runCli('apply', path.join(ROOT, 'recipes/myriad.yaml'), xml, '-o', out, '--verify', '--runs', '1', '--report', 'json');
+  expect(r.stderr).toBe('');
+  expect(r.code).toBe(0);
+  const report = JSON.parse(r.stdout);
+  expect(report.rules.find((x: { id: string }) => x.id === 'groupconv-split-openvino').rewrites).toBe(1);
+  expect(report.verify).toMatchObject({ translatedTo: 'onnx', ok: true });
+  expect(report.verify.outputs[0].dtype).toBe('float16');
+  const after = readModel(out).graph;
+  expect(after.nodes.filter((n) => n.op === 'Convolution').length).toBe(before.nodes.filter((n) => n.op === 'Convolution').length + 32);
+  // the split weights stay f16, like the rest of the model
+  expect([...after.values].filter((v) => v.const && v.const.dtype !== 'float16' && v.const.dtype !== 'int64').map((v) => `${v.name}: ${v.const!.dtype}`)).toEqual([]);
+});
