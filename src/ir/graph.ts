@@ -12,6 +12,16 @@ const REMOVED = 1;
 const VARIABLE = 2;
 const PINNED = 4;
 const OVERRIDABLE = 8;
+/** Value._bits: the four flags above, then how many graph outputs name the value, then the input index of its one reader. */
+const REFS_SHIFT = 4;
+const REFS_MASK = 0xff << REFS_SHIFT;
+/** Graph-output counts from this one on are kept in OUTPUT_REFS (a value named by 255 outputs is not worth a field on every value). */
+const REFS_SATURATED = 0xff;
+const INDEX_SHIFT = 12;
+/** Input indexes from this one on put their use in a list (Value._use), so the bits stay a small integer. */
+const MAX_INLINE_INDEX = 1 << 18;
+/** Graph-output counts of the values with REFS_SATURATED in their bits. */
+const OUTPUT_REFS = new WeakMap<Value, number>();
 
 /** One place a value is read: input `index` of `node`. */
 export interface Use {
@@ -23,6 +33,11 @@ export interface Use {
  * An edge of the graph: produced by at most one node (or a graph input, or a
  * constant) and read by any number of nodes and graph outputs. The links are
  * kept by Graph and Node; they are never set by hand.
+ *
+ * A large model holds 250k+ values, and each field costs 8 bytes of heap per
+ * value (which the garbage collector copies while the graph is read): the
+ * fields are few, and always set in the same order, so that every value has
+ * one shape.
  */
 export class Value {
   /** The graph the value belongs to. */
@@ -35,35 +50,54 @@ export class Value {
   shape?: Shape;
   /** Constant content: an initializer (ONNX), a buffer (TFLite), a Const layer (OpenVINO). */
   const?: Tensor;
-  /** Format-specific fields the IR does not model (quantization, value_info extras, port ids). */
-  native?: unknown;
 
-  /** @internal */ _producer: Node | null = null;
+  /** @internal */ _producer: Node | null;
   /**
-   * Readers: the first one inline, the others in `_moreUses`. Most values of a
-   * graph have exactly one reader, and 250k values with an array and a Use
-   * object each are a large part of a big model's heap.
+   * @internal The readers: one node (its input index in `_bits`), or a list
+   * of every use in the order made, or null. Most values of a graph have
+   * exactly one reader, and a list and a Use object each for 250k values are
+   * a large part of a big model's heap.
    */
-  /** @internal */ _firstUser: Node | null = null;
-  /** @internal */ _firstUseIndex = 0;
-  /** @internal */ _moreUses: Use[] | null = null;
-  /** @internal */ _outputRefs = 0;
-  /** Bits: REMOVED (set by Graph.removeValue), VARIABLE, PINNED, OVERRIDABLE; one field for the flags of 250k values. */
-  private _flags = 0;
+  _use: Node | Use[] | null;
+  /** The flags (REMOVED, set by Graph.removeValue, VARIABLE, PINNED, OVERRIDABLE), the graph-output count and the one reader's input index, in one small integer. */
+  private _bits: number;
 
   /** @internal use Graph.addValue / Graph.addConstant */
   constructor(graph: Graph, name: string) {
     this.graph = graph;
     this.name = name;
+    this.dtype = undefined;
+    this.shape = undefined;
+    this.const = undefined;
+    this._producer = null;
+    this._use = null;
+    this._bits = 0;
+  }
+
+  /**
+   * Format-specific fields the IR does not model (quantization, value_info
+   * extras, port ids). Kept by the graph, not the value: ONNX values have
+   * none, and a field would cost every value of a large graph.
+   */
+  get native(): unknown {
+    return this.graph._valueNative(this);
+  }
+
+  set native(native: unknown) {
+    this.graph._setValueNative(this, native);
   }
 
   /** @internal */
   get _removed(): boolean {
-    return (this._flags & REMOVED) !== 0;
+    return (this._bits & REMOVED) !== 0;
   }
 
   set _removed(on: boolean) {
-    this._flags = on ? this._flags | REMOVED : this._flags & ~REMOVED;
+    this.flag(REMOVED, on);
+  }
+
+  private flag(bit: number, on: boolean | undefined): void {
+    this._bits = on ? this._bits | bit : this._bits & ~bit;
   }
 
   /**
@@ -71,11 +105,11 @@ export class Value {
    * cell state): like a graph input, it is a source that no node produces.
    */
   get variable(): boolean | undefined {
-    return this._flags & VARIABLE ? true : undefined;
+    return this._bits & VARIABLE ? true : undefined;
   }
 
   set variable(on: boolean | undefined) {
-    this._flags = on ? this._flags | VARIABLE : this._flags & ~VARIABLE;
+    this.flag(VARIABLE, on);
   }
 
   /**
@@ -83,11 +117,11 @@ export class Value {
    * model refers to it (a TFLite operator's `intermediates`).
    */
   get pinned(): boolean | undefined {
-    return this._flags & PINNED ? true : undefined;
+    return this._bits & PINNED ? true : undefined;
   }
 
   set pinned(on: boolean | undefined) {
-    this._flags = on ? this._flags | PINNED : this._flags & ~PINNED;
+    this.flag(PINNED, on);
   }
 
   /**
@@ -96,11 +130,40 @@ export class Value {
    * version 4): its content is a default, not a fixed value.
    */
   get overridable(): boolean | undefined {
-    return this._flags & OVERRIDABLE ? true : undefined;
+    return this._bits & OVERRIDABLE ? true : undefined;
   }
 
   set overridable(on: boolean | undefined) {
-    this._flags = on ? this._flags | OVERRIDABLE : this._flags & ~OVERRIDABLE;
+    this.flag(OVERRIDABLE, on);
+  }
+
+  /** @internal How many graph outputs (of this graph or of subgraphs) name this value. */
+  get _outputRefs(): number {
+    const refs = (this._bits & REFS_MASK) >>> REFS_SHIFT;
+    return refs === REFS_SATURATED ? OUTPUT_REFS.get(this)! : refs;
+  }
+
+  set _outputRefs(refs: number) {
+    if (refs >= REFS_SATURATED) OUTPUT_REFS.set(this, refs);
+    else OUTPUT_REFS.delete(this);
+    this._bits = (this._bits & ~REFS_MASK) | (Math.min(refs, REFS_SATURATED) << REFS_SHIFT);
+  }
+
+  /** @internal The input index of the one reader held as `_use` itself. */
+  get _useIndex(): number {
+    return this._bits >>> INDEX_SHIFT;
+  }
+
+  /** @internal Makes `node`'s input `index` the one reader (`index` below MAX_INLINE_INDEX). */
+  _setOnlyUse(node: Node, index: number): void {
+    this._use = node;
+    this._bits = (this._bits & ((1 << INDEX_SHIFT) - 1)) | (index << INDEX_SHIFT);
+  }
+
+  /** @internal Forgets the readers. */
+  _setNoUse(): void {
+    this._use = null;
+    this._bits &= (1 << INDEX_SHIFT) - 1;
   }
 
   get producer(): Node | null {
@@ -114,18 +177,22 @@ export class Value {
 
   /** Every (node, input index) that reads this value, in no promised order. */
   get uses(): readonly Use[] {
-    if (!this._firstUser) return NO_USES;
-    const first: Use = { node: this._firstUser, index: this._firstUseIndex };
-    return this._moreUses ? [first, ...this._moreUses] : [first];
+    const use = this._use;
+    if (use === null) return NO_USES;
+    if (use instanceof Node) return [{ node: use, index: this._useIndex }];
+    return use.slice();
   }
 
   /** The distinct nodes that read this value. */
   get consumers(): Node[] {
-    return [...new Set(this.uses.map((u) => u.node))];
+    const use = this._use;
+    if (use === null) return [];
+    if (use instanceof Node) return [use];
+    return [...new Set(use.map((u) => u.node))];
   }
 
   get isGraphOutput(): boolean {
-    return this._outputRefs > 0;
+    return (this._bits & REFS_MASK) !== 0;
   }
 
   get isGraphInput(): boolean {
@@ -138,14 +205,16 @@ export class Value {
 
   /** How many readers see this value: node inputs plus graph outputs. */
   get useCount(): number {
-    return (this._firstUser ? 1 + (this._moreUses ? this._moreUses.length : 0) : 0) + this._outputRefs;
+    const use = this._use;
+    const nodes = use === null ? 0 : use instanceof Node ? 1 : use.length;
+    return (this._bits & REFS_MASK) === 0 ? nodes : nodes + this._outputRefs;
   }
 
   /** Points every reader of this value (nodes and graph outputs) at `other` instead. */
   replaceAllUsesWith(other: Value | null): void {
     if (other === this) return;
     for (const use of this.uses) use.node.setInput(use.index, other);
-    if (this._outputRefs > 0) {
+    if (this.isGraphOutput) {
       if (!other) throw new Error(`cannot replace graph output '${this.name}' with nothing`);
       this.graph.outputs = this.graph.outputs.map((v) => (v === this ? other : v));
     }
@@ -192,7 +261,7 @@ export class Node {
   get attrs(): Map<string, Attr> {
     const attrs = this._attrs;
     if (attrs instanceof Map) return attrs;
-    return (this._attrs = attrs ? attrs.decodeAttrs() : new Map());
+    return (this._attrs = attrs ? attrs.decodeAttrs(this) : new Map());
   }
 
   set attrs(attrs: Map<string, Attr>) {
@@ -203,7 +272,7 @@ export class Node {
   get attrCount(): number {
     const attrs = this._attrs;
     if (attrs instanceof Map) return attrs.size;
-    return attrs ? attrs.attrCount : 0;
+    return attrs ? attrs.attrCount(this) : 0;
   }
 
   /**
@@ -322,7 +391,7 @@ export class Node {
     const attrs = this._attrs;
     if (attrs === undefined) return undefined;
     if (attrs instanceof Map) return attrs.get(name);
-    return attrs.decodeAttr ? attrs.decodeAttr(name) : this.attrs.get(name);
+    return attrs.decodeAttr ? attrs.decodeAttr(this, name) : this.attrs.get(name);
   }
 
   /** The subgraphs held by this node's attributes (If branches, Loop body). */
@@ -339,22 +408,25 @@ export class Node {
 }
 
 /**
- * A node's attributes as a codec read them, decoded on first use: a large
+ * The attributes of nodes as a codec read them, decoded on first use: a large
  * graph's attributes are mostly never looked at before they are written back
  * unchanged, and decoded each costs a map, an attribute object and the
- * codec's record. A source never holds graph attributes (the codec decodes
- * a node with subgraphs at once), so `subgraphs` need not decode it.
+ * codec's record. One source may serve every node of a graph (it is given the
+ * node), so that undecoded attributes cost a node no object of its own. A
+ * source never holds graph attributes (the codec decodes a node with
+ * subgraphs at once), so `subgraphs` need not decode it.
  */
 export interface AttrSource {
-  readonly attrCount: number;
-  /** The attributes, decoded now; called at most once per node. */
-  decodeAttrs(): Map<string, Attr>;
+  /** How many attributes `node` has. */
+  attrCount(node: Node): number;
+  /** The attributes of `node`, decoded now; called at most once per node. */
+  decodeAttrs(node: Node): Map<string, Attr>;
   /**
-   * One attribute, decoded now and not kept (frozen, so that a change to it
-   * cannot be lost): a matcher reading `epsilon` of 30,000 BatchNorms need
-   * not keep a map for each.
+   * One attribute of `node`, decoded now and not kept (frozen, so that a
+   * change to it cannot be lost): a matcher reading `epsilon` of 30,000
+   * BatchNorms need not keep a map for each.
    */
-  decodeAttr?(name: string): Attr | undefined;
+  decodeAttr?(node: Node, name: string): Attr | undefined;
 }
 
 /** Whether a value of a graph's name index is live and still has `name` (not removed, not renamed). */
@@ -372,24 +444,26 @@ const NO_GRAPHS: Graph[] = [];
 Object.freeze(NO_GRAPHS);
 
 function addUse(value: Value, node: Node, index: number): void {
-  if (!value._firstUser) {
-    value._firstUser = node;
-    value._firstUseIndex = index;
-  } else (value._moreUses ??= []).push({ node, index });
+  const use = value._use;
+  if (use === null && index < MAX_INLINE_INDEX) value._setOnlyUse(node, index);
+  else if (use === null) value._use = [{ node, index }];
+  else if (use instanceof Node) value._use = [{ node: use, index: value._useIndex }, { node, index }];
+  else use.push({ node, index });
 }
 
 function removeUse(value: Value, node: Node, index: number): void {
-  const more = value._moreUses;
-  if (value._firstUser === node && value._firstUseIndex === index) {
-    // The next use moves up, so that uses keep the order they were made in.
-    const next = more?.shift();
-    value._firstUser = next ? next.node : null;
-    value._firstUseIndex = next ? next.index : 0;
-  } else if (more) {
-    const i = more.findIndex((u) => u.node === node && u.index === index);
-    if (i >= 0) more.splice(i, 1);
+  const use = value._use;
+  if (use === null) return;
+  if (use instanceof Node) {
+    if (use === node && value._useIndex === index) value._setNoUse();
+    return;
   }
-  if (more && more.length === 0) value._moreUses = null;
+  const i = use.findIndex((u) => u.node === node && u.index === index);
+  if (i < 0) return;
+  use.splice(i, 1);
+  // Back to the inline form when one use is left (uses keep the order they were made in).
+  if (use.length === 0) value._setNoUse();
+  else if (use.length === 1 && use[0]!.index < MAX_INLINE_INDEX) value._setOnlyUse(use[0]!.node, use[0]!.index);
 }
 
 /** A node of a subgraph may read values of any enclosing graph (ONNX outer scope). */
@@ -441,6 +515,8 @@ export class Graph {
   private _sharedNames = 0;
   /** Next suffix to try per base name, so naming n new nodes costs O(n), not O(n^2). */
   private _nextSuffix = new Map<string, number>();
+  /** `Value.native` of the values that have one (see there). */
+  private _valueNatives: Map<Value, unknown> | undefined;
 
   constructor(name: string, parent?: Graph) {
     this.name = name;
@@ -455,6 +531,17 @@ export class Graph {
     for (const v of this._outputs) v._outputRefs--;
     this._outputs = [...values];
     for (const v of this._outputs) v._outputRefs++;
+  }
+
+  /** @internal see Value.native */
+  _valueNative(v: Value): unknown {
+    return this._valueNatives?.get(v);
+  }
+
+  /** @internal see Value.native */
+  _setValueNative(v: Value, native: unknown): void {
+    if (native !== undefined) (this._valueNatives ??= new Map()).set(v, native);
+    else this._valueNatives?.delete(v);
   }
 
   /** Nodes in their current order (topological after `toposort`). */
@@ -532,7 +619,7 @@ export class Graph {
     if (init) {
       v.dtype = init.dtype;
       v.shape = init.shape;
-      v.native = init.native;
+      if (init.native !== undefined) v.native = init.native;
     }
     this._values.push(v);
     this.indexValueName(name, v);
@@ -590,7 +677,7 @@ export class Graph {
     if (value._producer && !value._producer._removed) {
       throw new Error(`cannot remove value '${value.name}': node '${value._producer.name}' still produces it`);
     }
-    if (value._firstUser || value._outputRefs > 0) {
+    if (value._use !== null || value.isGraphOutput) {
       throw new Error(`cannot remove value '${value.name}': it is still read`);
     }
     if (value.graph !== this || value._removed) return;

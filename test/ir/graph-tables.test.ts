@@ -109,6 +109,60 @@ describe('readers', () => {
     expect(x.useCount).toBe(0);
     expect(y.uses.map((u) => u.index)).toEqual([0, 1]);
   });
+
+  test('a reader at a very high input index (past what a value keeps inline) is counted, listed and removed like any other', () => {
+    const { g, x } = chain();
+    const inputs: (typeof x | null)[] = new Array(300_000).fill(null);
+    inputs[299_999] = x;
+    const wide = g.addNode({ op: 'Concat', inputs, outputs: ['w'] });
+    expect(x.uses.map((u) => [u.node, u.index])).toEqual([[wide, 299_999]]);
+    const r = g.addNode({ op: 'Relu', inputs: [x], outputs: ['r'] });
+    expect(x.uses.map((u) => [u.node, u.index])).toEqual([[wide, 299_999], [r, 0]]);
+    wide.setInput(299_999, null);
+    expect(x.uses.map((u) => [u.node, u.index])).toEqual([[r, 0]]);
+    r.setInput(0, null);
+    expect([x.uses, x.useCount, x.consumers]).toEqual([[], 0, []]);
+  });
+
+  test('graph outputs count as readers, also when hundreds of them name one value', () => {
+    const { g, x } = chain();
+    const r = g.addNode({ op: 'Relu', inputs: [x], outputs: ['r'] });
+    const y = r.output(0);
+    g.outputs = new Array(300).fill(y);
+    expect([y.isGraphOutput, y.useCount]).toEqual([true, 300]);
+    g.outputs = [...new Array(256).fill(y), x];
+    expect([y.useCount, x.useCount, x.isGraphOutput]).toEqual([256, 2, true]);
+    g.outputs = [y];
+    expect([y.useCount, x.useCount, x.isGraphOutput]).toEqual([1, 1, false]);
+    g.outputs = [];
+    expect([y.useCount, y.isGraphOutput]).toEqual([0, false]);
+    expect(() => g.removeNode(r)).not.toThrow();
+    expect(() => g.removeValue(y)).not.toThrow();
+  });
+
+  test('flags, readers and graph-output counts of a value do not disturb each other', () => {
+    const { g, x } = chain();
+    const n = g.addNode({ op: 'Add', inputs: [x, x], outputs: ['s'] });
+    x.pinned = true;
+    x.variable = true;
+    g.outputs = [x, x];
+    expect([x.pinned, x.variable, x.overridable, x.useCount]).toEqual([true, true, undefined, 4]);
+    n.setInput(0, null);
+    x.variable = false;
+    expect([x.pinned, x.variable, x.uses.map((u) => u.index), x.useCount]).toEqual([true, undefined, [1], 3]);
+    g.outputs = [];
+    x.overridable = true;
+    expect([x.pinned, x.overridable, x.useCount, x.removed]).toEqual([true, true, 1, false]);
+  });
+
+  test('native data of a value is kept per value, and cleared by setting undefined', () => {
+    const { g, x } = chain();
+    const y = g.addValue('y', { native: { port: 3 } });
+    expect([x.native, y.native]).toEqual([undefined, { port: 3 }]);
+    x.native = 'x';
+    y.native = undefined;
+    expect([x.native, y.native]).toEqual(['x', undefined]);
+  });
 });
 
 describe('attributes and values', () => {
@@ -150,8 +204,9 @@ describe('attributes decoded on first use', () => {
     let calls = 0;
     const node = g.addNode({ op: 'LeakyRelu', inputs: [x], outputs: ['y'] });
     node.setAttrSource({
-      attrCount: 1,
-      decodeAttrs: () => {
+      attrCount: () => 1,
+      decodeAttrs: (n) => {
+        expect(n).toBe(node);
         calls++;
         return new Map([['alpha', attr.float(0.1)]]);
       },
@@ -177,18 +232,33 @@ describe('attributes decoded on first use', () => {
     let all = 0;
     const node = g.addNode({ op: 'LeakyRelu', inputs: [x], outputs: ['y'] });
     node.setAttrSource({
-      attrCount: 1,
+      attrCount: () => 1,
       decodeAttrs: () => {
         all++;
         return new Map([['alpha', attr.float(0.1)]]);
       },
-      decodeAttr: (name) => (name === 'alpha' ? Object.freeze(attr.float(0.1)) : undefined),
+      decodeAttr: (n, name) => (n === node && name === 'alpha' ? Object.freeze(attr.float(0.1)) : undefined),
     });
     expect(node.attr('alpha')).toEqual(attr.float(0.1));
     expect(node.attr('beta')).toBeUndefined();
     expect([all, node.pendingAttrs !== undefined]).toEqual([0, true]);
     expect(node.attrs.get('alpha')).toEqual(attr.float(0.1));
     expect(all).toBe(1);
+  });
+
+  test('one source serves several nodes: each asks for its own attributes', () => {
+    const { g, x } = chain();
+    const a = g.addNode({ op: 'LeakyRelu', inputs: [x], outputs: ['a'] });
+    const b = g.addNode({ op: 'Elu', inputs: [x], outputs: ['b'] });
+    const alpha = new Map([[a, 0.1], [b, 0.5]]);
+    const source = {
+      attrCount: () => 1,
+      decodeAttrs: (n: typeof a) => new Map([['alpha', attr.float(alpha.get(n)!)]]),
+    };
+    a.setAttrSource(source);
+    b.setAttrSource(source);
+    expect([a.attr('alpha'), b.attr('alpha')]).toEqual([attr.float(0.1), attr.float(0.5)]);
+    expect([a.pendingAttrs, b.pendingAttrs]).toEqual([undefined, undefined]);
   });
 
   test('a map set before any look replaces the source without decoding it', () => {

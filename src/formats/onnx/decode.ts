@@ -2,11 +2,11 @@ import { closeSync as fs_close } from 'node:fs';
 import { ModelError } from '../../errors';
 import type { Attr, Int } from '../../ir/attr';
 import { DTYPES, byteSize, type DType } from '../../ir/dtype';
-import { Graph, type Node, type Shape, Value } from '../../ir/graph';
+import { type AttrSource, Graph, type Node, type Shape, Value } from '../../ir/graph';
 import { Model } from '../../ir/model';
 import { BytesData, LazyData, StringData, type Tensor, type TensorData } from '../../ir/tensor';
 import { openExternalForRead, readExternal, type ExternalRef } from './external';
-import { AttrRec, GraphRec, ModelRec, NodeRec, TensorRec, ValueInfoRec, irVersionOf } from './records';
+import { AttrRec, GraphRec, ModelRec, NodeRec, TensorRec, ValueInfoRec, irVersionOf, nodeIndex } from './records';
 import { pinAnnotated, pinTrained } from './refs';
 import { ATTR_TYPE, WIRE, dtypeOfCode } from './schema';
 import { type SparseFile, holeDataAt } from './sparse';
@@ -324,6 +324,11 @@ class Ranges {
   at(i: number): number {
     return this.data[i]!;
   }
+
+  /** The ranges as one array (a view: no copy). */
+  take(): Int32Array {
+    return this.data.subarray(0, this.length);
+  }
 }
 
 /**
@@ -460,10 +465,15 @@ function readGraph(
     cur.path[depthPath + 1] = i / 3;
     outs[i / 3] = readNodeOutputs(cur, g, nodes.at(i + 1), nodes.at(i + 2));
   }
+  rec.nodeRanges = nodes.take();
   for (let k = 0; k < outs.length; k++) {
     cur.path[depthPath + 1] = k;
     current = k;
-    const nrec = readNodeHeader(cur, nodes.at(3 * k), nodes.at(3 * k + 1), nodes.at(3 * k + 2));
+    readNodeHeader(cur, nodes.at(3 * k + 1), nodes.at(3 * k + 2), undefined);
+    // (HEADER is scratch: a subgraph among the attributes reads nodes of its own)
+    const nodeName = HEADER.name;
+    const op = HEADER.op;
+    const domain = HEADER.domain;
     const ins: (Value | null)[] = new Array<Value | null>(INPUTS.length);
     for (let i = 0; i < INPUTS.length; i++) ins[i] = INPUTS[i] === '' ? null : resolve(INPUTS[i]!);
     // No map for a node without attributes (the IR creates one on first use),
@@ -473,8 +483,8 @@ function readGraph(
     let attrs: Map<string, Attr> | undefined;
     const lazyAttrs = ATTRS.length > 0 && !attrsHoldGraphsOrTensors(cur, ATTRS);
     if (lazyAttrs) {
-      nrec.lazy = (lazy ??= new LazyAttrs(cur.buf, options, g, depth));
-      if (!skimmed) checkAttrs(cur, options, nrec.name, ATTRS, depth);
+      lazy ??= new LazyAttrs(cur.buf, options, g, depth);
+      if (!skimmed) checkAttrs(cur, options, nodeName, ATTRS, depth);
     } else if (ATTRS.length > 0) {
       attrs = new Map<string, Attr>();
       const ranges = ATTRS.slice(); // readAttr may decode subgraphs, which reuse ATTRS
@@ -483,14 +493,14 @@ function readGraph(
         cur.path[cur.path.length - 1] = i / 3;
         const a = readAttr(cur, options, ranges[i]!, ranges[i + 1]!, ranges[i + 2]!, g, depth, skimmed);
         const an = (a.native as AttrRec).name;
-        if (attrs.has(an)) cur.fail(`node '${nrec.name}' has attribute '${an}' twice`, ranges[i]!, { node: nrec.name });
+        if (attrs.has(an)) cur.fail(`node '${nodeName}' has attribute '${an}' twice`, ranges[i]!, { node: nodeName });
         attrs.set(an, a);
       }
       cur.path.length -= 2;
     }
-    nrec.attrCount = lazyAttrs ? ATTRS.length / 3 : attrs ? attrs.size : 0;
-    const node = g._appendNode(nrec.op, nrec.domain, nrec.name, ins, outs[k]!, nrec);
-    if (lazyAttrs) node.setAttrSource(nrec);
+    // The node's position is its record: its bytes are `rec.nodeRanges` at 3k.
+    const node = g._appendNode(op, domain, nodeName, ins, outs[k]!, k);
+    if (lazyAttrs) node.setAttrSource(lazy!);
     else if (attrs) node.attrs = attrs;
     rec.nodes[k] = node;
   }
@@ -609,11 +619,20 @@ function readNodeOutputs(cur: Cursor, g: Graph, contentStart: number, end: numbe
   return OUTPUTS.length === 1 ? OUTPUTS[0]! : OUTPUTS.slice();
 }
 
-/** Reads a node's fields into a NodeRec; its input names go to INPUTS and its attribute ranges to ATTRS. */
-function readNodeHeader(cur: Cursor, start: number, contentStart: number, end: number): NodeRec {
-  const rec = new NodeRec(cur.buf, start, end, 1);
+/** Name, op type and domain of the node read last by readNodeHeader (scratch, as INPUTS). */
+const HEADER = { name: '', op: '', domain: '' };
+
+/**
+ * Reads a node's fields: its name, op type and domain go to HEADER, its input
+ * names to INPUTS and its attribute ranges to ATTRS; with `rec`, also what
+ * a NodeRec keeps (the fields present, and the bytes of those the IR does not model).
+ */
+function readNodeHeader(cur: Cursor, contentStart: number, end: number, rec: NodeRec | undefined): void {
   INPUTS.length = 0;
   ATTRS.length = 0;
+  HEADER.name = '';
+  HEADER.op = '';
+  HEADER.domain = '';
   cur.pos = contentStart;
   while (cur.pos < end) {
     const s = cur.pos;
@@ -637,18 +656,30 @@ function readNodeHeader(cur: Cursor, start: number, contentStart: number, end: n
       }
       if (f === 3 || f === 4 || f === 7) {
         const text = cur.string(end);
-        if (f === 3) rec.name = text;
-        else if (f === 4) rec.op = interned(text);
-        else rec.domain = interned(text);
-        rec.mark(f);
+        if (f === 3) HEADER.name = text;
+        else if (f === 4) HEADER.op = interned(text);
+        else HEADER.domain = interned(text);
+        rec?.mark(f);
         continue;
       }
       cur.skip(wire, end);
     } else {
       cur.skip(wire, end);
     }
-    rec.span(f, s, cur.pos);
+    rec?.span(f, s, cur.pos);
   }
+}
+
+/**
+ * The record of the NodeProto that node `k` of `g` was read from (see
+ * GraphRec.nodeRanges), made from its bytes, which the reader checked.
+ */
+export function nodeRecAt(g: GraphRec, k: number, file: string): NodeRec {
+  const rec = new NodeRec(g.buf, g.nodeRanges[3 * k]!, g.nodeRanges[3 * k + 2]!, 1);
+  readNodeHeader(new Cursor(g.buf, file), g.nodeRanges[3 * k + 1]!, rec.end, rec);
+  rec.name = HEADER.name;
+  rec.op = HEADER.op;
+  rec.domain = HEADER.domain;
   return rec;
 }
 
@@ -692,10 +723,11 @@ function attrsHoldGraphsOrTensors(cur: Cursor, ranges: readonly number[]): boole
 }
 
 /**
- * What decoding a node's attributes later needs, shared by the nodes of one
- * graph: the attributes lie in the node's byte range (its NodeRec).
+ * The undecoded attributes of the nodes of one graph (their AttrSource): a
+ * node's attributes lie in its byte range, found from its position among the
+ * nodes read (`Node.native`, see GraphRec.nodeRanges).
  */
-export class LazyAttrs {
+export class LazyAttrs implements AttrSource {
   constructor(
     private readonly buf: Uint8Array,
     private readonly options: DecodeOptions,
@@ -703,44 +735,57 @@ export class LazyAttrs {
     private readonly depth: number,
   ) {}
 
-  /** The attributes of the node read into `rec`, in file order. */
-  decode(rec: NodeRec): Map<string, Attr> {
+  attrCount(node: Node): number {
+    let count = 0;
+    this.walk(node, undefined, () => {
+      count++;
+      return false;
+    }, false);
+    return count;
+  }
+
+  /** The attributes of `node`, in file order. */
+  decodeAttrs(node: Node): Map<string, Attr> {
     const attrs = new Map<string, Attr>();
-    this.walk(rec, undefined, (a) => {
-      attrs.set((a.native as AttrRec).name, a);
+    this.walk(node, undefined, (a) => {
+      attrs.set((a!.native as AttrRec).name, a!);
       return false;
     });
     return attrs;
   }
 
   /**
-   * The attribute `name` of the node read into `rec`, frozen (see
-   * AttrSource.decodeAttr). Only that attribute is decoded: the others'
-   * names are compared as bytes (a matcher asks 30,000 BatchNorms for
-   * `epsilon` and `training_mode`, which most do not have).
+   * The attribute `name` of `node`, frozen (see AttrSource.decodeAttr). Only
+   * that attribute is decoded: the others' names are compared as bytes (a
+   * matcher asks 30,000 BatchNorms for `epsilon` and `training_mode`, which
+   * most do not have).
    */
-  decodeOne(rec: NodeRec, name: string): Attr | undefined {
+  decodeAttr(node: Node, name: string): Attr | undefined {
     let found: Attr | undefined;
-    this.walk(rec, utf8Of(name), (a) => {
-      if (Array.isArray(a.value)) Object.freeze(a.value);
-      found = Object.freeze(a);
+    this.walk(node, utf8Of(name), (a) => {
+      if (Array.isArray(a!.value)) Object.freeze(a!.value);
+      found = Object.freeze(a!);
       return true;
     });
     return found;
   }
 
   /**
-   * Decodes the node's attributes in file order (only those named by the
-   * UTF-8 bytes `only`, when given) until `visit` returns true.
+   * Visits the node's attributes in file order (only those named by the
+   * UTF-8 bytes `only`, when given), decoded unless `decode` is false, until
+   * `visit` returns true.
    */
-  private walk(rec: NodeRec, only: Uint8Array | undefined, visit: (a: Attr) => boolean): void {
+  private walk(node: Node, only: Uint8Array | undefined, visit: (a: Attr | undefined) => boolean, decode = true): void {
+    const k = nodeIndex(node);
+    const rec = this.graph.native;
+    if (k < 0 || node.graph !== this.graph || !(rec instanceof GraphRec)) throw new Error(`node '${node.name}': its attributes were not read by this codec`);
+    const start = rec.nodeRanges[3 * k + 1]!;
+    const end = rec.nodeRanges[3 * k + 2]!;
     const cur = new Cursor(this.buf, this.options.file);
-    cur.path.push('node', rec.name, 'attribute', 0);
+    cur.path.push('node', node.name, 'attribute', 0);
     let index = 0;
     try {
-      cur.pos = rec.start;
-      cur.tag(rec.end);
-      const end = cur.lenEnd(rec.end);
+      cur.pos = start;
       while (cur.pos < end) {
         const s = cur.pos;
         const tag = cur.tag(end);
@@ -752,7 +797,7 @@ export class LazyAttrs {
         const contentStart = cur.pos;
         cur.path[3] = index++;
         if (only === undefined || attrNameIs(cur, stop, only)) {
-          if (visit(readAttr(cur, this.options, s, contentStart, stop, this.graph, this.depth, true))) return;
+          if (visit(decode ? readAttr(cur, this.options, s, contentStart, stop, this.graph, this.depth, true) : undefined)) return;
         }
         cur.pos = stop;
       }

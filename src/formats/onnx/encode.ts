@@ -4,9 +4,9 @@ import { DTYPES } from '../../ir/dtype';
 import type { Graph, Node, Value } from '../../ir/graph';
 import type { Model } from '../../ir/model';
 import { StringData, type Tensor, type TensorData } from '../../ir/tensor';
-import { VALUE_FIELD, sameShape } from './decode';
+import { LazyAttrs, VALUE_FIELD, nodeRecAt, sameShape } from './decode';
 import type { ExternalRef } from './external';
-import { AttrRec, GraphRec, ModelRec, NodeRec, type RecordRange, type TensorRec, ValueInfoRec, irVersionOf, tensorRec } from './records';
+import { AttrRec, GraphRec, ModelRec, type RecordRange, type TensorRec, ValueInfoRec, irVersionOf, nodeIndex, tensorRec } from './records';
 import { ATTR_TYPE, KNOWN_FIELDS, WIRE, codeOfDtype } from './schema';
 import { Cursor, Sink, decodeUtf8 } from './wire';
 
@@ -220,20 +220,28 @@ export class Encoder {
   }
 
   nodeSame(n: Node): boolean {
-    const rec = n.native instanceof NodeRec ? n.native : undefined;
-    if (!rec || this.forced || n.op !== rec.op || n.domain !== rec.domain || n.name !== rec.name) return false;
-    if (n.attrCount !== rec.attrCount) return false;
+    const k = nodeIndex(n);
+    if (k < 0 || this.forced) return false;
+    const ranges = (n.graph.native as GraphRec).nodeRanges;
+    const start = ranges[3 * k]!;
+    const end = ranges[3 * k + 2]!;
+    const buf = (n.graph.native as GraphRec).buf;
     // Attributes never decoded since they were read are the node's own bytes
     // (and hold no tensor that a write mode could move: see readGraph).
-    if (rec.attrCount === 0 || n.pendingAttrs === rec) return namesSame(n, rec);
-    let last = rec.start;
-    for (const [name, a] of n.attrs) {
-      const ar = a.native;
-      // Each attribute must be one read inside this node, in the order read, and unchanged.
-      if (!(ar instanceof AttrRec) || ar.buf !== rec.buf || ar.start <= last || ar.end > rec.end || !this.attrSame(name, a)) return false;
-      last = ar.start;
+    const pending = n.pendingAttrs;
+    if (pending instanceof LazyAttrs) return nodeBytesSame(n, buf, ranges[3 * k + 1]!, end, -1);
+    if (pending !== undefined) return false;
+    const count = n.attrCount;
+    if (count > 0) {
+      let last = start;
+      for (const [name, a] of n.attrs) {
+        const ar = a.native;
+        // Each attribute must be one read inside this node, in the order read, and unchanged.
+        if (!(ar instanceof AttrRec) || ar.buf !== buf || ar.start <= last || ar.end > end || !this.attrSame(name, a)) return false;
+        last = ar.start;
+      }
     }
-    return namesSame(n, rec);
+    return nodeBytesSame(n, buf, ranges[3 * k + 1]!, end, count);
   }
 
   private attrSame(name: string, a: Attr): boolean {
@@ -352,11 +360,13 @@ export class Encoder {
   }
 
   private node(out: Sink, n: Node): void {
-    const rec = n.native instanceof NodeRec ? n.native : undefined;
-    if (rec && this.nodeSame(n)) {
-      copyRec(out, rec, 1);
+    const k = nodeIndex(n);
+    const g = n.graph.native as GraphRec;
+    if (k >= 0 && this.nodeSame(n)) {
+      out.rawRange(g.buf, g.nodeRanges[3 * k]!, g.nodeRanges[3 * k + 2]!);
       return;
     }
+    const rec = k >= 0 ? nodeRecAt(g, k, this.opts.file) : undefined;
     out.open(1);
     for (const v of n.inputs) out.stringField(1, v ? v.name : '');
     for (let i = 0; i < n.outputCount; i++) out.stringField(2, n.output(i).name);
@@ -540,7 +550,7 @@ export class Encoder {
       for (let i = 0; i < nodes.length; i++) {
         const n = nodes[i]!;
         // (asking for `attrs` would create an empty map, or decode attributes that hold no tensor nor graph)
-        if (n.attrCount === 0 || n.pendingAttrs instanceof NodeRec) continue;
+        if (n.attrCount === 0 || n.pendingAttrs instanceof LazyAttrs) continue;
         for (const a of n.attrs.values()) {
           if (a.kind === 'tensor') visit(a.value);
           else if (a.kind === 'tensors') a.value.forEach(visit);
@@ -633,19 +643,24 @@ function varintAt(b: Uint8Array, p: number): number {
   return v;
 }
 
-/** Whether a node's input and output names are still the ones in its bytes (compared in place, nothing decoded). */
-function namesSame(n: Node, rec: NodeRec): boolean {
-  const b = rec.buf;
-  let p = rec.start;
-  while (b[p++]! >= 0x80); // tag
-  const len = varintAt(b, p);
-  p = afterVarint;
-  const end = p + len;
+/**
+ * Whether a node's input and output names, name, op type and domain are
+ * still the ones in its bytes (the NodeProto's content at [p, end)), and,
+ * unless `attrCount` is -1, whether it has that many attributes: compared in
+ * place, nothing decoded.
+ */
+function nodeBytesSame(n: Node, b: Uint8Array, p: number, end: number, attrCount: number): boolean {
   const ins = n.inputs;
   const outCount = n.outputCount;
   let i = 0;
   let o = 0;
+  let attrs = 0;
+  // The last occurrence of each counts, as when it was read; absent is ''.
+  let name = -1;
+  let op = -1;
+  let domain = -1;
   while (p < end) {
+    const at = p;
     const tag = varintAt(b, p);
     p = afterVarint;
     const wire = tag & 7;
@@ -659,14 +674,26 @@ function namesSame(n: Node, rec: NodeRec): boolean {
       } else if (field === 2) {
         if (o >= outCount || !sameText(b, p, p + l, n.output(o).name)) return false;
         o++;
-      }
+      } else if (field === 3) name = at;
+      else if (field === 4) op = at;
+      else if (field === 7) domain = at;
+      else if (field === 5) attrs++;
       p += l;
     } else if (wire === WIRE.VARINT) while (b[p++]! >= 0x80);
     else if (wire === WIRE.I64) p += 8;
     else if (wire === WIRE.I32) p += 4;
     else return false; // a group: rare enough to simply encode the node again
   }
-  return i === ins.length && o === outCount;
+  if (i !== ins.length || o !== outCount || (attrCount >= 0 && attrs !== attrCount)) return false;
+  return fieldTextIs(b, name, n.name) && fieldTextIs(b, op, n.op) && fieldTextIs(b, domain, n.domain);
+}
+
+/** Whether the string field whose tag is at `at` holds `text` (`at` -1: no such field, which reads as ''). */
+function fieldTextIs(b: Uint8Array, at: number, text: string): boolean {
+  if (at < 0) return text === '';
+  while (b[at++]! >= 0x80); // tag
+  const len = varintAt(b, at);
+  return sameText(b, afterVarint, afterVarint + len, text);
 }
 
 /** Whether bytes [s, e) are the UTF-8 of `text`. */

@@ -1,7 +1,6 @@
 import type { Attr } from '../../ir/attr';
 import type { DType } from '../../ir/dtype';
-import type { AttrSource, Graph, Node, Shape, Value } from '../../ir/graph';
-import type { LazyAttrs } from './decode';
+import type { Graph, Node, Shape, Value } from '../../ir/graph';
 import { BytesData, Tensor, type TensorData } from '../../ir/tensor';
 import type { ExternalRef } from './external';
 import { WIRE } from './schema';
@@ -91,7 +90,14 @@ export class ModelRec extends Rec {
 
 export class GraphRec extends Rec {
   name = '';
+  /** The nodes as read, in file order: node k's record is `nodeRanges` at 3k (see NodeRec). */
   nodes: Node[] = [];
+  /**
+   * Per node read: start, content start and end of its NodeProto field, in
+   * one typed array: a record object per node would be 100k+ objects on a
+   * large graph. A node read from this graph holds its position as `native`.
+   */
+  nodeRanges: Int32Array = NO_RANGES;
   inputs: ValueInfoRec[] = [];
   outputs: ValueInfoRec[] = [];
   valueInfo: ValueInfoRec[] = [];
@@ -100,28 +106,28 @@ export class GraphRec extends Rec {
   initTensors: Tensor[] = [];
 }
 
+const NO_RANGES = new Int32Array(0);
+
 /**
- * A node as read. Its input and output names are not copied: the writer
- * compares the node's current names with the bytes of its range.
+ * The position among the nodes read into `n`'s graph of the NodeProto that
+ * `n` was read from, or -1 for a node this codec did not read.
  */
-export class NodeRec extends Rec implements AttrSource {
+export function nodeIndex(n: Node): number {
+  const k = n.native;
+  if (typeof k !== 'number') return -1;
+  const rec = n.graph.native;
+  return rec instanceof GraphRec && k >= 0 && 3 * k < rec.nodeRanges.length && Number.isInteger(k) ? k : -1;
+}
+
+/**
+ * A NodeProto's fields as read: made from its bytes when a changed node is
+ * encoded again (an unchanged one is compared with its bytes in place and
+ * copied). Its input and output names are not kept.
+ */
+export class NodeRec extends Rec {
   op = '';
   domain = '';
   name = '';
-  /** How many attributes the node had (each one's AttrRec lies inside the node's range). */
-  attrCount = 0;
-  /** Set when the node's attributes were left undecoded: what decodes them. */
-  lazy: LazyAttrs | undefined = undefined;
-
-  decodeAttrs(): Map<string, Attr> {
-    if (!this.lazy) throw new Error(`node '${this.name}': no undecoded attributes`);
-    return this.lazy.decode(this);
-  }
-
-  decodeAttr(name: string): Attr | undefined {
-    if (!this.lazy) throw new Error(`node '${this.name}': no undecoded attributes`);
-    return this.lazy.decodeOne(this, name);
-  }
 }
 
 /** Snapshot of an attribute: its name, kind and value as read (lists copied). */

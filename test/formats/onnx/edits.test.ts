@@ -99,3 +99,22 @@ test('a new node, constant and output are written so that the checker and onnxru
   const { z: result } = await ort.run(out, { x });
   expect([...result!.toFloat64()]).toEqual(Array.from({ length: 60 }, (_, i) => Math.abs(i - 30) * 3));
 });
+
+test('op type, domain and name changed on a node are written; changed back, the node is copied as read', () => {
+  const original = fs.readFileSync(BLAZEFACE);
+  const model = readOnnx(BLAZEFACE);
+  const node = model.graph.nodes[3]!;
+  const { op, domain, name } = node;
+  node.op = 'Elu';
+  node.domain = 'com.example';
+  node.name = '';
+  writeOnnxFile(model, path.join(dir, 'header.onnx'));
+  const back = readOnnx(path.join(dir, 'header.onnx')).graph.nodes[3]!;
+  expect([back.op, back.domain, back.name]).toEqual(['Elu', 'com.example', '']);
+  expect(back.inputs.map((v) => v?.name)).toEqual(node.inputs.map((v) => v?.name));
+  node.op = op;
+  node.domain = domain;
+  node.name = name;
+  writeOnnxFile(model, path.join(dir, 'header-back.onnx'));
+  expect(ours('header-back.onnx').equals(original)).toBe(true);
+});
