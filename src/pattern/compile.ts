@@ -64,6 +64,32 @@ export function patternOps(ast: PatternAst): OpRef[] {
   return out;
 }
 
+/** An attribute written on a node of a pattern or replacement, for checks against the op's schema. */
+export interface AttrSite {
+  readonly ops: readonly OpRef[];
+  readonly name: string;
+  readonly nameStart: number;
+  /** The literal values written (a pattern's alternatives, a default, a replacement literal), each with its offset; none for captures and expressions. */
+  readonly literals: readonly { literal: Literal; start: number }[];
+}
+
+/** Every attribute a pattern names, with the ops of its node. */
+export function patternAttrs(ast: PatternAst): AttrSite[] {
+  const out: AttrSite[] = [];
+  const visit = (p: NodePattern): void => {
+    if (p.ops !== '*') {
+      for (const a of p.attrs) {
+        const v = a.value;
+        const literals = v.kind === 'equals' ? v.alternatives.map((literal) => ({ literal, start: v.start })) : v.default ? [{ literal: v.default, start: v.start }] : [];
+        out.push({ ops: p.ops, name: a.name, nameStart: a.nameStart, literals });
+      }
+    }
+    for (const a of p.args ?? []) if (a.kind === 'node') visit(a);
+  };
+  visit(ast.root);
+  return out;
+}
+
 /**
  * Whether matching the pattern may have to try a second operand order: some
  * node of it can be a commutative op with two operands to match. Without one,

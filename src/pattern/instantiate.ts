@@ -15,7 +15,7 @@ import { Tensor } from '../ir/tensor';
 import type { ExprPart, OpRef, ReplacementAst, ReplArg, ReplNode } from './ast';
 import { isNodeCopy } from './ast';
 import type { Bindings, CaptureInfo } from './bindings';
-import { literalToAttr } from './compile';
+import { literalToAttr, type AttrSite } from './compile';
 import { PatternSyntaxError } from './errors';
 import { BOOL_OUTPUT_OPS, ELEMENTWISE_OPS, OTHER_DTYPE_OPS } from './ops';
 
@@ -52,6 +52,12 @@ export interface InstantiateContext {
    * default and their graphs stay as the rule wrote them.
    */
   readonly declareTypes?: boolean;
+  /**
+   * The attributes an op takes and their kinds, where the format's schemas
+   * say (ONNX): an attribute written as `{alpha: 1}` on a float attribute is
+   * then written as the float 1.0, which runtimes require.
+   */
+  readonly attributeKinds?: (op: string, domain: string) => ReadonlyMap<string, readonly Attr['kind'][]> | undefined;
 }
 
 /** What `instantiate` built. */
@@ -362,11 +368,11 @@ class Planner {
       if (!source) throw spanError(n.op, `$${n.op.copyOf} is not a node captured by the pattern`);
       op = { op: source.op, domain: source.domain, start: n.op.start, end: n.op.end };
       attrs = source.attrCount > 0 ? new Map(source.attrs) : undefined;
-      if (n.attrs.length > 0) attrs = this.planAttrs(n, source, attrs ?? new Map());
+      if (n.attrs.length > 0) attrs = this.planAttrs(n, op, source, attrs ?? new Map());
     } else {
       op = n.op;
       // Most new nodes (Mul, Add) have no attributes: no map for them.
-      attrs = n.attrs.length > 0 ? this.planAttrs(n, n.op.op === this.ctx.bindings.root.op ? this.ctx.bindings.root : undefined, new Map()) : undefined;
+      attrs = n.attrs.length > 0 ? this.planAttrs(n, op, n.op.op === this.ctx.bindings.root.op ? this.ctx.bindings.root : undefined, new Map()) : undefined;
     }
     const node: PlannedNode = { op, inputs, attrs, outputCount, explicitCount };
     if (this.nodes.length >= MAX_REPLACEMENT_NODES) throw spanError(n, `the replacement would build more than ${MAX_REPLACEMENT_NODES} nodes (limit ${MAX_REPLACEMENT_NODES})`);
@@ -380,15 +386,18 @@ class Planner {
    * (the root for a node of the root's op, the copied node for `$n(...)`); on a
    * copy, a value of `none` removes the copied attribute.
    */
-  private planAttrs(n: ReplNode, like: Node | undefined, attrs: Map<string, Attr>): Map<string, Attr> {
+  private planAttrs(n: ReplNode, op: OpRef, like: Node | undefined, attrs: Map<string, Attr>): Map<string, Attr> {
     const copy = isNodeCopy(n.op);
+    const schema = this.ctx.attributeKinds?.(op.op, op.domain ?? '');
     for (const a of n.attrs) {
       const v = a.value;
-      const kind = like?.attr(a.name)?.kind;
+      const allowed = schema?.get(a.name);
+      const kind = like?.attr(a.name)?.kind ?? (allowed?.length === 1 ? allowed[0] : undefined);
       if (v.kind === 'literal') {
         const written = literalToAttr(v.literal);
-        // On a copy, `{alpha: 1}` keeps the copied attribute's kind (a float alpha stays a float).
-        attrs.set(a.name, copy && kind && kind !== written.kind ? this.convertAttr(written, kind, v, a.name) : written);
+        // `{alpha: 1}` takes the kind of the attribute it sets: the copied or matched node's, else the op's schema (a float alpha stays a float).
+        const keep = (copy && kind === undefined) || kind === written.kind || (kind === undefined && (!allowed || allowed.includes(written.kind)));
+        attrs.set(a.name, keep || kind === undefined ? written : this.convertAttr(written, kind, v, a.name));
         continue;
       }
       // `{epsilon: $eps}` copies the captured attribute as it is (kind and all).
@@ -812,6 +821,29 @@ export function replacementOps(ast: ReplacementAst): OpRef[] {
     if (arg.kind === 'node') {
       // A copy's op is the matched node's, known to the format by construction.
       if (!isNodeCopy(arg.op)) out.push(arg.op);
+      arg.args.forEach(visit);
+    } else if (arg.kind === 'for') visit(arg.body);
+    else if (arg.kind === 'fold') {
+      visit(arg.init);
+      visit(arg.body);
+    }
+  };
+  for (const s of ast.statements) visit(s.value);
+  for (const r of ast.results ?? [ast.result]) visit(r);
+  return out;
+}
+
+/** Every attribute a replacement writes on a node of a named op (not on `$n(...)` copies, whose op the match decides). */
+export function replacementAttrs(ast: ReplacementAst): AttrSite[] {
+  const out: AttrSite[] = [];
+  const visit = (arg: ReplArg): void => {
+    if (arg.kind === 'node') {
+      if (!isNodeCopy(arg.op)) {
+        for (const a of arg.attrs) {
+          const literals = a.value.kind === 'literal' ? [{ literal: a.value.literal, start: a.value.start }] : [];
+          out.push({ ops: [arg.op], name: a.name, nameStart: a.nameStart, literals });
+        }
+      }
       arg.args.forEach(visit);
     } else if (arg.kind === 'for') visit(arg.body);
     else if (arg.kind === 'fold') {

@@ -16,6 +16,7 @@ import {
   type NameTable,
 } from '../expr';
 import type { Node, Value } from '../ir/graph';
+import type { Attr } from '../ir/attr';
 import type { FormatId, Model } from '../ir/model';
 import {
   checkReplacement,
@@ -24,10 +25,14 @@ import {
   instantiate,
   parsePattern,
   parseReplacement,
+  patternAttrs,
   patternOps,
   PatternSyntaxError,
+  replacementAttrs,
   replacementOps,
+  type AttrSite,
   type CaptureInfo,
+  type Literal,
   type CompiledPattern,
   type OpRef,
   type ReplacementAst,
@@ -36,7 +41,7 @@ import { findAction, actionNames } from '../rewrite/actions';
 import type { ActionRule, CompiledRule, PatternRule, RuleContext, RuleHit, RuleMiss } from '../rewrite/rule';
 import type { Bundle } from './bundle';
 import { ruleFieldLocation, type RuleSpec, type SourcedText } from './load';
-import { isKnownOp, knownOps } from './ops';
+import { isKnownOp, knownAttributes, knownOps } from './ops';
 import { locationInScalar } from './source';
 
 const ALL_FORMATS: readonly FormatId[] = ['onnx', 'tflite', 'openvino'];
@@ -173,7 +178,10 @@ function compileRule(spec: RuleSpec, format: FormatId, target: string, errors: R
   const replaceText = spec.replace instanceof Map ? (spec.replace.get(target) ?? spec.replace.get('default'))! : spec.replace!;
 
   const pattern = catchingOffsets(spec, matchText, errors, () => compilePattern(parsePattern(matchText.text), { format, allowSharedIntermediates: spec.sharedIntermediates }));
-  if (pattern) checkOps(spec, matchText, patternOps(pattern.ast), format, errors, o);
+  if (pattern) {
+    checkOps(spec, matchText, patternOps(pattern.ast), format, errors, o);
+    checkAttributes(spec, matchText, patternAttrs(pattern.ast), format, errors);
+  }
 
   const captureKinds = new Map<string, Kind>();
   for (const [name, info] of pattern?.captures ?? []) captureKinds.set(name, captureKind(info));
@@ -202,6 +210,7 @@ function compileRule(spec: RuleSpec, format: FormatId, target: string, errors: R
     const letNames = [...optionNames, ...spec.let.map((l) => l.name)];
     errors.push(...checkReplacement(replacement, { captures: pattern.captures, lets: letNames }).map((e) => errorIn(spec, replaceText, e)));
     checkOps(spec, replaceText, replacementOps(replacement), format, errors, o);
+    checkAttributes(spec, replaceText, replacementAttrs(replacement), format, errors);
   }
   if (errors.length > before || !pattern || !replacement) return undefined;
   return patternRule(spec, pattern, lets, conditions, replacement, replaceText);
@@ -222,6 +231,68 @@ function checkOps(spec: RuleSpec, text: SourcedText, ops: readonly OpRef[], form
         guess ? `did you mean '${guess}'?` : 'a custom op needs its domain: domain::Op',
       ),
     );
+  }
+}
+
+/**
+ * Attribute names and literal values against the op's schema, where the
+ * format has one (ONNX): a misspelt name would be written as it is, and a
+ * runtime refuses the model; a string where a number belongs cannot be
+ * converted. Names are checked only for a node whose every alternative op is
+ * known, and only against the attributes of all of them together.
+ */
+function checkAttributes(spec: RuleSpec, text: SourcedText, sites: readonly AttrSite[], format: FormatId, errors: RecipeError[]): void {
+  for (const site of sites) {
+    const schemas = site.ops.map((ref) => knownAttributes(format, ref.op, ref.domain ?? ''));
+    if (schemas.some((s) => s === undefined)) continue;
+    const kinds = [...new Set(schemas.flatMap((s) => s!.get(site.name) ?? []))];
+    const opNames = [...new Set(site.ops.map((r) => r.op))].join('|');
+    if (kinds.length === 0) {
+      const names = [...new Set(schemas.flatMap((s) => [...s!.keys()]))].sort();
+      const guess = closest(site.name, names);
+      const hint = guess ? `did you mean '${guess}'?` : names.length ? `${opNames} takes: ${names.join(', ')}` : `${opNames} takes no attributes`;
+      errors.push(new RecipeError(locationInScalar(spec.source, text.path, site.nameStart), `unknown attribute '${site.name}' for ${opNames}`, spec.id, hint));
+      continue;
+    }
+    for (const { literal, start } of site.literals) {
+      if (kinds.some((k) => literalFits(literal, k))) continue;
+      errors.push(
+        new RecipeError(
+          locationInScalar(spec.source, text.path, start),
+          `attribute '${site.name}' of ${opNames} is ${kinds.map((k) => `a${/^[aeiou]/.test(k) ? 'n' : ''} ${k}`).join(' or ')}, not ${describeLiteral(literal)}`,
+          spec.id,
+        ),
+      );
+    }
+  }
+}
+
+/** Whether a literal can be written as an attribute of `kind` (a number as a float, an integer as an int, a single item as a list, ...). */
+function literalFits(literal: Literal, kind: Attr['kind']): boolean {
+  switch (literal.type) {
+    case 'number':
+      return kind === 'float' || kind === 'floats' || kind === 'tensor' || ((kind === 'int' || kind === 'ints') && literal.integer);
+    case 'bool':
+      return kind === 'int' || kind === 'ints';
+    case 'string':
+      return kind === 'string' || kind === 'strings';
+    case 'list': {
+      const item: Attr['kind'] | undefined = kind === 'ints' ? 'int' : kind === 'floats' || kind === 'tensor' ? 'float' : kind === 'strings' ? 'string' : undefined;
+      return item !== undefined && literal.items.every((x) => x.type !== 'list' && literalFits(x, item));
+    }
+  }
+}
+
+function describeLiteral(literal: Literal): string {
+  switch (literal.type) {
+    case 'number':
+      return literal.integer ? `the integer ${literal.value}` : `the number ${literal.value}`;
+    case 'string':
+      return `the string ${JSON.stringify(literal.value)}`;
+    case 'bool':
+      return `the boolean ${literal.value}`;
+    default:
+      return 'a list';
   }
 }
 
@@ -350,6 +421,7 @@ function patternRule(
               reuseOutputs,
               // Every TFLite tensor needs a dtype and shape; ONNX and OpenVINO leave new values undeclared.
               declareTypes: context.format === 'tflite',
+              attributeKinds: (op, domain) => knownAttributes(context.format as FormatId, op, domain),
               evaluate: (expr, locals) => {
                 if (locals.size === 0) return evaluate(expr, env);
                 const merged = new Map([...letValuesEntries(letValues, lets, spec.options), ...locals]);

@@ -230,3 +230,37 @@ describe('a replacement that is an existing value', () => {
     expect(validate(m.graph, { ordered: true })).toEqual([]);
   });
 });
+
+describe('attributes of new ONNX nodes take the kind the op schema gives', () => {
+  const dir = tempDir('recipe-kinds-');
+  const write = (name: string, lines: string[]): string => {
+    const file = path.join(dir, name);
+    fs.writeFileSync(file, lines.join('\n') + '\n');
+    return file;
+  };
+  it('an integer written for a float attribute becomes a float, a number for a tensor attribute a tensor, a number for ints a list', () => {
+    const file = write('kinds.yaml', [
+      'recipe: kinds',
+      'rules:',
+      '  - id: leaky',
+      '    formats: [onnx]',
+      "    match: 'Relu($x)'",
+      "    replace: 'Transpose(LeakyRelu($x){alpha: 1}){perm: 0}'",
+    ]);
+    const { model } = bnModel(2, { shapeKnown: true });
+    applyBundle(model, loadBundle([file]));
+    const leaky = model.graph.nodes.find((n) => n.op === 'LeakyRelu')!;
+    expect(leaky.attr('alpha')).toEqual({ kind: 'float', value: 1 });
+    expect(model.graph.nodes.find((n) => n.op === 'Transpose')!.attr('perm')).toEqual({ kind: 'ints', value: [0] });
+    const fill = write('fill.yaml', ['recipe: fill', 'rules:', '  - id: fill', '    formats: [onnx]', "    match: 'Neg($x)'", "    replace: 'ConstantOfShape($x){value: 0}'"]);
+    const g = new Graph('main');
+    const x = g.addValue('x', { dtype: 'int64', shape: [2] });
+    g.inputs = [x];
+    g.outputs = [g.addNode({ op: 'Neg', name: 'n', inputs: [x], outputs: ['n'] }).output(0)];
+    const shaped = new Model('onnx', g);
+    shaped.opsets = [{ domain: '', version: 17 }];
+    expect(applyBundle(shaped, loadBundle([fill])).rules[0]!.rewrites).toBe(1);
+    const value = g.nodes.find((n) => n.op === 'ConstantOfShape')!.attr('value');
+    expect(value?.kind).toBe('tensor');
+  });
+});

@@ -124,3 +124,45 @@ describe('the built-in pack', () => {
     expect(checkBundle(loadBundle(['core']))).toEqual([]);
   });
 });
+
+describe('ONNX attributes are checked against the op schemas', () => {
+  it('a misspelt attribute of a replacement node, with a did-you-mean hint', () => {
+    const line = "    replace: 'LeakyRelu($x){alpah: 0.1}'";
+    const r = check([...head, '    match: Relu($x)', line]);
+    expect(r.errors).toEqual([`6:${col(line, 'alpah')} [r] unknown attribute 'alpah' for LeakyRelu`]);
+    expect(r.hints).toEqual(["did you mean 'alpha'?"]);
+  });
+
+  it('a misspelt attribute in a match pattern, which would never match', () => {
+    const line = "    match: 'Conv($x, $w){grop: 2}'";
+    const r = check([...head, line, '    replace: Relu($x)']);
+    expect(r.errors).toEqual([`5:${col(line, 'grop')} [r] unknown attribute 'grop' for Conv`]);
+    expect(r.hints).toEqual(["did you mean 'group'?"]);
+  });
+
+  it('a literal of the wrong kind: a string for a float, a fraction for an int, a string list for ints', () => {
+    const l1 = "    replace: 'HardSigmoid($x){alpha: \"0.2\"}'";
+    expect(check([...head, '    match: Sigmoid($x)', l1]).errors).toEqual([`6:${col(l1, '"0.2"')} [r] attribute 'alpha' of HardSigmoid is a float, not the string "0.2"`]);
+    const l2 = "    replace: 'Flatten($x){axis: 1.5}'";
+    expect(check([...head, '    match: Relu($x)', l2]).errors).toEqual([`6:${col(l2, '1.5')} [r] attribute 'axis' of Flatten is an int, not the number 1.5`]);
+    const l3 = "    replace: 'Transpose($x){perm: [\"a\", \"b\"]}'";
+    expect(check([...head, '    match: Relu($x)', l3]).errors).toEqual([`6:${col(l3, '[')} [r] attribute 'perm' of Transpose is an ints, not a list`]);
+  });
+
+  it('accepts what a runtime accepts: an integer for a float, later opsets\' attributes, Cast to as an int, alternatives of ops that all know the name', () => {
+    for (const [match, replace] of [
+      ['Relu($x)', "'LeakyRelu($x){alpha: 1}'"],
+      ['Relu($x)', "'Split($x){axis: 1, num_outputs: 1}'"],
+      ['Relu($x)', "'Cast($x){to: 1, saturate: 1}'"],
+      ["'MaxPool|AveragePool($x){kernel_shape: [2, 2], auto_pad: \"VALID\"}'", 'Relu($x)'],
+    ]) {
+      expect([replace, check([...head, `    match: ${match}`, `    replace: ${replace}`]).errors]).toEqual([replace, []]);
+    }
+  });
+
+  it('leaves ops it has no schema for alone: custom domains, ops newer than its schemas, other formats', () => {
+    expect(check([...head, '    match: Relu($x)', "    replace: 'com.example::Mystery($x){anything: 1}'"]).errors).toEqual([]);
+    expect(check([...head, '    match: Relu($x)', "    replace: 'Gelu($x){approximate: \"tanh\"}'"]).errors).toEqual([]);
+    expect(check(['recipe: t', 'rules:', '  - id: r', '    formats: [tflite]', '    match: RELU($x)', "    replace: 'LEAKY_RELU($x){alpha: 0.2}'"]).errors).toEqual([]);
+  });
+});

@@ -9,7 +9,8 @@ export const checkCommand: Command = {
   summary:
     'Validate recipe files without a model.\n' +
     'Checks the schema, extends, overrides, targets, and every pattern, condition,\n' +
-    'let expression and replacement (unknown ops, unbound $names, type errors).\n' +
+    'let expression and replacement (unknown ops and ONNX attributes, unbound $names,\n' +
+    'type errors).\n' +
     'Errors read file:line:col error [rule-id] message.',
   flags: [{ name: 'json', help: 'print the result as JSON' }],
   async run(args, io) {

@@ -1,4 +1,6 @@
+import type { Attr } from '../../ir/attr';
 import type { FormatId } from '../../ir/model';
+import onnxAttrs from './onnx-attrs.json';
 import onnxOps from './onnx.json';
 import openvinoOps from './openvino.json';
 import tfliteOps from './tflite.json';
@@ -46,4 +48,23 @@ export function isKnownOp(format: FormatId, op: string, domain = ''): boolean {
 export function opArity(format: FormatId, op: string, domain = ''): Arity | undefined {
   if (format !== 'onnx' || !ONNX_STANDARD_DOMAINS.has(domain)) return undefined;
   return ONNX_ARITY.get(domain === 'ai.onnx.ml' ? `ai.onnx.ml::${op}` : op);
+}
+
+/** The kinds an attribute may have (a list where versions of the op differ: Cast's `to` was a string in opset 1). */
+const ONNX_ATTRS = new Map<string, ReadonlyMap<string, readonly Attr['kind'][]>>(
+  Object.entries(onnxAttrs.ops as unknown as Record<string, Record<string, Attr['kind'] | Attr['kind'][]>>).map(([op, attrs]) => [
+    op,
+    new Map(Object.entries(attrs).map(([name, kinds]) => [name, Array.isArray(kinds) ? kinds : [kinds]])),
+  ]),
+);
+
+/**
+ * The attributes an op of `format` takes, by name, with the kinds each may
+ * have; undefined when this tool does not know them (TFLite and OpenVINO,
+ * whose attributes the codecs check, custom domains, and ONNX ops newer than
+ * the schemas in onnx-attrs.json).
+ */
+export function knownAttributes(format: FormatId, op: string, domain = ''): ReadonlyMap<string, readonly Attr['kind'][]> | undefined {
+  if (format !== 'onnx' || (domain !== '' && domain !== 'ai.onnx')) return undefined;
+  return ONNX_ATTRS.get(op);
 }
