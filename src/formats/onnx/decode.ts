@@ -156,7 +156,7 @@ export function decodeTensorProto(buf: Uint8Array, options: DecodeOptions): { na
   cur.path.push('<TensorProto>');
   try {
     const tensor = readTensor(cur, options, 0, 0, buf.byteLength, 0);
-    return { name: tensor.name ?? '', tensor };
+    return { name: LAST_TENSOR_NAME ?? '', tensor };
   } catch (e) {
     if (e instanceof ModelError) throw e;
     throw new ModelError({ file: options.file, offset: cur.pos }, `malformed protobuf (${(e as Error).message})`);
@@ -442,7 +442,7 @@ function readGraph(
   for (let i = 0; i < inits.length; i += 3) {
     cur.path[depthPath + 1] = i / 3;
     const tensor = readTensor(cur, options, inits.at(i), inits.at(i + 1), inits.at(i + 2), 5);
-    const n = tensor.name ?? '';
+    const n = LAST_TENSOR_NAME ?? '';
     let v = local.get(n);
     if (v && v.const === undefined) {
       v.const = tensor;
@@ -1145,6 +1145,9 @@ function readType(cur: Cursor, end: number): { dtype?: DType; shape?: Shape; exa
   return { dtype, shape, exact };
 }
 
+/** TensorProto.name of the tensor readTensor read last (the record finds it in its bytes; this saves reading them again). */
+let LAST_TENSOR_NAME: string | undefined;
+
 function readTensor(cur: Cursor, options: DecodeOptions, start: number, contentStart: number, end: number, field: number): TensorRec {
   cur.pos = contentStart;
   const dims = DIMS;
@@ -1237,7 +1240,8 @@ function readTensor(cur: Cursor, options: DecodeOptions, start: number, contentS
     }
   }
   cur.pos = end;
-  return new TensorRec(tensorName, dtype, shape, data, ref, cur.buf, start, end, field, hasDataType, rawAt, rawEnd - rawAt);
+  LAST_TENSOR_NAME = tensorName;
+  return new TensorRec(dtype, shape, data, ref, cur.buf, start, end, field, hasDataType);
 }
 
 /**

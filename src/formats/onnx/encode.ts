@@ -276,7 +276,7 @@ export class Encoder {
   private tensorSame(t: Tensor, initName: string | undefined, isInit: boolean): boolean {
     const rec = tensorRec(t);
     if (!rec || this.forced) return false;
-    if (isInit && (rec.name ?? '') !== initName) return false;
+    if (isInit && !rec.nameIs(initName ?? '')) return false;
     switch (this.opts.mode) {
       case 'keep':
         return true;

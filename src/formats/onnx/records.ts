@@ -4,7 +4,7 @@ import type { Graph, Node, Shape, Value } from '../../ir/graph';
 import { BytesData, Tensor, type TensorData } from '../../ir/tensor';
 import type { ExternalRef } from './external';
 import { WIRE } from './schema';
-import { Cursor } from './wire';
+import { Cursor, decodeUtf8 } from './wire';
 
 /**
  * What the codec remembers of each element it read, kept in the IR's `native`
@@ -150,44 +150,74 @@ export class ValueInfoRec extends Rec {
 
 /**
  * A tensor read from a TensorProto, and the record of that TensorProto: one
- * object, as a large model holds 100k+ constants. Data that is a raw_data
- * range of the file's buffer gets a BytesData each time it is asked for:
- * an unchanged tensor is copied from its byte range without one.
+ * object, as a large model holds 100k+ constants, with as few fields as
+ * possible (each costs 8 bytes per tensor): what can be found again in the
+ * tensor's bytes (its name, the raw_data range, the fields kept as bytes) is
+ * found there when asked for. Data that is a raw_data range of the file's
+ * buffer gets a BytesData each time it is asked for: an unchanged tensor is
+ * copied from its byte range without one.
  */
 export class TensorRec extends Tensor implements RecordRange {
-  private _spans: readonly number[] | undefined = undefined;
+  /** Field number times four, plus HAS_DATA_TYPE and EXTERNAL (one field for three on 100k+ tensors). */
+  private readonly bits: number;
 
   constructor(
-    /** TensorProto.name, when present. */
-    readonly name: string | undefined,
     dtype: DType,
     shape: readonly number[],
-    /** The data, or undefined when it is the raw_data range `rawAt`, `rawLength` of `buf`. */
+    /** The data, or undefined when it is the (last) raw_data field of its bytes. */
     data: TensorData | undefined,
-    readonly external: ExternalRef | undefined,
+    external: ExternalRef | undefined,
+    /** The whole file the tensor was read from. */
     readonly buf: Uint8Array,
+    /** Byte range of the field holding the TensorProto, tag and length included (the TensorProto itself when `field` is 0). */
     readonly start: number,
     readonly end: number,
     field: number,
     hasDataType: boolean,
-    private readonly rawAt: number,
-    private readonly rawLength: number,
   ) {
     super(dtype, shape, data as TensorData);
-    this.bits = field * 2 + (hasDataType ? 1 : 0);
+    this.bits = field * 4 + (hasDataType ? HAS_DATA_TYPE : 0) + (external ? EXTERNAL : 0);
+    if (external) EXTERNAL_REFS.set(this, external);
   }
-
-  /** Field number times two, plus one when the TensorProto has a data_type field (one field less on 100k+ tensors). */
-  private readonly bits: number;
 
   /** Field number the tensor was stored under in its parent (0: a TensorProto on its own). */
   get field(): number {
-    return this.bits >> 1;
+    return this.bits >> 2;
   }
 
   /** Whether the TensorProto has a data_type field (an absent one means 0 and is not written back). */
   get hasDataType(): boolean {
-    return (this.bits & 1) === 1;
+    return (this.bits & HAS_DATA_TYPE) !== 0;
+  }
+
+  /** Where the data lives when it is external (data_location EXTERNAL): checked when read. */
+  get external(): ExternalRef | undefined {
+    return this.bits & EXTERNAL ? EXTERNAL_REFS.get(this) : undefined;
+  }
+
+  /** TensorProto.name (its last occurrence), when present. */
+  get name(): string | undefined {
+    const at = this.lastField(NAME_TAG);
+    if (at < 0) return undefined;
+    const cur = new Cursor(this.buf, '');
+    cur.pos = at;
+    cur.tag(this.end);
+    return cur.string(this.end);
+  }
+
+  /** Whether TensorProto.name is `text` (an absent name counts as ''), compared in place. */
+  nameIs(text: string): boolean {
+    const at = this.lastField(NAME_TAG);
+    if (at < 0) return text === '';
+    let p = at;
+    while (this.buf[p++]! >= 0x80); // the tag
+    let len = 0;
+    for (let shift = 0; ; shift += 7) {
+      const b = this.buf[p++]!;
+      len += (b & 0x7f) * 2 ** shift;
+      if (b < 0x80) break;
+    }
+    return utf8Is(this.buf, p, p + len, text);
   }
 
   /** Where the TensorProto's own fields begin: after the tag and length of the field holding it, if any. */
@@ -199,19 +229,29 @@ export class TensorRec extends Tensor implements RecordRange {
   }
 
   override get data(): TensorData {
+    const data = this._data;
+    if (data) return data;
     // Not kept: a rewrite reads the data of the constants it replaces once,
     // and a kept view would outlive them in the old generation.
-    return this._data ?? new BytesData(this.buf, this.rawAt, this.rawLength);
+    const at = this.lastField(RAW_DATA_TAG);
+    if (at < 0) throw new Error('tensor record without data');
+    const cur = new Cursor(this.buf, '');
+    cur.pos = at;
+    cur.tag(this.end);
+    const stop = cur.lenEnd(this.end);
+    return new BytesData(this.buf, cur.pos, stop - cur.pos);
   }
 
   /**
-   * The kept fields are found again in the tensor's bytes when first asked
-   * for, rather than listed while reading: a model holds 100k+ tensors, and
-   * only the few that a rewrite changes are ever encoded again. Kept are all
-   * fields but data_type, name and unpacked dims, which the IR models.
+   * The fields kept as bytes: all fields but data_type, name and unpacked
+   * dims, which the IR models. Found again in the tensor's bytes when first
+   * asked for, rather than listed while reading: a model holds 100k+
+   * tensors, and only the few that a rewrite changes are ever encoded again.
    */
   get spans(): readonly number[] {
-    return (this._spans ??= keptTensorFields(this.buf, this.contentStart, this.end));
+    let spans = SPANS.get(this);
+    if (!spans) SPANS.set(this, (spans = keptTensorFields(this.buf, this.contentStart, this.end)));
+    return spans;
   }
 
   /** Whether field `no` occurred in the TensorProto. */
@@ -221,8 +261,51 @@ export class TensorRec extends Tensor implements RecordRange {
     for (let i = 0; i < spans.length; i += 3) if (spans[i] === no) return true;
     return false;
   }
+
+  /** Where the last field with the one-byte tag `tag` (wire type LEN) starts, or -1. */
+  private lastField(tag: number): number {
+    // The bytes were validated when the tensor was read: the cursor will not fail here.
+    const cur = new Cursor(this.buf, '');
+    const end = this.end;
+    cur.pos = this.contentStart;
+    let found = -1;
+    while (cur.pos < end) {
+      const at = cur.pos;
+      const t = cur.tag(end);
+      if (t === tag) found = at;
+      cur.skip(t & 7, end);
+    }
+    return found;
+  }
 }
 
+const HAS_DATA_TYPE = 1;
+const EXTERNAL = 2;
+/** TensorProto.name (8) and raw_data (9), length-delimited. */
+const NAME_TAG = (8 << 3) | WIRE.LEN;
+const RAW_DATA_TAG = (9 << 3) | WIRE.LEN;
+/** The external references of the tensors with EXTERNAL set (few, and never on a tensor without). */
+const EXTERNAL_REFS = new WeakMap<TensorRec, ExternalRef>();
+/** The kept fields of the tensors asked for them (those encoded again). */
+const SPANS = new WeakMap<TensorRec, readonly number[]>();
+
+/** Whether bytes [s, e) of `b` are the UTF-8 of `text` (invalid UTF-8 compares as its decoding with U+FFFD). */
+export function utf8Is(b: Uint8Array, s: number, e: number, text: string): boolean {
+  const n = e - s;
+  if (text.length > n) return false; // each UTF-16 unit takes at least one byte
+  if (text.length === n) {
+    let i = 0;
+    for (; i < n; i++) {
+      const c = b[s + i]!;
+      if (c >= 0x80) break;
+      if (c !== text.charCodeAt(i)) return false;
+    }
+    if (i === n) return true;
+  }
+  return decodeUtf8(b, s, e) === text;
+}
+
+/** Field/start/end triples of a TensorProto's fields other than data_type, name and unpacked dims. */
 /** Field/start/end triples of a TensorProto's fields other than data_type, name and unpacked dims. */
 function keptTensorFields(buf: Uint8Array, contentStart: number, end: number): readonly number[] {
   // The bytes were validated when the tensor was read: the cursor will not fail here.
