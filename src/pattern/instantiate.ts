@@ -814,13 +814,12 @@ export function checkReplacement(ast: ReplacementAst, scope: ReplacementScope): 
   return errors;
 }
 
-/** Every op name a replacement creates, with its offsets (for "unknown op for this format" checks). */
-export function replacementOps(ast: ReplacementAst): OpRef[] {
-  const out: OpRef[] = [];
+/** Every node a replacement writes with a named op (not `$n(...)` copies: a copy's op is the matched node's, known to the format by construction). */
+function namedReplacementNodes(ast: ReplacementAst): (ReplNode & { op: OpRef })[] {
+  const out: (ReplNode & { op: OpRef })[] = [];
   const visit = (arg: ReplArg): void => {
     if (arg.kind === 'node') {
-      // A copy's op is the matched node's, known to the format by construction.
-      if (!isNodeCopy(arg.op)) out.push(arg.op);
+      if (!isNodeCopy(arg.op)) out.push(arg as ReplNode & { op: OpRef });
       arg.args.forEach(visit);
     } else if (arg.kind === 'for') visit(arg.body);
     else if (arg.kind === 'fold') {
@@ -833,27 +832,16 @@ export function replacementOps(ast: ReplacementAst): OpRef[] {
   return out;
 }
 
-/** Every attribute a replacement writes on a node of a named op (not on `$n(...)` copies, whose op the match decides). */
+/** Every op name a replacement creates, with its offsets (for "unknown op for this format" checks). */
+export function replacementOps(ast: ReplacementAst): OpRef[] {
+  return namedReplacementNodes(ast).map((n) => n.op);
+}
+
+/** Every attribute a replacement writes on a node of a named op, for checks against the op's schema. */
 export function replacementAttrs(ast: ReplacementAst): AttrSite[] {
-  const out: AttrSite[] = [];
-  const visit = (arg: ReplArg): void => {
-    if (arg.kind === 'node') {
-      if (!isNodeCopy(arg.op)) {
-        for (const a of arg.attrs) {
-          const literals = a.value.kind === 'literal' ? [{ literal: a.value.literal, start: a.value.start }] : [];
-          out.push({ ops: [arg.op], name: a.name, nameStart: a.nameStart, literals });
-        }
-      }
-      arg.args.forEach(visit);
-    } else if (arg.kind === 'for') visit(arg.body);
-    else if (arg.kind === 'fold') {
-      visit(arg.init);
-      visit(arg.body);
-    }
-  };
-  for (const s of ast.statements) visit(s.value);
-  for (const r of ast.results ?? [ast.result]) visit(r);
-  return out;
+  return namedReplacementNodes(ast).flatMap((n) =>
+    n.attrs.map((a) => ({ ops: [n.op], name: a.name, nameStart: a.nameStart, literals: a.value.kind === 'literal' ? [{ literal: a.value.literal, start: a.value.start }] : [] })),
+  );
 }
 
 /**

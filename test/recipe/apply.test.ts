@@ -59,6 +59,16 @@ function mulAdd(model: Model): { k: Float64Array; c: Float64Array; kShape: reado
   return { k: k.toFloat64(), c: c.toFloat64(), kShape: k.shape };
 }
 
+/** Writes recipe files, one line per item, into a fresh temporary folder; returns each file's path. */
+function recipeWriter(prefix: string): (name: string, lines: string[]) => string {
+  const dir = tempDir(prefix);
+  return (name, lines) => {
+    const file = path.join(dir, name);
+    fs.writeFileSync(file, lines.join('\n') + '\n');
+    return file;
+  };
+}
+
 describe('the core BatchNorm rule on IR graphs', () => {
   it.each([
     ['declared shape', { shapeKnown: true }, 'batchnorm-to-mul-add'],
@@ -133,12 +143,7 @@ describe('the core BatchNorm rule on IR graphs', () => {
 });
 
 describe('rule conditions outside the pattern', () => {
-  const dir = tempDir('recipe-cond-');
-  const write = (name: string, lines: string[]): string => {
-    const file = path.join(dir, name);
-    fs.writeFileSync(file, lines.join('\n') + '\n');
-    return file;
-  };
+  const write = recipeWriter('recipe-cond-');
 
   it('fires only on nodes whose name matches a glob of `nodes`', () => {
     const file = write('glob.yaml', [
@@ -232,12 +237,7 @@ describe('a replacement that is an existing value', () => {
 });
 
 describe('attributes of new ONNX nodes take the kind the op schema gives', () => {
-  const dir = tempDir('recipe-kinds-');
-  const write = (name: string, lines: string[]): string => {
-    const file = path.join(dir, name);
-    fs.writeFileSync(file, lines.join('\n') + '\n');
-    return file;
-  };
+  const write = recipeWriter('recipe-kinds-');
   it('an integer written for a float attribute becomes a float, a number for a tensor attribute a tensor, a number for ints a list', () => {
     const file = write('kinds.yaml', [
       'recipe: kinds',
