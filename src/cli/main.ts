@@ -4,6 +4,7 @@ import type { Command, Io } from './command';
 import { applyCommand } from './commands/apply';
 import { checkCommand } from './commands/check';
 import { copyCommand } from './commands/copy';
+import { diffCommand } from './commands/diff';
 import { showCommand } from './commands/show';
 import { testCommand } from './commands/test';
 import { verifyCommand } from './commands/verify';
@@ -14,7 +15,7 @@ import { EXIT, exitCodeFor } from './exit-codes';
 // its run(), so `recipe --help` and one command load only what they use.
 
 /** Every command, in the order `recipe --help` lists them. */
-export const COMMANDS: Command[] = [applyCommand, checkCommand, testCommand, verifyCommand, showCommand, copyCommand];
+export const COMMANDS: Command[] = [applyCommand, checkCommand, testCommand, verifyCommand, showCommand, diffCommand, copyCommand];
 
 function topHelp(): string {
   const width = Math.max(...COMMANDS.map((c) => c.name.length)) + 2;
