@@ -9,13 +9,16 @@ export interface Totals {
   failed: number;
   /** Files that could not be used at all. */
   broken: number;
+  /** Rules without a case, over all files. */
+  untested: number;
 }
 
 /** Counts cases and files. */
 export function totals(results: readonly FileResult[]): Totals {
   const cases = results.flatMap((r) => r.cases);
   const passed = cases.filter((c) => c.ok).length;
-  return { files: results.length, cases: cases.length, passed, failed: cases.length - passed, broken: results.filter((r) => r.errors.length > 0).length };
+  const untested = results.reduce((n, r) => n + r.untested.length, 0);
+  return { files: results.length, cases: cases.length, passed, failed: cases.length - passed, broken: results.filter((r) => r.errors.length > 0).length, untested };
 }
 
 /**
@@ -42,9 +45,12 @@ export function formatResults(results: readonly FileResult[], cwd = process.cwd(
         if (c.diff) lines.push(...c.diff.replace(/\n$/, '').split('\n').map((l) => `       ${l}`));
       }
     }
+    for (const id of r.untested) lines.push(`  FAIL rule ${id} has no case: add a rewrite (or keep) case with \`rule: ${id}\``);
     if (r.obsolete.length) lines.push(`  note: snapshot entries without a case: ${r.obsolete.join(', ')} (removed by -u)`);
   }
   const t = totals(results);
-  lines.push(`${t.passed} passed, ${t.failed} failed, ${t.cases} case(s) in ${t.files} file(s)${t.broken ? `, ${t.broken} file(s) with errors` : ''}`);
+  lines.push(
+    `${t.passed} passed, ${t.failed} failed, ${t.cases} case(s) in ${t.files} file(s)${t.broken ? `, ${t.broken} file(s) with errors` : ''}${t.untested ? `, ${t.untested} rule(s) without a case` : ''}`,
+  );
   return lines.join('\n') + '\n';
 }

@@ -58,6 +58,8 @@ export interface FileResult {
   errors: RecipeError[];
   /** Snapshot entries no case has any more (removed with `update`). */
   obsolete: string[];
+  /** Rules of the tested recipe file that no case names: every rule carries its own cases. */
+  untested: string[];
 }
 
 /** Runs every case of the rule test files; never throws for a failing case. */
@@ -70,10 +72,10 @@ export async function runRuleTests(files: readonly string[], options: RuleTestOp
 /** Runs the cases of one rule test file and compares (or, with `update`, writes) its snapshots. */
 export async function runRuleTestFile(file: string, options: RuleTestOptions = {}): Promise<FileResult> {
   const { test, errors } = loadRuleTestFile(file);
-  if (!test) return { file, cases: [], errors, obsolete: [] };
+  if (!test) return { file, cases: [], errors, obsolete: [], untested: [] };
   const snapshots = readSnapshots(test.snapshot);
   const next = new Map<string, string>();
-  const result: FileResult = { file, recipe: test.recipe, cases: [], errors: [], obsolete: [] };
+  const result: FileResult = { file, recipe: test.recipe, cases: [], errors: [], obsolete: [], untested: untestedRules(test) };
   for (const c of test.cases) {
     const r = await runCase(test, c, snapshots.get(c.name), options);
     result.cases.push(r);
@@ -87,6 +89,23 @@ export async function runRuleTestFile(file: string, options: RuleTestOptions = {
     writeSnapshots(test.snapshot, next, snapshots);
   }
   return result;
+}
+
+/**
+ * The rules of the recipe under test (not of the files it extends, which have
+ * tests of their own) that no case of the test file names.
+ */
+function untestedRules(test: RuleTestFile): string[] {
+  let rules;
+  try {
+    rules = loadBundle([test.recipe]).rules;
+  } catch (e) {
+    if (e instanceof RecipeErrors) return []; // every case reports the recipe's errors
+    throw e;
+  }
+  const named = new Set(test.cases.map((c) => c.rule));
+  const own = path.resolve(test.recipe);
+  return rules.filter((r) => path.resolve(r.source.file) === own && !named.has(r.id)).map((r) => r.id);
 }
 
 async function runCase(test: RuleTestFile, c: CaseSpec, snapshot: string | undefined, options: RuleTestOptions): Promise<CaseResult> {

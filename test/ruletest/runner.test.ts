@@ -117,17 +117,30 @@ test('errors in the test file point at file:line:col (schema, graph text)', asyn
 });
 
 test('recipe test: exit 0 when every case passes, 1 when one fails, 2 for a path that does not exist', async () => {
-  const { dir } = setup(`rule: neg-neg\nrewrites:\n  - name: pair\n    graph: |\n${GRAPH_NEGNEG}`);
+  const keepRelu = `keeps:\n  - name: no-relu\n    rule: relu-to-sigmoid\n    graph: |\n${GRAPH_NEGNEG}`;
+  const { dir } = setup(`rule: neg-neg\nrewrites:\n  - name: pair\n    graph: |\n${GRAPH_NEGNEG}${keepRelu}`);
   const o1 = io();
   expect(await main(['test', dir], o1)).toBe(1);
-  expect(o1.stdout).toMatch(/0 passed, 1 failed/);
+  expect(o1.stdout).toMatch(/1 passed, 1 failed/);
   const o2 = io();
   expect(await main(['test', dir, '-u'], o2)).toBe(0);
   expect(o2.stdout).toMatch(/snapshot written/);
   const o3 = io();
   expect(await main(['test', path.join(dir, 't.yaml'), '--json'], o3)).toBe(0);
-  expect(JSON.parse(o3.stdout)).toMatchObject({ ok: true, cases: 1, passed: 1 });
+  expect(JSON.parse(o3.stdout)).toMatchObject({ ok: true, cases: 2, passed: 2, untested: 0 });
   expect(await main(['test', path.join(dir, 'missing')], io())).toBe(2);
+});
+
+test('recipe test: a rule of the recipe that no case names fails the run, by name', async () => {
+  const { dir, file } = setup(`rule: neg-neg\nrewrites:\n  - name: pair\n    graph: |\n${GRAPH_NEGNEG}`);
+  await runRuleTestFile(file, { update: true });
+  const r = await runRuleTestFile(file);
+  expect(r.cases.every((c) => c.ok)).toBe(true);
+  expect(r.untested).toEqual(['relu-to-sigmoid']);
+  const o = io();
+  expect(await main(['test', dir], o)).toBe(1);
+  expect(o.stdout).toContain('FAIL rule relu-to-sigmoid has no case: add a rewrite (or keep) case with `rule: relu-to-sigmoid`');
+  expect(o.stdout).toMatch(/1 passed, 0 failed, 1 case\(s\) in 1 file\(s\), 1 rule\(s\) without a case\n$/);
 });
 
 test('findRuleTestFiles takes pack names, recipe files and folders', () => {

@@ -30,17 +30,19 @@ export const testCommand: Command = {
     if (files.length === 0) throw new UsageError(`test: no rule tests (*.test.yaml) under ${entries.join(', ')}`);
     const results = await runRuleTests(files, { update: flagBool(args, 'update'), numeric: !flagBool(args, 'no-numeric') });
     const t = totals(results);
+    const passed = t.failed === 0 && t.broken === 0 && t.untested === 0;
     if (flagBool(args, 'json')) {
       const json = results.map((r) => ({
         file: path.relative(process.cwd(), r.file),
         errors: r.errors.map((e) => ({ ...e.location, message: e.reason })),
         obsolete: r.obsolete,
+        untested: r.untested,
         cases: r.cases.map(({ after: _after, ...c }) => c),
       }));
-      io.out(JSON.stringify({ ok: t.failed === 0 && t.broken === 0, cases: t.cases, passed: t.passed, failed: t.failed, broken: t.broken, files: json }, null, 2) + '\n');
+      io.out(JSON.stringify({ ok: passed, cases: t.cases, passed: t.passed, failed: t.failed, broken: t.broken, untested: t.untested, files: json }, null, 2) + '\n');
     } else {
       io.out(formatResults(results));
     }
-    return t.failed === 0 && t.broken === 0 ? EXIT.ok : EXIT.checkFailed;
+    return passed ? EXIT.ok : EXIT.checkFailed;
   },
 };
