@@ -238,10 +238,13 @@ function checkOps(spec: RuleSpec, text: SourcedText, ops: readonly OpRef[], form
  * Attribute names and literal values against the op's schema, where the
  * format has one (ONNX): a misspelt name would be written as it is, and a
  * runtime refuses the model; a string where a number belongs cannot be
- * converted. Names are checked only for a node whose every alternative op is
- * known, and only against the attributes of all of them together.
+ * converted. Only rules that name their formats are checked; names only for a
+ * node whose every alternative op is known, against the attributes of all of
+ * them together.
  */
 function checkAttributes(spec: RuleSpec, text: SourcedText, sites: readonly AttrSite[], format: FormatId, errors: RecipeError[]): void {
+  // A rule that names no format may be written for another format whose op has the same name (OpenVINO's Add takes auto_broadcast).
+  if (spec.formats === null) return;
   for (const site of sites) {
     const schemas = site.ops.map((ref) => knownAttributes(format, ref.op, ref.domain ?? ''));
     if (schemas.some((s) => s === undefined)) continue;
