@@ -550,7 +550,7 @@ export class Encoder {
       for (let i = 0; i < nodes.length; i++) {
         const n = nodes[i]!;
         // (asking for `attrs` would create an empty map, or decode attributes that hold no tensor nor graph)
-        if (n.attrCount === 0 || n.pendingAttrs instanceof LazyAttrs) continue;
+        if (n.pendingAttrs instanceof LazyAttrs || n.attrCount === 0) continue;
         for (const a of n.attrs.values()) {
           if (a.kind === 'tensor') visit(a.value);
           else if (a.kind === 'tensors') a.value.forEach(visit);
