@@ -1,5 +1,6 @@
 import type { Graph, Shape, Value } from '../ir/graph';
 import type { Model } from '../ir/model';
+import { adapterFor, type FormatAdapter } from '../formats';
 import { printShape } from '../ir/text/print';
 
 export interface ValueSummary {
@@ -24,8 +25,10 @@ export interface ModelSummary {
   metadata: { key: string; value: string }[];
 }
 
-function describe(v: Value): ValueSummary {
-  return { name: v.name, dtype: v.dtype ?? null, shape: v.shape ? [...v.shape] : null };
+function describe(v: Value, adapter: FormatAdapter): ValueSummary {
+  // 'undefined' is the IR's dtype for a type it has no name for: say the format's name of it.
+  const dtype = v.dtype === 'undefined' ? (adapter.elementTypeName?.(v) ?? v.dtype) : v.dtype;
+  return { name: v.name, dtype: dtype ?? null, shape: v.shape ? [...v.shape] : null };
 }
 
 export function summarize(model: Model, file: string): ModelSummary {
@@ -49,6 +52,7 @@ export function summarize(model: Model, file: string): ModelSummary {
   }
   const sortedOps = [...ops.entries()].sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0]));
   const main = model.graph;
+  const adapter = adapterFor(model.format);
   return {
     file,
     format: model.format,
@@ -56,8 +60,8 @@ export function summarize(model: Model, file: string): ModelSummary {
     opsets: model.opsets.map((o) => ({ domain: o.domain, version: o.version })),
     graphs: graphs.length,
     nodes,
-    inputs: main.inputs.filter((v) => !v.const).map(describe),
-    outputs: main.outputs.map(describe),
+    inputs: main.inputs.filter((v) => !v.const).map((v) => describe(v, adapter)),
+    outputs: main.outputs.map((v) => describe(v, adapter)),
     ops: Object.fromEntries(sortedOps),
     parameters: { tensors, elements, bytes },
     metadata: model.metadata.map((m) => ({ ...m })),

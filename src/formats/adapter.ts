@@ -1,3 +1,4 @@
+import type { Value } from '../ir/graph';
 import type { FormatId, Model } from '../ir/model';
 
 /** Options every reader understands; a format ignores what does not apply to it. */
@@ -57,4 +58,10 @@ export interface FormatAdapter {
   sniff(head: Uint8Array, path: string): boolean;
   read(path: string, options?: ReadOptions): Model;
   write(model: Model, out: OutputFiles, options?: WriteOptions): void;
+  /**
+   * The format's own name of a value's element type, for a value whose IR
+   * dtype is 'undefined' (a type the IR has no name for: OpenVINO's nf4, u1,
+   * u3, u6), so that a description can say what it is.
+   */
+  elementTypeName?(value: Value): string | undefined;
 }

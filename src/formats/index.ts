@@ -25,6 +25,7 @@ function lazyAdapter(id: FormatId, extensions: readonly string[], load: () => Fo
     sniff: (head, file) => loaded().sniff(head, file),
     read: (file, options) => loaded().read(file, options),
     write: (model, out, options) => loaded().write(model, out, options),
+    elementTypeName: (value) => loaded().elementTypeName?.(value),
   };
 }
 

@@ -20,6 +20,8 @@
  */
 import * as fs from 'node:fs';
 import type { FormatAdapter } from '../adapter';
+import type { OvValueNative } from './native';
+import type { XmlElement } from './xml';
 import { readOpenvino } from './read';
 import { writeOpenvino } from './write';
 
@@ -72,4 +74,10 @@ export const openvinoAdapter: FormatAdapter = {
   sniff: (head, path) => sniffOpenvino(head, path),
   read: (path, options) => readOpenvino(path, options),
   write: (model, out) => writeOpenvino(model, out),
+  elementTypeName: (value) => {
+    const native = value.native as Partial<OvValueNative> | undefined;
+    const data = native?.layer?.children.find((c): c is XmlElement => 'name' in c && c.name === 'data');
+    const spelled = data?.attrs.element_type ?? native?.port?.attrs.precision;
+    return spelled ? spelled.toLowerCase() : undefined;
+  },
 };

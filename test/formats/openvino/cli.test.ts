@@ -66,3 +66,26 @@ test('recipe show on a broken IR exits 4 and names the layer', async () => {
   expect(r.err).toContain("node 'init_value (layer id 0)'");
   expect(r.err).toContain('past the end');
 });
+
+test('recipe show names element types the IR has no dtype for by their OpenVINO spelling (nf4, u1), not "undefined"', async () => {
+  const dir = fs.mkdtempSync(path.join(work, 'rare-'));
+  const xml = path.join(dir, 'rare.xml');
+  const layer = (id: number, et: string, dims: number, offset: number, size: number) =>
+    `<layer id="${id}" name="c_${et}" type="Const" version="opset1"><data element_type="${et}" shape="${dims}" offset="${offset}" size="${size}"/>` +
+    `<output><port id="0" precision="${et.toUpperCase()}"><dim>${dims}</dim></port></output></layer>` +
+    `<layer id="${id + 1}" name="c_${et}/sink_port_0" type="Result" version="opset1"><input><port id="0" precision="${et.toUpperCase()}"><dim>${dims}</dim></port></input></layer>`;
+  fs.writeFileSync(
+    xml,
+    `<?xml version="1.0"?>\n<net name="rare" version="11"><layers>${layer(0, 'nf4', 7, 0, 4)}${layer(2, 'u1', 13, 4, 2)}</layers>` +
+      '<edges><edge from-layer="0" from-port="0" to-layer="1" to-port="0"/><edge from-layer="2" from-port="0" to-layer="3" to-port="0"/></edges></net>\n',
+  );
+  fs.writeFileSync(path.join(dir, 'rare.bin'), Buffer.from([1, 2, 3, 4, 5, 6]));
+  const r = await run('show', xml);
+  expect(r.err).toBe('');
+  expect(r.code).toBe(0);
+  expect(r.out).toContain('  c_nf4: nf4[7]\n');
+  expect(r.out).toContain('  c_u1: u1[13]\n');
+  expect(r.out).not.toContain('undefined');
+  const json = JSON.parse((await run('show', xml, '--json')).out) as { outputs: { name: string; dtype: string }[] };
+  expect(json.outputs.map((o) => o.dtype)).toEqual(['nf4', 'u1']);
+});
