@@ -48,3 +48,22 @@ describe('recipe diff', () => {
     expect(r.stderr).toContain('bad.onnx');
   });
 });
+
+describe('recipe apply --diff', () => {
+  test('prints the same diff as recipe diff of the input and the written output; in --report json as "diff"', async () => {
+    const out = path.join(dir, 'applied.onnx');
+    const r = await runCli('apply', path.join(ROOT, 'recipes/core/batchnorm.yaml'), TINY_BN, '-o', out, '--diff');
+    expect(r.code).toBe(0);
+    const separate = await runCli('diff', TINY_BN, out);
+    expect(r.stdout.endsWith(separate.stdout)).toBe(true);
+    const json = await runCli('apply', path.join(ROOT, 'recipes/core/batchnorm.yaml'), TINY_BN, '--dry-run', '--diff', '--report', 'json');
+    const diff = (JSON.parse(json.stdout) as { diff: string }).diff;
+    expect(diff.split('\n').slice(2)).toEqual(separate.stdout.split('\n').slice(2, -2).concat(''));
+  });
+
+  test('a bundle that changes nothing says so', async () => {
+    const r = await runCli('apply', path.join(ROOT, 'recipes/abs/abs.yaml'), TINY_BN, '--dry-run', '--diff');
+    expect(r.code).toBe(0);
+    expect(r.stdout.endsWith('\nthe graph is unchanged\n')).toBe(true);
+  });
+});

@@ -13,7 +13,7 @@ import { VERIFY_FLAGS, formatVerifyReport, jsonNumbers, verifyOptionsFrom } from
 
 export const applyCommand: Command = {
   name: 'apply',
-  usage: 'recipe apply <recipe.yaml|pack>... <model> -o <out> [--target T] [--dry-run] [--report json] [--explain RULE]',
+  usage: 'recipe apply <recipe.yaml|pack>... <model> -o <out> [--target T] [--dry-run] [--report json] [--explain RULE] [--diff]',
   summary:
     'Apply a bundle of recipes to a model and write the rewritten model.\n' +
     'The recipe files run in order, each after what it extends; rules run to a\n' +
@@ -26,6 +26,7 @@ export const applyCommand: Command = {
     { name: 'dry-run', help: 'apply in memory and report, write nothing' },
     { name: 'report', value: true, placeholder: 'FORMAT', help: 'print the report as json instead of text' },
     { name: 'explain', value: true, placeholder: 'RULE', help: 'for each candidate node of RULE that did not match: the first condition that failed' },
+    { name: 'diff', help: "also print what the rewrite removed (-) and added (+) in the graph text (as 'recipe diff')" },
     { name: 'force', help: 'allow overwriting the input model' },
     { name: 'drop-unknown-fields', help: 'TFLite: write a model from a newer converter without the fields recipe does not know (refused otherwise)' },
     { name: 'verify', help: "then run the model and its rewrite in a real runtime and compare their outputs (as 'recipe verify'; exit 5 when they differ)" },
@@ -51,12 +52,14 @@ export const applyCommand: Command = {
     const verifyOptions = verify ? verifyOptionsFrom(args) : undefined;
     const target = flagString(args, 'target') ?? 'default';
     const explain = flagString(args, 'explain');
+    const showDiff = flagBool(args, 'diff');
 
-    const [{ loadBundle }, { applyBundle }, { readModel, writeModel }, verifier] = await Promise.all([
+    const [{ loadBundle }, { applyBundle }, { readModel, writeModel }, verifier, graphText] = await Promise.all([
       import('../../recipe/bundle'),
       import('../../recipe/run'),
       import('../../formats'),
       verifyOptions ? import('../../verify/models') : undefined,
+      showDiff ? Promise.all([import('../../ir/text/print'), import('../../ir/text/diff')]) : undefined,
       registerBuiltinActions(),
     ]);
     let bundle: Bundle;
@@ -85,6 +88,7 @@ export const applyCommand: Command = {
     // Codecs may decode the graph on first use: count that as reading, not rewriting.
     void model.graphs;
     clock.read = performance.now() - clock.start;
+    const textBefore = graphText?.[0].printModel(model);
     let report: RunReport;
     try {
       report = applyBundle(model, bundle, {
@@ -117,16 +121,22 @@ export const applyCommand: Command = {
       }
     }
     progress.done();
+    const diff = graphText && textBefore !== undefined ? graphText[1].diffGraphTexts(textBefore, graphText[0].printModel(model), [input, dryRun || !output ? '(the rewrite)' : output]) : undefined;
     const seconds = { read: round3(clock.read / 1000), apply: round3(clock.apply / 1000), write: round3(clock.write / 1000) };
 
     if (reportFormat === 'json') {
-      const json = { model: input, format: model.format, output: dryRun ? null : output ?? null, written, seconds, ...report, ...(verified ? { verify: verified } : {}) };
+      const json = {
+        model: input, format: model.format, output: dryRun ? null : output ?? null, written, seconds, ...report,
+        ...(verified ? { verify: verified } : {}),
+        ...(diff ? { diff: diff.text } : {}),
+      };
       io.out(JSON.stringify(json, jsonNumbers, 2) + '\n');
     } else {
       io.out(formatReport(report, input, model.format, bundle, explain));
       if (dryRun) io.out('dry run: nothing written\n');
       else io.out(`wrote ${written.map(displayPath).join(', ')}\n`);
       if (verified) io.out('\n' + formatVerifyReport(verified, displayPath(input), dryRun ? '(the rewrite, not written)' : displayPath(output!)));
+      if (diff) io.out(diff.text === '' ? '\nthe graph is unchanged\n' : `\n${diff.text}${diff.removed} line(s) removed, ${diff.added} added\n`);
     }
     for (const w of report.warnings) io.err(`warning: ${w}\n`);
     const refused = report.rules.flatMap((r) => r.refused.map((x) => ({ rule: r.id, ...x })));
