@@ -16,12 +16,13 @@
  */
 export class NameIndex<T> {
   /**
-   * Names and owners in the order added, the first `count` of each. Made at
-   * the size `reserve` announces: grown by push, arrays of 400k entries are
-   * copied several times into fresh memory, which costs page faults.
+   * Names and owners in the order added, the first `count` of each, in
+   * chunks of CHUNK entries: a flat array of 400k entries that outgrows its
+   * room is copied into fresh (page-faulting) memory, and a rewrite adds
+   * 100k+ names to an index sized for the names read.
    */
-  private names: string[] = [];
-  private owners: T[] = [];
+  private names: string[][] = [];
+  private owners: T[][] = [];
   private count = 0;
   /** Per entry: 1 + the position of the next entry of the same name (0: none). */
   private next: Int32Array;
@@ -57,8 +58,14 @@ export class NameIndex<T> {
     if ((this.distinct + 1) * LOAD_DENOMINATOR > (this.mask + 1) * LOAD_NUMERATOR) this.grow(2 * (this.mask + 1));
     if (this.count === this.next.length) this.growChains(2 * this.count);
     const at = this.count;
-    this.names[at] = name;
-    this.owners[at] = owner;
+    if ((at & CHUNK_MASK) === 0) {
+      // The first chunk grows as names come (most graphs have few); the
+      // others are made at full size, as they will be filled.
+      this.names.push(at === 0 ? [] : new Array<string>(CHUNK));
+      this.owners.push(at === 0 ? [] : new Array<T>(CHUNK));
+    }
+    this.names[at >>> CHUNK_BITS]![at & CHUNK_MASK] = name;
+    this.owners[at >>> CHUNK_BITS]![at & CHUNK_MASK] = owner;
     this.count++;
     const h = hashName(name, this.seed);
     const slots = this.slots;
@@ -66,7 +73,7 @@ export class NameIndex<T> {
     for (;;) {
       const first = slots[2 * i + 1]!;
       if (first === 0) break;
-      if (slots[2 * i] === h && this.names[first - 1] === name) {
+      if (slots[2 * i] === h && this.nameAt(first - 1) === name) {
         // Given before: the new entry goes to the end of the name's chain.
         const found = earlier ? this.firstAccepted(first - 1, name, earlier) : undefined;
         this.next[this.last[first - 1]!] = at + 1;
@@ -98,17 +105,12 @@ export class NameIndex<T> {
     let size = this.mask + 1;
     while ((this.distinct + more) * LOAD_DENOMINATOR > size * LOAD_NUMERATOR) size *= 2;
     if (size > this.mask + 1) this.grow(size);
-    if (this.count + more > this.next.length) {
-      this.growChains(this.count + more);
-      const names = new Array<string>(this.count + more);
-      const owners = new Array<T>(this.count + more);
-      for (let at = 0; at < this.count; at++) {
-        names[at] = this.names[at]!;
-        owners[at] = this.owners[at]!;
-      }
-      this.names = names;
-      this.owners = owners;
-    }
+    if (this.count + more > this.next.length) this.growChains(this.count + more);
+  }
+
+  /** The name of the entry at `at`. */
+  private nameAt(at: number): string {
+    return this.names[at >>> CHUNK_BITS]![at & CHUNK_MASK]!;
   }
 
   /** Position of the first entry of `name`, or -1. */
@@ -118,24 +120,20 @@ export class NameIndex<T> {
     for (let i = h & this.mask; ; i = (i + 1) & this.mask) {
       const first = slots[2 * i + 1]!;
       if (first === 0) return -1;
-      if (slots[2 * i] === h && this.names[first - 1] === name) return first - 1;
+      if (slots[2 * i] === h && this.nameAt(first - 1) === name) return first - 1;
     }
   }
 
   /** Along the chain from the entry at `from`: the first owner `accept` accepts. */
   private firstAccepted(from: number, name: string, accept: (owner: T, name: string) => boolean): T | undefined {
     for (let at = from; at >= 0; at = this.next[at]! - 1) {
-      const o = this.owners[at]!;
+      const o = this.owners[at >>> CHUNK_BITS]![at & CHUNK_MASK]!;
       if (accept(o, name)) return o;
     }
     return undefined;
   }
 
-  /**
-   * Room for `size` entries in the chain arrays. (`names` and `owners` grow
-   * by themselves past a reserved size: V8 copies a growing array faster than
-   * a loop here would.)
-   */
+  /** Room for `size` entries in the chain arrays. */
   private growChains(size: number): void {
     size = Math.max(size, MIN_SLOTS);
     const next = new Int32Array(size);
@@ -166,6 +164,10 @@ export class NameIndex<T> {
 }
 
 const MIN_SLOTS = 64;
+/** Entries per chunk of `names` and `owners` (128 KB of pointers each). */
+const CHUNK_BITS = 14;
+const CHUNK = 1 << CHUNK_BITS;
+const CHUNK_MASK = CHUNK - 1;
 /** Chosen once per process (not observable from outside it). */
 const PROCESS_SEED = (Math.random() * 2 ** 32) | 0;
 /** At most 3/4 of the slots are used (linear probing stays short; 8 slots share a cache line). */
