@@ -31,6 +31,8 @@ interface Options {
   runs: number;
   only?: string;
   keep: boolean;
+  /** Another build's `dist/cli/main.js` to time instead of this checkout's `bin/recipe.js` (an A/B of two builds in the same minutes). */
+  cli?: string;
 }
 
 
@@ -61,10 +63,16 @@ const faultsLine = (m: Measure): string => `${(m.faults / 1000).toFixed(1)}k pag
 const mb = (bytes: number): string => `${(bytes / 1024 / 1024).toFixed(1)} MB`;
 
 function main(): void {
-  const opts = parseOptions<Options>(process.argv.slice(2), { '--runs': ['runs', 'number'], '--only': ['only', 'string'], '--keep': ['keep', 'switch'] }, { runs: 1, keep: false });
-  const cli = path.join(ROOT, 'bin/recipe.js');
+  const opts = parseOptions<Options>(
+    process.argv.slice(2),
+    { '--runs': ['runs', 'number'], '--only': ['only', 'string'], '--keep': ['keep', 'switch'], '--cli': ['cli', 'path'] },
+    { runs: 1, keep: false },
+  );
   const recipe = path.join(ROOT, 'recipes/core/batchnorm.yaml');
-  if (!fs.existsSync(path.join(ROOT, 'dist/cli/main.js'))) throw new Error('build first: npm run build');
+  if (opts.cli !== undefined && !fs.existsSync(opts.cli)) throw new Error(`${opts.cli} not found (--cli wants a build's dist/cli/main.js)`);
+  if (opts.cli === undefined && !fs.existsSync(path.join(ROOT, 'dist/cli/main.js'))) throw new Error('build first: npm run build');
+  // The command as a user runs it, or the given build's entry point.
+  const cli = opts.cli === undefined ? [path.join(ROOT, 'bin/recipe.js')] : ['-e', `require(${JSON.stringify(opts.cli)}).main(process.argv.slice(1)).then((c) => { process.exitCode = c; })`];
   const dir = path.join(os.tmpdir(), 'recipe-bench-bn');
   fs.mkdirSync(dir, { recursive: true });
   const models = [
@@ -87,7 +95,7 @@ function main(): void {
     let phases = { read: 0, apply: 0, write: 0 };
     for (let i = 0; i < opts.runs; i++) {
       const out = path.join(dir, `${m.name}-recipe.onnx`);
-      const r = measure(process.execPath, [cli, 'apply', recipe, input, '-o', out, '--report', 'json']);
+      const r = measure(process.execPath, [...cli, 'apply', recipe, input, '-o', out, '--report', 'json']);
       const report = JSON.parse(r.stdout) as { rules: { rewrites: number }[]; seconds: typeof phases };
       rewrites = report.rules.reduce((n, x) => n + x.rewrites, 0);
       // The split of the fastest run, which is the one reported.
