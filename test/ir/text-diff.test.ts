@@ -1,3 +1,4 @@
+import { Graph, Model, printModel } from '../../src/ir';
 import { diffGraphTexts } from '../../src/ir/text/diff';
 
 const lines = (...l: string[]): string => l.join('\n') + '\n';
@@ -35,5 +36,19 @@ describe('diffGraphTexts', () => {
     const d = diffGraphTexts(before, after, ['1', '2'], 0);
     expect(d.text.split('\n').filter((l) => /^[-+] /.test(l))).toEqual(['-  a = Relu(x)', '+  a = Relu(x)', '+  out b']);
     expect([d.removed, d.added]).toEqual([1, 2]);
+  });
+});
+
+describe('graph text of a large graph', () => {
+  test('a graph of 200k nodes prints (one array of lines, no spread of them as arguments) and diffs against itself', () => {
+    const g = new Graph('big');
+    let v = g.addValue('x', { dtype: 'float32', shape: [1] });
+    g.inputs = [v];
+    for (let i = 0; i < 200_000; i++) v = g.addNode({ op: 'Relu', name: `r${i}`, inputs: [v], outputs: [`v${i}`] }).output(0);
+    g.outputs = [v];
+    const model = new Model('onnx', g);
+    const text = printModel(model);
+    expect(text.split('\n')).toHaveLength(200_000 + 5);
+    expect(diffGraphTexts(text, text, ['a', 'b'])).toEqual({ text: '', removed: 0, added: 0 });
   });
 });

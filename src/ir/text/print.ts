@@ -32,12 +32,13 @@ export function printModel(model: Model, options: PrintOptions = {}): string {
   if (model.opsets.length > 0) {
     lines.push(`opsets ${model.opsets.map((o) => `${o.domain || 'ai.onnx'}:${o.version}`).join(', ')}`);
   }
-  for (const g of model.graphs) lines.push(...printGraphLines(g, options, ''));
+  // Lines are appended to one array: a graph of 100k nodes has more lines than a spread (push(...lines)) may pass as arguments.
+  for (const g of model.graphs) printGraphLines(g, options, '', lines);
   return lines.join('\n') + '\n';
 }
 
 export function printGraph(graph: Graph, options: PrintOptions = {}): string {
-  return printGraphLines(graph, options, '').join('\n') + '\n';
+  return printGraphLines(graph, options, '', []).join('\n') + '\n';
 }
 
 const WORD = /^[A-Za-z0-9_.\-/]+$/;
@@ -47,8 +48,9 @@ export function quoteName(name: string): string {
   return WORD.test(name) && !RESERVED.has(name) ? name : JSON.stringify(name);
 }
 
-function printGraphLines(graph: Graph, options: PrintOptions, indent: string): string[] {
-  const lines = [`${indent}graph ${quoteName(graph.name)}`];
+/** Appends the lines of `graph` to `lines`, and returns it. */
+function printGraphLines(graph: Graph, options: PrintOptions, indent: string, lines: string[]): string[] {
+  lines.push(`${indent}graph ${quoteName(graph.name)}`);
   const inner = indent + '  ';
   const inputs = new Set(graph.inputs);
   for (const v of graph.inputs) {
@@ -58,41 +60,44 @@ function printGraphLines(graph: Graph, options: PrintOptions, indent: string): s
     if (inputs.has(v) || !v.const) continue;
     lines.push(`${inner}const ${declare(v)} = ${printTensorValue(v.const, options)}`);
   }
-  for (const node of graph.nodes) lines.push(...printNodeLines(node, options, inner));
+  for (const node of graph.nodes) printNodeLines(node, options, inner, lines);
   for (const v of graph.outputs) lines.push(`${inner}out ${quoteName(v.name)}`);
   return lines;
 }
 
-function printNodeLines(node: Node, options: PrintOptions, indent: string): string[] {
+function printNodeLines(node: Node, options: PrintOptions, indent: string, lines: string[]): void {
   const label = node.name ? `${quoteName(node.name)}: ` : '';
   const outs = node.outputs.map(declare).join(', ');
   const op = (node.domain && node.domain !== 'ai.onnx' ? `${node.domain}::` : '') + quoteName(node.op);
   const ins = node.inputs.map((v) => (v ? quoteName(v.name) : '_')).join(', ');
   const names = [...node.attrs.keys()].sort();
   const head = `${indent}${label}${outs}${outs ? ' = ' : ''}${op}(${ins})`;
-  if (names.length === 0) return [head];
+  if (names.length === 0) {
+    lines.push(head);
+    return;
+  }
   const hasGraph = names.some((n) => {
     const a = node.attrs.get(n);
     return a?.kind === 'graph' || a?.kind === 'graphs';
   });
   if (!hasGraph) {
-    return [`${head} {${names.map((n) => `${quoteName(n)}: ${printAttr(node.attrs.get(n)!, options)}`).join(', ')}}`];
+    lines.push(`${head} {${names.map((n) => `${quoteName(n)}: ${printAttr(node.attrs.get(n)!, options)}`).join(', ')}}`);
+    return;
   }
-  const lines = [`${head} {`];
+  lines.push(`${head} {`);
   for (const n of names) {
     const a = node.attrs.get(n)!;
     if (a.kind === 'graph') {
       lines.push(`${indent}  ${quoteName(n)}:`);
-      lines.push(...printGraphLines(a.value, options, indent + '    '));
+      printGraphLines(a.value, options, indent + '    ', lines);
     } else if (a.kind === 'graphs') {
       lines.push(`${indent}  ${quoteName(n)}:`);
-      for (const g of a.value) lines.push(...printGraphLines(g, options, indent + '    '));
+      for (const g of a.value) printGraphLines(g, options, indent + '    ', lines);
     } else {
       lines.push(`${indent}  ${quoteName(n)}: ${printAttr(a, options)}`);
     }
   }
   lines.push(`${indent}}`);
-  return lines;
 }
 
 function declare(v: Value): string {
