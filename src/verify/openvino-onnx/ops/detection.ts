@@ -373,8 +373,9 @@ function eye(node: Node, t: Translation): Value[] {
   onnxTypeOf(node, t, dtype);
   const count = batch.reduce((a, b) => a * b, 1);
   const plane = Array.from({ length: rows * cols }, (_, i) => (i % cols) - Math.floor(i / cols) === diag ? 1 : 0);
-  const values: number[] = [];
-  for (let b = 0; b < count; b++) values.push(...plane);
+  // Copied element by element: a spread of a large plane overflows the stack.
+  const values = new Array<number>(count * plane.length);
+  for (let b = 0; b < count; b++) for (let i = 0; i < plane.length; i++) values[b * plane.length + i] = plane[i]!;
   return [t.constant(dtype, [...batch, rows, cols], values)];
 }
 
