@@ -6,9 +6,9 @@ import type { Model } from '../../ir/model';
 import { StringData, type Tensor, type TensorData } from '../../ir/tensor';
 import { LazyAttrs, VALUE_FIELD, nodeRecAt, sameShape } from './decode';
 import type { ExternalRef } from './external';
-import { AttrRec, GraphRec, ModelRec, type RecordRange, type TensorRec, ValueInfoRec, irVersionOf, nodeIndex, tensorRec } from './records';
+import { AttrRec, GraphRec, ModelRec, type RecordRange, type TensorRec, ValueInfoRec, irVersionOf, nodeIndex, tensorRec, utf8Is } from './records';
 import { ATTR_TYPE, KNOWN_FIELDS, WIRE, codeOfDtype } from './schema';
-import { Cursor, Sink, decodeUtf8 } from './wire';
+import { Cursor, Sink } from './wire';
 
 /** Where tensor data goes; see WriteOptions.externalData. */
 export type ExternalMode = 'keep' | 'inline' | 'external';
@@ -669,10 +669,10 @@ function nodeBytesSame(n: Node, b: Uint8Array, p: number, end: number, attrCount
       p = afterVarint;
       const field = Math.floor(tag / 8);
       if (field === 1) {
-        if (i >= ins.length || !sameText(b, p, p + l, ins[i]?.name ?? '')) return false;
+        if (i >= ins.length || !utf8Is(b, p, p + l, ins[i]?.name ?? '')) return false;
         i++;
       } else if (field === 2) {
-        if (o >= outCount || !sameText(b, p, p + l, n.output(o).name)) return false;
+        if (o >= outCount || !utf8Is(b, p, p + l, n.output(o).name)) return false;
         o++;
       } else if (field === 3) name = at;
       else if (field === 4) op = at;
@@ -693,23 +693,7 @@ function fieldTextIs(b: Uint8Array, at: number, text: string): boolean {
   if (at < 0) return text === '';
   while (b[at++]! >= 0x80); // tag
   const len = varintAt(b, at);
-  return sameText(b, afterVarint, afterVarint + len, text);
-}
-
-/** Whether bytes [s, e) are the UTF-8 of `text`. */
-function sameText(b: Uint8Array, s: number, e: number, text: string): boolean {
-  const n = e - s;
-  if (text.length > n) return false; // each UTF-16 unit takes at least one byte
-  if (text.length === n) {
-    let i = 0;
-    for (; i < n; i++) {
-      const c = b[s + i]!;
-      if (c >= 0x80) break;
-      if (c !== text.charCodeAt(i)) return false;
-    }
-    if (i === n) return true;
-  }
-  return decodeUtf8(b, s, e) === text;
+  return utf8Is(b, afterVarint, afterVarint + len, text);
 }
 
 /** Copies every occurrence of field `no` of a record, in file order. */

@@ -306,7 +306,6 @@ export function utf8Is(b: Uint8Array, s: number, e: number, text: string): boole
 }
 
 /** Field/start/end triples of a TensorProto's fields other than data_type, name and unpacked dims. */
-/** Field/start/end triples of a TensorProto's fields other than data_type, name and unpacked dims. */
 function keptTensorFields(buf: Uint8Array, contentStart: number, end: number): readonly number[] {
   // The bytes were validated when the tensor was read: the cursor will not fail here.
   const cur = new Cursor(buf, '');
