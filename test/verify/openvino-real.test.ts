@@ -72,19 +72,30 @@ function integerInput(node: Node, size: number, dynamicBatch: boolean): number[]
   throw new Error(`no integer input known for ${node.op} '${node.name}'`);
 }
 
+/** The parts of `apply --report json` these tests read. */
+interface ApplyReport {
+  rules: { id: string; rewrites: number }[];
+  verify: { ok: boolean; inputs: { shape: number[] }[]; outputs: { shape: number[]; dtype: string }[] };
+}
+
+/** `recipe apply recipes/myriad.yaml <xml> -o <xml>.myriad.xml --verify --report json`, which must succeed quietly; the written path and the report. */
+async function applyMyriadVerified(xml: string): Promise<{ out: string; report: ApplyReport }> {
+  const out = xml.replace(/\.xml$/, '.myriad.xml');
+  const r = await runCli('apply', path.join(ROOT, 'recipes/myriad.yaml'), xml, '-o', out, '--verify', '--runs', '1', '--report', 'json');
+  expect(r.stderr).toBe('');
+  expect(r.code).toBe(0);
+  return { out, report: JSON.parse(r.stdout) };
+}
+
 describe.each([
   ['MobileNet v2', 'mobilenet/mobilenet.xml', 'groupconv'],
   ['Inception v3', 'inception/inception.xml', undefined],
 ])('%s (IR v10) translated to ONNX', (_name, file, changedBy) => {
   test('the myriad bundle rewrites it and apply --verify runs both in onnxruntime: they agree', async () => {
     const xml = withWeights(path.join(FIXTURES, file));
-    const out = xml.replace(/\.xml$/, '.myriad.xml');
-    const r = await runCli('apply', path.join(ROOT, 'recipes/myriad.yaml'), xml, '-o', out, '--verify', '--runs', '1', '--report', 'json');
-    expect(r.stderr).toBe('');
-    expect(r.code).toBe(0);
-    const report = JSON.parse(r.stdout);
-    const rewrites = report.rules.reduce((n: number, x: { rewrites: number }) => n + x.rewrites, 0);
-    if (changedBy) expect(report.rules.filter((x: { id: string; rewrites: number }) => x.rewrites > 0 && x.id.includes(changedBy)).length).toBeGreaterThan(0);
+    const { report } = await applyMyriadVerified(xml);
+    const rewrites = report.rules.reduce((n, x) => n + x.rewrites, 0);
+    if (changedBy) expect(report.rules.filter((x) => x.rewrites > 0 && x.id.includes(changedBy)).length).toBeGreaterThan(0);
     else expect(rewrites).toBe(0);
     expect(report.verify).toMatchObject({ format: 'openvino', translatedTo: 'onnx', runtime: 'onnxruntime', ok: true });
     expect(report.verify.outputs).toHaveLength(1);
@@ -95,12 +106,8 @@ describe.each([
 test('MobileNet v2 with a dynamic batch: fix-batch and the split rewrite it, and apply --verify agrees', async () => {
   const xml = withWeights(path.join(FIXTURES, 'mobilenet/mobilenet.xml'), true);
   expect(readModel(xml).graph.inputs[0]!.shape![0]).toBeNull();
-  const out = xml.replace(/\.xml$/, '.myriad.xml');
-  const r = await runCli('apply', path.join(ROOT, 'recipes/myriad.yaml'), xml, '-o', out, '--verify', '--runs', '1', '--report', 'json');
-  expect(r.stderr).toBe('');
-  expect(r.code).toBe(0);
-  const report = JSON.parse(r.stdout);
-  expect(report.rules.find((x: { id: string }) => x.id === 'fix-batch').rewrites).toBe(1);
+  const { report } = await applyMyriadVerified(xml);
+  expect(report.rules.find((x) => x.id === 'fix-batch')!.rewrites).toBe(1);
   expect(report.verify).toMatchObject({ translatedTo: 'onnx', ok: true });
   expect(report.verify.inputs[0].shape[0]).toBe(1);
 });
@@ -112,13 +119,9 @@ test('MobileNet v2 with FP16-compressed weights (Const f16 + decompression Conve
   expect(groupConvs.length).toBe(17);
   // every GroupConvolution reads its weights through a Convert of a Const f16
   for (const n of groupConvs) expect([n.input(1)!.producer!.op, n.input(1)!.producer!.input(0)!.const?.dtype]).toEqual(['Convert', 'float16']);
-  const out = xml.replace(/\.xml$/, '.myriad.xml');
-  const r = await runCli('apply', path.join(ROOT, 'recipes/myriad.yaml'), xml, '-o', out, '--verify', '--runs', '1', '--report', 'json');
-  expect(r.stderr).toBe('');
-  expect(r.code).toBe(0);
-  const report = JSON.parse(r.stdout);
+  const { out, report } = await applyMyriadVerified(xml);
   // as on the f32 model: the one GroupConvolution of 32 groups (the rule's bound) is split, the 16 larger ones stay
-  expect(report.rules.find((x: { id: string }) => x.id === 'groupconv-split-openvino').rewrites).toBe(1);
+  expect(report.rules.find((x) => x.id === 'groupconv-split-openvino')!.rewrites).toBe(1);
   expect(report.verify).toMatchObject({ translatedTo: 'onnx', ok: true });
   const after = readModel(out).graph;
   expect(after.nodes.filter((n) => n.op === 'GroupConvolution')).toHaveLength(16);
@@ -133,12 +136,8 @@ test('MobileNet v2 as an FP16 IR (f16 throughout, as IR for Myriad was written):
   const before = readModel(xml).graph;
   expect(before.inputs[0]!.dtype).toBe('float16');
   expect([...before.values].filter((v) => v.const?.dtype === 'float32')).toEqual([]);
-  const out = xml.replace(/\.xml$/, '.myriad.xml');
-  const r = await runCli('apply', path.join(ROOT, 'recipes/myriad.yaml'), xml, '-o', out, '--verify', '--runs', '1', '--report', 'json');
-  expect(r.stderr).toBe('');
-  expect(r.code).toBe(0);
-  const report = JSON.parse(r.stdout);
-  expect(report.rules.find((x: { id: string }) => x.id === 'groupconv-split-openvino').rewrites).toBe(1);
+  const { out, report } = await applyMyriadVerified(xml);
+  expect(report.rules.find((x) => x.id === 'groupconv-split-openvino')!.rewrites).toBe(1);
   expect(report.verify).toMatchObject({ translatedTo: 'onnx', ok: true });
   expect(report.verify.outputs[0].dtype).toBe('float16');
   const after = readModel(out).graph;
