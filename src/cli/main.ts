@@ -5,6 +5,7 @@ import { applyCommand } from './commands/apply';
 import { checkCommand } from './commands/check';
 import { copyCommand } from './commands/copy';
 import { diffCommand } from './commands/diff';
+import { listCommand } from './commands/list';
 import { showCommand } from './commands/show';
 import { testCommand } from './commands/test';
 import { verifyCommand } from './commands/verify';
@@ -15,7 +16,7 @@ import { EXIT, exitCodeFor } from './exit-codes';
 // its run(), so `recipe --help` and one command load only what they use.
 
 /** Every command, in the order `recipe --help` lists them. */
-export const COMMANDS: Command[] = [applyCommand, checkCommand, testCommand, verifyCommand, showCommand, diffCommand, copyCommand];
+export const COMMANDS: Command[] = [applyCommand, checkCommand, listCommand, testCommand, verifyCommand, showCommand, diffCommand, copyCommand];
 
 function topHelp(): string {
   const width = Math.max(...COMMANDS.map((c) => c.name.length)) + 2;

@@ -43,6 +43,6 @@ test('recipe --help lists every command with the first sentence of its summary',
   const io = capturingIo();
   await main(['--help'], io.io);
   const lines = io.stdout().split('\n').filter((l) => /^ {2}\w/.test(l));
-  expect(lines.map((l) => l.trim().split(/\s+/)[0])).toEqual(['apply', 'check', 'test', 'verify', 'show', 'diff', 'copy']);
+  expect(lines.map((l) => l.trim().split(/\s+/)[0])).toEqual(['apply', 'check', 'list', 'test', 'verify', 'show', 'diff', 'copy']);
   for (const l of lines) expect(l).not.toMatch(/[:,]$/);
 });

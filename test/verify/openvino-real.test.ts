@@ -99,7 +99,7 @@ describe.each([
     else expect(rewrites).toBe(0);
     expect(report.verify).toMatchObject({ format: 'openvino', translatedTo: 'onnx', runtime: 'onnxruntime', ok: true });
     expect(report.verify.outputs).toHaveLength(1);
-    expect(report.verify.outputs[0].shape).toEqual([1, 1001]);
+    expect(report.verify.outputs[0]!.shape).toEqual([1, 1001]);
   });
 });
 
@@ -109,7 +109,7 @@ test('MobileNet v2 with a dynamic batch: fix-batch and the split rewrite it, and
   const { report } = await applyMyriadVerified(xml);
   expect(report.rules.find((x) => x.id === 'fix-batch')!.rewrites).toBe(1);
   expect(report.verify).toMatchObject({ translatedTo: 'onnx', ok: true });
-  expect(report.verify.inputs[0].shape[0]).toBe(1);
+  expect(report.verify.inputs[0]!.shape[0]).toBe(1);
 });
 
 test('MobileNet v2 with FP16-compressed weights (Const f16 + decompression Convert, as OpenVINO saves by default): the split still fires, and apply --verify agrees', async () => {
@@ -139,7 +139,7 @@ test('MobileNet v2 as an FP16 IR (f16 throughout, as IR for Myriad was written):
   const { out, report } = await applyMyriadVerified(xml);
   expect(report.rules.find((x) => x.id === 'groupconv-split-openvino')!.rewrites).toBe(1);
   expect(report.verify).toMatchObject({ translatedTo: 'onnx', ok: true });
-  expect(report.verify.outputs[0].dtype).toBe('float16');
+  expect(report.verify.outputs[0]!.dtype).toBe('float16');
   const after = readModel(out).graph;
   expect(after.nodes.filter((n) => n.op === 'Convolution').length).toBe(before.nodes.filter((n) => n.op === 'Convolution').length + 32);
   // the split weights stay f16, like the rest of the model
