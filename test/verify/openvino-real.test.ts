@@ -126,9 +126,12 @@ test('MobileNet v2 with FP16-compressed weights (Const f16 + decompression Conve
   const after = readModel(out).graph;
   expect(after.nodes.filter((n) => n.op === 'GroupConvolution')).toHaveLength(16);
   expect(after.nodes.filter((n) => n.op === 'Convolution').length).toBe(before.nodes.filter((n) => n.op === 'Convolution').length + 32);
-  // the compressed weights the split replaced are gone with their Convert; the others stay compressed
+  // the compressed weights the split replaced are gone with their Convert; the others stay compressed, and
+  // the 32 slices of the split filter (float16 values all) are stored compressed too (keep-fp16-compression)
   const compressed = (g: typeof before) => g.nodes.filter((n) => n.op === 'Convert' && n.input(0)?.const?.dtype === 'float16').length;
-  expect(compressed(after)).toBe(compressed(before) - 1);
+  expect(compressed(after)).toBe(compressed(before) - 1 + 32);
+  expect(report.rules.find((x) => x.id === 'keep-fp16-compression')!.rewrites).toBe(32);
+  expect([...after.values].filter((v) => v.const?.dtype === 'float32' && v.const.size > 1)).toEqual([]);
 });
 
 test('MobileNet v2 as an FP16 IR (f16 throughout, as IR for Myriad was written): the split makes f16 weights, and apply --verify agrees', async () => {
