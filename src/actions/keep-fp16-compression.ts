@@ -34,7 +34,8 @@ export const keepFp16CompressionAction: ActionDefinition = {
     for (const g of graphs) {
       for (const v of [...g.constants]) {
         if (v.native !== undefined || v.const?.dtype !== 'float32' || v.const.size < minElements || v.useCount === 0) continue;
-        if (v.uses.every((u) => u.node.op === 'Convert')) continue;
+        // A graph output keeps its name and type: the model's interface does not change.
+        if (v.isGraphOutput || v.uses.every((u) => u.node.op === 'Convert')) continue;
         const halves = exactHalves(v.const);
         if (!halves) continue;
         compress(g, v, halves);
