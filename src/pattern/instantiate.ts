@@ -392,12 +392,14 @@ class Planner {
     for (const a of n.attrs) {
       const v = a.value;
       const allowed = schema?.get(a.name);
-      const kind = like?.attr(a.name)?.kind ?? (allowed?.length === 1 ? allowed[0] : undefined);
+      const schemaKind = allowed?.length === 1 ? allowed[0] : undefined;
+      const kind = like?.attr(a.name)?.kind ?? schemaKind;
       if (v.kind === 'literal') {
         const written = literalToAttr(v.literal);
-        // `{alpha: 1}` takes the kind of the attribute it sets: the copied or matched node's, else the op's schema (a float alpha stays a float).
-        const keep = (copy && kind === undefined) || kind === written.kind || (kind === undefined && (!allowed || allowed.includes(written.kind)));
-        attrs.set(a.name, keep || kind === undefined ? written : this.convertAttr(written, kind, v, a.name));
+        // `{alpha: 1}` takes the kind of the attribute it sets: on a copy the copied one's, on a new node the op's
+        // schema (ONNX), so that a float alpha stays a float. Elsewhere (OpenVINO keeps every attribute as text) as written.
+        const to = copy ? kind : allowed && !allowed.includes(written.kind) ? schemaKind : undefined;
+        attrs.set(a.name, to === undefined || to === written.kind ? written : this.convertAttr(written, to, v, a.name));
         continue;
       }
       // `{epsilon: $eps}` copies the captured attribute as it is (kind and all).

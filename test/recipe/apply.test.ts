@@ -263,4 +263,24 @@ describe('attributes of new ONNX nodes take the kind the op schema gives', () =>
     const value = g.nodes.find((n) => n.op === 'ConstantOfShape')!.attr('value');
     expect(value?.kind).toBe('tensor');
   });
+
+  it('without a schema (OpenVINO keeps attributes as text), a number literal on a node of the matched op is written as it is', () => {
+    const file = write('clamp.yaml', [
+      'recipe: clamp',
+      'rules:',
+      '  - id: relu6',
+      '    formats: [openvino]',
+      "    match: 'Clamp($x){min: $lo, max: $hi}'",
+      '    where: [float($hi) != 6]',
+      "    replace: 'opset1::Clamp($x){min: 0, max: 6}'",
+    ]);
+    const g = new Graph('main');
+    const x = g.addValue('x', { dtype: 'float32', shape: [1, 4] });
+    g.inputs = [x];
+    g.outputs = [g.addNode({ op: 'Clamp', domain: 'opset1', name: 'c', inputs: [x], outputs: ['y'], attrs: { min: attr.string('0'), max: attr.string('8') } }).output(0)];
+    const report = applyBundle(new Model('openvino', g), loadBundle([file]));
+    expect(report.rules[0]).toMatchObject({ rewrites: 1, refused: [] });
+    const clamp = g.nodes.find((n) => n.op === 'Clamp')!;
+    expect([clamp.attr('min'), clamp.attr('max')]).toEqual([{ kind: 'int', value: 0 }, { kind: 'int', value: 6 }]);
+  });
 });
