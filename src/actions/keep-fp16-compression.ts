@@ -1,6 +1,7 @@
 import { attr } from '../ir/attr';
 import type { Graph, Value } from '../ir/graph';
 import { Tensor, fromFloat16Bits, toFloat16Bits } from '../ir/tensor';
+import { FORMAT_OPS } from '../pattern/ops';
 import type { ActionDefinition } from '../rewrite/actions';
 
 /**
@@ -46,13 +47,10 @@ export const keepFp16CompressionAction: ActionDefinition = {
   },
 };
 
-/** Whether the graph reads a float16 constant through a Convert to f32: the FP16 compression OpenVINO writes. */
+/** Whether the graph reads a float16 constant widened to f32 (the matcher's notion of it): the FP16 compression OpenVINO writes. */
 function hasCompressedWeights(g: Graph): boolean {
-  return g.nodes.some((n) => n.op === 'Convert' && n.input(0)?.const?.dtype === 'float16' && destination(n.attr('destination_type')) === 'f32');
-}
-
-function destination(a: ReturnType<Graph['nodes'][number]['attr']>): string | undefined {
-  return a?.kind === 'string' ? a.value.trim().toLowerCase() : undefined;
+  const ops = FORMAT_OPS.openvino;
+  return g.nodes.some((n) => ops.widening.has(n.op) && n.input(0)?.const?.dtype === 'float16' && ops.widenedTo(n, 'float16') === 'float32');
 }
 
 /** The float16 bits of every element, when every element is exactly a float16 value; else undefined. */

@@ -176,9 +176,12 @@ export function constantOf(value: Value, ops: FormatOps, depth = 0): Tensor | un
   if (!p || p.removed) return undefined;
   if (depth < 8 && p.inputs.length === 1 && p.input(0)) {
     if (ops.passThrough.has(p.op)) return constantOf(p.input(0)!, ops, depth + 1);
-    const narrow = constantOf(p.input(0)!, ops, depth + 1);
-    const to = narrow && ops.widenedTo(p, narrow.dtype);
-    if (to) return widened(narrow, to);
+    // Only behind an op that may widen: a chain of other single-input ops (Relu, Sigmoid...) is not searched.
+    if (ops.widening.has(p.op)) {
+      const narrow = constantOf(p.input(0)!, ops, depth + 1);
+      const to = narrow && ops.widenedTo(p, narrow.dtype);
+      return to ? widened(narrow, to) : undefined;
+    }
   }
   if (!ops.constantProducers.has(p.op) || p.inputs.length > 0) return undefined;
   for (const [name, a] of p.attrs) {

@@ -27,6 +27,8 @@ export interface FormatOps {
    * values are constant, and a rule that needs constant weights must see them.
    */
   readonly widenedTo: (node: Node, from: DType) => DType | undefined;
+  /** The ops widenedTo may answer for: a constant is looked for behind no other op. */
+  readonly widening: ReadonlySet<string>;
   /** op -> attribute -> value the spec gives when the attribute is absent. */
   readonly attrDefaults: Readonly<Record<string, Readonly<Record<string, Attr>>>>;
 }
@@ -47,6 +49,7 @@ export const FORMAT_OPS: Readonly<Record<FormatId, FormatOps>> = {
       const to = node.attr('to');
       return to?.kind === 'int' ? widening(from, ONNX_FLOAT_TYPES.get(Number(to.value))) : undefined;
     },
+    widening: new Set(['Cast']),
     attrDefaults: {
       BatchNormalization: { epsilon: f(1e-5), momentum: f(0.9), training_mode: i(0) },
       InstanceNormalization: { epsilon: f(1e-5) },
@@ -82,6 +85,7 @@ export const FORMAT_OPS: Readonly<Record<FormatId, FormatOps>> = {
     passThrough: new Set(),
     // DEQUANTIZE of a float16 tensor (no quantization parameters) is how float16-quantized models widen their weights.
     widenedTo: (node, from) => (node.op === 'DEQUANTIZE' && from === 'float16' ? widening(from, node.outputs[0]?.dtype) : undefined),
+    widening: new Set(['DEQUANTIZE']),
     attrDefaults: {},
   },
   openvino: {
@@ -93,6 +97,7 @@ export const FORMAT_OPS: Readonly<Record<FormatId, FormatOps>> = {
       const to = node.attr('destination_type');
       return to?.kind === 'string' ? widening(from, OPENVINO_FLOAT_TYPES.get(to.value)) : undefined;
     },
+    widening: new Set(['Convert']),
     attrDefaults: {},
   },
 };
