@@ -6,7 +6,7 @@ import type { Model } from '../../ir/model';
 import { StringData, type Tensor, type TensorData } from '../../ir/tensor';
 import { LazyAttrs, VALUE_FIELD, nodeRecAt, sameShape } from './decode';
 import type { ExternalRef } from './external';
-import { AttrRec, GraphRec, ModelRec, type RecordRange, type TensorRec, ValueInfoRec, irVersionOf, nodeIndex, tensorRec, utf8Is } from './records';
+import { AttrRec, GraphRec, ModelRec, type RecordRange, type TensorRec, ValueInfoRec, irVersionOf, nodeIndex, tensorRec, fieldTextIs, utf8Is } from './records';
 import { ATTR_TYPE, KNOWN_FIELDS, WIRE, codeOfDtype } from './schema';
 import { Cursor, Sink } from './wire';
 
@@ -686,14 +686,6 @@ function nodeBytesSame(n: Node, b: Uint8Array, p: number, end: number, attrCount
   }
   if (i !== ins.length || o !== outCount || (attrCount >= 0 && attrs !== attrCount)) return false;
   return fieldTextIs(b, name, n.name) && fieldTextIs(b, op, n.op) && fieldTextIs(b, domain, n.domain);
-}
-
-/** Whether the string field whose tag is at `at` holds `text` (`at` -1: no such field, which reads as ''). */
-function fieldTextIs(b: Uint8Array, at: number, text: string): boolean {
-  if (at < 0) return text === '';
-  while (b[at++]! >= 0x80); // tag
-  const len = varintAt(b, at);
-  return utf8Is(b, afterVarint, afterVarint + len, text);
 }
 
 /** Copies every occurrence of field `no` of a record, in file order. */

@@ -207,17 +207,7 @@ export class TensorRec extends Tensor implements RecordRange {
 
   /** Whether TensorProto.name is `text` (an absent name counts as ''), compared in place. */
   nameIs(text: string): boolean {
-    const at = this.lastField(NAME_TAG);
-    if (at < 0) return text === '';
-    let p = at;
-    while (this.buf[p++]! >= 0x80); // the tag
-    let len = 0;
-    for (let shift = 0; ; shift += 7) {
-      const b = this.buf[p++]!;
-      len += (b & 0x7f) * 2 ** shift;
-      if (b < 0x80) break;
-    }
-    return utf8Is(this.buf, p, p + len, text);
+    return fieldTextIs(this.buf, this.lastField(NAME_TAG), text);
   }
 
   /** Where the TensorProto's own fields begin: after the tag and length of the field holding it, if any. */
@@ -288,6 +278,20 @@ const RAW_DATA_TAG = (9 << 3) | WIRE.LEN;
 const EXTERNAL_REFS = new WeakMap<TensorRec, ExternalRef>();
 /** The kept fields of the tensors asked for them (those encoded again). */
 const SPANS = new WeakMap<TensorRec, readonly number[]>();
+
+/** Whether the string field whose tag is at `at` of checked bytes holds `text` (`at` -1: no such field, which reads as ''). */
+export function fieldTextIs(b: Uint8Array, at: number, text: string): boolean {
+  if (at < 0) return text === '';
+  let p = at;
+  while (b[p++]! >= 0x80); // the tag
+  let len = 0;
+  for (let shift = 0; ; shift += 7) {
+    const byte = b[p++]!;
+    len += (byte & 0x7f) * 2 ** shift;
+    if (byte < 0x80) break;
+  }
+  return utf8Is(b, p, p + len, text);
+}
 
 /** Whether bytes [s, e) of `b` are the UTF-8 of `text` (invalid UTF-8 compares as its decoding with U+FFFD). */
 export function utf8Is(b: Uint8Array, s: number, e: number, text: string): boolean {
