@@ -26,11 +26,38 @@ import { ExprValue, SCRATCH_ELEMENTS, floatTensor, numbersFor } from './values';
 /** What the caller compiled an expression to: its value in an environment. */
 export type CompiledLeaf<Env> = (env: Env) => ExprValue;
 
-/** One operation of a fused tree: its spec, and its operands as indexes into the tree's list of steps. */
+/** One operation of a fused tree: its spec, its loop, and its operands as indexes into the tree's list of steps. */
 interface OpStep {
   readonly kind: 'op';
   readonly spec: ElementwiseSpec;
+  readonly loop: Loop;
   readonly operands: readonly number[];
+}
+
+/**
+ * Which loop computes an operation: the four arithmetic operators and sqrt
+ * (what folded constants such as `$scale / sqrt($var + $eps)` are made of)
+ * each have their own, in which the operation is inlined; any other spec is
+ * called per element. One loop for all specs would call a different function
+ * at one call site, which the JIT cannot inline: that call was most of the
+ * fused pass's time.
+ */
+const enum Loop {
+  Add,
+  Subtract,
+  Multiply,
+  Divide,
+  Sqrt,
+  Generic,
+}
+
+function loopFor(spec: ElementwiseSpec): Loop {
+  if (spec === BINARY_OPS['+']) return Loop.Add;
+  if (spec === BINARY_OPS['-']) return Loop.Subtract;
+  if (spec === BINARY_OPS['*']) return Loop.Multiply;
+  if (spec === BINARY_OPS['/']) return Loop.Divide;
+  if (spec === UNARY_MATH_SPECS.get('sqrt')) return Loop.Sqrt;
+  return Loop.Generic;
 }
 /** A leaf: any other expression, evaluated the usual way; its value must be a float tensor or a number. */
 interface LeafStep<Env> {
@@ -78,7 +105,7 @@ export function fuseElementwise<Env>(e: Expr, compileLeaf: (e: Expr) => Compiled
     }
     const operands = op.operands.map(add);
     ops++;
-    steps.push({ kind: 'op', spec: op.spec, operands });
+    steps.push({ kind: 'op', spec: op.spec, loop: loopFor(op.spec), operands });
     return steps.length - 1;
   };
   add(e);
@@ -184,10 +211,7 @@ export class FusedElementwise<Env> {
       const x = a ? 0 : numbers[o[0]!]!;
       const y = b || o.length < 2 ? 0 : numbers[o[1]!]!;
       const result = s === last ? (out = new Float64Array(n)) : this.buffer(s, n);
-      const num = step.spec.num;
-      if (a && b) for (let i = 0; i < n; i++) result[i] = num(a[i]!, b[i]!, 0);
-      else if (a) for (let i = 0; i < n; i++) result[i] = num(a[i]!, y, 0);
-      else for (let i = 0; i < n; i++) result[i] = num(x, b![i]!, 0);
+      computeStep(step, a, b, x, y, result, n);
       // Each result is stored in the dtype, as a Float32Array store would round it.
       if (single) for (let i = 0; i < n; i++) result[i] = Math.fround(result[i]!);
       vectors[s] = result;
@@ -216,6 +240,34 @@ export class FusedElementwise<Env> {
   /** How many leaves the fused tree reads (for tests). */
   get leaves(): number {
     return this.leafCount;
+  }
+}
+
+/**
+ * `result[i] = op(a[i], b[i])` for i < n, where a missing vector stands for
+ * its number (`x` for `a`, `y` for `b`); a one-operand op reads `a` or `x`.
+ */
+function computeStep(step: OpStep, a: Float64Array | undefined, b: Float64Array | undefined, x: number, y: number, result: Float64Array, n: number): void {
+  switch (step.loop) {
+    case Loop.Add:
+      for (let i = 0; i < n; i++) result[i] = (a ? a[i]! : x) + (b ? b[i]! : y);
+      return;
+    case Loop.Subtract:
+      for (let i = 0; i < n; i++) result[i] = (a ? a[i]! : x) - (b ? b[i]! : y);
+      return;
+    case Loop.Multiply:
+      for (let i = 0; i < n; i++) result[i] = (a ? a[i]! : x) * (b ? b[i]! : y);
+      return;
+    case Loop.Divide:
+      for (let i = 0; i < n; i++) result[i] = (a ? a[i]! : x) / (b ? b[i]! : y);
+      return;
+    case Loop.Sqrt:
+      for (let i = 0; i < n; i++) result[i] = Math.sqrt(a ? a[i]! : x);
+      return;
+    case Loop.Generic: {
+      const num = step.spec.num;
+      for (let i = 0; i < n; i++) result[i] = num(a ? a[i]! : x, b ? b[i]! : y, 0);
+    }
   }
 }
 
