@@ -4,13 +4,14 @@ import { ModelError } from '../../errors';
 import type { Model } from '../../ir/model';
 import { LazyData, type TensorData } from '../../ir/tensor';
 import type { FormatAdapter, OutputFiles, ReadOptions, WriteOptions } from '../adapter';
+import { writeAll } from '../atomic';
 import { describeFsError } from '../fs-errors';
 import { decodeModel } from './decode';
 import { Encoder } from './encode';
 import { checkWriteLocation } from './external';
 import { HoleData, SPARSE_FILE_BYTES, type SparseFile, readSparse } from './sparse';
 import { MODEL_FIELD_WIRE, WIRE } from './schema';
-import { writeAllBytes, writeChunks } from './wire';
+import { writeChunks } from './wire';
 
 export { decodeTensorProto } from './decode';
 
@@ -141,11 +142,11 @@ const PIECE = 16 << 20;
 /** Writes tensor data at `offset` of `fd`, in pieces for data that lives in a file. */
 function copyInto(fd: number, offset: number, data: TensorData): void {
   if (!(data instanceof LazyData) || !data.source) {
-    writeAllBytes(fd, data.bytes(), offset);
+    writeAll(fd, data.bytes(), offset);
     return;
   }
   for (let at = 0; at < data.byteLength; at += PIECE) {
-    writeAllBytes(fd, readSourceSlice(data, at, Math.min(PIECE, data.byteLength - at)), offset + at);
+    writeAll(fd, readSourceSlice(data, at, Math.min(PIECE, data.byteLength - at)), offset + at);
   }
 }
 

@@ -1,6 +1,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { ModelError } from '../../errors';
+import { writeAll } from '../atomic';
 import { LazyData } from '../../ir/tensor';
 import { WIRE } from './schema';
 
@@ -418,8 +419,7 @@ export function copyRange(sparse: SparseFile, offset: number, length: number, ou
   for (let at = 0; at < length; ) {
     const n = Math.min(chunk.byteLength, length - at);
     sparse.readInto(chunk, 0, offset + at, n);
-    let written = 0;
-    while (written < n) written += fs.writeSync(out, chunk, written, n - written);
+    writeAll(out, chunk.subarray(0, n));
     at += n;
   }
 }

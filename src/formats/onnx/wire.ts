@@ -1,5 +1,6 @@
 import * as fs from 'node:fs';
 import { ModelError } from '../../errors';
+import { noteWritten, writeAll } from '../atomic';
 import type { TensorData } from '../../ir/tensor';
 import { BytesData, LazyData } from '../../ir/tensor';
 import { WIRE } from './schema';
@@ -569,6 +570,7 @@ export function writeChunks(fd: number, chunks: readonly Chunk[], readSource: (d
   const flush = (): void => {
     if (batch.length === 0) return;
     let written = fs.writevSync(fd, batch);
+    noteWritten(fd, Math.min(written, batchBytes));
     if (written < batchBytes) {
       // Short write: finish the rest buffer by buffer.
       for (const b of batch) {
@@ -576,7 +578,7 @@ export function writeChunks(fd: number, chunks: readonly Chunk[], readSource: (d
           written -= b.byteLength;
           continue;
         }
-        writeAllBytes(fd, b.subarray(written));
+        writeAll(fd, b.subarray(written));
         written = 0;
       }
     }
@@ -630,10 +632,10 @@ export function writeChunks(fd: number, chunks: readonly Chunk[], readSource: (d
     flushRun();
     if (c instanceof LazyData && c.source) {
       for (let at = 0; at < c.byteLength; at += STREAM_PIECE) {
-        writeAllBytes(fd, readSource(c, at, Math.min(STREAM_PIECE, c.byteLength - at)));
+        writeAll(fd, readSource(c, at, Math.min(STREAM_PIECE, c.byteLength - at)));
       }
     } else {
-      writeAllBytes(fd, c.bytes());
+      writeAll(fd, c.bytes());
     }
   }
   flush();
@@ -642,10 +644,4 @@ export function writeChunks(fd: number, chunks: readonly Chunk[], readSource: (d
   for (const s of sources) s.check();
 }
 
-/** Writes all of `bytes` to `fd` (at `position` when given), looping over short writes. */
-export function writeAllBytes(fd: number, bytes: Uint8Array, position?: number): void {
-  let at = 0;
-  while (at < bytes.byteLength) {
-    at += fs.writeSync(fd, bytes, at, bytes.byteLength - at, position === undefined ? null : position + at);
-  }
-}
+

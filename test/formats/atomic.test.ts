@@ -1,0 +1,99 @@
+import { createHash } from 'node:crypto';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { AtomicOutput, writeAll } from '../../src/formats/atomic';
+import { tempDir } from '../helpers/corpus';
+
+// AtomicOutput writes each file under a temporary name, fsyncs it and renames
+// it into place. Past 32 MB, the writeback of what is written so far starts
+// early on a second descriptor of the file (write-behind): the tests count the
+// process's descriptors of the file through /proc, so they run on Linux only.
+const onLinux = process.platform === 'linux' ? describe : describe.skip;
+const dir = tempDir('atomic-');
+afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+const MB = 1 << 20;
+
+/** Descriptors this process holds on `file` (under any of its names: the temporary one before the rename). */
+function descriptorsOn(file: string): number {
+  const target = fs.realpathSync(path.dirname(file));
+  let n = 0;
+  for (const fd of fs.readdirSync('/proc/self/fd')) {
+    let link: string;
+    try {
+      link = fs.readlinkSync(`/proc/self/fd/${fd}`);
+    } catch {
+      continue;
+    }
+    if (link.startsWith(path.join(target, `.${path.basename(file)}.tmp-`)) || link === path.join(target, path.basename(file))) n++;
+  }
+  return n;
+}
+
+/** Lets the thread pool report the flushes in flight (their callbacks close the second descriptor). */
+async function settled(file: string): Promise<void> {
+  for (let i = 0; i < 200 && descriptorsOn(file) > 0; i++) await new Promise((r) => setTimeout(r, 10));
+}
+
+/** `mb` megabytes of a repeating pattern, written in 1 MB pieces, with the hash of what was written. */
+function writePattern(fd: number, mb: number): string {
+  const hash = createHash('sha256');
+  const piece = Buffer.alloc(MB);
+  for (let i = 0; i < mb; i++) {
+    piece.fill(i & 0xff);
+    writeAll(fd, piece);
+    hash.update(piece);
+  }
+  return hash.digest('hex');
+}
+
+onLinux('AtomicOutput', () => {
+  test('a large file: written under a temporary name with a second descriptor flushing behind, renamed whole on commit, every descriptor closed', async () => {
+    const file = path.join(dir, 'large.bin');
+    const out = new AtomicOutput(file);
+    const fd = out.open(file);
+    const written = writePattern(fd, 40);
+    expect(fs.existsSync(file)).toBe(false);
+    expect(descriptorsOn(file)).toBe(2);
+    out.commit();
+    expect(createHash('sha256').update(fs.readFileSync(file)).digest('hex')).toBe(written);
+    expect(fs.readdirSync(dir).filter((f) => f.includes('.tmp-'))).toEqual([]);
+    await settled(file);
+    expect(descriptorsOn(file)).toBe(0);
+  });
+
+  test('a small file never opens a second descriptor', () => {
+    const file = path.join(dir, 'small.bin');
+    const out = new AtomicOutput(file);
+    const fd = out.open(file);
+    writePattern(fd, 2);
+    expect(descriptorsOn(file)).toBe(1);
+    out.commit();
+    expect(descriptorsOn(file)).toBe(0);
+    expect(fs.statSync(file).size).toBe(2 * MB);
+  });
+
+  test('abort after the write-behind started: no file under either name, every descriptor closed', async () => {
+    const file = path.join(dir, 'aborted.bin');
+    const out = new AtomicOutput(file);
+    writePattern(out.open(file), 40);
+    out.abort();
+    expect(fs.existsSync(file)).toBe(false);
+    expect(fs.readdirSync(dir).filter((f) => f.startsWith('.aborted.bin'))).toEqual([]);
+    await settled(file);
+    expect(descriptorsOn(file)).toBe(0);
+  });
+
+  test('a commit replaces an existing file only when every byte is written', async () => {
+    const file = path.join(dir, 'replaced.bin');
+    fs.writeFileSync(file, 'old');
+    const out = new AtomicOutput(file);
+    const fd = out.open(file);
+    const written = writePattern(fd, 36);
+    expect(fs.readFileSync(file, 'utf8')).toBe('old');
+    out.commit();
+    expect(createHash('sha256').update(fs.readFileSync(file)).digest('hex')).toBe(written);
+    await settled(file);
+    expect(descriptorsOn(file)).toBe(0);
+  });
+});
