@@ -397,8 +397,10 @@ export class Node {
   /** The subgraphs held by this node's attributes (If branches, Loop body). */
   get subgraphs(): Graph[] {
     let out: Graph[] | undefined;
-    // An undecoded source holds no subgraphs (see AttrSource).
-    if (this._attrs instanceof Map) {
+    // An undecoded source holds no subgraphs (see AttrSource). Most nodes a
+    // rewrite makes have an empty map: every graph pass asks each node, and
+    // iterating a map allocates.
+    if (this._attrs instanceof Map && this._attrs.size > 0) {
       for (const a of this._attrs.values()) {
         if (a.kind === 'graph' || a.kind === 'graphs') (out ??= []).push(...attrGraphs(a));
       }
@@ -548,16 +550,21 @@ export class Graph {
   get nodes(): readonly Node[] {
     if (this._removedCount > 0) {
       const live: Node[] = [];
-      for (const n of this._nodes) if (!n._removed) live.push(n);
+      const all = this._nodes;
+      for (let i = 0; i < all.length; i++) if (!all[i]!._removed) live.push(all[i]!);
       this._nodes = live;
       this._removedCount = 0;
     }
     return this._nodes;
   }
 
-  /** Every value of the graph, in creation order. */
-  get values(): IterableIterator<Value> {
-    return this.liveValues().values();
+  /**
+   * Every value of the graph, in creation order. Values added while a loop
+   * walks it are walked too; values removed meanwhile stay in it (removal
+   * only marks them), the next call leaves them out.
+   */
+  get values(): readonly Value[] {
+    return this.liveValues();
   }
 
   get nodeCount(): number {
@@ -734,9 +741,18 @@ export class Graph {
     nodes.splice(to < 0 ? nodes.length : to, 0, node);
   }
 
-  /** This graph and every subgraph inside it, depth first. */
-  *walkGraphs(): IterableIterator<Graph> {
-    yield this;
-    for (const n of this.nodes) for (const g of n.subgraphs) yield* g.walkGraphs();
+  /**
+   * This graph and every subgraph inside it, depth first. A list, not a
+   * generator: it walks every node of the graph, and a generator's loops
+   * allocate per step until the JIT has optimized them.
+   */
+  walkGraphs(into: Graph[] = []): Graph[] {
+    into.push(this);
+    const nodes = this.nodes;
+    for (let i = 0; i < nodes.length; i++) {
+      const subs = nodes[i]!.subgraphs;
+      for (let j = 0; j < subs.length; j++) subs[j]!.walkGraphs(into);
+    }
+    return into;
   }
 }

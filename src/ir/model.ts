@@ -48,8 +48,10 @@ export class Model {
   }
 
   /** Every graph of the model, nested subgraphs included, depth first. */
-  *allGraphs(): IterableIterator<Graph> {
-    for (const g of this.graphs) yield* g.walkGraphs();
+  allGraphs(): Graph[] {
+    const all: Graph[] = [];
+    for (const g of this.graphs) g.walkGraphs(all);
+    return all;
   }
 
   opsetVersion(domain = ''): number | undefined {

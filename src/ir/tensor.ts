@@ -98,8 +98,9 @@ export class Tensor {
 
   /** Number of elements. */
   get size(): number {
+    const shape = this.shape;
     let n = 1;
-    for (const d of this.shape) n *= d;
+    for (let i = 0; i < shape.length; i++) n *= shape[i]!;
     return n;
   }
 

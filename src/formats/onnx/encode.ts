@@ -176,7 +176,9 @@ export class Encoder {
       this.recorded.set(g, recorded);
     }
     const out: Value[] = [];
-    for (const v of g.values) {
+    const values = g.values;
+    for (let i = 0; i < values.length; i++) {
+      const v = values[i]!;
       if (v.const === undefined && (v.dtype !== undefined || v.shape !== undefined) && !recorded.has(v)) out.push(v);
     }
     return out;
@@ -198,7 +200,8 @@ export class Encoder {
     for (let i = 0; i < nodes.length; i++) if (nodes[i] !== rec.nodes[i] || !this.nodeSame(nodes[i]!)) return false;
     if (!this.valueInfosSame(g.inputs, rec.inputs) || !this.valueInfosSame(g.outputs, rec.outputs)) return false;
     let consts = 0;
-    for (const v of g.values) if (v.const !== undefined) consts++;
+    const values = g.values;
+    for (let i = 0; i < values.length; i++) if (values[i]!.const !== undefined) consts++;
     if (consts !== rec.initValues.length) return false;
     for (let i = 0; i < rec.initValues.length; i++) {
       const v = rec.initValues[i]!;
@@ -301,7 +304,8 @@ export class Encoder {
       return;
     }
     out.open(field);
-    for (const n of g.nodes) this.node(out, n);
+    const nodes = g.nodes;
+    for (let i = 0; i < nodes.length; i++) this.node(out, nodes[i]!);
     if (rec && g.name === rec.name) copySpans(out, rec, 2);
     else if (g.name !== '') out.stringField(2, g.name);
     const { read, added } = initializers(g, rec);
@@ -323,7 +327,8 @@ export class Encoder {
       if (this.viSame(vi, vi.value)) copyRec(out, vi, 13);
       else this.valueInfo(out, 13, vi.value, vi);
     }
-    for (const v of this.newValueInfos(g, rec)) this.valueInfo(out, 13, v, undefined);
+    const infos = this.newValueInfos(g, rec);
+    for (let i = 0; i < infos.length; i++) this.valueInfo(out, 13, infos[i]!, undefined);
     copySpans(out, rec, 14);
     copySpans(out, rec, 15);
     copySpans(out, rec, 16);
@@ -368,7 +373,8 @@ export class Encoder {
     }
     const rec = k >= 0 ? nodeRecAt(g, k, this.opts.file) : undefined;
     out.open(1);
-    for (const v of n.inputs) out.stringField(1, v ? v.name : '');
+    const inputs = n.inputs;
+    for (let i = 0; i < inputs.length; i++) out.stringField(1, inputs[i] ? inputs[i]!.name : '');
     for (let i = 0; i < n.outputCount; i++) out.stringField(2, n.output(i).name);
     if (n.name !== '' || (rec?.has(3) && n.name === rec.name)) out.stringField(3, n.name);
     if (n.op !== '' || (rec?.has(4) && n.op === rec.op)) out.stringField(4, n.op);
@@ -496,20 +502,21 @@ export class Encoder {
     const moveOut = !keepExternal && this.goesExternal(t, isInit);
     const original = !keepExternal && !moveOut && rec !== undefined && !rec.external;
     out.open(field);
-    for (const d of t.shape) {
+    const shape = t.shape;
+    for (let i = 0; i < shape.length; i++) {
       out.tag(1, WIRE.VARINT);
-      out.int64(d);
+      out.int64(shape[i]!);
     }
     if (code !== 0 || !rec || rec.has(2)) {
       out.tag(2, WIRE.VARINT);
       out.int64(code);
     }
     if (original || keepExternal) copySpans(out, rec, 3);
-    if (original) for (const f of [4, 5, 6, 7]) copySpans(out, rec, f);
+    if (original) for (let f = 4; f <= 7; f++) copySpans(out, rec, f);
     else if (!moveOut && !keepExternal && t.data instanceof StringData) for (const s of t.data.strings) out.bytesField(6, s);
     const name = isInit ? initName : rec?.name;
     if (name !== undefined && (name !== '' || rec?.name !== undefined || isInit)) out.stringField(8, name);
-    if (original) for (const f of [9, 10, 11]) copySpans(out, rec, f);
+    if (original) for (let f = 9; f <= 11; f++) copySpans(out, rec, f);
     else if (!moveOut && !keepExternal && !(t.data instanceof StringData)) out.dataField(9, t.data);
     copySpans(out, meta, 12);
     if (keepExternal) {
@@ -544,7 +551,8 @@ export class Encoder {
     // Graphs in the order of Model.allGraphs (each before its subgraphs, those in
     // node order), found in the one pass over the nodes that looks for tensors.
     const walk = (g: Graph): void => {
-      for (const v of g.values) if (v.const) visit(v.const);
+      const values = g.values;
+      for (let i = 0; i < values.length; i++) if (values[i]!.const) visit(values[i]!.const!);
       let subgraphs: Graph[] | undefined;
       const nodes = g.nodes;
       for (let i = 0; i < nodes.length; i++) {
@@ -581,7 +589,9 @@ function initializers(g: Graph, rec: GraphRec | undefined): { read: number[]; ad
   }
   const added: Value[] = [];
   let j = 0;
-  for (const v of g.values) {
+  const values = g.values;
+  for (let i = 0; i < values.length; i++) {
+    const v = values[i]!;
     if (v.const === undefined) continue;
     if (j < read.length && inits[read[j]!] === v) j++;
     else added.push(v);
