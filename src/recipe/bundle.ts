@@ -2,6 +2,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { closest } from '../expr';
 import { RecipeError, RecipeErrors } from '../errors';
+import { PACKAGE_ROOT } from '../package-root';
 import { resolveActionPaths } from '../rewrite/actions';
 import { loadRecipeFile, ruleFieldLocation, type RecipeFile, type RuleSpec } from './load';
 import { locationOf } from './source';
@@ -10,7 +11,7 @@ import { locationOf } from './source';
 export const BUILTIN_TARGETS: readonly string[] = ['default', 'cpu', 'gpu', 'myriad', 'edgetpu', 'tensorrt'];
 
 /** Where built-in packs live: `recipes/<pack>/*.yaml` in the package. */
-export const PACKS_DIR = path.resolve(__dirname, '../../recipes');
+export const PACKS_DIR = path.join(PACKAGE_ROOT, 'recipes');
 
 /** Default bound on fixpoint rounds of a group of pattern rules. */
 export const DEFAULT_MAX_ITERATIONS = 16;

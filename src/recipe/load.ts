@@ -5,6 +5,7 @@ import type { ErrorObject } from 'ajv';
 import { closest } from '../expr';
 import { RecipeError, type RecipeLocation } from '../errors';
 import type { FormatId } from '../ir/model';
+import { PACKAGE_ROOT } from '../package-root';
 import { validateRecipeSchema } from './recipe-schema.generated';
 import { locationAt, locationOf, nodeAt, parseRecipeSource, type DataPath, type RecipeSource } from './source';
 
@@ -68,7 +69,7 @@ export interface RecipeFile {
 }
 
 /** The published schema; read from the package (`schema/` sits beside `src/` and `dist/`). */
-export const RECIPE_SCHEMA_PATH = path.resolve(__dirname, '../../schema/recipe.schema.json');
+export const RECIPE_SCHEMA_PATH = path.join(PACKAGE_ROOT, 'schema/recipe.schema.json');
 
 // Validation runs the code scripts/gen-recipe-validator.js generated from the
 // schema (compiling it with ajv at every start cost more than loading the

@@ -3,6 +3,7 @@ import * as path from 'node:path';
 import Ajv, { type ValidateFunction } from 'ajv';
 import { RecipeError } from '../errors';
 import type { FormatId } from '../ir/model';
+import { PACKAGE_ROOT } from '../package-root';
 import { locationOf, parseRecipeSource, type DataPath, type RecipeSource } from '../recipe/source';
 
 /** How a numeric check runs: seeded random inputs, tolerance, expected outcome. */
@@ -48,7 +49,7 @@ export interface RuleTestFile {
 }
 
 /** The published schema of rule test files. */
-export const RULETEST_SCHEMA_PATH = path.resolve(__dirname, '../../schema/ruletest.schema.json');
+export const RULETEST_SCHEMA_PATH = path.join(PACKAGE_ROOT, 'schema/ruletest.schema.json');
 
 let validator: ValidateFunction | undefined;
 function schemaValidator(): ValidateFunction {

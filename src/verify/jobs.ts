@@ -1,6 +1,7 @@
 import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { CODE_DIR, PACKAGE_ROOT } from '../package-root';
 
 /** A tensor passed to or returned by a runtime: element type name, shape and raw little-endian bytes. */
 export interface HostTensor {
@@ -44,9 +45,13 @@ interface WireResult {
   outputs: WireTensor[];
 }
 
-/** Finds a runner file shipped beside this module, or in the source tree when running from dist/. */
+/**
+ * Finds a runner file: in the `verify/` folder of the code that runs (dist/,
+ * where the build copies them, or src/ under ts-jest), else in the source tree.
+ * Not `__dirname`: inside the single-file CLI that is dist/ for every module.
+ */
 export function runnerPath(name: string): string {
-  const candidates = [path.join(__dirname, name), path.resolve(__dirname, '../../src/verify', name)];
+  const candidates = [path.join(CODE_DIR, 'verify', name), path.join(PACKAGE_ROOT, 'src/verify', name)];
   const found = candidates.find((p) => fs.existsSync(p));
   if (!found) throw new Error(`runner ${name} not found (looked in ${candidates.join(', ')})`);
   return found;
