@@ -8,6 +8,7 @@ for (const stream of [process.stdout, process.stderr]) {
     if (e.code !== 'EPIPE' && e.code !== 'ERR_STREAM_DESTROYED') throw e;
   });
 }
-require('../dist/cli/main.js').main(process.argv.slice(2)).then((code) => {
+// The single-file build with its code cache, or dist/cli/main.js (src/cli/start.ts).
+require('../dist/cli/start.js').startCli(process.argv.slice(2)).then((code) => {
   process.exitCode = code;
 });
