@@ -614,10 +614,17 @@ export class Graph {
     return this._valueNames.has(name) || this._nodeNames.has(name);
   }
 
-  /** @internal for codecs building a graph: about this many more values and nodes will be named (sizes the name indexes once). */
+  /**
+   * @internal for codecs building a graph: about this many more values and
+   * nodes will be named (sizes the name indexes once). Half as many again
+   * is reserved for what rewrites add (a BatchNorm becomes two nodes, four
+   * values): growing an index of 100k names in the middle of a rewrite
+   * rehashed them all, 20-40 ms at a point where the JIT is busy with the
+   * rewrite's own code and the rehash loop runs unoptimized.
+   */
   _expectNames(values: number, nodes: number): void {
-    this._valueNames.reserve(values);
-    this._nodeNames.reserve(nodes);
+    this._valueNames.reserve(values + (values >>> 1));
+    this._nodeNames.reserve(nodes + (nodes >>> 1));
   }
 
   /** Creates a value. Names need not be unique (TFLite allows repeats); see uniqueName. */
