@@ -5,8 +5,11 @@
  *
  * The code cache is taken after a command has finished, so it holds the
  * bytecode of every function that command compiled, not only the top-level
- * code. One cache per command: a cache written by `recipe show` would leave
- * most of `recipe apply` to compile. Each file's name holds a hash of the
+ * code. One cache per command, and one for help pages and `--version`: a
+ * cache written by `recipe show` or `recipe apply --help` would leave most of
+ * `recipe apply` to compile, and V8 would keep accepting it. Without any
+ * cache V8 parses the whole single file, which costs a help page more than
+ * the few modules it used to load. Each file's name holds a hash of the
  * single file and of the Node, V8 and CPU it was made for, so a cache of
  * another build is never even offered to V8. Nothing about the cache is ever
  * printed or changes the exit code: without it the CLI only starts slower.
@@ -47,9 +50,9 @@ export async function startCli(argv: readonly string[], env: NodeJS.ProcessEnv =
   const cached = cacheFile === undefined ? undefined : readCodeCache(cacheFile);
   const { cli, script } = loadSingleFile(file, source.toString('utf8'), cached);
   const code = await cli.main(argv);
-  // A failed run or a help page compiled less than the command does: its
-  // cache would stay, as V8 accepts it, and slow every later run.
-  if (cacheFile !== undefined && (cached === undefined || script.cachedDataRejected) && code === 0 && !asksForHelp(argv)) {
+  // A failed run stopped early, having compiled less than the command does:
+  // its cache would stay, as V8 accepts it, and slow every later run.
+  if (cacheFile !== undefined && (cached === undefined || script.cachedDataRejected) && code === 0) {
     writeCodeCache(cacheFile, script);
   }
   return code;
@@ -74,19 +77,26 @@ function loadSingleFile(file: string, source: string, cachedData: Buffer | undef
   return { cli: mod.exports as CliEntry, script };
 }
 
-/** As src/cli/main.ts reads a command's help request: `--help` or `-h` anywhere after it. */
-function asksForHelp(argv: readonly string[]): boolean {
-  return argv.includes('--help') || argv.includes('-h');
+/**
+ * Whose cache a run uses: `help` for help pages and `--version` (as
+ * src/cli/main.ts reads them: `--help` or `-h` anywhere, or an option before
+ * any command), else the command's; none without arguments.
+ */
+function cacheNameOf(argv: readonly string[]): string | undefined {
+  const [first] = argv;
+  if (first === undefined) return undefined;
+  if (first.startsWith('-') || argv.includes('--help') || argv.includes('-h')) return 'help';
+  return /^[a-z][a-z-]{0,31}$/.test(first) ? first : undefined;
 }
 
 /**
- * The cache file of this run: one per command and build of the CLI, or none
- * when caching is off (RECIPE_NO_CODE_CACHE) or the run names no command.
+ * The cache file of this run: one per command (see cacheNameOf) and build of
+ * the CLI, or none when caching is off (RECIPE_NO_CODE_CACHE).
  */
 export function codeCacheFile(argv: readonly string[], source: Buffer, env: NodeJS.ProcessEnv): string | undefined {
   if (env.RECIPE_NO_CODE_CACHE && env.RECIPE_NO_CODE_CACHE !== '0') return undefined;
-  const command = argv[0];
-  if (command === undefined || !/^[a-z][a-z-]{0,31}$/.test(command)) return undefined;
+  const name = cacheNameOf(argv);
+  if (name === undefined) return undefined;
   const build = createHash('sha256')
     .update(source)
     // V8 accepts a cache only for its own version, flags and CPU features, and
@@ -94,7 +104,7 @@ export function codeCacheFile(argv: readonly string[], source: Buffer, env: Node
     .update(JSON.stringify([process.version, process.versions.v8, process.arch, process.platform, process.execArgv, env.NODE_OPTIONS ?? '']))
     .digest('hex')
     .slice(0, 16);
-  return path.join(codeCacheDir(env), `${command}-${build}${CACHE_SUFFIX}`);
+  return path.join(codeCacheDir(env), `${name}-${build}${CACHE_SUFFIX}`);
 }
 
 /** RECIPE_CODE_CACHE_DIR, else `$XDG_CACHE_HOME/recipe`, else `~/.cache/recipe`, else a folder of this user's in the temp folder. */

@@ -172,8 +172,8 @@ test('help, the version and `recipe list` (which reads the packs in recipes/) ru
     expect(r.modules).not.toContain('dist/cli/main.js');
   }
   expect(recipe(['list'], { RECIPE_NO_CODE_CACHE: '1' }).stdout).toMatch(/^pack +core +\d+ rule\(s\)/m);
-  // A help page compiles little of its command: it leaves no cache behind.
-  expect(cacheFiles(cacheDir)).toEqual([expect.stringMatching(/^list-[0-9a-f]{16}\.v8cache$/)]);
+  // Help pages share a cache of their own: one of `apply --help` would hold little of apply.
+  expect(cacheFiles(cacheDir)).toEqual([expect.stringMatching(/^help-[0-9a-f]{16}\.v8cache$/), expect.stringMatching(/^list-[0-9a-f]{16}\.v8cache$/)]);
 });
 
 test('apply --verify finds its runner scripts and runs them in child processes', () => {
@@ -227,9 +227,14 @@ describe('cache file names', () => {
     expect(codeCacheFile(['apply'], source, { ...env, NODE_OPTIONS: '--max-old-space-size=8192' })).not.toBe(apply);
   });
 
-  it('are none without a command, or when caching is off', () => {
+  it('are one for every help page and --version', () => {
+    const help = codeCacheFile(['--help'], source, env);
+    expect(help).toMatch(/^\/caches\/help-[0-9a-f]{16}\.v8cache$/);
+    for (const argv of [['-h'], ['--version'], ['apply', '--help'], ['show', 'x.onnx', '-h'], ['help']]) expect([argv, codeCacheFile(argv, source, env)]).toEqual([argv, help]);
+  });
+
+  it('are none without arguments, for what cannot be a command, or when caching is off', () => {
     expect(codeCacheFile([], source, env)).toBeUndefined();
-    expect(codeCacheFile(['--help'], source, env)).toBeUndefined();
     expect(codeCacheFile(['../etc'], source, env)).toBeUndefined();
     expect(codeCacheFile(['apply'], source, { ...env, RECIPE_NO_CODE_CACHE: '1' })).toBeUndefined();
     expect(codeCacheFile(['apply'], source, { ...env, RECIPE_NO_CODE_CACHE: '0' })).toBeDefined();
