@@ -10,8 +10,8 @@
  * `recipe apply` to compile, and V8 would keep accepting it. Without any
  * cache V8 parses the whole single file, which costs a help page more than
  * the few modules it used to load. Each file's name holds a hash of the
- * single file and of the Node, V8 and CPU it was made for, so a cache of
- * another build is never even offered to V8. Nothing about the cache is ever
+ * single file and of the Node, V8, architecture and flags it was made for, so
+ * a cache of another build is never even offered to V8. Nothing about the cache is ever
  * printed or changes the exit code: without it the CLI only starts slower.
  */
 import { createHash } from 'node:crypto';
@@ -99,8 +99,10 @@ export function codeCacheFile(argv: readonly string[], source: Buffer, env: Node
   if (name === undefined) return undefined;
   const build = createHash('sha256')
     .update(source)
-    // V8 accepts a cache only for its own version, flags and CPU features, and
-    // checks the source's length, not its text: all of it goes in the name.
+    // V8 checks the source's length, not its text, so the text's hash is what
+    // keeps another build's cache out. V8 would reject a cache of another
+    // version or flags itself, but two Nodes (or flag sets) sharing one file
+    // would then rewrite it at every switch. CPU features it checks alone.
     .update(JSON.stringify([process.version, process.versions.v8, process.arch, process.platform, process.execArgv, env.NODE_OPTIONS ?? '']))
     .digest('hex')
     .slice(0, 16);
