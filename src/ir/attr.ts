@@ -29,7 +29,13 @@ export type Attr =
   | { kind: 'tensors'; value: Tensor[]; native?: unknown }
   | { kind: 'graphs'; value: Graph[]; native?: unknown }
   /** A value the IR does not model (ONNX sparse tensors, type protos): kept verbatim. */
-  | { kind: 'opaque'; value: unknown; native?: unknown };
+  | { kind: 'opaque'; value: unknown; native?: unknown }
+  /**
+   * Inside a function body (ONNX ref_attr_name): the value of the function's
+   * formal attribute named `value`, which each call supplies. It has no value
+   * here, so no rule may read one from it.
+   */
+  | { kind: 'ref'; value: string; native?: unknown };
 
 export type AttrKind = Attr['kind'];
 

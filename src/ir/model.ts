@@ -1,3 +1,4 @@
+import type { Attr } from './attr';
 import { Graph } from './graph';
 
 export type FormatId = 'onnx' | 'tflite' | 'openvino';
@@ -14,6 +15,38 @@ export interface MetadataEntry {
   value: string;
 }
 
+/** A formal attribute of a model function: its name and, when it has one, the value a call that omits it gets. */
+export interface FunctionAttribute {
+  name: string;
+  default?: Attr;
+}
+
+/**
+ * A function the model defines for its own nodes (an ONNX model-local
+ * function, FunctionProto, IR version 8 and later): a node whose domain and
+ * op are the function's domain and name runs the body.
+ */
+export interface ModelFunction {
+  domain: string;
+  name: string;
+  /** Tells functions of one domain and name apart (ONNX IR 10); '' when there is none. */
+  overload: string;
+  /**
+   * The body. Its inputs and outputs are the function's formal inputs and
+   * outputs, typed only where the function declares types (ONNX IR 10
+   * value_info); it sees no values of the model's graphs.
+   */
+  body: Graph;
+  /** The operator sets the body's nodes bind to: the function's own, not the model's. */
+  opsets: Opset[];
+  /** The formal attributes that nodes of the body may refer to (Attr kind 'ref'). */
+  attributes: FunctionAttribute[];
+  doc?: string;
+  metadata: MetadataEntry[];
+  /** Format-specific content the IR does not model. */
+  native?: unknown;
+}
+
 /**
  * A model in any format: its top-level graphs, opsets and metadata. What the
  * IR does not model stays in `native`, owned by the format's codec, so that a
@@ -28,6 +61,8 @@ export class Model {
    */
   graphs: Graph[];
   opsets: Opset[] = [];
+  /** Functions the model defines for its own nodes to call (ONNX); their bodies are not among `graphs`. */
+  functions: ModelFunction[] = [];
   metadata: MetadataEntry[] = [];
   /** Who made the file: ONNX producer_name/version, TFLite description. */
   producer?: { name: string; version?: string };
@@ -47,7 +82,7 @@ export class Model {
     return g;
   }
 
-  /** Every graph of the model, nested subgraphs included, depth first. */
+  /** Every graph of the model, nested subgraphs included, depth first; function bodies are not among them (see `functions`). */
   allGraphs(): Graph[] {
     const all: Graph[] = [];
     for (const g of this.graphs) g.walkGraphs(all);

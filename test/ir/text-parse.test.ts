@@ -86,7 +86,7 @@ function tensorsByDigest(model: Model): Map<string, Tensor> {
   const add = (t: Tensor): void => {
     out.set(createHash('sha256').update(t.data.bytes()).digest('hex').slice(0, 8), t);
   };
-  for (const g of model.allGraphs()) {
+  for (const g of [...model.allGraphs(), ...model.functions.flatMap((f) => f.body.walkGraphs())]) {
     for (const v of g.values) if (v.const) add(v.const);
     for (const n of g.nodes) for (const a of n.attrs.values()) {
       if (a.kind === 'tensor') add(a.value);
@@ -141,6 +141,39 @@ describe('parseModel / parseGraph round trip', () => {
     const byDigest = tensorsByDigest(m);
     const text = printGraph(m.graph, { inlineLimit: 200 });
     expect(printGraph(parseGraph(text, { constants: (d) => byDigest.get(d.digest)! }), { inlineLimit: 200 })).toBe(text);
+  });
+
+  test('functions: a block each after the graphs, with opsets, formal attributes and defaults, a body; references as @name', () => {
+    const text = `model onnx
+opsets ai.onnx:17, local:1
+graph main
+  in x: float32[2]
+  c: y = local::Scale(x) {k: 3.0}
+  out y
+function local::Scale overload "v 2"
+  opsets ai.onnx:17
+  attr k = 2.0
+  attr "in"
+  in X
+  const one: float32[] = [1.0]
+  attr: K = Constant() {other: @"in", value_float: @k}
+  m: Y = Mul(X, K)
+  out Y
+function Plain
+  in A
+  out A
+`;
+    const m = parseModel(text);
+    expect(printModel(m)).toBe(text);
+    const [scale, plain] = m.functions;
+    expect([scale!.domain, scale!.name, scale!.overload, scale!.opsets]).toEqual(['local', 'Scale', 'v 2', [{ domain: '', version: 17 }]]);
+    expect(scale!.attributes).toEqual([{ name: 'k', default: { kind: 'float', value: 2 } }, { name: 'in' }]);
+    // \`attr: K = ...\` is a node labelled attr, not a formal attribute.
+    const k = scale!.body.nodes[0]!;
+    expect([k.name, k.attr('value_float'), k.attr('other')]).toEqual(['attr', { kind: 'ref', value: 'k' }, { kind: 'ref', value: 'in' }]);
+    expect(scale!.body.nodes[1]!.input(0)).toBe(scale!.body.inputs[0]);
+    expect(scale!.body.parent).toBeUndefined();
+    expect([plain!.domain, plain!.body.outputs[0]]).toEqual(['', plain!.body.inputs[0]]);
   });
 
   test('hand-written text: any consistent indentation, blank lines, comments, forward references', () => {

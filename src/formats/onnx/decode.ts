@@ -3,12 +3,12 @@ import { ModelError } from '../../errors';
 import type { Attr, Int } from '../../ir/attr';
 import { DTYPES, byteSize, type DType } from '../../ir/dtype';
 import { type AttrSource, Graph, type Node, type Shape, Value } from '../../ir/graph';
-import { Model } from '../../ir/model';
+import { Model, type FunctionAttribute, type ModelFunction } from '../../ir/model';
 import { BytesData, LazyData, StringData, type Tensor, type TensorData } from '../../ir/tensor';
 import { openExternalForRead, readExternal, type ExternalRef } from './external';
-import { AttrRec, GraphRec, ModelRec, NodeRec, TensorRec, ValueInfoRec, irVersionOf, nodeIndex } from './records';
+import { AttrRec, FunctionRec, GraphRec, ModelRec, NodeRec, TensorRec, ValueInfoRec, irVersionOf, nodeIndex } from './records';
 import { pinAnnotated, pinTrained } from './refs';
-import { ATTR_TYPE, WIRE, dtypeOfCode } from './schema';
+import { ATTR_TYPE, KNOWN_FIELDS, WIRE, dtypeOfCode } from './schema';
 import { type SparseFile, holeDataAt } from './sparse';
 import { Cursor, decodeUtf8Strict } from './wire';
 
@@ -172,6 +172,8 @@ function readModel(cur: Cursor, options: DecodeOptions): Model {
   let producerName: string | undefined;
   let producerVersion: string | undefined;
   let graphAt: [number, number, number] | undefined;
+  /** Start, content start and end of each FunctionProto (they stay in `rec.spans` too, copied while undecoded). */
+  const functionsAt: number[] = [];
   const opsets: { domain: string; version: number; start: number; end: number }[] = [];
   const metadata: { key: string; value: string; start: number; end: number }[] = [];
   while (cur.pos < end) {
@@ -180,7 +182,11 @@ function readModel(cur: Cursor, options: DecodeOptions): Model {
     const field = tag >>> 3;
     const wire = tag & 7;
     if (wire !== WIRE.LEN || ![2, 3, 7, 8, 14].includes(field)) {
-      cur.skip(wire, end);
+      if (field === 25 && wire === WIRE.LEN) {
+        const stop = cur.lenEnd(end);
+        functionsAt.push(start, cur.pos, stop);
+        cur.pos = stop;
+      } else cur.skip(wire, end);
       rec.span(field, start, cur.pos);
       continue;
     }
@@ -261,9 +267,124 @@ function readModel(cur: Cursor, options: DecodeOptions): Model {
   }
   rec.opsets = opsets;
   rec.metadata = metadata;
+  if (functionsAt.length === 0 || options.decodeGraph) {
+    model.functions = readFunctions(cur, options, functionsAt);
+    rec.functions = model.functions.slice();
+  } else readFunctionsWhenAsked(model, rec, functionsAt, options);
   model.source = options.file;
   model.native = rec;
   return model;
+}
+
+/**
+ * Leaves the model's functions as bytes until someone looks at them, as the
+ * graph is: `recipe copy` never does, and a model exported with functions
+ * holds most of its nodes in them.
+ */
+function readFunctionsWhenAsked(model: Model, rec: ModelRec, at: readonly number[], options: DecodeOptions): void {
+  rec.functionsDecoded = false;
+  let functions: ModelFunction[] = [];
+  Object.defineProperty(model, 'functions', {
+    configurable: true,
+    enumerable: true,
+    get(): ModelFunction[] {
+      if (!rec.functionsDecoded) {
+        const cur = new Cursor(rec.buf, options.file);
+        try {
+          functions = readFunctions(cur, options, at);
+        } catch (e) {
+          throw asModelError(e, cur, options.file);
+        }
+        rec.functions = functions.slice();
+        rec.functionsDecoded = true;
+      }
+      return functions;
+    },
+    set(value: ModelFunction[]) {
+      rec.functionsDecoded = true;
+      functions = value;
+    },
+  });
+}
+
+function readFunctions(cur: Cursor, options: DecodeOptions, at: readonly number[]): ModelFunction[] {
+  const out: ModelFunction[] = [];
+  for (let i = 0; i < at.length; i += 3) {
+    cur.path.push('functions', i / 3);
+    out.push(readFunction(cur, options, at[i]!, at[i + 1]!, at[i + 2]!));
+    cur.path.length -= 2;
+  }
+  return out;
+}
+
+/** Reads a FunctionProto: its body becomes a graph of its own, its formal inputs and outputs that graph's. */
+function readFunction(cur: Cursor, options: DecodeOptions, start: number, contentStart: number, end: number): ModelFunction {
+  const rec = new FunctionRec(cur.buf, start, end, 25);
+  const nodes = new Ranges();
+  const infos = new Ranges();
+  const defaults = new Ranges();
+  /** Formal attributes in file order; those with a default are filled in once the body exists. */
+  const attributes: (FunctionAttribute | number)[] = [];
+  cur.pos = contentStart;
+  while (cur.pos < end) {
+    const s = cur.pos;
+    const tag = cur.tag(end);
+    const f = tag >>> 3;
+    const wire = tag & 7;
+    // Every FunctionProto field the IR models is length-delimited (see FunctionRec).
+    if (wire !== WIRE.LEN || !KNOWN_FIELDS.function.has(f)) {
+      cur.skip(wire, end);
+      rec.span(f, s, cur.pos);
+      continue;
+    }
+    rec.mark(f);
+    if (f === 7 || f === 11 || f === 12) {
+      const stop = cur.lenEnd(end);
+      if (f === 11) attributes.push(defaults.length);
+      (f === 7 ? nodes : f === 11 ? defaults : infos).add(s, cur.pos, stop);
+      cur.pos = stop;
+    } else if (f === 9 || f === 14) {
+      const stop = cur.lenEnd(end);
+      const list = f === 9 ? rec.opsets : rec.metadata;
+      cur.path.push(f === 9 ? 'opset_import' : 'metadata_props', list.length);
+      const e = readStringPair(cur, stop, 1, 2, f === 9);
+      if (f === 9) rec.opsets.push({ domain: e.a, version: Number(e.n), start: s, end: stop });
+      else rec.metadata.push({ key: e.a, value: e.b, start: s, end: stop });
+      cur.path.length -= 2;
+    } else {
+      const text = cur.string(end);
+      if (f === 1) rec.name = text;
+      else if (f === 4) rec.inputs.push(text);
+      else if (f === 5) rec.outputs.push(text);
+      else if (f === 6) attributes.push({ name: text });
+      else if (f === 8) rec.doc = text;
+      else if (f === 10) rec.domain = text;
+      else rec.overload = text;
+    }
+  }
+  const graphRec = new GraphRec(cur.buf, start, end, 25);
+  graphRec.name = rec.name;
+  const body = buildGraph(cur, options, graphRec, { nodes, inits: new Ranges(), inputs: rec.inputs, outputs: rec.outputs, infos }, undefined, 0, false);
+  const base = cur.path.length;
+  rec.attributes = attributes.map((a) => {
+    if (typeof a !== 'number') return a;
+    cur.path.push('attribute_proto', a);
+    const d = readAttr(cur, options, defaults.at(3 * a), defaults.at(3 * a + 1), defaults.at(3 * a + 2), body, 0, false, 11);
+    cur.path.length = base;
+    return { name: (d.native as AttrRec).name, default: d };
+  });
+  rec.body = body;
+  return {
+    domain: rec.domain,
+    name: rec.name,
+    overload: rec.overload,
+    body,
+    opsets: rec.opsets.map((o) => ({ domain: o.domain, version: o.version })),
+    attributes: rec.attributes.map((a) => ({ ...a })),
+    doc: rec.doc,
+    metadata: rec.metadata.map((m) => ({ key: m.key, value: m.value })),
+    native: rec,
+  };
 }
 
 /**
@@ -379,10 +500,30 @@ function readGraph(
     rec.span(f, s, cur.pos);
   }
 
-  const g = new Graph(name, parent);
-  // Room for the names to come: a value per input and initializer, a node and (usually) a value per node.
-  g._expectNames(inputs.length / 3 + inits.length / 3 + nodes.length / 3, nodes.length / 3);
   rec.name = name;
+  return buildGraph(cur, options, rec, { nodes, inits, inputs, outputs, infos }, parent, depth, skimmed);
+}
+
+/**
+ * The byte ranges (start, content start, end) of a graph's repeated fields,
+ * found by the walk over its message: a GraphProto, or a FunctionProto's
+ * body, whose inputs and outputs are bare names.
+ */
+interface GraphParts {
+  nodes: Ranges;
+  inits: Ranges;
+  /** ValueInfoProto ranges (a graph) or names (a function's formal inputs). */
+  inputs: Ranges | readonly string[];
+  outputs: Ranges | readonly string[];
+  infos: Ranges;
+}
+
+/** Builds the IR graph of `rec` from the parts of its message. */
+function buildGraph(cur: Cursor, options: DecodeOptions, rec: GraphRec, parts: GraphParts, parent: Graph | undefined, depth: number, skimmed: boolean): Graph {
+  const { nodes, inits, inputs, outputs, infos } = parts;
+  const g = new Graph(rec.name, parent);
+  // Room for the names to come: a value per input and initializer, a node and (usually) a value per node.
+  g._expectNames(partCount(inputs) + inits.length / 3 + nodes.length / 3, nodes.length / 3);
   // The first value of each name in this graph is the one the graph's own
   // name index holds (no second map of 100k names); the empty name, which
   // node outputs do not claim, is kept apart.
@@ -429,14 +570,22 @@ function readGraph(
 
   const depthPath = cur.path.length;
   cur.path.push('input', 0);
-  for (let i = 0; i < inputs.length; i += 3) {
-    cur.path[depthPath + 1] = i / 3;
-    const vi = readValueInfo(cur, inputs.at(i), inputs.at(i + 1), inputs.at(i + 2), 11);
-    const v = g.addValue(vi.name, { dtype: vi.dtype, shape: vi.shape });
-    g.inputs.push(v);
-    if (vi.name === '' && !local.has(vi.name)) local.set(vi.name, v);
-    vi.value = v;
-    rec.inputs.push(vi);
+  if (inputs instanceof Ranges) {
+    for (let i = 0; i < inputs.length; i += 3) {
+      cur.path[depthPath + 1] = i / 3;
+      const vi = readValueInfo(cur, inputs.at(i), inputs.at(i + 1), inputs.at(i + 2), 11);
+      const v = g.addValue(vi.name, { dtype: vi.dtype, shape: vi.shape });
+      g.inputs.push(v);
+      if (vi.name === '' && !local.has(vi.name)) local.set(vi.name, v);
+      vi.value = v;
+      rec.inputs.push(vi);
+    }
+  } else {
+    for (const n of inputs) {
+      const v = g.addValue(n);
+      g.inputs.push(v);
+      if (n === '' && !local.has(n)) local.set(n, v);
+    }
   }
   cur.path[depthPath] = 'initializer';
   for (let i = 0; i < inits.length; i += 3) {
@@ -513,20 +662,26 @@ function readGraph(
   };
   cur.path[depthPath] = 'output';
   const outputValues: Value[] = [];
-  for (let i = 0; i < outputs.length; i += 3) {
-    cur.path[depthPath + 1] = i / 3;
-    const vi = readValueInfo(cur, outputs.at(i), outputs.at(i + 1), outputs.at(i + 2), 12);
-    const v = resolve(vi.name);
-    declare(v, vi);
-    vi.value = v;
-    outputValues.push(v);
-    rec.outputs.push(vi);
+  if (outputs instanceof Ranges) {
+    for (let i = 0; i < outputs.length; i += 3) {
+      cur.path[depthPath + 1] = i / 3;
+      const vi = readValueInfo(cur, outputs.at(i), outputs.at(i + 1), outputs.at(i + 2), 12);
+      const v = resolve(vi.name);
+      declare(v, vi);
+      vi.value = v;
+      outputValues.push(v);
+      rec.outputs.push(vi);
+    }
+  } else {
+    for (const n of outputs) outputValues.push(resolve(n));
   }
   g.outputs = outputValues;
   cur.path[depthPath] = 'value_info';
+  // A FunctionProto holds its value_info under field 12, a GraphProto under 13.
+  const infoField = inputs instanceof Ranges ? 13 : 12;
   for (let i = 0; i < infos.length; i += 3) {
     cur.path[depthPath + 1] = i / 3;
-    const vi = readValueInfo(cur, infos.at(i), infos.at(i + 1), infos.at(i + 2), 13);
+    const vi = readValueInfo(cur, infos.at(i), infos.at(i + 1), infos.at(i + 2), infoField);
     const v = resolve(vi.name);
     declare(v, vi);
     vi.value = v;
@@ -547,6 +702,11 @@ function readGraph(
   pinAnnotated(g, rec, cur.file);
   g.native = rec;
   return g;
+}
+
+/** How many entries a part holds: three numbers per range, or one name each. */
+function partCount(part: Ranges | readonly string[]): number {
+  return part instanceof Ranges ? part.length / 3 : part.length;
 }
 
 /** Whether two shapes are equal dimension by dimension (both absent counts as equal). */
@@ -857,7 +1017,11 @@ export const VALUE_FIELD: Readonly<Record<Attr['kind'], number>> = {
   tensors: 10,
   graphs: 11,
   opaque: 0,
+  ref: 21,
 };
+
+/** Bits of `present` in readAttr for the value fields f, i, s, t, g, floats, ints, strings, tensors, graphs (2 to 11). */
+const VALUE_BITS = ((1 << 12) - 1) & ~3;
 
 const KIND_OF_TYPE: Partial<Record<number, Attr['kind']>> = {
   [ATTR_TYPE.FLOAT]: 'float',
@@ -876,13 +1040,25 @@ const KIND_OF_FIELD: Partial<Record<number, Attr['kind']>> = {
   2: 'float', 3: 'int', 4: 'string', 5: 'tensor', 6: 'graph', 7: 'floats', 8: 'ints', 9: 'strings', 10: 'tensors', 11: 'graphs',
 };
 
-function readAttr(cur: Cursor, options: DecodeOptions, start: number, contentStart: number, end: number, g: Graph, depth: number, skimmed: boolean): Attr {
-  const rec = new AttrRec(cur.buf, start, end, 5);
+function readAttr(
+  cur: Cursor,
+  options: DecodeOptions,
+  start: number,
+  contentStart: number,
+  end: number,
+  g: Graph,
+  depth: number,
+  skimmed: boolean,
+  /** Field the AttributeProto is held under: NodeProto.attribute (5) or FunctionProto.attribute_proto (11). */
+  field = 5,
+): Attr {
+  const rec = new AttrRec(cur.buf, start, end, field);
   cur.pos = contentStart;
   let type: number | undefined;
   let f = 0;
   let i: Int = 0;
   let sRange: [number, number] | undefined;
+  let refName: string | undefined;
   const floats: number[] = [];
   const ints: Int[] = [];
   const ranges: Record<number, number[]> = { 4: [], 5: [], 6: [], 9: [], 10: [], 11: [] };
@@ -898,7 +1074,14 @@ function readAttr(cur: Cursor, options: DecodeOptions, start: number, contentSta
     }
     if (field === 20 && wire === WIRE.VARINT) {
       type = cur.int32(end);
+      rec.type = type;
       rec.mark(20);
+      continue;
+    }
+    if (field === 21 && wire === WIRE.LEN) {
+      refName = cur.string(end);
+      present |= 1 << 21;
+      rec.span(21, s, cur.pos);
       continue;
     }
     if (field === 2 && wire === WIRE.I32) f = cur.float32(end);
@@ -934,7 +1117,12 @@ function readAttr(cur: Cursor, options: DecodeOptions, start: number, contentSta
     if (fields.length === 1) kind = KIND_OF_FIELD[fields[0]!];
   }
   const scalarMissing = (fld: number): boolean => !(present & (1 << fld));
-  if (present & (1 << 21)) kind = undefined; // ref_attr_name: only meaningful inside functions
+  // ref_attr_name (only meaningful inside functions): a reference holds no
+  // value; one that holds a value too is no valid attribute, and stays as read.
+  if (present & (1 << 21)) {
+    const holdsValue = (present & VALUE_BITS) !== 0 || [14, 15, 22, 23].some((x) => rec.has(x));
+    kind = refName !== undefined && !holdsValue ? 'ref' : undefined;
+  }
   if (kind === 'float' && scalarMissing(2)) kind = undefined;
   if (kind === 'int' && scalarMissing(3)) kind = undefined;
   if (kind === 'string' && scalarMissing(4)) kind = undefined;
@@ -942,6 +1130,10 @@ function readAttr(cur: Cursor, options: DecodeOptions, start: number, contentSta
 
   let attr: Attr;
   switch (kind) {
+    case 'ref':
+      attr = { kind, value: refName! };
+      rec.value = refName;
+      break;
     case 'float':
       attr = { kind, value: f };
       rec.value = f;

@@ -2,11 +2,11 @@ import { ModelError, UnsupportedError } from '../../errors';
 import type { Attr } from '../../ir/attr';
 import { DTYPES } from '../../ir/dtype';
 import type { Graph, Node, Value } from '../../ir/graph';
-import type { Model } from '../../ir/model';
+import type { Model, ModelFunction, Opset } from '../../ir/model';
 import { StringData, type Tensor, type TensorData } from '../../ir/tensor';
 import { LazyAttrs, VALUE_FIELD, nodeRecAt, sameShape } from './decode';
 import type { ExternalRef } from './external';
-import { AttrRec, GraphRec, ModelRec, type RecordRange, type TensorRec, ValueInfoRec, irVersionOf, nodeIndex, tensorRec, fieldTextIs, utf8Is } from './records';
+import { AttrRec, FunctionRec, GraphRec, ModelRec, type RecordRange, type TensorRec, ValueInfoRec, irVersionOf, nodeIndex, tensorRec, fieldTextIs, utf8Is } from './records';
 import { ATTR_TYPE, KNOWN_FIELDS, WIRE, codeOfDtype } from './schema';
 import { Cursor, Sink } from './wire';
 
@@ -36,7 +36,7 @@ export interface KeptExternal {
   data: TensorData;
 }
 
-const ATTR_TYPE_OF_KIND: Readonly<Record<Exclude<Attr['kind'], 'opaque'>, number>> = {
+const ATTR_TYPE_OF_KIND: Readonly<Record<Exclude<Attr['kind'], 'opaque' | 'ref'>, number>> = {
   float: ATTR_TYPE.FLOAT,
   int: ATTR_TYPE.INT,
   bool: ATTR_TYPE.INT,
@@ -69,6 +69,10 @@ export class Encoder {
   private readonly recorded = new Map<Graph, Set<Value>>();
   /** The main graph of a model of IR version 3 or less, where every initializer must also be a graph input (onnx IR.md). */
   private initsAreInputs: Graph | undefined;
+  /** Above 0 while a function is looked at or encoded (its tensors stay inline: see goesExternal). */
+  private inFunction = 0;
+  /** The function being encoded, whose formal attributes the references of its nodes name. */
+  private encoding: ModelFunction | undefined;
 
   constructor(private readonly opts: EncodeOptions) {}
 
@@ -82,12 +86,16 @@ export class Encoder {
     if (rec && !rec.graphDecoded && (this.forced || mode === 'external' || (mode === 'inline' && rec.externals.length > 0))) {
       void model.graphs; // tensors move or everything is encoded again: decode the graph after all
     }
+    if (rec && !rec.functionsDecoded && this.forced) void model.functions;
+    // Functions nobody looked at are copied as read (as before they were decoded at all).
+    const functionsAsRead = rec !== undefined && !rec.functionsDecoded;
     const lazy = rec !== undefined && !rec.graphDecoded;
     if (!lazy && model.graphs.length !== 1) throw new UnsupportedError(`an ONNX model has one main graph; this one has ${model.graphs.length}`);
     const out = new Sink(256);
     // An undecoded graph is one nobody looked at, so it is unchanged and its external tensors stay.
     if (lazy && mode === 'keep') for (const t of rec.externals) this.kept.push({ ref: t.external!, data: t.data });
-    else if (mode === 'keep') this.collectKept(model);
+    else if (mode === 'keep') this.collectKept(model.graphs);
+    if (mode === 'keep' && !functionsAsRead) this.collectKept(model.functions.map((f) => f.body));
     if (rec && this.modelSame(model, rec)) {
       out.rawRange(rec.buf, rec.start, rec.end);
       return out;
@@ -114,29 +122,11 @@ export class Encoder {
     const emptyGraph = g.nodes.length === 0 && g.inputs.length === 0 && g.outputs.length === 0 && g.valueCount === 0 && g.name === '';
     if (rec && irVersionOf(rec) < 4) this.initsAreInputs = g;
     if (!(rec && !rec.graph && emptyGraph)) this.graph(out, g, 7);
-    model.opsets.forEach((o, i) => {
-      const r = rec?.opsets[i];
-      if (r && r.domain === o.domain && r.version === o.version) out.rawRange(rec!.buf, r.start, r.end);
-      else {
-        out.open(8);
-        out.stringField(1, o.domain);
-        out.tag(2, WIRE.VARINT);
-        out.int64(o.version);
-        out.close();
-      }
-    });
-    model.metadata.forEach((e, i) => {
-      const r = rec?.metadata[i];
-      if (r && r.key === e.key && r.value === e.value) out.rawRange(rec!.buf, r.start, r.end);
-      else {
-        out.open(14);
-        out.stringField(1, e.key);
-        out.stringField(2, e.value);
-        out.close();
-      }
-    });
+    opsetImports(out, 8, model.opsets, rec);
+    metadataProps(out, 14, model.metadata, rec);
     copySpans(out, rec, 20);
-    copySpans(out, rec, 25);
+    if (functionsAsRead) copySpans(out, rec, 25);
+    else for (const fn of model.functions) this.function(out, fn);
     copySpans(out, rec, 26);
     copyUnknown(out, rec, KNOWN_FIELDS.model);
     return out;
@@ -144,18 +134,40 @@ export class Encoder {
 
   private modelSame(model: Model, rec: ModelRec): boolean {
     if (this.forced || !producerSame(rec.producer, model.producer)) return false;
-    if (model.opsets.length !== rec.opsets.length || model.metadata.length !== rec.metadata.length) return false;
-    for (let i = 0; i < rec.opsets.length; i++) {
-      const a = model.opsets[i]!;
-      const b = rec.opsets[i]!;
-      if (a.domain !== b.domain || a.version !== b.version) return false;
-    }
-    for (let i = 0; i < rec.metadata.length; i++) {
-      const a = model.metadata[i]!;
-      const b = rec.metadata[i]!;
-      if (a.key !== b.key || a.value !== b.value) return false;
+    if (!sameOpsets(model.opsets, rec.opsets) || !sameMetadata(model.metadata, rec.metadata)) return false;
+    if (rec.functionsDecoded) {
+      const read = rec.functions;
+      if (!read || read.length !== model.functions.length) return false;
+      for (let i = 0; i < read.length; i++) if (model.functions[i] !== read[i] || !this.functionSame(read[i]!)) return false;
     }
     return !rec.graphDecoded || (rec.graph === model.graph && this.graphSame(model.graph));
+  }
+
+  /** Whether a function is as read: the same fields, attribute defaults and body. */
+  private functionSame(fn: ModelFunction): boolean {
+    const rec = fn.native instanceof FunctionRec ? fn.native : undefined;
+    if (!rec || this.forced || fn.body !== rec.body) return false;
+    if (fn.domain !== rec.domain || fn.name !== rec.name || fn.overload !== rec.overload || fn.doc !== rec.doc) return false;
+    if (!sameOpsets(fn.opsets, rec.opsets) || !sameMetadata(fn.metadata, rec.metadata)) return false;
+    if (fn.attributes.length !== rec.attributes.length) return false;
+    for (let i = 0; i < fn.attributes.length; i++) {
+      const a = fn.attributes[i]!;
+      const r = rec.attributes[i]!;
+      if (a.name !== r.name || a.default !== r.default || (a.default && !this.attrSame(a.name, a.default))) return false;
+    }
+    const body = fn.body;
+    const graphRec = body.native instanceof GraphRec ? body.native : undefined;
+    if (!graphRec || !sameNames(body.inputs, rec.inputs) || !sameNames(body.outputs, rec.outputs)) return false;
+    this.inFunction++;
+    try {
+      if (!this.nodesSame(body, graphRec)) return false;
+    } finally {
+      this.inFunction--;
+    }
+    const values = body.values;
+    for (let i = 0; i < values.length; i++) if (values[i]!.const !== undefined) return false;
+    for (const vi of graphRec.valueInfo) if (vi.value.removed || !this.viSame(vi, vi.value)) return false;
+    return true;
   }
 
   // ---- what changed -------------------------------------------------------
@@ -195,9 +207,7 @@ export class Encoder {
   private computeGraphSame(g: Graph): boolean {
     const rec = g.native instanceof GraphRec ? g.native : undefined;
     if (!rec || this.forced || g.name !== rec.name) return false;
-    const nodes = g.nodes;
-    if (nodes.length !== rec.nodes.length) return false;
-    for (let i = 0; i < nodes.length; i++) if (nodes[i] !== rec.nodes[i] || !this.nodeSame(nodes[i]!)) return false;
+    if (!this.nodesSame(g, rec)) return false;
     if (!this.valueInfosSame(g.inputs, rec.inputs) || !this.valueInfosSame(g.outputs, rec.outputs)) return false;
     let consts = 0;
     const values = g.values;
@@ -210,6 +220,14 @@ export class Encoder {
     }
     for (const vi of rec.valueInfo) if (vi.value.removed || !this.viSame(vi, vi.value)) return false;
     return this.newValueInfos(g, rec).length === 0;
+  }
+
+  /** Whether the graph holds the nodes read, in the order read, each unchanged. */
+  private nodesSame(g: Graph, rec: GraphRec): boolean {
+    const nodes = g.nodes;
+    if (nodes.length !== rec.nodes.length) return false;
+    for (let i = 0; i < nodes.length; i++) if (nodes[i] !== rec.nodes[i] || !this.nodeSame(nodes[i]!)) return false;
+    return true;
   }
 
   private valueInfosSame(values: readonly Value[], recs: readonly ValueInfoRec[]): boolean {
@@ -252,6 +270,7 @@ export class Encoder {
     if (!rec || rec.name !== name || rec.kind !== a.kind) return false;
     if (a.kind === 'opaque') return a.value === rec.value;
     if (this.forced) return false;
+    if (a.kind === 'ref') return a.value === rec.value;
     const was = rec.value;
     switch (a.kind) {
       case 'float':
@@ -290,9 +309,13 @@ export class Encoder {
     }
   }
 
-  /** `external` mode moves initializers and attribute tensors (Constant nodes' weights) as python onnx does. */
+  /**
+   * `external` mode moves initializers and attribute tensors (Constant nodes'
+   * weights) as python onnx does; those of functions stay inline, where
+   * python onnx (1.12) leaves them too.
+   */
   private goesExternal(t: Tensor, _isInit: boolean): boolean {
-    return this.opts.mode === 'external' && DTYPES[t.dtype].bits > 0 && t.data.byteLength >= this.opts.threshold;
+    return this.opts.mode === 'external' && this.inFunction === 0 && DTYPES[t.dtype].bits > 0 && t.data.byteLength >= this.opts.threshold;
   }
 
   // ---- encoding -------------------------------------------------------------
@@ -364,21 +387,23 @@ export class Encoder {
     out.close();
   }
 
-  private node(out: Sink, n: Node): void {
+  /** A NodeProto under `field`: GraphProto.node (1) or FunctionProto.node (7). */
+  private node(out: Sink, n: Node, field = 1): void {
     const k = nodeIndex(n);
     const g = n.graph.native as GraphRec;
     if (k >= 0 && this.nodeSame(n)) {
+      // (a node read is copied from the message it was read from: under the same field)
       out.rawRange(g.buf, g.nodeRanges[3 * k]!, g.nodeRanges[3 * k + 2]!);
       return;
     }
     const rec = k >= 0 ? nodeRecAt(g, k, this.opts.file) : undefined;
-    out.open(1);
+    out.open(field);
     const inputs = n.inputs;
     for (let i = 0; i < inputs.length; i++) out.stringField(1, inputs[i] ? inputs[i]!.name : '');
     for (let i = 0; i < n.outputCount; i++) out.stringField(2, n.output(i).name);
     if (n.name !== '' || (rec?.has(3) && n.name === rec.name)) out.stringField(3, n.name);
     if (n.op !== '' || (rec?.has(4) && n.op === rec.op)) out.stringField(4, n.op);
-    if (n.attrCount > 0) for (const [name, a] of n.attrs) this.attr(out, name, a, n);
+    if (n.attrCount > 0) for (const [name, a] of n.attrs) this.attr(out, name, a, n.name);
     copySpans(out, rec, 6);
     if (n.domain !== '' || (rec?.has(7) && n.domain === rec.domain)) out.stringField(7, n.domain);
     copySpans(out, rec, 8);
@@ -388,32 +413,52 @@ export class Encoder {
     out.close();
   }
 
-  private attr(out: Sink, name: string, a: Attr, node: Node): void {
+  /**
+   * An AttributeProto under `field`: NodeProto.attribute (5), or
+   * FunctionProto.attribute_proto (11) for a default; `owner` names the node
+   * (or function) in errors.
+   */
+  private attr(out: Sink, name: string, a: Attr, owner: string, field = 5): void {
     const rec = a.native instanceof AttrRec ? a.native : undefined;
     if (rec && this.attrSame(name, a)) {
-      copyRec(out, rec, 5);
+      copyRec(out, rec, field);
       return;
     }
     if (a.kind === 'opaque') {
       if (!(a.value instanceof Uint8Array)) {
-        throw new ModelError({ file: this.opts.file, node: node.name }, `attribute '${name}' holds an opaque value that is not AttributeProto bytes`);
+        throw new ModelError({ file: this.opts.file, node: owner }, `attribute '${name}' holds an opaque value that is not AttributeProto bytes`);
       }
       if (!rec) {
-        out.bytesField(5, a.value);
+        out.bytesField(field, a.value);
         return;
       }
-      out.open(5);
+      out.open(field);
       out.stringField(1, name);
       for (const f of [...ATTR_FIELDS_BEFORE_TYPE, 20, 21, 22, 23]) copySpans(out, rec, f);
       copyUnknown(out, rec, KNOWN_FIELDS.attribute);
       out.close();
       return;
     }
-    out.open(5);
+    if (a.kind === 'ref') {
+      // A reference holds no value: its doc string, the type of the attribute it refers to, and that attribute's name.
+      out.open(field);
+      out.stringField(1, name);
+      copySpans(out, rec, 13);
+      const type = rec?.kind === 'ref' ? rec.type : this.referredType(a.value, name, owner);
+      if (type !== undefined) {
+        out.tag(20, WIRE.VARINT);
+        out.varint(type);
+      }
+      out.stringField(21, a.value);
+      copyUnknown(out, rec, KNOWN_FIELDS.attribute);
+      out.close();
+      return;
+    }
+    out.open(field);
     out.stringField(1, name);
     const vf = VALUE_FIELD[a.kind];
     for (const f of ATTR_FIELDS_BEFORE_TYPE) {
-      if (f === vf) this.attrValue(out, name, a, node);
+      if (f === vf) this.attrValue(out, name, a, owner);
       else if (rec && f !== rec.valueField) copySpans(out, rec, f);
     }
     if (!rec || rec.has(20) || rec.kind !== a.kind) {
@@ -427,10 +472,26 @@ export class Encoder {
     out.close();
   }
 
-  private attrValue(m: Sink, name: string, a: Attr, node: Node): void {
+  /**
+   * The AttributeProto type of a reference made in memory (one read keeps
+   * the type it was read with): the type of the default of the formal
+   * attribute it names, the only place the IR holds one.
+   */
+  private referredType(formal: string, name: string, owner: string): number {
+    const fn = this.encoding;
+    const d = fn?.attributes.find((x) => x.name === formal)?.default;
+    if (d && d.kind !== 'opaque' && d.kind !== 'ref') return ATTR_TYPE_OF_KIND[d.kind];
+    throw new ModelError(
+      { file: this.opts.file, node: owner },
+      `attribute '${name}' refers to attribute '${formal}' of ${fn ? `function '${fn.name}'` : 'no function'}, whose type is not known: ONNX wants the type of a reference`,
+      fn ? `give '${formal}' a default in the function` : 'a reference belongs in a function body',
+    );
+  }
+
+  private attrValue(m: Sink, name: string, a: Attr, owner: string): void {
     const int = (v: number | bigint): void => {
       if (typeof v === 'number' && !Number.isInteger(v)) {
-        throw new ModelError({ file: this.opts.file, node: node.name }, `attribute '${name}' holds ${v}, not an integer`);
+        throw new ModelError({ file: this.opts.file, node: owner }, `attribute '${name}' holds ${v}, not an integer`);
       }
       m.int64(v);
     };
@@ -481,6 +542,7 @@ export class Encoder {
         for (const g of a.value) this.graph(m, g, 11);
         return;
       case 'opaque':
+      case 'ref':
         return;
     }
   }
@@ -539,8 +601,71 @@ export class Encoder {
     out.close();
   }
 
+  /**
+   * A FunctionProto: copied when unchanged, else encoded from the IR in
+   * field-number order, the fields the IR does not model last. Its name,
+   * domain and overload are the IR's, so calls still find it.
+   */
+  private function(out: Sink, fn: ModelFunction): void {
+    const rec = fn.native instanceof FunctionRec ? fn.native : undefined;
+    if (rec && this.functionSame(fn)) {
+      copyRec(out, rec, 25);
+      return;
+    }
+    const body = fn.body;
+    const graphRec = body.native instanceof GraphRec ? body.native : undefined;
+    this.inFunction++;
+    this.encoding = fn;
+    try {
+      out.open(25);
+      if (fn.name !== '' || rec?.has(1)) out.stringField(1, fn.name);
+      for (const v of body.inputs) out.stringField(4, v.name);
+      for (const v of body.outputs) out.stringField(5, v.name);
+      for (const a of fn.attributes) if (!a.default) out.stringField(6, a.name);
+      // A FunctionProto holds no initializers: the constants a rewrite made
+      // (folded weights) are written as Constant nodes, before every reader.
+      const values = body.values;
+      for (let i = 0; i < values.length; i++) if (values[i]!.const !== undefined) this.constantNode(out, values[i]!);
+      const nodes = body.nodes;
+      for (let i = 0; i < nodes.length; i++) this.node(out, nodes[i]!, 7);
+      if (fn.doc !== undefined) out.stringField(8, fn.doc);
+      opsetImports(out, 9, fn.opsets, rec);
+      if (fn.domain !== '' || rec?.has(10)) out.stringField(10, fn.domain);
+      for (const a of fn.attributes) if (a.default) this.attr(out, a.name, a.default, `function ${fn.name}`, 11);
+      // value_info as read, updated or dropped with its value; the IR gives a function no new ones.
+      for (const vi of graphRec?.valueInfo ?? []) {
+        if (vi.value.removed || vi.value.graph !== body) continue;
+        if (this.viSame(vi, vi.value)) copyRec(out, vi, 12);
+        else this.valueInfo(out, 12, vi.value, vi);
+      }
+      if (fn.overload !== '' || rec?.has(13)) out.stringField(13, fn.overload);
+      metadataProps(out, 14, fn.metadata, rec);
+      // The record keeps only the fields the IR does not model.
+      copyUnknown(out, rec, NO_FIELDS);
+      out.close();
+    } finally {
+      this.inFunction--;
+      this.encoding = undefined;
+    }
+  }
+
+  /** A NodeProto `Constant` producing the constant value `v` (a function body's stand-in for an initializer). */
+  private constantNode(out: Sink, v: Value): void {
+    out.open(7);
+    out.stringField(2, v.name);
+    out.stringField(3, v.name);
+    out.stringField(4, 'Constant');
+    out.open(5);
+    out.stringField(1, 'value');
+    this.tensor(out, 5, v.const!, undefined, false);
+    out.tag(20, WIRE.VARINT);
+    out.varint(ATTR_TYPE.TENSOR);
+    out.close();
+    out.close();
+  }
+
   /** `keep` mode: every tensor that stays in an external file, so that the file can be recreated beside the output. */
-  private collectKept(model: Model): void {
+  private collectKept(graphs: readonly Graph[]): void {
     const seen = new Set<TensorRec>();
     const visit = (t: Tensor): void => {
       const rec = tensorRec(t);
@@ -568,7 +693,7 @@ export class Encoder {
       }
       if (subgraphs) for (const sub of subgraphs) walk(sub);
     };
-    for (const g of model.graphs) walk(g);
+    for (const g of graphs) walk(g);
   }
 }
 
@@ -622,6 +747,60 @@ export function irVersionForOpset(opset: number): number {
   if (opset >= 10) return 5;
   if (opset >= 9) return 4;
   return 3;
+}
+
+/** No field numbers: copyUnknown then copies every field a record kept. */
+const NO_FIELDS: ReadonlySet<number> = new Set();
+
+type OpsetsRead = { domain: string; version: number; start: number; end: number }[];
+type MetadataRead = { key: string; value: string; start: number; end: number }[];
+
+/** OperatorSetIdProtos under `field` (ModelProto 8, FunctionProto 9): each one as read is copied. */
+function opsetImports(out: Sink, field: number, opsets: readonly Opset[], rec: { buf: Uint8Array; opsets: OpsetsRead } | undefined): void {
+  opsets.forEach((o, i) => {
+    const r = rec?.opsets[i];
+    if (r && r.domain === o.domain && r.version === o.version) out.rawRange(rec!.buf, r.start, r.end);
+    else {
+      out.open(field);
+      out.stringField(1, o.domain);
+      out.tag(2, WIRE.VARINT);
+      out.int64(o.version);
+      out.close();
+    }
+  });
+}
+
+/** StringStringEntryProtos under `field` (metadata_props): each one as read is copied. */
+function metadataProps(out: Sink, field: number, entries: readonly { key: string; value: string }[], rec: { buf: Uint8Array; metadata: MetadataRead } | undefined): void {
+  entries.forEach((e, i) => {
+    const r = rec?.metadata[i];
+    if (r && r.key === e.key && r.value === e.value) out.rawRange(rec!.buf, r.start, r.end);
+    else {
+      out.open(field);
+      out.stringField(1, e.key);
+      out.stringField(2, e.value);
+      out.close();
+    }
+  });
+}
+
+function sameOpsets(a: readonly Opset[], b: OpsetsRead): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i]!.domain !== b[i]!.domain || a[i]!.version !== b[i]!.version) return false;
+  return true;
+}
+
+function sameMetadata(a: readonly { key: string; value: string }[], b: MetadataRead): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i]!.key !== b[i]!.key || a[i]!.value !== b[i]!.value) return false;
+  return true;
+}
+
+/** Whether the values are named `names`, in order. */
+function sameNames(values: readonly Value[], names: readonly string[]): boolean {
+  if (values.length !== names.length) return false;
+  for (let i = 0; i < names.length; i++) if (values[i]!.name !== names[i]) return false;
+  return true;
 }
 
 function producerSame(a: { name: string; version?: string } | undefined, b: { name: string; version?: string } | undefined): boolean {

@@ -1,6 +1,7 @@
 import type { Attr } from '../../ir/attr';
 import type { DType } from '../../ir/dtype';
 import type { Graph, Node, Shape, Value } from '../../ir/graph';
+import type { FunctionAttribute, ModelFunction } from '../../ir/model';
 import { BytesData, Tensor, type TensorData } from '../../ir/tensor';
 import type { ExternalRef } from './external';
 import { WIRE } from './schema';
@@ -81,11 +82,37 @@ export class ModelRec extends Rec {
   graph?: Graph;
   /** False while the graph is still only validated bytes: nobody has looked at (or changed) it. */
   graphDecoded = true;
+  /** The functions as read, in file order; undefined until they are decoded (see functionsDecoded). */
+  functions?: ModelFunction[];
+  /** False while the functions (field 25) are still only bytes: nobody has looked at (or changed) them. */
+  functionsDecoded = true;
   /** External tensors found while validating an undecoded graph (for `keep` writes). */
   externals: TensorRec[] = [];
   /** Folder external data locations are relative to. */
   dir = '';
   file = '';
+}
+
+/**
+ * A FunctionProto as read (ModelFunction.native): the IR fields as they were,
+ * and the byte ranges of its opset imports and metadata. Its nodes and
+ * value_info are the body graph's record (a GraphRec without inputs, outputs
+ * or initializers: a function names its inputs and outputs, and holds none).
+ */
+export class FunctionRec extends Rec {
+  name = '';
+  domain = '';
+  overload = '';
+  doc?: string;
+  /** The names of the formal inputs and outputs. */
+  inputs: string[] = [];
+  outputs: string[] = [];
+  /** The formal attributes as read (a default is the Attr read, whose AttrRec holds its bytes). */
+  attributes: FunctionAttribute[] = [];
+  opsets: { domain: string; version: number; start: number; end: number }[] = [];
+  metadata: { key: string; value: string; start: number; end: number }[] = [];
+  /** The body graph read. */
+  body!: Graph;
 }
 
 export class GraphRec extends Rec {
@@ -137,6 +164,8 @@ export class AttrRec extends Rec {
   value: unknown;
   /** Field number of the value as read (2 for f, 3 for i, ...); 0 for opaque. */
   valueField = 0;
+  /** AttributeProto.type as read: for a reference, the type of the attribute it refers to. */
+  type?: number;
 }
 
 export class ValueInfoRec extends Rec {

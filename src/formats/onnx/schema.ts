@@ -76,6 +76,7 @@ export const KNOWN_FIELDS = {
   node: new Set([1, 2, 3, 4, 5, 6, 7, 8, 9, 10]),
   attribute: new Set([1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 13, 14, 15, 20, 21, 22, 23]),
   valueInfo: new Set([1, 2, 3, 4]),
+  function: new Set([1, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14]),
   tensor: new Set([1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 16]),
 } as const;
 

@@ -74,12 +74,12 @@ function keptLines(lines: readonly string[], other: readonly string[]): boolean[
 /** Hunks of the changed lines with `context` unchanged lines around them, each headed by the graph it is in. */
 function render(ops: readonly { tag: Tag; line: string }[], labels: readonly [string, string], context: number): string {
   const out = [`--- ${labels[0]}`, `+++ ${labels[1]}`];
-  // The graph each line belongs to: the last `graph NAME` line at or before it (nested bodies included).
+  // The graph each line belongs to: the last `graph NAME` or `function NAME` line at or before it (nested bodies included).
   const graphOf: string[] = [];
   let graph = '';
   for (const op of ops) {
     const t = op.line.trim();
-    if (t.startsWith('graph ')) graph = t;
+    if (t.startsWith('graph ') || op.line.startsWith('function ')) graph = t;
     graphOf.push(graph);
   }
   let k = 0;

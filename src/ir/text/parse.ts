@@ -1,7 +1,7 @@
 import type { Attr, Int } from '../attr';
 import { DType, DTYPES, isDType } from '../dtype';
 import { Graph, Node, Shape, Value } from '../graph';
-import { FormatId, Model } from '../model';
+import { FormatId, Model, type ModelFunction, type Opset } from '../model';
 import { BytesData, StringData, Tensor, encodeElements } from '../tensor';
 import { seededRandom } from '../random';
 
@@ -82,7 +82,7 @@ export function parseGraph(text: string, options: ParseOptions = {}): Graph {
   return g;
 }
 
-/** Parses the text of `printModel`: `model FORMAT`, optional `opsets ...`, then its graphs. */
+/** Parses the text of `printModel`: `model FORMAT`, optional `opsets ...`, then its graphs and functions. */
 export function parseModel(text: string, options: ParseOptions = {}): Model {
   const p = new TextParser(text, options);
   const head = p.nextLine();
@@ -94,30 +94,44 @@ export function parseModel(text: string, options: ParseOptions = {}): Model {
     throw c.errorAt(fmt, `unknown format '${fmt.text}'`, 'onnx, tflite or openvino');
   }
   c.end();
-  const opsets: { domain: string; version: number }[] = [];
   const maybeOpsets = p.peekLine();
-  if (maybeOpsets && maybeOpsets.tokens[0]?.kind === 'word' && maybeOpsets.tokens[0].text === 'opsets') {
-    p.nextLine();
-    const oc = new Cursor(maybeOpsets);
-    oc.keyword('opsets');
-    for (;;) {
-      const d = oc.word('an opset domain');
-      oc.punct(':');
-      const v = oc.word('an opset version');
-      if (!/^\d+$/.test(v.text)) throw oc.errorAt(v, `opset version '${v.text}' is not a number`);
-      opsets.push({ domain: d.text === 'ai.onnx' ? '' : d.text, version: Number(v.text) });
-      if (!oc.eat(',')) break;
-    }
-    oc.end();
-  }
+  const opsets = maybeOpsets && startsWith(maybeOpsets, 'opsets') ? opsetsLine(p.nextLine()!) : [];
   const graphs: Graph[] = [];
-  while (p.peekLine()) graphs.push(p.graphBlock(undefined));
+  const functions: ModelFunction[] = [];
+  for (let l = p.peekLine(); l; l = p.peekLine()) {
+    if (startsWith(l, 'function')) functions.push(p.functionBlock());
+    else graphs.push(p.graphBlock(undefined));
+  }
   if (graphs.length === 0) throw new GraphTextError(head.line + 1, 1, 'a model needs at least one graph');
   p.wire();
   const model = new Model(fmt.text, graphs[0]!);
   model.graphs = graphs;
   model.opsets = opsets;
+  model.functions = functions;
   return model;
+}
+
+/** Whether the line begins with the word `word`. */
+function startsWith(line: Line, word: string): boolean {
+  const t = line.tokens[0];
+  return t?.kind === 'word' && t.text === word;
+}
+
+/** `opsets DOMAIN:VERSION, ...` (the default domain written ai.onnx). */
+function opsetsLine(line: Line): Opset[] {
+  const c = new Cursor(line);
+  c.keyword('opsets');
+  const opsets: Opset[] = [];
+  for (;;) {
+    const d = c.word('an opset domain');
+    c.punct(':');
+    const v = c.word('an opset version');
+    if (!/^\d+$/.test(v.text)) throw c.errorAt(v, `opset version '${v.text}' is not a number`);
+    opsets.push({ domain: d.text === 'ai.onnx' ? '' : d.text, version: Number(v.text) });
+    if (!c.eat(',')) break;
+  }
+  c.end();
+  return opsets;
 }
 
 // ---- lines and tokens ----
@@ -191,7 +205,7 @@ function tokenizeLine(text: string, line: number): Tok[] {
       i += 2;
       continue;
     }
-    if ('=:,()[]{}?'.includes(c)) {
+    if ('=:,()[]{}?@'.includes(c)) {
       tokens.push({ kind: 'punct', text: c, col, end: i + 2 });
       i++;
       continue;
@@ -338,6 +352,48 @@ class TextParser {
       this.entry(g);
     }
     return g;
+  }
+
+  /**
+   * `function [DOMAIN::]NAME [overload NAME]` and its entries, indented
+   * deeper: an `opsets` line, `attr NAME [= VALUE]` lines, then its body as
+   * the entries of a graph.
+   */
+  functionBlock(): ModelFunction {
+    const head = this.nextLine()!;
+    const c = new Cursor(head);
+    c.keyword('function');
+    let domain = '';
+    let name = c.name('the function name');
+    if (c.eat('::')) {
+      domain = name.text;
+      name = c.name('the function name');
+    }
+    let overload = '';
+    if (c.peek()?.kind === 'word' && c.peek()!.text === 'overload') {
+      c.next();
+      overload = c.name('the overload name').text;
+    }
+    c.end();
+    const body = new Graph(name.text);
+    this.declared.set(body, new Map());
+    const fn: ModelFunction = { domain, name: name.text, overload, body, opsets: [], attributes: [], metadata: [] };
+    const first = this.peekLine();
+    if (!first || first.indent <= head.indent) return fn;
+    for (let l = this.peekLine(); l && l.indent > head.indent; l = this.peekLine()) {
+      if (l.indent !== first.indent) {
+        throw new GraphTextError(l.line, l.indent + 1, `expected indentation of ${first.indent} spaces like the line above, found ${l.indent}`);
+      }
+      if (startsWith(l, 'opsets')) fn.opsets = opsetsLine(this.nextLine()!);
+      else if (isAttrDeclaration(l)) {
+        const ac = new Cursor(this.nextLine()!);
+        ac.keyword('attr');
+        const attrName = ac.name('the attribute name');
+        fn.attributes.push(ac.eat('=') ? { name: attrName.text, default: this.attrValue(ac, attrName) } : { name: attrName.text });
+        ac.end();
+      } else this.entry(body);
+    }
+    return fn;
   }
 
   private declare(g: Graph, v: Value): void {
@@ -614,6 +670,10 @@ class TextParser {
       c.next();
       return { kind: 'opaque', value: undefined };
     }
+    if (t.kind === 'punct' && t.text === '@') {
+      c.next();
+      return { kind: 'ref', value: c.name('the name of the function attribute referred to').text };
+    }
     if (t.kind === 'string') {
       c.next();
       return { kind: 'string', value: t.text };
@@ -709,6 +769,16 @@ class TextParser {
     }
     throw new GraphTextError(line.line, t.col, `unknown value '${t.text}'`, 'declare it as an input (in), a constant (const) or a node output');
   }
+}
+
+/**
+ * Whether a line of a function block declares a formal attribute (`attr
+ * NAME ...`) rather than a node: a node line never has two names in a row
+ * before its `=` (`attr = Relu(x)` is a node whose output is named attr).
+ */
+function isAttrDeclaration(line: Line): boolean {
+  const [first, second] = line.tokens;
+  return first?.kind === 'word' && first.text === 'attr' && (second?.kind === 'word' || second?.kind === 'string');
 }
 
 function isIntegerText(text: string): boolean {

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { Attr } from '../attr';
 import type { Graph, Node, Shape, Value } from '../graph';
-import type { Model } from '../model';
+import type { Model, ModelFunction, Opset } from '../model';
 import type { Tensor } from '../tensor';
 
 /**
@@ -20,7 +20,20 @@ import type { Tensor } from '../tensor';
  * is the node's name, left out when empty. A missing optional input is `_`.
  * Names other than plain words are JSON-quoted. Constants of up to
  * `inlineLimit` elements print their values; larger ones a digest of their bytes.
- * Attributes print sorted by name; a float always shows a `.` or an exponent.
+ * Attributes print sorted by name; a float always shows a `.` or an exponent;
+ * an attribute that refers to one of the enclosing function's is `@name`.
+ *
+ * A model's functions follow its graphs, each a block of its own: the
+ * function's opsets and formal attributes (with their defaults), then its
+ * body as the entries of a graph:
+ *
+ *     function local::ConvRelu
+ *       opsets ai.onnx:15
+ *       attr alpha = 0.1
+ *       in x
+ *       c = Conv(x, w)
+ *       y = LeakyRelu(c) {alpha: @alpha}
+ *       out y
  */
 export interface PrintOptions {
   /** Largest constant (in elements) whose values are printed inline. Default 8. */
@@ -29,12 +42,23 @@ export interface PrintOptions {
 
 export function printModel(model: Model, options: PrintOptions = {}): string {
   const lines: string[] = [`model ${model.format}`];
-  if (model.opsets.length > 0) {
-    lines.push(`opsets ${model.opsets.map((o) => `${o.domain || 'ai.onnx'}:${o.version}`).join(', ')}`);
-  }
+  if (model.opsets.length > 0) lines.push(opsetsLine(model.opsets));
   // Lines are appended to one array: a graph of 100k nodes has more lines than a spread (push(...lines)) may pass as arguments.
   for (const g of model.graphs) printGraphLines(g, options, '', lines);
+  for (const fn of model.functions) printFunctionLines(fn, options, lines);
   return lines.join('\n') + '\n';
+}
+
+function opsetsLine(opsets: readonly Opset[]): string {
+  return `opsets ${opsets.map((o) => `${o.domain || 'ai.onnx'}:${o.version}`).join(', ')}`;
+}
+
+function printFunctionLines(fn: ModelFunction, options: PrintOptions, lines: string[]): void {
+  const overload = fn.overload ? ` overload ${quoteName(fn.overload)}` : '';
+  lines.push(`function ${fn.domain ? `${fn.domain}::` : ''}${quoteName(fn.name)}${overload}`);
+  if (fn.opsets.length > 0) lines.push(`  ${opsetsLine(fn.opsets)}`);
+  for (const a of fn.attributes) lines.push(`  attr ${quoteName(a.name)}${a.default ? ` = ${printAttr(a.default, options)}` : ''}`);
+  printGraphEntries(fn.body, options, '  ', lines);
 }
 
 export function printGraph(graph: Graph, options: PrintOptions = {}): string {
@@ -51,7 +75,11 @@ export function quoteName(name: string): string {
 /** Appends the lines of `graph` to `lines`, and returns it. */
 function printGraphLines(graph: Graph, options: PrintOptions, indent: string, lines: string[]): string[] {
   lines.push(`${indent}graph ${quoteName(graph.name)}`);
-  const inner = indent + '  ';
+  return printGraphEntries(graph, options, indent + '  ', lines);
+}
+
+/** The inputs, constants, nodes and outputs of `graph`, at `inner` indentation. */
+function printGraphEntries(graph: Graph, options: PrintOptions, inner: string, lines: string[]): string[] {
   const inputs = new Set(graph.inputs);
   for (const v of graph.inputs) {
     lines.push(`${inner}in ${declare(v)}${v.const ? ` = ${printTensorValue(v.const, options)}` : ''}`);
@@ -169,5 +197,6 @@ export function printAttr(a: Attr, options: PrintOptions = {}): string {
     case 'graph': return `graph ${quoteName(a.value.name)}`;
     case 'graphs': return `[${a.value.map((g) => `graph ${quoteName(g.name)}`).join(', ')}]`;
     case 'opaque': return '<opaque>';
+    case 'ref': return `@${quoteName(a.value)}`;
   }
 }
