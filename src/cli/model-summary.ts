@@ -15,14 +15,27 @@ export interface ModelSummary {
   format: string;
   producer: string | null;
   opsets: { domain: string; version: number }[];
+  /** Graphs, subgraphs and function bodies. */
   graphs: number;
+  /** Nodes of every graph, function bodies included. */
   nodes: number;
   inputs: ValueSummary[];
   outputs: ValueSummary[];
-  /** Op name (with domain when not the default) -> count, over every graph. */
+  /** Op name (with domain when not the default) -> count, over every graph and function body. */
   ops: Record<string, number>;
+  /** The model's own functions (ONNX): `domain::name`, their formal inputs and outputs, and the nodes of their bodies. */
+  functions: FunctionSummary[];
   parameters: { tensors: number; elements: number; bytes: number };
   metadata: { key: string; value: string }[];
+}
+
+export interface FunctionSummary {
+  name: string;
+  overload: string | null;
+  inputs: string[];
+  outputs: string[];
+  attributes: string[];
+  nodes: number;
 }
 
 function describe(v: Value, adapter: FormatAdapter): ValueSummary {
@@ -37,7 +50,7 @@ export function summarize(model: Model, file: string): ModelSummary {
   let tensors = 0;
   let elements = 0;
   let bytes = 0;
-  const graphs: Graph[] = [...model.allGraphs()];
+  const graphs: Graph[] = [...model.allGraphs(), ...model.functions.flatMap((f) => f.body.walkGraphs())];
   for (const g of graphs) {
     for (const n of g.nodes) {
       nodes++;
@@ -63,6 +76,14 @@ export function summarize(model: Model, file: string): ModelSummary {
     inputs: main.inputs.filter((v) => !v.const).map((v) => describe(v, adapter)),
     outputs: main.outputs.map((v) => describe(v, adapter)),
     ops: Object.fromEntries(sortedOps),
+    functions: model.functions.map((f) => ({
+      name: f.domain ? `${f.domain}::${f.name}` : f.name,
+      overload: f.overload || null,
+      inputs: f.body.inputs.map((v) => v.name),
+      outputs: f.body.outputs.map((v) => v.name),
+      attributes: f.attributes.map((a) => a.name),
+      nodes: f.body.walkGraphs().reduce((n, g) => n + g.nodeCount, 0),
+    })),
     parameters: { tensors, elements, bytes },
     metadata: model.metadata.map((m) => ({ ...m })),
   };
@@ -93,6 +114,13 @@ export function formatSummary(s: ModelSummary): string {
   for (const v of s.inputs) lines.push(`  ${v.name}: ${typeText(v)}`);
   lines.push('outputs:');
   for (const v of s.outputs) lines.push(`  ${v.name}: ${typeText(v)}`);
+  if (s.functions.length) {
+    lines.push('functions:');
+    for (const f of s.functions) {
+      const attrs = f.attributes.length ? ` {${f.attributes.join(', ')}}` : '';
+      lines.push(`  ${f.name}${f.overload ? ` (overload ${f.overload})` : ''}(${f.inputs.join(', ')}) -> (${f.outputs.join(', ')})${attrs}: ${f.nodes} node(s)`);
+    }
+  }
   lines.push(`parameters: ${s.parameters.elements.toLocaleString('en-US')} in ${s.parameters.tensors} tensors (${formatBytes(s.parameters.bytes)})`);
   lines.push('ops:');
   const width = Math.max(0, ...Object.keys(s.ops).map((k) => k.length));

@@ -28,7 +28,7 @@ export interface ActionDefinition {
 
 const cleanupAction: ActionDefinition = {
   name: 'cleanup',
-  description: 'Removes nodes and constants no graph output needs (in subgraphs too), then sorts the nodes topologically.',
+  description: 'Removes nodes and constants no graph output needs (in subgraphs and function bodies too), then sorts the nodes topologically.',
   params: {
     type: 'object',
     additionalProperties: false,
@@ -39,7 +39,7 @@ const cleanupAction: ActionDefinition = {
   run(model, params) {
     let nodes = 0;
     let values = 0;
-    for (const g of model.graphs) {
+    for (const g of [...model.graphs, ...model.functions.map((f) => f.body)]) {
       const r = cleanup(g);
       nodes += r.nodes;
       values += r.values;

@@ -1,9 +1,9 @@
 import { GraphError, ModelError } from '../errors';
 import type { Graph, Node, Value } from '../ir/graph';
-import type { Model } from '../ir/model';
+import type { Model, ModelFunction } from '../ir/model';
 import { CycleError, cleanup, hasSource, nodeOnCycle, sourcelessValues, toposort, validate } from '../ir/passes';
 import { opArity } from '../recipe/ops';
-import type { ActionRule, CompiledRule, PatternRule, RuleContext, RuleHit } from './rule';
+import type { ActionRule, CompiledRule, PatternRule, RuleContext, RuleHit, RuleMiss } from './rule';
 
 /** Per rule: how often it was tried, matched, applied and refused. */
 export interface RuleStats {
@@ -68,9 +68,10 @@ export interface ApplyOptions {
 
 /**
  * Applies rules to a model: consecutive pattern rules together to a fixpoint
- * (every graph, subgraphs included), each action once where it stands; then
- * removes what is unused and sorts the nodes. Every application is checked
- * locally; one that would leave the graph invalid is undone and reported.
+ * (every graph, subgraphs and function bodies included), each action once
+ * where it stands; then removes what is unused and sorts the nodes. Every
+ * application is checked locally; one that would leave the graph invalid is
+ * undone and reported.
  */
 export function applyRules(model: Model, rules: readonly CompiledRule[], options: ApplyOptions = {}): ApplyReport {
   const target = options.target ?? 'default';
@@ -90,12 +91,14 @@ export function applyRules(model: Model, rules: readonly CompiledRule[], options
   // override. Rules treat them as constants, as TensorRT and OpenVINO do; the
   // report says when that happened.
   const overridable = model.graphs.flatMap((g) => g.inputs.filter((v) => v.overridable && v.useCount > 0));
+  // The graphs that cleanup, toposort and validate each take whole: the model's and the function bodies.
+  const topGraphs = [...model.graphs, ...model.functions.map((f) => f.body)];
   const sourceless = new Set<Value>();
-  for (const g of model.graphs) sourcelessValues(g, sourceless);
-  const problemsBefore = new Map(model.graphs.map((g) => [g, new Set(validate(g, { ordered: true, sourceless }))]));
+  for (const g of topGraphs) sourcelessValues(g, sourceless);
+  const problemsBefore = new Map(topGraphs.map((g) => [g, new Set(validate(g, { ordered: true, sourceless }))]));
   // ...but a cycle is not a quirk: no rule can fix it and no order of the nodes
   // exists to write. Said at once, as the model's fault, not at the end as the recipe's.
-  for (const g of model.graphs) {
+  for (const g of topGraphs) {
     const cycle = nodeOnCycle(g);
     if (cycle) {
       throw new ModelError(
@@ -120,8 +123,8 @@ export function applyRules(model: Model, rules: readonly CompiledRule[], options
       s.summary = outcome.summary;
       continue;
     }
-    for (const graph of [...model.allGraphs()]) {
-      const ctx: RuleContext = { model, graph, target };
+    for (const ctx of ruleContexts(model, target)) {
+      const graph = ctx.graph;
       const nodesBefore = graph.nodeCount;
       const rounds = runToFixpoint(graph, group.rules, ctx, { sourceless, maxIterations, stats, explain: options.explain, explained, onProgress: options.onProgress });
       report.rounds += rounds.rounds;
@@ -147,7 +150,8 @@ export function applyRules(model: Model, rules: readonly CompiledRule[], options
     }
   }
   if (!options.skipCleanup) {
-    for (const g of model.graphs) {
+    // (a function body's outputs are its graph outputs: cleanup keeps whatever produces them)
+    for (const g of topGraphs) {
       const r = cleanup(g);
       report.cleanup.nodes += r.nodes;
       report.cleanup.values += r.values;
@@ -171,6 +175,38 @@ export function applyRules(model: Model, rules: readonly CompiledRule[], options
     );
   }
   return report;
+}
+
+/**
+ * Every graph rules are tried in, with what they see there: the model's
+ * graphs with the model's opsets, then each function's body (and the
+ * subgraphs inside it) with the function's own.
+ */
+function ruleContexts(model: Model, target: string): RuleContext[] {
+  const contexts: RuleContext[] = model.allGraphs().map((graph) => ({ model, graph, target, opsets: model.opsets }));
+  for (const fn of model.functions) {
+    for (const graph of fn.body.walkGraphs()) contexts.push({ model, graph, target, opsets: fn.opsets, function: fn });
+  }
+  return contexts;
+}
+
+/**
+ * Why no rule may rewrite where `nodes` are, when one of them has an
+ * attribute that refers to the enclosing function's: its value is the
+ * caller's, unknown here, so a rule can neither read it nor tell what the
+ * node does. Undefined when none has one.
+ */
+function callerAttribute(nodes: readonly Node[], fn: ModelFunction): string | undefined {
+  for (const n of nodes) {
+    if (n.attrCount === 0) continue;
+    for (const [name, a] of n.attrs) {
+      if (a.kind === 'ref') {
+        const fnName = fn.domain ? `${fn.domain}::${fn.name}` : fn.name;
+        return `attribute '${name}' of ${n.op} '${n.name}' refers to attribute '${a.value}' of function '${fnName}': its value is each caller's, not known here`;
+      }
+    }
+  }
+  return undefined;
 }
 
 /** Nodes a group of rules may add to a graph beyond 16 times its size before the run stops (see runToFixpoint). */
@@ -269,10 +305,17 @@ function runToFixpoint(graph: Graph, rules: readonly PatternRule[], ctx: RuleCon
         if (o.onProgress && ++done % 4096 === 0) o.onProgress({ rule: rule.id, graph: graph.name, done, total: candidates.length });
         if (node.removed || skip.has(node)) continue;
         s.candidates++;
-        let result = rule.match(node, ctx);
+        // In a function body, a node with an attribute that is the caller's is
+        // not even tried: what it computes depends on a value not known here.
+        const atRoot = ctx.function && callerAttribute([node], ctx.function);
+        let result: RuleHit | RuleMiss = atRoot ? { ok: false, reason: atRoot } : rule.match(node, ctx);
         if (result.ok) {
           const outside = nodeOutside(result.matched, graph);
           if (outside) result = { ok: false, reason: `the match reaches ${outside.op} '${outside.name}' in another graph` };
+        }
+        if (result.ok && ctx.function) {
+          const inside = callerAttribute(result.matched, ctx.function);
+          if (inside) result = { ok: false, reason: inside };
         }
         if (result.ok && !rule.sharedIntermediates) {
           const shared = sharedIntermediate(result);

@@ -1,5 +1,5 @@
 import type { Graph, Node, Value } from '../ir/graph';
-import type { Model } from '../ir/model';
+import type { Model, ModelFunction, Opset } from '../ir/model';
 
 /** What a rule sees besides the node it is tried at. */
 export interface RuleContext {
@@ -7,6 +7,13 @@ export interface RuleContext {
   readonly graph: Graph;
   /** The target the bundle is applied for (`--target`, default `default`). */
   readonly target: string;
+  /**
+   * The operator sets the nodes of `graph` bind to: the model's, or in a
+   * function body (and the subgraphs inside it) the function's own.
+   */
+  readonly opsets: readonly Opset[];
+  /** The function whose body `graph` is (or is inside), if any. */
+  readonly function?: ModelFunction;
 }
 
 /** A rule matched at a node and its conditions hold: what to remove, and how to build the replacement. */

@@ -1,7 +1,7 @@
-import { Graph, Model, Tensor, attr, printModel, validate, type Node, type Value } from '../../src/ir';
+import { Graph, Model, Tensor, attr, parseModel, printModel, validate, type Node, type Value } from '../../src/ir';
 import { ModelError } from '../../src/errors';
 import { applyRules } from '../../src/rewrite/driver';
-import type { PatternRule, RuleHit, RuleMiss } from '../../src/rewrite/rule';
+import type { PatternRule, RuleContext, RuleHit, RuleMiss } from '../../src/rewrite/rule';
 
 /** x -> Relu -> Relu -> ... (n of them) -> output. */
 function reluChain(n: number): Model {
@@ -375,5 +375,71 @@ describe('growth bound', () => {
     expect(report.warnings).toEqual([expect.stringMatching(/^graph 'main': rules relu-tenfold grew the graph from 1 to 2000\d\d nodes; stopped there/)]);
     expect(report.rounds).toBeLessThan(16);
     expect(validate(m.graph, { ordered: true })).toEqual([]);
+  });
+});
+
+describe('function bodies', () => {
+  /** Main calls local::Block twice; Block holds a double Relu, a dead Abs, and a LeakyRelu whose alpha is the caller's. */
+  const text = `model onnx
+opsets ai.onnx:13, local:1
+graph main
+  in x: float32[1, 4]
+  c1: h = local::Block(x) {alpha: 0.5}
+  c2: y = local::Block(h) {alpha: 0.5}
+  r1: t = Relu(y)
+  r2: z = Relu(t)
+  out z
+function local::Block
+  opsets ai.onnx:17
+  attr alpha
+  in X
+  a: dead = Abs(X)
+  l: L = LeakyRelu(X) {alpha: @alpha}
+  r1: R1 = Relu(L)
+  r2: Y = Relu(R1)
+  out Y
+  out R1
+`;
+
+  it('rules run in the function bodies too, seeing the function\'s own opsets; cleanup keeps what produces their outputs', () => {
+    const m = parseModel(text);
+    const seen: RuleContext[] = [];
+    const rule = doubleRelu({ shared: true });
+    const watching: PatternRule = { ...rule, match: (node, ctx) => (seen.push(ctx), rule.match(node, ctx)) };
+    const report = applyRules(m, [watching]);
+    const body = m.functions[0]!.body;
+    expect(report.rules[0]!.rewrites).toBe(2);
+    expect(ops(m)).toEqual(['Block', 'Block', 'Relu']);
+    // R1 is an output of the function: the Relu producing it stays although the rewrite no longer reads it; the dead Abs goes.
+    expect(body.nodes.map((n) => n.op)).toEqual(['LeakyRelu', 'Relu', 'Relu']);
+    expect(body.outputs.map((v) => [v.name, v.producer?.op])).toEqual([['Y', 'Relu'], ['R1', 'Relu']]);
+    expect(body.outputs[0]!.producer!.input(0)!.name).toBe('L');
+    expect(seen.filter((c) => c.graph === body).every((c) => c.function === m.functions[0] && c.opsets[0]!.version === 17)).toBe(true);
+    expect(seen.filter((c) => c.graph === m.graph).every((c) => c.function === undefined && c.opsets[0]!.version === 13)).toBe(true);
+    expect(validate(body, { ordered: true })).toEqual([]);
+  });
+
+  it("a match that takes in a node whose attribute is the caller's is a near miss that says so; the node stays", () => {
+    const m = parseModel(text);
+    // Relu(LeakyRelu($x)): the LeakyRelu is matched (not the root), its alpha is a reference.
+    const reluOfLeaky: PatternRule = {
+      kind: 'pattern',
+      id: 'relu-of-leaky',
+      rootOps: ['Relu'],
+      match(node): RuleHit | RuleMiss {
+        const inner = node.input(0)?.producer;
+        if (!inner || inner.op !== 'LeakyRelu') return { ok: false, reason: 'not after a LeakyRelu' };
+        return { ok: true, matched: [inner, node], rewrite: (graph, out) => ({ nodes: [graph.addNode({ op: 'Relu', inputs: [inner.input(0)], outputs: out })] }) };
+      },
+    };
+    const report = applyRules(m, [reluOfLeaky], { explain: 'relu-of-leaky' });
+    expect(report.rules[0]!.rewrites).toBe(0);
+    expect(report.explain).toContainEqual({
+      node: 'r1',
+      op: 'Relu',
+      graph: 'Block',
+      reason: "attribute 'alpha' of LeakyRelu 'l' refers to attribute 'alpha' of function 'local::Block': its value is each caller's, not known here",
+    });
+    expect(m.functions[0]!.body.nodes.map((n) => n.op)).toContain('LeakyRelu');
   });
 });

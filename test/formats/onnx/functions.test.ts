@@ -22,6 +22,7 @@ const SCRIPT = path.join(__dirname, 'functions.py');
 const dir = tempDir('onnx-functions-');
 const CALLS = path.join(dir, 'calls.onnx');
 const IR10 = path.join(dir, 'ir10.onnx');
+const BN = path.join(PACKS_DIR, 'core/batchnorm.yaml');
 
 interface Facts {
   checker: string | null;
@@ -140,4 +141,75 @@ graph main
     const r = await runCli('verify', files[1], files[0]);
     expect([r.code, r.stderr]).toEqual([0, '']);
   });
+});
+
+describe('core/batchnorm inside functions', () => {
+  const out = path.join(dir, 'calls.bn.onnx');
+  let report: { rules: { id: string; candidates: number; matches: number; rewrites: number; refused: unknown[] }[]; explain: { node: string; graph: string; reason: string }[]; verify?: { ok: boolean } };
+  let before: Facts;
+  let after: Facts;
+
+  beforeAll(async () => {
+    const r = await runCli('apply', BN, CALLS, '-o', out, '--report', 'json', '--explain', 'batchnorm-to-mul-add', '--verify', '--dim', 'N=2');
+    expect([r.code, r.stderr]).toEqual([0, expect.any(String)]);
+    report = JSON.parse(r.stdout) as typeof report;
+    before = inspect(CALLS);
+    after = inspect(out);
+  }, 120_000);
+
+  test('the BatchNormalization in the function both calls run is rewritten once, and counted', () => {
+    const rule = report.rules.find((x) => x.id === 'batchnorm-to-mul-add')!;
+    expect({ candidates: rule.candidates, matches: rule.matches, rewrites: rule.rewrites, refused: rule.refused.length }).toEqual({ candidates: 2, matches: 1, rewrites: 1, refused: 0 });
+    expect(after.functions.ConvBnRelu!.ops).toEqual(['Constant', 'Constant', 'Constant', 'Conv', 'Mul', 'Add', 'Relu']);
+    expect(after.main_ops).toEqual(before.main_ops);
+  });
+
+  test('the output passes the full checker and onnxruntime gives the same outputs', () => {
+    expect(before.checker).toBeNull();
+    expect(after.checker).toBeNull();
+    expect(report.verify?.ok).toBe(true);
+  });
+
+  test('functions no rule touched are written byte for byte', () => {
+    expect(after.functions.BnEps!.sha1).toBe(before.functions.BnEps!.sha1);
+    expect(after.functions.Leaky!.sha1).toBe(before.functions.Leaky!.sha1);
+    expect(after.functions.ConvBnRelu!.sha1).not.toBe(before.functions.ConvBnRelu!.sha1);
+  });
+
+  test('a BatchNormalization whose epsilon is the caller\'s does not match, and --explain says why', () => {
+    expect(after.functions.BnEps!.ops).toContain('BatchNormalization');
+    expect(report.explain).toEqual([{
+      node: 'bn_ref',
+      op: 'BatchNormalization',
+      graph: 'BnEps',
+      reason: "attribute 'epsilon' of BatchNormalization 'bn_ref' refers to attribute 'eps' of function 'local::BnEps': its value is each caller's, not known here",
+    }]);
+  });
+
+  test('show and diff list the function bodies', async () => {
+    const shown = await runCli('show', '--graph', out);
+    expect(shown.stdout).toContain('\nfunction local::BnEps\n  opsets ai.onnx:15\n  attr eps\n  in X\n');
+    expect(shown.stdout).toContain('bn_ref: Y = BatchNormalization(X, scale, bias, mean, var) {epsilon: @eps}');
+    const summary = await runCli('show', out);
+    expect(summary.stdout).toContain('functions:\n  local::ConvBnRelu(X) -> (Y): 7 node(s)\n  local::BnEps(X) -> (Y) {eps}: 5 node(s)\n  local::Leaky(X) -> (Y) {alpha}: 1 node(s)\n');
+    const diff = await runCli('diff', CALLS, out);
+    expect(diff.code).toBe(1);
+    expect(diff.stdout).toContain('@@ function local::ConvBnRelu @@');
+    expect(diff.stdout).toContain('-  bn: b = BatchNormalization(c, scale, bias, mean, var) {epsilon: 0.001}');
+    expect(diff.stdout).toContain('+  bn: b = Add(bn/Mul/out, bn/c)');
+  });
+
+  test('IR 10: the rewritten function keeps its overload, default, value_info and metadata, and its call still runs', async () => {
+    const ir10Out = path.join(dir, 'ir10.bn.onnx');
+    const r = await runCli('apply', BN, IR10, '-o', ir10Out, '--report', 'json', '--verify', '--dim', 'N=2');
+    expect(r.code).toBe(0);
+    const applied = JSON.parse(r.stdout) as typeof report;
+    expect(applied.rules.find((x) => x.id === 'batchnorm-to-mul-add')!.rewrites).toBe(1);
+    expect(applied.verify?.ok).toBe(true);
+    const f = fn(readOnnx(ir10Out, { decodeGraphs: true }), 'ConvBnRelu');
+    expect([f.overload, f.metadata, f.attributes.map((a) => a.default?.value)]).toEqual(['v2', [{ key: 'fk', value: 'fv' }], [Math.fround(0.1)]]);
+    expect(f.body.inputs[0]!.shape).toEqual(['N', 3, 8, 8]);
+    // The five fields onnx 1.12 does not know (attribute_proto, two value_info, overload, metadata_props) are all there.
+    expect(inspect(ir10Out).functions.ConvBnRelu!.unknown).toBe(5);
+  }, 120_000);
 });
