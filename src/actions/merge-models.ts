@@ -33,7 +33,8 @@ interface ConnectParam {
  * - `outputs`: the merged graph's outputs, by name (default: every output of
  *   every model that no connection consumed).
  * The models must have the same format and agree on the versions of the opset
- * domains they share. Models with subgraphs (If/Loop bodies) are not merged yet.
+ * domains they share. Models with subgraphs (If/Loop bodies) or functions of
+ * their own are not merged yet.
  */
 export const mergeModelsAction: ActionDefinition = {
   name: 'merge-models',
@@ -71,6 +72,10 @@ export const mergeModelsAction: ActionDefinition = {
     for (const m of models) {
       const other = readModel(m.path);
       if (other.format !== model.format) throw new MergeModelsError(`merge-models: ${m.path} is a ${other.format} model, this one is ${model.format}`);
+      // Its nodes may call its functions, which this copy would leave behind.
+      if (other.functions.length > 0) {
+        throw new UnsupportedError(`merge-models: ${m.path} defines ${other.functions.length} function(s) of its own (${other.functions.map((f) => f.name).join(', ')}), which merge-models does not copy yet`);
+      }
       mergeOpsets(model, other, m.path);
       const prefix = m.prefix ?? `${path.basename(m.path).replace(/\.[^.]+$/, '')}/`;
       outputs.push(...copyGraph(other.graph, graph, prefix, m.path));

@@ -3,10 +3,11 @@ import * as path from 'node:path';
 import { execFileSync } from 'node:child_process';
 import '../../src/actions';
 import { FixShapeError, MergeModelsError } from '../../src/actions';
+import { UnsupportedError } from '../../src/errors';
 import { main as cliMain } from '../../src/cli/main';
 import { writeModel, readModel } from '../../src/formats';
 import { Model } from '../../src/ir/model';
-import { parseGraph } from '../../src/ir/text/parse';
+import { parseGraph, parseModel } from '../../src/ir/text/parse';
 import { printGraph } from '../../src/ir/text/print';
 import { findAction } from '../../src/rewrite/actions';
 import { seededRandom } from '../../src/ruletest';
@@ -117,6 +118,25 @@ describe('merge-models', () => {
     writeModel(onnx(post), files.post);
     expect(() => merge.run(onnx(main), { models: [files.post], connect: [{ from: 'y', to: 'nope' }] })).toThrow(/connect\[0\]\.to: 'nope' is not a graph input of the merged graph \(inputs: x, post2\/z\)/);
     expect(() => merge.run(onnx(main), { models: [files.post], connect: [{ from: 'y', to: 'post2/z' }, { from: 'post2/p', to: 'x' }] })).toThrow(/cycle/);
+  });
+
+  test('a model with functions of its own is refused: its nodes would call functions the merged model lacks', () => {
+    const file = path.join(work, 'with-function.onnx');
+    writeModel(parseModel(`model onnx
+opsets ai.onnx:17, local:1
+graph g
+  in z: float32[1, 4]
+  c: p = local::Twice(z)
+  out p
+function local::Twice
+  opsets ai.onnx:17
+  in X
+  a: Y = Add(X, X)
+  out Y
+`), file);
+    expect(() => merge.run(onnx(main), { models: [file] })).toThrow(
+      new UnsupportedError(`merge-models: ${file} defines 1 function(s) of its own (Twice), which merge-models does not copy yet`),
+    );
   });
 
   test('a relative model path is relative to the recipe file that writes it, not to the working directory', async () => {
