@@ -17,7 +17,7 @@ import {
 } from '../expr';
 import type { Node, Value } from '../ir/graph';
 import type { Attr } from '../ir/attr';
-import type { FormatId, Model } from '../ir/model';
+import type { FormatId, Model, Opset } from '../ir/model';
 import {
   checkReplacement,
   compilePattern,
@@ -111,15 +111,29 @@ function skipReason(spec: RuleSpec, model: Model, target: string): string | unde
   if (spec.targets && !spec.targets.includes(target)) return `not for target '${target}' (targets: ${spec.targets.join(', ')})`;
   if (spec.formats && !spec.formats.includes(model.format)) return `not for ${model.format} models (formats: ${spec.formats.join(', ')})`;
   if (spec.opset && model.format === 'onnx') {
-    const v = model.opsetVersion('') ?? model.opsetVersion('ai.onnx');
-    if (v !== undefined && ((spec.opset.min !== undefined && v < spec.opset.min) || (spec.opset.max !== undefined && v > spec.opset.max))) {
-      return `not for opset ${v} (opset ${spec.opset.min ?? ''}..${spec.opset.max ?? ''})`;
+    // Skipped only when no graph could take it: the model's and every local
+    // function's own opset (a function body binds its nodes to its own).
+    const range = spec.opset;
+    const versions = [onnxOpset(model.opsets), ...model.functions.map((f) => onnxOpset(f.opsets))];
+    if (versions.every((v) => !opsetInRange(v, range))) {
+      return `not for opset ${versions[0]} (opset ${range.min ?? ''}..${range.max ?? ''})`;
     }
   }
   if (spec.replace instanceof Map && !spec.replace.has(target) && !spec.replace.has('default')) {
     return `no replacement for target '${target}'`;
   }
   return undefined;
+}
+
+/** The default-domain ONNX opset among `opsets`, if imported. */
+function onnxOpset(opsets: readonly Opset[]): number | undefined {
+  return opsets.find((o) => o.domain === '' || o.domain === 'ai.onnx')?.version;
+}
+
+/** Whether a rule's `opset:` range admits `version` (an unknown version is admitted). */
+function opsetInRange(version: number | undefined, range: NonNullable<RuleSpec['opset']>): boolean {
+  if (version === undefined) return true;
+  return !((range.min !== undefined && version < range.min) || (range.max !== undefined && version > range.max));
 }
 
 /** The error of a pattern/expression at its offset inside the YAML scalar at `text.path`. */
@@ -397,10 +411,19 @@ function patternRule(
       if (spec.nodes && !nodeGlobs().isMatch(node.name, [...spec.nodes])) {
         return { ok: false, reason: `node name '${node.name}' does not match ${spec.nodes.join(', ')}` };
       }
+      const context = evalContextOf(ctx);
+      // skipReason let the rule through for some graph; a function body has
+      // opsets of its own, so each graph's is checked here.
+      if (spec.opset && context.format === 'onnx') {
+        const v = onnxOpset(ctx.opsets);
+        if (!opsetInRange(v, spec.opset)) {
+          const of = ctx.function ? `function '${ctx.function.name}'` : 'the model';
+          return { ok: false, reason: `not for opset ${v}, the opset of ${of} (opset ${spec.opset.min ?? ''}..${spec.opset.max ?? ''})` };
+        }
+      }
       const m = pattern.match(node);
       if (!m.ok) return { ok: false, reason: m.reason };
       const captures = new CaptureTable(m.bindings, ctx.model.format === 'openvino');
-      const context = evalContextOf(ctx);
       const letValues = new LazyLets(lets, spec.options, captures, context);
       const env = letValues.env;
       for (const c of conditions) {
@@ -457,7 +480,8 @@ function evalContextOf(ctx: RuleContext): EvalContext {
   if (!context) {
     context = {
       format: ctx.model.format,
-      opsets: Object.fromEntries(ctx.model.opsets.map((o) => [o.domain, o.version])),
+      // A function body's own opsets, not the model's.
+      opsets: Object.fromEntries(ctx.opsets.map((o) => [o.domain, o.version])),
       target: ctx.target,
     };
     evalContexts.set(ctx, context);
