@@ -355,12 +355,12 @@ function floatWidth(dtype: DType): 4 | 8 | undefined {
  * view (see SMALL_FLOAT_BYTES), into `into` when given (it must hold them);
  * undefined for any other tensor.
  */
-function smallFloatElements(t: Tensor, into?: Float64Array): Float64Array | undefined {
+function smallFloatElements(t: Tensor, into?: Float64Array, data: TensorData = t.data): Float64Array | undefined {
   const width = floatWidth(t.dtype);
   if (width === undefined || !LITTLE_ENDIAN) return undefined;
   const n = t.size;
   if (n * width > SMALL_FLOAT_BYTES) return undefined;
-  const bytes = t.data.bytes();
+  const bytes = data.bytes();
   if (bytes.byteLength < n * width) return undefined;
   const out = into ?? new Float64Array(n);
   for (let i = 0; i < n; i++) out[i] = readFloat(bytes, width, i);
@@ -379,9 +379,11 @@ export const SCRATCH_ELEMENTS = SMALL_FLOAT_BYTES / 4;
  * a fresh array for each read is most of what that arithmetic allocates.
  */
 export function numbersFor(t: Tensor, scratch: Float64Array): NumberArray {
-  const computed = computedData(t);
+  // The data asked for once: a codec's tensor may look for it in its file's bytes at every ask.
+  const data = t.data;
+  const computed = computedData(t, data);
   if (computed) return computed.read(scratch);
-  return smallFloatElements(t, scratch) ?? numberElements(t);
+  return smallFloatElements(t, scratch, data) ?? numberElements(t);
 }
 
 /**
@@ -490,8 +492,7 @@ export function floatTensor(dtype: 'float32' | 'float64', shape: readonly number
 }
 
 /** The data of a tensor whose elements an expression computed (and that still fits the tensor). */
-function computedData(t: Tensor): ComputedFloats | undefined {
-  const data = t.data;
+function computedData(t: Tensor, data: TensorData = t.data): ComputedFloats | undefined {
   return data instanceof ComputedFloats && data.dtype === t.dtype && data.length === t.size ? data : undefined;
 }
 
