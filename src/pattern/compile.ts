@@ -626,6 +626,9 @@ class Matcher {
 
   private matchAttr(a: AttrPattern, node: Node): boolean {
     const present = node.attr(a.name);
+    // In an ONNX function body, an attribute may name the caller's instead of
+    // holding a value: no value here to bind or compare.
+    if (present?.kind === 'ref') return this.fail(`attribute '${a.name}' of ${describeNode(node)} is the caller's ('${present.value}' of the function), not known here`, node);
     const attr = present ?? this.ops.attrDefaults[node.op]?.[a.name];
     const v = a.value;
     if (v.kind === 'bind') {

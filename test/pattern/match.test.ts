@@ -57,6 +57,15 @@ describe('match: captures and constants', () => {
     expect(ok(matchAt(BN, bn)).attrs.get('eps')).toEqual({ kind: 'float', value: 1e-5 });
   });
 
+  test("an attribute that names the caller's (ONNX function body) neither binds nor compares, and says so", () => {
+    const { bn } = batchNormGraph({ epsilon: 1e-3 });
+    bn.attrs.set('epsilon', { kind: 'ref', value: 'eps' });
+    expect(reason(matchAt(BN, bn))).toContain("attribute 'epsilon' of BatchNormalization 'bn0' is the caller's ('eps' of the function)");
+    expect(reason(matchAt('BatchNormalization($x, $s, $b, $m, $v){epsilon: 1e-3}', bn))).toContain("is the caller's");
+    // A pattern that does not ask for the attribute still matches (the driver decides about the node).
+    expect(matchAt('BatchNormalization($x, $s, $b, $m, $v)', bn).ok).toBe(true);
+  });
+
   test('a non-constant input fails :const with a reason naming the input', () => {
     const { bn } = batchNormGraph({ meanFromInput: true });
     expect(reason(matchAt(BN, bn))).toBe("input 3 of BatchNormalization 'bn0' is not constant");
