@@ -50,6 +50,43 @@ export function packFiles(name: string): string[] | undefined {
     .map((f) => path.join(dir, f));
 }
 
+/** The names of the built-in target bundles (`recipes/<name>.yaml`). */
+export function builtinBundleNames(): string[] {
+  if (!fs.existsSync(PACKS_DIR)) return [];
+  return fs
+    .readdirSync(PACKS_DIR, { withFileTypes: true })
+    .filter((e) => e.isFile() && e.name.endsWith('.yaml'))
+    .map((e) => e.name.slice(0, -'.yaml'.length))
+    .sort();
+}
+
+/** A built-in target bundle by name (`myriad`: `recipes/myriad.yaml` in the package), if there is one. */
+export function builtinBundleFile(name: string): string | undefined {
+  if (!/^[a-z0-9][a-z0-9_-]*$/.test(name)) return undefined;
+  const file = path.join(PACKS_DIR, `${name}.yaml`);
+  return fs.existsSync(file) && fs.statSync(file).isFile() ? file : undefined;
+}
+
+/**
+ * The recipe files a bundle entry names: a path to a recipe file as given; a
+ * bare name, a built-in pack (`core`) or target bundle (`myriad`); a bare
+ * `myriad.yaml` that is no file here, the built-in bundle of that name (so
+ * `recipe apply edgetpu.yaml model.tflite` works from any folder, as the
+ * bundles are listed by `recipe list`).
+ */
+export function entryFiles(entry: string): string[] {
+  if (/[\\/]/.test(entry)) return [entry];
+  if (!/\.ya?ml$/.test(entry)) {
+    const bundle = builtinBundleFile(entry);
+    return packFiles(entry) ?? (bundle ? [bundle] : [entry]);
+  }
+  if (!fs.existsSync(entry)) {
+    const bundle = builtinBundleFile(entry.replace(/\.ya?ml$/, ''));
+    if (bundle) return [bundle];
+  }
+  return [entry];
+}
+
 /**
  * Loads a bundle: the files in order, each preceded by what it `extends`.
  * Later files' `overrides` turn earlier rules off or set their options.
@@ -81,8 +118,16 @@ export function loadBundle(entries: readonly string[]): Bundle {
     recipes.push(recipe);
   };
   for (const entry of entries) {
-    const pack = !/[\\/]/.test(entry) && !/\.ya?ml$/.test(entry) ? packFiles(entry) : undefined;
-    for (const f of pack ?? [entry]) visit(f);
+    const files = entryFiles(entry);
+    if (files[0] === entry && !/[\\/]/.test(entry) && !fs.existsSync(entry)) {
+      // A bare name that is neither a file here nor built in: say what is built in.
+      const names = [...builtinBundleNames(), ...builtinPackNames()];
+      const guess = closest(entry.replace(/\.ya?ml$/, ''), names);
+      const hint = guess ? `did you mean '${guess}'? ('recipe list' lists the built-in bundles and packs)` : `built in: ${names.join(', ')}`;
+      errors.push(new RecipeError({ file: entry, line: 1, col: 1 }, 'cannot read recipe: no such file, nor a built-in bundle or pack of that name', undefined, hint));
+      continue;
+    }
+    for (const f of files) visit(f);
   }
 
   const targets = new Set([...BUILTIN_TARGETS, ...recipes.flatMap((r) => r.targets)]);

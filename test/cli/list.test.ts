@@ -11,7 +11,7 @@ describe('recipe list', () => {
     const r = await runCli('list');
     expect(r.code).toBe(0);
     const lines = r.stdout.split('\n').filter((l) => /^(bundle|pack) /.test(l));
-    expect(lines.slice(0, 3).map((l) => l.split(/\s+/)[1])).toEqual(['recipes/edgetpu.yaml', 'recipes/myriad.yaml', 'recipes/tensorrt.yaml']);
+    expect(lines.slice(0, 3).map((l) => l.split(/\s+/)[1])).toEqual(['edgetpu', 'myriad', 'tensorrt']);
     expect(lines.find((l) => l.startsWith('pack   core'))).toMatch(/^pack {3}core +2 rule\(s\) {2}core\/batchnorm 1\.1\.0: Inference-time BatchNormalization/);
     const json = JSON.parse((await runCli('list', '--json')).stdout) as { kind: string; name: string; rules: number }[];
     expect(json.filter((x) => x.kind === 'pack').map((x) => x.name)).toContain('hardswish');
@@ -28,6 +28,34 @@ describe('recipe list', () => {
     const fixHw = json.rules.find((x) => x.id === 'fix-height-width')!;
     expect(fixHw).toMatchObject({ enabled: false, kind: 'action fix-shape' });
     expect(r.stdout).toMatch(/\nfix-height-width .*\(action fix-shape; off\)\n/);
+  });
+
+  test('a built-in bundle by the name list gives it, or as a bare NAME.yaml that is no file here, from any folder', async () => {
+    const model = path.join(ROOT, 'examples/tiny-bn.onnx');
+    const byName = await runCli('list', 'myriad', '--json');
+    expect(byName.code).toBe(0);
+    const fromPath = (await runCli('list', path.join(ROOT, 'recipes/myriad.yaml'), '--json')).stdout;
+    expect(byName.stdout).toBe(fromPath);
+    const cwd = process.cwd();
+    process.chdir(dir);
+    try {
+      const r = await runCli('apply', 'edgetpu.yaml', model, '-o', path.join(dir, 'out.onnx'), '--report', 'json');
+      expect(r.code).toBe(0);
+      expect((JSON.parse(r.stdout) as { applied: { name: string }[] }).applied.map((a) => a.name)).toContain('edgetpu');
+      // A file of that name in the current folder is what it names, as any path.
+      fs.writeFileSync(path.join(dir, 'edgetpu.yaml'), 'recipe: local/edgetpu\nversion: 0.1.0\nrules: []\n');
+      const local = await runCli('apply', 'edgetpu.yaml', model, '-o', path.join(dir, 'out2.onnx'), '--report', 'json');
+      expect((JSON.parse(local.stdout) as { applied: { name: string }[] }).applied.map((a) => a.name)).toEqual(['local/edgetpu']);
+    } finally {
+      process.chdir(cwd);
+    }
+  });
+
+  test('a bare name that is neither a file nor built in: exit 3 with the closest built-in name', async () => {
+    const r = await runCli('apply', 'myriadd', path.join(ROOT, 'examples/tiny-bn.onnx'), '-o', path.join(dir, 'x.onnx'));
+    expect(r.code).toBe(3);
+    expect(r.stderr).toContain("myriadd:1:1 error cannot read recipe: no such file, nor a built-in bundle or pack of that name\n  hint: did you mean 'myriad'?");
+    expect(fs.existsSync(path.join(dir, 'x.onnx'))).toBe(false);
   });
 
   test('a recipe file that does not load: its errors at file:line:col, exit 3', async () => {

@@ -44,7 +44,7 @@ export const listCommand: Command = {
         const own = isBundle ? bundle.recipes.filter((r) => path.resolve(r.file) === path.join(PACKS_DIR, e.name)) : bundle.recipes;
         rows.push({
           kind: isBundle ? 'bundle' : 'pack',
-          name: isBundle ? `recipes/${e.name}` : e.name,
+          name: isBundle ? e.name.slice(0, -'.yaml'.length) : e.name,
           recipes: own.map((r) => ({ name: r.name, version: r.version ?? null, description: r.description ? firstSentence(r.description) : null })),
           rules: bundle.rules.filter((r) => r.enabled).length,
         });
