@@ -13,9 +13,11 @@ import { VERIFY_FLAGS, formatVerifyReport, jsonNumbers, verifyOptionsFrom } from
 
 export const applyCommand: Command = {
   name: 'apply',
-  usage: 'recipe apply <recipe.yaml|pack>... <model> -o <out> [--target T] [--dry-run] [--report json] [--explain RULE] [--diff]',
+  usage: 'recipe apply <recipe.yaml|pack|bundle>... <model> -o <out> [--target T] [--dry-run] [--report json] [--explain RULE] [--diff]',
   summary:
     'Apply a bundle of recipes to a model and write the rewritten model.\n' +
+    "Built-in packs and target bundles go by name ('recipe list' lists them:\n" +
+    "'recipe apply myriad model.xml -o out.xml').\n" +
     'The recipe files run in order, each after what it extends; rules run to a\n' +
     'fixpoint, then cleanup. Prints per rule how many nodes were tried, matched and\n' +
     'rewritten. The output records the recipes applied (name, version, sha256) in\n' +
