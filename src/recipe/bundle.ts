@@ -88,6 +88,23 @@ export function entryFiles(entry: string): string[] {
 }
 
 /**
+ * For an entry that names one recipe file which only extends others (a
+ * target bundle such as `myriad`: no rules of its own), the recipe files it
+ * brings in, in bundle order; undefined for anything else. What `recipe test`
+ * runs for a bundle: the rule tests of what it is made of.
+ */
+export function extendedRecipeFiles(entry: string): string[] | undefined {
+  const files = entryFiles(entry);
+  if (files.length !== 1 || !/\.ya?ml$/.test(files[0]!) || /\.test\.ya?ml$/.test(files[0]!) || !fs.existsSync(files[0]!)) return undefined;
+  const { recipe } = loadRecipeFile(files[0]!);
+  if (!recipe || recipe.extends.length === 0 || recipe.rules.length > 0) return undefined;
+  const own = path.resolve(files[0]!);
+  return loadBundle(files)
+    .recipes.map((r) => r.file)
+    .filter((f) => path.resolve(f) !== own);
+}
+
+/**
  * Loads a bundle: the files in order, each preceded by what it `extends`.
  * Later files' `overrides` turn earlier rules off or set their options.
  * Throws RecipeErrors with every problem found (each with file:line:col).

@@ -2,7 +2,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { main } from '../../src/cli/main';
 import type { Io } from '../../src/cli/command';
-import { PACKS_DIR } from '../../src/recipe/bundle';
+import { PACKS_DIR, extendedRecipeFiles, loadBundle } from '../../src/recipe/bundle';
 import { diffLines, findRuleTestFiles, formatResults, readSnapshots, runRuleTestFile } from '../../src/ruletest';
 import { tempDir } from '../helpers/corpus';
 
@@ -147,6 +147,27 @@ test('findRuleTestFiles takes pack names, recipe files and folders', () => {
   expect(findRuleTestFiles(['pow'], PACKS_DIR)).toEqual([path.join(PACKS_DIR, 'pow/pow.test.yaml')]);
   expect(findRuleTestFiles([path.join(PACKS_DIR, 'abs/abs.yaml')], PACKS_DIR)).toEqual([path.join(PACKS_DIR, 'abs/abs.test.yaml')]);
   expect(findRuleTestFiles([PACKS_DIR], PACKS_DIR).length).toBeGreaterThanOrEqual(10);
+});
+
+test('extendedRecipeFiles: a bundle that only extends others stands for what it extends; anything else for itself', () => {
+  const files = extendedRecipeFiles('edgetpu')!;
+  const bundle = loadBundle([path.join(PACKS_DIR, 'edgetpu.yaml')]);
+  expect(files).toEqual(bundle.recipes.map((r) => r.file).filter((f) => !f.endsWith('edgetpu.yaml')));
+  expect(files).toContain(path.join(PACKS_DIR, 'pow/pow.yaml'));
+  expect(extendedRecipeFiles('pow')).toBeUndefined();
+  expect(extendedRecipeFiles(path.join(PACKS_DIR, 'abs/abs.yaml'))).toBeUndefined();
+  expect(extendedRecipeFiles(path.join(PACKS_DIR, 'abs/abs.test.yaml'))).toBeUndefined();
+});
+
+test('recipe test <bundle>: the rule tests of every recipe the bundle extends', async () => {
+  const o = io();
+  expect(await main(['test', 'tensorrt', '--no-numeric', '--json'], o)).toBe(0);
+  const run = JSON.parse(o.stdout) as { ok: boolean; files: { file: string }[] };
+  const tested = run.files.map((f) => path.resolve(f.file)).sort();
+  const wanted = extendedRecipeFiles('tensorrt')!.map((f) => f.replace(/\.yaml$/, '.test.yaml')).filter((f) => fs.existsSync(f));
+  expect(tested).toEqual([...new Set(wanted)].sort());
+  expect(tested).toContain(path.join(PACKS_DIR, 'core/batchnorm.test.yaml'));
+  expect(run.ok).toBe(true);
 });
 
 test('diffLines marks removed and added lines with context', () => {
