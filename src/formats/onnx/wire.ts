@@ -34,9 +34,10 @@ export class Cursor {
 
   /**
    * A varint's low 32 bits, read the way protobuf's own readers do: at most
-   * five bytes are decoded and a longer varint's remaining five skipped
-   * unread. Bytes past the buffer read as 0 with the continuation bit set;
-   * callers check the position against the end of their message.
+   * five bytes are decoded, and a longer varint's further bytes (five at
+   * most) are passed over up to the one that ends it. Bytes past the buffer
+   * read as 0 with the continuation bit set; callers check the position
+   * against the end of their message.
    */
   private varint32(): number {
     const b = this.buf;
@@ -55,7 +56,13 @@ export class Cursor {
           if (byte >= 0x80) {
             byte = b[pos++] ?? 0x80;
             value |= (byte & 0x0f) << 28;
-            if (byte >= 0x80) pos += 5;
+            // Not five bytes skipped blindly: a varint of six to nine bytes
+            // ends sooner, and what follows it would be read as its field.
+            for (let extra = 0; byte >= 0x80; extra++) {
+              if (extra === 5) this.fail('varint longer than 10 bytes', this.pos);
+              byte = b[pos++] ?? 0x80;
+              if (pos > b.length) break;
+            }
           }
         }
       }
@@ -111,9 +118,18 @@ export class Cursor {
   lenEnd(end: number): number {
     const at = this.pos;
     if (at >= end) this.fail('truncated length', at);
-    const len = this.varint32();
+    let len = this.varint32();
     const start = this.pos;
     if (start > end) this.fail('truncated length', at);
+    // Five bytes or more can hold bits past the 32 kept: protobuf reads a
+    // length whole and refuses one over 2^31 - 1, where the low bits alone
+    // would read as a short length.
+    if (start - at >= 5) {
+      this.pos = at;
+      const whole = this.varint64(end, false);
+      if (whole !== len || len > 0x7fffffff) this.fail(`length ${whole} is over protobuf's limit of 2^31 - 1 bytes`, at);
+      len = whole;
+    }
     if (len > end - start) this.fail(`length ${len} runs past the end of its message (${end - start} bytes left)`, at);
     return start + len;
   }

@@ -168,6 +168,8 @@ describe('damaged and hostile files: exit 4 with one line naming the file, the f
   const cases: [string, () => Buffer, RegExp][] = [
     ['a field tag cut short', () => Buffer.concat([base(), Buffer.from([0x80])]), /ModelProto, byte \d+: truncated/],
     ['a length past the end', () => Buffer.concat([base(), Buffer.from([0x32, 5, 0x61])]), /ModelProto, byte \d+: length 5 runs past the end/],
+    // producer_name: 2^32 + 6 bytes, then six: its low 32 bits alone would read as a name of six bytes that fit.
+    ['a length past 2^31 - 1', () => Buffer.concat([base(), Buffer.from([0x12, 0x86, 0x80, 0x80, 0x80, 0x10, ...str('padded')])]), /ModelProto, byte \d+: length 4294967302 is over protobuf's limit/],
     ['field number 0', () => Buffer.concat([base(), Buffer.from([0])]), /byte \d+: invalid field tag 0/],
     ['wire type 6', () => Buffer.concat([base(), Buffer.from(varint((99 << 3) | 6))]), /invalid field tag/],
     ['an end-group without its start', () => Buffer.concat([base(), Buffer.from(varint((99 << 3) | 4))]), /invalid field tag/],

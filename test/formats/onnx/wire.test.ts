@@ -44,4 +44,29 @@ describe('Cursor varints', () => {
     expect(() => new Cursor(new Uint8Array([0x08]), 'f').lenEnd(1)).toThrow(/length 8 runs past the end/);
     expect(() => new Cursor(new Uint8Array([]), 'f').tag(0)).toThrow(/truncated field tag/);
   });
+
+  test('a varint of six to ten bytes ends where its last byte is, not five bytes past its fifth', () => {
+    // 5 padded to six bytes, then 42: protobuf's C++ reader reads 5 and then 42.
+    const cur = new Cursor(new Uint8Array([0x85, 0x80, 0x80, 0x80, 0x80, 0x00, 0x2a]), 'f');
+    expect(cur.uint32(7)).toBe(5);
+    expect(cur.pos).toBe(6);
+    expect(cur.uint32(7)).toBe(42);
+    // Ten bytes is the most a varint has.
+    const ten = new Cursor(new Uint8Array([...Array<number>(9).fill(0x81), 0x01]), 'f');
+    ten.uint32(10);
+    expect(ten.pos).toBe(10);
+    expect(() => new Cursor(new Uint8Array([...Array<number>(10).fill(0x81), 0x01]), 'f').uint32(11)).toThrow(/longer than 10 bytes/);
+  });
+
+  test('a length past 2^31 - 1 is refused, not read as its low 32 bits (protobuf refuses it too)', () => {
+    // 2^32 + 6, then six bytes: the low bits alone would be a length of 6 that fits.
+    const wide = new Uint8Array([0x86, 0x80, 0x80, 0x80, 0x10, ...Buffer.from('padded')]);
+    expect(() => new Cursor(wide, 'f').lenEnd(wide.length)).toThrow(/length 4294967302 is over protobuf's limit of 2\^31 - 1 bytes/);
+    expect(() => new Cursor(new Uint8Array([0x80, 0x80, 0x80, 0x80, 0x08, 0]), 'f').lenEnd(6)).toThrow(/length 2147483648 is over/);
+    // A length padded to six bytes is still its value.
+    const padded = new Uint8Array([0x86, 0x80, 0x80, 0x80, 0x80, 0x00, ...Buffer.from('padded')]);
+    const cur = new Cursor(padded, 'f');
+    expect(cur.lenEnd(padded.length)).toBe(padded.length);
+    expect(cur.pos).toBe(6);
+  });
 });
