@@ -48,6 +48,11 @@ export interface ModelLocation {
   tensor?: string;
   /** Format-specific path, e.g. `ModelProto.graph.node[12].attribute[0]`. */
   path?: string;
+  /**
+   * The model function (ONNX model-local function) that holds the problem, by
+   * name: a path gives only its position among the functions.
+   */
+  function?: string;
 }
 
 /** A model file that cannot be read or written: truncated, corrupt, hostile, missing parts. */
@@ -64,6 +69,7 @@ export class ModelError extends RecipeToolError {
 function formatModelError(loc: ModelLocation, reason: string): string {
   const where: string[] = [];
   if (loc.path) where.push(loc.path);
+  if (loc.function) where.push(`function '${loc.function}'`);
   if (loc.node) where.push(`node '${loc.node}'`);
   if (loc.tensor) where.push(`tensor '${loc.tensor}'`);
   if (loc.offset !== undefined) where.push(`byte ${loc.offset}`);

@@ -47,6 +47,12 @@ export interface ModelFunction {
   native?: unknown;
 }
 
+/** How messages name a function: `domain::name` as graph text spells it, and its overload when it has one. */
+export function functionLabel(fn: Pick<ModelFunction, 'domain' | 'name' | 'overload'>): string {
+  const name = fn.domain ? `${fn.domain}::${fn.name}` : fn.name;
+  return fn.overload ? `${name} (overload ${fn.overload})` : name;
+}
+
 /**
  * A model in any format: its top-level graphs, opsets and metadata. What the
  * IR does not model stays in `native`, owned by the format's codec, so that a

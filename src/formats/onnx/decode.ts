@@ -3,7 +3,7 @@ import { ModelError } from '../../errors';
 import type { Attr, Int } from '../../ir/attr';
 import { DTYPES, byteSize, type DType } from '../../ir/dtype';
 import { type AttrSource, Graph, type Node, type Shape, Value } from '../../ir/graph';
-import { Model, type FunctionAttribute, type ModelFunction } from '../../ir/model';
+import { Model, functionLabel, type FunctionAttribute, type ModelFunction } from '../../ir/model';
 import { BytesData, LazyData, StringData, type Tensor, type TensorData } from '../../ir/tensor';
 import { openExternalForRead, readExternal, type ExternalRef } from './external';
 import { AttrRec, FunctionRec, GraphRec, ModelRec, NodeRec, TensorRec, ValueInfoRec, irVersionOf, nodeIndex } from './records';
@@ -311,15 +311,140 @@ function readFunctions(cur: Cursor, options: DecodeOptions, at: readonly number[
   const out: ModelFunction[] = [];
   for (let i = 0; i < at.length; i += 3) {
     cur.path.push('functions', i / 3);
-    out.push(readFunction(cur, options, at[i]!, at[i + 1]!, at[i + 2]!));
+    const rec = new FunctionRec(cur.buf, at[i]!, at[i + 2]!, 25);
+    try {
+      out.push(readFunction(cur, options, rec, at[i + 1]!));
+    } catch (e) {
+      // The path gives the function's position only: say which function it is, once its name is read.
+      const error = asModelError(e, cur, options.file);
+      if (rec.name === '' || error.location.function !== undefined) throw error;
+      throw new ModelError({ ...error.location, function: functionLabel(rec) }, error.reason, error.hint);
+    }
+    // Every ONNX node has one or more outputs (IR.md, Graphs): no node can
+    // call a function without any, and a rewrite's cleanup, which keeps what
+    // the outputs need, would empty its body.
+    if (rec.outputs.length === 0) cur.fail('the function has no outputs, so no node can call it (an ONNX node has one or more)', rec.start, { function: functionLabel(rec) });
     cur.path.length -= 2;
   }
+  checkFunctionIds(out, options.file);
+  checkNoRecursion(out, options.file);
   return out;
 }
 
-/** Reads a FunctionProto: its body becomes a graph of its own, its formal inputs and outputs that graph's. */
-function readFunction(cur: Cursor, options: DecodeOptions, start: number, contentStart: number, end: number): ModelFunction {
-  const rec = new FunctionRec(cur.buf, start, end, 25);
+/**
+ * Refuses two functions of one domain, name and overload: onnx.proto wants
+ * the triple unique among a model's functions, and which of two a node calls
+ * is not defined.
+ */
+function checkFunctionIds(functions: readonly ModelFunction[], file: string): void {
+  const seen = new Map<string, number>();
+  for (let i = 0; i < functions.length; i++) {
+    const fn = functions[i]!;
+    const id = `${fn.domain}\0${fn.name}\0${fn.overload}`;
+    const first = seen.get(id);
+    if (first === undefined) {
+      seen.set(id, i);
+      continue;
+    }
+    throw new ModelError(
+      { file, path: `ModelProto.functions[${i}]`, function: functionLabel(fn), offset: (fn.native as FunctionRec).start },
+      `functions[${first}] has the same domain, name and overload: ONNX wants each function once, and which of the two a node calls is not defined`,
+    );
+  }
+}
+
+/**
+ * Refuses a function that calls itself, directly or through other functions
+ * (a node of its body, or of a subgraph in it, whose domain, op type and
+ * overload are a function's): onnx.proto does not allow recursive functions,
+ * and a runtime that expands calls, or a checker that follows them, would
+ * never finish (python onnx's checker overflows its stack).
+ */
+function checkNoRecursion(functions: readonly ModelFunction[], file: string): void {
+  if (functions.length === 0) return;
+  const byName = new Map<string, number[]>();
+  functions.forEach((fn, i) => {
+    const key = `${fn.domain}\0${fn.name}`;
+    const list = byName.get(key);
+    if (list) list.push(i);
+    else byName.set(key, [i]);
+  });
+  const calls: { to: number; node: Node }[][] = functions.map((fn) => {
+    const out: { to: number; node: Node }[] = [];
+    for (const g of fn.body.walkGraphs()) {
+      for (const n of g.nodes) {
+        const named = byName.get(`${n.domain}\0${n.op}`);
+        if (!named) continue;
+        const overload = nodeOverload(n, file);
+        for (const to of named) if (functions[to]!.overload === overload) out.push({ to, node: n });
+      }
+    }
+    return out;
+  });
+  // Depth first, with a stack of its own: a chain of thousands of functions
+  // calling the next is no reason to overflow the call stack.
+  const state = new Uint8Array(functions.length); // 0 not seen, 1 on the stack, 2 done
+  for (let root = 0; root < functions.length; root++) {
+    if (state[root] !== 0) continue;
+    const stack = [{ fn: root, next: 0 }];
+    state[root] = 1;
+    while (stack.length > 0) {
+      const top = stack[stack.length - 1]!;
+      const out = calls[top.fn]!;
+      if (top.next === out.length) {
+        state[top.fn] = 2;
+        stack.pop();
+        continue;
+      }
+      const call = out[top.next++]!;
+      if (state[call.to] === 0) {
+        state[call.to] = 1;
+        stack.push({ fn: call.to, next: 0 });
+        continue;
+      }
+      if (state[call.to] === 2) continue;
+      // A call of a function on the stack: the cycle runs from its frame to here.
+      const cycle = stack.slice(stack.findIndex((f) => f.fn === call.to));
+      const first = functions[call.to]!;
+      const via = calls[cycle[0]!.fn]![cycle[0]!.next - 1]!.node;
+      const route = [...cycle.map((f) => functionLabel(functions[f.fn]!)), functionLabel(first)].join(' -> ');
+      throw new ModelError(
+        { file, path: `ModelProto.functions[${call.to}]`, function: functionLabel(first), node: via.name, offset: nodeStart(via) },
+        `the function calls itself (${route}): ONNX does not allow recursive functions`,
+      );
+    }
+  }
+}
+
+/** NodeProto.overload (IR 10) of a node read from the file: which of the functions of its domain and op type it calls ('' when none is given). */
+function nodeOverload(n: Node, file: string): string {
+  const k = nodeIndex(n);
+  const rec = n.graph.native;
+  if (k < 0 || !(rec instanceof GraphRec)) return '';
+  // The node's bytes were checked when it was read: the cursor will not fail here.
+  const cur = new Cursor(rec.buf, file);
+  const end = rec.nodeRanges[3 * k + 2]!;
+  cur.pos = rec.nodeRanges[3 * k + 1]!;
+  let overload = '';
+  while (cur.pos < end) {
+    const tag = cur.tag(end);
+    if (tag === ((8 << 3) | WIRE.LEN)) overload = cur.string(end);
+    else cur.skip(tag & 7, end);
+  }
+  return overload;
+}
+
+/** Where the NodeProto of a node read from the file starts, if it was. */
+function nodeStart(n: Node): number | undefined {
+  const k = nodeIndex(n);
+  const rec = n.graph.native;
+  return k >= 0 && rec instanceof GraphRec ? rec.nodeRanges[3 * k] : undefined;
+}
+
+/** Reads a FunctionProto into `rec`: its body becomes a graph of its own, its formal inputs and outputs that graph's. */
+function readFunction(cur: Cursor, options: DecodeOptions, rec: FunctionRec, contentStart: number): ModelFunction {
+  const end = rec.end;
+  const start = rec.start;
   const nodes = new Ranges();
   const infos = new Ranges();
   const defaults = new Ranges();

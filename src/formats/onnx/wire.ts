@@ -1,5 +1,5 @@
 import * as fs from 'node:fs';
-import { ModelError } from '../../errors';
+import { ModelError, type ModelLocation } from '../../errors';
 import { noteWritten, writeAll } from '../atomic';
 import type { TensorData } from '../../ir/tensor';
 import { BytesData, LazyData } from '../../ir/tensor';
@@ -90,7 +90,7 @@ export class Cursor {
     return `ModelProto${this.path.slice(0, head).map(part).join('')}.<${skipped} more>${this.path.slice(tail).map(part).join('')}`;
   }
 
-  fail(reason: string, offset = this.pos, extra: { tensor?: string; node?: string } = {}): never {
+  fail(reason: string, offset = this.pos, extra: Pick<ModelLocation, 'tensor' | 'node' | 'function'> = {}): never {
     throw new ModelError({ file: this.file, offset, path: this.pathText(), ...extra }, reason);
   }
 

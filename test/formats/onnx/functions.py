@@ -2,6 +2,8 @@
 """ONNX models with model-local functions, for functions.test.ts.
 
   functions.py build DIR        writes DIR/<case>.onnx for every case below
+  functions.py hostile DIR      writes DIR/<case>.onnx for every hostile case
+                                (see HOSTILE), for functions-hostile.test.ts
   functions.py inspect FILE...  prints a JSON line of facts about each FILE:
                                 the full checker's verdict, the sha1 of each
                                 function's FunctionProto and its op types, the
@@ -112,6 +114,166 @@ def ir10_model():
     return m
 
 
+# ---- hostile cases (functions-hostile.test.ts says what each must give) ----
+
+HOSTILE = {}
+
+
+def hostile(fn):
+    HOSTILE[fn.__name__] = fn
+    return fn
+
+
+def local_fn(name, nodes, inputs=('X',), outputs=('Y',), attributes=(), overload=None):
+    f = h.make_function(LOCAL, name, list(inputs), list(outputs), nodes, [h.make_opsetid('', 17), h.make_opsetid(LOCAL, 1)],
+                        attributes=list(attributes))
+    if overload is not None:
+        f.MergeFromString(ld(13, overload))
+    return f
+
+
+def call(op, inputs=('x',), outputs=('y',), overload=None, **attrs):
+    node = h.make_node(op, list(inputs), list(outputs), name='call_' + op, domain=LOCAL, **attrs)
+    if overload is not None:
+        node.MergeFromString(ld(8, overload))
+    return node
+
+
+def one_call_model(main_nodes, functions, ir_version=8, inputs=('x',)):
+    """x: float[2, 3] (and c: bool, when asked) -> main_nodes -> y."""
+    ins = [h.make_tensor_value_info('x', TP.FLOAT, [2, 3])]
+    if 'c' in inputs:
+        ins.append(h.make_tensor_value_info('c', TP.BOOL, []))
+    g = h.make_graph(main_nodes, 'main', ins, [h.make_tensor_value_info('y', TP.FLOAT, [2, 3])])
+    m = h.make_model(g, opset_imports=[h.make_opsetid('', 17), h.make_opsetid(LOCAL, 1)], functions=functions, producer_name='functions.py')
+    m.ir_version = ir_version
+    return m
+
+
+def constants(names, n=3):
+    return [const(name, np.full(n, 0.5 + k, np.float32)) for k, name in enumerate(names)]
+
+
+def branch(name, nodes, output):
+    return h.make_graph(nodes, name, [], [h.make_tensor_value_info(output, TP.FLOAT, None)])
+
+
+@hostile
+def recursive_self():
+    """F's body calls F."""
+    return one_call_model([call('F')], [local_fn('F', [h.make_node('F', ['X'], ['Y'], name='again', domain=LOCAL)])])
+
+
+@hostile
+def recursive_mutual():
+    """F calls G, and G calls F from inside an If branch."""
+    then = branch('then', [h.make_node('F', ['X'], ['t'], name='back_to_F', domain=LOCAL)], 't')
+    other = branch('else', [h.make_node('Relu', ['X'], ['e'], name='relu')], 'e')
+    g_body = [h.make_node('If', ['C'], ['Y'], name='if', then_branch=then, else_branch=other)]
+    return one_call_model([call('F', ['x', 'c'])], [local_fn('F', [h.make_node('G', ['X', 'C'], ['Y'], name='to_G', domain=LOCAL)], inputs=('X', 'C')),
+                                                  local_fn('G', g_body, inputs=('X', 'C'))], inputs=('x', 'c'))
+
+
+@hostile
+def overload_calls():
+    """IR 10: F overload a calls F overload b, a function of its own: no recursion."""
+    to_b = h.make_node('F', ['X'], ['Y'], name='to_b', domain=LOCAL)
+    to_b.MergeFromString(ld(8, 'b'))
+    return one_call_model([call('F', overload='a')], [local_fn('F', [to_b], overload='a'),
+                                                      local_fn('F', [h.make_node('Neg', ['X'], ['Y'], name='neg')], overload='b')], ir_version=10)
+
+
+@hostile
+def duplicate():
+    """Two functions local::F (no overloads: IR 8), with different bodies."""
+    return one_call_model([call('F')], [local_fn('F', [h.make_node('Relu', ['X'], ['Y'], name='relu')]),
+                                        local_fn('F', [h.make_node('Neg', ['X'], ['Y'], name='neg')])])
+
+
+@hostile
+def undefined_name():
+    """F's body adds 'ghost', which nothing in it defines (a body sees nothing outside it)."""
+    return one_call_model([call('F')], [local_fn('F', [h.make_node('Add', ['X', 'ghost'], ['Y'], name='add')])])
+
+
+@hostile
+def ref_undeclared():
+    """A BatchNormalization whose epsilon refers to 'nope', which F does not declare."""
+    bn = h.make_node('BatchNormalization', ['X', 'scale', 'bias', 'mean', 'var'], ['Y'], name='bn')
+    eps = bn.attribute.add()
+    eps.name, eps.type, eps.ref_attr_name = 'epsilon', onnx.AttributeProto.FLOAT, 'nope'
+    return one_call_model([call('F')], [local_fn('F', constants(['scale', 'bias', 'mean', 'var']) + [bn])])
+
+
+@hostile
+def cycle():
+    """F's body: two Relus that read each other."""
+    nodes = [h.make_node('Relu', ['b'], ['a'], name='relu_a'), h.make_node('Relu', ['a'], ['b'], name='relu_b'),
+             h.make_node('Add', ['X', 'a'], ['Y'], name='add')]
+    return one_call_model([call('F')], [local_fn('F', nodes)])
+
+
+@hostile
+def zero_outputs():
+    """F has no outputs; main calls it with none, and computes y by a Relu of its own."""
+    main = [call('F', outputs=()), h.make_node('Relu', ['x'], ['y'], name='relu')]
+    return one_call_model(main, [local_fn('F', [h.make_node('Relu', ['X'], ['Y'], name='relu')], outputs=())])
+
+
+def nested_ifs(depth):
+    """F's body: an If whose then branch holds an If, `depth` deep (else branches are flat: the file stays small)."""
+    inner = branch('g0', [h.make_node('Relu', ['X'], ['t0'], name='leaf')], 't0')
+    for d in range(1, depth + 1):
+        flat = branch(f'e{d}', [h.make_node('Neg', ['X'], [f'e{d}'], name=f'neg{d}')], f'e{d}')
+        node = h.make_node('If', ['C'], [f't{d}'], name=f'if{d}', then_branch=inner, else_branch=flat)
+        inner = branch(f'g{d}', [node], f't{d}')
+    body = [inner.node[0], h.make_node('Identity', [inner.output[0].name], ['Y'], name='out')]
+    return one_call_model([call('F', ['x', 'c'])], [local_fn('F', body, inputs=('X', 'C'))], inputs=('x', 'c'))
+
+
+@hostile
+def nested_100():
+    return nested_ifs(100)
+
+
+@hostile
+def nested_60():
+    return nested_ifs(60)
+
+
+@hostile
+def huge_dims():
+    """A Constant of F's body whose dims ask for 2^90 floats, holding 3."""
+    k = const('k', np.ones(3, np.float32))
+    del k.attribute[0].t.dims[:]
+    k.attribute[0].t.dims.extend([2 ** 30] * 3)
+    return one_call_model([call('F')], [local_fn('F', [k, h.make_node('Add', ['X', 'k'], ['Y'], name='add')])])
+
+
+@hostile
+def huge_shape():
+    """IR 10: the BatchNormalization's input declared (value_info) with 100,000 dims of 2^53 - 1."""
+    bn = h.make_node('BatchNormalization', ['X', 'scale', 'bias', 'mean', 'var'], ['Y'], name='bn')
+    f = local_fn('F', constants(['scale', 'bias', 'mean', 'var']) + [bn])
+    f.MergeFromString(ld(12, h.make_tensor_value_info('X', TP.FLOAT, [2 ** 53 - 1] * 100_000).SerializeToString()))
+    return one_call_model([call('F')], [f], ir_version=10)
+
+
+@hostile
+def huge_length():
+    """A last functions field (ModelProto 25) whose length says 2^40 bytes: the file ends after 3."""
+    good = undefined_name().SerializeToString()
+    return good + varint(25 << 3 | 2) + varint(2 ** 40) + ld(1, 'F')
+
+
+def write_hostile(out_dir):
+    os.makedirs(out_dir, exist_ok=True)
+    for name, make in HOSTILE.items():
+        m = make()
+        with open(os.path.join(out_dir, name + '.onnx'), 'wb') as f:
+            f.write(m if isinstance(m, bytes) else m.SerializeToString())
+
+
 def build(out_dir):
     os.makedirs(out_dir, exist_ok=True)
     for name, m in [('calls', calls_model()), ('ir10', ir10_model())]:
@@ -140,6 +302,8 @@ def inspect(path):
 if __name__ == '__main__':
     if sys.argv[1] == 'build':
         build(sys.argv[2])
+    elif sys.argv[1] == 'hostile':
+        write_hostile(sys.argv[2])
     else:
         for p in sys.argv[2:]:
             inspect(p)
