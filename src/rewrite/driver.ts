@@ -1,6 +1,6 @@
 import { GraphError, ModelError } from '../errors';
 import type { Graph, Node, Value } from '../ir/graph';
-import type { Model, ModelFunction } from '../ir/model';
+import { functionLabel, type Model, type ModelFunction } from '../ir/model';
 import { CycleError, cleanup, hasSource, nodeOnCycle, sourcelessValues, toposort, validate } from '../ir/passes';
 import { opArity } from '../recipe/ops';
 import type { ActionRule, CompiledRule, PatternRule, RuleContext, RuleHit, RuleMiss } from './rule';
@@ -101,8 +101,10 @@ export function applyRules(model: Model, rules: readonly CompiledRule[], options
   for (const g of topGraphs) {
     const cycle = nodeOnCycle(g);
     if (cycle) {
+      // A function's body is named after it, without its domain: name the function itself.
+      const fn = model.functions.find((f) => f.body === g);
       throw new ModelError(
-        { file: model.source ?? '(model in memory)', node: cycle.node.name },
+        { file: model.source ?? '(model in memory)', node: cycle.node.name, ...(fn ? { function: functionLabel(fn) } : {}) },
         `graph '${cycle.graph.name}' has a cycle through ${cycle.node.op} '${cycle.node.name}': its nodes read each other in a circle, so it is not a valid model`,
       );
     }

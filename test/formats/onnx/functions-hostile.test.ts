@@ -149,3 +149,13 @@ describe('read, and written with every function as read', () => {
     expect([shape.length, new Set(shape).size, shape[0]]).toEqual([100_000, 1, 2 ** 53 - 1]);
   });
 });
+
+test('cycle: a function body whose nodes read each other is read and shown; a rewrite refuses it, naming the function, as it does such a graph', async () => {
+  const model = file('cycle');
+  const shown = await runCli('show', '--graph', model);
+  expect(shown.code).toBe(0);
+  const r = await runCli('apply', BN, model, '-o', `${model}.bn.onnx`);
+  expect(r.code).toBe(4);
+  expect(r.stderr).toBe(`recipe: ${model}: function 'local::F', node 'relu_a': graph 'F' has a cycle through Relu 'relu_a': its nodes read each other in a circle, so it is not a valid model\n`);
+  expect(fs.existsSync(`${model}.bn.onnx`)).toBe(false);
+});
