@@ -133,8 +133,12 @@ export function codeCacheDir(env: NodeJS.ProcessEnv): string {
 export function readCodeCache(file: string): Buffer | undefined {
   let fd: number | undefined;
   try {
-    fd = fs.openSync(file, 'r');
+    // Without O_NONBLOCK, opening a FIFO put in the cache file's place waits
+    // for a writer, forever; a regular file opens as usual.
+    fd = fs.openSync(file, fs.constants.O_RDONLY | (fs.constants.O_NONBLOCK ?? 0));
     const stat = fs.fstatSync(fd);
+    // A FIFO or a device is no cache file, and reading one may never end.
+    if (!stat.isFile()) return undefined;
     const uid = process.getuid?.();
     if (uid !== undefined && (stat.uid !== uid || (stat.mode & 0o022) !== 0)) return undefined;
     const bytes = fs.readFileSync(fd);

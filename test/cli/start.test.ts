@@ -5,7 +5,7 @@
  * code with a run of the same command without any cache. Runs the built
  * dist/ (the test setup builds it).
  */
-import { spawnSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { codeCacheDir, codeCacheFile, MAX_CACHE_FILES, readCodeCache } from '../../src/cli/start';
@@ -42,6 +42,8 @@ function recipe(args: string[], env: Record<string, string | undefined>, nodeArg
   const r = spawnSync(process.execPath, ['-r', RECORDER, ...nodeArgs, ...args], {
     encoding: 'utf8',
     env: { ...process.env, RECIPE_NO_CODE_CACHE: undefined, RECIPE_CODE_CACHE_DIR: undefined, ...env, RECORD_MODULES_TO: record },
+    // A run that hangs ends here, and fails its test, instead of stopping the suite.
+    timeout: 60_000,
   });
   const loaded = fs.existsSync(record) ? (JSON.parse(fs.readFileSync(record, 'utf8')) as string[]) : [];
   const modules = loaded.filter((f) => f.startsWith(ROOT + path.sep) && !f.includes('node_modules')).map((f) => path.relative(ROOT, f));
@@ -105,6 +107,27 @@ test('a corrupt cache file is ignored and replaced: garbage, a truncated file, f
     const r = recipe(applyArgs(out), { RECIPE_CODE_CACHE_DIR: cacheDir });
     expect([kind, outcome(r)]).toEqual([kind, outcome(uncached)]);
     expect([kind, readCodeCache(cacheFile) !== undefined]).toEqual([kind, true]);
+  }
+});
+
+test('random bytes, a folder or a named pipe in place of the cache file change nothing: same output and exit code, nothing on stderr', () => {
+  const cacheDir = fresh('cache-replaced');
+  const out = fresh('replaced.onnx');
+  const uncached = recipe(applyArgs(out), { RECIPE_NO_CODE_CACHE: '1' });
+  recipe(applyArgs(out), { RECIPE_CODE_CACHE_DIR: cacheDir });
+  const cacheFile = path.join(cacheDir, cacheFiles(cacheDir)[0]!);
+  const size = fs.statSync(cacheFile).size;
+  const replacements: [string, () => void][] = [
+    // As long as a real cache: the checksum, not the length, tells it apart.
+    ['random bytes', () => fs.writeFileSync(cacheFile, require('node:crypto').randomBytes(size))],
+    ['a folder', () => fs.mkdirSync(cacheFile)],
+    // Opened for reading, a FIFO with no writer blocks: the run must not wait for one.
+    ['a named pipe', () => execFileSync('mkfifo', [cacheFile])],
+  ];
+  for (const [kind, replace] of replacements) {
+    fs.rmSync(cacheFile, { recursive: true, force: true });
+    replace();
+    expect([kind, outcome(recipe(applyArgs(out), { RECIPE_CODE_CACHE_DIR: cacheDir }))]).toEqual([kind, outcome(uncached)]);
   }
 });
 
