@@ -270,7 +270,15 @@ function readModel(cur: Cursor, options: DecodeOptions): Model {
   if (functionsAt.length === 0 || options.decodeGraph) {
     model.functions = readFunctions(cur, options, functionsAt);
     rec.functions = model.functions.slice();
-  } else readFunctionsWhenAsked(model, rec, functionsAt, options);
+  } else {
+    // As the graph: checked now, so that a corrupt file fails at read, and built on first use.
+    for (let i = 0; i < functionsAt.length; i += 3) {
+      cur.path.push('functions', i / 3);
+      skimFunction(cur, options, functionsAt[i + 1]!, functionsAt[i + 2]!, rec.functionExternals);
+      cur.path.length -= 2;
+    }
+    readFunctionsWhenAsked(model, rec, functionsAt, options);
+  }
   model.source = options.file;
   model.native = rec;
   return model;
@@ -315,10 +323,7 @@ function readFunctions(cur: Cursor, options: DecodeOptions, at: readonly number[
     try {
       out.push(readFunction(cur, options, rec, at[i + 1]!));
     } catch (e) {
-      // The path gives the function's position only: say which function it is, once its name is read.
-      const error = asModelError(e, cur, options.file);
-      if (rec.name === '' || error.location.function !== undefined) throw error;
-      throw new ModelError({ ...error.location, function: functionLabel(rec) }, error.reason, error.hint);
+      throw inFunction(asModelError(e, cur, options.file), rec);
     }
     // Every ONNX node has one or more outputs (IR.md, Graphs): no node can
     // call a function without any, and a rewrite's cleanup, which keeps what
@@ -329,6 +334,65 @@ function readFunctions(cur: Cursor, options: DecodeOptions, at: readonly number[
   checkFunctionIds(out, options.file);
   checkNoRecursion(out, options.file);
   return out;
+}
+
+/** The error, naming the function it arose in (the path gives its position only) once its name is read. */
+function inFunction(error: ModelError, fn: { domain: string; name: string; overload: string }): ModelError {
+  if (fn.name === '' || error.location.function !== undefined) return error;
+  return new ModelError({ ...error.location, function: functionLabel(fn) }, error.reason, error.hint);
+}
+
+/**
+ * Walks a FunctionProto the way readFunction reads it, checking what it
+ * would refuse (wire structure, tensors and their external data, duplicate
+ * attributes, nesting) without building its body; the checks of functions
+ * against each other wait for the read. External tensors found are added to
+ * `externals`.
+ */
+function skimFunction(cur: Cursor, options: DecodeOptions, contentStart: number, end: number, externals: TensorRec[]): void {
+  const id = { domain: '', name: '', overload: '' };
+  try {
+    // Its name, domain and overload first (fields 1, 10 and 13: the body's nodes, 7, come between), to name it in errors.
+    const parts: number[] = [];
+    cur.pos = contentStart;
+    while (cur.pos < end) {
+      const s = cur.pos;
+      const tag = cur.tag(end);
+      const f = tag >>> 3;
+      const wire = tag & 7;
+      if (wire !== WIRE.LEN || !KNOWN_FIELDS.function.has(f)) cur.skip(wire, end);
+      else if (f === 7 || f === 9 || f === 11 || f === 12 || f === 14) {
+        const stop = cur.lenEnd(end);
+        parts.push(f, s, cur.pos, stop);
+        cur.pos = stop;
+      } else {
+        const text = cur.string(end);
+        if (f === 1) id.name = text;
+        else if (f === 10) id.domain = text;
+        else if (f === 13) id.overload = text;
+      }
+    }
+    const base = cur.path.length;
+    const counts = new Map<number, number>();
+    for (let k = 0; k < parts.length; k += 4) {
+      const f = parts[k]!;
+      const at = counts.get(f) ?? 0;
+      counts.set(f, at + 1);
+      const [s, from, stop] = [parts[k + 1]!, parts[k + 2]!, parts[k + 3]!];
+      // The field paths of a full read (readFunction, buildGraph).
+      cur.path.push(f === 7 ? 'node' : f === 9 ? 'opset_import' : f === 11 ? 'attribute_proto' : f === 12 ? 'value_info' : 'metadata_props', at);
+      if (f === 7) skimNode(cur, options, from, stop, 0, externals);
+      else if (f === 11) skimAttr(cur, options, from, stop, 0, externals);
+      else if (f === 12) readValueInfo(cur, s, from, stop, 12);
+      else {
+        cur.pos = from;
+        readStringPair(cur, stop, 1, 2, f === 9);
+      }
+      cur.path.length = base;
+    }
+  } catch (e) {
+    throw inFunction(asModelError(e, cur, options.file), id);
+  }
 }
 
 /**

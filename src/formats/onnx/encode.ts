@@ -86,7 +86,9 @@ export class Encoder {
     if (rec && !rec.graphDecoded && (this.forced || mode === 'external' || (mode === 'inline' && rec.externals.length > 0))) {
       void model.graphs; // tensors move or everything is encoded again: decode the graph after all
     }
-    if (rec && !rec.functionsDecoded && this.forced) void model.functions;
+    // A function's external tensors must be kept beside the output, inlined or
+    // moved like the graph's: functions that hold any are decoded for that.
+    if (rec && !rec.functionsDecoded && (this.forced || rec.functionExternals.length > 0)) void model.functions;
     // Functions nobody looked at are copied as read (as before they were decoded at all).
     const functionsAsRead = rec !== undefined && !rec.functionsDecoded;
     const lazy = rec !== undefined && !rec.graphDecoded;

@@ -88,6 +88,8 @@ export class ModelRec extends Rec {
   functionsDecoded = true;
   /** External tensors found while validating an undecoded graph (for `keep` writes). */
   externals: TensorRec[] = [];
+  /** External tensors found while validating undecoded functions: the writer decodes functions that hold any. */
+  functionExternals: TensorRec[] = [];
   /** Folder external data locations are relative to. */
   dir = '';
   file = '';

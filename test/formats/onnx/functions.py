@@ -274,9 +274,29 @@ def write_hostile(out_dir):
             f.write(m if isinstance(m, bytes) else m.SerializeToString())
 
 
+def external_model(out_dir):
+    """x -> Shifted -> y: the function's Constant holds its data in external.bin (python onnx writes no such file, some tools do)."""
+    w = np.arange(600, dtype=np.float32).reshape(2, 300)
+    with open(os.path.join(out_dir, 'external.bin'), 'wb') as f:
+        f.write(b'\0' * 64 + w.tobytes())
+    t = nh.from_array(w, 'w')
+    t.ClearField('raw_data')
+    t.data_location = TP.EXTERNAL
+    for k, v in [('location', 'external.bin'), ('offset', '64'), ('length', str(w.nbytes))]:
+        e = t.external_data.add()
+        e.key, e.value = k, v
+    body = [h.make_node('Constant', [], ['W'], name='w', value=t), h.make_node('Add', ['X', 'W'], ['Y'], name='add')]
+    fn = h.make_function(LOCAL, 'Shifted', ['X'], ['Y'], body, [h.make_opsetid('', 15)])
+    g = h.make_graph([h.make_node('Shifted', ['x'], ['y'], name='call', domain=LOCAL)], 'main',
+                     [h.make_tensor_value_info('x', TP.FLOAT, [2, 300])], [h.make_tensor_value_info('y', TP.FLOAT, [2, 300])])
+    m = h.make_model(g, opset_imports=[h.make_opsetid('', 15), h.make_opsetid(LOCAL, 1)], functions=[fn], producer_name='functions.py')
+    m.ir_version = 8
+    return m
+
+
 def build(out_dir):
     os.makedirs(out_dir, exist_ok=True)
-    for name, m in [('calls', calls_model()), ('ir10', ir10_model())]:
+    for name, m in [('calls', calls_model()), ('ir10', ir10_model()), ('external', external_model(out_dir))]:
         with open(os.path.join(out_dir, name + '.onnx'), 'wb') as f:
             f.write(m.SerializeToString())
 

@@ -108,6 +108,26 @@ describe('writing', () => {
     expect(fs.readFileSync(out).equals(fs.readFileSync(CALLS))).toBe(true);
   });
 
+  test('a function\'s external tensor is kept beside a copy in another folder, and inlined by --external-data inline', async () => {
+    const src = path.join(dir, 'external.onnx');
+    const data = (file: string, options = {}): Buffer => {
+      const w = fn(readOnnx(file, options), 'Shifted').body.nodes[0]!.attr('value');
+      return Buffer.from((w as { value: { data: { bytes(): Uint8Array } } }).value.data.bytes());
+    };
+    const want = data(src);
+    const other = path.join(dir, 'elsewhere');
+    fs.mkdirSync(other);
+    const kept = path.join(other, 'kept.onnx');
+    expect((await runCli('copy', src, '-o', kept)).code).toBe(0);
+    expect(fs.readFileSync(path.join(other, 'external.bin')).equals(fs.readFileSync(path.join(dir, 'external.bin')))).toBe(true);
+    expect(fs.readFileSync(kept).equals(fs.readFileSync(src))).toBe(true);
+    const inline = path.join(other, 'inline.onnx');
+    expect((await runCli('copy', src, '-o', inline, '--external-data', 'inline')).code).toBe(0);
+    fs.rmSync(path.join(other, 'external.bin'));
+    expect(data(inline).equals(want)).toBe(true);
+    expect(inspect(inline).checker).toBeNull();
+  });
+
   test('a function made in memory is written so that the checker accepts it and onnxruntime runs its calls', async () => {
     const withFunction = parseModel(`model onnx
 opsets ai.onnx:17, local:1
