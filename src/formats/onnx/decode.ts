@@ -471,7 +471,9 @@ function checkNoRecursion(functions: readonly ModelFunction[], file: string): vo
       const cycle = stack.slice(stack.findIndex((f) => f.fn === call.to));
       const first = functions[call.to]!;
       const via = calls[cycle[0]!.fn]![cycle[0]!.next - 1]!.node;
-      const route = [...cycle.map((f) => functionLabel(functions[f.fn]!)), functionLabel(first)].join(' -> ');
+      const names = [...cycle.map((f) => functionLabel(functions[f.fn]!)), functionLabel(first)];
+      // A cycle through thousands of functions keeps its two ends: the error stays one readable line.
+      const route = (names.length <= 8 ? names : [...names.slice(0, 3), `<${names.length - 5} more>`, ...names.slice(-2)]).join(' -> ');
       throw new ModelError(
         { file, path: `ModelProto.functions[${call.to}]`, function: functionLabel(first), node: via.name, offset: nodeStart(via) },
         `the function calls itself (${route}): ONNX does not allow recursive functions`,

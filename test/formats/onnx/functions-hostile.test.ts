@@ -56,6 +56,12 @@ describe('refused: exit 4, one line naming the file and the function; nothing wr
       'the same, through G, whose call back to F is inside an If branch',
     ],
     [
+      'recursive_chain',
+      'copy writes it back',
+      /function 'local::F0', node 'to_F1', byte \d+: the function calls itself \(local::F0 -> local::F1 -> local::F2 -> <996 more> -> local::F999 -> local::F0\)/,
+      'the same through 1,000 functions: followed without the call stack, and said in one short line',
+    ],
+    [
       'duplicate',
       'copy writes it back',
       /ModelProto\.functions\[1\], function 'local::F', byte \d+: functions\[0\] has the same domain, name and overload/,
@@ -89,6 +95,7 @@ describe('refused: exit 4, one line naming the file and the function; nothing wr
       const r = await runCli(...argv);
       expect([argv[0], r.code, r.stdout]).toEqual([argv[0], 4, '']);
       expect(r.stderr).toMatch(new RegExp(`^recipe: ${model}: [^\\n]+\\n$`));
+      expect(r.stderr.length).toBeLessThan(400);
       expect(r.stderr.trimEnd()).toMatch(message);
     }
     expect(fs.existsSync(`${model}.bn.onnx`) || fs.existsSync(`${model}.myriad.onnx`)).toBe(false);

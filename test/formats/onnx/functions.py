@@ -175,6 +175,13 @@ def recursive_mutual():
 
 
 @hostile
+def recursive_chain():
+    """F0 calls F1, which calls F2, ... F999, which calls F0."""
+    fns = [local_fn(f'F{i}', [h.make_node(f'F{(i + 1) % 1000}', ['X'], ['Y'], name=f'to_F{(i + 1) % 1000}', domain=LOCAL)]) for i in range(1000)]
+    return one_call_model([call('F0')], fns)
+
+
+@hostile
 def overload_calls():
     """IR 10: F overload a calls F overload b, a function of its own: no recursion."""
     to_b = h.make_node('F', ['X'], ['Y'], name='to_b', domain=LOCAL)
