@@ -229,33 +229,27 @@ function readModel(cur: Cursor, options: DecodeOptions): Model {
     cur.path.pop();
     model = new Model('onnx', new Graph(''));
     rec.graphDecoded = false;
-    let graphs: Graph[] = [];
-    Object.defineProperty(model, 'graphs', {
-      configurable: true,
-      enumerable: true,
-      get(): Graph[] {
-        if (!rec.graphDecoded) {
-          const lazy = new Cursor(buf, options.file);
-          lazy.path.push('graph');
-          try {
-            rec.graph = readGraph(lazy, options, at[0], at[1], at[2], 7, undefined, 0, true);
-            pinTrained(rec.graph, rec, options.file);
-            markOverridable(rec.graph, rec);
-          } catch (e) {
-            throw asModelError(e, lazy, options.file);
-          }
-          rec.graphDecoded = true;
-          rec.externals = [];
-          graphs = [rec.graph];
-          if (options.sparse?.holesInAttributes) fillOpaqueAttrs(rec.graph, options.sparse, buf);
+    decodedOnFirstUse(
+      model,
+      'graphs',
+      () => {
+        const lazy = new Cursor(buf, options.file);
+        lazy.path.push('graph');
+        try {
+          rec.graph = readGraph(lazy, options, at[0], at[1], at[2], 7, undefined, 0, true);
+          pinTrained(rec.graph, rec, options.file);
+          markOverridable(rec.graph, rec);
+        } catch (e) {
+          throw asModelError(e, lazy, options.file);
         }
-        return graphs;
+        rec.externals = [];
+        if (options.sparse?.holesInAttributes) fillOpaqueAttrs(rec.graph, options.sparse, buf);
+        return [rec.graph];
       },
-      set(value: Graph[]) {
+      () => {
         rec.graphDecoded = true;
-        graphs = value;
       },
-    });
+    );
   } else {
     model = new Model('onnx', new Graph(''));
   }
@@ -291,26 +285,45 @@ function readModel(cur: Cursor, options: DecodeOptions): Model {
  */
 function readFunctionsWhenAsked(model: Model, rec: ModelRec, at: readonly number[], options: DecodeOptions): void {
   rec.functionsDecoded = false;
-  let functions: ModelFunction[] = [];
-  Object.defineProperty(model, 'functions', {
+  decodedOnFirstUse(
+    model,
+    'functions',
+    () => {
+      const cur = new Cursor(rec.buf, options.file);
+      try {
+        rec.functions = readFunctions(cur, options, at);
+      } catch (e) {
+        throw asModelError(e, cur, options.file);
+      }
+      return rec.functions.slice();
+    },
+    () => {
+      rec.functionsDecoded = true;
+    },
+  );
+}
+
+/**
+ * Makes `model[key]` a property that `decode`s its value the first time it
+ * is read and keeps it; a value assigned first is taken as it is. `decoded`
+ * is called either way, before the value is returned or kept: from then on
+ * the writer may no longer copy the undecoded bytes.
+ */
+function decodedOnFirstUse<K extends 'graphs' | 'functions'>(model: Model, key: K, decode: () => Model[K], decoded: () => void): void {
+  let value: Model[K] | undefined;
+  Object.defineProperty(model, key, {
     configurable: true,
     enumerable: true,
-    get(): ModelFunction[] {
-      if (!rec.functionsDecoded) {
-        const cur = new Cursor(rec.buf, options.file);
-        try {
-          functions = readFunctions(cur, options, at);
-        } catch (e) {
-          throw asModelError(e, cur, options.file);
-        }
-        rec.functions = functions.slice();
-        rec.functionsDecoded = true;
+    get(): Model[K] {
+      if (value === undefined) {
+        value = decode();
+        decoded();
       }
-      return functions;
+      return value;
     },
-    set(value: ModelFunction[]) {
-      rec.functionsDecoded = true;
-      functions = value;
+    set(v: Model[K]) {
+      decoded();
+      value = v;
     },
   });
 }
