@@ -17,7 +17,7 @@ import {
 } from '../expr';
 import type { Node, Value } from '../ir/graph';
 import type { Attr } from '../ir/attr';
-import type { FormatId, Model, Opset } from '../ir/model';
+import { functionLabel, type FormatId, type Model, type Opset } from '../ir/model';
 import {
   checkReplacement,
   compilePattern,
@@ -415,9 +415,9 @@ function patternRule(
       // skipReason let the rule through for some graph; a function body has
       // opsets of its own, so each graph's is checked here.
       if (spec.opset && context.format === 'onnx') {
-        const v = onnxOpset(ctx.opsets);
+        const v = context.opsets?.[''] ?? context.opsets?.['ai.onnx'];
         if (!opsetInRange(v, spec.opset)) {
-          const of = ctx.function ? `function '${ctx.function.name}'` : 'the model';
+          const of = ctx.function ? `function '${functionLabel(ctx.function)}'` : 'the model';
           return { ok: false, reason: `not for opset ${v}, the opset of ${of} (opset ${spec.opset.min ?? ''}..${spec.opset.max ?? ''})` };
         }
       }

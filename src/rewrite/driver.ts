@@ -203,8 +203,7 @@ function callerAttribute(nodes: readonly Node[], fn: ModelFunction): string | un
     if (n.attrCount === 0) continue;
     for (const [name, a] of n.attrs) {
       if (a.kind === 'ref') {
-        const fnName = fn.domain ? `${fn.domain}::${fn.name}` : fn.name;
-        return `attribute '${name}' of ${n.op} '${n.name}' refers to attribute '${a.value}' of function '${fnName}': its value is each caller's, not known here`;
+        return `attribute '${name}' of ${n.op} '${n.name}' refers to attribute '${a.value}' of function '${functionLabel(fn)}': its value is each caller's, not known here`;
       }
     }
   }

@@ -5,7 +5,7 @@ import { EXIT } from '../exit-codes';
 
 export const checkCommand: Command = {
   name: 'check',
-  usage: 'recipe check <recipe.yaml|pack>... [--json]',
+  usage: 'recipe check <recipe.yaml|pack|bundle>... [--json]',
   summary:
     'Validate recipe files without a model.\n' +
     'Checks the schema, extends, overrides, targets, and every pattern, condition,\n' +

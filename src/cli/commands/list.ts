@@ -9,7 +9,7 @@ import { printRecipeErrors, registerBuiltinActions } from './check';
 
 export const listCommand: Command = {
   name: 'list',
-  usage: 'recipe list [<recipe.yaml|pack>...] [--json]',
+  usage: 'recipe list [<recipe.yaml|pack|bundle>...] [--json]',
   summary:
     'List what recipes do. Without arguments: the built-in target bundles and packs,\n' +
     'with their versions and rule counts. With recipe files or pack names: every rule\n' +
