@@ -10,7 +10,7 @@ const path = require('node:path');
 
 const root = path.resolve(__dirname, '..');
 const outDir = path.resolve(root, process.argv[2] ?? 'dist');
-const files = ['src/verify/litert_runner.mjs', 'src/verify/armnn_runner.py', 'src/verify/onnx_runner.js'];
+const files = ['src/verify/litert_runner.mjs', 'src/verify/armnn_runner.py', 'src/verify/onnx_runner.js', 'src/verify/runner_wire.js'];
 for (const file of files) {
   const to = path.join(outDir, path.relative(path.join(root, 'src'), file));
   fs.mkdirSync(path.dirname(to), { recursive: true });

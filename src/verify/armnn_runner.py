@@ -1,21 +1,18 @@
 """Runs TFLite models with ArmNN's TfLiteParser on the CpuRef backend.
 
 Started by src/verify/armnn.ts for the int8/uint8 models LiteRT.js refuses.
-stdin: JSON {"jobs": [{"model", "inputs"?: [{dtype, shape, data(base64)}], "inputsFrom"?, "seed"?}]}
-stdout: JSON [{"ok", "error"?, "inputs", "outputs": [{name, dtype, shape, data}]}]
+Usage: armnn_runner.py REQUEST RESPONSE, both in the format of runner_wire.js
+(a JSON header, then the tensors' raw bytes, each 8-aligned).
+request: {"jobs": [{"model", "inputs"?: [{dtype, shape, data}], "inputsFrom"?, "seed"?}]}
+response: {"results": [{"ok", "error"?, "inputs", "outputs": [{name, dtype, shape, data}]}]}
 """
-import base64
 import json
-import os
+import struct
 import sys
 
 import numpy as np
 
-# pyarmnn prints notes about parsers it lacks; keep stdout for our JSON.
-_stdout = sys.stdout
-sys.stdout = sys.stderr
-import pyarmnn as ann  # noqa: E402
-sys.stdout = _stdout
+import pyarmnn as ann
 
 DTYPES = {
     ann.DataType_Float32: ("float32", np.float32),
@@ -31,17 +28,55 @@ NUMPY = {"float32": np.float32, "float16": np.float16, "uint8": np.uint8, "int8"
          "int16": np.int16, "int32": np.int32, "bool": np.uint8, "int64": np.int64}
 
 
-def wire(name, array):
-    array = np.ascontiguousarray(array)
-    return {"name": name, "dtype": str(array.dtype) if array.dtype != np.bool_ else "bool",
-            "shape": list(array.shape), "data": base64.b64encode(array.tobytes()).decode("ascii")}
+MAGIC = b"RCPW"
 
 
-def unwire(t):
-    return np.frombuffer(base64.b64decode(t["data"]), dtype=NUMPY[t["dtype"]]).reshape(t["shape"]).copy()
+def align8(n):
+    return (n + 7) & ~7
 
 
-def run(job, previous):
+def read_message(path):
+    with open(path, "rb") as f:
+        data = f.read()
+    if data[:4] != MAGIC:
+        raise RuntimeError("%s is not a runner message" % path)
+    (header_length,) = struct.unpack_from("<I", data, 4)
+    body = json.loads(data[8:8 + header_length].decode("utf-8"))
+    base = align8(8 + header_length)
+    view = memoryview(data)
+    return body, lambda i: view[base + body["blobs"][i][0]: base + body["blobs"][i][0] + body["blobs"][i][1]]
+
+
+def write_message(path, body, blobs):
+    places, offset = [], 0
+    for b in blobs:
+        places.append([offset, len(b)])
+        offset = align8(offset + len(b))
+    header = json.dumps(dict(body, blobs=places)).encode("utf-8")
+    base = align8(8 + len(header))
+    with open(path, "wb") as f:
+        f.write(MAGIC + struct.pack("<I", len(header)) + header)
+        for (place, _), b in zip(places, blobs):
+            f.seek(base + place)
+            f.write(b)
+
+
+class Blobs:
+    def __init__(self):
+        self.items = []
+
+    def wire(self, name, array):
+        array = np.ascontiguousarray(array)
+        self.items.append(array.tobytes())
+        return {"name": name, "dtype": str(array.dtype) if array.dtype != np.bool_ else "bool",
+                "shape": list(array.shape), "data": len(self.items) - 1}
+
+
+def unwire(t, data):
+    return np.frombuffer(data, dtype=NUMPY[t["dtype"]]).reshape(t["shape"]).copy()
+
+
+def run(job, previous, blob, blobs):
     parser = ann.ITfLiteParser()
     network = parser.CreateNetworkFromBinaryFile(job["model"])
     graph_id = 0
@@ -55,9 +90,9 @@ def run(job, previous):
     net_id, _ = runtime.LoadNetwork(optimized)
 
     if job.get("inputs") is not None:
-        arrays = [unwire(t) for t in job["inputs"]]
+        arrays = [unwire(t, blob(t["data"])) for t in job["inputs"]]
     elif job.get("inputsFrom") is not None:
-        arrays = [unwire(t) for t in previous[job["inputsFrom"]]["inputs"]]
+        arrays = [unwire(t, blobs.items[t["data"]]) for t in previous[job["inputsFrom"]]["inputs"]]
     else:
         rng = np.random.default_rng(job.get("seed", 1))
         arrays = []
@@ -81,20 +116,21 @@ def run(job, previous):
     results = ann.workload_tensors_to_ndarray(output_tensors)
     return {
         "ok": True,
-        "inputs": [wire(n, a) for n, a in zip(input_names, arrays)],
-        "outputs": [wire(n, a) for n, a in zip(output_names, results)],
+        "inputs": [blobs.wire(n, a) for n, a in zip(input_names, arrays)],
+        "outputs": [blobs.wire(n, a) for n, a in zip(output_names, results)],
     }
 
 
 def main():
-    request = json.load(sys.stdin)
+    request, blob = read_message(sys.argv[1])
+    blobs = Blobs()
     results = []
     for job in request["jobs"]:
         try:
-            results.append(run(job, results))
+            results.append(run(job, results, blob, blobs))
         except Exception as e:  # the harness reports it per model
             results.append({"ok": False, "error": "%s: %s" % (type(e).__name__, e), "inputs": [], "outputs": []})
-    sys.stdout.write(json.dumps(results))
+    write_message(sys.argv[2], {"results": results}, blobs.items)
 
 
 if __name__ == "__main__":

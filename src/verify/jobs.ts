@@ -1,7 +1,9 @@
 import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
+import * as os from 'node:os';
 import * as path from 'node:path';
 import { CODE_DIR, PACKAGE_ROOT } from '../package-root';
+import { BlobList, readMessage, writeMessage } from './runner_wire';
 
 /** A tensor passed to or returned by a runtime: element type name, shape and raw little-endian bytes. */
 export interface HostTensor {
@@ -35,7 +37,8 @@ interface WireTensor {
   name?: string;
   dtype: string;
   shape: number[];
-  data: string;
+  /** The index of the tensor's bytes among the message's blobs. */
+  data: number;
 }
 
 interface WireResult {
@@ -57,33 +60,35 @@ export function runnerPath(name: string): string {
   return found;
 }
 
-const toWire = (t: HostTensor): WireTensor => ({
-  ...(t.name !== undefined ? { name: t.name } : {}),
-  dtype: t.dtype,
-  shape: t.shape,
-  data: Buffer.from(t.data.buffer, t.data.byteOffset, t.data.byteLength).toString('base64'),
-});
-
-const fromWire = (t: WireTensor): HostTensor => ({
-  ...(t.name !== undefined ? { name: t.name } : {}),
-  dtype: t.dtype,
-  shape: t.shape,
-  data: new Uint8Array(Buffer.from(t.data, 'base64')),
-});
-
-/** Sends jobs to a runner process (JSON on stdin and stdout) and decodes its answer. */
+/**
+ * Sends jobs to a runner process and decodes its answer. Request and answer
+ * are files in runner_wire.js's format (tensors as raw bytes), in a temporary
+ * folder removed afterwards; the runner's stdout and stderr are only for
+ * diagnostics.
+ */
 export function runJobs(command: string, args: string[], jobs: readonly RuntimeJob[], timeoutMs: number): RuntimeResult[] {
-  const request = JSON.stringify({
-    jobs: jobs.map((j) => ({ ...j, model: path.resolve(j.model), ...(j.inputs ? { inputs: j.inputs.map(toWire) } : {}) })),
-  });
-  const child = spawnSync(command, args, { input: request, maxBuffer: 1 << 30, timeout: timeoutMs, encoding: 'utf8' });
-  if (child.error) throw child.error;
-  if (child.status !== 0) throw new Error(`${path.basename(args[0] ?? command)} exited with ${child.status}: ${child.stderr.slice(-2000)}`);
-  const results = JSON.parse(child.stdout) as WireResult[];
-  return results.map((r) => ({
-    ok: r.ok,
-    ...(r.error !== undefined ? { error: r.error } : {}),
-    inputs: r.inputs.map(fromWire),
-    outputs: r.outputs.map(fromWire),
-  }));
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'recipe-runner-'));
+  try {
+    const requestFile = path.join(dir, 'request');
+    const responseFile = path.join(dir, 'response');
+    const blobs = new BlobList();
+    const toWire = (t: HostTensor): WireTensor => ({ ...(t.name !== undefined ? { name: t.name } : {}), dtype: t.dtype, shape: t.shape, data: blobs.add(t.data) });
+    const request = { jobs: jobs.map((j) => ({ ...j, model: path.resolve(j.model), ...(j.inputs ? { inputs: j.inputs.map(toWire) } : {}) })) };
+    writeMessage(requestFile, request, blobs);
+    const child = spawnSync(command, [...args, requestFile, responseFile], { stdio: ['ignore', 'ignore', 'pipe'], maxBuffer: 64 << 20, timeout: timeoutMs, encoding: 'utf8' });
+    if (child.error) throw child.error;
+    if (child.status !== 0 || !fs.existsSync(responseFile)) {
+      throw new Error(`${path.basename(args[0] ?? command)} exited with ${child.status ?? child.signal}: ${child.stderr.slice(-2000)}`);
+    }
+    const { body, blob } = readMessage(responseFile);
+    const fromWire = (t: WireTensor): HostTensor => ({ ...(t.name !== undefined ? { name: t.name } : {}), dtype: t.dtype, shape: t.shape, data: blob(t.data) });
+    return (body as { results: WireResult[] }).results.map((r) => ({
+      ok: r.ok,
+      ...(r.error !== undefined ? { error: r.error } : {}),
+      inputs: r.inputs.map(fromWire),
+      outputs: r.outputs.map(fromWire),
+    }));
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
 }

@@ -4,8 +4,9 @@
 // importScripts() as in a web worker: we provide `self` and an importScripts
 // that runs the glue file with vm.runInThisContext.
 //
-// stdin: JSON { jobs: [{ model, inputs?: [{dtype, shape, data(base64)}], inputsFrom?: index, seed?, dynamicSize? }] }
-// stdout: JSON [{ ok, error?, inputs, outputs: [{name, dtype, shape, data}] }]
+// Usage: node litert_runner.mjs REQUEST RESPONSE, both in runner_wire.js's format.
+// request: { jobs: [{ model, inputs?: [{dtype, shape, data}], inputsFrom?: index, seed?, dynamicSize? }] }
+// response: { results: [{ ok, error?, inputs, outputs: [{name, dtype, shape, data}] }] }
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as vm from 'node:vm';
@@ -13,6 +14,7 @@ import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 
 const require = createRequire(import.meta.url);
+const { BlobList, readMessage, writeMessage } = require('./runner_wire.js');
 const corePkg = path.dirname(require.resolve('@litertjs/core/package.json'));
 const wasmDir = path.join(corePkg, 'wasm') + '/';
 
@@ -64,23 +66,26 @@ function makeInput(detail, rand, dynamicSize) {
   return { dtype: detail.dtype, shape, data };
 }
 
+const blobs = new BlobList();
+// A copy: an output's data may be a view into WebAssembly memory that the next run reuses.
 const toWire = (t) => ({
   ...(t.name !== undefined ? { name: t.name } : {}),
   dtype: t.dtype,
   shape: [...t.shape],
-  data: Buffer.from(t.data.buffer, t.data.byteOffset, t.data.byteLength).toString('base64'),
+  data: blobs.add(new Uint8Array(t.data.buffer, t.data.byteOffset, t.data.byteLength).slice()),
 });
-const fromWire = (t) => {
+const fromBytes = (t, bytes) => {
   const Ctor = ARRAYS[t.dtype];
   if (!Ctor) throw new Error(`cannot feed dtype ${t.dtype}`);
-  const bytes = Buffer.from(t.data, 'base64');
+  // A copy: the typed array must start its own, aligned buffer.
   const copy = new Uint8Array(bytes.byteLength);
   copy.set(bytes);
   return { dtype: t.dtype, shape: t.shape, data: new Ctor(copy.buffer) };
 };
 
 async function main() {
-  const request = JSON.parse(fs.readFileSync(0, 'utf8'));
+  const [requestFile, responseFile] = process.argv.slice(2);
+  const { body: request, blob } = readMessage(requestFile);
   const litert = await import('@litertjs/core');
   await litert.loadLiteRt(wasmDir);
   const results = [];
@@ -89,8 +94,8 @@ async function main() {
     try {
       const model = await litert.loadAndCompile(new Uint8Array(fs.readFileSync(job.model)), { accelerator: 'wasm' });
       let inputs;
-      if (job.inputs) inputs = job.inputs.map(fromWire);
-      else if (job.inputsFrom !== undefined) inputs = results[job.inputsFrom].inputs.map(fromWire);
+      if (job.inputs) inputs = job.inputs.map((t) => fromBytes(t, blob(t.data)));
+      else if (job.inputsFrom !== undefined) inputs = results[job.inputsFrom].inputs.map((t) => fromBytes(t, blobs.blobs[t.data]));
       else {
         const rand = seededRandom(job.seed ?? 1);
         inputs = model.getInputDetails().map((d) => makeInput(d, rand, job.dynamicSize ?? 1));
@@ -119,7 +124,7 @@ async function main() {
       results.push({ ok: false, error: `${e && e.message ? e.message : String(e)}${extra ? `\n${extra}` : ''}`, inputs: [], outputs: [] });
     }
   }
-  process.stdout.write(JSON.stringify(results));
+  writeMessage(responseFile, { results }, blobs);
 }
 
 main().catch((e) => {

@@ -3,10 +3,12 @@
 // realm, and a child process keeps a crashing model from taking the caller down.
 // Graph optimizations are off, so onnxruntime's own fusions cannot hide a difference.
 //
-// stdin: JSON { jobs: [{ model, inputs: [{name, dtype, shape, data(base64)}] }] }
-// stdout: JSON [{ ok, error?, inputs: [], outputs: [{name, dtype, shape, data(base64)}] }]
+// Usage: node onnx_runner.js REQUEST RESPONSE, both in runner_wire.js's format.
+// request: { jobs: [{ model, inputs: [{name, dtype, shape, data}] }] }
+// response: { results: [{ ok, error?, inputs: [], outputs: [{name, dtype, shape, data}] }] }
 'use strict';
 const ort = require('onnxruntime-node');
+const { BlobList, readMessage, writeMessage } = require('./runner_wire');
 
 const ARRAYS = {
   float32: Float32Array, float64: Float64Array, int8: Int8Array, uint8: Uint8Array, int16: Int16Array,
@@ -14,47 +16,55 @@ const ARRAYS = {
   bool: Uint8Array, float16: Uint16Array,
 };
 
-function toOrt(t) {
+function toOrt(t, bytes) {
   const Ctor = ARRAYS[t.dtype];
   if (!Ctor) throw new Error(`input '${t.name}': dtype ${t.dtype} is not supported by this runner`);
-  const bytes = Buffer.from(t.data, 'base64');
+  // A copy: onnxruntime wants the typed array to start its own buffer.
   const copy = new Uint8Array(bytes.byteLength);
   copy.set(bytes);
   const n = t.shape.reduce((a, b) => a * b, 1);
   return new ort.Tensor(t.dtype, new Ctor(copy.buffer, 0, n), t.shape);
 }
 
-function fromOrt(name, v) {
+function fromOrt(name, v, blobs) {
   const data = v.data;
-  const bytes = Buffer.from(data.buffer, data.byteOffset, data.byteLength);
-  return { name, dtype: v.type, shape: v.dims.map(Number), data: bytes.toString('base64') };
+  return { name, dtype: v.type, shape: v.dims.map(Number), data: blobs.add(new Uint8Array(data.buffer, data.byteOffset, data.byteLength)) };
 }
 
-async function runJob(job) {
-  const session = await ort.InferenceSession.create(job.model, { graphOptimizationLevel: 'disabled', logSeverityLevel: 3 });
-  try {
-    const feeds = {};
-    for (const t of job.inputs) feeds[t.name] = toOrt(t);
-    const out = await session.run(feeds);
-    return { ok: true, inputs: [], outputs: session.outputNames.map((n) => fromOrt(n, out[n])) };
-  } finally {
-    await session.release();
+/** Sessions by model path: `recipe verify` alternates two models over several runs. */
+const sessions = new Map();
+
+function sessionFor(model) {
+  let session = sessions.get(model);
+  if (!session) {
+    session = ort.InferenceSession.create(model, { graphOptimizationLevel: 'disabled', logSeverityLevel: 3 });
+    sessions.set(model, session);
   }
+  return session;
+}
+
+async function runJob(job, blob, blobs) {
+  const session = await sessionFor(job.model);
+  const feeds = {};
+  for (const t of job.inputs) feeds[t.name] = toOrt(t, blob(t.data));
+  const out = await session.run(feeds);
+  return { ok: true, inputs: [], outputs: session.outputNames.map((n) => fromOrt(n, out[n], blobs)) };
 }
 
 async function main() {
-  const chunks = [];
-  for await (const c of process.stdin) chunks.push(c);
-  const { jobs } = JSON.parse(Buffer.concat(chunks).toString('utf8'));
+  const [requestFile, responseFile] = process.argv.slice(2);
+  const { body, blob } = readMessage(requestFile);
+  const blobs = new BlobList();
   const results = [];
-  for (const job of jobs) {
+  for (const job of body.jobs) {
     try {
-      results.push(await runJob(job));
+      results.push(await runJob(job, blob, blobs));
     } catch (e) {
       results.push({ ok: false, error: String(e && e.message ? e.message : e).split('\n')[0], inputs: [], outputs: [] });
     }
   }
-  process.stdout.write(JSON.stringify(results));
+  writeMessage(responseFile, { results }, blobs);
+  for (const session of sessions.values()) await session.then((s) => s.release(), () => undefined);
 }
 
 main().catch((e) => {
