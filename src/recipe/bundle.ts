@@ -1,7 +1,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { closest } from '../expr';
-import { RecipeError, RecipeErrors } from '../errors';
+import { RecipeError, RecipeErrors, UsageError } from '../errors';
 import { PACKAGE_ROOT } from '../package-root';
 import { resolveActionPaths } from '../rewrite/actions';
 import { loadRecipeFile, ruleFieldLocation, type RecipeFile, type RuleSpec } from './load';
@@ -26,7 +26,25 @@ export interface Bundle {
   readonly rules: readonly RuleSpec[];
   /** Built-in targets plus those the files declare. */
   readonly targets: ReadonlySet<string>;
+  /** The distinct targets files of the bundle are for (`target:`), with the first file saying so. */
+  readonly declaredTargets: readonly { target: string; recipe: RecipeFile }[];
   readonly maxIterations: number;
+}
+
+/**
+ * The target a bundle rewrites for when none is asked: the one its files are
+ * for (`recipe apply edgetpu` rewrites for edgetpu), else `default`.
+ */
+export function bundleTarget(bundle: Bundle): string {
+  const declared = bundle.declaredTargets;
+  if (declared.length > 1) {
+    const where = declared.map((d) => {
+      const at = locationOf(d.recipe.source, ['target']);
+      return `${d.target} (${at.file}:${at.line}:${at.col})`;
+    });
+    throw new UsageError(`the bundle's files are for different targets: ${where.join(', ')}`, 'pass --target to choose one');
+  }
+  return declared[0]?.target ?? 'default';
 }
 
 /** The names of the built-in packs (`recipes/<name>/`). */
@@ -190,7 +208,11 @@ export function loadBundle(entries: readonly string[]): Bundle {
   errors.push(...checkTargets(recipes, rules, targets));
   if (errors.length) throw new RecipeErrors(errors);
   const bounds = recipes.map((r) => r.maxIterations).filter((n): n is number => n !== undefined);
-  return { recipes, rules, targets, maxIterations: bounds.length ? Math.max(...bounds) : DEFAULT_MAX_ITERATIONS };
+  const declaredTargets: { target: string; recipe: RecipeFile }[] = [];
+  for (const recipe of recipes) {
+    if (recipe.target !== undefined && !declaredTargets.some((d) => d.target === recipe.target)) declaredTargets.push({ target: recipe.target, recipe });
+  }
+  return { recipes, rules, targets, declaredTargets, maxIterations: bounds.length ? Math.max(...bounds) : DEFAULT_MAX_ITERATIONS };
 }
 
 function resolveExtends(recipe: RecipeFile, spec: string, index: number, errors: RecipeError[]): string[] {
@@ -234,6 +256,10 @@ function checkTargets(recipes: readonly RecipeFile[], rules: readonly RuleSpec[]
     }
   }
   for (const recipe of recipes) {
+    if (recipe.target !== undefined) {
+      const hint = unknown(recipe.target);
+      if (hint !== undefined) errors.push(new RecipeError(locationOf(recipe.source, ['target']), `unknown target '${recipe.target}'`, undefined, hint));
+    }
     for (const o of recipe.overrides) {
       (o.targets ?? []).forEach((t, i) => {
         const hint = unknown(t);

@@ -62,6 +62,8 @@ export interface RecipeFile {
   /** sha256 of the file's bytes, recorded in the rewritten model. */
   readonly sha256: string;
   readonly extends: readonly { spec: string; path: DataPath }[];
+  /** The target the file is a bundle for (`target:`), used by apply without --target. */
+  readonly target?: string;
   readonly targets: readonly string[];
   readonly maxIterations?: number;
   readonly rules: RuleSpec[];
@@ -172,6 +174,7 @@ interface RawRecipe {
   description?: string;
   extends?: string[];
   formats?: FormatId[];
+  target?: string;
   targets?: string[];
   'max-iterations'?: number;
   rules?: RawRule[];
@@ -208,6 +211,7 @@ function buildRecipe(source: RecipeSource, content: string): { recipe?: RecipeFi
     description: raw.description,
     sha256: createHash('sha256').update(content).digest('hex'),
     extends: (raw.extends ?? []).map((spec, i) => ({ spec, path: ['extends', i] })),
+    ...(raw.target !== undefined ? { target: raw.target } : {}),
     targets: raw.targets ?? [],
     maxIterations: raw['max-iterations'],
     rules,
@@ -365,7 +369,7 @@ function describePattern(path: DataPath): string {
   if (key === 'id') return 'rule id';
   if (key === 'recipe') return 'recipe name';
   if (key === 'version') return 'version';
-  if (path.includes('targets')) return 'target name';
+  if (path.includes('targets') || key === 'target') return 'target name';
   return `value for '${fieldName(path)}'`;
 }
 

@@ -5,7 +5,7 @@ import type { ErrorObject } from 'ajv';
 
 "use strict";
 export const validateRecipeSchemaCode = validate10;
-const schema11 = {"$schema":"http://json-schema.org/draft-07/schema#","$id":"https://github.com/recipe-tool/recipe/schema/recipe.schema.json","title":"recipe file","description":"A recipe: rules that rewrite a neural-network graph (ONNX, TFLite, OpenVINO IR). Rules run in order; consecutive pattern rules are applied together to a fixpoint, an action rule runs once where it stands.","type":"object","additionalProperties":false,"required":["recipe"],"properties":{"recipe":{"description":"Name of the recipe, recorded in the rewritten model's metadata (`recipe.applied`).","type":"string","pattern":"^[A-Za-z0-9][A-Za-z0-9._/-]*$"},"version":{"description":"Version of the recipe (semver), recorded with its name in the rewritten model.","type":"string","pattern":"^[0-9]+\\.[0-9]+\\.[0-9]+([-+][0-9A-Za-z.-]+)?$"},"description":{"description":"What the recipe is for, in a sentence or two.","type":"string"},"extends":{"description":"Recipe files that come before this one in the bundle: paths relative to this file, or the name of a built-in pack (`core`). Their rules run first; this file may turn them off or set their options under `overrides`.","type":"array","items":{"type":"string","minLength":1}},"formats":{"description":"Default `formats` for the rules of this file that do not give their own.","$ref":"#/definitions/formats"},"targets":{"description":"Targets this file introduces besides the built-in ones (default, cpu, gpu, myriad, edgetpu, tensorrt), so that its rules may name them.","type":"array","items":{"$ref":"#/definitions/targetName"}},"max-iterations":{"description":"Upper bound on fixpoint rounds of a group of pattern rules (default 16). When a round still changes the graph at the bound, apply warns.","type":"integer","minimum":1,"maximum":10000},"rules":{"description":"The rules, in the order they run.","type":"array","items":{"$ref":"#/definitions/rule"}},"overrides":{"description":"Changes to rules of files earlier in the bundle (or of this file), by rule id: `off` turns a rule off, `on` back on, a map sets its `options` or `targets`.","type":"object","additionalProperties":{"oneOf":[{"enum":["off","on"]},{"type":"object","additionalProperties":false,"properties":{"enabled":{"description":"False turns the rule off.","type":"boolean"},"options":{"description":"Values for the rule's declared options (for an action: its parameters).","type":"object"},"targets":{"description":"Replaces the rule's `targets`.","type":"array","items":{"$ref":"#/definitions/targetName"}}}}]}}},"definitions":{"formats":{"type":"array","items":{"enum":["onnx","tflite","openvino"]},"minItems":1,"uniqueItems":true},"targetName":{"type":"string","pattern":"^[a-z][a-z0-9_-]*$"},"expression":{"description":"An expression of the recipe expression language (see docs/expressions.md).","type":["string","number","boolean"]},"rule":{"type":"object","additionalProperties":false,"required":["id"],"properties":{"id":{"description":"Unique id of the rule in the bundle: lowercase words joined by `-` (`batchnorm-to-mul-add`). Errors and reports name it.","type":"string","pattern":"^[a-z0-9][a-z0-9._-]*$"},"description":{"description":"What the rule does and why, in a sentence.","type":"string"},"enabled":{"description":"False keeps the rule in the file but does not run it.","type":"boolean"},"formats":{"description":"Model formats the rule applies to; ops in `match` and `replace` are checked against these formats' op sets. Defaults to the file's `formats`, else all formats.","$ref":"#/definitions/formats"},"targets":{"description":"Targets the rule runs for (`recipe apply --target T`, default target `default`). Omitted: every target.","type":"array","items":{"$ref":"#/definitions/targetName"},"minItems":1},"match":{"description":"The pattern: `Op(args){attr: pattern}` with `$x` captures, `$x:const`, `$_`, `A|B` alternatives, `$rest...`, `$b?` (see docs/patterns.md). Its root is the outermost call.","type":"string","minLength":1},"where":{"description":"Conditions that must all hold, each an expression over the captures (`rank($x) == 4`, `is_close($eps, 1e-5)`). The first that fails is what `--explain` reports.","oneOf":[{"$ref":"#/definitions/expression"},{"type":"array","items":{"$ref":"#/definitions/expression"}}]},"let":{"description":"Named values computed from the captures, usable in later `let` entries, in `where` and in `replace` by their bare name.","type":"object","propertyNames":{"pattern":"^[A-Za-z_][A-Za-z0-9_]*$"},"additionalProperties":{"$ref":"#/definitions/expression"}},"replace":{"description":"The replacement: a call tree of ops over captures and `let` names; its outermost call produces the matched root's outputs (names and value_info kept). A map gives one replacement per target, with `default` for the others.","oneOf":[{"type":"string","minLength":1},{"type":"object","propertyNames":{"pattern":"^[a-z][a-z0-9_-]*$"},"additionalProperties":{"type":"string","minLength":1},"minProperties":1}]},"nodes":{"description":"Globs (micromatch) over the matched root node's name: the rule fires only on nodes whose name matches one of them. For the rare rule that must target one place.","type":"array","items":{"type":"string","minLength":1},"minItems":1},"opset":{"description":"Range of the model's default-domain opset version (ONNX) the rule applies to.","type":"object","additionalProperties":false,"properties":{"min":{"type":"integer","minimum":1},"max":{"type":"integer","minimum":1}}},"shared-intermediates":{"description":"By default a multi-node pattern does not match when one of its intermediate values has readers outside the pattern, because the rewrite would change what they see. True allows it: the nodes those readers need are kept.","type":"boolean"},"options":{"description":"Named options with their default values, usable as names in `where`, `let` and `replace`; a later file of the bundle may change them under `overrides`.","type":"object","propertyNames":{"pattern":"^[A-Za-z_][A-Za-z0-9_]*$"}},"action":{"description":"Name of a built-in action to run instead of a pattern (`cleanup`). Takes its parameters from `params`.","type":"string","minLength":1},"params":{"description":"Parameters of the built-in `action`.","type":"object"}}}}};
+const schema11 = {"$schema":"http://json-schema.org/draft-07/schema#","$id":"https://github.com/recipe-tool/recipe/schema/recipe.schema.json","title":"recipe file","description":"A recipe: rules that rewrite a neural-network graph (ONNX, TFLite, OpenVINO IR). Rules run in order; consecutive pattern rules are applied together to a fixpoint, an action rule runs once where it stands.","type":"object","additionalProperties":false,"required":["recipe"],"properties":{"recipe":{"description":"Name of the recipe, recorded in the rewritten model's metadata (`recipe.applied`).","type":"string","pattern":"^[A-Za-z0-9][A-Za-z0-9._/-]*$"},"version":{"description":"Version of the recipe (semver), recorded with its name in the rewritten model.","type":"string","pattern":"^[0-9]+\\.[0-9]+\\.[0-9]+([-+][0-9A-Za-z.-]+)?$"},"description":{"description":"What the recipe is for, in a sentence or two.","type":"string"},"extends":{"description":"Recipe files that come before this one in the bundle: paths relative to this file, or the name of a built-in pack (`core`). Their rules run first; this file may turn them off or set their options under `overrides`.","type":"array","items":{"type":"string","minLength":1}},"formats":{"description":"Default `formats` for the rules of this file that do not give their own.","$ref":"#/definitions/formats"},"target":{"description":"The target this file is a bundle for (`recipe apply edgetpu ...` rewrites for `edgetpu`): `apply` uses it when no --target is given. Files of one bundle that declare different targets need --target.","$ref":"#/definitions/targetName"},"targets":{"description":"Targets this file introduces besides the built-in ones (default, cpu, gpu, myriad, edgetpu, tensorrt), so that its rules may name them.","type":"array","items":{"$ref":"#/definitions/targetName"}},"max-iterations":{"description":"Upper bound on fixpoint rounds of a group of pattern rules (default 16). When a round still changes the graph at the bound, apply warns.","type":"integer","minimum":1,"maximum":10000},"rules":{"description":"The rules, in the order they run.","type":"array","items":{"$ref":"#/definitions/rule"}},"overrides":{"description":"Changes to rules of files earlier in the bundle (or of this file), by rule id: `off` turns a rule off, `on` back on, a map sets its `options` or `targets`.","type":"object","additionalProperties":{"oneOf":[{"enum":["off","on"]},{"type":"object","additionalProperties":false,"properties":{"enabled":{"description":"False turns the rule off.","type":"boolean"},"options":{"description":"Values for the rule's declared options (for an action: its parameters).","type":"object"},"targets":{"description":"Replaces the rule's `targets`.","type":"array","items":{"$ref":"#/definitions/targetName"}}}}]}}},"definitions":{"formats":{"type":"array","items":{"enum":["onnx","tflite","openvino"]},"minItems":1,"uniqueItems":true},"targetName":{"type":"string","pattern":"^[a-z][a-z0-9_-]*$"},"expression":{"description":"An expression of the recipe expression language (see docs/expressions.md).","type":["string","number","boolean"]},"rule":{"type":"object","additionalProperties":false,"required":["id"],"properties":{"id":{"description":"Unique id of the rule in the bundle: lowercase words joined by `-` (`batchnorm-to-mul-add`). Errors and reports name it.","type":"string","pattern":"^[a-z0-9][a-z0-9._-]*$"},"description":{"description":"What the rule does and why, in a sentence.","type":"string"},"enabled":{"description":"False keeps the rule in the file but does not run it.","type":"boolean"},"formats":{"description":"Model formats the rule applies to; ops in `match` and `replace` are checked against these formats' op sets. Defaults to the file's `formats`, else all formats.","$ref":"#/definitions/formats"},"targets":{"description":"Targets the rule runs for (`recipe apply --target T`, default target `default`). Omitted: every target.","type":"array","items":{"$ref":"#/definitions/targetName"},"minItems":1},"match":{"description":"The pattern: `Op(args){attr: pattern}` with `$x` captures, `$x:const`, `$_`, `A|B` alternatives, `$rest...`, `$b?` (see docs/patterns.md). Its root is the outermost call.","type":"string","minLength":1},"where":{"description":"Conditions that must all hold, each an expression over the captures (`rank($x) == 4`, `is_close($eps, 1e-5)`). The first that fails is what `--explain` reports.","oneOf":[{"$ref":"#/definitions/expression"},{"type":"array","items":{"$ref":"#/definitions/expression"}}]},"let":{"description":"Named values computed from the captures, usable in later `let` entries, in `where` and in `replace` by their bare name.","type":"object","propertyNames":{"pattern":"^[A-Za-z_][A-Za-z0-9_]*$"},"additionalProperties":{"$ref":"#/definitions/expression"}},"replace":{"description":"The replacement: a call tree of ops over captures and `let` names; its outermost call produces the matched root's outputs (names and value_info kept). A map gives one replacement per target, with `default` for the others.","oneOf":[{"type":"string","minLength":1},{"type":"object","propertyNames":{"pattern":"^[a-z][a-z0-9_-]*$"},"additionalProperties":{"type":"string","minLength":1},"minProperties":1}]},"nodes":{"description":"Globs (micromatch) over the matched root node's name: the rule fires only on nodes whose name matches one of them. For the rare rule that must target one place.","type":"array","items":{"type":"string","minLength":1},"minItems":1},"opset":{"description":"Range of the model's default-domain opset version (ONNX) the rule applies to.","type":"object","additionalProperties":false,"properties":{"min":{"type":"integer","minimum":1},"max":{"type":"integer","minimum":1}}},"shared-intermediates":{"description":"By default a multi-node pattern does not match when one of its intermediate values has readers outside the pattern, because the rewrite would change what they see. True allows it: the nodes those readers need are kept.","type":"boolean"},"options":{"description":"Named options with their default values, usable as names in `where`, `let` and `replace`; a later file of the bundle may change them under `overrides`.","type":"object","propertyNames":{"pattern":"^[A-Za-z_][A-Za-z0-9_]*$"}},"action":{"description":"Name of a built-in action to run instead of a pattern (`cleanup`). Takes its parameters from `params`.","type":"string","minLength":1},"params":{"description":"Parameters of the built-in `action`.","type":"object"}}}}};
 const schema12 = {"type":"array","items":{"enum":["onnx","tflite","openvino"]},"minItems":1,"uniqueItems":true};
 const schema13 = {"type":"string","pattern":"^[a-z][a-z0-9_-]*$"};
 const func2 = Object.prototype.hasOwnProperty;
@@ -14,10 +14,10 @@ const func0 = require("ajv/dist/runtime/equal").default;
 const pattern0 = new RegExp("^[A-Za-z0-9][A-Za-z0-9._/-]*$", "u");
 const pattern1 = new RegExp("^[0-9]+\\.[0-9]+\\.[0-9]+([-+][0-9A-Za-z.-]+)?$", "u");
 const pattern2 = new RegExp("^[a-z][a-z0-9_-]*$", "u");
-const schema14 = {"type":"object","additionalProperties":false,"required":["id"],"properties":{"id":{"description":"Unique id of the rule in the bundle: lowercase words joined by `-` (`batchnorm-to-mul-add`). Errors and reports name it.","type":"string","pattern":"^[a-z0-9][a-z0-9._-]*$"},"description":{"description":"What the rule does and why, in a sentence.","type":"string"},"enabled":{"description":"False keeps the rule in the file but does not run it.","type":"boolean"},"formats":{"description":"Model formats the rule applies to; ops in `match` and `replace` are checked against these formats' op sets. Defaults to the file's `formats`, else all formats.","$ref":"#/definitions/formats"},"targets":{"description":"Targets the rule runs for (`recipe apply --target T`, default target `default`). Omitted: every target.","type":"array","items":{"$ref":"#/definitions/targetName"},"minItems":1},"match":{"description":"The pattern: `Op(args){attr: pattern}` with `$x` captures, `$x:const`, `$_`, `A|B` alternatives, `$rest...`, `$b?` (see docs/patterns.md). Its root is the outermost call.","type":"string","minLength":1},"where":{"description":"Conditions that must all hold, each an expression over the captures (`rank($x) == 4`, `is_close($eps, 1e-5)`). The first that fails is what `--explain` reports.","oneOf":[{"$ref":"#/definitions/expression"},{"type":"array","items":{"$ref":"#/definitions/expression"}}]},"let":{"description":"Named values computed from the captures, usable in later `let` entries, in `where` and in `replace` by their bare name.","type":"object","propertyNames":{"pattern":"^[A-Za-z_][A-Za-z0-9_]*$"},"additionalProperties":{"$ref":"#/definitions/expression"}},"replace":{"description":"The replacement: a call tree of ops over captures and `let` names; its outermost call produces the matched root's outputs (names and value_info kept). A map gives one replacement per target, with `default` for the others.","oneOf":[{"type":"string","minLength":1},{"type":"object","propertyNames":{"pattern":"^[a-z][a-z0-9_-]*$"},"additionalProperties":{"type":"string","minLength":1},"minProperties":1}]},"nodes":{"description":"Globs (micromatch) over the matched root node's name: the rule fires only on nodes whose name matches one of them. For the rare rule that must target one place.","type":"array","items":{"type":"string","minLength":1},"minItems":1},"opset":{"description":"Range of the model's default-domain opset version (ONNX) the rule applies to.","type":"object","additionalProperties":false,"properties":{"min":{"type":"integer","minimum":1},"max":{"type":"integer","minimum":1}}},"shared-intermediates":{"description":"By default a multi-node pattern does not match when one of its intermediate values has readers outside the pattern, because the rewrite would change what they see. True allows it: the nodes those readers need are kept.","type":"boolean"},"options":{"description":"Named options with their default values, usable as names in `where`, `let` and `replace`; a later file of the bundle may change them under `overrides`.","type":"object","propertyNames":{"pattern":"^[A-Za-z_][A-Za-z0-9_]*$"}},"action":{"description":"Name of a built-in action to run instead of a pattern (`cleanup`). Takes its parameters from `params`.","type":"string","minLength":1},"params":{"description":"Parameters of the built-in `action`.","type":"object"}}};
-const schema17 = {"description":"An expression of the recipe expression language (see docs/expressions.md).","type":["string","number","boolean"]};
-const pattern3 = new RegExp("^[a-z0-9][a-z0-9._-]*$", "u");
-const pattern5 = new RegExp("^[A-Za-z_][A-Za-z0-9_]*$", "u");
+const schema15 = {"type":"object","additionalProperties":false,"required":["id"],"properties":{"id":{"description":"Unique id of the rule in the bundle: lowercase words joined by `-` (`batchnorm-to-mul-add`). Errors and reports name it.","type":"string","pattern":"^[a-z0-9][a-z0-9._-]*$"},"description":{"description":"What the rule does and why, in a sentence.","type":"string"},"enabled":{"description":"False keeps the rule in the file but does not run it.","type":"boolean"},"formats":{"description":"Model formats the rule applies to; ops in `match` and `replace` are checked against these formats' op sets. Defaults to the file's `formats`, else all formats.","$ref":"#/definitions/formats"},"targets":{"description":"Targets the rule runs for (`recipe apply --target T`, default target `default`). Omitted: every target.","type":"array","items":{"$ref":"#/definitions/targetName"},"minItems":1},"match":{"description":"The pattern: `Op(args){attr: pattern}` with `$x` captures, `$x:const`, `$_`, `A|B` alternatives, `$rest...`, `$b?` (see docs/patterns.md). Its root is the outermost call.","type":"string","minLength":1},"where":{"description":"Conditions that must all hold, each an expression over the captures (`rank($x) == 4`, `is_close($eps, 1e-5)`). The first that fails is what `--explain` reports.","oneOf":[{"$ref":"#/definitions/expression"},{"type":"array","items":{"$ref":"#/definitions/expression"}}]},"let":{"description":"Named values computed from the captures, usable in later `let` entries, in `where` and in `replace` by their bare name.","type":"object","propertyNames":{"pattern":"^[A-Za-z_][A-Za-z0-9_]*$"},"additionalProperties":{"$ref":"#/definitions/expression"}},"replace":{"description":"The replacement: a call tree of ops over captures and `let` names; its outermost call produces the matched root's outputs (names and value_info kept). A map gives one replacement per target, with `default` for the others.","oneOf":[{"type":"string","minLength":1},{"type":"object","propertyNames":{"pattern":"^[a-z][a-z0-9_-]*$"},"additionalProperties":{"type":"string","minLength":1},"minProperties":1}]},"nodes":{"description":"Globs (micromatch) over the matched root node's name: the rule fires only on nodes whose name matches one of them. For the rare rule that must target one place.","type":"array","items":{"type":"string","minLength":1},"minItems":1},"opset":{"description":"Range of the model's default-domain opset version (ONNX) the rule applies to.","type":"object","additionalProperties":false,"properties":{"min":{"type":"integer","minimum":1},"max":{"type":"integer","minimum":1}}},"shared-intermediates":{"description":"By default a multi-node pattern does not match when one of its intermediate values has readers outside the pattern, because the rewrite would change what they see. True allows it: the nodes those readers need are kept.","type":"boolean"},"options":{"description":"Named options with their default values, usable as names in `where`, `let` and `replace`; a later file of the bundle may change them under `overrides`.","type":"object","propertyNames":{"pattern":"^[A-Za-z_][A-Za-z0-9_]*$"}},"action":{"description":"Name of a built-in action to run instead of a pattern (`cleanup`). Takes its parameters from `params`.","type":"string","minLength":1},"params":{"description":"Parameters of the built-in `action`.","type":"object"}}};
+const schema18 = {"description":"An expression of the recipe expression language (see docs/expressions.md).","type":["string","number","boolean"]};
+const pattern4 = new RegExp("^[a-z0-9][a-z0-9._-]*$", "u");
+const pattern6 = new RegExp("^[A-Za-z_][A-Za-z0-9_]*$", "u");
 
 function validate11(data, {instancePath="", parentData, parentDataProperty, rootData=data}={}){
 let vErrors = null;
@@ -34,7 +34,7 @@ vErrors.push(err0);
 errors++;
 }
 for(const key0 in data){
-if(!(func2.call(schema14.properties, key0))){
+if(!(func2.call(schema15.properties, key0))){
 const err1 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties"};
 if(vErrors === null){
 vErrors = [err1];
@@ -48,7 +48,7 @@ errors++;
 if(data.id !== undefined){
 let data0 = data.id;
 if(typeof data0 === "string"){
-if(!pattern3.test(data0)){
+if(!pattern4.test(data0)){
 const err2 = {instancePath:instancePath+"/id",schemaPath:"#/properties/id/pattern",keyword:"pattern",params:{pattern: "^[a-z0-9][a-z0-9._-]*$"},message:"must match pattern \""+"^[a-z0-9][a-z0-9._-]*$"+"\""};
 if(vErrors === null){
 vErrors = [err2];
@@ -236,7 +236,7 @@ let valid8 = false;
 let passing0 = null;
 const _errs21 = errors;
 if(((typeof data8 !== "string") && (!(typeof data8 == "number"))) && (typeof data8 !== "boolean")){
-const err16 = {instancePath:instancePath+"/where",schemaPath:"#/definitions/expression/type",keyword:"type",params:{type: schema17.type},message:"must be string,number,boolean"};
+const err16 = {instancePath:instancePath+"/where",schemaPath:"#/definitions/expression/type",keyword:"type",params:{type: schema18.type},message:"must be string,number,boolean"};
 if(vErrors === null){
 vErrors = [err16];
 }
@@ -256,7 +256,7 @@ const len2 = data8.length;
 for(let i3=0; i3<len2; i3++){
 let data9 = data8[i3];
 if(((typeof data9 !== "string") && (!(typeof data9 == "number"))) && (typeof data9 !== "boolean")){
-const err17 = {instancePath:instancePath+"/where/" + i3,schemaPath:"#/definitions/expression/type",keyword:"type",params:{type: schema17.type},message:"must be string,number,boolean"};
+const err17 = {instancePath:instancePath+"/where/" + i3,schemaPath:"#/definitions/expression/type",keyword:"type",params:{type: schema18.type},message:"must be string,number,boolean"};
 if(vErrors === null){
 vErrors = [err17];
 }
@@ -316,7 +316,7 @@ if(data10 && typeof data10 == "object" && !Array.isArray(data10)){
 for(const key1 in data10){
 const _errs31 = errors;
 if(typeof key1 === "string"){
-if(!pattern5.test(key1)){
+if(!pattern6.test(key1)){
 const err20 = {instancePath:instancePath+"/let",schemaPath:"#/properties/let/propertyNames/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z_][A-Za-z0-9_]*$"},message:"must match pattern \""+"^[A-Za-z_][A-Za-z0-9_]*$"+"\"",propertyName:key1};
 if(vErrors === null){
 vErrors = [err20];
@@ -342,7 +342,7 @@ errors++;
 for(const key2 in data10){
 let data11 = data10[key2];
 if(((typeof data11 !== "string") && (!(typeof data11 == "number"))) && (typeof data11 !== "boolean")){
-const err22 = {instancePath:instancePath+"/let/" + key2.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/definitions/expression/type",keyword:"type",params:{type: schema17.type},message:"must be string,number,boolean"};
+const err22 = {instancePath:instancePath+"/let/" + key2.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/definitions/expression/type",keyword:"type",params:{type: schema18.type},message:"must be string,number,boolean"};
 if(vErrors === null){
 vErrors = [err22];
 }
@@ -650,7 +650,7 @@ if(data20 && typeof data20 == "object" && !Array.isArray(data20)){
 for(const key6 in data20){
 const _errs61 = errors;
 if(typeof key6 === "string"){
-if(!pattern5.test(key6)){
+if(!pattern6.test(key6)){
 const err44 = {instancePath:instancePath+"/options",schemaPath:"#/properties/options/propertyNames/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z_][A-Za-z0-9_]*$"},message:"must match pattern \""+"^[A-Za-z_][A-Za-z0-9_]*$"+"\"",propertyName:key6};
 if(vErrors === null){
 vErrors = [err44];
@@ -928,15 +928,11 @@ vErrors.push(err13);
 errors++;
 }
 }
-if(data.targets !== undefined){
-let data7 = data.targets;
-if(Array.isArray(data7)){
-const len2 = data7.length;
-for(let i3=0; i3<len2; i3++){
-let data8 = data7[i3];
-if(typeof data8 === "string"){
-if(!pattern2.test(data8)){
-const err14 = {instancePath:instancePath+"/targets/" + i3,schemaPath:"#/definitions/targetName/pattern",keyword:"pattern",params:{pattern: "^[a-z][a-z0-9_-]*$"},message:"must match pattern \""+"^[a-z][a-z0-9_-]*$"+"\""};
+if(data.target !== undefined){
+let data7 = data.target;
+if(typeof data7 === "string"){
+if(!pattern2.test(data7)){
+const err14 = {instancePath:instancePath+"/target",schemaPath:"#/definitions/targetName/pattern",keyword:"pattern",params:{pattern: "^[a-z][a-z0-9_-]*$"},message:"must match pattern \""+"^[a-z][a-z0-9_-]*$"+"\""};
 if(vErrors === null){
 vErrors = [err14];
 }
@@ -947,7 +943,7 @@ errors++;
 }
 }
 else {
-const err15 = {instancePath:instancePath+"/targets/" + i3,schemaPath:"#/definitions/targetName/type",keyword:"type",params:{type: "string"},message:"must be string"};
+const err15 = {instancePath:instancePath+"/target",schemaPath:"#/definitions/targetName/type",keyword:"type",params:{type: "string"},message:"must be string"};
 if(vErrors === null){
 vErrors = [err15];
 }
@@ -957,9 +953,15 @@ vErrors.push(err15);
 errors++;
 }
 }
-}
-else {
-const err16 = {instancePath:instancePath+"/targets",schemaPath:"#/properties/targets/type",keyword:"type",params:{type: "array"},message:"must be array"};
+if(data.targets !== undefined){
+let data8 = data.targets;
+if(Array.isArray(data8)){
+const len2 = data8.length;
+for(let i3=0; i3<len2; i3++){
+let data9 = data8[i3];
+if(typeof data9 === "string"){
+if(!pattern2.test(data9)){
+const err16 = {instancePath:instancePath+"/targets/" + i3,schemaPath:"#/definitions/targetName/pattern",keyword:"pattern",params:{pattern: "^[a-z][a-z0-9_-]*$"},message:"must match pattern \""+"^[a-z][a-z0-9_-]*$"+"\""};
 if(vErrors === null){
 vErrors = [err16];
 }
@@ -969,10 +971,8 @@ vErrors.push(err16);
 errors++;
 }
 }
-if(data["max-iterations"] !== undefined){
-let data9 = data["max-iterations"];
-if(!((typeof data9 == "number") && (!(data9 % 1) && !isNaN(data9)))){
-const err17 = {instancePath:instancePath+"/max-iterations",schemaPath:"#/properties/max-iterations/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
+else {
+const err17 = {instancePath:instancePath+"/targets/" + i3,schemaPath:"#/definitions/targetName/type",keyword:"type",params:{type: "string"},message:"must be string"};
 if(vErrors === null){
 vErrors = [err17];
 }
@@ -981,9 +981,10 @@ vErrors.push(err17);
 }
 errors++;
 }
-if(typeof data9 == "number"){
-if(data9 > 10000 || isNaN(data9)){
-const err18 = {instancePath:instancePath+"/max-iterations",schemaPath:"#/properties/max-iterations/maximum",keyword:"maximum",params:{comparison: "<=", limit: 10000},message:"must be <= 10000"};
+}
+}
+else {
+const err18 = {instancePath:instancePath+"/targets",schemaPath:"#/properties/targets/type",keyword:"type",params:{type: "array"},message:"must be array"};
 if(vErrors === null){
 vErrors = [err18];
 }
@@ -992,8 +993,11 @@ vErrors.push(err18);
 }
 errors++;
 }
-if(data9 < 1 || isNaN(data9)){
-const err19 = {instancePath:instancePath+"/max-iterations",schemaPath:"#/properties/max-iterations/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1"};
+}
+if(data["max-iterations"] !== undefined){
+let data10 = data["max-iterations"];
+if(!((typeof data10 == "number") && (!(data10 % 1) && !isNaN(data10)))){
+const err19 = {instancePath:instancePath+"/max-iterations",schemaPath:"#/properties/max-iterations/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
 if(vErrors === null){
 vErrors = [err19];
 }
@@ -1002,21 +1006,9 @@ vErrors.push(err19);
 }
 errors++;
 }
-}
-}
-if(data.rules !== undefined){
-let data10 = data.rules;
-if(Array.isArray(data10)){
-const len3 = data10.length;
-for(let i4=0; i4<len3; i4++){
-if(!(validate11(data10[i4], {instancePath:instancePath+"/rules/" + i4,parentData:data10,parentDataProperty:i4,rootData}))){
-vErrors = vErrors === null ? validate11.errors : vErrors.concat(validate11.errors);
-errors = vErrors.length;
-}
-}
-}
-else {
-const err20 = {instancePath:instancePath+"/rules",schemaPath:"#/properties/rules/type",keyword:"type",params:{type: "array"},message:"must be array"};
+if(typeof data10 == "number"){
+if(data10 > 10000 || isNaN(data10)){
+const err20 = {instancePath:instancePath+"/max-iterations",schemaPath:"#/properties/max-iterations/maximum",keyword:"maximum",params:{comparison: "<=", limit: 10000},message:"must be <= 10000"};
 if(vErrors === null){
 vErrors = [err20];
 }
@@ -1025,18 +1017,8 @@ vErrors.push(err20);
 }
 errors++;
 }
-}
-if(data.overrides !== undefined){
-let data12 = data.overrides;
-if(data12 && typeof data12 == "object" && !Array.isArray(data12)){
-for(const key1 in data12){
-let data13 = data12[key1];
-const _errs30 = errors;
-let valid13 = false;
-let passing0 = null;
-const _errs31 = errors;
-if(!((data13 === "off") || (data13 === "on"))){
-const err21 = {instancePath:instancePath+"/overrides/" + key1.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/properties/overrides/additionalProperties/oneOf/0/enum",keyword:"enum",params:{allowedValues: schema11.properties.overrides.additionalProperties.oneOf[0].enum},message:"must be equal to one of the allowed values"};
+if(data10 < 1 || isNaN(data10)){
+const err21 = {instancePath:instancePath+"/max-iterations",schemaPath:"#/properties/max-iterations/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1"};
 if(vErrors === null){
 vErrors = [err21];
 }
@@ -1045,16 +1027,21 @@ vErrors.push(err21);
 }
 errors++;
 }
-var _valid0 = _errs31 === errors;
-if(_valid0){
-valid13 = true;
-passing0 = 0;
 }
-const _errs32 = errors;
-if(data13 && typeof data13 == "object" && !Array.isArray(data13)){
-for(const key2 in data13){
-if(!(((key2 === "enabled") || (key2 === "options")) || (key2 === "targets"))){
-const err22 = {instancePath:instancePath+"/overrides/" + key1.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/properties/overrides/additionalProperties/oneOf/1/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key2},message:"must NOT have additional properties"};
+}
+if(data.rules !== undefined){
+let data11 = data.rules;
+if(Array.isArray(data11)){
+const len3 = data11.length;
+for(let i4=0; i4<len3; i4++){
+if(!(validate11(data11[i4], {instancePath:instancePath+"/rules/" + i4,parentData:data11,parentDataProperty:i4,rootData}))){
+vErrors = vErrors === null ? validate11.errors : vErrors.concat(validate11.errors);
+errors = vErrors.length;
+}
+}
+}
+else {
+const err22 = {instancePath:instancePath+"/rules",schemaPath:"#/properties/rules/type",keyword:"type",params:{type: "array"},message:"must be array"};
 if(vErrors === null){
 vErrors = [err22];
 }
@@ -1064,9 +1051,17 @@ vErrors.push(err22);
 errors++;
 }
 }
-if(data13.enabled !== undefined){
-if(typeof data13.enabled !== "boolean"){
-const err23 = {instancePath:instancePath+"/overrides/" + key1.replace(/~/g, "~0").replace(/\//g, "~1")+"/enabled",schemaPath:"#/properties/overrides/additionalProperties/oneOf/1/properties/enabled/type",keyword:"type",params:{type: "boolean"},message:"must be boolean"};
+if(data.overrides !== undefined){
+let data13 = data.overrides;
+if(data13 && typeof data13 == "object" && !Array.isArray(data13)){
+for(const key1 in data13){
+let data14 = data13[key1];
+const _errs33 = errors;
+let valid14 = false;
+let passing0 = null;
+const _errs34 = errors;
+if(!((data14 === "off") || (data14 === "on"))){
+const err23 = {instancePath:instancePath+"/overrides/" + key1.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/properties/overrides/additionalProperties/oneOf/0/enum",keyword:"enum",params:{allowedValues: schema11.properties.overrides.additionalProperties.oneOf[0].enum},message:"must be equal to one of the allowed values"};
 if(vErrors === null){
 vErrors = [err23];
 }
@@ -1075,11 +1070,16 @@ vErrors.push(err23);
 }
 errors++;
 }
+var _valid0 = _errs34 === errors;
+if(_valid0){
+valid14 = true;
+passing0 = 0;
 }
-if(data13.options !== undefined){
-let data15 = data13.options;
-if(!(data15 && typeof data15 == "object" && !Array.isArray(data15))){
-const err24 = {instancePath:instancePath+"/overrides/" + key1.replace(/~/g, "~0").replace(/\//g, "~1")+"/options",schemaPath:"#/properties/overrides/additionalProperties/oneOf/1/properties/options/type",keyword:"type",params:{type: "object"},message:"must be object"};
+const _errs35 = errors;
+if(data14 && typeof data14 == "object" && !Array.isArray(data14)){
+for(const key2 in data14){
+if(!(((key2 === "enabled") || (key2 === "options")) || (key2 === "targets"))){
+const err24 = {instancePath:instancePath+"/overrides/" + key1.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/properties/overrides/additionalProperties/oneOf/1/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key2},message:"must NOT have additional properties"};
 if(vErrors === null){
 vErrors = [err24];
 }
@@ -1089,15 +1089,9 @@ vErrors.push(err24);
 errors++;
 }
 }
-if(data13.targets !== undefined){
-let data16 = data13.targets;
-if(Array.isArray(data16)){
-const len4 = data16.length;
-for(let i5=0; i5<len4; i5++){
-let data17 = data16[i5];
-if(typeof data17 === "string"){
-if(!pattern2.test(data17)){
-const err25 = {instancePath:instancePath+"/overrides/" + key1.replace(/~/g, "~0").replace(/\//g, "~1")+"/targets/" + i5,schemaPath:"#/definitions/targetName/pattern",keyword:"pattern",params:{pattern: "^[a-z][a-z0-9_-]*$"},message:"must match pattern \""+"^[a-z][a-z0-9_-]*$"+"\""};
+if(data14.enabled !== undefined){
+if(typeof data14.enabled !== "boolean"){
+const err25 = {instancePath:instancePath+"/overrides/" + key1.replace(/~/g, "~0").replace(/\//g, "~1")+"/enabled",schemaPath:"#/properties/overrides/additionalProperties/oneOf/1/properties/enabled/type",keyword:"type",params:{type: "boolean"},message:"must be boolean"};
 if(vErrors === null){
 vErrors = [err25];
 }
@@ -1107,8 +1101,10 @@ vErrors.push(err25);
 errors++;
 }
 }
-else {
-const err26 = {instancePath:instancePath+"/overrides/" + key1.replace(/~/g, "~0").replace(/\//g, "~1")+"/targets/" + i5,schemaPath:"#/definitions/targetName/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(data14.options !== undefined){
+let data16 = data14.options;
+if(!(data16 && typeof data16 == "object" && !Array.isArray(data16))){
+const err26 = {instancePath:instancePath+"/overrides/" + key1.replace(/~/g, "~0").replace(/\//g, "~1")+"/options",schemaPath:"#/properties/overrides/additionalProperties/oneOf/1/properties/options/type",keyword:"type",params:{type: "object"},message:"must be object"};
 if(vErrors === null){
 vErrors = [err26];
 }
@@ -1118,9 +1114,15 @@ vErrors.push(err26);
 errors++;
 }
 }
-}
-else {
-const err27 = {instancePath:instancePath+"/overrides/" + key1.replace(/~/g, "~0").replace(/\//g, "~1")+"/targets",schemaPath:"#/properties/overrides/additionalProperties/oneOf/1/properties/targets/type",keyword:"type",params:{type: "array"},message:"must be array"};
+if(data14.targets !== undefined){
+let data17 = data14.targets;
+if(Array.isArray(data17)){
+const len4 = data17.length;
+for(let i5=0; i5<len4; i5++){
+let data18 = data17[i5];
+if(typeof data18 === "string"){
+if(!pattern2.test(data18)){
+const err27 = {instancePath:instancePath+"/overrides/" + key1.replace(/~/g, "~0").replace(/\//g, "~1")+"/targets/" + i5,schemaPath:"#/definitions/targetName/pattern",keyword:"pattern",params:{pattern: "^[a-z][a-z0-9_-]*$"},message:"must match pattern \""+"^[a-z][a-z0-9_-]*$"+"\""};
 if(vErrors === null){
 vErrors = [err27];
 }
@@ -1130,9 +1132,8 @@ vErrors.push(err27);
 errors++;
 }
 }
-}
 else {
-const err28 = {instancePath:instancePath+"/overrides/" + key1.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/properties/overrides/additionalProperties/oneOf/1/type",keyword:"type",params:{type: "object"},message:"must be object"};
+const err28 = {instancePath:instancePath+"/overrides/" + key1.replace(/~/g, "~0").replace(/\//g, "~1")+"/targets/" + i5,schemaPath:"#/definitions/targetName/type",keyword:"type",params:{type: "string"},message:"must be string"};
 if(vErrors === null){
 vErrors = [err28];
 }
@@ -1141,19 +1142,10 @@ vErrors.push(err28);
 }
 errors++;
 }
-var _valid0 = _errs32 === errors;
-if(_valid0 && valid13){
-valid13 = false;
-passing0 = [passing0, 1];
+}
 }
 else {
-if(_valid0){
-valid13 = true;
-passing0 = 1;
-}
-}
-if(!valid13){
-const err29 = {instancePath:instancePath+"/overrides/" + key1.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/properties/overrides/additionalProperties/oneOf",keyword:"oneOf",params:{passingSchemas: passing0},message:"must match exactly one schema in oneOf"};
+const err29 = {instancePath:instancePath+"/overrides/" + key1.replace(/~/g, "~0").replace(/\//g, "~1")+"/targets",schemaPath:"#/properties/overrides/additionalProperties/oneOf/1/properties/targets/type",keyword:"type",params:{type: "array"},message:"must be array"};
 if(vErrors === null){
 vErrors = [err29];
 }
@@ -1162,11 +1154,44 @@ vErrors.push(err29);
 }
 errors++;
 }
+}
+}
 else {
-errors = _errs30;
+const err30 = {instancePath:instancePath+"/overrides/" + key1.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/properties/overrides/additionalProperties/oneOf/1/type",keyword:"type",params:{type: "object"},message:"must be object"};
+if(vErrors === null){
+vErrors = [err30];
+}
+else {
+vErrors.push(err30);
+}
+errors++;
+}
+var _valid0 = _errs35 === errors;
+if(_valid0 && valid14){
+valid14 = false;
+passing0 = [passing0, 1];
+}
+else {
+if(_valid0){
+valid14 = true;
+passing0 = 1;
+}
+}
+if(!valid14){
+const err31 = {instancePath:instancePath+"/overrides/" + key1.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/properties/overrides/additionalProperties/oneOf",keyword:"oneOf",params:{passingSchemas: passing0},message:"must match exactly one schema in oneOf"};
+if(vErrors === null){
+vErrors = [err31];
+}
+else {
+vErrors.push(err31);
+}
+errors++;
+}
+else {
+errors = _errs33;
 if(vErrors !== null){
-if(_errs30){
-vErrors.length = _errs30;
+if(_errs33){
+vErrors.length = _errs33;
 }
 else {
 vErrors = null;
@@ -1176,24 +1201,24 @@ vErrors = null;
 }
 }
 else {
-const err30 = {instancePath:instancePath+"/overrides",schemaPath:"#/properties/overrides/type",keyword:"type",params:{type: "object"},message:"must be object"};
+const err32 = {instancePath:instancePath+"/overrides",schemaPath:"#/properties/overrides/type",keyword:"type",params:{type: "object"},message:"must be object"};
 if(vErrors === null){
-vErrors = [err30];
+vErrors = [err32];
 }
 else {
-vErrors.push(err30);
+vErrors.push(err32);
 }
 errors++;
 }
 }
 }
 else {
-const err31 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object"};
+const err33 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object"};
 if(vErrors === null){
-vErrors = [err31];
+vErrors = [err33];
 }
 else {
-vErrors.push(err31);
+vErrors.push(err33);
 }
 errors++;
 }

@@ -1,6 +1,6 @@
 import type { Model } from '../ir/model';
 import { applyRules, type ApplyReport, type Progress } from '../rewrite/driver';
-import type { Bundle } from './bundle';
+import { bundleTarget, type Bundle } from './bundle';
 import { compileForModel, type SkippedRule } from './compile';
 
 /** The metadata key under which a rewritten model lists the recipes applied to it. */
@@ -36,7 +36,7 @@ export interface RunReport extends ApplyReport {
  * compile (nothing is changed then).
  */
 export function applyBundle(model: Model, bundle: Bundle, options: RunOptions = {}): RunReport {
-  const target = options.target ?? 'default';
+  const target = options.target ?? bundleTarget(bundle);
   const compiled = compileForModel(bundle, model, target);
   const report = applyRules(model, compiled.rules, {
     target,

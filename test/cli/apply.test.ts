@@ -167,6 +167,44 @@ describe('recipe apply: targets, reports, metadata', () => {
     expect(summed.graph.outputs.map((v) => v.name)).toEqual(['sum']);
   });
 
+  it('rewrites for the target a bundle file is for when no --target is given; --target still wins', async () => {
+    const forMyriad = recipe('for-myriad.yaml', ['recipe: for-myriad', 'target: myriad', 'extends: [per-target.yaml]']);
+    const out = path.join(dir, 'add-bundle-target.onnx');
+    const r = io();
+    expect(await main(['apply', forMyriad, ADD, '-o', out], r)).toBe(0);
+    expect(r.stdout).toMatch(/model\.onnx \(onnx\), target myriad: per-target 0\.1\.0, for-myriad/);
+    expect(ops(readModel(out))).toEqual(['Neg', 'Sub']);
+    expect(await main(['apply', forMyriad, ADD, '-o', out, '--target', 'default', '--force'], io())).toBe(0);
+    expect(ops(readModel(out))).toEqual(['Sum']);
+  });
+
+  it('the built-in target bundles are for their target', async () => {
+    for (const name of ['edgetpu', 'myriad', 'tensorrt']) {
+      const r = io();
+      expect(await main(['apply', name, ADD, '--dry-run', '--report', 'json'], r)).toBe(0);
+      expect((JSON.parse(r.stdout) as { target: string }).target).toBe(name);
+    }
+  });
+
+  it('files of one bundle for different targets need --target (exit 2), and an unknown one is a recipe error', async () => {
+    const forEdgeTpu = recipe('for-edgetpu.yaml', ['recipe: for-edgetpu', 'target: edgetpu']);
+    const forMyriad = recipe('for-myriad-too.yaml', ['recipe: for-myriad-too', 'target: myriad', 'extends: [per-target.yaml]']);
+    const out = path.join(dir, 'add-two-targets.onnx');
+    const r = io();
+    expect(await main(['apply', forEdgeTpu, forMyriad, ADD, '-o', out], r)).toBe(2);
+    expect(r.stderr).toContain(`different targets: edgetpu (${forEdgeTpu}:2:9), myriad (${forMyriad}:2:9)`);
+    expect(r.stderr).toMatch(/hint: pass --target/);
+    expect(fs.existsSync(out)).toBe(false);
+    expect(await main(['apply', forEdgeTpu, forMyriad, ADD, '-o', out, '--target', 'myriad'], io())).toBe(0);
+    expect(ops(readModel(out))).toEqual(['Neg', 'Sub']);
+
+    const typo = recipe('for-typo.yaml', ['recipe: for-typo', 'target: mryiad']);
+    const bad = io();
+    expect(await main(['apply', typo, ADD, '--dry-run'], bad)).toBe(3);
+    expect(bad.stderr).toContain(`${typo}:2:9 error unknown target 'mryiad'`);
+    expect(bad.stderr).toMatch(/did you mean 'myriad'\?/);
+  });
+
   it('prints a per-rule table and records the recipe in the metadata', async () => {
     const target = path.join(dir, 'table.onnx');
     const r = io();

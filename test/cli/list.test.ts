@@ -18,12 +18,12 @@ describe('recipe list', () => {
     expect(json.find((x) => x.name === 'hardswish')!.rules).toBe(7);
   });
 
-  test('a bundle: its recipes, targets and every rule in the order it runs, with formats, targets and what is off', async () => {
+  test('a bundle: its recipes, the target it is for, targets and every rule in the order it runs, with formats, targets and what is off', async () => {
     const r = await runCli('list', path.join(ROOT, 'recipes/myriad.yaml'));
     expect(r.code).toBe(0);
-    const rules = r.stdout.split('\n').slice(4).filter(Boolean);
+    const rules = r.stdout.split('\n').slice(5).filter(Boolean);
     expect(rules[0]).toMatch(/^batchnorm-to-mul-add +onnx +BatchNormalization with constant scale/);
-    expect(r.stdout).toMatch(/\ntargets: default, .*myriad/);
+    expect(r.stdout).toMatch(/\nfor target: myriad \(apply rewrites for it\)\ntargets: default, .*myriad/);
     const json = JSON.parse((await runCli('list', path.join(ROOT, 'recipes/myriad.yaml'), '--json')).stdout) as { rules: { id: string; enabled: boolean; kind: string }[] };
     const fixHw = json.rules.find((x) => x.id === 'fix-height-width')!;
     expect(fixHw).toMatchObject({ enabled: false, kind: 'action fix-shape' });

@@ -24,7 +24,7 @@ export const applyCommand: Command = {
     'the model metadata under recipe.applied.',
   flags: [
     { name: 'output', short: 'o', value: true, placeholder: 'FILE', help: 'where to write the rewritten model (required unless --dry-run)' },
-    { name: 'target', short: 't', value: true, placeholder: 'T', help: 'the target to rewrite for (default: default)' },
+    { name: 'target', short: 't', value: true, placeholder: 'T', help: "the target to rewrite for (default: the one the bundle is for, as 'edgetpu' for the edgetpu bundle, else default)" },
     { name: 'dry-run', help: 'apply in memory and report, write nothing' },
     { name: 'report', value: true, placeholder: 'FORMAT', help: 'print the report as json instead of text' },
     { name: 'explain', value: true, placeholder: 'RULE', help: 'for each candidate node of RULE that did not match: the first condition that failed' },
@@ -52,11 +52,10 @@ export const applyCommand: Command = {
     const verifyFlag = VERIFY_FLAGS.find((f) => args.flags.has(f.name));
     if (verifyFlag && !verify) throw new UsageError(`apply: --${verifyFlag.name} says how to verify: add --verify`);
     const verifyOptions = verify ? verifyOptionsFrom(args) : undefined;
-    const target = flagString(args, 'target') ?? 'default';
     const explain = flagString(args, 'explain');
     const showDiff = flagBool(args, 'diff');
 
-    const [{ loadBundle }, { applyBundle }, { readModel, writeModel }, verifier, graphText] = await Promise.all([
+    const [{ bundleTarget, loadBundle }, { applyBundle }, { readModel, writeModel }, verifier, graphText] = await Promise.all([
       import('../../recipe/bundle'),
       import('../../recipe/run'),
       import('../../formats'),
@@ -74,6 +73,7 @@ export const applyCommand: Command = {
       }
       throw e;
     }
+    const target = flagString(args, 'target') ?? bundleTarget(bundle);
     if (!bundle.targets.has(target)) {
       throw new UsageError(`apply: unknown target '${target}'`, `targets of this bundle: ${[...bundle.targets].join(', ')}`);
     }

@@ -73,11 +73,13 @@ export const listCommand: Command = {
       targets: r.targets ?? null,
       description: r.description ? firstSentence(r.description) : null,
     }));
+    const forTarget = bundle.declaredTargets.map((d) => d.target);
     if (json) {
-      io.out(JSON.stringify({ recipes: bundle.recipes.map((r) => ({ name: r.name, version: r.version ?? null, file: r.file })), targets: [...bundle.targets], rules }, null, 2) + '\n');
+      io.out(JSON.stringify({ recipes: bundle.recipes.map((r) => ({ name: r.name, version: r.version ?? null, file: r.file })), for: forTarget, targets: [...bundle.targets], rules }, null, 2) + '\n');
       return EXIT.ok;
     }
     io.out(`${bundle.recipes.map((r) => `${r.name}${r.version ? ` ${r.version}` : ''}`).join(', ')}\n`);
+    if (forTarget.length) io.out(`for target: ${forTarget.join(', ')} (apply rewrites for ${forTarget.length === 1 ? 'it' : 'the one --target names'})\n`);
     io.out(`targets: ${[...bundle.targets].join(', ')}\n\n`);
     const idWidth = Math.max(4, ...rules.map((r) => r.id.length)) + 2;
     const formatWidth = Math.max(7, ...rules.map((r) => (r.formats?.join(',') ?? 'all').length)) + 2;
