@@ -1,5 +1,6 @@
 import { RecipeToolError } from '../errors';
-import type { Dim, Graph, Shape } from '../ir/graph';
+import { propagateStaticShapes } from '../formats/tflite/shapes';
+import type { Dim, Graph, Node, Shape } from '../ir/graph';
 import type { ActionDefinition } from '../rewrite/actions';
 
 /** A parameter of fix-shape that cannot be applied to this model (unknown input, wrong rank, clash with a fixed size). */
@@ -14,7 +15,9 @@ export class FixShapeError extends RecipeToolError {}
  * - `dims: {N: 1}` sets a named (symbolic) dimension wherever it appears.
  * A symbolic dimension replaced at an input (e.g. `N` by the batch) is replaced
  * in every declared shape of the model that names it, so value_info and graph
- * outputs follow; shapes that only say "unknown" (`?`) are left as they are.
+ * outputs follow; in ONNX and OpenVINO IR, shapes that only say "unknown"
+ * (`?`) are left as they are. TFLite's unknown sizes have no names: there the
+ * fixed sizes are carried through the operators recipe can compute shapes of.
  */
 export const fixShapeAction: ActionDefinition = {
   name: 'fix-shape',
@@ -70,7 +73,22 @@ export const fixShapeAction: ActionDefinition = {
       v.shape = shape;
     }
     if (named.size > 0) changes += propagate(model.allGraphs(), named);
-    return { changes, summary: changes ? `fixed ${changes} dimension(s)${named.size ? ` (${[...named].map(([k, s]) => `${k}=${s}`).join(', ')})` : ''}` : 'no dynamic dimension to fix' };
+    if (changes === 0) return { changes, summary: 'no dynamic dimension to fix' };
+    let summary = `fixed ${changes} dimension(s)${named.size ? ` (${[...named].map(([k, s]) => `${k}=${s}`).join(', ')})` : ''}`;
+    if (model.format === 'tflite') {
+      // TFLite's unknown sizes have no names to follow: carry the fixed sizes through the operators.
+      let filled = 0;
+      let stuck: Node | undefined;
+      for (const g of model.allGraphs()) {
+        const r = propagateStaticShapes(g);
+        filled += r.filled;
+        stuck ??= r.stuck[0];
+      }
+      changes += filled;
+      if (filled) summary += `; ${filled} tensor shape(s) follow`;
+      if (stuck) summary += `; sizes stop at ${stuck.op} '${stuck.name}' (recipe cannot compute its output shape)`;
+    }
+    return { changes, summary };
   },
 };
 

@@ -1,0 +1,271 @@
+import type { Graph, Node, Shape } from '../../ir/graph';
+
+/**
+ * Sizes that follow from fixed sizes, carried through the TFLite operators
+ * whose output shape recipe can compute (NHWC convolutions and pools,
+ * elementwise operators with broadcasting, reshapes, reductions, ...).
+ *
+ * TFLite marks an unknown size with -1 in shape_signature and gives it no
+ * name, so fixing an input's batch (fix-shape) would leave every tensor after
+ * it unknown: a "dynamic" model to compilers that want static ones (the
+ * EdgeTPU's), though the file's inputs are fixed. Operators are visited in
+ * order; one whose inputs are all known and whose outputs are not gets its
+ * outputs computed, and a computed shape that contradicts a size the file
+ * gives is left alone. Custom operators and operators not in the table stop
+ * the propagation on their path.
+ */
+export function propagateStaticShapes(graph: Graph): { filled: number; stuck: Node[] } {
+  let filled = 0;
+  const stuck: Node[] = [];
+  for (const node of graph.nodes) {
+    if (node.outputs.every((v) => isStatic(v.shape))) continue;
+    const inputs: (number[] | undefined)[] = node.inputs.map((v) => (v && isStatic(v.shape) ? (v.shape as number[]) : undefined));
+    if (node.inputs.some((v, i) => v !== null && inputs[i] === undefined)) continue;
+    const rule = node.domain === '' ? SHAPE_RULES[node.op] : undefined;
+    const computed = rule ? safely(() => rule(node, inputs)) : undefined;
+    if (!computed || computed.length !== node.outputs.length) {
+      stuck.push(node);
+      continue;
+    }
+    node.outputs.forEach((v, i) => {
+      const shape = computed[i]!;
+      if (isStatic(v.shape) || !agrees(v.shape, shape)) return;
+      v.shape = shape;
+      filled++;
+    });
+  }
+  return { filled, stuck };
+}
+
+type ShapeRule = (node: Node, inputs: readonly (number[] | undefined)[]) => number[][] | undefined;
+
+function isStatic(shape: Shape | undefined): shape is number[] {
+  return shape !== undefined && shape.every((d) => typeof d === 'number' && d >= 0);
+}
+
+/** Whether `computed` fits what the file says: the same rank, and the same size wherever it gives one. */
+function agrees(declared: Shape | undefined, computed: readonly number[]): boolean {
+  if (declared === undefined) return true;
+  return declared.length === computed.length && declared.every((d, i) => typeof d !== 'number' || d < 0 || d === computed[i]);
+}
+
+/** A rule that meets an input it did not expect (a missing constant, a bad rank) computes nothing. */
+function safely(compute: () => number[][] | undefined): number[][] | undefined {
+  try {
+    const shapes = compute();
+    return shapes && shapes.every((s) => s.every((d) => Number.isInteger(d) && d >= 0)) ? shapes : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+function intAttr(node: Node, name: string, fallback: number): number {
+  const a = node.attr(name);
+  return a && (a.kind === 'int' || a.kind === 'float') ? Number(a.value) : fallback;
+}
+
+function boolAttr(node: Node, name: string): boolean {
+  const a = node.attr(name);
+  return a?.kind === 'bool' ? a.value : a?.kind === 'int' ? Number(a.value) !== 0 : false;
+}
+
+function intsAttr(node: Node, name: string): number[] | undefined {
+  const a = node.attr(name);
+  return a?.kind === 'ints' ? a.value.map(Number) : undefined;
+}
+
+/** The integers of constant input `i`. */
+function constInts(node: Node, i: number): number[] {
+  const t = node.input(i)?.const;
+  if (!t) throw new Error('not a constant');
+  return Array.from(t.toFloat64());
+}
+
+const axisOf = (axis: number, rank: number): number => {
+  const a = axis < 0 ? axis + rank : axis;
+  if (a < 0 || a >= rank) throw new Error('axis out of range');
+  return a;
+};
+
+/** NumPy broadcasting of two shapes. */
+function broadcast(a: readonly number[], b: readonly number[]): number[] {
+  const rank = Math.max(a.length, b.length);
+  const out: number[] = [];
+  for (let i = 0; i < rank; i++) {
+    const x = a[a.length - rank + i] ?? 1;
+    const y = b[b.length - rank + i] ?? 1;
+    if (x !== y && x !== 1 && y !== 1) throw new Error('shapes do not broadcast');
+    out.push(x === 1 ? y : x);
+  }
+  return out;
+}
+
+/** Output size of a windowed dimension (TFLite's ComputeOutSize). */
+function windowed(size: number, filter: number, stride: number, dilation: number, padding: string): number {
+  const effective = (filter - 1) * dilation + 1;
+  if (padding === 'SAME') return Math.ceil(size / stride);
+  if (padding === 'VALID') return Math.floor((size - effective + stride) / stride);
+  throw new Error(`padding ${padding}`);
+}
+
+const padding = (node: Node): string => {
+  const a = node.attr('padding');
+  return a?.kind === 'string' ? a.value : 'SAME';
+};
+
+const sameAsFirst: ShapeRule = (_node, [x]) => [x!];
+const broadcastTwo: ShapeRule = (_node, [a, b]) => [broadcast(a!, b!)];
+
+const conv2d: ShapeRule = (node, [x, w]) => {
+  const [n, h, wd] = x!;
+  const out = node.op === 'DEPTHWISE_CONV_2D' ? w![3]! : w![0]!;
+  return [
+    [
+      n!,
+      windowed(h!, w![1]!, intAttr(node, 'stride_h', 1), intAttr(node, 'dilation_h_factor', 1), padding(node)),
+      windowed(wd!, w![2]!, intAttr(node, 'stride_w', 1), intAttr(node, 'dilation_w_factor', 1), padding(node)),
+      out,
+    ],
+  ];
+};
+
+const pool2d: ShapeRule = (node, [x]) => {
+  const [n, h, w, c] = x!;
+  return [
+    [
+      n!,
+      windowed(h!, intAttr(node, 'filter_height', 1), intAttr(node, 'stride_h', 1), 1, padding(node)),
+      windowed(w!, intAttr(node, 'filter_width', 1), intAttr(node, 'stride_w', 1), 1, padding(node)),
+      c!,
+    ],
+  ];
+};
+
+const reduce: ShapeRule = (node, [x]) => {
+  const axes = new Set(constInts(node, 1).map((a) => axisOf(a, x!.length)));
+  const keep = boolAttr(node, 'keep_dims');
+  return [x!.flatMap((d, i) => (axes.has(i) ? (keep ? [1] : []) : [d]))];
+};
+
+const reshape: ShapeRule = (node, [x]) => {
+  // A shape input, when there is one, wins over the options' new_shape; a computed one leaves the size open.
+  const wanted = node.input(1) ? constInts(node, 1) : intsAttr(node, 'new_shape');
+  if (!wanted) return undefined;
+  const count = x!.reduce((p, d) => p * d, 1);
+  const known = wanted.reduce((p, d) => (d === -1 ? p : p * d), 1);
+  const unknown = wanted.filter((d) => d === -1).length;
+  if (unknown > 1 || (unknown === 1 && (known === 0 || count % known !== 0))) return undefined;
+  const shape = wanted.map((d) => (d === -1 ? count / known : d));
+  return shape.reduce((p, d) => p * d, 1) === count ? [shape] : undefined;
+};
+
+const fullyConnected: ShapeRule = (node, [x, w]) => {
+  const units = w![0]!;
+  const inner = w![1]!;
+  if (boolAttr(node, 'keep_num_dims')) return [[...x!.slice(0, -1), units]];
+  const count = x!.reduce((p, d) => p * d, 1);
+  if (count % inner !== 0) return undefined;
+  return [[count / inner, units]];
+};
+
+const concatenation: ShapeRule = (node, inputs) => {
+  const first = inputs[0]!;
+  const axis = axisOf(intAttr(node, 'axis', 0), first.length);
+  const out = [...first];
+  out[axis] = inputs.reduce((sum, s) => sum + s![axis]!, 0);
+  return [out];
+};
+
+const pad: ShapeRule = (node, [x]) => {
+  const pads = constInts(node, 1);
+  return [x!.map((d, i) => d + pads[2 * i]! + pads[2 * i + 1]!)];
+};
+
+const resize: ShapeRule = (node, [x]) => {
+  const [h, w] = constInts(node, 1);
+  return [[x![0]!, h!, w!, x![3]!]];
+};
+
+const transpose: ShapeRule = (node, [x]) => [constInts(node, 1).map((p) => x![axisOf(p, x!.length)]!)];
+
+const squeeze: ShapeRule = (node, [x]) => {
+  const dims = intsAttr(node, 'squeeze_dims') ?? [];
+  const drop = new Set(dims.length ? dims.map((d) => axisOf(d, x!.length)) : x!.flatMap((d, i) => (d === 1 ? [i] : [])));
+  return [x!.filter((_, i) => !drop.has(i))];
+};
+
+const expandDims: ShapeRule = (node, [x]) => {
+  const [axis] = constInts(node, 1);
+  const at = axis! < 0 ? axis! + x!.length + 1 : axis!;
+  return [[...x!.slice(0, at), 1, ...x!.slice(at)]];
+};
+
+const spaceToDepth: ShapeRule = (node, [x]) => {
+  const b = intAttr(node, 'block_size', 1);
+  const [n, h, w, c] = x!;
+  return node.op === 'SPACE_TO_DEPTH' ? [[n!, h! / b, w! / b, c! * b * b]] : [[n!, h! * b, w! * b, c! / (b * b)]];
+};
+
+const argMinMax: ShapeRule = (node, [x]) => {
+  const axis = axisOf(constInts(node, 1)[0]!, x!.length);
+  return [x!.filter((_, i) => i !== axis)];
+};
+
+const split: ShapeRule = (node, [, x]) => {
+  const axis = axisOf(constInts(node, 0)[0]!, x!.length);
+  const parts = node.outputs.length;
+  if (x![axis]! % parts !== 0) return undefined;
+  return node.outputs.map(() => x!.map((d, i) => (i === axis ? d / parts : d)));
+};
+
+const batchMatMul: ShapeRule = (node, [a, b]) => {
+  const [m, k1] = boolAttr(node, 'adj_x') ? [a!.at(-1)!, a!.at(-2)!] : [a!.at(-2)!, a!.at(-1)!];
+  const [k2, n] = boolAttr(node, 'adj_y') ? [b!.at(-1)!, b!.at(-2)!] : [b!.at(-2)!, b!.at(-1)!];
+  if (k1 !== k2) return undefined;
+  return [[...broadcast(a!.slice(0, -2), b!.slice(0, -2)), m, n]];
+};
+
+const UNARY = [
+  'ABS', 'CAST', 'CEIL', 'COS', 'DEQUANTIZE', 'ELU', 'EXP', 'FLOOR', 'GELU', 'HARD_SWISH', 'L2_NORMALIZATION', 'LEAKY_RELU',
+  'LOCAL_RESPONSE_NORMALIZATION', 'LOG', 'LOG_SOFTMAX', 'LOGICAL_NOT', 'LOGISTIC', 'NEG', 'QUANTIZE', 'RELU', 'RELU6',
+  'RELU_0_TO_1', 'RELU_N1_TO_1', 'ROUND', 'RSQRT', 'SIGN', 'SIN', 'SOFTMAX', 'SQRT', 'SQUARE', 'TANH', 'ZEROS_LIKE', 'ONES_LIKE',
+];
+const BINARY = [
+  'ADD', 'DIV', 'EQUAL', 'FLOOR_DIV', 'FLOOR_MOD', 'GREATER', 'GREATER_EQUAL', 'LESS', 'LESS_EQUAL', 'LOGICAL_AND', 'LOGICAL_OR',
+  'MAXIMUM', 'MINIMUM', 'MUL', 'NOT_EQUAL', 'POW', 'PRELU', 'SQUARED_DIFFERENCE', 'SUB',
+];
+
+/** Output shapes by operator, from the inputs' static shapes (and constant inputs and options where they matter). */
+const SHAPE_RULES: Readonly<Record<string, ShapeRule>> = {
+  ...Object.fromEntries(UNARY.map((op) => [op, sameAsFirst])),
+  ...Object.fromEntries(BINARY.map((op) => [op, broadcastTwo])),
+  CONV_2D: conv2d,
+  DEPTHWISE_CONV_2D: conv2d,
+  AVERAGE_POOL_2D: pool2d,
+  MAX_POOL_2D: pool2d,
+  L2_POOL_2D: pool2d,
+  MEAN: reduce,
+  SUM: reduce,
+  REDUCE_MAX: reduce,
+  REDUCE_MIN: reduce,
+  REDUCE_PROD: reduce,
+  REDUCE_ANY: reduce,
+  REDUCE_ALL: reduce,
+  RESHAPE: reshape,
+  FULLY_CONNECTED: fullyConnected,
+  CONCATENATION: concatenation,
+  PAD: pad,
+  PADV2: pad,
+  MIRROR_PAD: pad,
+  RESIZE_BILINEAR: resize,
+  RESIZE_NEAREST_NEIGHBOR: resize,
+  TRANSPOSE: transpose,
+  SQUEEZE: squeeze,
+  EXPAND_DIMS: expandDims,
+  SPACE_TO_DEPTH: spaceToDepth,
+  DEPTH_TO_SPACE: spaceToDepth,
+  ARG_MAX: argMinMax,
+  ARG_MIN: argMinMax,
+  SPLIT: split,
+  BATCH_MATMUL: batchMatMul,
+};

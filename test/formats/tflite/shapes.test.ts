@@ -1,0 +1,132 @@
+/**
+ * fix-shape on TFLite: the fixed batch is carried through the operators, so
+ * that no tensor keeps an unknown size (-1 in shape_signature). ArmNN is the
+ * oracle: its TFLite parser infers every shape itself and refuses a file whose
+ * shapes differ from what it infers (LiteRT.js takes an output's shape from
+ * the file, so it cannot tell).
+ */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import '../../../src/actions';
+import { readModel, writeModel } from '../../../src/formats';
+import { attr, type Attr } from '../../../src/ir/attr';
+import { Graph, type Value } from '../../../src/ir/graph';
+import { Model } from '../../../src/ir/model';
+import { Tensor } from '../../../src/ir/tensor';
+import { findAction } from '../../../src/rewrite/actions';
+import { runArmnn } from '../../../src/verify/armnn';
+import { verifyModels } from '../../../src/verify/models';
+import { seededFloats } from '../../e2e/helpers';
+import { SHARED, tempDir } from '../../helpers/corpus';
+import { flatcJson } from '../../helpers/tflite-flatc';
+
+const work = tempDir('tflite-shapes-');
+const fixShape = findAction('fix-shape')!;
+const HELLO = path.join(SHARED, 'corpus/tensorflow/tflite-micro/tensorflow/lite/micro/examples/hello_world/models');
+
+const act = (name: string): Record<string, Attr> => ({ fused_activation_function: attr.string(name) });
+const window = (padding: string, stride: number, dilation = 1): Record<string, Attr> => ({
+  padding: attr.string(padding),
+  stride_h: attr.int(stride),
+  stride_w: attr.int(stride),
+  dilation_h_factor: attr.int(dilation),
+  dilation_w_factor: attr.int(dilation),
+  ...act('NONE'),
+});
+
+/**
+ * input [?, 9, 9, 3] -> CONV_2D 3x3 VALID stride 2 -> DEPTHWISE 3x3 SAME dilation 2 -> MAX_POOL 2x2 SAME
+ * stride 2 -> PAD -> CONCATENATION on channels -> MEAN over H (keep_dims) -> TRANSPOSE -> RESHAPE [-1, 32]
+ * -> FULLY_CONNECTED 5; every intermediate is a graph output, so LiteRT reports its shape.
+ */
+function dynamicBatchModel(): Model {
+  const g = new Graph('main');
+  const unknown = (name: string, rank: number): Value => g.addValue(name, { dtype: 'float32', shape: [null, ...Array<null>(rank - 1).fill(null)] });
+  const x = g.addValue('input', { dtype: 'float32', shape: [null, 9, 9, 3] });
+  const constant = (name: string, dtype: 'float32' | 'int32', shape: number[], values: number[]): Value => g.addConstant(name, Tensor.from(dtype, shape, values));
+  const conv = unknown('conv', 4);
+  const dw = unknown('depthwise', 4);
+  const pool = unknown('pool', 4);
+  const padded = unknown('padded', 4);
+  const joined = unknown('joined', 4);
+  const mean = unknown('mean', 4);
+  const moved = unknown('moved', 4);
+  const flat = g.addValue('flat', { dtype: 'float32', shape: [null, 32] });
+  const fc = g.addValue('fc', { dtype: 'float32', shape: [null, 5] });
+  g.addNode({ op: 'CONV_2D', name: 'conv', inputs: [x, constant('w', 'float32', [4, 3, 3, 3], seededFloats(108, 1, -0.5, 0.5)), constant('b', 'float32', [4], [0, 0.1, 0.2, 0.3])], outputs: [conv], attrs: window('VALID', 2) });
+  g.addNode({ op: 'DEPTHWISE_CONV_2D', name: 'depthwise', inputs: [conv, constant('dw', 'float32', [1, 3, 3, 4], seededFloats(36, 2, -0.5, 0.5)), constant('db', 'float32', [4], [0, 0, 0, 0])], outputs: [dw], attrs: { ...window('SAME', 1, 2), depth_multiplier: attr.int(1) } });
+  g.addNode({ op: 'MAX_POOL_2D', name: 'pool', inputs: [dw], outputs: [pool], attrs: { padding: attr.string('SAME'), stride_h: attr.int(2), stride_w: attr.int(2), filter_height: attr.int(2), filter_width: attr.int(2), ...act('NONE') } });
+  g.addNode({ op: 'PAD', name: 'pad', inputs: [pool, constant('pads', 'int32', [4, 2], [0, 0, 1, 1, 1, 1, 0, 0])], outputs: [padded] });
+  g.addNode({ op: 'CONCATENATION', name: 'concat', inputs: [padded, padded], outputs: [joined], attrs: { axis: attr.int(3), ...act('NONE') } });
+  g.addNode({ op: 'MEAN', name: 'mean', inputs: [joined, constant('axes', 'int32', [1], [1])], outputs: [mean], attrs: { keep_dims: attr.bool(true) } });
+  g.addNode({ op: 'TRANSPOSE', name: 'transpose', inputs: [mean, constant('perm', 'int32', [4], [0, 3, 1, 2])], outputs: [moved] });
+  g.addNode({ op: 'RESHAPE', name: 'reshape', inputs: [moved, constant('shape', 'int32', [2], [-1, 32])], outputs: [flat] });
+  g.addNode({ op: 'FULLY_CONNECTED', name: 'fc', inputs: [flat, constant('fw', 'float32', [5, 32], seededFloats(160, 3, -0.2, 0.2)), constant('fb', 'float32', [5], [0, 1, 2, 3, 4])], outputs: [fc], attrs: { ...act('NONE'), keep_num_dims: attr.bool(false) } });
+  g.inputs = [x];
+  g.outputs = [fc, conv, dw, pool, padded, joined, mean, moved, flat];
+  return new Model('tflite', g);
+}
+
+test('a fixed batch of 2 reaches every tensor, with the shapes ArmNN infers when it runs the model', () => {
+  const model = dynamicBatchModel();
+  const outcome = fixShape.run(model, { batch: 2 });
+  expect(outcome.summary).toBe('fixed 1 dimension(s); 9 tensor shape(s) follow');
+  const file = path.join(work, 'fixed-batch.tflite');
+  writeModel(model, file);
+
+  const back = readModel(file);
+  const ours = back.graph.outputs.map((v) => v.shape);
+  expect(ours).toEqual([[2, 5], [2, 4, 4, 4], [2, 4, 4, 4], [2, 2, 2, 4], [2, 4, 4, 4], [2, 4, 4, 8], [2, 1, 4, 8], [2, 8, 1, 4], [2, 32]]);
+  // No -1 is left in the file: shape_signature is gone where the shape is whole.
+  expect(flatcJson(file, work)).not.toMatch(/"shape_signature"/);
+
+  const [run] = runArmnn([{ model: file, seed: 4 }]);
+  expect(run!.error).toBeUndefined();
+  expect(run!.outputs.map((t) => t.shape)).toEqual(ours);
+
+  // The oracle can fail: one size off and ArmNN refuses the file.
+  back.graph.outputs.find((v) => v.name === 'pool')!.shape = [2, 3, 2, 4];
+  const wrong = path.join(work, 'wrong-size.tflite');
+  writeModel(back, wrong);
+  expect(runArmnn([{ model: wrong, seed: 4 }])[0]!.error).toMatch(/does not match the inferred shape/);
+});
+
+test('a size the file gives that contradicts the computed one is left alone, and an operator without a shape rule stops the sizes', () => {
+  const g = new Graph('main');
+  const x = g.addValue('x', { dtype: 'float32', shape: [null, 4] });
+  const odd = g.addValue('odd', { dtype: 'float32', shape: [null, 7] });
+  const custom = g.addValue('custom', { dtype: 'float32', shape: [null, 4] });
+  const after = g.addValue('after', { dtype: 'float32', shape: [null, 4] });
+  g.addNode({ op: 'RELU', name: 'relu', inputs: [x], outputs: [odd] });
+  g.addNode({ op: 'MyOp', domain: 'custom', name: 'mine', inputs: [x], outputs: [custom] });
+  g.addNode({ op: 'RELU', name: 'relu_after', inputs: [custom], outputs: [after] });
+  g.inputs = [x];
+  g.outputs = [odd, after];
+  const model = new Model('tflite', g);
+  const outcome = fixShape.run(model, { batch: 1 });
+  expect(outcome.summary).toBe("fixed 1 dimension(s); sizes stop at MyOp 'mine' (recipe cannot compute its output shape)");
+  expect([odd.shape, custom.shape, after.shape]).toEqual([[null, 7], [null, 4], [null, 4]]);
+});
+
+describe('on real models', () => {
+  test.each(['hello_world_float', 'hello_world_int8'])('%s: a fixed batch leaves no unknown size, and the model computes what it did', (name) => {
+    const before = path.join(HELLO, `${name}.tflite`);
+    const model = readModel(before);
+    expect(model.graph.inputs[0]!.shape).toEqual([null, 1]);
+    const unknownBefore = [...model.graph.values].filter((v) => v.shape?.includes(null)).map((v) => v.name);
+    expect(unknownBefore.length).toBeGreaterThan(1);
+    expect(fixShape.run(model, { batch: 1 }).summary).toBe(`fixed 1 dimension(s); ${unknownBefore.length - 1} tensor shape(s) follow`);
+    const after = path.join(work, `${name}.fixed.tflite`);
+    writeModel(model, after);
+
+    const json = JSON.parse(flatcJson(after, work)) as { subgraphs: { tensors: { name: string; shape: number[]; shape_signature?: number[] }[] }[] };
+    const tensors = json.subgraphs[0]!.tensors;
+    expect(tensors.filter((t) => t.shape_signature?.includes(-1))).toEqual([]);
+    for (const n of unknownBefore) expect(tensors.find((t) => t.name === n)!.shape[0]).toBe(1);
+    const report = verifyModels(before, after, { runs: 2 });
+    expect(report.ok).toBe(true);
+    expect(report.outputs.every((o) => o.maxAbsDiff === 0)).toBe(true);
+  });
+});
+
+afterAll(() => fs.rmSync(work, { recursive: true, force: true }));
