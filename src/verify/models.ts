@@ -202,9 +202,13 @@ function runAndCompare(
     const outputs = compareRuns(results, rtol, atol);
     return { runtime, runs, seed, rtol, atol, inputs: [...inputs], outputs, fallbacks, ok: outputs.every((out) => out.ok) };
   }
+  // Sizes nobody gave were fed as 1, which many models cannot take (an STFT, a window longer than one sample).
+  const guessed = inputs.filter((i) => i.openDims.length > 0).map((i) => `'${i.name}' as [${i.shape.join(', ')}]`);
   throw new CheckFailedError(
     `verify: no runtime could run both models:\n${fallbacks.map((f) => `  ${f.error}`).join('\n')}`,
-    'a runtime that cannot load the original model cannot check its rewrite either',
+    guessed.length
+      ? `open dimensions were fed as 1 (${guessed.join(', ')}): give their sizes with --dim NAME=SIZE or --shape INPUT=D0,D1,..`
+      : 'a runtime that cannot load the original model cannot check its rewrite either',
   );
 }
 

