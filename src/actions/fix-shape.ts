@@ -1,4 +1,5 @@
 import { RecipeToolError } from '../errors';
+import { fillDeclaredShapes } from '../formats/onnx/shapes';
 import { propagateStaticShapes } from '../formats/tflite/shapes';
 import type { Dim, Graph, Node, Shape } from '../ir/graph';
 import type { ActionDefinition } from '../rewrite/actions';
@@ -15,9 +16,11 @@ export class FixShapeError extends RecipeToolError {}
  * - `dims: {N: 1}` sets a named (symbolic) dimension wherever it appears.
  * A symbolic dimension replaced at an input (e.g. `N` by the batch) is replaced
  * in every declared shape of the model that names it, so value_info and graph
- * outputs follow; in ONNX and OpenVINO IR, shapes that only say "unknown"
- * (`?`) are left as they are. TFLite's unknown sizes have no names: there the
- * fixed sizes are carried through the operators recipe can compute shapes of.
+ * outputs follow. Sizes that then follow from fixed ones through the
+ * operators recipe can compute shapes of are filled in too: in ONNX, declared
+ * shapes whose open dimensions have names of their own (tf2onnx's `unk__315`)
+ * or none; in TFLite, whose unknown sizes never have names, every tensor. In
+ * OpenVINO IR, sizes named by nothing are left as they are.
  */
 export const fixShapeAction: ActionDefinition = {
   name: 'fix-shape',
@@ -75,6 +78,14 @@ export const fixShapeAction: ActionDefinition = {
     if (named.size > 0) changes += propagate(model.allGraphs(), named);
     if (changes === 0) return { changes, summary: 'no dynamic dimension to fix' };
     let summary = `fixed ${changes} dimension(s)${named.size ? ` (${[...named].map(([k, s]) => `${k}=${s}`).join(', ')})` : ''}`;
+    if (model.format === 'onnx') {
+      // Exporters such as tf2onnx name each tensor's open dimensions apart: carry sizes through the operators.
+      const opset = model.opsetVersion('') ?? 1;
+      let filled = 0;
+      for (const g of model.allGraphs()) filled += fillDeclaredShapes(g, opset);
+      changes += filled;
+      if (filled) summary += `; ${filled} declared shape(s) follow`;
+    }
     if (model.format === 'tflite') {
       // TFLite's unknown sizes have no names to follow: carry the fixed sizes through the operators.
       let filled = 0;

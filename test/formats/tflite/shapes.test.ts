@@ -43,7 +43,7 @@ function dynamicBatchModel(): Model {
   const g = new Graph('main');
   const unknown = (name: string, rank: number): Value => g.addValue(name, { dtype: 'float32', shape: [null, ...Array<null>(rank - 1).fill(null)] });
   const x = g.addValue('input', { dtype: 'float32', shape: [null, 9, 9, 3] });
-  const constant = (name: string, dtype: 'float32' | 'int32', shape: number[], values: number[]): Value => g.addConstant(name, Tensor.from(dtype, shape, values));
+  const constant = (name: string, dtype: 'float32' | 'int32', shape: number[], values: ArrayLike<number>): Value => g.addConstant(name, Tensor.from(dtype, shape, Array.from(values)));
   const conv = unknown('conv', 4);
   const dw = unknown('depthwise', 4);
   const pool = unknown('pool', 4);

