@@ -1,4 +1,5 @@
-import type { Graph, Node, Shape, Value } from '../../ir/graph';
+import type { Graph, Node, Value } from '../../ir/graph';
+import { agrees, axisIn as axisOf, broadcastStatic as broadcast, computedShapes as safely, isStatic, product } from '../../ir/static-shapes';
 
 /**
  * Declared sizes that follow from fixed ones, for ONNX graphs: the shapes of
@@ -46,24 +47,6 @@ export function fillDeclaredShapes(graph: Graph, opset: number): number {
 
 type ShapeRule = (node: Node, inputs: readonly (number[] | undefined)[], opset: number) => (number[] | undefined)[] | undefined;
 
-function isStatic(shape: Shape | undefined): shape is number[] {
-  return shape !== undefined && shape.every((d) => typeof d === 'number' && d >= 0);
-}
-
-function agrees(declared: Shape | undefined, computed: readonly number[]): boolean {
-  if (declared === undefined) return true;
-  return declared.length === computed.length && declared.every((d, i) => typeof d !== 'number' || d === computed[i]);
-}
-
-function safely(compute: () => (number[] | undefined)[] | undefined): (number[] | undefined)[] | undefined {
-  try {
-    const shapes = compute();
-    return shapes && shapes.every((s) => s === undefined || s.every((d) => Number.isInteger(d) && d >= 0)) ? shapes : undefined;
-  } catch {
-    return undefined;
-  }
-}
-
 function ints(node: Node, name: string): number[] | undefined {
   const a = node.attr(name);
   return a?.kind === 'ints' ? a.value.map(Number) : undefined;
@@ -83,30 +66,6 @@ function constInts(node: Node, i: number): number[] {
   const t = node.input(i)?.const;
   if (!t) throw new Error('not a constant');
   return Array.from(t.toFloat64());
-}
-
-function axisOf(axis: number, rank: number): number {
-  const a = axis < 0 ? axis + rank : axis;
-  if (a < 0 || a >= rank) throw new Error('axis out of range');
-  return a;
-}
-
-const product = (dims: readonly number[]): number => dims.reduce((p, d) => p * d, 1);
-
-function broadcast(shapes: readonly number[][]): number[] {
-  const rank = Math.max(...shapes.map((s) => s.length));
-  const out: number[] = [];
-  for (let i = 0; i < rank; i++) {
-    let size = 1;
-    for (const s of shapes) {
-      const d = s[s.length - rank + i] ?? 1;
-      if (d === 1) continue;
-      if (size !== 1 && size !== d) throw new Error('shapes do not broadcast');
-      size = d;
-    }
-    out.push(size);
-  }
-  return out;
 }
 
 /** Output sizes of Conv and the pools along the spatial axes (ceil_mode pools are left out). */

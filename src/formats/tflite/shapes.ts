@@ -1,4 +1,5 @@
-import type { Graph, Node, Shape } from '../../ir/graph';
+import type { Graph, Node } from '../../ir/graph';
+import { agrees, axisIn as axisOf, broadcastStatic, computedShapes as safely, isStatic, product } from '../../ir/static-shapes';
 
 /**
  * Sizes that follow from fixed sizes, carried through the TFLite operators
@@ -39,26 +40,6 @@ export function propagateStaticShapes(graph: Graph): { filled: number; stuck: No
 
 type ShapeRule = (node: Node, inputs: readonly (number[] | undefined)[]) => number[][] | undefined;
 
-function isStatic(shape: Shape | undefined): shape is number[] {
-  return shape !== undefined && shape.every((d) => typeof d === 'number' && d >= 0);
-}
-
-/** Whether `computed` fits what the file says: the same rank, and the same size wherever it gives one. */
-function agrees(declared: Shape | undefined, computed: readonly number[]): boolean {
-  if (declared === undefined) return true;
-  return declared.length === computed.length && declared.every((d, i) => typeof d !== 'number' || d < 0 || d === computed[i]);
-}
-
-/** A rule that meets an input it did not expect (a missing constant, a bad rank) computes nothing. */
-function safely(compute: () => number[][] | undefined): number[][] | undefined {
-  try {
-    const shapes = compute();
-    return shapes && shapes.every((s) => s.every((d) => Number.isInteger(d) && d >= 0)) ? shapes : undefined;
-  } catch {
-    return undefined;
-  }
-}
-
 function intAttr(node: Node, name: string, fallback: number): number {
   const a = node.attr(name);
   return a && (a.kind === 'int' || a.kind === 'float') ? Number(a.value) : fallback;
@@ -81,25 +62,6 @@ function constInts(node: Node, i: number): number[] {
   return Array.from(t.toFloat64());
 }
 
-const axisOf = (axis: number, rank: number): number => {
-  const a = axis < 0 ? axis + rank : axis;
-  if (a < 0 || a >= rank) throw new Error('axis out of range');
-  return a;
-};
-
-/** NumPy broadcasting of two shapes. */
-function broadcast(a: readonly number[], b: readonly number[]): number[] {
-  const rank = Math.max(a.length, b.length);
-  const out: number[] = [];
-  for (let i = 0; i < rank; i++) {
-    const x = a[a.length - rank + i] ?? 1;
-    const y = b[b.length - rank + i] ?? 1;
-    if (x !== y && x !== 1 && y !== 1) throw new Error('shapes do not broadcast');
-    out.push(x === 1 ? y : x);
-  }
-  return out;
-}
-
 /** Output size of a windowed dimension (TFLite's ComputeOutSize). */
 function windowed(size: number, filter: number, stride: number, dilation: number, padding: string): number {
   const effective = (filter - 1) * dilation + 1;
@@ -114,7 +76,7 @@ const padding = (node: Node): string => {
 };
 
 const sameAsFirst: ShapeRule = (_node, [x]) => [x!];
-const broadcastTwo: ShapeRule = (_node, [a, b]) => [broadcast(a!, b!)];
+const broadcastTwo: ShapeRule = (_node, [a, b]) => [broadcastStatic([a!, b!])];
 
 const conv2d: ShapeRule = (node, [x, w]) => {
   const [n, h, wd] = x!;
@@ -151,19 +113,19 @@ const reshape: ShapeRule = (node, [x]) => {
   // A shape input, when there is one, wins over the options' new_shape; a computed one leaves the size open.
   const wanted = node.input(1) ? constInts(node, 1) : intsAttr(node, 'new_shape');
   if (!wanted) return undefined;
-  const count = x!.reduce((p, d) => p * d, 1);
+  const count = product(x!);
   const known = wanted.reduce((p, d) => (d === -1 ? p : p * d), 1);
   const unknown = wanted.filter((d) => d === -1).length;
   if (unknown > 1 || (unknown === 1 && (known === 0 || count % known !== 0))) return undefined;
   const shape = wanted.map((d) => (d === -1 ? count / known : d));
-  return shape.reduce((p, d) => p * d, 1) === count ? [shape] : undefined;
+  return product(shape) === count ? [shape] : undefined;
 };
 
 const fullyConnected: ShapeRule = (node, [x, w]) => {
   const units = w![0]!;
   const inner = w![1]!;
   if (boolAttr(node, 'keep_num_dims')) return [[...x!.slice(0, -1), units]];
-  const count = x!.reduce((p, d) => p * d, 1);
+  const count = product(x!);
   if (count % inner !== 0) return undefined;
   return [[count / inner, units]];
 };
@@ -222,7 +184,7 @@ const batchMatMul: ShapeRule = (node, [a, b]) => {
   const [m, k1] = boolAttr(node, 'adj_x') ? [a!.at(-1)!, a!.at(-2)!] : [a!.at(-2)!, a!.at(-1)!];
   const [k2, n] = boolAttr(node, 'adj_y') ? [b!.at(-1)!, b!.at(-2)!] : [b!.at(-2)!, b!.at(-1)!];
   if (k1 !== k2) return undefined;
-  return [[...broadcast(a!.slice(0, -2), b!.slice(0, -2)), m, n]];
+  return [[...broadcastStatic([a!.slice(0, -2), b!.slice(0, -2)]), m, n]];
 };
 
 const UNARY = [

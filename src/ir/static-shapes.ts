@@ -1,0 +1,58 @@
+import type { Shape } from './graph';
+
+/**
+ * Helpers of the per-format shape rules (src/formats/onnx/shapes.ts,
+ * src/formats/tflite/shapes.ts), which compute static output shapes from
+ * static input shapes to carry fixed sizes through a graph.
+ */
+
+/** Whether every size of `shape` is known. */
+export function isStatic(shape: Shape | undefined): shape is number[] {
+  return shape !== undefined && shape.every((d) => typeof d === 'number' && d >= 0);
+}
+
+/** Whether `computed` fits a declared shape: the same rank, and the same size wherever it gives one. */
+export function agrees(declared: Shape | undefined, computed: readonly number[]): boolean {
+  if (declared === undefined) return true;
+  return declared.length === computed.length && declared.every((d, i) => typeof d !== 'number' || d < 0 || d === computed[i]);
+}
+
+/**
+ * The shapes a rule computes, or undefined when it met an input it did not
+ * expect (a missing constant, a bad rank: it throws) or computed a size that
+ * is no size.
+ */
+export function computedShapes<T extends readonly (number[] | undefined)[]>(compute: () => T | undefined): T | undefined {
+  try {
+    const shapes = compute();
+    return shapes && shapes.every((s) => s === undefined || s.every((d) => Number.isInteger(d) && d >= 0)) ? shapes : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** `axis` counted from the end when negative; throws when outside the rank. */
+export function axisIn(axis: number, rank: number): number {
+  const a = axis < 0 ? axis + rank : axis;
+  if (a < 0 || a >= rank) throw new Error('axis out of range');
+  return a;
+}
+
+/** NumPy broadcasting of static shapes; throws when they do not broadcast. */
+export function broadcastStatic(shapes: readonly (readonly number[])[]): number[] {
+  const rank = Math.max(0, ...shapes.map((s) => s.length));
+  const out: number[] = [];
+  for (let i = 0; i < rank; i++) {
+    let size = 1;
+    for (const s of shapes) {
+      const d = s[s.length - rank + i] ?? 1;
+      if (d === 1) continue;
+      if (size !== 1 && size !== d) throw new Error('shapes do not broadcast');
+      size = d;
+    }
+    out.push(size);
+  }
+  return out;
+}
+
+export const product = (dims: readonly number[]): number => dims.reduce((p, d) => p * d, 1);
