@@ -1,4 +1,5 @@
 import * as fs from 'node:fs';
+import * as os from 'node:os';
 import * as path from 'node:path';
 import type { OutputFiles } from './adapter';
 
@@ -7,36 +8,65 @@ import type { OutputFiles } from './adapter';
  * final folder and is renamed into place by `commit()`; `abort()` removes the
  * temporaries. Renames in one folder are atomic, so a reader sees the old
  * model or the new one, never a half-written file.
+ *
+ * An output that is a symbolic link is written through it (the link stays).
+ * An output that exists and is no regular file (`-o /dev/null`, a named pipe)
+ * is not renamed over, which would put a regular file in the place of the
+ * device (as root, in /dev): the model is written whole to a temporary file
+ * and copied into it at commit. Files beside such an output (external data,
+ * an IR's .bin) are refused, for they would land next to the device.
  */
 export class AtomicOutput implements OutputFiles {
-  private readonly temps = new Map<string, { temp: string; fd: number }>();
+  /** Open files by final path. `special`: the final file is a device or a pipe, copied into at commit. */
+  private readonly temps = new Map<string, { temp: string; fd: number; special: boolean }>();
   private readonly token = `${process.pid}-${Date.now().toString(36)}`;
+  /** The main output exists and is a device, a pipe or a socket. */
+  private readonly mainIsSpecial: boolean;
 
-  constructor(readonly mainPath: string) {}
+  constructor(readonly mainPath: string) {
+    this.mainIsSpecial = isSpecialFile(mainPath);
+  }
 
   open(finalPath: string): number {
-    const resolved = path.resolve(finalPath);
+    // A device or a pipe is opened by the name given (/dev/stdout's link leads to a name like 'pipe:[123]').
+    const resolved = this.mainIsSpecial ? path.resolve(finalPath) : throughLinks(path.resolve(finalPath));
     const existing = this.temps.get(resolved);
     if (existing) return existing.fd;
+    if (this.mainIsSpecial) {
+      if (resolved !== path.resolve(this.mainPath)) {
+        throw new SpecialOutputError(`${this.mainPath} is not a regular file, and the model needs ${resolved} beside it`);
+      }
+      // Written whole to a temporary file first: nothing reaches the device unless the model is complete.
+      const temp = path.join(os.tmpdir(), `recipe-output-${this.token}-${path.basename(resolved)}`);
+      const fd = fs.openSync(temp, 'wx', 0o600);
+      this.temps.set(resolved, { temp, fd, special: true });
+      return fd;
+    }
     const temp = path.join(path.dirname(resolved), `.${path.basename(resolved)}.tmp-${this.token}`);
     const fd = fs.openSync(temp, 'wx', 0o644);
-    this.temps.set(resolved, { temp, fd });
+    this.temps.set(resolved, { temp, fd, special: false });
     if (WRITE_BEHIND) writeBehind.set(fd, new WriteBehind(temp));
     return fd;
   }
 
-  /** Final paths written so far. */
+  /** Final paths written so far (a symbolic link's target, not the link). */
   get paths(): string[] {
     return [...this.temps.keys()];
   }
 
   commit(): void {
-    for (const { fd } of this.temps.values()) {
-      fs.fsyncSync(fd);
+    for (const { fd, special } of this.temps.values()) {
+      // What goes to a device or a pipe has nothing to make durable.
+      if (!special) fs.fsyncSync(fd);
       fs.closeSync(fd);
       endWriteBehind(fd);
     }
-    for (const [finalPath, { temp }] of this.temps) fs.renameSync(temp, finalPath);
+    for (const [finalPath, { temp, special }] of this.temps) {
+      if (special) {
+        copyInto(temp, finalPath);
+        fs.rmSync(temp, { force: true });
+      } else fs.renameSync(temp, finalPath);
+    }
     this.temps.clear();
   }
 
@@ -51,6 +81,59 @@ export class AtomicOutput implements OutputFiles {
       fs.rmSync(temp, { force: true });
     }
     this.temps.clear();
+  }
+}
+
+/** Copies a file's bytes into a device or a pipe, in order. */
+function copyInto(from: string, to: string): void {
+  const input = fs.openSync(from, 'r');
+  let output: number | undefined;
+  try {
+    output = fs.openSync(to, 'w');
+    const chunk = Buffer.allocUnsafe(1 << 20);
+    for (;;) {
+      const n = fs.readSync(input, chunk, 0, chunk.byteLength, null);
+      if (n === 0) break;
+      let done = 0;
+      while (done < n) done += fs.writeSync(output, chunk, done, n - done);
+    }
+  } finally {
+    fs.closeSync(input);
+    if (output !== undefined) fs.closeSync(output);
+  }
+}
+
+/** A file beside an output that is no regular file: refused before anything lands next to a device. */
+export class SpecialOutputError extends Error {}
+
+/**
+ * The file a path names, symbolic links followed: the rename goes over the
+ * link's target, not over the link (`-o out.onnx` where out.onnx links to
+ * a file elsewhere, or `-o /dev/stdout` redirected to a file, must not
+ * replace the link). A link to nothing yet names the file to create.
+ */
+function throughLinks(file: string): string {
+  let current = file;
+  for (let depth = 0; depth < 40; depth++) {
+    let st: fs.Stats;
+    try {
+      st = fs.lstatSync(current);
+    } catch {
+      return current;
+    }
+    if (!st.isSymbolicLink()) return current;
+    current = path.resolve(path.dirname(current), fs.readlinkSync(current));
+  }
+  return current;
+}
+
+/** Whether `file` exists and is neither a regular file nor a folder (a device, a FIFO, a socket), links followed. */
+function isSpecialFile(file: string): boolean {
+  try {
+    const st = fs.statSync(file);
+    return !st.isFile() && !st.isDirectory();
+  } catch {
+    return false;
   }
 }
 

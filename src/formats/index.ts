@@ -3,7 +3,7 @@ import * as path from 'node:path';
 import { ModelError, UsageError } from '../errors';
 import type { FormatId, Model } from '../ir/model';
 import type { FormatAdapter, ReadOptions, WriteOptions } from './adapter';
-import { AtomicOutput } from './atomic';
+import { AtomicOutput, SpecialOutputError } from './atomic';
 import { describeFsError, isFsError } from './fs-errors';
 
 export type { FormatAdapter, ReadOptions, WriteOptions, OutputFiles } from './adapter';
@@ -103,6 +103,7 @@ export function writeModel(model: Model, file: string, options?: WriteOptions): 
     // A failing file system call (missing folder, no permission, disk full) is
     // a fact about where the model goes, not a bug: say which file and why.
     if (isFsError(e)) throw new ModelError({ file: e.path ?? path.resolve(file) }, `cannot write: ${describeFsError(e)}`);
+    if (e instanceof SpecialOutputError) throw new UsageError(`cannot write the model: ${e.message}`, 'write it to a file, or pass --dry-run to write nothing');
     throw e;
   }
 }

@@ -1,7 +1,12 @@
+import { execFileSync, spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
+import * as os from 'node:os';
 import * as path from 'node:path';
+import { readModel, writeModel } from '../../src/formats';
 import { AtomicOutput, writeAll } from '../../src/formats/atomic';
+import { UsageError } from '../../src/errors';
+import { newOvModel, ovOp, ovParam } from '../helpers/openvino-build';
 import { tempDir } from '../helpers/corpus';
 
 // AtomicOutput writes each file under a temporary name, fsyncs it and renames
@@ -95,5 +100,61 @@ onLinux('AtomicOutput', () => {
     expect(createHash('sha256').update(fs.readFileSync(file)).digest('hex')).toBe(written);
     await settled(file);
     expect(descriptorsOn(file)).toBe(0);
+  });
+});
+
+const testOnLinux = process.platform === 'linux' ? test : test.skip;
+
+describe('outputs that are no regular file, and links', () => {
+  const TINY = path.resolve(__dirname, '../../examples/tiny-bn.onnx');
+  const leftovers = (): string[] => fs.readdirSync(os.tmpdir()).filter((n) => n.startsWith(`recipe-output-${process.pid}-`));
+
+  testOnLinux('a named pipe stays a pipe: the model goes through it whole, as it would go to a file', async () => {
+    const fifo = path.join(dir, 'model.fifo');
+    const received = path.join(dir, 'received.onnx');
+    execFileSync('mkfifo', [fifo]);
+    const reader = spawn('sh', ['-c', 'cat "$0" > "$1"', fifo, received]);
+    const done = new Promise((resolve) => reader.on('close', resolve));
+    const model = readModel(TINY);
+    expect(writeModel(model, fifo)).toEqual([fifo]);
+    await done;
+    expect(fs.statSync(fifo).isFIFO()).toBe(true);
+    expect(Buffer.compare(fs.readFileSync(received), fs.readFileSync(TINY))).toBe(0);
+    expect(leftovers()).toEqual([]);
+  });
+
+  testOnLinux('a model that needs a file beside a pipe is refused before anything goes into the pipe', () => {
+    const fifo = path.join(dir, 'ir.fifo');
+    execFileSync('mkfifo', [fifo]);
+    // An OpenVINO IR writes its .bin beside the .xml; nothing reads the pipe, so opening it would wait forever.
+    const model = newOvModel('relu');
+    const x = ovParam(model.graph, 'x', [1, 4]);
+    model.graph.outputs = [ovOp(model.graph, 'Relu', 'opset1', [x], [[1, 4]], {}, 'relu').output(0)];
+    let error: unknown;
+    try {
+      writeModel(model, fifo);
+    } catch (e) {
+      error = e;
+    }
+    expect(error).toBeInstanceOf(UsageError);
+    expect((error as UsageError).message).toMatch(/ir\.fifo is not a regular file, and the model needs .*ir\.fifo\.bin beside it/);
+    expect(fs.statSync(fifo).isFIFO()).toBe(true);
+    expect(leftovers()).toEqual([]);
+  });
+
+  test('a link to a file: the file is replaced, the link stays; a link to nothing makes its target', () => {
+    const target = path.join(dir, 'target.onnx');
+    const link = path.join(dir, 'link.onnx');
+    fs.writeFileSync(target, 'old');
+    fs.symlinkSync('target.onnx', link);
+    expect(writeModel(readModel(TINY), link)).toEqual([target]);
+    expect(fs.lstatSync(link).isSymbolicLink()).toBe(true);
+    expect(Buffer.compare(fs.readFileSync(target), fs.readFileSync(TINY))).toBe(0);
+
+    const dangling = path.join(dir, 'dangling.onnx');
+    fs.symlinkSync('made.onnx', dangling);
+    writeModel(readModel(TINY), dangling);
+    expect(fs.lstatSync(dangling).isSymbolicLink()).toBe(true);
+    expect(fs.statSync(path.join(dir, 'made.onnx')).size).toBe(fs.statSync(TINY).size);
   });
 });
