@@ -1,4 +1,5 @@
 import type { Graph, Node, Value } from '../../ir/graph';
+import type { Tensor } from '../../ir/tensor';
 import { agrees, axisIn as axisOf, broadcastStatic as broadcast, computedShapes as safely, isStatic, product } from '../../ir/static-shapes';
 
 /**
@@ -18,23 +19,35 @@ import { agrees, axisIn as axisOf, broadcastStatic as broadcast, computedShapes 
 export function fillDeclaredShapes(graph: Graph, opset: number): number {
   const known = new Map<Value, number[]>();
   const shapeOf = (v: Value): number[] | undefined => known.get(v) ?? (isStatic(v.shape) ? v.shape : undefined);
-  // Nodes in file order, again while that helps: a file need not be sorted.
-  for (let progress = true, round = 0; progress && round < 4; round++) {
-    progress = false;
-    for (const node of graph.nodes) {
-      if (node.outputs.every((v) => shapeOf(v) !== undefined)) continue;
-      const rule = node.domain === '' || node.domain === 'ai.onnx' ? SHAPE_RULES[node.op] : undefined;
-      if (!rule) continue;
-      const inputs = node.inputs.map((v) => (v ? shapeOf(v) : undefined));
-      if (node.inputs.some((v, i) => v !== null && inputs[i] === undefined)) continue;
-      const computed = safely(() => rule(node, inputs, opset));
-      if (!computed) continue;
-      computed.forEach((shape, i) => {
-        const v = node.outputs[i];
-        if (v && shape && agrees(v.shape, shape)) known.set(v, shape);
-      });
-      progress = true;
+  knownValues = new Map();
+  try {
+    // Nodes in file order, again while that helps: a file need not be sorted.
+    for (let progress = true, round = 0; progress && round < 4; round++) {
+      progress = false;
+      for (const node of graph.nodes) {
+        const isDefault = node.domain === '' || node.domain === 'ai.onnx';
+        const valueRule = isDefault ? VALUE_RULES[node.op] : undefined;
+        const out = node.outputs[0];
+        const needsValue = valueRule !== undefined && out !== undefined && !knownValues.has(out);
+        if (!needsValue && node.outputs.every((v) => shapeOf(v) !== undefined)) continue;
+        const inputs = node.inputs.map((v) => (v ? shapeOf(v) : undefined));
+        if (node.inputs.some((v, i) => v !== null && inputs[i] === undefined)) continue;
+        const rule = isDefault ? SHAPE_RULES[node.op] : undefined;
+        const computed = rule ? safely(() => rule(node, inputs, opset)) : undefined;
+        computed?.forEach((shape, i) => {
+          const v = node.outputs[i];
+          if (v && shape && agrees(v.shape, shape)) known.set(v, shape);
+        });
+        const value = needsValue ? computedValue(() => valueRule(node, inputs, opset)) : undefined;
+        if (value && out) {
+          knownValues.set(out, value.value);
+          if (value.shape && !known.has(out) && agrees(out.shape, value.shape)) known.set(out, value.shape);
+        }
+        if (computed || value) progress = true;
+      }
     }
+  } finally {
+    knownValues = undefined;
   }
   let filled = 0;
   for (const [v, shape] of known) {
@@ -44,6 +57,14 @@ export function fillDeclaredShapes(graph: Graph, opset: number): number {
   }
   return filled;
 }
+
+/**
+ * The values of the small integer tensors a graph computes from shapes
+ * (Shape -> Slice -> Concat -> Reshape, as paddle2onnx and PyTorch write a
+ * reshape to the batch size), known while fillDeclaredShapes runs: a
+ * Reshape's target shape read from them is as good as a constant.
+ */
+let knownValues: Map<Value, number[]> | undefined;
 
 type ShapeRule = (node: Node, inputs: readonly (number[] | undefined)[], opset: number) => (number[] | undefined)[] | undefined;
 
@@ -62,11 +83,117 @@ function str(node: Node, name: string, fallback: string): string {
   return a?.kind === 'string' ? a.value : fallback;
 }
 
+/** The tensor a value holds: an initializer, or the output of a Constant node (PaddleOCR's weights are those). */
+function constantOf(v: Value | null): Tensor | undefined {
+  if (!v) return undefined;
+  if (v.const) return v.const;
+  const producer = v.producer;
+  const a = producer?.op === 'Constant' && producer.domain === '' ? producer.attr('value') : undefined;
+  return a?.kind === 'tensor' ? a.value : undefined;
+}
+
 function constInts(node: Node, i: number): number[] {
-  const t = node.input(i)?.const;
+  const v = node.input(i);
+  const value = v ? knownValues?.get(v) : undefined;
+  if (value) return value;
+  const t = constantOf(v);
   if (!t) throw new Error('not a constant');
   return Array.from(t.toFloat64());
 }
+
+/** A value rule's result: the output's elements (row-major) and, where the shape rules do not give it, its shape. */
+interface ComputedValue {
+  value: number[];
+  shape?: number[];
+}
+
+type ValueRule = (node: Node, inputs: readonly (number[] | undefined)[], opset: number) => ComputedValue | undefined;
+
+/** Values are kept only for small tensors of whole numbers: shapes, not data. */
+function computedValue(compute: () => ComputedValue | undefined): ComputedValue | undefined {
+  try {
+    const r = compute();
+    return r && r.value.length <= 64 && r.value.every((x) => Number.isInteger(x)) ? r : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+const shapeValue: ValueRule = (node, [x], opset) => {
+  let dims = x!;
+  if (opset >= 15) {
+    const rank = dims.length;
+    const clamp = (a: number): number => Math.min(rank, Math.max(0, a < 0 ? a + rank : a));
+    dims = dims.slice(clamp(int(node, 'start', 0)), clamp(int(node, 'end', rank)));
+  }
+  return { value: [...dims], shape: [dims.length] };
+};
+
+/** Cast, Identity, Squeeze, Unsqueeze, Reshape: the same elements (row-major), under the shape the shape rules give. */
+const sameValue: ValueRule = (node) => ({ value: constInts(node, 0) });
+
+const gatherValue: ValueRule = (node, [data, indices]) => {
+  if (data!.length !== 1 || int(node, 'axis', 0) !== 0) return undefined;
+  const values = constInts(node, 0);
+  const picked = constInts(node, 1).map((i) => values[i < 0 ? i + values.length : i]!);
+  return { value: picked, shape: [...indices!] };
+};
+
+const sliceValue: ValueRule = (node, [data], opset) => {
+  if (data!.length !== 1) return undefined;
+  const values = constInts(node, 0);
+  const starts = opset >= 10 ? constInts(node, 1) : ints(node, 'starts');
+  const ends = opset >= 10 ? constInts(node, 2) : ints(node, 'ends');
+  const axes = opset >= 10 ? (node.input(3) ? constInts(node, 3) : [0]) : (ints(node, 'axes') ?? [0]);
+  const step = opset >= 10 && node.input(4) ? constInts(node, 4)[0]! : 1;
+  if (!starts || !ends || starts.length !== 1 || axes.length !== 1 || axisOf(axes[0]!, 1) !== 0 || step !== 1) return undefined;
+  const n = values.length;
+  const clamp = (a: number): number => Math.min(n, Math.max(0, a < 0 ? a + n : a));
+  const picked = values.slice(clamp(starts[0]!), clamp(ends[0]!));
+  return { value: picked, shape: [picked.length] };
+};
+
+const concatValue: ValueRule = (node, inputs) => {
+  if (inputs.some((s) => s!.length !== 1)) return undefined;
+  const value = node.inputs.flatMap((_, i) => constInts(node, i));
+  return { value, shape: [value.length] };
+};
+
+/** Integer arithmetic on shape values (a batch times a channel count), one operand a scalar or both the same length. */
+const arithmeticValue: ValueRule = (node) => {
+  // Only on values computed from shapes: two float constants are data, and Div would round them wrongly.
+  const fromShape = node.inputs.some((v) => v && knownValues?.has(v));
+  if (!fromShape) return undefined;
+  const a = constInts(node, 0);
+  const b = constInts(node, 1);
+  if (a.length !== b.length && a.length !== 1 && b.length !== 1) return undefined;
+  const n = Math.max(a.length, b.length);
+  const at = (v: number[], i: number): number => v[v.length === 1 ? 0 : i]!;
+  const op = (x: number, y: number): number => {
+    if (node.op === 'Add') return x + y;
+    if (node.op === 'Sub') return x - y;
+    if (node.op === 'Mul') return x * y;
+    if (y === 0) throw new Error('division by zero');
+    return Math.trunc(x / y);
+  };
+  return { value: Array.from({ length: n }, (_, i) => op(at(a, i), at(b, i))) };
+};
+
+const VALUE_RULES: Readonly<Record<string, ValueRule>> = {
+  Shape: shapeValue,
+  Cast: sameValue,
+  Identity: sameValue,
+  Squeeze: sameValue,
+  Unsqueeze: sameValue,
+  Reshape: sameValue,
+  Gather: gatherValue,
+  Slice: sliceValue,
+  Concat: concatValue,
+  Add: arithmeticValue,
+  Sub: arithmeticValue,
+  Mul: arithmeticValue,
+  Div: arithmeticValue,
+};
 
 /** Output sizes of Conv and the pools along the spatial axes (ceil_mode pools are left out). */
 function windowed(node: Node, x: readonly number[], kernel: readonly number[]): number[] {
@@ -168,6 +295,94 @@ const unsqueeze: ShapeRule = (node, [x], opset) => {
   return [out];
 };
 
+const constant: ShapeRule = (node) => {
+  const a = node.attr('value') ?? node.attr('value_float') ?? node.attr('value_int') ?? node.attr('value_floats') ?? node.attr('value_ints');
+  if (a?.kind === 'tensor') return [[...a.value.shape]];
+  if (a?.kind === 'float' || a?.kind === 'int') return [[]];
+  if (a?.kind === 'floats' || a?.kind === 'ints') return [[a.value.length]];
+  return undefined;
+};
+
+/** Resize (opset 10: X, scales; 11 on: X, roi, scales, sizes) and Upsample (X, scales): sizes when given, else floor(size x scale). */
+const resize: ShapeRule = (node, [x], opset) => {
+  if (node.op === 'Resize' && opset >= 11 && node.input(3)) {
+    const sizes = constInts(node, 3);
+    if (sizes.length) {
+      if (node.attr('axes')) return undefined;
+      return [sizes];
+    }
+  }
+  const scales = constantOf(node.input(node.op === 'Resize' && opset >= 11 ? 2 : 1));
+  if (!scales || scales.size !== x!.length || node.attr('axes')) return undefined;
+  const factors = scales.toFloat64();
+  return [x!.map((d, i) => Math.floor(d * factors[i]!))];
+};
+
+const convTranspose: ShapeRule = (node, [x, w]) => {
+  const spatial = x!.length - 2;
+  const channels = w![1]! * int(node, 'group', 1);
+  const given = ints(node, 'output_shape');
+  if (given) return given.length === spatial ? [[x![0]!, channels, ...given]] : undefined;
+  const kernel = ints(node, 'kernel_shape') ?? w!.slice(2);
+  const strides = ints(node, 'strides') ?? kernel.map(() => 1);
+  const dilations = ints(node, 'dilations') ?? kernel.map(() => 1);
+  const extra = ints(node, 'output_padding') ?? kernel.map(() => 0);
+  const pads = ints(node, 'pads') ?? kernel.flatMap(() => [0, 0]);
+  const autoPad = str(node, 'auto_pad', 'NOTSET');
+  const out = kernel.map((k, i) => {
+    const size = x![i + 2]!;
+    if (autoPad === 'SAME_UPPER' || autoPad === 'SAME_LOWER') return size * strides[i]!;
+    if (autoPad !== 'NOTSET' && autoPad !== 'VALID') throw new Error(`auto_pad ${autoPad}`);
+    const padding = autoPad === 'VALID' ? 0 : pads[i]! + pads[i + spatial]!;
+    return strides[i]! * (size - 1) + extra[i]! + (k - 1) * dilations[i]! + 1 - padding;
+  });
+  return [[x![0]!, channels, ...out]];
+};
+
+const pad: ShapeRule = (node, [x], opset) => {
+  if (opset >= 18 && node.input(3)) return undefined;
+  const pads = opset >= 11 ? constInts(node, 1) : ints(node, 'pads');
+  if (!pads || pads.length !== 2 * x!.length) return undefined;
+  return [x!.map((d, i) => d + pads[i]! + pads[i + x!.length]!)];
+};
+
+/** The Reduce* family: axes as an attribute, or as an input from opset 13 (ReduceSum) or 18 (the others). */
+const reduceOp: ShapeRule = (node, [x], opset) => {
+  const fromInput = opset >= (node.op === 'ReduceSum' ? 13 : 18);
+  const axes = fromInput ? (node.input(1) ? constInts(node, 1) : []) : (ints(node, 'axes') ?? []);
+  if (axes.length === 0 && fromInput && int(node, 'noop_with_empty_axes', 0) !== 0) return [x];
+  const reduced = new Set(axes.length ? axes.map((a) => axisOf(a, x!.length)) : x!.map((_, i) => i));
+  const keep = int(node, 'keepdims', 1) !== 0;
+  return [x!.flatMap((d, i) => (reduced.has(i) ? (keep ? [1] : []) : [d]))];
+};
+
+const slice: ShapeRule = (node, [x], opset) => {
+  const starts = opset >= 10 ? constInts(node, 1) : ints(node, 'starts');
+  const ends = opset >= 10 ? constInts(node, 2) : ints(node, 'ends');
+  if (!starts || !ends || starts.length !== ends.length) return undefined;
+  const axes = (opset >= 10 ? (node.input(3) ? constInts(node, 3) : undefined) : ints(node, 'axes')) ?? starts.map((_, i) => i);
+  const steps = opset >= 10 && node.input(4) ? constInts(node, 4) : starts.map(() => 1);
+  const out = [...x!];
+  axes.forEach((axis, i) => {
+    const a = axisOf(axis, x!.length);
+    const d = x![a]!;
+    const step = steps[i]!;
+    if (step === 0) throw new Error('step 0');
+    let start = starts[i]! < 0 ? starts[i]! + d : starts[i]!;
+    let end = ends[i]! < 0 ? ends[i]! + d : ends[i]!;
+    if (step > 0) {
+      start = Math.min(Math.max(start, 0), d);
+      end = Math.min(Math.max(end, 0), d);
+      out[a] = Math.max(0, Math.ceil((end - start) / step));
+    } else {
+      start = Math.min(Math.max(start, 0), d - 1);
+      end = Math.min(Math.max(end, -1), d - 1);
+      out[a] = Math.max(0, Math.ceil((start - end) / -step));
+    }
+  });
+  return [out];
+};
+
 const UNARY = [
   'Abs', 'Acos', 'Asin', 'Atan', 'BatchNormalization', 'Cast', 'Ceil', 'Celu', 'Clip', 'Cos', 'DequantizeLinear', 'Elu', 'Erf', 'Exp',
   'Floor', 'Gelu', 'HardSigmoid', 'HardSwish', 'Identity', 'InstanceNormalization', 'IsNaN', 'LeakyRelu', 'Log', 'LogSoftmax', 'LRN',
@@ -193,4 +408,13 @@ const SHAPE_RULES: Readonly<Record<string, ShapeRule>> = {
   MatMul: matmul,
   Squeeze: squeeze,
   Unsqueeze: unsqueeze,
+  Constant: constant,
+  Resize: resize,
+  Upsample: resize,
+  ConvTranspose: convTranspose,
+  Pad: pad,
+  Slice: slice,
+  ...Object.fromEntries(
+    ['ReduceL1', 'ReduceL2', 'ReduceLogSum', 'ReduceLogSumExp', 'ReduceMax', 'ReduceMean', 'ReduceMin', 'ReduceProd', 'ReduceSum', 'ReduceSumSquare'].map((op) => [op, reduceOp]),
+  ),
 };

@@ -91,3 +91,24 @@ test('a tf2onnx model (openWakeWord embedding): the output follows the fixed inp
   expect(report.ok).toBe(true);
   expect(report.outputs.map((o) => [o.shape, o.maxAbsDiff])).toEqual([[[1, 1, 1, 96], 0]]);
 });
+
+describe('PaddleOCR (paddle2onnx: weights in Constant nodes, reshapes computed from Shape, every dimension open)', () => {
+  const OCR = path.join(NPM_CORPUS, '@gutenye__ocr-models/assets');
+  test.each([
+    ['ch_PP-OCRv4_det_infer.onnx', [1, 3, 640, 640], 'sigmoid_0.tmp_0', [1, 1, 640, 640]],
+    ['ch_PP-OCRv4_rec_infer.onnx', [1, 3, 48, 320], 'softmax_11.tmp_0', [1, 40, 6625]],
+    ['ch_ppocr_mobile_v2.0_cls_infer.onnx', [1, 3, 48, 192], 'softmax_0.tmp_0', [1, 2]],
+  ])('%s: fixing the input fixes the output, as onnx infers and onnxruntime computes', (name, input, output, expected) => {
+    const before = path.join(OCR, name);
+    const model = readModel(before);
+    expect(model.graph.outputs[0]!.shape!.some((d) => typeof d === 'string')).toBe(true);
+    fixShape.run(model, { inputs: { x: input } });
+    expect(model.graph.outputs.map((v) => [v.name, v.shape])).toEqual([[output, expected]]);
+    const after = path.join(work, `fixed-${name}`);
+    writeModel(model, after);
+    expect(inferredOutputs(after)).toEqual({ [output]: expected });
+    const report = verifyModels(before, after, { runs: 1, shapes: { x: input } });
+    expect(report.ok).toBe(true);
+    expect(report.outputs[0]!.shape).toEqual(expected);
+  });
+});
