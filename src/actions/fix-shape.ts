@@ -1,6 +1,7 @@
 import { RecipeToolError } from '../errors';
 import { fillDeclaredShapes } from '../formats/onnx/shapes';
-import { propagateStaticShapes } from '../formats/tflite/shapes';
+import { propagateStaticShapes as carryOpenvinoShapes } from '../formats/openvino/shapes';
+import { propagateStaticShapes as carryTfliteShapes } from '../formats/tflite/shapes';
 import type { Dim, Graph, Node, Shape } from '../ir/graph';
 import type { ActionDefinition } from '../rewrite/actions';
 
@@ -19,8 +20,8 @@ export class FixShapeError extends RecipeToolError {}
  * outputs follow. Sizes that then follow from fixed ones through the
  * operators recipe can compute shapes of are filled in too: in ONNX, declared
  * shapes whose open dimensions have names of their own (tf2onnx's `unk__315`)
- * or none; in TFLite, whose unknown sizes never have names, every tensor. In
- * OpenVINO IR, sizes named by nothing are left as they are.
+ * or none; in TFLite, whose unknown sizes never have names, and in OpenVINO
+ * IR, whose ports all declare sizes, every tensor.
  */
 export const fixShapeAction: ActionDefinition = {
   name: 'fix-shape',
@@ -86,12 +87,13 @@ export const fixShapeAction: ActionDefinition = {
       changes += filled;
       if (filled) summary += `; ${filled} declared shape(s) follow`;
     }
-    if (model.format === 'tflite') {
-      // TFLite's unknown sizes have no names to follow: carry the fixed sizes through the operators.
+    const carry = model.format === 'tflite' ? carryTfliteShapes : model.format === 'openvino' ? carryOpenvinoShapes : undefined;
+    if (carry) {
+      // TFLite's unknown sizes have no names to follow, nor the -1 ports of an IR: carry the fixed sizes through the layers.
       let filled = 0;
       let stuck: Node | undefined;
       for (const g of model.allGraphs()) {
-        const r = propagateStaticShapes(g);
+        const r = carry(g);
         filled += r.filled;
         stuck ??= r.stuck[0];
       }

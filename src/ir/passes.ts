@@ -135,6 +135,18 @@ export function nodeOnCycle(graph: Graph): { graph: Graph; node: Node } | undefi
   return order instanceof Node ? { graph, node: order } : undefined;
 }
 
+/**
+ * The nodes of `graph` (not its subgraphs) in an order where each comes after
+ * the nodes it reads from, without reordering the graph: the graph's own
+ * list when it is in order (a rewrite appends its new nodes at the end), and
+ * that list as it is when the graph has a cycle.
+ */
+export function nodesInOrder(graph: Graph): readonly Node[] {
+  if (alreadyOrdered(graph)) return graph.nodes;
+  const order = sortedNodes(graph);
+  return order instanceof Node ? graph.nodes : order;
+}
+
 /** The nodes of `graph` (not its subgraphs) in a stable topological order, or a node on a cycle. */
 function sortedNodes(graph: Graph): Node[] | Node {
   const order: Node[] = [];

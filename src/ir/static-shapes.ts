@@ -1,4 +1,5 @@
-import type { Shape } from './graph';
+import type { Graph, Node, Shape } from './graph';
+import { nodesInOrder } from './passes';
 
 /**
  * Helpers of the per-format shape rules (src/formats/onnx/shapes.ts,
@@ -56,3 +57,38 @@ export function broadcastStatic(shapes: readonly (readonly number[])[]): number[
 }
 
 export const product = (dims: readonly number[]): number => dims.reduce((p, d) => p * d, 1);
+
+/** Output shapes of a node from its inputs' static shapes (undefined for an input that is absent). */
+export type ShapeRule = (node: Node, inputs: readonly (number[] | undefined)[]) => number[][] | undefined;
+
+/**
+ * Fills unknown sizes of a graph whose every tensor declares a shape (TFLite,
+ * OpenVINO IR): nodes are visited in topological order (a rewrite earlier in
+ * the bundle may have left new nodes at the end), and one whose inputs are all
+ * known and whose outputs are not gets its outputs computed by its rule. A
+ * computed shape that contradicts a size the file gives is left alone. Nodes
+ * without a rule stop the sizes on their path; the first such ones are
+ * returned, for the report.
+ */
+export function carryStaticShapes(graph: Graph, ruleFor: (node: Node) => ShapeRule | undefined): { filled: number; stuck: Node[] } {
+  let filled = 0;
+  const stuck: Node[] = [];
+  for (const node of nodesInOrder(graph)) {
+    if (node.outputs.every((v) => isStatic(v.shape))) continue;
+    const inputs = node.inputs.map((v) => (v && isStatic(v.shape) ? v.shape : undefined));
+    if (node.inputs.some((v, i) => v !== null && inputs[i] === undefined)) continue;
+    const rule = ruleFor(node);
+    const computed = rule ? computedShapes(() => rule(node, inputs)) : undefined;
+    if (!computed || computed.length !== node.outputs.length) {
+      stuck.push(node);
+      continue;
+    }
+    node.outputs.forEach((v, i) => {
+      const shape = computed[i]!;
+      if (isStatic(v.shape) || !agrees(v.shape, shape)) return;
+      v.shape = shape;
+      filled++;
+    });
+  }
+  return { filled, stuck };
+}

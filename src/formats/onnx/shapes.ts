@@ -1,4 +1,5 @@
 import type { Graph, Node, Value } from '../../ir/graph';
+import { nodesInOrder } from '../../ir/passes';
 import type { Tensor } from '../../ir/tensor';
 import { agrees, axisIn as axisOf, broadcastStatic as broadcast, computedShapes as safely, isStatic, product } from '../../ir/static-shapes';
 
@@ -21,29 +22,25 @@ export function fillDeclaredShapes(graph: Graph, opset: number): number {
   const shapeOf = (v: Value): number[] | undefined => known.get(v) ?? (isStatic(v.shape) ? v.shape : undefined);
   knownValues = new Map();
   try {
-    // Nodes in file order, again while that helps: a file need not be sorted.
-    for (let progress = true, round = 0; progress && round < 4; round++) {
-      progress = false;
-      for (const node of graph.nodes) {
-        const isDefault = node.domain === '' || node.domain === 'ai.onnx';
-        const valueRule = isDefault ? VALUE_RULES[node.op] : undefined;
-        const out = node.outputs[0];
-        const needsValue = valueRule !== undefined && out !== undefined && !knownValues.has(out);
-        if (!needsValue && node.outputs.every((v) => shapeOf(v) !== undefined)) continue;
-        const inputs = node.inputs.map((v) => (v ? shapeOf(v) : undefined));
-        if (node.inputs.some((v, i) => v !== null && inputs[i] === undefined)) continue;
-        const rule = isDefault ? SHAPE_RULES[node.op] : undefined;
-        const computed = rule ? safely(() => rule(node, inputs, opset)) : undefined;
-        computed?.forEach((shape, i) => {
-          const v = node.outputs[i];
-          if (v && shape && agrees(v.shape, shape)) known.set(v, shape);
-        });
-        const value = needsValue ? computedValue(() => valueRule(node, inputs, opset)) : undefined;
-        if (value && out) {
-          knownValues.set(out, value.value);
-          if (value.shape && !known.has(out) && agrees(out.shape, value.shape)) known.set(out, value.shape);
-        }
-        if (computed || value) progress = true;
+    // In topological order: a file need not be sorted, and a rewrite leaves its new nodes at the end.
+    for (const node of nodesInOrder(graph)) {
+      const isDefault = node.domain === '' || node.domain === 'ai.onnx';
+      const valueRule = isDefault ? VALUE_RULES[node.op] : undefined;
+      const out = node.outputs[0];
+      const needsValue = valueRule !== undefined && out !== undefined && !knownValues.has(out);
+      if (!needsValue && node.outputs.every((v) => shapeOf(v) !== undefined)) continue;
+      const inputs = node.inputs.map((v) => (v ? shapeOf(v) : undefined));
+      if (node.inputs.some((v, i) => v !== null && inputs[i] === undefined)) continue;
+      const rule = isDefault ? SHAPE_RULES[node.op] : undefined;
+      const computed = rule ? safely(() => rule(node, inputs, opset)) : undefined;
+      computed?.forEach((shape, i) => {
+        const v = node.outputs[i];
+        if (v && shape && agrees(v.shape, shape)) known.set(v, shape);
+      });
+      const value = needsValue ? computedValue(() => valueRule(node, inputs, opset)) : undefined;
+      if (value && out) {
+        knownValues.set(out, value.value);
+        if (value.shape && !known.has(out) && agrees(out.shape, value.shape)) known.set(out, value.shape);
       }
     }
   } finally {

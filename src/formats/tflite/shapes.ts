@@ -1,5 +1,5 @@
 import type { Graph, Node } from '../../ir/graph';
-import { agrees, axisIn as axisOf, broadcastStatic, computedShapes as safely, isStatic, product } from '../../ir/static-shapes';
+import { axisIn as axisOf, broadcastStatic, carryStaticShapes, product, type ShapeRule } from '../../ir/static-shapes';
 
 /**
  * Sizes that follow from fixed sizes, carried through the TFLite operators
@@ -9,36 +9,12 @@ import { agrees, axisIn as axisOf, broadcastStatic, computedShapes as safely, is
  * TFLite marks an unknown size with -1 in shape_signature and gives it no
  * name, so fixing an input's batch (fix-shape) would leave every tensor after
  * it unknown: a "dynamic" model to compilers that want static ones (the
- * EdgeTPU's), though the file's inputs are fixed. Operators are visited in
- * order; one whose inputs are all known and whose outputs are not gets its
- * outputs computed, and a computed shape that contradicts a size the file
- * gives is left alone. Custom operators and operators not in the table stop
- * the propagation on their path.
+ * EdgeTPU's), though the file's inputs are fixed. Custom operators and
+ * operators not in the table stop the propagation on their path.
  */
 export function propagateStaticShapes(graph: Graph): { filled: number; stuck: Node[] } {
-  let filled = 0;
-  const stuck: Node[] = [];
-  for (const node of graph.nodes) {
-    if (node.outputs.every((v) => isStatic(v.shape))) continue;
-    const inputs: (number[] | undefined)[] = node.inputs.map((v) => (v && isStatic(v.shape) ? (v.shape as number[]) : undefined));
-    if (node.inputs.some((v, i) => v !== null && inputs[i] === undefined)) continue;
-    const rule = node.domain === '' ? SHAPE_RULES[node.op] : undefined;
-    const computed = rule ? safely(() => rule(node, inputs)) : undefined;
-    if (!computed || computed.length !== node.outputs.length) {
-      stuck.push(node);
-      continue;
-    }
-    node.outputs.forEach((v, i) => {
-      const shape = computed[i]!;
-      if (isStatic(v.shape) || !agrees(v.shape, shape)) return;
-      v.shape = shape;
-      filled++;
-    });
-  }
-  return { filled, stuck };
+  return carryStaticShapes(graph, (node) => (node.domain === '' ? SHAPE_RULES[node.op] : undefined));
 }
-
-type ShapeRule = (node: Node, inputs: readonly (number[] | undefined)[]) => number[][] | undefined;
 
 function intAttr(node: Node, name: string, fallback: number): number {
   const a = node.attr(name);

@@ -1,0 +1,200 @@
+import type { Graph, Node } from '../../ir/graph';
+import { axisIn, broadcastStatic, carryStaticShapes, isStatic, product, type ShapeRule } from '../../ir/static-shapes';
+
+/**
+ * Sizes that follow from fixed sizes, carried through the OpenVINO layers
+ * whose output shape recipe can compute (convolutions and pools, elementwise
+ * layers with numpy broadcasting, Reshape, Transpose, Concat, MatMul,
+ * reductions, ...): fixing a Parameter's batch otherwise leaves every port
+ * after it at -1 in the IR, which then contradicts itself. Layers not in the
+ * table stop the sizes on their path (OpenVINO infers them again on load).
+ */
+export function propagateStaticShapes(graph: Graph): { filled: number; stuck: Node[] } {
+  return carryStaticShapes(graph, (node) => SHAPE_RULES[node.op]);
+}
+
+/** A `<data>` attribute as text ("2,2", "numpy", "true"). */
+function text(node: Node, name: string): string | undefined {
+  const a = node.attr(name);
+  if (!a) return undefined;
+  if (a.kind === 'string') return a.value;
+  if (a.kind === 'int' || a.kind === 'float') return String(a.value);
+  if (a.kind === 'ints' || a.kind === 'floats') return a.value.join(',');
+  if (a.kind === 'bool') return String(a.value);
+  return undefined;
+}
+
+function numbers(node: Node, name: string): number[] | undefined {
+  const t = text(node, name);
+  if (t === undefined) return undefined;
+  if (t.trim() === '') return [];
+  const list = t.split(',').map((x) => Number(x.trim()));
+  return list.every((x) => Number.isFinite(x)) ? list : undefined;
+}
+
+function flag(node: Node, name: string): boolean {
+  return /^(true|1)$/i.test(text(node, name) ?? '');
+}
+
+/**
+ * The integers of input `i`: a Const, or the output of a ShapeOf whose
+ * input's shape is known, through Converts (Reshape(x, Convert(ShapeOf(y)))).
+ */
+function constInts(node: Node, i: number): number[] {
+  const v = node.input(i);
+  if (v?.const) return Array.from(v.const.toFloat64());
+  let producer = v?.producer;
+  while (producer?.op === 'Convert') producer = producer.input(0)?.producer;
+  const measured = producer?.op === 'ShapeOf' ? producer.input(0)?.shape : undefined;
+  if (measured && isStatic(measured)) return [...measured];
+  throw new Error('not a constant');
+}
+
+const sameAsFirst: ShapeRule = (node, [x]) => (node.outputs.length === 1 ? [x!] : undefined);
+
+const elementwise: ShapeRule = (node, inputs) => {
+  const [a, b] = inputs as number[][];
+  const mode = (text(node, 'auto_broadcast') ?? 'numpy').toLowerCase();
+  if (mode === 'none') return a!.length === b!.length && a!.every((d, i) => d === b![i]) ? [a!] : undefined;
+  return mode === 'numpy' ? [broadcastStatic([a!, b!])] : undefined;
+};
+
+/** Output sizes along the spatial axes of a convolution or a pool (`rounding_type: ceil` pools are left out). */
+function windowed(node: Node, x: readonly number[], kernel: readonly number[]): number[] {
+  if ((text(node, 'rounding_type') ?? 'floor').toLowerCase() !== 'floor') throw new Error('rounding_type');
+  const strides = numbers(node, 'strides') ?? kernel.map(() => 1);
+  const dilations = numbers(node, 'dilations') ?? kernel.map(() => 1);
+  const begin = numbers(node, 'pads_begin') ?? kernel.map(() => 0);
+  const end = numbers(node, 'pads_end') ?? kernel.map(() => 0);
+  const autoPad = (text(node, 'auto_pad') ?? 'explicit').toLowerCase();
+  if (kernel.length !== x.length - 2) throw new Error('kernel rank');
+  return kernel.map((k, i) => {
+    const size = x[i + 2]!;
+    const s = strides[i]!;
+    const effective = (k - 1) * dilations[i]! + 1;
+    if (autoPad === 'same_upper' || autoPad === 'same_lower') return Math.ceil(size / s);
+    if (autoPad === 'valid') return Math.floor((size - effective) / s) + 1;
+    if (autoPad !== 'explicit' && autoPad !== 'notset') throw new Error(`auto_pad ${autoPad}`);
+    return Math.floor((size + begin[i]! + end[i]! - effective) / s) + 1;
+  });
+}
+
+const convolution: ShapeRule = (node, [x, w]) => {
+  const grouped = node.op === 'GroupConvolution';
+  const channels = grouped ? w![0]! * w![1]! : w![0]!;
+  const kernel = w!.slice(grouped ? 3 : 2);
+  return [[x![0]!, channels, ...windowed(node, x!, kernel)]];
+};
+
+const pool: ShapeRule = (node, [x]) => {
+  const kernel = numbers(node, 'kernel');
+  if (!kernel) return undefined;
+  const out = [x![0]!, x![1]!, ...windowed(node, x!, kernel)];
+  return node.outputs.map(() => out);
+};
+
+/** BatchNormInference: opset 5 takes the data first; opset 1 as (gamma, beta, data, mean, variance). */
+const batchNorm: ShapeRule = (node, inputs) => [node.domain === 'opset1' ? inputs[2]! : inputs[0]!];
+
+const concat: ShapeRule = (node, inputs) => {
+  const first = inputs[0]!;
+  const axis = axisIn(Number(text(node, 'axis') ?? 0), first.length);
+  const out = [...first];
+  out[axis] = inputs.reduce((sum, s) => sum + s![axis]!, 0);
+  return [out];
+};
+
+const reshape: ShapeRule = (node, [x]) => {
+  const special = flag(node, 'special_zero');
+  const shape = constInts(node, 1).map((d, i) => (d === 0 && special ? x![i]! : d));
+  const known = product(shape.filter((d) => d !== -1));
+  const open = shape.filter((d) => d === -1).length;
+  const count = product(x!);
+  if (open > 1 || (open === 1 && (known === 0 || count % known !== 0))) return undefined;
+  const out = shape.map((d) => (d === -1 ? count / known : d));
+  return product(out) === count ? [out] : undefined;
+};
+
+const transpose: ShapeRule = (node, [x]) => {
+  const order = constInts(node, 1);
+  const perm = order.length ? order : x!.map((_, i) => x!.length - 1 - i);
+  return [perm.map((p) => x![axisIn(p, x!.length)]!)];
+};
+
+const matmul: ShapeRule = (node, [a, b]) => {
+  if (a!.length < 2 || b!.length < 2) return undefined;
+  const [m, k1] = flag(node, 'transpose_a') ? [a!.at(-1)!, a!.at(-2)!] : [a!.at(-2)!, a!.at(-1)!];
+  const [k2, n] = flag(node, 'transpose_b') ? [b!.at(-1)!, b!.at(-2)!] : [b!.at(-2)!, b!.at(-1)!];
+  if (k1 !== k2) return undefined;
+  return [[...broadcastStatic([a!.slice(0, -2), b!.slice(0, -2)]), m, n]];
+};
+
+const squeeze: ShapeRule = (node, [x]) => {
+  const axes = node.input(1) ? constInts(node, 1) : undefined;
+  const drop = new Set(axes ? axes.map((a) => axisIn(a, x!.length)) : x!.flatMap((d, i) => (d === 1 ? [i] : [])));
+  return [x!.filter((_, i) => !drop.has(i))];
+};
+
+const unsqueeze: ShapeRule = (node, [x]) => {
+  const axes = constInts(node, 1);
+  const rank = x!.length + axes.length;
+  const at = new Set(axes.map((a) => axisIn(a, rank)));
+  const out: number[] = [];
+  let next = 0;
+  for (let i = 0; i < rank; i++) out.push(at.has(i) ? 1 : x![next++]!);
+  return [out];
+};
+
+const reduce: ShapeRule = (node, [x]) => {
+  const axes = new Set(constInts(node, 1).map((a) => axisIn(a, x!.length)));
+  const keep = flag(node, 'keep_dims');
+  return [x!.flatMap((d, i) => (axes.has(i) ? (keep ? [1] : []) : [d]))];
+};
+
+const split: ShapeRule = (node, [x]) => {
+  const axis = axisIn(constInts(node, 1)[0]!, x!.length);
+  const parts = Number(text(node, 'num_splits'));
+  if (!Number.isInteger(parts) || parts < 1 || x![axis]! % parts !== 0 || parts !== node.outputs.length) return undefined;
+  return node.outputs.map(() => x!.map((d, i) => (i === axis ? d / parts : d)));
+};
+
+const variadicSplit: ShapeRule = (node, [x]) => {
+  const axis = axisIn(constInts(node, 1)[0]!, x!.length);
+  const lengths = constInts(node, 2);
+  const given = lengths.filter((l) => l !== -1).reduce((a, b) => a + b, 0);
+  const rest = x![axis]! - given;
+  if (lengths.length !== node.outputs.length || lengths.filter((l) => l === -1).length > 1 || rest < 0) return undefined;
+  return lengths.map((l) => x!.map((d, i) => (i === axis ? (l === -1 ? rest : l) : d)));
+};
+
+const shapeOf: ShapeRule = (_node, [x]) => [[x!.length]];
+
+const UNARY = [
+  'Abs', 'Acos', 'Asin', 'Atan', 'Ceiling', 'Clamp', 'Convert', 'ConvertLike', 'Cos', 'Elu', 'Erf', 'Exp', 'FakeQuantize', 'Floor',
+  'Gelu', 'HSigmoid', 'HSwish', 'Log', 'LogicalNot', 'LogSoftmax', 'LRN', 'Mish', 'MVN', 'Negative', 'NormalizeL2', 'PRelu', 'Relu',
+  'Round', 'Selu', 'Sigmoid', 'Sign', 'Sin', 'SoftMax', 'Softmax', 'SoftPlus', 'SoftSign', 'Sqrt', 'Swish', 'Tan', 'Tanh',
+];
+const ELEMENTWISE = [
+  'Add', 'Divide', 'Equal', 'FloorMod', 'Greater', 'GreaterEqual', 'Less', 'LessEqual', 'LogicalAnd', 'LogicalOr', 'LogicalXor',
+  'Maximum', 'Minimum', 'Mod', 'Multiply', 'NotEqual', 'Power', 'SquaredDifference', 'Subtract',
+];
+
+const SHAPE_RULES: Readonly<Record<string, ShapeRule>> = {
+  ...Object.fromEntries(UNARY.map((op) => [op, sameAsFirst])),
+  ...Object.fromEntries(ELEMENTWISE.map((op) => [op, elementwise])),
+  Convolution: convolution,
+  GroupConvolution: convolution,
+  MaxPool: pool,
+  AvgPool: pool,
+  BatchNormInference: batchNorm,
+  Concat: concat,
+  Reshape: reshape,
+  Transpose: transpose,
+  MatMul: matmul,
+  Squeeze: squeeze,
+  Unsqueeze: unsqueeze,
+  ShapeOf: shapeOf,
+  Split: split,
+  VariadicSplit: variadicSplit,
+  ...Object.fromEntries(['ReduceL1', 'ReduceL2', 'ReduceMax', 'ReduceMean', 'ReduceMin', 'ReduceProd', 'ReduceSum'].map((op) => [op, reduce])),
+};
