@@ -302,6 +302,8 @@ const constant: ShapeRule = (node) => {
 
 /** Resize (opset 10: X, scales; 11 on: X, roi, scales, sizes) and Upsample (X, scales): sizes when given, else floor(size x scale). */
 const resize: ShapeRule = (node, [x], opset) => {
+  // Opset 18: a policy other than stretch keeps the aspect ratio, so the output is not `sizes`.
+  if (str(node, 'keep_aspect_ratio_policy', 'stretch') !== 'stretch') return undefined;
   if (node.op === 'Resize' && opset >= 11 && node.input(3)) {
     const sizes = constInts(node, 3);
     if (sizes.length) {
