@@ -58,6 +58,15 @@ export function broadcastStatic(shapes: readonly (readonly number[])[]): number[
 
 export const product = (dims: readonly number[]): number => dims.reduce((p, d) => p * d, 1);
 
+/** The shape a reshape of `count` elements to `target` gives (one -1 is what is left), or undefined when the sizes do not fit. */
+export function reshaped(count: number, target: readonly number[]): number[] | undefined {
+  const known = product(target.filter((d) => d !== -1));
+  const open = target.filter((d) => d === -1).length;
+  if (open > 1 || (open === 1 && (known === 0 || count % known !== 0))) return undefined;
+  const out = target.map((d) => (d === -1 ? count / known : d));
+  return product(out) === count ? out : undefined;
+}
+
 /** Output shapes of a node from its inputs' static shapes (undefined for an input that is absent). */
 export type ShapeRule = (node: Node, inputs: readonly (number[] | undefined)[]) => number[][] | undefined;
 

@@ -1,7 +1,7 @@
 import type { Graph, Node, Value } from '../../ir/graph';
 import { nodesInOrder } from '../../ir/passes';
 import type { Tensor } from '../../ir/tensor';
-import { agrees, axisIn as axisOf, broadcastStatic as broadcast, computedShapes as safely, isStatic, product } from '../../ir/static-shapes';
+import { agrees, axisIn, broadcastStatic, computedShapes, isStatic, product, reshaped } from '../../ir/static-shapes';
 
 /**
  * Declared sizes that follow from fixed ones, for ONNX graphs: the shapes of
@@ -32,7 +32,7 @@ export function fillDeclaredShapes(graph: Graph, opset: number): number {
       const inputs = node.inputs.map((v) => (v ? shapeOf(v) : undefined));
       if (node.inputs.some((v, i) => v !== null && inputs[i] === undefined)) continue;
       const rule = isDefault ? SHAPE_RULES[node.op] : undefined;
-      const computed = rule ? safely(() => rule(node, inputs, opset)) : undefined;
+      const computed = rule ? computedShapes(() => rule(node, inputs, opset)) : undefined;
       computed?.forEach((shape, i) => {
         const v = node.outputs[i];
         if (v && shape && agrees(v.shape, shape)) known.set(v, shape);
@@ -143,7 +143,7 @@ const sliceValue: ValueRule = (node, [data], opset) => {
   const ends = opset >= 10 ? constInts(node, 2) : ints(node, 'ends');
   const axes = opset >= 10 ? (node.input(3) ? constInts(node, 3) : [0]) : (ints(node, 'axes') ?? [0]);
   const step = opset >= 10 && node.input(4) ? constInts(node, 4)[0]! : 1;
-  if (!starts || !ends || starts.length !== 1 || axes.length !== 1 || axisOf(axes[0]!, 1) !== 0 || step !== 1) return undefined;
+  if (!starts || !ends || starts.length !== 1 || axes.length !== 1 || axisIn(axes[0]!, 1) !== 0 || step !== 1) return undefined;
   const n = values.length;
   const clamp = (a: number): number => Math.min(n, Math.max(0, a < 0 ? a + n : a));
   const picked = values.slice(clamp(starts[0]!), clamp(ends[0]!));
@@ -212,7 +212,7 @@ function windowed(node: Node, x: readonly number[], kernel: readonly number[]): 
 }
 
 const sameAsFirst: ShapeRule = (node, [x]) => (node.outputs.length === 1 ? [x] : undefined);
-const broadcastAll: ShapeRule = (_node, inputs, opset) => (opset < 7 ? undefined : [broadcast(inputs as number[][])]);
+const broadcastAll: ShapeRule = (_node, inputs, opset) => (opset < 7 ? undefined : [broadcastStatic(inputs as number[][])]);
 
 const conv: ShapeRule = (node, [x, w]) => {
   const kernel = ints(node, 'kernel_shape') ?? w!.slice(2);
@@ -233,13 +233,8 @@ const reshape: ShapeRule = (node, [x], opset) => {
   if (opset < 5) return undefined;
   const wanted = constInts(node, 1);
   const allowZero = int(node, 'allowzero', 0) !== 0;
-  const shape = wanted.map((d, i) => (d === 0 && !allowZero ? x![i]! : d));
-  const known = product(shape.filter((d) => d !== -1));
-  const open = shape.filter((d) => d === -1).length;
-  const count = product(x!);
-  if (open > 1 || (open === 1 && (known === 0 || count % known !== 0))) return undefined;
-  const out = shape.map((d) => (d === -1 ? count / known : d));
-  return product(out) === count ? [out] : undefined;
+  const shape = reshaped(product(x!), wanted.map((d, i) => (d === 0 && !allowZero ? x![i]! : d)));
+  return shape ? [shape] : undefined;
 };
 
 const flatten: ShapeRule = (node, [x]) => {
@@ -250,12 +245,12 @@ const flatten: ShapeRule = (node, [x]) => {
 
 const transpose: ShapeRule = (node, [x]) => {
   const perm = ints(node, 'perm') ?? x!.map((_, i) => x!.length - 1 - i);
-  return [perm.map((p) => x![axisOf(p, x!.length)]!)];
+  return [perm.map((p) => x![axisIn(p, x!.length)]!)];
 };
 
 const concat: ShapeRule = (node, inputs) => {
   const first = inputs[0]!;
-  const axis = axisOf(int(node, 'axis', 0), first.length);
+  const axis = axisIn(int(node, 'axis', 0), first.length);
   const out = [...first];
   out[axis] = inputs.reduce((sum, s) => sum + s![axis]!, 0);
   return [out];
@@ -269,7 +264,7 @@ const gemm: ShapeRule = (node, [a, b]) => {
 
 const matmul: ShapeRule = (_node, [a, b]) => {
   if (a!.length < 2 || b!.length < 2 || a!.at(-1) !== b!.at(-2)) return undefined;
-  return [[...broadcast([a!.slice(0, -2), b!.slice(0, -2)]), a!.at(-2)!, b!.at(-1)!]];
+  return [[...broadcastStatic([a!.slice(0, -2), b!.slice(0, -2)]), a!.at(-2)!, b!.at(-1)!]];
 };
 
 const axesOf = (node: Node, opset: number, since: number): number[] | undefined =>
@@ -277,7 +272,7 @@ const axesOf = (node: Node, opset: number, since: number): number[] | undefined 
 
 const squeeze: ShapeRule = (node, [x], opset) => {
   const axes = axesOf(node, opset, 13);
-  const drop = new Set(axes ? axes.map((a) => axisOf(a, x!.length)) : x!.flatMap((d, i) => (d === 1 ? [i] : [])));
+  const drop = new Set(axes ? axes.map((a) => axisIn(a, x!.length)) : x!.flatMap((d, i) => (d === 1 ? [i] : [])));
   return [x!.filter((_, i) => !drop.has(i))];
 };
 
@@ -285,7 +280,7 @@ const unsqueeze: ShapeRule = (node, [x], opset) => {
   const axes = axesOf(node, opset, 13);
   if (!axes) return undefined;
   const rank = x!.length + axes.length;
-  const at = new Set(axes.map((a) => axisOf(a, rank)));
+  const at = new Set(axes.map((a) => axisIn(a, rank)));
   const out: number[] = [];
   let next = 0;
   for (let i = 0; i < rank; i++) out.push(at.has(i) ? 1 : x![next++]!);
@@ -350,7 +345,7 @@ const reduceOp: ShapeRule = (node, [x], opset) => {
   const fromInput = opset >= (node.op === 'ReduceSum' ? 13 : 18);
   const axes = fromInput ? (node.input(1) ? constInts(node, 1) : []) : (ints(node, 'axes') ?? []);
   if (axes.length === 0 && fromInput && int(node, 'noop_with_empty_axes', 0) !== 0) return [x];
-  const reduced = new Set(axes.length ? axes.map((a) => axisOf(a, x!.length)) : x!.map((_, i) => i));
+  const reduced = new Set(axes.length ? axes.map((a) => axisIn(a, x!.length)) : x!.map((_, i) => i));
   const keep = int(node, 'keepdims', 1) !== 0;
   return [x!.flatMap((d, i) => (reduced.has(i) ? (keep ? [1] : []) : [d]))];
 };
@@ -363,7 +358,7 @@ const slice: ShapeRule = (node, [x], opset) => {
   const steps = opset >= 10 && node.input(4) ? constInts(node, 4) : starts.map(() => 1);
   const out = [...x!];
   axes.forEach((axis, i) => {
-    const a = axisOf(axis, x!.length);
+    const a = axisIn(axis, x!.length);
     const d = x![a]!;
     const step = steps[i]!;
     if (step === 0) throw new Error('step 0');

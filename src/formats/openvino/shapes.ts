@@ -1,5 +1,5 @@
 import type { Graph, Node } from '../../ir/graph';
-import { axisIn, broadcastStatic, carryStaticShapes, isStatic, product, type ShapeRule } from '../../ir/static-shapes';
+import { axisIn, broadcastStatic, carryStaticShapes, isStatic, product, reshaped, type ShapeRule } from '../../ir/static-shapes';
 
 /**
  * Sizes that follow from fixed sizes, carried through the OpenVINO layers
@@ -106,13 +106,8 @@ const concat: ShapeRule = (node, inputs) => {
 
 const reshape: ShapeRule = (node, [x]) => {
   const special = flag(node, 'special_zero');
-  const shape = constInts(node, 1).map((d, i) => (d === 0 && special ? x![i]! : d));
-  const known = product(shape.filter((d) => d !== -1));
-  const open = shape.filter((d) => d === -1).length;
-  const count = product(x!);
-  if (open > 1 || (open === 1 && (known === 0 || count % known !== 0))) return undefined;
-  const out = shape.map((d) => (d === -1 ? count / known : d));
-  return product(out) === count ? [out] : undefined;
+  const shape = reshaped(product(x!), constInts(node, 1).map((d, i) => (d === 0 && special ? x![i]! : d)));
+  return shape ? [shape] : undefined;
 };
 
 const transpose: ShapeRule = (node, [x]) => {

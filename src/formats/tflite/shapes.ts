@@ -1,5 +1,5 @@
 import type { Graph, Node } from '../../ir/graph';
-import { axisIn as axisOf, broadcastStatic, carryStaticShapes, product, type ShapeRule } from '../../ir/static-shapes';
+import { axisIn, broadcastStatic, carryStaticShapes, product, reshaped, type ShapeRule } from '../../ir/static-shapes';
 
 /**
  * Sizes that follow from fixed sizes, carried through the TFLite operators
@@ -80,7 +80,7 @@ const pool2d: ShapeRule = (node, [x]) => {
 };
 
 const reduce: ShapeRule = (node, [x]) => {
-  const axes = new Set(constInts(node, 1).map((a) => axisOf(a, x!.length)));
+  const axes = new Set(constInts(node, 1).map((a) => axisIn(a, x!.length)));
   const keep = boolAttr(node, 'keep_dims');
   return [x!.flatMap((d, i) => (axes.has(i) ? (keep ? [1] : []) : [d]))];
 };
@@ -88,13 +88,8 @@ const reduce: ShapeRule = (node, [x]) => {
 const reshape: ShapeRule = (node, [x]) => {
   // A shape input, when there is one, wins over the options' new_shape; a computed one leaves the size open.
   const wanted = node.input(1) ? constInts(node, 1) : intsAttr(node, 'new_shape');
-  if (!wanted) return undefined;
-  const count = product(x!);
-  const known = wanted.reduce((p, d) => (d === -1 ? p : p * d), 1);
-  const unknown = wanted.filter((d) => d === -1).length;
-  if (unknown > 1 || (unknown === 1 && (known === 0 || count % known !== 0))) return undefined;
-  const shape = wanted.map((d) => (d === -1 ? count / known : d));
-  return product(shape) === count ? [shape] : undefined;
+  const shape = wanted && reshaped(product(x!), wanted);
+  return shape ? [shape] : undefined;
 };
 
 const fullyConnected: ShapeRule = (node, [x, w]) => {
@@ -108,7 +103,7 @@ const fullyConnected: ShapeRule = (node, [x, w]) => {
 
 const concatenation: ShapeRule = (node, inputs) => {
   const first = inputs[0]!;
-  const axis = axisOf(intAttr(node, 'axis', 0), first.length);
+  const axis = axisIn(intAttr(node, 'axis', 0), first.length);
   const out = [...first];
   out[axis] = inputs.reduce((sum, s) => sum + s![axis]!, 0);
   return [out];
@@ -124,11 +119,11 @@ const resize: ShapeRule = (node, [x]) => {
   return [[x![0]!, h!, w!, x![3]!]];
 };
 
-const transpose: ShapeRule = (node, [x]) => [constInts(node, 1).map((p) => x![axisOf(p, x!.length)]!)];
+const transpose: ShapeRule = (node, [x]) => [constInts(node, 1).map((p) => x![axisIn(p, x!.length)]!)];
 
 const squeeze: ShapeRule = (node, [x]) => {
   const dims = intsAttr(node, 'squeeze_dims') ?? [];
-  const drop = new Set(dims.length ? dims.map((d) => axisOf(d, x!.length)) : x!.flatMap((d, i) => (d === 1 ? [i] : [])));
+  const drop = new Set(dims.length ? dims.map((d) => axisIn(d, x!.length)) : x!.flatMap((d, i) => (d === 1 ? [i] : [])));
   return [x!.filter((_, i) => !drop.has(i))];
 };
 
@@ -145,12 +140,12 @@ const spaceToDepth: ShapeRule = (node, [x]) => {
 };
 
 const argMinMax: ShapeRule = (node, [x]) => {
-  const axis = axisOf(constInts(node, 1)[0]!, x!.length);
+  const axis = axisIn(constInts(node, 1)[0]!, x!.length);
   return [x!.filter((_, i) => i !== axis)];
 };
 
 const split: ShapeRule = (node, [, x]) => {
-  const axis = axisOf(constInts(node, 0)[0]!, x!.length);
+  const axis = axisIn(constInts(node, 0)[0]!, x!.length);
   const parts = node.outputs.length;
   if (x![axis]! % parts !== 0) return undefined;
   return node.outputs.map(() => x!.map((d, i) => (i === axis ? d / parts : d)));
