@@ -127,7 +127,16 @@ export function extendedRecipeFiles(entry: string): string[] | undefined {
  * Later files' `overrides` turn earlier rules off or set their options.
  * Throws RecipeErrors with every problem found (each with file:line:col).
  */
-export function loadBundle(entries: readonly string[]): Bundle {
+export interface BundleOptions {
+  /**
+   * Overrides from the command line (`--override RULE=VALUE`), applied after
+   * every file as a last file's `overrides:` entry would be: VALUE is YAML
+   * (`off`, `on`, `{enabled: true, options: {...}}`).
+   */
+  overrides?: readonly string[];
+}
+
+export function loadBundle(entries: readonly string[], options: BundleOptions = {}): Bundle {
   const errors: RecipeError[] = [];
   const recipes: RecipeFile[] = [];
   const loaded = new Set<string>();
@@ -164,6 +173,10 @@ export function loadBundle(entries: readonly string[]): Bundle {
     }
     for (const f of files) visit(f);
   }
+  (options.overrides ?? []).forEach((spec, i) => {
+    const recipe = commandLineOverride(spec, i + 1, errors);
+    if (recipe) recipes.push(recipe);
+  });
 
   const targets = new Set([...BUILTIN_TARGETS, ...recipes.flatMap((r) => r.targets)]);
   const rules: RuleSpec[] = [];
@@ -213,6 +226,24 @@ export function loadBundle(entries: readonly string[]): Bundle {
     if (recipe.target !== undefined && !declaredTargets.some((d) => d.target === recipe.target)) declaredTargets.push({ target: recipe.target, recipe });
   }
   return { recipes, rules, targets, declaredTargets, maxIterations: bounds.length ? Math.max(...bounds) : DEFAULT_MAX_ITERATIONS };
+}
+
+/**
+ * `--override RULE=VALUE` as the recipe file it stands for: named
+ * `command-line` in the rewritten model's metadata, its paths relative to the
+ * current folder, its errors located at `--override N:line:col` in that text.
+ */
+function commandLineOverride(spec: string, index: number, errors: RecipeError[]): RecipeFile | undefined {
+  const file = `--override ${index}`;
+  const eq = spec.indexOf('=');
+  if (eq <= 0) {
+    errors.push(new RecipeError({ file, line: 1, col: 1 }, `--override wants RULE=VALUE, got '${spec}'`, undefined, "e.g. --override fix-batch=off, or --override 'fix-batch={options: {batch: 4}}'"));
+    return undefined;
+  }
+  const text = `recipe: command-line\noverrides:\n  ${JSON.stringify(spec.slice(0, eq).trim())}: ${spec.slice(eq + 1)}\n`;
+  const { recipe, errors: found } = loadRecipeFile(file, text);
+  errors.push(...found);
+  return recipe;
 }
 
 function resolveExtends(recipe: RecipeFile, spec: string, index: number, errors: RecipeError[]): string[] {

@@ -205,6 +205,36 @@ describe('recipe apply: targets, reports, metadata', () => {
     expect(bad.stderr).toMatch(/did you mean 'myriad'\?/);
   });
 
+  it('--override changes rules after every file, as an overrides: entry would, and is recorded as the recipe command-line', async () => {
+    const off = path.join(dir, 'add-override-off.onnx');
+    expect(await main(['apply', perTarget, ADD, '-o', off, '--override', 'add-for-target=off'], io())).toBe(0);
+    expect(ops(readModel(off))).toEqual(['Add']);
+
+    // An action's parameters: the batch of PaddleOCR's classifier, whose four input dimensions are open.
+    const cls = path.join(ROOT, 'test/.corpus/@gutenye__ocr-models/assets/ch_ppocr_mobile_v2.0_cls_infer.onnx');
+    const out = path.join(dir, 'cls-batch4.onnx');
+    const r = io();
+    expect(await main(['apply', 'tensorrt', cls, '-o', out, '--override', 'fix-batch={options: {batch: 4}}'], r)).toBe(0);
+    expect(r.stdout).toMatch(/fix-batch .* fixed 1 dimension\(s\) \(p2o\.DynamicDimension\.0=4\)/);
+    const model = readModel(out);
+    expect(model.graph.inputs[0]!.shape![0]).toBe(4);
+    const applied = JSON.parse(model.getMetadata('recipe.applied')!) as { name: string }[];
+    expect(applied.at(-1)!.name).toBe('command-line');
+  });
+
+  it('a bad --override is a recipe error located in it (exit 3)', async () => {
+    const cases: [string, RegExp][] = [
+      ['add-for-target', /--override 1:1:1 error --override wants RULE=VALUE, got 'add-for-target'/],
+      ['add-for-targt=off', /--override 1:3:3 error override of unknown rule 'add-for-targt'\n {2}hint: did you mean 'add-for-target'\?/],
+      ['add-for-target={enabld: true}', /--override 1:3:\d+ error \[?.*unknown field 'enabld'/],
+    ];
+    for (const [spec, message] of cases) {
+      const r = io();
+      expect(await main(['apply', perTarget, ADD, '--dry-run', '--override', spec], r)).toBe(3);
+      expect(r.stderr).toMatch(message);
+    }
+  });
+
   it('prints a per-rule table and records the recipe in the metadata', async () => {
     const target = path.join(dir, 'table.onnx');
     const r = io();

@@ -3,7 +3,7 @@ import { RecipeErrors, UsageError } from '../../errors';
 import type { Bundle } from '../../recipe/bundle';
 import type { RunReport } from '../../recipe/run';
 import type { VerifyReport } from '../../verify/models';
-import { flagBool, flagString } from '../args';
+import { flagBool, flagList, flagString } from '../args';
 import type { Command, Io } from '../command';
 import { EXIT } from '../exit-codes';
 import { progressLine } from '../progress';
@@ -24,6 +24,13 @@ export const applyCommand: Command = {
     'the model metadata under recipe.applied.',
   flags: [
     { name: 'output', short: 'o', value: true, placeholder: 'FILE', help: 'where to write the rewritten model (required unless --dry-run)' },
+    {
+      name: 'override',
+      value: true,
+      repeat: true,
+      placeholder: 'RULE=VALUE',
+      help: "change a rule after every file, as 'overrides:' in a last file would: off, on, or YAML (--override 'fix-height-width={enabled: true, options: {dims: {height: 480, width: 640}}}')",
+    },
     { name: 'target', short: 't', value: true, placeholder: 'T', help: "the target to rewrite for (default: the one the bundle is for, as 'edgetpu' for the edgetpu bundle, else default)" },
     { name: 'dry-run', help: 'apply in memory and report, write nothing' },
     { name: 'report', value: true, placeholder: 'FORMAT', help: 'print the report as json instead of text' },
@@ -65,7 +72,7 @@ export const applyCommand: Command = {
     ]);
     let bundle: Bundle;
     try {
-      bundle = loadBundle(recipes);
+      bundle = loadBundle(recipes, { overrides: flagList(args, 'override') });
     } catch (e) {
       if (e instanceof RecipeErrors) {
         printRecipeErrors(e, io);
