@@ -24,10 +24,12 @@ describe('recipe list', () => {
     const rules = r.stdout.split('\n').slice(5).filter(Boolean);
     expect(rules[0]).toMatch(/^batchnorm-to-mul-add +onnx +BatchNormalization with constant scale/);
     expect(r.stdout).toMatch(/\nfor target: myriad \(apply rewrites for it\)\ntargets: default, .*myriad/);
-    const json = JSON.parse((await runCli('list', path.join(ROOT, 'recipes/myriad.yaml'), '--json')).stdout) as { rules: { id: string; enabled: boolean; kind: string }[] };
+    const json = JSON.parse((await runCli('list', path.join(ROOT, 'recipes/myriad.yaml'), '--json')).stdout) as { rules: { id: string; enabled: boolean; kind: string; options: object }[] };
     const fixHw = json.rules.find((x) => x.id === 'fix-height-width')!;
     expect(fixHw).toMatchObject({ enabled: false, kind: 'action fix-shape' });
-    expect(r.stdout).toMatch(/\nfix-height-width .*\(action fix-shape; off\)\n/);
+    expect(r.stdout).toMatch(/\nfix-height-width .*\(action fix-shape; options \{dims: \{height: 224, width: 224\}\}; off\)\n/);
+    expect(r.stdout).toMatch(/\nOptions change on apply with --override 'RULE=\{options: \{\.\.\.\}\}'/);
+    expect(fixHw).toMatchObject({ options: { dims: { height: 224, width: 224 } } });
   });
 
   test('a built-in bundle by the name list gives it, or as a bare NAME.yaml that is no file here, from any folder', async () => {

@@ -71,6 +71,8 @@ export const listCommand: Command = {
       enabled: r.enabled,
       formats: r.formats ?? null,
       targets: r.targets ?? null,
+      // What --override (or a file's overrides:) can set: a pattern rule's options, an action's parameters.
+      options: r.action !== undefined ? r.params : r.options,
       description: r.description ? firstSentence(r.description) : null,
     }));
     const forTarget = bundle.declaredTargets.map((d) => d.target);
@@ -84,13 +86,23 @@ export const listCommand: Command = {
     const idWidth = Math.max(4, ...rules.map((r) => r.id.length)) + 2;
     const formatWidth = Math.max(7, ...rules.map((r) => (r.formats?.join(',') ?? 'all').length)) + 2;
     io.out(`${'rule'.padEnd(idWidth)}${'formats'.padEnd(formatWidth)}description\n`);
+    const settable = rules.some((r) => Object.keys(r.options).length > 0);
     for (const r of rules) {
-      const notes = [r.kind !== 'pattern' ? r.kind : '', r.targets ? `targets ${r.targets.join(',')}` : '', r.enabled ? '' : 'off'].filter(Boolean).join('; ');
+      const options = Object.keys(r.options).length ? `options ${flowYaml(r.options)}` : '';
+      const notes = [r.kind !== 'pattern' ? r.kind : '', options, r.targets ? `targets ${r.targets.join(',')}` : '', r.enabled ? '' : 'off'].filter(Boolean).join('; ');
       io.out(`${r.id.padEnd(idWidth)}${(r.formats?.join(',') ?? 'all').padEnd(formatWidth)}${r.description ?? ''}${notes ? ` (${notes})` : ''}\n`);
     }
+    if (settable) io.out("\nOptions change on apply with --override 'RULE={options: {...}}', or under overrides: in a bundle file.\n");
     return EXIT.ok;
   },
 };
+
+/** A value as YAML flow text, as --override takes it: {dims: {height: 224}}. */
+function flowYaml(value: unknown): string {
+  if (Array.isArray(value)) return `[${value.map(flowYaml).join(', ')}]`;
+  if (value !== null && typeof value === 'object') return `{${Object.entries(value).map(([k, v]) => `${k}: ${flowYaml(v)}`).join(', ')}}`;
+  return typeof value === 'string' && !/^[\w./-]+$/.test(value) ? JSON.stringify(value) : String(value);
+}
 
 /** The first sentence of a description, on one line. */
 function firstSentence(text: string): string {
