@@ -3,6 +3,8 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { CODE_DIR, PACKAGE_ROOT } from '../package-root';
+import { CheckFailedError } from '../errors';
+import { describeFsError, isFsError } from '../formats/fs-errors';
 import { BlobList, readMessage, writeMessage } from './runner_wire';
 
 /** A tensor passed to or returned by a runtime: element type name, shape and raw little-endian bytes. */
@@ -67,17 +69,23 @@ export function runnerPath(name: string): string {
  * diagnostics.
  */
 export function runJobs(command: string, args: string[], jobs: readonly RuntimeJob[], timeoutMs: number): RuntimeResult[] {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'recipe-runner-'));
+  const dir = verifyTempFolder('recipe-runner-');
   try {
     const requestFile = path.join(dir, 'request');
     const responseFile = path.join(dir, 'response');
     const blobs = new BlobList();
     const toWire = (t: HostTensor): WireTensor => ({ ...(t.name !== undefined ? { name: t.name } : {}), dtype: t.dtype, shape: t.shape, data: blobs.add(t.data) });
     const request = { jobs: jobs.map((j) => ({ ...j, model: path.resolve(j.model), ...(j.inputs ? { inputs: j.inputs.map(toWire) } : {}) })) };
-    writeMessage(requestFile, request, blobs);
+    try {
+      writeMessage(requestFile, request, blobs);
+    } catch (e) {
+      throw tempFolderError(e);
+    }
     const child = spawnSync(command, [...args, requestFile, responseFile], { stdio: ['ignore', 'ignore', 'pipe'], maxBuffer: 64 << 20, timeout: timeoutMs, encoding: 'utf8' });
     if (child.error) throw child.error;
     if (child.status !== 0 || !fs.existsSync(responseFile)) {
+      // The runner writes every output into the temporary folder: a full one is no bug of recipe's.
+      if (/\bENOSPC\b|No space left on device/.test(child.stderr)) throw tempFolderError(Object.assign(new Error('ENOSPC'), { code: 'ENOSPC', syscall: 'write' }));
       throw new Error(`${path.basename(args[0] ?? command)} exited with ${child.status ?? child.signal}: ${child.stderr.slice(-2000)}`);
     }
     const { body, blob } = readMessage(responseFile);
@@ -91,4 +99,22 @@ export function runJobs(command: string, args: string[], jobs: readonly RuntimeJ
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
   }
+}
+
+/** A fresh folder in the temporary folder for verify's files; one that cannot be made is the machine's fault, not a bug. */
+export function verifyTempFolder(prefix: string): string {
+  try {
+    return fs.mkdtempSync(path.join(os.tmpdir(), prefix));
+  } catch (e) {
+    throw tempFolderError(e);
+  }
+}
+
+/** A temporary folder that cannot take the runners' messages: the machine's, not a bug. */
+function tempFolderError(e: unknown): unknown {
+  if (!isFsError(e)) return e;
+  return new CheckFailedError(
+    `verify: cannot use the temporary folder ${os.tmpdir()}: ${describeFsError(e)}`,
+    "set TMPDIR to a folder with room: each run's inputs and outputs go through it",
+  );
 }

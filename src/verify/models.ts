@@ -1,7 +1,6 @@
 import { CheckFailedError, UnsupportedError, UsageError } from '../errors';
 import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
 import { detectFormat, readModel, writeModel } from '../formats';
 import { DTYPES, type DType } from '../ir/dtype';
@@ -10,7 +9,7 @@ import type { FormatId, Model } from '../ir/model';
 import { BytesData, Tensor } from '../ir/tensor';
 import { runArmnn } from './armnn';
 import { diffElements } from './compare';
-import type { HostTensor, RuntimeJob, RuntimeResult } from './jobs';
+import { verifyTempFolder, type HostTensor, type RuntimeJob, type RuntimeResult } from './jobs';
 import { runLiteRt } from './litert';
 import { runOnnxRuntime } from './onnx-child';
 import { openvinoToOnnx, openvinoToOnnxUpTo, TranslationError, type Cut } from './openvino-onnx';
@@ -129,7 +128,7 @@ export function verifyModels(beforeFile: string, afterFile: string, options: Ver
 
   const inputs = inputsToFeed(before.graph, after.graph, options);
   if (format === 'openvino') {
-    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'recipe-verify-ov-'));
+    const dir = verifyTempFolder('recipe-verify-ov-');
     try {
       const beforeOnnx = path.join(dir, 'before.onnx');
       const afterOnnx = path.join(dir, 'after.onnx');
@@ -229,7 +228,7 @@ function firstMessage(error: string): string {
  * first, removed afterwards.
  */
 export function verifyUnwritten(beforeFile: string, after: Model, options: VerifyOptions = {}): VerifyReport {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'recipe-verify-'));
+  const dir = verifyTempFolder('recipe-verify-');
   try {
     const file = path.join(dir, `rewritten${path.extname(beforeFile)}`);
     writeModel(after, file);

@@ -3,6 +3,7 @@
  * tensors as raw bytes after a JSON header, so that outputs of hundreds of
  * megabytes (a 1024x1024 segmentation model's) reach the comparison.
  */
+import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { Graph, Model, Tensor } from '../../src/ir';
@@ -56,5 +57,20 @@ describe('runner messages', () => {
     const report = verifyModels(before, after, { runs: 1 });
     expect(report.ok).toBe(true);
     expect(report.outputs.map((o) => [o.name, o.shape, o.maxAbsDiff])).toEqual([['y', [2 ** 26], 0]]);
+  });
+});
+
+describe('a temporary folder that cannot take the tensors', () => {
+  test('is a check that could not run (exit 1), naming the folder and TMPDIR, not an internal error', () => {
+    // A child process: Node's os.tmpdir() reads the real environment, which jest keeps apart from the test's.
+    const model = path.join(__dirname, '../../examples/tiny-bn.onnx');
+    const folder = path.join(dir, 'no-such-folder');
+    const r = spawnSync(process.execPath, [path.join(__dirname, '../../bin/recipe.js'), 'verify', model, model, '--runs', '1'], {
+      env: { ...process.env, TMPDIR: folder },
+      encoding: 'utf8',
+    });
+    expect(r.status).toBe(1);
+    expect(r.stderr).toContain(`recipe: verify: cannot use the temporary folder ${folder}: no such file or folder`);
+    expect(r.stderr).toMatch(/hint: set TMPDIR to a folder with room/);
   });
 });
