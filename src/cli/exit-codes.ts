@@ -9,6 +9,7 @@ import {
   UnsupportedError,
   UsageError,
 } from '../errors';
+import { isFsError } from '../formats/fs-errors';
 
 /** Every way `recipe` ends, in one table. */
 export const EXIT = {
@@ -24,6 +25,8 @@ export const EXIT = {
   numericMismatch: 5,
   /** Something the tool does not support (yet). */
   unsupported: 6,
+  /** A file outside the model could not be read or written (a snapshot, a temporary file): the machine's, not a bug. */
+  io: 74,
   /** A bug in recipe itself: please report it. */
   internal: 70,
 } as const;
@@ -38,5 +41,6 @@ export function exitCodeFor(error: unknown): ExitCode {
   if (error instanceof GraphError || error instanceof CheckFailedError) return EXIT.checkFailed;
   if (error instanceof NumericMismatchError) return EXIT.numericMismatch;
   if (error instanceof UnsupportedError) return EXIT.unsupported;
+  if (isFsError(error)) return EXIT.io;
   return EXIT.internal;
 }

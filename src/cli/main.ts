@@ -1,4 +1,5 @@
 import { RecipeToolError, UsageError } from '../errors';
+import { describeFsError, isFsError } from '../formats/fs-errors';
 import { parseArgs, formatHelp } from './args';
 import type { Command, Io } from './command';
 import { applyCommand } from './commands/apply';
@@ -75,6 +76,10 @@ function report(error: unknown, io: Io): number {
   if (error instanceof RecipeToolError) {
     io.err(`recipe: ${error.message}\n`);
     if (error.hint) io.err(`  hint: ${error.hint}\n`);
+  } else if (isFsError(error)) {
+    // A file the command needed besides the model (models have their own messages, exit 4).
+    io.err(`recipe: cannot ${error.syscall} ${error.path ?? 'a file'}: ${describeFsError(error)}\n`);
+    if (process.env.RECIPE_DEBUG) io.err(`${error.stack ?? ''}\n`);
   } else {
     const e = error as Error;
     io.err(`recipe: internal error: ${e?.message ?? String(error)}\n`);

@@ -173,3 +173,14 @@ test('recipe test <bundle>: the rule tests of every recipe the bundle extends', 
 test('diffLines marks removed and added lines with context', () => {
   expect(diffLines('a\nb\nc\nd\ne\nf\n', 'a\nb\nX\nd\ne\nf\n', 1)).toBe('  ...\n  b\n- c\n+ X\n  d\n  ...\n');
 });
+
+test('recipe test -u where the snapshot folder cannot be made: exit 74 naming the folder, not an internal error', async () => {
+  const keepRelu = `keeps:\n  - name: no-relu\n    rule: relu-to-sigmoid\n    graph: |\n${GRAPH_NEGNEG}`;
+  const { dir } = setup(`rule: neg-neg\nrewrites:\n  - name: pair\n    graph: |\n${GRAPH_NEGNEG}${keepRelu}`);
+  // A file where the folder should go fails for every user, root included.
+  fs.writeFileSync(path.join(dir, '__snapshots__'), 'not a folder');
+  const o = io();
+  expect(await main(['test', dir, '-u'], o)).toBe(74);
+  expect(o.stderr).toMatch(new RegExp(`^recipe: cannot (mkdir|open) ${path.join(dir, '__snapshots__').replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}\\S*: `));
+  expect(o.stderr).not.toMatch(/internal error|this is a bug/);
+});
