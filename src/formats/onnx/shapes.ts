@@ -377,6 +377,63 @@ const slice: ShapeRule = (node, [x], opset) => {
   return [out];
 };
 
+/** Split: sizes from the `split` attribute (before opset 13) or input, else equal parts (opset 18: the last one smaller). */
+const split: ShapeRule = (node, [x], opset) => {
+  const axis = axisIn(int(node, 'axis', 0), x!.length);
+  const d = x![axis]!;
+  const parts = node.outputs.length;
+  let sizes = opset >= 13 ? (node.input(1) ? constInts(node, 1) : undefined) : ints(node, 'split');
+  if (!sizes) {
+    const chunk = opset >= 18 ? Math.ceil(d / parts) : d / parts;
+    sizes = Array.from({ length: parts }, (_, i) => (i < parts - 1 ? chunk : d - chunk * (parts - 1)));
+  }
+  if (sizes.length !== parts || sizes.reduce((a, b) => a + b, 0) !== d) return undefined;
+  return sizes.map((size) => x!.map((n, i) => (i === axis ? size : n)));
+};
+
+const gather: ShapeRule = (node, [data, indices]) => {
+  const axis = axisIn(int(node, 'axis', 0), data!.length);
+  return [[...data!.slice(0, axis), ...indices!, ...data!.slice(axis + 1)]];
+};
+
+const expand: ShapeRule = (node, [x]) => [broadcastStatic([x!, constInts(node, 1)])];
+
+const tile: ShapeRule = (node, [x]) => {
+  const repeats = constInts(node, 1);
+  return repeats.length === x!.length ? [x!.map((d, i) => d * repeats[i]!)] : undefined;
+};
+
+const constantOfShape: ShapeRule = (node) => [constInts(node, 0)];
+
+const topK: ShapeRule = (node, [x], opset) => {
+  const k = opset >= 10 ? constInts(node, 1)[0]! : int(node, 'k', -1);
+  const axis = axisIn(int(node, 'axis', -1), x!.length);
+  const out = x!.map((d, i) => (i === axis ? k : d));
+  return [out, out];
+};
+
+const argReduce: ShapeRule = (node, [x]) => {
+  const axis = axisIn(int(node, 'axis', 0), x!.length);
+  const keep = int(node, 'keepdims', 1) !== 0;
+  return [x!.flatMap((d, i) => (i === axis ? (keep ? [1] : []) : [d]))];
+};
+
+const depthSpace: ShapeRule = (node, [x]) => {
+  const b = int(node, 'blocksize', 1);
+  const [n, c, h, w] = x!;
+  return node.op === 'SpaceToDepth' ? [[n!, c! * b * b, h! / b, w! / b]] : [[n!, c! / (b * b), h! * b, w! * b]];
+};
+
+/** DynamicQuantizeLinear: y as x, then a scalar scale and zero point. */
+const dynamicQuantize: ShapeRule = (_node, [x]) => [x!, [], []];
+
+/** LayerNormalization (opset 17): y as x; the optional mean and inverse deviation keep the axes before `axis`, as 1s after. */
+const layerNorm: ShapeRule = (node, [x]) => {
+  const axis = axisIn(int(node, 'axis', -1), x!.length);
+  const stats = x!.map((d, i) => (i < axis ? d : 1));
+  return node.outputs.map((_, i) => (i === 0 ? x! : stats));
+};
+
 const UNARY = [
   'Abs', 'Acos', 'Asin', 'Atan', 'BatchNormalization', 'Cast', 'Ceil', 'Celu', 'Clip', 'Cos', 'DequantizeLinear', 'Elu', 'Erf', 'Exp',
   'Floor', 'Gelu', 'HardSigmoid', 'HardSwish', 'Identity', 'InstanceNormalization', 'IsNaN', 'LeakyRelu', 'Log', 'LogSoftmax', 'LRN',
@@ -408,6 +465,19 @@ const SHAPE_RULES: Readonly<Record<string, ShapeRule>> = {
   ConvTranspose: convTranspose,
   Pad: pad,
   Slice: slice,
+  Split: split,
+  Gather: gather,
+  Expand: expand,
+  Tile: tile,
+  ConstantOfShape: constantOfShape,
+  TopK: topK,
+  ArgMax: argReduce,
+  ArgMin: argReduce,
+  DepthToSpace: depthSpace,
+  SpaceToDepth: depthSpace,
+  ConvInteger: conv,
+  DynamicQuantizeLinear: dynamicQuantize,
+  LayerNormalization: layerNorm,
   ...Object.fromEntries(
     ['ReduceL1', 'ReduceL2', 'ReduceLogSum', 'ReduceLogSumExp', 'ReduceMax', 'ReduceMean', 'ReduceMin', 'ReduceProd', 'ReduceSum', 'ReduceSumSquare'].map((op) => [op, reduceOp]),
   ),

@@ -112,3 +112,40 @@ describe('PaddleOCR (paddle2onnx: weights in Constant nodes, reshapes computed f
     expect(report.outputs[0]!.shape).toEqual(expected);
   });
 });
+
+test('Split, Gather, Tile, SpaceToDepth, TopK, ArgMax, LayerNormalization, ConstantOfShape(Shape(x)): the outputs follow, as onnx and onnxruntime say', () => {
+  const before = path.join(work, 'more-ops.onnx');
+  const build = [
+    'import sys, numpy as np, onnx',
+    'from onnx import helper as h, TensorProto as T, numpy_helper as nh',
+    "c = lambda n, a: nh.from_array(np.array(a), n)",
+    "nodes = [",
+    "  h.make_node('Split', ['x', 'sizes'], ['a', 'b'], axis=1),",
+    "  h.make_node('Gather', ['b', 'idx'], ['g'], axis=1),",
+    "  h.make_node('Tile', ['a', 'reps'], ['t']),",
+    "  h.make_node('Add', ['g', 't'], ['s']),",
+    "  h.make_node('Concat', ['s', 's'], ['cc'], axis=1),",
+    "  h.make_node('SpaceToDepth', ['cc'], ['d'], blocksize=2),",
+    "  h.make_node('TopK', ['d', 'k'], ['top', 'top_i'], axis=1),",
+    "  h.make_node('ArgMax', ['d'], ['am'], axis=1, keepdims=0),",
+    "  h.make_node('LayerNormalization', ['d', 'gamma'], ['ln'], axis=-1),",
+    "  h.make_node('Shape', ['x'], ['shp']),",
+    "  h.make_node('ConstantOfShape', ['shp'], ['zeros']),",
+    "]",
+    "inits = [c('sizes', np.array([1, 3], np.int64)), c('idx', np.array([0, 2], np.int64)), c('reps', np.array([1, 2, 1, 1], np.int64)), c('k', np.array([2], np.int64)), c('gamma', np.ones(3, np.float32))]",
+    "out = lambda n, t, dims: h.make_tensor_value_info(n, t, dims)",
+    "g = h.make_graph(nodes, 'g', [out('x', T.FLOAT, ['n', 4, 6, 6])], [out('top', T.FLOAT, ['o1', 2, 3, 3]), out('am', T.INT64, ['o2', 3, 3]), out('ln', T.FLOAT, ['o3', 16, 3, 3]), out('zeros', T.FLOAT, ['o4', 4, 6, 6])], inits)",
+    "onnx.save(h.make_model(g, opset_imports=[h.make_opsetid('', 17)]), sys.argv[1])",
+  ].join('\n');
+  execFileSync(PYTHON, ['-c', build, before]);
+  const model = readModel(before);
+  expect(fixShape.run(model, { batch: 2 }).summary).toBe('fixed 1 dimension(s) (n=2); 4 declared shape(s) follow');
+  const expected = { top: [2, 2, 3, 3], am: [2, 3, 3], ln: [2, 16, 3, 3], zeros: [2, 4, 6, 6] };
+  expect(Object.fromEntries(model.graph.outputs.map((v) => [v.name, v.shape]))).toEqual(expected);
+  const after = path.join(work, 'more-ops.fixed.onnx');
+  writeModel(model, after);
+  expect(inferredOutputs(after)).toEqual(expected);
+  const [run] = runOnnxRuntime([{ model: after, inputs: [{ name: 'x', dtype: 'float32', shape: [2, 4, 6, 6], data: new Uint8Array(2 * 144 * 4) }] }]);
+  expect(run!.error).toBeUndefined();
+  expect(run!.outputs.map((t) => t.shape)).toEqual(Object.values(expected));
+});
