@@ -18,6 +18,8 @@ import { agrees, axisIn, broadcastStatic, computedShapes, isStatic, product, res
  * gives is not used.
  */
 export function fillDeclaredShapes(graph: Graph, opset: number): number {
+  // Nothing to fill: skip computing the shapes of a large graph for nothing.
+  if (!graph.values.some((v) => v.shape !== undefined && !isStatic(v.shape))) return 0;
   const known = new Map<Value, number[]>();
   const shapeOf = (v: Value): number[] | undefined => known.get(v) ?? (isStatic(v.shape) ? v.shape : undefined);
   knownValues = new Map();
