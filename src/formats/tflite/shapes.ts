@@ -158,6 +158,76 @@ const batchMatMul: ShapeRule = (node, [a, b]) => {
   return [[...broadcastStatic([a!.slice(0, -2), b!.slice(0, -2)]), m, n]];
 };
 
+/** SLICE: `size` -1 takes the rest of the axis. */
+const slice: ShapeRule = (node, [x]) => {
+  const begin = constInts(node, 1);
+  const size = constInts(node, 2);
+  if (begin.length !== x!.length || size.length !== x!.length) return undefined;
+  return [x!.map((d, i) => (size[i] === -1 ? d - begin[i]! : size[i]!))];
+};
+
+/**
+ * STRIDED_SLICE with begin/end/strides constant and the begin, end and
+ * shrink-axis masks; the ellipsis and new-axis masks, and `offset`, are left
+ * out (the size is then not computed).
+ */
+const stridedSlice: ShapeRule = (node, [x]) => {
+  if (intAttr(node, 'ellipsis_mask', 0) || intAttr(node, 'new_axis_mask', 0) || boolAttr(node, 'offset')) return undefined;
+  const begin = constInts(node, 1);
+  const end = constInts(node, 2);
+  const strides = constInts(node, 3);
+  const beginMask = intAttr(node, 'begin_mask', 0);
+  const endMask = intAttr(node, 'end_mask', 0);
+  const shrink = intAttr(node, 'shrink_axis_mask', 0);
+  const out: number[] = [];
+  x!.forEach((d, i) => {
+    if (i >= begin.length) {
+      out.push(d);
+      return;
+    }
+    const step = strides[i]!;
+    if (step === 0) throw new Error('stride 0');
+    if (shrink & (1 << i)) return;
+    const clampIndex = (v: number, lo: number, hi: number): number => Math.min(hi, Math.max(lo, v < 0 ? v + d : v));
+    let from: number;
+    let to: number;
+    if (step > 0) {
+      from = beginMask & (1 << i) ? 0 : clampIndex(begin[i]!, 0, d);
+      to = endMask & (1 << i) ? d : clampIndex(end[i]!, 0, d);
+      out.push(Math.max(0, Math.ceil((to - from) / step)));
+    } else {
+      from = beginMask & (1 << i) ? d - 1 : clampIndex(begin[i]!, -1, d - 1);
+      to = endMask & (1 << i) ? -1 : clampIndex(end[i]!, -1, d - 1);
+      out.push(Math.max(0, Math.ceil((from - to) / -step)));
+    }
+  });
+  return [out];
+};
+
+const pack: ShapeRule = (node, inputs) => {
+  const first = inputs[0]!;
+  const axis = axisIn(intAttr(node, 'axis', 0), first.length + 1);
+  return [[...first.slice(0, axis), inputs.length, ...first.slice(axis)]];
+};
+
+const unpack: ShapeRule = (node, [x]) => {
+  const axis = axisIn(intAttr(node, 'axis', 0), x!.length);
+  if (x![axis] !== node.outputs.length) return undefined;
+  return node.outputs.map(() => x!.filter((_, i) => i !== axis));
+};
+
+/** SPLIT_V: (input, size_splits, axis); one size may be -1, the rest of the axis. */
+const splitV: ShapeRule = (node, [x]) => {
+  const sizes = constInts(node, 1);
+  const axis = axisIn(constInts(node, 2)[0]!, x!.length);
+  const rest = x![axis]! - sizes.filter((n) => n !== -1).reduce((a, b) => a + b, 0);
+  if (sizes.length !== node.outputs.length || rest < 0) return undefined;
+  return sizes.map((n) => x!.map((d, i) => (i === axis ? (n === -1 ? rest : n) : d)));
+};
+
+/** TRANSPOSE_CONV: its first input is the output shape. */
+const transposeConv: ShapeRule = (node) => [constInts(node, 0)];
+
 const UNARY = [
   'ABS', 'CAST', 'CEIL', 'COS', 'DEQUANTIZE', 'ELU', 'EXP', 'FLOOR', 'GELU', 'HARD_SWISH', 'L2_NORMALIZATION', 'LEAKY_RELU',
   'LOCAL_RESPONSE_NORMALIZATION', 'LOG', 'LOG_SOFTMAX', 'LOGICAL_NOT', 'LOGISTIC', 'NEG', 'QUANTIZE', 'RELU', 'RELU6',
@@ -200,5 +270,11 @@ const SHAPE_RULES: Readonly<Record<string, ShapeRule>> = {
   ARG_MAX: argMinMax,
   ARG_MIN: argMinMax,
   SPLIT: split,
+  SPLIT_V: splitV,
   BATCH_MATMUL: batchMatMul,
+  SLICE: slice,
+  STRIDED_SLICE: stridedSlice,
+  PACK: pack,
+  UNPACK: unpack,
+  TRANSPOSE_CONV: transposeConv,
 };

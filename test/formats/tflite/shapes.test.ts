@@ -147,3 +147,60 @@ describe('on real models', () => {
 });
 
 afterAll(() => fs.rmSync(work, { recursive: true, force: true }));
+
+test('SLICE, STRIDED_SLICE, PACK, UNPACK, SPLIT_V, TRANSPOSE_CONV: a fixed batch of 2 gives the shapes ArmNN infers', () => {
+  const g = new Graph('main');
+  const open = (name: string, rest: number[]): Value => g.addValue(name, { dtype: 'float32', shape: [null, ...rest] });
+  const ints = (name: string, values: number[]): Value => g.addConstant(name, Tensor.from('int32', [values.length], values));
+  const x = open('x', [8, 6]);
+  const sliced = open('sliced', [4, 6]);
+  const strided = open('strided', [4, 3]);
+  const packed = open('packed', [2, 4, 3]);
+  const [u0, u1] = [open('u0', [4, 3]), open('u1', [4, 3])];
+  const [v0, v1] = [open('v0', [2, 6]), open('v1', [6, 6])];
+  // ArmNN 22 takes no -1 (the rest of the axis) in a SLICE size; the next test covers it.
+  g.addNode({ op: 'SLICE', name: 'slice', inputs: [x, ints('begin', [0, 1, 0]), ints('size', [2, 4, 6])], outputs: [sliced] });
+  g.addNode({
+    op: 'STRIDED_SLICE',
+    name: 'strided',
+    inputs: [x, ints('s_begin', [0, 0, 1]), ints('s_end', [0, 8, 6]), ints('s_strides', [1, 2, 2])],
+    outputs: [strided],
+    attrs: { begin_mask: attr.int(1), end_mask: attr.int(1), ellipsis_mask: attr.int(0), new_axis_mask: attr.int(0), shrink_axis_mask: attr.int(0) },
+  });
+  g.addNode({ op: 'PACK', name: 'pack', inputs: [strided, strided], outputs: [packed], attrs: { values_count: attr.int(2), axis: attr.int(1) } });
+  g.addNode({ op: 'UNPACK', name: 'unpack', inputs: [packed], outputs: [u0, u1], attrs: { num: attr.int(2), axis: attr.int(1) } });
+  g.addNode({ op: 'SPLIT_V', name: 'split_v', inputs: [x, ints('sizes', [2, -1]), g.addConstant('axis', Tensor.from('int32', [], [1]))], outputs: [v0, v1], attrs: { num_splits: attr.int(2) } });
+  // TRANSPOSE_CONV(output_shape, filter [O, H, W, I], input): [2, 4, 4, 2] -> [2, 8, 8, 3].
+  const image = g.addValue('image', { dtype: 'float32', shape: [null, 4, 4, 2] });
+  const up = open('up', [8, 8, 3]);
+  g.addNode({
+    op: 'TRANSPOSE_CONV',
+    name: 'transpose_conv',
+    inputs: [ints('output_shape', [2, 8, 8, 3]), g.addConstant('filter', Tensor.from('float32', [3, 2, 2, 2], Array.from(seededFloats(24, 5, -0.5, 0.5)))), image],
+    outputs: [up],
+    attrs: { padding: attr.string('VALID'), stride_h: attr.int(2), stride_w: attr.int(2), ...act('NONE') },
+  });
+  g.inputs = [x, image];
+  g.outputs = [sliced, strided, packed, u0, u1, v0, v1, up];
+  const model = new Model('tflite', g);
+  expect(fixShape.run(model, { batch: 2 }).summary).toBe('fixed 2 dimension(s); 8 tensor shape(s) follow');
+  const file = path.join(work, 'more-ops.tflite');
+  writeModel(model, file);
+  const ours = readModel(file).graph.outputs.map((v) => v.shape);
+  expect(ours).toEqual([[2, 4, 6], [2, 4, 3], [2, 2, 4, 3], [2, 4, 3], [2, 4, 3], [2, 2, 6], [2, 6, 6], [2, 8, 8, 3]]);
+  const [run] = runArmnn([{ model: file, seed: 3 }]);
+  expect(run!.error).toBeUndefined();
+  expect(run!.outputs.map((t) => t.shape)).toEqual(ours);
+});
+
+test('a SLICE size of -1 takes the rest of the axis (TFLite slice.cc), so the fixed batch follows through it', () => {
+  const g = new Graph('main');
+  const x = g.addValue('x', { dtype: 'float32', shape: [null, 8, 6] });
+  const y = g.addValue('y', { dtype: 'float32', shape: [null, null, 6] });
+  const ints = (name: string, values: number[]): Value => g.addConstant(name, Tensor.from('int32', [values.length], values));
+  g.addNode({ op: 'SLICE', name: 'slice', inputs: [x, ints('begin', [0, 3, 0]), ints('size', [-1, -1, 6])], outputs: [y] });
+  g.inputs = [x];
+  g.outputs = [y];
+  expect(fixShape.run(new Model('tflite', g), { batch: 2 }).summary).toBe('fixed 1 dimension(s); 1 tensor shape(s) follow');
+  expect(y.shape).toEqual([2, 5, 6]);
+});
