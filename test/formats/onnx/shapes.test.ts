@@ -113,7 +113,7 @@ describe('PaddleOCR (paddle2onnx: weights in Constant nodes, reshapes computed f
   });
 });
 
-test('Split, Gather, Tile, SpaceToDepth, TopK, ArgMax, LayerNormalization, ConstantOfShape(Shape(x)): the outputs follow, as onnx and onnxruntime say', () => {
+test('Split, Gather, Tile, SpaceToDepth, TopK, ArgMax, LayerNormalization, ConstantOfShape(Shape(x)), Pad, DepthToSpace, AveragePool, Flatten, Expand: the outputs follow, as onnx and onnxruntime say', () => {
   const before = path.join(work, 'more-ops.onnx');
   const build = [
     'import sys, numpy as np, onnx',
@@ -131,16 +131,22 @@ test('Split, Gather, Tile, SpaceToDepth, TopK, ArgMax, LayerNormalization, Const
     "  h.make_node('LayerNormalization', ['d', 'gamma'], ['ln'], axis=-1),",
     "  h.make_node('Shape', ['x'], ['shp']),",
     "  h.make_node('ConstantOfShape', ['shp'], ['zeros']),",
+    "  h.make_node('Pad', ['x', 'pads'], ['padded']),",
+    "  h.make_node('DepthToSpace', ['padded'], ['d2s'], blocksize=2),",
+    "  h.make_node('AveragePool', ['d2s'], ['pooled'], kernel_shape=[3, 3], strides=[2, 2]),",
+    "  h.make_node('Flatten', ['pooled'], ['flat'], axis=1),",
+    "  h.make_node('Expand', ['am', 'to'], ['wide']),",
     "]",
-    "inits = [c('sizes', np.array([1, 3], np.int64)), c('idx', np.array([0, 2], np.int64)), c('reps', np.array([1, 2, 1, 1], np.int64)), c('k', np.array([2], np.int64)), c('gamma', np.ones(3, np.float32))]",
+    "inits = [c('sizes', np.array([1, 3], np.int64)), c('idx', np.array([0, 2], np.int64)), c('reps', np.array([1, 2, 1, 1], np.int64)), c('k', np.array([2], np.int64)), c('gamma', np.ones(3, np.float32)), c('pads', np.array([0, 0, 1, 1, 0, 0, 1, 1], np.int64)), c('to', np.array([1, 3, 3], np.int64))]",
     "out = lambda n, t, dims: h.make_tensor_value_info(n, t, dims)",
-    "g = h.make_graph(nodes, 'g', [out('x', T.FLOAT, ['n', 4, 6, 6])], [out('top', T.FLOAT, ['o1', 2, 3, 3]), out('am', T.INT64, ['o2', 3, 3]), out('ln', T.FLOAT, ['o3', 16, 3, 3]), out('zeros', T.FLOAT, ['o4', 4, 6, 6])], inits)",
+    "g = h.make_graph(nodes, 'g', [out('x', T.FLOAT, ['n', 4, 6, 6])], [out('top', T.FLOAT, ['o1', 2, 3, 3]), out('am', T.INT64, ['o2', 3, 3]), out('ln', T.FLOAT, ['o3', 16, 3, 3]), out('zeros', T.FLOAT, ['o4', 4, 6, 6]), out('flat', T.FLOAT, ['o5', 'o6']), out('wide', T.INT64, ['o7', 3, 3])], inits)",
     "onnx.save(h.make_model(g, opset_imports=[h.make_opsetid('', 17)]), sys.argv[1])",
   ].join('\n');
   execFileSync(PYTHON, ['-c', build, before]);
   const model = readModel(before);
-  expect(fixShape.run(model, { batch: 2 }).summary).toBe('fixed 1 dimension(s) (n=2); 4 declared shape(s) follow');
-  const expected = { top: [2, 2, 3, 3], am: [2, 3, 3], ln: [2, 16, 3, 3], zeros: [2, 4, 6, 6] };
+  expect(fixShape.run(model, { batch: 2 }).summary).toBe('fixed 1 dimension(s) (n=2); 6 declared shape(s) follow');
+  // Pad [2, 4, 8, 8] -> DepthToSpace [2, 1, 16, 16] -> AveragePool 3x3 stride 2 [2, 1, 7, 7] -> Flatten [2, 49].
+  const expected = { top: [2, 2, 3, 3], am: [2, 3, 3], ln: [2, 16, 3, 3], zeros: [2, 4, 6, 6], flat: [2, 49], wide: [2, 3, 3] };
   expect(Object.fromEntries(model.graph.outputs.map((v) => [v.name, v.shape]))).toEqual(expected);
   const after = path.join(work, 'more-ops.fixed.onnx');
   writeModel(model, after);
