@@ -111,6 +111,11 @@ test('MobileNet v2 with a dynamic batch: fix-batch (to every port) and the split
   expect(report.rules.find((x) => x.id === 'fix-batch')!.summary).toMatch(/^fixed 1 dimension\(s\); \d+ tensor shape\(s\) follow$/);
   const ports = readModel(out).graph.nodes.flatMap((n) => n.outputs);
   expect(ports.filter((v) => v.shape?.some((d) => typeof d !== 'number')).map((v) => `${v.name} ${JSON.stringify(v.shape)}`)).toEqual([]);
+  // The sizes are the ones the Model Optimizer wrote for batch 1 in the original file, port by port.
+  const original = new Map([...readModel(withWeights(path.join(FIXTURES, 'mobilenet/mobilenet.xml'))).graph.values].map((v) => [v.name, v.shape]));
+  const compared = ports.filter((v) => original.has(v.name));
+  expect(compared.length).toBeGreaterThan(150);
+  expect(compared.filter((v) => JSON.stringify(v.shape) !== JSON.stringify(original.get(v.name))).map((v) => v.name)).toEqual([]);
   expect(report.verify).toMatchObject({ translatedTo: 'onnx', ok: true });
   expect(report.verify.inputs[0]!.shape[0]).toBe(1);
 });
