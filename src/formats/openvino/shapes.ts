@@ -164,6 +164,74 @@ const variadicSplit: ShapeRule = (node, [x]) => {
 
 const shapeOf: ShapeRule = (_node, [x]) => [[x!.length]];
 
+/** Pad: (data, pads_begin, pads_end[, value]). */
+const pad: ShapeRule = (node, [x]) => {
+  const begin = constInts(node, 1);
+  const end = constInts(node, 2);
+  if (begin.length !== x!.length || end.length !== x!.length) return undefined;
+  return [x!.map((d, i) => d + begin[i]! + end[i]!)];
+};
+
+const tile: ShapeRule = (node, [x]) => {
+  const repeats = constInts(node, 1);
+  // Repeats longer than the rank add leading axes; shorter ones repeat the last axes.
+  const rank = Math.max(x!.length, repeats.length);
+  const dims = [...Array<number>(rank - x!.length).fill(1), ...x!];
+  const times = [...Array<number>(rank - repeats.length).fill(1), ...repeats];
+  return [dims.map((d, i) => d * times[i]!)];
+};
+
+/** Gather: (data, indices, axis); batch_dims 0 only. */
+const gather: ShapeRule = (node, [data, indices]) => {
+  if (Number(text(node, 'batch_dims') ?? 0) !== 0) return undefined;
+  const axis = axisIn(constInts(node, 2)[0]!, data!.length);
+  return [[...data!.slice(0, axis), ...indices!, ...data!.slice(axis + 1)]];
+};
+
+/** Broadcast: numpy mode gives the target shape (the data must fit it), bidirectional mode both shapes broadcast together. */
+const broadcast: ShapeRule = (node, [x]) => {
+  const mode = (text(node, 'mode') ?? 'numpy').toLowerCase();
+  const target = constInts(node, 1);
+  if (mode === 'bidirectional') return [broadcastStatic([x!, target])];
+  if (mode !== 'numpy' || target.length < x!.length) return undefined;
+  const fits = x!.every((d, i) => d === 1 || d === target[target.length - x!.length + i]);
+  return fits ? [target] : undefined;
+};
+
+/**
+ * Interpolate-4 (data, sizes, scales[, axes]) and -11 (data, sizes or
+ * scales[, axes]): the sizes at the axes, or floor(size x scale) after the
+ * pads. (Interpolate-1 is left out: the translation that checks these does not
+ * take it.)
+ */
+const interpolate: ShapeRule = (node, [x]) => {
+  const rank = x!.length;
+  const padsBegin = numbers(node, 'pads_begin') ?? [];
+  const padsEnd = numbers(node, 'pads_end') ?? [];
+  const padded = x!.map((d, i) => d + (padsBegin[i] ?? 0) + (padsEnd[i] ?? 0));
+  if (node.domain !== 'opset4' && node.domain !== 'opset11') return undefined;
+  const v4 = node.domain === 'opset4';
+  const calc = (text(node, 'shape_calculation_mode') ?? '').trim();
+  if (calc !== 'sizes' && calc !== 'scales') return undefined;
+  const axesInput = v4 ? 3 : 2;
+  const axes = node.input(axesInput) ? constInts(node, axesInput).map((a) => axisIn(a, rank)) : x!.map((_, i) => i);
+  const values = v4 ? constantFloats(node, calc === 'sizes' ? 1 : 2) : constantFloats(node, 1);
+  if (values.length !== axes.length) return undefined;
+  const out = [...padded];
+  // OpenVINO adds 1e-5 before rounding down: a scale stored a little below its value (2/3) still gives the size it stands for.
+  axes.forEach((a, i) => {
+    out[a] = calc === 'sizes' ? values[i]! : Math.floor(padded[a]! * values[i]! + 1e-5);
+  });
+  return [out];
+};
+
+/** The numbers of a Const input (scales are floats). */
+function constantFloats(node: Node, i: number): number[] {
+  const t = node.input(i)?.const;
+  if (!t) return constInts(node, i);
+  return Array.from(t.toFloat64());
+}
+
 const UNARY = [
   'Abs', 'Acos', 'Asin', 'Atan', 'Ceiling', 'Clamp', 'Convert', 'ConvertLike', 'Cos', 'Elu', 'Erf', 'Exp', 'FakeQuantize', 'Floor',
   'Gelu', 'HSigmoid', 'HSwish', 'Log', 'LogicalNot', 'LogSoftmax', 'LRN', 'Mish', 'MVN', 'Negative', 'NormalizeL2', 'PRelu', 'Relu',
@@ -189,6 +257,11 @@ const SHAPE_RULES: Readonly<Record<string, ShapeRule>> = {
   Squeeze: squeeze,
   Unsqueeze: unsqueeze,
   ShapeOf: shapeOf,
+  Pad: pad,
+  Tile: tile,
+  Gather: gather,
+  Broadcast: broadcast,
+  Interpolate: interpolate,
   Split: split,
   VariadicSplit: variadicSplit,
   ...Object.fromEntries(['ReduceL1', 'ReduceL2', 'ReduceMax', 'ReduceMean', 'ReduceMin', 'ReduceProd', 'ReduceSum'].map((op) => [op, reduce])),

@@ -54,3 +54,33 @@ test('a real IR (OpenVINO model server test data, f64, batch left open): the Add
   expect(fixShape.run(model, { batch: 1 }).summary).toBe('fixed 1 dimension(s); 1 tensor shape(s) follow');
   expect(model.graph.outputs[0]!.shape).toEqual([1, 10]);
 });
+
+test('Pad, Tile, Gather, Broadcast, Interpolate-4 (sizes and scales) and -11: the fixed batch follows, as onnxruntime computes', () => {
+  const model = newOvModel('more');
+  const g = model.graph;
+  const x = ovParam(g, 'x', [1, 3, 6, 6]);
+  x.shape = [null, 3, 6, 6];
+  const i64 = (name: string, values: number[]) => ovConst(g, name, 'int64', [values.length], values);
+  const open = (rank: number): number[] => Array<number>(rank).fill(-1);
+  const padded = ovOp(g, 'Pad', 'opset1', [x, i64('pb', [0, 0, 1, 2]), i64('pe', [0, 0, 1, 0])], [open(4)], { pad_mode: 'constant' }, 'pad');
+  const tiled = ovOp(g, 'Tile', 'opset1', [x, i64('reps', [1, 2, 1, 1])], [open(4)], {}, 'tile');
+  const gathered = ovOp(g, 'Gather', 'opset8', [x, i64('idx', [0, 2]), ovConst(g, 'gaxis', 'int64', [], [1])], [open(4)], { batch_dims: '0' }, 'gather');
+  const wide = ovOp(g, 'Broadcast', 'opset3', [gathered.output(0), i64('target', [2, 2, 6, 6])], [open(4)], { mode: 'numpy' }, 'broadcast');
+  const interp = { mode: 'nearest', coordinate_transformation_mode: 'asymmetric', nearest_mode: 'floor', antialias: 'false', pads_begin: '0,0,0,0', pads_end: '0,0,0,0', cube_coeff: '-0.75' };
+  const bySizes = ovOp(g, 'Interpolate', 'opset4', [x, i64('sizes', [12, 9]), ovConst(g, 'unused_scales', 'float32', [2], [2, 1.5]), i64('axes', [2, 3])], [open(4)], { ...interp, shape_calculation_mode: 'sizes' }, 'by_sizes');
+  const byScales = ovOp(g, 'Interpolate', 'opset4', [x, i64('unused_sizes', [4, 4]), ovConst(g, 'scales', 'float32', [2], [0.6666667, 2]), i64('axes2', [2, 3])], [open(4)], { ...interp, shape_calculation_mode: 'scales' }, 'by_scales');
+  const v11 = ovOp(g, 'Interpolate', 'opset11', [x, ovConst(g, 'scales11', 'float32', [2], [2, 0.5]), i64('axes11', [2, 3])], [open(4)], { ...interp, shape_calculation_mode: 'scales' }, 'v11');
+  for (const n of g.nodes) n.outputs.forEach((v) => (v.shape = v.shape!.map((d) => (d === -1 ? null : d))));
+  g.outputs = [padded.output(0), tiled.output(0), wide.output(0), bySizes.output(0), byScales.output(0), v11.output(0)];
+
+  expect(fixShape.run(model, { batch: 2 }).summary).toBe('fixed 1 dimension(s); 7 tensor shape(s) follow');
+  const ours = g.outputs.map((v) => v.shape);
+  expect(ours).toEqual([[2, 3, 8, 8], [2, 6, 6, 6], [2, 2, 6, 6], [2, 3, 12, 9], [2, 3, 4, 12], [2, 3, 12, 3]]);
+  const file = path.join(work, 'more.xml');
+  writeModel(model, file);
+  const onnx = path.join(work, 'more.onnx');
+  writeModel(openvinoToOnnx(readModel(file)), onnx);
+  const [run] = runOnnxRuntime([{ model: onnx, inputs: [{ name: 'x', dtype: 'float32', shape: [2, 3, 6, 6], data: new Uint8Array(2 * 108 * 4) }] }]);
+  expect(run!.error).toBeUndefined();
+  expect(run!.outputs.map((t) => t.shape)).toEqual(ours);
+});
