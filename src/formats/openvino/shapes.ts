@@ -205,11 +205,11 @@ const broadcast: ShapeRule = (node, [x]) => {
  * take it.)
  */
 const interpolate: ShapeRule = (node, [x]) => {
+  if (node.domain !== 'opset4' && node.domain !== 'opset11') return undefined;
   const rank = x!.length;
   const padsBegin = numbers(node, 'pads_begin') ?? [];
   const padsEnd = numbers(node, 'pads_end') ?? [];
   const padded = x!.map((d, i) => d + (padsBegin[i] ?? 0) + (padsEnd[i] ?? 0));
-  if (node.domain !== 'opset4' && node.domain !== 'opset11') return undefined;
   const v4 = node.domain === 'opset4';
   const calc = (text(node, 'shape_calculation_mode') ?? '').trim();
   if (calc !== 'sizes' && calc !== 'scales') return undefined;
