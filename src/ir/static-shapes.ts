@@ -101,3 +101,71 @@ export function carryStaticShapes(graph: Graph, ruleFor: (node: Node) => ShapeRu
   }
   return { filled, stuck };
 }
+
+/*
+ * Shape arithmetic the three formats' rules share; each format reads its own
+ * attributes and inputs and calls these.
+ */
+
+/** How a window is padded: SAME (output = ceil(size / stride)), VALID (none), or explicit pads on both sides. */
+export type WindowPadding = 'same' | 'valid' | { begin: number; end: number };
+
+/** The output size of a convolution or pooling window along one axis (rounding down). */
+export function windowedSize(size: number, kernel: number, stride: number, dilation: number, padding: WindowPadding): number {
+  if (padding === 'same') return Math.ceil(size / stride);
+  const effective = (kernel - 1) * dilation + 1;
+  const padded = padding === 'valid' ? size : size + padding.begin + padding.end;
+  return Math.floor((padded - effective) / stride) + 1;
+}
+
+/** `x` with `axes` reduced away, or kept as 1s. */
+export function reducedShape(x: readonly number[], axes: readonly number[], keep: boolean): number[] {
+  const reduced = new Set(axes.map((a) => axisIn(a, x.length)));
+  return x.flatMap((d, i) => (reduced.has(i) ? (keep ? [1] : []) : [d]));
+}
+
+/** `x` without `axes`; without axes, without every axis of size 1. */
+export function squeezedShape(x: readonly number[], axes?: readonly number[]): number[] {
+  const drop = new Set(axes ? axes.map((a) => axisIn(a, x.length)) : x.flatMap((d, i) => (d === 1 ? [i] : [])));
+  return x.filter((_, i) => !drop.has(i));
+}
+
+/** `x` with axes of size 1 inserted at `axes` (counted in the output's rank). */
+export function unsqueezedShape(x: readonly number[], axes: readonly number[]): number[] {
+  const rank = x.length + axes.length;
+  const at = new Set(axes.map((a) => axisIn(a, rank)));
+  const out: number[] = [];
+  let next = 0;
+  for (let i = 0; i < rank; i++) out.push(at.has(i) ? 1 : x[next++]!);
+  return out;
+}
+
+/** The shapes concatenated along `axis`. */
+export function concatShape(shapes: readonly (readonly number[])[], axis: number): number[] {
+  const first = shapes[0]!;
+  const a = axisIn(axis, first.length);
+  const out = [...first];
+  out[a] = shapes.reduce((sum, s) => sum + s[a]!, 0);
+  return out;
+}
+
+/** `x` permuted by `perm`; an empty or absent perm reverses the axes. */
+export function transposedShape(x: readonly number[], perm?: readonly number[]): number[] {
+  const order = perm && perm.length ? perm : x.map((_, i) => x.length - 1 - i);
+  return order.map((p) => x[axisIn(p, x.length)]!);
+}
+
+/** Gather along `axis`: the indices' shape takes that axis's place. */
+export function gatheredShape(data: readonly number[], indices: readonly number[], axis: number): number[] {
+  const a = axisIn(axis, data.length);
+  return [...data.slice(0, a), ...indices, ...data.slice(a + 1)];
+}
+
+/** A batched matrix product: the batch axes broadcast, [m, k] x [k, n] (each operand transposed when asked); undefined when k differs. */
+export function matmulShape(a: readonly number[], b: readonly number[], transposeA: boolean, transposeB: boolean): number[] | undefined {
+  if (a.length < 2 || b.length < 2) return undefined;
+  const [m, k1] = transposeA ? [a.at(-1)!, a.at(-2)!] : [a.at(-2)!, a.at(-1)!];
+  const [k2, n] = transposeB ? [b.at(-1)!, b.at(-2)!] : [b.at(-2)!, b.at(-1)!];
+  if (k1 !== k2) return undefined;
+  return [...broadcastStatic([a.slice(0, -2), b.slice(0, -2)]), m, n];
+}

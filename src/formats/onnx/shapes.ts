@@ -1,7 +1,24 @@
 import type { Graph, Node, Value } from '../../ir/graph';
 import { nodesInOrder } from '../../ir/passes';
 import type { Tensor } from '../../ir/tensor';
-import { agrees, axisIn, broadcastStatic, computedShapes, isStatic, product, reshaped } from '../../ir/static-shapes';
+import {
+  agrees,
+  axisIn,
+  broadcastStatic,
+  computedShapes,
+  concatShape,
+  gatheredShape,
+  isStatic,
+  matmulShape,
+  product,
+  reducedShape,
+  reshaped,
+  squeezedShape,
+  transposedShape,
+  unsqueezedShape,
+  windowedSize,
+  type WindowPadding,
+} from '../../ir/static-shapes';
 
 /**
  * Declared sizes that follow from fixed ones, for ONNX graphs: the shapes of
@@ -202,14 +219,10 @@ function windowed(node: Node, x: readonly number[], kernel: readonly number[]): 
   const dilations = ints(node, 'dilations') ?? kernel.map(() => 1);
   const pads = ints(node, 'pads') ?? kernel.flatMap(() => [0, 0]);
   const autoPad = str(node, 'auto_pad', 'NOTSET');
+  if (autoPad !== 'NOTSET' && autoPad !== 'VALID' && autoPad !== 'SAME_UPPER' && autoPad !== 'SAME_LOWER') throw new Error(`auto_pad ${autoPad}`);
   return kernel.map((k, i) => {
-    const size = x[i + 2]!;
-    const s = strides[i]!;
-    const effective = (k - 1) * dilations[i]! + 1;
-    if (autoPad === 'SAME_UPPER' || autoPad === 'SAME_LOWER') return Math.ceil(size / s);
-    if (autoPad === 'VALID') return Math.floor((size - effective) / s) + 1;
-    if (autoPad !== 'NOTSET') throw new Error(`auto_pad ${autoPad}`);
-    return Math.floor((size + pads[i]! + pads[i + spatial]! - effective) / s) + 1;
+    const padding: WindowPadding = autoPad === 'NOTSET' ? { begin: pads[i]!, end: pads[i + spatial]! } : autoPad === 'VALID' ? 'valid' : 'same';
+    return windowedSize(x[i + 2]!, k, strides[i]!, dilations[i]!, padding);
   });
 }
 
@@ -246,17 +259,10 @@ const flatten: ShapeRule = (node, [x]) => {
 };
 
 const transpose: ShapeRule = (node, [x]) => {
-  const perm = ints(node, 'perm') ?? x!.map((_, i) => x!.length - 1 - i);
-  return [perm.map((p) => x![axisIn(p, x!.length)]!)];
+  return [transposedShape(x!, ints(node, 'perm'))];
 };
 
-const concat: ShapeRule = (node, inputs) => {
-  const first = inputs[0]!;
-  const axis = axisIn(int(node, 'axis', 0), first.length);
-  const out = [...first];
-  out[axis] = inputs.reduce((sum, s) => sum + s![axis]!, 0);
-  return [out];
-};
+const concat: ShapeRule = (node, inputs) => [concatShape(inputs as number[][], int(node, 'axis', 0))];
 
 const gemm: ShapeRule = (node, [a, b]) => {
   const m = int(node, 'transA', 0) ? a![1]! : a![0]!;
@@ -265,28 +271,20 @@ const gemm: ShapeRule = (node, [a, b]) => {
 };
 
 const matmul: ShapeRule = (_node, [a, b]) => {
-  if (a!.length < 2 || b!.length < 2 || a!.at(-1) !== b!.at(-2)) return undefined;
-  return [[...broadcastStatic([a!.slice(0, -2), b!.slice(0, -2)]), a!.at(-2)!, b!.at(-1)!]];
+  const shape = matmulShape(a!, b!, false, false);
+  return shape ? [shape] : undefined;
 };
 
 const axesOf = (node: Node, opset: number, since: number): number[] | undefined =>
   opset >= since ? (node.input(1) ? constInts(node, 1) : undefined) : ints(node, 'axes');
 
 const squeeze: ShapeRule = (node, [x], opset) => {
-  const axes = axesOf(node, opset, 13);
-  const drop = new Set(axes ? axes.map((a) => axisIn(a, x!.length)) : x!.flatMap((d, i) => (d === 1 ? [i] : [])));
-  return [x!.filter((_, i) => !drop.has(i))];
+  return [squeezedShape(x!, axesOf(node, opset, 13))];
 };
 
 const unsqueeze: ShapeRule = (node, [x], opset) => {
   const axes = axesOf(node, opset, 13);
-  if (!axes) return undefined;
-  const rank = x!.length + axes.length;
-  const at = new Set(axes.map((a) => axisIn(a, rank)));
-  const out: number[] = [];
-  let next = 0;
-  for (let i = 0; i < rank; i++) out.push(at.has(i) ? 1 : x![next++]!);
-  return [out];
+  return axes ? [unsqueezedShape(x!, axes)] : undefined;
 };
 
 const constant: ShapeRule = (node) => {
@@ -347,9 +345,7 @@ const reduceOp: ShapeRule = (node, [x], opset) => {
   const fromInput = opset >= (node.op === 'ReduceSum' ? 13 : 18);
   const axes = fromInput ? (node.input(1) ? constInts(node, 1) : []) : (ints(node, 'axes') ?? []);
   if (axes.length === 0 && fromInput && int(node, 'noop_with_empty_axes', 0) !== 0) return [x];
-  const reduced = new Set(axes.length ? axes.map((a) => axisIn(a, x!.length)) : x!.map((_, i) => i));
-  const keep = int(node, 'keepdims', 1) !== 0;
-  return [x!.flatMap((d, i) => (reduced.has(i) ? (keep ? [1] : []) : [d]))];
+  return [reducedShape(x!, axes.length ? axes : x!.map((_, i) => i), int(node, 'keepdims', 1) !== 0)];
 };
 
 const slice: ShapeRule = (node, [x], opset) => {
@@ -361,23 +357,29 @@ const slice: ShapeRule = (node, [x], opset) => {
   const out = [...x!];
   axes.forEach((axis, i) => {
     const a = axisIn(axis, x!.length);
-    const d = x![a]!;
-    const step = steps[i]!;
-    if (step === 0) throw new Error('step 0');
-    let start = starts[i]! < 0 ? starts[i]! + d : starts[i]!;
-    let end = ends[i]! < 0 ? ends[i]! + d : ends[i]!;
-    if (step > 0) {
-      start = Math.min(Math.max(start, 0), d);
-      end = Math.min(Math.max(end, 0), d);
-      out[a] = Math.max(0, Math.ceil((end - start) / step));
-    } else {
-      start = Math.min(Math.max(start, 0), d - 1);
-      end = Math.min(Math.max(end, -1), d - 1);
-      out[a] = Math.max(0, Math.ceil((start - end) / -step));
-    }
+    out[a] = slicedLength(x![a]!, starts[i]!, ends[i]!, steps[i]!);
   });
   return [out];
 };
+
+/**
+ * Elements ONNX's Slice takes from an axis of size `d`, from `start` to
+ * `end` by `step`: negative positions count from the end, and positions past
+ * either end are clamped (for a negative step, the start to [0, d - 1]).
+ */
+function slicedLength(d: number, start: number, end: number, step: number): number {
+  if (step === 0) throw new Error('step 0');
+  let from = start < 0 ? start + d : start;
+  let to = end < 0 ? end + d : end;
+  if (step > 0) {
+    from = Math.min(Math.max(from, 0), d);
+    to = Math.min(Math.max(to, 0), d);
+    return Math.max(0, Math.ceil((to - from) / step));
+  }
+  from = Math.min(Math.max(from, 0), d - 1);
+  to = Math.min(Math.max(to, -1), d - 1);
+  return Math.max(0, Math.ceil((from - to) / -step));
+}
 
 /** Split: sizes from the `split` attribute (before opset 13) or input, else equal parts (opset 18: the last one smaller). */
 const split: ShapeRule = (node, [x], opset) => {
@@ -393,10 +395,7 @@ const split: ShapeRule = (node, [x], opset) => {
   return sizes.map((size) => x!.map((n, i) => (i === axis ? size : n)));
 };
 
-const gather: ShapeRule = (node, [data, indices]) => {
-  const axis = axisIn(int(node, 'axis', 0), data!.length);
-  return [[...data!.slice(0, axis), ...indices!, ...data!.slice(axis + 1)]];
-};
+const gather: ShapeRule = (node, [data, indices]) => [gatheredShape(data!, indices!, int(node, 'axis', 0))];
 
 const expand: ShapeRule = (node, [x]) => [broadcastStatic([x!, constInts(node, 1)])];
 
@@ -414,11 +413,7 @@ const topK: ShapeRule = (node, [x], opset) => {
   return [out, out];
 };
 
-const argReduce: ShapeRule = (node, [x]) => {
-  const axis = axisIn(int(node, 'axis', 0), x!.length);
-  const keep = int(node, 'keepdims', 1) !== 0;
-  return [x!.flatMap((d, i) => (i === axis ? (keep ? [1] : []) : [d]))];
-};
+const argReduce: ShapeRule = (node, [x]) => [reducedShape(x!, [int(node, 'axis', 0)], int(node, 'keepdims', 1) !== 0)];
 
 const depthSpace: ShapeRule = (node, [x]) => {
   const b = int(node, 'blocksize', 1);

@@ -1,5 +1,22 @@
 import type { Graph, Node } from '../../ir/graph';
-import { axisIn, broadcastStatic, carryStaticShapes, isStatic, product, reshaped, type ShapeRule } from '../../ir/static-shapes';
+import {
+  axisIn,
+  broadcastStatic,
+  carryStaticShapes,
+  concatShape,
+  gatheredShape,
+  isStatic,
+  matmulShape,
+  product,
+  reducedShape,
+  reshaped,
+  squeezedShape,
+  transposedShape,
+  unsqueezedShape,
+  windowedSize,
+  type ShapeRule,
+  type WindowPadding,
+} from '../../ir/static-shapes';
 
 /**
  * Sizes that follow from fixed sizes, carried through the OpenVINO layers
@@ -68,14 +85,11 @@ function windowed(node: Node, x: readonly number[], kernel: readonly number[]): 
   const end = numbers(node, 'pads_end') ?? kernel.map(() => 0);
   const autoPad = (text(node, 'auto_pad') ?? 'explicit').toLowerCase();
   if (kernel.length !== x.length - 2) throw new Error('kernel rank');
+  const same = autoPad === 'same_upper' || autoPad === 'same_lower';
+  if (!same && autoPad !== 'valid' && autoPad !== 'explicit' && autoPad !== 'notset') throw new Error(`auto_pad ${autoPad}`);
   return kernel.map((k, i) => {
-    const size = x[i + 2]!;
-    const s = strides[i]!;
-    const effective = (k - 1) * dilations[i]! + 1;
-    if (autoPad === 'same_upper' || autoPad === 'same_lower') return Math.ceil(size / s);
-    if (autoPad === 'valid') return Math.floor((size - effective) / s) + 1;
-    if (autoPad !== 'explicit' && autoPad !== 'notset') throw new Error(`auto_pad ${autoPad}`);
-    return Math.floor((size + begin[i]! + end[i]! - effective) / s) + 1;
+    const padding: WindowPadding = same ? 'same' : autoPad === 'valid' ? 'valid' : { begin: begin[i]!, end: end[i]! };
+    return windowedSize(x[i + 2]!, k, strides[i]!, dilations[i]!, padding);
   });
 }
 
@@ -96,13 +110,7 @@ const pool: ShapeRule = (node, [x]) => {
 /** BatchNormInference: opset 5 takes the data first; opset 1 as (gamma, beta, data, mean, variance). */
 const batchNorm: ShapeRule = (node, inputs) => [node.domain === 'opset1' ? inputs[2]! : inputs[0]!];
 
-const concat: ShapeRule = (node, inputs) => {
-  const first = inputs[0]!;
-  const axis = axisIn(Number(text(node, 'axis') ?? 0), first.length);
-  const out = [...first];
-  out[axis] = inputs.reduce((sum, s) => sum + s![axis]!, 0);
-  return [out];
-};
+const concat: ShapeRule = (node, inputs) => [concatShape(inputs as number[][], Number(text(node, 'axis') ?? 0))];
 
 const reshape: ShapeRule = (node, [x]) => {
   const special = flag(node, 'special_zero');
@@ -110,41 +118,18 @@ const reshape: ShapeRule = (node, [x]) => {
   return shape ? [shape] : undefined;
 };
 
-const transpose: ShapeRule = (node, [x]) => {
-  const order = constInts(node, 1);
-  const perm = order.length ? order : x!.map((_, i) => x!.length - 1 - i);
-  return [perm.map((p) => x![axisIn(p, x!.length)]!)];
-};
+const transpose: ShapeRule = (node, [x]) => [transposedShape(x!, constInts(node, 1))];
 
 const matmul: ShapeRule = (node, [a, b]) => {
-  if (a!.length < 2 || b!.length < 2) return undefined;
-  const [m, k1] = flag(node, 'transpose_a') ? [a!.at(-1)!, a!.at(-2)!] : [a!.at(-2)!, a!.at(-1)!];
-  const [k2, n] = flag(node, 'transpose_b') ? [b!.at(-1)!, b!.at(-2)!] : [b!.at(-2)!, b!.at(-1)!];
-  if (k1 !== k2) return undefined;
-  return [[...broadcastStatic([a!.slice(0, -2), b!.slice(0, -2)]), m, n]];
+  const shape = matmulShape(a!, b!, flag(node, 'transpose_a'), flag(node, 'transpose_b'));
+  return shape ? [shape] : undefined;
 };
 
-const squeeze: ShapeRule = (node, [x]) => {
-  const axes = node.input(1) ? constInts(node, 1) : undefined;
-  const drop = new Set(axes ? axes.map((a) => axisIn(a, x!.length)) : x!.flatMap((d, i) => (d === 1 ? [i] : [])));
-  return [x!.filter((_, i) => !drop.has(i))];
-};
+const squeeze: ShapeRule = (node, [x]) => [squeezedShape(x!, node.input(1) ? constInts(node, 1) : undefined)];
 
-const unsqueeze: ShapeRule = (node, [x]) => {
-  const axes = constInts(node, 1);
-  const rank = x!.length + axes.length;
-  const at = new Set(axes.map((a) => axisIn(a, rank)));
-  const out: number[] = [];
-  let next = 0;
-  for (let i = 0; i < rank; i++) out.push(at.has(i) ? 1 : x![next++]!);
-  return [out];
-};
+const unsqueeze: ShapeRule = (node, [x]) => [unsqueezedShape(x!, constInts(node, 1))];
 
-const reduce: ShapeRule = (node, [x]) => {
-  const axes = new Set(constInts(node, 1).map((a) => axisIn(a, x!.length)));
-  const keep = flag(node, 'keep_dims');
-  return [x!.flatMap((d, i) => (axes.has(i) ? (keep ? [1] : []) : [d]))];
-};
+const reduce: ShapeRule = (node, [x]) => [reducedShape(x!, constInts(node, 1), flag(node, 'keep_dims'))];
 
 const split: ShapeRule = (node, [x]) => {
   const axis = axisIn(constInts(node, 1)[0]!, x!.length);
@@ -184,8 +169,7 @@ const tile: ShapeRule = (node, [x]) => {
 /** Gather: (data, indices, axis); batch_dims 0 only. */
 const gather: ShapeRule = (node, [data, indices]) => {
   if (Number(text(node, 'batch_dims') ?? 0) !== 0) return undefined;
-  const axis = axisIn(constInts(node, 2)[0]!, data!.length);
-  return [[...data!.slice(0, axis), ...indices!, ...data!.slice(axis + 1)]];
+  return [gatheredShape(data!, indices!, constInts(node, 2)[0]!)];
 };
 
 /** Broadcast: numpy mode gives the target shape (the data must fit it), bidirectional mode both shapes broadcast together. */

@@ -1,5 +1,19 @@
 import type { Graph, Node } from '../../ir/graph';
-import { axisIn, broadcastStatic, carryStaticShapes, product, reshaped, type ShapeRule } from '../../ir/static-shapes';
+import {
+  axisIn,
+  broadcastStatic,
+  carryStaticShapes,
+  concatShape,
+  matmulShape,
+  product,
+  reducedShape,
+  reshaped,
+  squeezedShape,
+  transposedShape,
+  unsqueezedShape,
+  windowedSize,
+  type ShapeRule,
+} from '../../ir/static-shapes';
 
 /**
  * Sizes that follow from fixed sizes, carried through the TFLite operators
@@ -38,12 +52,10 @@ function constInts(node: Node, i: number): number[] {
   return Array.from(t.toFloat64());
 }
 
-/** Output size of a windowed dimension (TFLite's ComputeOutSize). */
+/** Output size of a windowed dimension (TFLite's ComputeOutSize: SAME or VALID). */
 function windowed(size: number, filter: number, stride: number, dilation: number, padding: string): number {
-  const effective = (filter - 1) * dilation + 1;
-  if (padding === 'SAME') return Math.ceil(size / stride);
-  if (padding === 'VALID') return Math.floor((size - effective + stride) / stride);
-  throw new Error(`padding ${padding}`);
+  if (padding !== 'SAME' && padding !== 'VALID') throw new Error(`padding ${padding}`);
+  return windowedSize(size, filter, stride, dilation, padding === 'SAME' ? 'same' : 'valid');
 }
 
 const padding = (node: Node): string => {
@@ -79,11 +91,7 @@ const pool2d: ShapeRule = (node, [x]) => {
   ];
 };
 
-const reduce: ShapeRule = (node, [x]) => {
-  const axes = new Set(constInts(node, 1).map((a) => axisIn(a, x!.length)));
-  const keep = boolAttr(node, 'keep_dims');
-  return [x!.flatMap((d, i) => (axes.has(i) ? (keep ? [1] : []) : [d]))];
-};
+const reduce: ShapeRule = (node, [x]) => [reducedShape(x!, constInts(node, 1), boolAttr(node, 'keep_dims'))];
 
 const reshape: ShapeRule = (node, [x]) => {
   // A shape input, when there is one, wins over the options' new_shape; a computed one leaves the size open.
@@ -101,13 +109,7 @@ const fullyConnected: ShapeRule = (node, [x, w]) => {
   return [[count / inner, units]];
 };
 
-const concatenation: ShapeRule = (node, inputs) => {
-  const first = inputs[0]!;
-  const axis = axisIn(intAttr(node, 'axis', 0), first.length);
-  const out = [...first];
-  out[axis] = inputs.reduce((sum, s) => sum + s![axis]!, 0);
-  return [out];
-};
+const concatenation: ShapeRule = (node, inputs) => [concatShape(inputs as number[][], intAttr(node, 'axis', 0))];
 
 const pad: ShapeRule = (node, [x]) => {
   const pads = constInts(node, 1);
@@ -119,19 +121,14 @@ const resize: ShapeRule = (node, [x]) => {
   return [[x![0]!, h!, w!, x![3]!]];
 };
 
-const transpose: ShapeRule = (node, [x]) => [constInts(node, 1).map((p) => x![axisIn(p, x!.length)]!)];
+const transpose: ShapeRule = (node, [x]) => [transposedShape(x!, constInts(node, 1))];
 
 const squeeze: ShapeRule = (node, [x]) => {
   const dims = intsAttr(node, 'squeeze_dims') ?? [];
-  const drop = new Set(dims.length ? dims.map((d) => axisIn(d, x!.length)) : x!.flatMap((d, i) => (d === 1 ? [i] : [])));
-  return [x!.filter((_, i) => !drop.has(i))];
+  return [squeezedShape(x!, dims.length ? dims : undefined)];
 };
 
-const expandDims: ShapeRule = (node, [x]) => {
-  const [axis] = constInts(node, 1);
-  const at = axis! < 0 ? axis! + x!.length + 1 : axis!;
-  return [[...x!.slice(0, at), 1, ...x!.slice(at)]];
-};
+const expandDims: ShapeRule = (node, [x]) => [unsqueezedShape(x!, [constInts(node, 1)[0]!])];
 
 const spaceToDepth: ShapeRule = (node, [x]) => {
   const b = intAttr(node, 'block_size', 1);
@@ -139,10 +136,7 @@ const spaceToDepth: ShapeRule = (node, [x]) => {
   return node.op === 'SPACE_TO_DEPTH' ? [[n!, h! / b, w! / b, c! * b * b]] : [[n!, h! * b, w! * b, c! / (b * b)]];
 };
 
-const argMinMax: ShapeRule = (node, [x]) => {
-  const axis = axisIn(constInts(node, 1)[0]!, x!.length);
-  return [x!.filter((_, i) => i !== axis)];
-};
+const argMinMax: ShapeRule = (node, [x]) => [reducedShape(x!, [constInts(node, 1)[0]!], false)];
 
 const split: ShapeRule = (node, [, x]) => {
   const axis = axisIn(constInts(node, 0)[0]!, x!.length);
@@ -152,10 +146,8 @@ const split: ShapeRule = (node, [, x]) => {
 };
 
 const batchMatMul: ShapeRule = (node, [a, b]) => {
-  const [m, k1] = boolAttr(node, 'adj_x') ? [a!.at(-1)!, a!.at(-2)!] : [a!.at(-2)!, a!.at(-1)!];
-  const [k2, n] = boolAttr(node, 'adj_y') ? [b!.at(-1)!, b!.at(-2)!] : [b!.at(-2)!, b!.at(-1)!];
-  if (k1 !== k2) return undefined;
-  return [[...broadcastStatic([a!.slice(0, -2), b!.slice(0, -2)]), m, n]];
+  const shape = matmulShape(a!, b!, boolAttr(node, 'adj_x'), boolAttr(node, 'adj_y'));
+  return shape ? [shape] : undefined;
 };
 
 /** SLICE: `size` -1 takes the rest of the axis. */
