@@ -39,31 +39,30 @@ export function fillDeclaredShapes(graph: Graph, opset: number): number {
   if (!graph.values.some((v) => v.shape !== undefined && !isStatic(v.shape))) return 0;
   const known = new Map<Value, number[]>();
   const shapeOf = (v: Value): number[] | undefined => known.get(v) ?? (isStatic(v.shape) ? v.shape : undefined);
-  knownValues = new Map();
-  try {
-    // In topological order: a file need not be sorted, and a rewrite leaves its new nodes at the end.
-    for (const node of nodesInOrder(graph)) {
-      const isDefault = node.domain === '' || node.domain === 'ai.onnx';
-      const valueRule = isDefault ? VALUE_RULES[node.op] : undefined;
-      const out = node.outputs[0];
-      const needsValue = valueRule !== undefined && out !== undefined && !knownValues.has(out);
-      if (!needsValue && node.outputs.every((v) => shapeOf(v) !== undefined)) continue;
-      const inputs = node.inputs.map((v) => (v ? shapeOf(v) : undefined));
-      if (node.inputs.some((v, i) => v !== null && inputs[i] === undefined)) continue;
-      const rule = isDefault ? SHAPE_RULES[node.op] : undefined;
-      const computed = rule ? computedShapes(() => rule(node, inputs, opset)) : undefined;
-      computed?.forEach((shape, i) => {
-        const v = node.outputs[i];
-        if (v && shape && agrees(v.shape, shape)) known.set(v, shape);
-      });
-      const value = needsValue ? computedValue(() => valueRule(node, inputs, opset)) : undefined;
-      if (value && out) {
-        knownValues.set(out, value.value);
-        if (value.shape && !known.has(out) && agrees(out.shape, value.shape)) known.set(out, value.shape);
-      }
+  // The values of the small integer tensors the graph computes from shapes (Shape -> Slice -> Concat -> Reshape,
+  // as paddle2onnx and PyTorch write a reshape to the batch size): a Reshape's target read from them is as good as a constant.
+  const values = new Map<Value, number[]>();
+  const at: Reading = { opset, ints: (node, i) => constInts(node, i, values), fromShapes: (v) => values.has(v) };
+  // In topological order: a file need not be sorted, and a rewrite leaves its new nodes at the end.
+  for (const node of nodesInOrder(graph)) {
+    const isDefault = node.domain === '' || node.domain === 'ai.onnx';
+    const valueRule = isDefault ? VALUE_RULES[node.op] : undefined;
+    const out = node.outputs[0];
+    const needsValue = valueRule !== undefined && out !== undefined && !values.has(out);
+    if (!needsValue && node.outputs.every((v) => shapeOf(v) !== undefined)) continue;
+    const inputs = node.inputs.map((v) => (v ? shapeOf(v) : undefined));
+    if (node.inputs.some((v, i) => v !== null && inputs[i] === undefined)) continue;
+    const rule = isDefault ? SHAPE_RULES[node.op] : undefined;
+    const computed = rule ? computedShapes(() => rule(node, inputs, at)) : undefined;
+    computed?.forEach((shape, i) => {
+      const v = node.outputs[i];
+      if (v && shape && agrees(v.shape, shape)) known.set(v, shape);
+    });
+    const value = needsValue ? computedValue(() => valueRule(node, inputs, at)) : undefined;
+    if (value && out) {
+      values.set(out, value.value);
+      if (value.shape && !known.has(out) && agrees(out.shape, value.shape)) known.set(out, value.shape);
     }
-  } finally {
-    knownValues = undefined;
   }
   let filled = 0;
   for (const [v, shape] of known) {
@@ -74,15 +73,16 @@ export function fillDeclaredShapes(graph: Graph, opset: number): number {
   return filled;
 }
 
-/**
- * The values of the small integer tensors a graph computes from shapes
- * (Shape -> Slice -> Concat -> Reshape, as paddle2onnx and PyTorch write a
- * reshape to the batch size), known while fillDeclaredShapes runs: a
- * Reshape's target shape read from them is as good as a constant.
- */
-let knownValues: Map<Value, number[]> | undefined;
+/** What a rule reads besides the node and its inputs' shapes: the opset, and the integers an input holds. */
+interface Reading {
+  readonly opset: number;
+  /** The integers of input `i`: a constant, a Constant node's value, or a value computed from shapes. */
+  ints(node: Node, i: number): number[];
+  /** Whether `v`'s value was computed from shapes (as opposed to a constant in the file). */
+  fromShapes(v: Value): boolean;
+}
 
-type ShapeRule = (node: Node, inputs: readonly (number[] | undefined)[], opset: number) => (number[] | undefined)[] | undefined;
+type ShapeRule = (node: Node, inputs: readonly (number[] | undefined)[], at: Reading) => (number[] | undefined)[] | undefined;
 
 function ints(node: Node, name: string): number[] | undefined {
   const a = node.attr(name);
@@ -108,9 +108,9 @@ function constantOf(v: Value | null): Tensor | undefined {
   return a?.kind === 'tensor' ? a.value : undefined;
 }
 
-function constInts(node: Node, i: number): number[] {
+function constInts(node: Node, i: number, fromShapes: ReadonlyMap<Value, number[]>): number[] {
   const v = node.input(i);
-  const value = v ? knownValues?.get(v) : undefined;
+  const value = v ? fromShapes.get(v) : undefined;
   if (value) return value;
   const t = constantOf(v);
   if (!t) throw new Error('not a constant');
@@ -123,7 +123,7 @@ interface ComputedValue {
   shape?: number[];
 }
 
-type ValueRule = (node: Node, inputs: readonly (number[] | undefined)[], opset: number) => ComputedValue | undefined;
+type ValueRule = (node: Node, inputs: readonly (number[] | undefined)[], at: Reading) => ComputedValue | undefined;
 
 /** Values are kept only for small tensors of whole numbers: shapes, not data. */
 function computedValue(compute: () => ComputedValue | undefined): ComputedValue | undefined {
@@ -135,9 +135,9 @@ function computedValue(compute: () => ComputedValue | undefined): ComputedValue 
   }
 }
 
-const shapeValue: ValueRule = (node, [x], opset) => {
+const shapeValue: ValueRule = (node, [x], at) => {
   let dims = x!;
-  if (opset >= 15) {
+  if (at.opset >= 15) {
     const rank = dims.length;
     const clamp = (a: number): number => Math.min(rank, Math.max(0, a < 0 ? a + rank : a));
     dims = dims.slice(clamp(int(node, 'start', 0)), clamp(int(node, 'end', rank)));
@@ -146,22 +146,22 @@ const shapeValue: ValueRule = (node, [x], opset) => {
 };
 
 /** Cast, Identity, Squeeze, Unsqueeze, Reshape: the same elements (row-major), under the shape the shape rules give. */
-const sameValue: ValueRule = (node) => ({ value: constInts(node, 0) });
+const sameValue: ValueRule = (node, _inputs, at) => ({ value: at.ints(node, 0) });
 
-const gatherValue: ValueRule = (node, [data, indices]) => {
+const gatherValue: ValueRule = (node, [data, indices], at) => {
   if (data!.length !== 1 || int(node, 'axis', 0) !== 0) return undefined;
-  const values = constInts(node, 0);
-  const picked = constInts(node, 1).map((i) => values[i < 0 ? i + values.length : i]!);
+  const values = at.ints(node, 0);
+  const picked = at.ints(node, 1).map((i) => values[i < 0 ? i + values.length : i]!);
   return { value: picked, shape: [...indices!] };
 };
 
-const sliceValue: ValueRule = (node, [data], opset) => {
+const sliceValue: ValueRule = (node, [data], at) => {
   if (data!.length !== 1) return undefined;
-  const values = constInts(node, 0);
-  const starts = opset >= 10 ? constInts(node, 1) : ints(node, 'starts');
-  const ends = opset >= 10 ? constInts(node, 2) : ints(node, 'ends');
-  const axes = opset >= 10 ? (node.input(3) ? constInts(node, 3) : [0]) : (ints(node, 'axes') ?? [0]);
-  const step = opset >= 10 && node.input(4) ? constInts(node, 4)[0]! : 1;
+  const values = at.ints(node, 0);
+  const starts = at.opset >= 10 ? at.ints(node, 1) : ints(node, 'starts');
+  const ends = at.opset >= 10 ? at.ints(node, 2) : ints(node, 'ends');
+  const axes = at.opset >= 10 ? (node.input(3) ? at.ints(node, 3) : [0]) : (ints(node, 'axes') ?? [0]);
+  const step = at.opset >= 10 && node.input(4) ? at.ints(node, 4)[0]! : 1;
   if (!starts || !ends || starts.length !== 1 || axes.length !== 1 || axisIn(axes[0]!, 1) !== 0 || step !== 1) return undefined;
   const n = values.length;
   const clamp = (a: number): number => Math.min(n, Math.max(0, a < 0 ? a + n : a));
@@ -169,22 +169,22 @@ const sliceValue: ValueRule = (node, [data], opset) => {
   return { value: picked, shape: [picked.length] };
 };
 
-const concatValue: ValueRule = (node, inputs) => {
+const concatValue: ValueRule = (node, inputs, at) => {
   if (inputs.some((s) => s!.length !== 1)) return undefined;
-  const value = node.inputs.flatMap((_, i) => constInts(node, i));
+  const value = node.inputs.flatMap((_, i) => at.ints(node, i));
   return { value, shape: [value.length] };
 };
 
 /** Integer arithmetic on shape values (a batch times a channel count), one operand a scalar or both the same length. */
-const arithmeticValue: ValueRule = (node) => {
+const arithmeticValue: ValueRule = (node, _inputs, at) => {
   // Only on values computed from shapes: two float constants are data, and Div would round them wrongly.
-  const fromShape = node.inputs.some((v) => v && knownValues?.has(v));
+  const fromShape = node.inputs.some((v) => v && at.fromShapes(v));
   if (!fromShape) return undefined;
-  const a = constInts(node, 0);
-  const b = constInts(node, 1);
+  const a = at.ints(node, 0);
+  const b = at.ints(node, 1);
   if (a.length !== b.length && a.length !== 1 && b.length !== 1) return undefined;
   const n = Math.max(a.length, b.length);
-  const at = (v: number[], i: number): number => v[v.length === 1 ? 0 : i]!;
+  const element = (v: number[], i: number): number => v[v.length === 1 ? 0 : i]!;
   const op = (x: number, y: number): number => {
     if (node.op === 'Add') return x + y;
     if (node.op === 'Sub') return x - y;
@@ -192,7 +192,7 @@ const arithmeticValue: ValueRule = (node) => {
     if (y === 0) throw new Error('division by zero');
     return Math.trunc(x / y);
   };
-  return { value: Array.from({ length: n }, (_, i) => op(at(a, i), at(b, i))) };
+  return { value: Array.from({ length: n }, (_, i) => op(element(a, i), element(b, i))) };
 };
 
 const VALUE_RULES: Readonly<Record<string, ValueRule>> = {
@@ -227,7 +227,7 @@ function windowed(node: Node, x: readonly number[], kernel: readonly number[]): 
 }
 
 const sameAsFirst: ShapeRule = (node, [x]) => (node.outputs.length === 1 ? [x] : undefined);
-const broadcastAll: ShapeRule = (_node, inputs, opset) => (opset < 7 ? undefined : [broadcastStatic(inputs as number[][])]);
+const broadcastAll: ShapeRule = (_node, inputs, at) => (at.opset < 7 ? undefined : [broadcastStatic(inputs as number[][])]);
 
 const conv: ShapeRule = (node, [x, w]) => {
   const kernel = ints(node, 'kernel_shape') ?? w!.slice(2);
@@ -244,9 +244,9 @@ const pool: ShapeRule = (node, [x]) => {
 
 const globalPool: ShapeRule = (_node, [x]) => [[x![0]!, x![1]!, ...x!.slice(2).map(() => 1)]];
 
-const reshape: ShapeRule = (node, [x], opset) => {
-  if (opset < 5) return undefined;
-  const wanted = constInts(node, 1);
+const reshape: ShapeRule = (node, [x], at) => {
+  if (at.opset < 5) return undefined;
+  const wanted = at.ints(node, 1);
   const allowZero = int(node, 'allowzero', 0) !== 0;
   const shape = reshaped(product(x!), wanted.map((d, i) => (d === 0 && !allowZero ? x![i]! : d)));
   return shape ? [shape] : undefined;
@@ -254,8 +254,8 @@ const reshape: ShapeRule = (node, [x], opset) => {
 
 const flatten: ShapeRule = (node, [x]) => {
   const axis = int(node, 'axis', 1);
-  const at = axis < 0 ? axis + x!.length : axis;
-  return [[product(x!.slice(0, at)), product(x!.slice(at))]];
+  const cut = axis < 0 ? axis + x!.length : axis;
+  return [[product(x!.slice(0, cut)), product(x!.slice(cut))]];
 };
 
 const transpose: ShapeRule = (node, [x]) => {
@@ -275,15 +275,15 @@ const matmul: ShapeRule = (_node, [a, b]) => {
   return shape ? [shape] : undefined;
 };
 
-const axesOf = (node: Node, opset: number, since: number): number[] | undefined =>
-  opset >= since ? (node.input(1) ? constInts(node, 1) : undefined) : ints(node, 'axes');
+const axesOf = (node: Node, at: Reading, since: number): number[] | undefined =>
+  at.opset >= since ? (node.input(1) ? at.ints(node, 1) : undefined) : ints(node, 'axes');
 
-const squeeze: ShapeRule = (node, [x], opset) => {
-  return [squeezedShape(x!, axesOf(node, opset, 13))];
+const squeeze: ShapeRule = (node, [x], at) => {
+  return [squeezedShape(x!, axesOf(node, at, 13))];
 };
 
-const unsqueeze: ShapeRule = (node, [x], opset) => {
-  const axes = axesOf(node, opset, 13);
+const unsqueeze: ShapeRule = (node, [x], at) => {
+  const axes = axesOf(node, at, 13);
   return axes ? [unsqueezedShape(x!, axes)] : undefined;
 };
 
@@ -296,17 +296,17 @@ const constant: ShapeRule = (node) => {
 };
 
 /** Resize (opset 10: X, scales; 11 on: X, roi, scales, sizes) and Upsample (X, scales): sizes when given, else floor(size x scale). */
-const resize: ShapeRule = (node, [x], opset) => {
+const resize: ShapeRule = (node, [x], at) => {
   // Opset 18: a policy other than stretch keeps the aspect ratio, so the output is not `sizes`.
   if (str(node, 'keep_aspect_ratio_policy', 'stretch') !== 'stretch') return undefined;
-  if (node.op === 'Resize' && opset >= 11 && node.input(3)) {
-    const sizes = constInts(node, 3);
+  if (node.op === 'Resize' && at.opset >= 11 && node.input(3)) {
+    const sizes = at.ints(node, 3);
     if (sizes.length) {
       if (node.attr('axes')) return undefined;
       return [sizes];
     }
   }
-  const scales = constantOf(node.input(node.op === 'Resize' && opset >= 11 ? 2 : 1));
+  const scales = constantOf(node.input(node.op === 'Resize' && at.opset >= 11 ? 2 : 1));
   if (!scales || scales.size !== x!.length || node.attr('axes')) return undefined;
   const factors = scales.toFloat64();
   return [x!.map((d, i) => Math.floor(d * factors[i]!))];
@@ -333,27 +333,27 @@ const convTranspose: ShapeRule = (node, [x, w]) => {
   return [[x![0]!, channels, ...out]];
 };
 
-const pad: ShapeRule = (node, [x], opset) => {
-  if (opset >= 18 && node.input(3)) return undefined;
-  const pads = opset >= 11 ? constInts(node, 1) : ints(node, 'pads');
+const pad: ShapeRule = (node, [x], at) => {
+  if (at.opset >= 18 && node.input(3)) return undefined;
+  const pads = at.opset >= 11 ? at.ints(node, 1) : ints(node, 'pads');
   if (!pads || pads.length !== 2 * x!.length) return undefined;
   return [x!.map((d, i) => d + pads[i]! + pads[i + x!.length]!)];
 };
 
 /** The Reduce* family: axes as an attribute, or as an input from opset 13 (ReduceSum) or 18 (the others). */
-const reduceOp: ShapeRule = (node, [x], opset) => {
-  const fromInput = opset >= (node.op === 'ReduceSum' ? 13 : 18);
-  const axes = fromInput ? (node.input(1) ? constInts(node, 1) : []) : (ints(node, 'axes') ?? []);
+const reduceOp: ShapeRule = (node, [x], at) => {
+  const fromInput = at.opset >= (node.op === 'ReduceSum' ? 13 : 18);
+  const axes = fromInput ? (node.input(1) ? at.ints(node, 1) : []) : (ints(node, 'axes') ?? []);
   if (axes.length === 0 && fromInput && int(node, 'noop_with_empty_axes', 0) !== 0) return [x];
   return [reducedShape(x!, axes.length ? axes : x!.map((_, i) => i), int(node, 'keepdims', 1) !== 0)];
 };
 
-const slice: ShapeRule = (node, [x], opset) => {
-  const starts = opset >= 10 ? constInts(node, 1) : ints(node, 'starts');
-  const ends = opset >= 10 ? constInts(node, 2) : ints(node, 'ends');
+const slice: ShapeRule = (node, [x], at) => {
+  const starts = at.opset >= 10 ? at.ints(node, 1) : ints(node, 'starts');
+  const ends = at.opset >= 10 ? at.ints(node, 2) : ints(node, 'ends');
   if (!starts || !ends || starts.length !== ends.length) return undefined;
-  const axes = (opset >= 10 ? (node.input(3) ? constInts(node, 3) : undefined) : ints(node, 'axes')) ?? starts.map((_, i) => i);
-  const steps = opset >= 10 && node.input(4) ? constInts(node, 4) : starts.map(() => 1);
+  const axes = (at.opset >= 10 ? (node.input(3) ? at.ints(node, 3) : undefined) : ints(node, 'axes')) ?? starts.map((_, i) => i);
+  const steps = at.opset >= 10 && node.input(4) ? at.ints(node, 4) : starts.map(() => 1);
   const out = [...x!];
   axes.forEach((axis, i) => {
     const a = axisIn(axis, x!.length);
@@ -382,13 +382,13 @@ function slicedLength(d: number, start: number, end: number, step: number): numb
 }
 
 /** Split: sizes from the `split` attribute (before opset 13) or input, else equal parts (opset 18: the last one smaller). */
-const split: ShapeRule = (node, [x], opset) => {
+const split: ShapeRule = (node, [x], at) => {
   const axis = axisIn(int(node, 'axis', 0), x!.length);
   const d = x![axis]!;
   const parts = node.outputs.length;
-  let sizes = opset >= 13 ? (node.input(1) ? constInts(node, 1) : undefined) : ints(node, 'split');
+  let sizes = at.opset >= 13 ? (node.input(1) ? at.ints(node, 1) : undefined) : ints(node, 'split');
   if (!sizes) {
-    const chunk = opset >= 18 ? Math.ceil(d / parts) : d / parts;
+    const chunk = at.opset >= 18 ? Math.ceil(d / parts) : d / parts;
     sizes = Array.from({ length: parts }, (_, i) => (i < parts - 1 ? chunk : d - chunk * (parts - 1)));
   }
   if (sizes.length !== parts || sizes.reduce((a, b) => a + b, 0) !== d) return undefined;
@@ -397,17 +397,17 @@ const split: ShapeRule = (node, [x], opset) => {
 
 const gather: ShapeRule = (node, [data, indices]) => [gatheredShape(data!, indices!, int(node, 'axis', 0))];
 
-const expand: ShapeRule = (node, [x]) => [broadcastStatic([x!, constInts(node, 1)])];
+const expand: ShapeRule = (node, [x], at) => [broadcastStatic([x!, at.ints(node, 1)])];
 
-const tile: ShapeRule = (node, [x]) => {
-  const repeats = constInts(node, 1);
+const tile: ShapeRule = (node, [x], at) => {
+  const repeats = at.ints(node, 1);
   return repeats.length === x!.length ? [x!.map((d, i) => d * repeats[i]!)] : undefined;
 };
 
-const constantOfShape: ShapeRule = (node) => [constInts(node, 0)];
+const constantOfShape: ShapeRule = (node, _inputs, at) => [at.ints(node, 0)];
 
-const topK: ShapeRule = (node, [x], opset) => {
-  const k = opset >= 10 ? constInts(node, 1)[0]! : int(node, 'k', -1);
+const topK: ShapeRule = (node, [x], at) => {
+  const k = at.opset >= 10 ? at.ints(node, 1)[0]! : int(node, 'k', -1);
   const axis = axisIn(int(node, 'axis', -1), x!.length);
   const out = x!.map((d, i) => (i === axis ? k : d));
   return [out, out];
