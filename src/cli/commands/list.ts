@@ -18,7 +18,9 @@ export const listCommand: Command = {
   flags: [{ name: 'json', help: 'print the list as JSON' }],
   async run(args, io) {
     const json = flagBool(args, 'json');
-    const [{ loadBundle, PACKS_DIR }] = await Promise.all([import('../../recipe/bundle'), registerBuiltinActions()]);
+    const [{ loadBundle, PACKS_DIR }, { stringify }] = await Promise.all([import('../../recipe/bundle'), import('yaml'), registerBuiltinActions()]);
+    // YAML flow text, as --override takes it: {dims: {height: 224}}.
+    const flowYaml = (value: unknown): string => stringify(value, { collectionStyle: 'flow', flowCollectionPadding: false }).trim();
     const load = (entries: string[]): Bundle | undefined => {
       try {
         return loadBundle(entries);
@@ -96,13 +98,6 @@ export const listCommand: Command = {
     return EXIT.ok;
   },
 };
-
-/** A value as YAML flow text, as --override takes it: {dims: {height: 224}}. */
-function flowYaml(value: unknown): string {
-  if (Array.isArray(value)) return `[${value.map(flowYaml).join(', ')}]`;
-  if (value !== null && typeof value === 'object') return `{${Object.entries(value).map(([k, v]) => `${k}: ${flowYaml(v)}`).join(', ')}}`;
-  return typeof value === 'string' && !/^[\w./-]+$/.test(value) ? JSON.stringify(value) : String(value);
-}
 
 /** The first sentence of a description, on one line. */
 function firstSentence(text: string): string {
