@@ -1,4 +1,4 @@
-import type { Graph, Node, Shape } from './graph';
+import type { Graph, Node, Shape, Value } from './graph';
 import { nodesInOrder } from './passes';
 
 /**
@@ -77,9 +77,13 @@ export type ShapeRule = (node: Node, inputs: readonly (number[] | undefined)[]) 
  * known and whose outputs are not gets its outputs computed by its rule. A
  * computed shape that contradicts a size the file gives is left alone. Nodes
  * without a rule stop the sizes on their path; the first such ones are
- * returned, for the report.
+ * returned, for the report. `mayFill` limits which values get a shape.
  */
-export function carryStaticShapes(graph: Graph, ruleFor: (node: Node) => ShapeRule | undefined): { filled: number; stuck: Node[] } {
+export function carryStaticShapes(
+  graph: Graph,
+  ruleFor: (node: Node) => ShapeRule | undefined,
+  mayFill: (v: Value) => boolean = () => true,
+): { filled: number; stuck: Node[] } {
   let filled = 0;
   const stuck: Node[] = [];
   for (const node of nodesInOrder(graph)) {
@@ -94,7 +98,7 @@ export function carryStaticShapes(graph: Graph, ruleFor: (node: Node) => ShapeRu
     }
     node.outputs.forEach((v, i) => {
       const shape = computed[i]!;
-      if (isStatic(v.shape) || !agrees(v.shape, shape)) return;
+      if (isStatic(v.shape) || !agrees(v.shape, shape) || !mayFill(v)) return;
       v.shape = shape;
       filled++;
     });

@@ -16,8 +16,9 @@
  * - `instantiate(replacement, ctx)`: builds the replacement; its result node
  *   produces `ctx.reuseOutputs` (the matched root's outputs), expressions that
  *   give tensors or numbers become constants named after the root. Pass
- *   `declareTypes: true` for TFLite models: every TFLite tensor needs a dtype,
- *   and the values a replacement creates get one only with it.
+ *   `declareTypes: true` for TFLite and OpenVINO models: every TFLite tensor
+ *   and IR port declares a dtype, and the values a replacement creates get one
+ *   only with it.
  * - `patternOps(ast)` / `replacementOps(ast)`: op names written, with offsets,
  *   to check them against the format's op list.
  *

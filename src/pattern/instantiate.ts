@@ -707,7 +707,9 @@ function broadcastShape(shapes: readonly (Shape | undefined)[]): Shape | undefin
   for (let i = 0; i < rank; i++) {
     let dim: Dim = 1;
     for (const s of shapes) {
-      const d = s![s!.length - rank + i] ?? 1;
+      // A missing leading dim broadcasts as 1; a null one is an unknown size, not 1.
+      const k = s!.length - rank + i;
+      const d = k >= 0 ? s![k]! : 1;
       if (d === 1 || d === dim) continue;
       if (dim === 1) dim = d;
       else if (typeof d === 'number' && typeof dim === 'number') return undefined;

@@ -445,8 +445,8 @@ function patternRule(
               graph,
               bindings: m.bindings,
               reuseOutputs,
-              // Every TFLite tensor needs a dtype and shape; ONNX and OpenVINO leave new values undeclared.
-              declareTypes: context.format === 'tflite',
+              // Every TFLite tensor and every IR output port declares a dtype and shape; ONNX leaves new values undeclared.
+              declareTypes: context.format === 'tflite' || context.format === 'openvino',
               attributeKinds: (op, domain) => knownAttributes(context.format as FormatId, op, domain),
               evaluate: (expr, locals) => {
                 if (locals.size === 0) return evaluate(expr, env);

@@ -1,3 +1,5 @@
+import { declareAddedShapes as declareOpenvinoShapes } from '../formats/openvino/shapes';
+import { declareAddedShapes as declareTfliteShapes } from '../formats/tflite/shapes';
 import type { Model } from '../ir/model';
 import { applyRules, type ApplyReport, type Progress } from '../rewrite/driver';
 import { bundleTarget, type Bundle } from './bundle';
@@ -44,6 +46,9 @@ export function applyBundle(model: Model, bundle: Bundle, options: RunOptions = 
     explain: options.explain,
     onProgress: options.onProgress,
   });
+  // Shapes the rules' elementwise results do not already have (a split convolution's slices, a Concat).
+  const declareShapes = model.format === 'openvino' ? declareOpenvinoShapes : model.format === 'tflite' ? declareTfliteShapes : undefined;
+  if (declareShapes && report.rules.some((r) => r.rewrites > 0)) for (const g of model.allGraphs()) declareShapes(g);
   const applied = bundle.recipes.map((r) => ({ name: r.name, version: r.version ?? null, sha256: r.sha256 }));
   recordApplied(model, applied);
   return { ...report, target, skipped: compiled.skipped, applied };

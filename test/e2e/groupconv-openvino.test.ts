@@ -126,10 +126,22 @@ describe('GroupConvolution -> Split + N Convolution + Concat', () => {
     const split = after.graph.nodes[1]!;
     expect(split.input(0)).toBe(after.graph.nodes[0]!.output(0));
     expect(split.outputs).toHaveLength(GROUPS);
-    // The values the replacement creates have no declared dtype or shape (OpenVINO infers them on load, see
-    // declareTypes in src/pattern/instantiate.ts); the Concat takes over the GroupConvolution's output with its type.
+    // The Concat takes over the GroupConvolution's output with its type; the values the replacement
+    // creates get theirs from the layers' shape rules, as every port of an IR declares one.
     expect(after.graph.nodes[2 + GROUPS]!.output(0).shape).toEqual(Y_SHAPE);
+    expect(split.outputs.map((v) => [v.dtype, v.shape])).toEqual(Array(GROUPS).fill(['float32', [1, 2, 8, 8]]));
     const convs = after.graph.nodes.slice(2, 2 + GROUPS);
+    expect(convs.map((c) => [c.output(0).dtype, c.output(0).shape])).toEqual(Array(GROUPS).fill(['float32', [1, 3, 4, 4]]));
+    // In the XML: every port has a precision and its dims (none only for the Split's scalar axis, at
+    // its Const and at the Split), and each layer comes after the layers it reads.
+    const xml = fs.readFileSync(ovAfter, 'utf8');
+    const ports = [...xml.matchAll(/<port id="\d+"(?: precision="(\w+)")?[^>]*?(\/?)>/g)];
+    expect(ports.filter((p) => p[2] === '/').map((p) => p[1])).toEqual(['I64', 'I64']);
+    expect(ports.filter((p) => p[2] === '').map((p) => p[1])).not.toContain('UNSPECIFIED');
+    const layerIds = [...xml.matchAll(/<layer id="(\d+)"/g)].map((m) => m[1]!);
+    for (const [, from, to] of xml.matchAll(/<edge from-layer="(\d+)" from-port="\d+" to-layer="(\d+)"/g)) {
+      expect(layerIds.indexOf(from!)).toBeLessThan(layerIds.indexOf(to!));
+    }
     // Group i convolves split output i with filter slice i, keeping stride and padding.
     convs.forEach((c, i) => {
       expect(c.input(0)).toBe(split.output(i));

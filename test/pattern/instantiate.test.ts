@@ -189,6 +189,21 @@ describe('instantiate', () => {
     expect(inner.nodes[0]!.output(0).dtype).toBeUndefined();
   });
 
+  test('declareTypes: an unknown size (an IR -1, a TFLite shape_signature -1) broadcasts as unknown, not as 1', () => {
+    const g = new Graph('main');
+    const x = g.addValue('x', { dtype: 'float32', shape: [null, 3, 4] });
+    const one = g.addValue('one', { dtype: 'float32', shape: [4] });
+    const r = g.addNode({ op: 'Relu', name: 'r', inputs: [x], outputs: ['y'] });
+    g.inputs = [x, one];
+    g.outputs = [r.output(0)];
+    const m = compilePattern(parsePattern('Relu($x)'), { format: 'openvino' }).match(r);
+    if (!m.ok) throw new Error(m.reason);
+    const built = instantiate(parseReplacement('Negative(Multiply(Multiply($x, $x), one_value))'), {
+      graph: g, bindings: m.bindings, reuseOutputs: [g.addValue('other')], declareTypes: true, lets: new Map([['one_value', one]]),
+    });
+    expect(built.nodes.slice(0, 2).map((n) => n.output(0).shape)).toEqual([[null, 3, 4], [null, 3, 4]]);
+  });
+
   test('a replacement that is one captured value: the caller rewires the readers', () => {
     const g = new Graph('main');
     const x = g.addValue('x');

@@ -30,6 +30,16 @@ export function propagateStaticShapes(graph: Graph): { filled: number; stuck: No
   return carryStaticShapes(graph, (node) => SHAPE_RULES[node.op]);
 }
 
+/**
+ * Declares the static shapes of the tensors a rewrite added without one (a
+ * split convolution's slices, a Reshape's output): the file gives every other
+ * tensor its shape, and a reader shows an undeclared one as a scalar. Values
+ * read from the file keep what they declare.
+ */
+export function declareAddedShapes(graph: Graph): number {
+  return carryStaticShapes(graph, (node) => SHAPE_RULES[node.op], (v) => v.native === undefined && v.shape === undefined).filled;
+}
+
 /** A `<data>` attribute as text ("2,2", "numpy", "true"). */
 function text(node: Node, name: string): string | undefined {
   const a = node.attr(name);

@@ -126,11 +126,14 @@ class IrWriter {
     const graph = this.model.graph;
     const items: Item[] = [];
     const params = new Set<Value>();
+    const paramOrder = new Map<Value, number>();
     graph.inputs.forEach((v, i) => {
       if (v.const) return;
       params.add(v);
       const n = isOvValueNative(v.native) && v.native.kind === 'ov-parameter' ? v.native : undefined;
-      items.push({ kind: 'param', value: v, native: n, key: n?.order !== undefined ? [n.order, 0] : [-1, i] });
+      const key: SortKey = n?.order !== undefined ? [n.order, 0] : [-1, i];
+      paramOrder.set(v, key[0]);
+      items.push({ kind: 'param', value: v, native: n, key });
     });
     const consts = new Map<Value, Item>();
     const addConst = (v: Value, near: SortKey): void => {
@@ -147,6 +150,8 @@ class IrWriter {
         this.fail(`input ${index} reads value '${v.name}', which no layer produces`, reader);
       }
     };
+    // A new layer goes after the read layer before it in graph order, and after
+    // the Parameters it reads (a rewrite at the top of the graph has no read layer before it).
     let anchor = -1;
     let counter = 0;
     for (const node of graph.nodes) {
@@ -155,7 +160,10 @@ class IrWriter {
       if (n) {
         key = [n.order, 0];
         anchor = n.order;
-      } else key = [anchor, ++counter];
+      } else {
+        for (const v of node.inputs) if (v && paramOrder.has(v)) anchor = Math.max(anchor, paramOrder.get(v)!);
+        key = [anchor, ++counter];
+      }
       items.push({ kind: 'node', node, native: n, key });
       node.inputs.forEach((v, i) => {
         if (!v) return;

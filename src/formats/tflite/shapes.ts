@@ -30,6 +30,16 @@ export function propagateStaticShapes(graph: Graph): { filled: number; stuck: No
   return carryStaticShapes(graph, (node) => (node.domain === '' ? SHAPE_RULES[node.op] : undefined));
 }
 
+/**
+ * Declares the static shapes of the tensors a rewrite added without one (a
+ * split convolution's slices, a Reshape's output): the file gives every other
+ * tensor its shape, and a reader shows an undeclared one as a scalar. Values
+ * read from the file keep what they declare.
+ */
+export function declareAddedShapes(graph: Graph): number {
+  return carryStaticShapes(graph, (node) => (node.domain === '' ? SHAPE_RULES[node.op] : undefined), (v) => v.native === undefined && v.shape === undefined).filled;
+}
+
 function intAttr(node: Node, name: string, fallback: number): number {
   const a = node.attr(name);
   return a && (a.kind === 'int' || a.kind === 'float') ? Number(a.value) : fallback;

@@ -4,8 +4,10 @@ import { readModel, writeModel } from '../../../src/formats';
 import { ovSetAttr, ovIntsAttr } from '../../../src/formats/openvino';
 import { ModelError, UnsupportedError } from '../../../src/errors';
 import { cleanup } from '../../../src/ir/passes';
+import { loadBundle } from '../../../src/recipe/bundle';
+import { applyBundle } from '../../../src/recipe/run';
 import { BytesData, StringData, Tensor } from '../../../src/ir/tensor';
-import { corpusOpenvinoModels, tempDir } from '../../helpers/corpus';
+import { ROOT, corpusOpenvinoModels, tempDir } from '../../helpers/corpus';
 import { constRanges, xmlTreeOf } from '../../helpers/openvino-build';
 
 /** What a rewrite changes is written where the reader finds it again; what it leaves alone stays as it was. */
@@ -306,4 +308,32 @@ test('bounded dimensions (1..10, ..8) of a Parameter the rewrite changes keep th
   expect(text).toContain('<data shape="1,4,?,..8" element_type="f32"');
   const parameterPort = /<layer id="0" name="x"[\s\S]*?<\/layer>/.exec(text)![0];
   expect([...parameterPort.matchAll(/<dim>([^<]*)<\/dim>/g)].map((m) => m[1])).toEqual(['1', '4', '-1', '..8']);
+});
+
+test('layers a rule adds at the top of the graph follow the Parameter they read, with its precision and dims on their ports', () => {
+  const port = (id: number, names = ''): string => `<port id="${id}" precision="FP32"${names}><dim>-1</dim><dim>3</dim></port>`;
+  const xml = path.join(work, 'abs-first.xml');
+  fs.writeFileSync(
+    xml,
+    `<?xml version="1.0"?>
+<net name="a" version="11">
+  <layers>
+    <layer id="0" name="x" type="Parameter" version="opset1"><data shape="?,3" element_type="f32"/><output>${port(0, ' names="x"')}</output></layer>
+    <layer id="1" name="a" type="Abs" version="opset1"><input>${port(0)}</input><output>${port(1, ' names="y"')}</output></layer>
+    <layer id="2" name="out" type="Result" version="opset1"><input>${port(0)}</input></layer>
+  </layers>
+  <edges><edge from-layer="0" from-port="0" to-layer="1" to-port="0"/><edge from-layer="1" from-port="1" to-layer="2" to-port="0"/></edges>
+</net>
+`,
+  );
+  fs.writeFileSync(xml.replace(/\.xml$/, '.bin'), '');
+  const model = readModel(xml);
+  applyBundle(model, loadBundle([path.join(ROOT, 'recipes/abs/abs.yaml')]));
+  const file = out();
+  writeModel(model, file);
+  expect(layers(file).map((l) => l.type)).toEqual(['Parameter', 'Multiply', 'Sqrt', 'Result']);
+  const text = fs.readFileSync(file, 'utf8');
+  const multiplyOut = /<layer id="\d+" name="a\/Multiply"[\s\S]*?<output>([\s\S]*?)<\/output>/.exec(text)![1]!;
+  expect(multiplyOut.replace(/\s+/g, '')).toBe('<portid="2"precision="FP32"names="a/Multiply/out"><dim>-1</dim><dim>3</dim></port>');
+  expect(text).not.toContain('UNSPECIFIED');
 });

@@ -13,11 +13,13 @@ import { attr, type Attr } from '../../../src/ir/attr';
 import { Graph, type Value } from '../../../src/ir/graph';
 import { Model } from '../../../src/ir/model';
 import { Tensor } from '../../../src/ir/tensor';
+import { loadBundle } from '../../../src/recipe/bundle';
+import { applyBundle } from '../../../src/recipe/run';
 import { findAction } from '../../../src/rewrite/actions';
 import { runArmnn } from '../../../src/verify/armnn';
 import { verifyModels } from '../../../src/verify/models';
 import { seededFloats } from '../../e2e/helpers';
-import { NPM_CORPUS, SHARED, tempDir } from '../../helpers/corpus';
+import { NPM_CORPUS, ROOT, SHARED, tempDir } from '../../helpers/corpus';
 import { flatcJson } from '../../helpers/tflite-flatc';
 
 const work = tempDir('tflite-shapes-');
@@ -203,4 +205,26 @@ test('a SLICE size of -1 takes the rest of the axis (TFLite slice.cc), so the fi
   g.outputs = [y];
   expect(fixShape.run(new Model('tflite', g), { batch: 2 }).summary).toBe('fixed 1 dimension(s); 1 tensor shape(s) follow');
   expect(y.shape).toEqual([2, 5, 6]);
+});
+
+test('the tensors a rewrite adds get the shapes ArmNN infers (a grouped CONV_2D split by the groupconv pack)', () => {
+  const g = new Graph('main');
+  const x = g.addValue('x', { dtype: 'float32', shape: [1, 6, 6, 4] });
+  const y = g.addValue('y', { dtype: 'float32', shape: [1, 6, 6, 6] });
+  const w = g.addConstant('w', Tensor.from('float32', [6, 3, 3, 2], Array.from(seededFloats(108, 5, -0.5, 0.5))));
+  const b = g.addConstant('b', Tensor.from('float32', [6], [0.5, -1, 2, 0, 1.5, -0.25]));
+  g.addNode({ op: 'CONV_2D', name: 'conv', inputs: [x, w, b], outputs: [y], attrs: window('SAME', 1) });
+  g.inputs = [x];
+  g.outputs = [y];
+  const model = new Model('tflite', g);
+  const report = applyBundle(model, loadBundle([path.join(ROOT, 'recipes/groupconv/groupconv-split.yaml')]));
+  expect(report.rules.find((r) => r.id === 'groupconv-split-tflite')!.rewrites).toBe(1);
+  const split = g.nodes.find((n) => n.op === 'SPLIT')!;
+  expect(split.outputs.map((v) => v.shape)).toEqual([[1, 6, 6, 2], [1, 6, 6, 2]]);
+  expect(g.nodes.filter((n) => n.op === 'CONV_2D').map((n) => n.output(0).shape)).toEqual([[1, 6, 6, 3], [1, 6, 6, 3]]);
+  const file = path.join(work, 'groupconv-split.tflite');
+  writeModel(model, file);
+  const [run] = runArmnn([{ model: file, seed: 5 }]);
+  expect(run!.error).toBeUndefined();
+  expect(run!.outputs.map((t) => t.shape)).toEqual([[1, 6, 6, 6]]);
 });
