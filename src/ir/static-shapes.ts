@@ -114,12 +114,22 @@ export function carryStaticShapes(
 /** How a window is padded: SAME (output = ceil(size / stride)), VALID (none), or explicit pads on both sides. */
 export type WindowPadding = 'same' | 'valid' | { begin: number; end: number };
 
-/** The output size of a convolution or pooling window along one axis (rounding down). */
-export function windowedSize(size: number, kernel: number, stride: number, dilation: number, padding: WindowPadding): number {
+/**
+ * The output size of a convolution or pooling window along one axis. Rounding
+ * up (a pool's ceil mode) is ambiguous where the last window would start in
+ * the end padding: onnxruntime and PyTorch drop that window (OpenVINO's
+ * `ceil_torch`), ONNX's shape inference before 1.16 and OpenVINO's `ceil`
+ * keep it. There it throws, and the size stays unknown.
+ */
+export function windowedSize(size: number, kernel: number, stride: number, dilation: number, padding: WindowPadding, rounding: 'floor' | 'ceil' = 'floor'): number {
   if (padding === 'same') return Math.ceil(size / stride);
   const effective = (kernel - 1) * dilation + 1;
   const padded = padding === 'valid' ? size : size + padding.begin + padding.end;
-  return Math.floor((padded - effective) / stride) + 1;
+  if (rounding === 'floor') return Math.floor((padded - effective) / stride) + 1;
+  const out = Math.ceil((padded - effective) / stride) + 1;
+  const begin = padding === 'valid' ? 0 : padding.begin;
+  if ((out - 1) * stride >= size + begin) throw new Error('the last window starts in the padding: runtimes disagree on its size');
+  return out;
 }
 
 /** `x` with `axes` reduced away, or kept as 1s. */

@@ -211,7 +211,7 @@ const VALUE_RULES: Readonly<Record<string, ValueRule>> = {
   Div: arithmeticValue,
 };
 
-/** Output sizes of Conv and the pools along the spatial axes (ceil_mode pools are left out). */
+/** Output sizes of Conv and the pools along the spatial axes. */
 function windowed(node: Node, x: readonly number[], kernel: readonly number[]): number[] {
   const spatial = x.length - 2;
   if (kernel.length !== spatial) throw new Error('kernel rank');
@@ -222,7 +222,7 @@ function windowed(node: Node, x: readonly number[], kernel: readonly number[]): 
   if (autoPad !== 'NOTSET' && autoPad !== 'VALID' && autoPad !== 'SAME_UPPER' && autoPad !== 'SAME_LOWER') throw new Error(`auto_pad ${autoPad}`);
   return kernel.map((k, i) => {
     const padding: WindowPadding = autoPad === 'NOTSET' ? { begin: pads[i]!, end: pads[i + spatial]! } : autoPad === 'VALID' ? 'valid' : 'same';
-    return windowedSize(x[i + 2]!, k, strides[i]!, dilations[i]!, padding);
+    return windowedSize(x[i + 2]!, k, strides[i]!, dilations[i]!, padding, int(node, 'ceil_mode', 0) !== 0 ? 'ceil' : 'floor');
   });
 }
 
@@ -235,7 +235,6 @@ const conv: ShapeRule = (node, [x, w]) => {
 };
 
 const pool: ShapeRule = (node, [x]) => {
-  if (int(node, 'ceil_mode', 0) !== 0) return undefined;
   const kernel = ints(node, 'kernel_shape');
   if (!kernel) return undefined;
   const out = [x![0]!, x![1]!, ...windowed(node, x!, kernel)];

@@ -86,9 +86,10 @@ const elementwise: ShapeRule = (node, inputs) => {
   return mode === 'numpy' ? [broadcastStatic([a!, b!])] : undefined;
 };
 
-/** Output sizes along the spatial axes of a convolution or a pool (`rounding_type: ceil` pools are left out). */
+/** Output sizes along the spatial axes of a convolution or a pool. */
 function windowed(node: Node, x: readonly number[], kernel: readonly number[]): number[] {
-  if ((text(node, 'rounding_type') ?? 'floor').toLowerCase() !== 'floor') throw new Error('rounding_type');
+  const rounding = (text(node, 'rounding_type') ?? 'floor').toLowerCase();
+  if (rounding !== 'floor' && rounding !== 'ceil' && rounding !== 'ceil_torch') throw new Error(`rounding_type ${rounding}`);
   const strides = numbers(node, 'strides') ?? kernel.map(() => 1);
   const dilations = numbers(node, 'dilations') ?? kernel.map(() => 1);
   const begin = numbers(node, 'pads_begin') ?? kernel.map(() => 0);
@@ -99,7 +100,7 @@ function windowed(node: Node, x: readonly number[], kernel: readonly number[]): 
   if (!same && autoPad !== 'valid' && autoPad !== 'explicit' && autoPad !== 'notset') throw new Error(`auto_pad ${autoPad}`);
   return kernel.map((k, i) => {
     const padding: WindowPadding = same ? 'same' : autoPad === 'valid' ? 'valid' : { begin: begin[i]!, end: end[i]! };
-    return windowedSize(x[i + 2]!, k, strides[i]!, dilations[i]!, padding);
+    return windowedSize(x[i + 2]!, k, strides[i]!, dilations[i]!, padding, rounding === 'floor' ? 'floor' : 'ceil');
   });
 }
 

@@ -155,3 +155,44 @@ test('Split, Gather, Tile, SpaceToDepth, TopK, ArgMax, LayerNormalization, Const
   expect(run!.error).toBeUndefined();
   expect(run!.outputs.map((t) => t.shape)).toEqual(Object.values(expected));
 });
+
+test('ceil_mode pools: sizes follow where every runtime agrees, and stay open where the last window would start in the padding', () => {
+  // [size, kernel, stride, pad begin, pad end]; the last case is where onnxruntime drops a window onnx 1.12's inference keeps.
+  const cases: [number, number, number, number, number][] = [
+    [5, 2, 2, 0, 0],
+    [8, 3, 2, 1, 0],
+    [7, 3, 3, 1, 1],
+    [2, 2, 2, 0, 1],
+  ];
+  const g = new Graph('main');
+  const x = g.addValue('x', { dtype: 'float32', shape: ['n', 2, 8] });
+  g.inputs = [x];
+  g.outputs = cases.map(([size, kernel, stride, begin, end], i) => {
+    const cut = g.addNode({ op: 'Slice', name: `cut${i}`, inputs: [x, ...[[0], [size], [2]].map((v, k) => g.addConstant(`cut${i}_${k}`, Tensor.from('int64', [1], v)))], outputs: [`in${i}`] });
+    const pool = g.addNode({
+      op: i % 2 ? 'AveragePool' : 'MaxPool',
+      name: `pool${i}`,
+      inputs: [cut.output(0)],
+      outputs: [`y${i}`],
+      attrs: { kernel_shape: attr.ints([kernel]), strides: attr.ints([stride]), pads: attr.ints([begin, end]), ceil_mode: attr.int(1) },
+    });
+    const y = pool.output(0);
+    y.dtype = 'float32';
+    y.shape = [`n${i}`, 2, `w${i}`];
+    return y;
+  });
+  const model = new Model('onnx', g);
+  model.opsets = [{ domain: '', version: 12 }];
+  fixShape.run(model, { batch: 1 });
+  const file = path.join(work, 'ceil-pools.onnx');
+  writeModel(model, file);
+  const declared = readModel(file).graph.outputs.map((v) => v.shape);
+  expect(declared).toEqual([[1, 2, 3], [1, 2, 4], [1, 2, 3], ['n3', 2, 'w3']]);
+  const [run] = runOnnxRuntime([{ model: file, inputs: [{ name: 'x', dtype: 'float32', shape: [1, 2, 8], data: new Uint8Array(64) }] }]);
+  expect(run!.error).toBeUndefined();
+  const actual = run!.outputs.map((t) => t.shape);
+  // The oracle: what onnxruntime computes, wherever a size was written; and the open one is where they differ.
+  expect(actual.slice(0, 3)).toEqual(declared.slice(0, 3));
+  expect(actual[3]).toEqual([1, 2, 1]);
+  expect(inferredOutputs(file)).toMatchObject({ y0: [1, 2, 3], y1: [1, 2, 4], y2: [1, 2, 3], y3: [1, 2, 2] });
+});

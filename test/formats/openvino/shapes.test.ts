@@ -84,3 +84,29 @@ test('Pad, Tile, Gather, Broadcast, Interpolate-4 (sizes and scales) and -11: th
   expect(run!.error).toBeUndefined();
   expect(run!.outputs.map((t) => t.shape)).toEqual(ours);
 });
+
+test('rounding_type ceil pools: the fixed batch follows where the ceil sizes are unambiguous, as onnxruntime computes', () => {
+  const model = newOvModel('ceil');
+  const g = model.graph;
+  const x = ovParam(g, 'x', [1, 2, 8, 8]);
+  x.shape = [null, 2, 8, 8];
+  const pool = (input: typeof x, name: string, pads: string, kernel = '3,3'): typeof x =>
+    ovOp(g, 'MaxPool', 'opset1', [input], [[-1, -1, -1, -1]], { kernel, strides: '2,2', pads_begin: '0,0', pads_end: pads, rounding_type: 'ceil', auto_pad: 'explicit' }, name).output(0);
+  const a = pool(x, 'a', '0,0');
+  // 2x2 windows of stride 2 over 4 sizes padded by 1 at the end: the third window would start in the padding.
+  const b = pool(a, 'b', '1,1', '2,2');
+  for (const v of [a, b]) v.shape = [null, null, null, null];
+  g.outputs = [a, b];
+  fixShape.run(model, { batch: 1 });
+  expect([a.shape, b.shape]).toEqual([[1, 2, 4, 4], [null, null, null, null]]);
+
+  const single = newOvModel('ceil-one');
+  const y = ovParam(single.graph, 'x', [1, 2, 8, 8]);
+  const p = ovOp(single.graph, 'MaxPool', 'opset1', [y], [[1, 2, 4, 4]], { kernel: '3,3', strides: '2,2', pads_begin: '0,0', pads_end: '0,0', rounding_type: 'ceil', auto_pad: 'explicit' }, 'a');
+  single.graph.outputs = [p.output(0)];
+  const onnx = path.join(work, 'ceil.onnx');
+  writeModel(openvinoToOnnx(single), onnx);
+  const [run] = runOnnxRuntime([{ model: onnx, inputs: [{ name: 'x', dtype: 'float32', shape: [1, 2, 8, 8], data: new Uint8Array(512) }] }]);
+  expect(run!.error).toBeUndefined();
+  expect(run!.outputs[0]!.shape).toEqual(a.shape);
+});
