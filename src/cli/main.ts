@@ -38,7 +38,8 @@ function firstSentence(summary: string): string {
   const flat = summary.replace(/\s+/g, ' ').trim();
   const end = flat.search(/[.:](\s|$)/);
   if (end < 0) return flat;
-  return flat[end] === ':' ? flat.slice(0, end) : flat.slice(0, end + 1);
+  // A summary that goes on after a colon is cut there, and ends like the others.
+  return flat[end] === ':' ? `${flat.slice(0, end)}.` : flat.slice(0, end + 1);
 }
 
 export const processIo: Io = {

@@ -48,6 +48,10 @@ describe('recipe start-up', () => {
     const top = await runWithout(heavy, ['--help']);
     expect(top.code).toBe(0);
     expect(top.stdout).toMatch(/^usage: recipe <command> \[options\]\n[\s\S]*\n {2}apply +Apply a bundle of recipes to a model and write the rewritten model\.\n/);
+    // Each command's line is one sentence, cut at a colon where its summary goes on.
+    const commandLines = top.stdout.split('commands:\n')[1]!.split('\n\n')[0]!.split('\n');
+    expect(commandLines.length).toBeGreaterThan(6);
+    expect(commandLines.filter((l) => !/^ {2}[a-z]+ +[A-Z][^:]*\.$/.test(l))).toEqual([]);
     const version = (JSON.parse(fs.readFileSync(path.join(ROOT, 'package.json'), 'utf8')) as { version: string }).version;
     expect(await runWithout(heavy, ['--version'])).toEqual({ code: 0, stdout: `recipe ${version}\n`, stderr: '' });
     for (const command of ['apply', 'check', 'test', 'verify', 'show', 'copy']) {
