@@ -33,7 +33,26 @@ export interface XmlStyle {
   spaceBeforeSlash: boolean;
   /** `<?xml version="1.0" ?>` or `<?xml version="1.0"?>`. */
   spaceInDeclaration: boolean;
+  /** Line ends: `\n`, or `\r\n` in a file written on Windows. Default `\n`. */
+  newline?: '\n' | '\r\n';
+  /** Whether the last line ends with a line end. Default true. */
+  finalNewline?: boolean;
 }
+
+/**
+ * Where a parsed element stands in the text it was read from. A clone made
+ * for writing keeps its original's; the serializer writes an element that is
+ * still the same tree as that text, so that what a rewrite leaves alone keeps
+ * its layout to the byte (odd indentation, entities, comments inside).
+ */
+interface SourceRange {
+  readonly text: string;
+  readonly start: number;
+  readonly end: number;
+  readonly origin: XmlElement;
+}
+
+const sourceOf = new WeakMap<XmlElement, SourceRange>();
 
 /** A parse failure with its 1-based line and column. */
 export class XmlSyntaxError extends Error {
@@ -139,10 +158,71 @@ export function parseXml(text: string): XmlDocument {
     }
   }
   if (!root) throw new XmlSyntaxError('no root element', 1, 1);
+  recordSourceRanges(text, root);
   const doc: XmlDocument = { declaration, root };
   if (before.length > 0) doc.before = before;
   if (after.length > 0) doc.after = after;
   return doc;
+}
+
+/**
+ * Start and end offsets of every element of a well-formed text, in the order
+ * their start tags come (the parsed tree's preorder).
+ */
+function elementRanges(text: string): { start: number; end: number }[] {
+  const ranges: { start: number; end: number }[] = [];
+  const open: number[] = [];
+  const skipPast = (from: number, marker: string): number => {
+    const at = text.indexOf(marker, from);
+    return at < 0 ? text.length : at + marker.length;
+  };
+  let i = 0;
+  for (let lt = text.indexOf('<', i); lt >= 0; lt = text.indexOf('<', i)) {
+    if (text.startsWith('<!--', lt)) i = skipPast(lt + 4, '-->');
+    else if (text.startsWith('<![CDATA[', lt)) i = skipPast(lt + 9, ']]>');
+    else if (text.startsWith('<?', lt)) i = skipPast(lt + 2, '?>');
+    else if (text.startsWith('<!', lt)) i = skipPast(lt + 2, '>');
+    else if (text.charCodeAt(lt + 1) === 0x2f /* / */) {
+      i = skipPast(lt + 2, '>');
+      const k = open.pop();
+      if (k !== undefined) ranges[k]!.end = i;
+    } else {
+      // A start tag: a '>' inside a quoted attribute value does not end it.
+      let j = lt + 1;
+      let quote = 0;
+      for (; j < text.length; j++) {
+        const c = text.charCodeAt(j);
+        if (quote) {
+          if (c === quote) quote = 0;
+        } else if (c === 0x22 || c === 0x27) quote = c;
+        else if (c === 0x3e /* > */) break;
+      }
+      const selfClosing = text.charCodeAt(j - 1) === 0x2f;
+      ranges.push({ start: lt, end: selfClosing ? j + 1 : -1 });
+      if (!selfClosing) open.push(ranges.length - 1);
+      i = j + 1;
+    }
+  }
+  return ranges;
+}
+
+/** Gives each element of the tree its place in `text`; none when the two do not line up. */
+function recordSourceRanges(text: string, root: XmlElement): void {
+  const ranges = elementRanges(text);
+  const elements: XmlElement[] = [];
+  const visit = (el: XmlElement): void => {
+    elements.push(el);
+    for (const c of el.children) if (isElement(c)) visit(c);
+  };
+  visit(root);
+  if (ranges.length !== elements.length) return;
+  for (let k = 0; k < elements.length; k++) {
+    const r = ranges[k]!;
+    const el = elements[k]!;
+    // Each range must be the element it is given to; else the text is not what was parsed.
+    if (r.end < 0 || !text.startsWith(`<${el.name}`, r.start)) return;
+  }
+  elements.forEach((el, k) => sourceOf.set(el, { text, start: ranges[k]!.start, end: ranges[k]!.end, origin: el }));
 }
 
 /** Where the element that first passes MAX_DEPTH opens (0 when none does): for the error's line and column. */
@@ -228,25 +308,43 @@ export function detectStyle(text: string): XmlStyle {
   const indent = indentMatch?.[1] ?? '\t';
   const closings = text.slice(0, 65536).match(/\S?\/>/g) ?? [];
   const spaced = closings.filter((c) => c === '/>' || c.startsWith(' ')).length;
+  const firstLineEnd = text.indexOf('\n');
   return {
     indent: indent.startsWith('\t') ? '\t' : indent.length > 8 ? '  ' : indent,
     spaceBeforeSlash: closings.length > 0 && spaced * 2 > closings.length,
     spaceInDeclaration: /^\ufeff?<\?xml[^?]*\s\?>/.test(text),
+    newline: firstLineEnd > 0 && text.charCodeAt(firstLineEnd - 1) === 0x0d ? '\r\n' : '\n',
+    finalNewline: text.length === 0 || text.endsWith('\n'),
   };
 }
 
-export const DEFAULT_STYLE: XmlStyle = { indent: '\t', spaceBeforeSlash: true, spaceInDeclaration: false };
+export const DEFAULT_STYLE: XmlStyle = { indent: '\t', spaceBeforeSlash: true, spaceInDeclaration: false, newline: '\n', finalNewline: true };
 
-/** Writes a document as indented text, one element per line, text-only elements inline. */
+/**
+ * Writes a document as indented text, one element per line, text-only
+ * elements inline; an element that is still what was read is written as it
+ * was read.
+ */
 export function serializeXml(doc: XmlDocument, style: XmlStyle = DEFAULT_STYLE): string {
+  const nl = style.newline ?? '\n';
   const parts: string[] = [];
   if (doc.declaration) {
-    parts.push(`<?xml${attrText(doc.declaration)}${style.spaceInDeclaration ? ' ' : ''}?>\n`);
+    parts.push(`<?xml${attrText(doc.declaration)}${style.spaceInDeclaration ? ' ' : ''}?>${nl}`);
   }
-  for (const c of doc.before ?? []) parts.push(`<!--${c}-->\n`);
-  writeElement(doc.root, 0, style, parts);
-  for (const c of doc.after ?? []) parts.push(`<!--${c}-->\n`);
-  return parts.join('');
+  for (const c of doc.before ?? []) parts.push(`<!--${c}-->${nl}`);
+  writeElement(doc.root, 0, style, nl, parts);
+  for (const c of doc.after ?? []) parts.push(`<!--${c}-->${nl}`);
+  const text = parts.join('');
+  return style.finalNewline === false && text.endsWith(nl) ? text.slice(0, -nl.length) : text;
+}
+
+/** The read text of an element that is unchanged since, with the indentation of its line; else undefined. */
+function asRead(el: XmlElement): string | undefined {
+  const src = sourceOf.get(el);
+  if (!src || !sameTree(el, src.origin)) return undefined;
+  const lineStart = src.text.lastIndexOf('\n', src.start - 1) + 1;
+  const lead = src.text.slice(lineStart, src.start);
+  return (/^[ \t]*$/.test(lead) ? lead : '') + src.text.slice(src.start, src.end);
 }
 
 function attrText(attrs: Record<string, string>): string {
@@ -255,24 +353,29 @@ function attrText(attrs: Record<string, string>): string {
   return s;
 }
 
-function writeElement(el: XmlElement, depth: number, style: XmlStyle, parts: string[]): void {
+function writeElement(el: XmlElement, depth: number, style: XmlStyle, nl: string, parts: string[]): void {
+  const read = asRead(el);
+  if (read !== undefined) {
+    parts.push(read, nl);
+    return;
+  }
   const pad = style.indent.repeat(depth);
   const open = `${pad}<${el.name}${attrText(el.attrs)}`;
   if (el.children.length === 0) {
-    parts.push(`${open}${style.spaceBeforeSlash ? ' ' : ''}/>\n`);
+    parts.push(`${open}${style.spaceBeforeSlash ? ' ' : ''}/>${nl}`);
     return;
   }
   if (el.children.every((c) => 'text' in c)) {
-    parts.push(`${open}>${escapeText(textOf(el))}</${el.name}>\n`);
+    parts.push(`${open}>${escapeText(textOf(el))}</${el.name}>${nl}`);
     return;
   }
-  parts.push(`${open}>\n`);
+  parts.push(`${open}>${nl}`);
   for (const c of el.children) {
-    if (isElement(c)) writeElement(c, depth + 1, style, parts);
-    else if ('text' in c) parts.push(`${pad}${style.indent}${escapeText(c.text)}\n`);
-    else parts.push(`${pad}${style.indent}<!--${c.comment}-->\n`);
+    if (isElement(c)) writeElement(c, depth + 1, style, nl, parts);
+    else if ('text' in c) parts.push(`${pad}${style.indent}${escapeText(c.text)}${nl}`);
+    else parts.push(`${pad}${style.indent}<!--${c.comment}-->${nl}`);
   }
-  parts.push(`${pad}</${el.name}>\n`);
+  parts.push(`${pad}</${el.name}>${nl}`);
 }
 
 /** True when two trees have the same names, attributes (in order), text and comments. */
@@ -294,13 +397,16 @@ export function sameTree(a: XmlNode, b: XmlNode): boolean {
   return 'comment' in b && a.comment === b.comment;
 }
 
-/** A deep copy, so a written tree never aliases the tree kept from reading. */
+/** A deep copy, so a written tree never aliases the tree kept from reading; it keeps its original's place in the text read. */
 export function cloneElement(el: XmlElement): XmlElement {
-  return {
+  const copy: XmlElement = {
     name: el.name,
     attrs: { ...el.attrs },
     children: el.children.map((c) => (isElement(c) ? cloneElement(c) : c)),
   };
+  const src = sourceOf.get(el);
+  if (src) sourceOf.set(copy, src);
+  return copy;
 }
 
 /** 1-based line and column of a character offset. */

@@ -337,3 +337,68 @@ test('layers a rule adds at the top of the graph follow the Parameter they read,
   expect(multiplyOut.replace(/\s+/g, '')).toBe('<portid="2"precision="FP32"names="a/Multiply/out"><dim>-1</dim><dim>3</dim></port>');
   expect(text).not.toContain('UNSPECIFIED');
 });
+
+test('a rewrite changes only the lines of what it rewrote: the rest keeps its layout to the byte (CRLF, indentation, comments, entities)', () => {
+  const lines = [
+    '<?xml version="1.0"?>',
+    '<net name="styled" version="11">',
+    '   <layers>',
+    '      <layer id="0" name="x" type="Parameter" version="opset1">',
+    '         <data shape="1,3" element_type="f32"/>',
+    '         <!-- hand-edited -->',
+    '         <output><port id="0" precision="FP32" names="x&gt;0, x&#44;"><dim>1</dim><dim>3</dim></port></output>',
+    '      </layer>',
+    '      <layer id="1" name="a" type="Abs" version="opset1">',
+    '         <input><port id="0" precision="FP32"><dim>1</dim><dim>3</dim></port></input>',
+    '         <output><port id="1" precision="FP32" names="y"><dim>1</dim><dim>3</dim></port></output>',
+    '      </layer>',
+    '      <layer id="2" name="r" type="Relu" version="opset1">',
+    "         <input><port id='0' precision='FP32'><dim>1</dim><dim>3</dim></port></input>",
+    '         <output><port id="1" precision="FP32" names="z"><dim>1</dim><dim>3</dim></port></output>',
+    '      </layer>',
+    '      <layer id="3" name="out" type="Result" version="opset1">',
+    '         <input><port id="0" precision="FP32"><dim>1</dim><dim>3</dim></port></input>',
+    '      </layer>',
+    '   </layers>',
+    '   <edges>',
+    '      <edge from-layer="0" from-port="0" to-layer="1" to-port="0"/>',
+    '        <edge from-layer="1" from-port="1" to-layer="2" to-port="0"/>',
+    '      <edge from-layer="2" from-port="1" to-layer="3" to-port="0"/>',
+    '   </edges>',
+    '</net>',
+  ];
+  const xml = path.join(work, 'styled.xml');
+  fs.writeFileSync(xml, lines.join('\r\n'));
+  fs.writeFileSync(xml.replace(/\.xml$/, '.bin'), '');
+  const model = readModel(xml);
+  applyBundle(model, loadBundle([path.join(ROOT, 'recipes/abs/abs.yaml')]));
+  const file = out();
+  writeModel(model, file);
+  const text = fs.readFileSync(file, 'utf8');
+  expect(text).not.toMatch(/[^\r]\n/);
+  expect(text.endsWith('</net>')).toBe(true);
+  const written = text.split('\r\n');
+  // Kept as written: the Parameter (comment, entities, its own indentation), the Relu (single quotes), the Result, the last edge.
+  for (const k of [...Array(20).keys()].filter((k) => k < 8 || k >= 12)) expect(written).toContain(lines[k]);
+  expect(written).toContain(lines[23]);
+  expect(written).not.toContain(lines[22]);
+  // What the rewrite made: the Multiply and Sqrt layers and their edges, in the file's indentation.
+  expect(written.filter((l) => !lines.includes(l)).join('\n')).toMatch(/^ {6}<layer id="\d+" name="a\/Multiply" type="Multiply"/m);
+  const back = readModel(file);
+  expect(back.graph.nodes.map((n) => n.op)).toEqual(['Multiply', 'Sqrt', 'Relu']);
+  expect(back.graph.inputs[0]!.name).toBe('x>0');
+});
+
+test('recording recipe.applied in a real IR written on Windows (CRLF, no final line end, odd indentation) adds its rt_info lines and changes nothing else', () => {
+  const source = corpus('summator/1/summator.xml');
+  const model = readModel(source);
+  model.setMetadata('recipe.applied', '[]');
+  const file = out();
+  writeModel(model, file);
+  const before = fs.readFileSync(source, 'utf8');
+  const after = fs.readFileSync(file, 'utf8');
+  expect(before).toMatch(/\r\n {16}<edge /);
+  const at = before.lastIndexOf('</net>');
+  expect(after.slice(0, at)).toBe(before.slice(0, at));
+  expect(after.slice(at)).toBe('    <rt_info>\r\n        <recipe.applied value="[]"/>\r\n    </rt_info>\r\n</net>');
+});
