@@ -22,6 +22,7 @@ import {
 import { binPathFor, joinNames, packStrings, splitNames } from './read';
 import {
   childElement,
+  childElements,
   cloneElement,
   DEFAULT_STYLE,
   isElement,
@@ -224,8 +225,26 @@ class IrWriter {
       used.add(String(next));
       return String(next++);
     };
+    // A rule's result keeps the name of the node it replaced: its layer takes that layer's id
+    // too, so the edges around it read as they did (fresh ids are above every id read).
+    const freed = new Map<string, string>();
+    const readLayers = this.native ? childElement(this.native.doc.root, 'layers') : undefined;
+    for (const el of readLayers ? childElements(readLayers, 'layer') : []) {
+      const { id, name } = el.attrs;
+      if (id !== undefined && name !== undefined && !used.has(id) && !freed.has(name)) freed.set(name, id);
+    }
+    const idOf = (item: Item, i: number): string => {
+      const kept = wanted[i];
+      if (kept !== undefined) return kept;
+      const name = item.kind === 'node' ? item.node.name : undefined;
+      const taken = name === undefined ? undefined : freed.get(name);
+      if (name === undefined || taken === undefined) return fresh();
+      freed.delete(name);
+      used.add(taken);
+      return taken;
+    };
     return items.map((item, i) => {
-      const id = wanted[i] ?? fresh();
+      const id = idOf(item, i);
       const { inPorts, outPorts } = portIds(item);
       const p: Placed = { item, id, inPorts, outPorts };
       const outs = item.kind === 'node' ? item.node.outputs : item.kind === 'result' ? [] : [item.value];

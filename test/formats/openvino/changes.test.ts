@@ -338,7 +338,7 @@ test('layers a rule adds at the top of the graph follow the Parameter they read,
   expect(text).not.toContain('UNSPECIFIED');
 });
 
-test('a rewrite changes only the lines of what it rewrote: the rest keeps its layout to the byte (CRLF, indentation, comments, entities)', () => {
+test('a rewrite changes only the lines of what it rewrote: the rest keeps its layout to the byte (CRLF, indentation, comments, entities), the replaced layer its id', () => {
   const lines = [
     '<?xml version="1.0"?>',
     '<net name="styled" version="11">',
@@ -378,10 +378,13 @@ test('a rewrite changes only the lines of what it rewrote: the rest keeps its la
   expect(text).not.toMatch(/[^\r]\n/);
   expect(text.endsWith('</net>')).toBe(true);
   const written = text.split('\r\n');
-  // Kept as written: the Parameter (comment, entities, its own indentation), the Relu (single quotes), the Result, the last edge.
+  // Kept as written: the Parameter (comment, entities, its own indentation), the Relu (single quotes), the Result,
+  // and the edges after the Abs: the Sqrt that ends its replacement keeps its name, so it takes its layer id.
   for (const k of [...Array(20).keys()].filter((k) => k < 8 || k >= 12)) expect(written).toContain(lines[k]);
+  expect(written).toContain('      <layer id="1" name="a" type="Sqrt" version="opset1">');
+  expect(written).toContain(lines[22]);
   expect(written).toContain(lines[23]);
-  expect(written).not.toContain(lines[22]);
+  expect(written).not.toContain(lines[21]);
   // What the rewrite made: the Multiply and Sqrt layers and their edges, in the file's indentation.
   expect(written.filter((l) => !lines.includes(l)).join('\n')).toMatch(/^ {6}<layer id="\d+" name="a\/Multiply" type="Multiply"/m);
   const back = readModel(file);
