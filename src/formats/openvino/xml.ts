@@ -40,19 +40,30 @@ export interface XmlStyle {
 }
 
 /**
- * Where a parsed element stands in the text it was read from. A clone made
- * for writing keeps its original's; the serializer writes an element that is
- * still the same tree as that text, so that what a rewrite leaves alone keeps
- * its layout to the byte (odd indentation, entities, comments inside).
+ * Where a parsed element stands in the text it was read from, and which
+ * parsed element a clone made for writing copies. The serializer writes an
+ * element that is still the same tree as its original as the original's
+ * text, so that what a rewrite leaves alone keeps its layout to the byte (odd
+ * indentation, entities, comments inside). Symbol-keyed fields, set when the
+ * element is made: no side table entry per element (an IR can have a million).
  */
-interface SourceRange {
+const TEXT = Symbol('xml text');
+const START = Symbol('xml start');
+const END = Symbol('xml end');
+const ORIGIN = Symbol('xml origin');
+
+/** The text a document was parsed from; `lined` is false when its elements' offsets could not be trusted. */
+interface ParsedText {
   readonly text: string;
-  readonly start: number;
-  readonly end: number;
-  readonly origin: XmlElement;
+  lined: boolean;
 }
 
-const sourceOf = new WeakMap<XmlElement, SourceRange>();
+interface WithSource {
+  [TEXT]?: ParsedText;
+  [START]?: number;
+  [END]?: number;
+  [ORIGIN]?: XmlElement;
+}
 
 /** A parse failure with its 1-based line and column. */
 export class XmlSyntaxError extends Error {
@@ -144,6 +155,8 @@ export function parseXml(text: string): XmlDocument {
     const message = /nested/i.test((e as Error).message) ? `elements are nested deeper than ${MAX_DEPTH} levels` : (e as Error).message;
     throw new XmlSyntaxError(message, line, col);
   }
+  const ranges = elementRanges(text);
+  const positions: Positions = { parsed: { text, lined: true }, starts: ranges.starts, ends: ranges.ends, next: 0 };
   let declaration: Record<string, string> | undefined;
   let root: XmlElement | undefined;
   const before: string[] = [];
@@ -152,13 +165,14 @@ export function parseXml(text: string): XmlDocument {
     if ('?xml' in n) declaration = decodeAttrs(n[':@']);
     else if ('#comment' in n) (root ? after : before).push(commentText(n));
     else if (!('#text' in n) && !isPi(n)) {
-      const el = convert(n);
+      const el = convert(n, positions);
       if (root) throw new XmlSyntaxError(`a second root element <${el.name}>`, 1, 1);
       root = el;
     }
   }
   if (!root) throw new XmlSyntaxError('no root element', 1, 1);
-  recordSourceRanges(text, root);
+  // Every element was given the next range in document order: the counts must agree too.
+  if (positions.next !== positions.starts.length) positions.parsed.lined = false;
   const doc: XmlDocument = { declaration, root };
   if (before.length > 0) doc.before = before;
   if (after.length > 0) doc.after = after;
@@ -169,8 +183,9 @@ export function parseXml(text: string): XmlDocument {
  * Start and end offsets of every element of a well-formed text, in the order
  * their start tags come (the parsed tree's preorder).
  */
-function elementRanges(text: string): { start: number; end: number }[] {
-  const ranges: { start: number; end: number }[] = [];
+function elementRanges(text: string): { starts: number[]; ends: number[] } {
+  const starts: number[] = [];
+  const ends: number[] = [];
   const open: number[] = [];
   const skipPast = (from: number, marker: string): number => {
     const at = text.indexOf(marker, from);
@@ -185,7 +200,7 @@ function elementRanges(text: string): { start: number; end: number }[] {
     else if (text.charCodeAt(lt + 1) === 0x2f /* / */) {
       i = skipPast(lt + 2, '>');
       const k = open.pop();
-      if (k !== undefined) ranges[k]!.end = i;
+      if (k !== undefined) ends[k] = i;
     } else {
       // A start tag: a '>' inside a quoted attribute value does not end it.
       let j = lt + 1;
@@ -198,31 +213,21 @@ function elementRanges(text: string): { start: number; end: number }[] {
         else if (c === 0x3e /* > */) break;
       }
       const selfClosing = text.charCodeAt(j - 1) === 0x2f;
-      ranges.push({ start: lt, end: selfClosing ? j + 1 : -1 });
-      if (!selfClosing) open.push(ranges.length - 1);
+      starts.push(lt);
+      ends.push(selfClosing ? j + 1 : -1);
+      if (!selfClosing) open.push(starts.length - 1);
       i = j + 1;
     }
   }
-  return ranges;
+  return { starts, ends };
 }
 
-/** Gives each element of the tree its place in `text`; none when the two do not line up. */
-function recordSourceRanges(text: string, root: XmlElement): void {
-  const ranges = elementRanges(text);
-  const elements: XmlElement[] = [];
-  const visit = (el: XmlElement): void => {
-    elements.push(el);
-    for (const c of el.children) if (isElement(c)) visit(c);
-  };
-  visit(root);
-  if (ranges.length !== elements.length) return;
-  for (let k = 0; k < elements.length; k++) {
-    const r = ranges[k]!;
-    const el = elements[k]!;
-    // Each range must be the element it is given to; else the text is not what was parsed.
-    if (r.end < 0 || !text.startsWith(`<${el.name}`, r.start)) return;
-  }
-  elements.forEach((el, k) => sourceOf.set(el, { text, start: ranges[k]!.start, end: ranges[k]!.end, origin: el }));
+/** The element ranges of a text being parsed, handed out in document order as convert() makes elements. */
+interface Positions {
+  readonly parsed: ParsedText;
+  readonly starts: number[];
+  readonly ends: number[];
+  next: number;
 }
 
 /** Where the element that first passes MAX_DEPTH opens (0 when none does): for the error's line and column. */
@@ -242,10 +247,15 @@ function commentText(n: FxpNode): string {
   return c.map((x) => String(x['#text'] ?? '')).join('');
 }
 
-function convert(n: FxpNode): XmlElement {
+function convert(n: FxpNode, positions: Positions): XmlElement {
   const name = Object.keys(n).find((k) => k !== ':@');
   if (name === undefined) throw new XmlSyntaxError('empty element', 1, 1);
   const kids = n[name] as FxpNode[];
+  const at = positions.next++;
+  const start = positions.starts[at] ?? -1;
+  const end = positions.ends[at] ?? -1;
+  // Each range must be the element it is given to; else the text is not what was parsed.
+  if (end < 0 || !positions.parsed.text.startsWith(`<${name}`, start)) positions.parsed.lined = false;
   const children: XmlNode[] = [];
   for (const k of kids) {
     if ('#text' in k) {
@@ -254,10 +264,11 @@ function convert(n: FxpNode): XmlElement {
     } else if ('#comment' in k) {
       children.push({ comment: commentText(k) });
     } else if (!isPi(k)) {
-      children.push(convert(k));
+      children.push(convert(k, positions));
     }
   }
-  return { name, attrs: decodeAttrs(n[':@']), children };
+  const el: XmlElement & WithSource = { name, attrs: decodeAttrs(n[':@']), children, [TEXT]: positions.parsed, [START]: start, [END]: end };
+  return el;
 }
 
 function isPi(n: FxpNode): boolean {
@@ -338,13 +349,20 @@ export function serializeXml(doc: XmlDocument, style: XmlStyle = DEFAULT_STYLE):
   return style.finalNewline === false && text.endsWith(nl) ? text.slice(0, -nl.length) : text;
 }
 
-/** The read text of an element that is unchanged since, with the indentation of its line; else undefined. */
+/**
+ * The read text of a clone that is still the tree it was cloned from, with
+ * the indentation of its line; else undefined. (A parsed element itself may
+ * have been edited in place since, so only clones are trusted.)
+ */
 function asRead(el: XmlElement): string | undefined {
-  const src = sourceOf.get(el);
-  if (!src || !sameTree(el, src.origin)) return undefined;
-  const lineStart = src.text.lastIndexOf('\n', src.start - 1) + 1;
-  const lead = src.text.slice(lineStart, src.start);
-  return (/^[ \t]*$/.test(lead) ? lead : '') + src.text.slice(src.start, src.end);
+  const origin = (el as WithSource)[ORIGIN] as (XmlElement & WithSource) | undefined;
+  const parsed = origin?.[TEXT];
+  if (!origin || !parsed?.lined || !sameTree(el, origin)) return undefined;
+  const { text } = parsed;
+  const start = origin[START]!;
+  const lineStart = text.lastIndexOf('\n', start - 1) + 1;
+  const lead = text.slice(lineStart, start);
+  return (/^[ \t]*$/.test(lead) ? lead : '') + text.slice(start, origin[END]!);
 }
 
 function attrText(attrs: Record<string, string>): string {
@@ -399,13 +417,11 @@ export function sameTree(a: XmlNode, b: XmlNode): boolean {
 
 /** A deep copy, so a written tree never aliases the tree kept from reading; it keeps its original's place in the text read. */
 export function cloneElement(el: XmlElement): XmlElement {
-  const copy: XmlElement = {
-    name: el.name,
-    attrs: { ...el.attrs },
-    children: el.children.map((c) => (isElement(c) ? cloneElement(c) : c)),
-  };
-  const src = sourceOf.get(el);
-  if (src) sourceOf.set(copy, src);
+  const children = el.children.map((c) => (isElement(c) ? cloneElement(c) : c));
+  const placed = el as WithSource;
+  const origin = placed[ORIGIN] ?? (placed[TEXT] ? el : undefined);
+  if (!origin) return { name: el.name, attrs: { ...el.attrs }, children };
+  const copy: XmlElement & WithSource = { name: el.name, attrs: { ...el.attrs }, children, [ORIGIN]: origin };
   return copy;
 }
 
