@@ -349,6 +349,14 @@ export function serializeXml(doc: XmlDocument, style: XmlStyle = DEFAULT_STYLE):
   return style.finalNewline === false && text.endsWith(nl) ? text.slice(0, -nl.length) : text;
 }
 
+/** The text a parsed element (or the element a clone was made from) was read from; undefined for an element made otherwise. */
+export function sourceTextOf(el: XmlElement): string | undefined {
+  const placed = el as WithSource;
+  const origin = (placed[ORIGIN] ?? el) as XmlElement & WithSource;
+  const parsed = origin[TEXT];
+  return parsed?.lined ? parsed.text.slice(origin[START]!, origin[END]!) : undefined;
+}
+
 /**
  * The read text of a clone that is still the tree it was cloned from, with
  * the indentation of its line; else undefined. (A parsed element itself may
