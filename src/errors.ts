@@ -117,6 +117,22 @@ export class RecipeErrors extends RecipeToolError {
 /** A rewrite was refused or a rule test / verification failed. */
 export class CheckFailedError extends RecipeToolError {}
 
+/**
+ * An action's parameters do not fit the model it runs on (an input it does
+ * not have, a size that clashes with a fixed one). The compiled rule rethrows
+ * it as ActionRefusedError, located at the rule.
+ */
+export class ActionError extends RecipeToolError {}
+
+/** An action rule that could not run on this model: `file:line:col error [rule] message`, nothing changed by it. */
+export class ActionRefusedError extends CheckFailedError {
+  readonly ruleId: string;
+  constructor(location: RecipeLocation, ruleId: string, reason: string, hint?: string) {
+    super(`${location.file}:${location.line}:${location.col} error [${ruleId}] ${reason}`, hint);
+    this.ruleId = ruleId;
+  }
+}
+
 /** Outputs of a model before and after differ beyond the tolerance. */
 export class NumericMismatchError extends RecipeToolError {}
 

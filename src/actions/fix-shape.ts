@@ -1,12 +1,14 @@
-import { RecipeToolError } from '../errors';
+import { ActionError } from '../errors';
 import { fillDeclaredShapes } from '../formats/onnx/shapes';
+import { declaredLayout } from '../formats/openvino/native';
 import { propagateStaticShapes as carryOpenvinoShapes } from '../formats/openvino/shapes';
 import { propagateStaticShapes as carryTfliteShapes } from '../formats/tflite/shapes';
-import type { Dim, Graph, Node, Shape } from '../ir/graph';
+import type { Dim, Graph, Node, Shape, Value } from '../ir/graph';
+import type { FormatId } from '../ir/model';
 import type { ActionDefinition } from '../rewrite/actions';
 
 /** A parameter of fix-shape that cannot be applied to this model (unknown input, wrong rank, clash with a fixed size). */
-export class FixShapeError extends RecipeToolError {}
+export class FixShapeError extends ActionError {}
 
 /**
  * `fix-shape`: makes dynamic dimensions fixed (seed slides 41-47: initialise
@@ -14,7 +16,11 @@ export class FixShapeError extends RecipeToolError {}
  * - `batch: 1` sets dimension 0 of every graph input of rank >= 1 where it is
  *   dynamic (a fixed dimension 0, e.g. an RNN state [2, B, 128], is not a batch);
  * - `inputs: {x: [1, 3, 224, 224]}` sets the whole shape of named inputs;
- * - `dims: {N: 1}` sets a named (symbolic) dimension wherever it appears.
+ * - `dims: {N: 1}` sets a named (symbolic) dimension wherever it appears;
+ * - `image: {height: 480, width: 640}` sets the height and width of every
+ *   image input (rank 4), wherever its layout puts them: NHWC in TFLite, the
+ *   layout an IR Parameter declares, else NHWC where only the last dimension
+ *   is a channel count (1 to 4) and NCHW otherwise (`layout:` decides instead).
  * A symbolic dimension replaced at an input (e.g. `N` by the batch) is replaced
  * in every declared shape of the model that names it, so value_info and graph
  * outputs follow. Sizes that then follow from fixed ones through the
@@ -33,6 +39,17 @@ export const fixShapeAction: ActionDefinition = {
       batch: { type: 'integer', minimum: 1, description: 'Size of dimension 0 of every graph input where that dimension is dynamic.' },
       inputs: { type: 'object', description: 'Full shapes of named graph inputs, e.g. {x: [1, 3, 224, 224]}.' },
       dims: { type: 'object', description: 'Sizes of named (symbolic) dimensions, e.g. {N: 1, height: 480}.' },
+      image: {
+        type: 'object',
+        additionalProperties: false,
+        minProperties: 1,
+        description: 'Height and width of every rank-4 input, found by its layout, e.g. {height: 480, width: 640}.',
+        properties: {
+          height: { type: 'integer', minimum: 1 },
+          width: { type: 'integer', minimum: 1 },
+          layout: { enum: ['NCHW', 'NHWC'], description: 'Where height and width are, instead of what the model says or suggests.' },
+        },
+      },
     },
   },
   run(model, params) {
@@ -76,9 +93,28 @@ export const fixShapeAction: ActionDefinition = {
       });
       v.shape = shape;
     }
+    const image = params.image as { height?: unknown; width?: unknown; layout?: 'NCHW' | 'NHWC' } | undefined;
+    const layouts: string[] = [];
+    if (image !== undefined) {
+      const height = image.height === undefined ? undefined : checkSize(image.height, 'image.height');
+      const width = image.width === undefined ? undefined : checkSize(image.width, 'image.width');
+      const images = graph.inputs.filter((v) => !v.const && v.shape?.length === 4);
+      if (images.length === 0) {
+        const ranks = graph.inputs.filter((v) => !v.const).map((v) => `${v.name} (rank ${v.shape?.length ?? 'unknown'})`);
+        throw new FixShapeError(`fix-shape: image needs an input of rank 4, and the model has none (inputs: ${ranks.join(', ')}); give its shape with inputs: instead`);
+      }
+      for (const v of images) {
+        const layout = image.layout ?? imageLayout(model.format, v);
+        const [h, w] = layout === 'NHWC' ? [1, 2] : [2, 3];
+        layouts.push(`${v.name} ${layout}`);
+        if (height !== undefined) v.shape = setDim(v.shape!, h, height, `the height (dimension ${h}, ${layout}) of input '${v.name}'`);
+        if (width !== undefined) v.shape = setDim(v.shape!, w, width, `the width (dimension ${w}, ${layout}) of input '${v.name}'`);
+      }
+    }
     if (named.size > 0) changes += propagate(model.allGraphs(), named);
     if (changes === 0) return { changes, summary: 'no dynamic dimension to fix' };
     let summary = `fixed ${changes} dimension(s)${named.size ? ` (${[...named].map(([k, s]) => `${k}=${s}`).join(', ')})` : ''}`;
+    if (layouts.length) summary += `; image input(s) ${layouts.join(', ')}`;
     if (model.format === 'onnx') {
       // Exporters such as tf2onnx name each tensor's open dimensions apart: carry sizes through the operators.
       const opset = model.opsetVersion('') ?? 1;
@@ -104,6 +140,22 @@ export const fixShapeAction: ActionDefinition = {
     return { changes, summary };
   },
 };
+
+/**
+ * Where an image input's height and width are: TFLite convolutions are NHWC;
+ * an IR Parameter may declare its layout; otherwise the dimensions say it,
+ * when exactly one of dimensions 1 and 3 is a channel count (a fixed 1 to 4),
+ * and NCHW (PyTorch's and OpenVINO's order) when they do not.
+ */
+function imageLayout(format: FormatId, v: Value): 'NCHW' | 'NHWC' {
+  if (format === 'tflite') return 'NHWC';
+  const declared = format === 'openvino' ? declaredLayout(v) : undefined;
+  if (declared?.length === 4 && declared.indexOf('H') === 1 && declared.indexOf('W') === 2) return 'NHWC';
+  if (declared?.length === 4 && declared.indexOf('H') === 2 && declared.indexOf('W') === 3) return 'NCHW';
+  const channels = (d: Dim | undefined): boolean => typeof d === 'number' && d >= 1 && d <= 4;
+  const shape = v.shape!;
+  return channels(shape[3]) && !channels(shape[1]) ? 'NHWC' : 'NCHW';
+}
 
 function checkSize(value: unknown, where: string): number {
   if (typeof value !== 'number' || !Number.isInteger(value) || value < 1) throw new FixShapeError(`fix-shape: ${where} must be a positive integer, got ${JSON.stringify(value)}`);

@@ -1,5 +1,5 @@
 import * as path from 'node:path';
-import { RecipeToolError, UnsupportedError } from '../errors';
+import { ActionError, UnsupportedError } from '../errors';
 import { readModel } from '../formats';
 import type { Graph, Value } from '../ir/graph';
 import type { Model } from '../ir/model';
@@ -7,7 +7,7 @@ import { toposort, validate } from '../ir/passes';
 import type { ActionDefinition } from '../rewrite/actions';
 
 /** A merge-models parameter that does not fit the models (unknown name, format or opset clash, cycle). */
-export class MergeModelsError extends RecipeToolError {}
+export class MergeModelsError extends ActionError {}
 
 interface ModelParam {
   path: string;

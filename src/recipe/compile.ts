@@ -1,6 +1,6 @@
 import type Ajv from 'ajv';
 import type micromatch from 'micromatch';
-import { RecipeError, RecipeErrors } from '../errors';
+import { ActionError, ActionRefusedError, RecipeError, RecipeErrors } from '../errors';
 import {
   checkExpr,
   closest,
@@ -38,7 +38,7 @@ import {
   type ReplacementAst,
 } from '../pattern';
 import { findAction, actionNames } from '../rewrite/actions';
-import type { ActionRule, CompiledRule, PatternRule, RuleContext, RuleHit, RuleMiss } from '../rewrite/rule';
+import type { ActionOutcome, ActionRule, CompiledRule, PatternRule, RuleContext, RuleHit, RuleMiss } from '../rewrite/rule';
 import type { Bundle } from './bundle';
 import { ruleFieldLocation, type RuleSpec, type SourcedText } from './load';
 import { isKnownOp, knownAttributes, knownOps } from './ops';
@@ -548,5 +548,14 @@ function compileAction(spec: RuleSpec, errors: RecipeError[]): ActionRule | unde
     return undefined;
   }
   const params = { ...spec.params };
-  return { kind: 'action', id: spec.id, action: name, run: (model) => def.run(model, params) };
+  const run = (model: Model): ActionOutcome => {
+    try {
+      return def.run(model, params);
+    } catch (e) {
+      // Parameters that do not fit this model: the user's to change, at the rule that gives them.
+      if (e instanceof ActionError) throw new ActionRefusedError(ruleFieldLocation(spec, ['params']), spec.id, e.message, e.hint);
+      throw e;
+    }
+  };
+  return { kind: 'action', id: spec.id, action: name, run };
 }

@@ -6,9 +6,21 @@ import type { ActionOutcome } from './rule';
 export type ParamSchema = {
   type: 'object';
   additionalProperties: false;
-  properties: Record<string, { type: string; description: string; default?: unknown; enum?: unknown[]; minimum?: number }>;
+  properties: Record<string, ParamProperty & { description: string }>;
   required?: string[];
 };
+
+/** The JSON Schema of one parameter: the part of JSON Schema the actions use. */
+export interface ParamProperty {
+  type?: string;
+  description?: string;
+  default?: unknown;
+  enum?: unknown[];
+  minimum?: number;
+  additionalProperties?: false;
+  minProperties?: number;
+  properties?: Record<string, ParamProperty>;
+}
 
 /** A built-in action: what cannot be a local pattern (cleanup, fix shapes, merge models). */
 export interface ActionDefinition {

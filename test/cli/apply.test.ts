@@ -235,6 +235,21 @@ describe('recipe apply: targets, reports, metadata', () => {
     }
   });
 
+  it('action parameters that do not fit the model refuse the run at the rule (exit 1), and nothing is written', async () => {
+    // test_add's inputs are [3, 4, 5]: no image input for fix-image-size, no input 'nope' for fix-batch.
+    const cases: [string, RegExp][] = [
+      ['fix-image-size={enabled: true, options: {image: {height: 8}}}', /fix-shape\.yaml:\d+:\d+ error \[fix-image-size\] fix-shape: image needs an input of rank 4, and the model has none \(inputs: x \(rank 3\), y \(rank 3\)\)/],
+      ['fix-batch={options: {inputs: {nope: [1]}}}', /fix-shape\.yaml:\d+:\d+ error \[fix-batch\] fix-shape: the model has no input 'nope' \(inputs: x, y\)/],
+    ];
+    for (const [spec, message] of cases) {
+      const r = io();
+      const out = path.join(dir, 'action-refused.onnx');
+      expect(await main(['apply', 'shape', ADD, '-o', out, '--override', spec], r)).toBe(1);
+      expect(r.stderr).toMatch(message);
+      expect(fs.existsSync(out)).toBe(false);
+    }
+  });
+
   it('prints a per-rule table and records the recipe in the metadata', async () => {
     const target = path.join(dir, 'table.onnx');
     const r = io();

@@ -63,6 +63,68 @@ describe('fix-shape', () => {
     const m = onnx(text);
     expect(() => fixShape.run(m, params)).toThrow(new FixShapeError(message));
   });
+
+  describe('image: height and width found by the layout', () => {
+    test('both inputs of a stereo model; named sizes follow to the declared shapes', () => {
+      const m = onnx(`graph main
+  in left: float32[N, 3, h, w]
+  in right: float32[N, 3, h, w]
+  in scale: float32[1]
+  d: y: float32[N, 3, h, w] = Sub(left, right)
+  out y
+`);
+      const out = fixShape.run(m, { image: { height: 48, width: 64 } });
+      expect(m.graph.inputs.map((v) => v.shape)).toEqual([['N', 3, 48, 64], ['N', 3, 48, 64], [1]]);
+      expect(m.graph.outputs[0]!.shape).toEqual(['N', 3, 48, 64]);
+      expect(out.summary).toBe('fixed 6 dimension(s) (h=48, w=64); image input(s) left NCHW, right NCHW');
+    });
+    test.each([
+      ['channels last (tf2onnx)', '[N, h, w, 3]', {}, [null, 48, 64, 3]],
+      ['channels first', '[N, 3, h, w]', {}, [null, 3, 48, 64]],
+      ['neither dimension a channel count: NCHW', '[N, 16, h, w]', {}, [null, 16, 48, 64]],
+      ['layout given', '[N, h, w, 16]', { layout: 'NHWC' }, [null, 48, 64, 16]],
+    ])('ONNX, %s', (_what, shape, extra, want) => {
+      const m = onnx(`graph main\n  in x: float32${shape}\n  r: y = Relu(x)\n  out y\n`);
+      fixShape.run(m, { image: { height: 48, width: 64, ...extra } });
+      expect(m.graph.inputs[0]!.shape!.map((d) => (typeof d === 'string' ? null : d))).toEqual(want);
+    });
+    test('an IR Parameter that declares its layout [N,H,W,C] is NHWC, though its last dimension is no channel count', () => {
+      const xml = path.join(work, 'nhwc.xml');
+      const port = (id: number, names = '', rt = ''): string => `<port id="${id}" precision="FP32"${names}><dim>1</dim><dim>-1</dim><dim>-1</dim><dim>16</dim>${rt}</port>`;
+      const rt = '<rt_info><attribute name="layout" version="0" layout="[N,H,W,C]"/></rt_info>';
+      fs.writeFileSync(
+        xml,
+        `<?xml version="1.0"?>
+<net name="n" version="11">
+  <layers>
+    <layer id="0" name="x" type="Parameter" version="opset1"><data shape="1,?,?,16" element_type="f32"/><output>${port(0, ' names="x"', rt)}</output></layer>
+    <layer id="1" name="r" type="Relu" version="opset1"><input>${port(0)}</input><output>${port(1, ' names="y"')}</output></layer>
+    <layer id="2" name="out" type="Result" version="opset1"><input>${port(0)}</input></layer>
+  </layers>
+  <edges><edge from-layer="0" from-port="0" to-layer="1" to-port="0"/><edge from-layer="1" from-port="1" to-layer="2" to-port="0"/></edges>
+</net>
+`,
+      );
+      fs.writeFileSync(xml.replace(/\.xml$/, '.bin'), '');
+      const m = readModel(xml);
+      expect(fixShape.run(m, { image: { height: 48, width: 64 } }).summary).toBe('fixed 2 dimension(s); image input(s) x NHWC; 1 tensor shape(s) follow');
+      expect([m.graph.inputs[0]!.shape, m.graph.outputs[0]!.shape]).toEqual([
+        [1, 48, 64, 16],
+        [1, 48, 64, 16],
+      ]);
+    });
+    test.each([
+      [{ image: { height: 48 } }, "fix-shape: image needs an input of rank 4, and the model has none (inputs: v (rank 2)); give its shape with inputs: instead"],
+      [{ image: { height: 0 } }, 'fix-shape: image.height must be a positive integer, got 0'],
+    ])('%j is refused with a message', (params, message) => {
+      const m = onnx('graph main\n  in v: float32[N, 4]\n  r: y = Relu(v)\n  out y\n');
+      expect(() => fixShape.run(m, params)).toThrow(new FixShapeError(message));
+    });
+    test('a fixed height that differs is refused, naming the dimension and the layout', () => {
+      const m = onnx('graph main\n  in x: float32[1, 3, 32, w]\n  r: y = Relu(x)\n  out y\n');
+      expect(() => fixShape.run(m, { image: { height: 48, width: 64 } })).toThrow(new FixShapeError("fix-shape: the height (dimension 2, NCHW) of input 'x' has the fixed size 32, not 48"));
+    });
+  });
 });
 
 describe('merge-models', () => {

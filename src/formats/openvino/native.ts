@@ -1,7 +1,7 @@
 import type { MetadataEntry } from '../../ir/model';
 import type { Value } from '../../ir/graph';
 import type { Tensor, TensorData } from '../../ir/tensor';
-import type { XmlDocument, XmlElement, XmlStyle } from './xml';
+import type { XmlDocument, XmlElement, XmlNode, XmlStyle } from './xml';
 
 /**
  * What the OpenVINO codec keeps beside the IR so that a model read and written
@@ -92,4 +92,24 @@ export function isOvGraphNative(x: unknown): x is OvGraphNative {
 
 export function isOvModelNative(x: unknown): x is OvModelNative {
   return typeof x === 'object' && x !== null && (x as { kind?: unknown }).kind === 'ov-model';
+}
+
+/**
+ * The layout a Parameter declares in its rt_info (`<attribute name="layout"
+ * layout="[N,C,H,W]"/>`, on its port or its layer), one letter or `?` per
+ * dimension; undefined when it declares none.
+ */
+export function declaredLayout(v: Value): string[] | undefined {
+  const n = v.native;
+  if (!isOvValueNative(n) || n.kind !== 'ov-parameter') return undefined;
+  // (xml.ts's helpers are not imported: this module is loaded by fix-shape for every format, without the XML parser.)
+  const child = (el: XmlElement | undefined, name: string, attrName?: string): XmlElement | undefined =>
+    el?.children.find((c: XmlNode): c is XmlElement => 'name' in c && c.name === name && (attrName === undefined || c.attrs.name === attrName));
+  for (const el of [n.port, n.layer]) {
+    const text = child(child(el, 'rt_info'), 'attribute', 'layout')?.attrs.layout?.trim();
+    if (!text) continue;
+    const inner = text.replace(/^\[|\]$/g, '');
+    return (inner.includes(',') ? inner.split(',') : [...inner]).map((d) => d.trim().toUpperCase());
+  }
+  return undefined;
 }
