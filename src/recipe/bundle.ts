@@ -207,7 +207,10 @@ export function loadBundle(entries: readonly string[], options: BundleOptions = 
       if (o.enabled !== undefined) rule.enabled = o.enabled;
       if (o.targets) rule.targets = o.targets;
       if (o.options) {
-        if (rule.action) rule.params = { ...rule.params, ...resolveActionPaths(rule.action, o.options, path.dirname(recipe.source.file)) };
+        if (rule.action) {
+          rule.params = { ...rule.params, ...resolveActionPaths(rule.action, o.options, path.dirname(recipe.source.file)) };
+          (rule.paramsFrom ??= []).push({ source: recipe.source, path: [...o.path, 'options'], keys: new Set(Object.keys(o.options)) });
+        }
         else {
           for (const [name, value] of Object.entries(o.options)) {
             if (!(name in rule.options)) {

@@ -40,7 +40,7 @@ import {
 import { findAction, actionNames } from '../rewrite/actions';
 import type { ActionOutcome, ActionRule, CompiledRule, PatternRule, RuleContext, RuleHit, RuleMiss } from '../rewrite/rule';
 import type { Bundle } from './bundle';
-import { ruleFieldLocation, type RuleSpec, type SourcedText } from './load';
+import { paramLocation, ruleFieldLocation, type RuleSpec, type SourcedText } from './load';
 import { isKnownOp, knownAttributes, knownOps } from './ops';
 import { locationInScalar } from './source';
 
@@ -539,10 +539,12 @@ function compileAction(spec: RuleSpec, errors: RecipeError[]): ActionRule | unde
       if (e.keyword === 'additionalProperties') {
         const key = e.params.additionalProperty as string;
         const guess = closest(key, Object.keys(def.params.properties));
-        errors.push(new RecipeError(ruleFieldLocation(spec, ['params', key], 'key'), `action '${name}' has no parameter '${key}'`, spec.id, guess ? `did you mean '${guess}'?` : `its parameters: ${Object.keys(def.params.properties).join(', ') || 'none'}`));
+        errors.push(new RecipeError(paramLocation(spec, key, 'key'), `action '${name}' has no parameter '${key}'`, spec.id, guess ? `did you mean '${guess}'?` : `its parameters: ${Object.keys(def.params.properties).join(', ') || 'none'}`));
       } else {
         const field = e.instancePath.slice(1);
-        errors.push(new RecipeError(ruleFieldLocation(spec, field ? ['params', field] : ['params']), `parameter ${field ? `'${field}' ` : ''}${e.message ?? 'is invalid'}`, spec.id));
+        const [key, ...inside] = field ? field.split('/') : [];
+        const insidePath = inside.map((p) => (/^\d+$/.test(p) ? Number(p) : p));
+        errors.push(new RecipeError(paramLocation(spec, key, 'value', insidePath), `parameter ${field ? `'${field}' ` : ''}${e.message ?? 'is invalid'}`, spec.id));
       }
     }
     return undefined;
@@ -553,7 +555,7 @@ function compileAction(spec: RuleSpec, errors: RecipeError[]): ActionRule | unde
       return def.run(model, params);
     } catch (e) {
       // Parameters that do not fit this model: the user's to change, at the rule that gives them.
-      if (e instanceof ActionError) throw new ActionRefusedError(ruleFieldLocation(spec, ['params']), spec.id, e.message, e.hint);
+      if (e instanceof ActionError) throw new ActionRefusedError(paramLocation(spec), spec.id, e.message, e.hint);
       throw e;
     }
   };

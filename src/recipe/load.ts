@@ -41,6 +41,19 @@ export interface RuleSpec {
   readonly action?: string;
   /** Parameters of the action (`params`, then overrides' `options`). */
   params: Record<string, unknown>;
+  /** Where the override that last set `params` keys wrote its `options` (errors about them point there). */
+  paramsFrom?: { readonly source: RecipeSource; readonly path: DataPath; readonly keys: ReadonlySet<string> }[];
+}
+
+/**
+ * Where an action parameter comes from: the last override that set it, else
+ * the rule's own `params`. Without a key: the last override that set any.
+ */
+export function paramLocation(rule: RuleSpec, key?: string, at: 'value' | 'key' = 'value', inside: DataPath = []): RecipeLocation {
+  const from = [...(rule.paramsFrom ?? [])].reverse().find((o) => key === undefined || o.keys.has(key));
+  const field = key === undefined ? [] : [key, ...inside];
+  if (from) return locationOf(from.source, [...from.path, ...field], at);
+  return ruleFieldLocation(rule, ['params', ...field], at);
 }
 
 /** A rule override of a later file: `off`/`on`, options, targets. */

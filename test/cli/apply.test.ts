@@ -235,19 +235,25 @@ describe('recipe apply: targets, reports, metadata', () => {
     }
   });
 
-  it('action parameters that do not fit the model refuse the run at the rule (exit 1), and nothing is written', async () => {
+  it('action parameters that do not fit the model refuse the run where they were given (exit 1), and nothing is written', async () => {
     // test_add's inputs are [3, 4, 5]: no image input for fix-image-size, no input 'nope' for fix-batch.
-    const cases: [string, RegExp][] = [
-      ['fix-image-size={enabled: true, options: {image: {height: 8}}}', /fix-shape\.yaml:\d+:\d+ error \[fix-image-size\] fix-shape: image needs an input of rank 4, and the model has none \(inputs: x \(rank 3\), y \(rank 3\)\)/],
-      ['fix-batch={options: {inputs: {nope: [1]}}}', /fix-shape\.yaml:\d+:\d+ error \[fix-batch\] fix-shape: the model has no input 'nope' \(inputs: x, y\)/],
+    const cases: [string[], RegExp][] = [
+      [['--override', 'fix-image-size={enabled: true, options: {image: {height: 8}}}'], /^recipe: --override 1:\d+:\d+ error \[fix-image-size\] fix-shape: image needs an input of rank 4, and the model has none \(inputs: x \(rank 3\), y \(rank 3\)\)/],
+      [['--override', 'fix-batch={options: {inputs: {nope: [1]}}}'], /^recipe: --override 1:\d+:\d+ error \[fix-batch\] fix-shape: the model has no input 'nope' \(inputs: x, y\)/],
+      [[], /^recipe: \S+add-batch-3\.yaml:4:\d+ error \[fix-batch\] fix-shape: dimension 0 of input 'x' has the fixed size 3, not 2/],
     ];
-    for (const [spec, message] of cases) {
+    const bundle = recipe('add-batch-3.yaml', ['recipe: add-batch-3', 'extends: [shape]', 'overrides:', '  fix-batch: { options: { inputs: { x: [2, 4, 5] } } }']);
+    for (const [extra, message] of cases) {
       const r = io();
       const out = path.join(dir, 'action-refused.onnx');
-      expect(await main(['apply', 'shape', ADD, '-o', out, '--override', spec], r)).toBe(1);
+      expect(await main(['apply', extra.length ? 'shape' : bundle, ADD, '-o', out, ...extra], r)).toBe(1);
       expect(r.stderr).toMatch(message);
       expect(fs.existsSync(out)).toBe(false);
     }
+    // A parameter of the wrong kind is a recipe error (exit 3), also where the override gives it.
+    const r = io();
+    expect(await main(['apply', 'shape', ADD, '--dry-run', '--override', 'fix-image-size={enabled: true, options: {image: {height: 0}}}'], r)).toBe(3);
+    expect(r.stderr).toMatch(/^--override 1:\d+:\d+ error \[fix-image-size\] parameter 'image\/height' must be >= 1/);
   });
 
   it('prints a per-rule table and records the recipe in the metadata', async () => {
