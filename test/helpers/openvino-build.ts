@@ -194,3 +194,26 @@ export function compressToFp16(xml: string, form: 'compressed' | 'fp16-ir' = 'co
   fs.writeFileSync(out.replace(/\.xml$/, '.bin'), Buffer.concat(chunks));
   return out;
 }
+
+/**
+ * Writes an IR file x -> one layer (Abs unless `op` says) -> Result whose ports have the `<dim>`
+ * texts `dims` (the Parameter's port also `parameterRtInfo`), and an empty .bin beside it.
+ */
+export function writeOneLayerIr(xml: string, spec: { dims: readonly string[]; parameterShape: string; op?: string; parameterRtInfo?: string }): string {
+  const port = (id: number, names = '', rt = ''): string => `<port id="${id}" precision="FP32"${names}>${spec.dims.map((d) => `<dim>${d}</dim>`).join('')}${rt}</port>`;
+  fs.writeFileSync(
+    xml,
+    `<?xml version="1.0"?>
+<net name="a" version="11">
+  <layers>
+    <layer id="0" name="x" type="Parameter" version="opset1"><data shape="${spec.parameterShape}" element_type="f32"/><output>${port(0, ' names="x"', spec.parameterRtInfo)}</output></layer>
+    <layer id="1" name="a" type="${spec.op ?? 'Abs'}" version="opset1"><input>${port(0)}</input><output>${port(1, ' names="y"')}</output></layer>
+    <layer id="2" name="out" type="Result" version="opset1"><input>${port(0)}</input></layer>
+  </layers>
+  <edges><edge from-layer="0" from-port="0" to-layer="1" to-port="0"/><edge from-layer="1" from-port="1" to-layer="2" to-port="0"/></edges>
+</net>
+`,
+  );
+  fs.writeFileSync(xml.replace(/\.xml$/, '.bin'), '');
+  return xml;
+}

@@ -12,6 +12,7 @@ import { printGraph } from '../../src/ir/text/print';
 import { findAction } from '../../src/rewrite/actions';
 import { seededRandom } from '../../src/ruletest';
 import { tempDir } from '../helpers/corpus';
+import { writeOneLayerIr } from '../helpers/openvino-build';
 
 const work = tempDir('actions-');
 afterAll(() => fs.rmSync(work, { recursive: true, force: true }));
@@ -89,23 +90,12 @@ describe('fix-shape', () => {
       expect(m.graph.inputs[0]!.shape!.map((d) => (typeof d === 'string' ? null : d))).toEqual(want);
     });
     test('an IR Parameter that declares its layout [N,H,W,C] is NHWC, though its last dimension is no channel count', () => {
-      const xml = path.join(work, 'nhwc.xml');
-      const port = (id: number, names = '', rt = ''): string => `<port id="${id}" precision="FP32"${names}><dim>1</dim><dim>-1</dim><dim>-1</dim><dim>16</dim>${rt}</port>`;
-      const rt = '<rt_info><attribute name="layout" version="0" layout="[N,H,W,C]"/></rt_info>';
-      fs.writeFileSync(
-        xml,
-        `<?xml version="1.0"?>
-<net name="n" version="11">
-  <layers>
-    <layer id="0" name="x" type="Parameter" version="opset1"><data shape="1,?,?,16" element_type="f32"/><output>${port(0, ' names="x"', rt)}</output></layer>
-    <layer id="1" name="r" type="Relu" version="opset1"><input>${port(0)}</input><output>${port(1, ' names="y"')}</output></layer>
-    <layer id="2" name="out" type="Result" version="opset1"><input>${port(0)}</input></layer>
-  </layers>
-  <edges><edge from-layer="0" from-port="0" to-layer="1" to-port="0"/><edge from-layer="1" from-port="1" to-layer="2" to-port="0"/></edges>
-</net>
-`,
-      );
-      fs.writeFileSync(xml.replace(/\.xml$/, '.bin'), '');
+      const xml = writeOneLayerIr(path.join(work, 'nhwc.xml'), {
+        op: 'Relu',
+        dims: ['1', '-1', '-1', '16'],
+        parameterShape: '1,?,?,16',
+        parameterRtInfo: '<rt_info><attribute name="layout" version="0" layout="[N,H,W,C]"/></rt_info>',
+      });
       const m = readModel(xml);
       expect(fixShape.run(m, { image: { height: 48, width: 64 } }).summary).toBe('fixed 2 dimension(s); image input(s) x NHWC; 1 tensor shape(s) follow');
       expect([m.graph.inputs[0]!.shape, m.graph.outputs[0]!.shape]).toEqual([

@@ -8,7 +8,7 @@ import { loadBundle } from '../../../src/recipe/bundle';
 import { applyBundle } from '../../../src/recipe/run';
 import { BytesData, StringData, Tensor } from '../../../src/ir/tensor';
 import { ROOT, corpusOpenvinoModels, tempDir } from '../../helpers/corpus';
-import { constRanges, xmlTreeOf } from '../../helpers/openvino-build';
+import { constRanges, writeOneLayerIr, xmlTreeOf } from '../../helpers/openvino-build';
 
 /** What a rewrite changes is written where the reader finds it again; what it leaves alone stays as it was. */
 
@@ -279,29 +279,8 @@ test('a value a rewrite left undeclared reads back as unknown, not as a scalar',
   expect(back.inputs[0]!.shape).toEqual(g.inputs[0]!.shape);
 });
 
-/** An IR file x -> Abs -> Result whose ports have the `<dim>` texts `dims` (and an empty .bin beside it). */
-function parameterAbsResult(name: string, dims: readonly string[], parameterShape: string): string {
-  const port = (id: number, names = ''): string => `<port id="${id}" precision="FP32"${names}>${dims.map((d) => `<dim>${d}</dim>`).join('')}</port>`;
-  const xml = path.join(work, name);
-  fs.writeFileSync(
-    xml,
-    `<?xml version="1.0"?>
-<net name="a" version="11">
-  <layers>
-    <layer id="0" name="x" type="Parameter" version="opset1"><data shape="${parameterShape}" element_type="f32"/><output>${port(0, ' names="x"')}</output></layer>
-    <layer id="1" name="a" type="Abs" version="opset1"><input>${port(0)}</input><output>${port(1, ' names="y"')}</output></layer>
-    <layer id="2" name="out" type="Result" version="opset1"><input>${port(0)}</input></layer>
-  </layers>
-  <edges><edge from-layer="0" from-port="0" to-layer="1" to-port="0"/><edge from-layer="1" from-port="1" to-layer="2" to-port="0"/></edges>
-</net>
-`,
-  );
-  fs.writeFileSync(xml.replace(/\.xml$/, '.bin'), '');
-  return xml;
-}
-
 test('bounded dimensions (1..10, ..8) of a Parameter the rewrite changes keep their bounds where they stay dynamic', () => {
-  const model = readModel(parameterAbsResult('bounded.xml', ['1..10', '4', '-1', '..8'], '1..10,4,?,..8'));
+  const model = readModel(writeOneLayerIr(path.join(work, 'bounded.xml'), { dims: ['1..10', '4', '-1', '..8'], parameterShape: '1..10,4,?,..8' }));
   const x = model.graph.inputs[0]!;
   expect(x.shape).toEqual([null, 4, null, null]);
   // What fix-batch does: the first dimension becomes 1; the others stay dynamic.
@@ -315,7 +294,7 @@ test('bounded dimensions (1..10, ..8) of a Parameter the rewrite changes keep th
 });
 
 test('layers a rule adds at the top of the graph follow the Parameter they read, with its precision and dims on their ports', () => {
-  const model = readModel(parameterAbsResult('abs-first.xml', ['-1', '3'], '?,3'));
+  const model = readModel(writeOneLayerIr(path.join(work, 'abs-first.xml'), { dims: ['-1', '3'], parameterShape: '?,3' }));
   applyBundle(model, loadBundle([path.join(ROOT, 'recipes/abs/abs.yaml')]));
   const file = out();
   writeModel(model, file);
