@@ -1,4 +1,4 @@
-import { XMLParser, XMLValidator } from 'fast-xml-parser';
+import { XMLValidator } from 'fast-xml-parser';
 
 /**
  * A small ordered XML tree: what the OpenVINO codec reads, keeps and writes.
@@ -108,25 +108,6 @@ export function textOf(el: XmlElement): string {
  */
 export const MAX_DEPTH = 100;
 
-const parser = new XMLParser({
-  preserveOrder: true,
-  ignoreAttributes: false,
-  attributeNamePrefix: '',
-  parseAttributeValue: false,
-  parseTagValue: false,
-  trimValues: true,
-  // Entities are decoded by decodeEntities below: only the five XML ones and
-  // character references, never DOCTYPE-defined ones.
-  processEntities: false,
-  commentPropName: '#comment',
-  ignoreDeclaration: false,
-  // Kept so the declaration comes through; other processing instructions are skipped in convert().
-  ignorePiTags: false,
-  maxNestedTags: MAX_DEPTH,
-});
-
-type FxpNode = Record<string, unknown>;
-
 /** Parses an XML text; throws XmlSyntaxError on malformed input. */
 export function parseXml(text: string): XmlDocument {
   // A DOCTYPE can define entities that expand without bound; IR files never have one.
@@ -146,141 +127,126 @@ export function parseXml(text: string): XmlDocument {
     }
     throw new XmlSyntaxError(valid.err.msg, valid.err.line, valid.err.col);
   }
-  let raw: FxpNode[];
-  try {
-    raw = parser.parse(text) as FxpNode[];
-  } catch (e) {
-    // The validator accepted the text, so what the parser refuses is a limit (nesting depth).
-    const { line, col } = lineColAt(text, deepestOpening(text));
-    const message = /nested/i.test((e as Error).message) ? `elements are nested deeper than ${MAX_DEPTH} levels` : (e as Error).message;
-    throw new XmlSyntaxError(message, line, col);
-  }
-  const ranges = elementRanges(text);
-  const positions: Positions = { parsed: { text, lined: true }, starts: ranges.starts, ends: ranges.ends, next: 0 };
-  let declaration: Record<string, string> | undefined;
-  let root: XmlElement | undefined;
+  const doc = buildDocument(text);
+  if (!doc.root) throw new XmlSyntaxError('no root element', 1, 1);
+  return doc as XmlDocument;
+}
+
+/**
+ * Builds the tree of a text the validator accepted, in one pass: elements
+ * with their attributes (entities decoded), text (trimmed, blank text
+ * dropped, entities decoded; CDATA as written), comments; processing
+ * instructions other than the declaration are skipped. Each element notes its
+ * place in the text as it is made.
+ */
+function buildDocument(text: string): Partial<XmlDocument> {
+  const parsed: ParsedText = { text, lined: true };
+  const doc: Partial<XmlDocument> = {};
   const before: string[] = [];
   const after: string[] = [];
-  for (const n of raw) {
-    if ('?xml' in n) declaration = decodeAttrs(n[':@']);
-    else if ('#comment' in n) (root ? after : before).push(commentText(n));
-    else if (!('#text' in n) && !isPi(n)) {
-      const el = convert(n, positions);
-      if (root) throw new XmlSyntaxError(`a second root element <${el.name}>`, 1, 1);
-      root = el;
+  const stack: XmlElement[] = [];
+  // An IR repeats a dozen element names hundreds of thousands of times: one string each.
+  const names = new Map<string, string>();
+  const upTo = (marker: string, from: number): number => {
+    const at = text.indexOf(marker, from);
+    return at < 0 ? text.length : at;
+  };
+  const addText = (raw: string, decode: boolean): void => {
+    const top = stack[stack.length - 1];
+    const t = decode ? raw.trim() : raw;
+    if (top && t !== '') top.children.push({ text: decode ? decodeEntities(t) : t });
+  };
+  let i = 0;
+  while (i < text.length) {
+    const lt = text.indexOf('<', i);
+    addText(text.slice(i, lt < 0 ? text.length : lt), true);
+    if (lt < 0) break;
+    if (text.startsWith('<!--', lt)) {
+      const close = upTo('-->', lt + 4);
+      const comment = text.slice(lt + 4, close);
+      const top = stack[stack.length - 1];
+      if (top) top.children.push({ comment });
+      else (doc.root ? after : before).push(comment);
+      i = close + 3;
+    } else if (text.startsWith('<![CDATA[', lt)) {
+      const close = upTo(']]>', lt + 9);
+      addText(text.slice(lt + 9, close), false);
+      i = close + 3;
+    } else if (text.startsWith('<?', lt)) {
+      const close = upTo('?>', lt + 2);
+      if (/^<\?xml\s/.test(text.slice(lt, lt + 6)) && !doc.root && stack.length === 0) doc.declaration = attributesIn(text, lt + 5, close);
+      i = close + 2;
+    } else if (text.startsWith('<!', lt)) {
+      i = upTo('>', lt + 2) + 1;
+    } else if (text.charCodeAt(lt + 1) === 0x2f /* / */) {
+      const gt = upTo('>', lt + 2);
+      const el = stack.pop() as (XmlElement & WithSource) | undefined;
+      if (el) el[END] = gt + 1;
+      i = gt + 1;
+    } else {
+      let j = lt + 1;
+      while (j < text.length && !isNameEnd(text.charCodeAt(j))) j++;
+      const written = text.slice(lt + 1, j);
+      let name = names.get(written);
+      if (name === undefined) names.set(written, (name = written));
+      const gt = tagEnd(text, j);
+      const selfClosing = text.charCodeAt(gt - 1) === 0x2f;
+      const el: XmlElement & WithSource = {
+        name,
+        attrs: attributesIn(text, j, selfClosing ? gt - 1 : gt),
+        children: [],
+        [TEXT]: parsed,
+        [START]: lt,
+        [END]: selfClosing ? gt + 1 : -1,
+      };
+      const top = stack[stack.length - 1];
+      if (top) top.children.push(el);
+      else if (doc.root) throw new XmlSyntaxError(`a second root element <${name}>`, ...lineColOf(text, lt));
+      else doc.root = el;
+      if (!selfClosing) {
+        stack.push(el);
+        if (stack.length > MAX_DEPTH) throw new XmlSyntaxError(`elements are nested deeper than ${MAX_DEPTH} levels`, ...lineColOf(text, lt));
+      }
+      i = gt + 1;
     }
   }
-  if (!root) throw new XmlSyntaxError('no root element', 1, 1);
-  // Every element was given the next range in document order: the counts must agree too.
-  if (positions.next !== positions.starts.length) positions.parsed.lined = false;
-  const doc: XmlDocument = { declaration, root };
   if (before.length > 0) doc.before = before;
   if (after.length > 0) doc.after = after;
   return doc;
 }
 
-/**
- * Start and end offsets of every element of a well-formed text, in the order
- * their start tags come (the parsed tree's preorder).
- */
-function elementRanges(text: string): { starts: number[]; ends: number[] } {
-  const starts: number[] = [];
-  const ends: number[] = [];
-  const open: number[] = [];
-  const skipPast = (from: number, marker: string): number => {
-    const at = text.indexOf(marker, from);
-    return at < 0 ? text.length : at + marker.length;
-  };
-  let i = 0;
-  for (let lt = text.indexOf('<', i); lt >= 0; lt = text.indexOf('<', i)) {
-    if (text.startsWith('<!--', lt)) i = skipPast(lt + 4, '-->');
-    else if (text.startsWith('<![CDATA[', lt)) i = skipPast(lt + 9, ']]>');
-    else if (text.startsWith('<?', lt)) i = skipPast(lt + 2, '?>');
-    else if (text.startsWith('<!', lt)) i = skipPast(lt + 2, '>');
-    else if (text.charCodeAt(lt + 1) === 0x2f /* / */) {
-      i = skipPast(lt + 2, '>');
-      const k = open.pop();
-      if (k !== undefined) ends[k] = i;
-    } else {
-      // A start tag: a '>' inside a quoted attribute value does not end it.
-      let j = lt + 1;
-      let quote = 0;
-      for (; j < text.length; j++) {
-        const c = text.charCodeAt(j);
-        if (quote) {
-          if (c === quote) quote = 0;
-        } else if (c === 0x22 || c === 0x27) quote = c;
-        else if (c === 0x3e /* > */) break;
-      }
-      const selfClosing = text.charCodeAt(j - 1) === 0x2f;
-      starts.push(lt);
-      ends.push(selfClosing ? j + 1 : -1);
-      if (!selfClosing) open.push(starts.length - 1);
-      i = j + 1;
-    }
+function lineColOf(text: string, index: number): [number, number] {
+  const { line, col } = lineColAt(text, index);
+  return [line, col];
+}
+
+/** Whitespace, '/' or '>': where an element name ends. */
+function isNameEnd(c: number): boolean {
+  return c === 0x20 || c === 0x09 || c === 0x0a || c === 0x0d || c === 0x2f || c === 0x3e;
+}
+
+/** The '>' that ends the tag whose attributes start at `from` (a '>' inside a quoted value does not). */
+function tagEnd(text: string, from: number): number {
+  let quote = 0;
+  for (let j = from; j < text.length; j++) {
+    const c = text.charCodeAt(j);
+    if (quote) {
+      if (c === quote) quote = 0;
+    } else if (c === 0x22 || c === 0x27) quote = c;
+    else if (c === 0x3e) return j;
   }
-  return { starts, ends };
+  return text.length;
 }
 
-/** The element ranges of a text being parsed, handed out in document order as convert() makes elements. */
-interface Positions {
-  readonly parsed: ParsedText;
-  readonly starts: number[];
-  readonly ends: number[];
-  next: number;
-}
-
-/** Where the element that first passes MAX_DEPTH opens (0 when none does): for the error's line and column. */
-function deepestOpening(text: string): number {
-  let depth = 0;
-  const tags = /<(\/?)([A-Za-z_][^\s/>]*)[^>]*?(\/?)>|<!--[\s\S]*?-->|<\?[\s\S]*?\?>/g;
-  for (let m = tags.exec(text); m; m = tags.exec(text)) {
-    if (m[2] === undefined) continue;
-    if (m[1] === '/') depth--;
-    else if (m[3] !== '/' && ++depth > MAX_DEPTH) return m.index;
+/** `name="value"` pairs of a tag between `from` and `to`, values with entities decoded, in order. */
+function attributesIn(text: string, from: number, to: number): Record<string, string> {
+  const attrs: Record<string, string> = {};
+  const pair = /\s*([^\s=/>?]+)\s*=\s*(?:"([^"]*)"|'([^']*)')/y;
+  pair.lastIndex = from;
+  for (let m = pair.exec(text); m && m.index < to; m = pair.exec(text)) {
+    attrs[m[1]!] = decodeEntities(m[2] ?? m[3] ?? '');
   }
-  return 0;
-}
-
-function commentText(n: FxpNode): string {
-  const c = n['#comment'] as FxpNode[];
-  return c.map((x) => String(x['#text'] ?? '')).join('');
-}
-
-function convert(n: FxpNode, positions: Positions): XmlElement {
-  const name = Object.keys(n).find((k) => k !== ':@');
-  if (name === undefined) throw new XmlSyntaxError('empty element', 1, 1);
-  const kids = n[name] as FxpNode[];
-  const at = positions.next++;
-  const start = positions.starts[at] ?? -1;
-  const end = positions.ends[at] ?? -1;
-  // Each range must be the element it is given to; else the text is not what was parsed.
-  if (end < 0 || !positions.parsed.text.startsWith(`<${name}`, start)) positions.parsed.lined = false;
-  const children: XmlNode[] = [];
-  for (const k of kids) {
-    if ('#text' in k) {
-      const t = String(k['#text']);
-      if (t.trim() !== '') children.push({ text: decodeEntities(t) });
-    } else if ('#comment' in k) {
-      children.push({ comment: commentText(k) });
-    } else if (!isPi(k)) {
-      children.push(convert(k, positions));
-    }
-  }
-  const el: XmlElement & WithSource = { name, attrs: decodeAttrs(n[':@']), children, [TEXT]: positions.parsed, [START]: start, [END]: end };
-  return el;
-}
-
-function isPi(n: FxpNode): boolean {
-  return Object.keys(n).some((k) => k.startsWith('?'));
-}
-
-function decodeAttrs(a: unknown): Record<string, string> {
-  const out: Record<string, string> = {};
-  if (a && typeof a === 'object') {
-    for (const [k, v] of Object.entries(a as Record<string, unknown>)) out[k] = decodeEntities(String(v));
-  }
-  return out;
+  return attrs;
 }
 
 const NAMED: Record<string, string> = { amp: '&', lt: '<', gt: '>', quot: '"', apos: "'" };

@@ -91,3 +91,8 @@ test.each(Array.from({ length: 60 }, (_, i) => i + 1))('seed %i: a document writ
   // Newly written lines end as the source's do.
   expect(written.replace(/\r\n/g, '')).not.toContain(nl === '\r\n' ? '\n' : '\r');
 });
+
+test('CDATA is text as written (no entities decoded in it); text outside it is trimmed and decoded', () => {
+  const doc = parseXml('<net><a> x &lt; y <![CDATA[ p &amp; q ]]></a></net>');
+  expect((doc.root.children[0] as XmlElement).children).toEqual([{ text: 'x < y' }, { text: ' p &amp; q ' }]);
+});
