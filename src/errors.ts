@@ -120,11 +120,11 @@ export class CheckFailedError extends RecipeToolError {}
 /**
  * An action's parameters do not fit the model it runs on (an input it does
  * not have, a size that clashes with a fixed one). The compiled rule rethrows
- * it as ActionRefusedError, located at the rule.
+ * it as ActionRefusedError, located where the parameters were given.
  */
 export class ActionError extends RecipeToolError {}
 
-/** An action rule that could not run on this model: `file:line:col error [rule] message`, nothing changed by it. */
+/** An action rule that could not run on this model: `file:line:col error [rule] message`; the run stops and writes nothing. */
 export class ActionRefusedError extends CheckFailedError {
   readonly ruleId: string;
   constructor(location: RecipeLocation, ruleId: string, reason: string, hint?: string) {
