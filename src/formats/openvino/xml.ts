@@ -182,7 +182,11 @@ function buildDocument(text: string): Partial<XmlDocument> {
     } else if (text.charCodeAt(lt + 1) === 0x2f /* / */) {
       const gt = upTo('>', lt + 2);
       const el = stack.pop() as (XmlElement & WithSource) | undefined;
-      if (el) el[END] = gt + 1;
+      if (el) {
+        el[END] = gt + 1;
+        // An array grown by push keeps room for 17 items; the tree is kept while the model is: exact sizes.
+        if (el.children.length > 0) el.children = el.children.slice();
+      }
       i = gt + 1;
     } else {
       let j = lt + 1;
