@@ -6,7 +6,7 @@
  * Build first (`npm run build`), then compile and run this file:
  *
  *   npx tsc --outDir /tmp/recipe-bench --module commonjs --target es2022 --types node bench/roundtrip-openvino.ts
- *   node /tmp/recipe-bench/roundtrip-openvino.js [--size-mb 110] [--runs 3] [--cli dist/cli/main.js] [--keep]
+ *   node /tmp/recipe-bench/roundtrip-openvino.js [--size-mb 110] [--adds 300] [--runs 3] [--cli dist/cli/main.js] [--keep]
  *
  * Only Node built-ins are used, so the numbers measure the CLI as shipped.
  */
@@ -19,6 +19,8 @@ import { parseOptions } from './options';
 
 interface Options {
   sizeMb: number;
+  /** Add layers in the chain: what makes the XML large. */
+  adds: number;
   runs: number;
   cli: string;
   keep: boolean;
@@ -27,10 +29,10 @@ interface Options {
 
 /**
  * Writes `model.xml` + `model.bin`: a Parameter [1, N], one large Const, and a
- * chain of 300 Add layers with small constants (half of them identical, so the
- * writer's deduplication has work to do), then a Result.
+ * chain of `adds` Add layers with small constants (half of them identical, so
+ * the writer's deduplication has work to do), then a Result.
  */
-function generate(dir: string, sizeMb: number): { xml: string; bin: string; bytes: number; bigBytes: number } {
+function generate(dir: string, sizeMb: number, adds: number): { xml: string; bin: string; bytes: number; bigBytes: number } {
   const n = Math.floor((sizeMb * 1024 * 1024) / 4);
   const xmlPath = path.join(dir, 'model.xml');
   const binPath = path.join(dir, 'model.bin');
@@ -65,7 +67,7 @@ function generate(dir: string, sizeMb: number): { xml: string; bin: string; byte
   edges.push('\t\t<edge from-layer="0" from-port="0" to-layer="2" to-port="0" />\n', '\t\t<edge from-layer="1" from-port="0" to-layer="2" to-port="1" />\n');
   let prev = 2;
   let id = 3;
-  for (let k = 0; k < 300; k++) {
+  for (let k = 0; k < adds; k++) {
     const value = new Float32Array([k % 2 === 0 ? 1 : k]);
     fs.writeSync(fd, new Uint8Array(value.buffer));
     const c = id++;
@@ -127,15 +129,15 @@ function cp(input: { xml: string; bin: string }, dir: string): number {
 function main(): void {
   const opts = parseOptions<Options>(
     process.argv.slice(2),
-    { '--size-mb': ['sizeMb', 'number'], '--runs': ['runs', 'number'], '--cli': ['cli', 'path'], '--keep': ['keep', 'switch'] },
-    { sizeMb: 110, runs: 3, cli: path.resolve('dist/cli/main.js'), keep: false },
+    { '--size-mb': ['sizeMb', 'number'], '--adds': ['adds', 'number'], '--runs': ['runs', 'number'], '--cli': ['cli', 'path'], '--keep': ['keep', 'switch'] },
+    { sizeMb: 110, adds: 300, runs: 3, cli: path.resolve('dist/cli/main.js'), keep: false },
   );
   if (!fs.existsSync(opts.cli)) throw new Error(`${opts.cli} not found: run 'npm run build' first, or pass --cli`);
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'recipe-bench-ov-'));
   try {
     const preload = path.join(dir, 'peak-rss.js');
     fs.writeFileSync(preload, "process.on('exit', () => process.stderr.write(`maxrss-kb ${process.resourceUsage().maxRSS}\\n`));\n");
-    const input = generate(dir, opts.sizeMb);
+    const input = generate(dir, opts.sizeMb, opts.adds);
     const output = path.join(dir, 'out', 'copy.xml');
     fs.mkdirSync(path.dirname(output));
     const emptyNode = spawnSync(process.execPath, ['--require', preload, '-e', ''], { encoding: 'utf8' });
@@ -151,7 +153,7 @@ function main(): void {
       peaks.push(r.peakRss);
     }
     const binOut = output.replace(/\.xml$/, '.bin');
-    // The large Const comes first in both bins; the 300 small ones shrink to 151 by deduplication.
+    // The large Const comes first in both bins; the small ones shrink to about half by deduplication.
     const sameBig = sha256(binOut, input.bigBytes) === sha256(input.bin, input.bigBytes);
     const mb = (b: number): string => `${(b / 1024 / 1024).toFixed(1)} MB`;
     const peak = Math.max(...peaks);
