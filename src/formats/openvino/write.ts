@@ -25,6 +25,7 @@ import {
   childElements,
   cloneElement,
   DEFAULT_STYLE,
+  shallowCopy,
   isElement,
   sameTree,
   serializeXml,
@@ -324,11 +325,11 @@ class IrWriter {
   private parameterLayer(p: Placed, v: Value, n: OvValueNative | undefined): XmlElement {
     const portId = p.outPorts[0]!;
     if (n?.layer) {
-      const el = cloneElement(n.layer);
+      const el = shallowCopy(n.layer);
       el.attrs.id = p.id;
       const unchanged = signature(v) === n.sig;
       if (!unchanged) {
-        const data = childElement(el, 'data');
+        const data = editableChild(el, 'data');
         if (data) {
           if (v.dtype && dtypeOfElementType(data.attrs.element_type ?? '') !== v.dtype) {
             data.attrs.element_type = this.elementType(v.dtype, v.name);
@@ -336,7 +337,7 @@ class IrWriter {
           data.attrs.shape = keepBounds(v.shape, this.shapeText(v.shape).split(','), data.attrs.shape?.split(',')).join(',');
         }
       }
-      const out = childElement(el, 'output')!;
+      const out = editableChild(el, 'output')!;
       const own = childElement(n.layer, 'output')?.children.includes(n.port) ?? false;
       const port = this.port(n.port, portId, v, unchanged && own, true);
       replaceChild(out, n.port, port);
@@ -356,16 +357,16 @@ class IrWriter {
     const size = String(stored.byteLength);
     const portId = p.outPorts[0]!;
     if (n?.layer) {
-      const el = cloneElement(n.layer);
+      const el = shallowCopy(n.layer);
       el.attrs.id = p.id;
-      const data = childElement(el, 'data')!;
+      const data = editableChild(el, 'data')!;
       if (t !== n.tensor) {
         if (dtypeOfElementType(data.attrs.element_type ?? '') !== t.dtype) data.attrs.element_type = this.elementType(t.dtype, v.name);
         data.attrs.shape = t.shape.join(',');
       }
       data.attrs.offset = offset;
       data.attrs.size = size;
-      const out = childElement(el, 'output')!;
+      const out = editableChild(el, 'output')!;
       const unchanged = signature(v) === n.sig && (childElement(n.layer, 'output')?.children.includes(n.port) ?? false);
       const port = this.port(n.port, portId, v, unchanged, true);
       replaceChild(out, n.port, port);
@@ -382,7 +383,8 @@ class IrWriter {
   }
 
   private nodeLayer(p: Placed, node: Node, n: OvNodeNative | undefined): XmlElement {
-    const el: XmlElement = n ? cloneElement(n.layer) : layer(p.id, node.name, node.op, node.domain, []);
+    // Its sections are replaced below, not edited; a body whose Consts move is edited, so copied whole.
+    const el: XmlElement = n ? (n.nestedConsts.length > 0 ? cloneElement(n.layer) : shallowCopy(n.layer)) : layer(p.id, node.name, node.op, node.domain, []);
     el.attrs.id = p.id;
     el.attrs.name = node.name;
     el.attrs.type = node.op;
@@ -426,9 +428,9 @@ class IrWriter {
   private resultLayer(p: Placed, v: Value, n: OvResultNative | undefined): XmlElement {
     const portId = p.inPorts[0]!;
     if (n) {
-      const el = cloneElement(n.layer);
+      const el = shallowCopy(n.layer);
       el.attrs.id = p.id;
-      const input = childElement(el, 'input');
+      const input = editableChild(el, 'input');
       const raw = input?.children.find(isPort);
       const keep = raw !== undefined && n.inputAtRead === v && n.inputSig === signature(v);
       const port = this.port(raw, portId, v, keep, this.irVersion >= 11);
@@ -447,7 +449,7 @@ class IrWriter {
   /** A `<port>`: the one read when nothing about its value changed, else regenerated from the value. */
   private port(raw: XmlElement | undefined, id: string, v: Value | null, keep: boolean, precision: boolean): XmlElement {
     if (raw && keep) {
-      const el = cloneElement(raw);
+      const el = shallowCopy(raw);
       el.attrs.id = id;
       return el;
     }
@@ -460,7 +462,7 @@ class IrWriter {
     const readDims = raw?.children.filter((c): c is XmlElement => isElement(c) && c.name === 'dim').map((d) => textOf(d));
     const dimTexts = keepBounds(v?.shape, (v?.shape ?? []).map(portDim), readDims);
     const dims: XmlElement[] = dimTexts.map((text) => ({ name: 'dim', attrs: {}, children: [{ text }] }));
-    const rest = raw ? raw.children.filter((c) => !(isElement(c) && c.name === 'dim')).map(cloneNode) : [];
+    const rest = raw ? raw.children.filter((c) => !(isElement(c) && c.name === 'dim')) : [];
     return { name: 'port', attrs, children: [...dims, ...rest] };
   }
 
@@ -513,7 +515,7 @@ class IrWriter {
         const read = this.native?.edgeOrder.get(`${from.layer}:${from.port}->${to.layer}:${to.port}`);
         const raw = read !== undefined ? rawEdges[read]?.el : undefined;
         const el: XmlElement = raw
-          ? cloneElement(raw)
+          ? raw
           : { name: 'edge', attrs: { 'from-layer': from.layer, 'from-port': from.port, 'to-layer': to.layer, 'to-port': to.port }, children: [] };
         list.push({ el, key: read ?? 1e12 + extra++ });
       });
@@ -550,8 +552,8 @@ class IrWriter {
       if (!isElement(c)) return c;
       if (c.name === 'layers') return { ...layersEl, attrs: { ...c.attrs } };
       if (c.name === 'edges') return { ...edges, attrs: { ...c.attrs } };
-      if (c.name === 'rt_info') return this.rtInfo(c) ?? cloneElement(c);
-      return cloneElement(c);
+      if (c.name === 'rt_info') return this.rtInfo(c) ?? c;
+      return c;
     });
     if (!childElement(raw, 'edges') && edges.children.length > 0) children.splice(children.indexOf(layersEl) + 1, 0, edges);
     if (!childElement(raw, 'rt_info') && this.model.metadata.length > 0) {
@@ -626,10 +628,6 @@ function isPort(c: XmlNode): c is XmlElement {
   return isElement(c) && c.name === 'port';
 }
 
-function cloneNode(c: XmlNode): XmlNode {
-  return isElement(c) ? cloneElement(c) : c;
-}
-
 function layer(id: string, name: string, type: string, version: string, children: XmlElement[]): XmlElement {
   const attrs: Record<string, string> = { id, name, type };
   if (version) attrs.version = version;
@@ -640,12 +638,22 @@ function rawLayer(item: Item): XmlElement | undefined {
   return item.native?.layer;
 }
 
-/** Replaces child `old` of `parent` by `el` in place (or appends it). */
+/** Replaces child `old` of `parent` (a copy) by `el` in place (or appends it). */
 function replaceChild(parent: XmlElement, old: XmlElement, el: XmlElement): void {
-  // The parent is a clone: find the old port by position among ports.
-  const i = parent.children.findIndex((c) => isElement(c) && sameTree(c, old));
+  // A shallow copy shares its children; a deep one holds an equal tree.
+  let i = parent.children.indexOf(old);
+  if (i < 0) i = parent.children.findIndex((c) => isElement(c) && sameTree(c, old));
   if (i >= 0) parent.children[i] = el;
   else parent.children.push(el);
+}
+
+/** Child `name` of `parent` (a copy), replaced by a copy of itself that may be edited; its own children stay shared. */
+function editableChild(parent: XmlElement, name: string): XmlElement | undefined {
+  const i = parent.children.findIndex((c) => isElement(c) && c.name === name);
+  if (i < 0) return undefined;
+  const copy = shallowCopy(parent.children[i] as XmlElement);
+  parent.children[i] = copy;
+  return copy;
 }
 
 /** Puts section `name` in place of the existing one, or after the sections listed in `after`. */

@@ -329,14 +329,16 @@ export function sourceTextOf(el: XmlElement): string | undefined {
 }
 
 /**
- * The read text of a clone that is still the tree it was cloned from, with
- * the indentation of its line; else undefined. (A parsed element itself may
- * have been edited in place since, so only clones are trusted.)
+ * The read text of an element that is still what was read (a parsed element,
+ * or a copy of one that is still the same tree), with the indentation of its
+ * line; else undefined. Parsed elements are never edited: the OpenVINO
+ * writer copies what it changes (test/formats/openvino/changes.test.ts checks).
  */
 function asRead(el: XmlElement): string | undefined {
-  const origin = (el as WithSource)[ORIGIN] as (XmlElement & WithSource) | undefined;
+  const placed = el as WithSource;
+  const origin = (placed[ORIGIN] ?? (placed[TEXT] ? el : undefined)) as (XmlElement & WithSource) | undefined;
   const parsed = origin?.[TEXT];
-  if (!origin || !parsed?.lined || !sameTree(el, origin)) return undefined;
+  if (!origin || !parsed?.lined || (origin !== el && !sameTree(el, origin))) return undefined;
   const { text } = parsed;
   const start = origin[START]!;
   const lineStart = text.lastIndexOf('\n', start - 1) + 1;
@@ -392,6 +394,19 @@ export function sameTree(a: XmlNode, b: XmlNode): boolean {
   }
   if ('text' in a) return 'text' in b && a.text === b.text;
   return 'comment' in b && a.comment === b.comment;
+}
+
+/**
+ * A copy with attributes and a list of children of its own, the children
+ * themselves shared: for a writer that replaces children rather than editing
+ * them. It keeps its original's place in the text read.
+ */
+export function shallowCopy(el: XmlElement): XmlElement {
+  const placed = el as WithSource;
+  const origin = placed[ORIGIN] ?? (placed[TEXT] ? el : undefined);
+  if (!origin) return { name: el.name, attrs: { ...el.attrs }, children: [...el.children] };
+  const copy: XmlElement & WithSource = { name: el.name, attrs: { ...el.attrs }, children: [...el.children], [ORIGIN]: origin };
+  return copy;
 }
 
 /** A deep copy, so a written tree never aliases the tree kept from reading; it keeps its original's place in the text read. */

@@ -8,6 +8,7 @@ import { loadBundle } from '../../../src/recipe/bundle';
 import { applyBundle } from '../../../src/recipe/run';
 import { BytesData, StringData, Tensor } from '../../../src/ir/tensor';
 import { ROOT, corpusOpenvinoModels, tempDir } from '../../helpers/corpus';
+import { parseXml, sameTree, type XmlElement } from '../../../src/formats/openvino/xml';
 import { constRanges, writeOneLayerIr, xmlTreeOf } from '../../helpers/openvino-build';
 
 /** What a rewrite changes is written where the reader finds it again; what it leaves alone stays as it was. */
@@ -216,6 +217,25 @@ describe('hand-written IR: strings, u1, a TensorIterator body with its own Const
     fs.mkdirSync(dir, { recursive: true });
     fs.writeFileSync(xml, text);
     fs.writeFileSync(xml.replace(/\.xml$/, '.bin'), bin);
+  });
+
+  test('writing never edits the tree kept from reading: written twice after changes, the tree is still the text read', () => {
+    const model = readModel(xml);
+    const native = model.native as { doc: { root: XmlElement } };
+    const g = model.graph;
+    // Changes of every kind: a renamed input, a new layer before the TensorIterator, metadata.
+    g.renameValue(g.inputs[0]!, 'x_renamed');
+    const ti = g.nodes[0]!;
+    const neg = g.addNode({ op: 'Negative', domain: 'opset1', name: 'neg', inputs: [ti.input(0)!], outputs: ['neg_out'] });
+    ti.setInput(0, neg.output(0));
+    model.setMetadata('k', 'v');
+    const first = out();
+    const second = out();
+    writeModel(model, first);
+    expect(sameTree(native.doc.root, parseXml(text).root)).toBe(true);
+    writeModel(model, second);
+    expect(sameTree(native.doc.root, parseXml(text).root)).toBe(true);
+    expect(fs.readFileSync(second, 'utf8')).toBe(fs.readFileSync(first, 'utf8'));
   });
 
   test('reads the string Const as strings and the u1 Const as opaque bytes', () => {
