@@ -106,6 +106,16 @@ export function carryStaticShapes(
   return { filled, stuck };
 }
 
+/**
+ * Declares the static shapes of the values a rewrite added without one (a
+ * split convolution's slices, a Reshape's output) in a format whose file gives
+ * every tensor its shape (TFLite, OpenVINO IR), where a reader shows an
+ * undeclared one as a scalar. Values read from the file keep what they declare.
+ */
+export function declareAddedShapes(graph: Graph, ruleFor: (node: Node) => ShapeRule | undefined): number {
+  return carryStaticShapes(graph, ruleFor, (v) => v.native === undefined && v.shape === undefined).filled;
+}
+
 /*
  * Shape arithmetic the three formats' rules share; each format reads its own
  * attributes and inputs and calls these.

@@ -1,5 +1,6 @@
-import { declareAddedShapes as declareOpenvinoShapes } from '../formats/openvino/shapes';
-import { declareAddedShapes as declareTfliteShapes } from '../formats/tflite/shapes';
+import { shapeRuleOf as openvinoShapeRule } from '../formats/openvino/shapes';
+import { shapeRuleOf as tfliteShapeRule } from '../formats/tflite/shapes';
+import { declareAddedShapes } from '../ir/static-shapes';
 import type { Model } from '../ir/model';
 import { applyRules, type ApplyReport, type Progress } from '../rewrite/driver';
 import { bundleTarget, type Bundle } from './bundle';
@@ -47,8 +48,8 @@ export function applyBundle(model: Model, bundle: Bundle, options: RunOptions = 
     onProgress: options.onProgress,
   });
   // Shapes the rules' elementwise results do not already have (a split convolution's slices, a Concat).
-  const declareShapes = model.format === 'openvino' ? declareOpenvinoShapes : model.format === 'tflite' ? declareTfliteShapes : undefined;
-  if (declareShapes && report.rules.some((r) => r.rewrites > 0)) for (const g of model.allGraphs()) declareShapes(g);
+  const shapeRule = model.format === 'openvino' ? openvinoShapeRule : model.format === 'tflite' ? tfliteShapeRule : undefined;
+  if (shapeRule && report.rules.some((r) => r.rewrites > 0)) for (const g of model.allGraphs()) declareAddedShapes(g, shapeRule);
   const applied = bundle.recipes.map((r) => ({ name: r.name, version: r.version ?? null, sha256: r.sha256 }));
   recordApplied(model, applied);
   return { ...report, target, skipped: compiled.skipped, applied };

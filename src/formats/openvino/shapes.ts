@@ -27,17 +27,12 @@ import {
  * table stop the sizes on their path (OpenVINO infers them again on load).
  */
 export function propagateStaticShapes(graph: Graph): { filled: number; stuck: Node[] } {
-  return carryStaticShapes(graph, (node) => SHAPE_RULES[node.op]);
+  return carryStaticShapes(graph, shapeRuleOf);
 }
 
-/**
- * Declares the static shapes of the tensors a rewrite added without one (a
- * split convolution's slices, a Reshape's output): the file gives every other
- * tensor its shape, and a reader shows an undeclared one as a scalar. Values
- * read from the file keep what they declare.
- */
-export function declareAddedShapes(graph: Graph): number {
-  return carryStaticShapes(graph, (node) => SHAPE_RULES[node.op], (v) => v.native === undefined && v.shape === undefined).filled;
+/** The rule that computes a node's output shapes, where the table has one. */
+export function shapeRuleOf(node: Node): ShapeRule | undefined {
+  return SHAPE_RULES[node.op];
 }
 
 /** A `<data>` attribute as text ("2,2", "numpy", "true"). */

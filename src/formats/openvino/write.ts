@@ -638,11 +638,9 @@ function rawLayer(item: Item): XmlElement | undefined {
   return item.native?.layer;
 }
 
-/** Replaces child `old` of `parent` (a copy) by `el` in place (or appends it). */
+/** Replaces child `old` of `parent` (a shallow copy, sharing its children) by `el` in place (or appends it). */
 function replaceChild(parent: XmlElement, old: XmlElement, el: XmlElement): void {
-  // A shallow copy shares its children; a deep one holds an equal tree.
-  let i = parent.children.indexOf(old);
-  if (i < 0) i = parent.children.findIndex((c) => isElement(c) && sameTree(c, old));
+  const i = parent.children.indexOf(old);
   if (i >= 0) parent.children[i] = el;
   else parent.children.push(el);
 }

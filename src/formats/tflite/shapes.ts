@@ -27,17 +27,12 @@ import {
  * operators not in the table stop the propagation on their path.
  */
 export function propagateStaticShapes(graph: Graph): { filled: number; stuck: Node[] } {
-  return carryStaticShapes(graph, (node) => (node.domain === '' ? SHAPE_RULES[node.op] : undefined));
+  return carryStaticShapes(graph, shapeRuleOf);
 }
 
-/**
- * Declares the static shapes of the tensors a rewrite added without one (a
- * split convolution's slices, a Reshape's output): the file gives every other
- * tensor its shape, and a reader shows an undeclared one as a scalar. Values
- * read from the file keep what they declare.
- */
-export function declareAddedShapes(graph: Graph): number {
-  return carryStaticShapes(graph, (node) => (node.domain === '' ? SHAPE_RULES[node.op] : undefined), (v) => v.native === undefined && v.shape === undefined).filled;
+/** The rule that computes a node's output shapes, where the table has one. */
+export function shapeRuleOf(node: Node): ShapeRule | undefined {
+  return (node.domain === '' ? SHAPE_RULES[node.op] : undefined);
 }
 
 function intAttr(node: Node, name: string, fallback: number): number {
