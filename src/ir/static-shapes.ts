@@ -39,7 +39,11 @@ export function axisIn(axis: number, rank: number): number {
   return a;
 }
 
-/** NumPy broadcasting of static shapes; throws when they do not broadcast. */
+/**
+ * NumPy broadcasting of static shapes; throws when they do not broadcast. A
+ * NaN size (unknown, see partialShapes) broadcasts with 1 and with itself to
+ * NaN, and with a known size to that size, which it must then be or be 1.
+ */
 export function broadcastStatic(shapes: readonly (readonly number[])[]): number[] {
   const rank = Math.max(0, ...shapes.map((s) => s.length));
   const out: number[] = [];
@@ -48,7 +52,11 @@ export function broadcastStatic(shapes: readonly (readonly number[])[]): number[
     for (const s of shapes) {
       const d = s[s.length - rank + i] ?? 1;
       if (d === 1) continue;
-      if (size !== 1 && size !== d) throw new Error('shapes do not broadcast');
+      if (Number.isNaN(d)) {
+        if (size === 1) size = d;
+        continue;
+      }
+      if (size !== 1 && !Number.isNaN(size) && size !== d) throw new Error('shapes do not broadcast');
       size = d;
     }
     out.push(size);
@@ -58,8 +66,13 @@ export function broadcastStatic(shapes: readonly (readonly number[])[]): number[
 
 export const product = (dims: readonly number[]): number => dims.reduce((p, d) => p * d, 1);
 
-/** The shape a reshape of `count` elements to `target` gives (one -1 is what is left), or undefined when the sizes do not fit. */
+/**
+ * The shape a reshape of `count` elements to `target` gives (one -1 is what
+ * is left), or undefined when the sizes do not fit. An unknown (NaN) count
+ * leaves the -1 unknown.
+ */
 export function reshaped(count: number, target: readonly number[]): number[] | undefined {
+  if (Number.isNaN(count)) return target.filter((d) => d === -1).length > 1 ? undefined : target.map((d) => (d === -1 ? Number.NaN : d));
   const known = product(target.filter((d) => d !== -1));
   const open = target.filter((d) => d === -1).length;
   if (open > 1 || (open === 1 && (known === 0 || count % known !== 0))) return undefined;
@@ -71,13 +84,74 @@ export function reshaped(count: number, target: readonly number[]): number[] | u
 export type ShapeRule = (node: Node, inputs: readonly (number[] | undefined)[]) => number[][] | undefined;
 
 /**
+ * Sizes stood in for the unknown ones of a shape whose rank is known, to run
+ * a static rule over it. NaN carries through the arithmetic of the rules
+ * (Math.min and Math.max included), so a size clamped to a bound (a slice
+ * [0:100] of an unknown axis) still comes out unknown; the two primes,
+ * larger than real windows, catch code that would lose a NaN (a comparison).
+ * A size is known where all three runs give the same number.
+ */
+const PROBE_SIZES = [Number.NaN, 4099, 4111];
+
+/**
+ * Output shapes of a node whose inputs have known ranks and some unknown
+ * sizes: the rule is run once per probe size, with every unknown size set to
+ * it, and an output size is known where all runs agree. Undefined when a run
+ * fails or the runs disagree on a rank.
+ */
+function partialShapes(rule: ShapeRule, node: Node, inputs: readonly (Shape | undefined)[]): Shape[] | undefined {
+  const runs: number[][][] = [];
+  for (const probe of PROBE_SIZES) {
+    const probed = inputs.map((s) => s?.map((d) => (typeof d === 'number' && d >= 0 ? d : probe)));
+    let computed: number[][] | undefined;
+    try {
+      computed = rule(node, probed);
+    } catch {
+      return undefined;
+    }
+    const valid = (d: number): boolean => (Number.isNaN(probe) && Number.isNaN(d)) || (Number.isInteger(d) && d >= 0);
+    if (!computed || computed.length !== node.outputs.length || !computed.every((out) => out.every(valid))) return undefined;
+    runs.push(computed);
+  }
+  const [first, ...others] = runs as [number[][], ...number[][][]];
+  const shapes: Shape[] = [];
+  for (let i = 0; i < first.length; i++) {
+    const shape = first[i]!;
+    if (others.some((r) => r[i]!.length !== shape.length)) return undefined;
+    shapes.push(shape.map((d, j) => (!Number.isNaN(d) && others.every((r) => r[i]![j] === d) ? d : null)));
+  }
+  return shapes;
+}
+
+/** `declared` with the sizes `computed` knows where it has none; undefined when the two contradict each other. */
+function merged(declared: Shape | undefined, computed: Shape): Shape | undefined {
+  if (declared === undefined) return computed;
+  if (declared.length !== computed.length) return undefined;
+  const out: Shape = [];
+  for (let i = 0; i < declared.length; i++) {
+    const d = declared[i]!;
+    const c = computed[i]!;
+    const known = typeof d === 'number' && d >= 0;
+    if (known && typeof c === 'number' && c !== d) return undefined;
+    out.push(known ? d : typeof c === 'number' ? c : d);
+  }
+  return out;
+}
+
+const knownSizes = (shape: Shape | undefined): number => (shape ?? []).filter((d) => typeof d === 'number' && d >= 0).length;
+
+/**
  * Fills unknown sizes of a graph whose every tensor declares a shape (TFLite,
  * OpenVINO IR): nodes are visited in topological order (a rewrite earlier in
- * the bundle may have left new nodes at the end), and one whose inputs are all
- * known and whose outputs are not gets its outputs computed by its rule. A
+ * the bundle may have left new nodes at the end), and one whose inputs have
+ * known ranks and whose outputs have unknown sizes gets them computed by its
+ * rule. Where an input has unknown sizes, only the output sizes that do not
+ * depend on them are filled (partialShapes): fixing a batch of 1 in a model
+ * whose time axis stays open fixes the batch of every tensor after it. A
  * computed shape that contradicts a size the file gives is left alone. Nodes
- * without a rule stop the sizes on their path; the first such ones are
- * returned, for the report. `mayFill` limits which values get a shape.
+ * without a rule stop the sizes on their path; the first such ones among
+ * those with static inputs are returned, for the report. `mayFill` limits
+ * which values get a shape.
  */
 export function carryStaticShapes(
   graph: Graph,
@@ -88,18 +162,27 @@ export function carryStaticShapes(
   const stuck: Node[] = [];
   for (const node of nodesInOrder(graph)) {
     if (node.outputs.every((v) => isStatic(v.shape))) continue;
-    const inputs = node.inputs.map((v) => (v && isStatic(v.shape) ? v.shape : undefined));
-    if (node.inputs.some((v, i) => v !== null && inputs[i] === undefined)) continue;
+    if (node.inputs.some((v) => v !== null && v.shape === undefined)) continue;
+    const allStatic = node.inputs.every((v) => v === null || isStatic(v.shape));
     const rule = ruleFor(node);
-    const computed = rule ? computedShapes(() => rule(node, inputs)) : undefined;
-    if (!computed || computed.length !== node.outputs.length) {
-      stuck.push(node);
-      continue;
+    let computed: (Shape | undefined)[] | undefined;
+    if (allStatic) {
+      computed = rule ? computedShapes(() => rule(node, node.inputs.map((v) => (v ? (v.shape as number[]) : undefined)))) : undefined;
+      if (!computed || computed.length !== node.outputs.length) {
+        stuck.push(node);
+        continue;
+      }
+    } else {
+      const partial = rule ? partialShapes(rule, node, node.inputs.map((v) => v?.shape)) : undefined;
+      if (!partial) continue;
+      computed = partial;
     }
     node.outputs.forEach((v, i) => {
-      const shape = computed[i]!;
-      if (isStatic(v.shape) || !agrees(v.shape, shape) || !mayFill(v)) return;
-      v.shape = shape;
+      const shape = computed[i];
+      if (!shape || isStatic(v.shape) || !mayFill(v)) return;
+      const next = merged(v.shape, shape);
+      if (!next || (v.shape !== undefined && knownSizes(next) === knownSizes(v.shape))) return;
+      v.shape = next;
       filled++;
     });
   }
@@ -190,6 +273,6 @@ export function matmulShape(a: readonly number[], b: readonly number[], transpos
   if (a.length < 2 || b.length < 2) return undefined;
   const [m, k1] = transposeA ? [a.at(-1)!, a.at(-2)!] : [a.at(-2)!, a.at(-1)!];
   const [k2, n] = transposeB ? [b.at(-1)!, b.at(-2)!] : [b.at(-2)!, b.at(-1)!];
-  if (k1 !== k2) return undefined;
+  if (k1 !== k2 && !Number.isNaN(k1) && !Number.isNaN(k2)) return undefined;
   return [...broadcastStatic([a.slice(0, -2), b.slice(0, -2)]), m, n];
 }

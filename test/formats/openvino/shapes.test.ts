@@ -48,6 +48,42 @@ test('a fixed batch of 2 reaches every port, with the shapes onnxruntime compute
   expect(run!.outputs.map((t) => t.shape)).toEqual(ours);
 });
 
+test('a fixed batch follows where height and width stay open: the sizes that do not depend on them, as onnxruntime computes at two sizes', () => {
+  const build = (spatial: number | null): ReturnType<typeof newOvModel> => {
+    const model = newOvModel('open-image');
+    const g = model.graph;
+    const x = ovParam(g, 'x', [1, 3, 10, 10]);
+    x.shape = [null, 3, spatial, spatial];
+    const open = (rank: number): number[] => Array<number>(rank).fill(-1);
+    const window = { strides: '2,2', pads_begin: '1,1', pads_end: '1,1', dilations: '1,1', auto_pad: 'explicit' };
+    const conv = ovOp(g, 'Convolution', 'opset1', [x, ovConst(g, 'w', 'float32', [4, 3, 3, 3], seededFloats(108, 8, -0.5, 0.5))], [open(4)], window, 'conv');
+    const pool = ovOp(g, 'MaxPool', 'opset1', [conv.output(0)], [open(4)], { kernel: '2,2', strides: '2,2', pads_begin: '0,0', pads_end: '0,0', rounding_type: 'floor', auto_pad: 'explicit' }, 'pool');
+    const flat = ovOp(g, 'Reshape', 'opset1', [pool.output(0), ovConst(g, 'to', 'int64', [2], [0, -1])], [open(2)], { special_zero: 'true' }, 'flat');
+    const mean = ovOp(g, 'ReduceMean', 'opset1', [pool.output(0), ovConst(g, 'axes', 'int64', [2], [2, 3])], [open(4)], { keep_dims: 'true' }, 'mean');
+    for (const n of g.nodes) n.outputs.forEach((v) => (v.shape = v.shape!.map((d) => (d === -1 ? null : d))));
+    g.outputs = [pool.output(0), flat.output(0), mean.output(0)];
+    return model;
+  };
+  const model = build(null);
+  expect(fixShape.run(model, { batch: 2 }).summary).toBe('fixed 1 dimension(s); 4 tensor shape(s) follow');
+  const file = path.join(work, 'open-image.xml');
+  writeModel(model, file);
+  const ours = readModel(file).graph.outputs.map((v) => v.shape);
+  expect(ours).toEqual([[2, 4, null, null], [2, null], [2, 4, 1, 1]]);
+
+  const inferred = [10, 14].map((size) => {
+    const fixed = build(size);
+    fixShape.run(fixed, { batch: 2 });
+    const onnx = path.join(work, `open-image-${size}.onnx`);
+    writeModel(openvinoToOnnx(fixed), onnx);
+    const [run] = runOnnxRuntime([{ model: onnx, inputs: [{ name: 'x', dtype: 'float32', shape: [2, 3, size, size], data: new Uint8Array(2 * 3 * size * size * 4) }] }]);
+    expect(run!.error).toBeUndefined();
+    return run!.outputs.map((t) => t.shape);
+  });
+  const [small, large] = inferred as [number[][], number[][]];
+  expect(ours).toEqual(small.map((shape, i) => shape.map((d, j) => (d === large[i]![j] ? d : null))));
+});
+
 test('a real IR (OpenVINO model server test data, f64, batch left open): the Add after the fixed Parameter follows', () => {
   const model = readModel(path.join(SHARED, 'corpus/openvinotoolkit/model_server/src/test/dummy_fp64/1/saved_model.xml'));
   expect(model.graph.inputs[0]!.shape).toEqual([null, 10]);

