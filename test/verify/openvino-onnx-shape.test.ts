@@ -525,6 +525,29 @@ describe('Interpolate', () => {
     });
   }
 
+  // Interpolate-1 runs as OpenVINO's ConvertInterpolate1ToInterpolate4 makes it: nearest_mode "simple"
+  // (down where an axis grows, up where it shrinks), linear as linear_onnx, cubic with -0.75, and the
+  // coordinates align_corners when asked (the default), else half_pixel for linear but asymmetric for a
+  // 4D input resized on exactly {2, 3}, and for nearest and cubic.
+  const v1Cases: { attrs: Record<string, string>; out: number[]; as: InterpAttrs }[] = [
+    { attrs: { mode: 'nearest', align_corners: '0', axes: '2,3' }, out: [6, 8], as: { mode: 'nearest', coord: 'asymmetric', nearest: 'floor' } },
+    { attrs: { mode: 'nearest', align_corners: '0', axes: '2,3' }, out: [2, 2], as: { mode: 'nearest', coord: 'asymmetric', nearest: 'ceil' } },
+    { attrs: { mode: 'nearest', align_corners: '1', axes: '2,3' }, out: [5, 7], as: { mode: 'nearest', coord: 'align_corners', nearest: 'floor' } },
+    { attrs: { mode: 'linear', align_corners: '0', axes: '2,3' }, out: [5, 7], as: { mode: 'linear_onnx', coord: 'asymmetric' } },
+    { attrs: { mode: 'linear', axes: '2,3' }, out: [5, 7], as: { mode: 'linear_onnx', coord: 'align_corners' } },
+    { attrs: { mode: 'linear', align_corners: '0', axes: '3' }, out: [3, 7], as: { mode: 'linear_onnx', coord: 'half_pixel' } },
+    { attrs: { mode: 'cubic', align_corners: '0', axes: '2,3' }, out: [5, 6], as: { mode: 'cubic', coord: 'asymmetric' } },
+  ];
+  for (const c of v1Cases) {
+    it(`Interpolate-1: ${c.attrs.mode} align_corners=${c.attrs.align_corners ?? '(default)'} axes ${c.attrs.axes} to ${c.out.join('x')}, as ${c.as.mode} ${c.as.coord} ${c.as.nearest ?? ''}`, async () => {
+      const outShape = [1, 2, ...c.out];
+      const target = c.attrs.axes === '3' ? [c.out[1]!] : c.out;
+      const [o] = await run(shape, xs, { op: 'Interpolate', opset: 'opset1', consts: [i64(target)], out: [outShape], attrs: { ...c.attrs, antialias: '0', pads_begin: '0', pads_end: '0' } });
+      expect(o!.shape).toEqual(outShape);
+      expectClose(o!.values, interpolateRef(shape, xs.map(Math.fround), outShape, c.as));
+    });
+  }
+
   it('Interpolate-11 scales on negative axes (linear_onnx, half_pixel)', async () => {
     const outShape = [1, 2, 6, 2];
     const [o] = await run(shape, xs, { op: 'Interpolate', opset: 'opset11', consts: [f32([2, 0.5]), i64([-2, -1])], out: [outShape], attrs: { mode: 'linear_onnx', shape_calculation_mode: 'scales' } });
@@ -724,7 +747,9 @@ describe('refusals (one per reason)', () => {
     ['StridedSlice too many entries', [2], { op: 'StridedSlice', opset: 'opset1', consts: [i64([0, 0]), i64([1, 1]), i64([1, 1])], out: [[1]], attrs: { begin_mask: '0,0', end_mask: '0,0' } }, 'the slice addresses 2 dimensions of a rank-1 input'],
     ['StridedSlice stride 0', s3, { op: 'StridedSlice', opset: 'opset1', consts: [i64([0]), i64([1]), i64([0])], out: [s3], attrs: { begin_mask: '0', end_mask: '0' } }, 'entry 0 has stride 0'],
     ['Pad lengths', s3, { op: 'Pad', opset: 'opset1', consts: [i64([0]), i64([0])], out: [s3], attrs: { pad_mode: 'constant' } }, 'pads_begin and pads_end need 3 values (one per dimension)'],
-    ['Interpolate-1', [1, 1, 2, 2], { op: 'Interpolate', opset: 'opset1', consts: [i64([4, 4])], out: [[1, 1, 4, 4]], attrs: { axes: '2,3', mode: 'nearest' } }, 'only Interpolate-4 and Interpolate-11 are translated'],
+    ['Interpolate-1 nearest growing and shrinking', [1, 1, 2, 4], { op: 'Interpolate', opset: 'opset1', consts: [i64([4, 2])], out: [[1, 1, 4, 2]], attrs: { axes: '2,3', mode: 'nearest', align_corners: '0' } }, 'nearest_mode "simple" on axes that grow and shrink at once is not translated'],
+    ['Interpolate-1 pads', [1, 1, 2, 2], { op: 'Interpolate', opset: 'opset1', consts: [i64([4, 4])], out: [[1, 1, 4, 4]], attrs: { axes: '2,3', mode: 'nearest', pads_begin: '1' } }, 'non-zero pads_begin are not translated'],
+    ['Interpolate-1 linear 5D', [1, 1, 2, 2, 2], { op: 'Interpolate', opset: 'opset1', consts: [i64([4, 4])], out: [[1, 1, 2, 4, 4]], attrs: { axes: '3,4', mode: 'linear' } }, 'mode="linear" is not translated for rank 5'],
     ['Interpolate coordinate mode', [1, 1, 2, 2], { op: 'Interpolate', opset: 'opset11', consts: [i64([4, 4]), i64([2, 3])], out: [[1, 1, 4, 4]], attrs: { mode: 'nearest', shape_calculation_mode: 'sizes', coordinate_transformation_mode: 'tf_crop_and_resize' } }, 'coordinate_transformation_mode="tf_crop_and_resize" is not translated'],
     ['Interpolate shape_calculation_mode', [1, 1, 2, 2], { op: 'Interpolate', opset: 'opset11', consts: [i64([4, 4]), i64([2, 3])], out: [[1, 1, 4, 4]], attrs: { mode: 'nearest', shape_calculation_mode: 'both' } }, 'shape_calculation_mode="both" is not translated'],
     ['Interpolate value count', [1, 1, 2, 2], { op: 'Interpolate', opset: 'opset11', consts: [i64([4]), i64([2, 3])], out: [[1, 1, 4, 4]], attrs: { mode: 'nearest', shape_calculation_mode: 'sizes' } }, 'sizes has 1 values for 2 axes'],

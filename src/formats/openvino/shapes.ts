@@ -189,12 +189,21 @@ const broadcast: ShapeRule = (node, [x]) => {
 };
 
 /**
- * Interpolate-4 (data, sizes, scales[, axes]) and -11 (data, sizes or
- * scales[, axes]): the sizes at the axes, or floor(size x scale) after the
- * pads. (Interpolate-1 is left out: the translation that checks these does not
- * take it.)
+ * Interpolate-1 (data, target sizes; `axes` an attribute, as IR v10 of the
+ * Myriad years writes upsampling), -4 (data, sizes, scales[, axes]) and -11
+ * (data, sizes or scales[, axes]): the sizes at the axes, or floor(size x
+ * scale) after the pads. Interpolate-1 with pads is left out.
  */
 const interpolate: ShapeRule = (node, [x]) => {
+  if (node.domain === 'opset1') {
+    if ([...(numbers(node, 'pads_begin') ?? []), ...(numbers(node, 'pads_end') ?? [])].some((p) => p !== 0)) return undefined;
+    const axes = (numbers(node, 'axes') ?? []).map((a) => axisIn(a, x!.length));
+    const sizes = constInts(node, 1);
+    if (axes.length === 0 || sizes.length !== axes.length) return undefined;
+    const out = [...x!];
+    axes.forEach((a, i) => (out[a] = sizes[i]!));
+    return [out];
+  }
   if (node.domain !== 'opset4' && node.domain !== 'opset11') return undefined;
   const rank = x!.length;
   const padsBegin = numbers(node, 'pads_begin') ?? [];

@@ -91,7 +91,7 @@ test('a real IR (OpenVINO model server test data, f64, batch left open): the Add
   expect(model.graph.outputs[0]!.shape).toEqual([1, 10]);
 });
 
-test('Pad, Tile, Gather, Broadcast, Interpolate-4 (sizes and scales) and -11: the fixed batch follows, as onnxruntime computes', () => {
+test('Pad, Tile, Gather, Broadcast, Interpolate-1, -4 (sizes and scales) and -11: the fixed batch follows, as onnxruntime computes', () => {
   const model = newOvModel('more');
   const g = model.graph;
   const x = ovParam(g, 'x', [1, 3, 6, 6]);
@@ -106,12 +106,13 @@ test('Pad, Tile, Gather, Broadcast, Interpolate-4 (sizes and scales) and -11: th
   const bySizes = ovOp(g, 'Interpolate', 'opset4', [x, i64('sizes', [12, 9]), ovConst(g, 'unused_scales', 'float32', [2], [2, 1.5]), i64('axes', [2, 3])], [open(4)], { ...interp, shape_calculation_mode: 'sizes' }, 'by_sizes');
   const byScales = ovOp(g, 'Interpolate', 'opset4', [x, i64('unused_sizes', [4, 4]), ovConst(g, 'scales', 'float32', [2], [0.6666667, 2]), i64('axes2', [2, 3])], [open(4)], { ...interp, shape_calculation_mode: 'scales' }, 'by_scales');
   const v11 = ovOp(g, 'Interpolate', 'opset11', [x, ovConst(g, 'scales11', 'float32', [2], [2, 0.5]), i64('axes11', [2, 3])], [open(4)], { ...interp, shape_calculation_mode: 'scales' }, 'v11');
+  const v1 = ovOp(g, 'Interpolate', 'opset1', [x, i64('target1', [12, 18])], [open(4)], { axes: '2,3', mode: 'linear', align_corners: '0', antialias: '0', pads_begin: '0', pads_end: '0' }, 'v1');
   for (const n of g.nodes) n.outputs.forEach((v) => (v.shape = v.shape!.map((d) => (d === -1 ? null : d))));
-  g.outputs = [padded.output(0), tiled.output(0), wide.output(0), bySizes.output(0), byScales.output(0), v11.output(0)];
+  g.outputs = [padded.output(0), tiled.output(0), wide.output(0), bySizes.output(0), byScales.output(0), v11.output(0), v1.output(0)];
 
-  expect(fixShape.run(model, { batch: 2 }).summary).toBe('fixed 1 dimension(s); 7 tensor shape(s) follow');
+  expect(fixShape.run(model, { batch: 2 }).summary).toBe('fixed 1 dimension(s); 8 tensor shape(s) follow');
   const ours = g.outputs.map((v) => v.shape);
-  expect(ours).toEqual([[2, 3, 8, 8], [2, 6, 6, 6], [2, 2, 6, 6], [2, 3, 12, 9], [2, 3, 4, 12], [2, 3, 12, 3]]);
+  expect(ours).toEqual([[2, 3, 8, 8], [2, 6, 6, 6], [2, 2, 6, 6], [2, 3, 12, 9], [2, 3, 4, 12], [2, 3, 12, 3], [2, 3, 12, 18]]);
   const file = path.join(work, 'more.xml');
   writeModel(model, file);
   const onnx = path.join(work, 'more.onnx');

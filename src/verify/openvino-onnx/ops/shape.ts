@@ -144,10 +144,52 @@ const INTERPOLATE_MODES: Record<string, string> = { nearest: 'nearest', linear_o
 const COORDINATE_MODES = ['half_pixel', 'pytorch_half_pixel', 'asymmetric', 'tf_half_pixel_for_nn', 'align_corners'];
 const NEAREST_MODES = ['round_prefer_floor', 'round_prefer_ceil', 'floor', 'ceil'];
 
+/**
+ * Interpolate-1 as OpenVINO runs it: its ConvertInterpolate1ToInterpolate4
+ * pass (src/common/transformations) makes it an Interpolate-4 by sizes with
+ * nearest_mode "simple" (round down where an axis grows, up where it
+ * shrinks), linear as linear_onnx below rank 5, cubic with a = -0.75, and
+ * the coordinates align_corners when asked; else half_pixel for linear
+ * unless the input is 4D and the axes are exactly {2, 3}, where it stays
+ * asymmetric (as for nearest and cubic). align_corners defaults to true.
+ */
+function interpolate1(node: Node, t: Translation): Value[] {
+  const rank = t.requireRank(node, 0);
+  const mode = (t.str(node, 'mode') ?? t.fail(node, 'no mode')).trim();
+  const onnxMode =
+    mode === 'nearest' ? 'nearest' : mode === 'cubic' ? 'cubic' : mode === 'linear_onnx' || (mode === 'linear' && rank < 5) ? 'linear' : t.fail(node, `mode="${mode}" is not translated for rank ${rank}`);
+  if (t.bool(node, 'antialias')) t.fail(node, 'antialias="true" is not translated');
+  for (const p of ['pads_begin', 'pads_end']) if ((t.ints(node, p) ?? []).some((x) => x !== 0)) t.fail(node, `non-zero ${p} are not translated`);
+  const axes = (t.ints(node, 'axes') ?? t.fail(node, 'no axes')).map((a) => normalizeAxis(node, t, a, rank));
+  const sizes = t.constInts(node, 1);
+  if (sizes.length !== axes.length) t.fail(node, `${sizes.length} target sizes for ${axes.length} axes`);
+  const shape = t.staticShape(node, 0);
+  const alignCorners = t.bool(node, 'align_corners') ?? true;
+  const imageAxes = rank === 4 && axes.length === 2 && [...axes].sort().join() === '2,3';
+  const coord = alignCorners ? 'align_corners' : onnxMode === 'linear' && !imageAxes ? 'half_pixel' : 'asymmetric';
+  let nearest: string | undefined;
+  if (onnxMode === 'nearest') {
+    const grows = axes.some((a, i) => sizes[i]! > shape[a]!);
+    const shrinks = axes.some((a, i) => sizes[i]! < shape[a]!);
+    if (grows && shrinks) t.fail(node, 'nearest_mode "simple" on axes that grow and shrink at once is not translated');
+    nearest = shrinks ? 'ceil' : 'floor';
+  }
+  const out = [...shape];
+  axes.forEach((a, i) => (out[a] = sizes[i]!));
+  const attrs = {
+    mode: onnxMode,
+    coordinate_transformation_mode: coord,
+    nearest_mode: nearest,
+    cubic_coeff_a: onnxMode === 'cubic' ? attr.float(-0.75) : undefined,
+  };
+  return [t.add1('Resize', [t.input(node, 0), null, null, t.int64s(out)], attrs)];
+}
+
 /** Interpolate-4 and -11 as ONNX Resize-13 (which has no axes input: sizes and scales are written out for every dimension). */
 function interpolate(node: Node, t: Translation): Value[] {
+  if (node.domain === 'opset1') return interpolate1(node, t);
   const v4 = node.domain === 'opset4';
-  if (!v4 && node.domain !== 'opset11') t.fail(node, 'only Interpolate-4 and Interpolate-11 are translated');
+  if (!v4 && node.domain !== 'opset11') t.fail(node, 'only Interpolate-1, -4 and -11 are translated');
   const rank = t.requireRank(node, 0);
   const mode = (t.str(node, 'mode') ?? t.fail(node, 'no mode')).trim();
   const onnxMode = INTERPOLATE_MODES[mode] ?? t.fail(node, `mode="${mode}" is not translated (nearest, linear_onnx and cubic are)`);
