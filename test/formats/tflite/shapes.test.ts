@@ -270,16 +270,22 @@ test('a SLICE size of -1 takes the rest of the axis (TFLite slice.cc), so the fi
   expect(y.shape).toEqual([2, 5, 6]);
 });
 
-test('the tensors a rewrite adds get the shapes ArmNN infers (a grouped CONV_2D split by the groupconv pack)', () => {
+/** A CONV_2D of 4 input channels whose weights read 2: two groups, 6 output channels; `batch` null leaves it open. */
+function groupedConvModel(batch: number | null): Model {
   const g = new Graph('main');
-  const x = g.addValue('x', { dtype: 'float32', shape: [1, 6, 6, 4] });
-  const y = g.addValue('y', { dtype: 'float32', shape: [1, 6, 6, 6] });
+  const x = g.addValue('x', { dtype: 'float32', shape: [batch, 6, 6, 4] });
+  const y = g.addValue('y', { dtype: 'float32', shape: [batch, 6, 6, 6] });
   const w = g.addConstant('w', Tensor.from('float32', [6, 3, 3, 2], Array.from(seededFloats(108, 5, -0.5, 0.5))));
   const b = g.addConstant('b', Tensor.from('float32', [6], [0.5, -1, 2, 0, 1.5, -0.25]));
   g.addNode({ op: 'CONV_2D', name: 'conv', inputs: [x, w, b], outputs: [y], attrs: window('SAME', 1) });
   g.inputs = [x];
   g.outputs = [y];
-  const model = new Model('tflite', g);
+  return new Model('tflite', g);
+}
+
+test('the tensors a rewrite adds get the shapes ArmNN infers (a grouped CONV_2D split by the groupconv pack)', () => {
+  const model = groupedConvModel(1);
+  const g = model.graph;
   const report = applyBundle(model, loadBundle([path.join(ROOT, 'recipes/groupconv/groupconv-split.yaml')]));
   expect(report.rules.find((r) => r.id === 'groupconv-split-tflite')!.rewrites).toBe(1);
   const split = g.nodes.find((n) => n.op === 'SPLIT')!;
@@ -293,15 +299,8 @@ test('the tensors a rewrite adds get the shapes ArmNN infers (a grouped CONV_2D 
 });
 
 test('in a model whose batch is open, the tensors a rewrite adds get every size but the batch, and the batch fixed later reaches them', () => {
-  const g = new Graph('main');
-  const x = g.addValue('x', { dtype: 'float32', shape: [null, 6, 6, 4] });
-  const y = g.addValue('y', { dtype: 'float32', shape: [null, 6, 6, 6] });
-  const w = g.addConstant('w', Tensor.from('float32', [6, 3, 3, 2], Array.from(seededFloats(108, 5, -0.5, 0.5))));
-  const b = g.addConstant('b', Tensor.from('float32', [6], [0.5, -1, 2, 0, 1.5, -0.25]));
-  g.addNode({ op: 'CONV_2D', name: 'conv', inputs: [x, w, b], outputs: [y], attrs: window('SAME', 1) });
-  g.inputs = [x];
-  g.outputs = [y];
-  const model = new Model('tflite', g);
+  const model = groupedConvModel(null);
+  const g = model.graph;
   applyBundle(model, loadBundle([path.join(ROOT, 'recipes/groupconv/groupconv-split.yaml')]));
   const added = [...g.nodes.find((n) => n.op === 'SPLIT')!.outputs, ...g.nodes.filter((n) => n.op === 'CONV_2D').map((n) => n.output(0))];
   expect(added.map((v) => v.shape)).toEqual([[null, 6, 6, 2], [null, 6, 6, 2], [null, 6, 6, 3], [null, 6, 6, 3]]);
