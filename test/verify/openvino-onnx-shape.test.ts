@@ -528,20 +528,21 @@ describe('Interpolate', () => {
   // Interpolate-1 runs as OpenVINO's ConvertInterpolate1ToInterpolate4 makes it: nearest_mode "simple"
   // (down where an axis grows, up where it shrinks), linear as linear_onnx, cubic with -0.75, and the
   // coordinates align_corners when asked (the default), else half_pixel for linear but asymmetric for a
-  // 4D input resized on exactly {2, 3}, and for nearest and cubic.
+  // 4D input resized on exactly {2, 3}, and for nearest and cubic. (OpenVINO's linear_onnx takes the
+  // spatial axes or all of them.)
   const v1Cases: { attrs: Record<string, string>; out: number[]; as: InterpAttrs }[] = [
     { attrs: { mode: 'nearest', align_corners: '0', axes: '2,3' }, out: [6, 8], as: { mode: 'nearest', coord: 'asymmetric', nearest: 'floor' } },
     { attrs: { mode: 'nearest', align_corners: '0', axes: '2,3' }, out: [2, 2], as: { mode: 'nearest', coord: 'asymmetric', nearest: 'ceil' } },
     { attrs: { mode: 'nearest', align_corners: '1', axes: '2,3' }, out: [5, 7], as: { mode: 'nearest', coord: 'align_corners', nearest: 'floor' } },
     { attrs: { mode: 'linear', align_corners: '0', axes: '2,3' }, out: [5, 7], as: { mode: 'linear_onnx', coord: 'asymmetric' } },
     { attrs: { mode: 'linear', axes: '2,3' }, out: [5, 7], as: { mode: 'linear_onnx', coord: 'align_corners' } },
-    { attrs: { mode: 'linear', align_corners: '0', axes: '3' }, out: [3, 7], as: { mode: 'linear_onnx', coord: 'half_pixel' } },
+    { attrs: { mode: 'linear', align_corners: '0', axes: '0,1,2,3' }, out: [5, 7], as: { mode: 'linear_onnx', coord: 'half_pixel' } },
     { attrs: { mode: 'cubic', align_corners: '0', axes: '2,3' }, out: [5, 6], as: { mode: 'cubic', coord: 'asymmetric' } },
   ];
   for (const c of v1Cases) {
     it(`Interpolate-1: ${c.attrs.mode} align_corners=${c.attrs.align_corners ?? '(default)'} axes ${c.attrs.axes} to ${c.out.join('x')}, as ${c.as.mode} ${c.as.coord} ${c.as.nearest ?? ''}`, async () => {
       const outShape = [1, 2, ...c.out];
-      const target = c.attrs.axes === '3' ? [c.out[1]!] : c.out;
+      const target = c.attrs.axes === '0,1,2,3' ? [1, 2, ...c.out] : c.out;
       const [o] = await run(shape, xs, { op: 'Interpolate', opset: 'opset1', consts: [i64(target)], out: [outShape], attrs: { ...c.attrs, antialias: '0', pads_begin: '0', pads_end: '0' } });
       expect(o!.shape).toEqual(outShape);
       expectClose(o!.values, interpolateRef(shape, xs.map(Math.fround), outShape, c.as));
