@@ -98,7 +98,9 @@ const pool2d: ShapeRule = (node, [x]) => {
 
 const reduce: ShapeRule = (node, [x]) => [reducedShape(x!, constInts(node, 1), boolAttr(node, 'keep_dims'))];
 
-const reshape: ShapeRule = (node, [x]) => {
+const reshape: ShapeRule = (node, [x, shapeInput]) => {
+  // A shape input of shape [0] asks for a scalar, whatever computes it (TFLite reshape.cc: the legacy form).
+  if (shapeInput?.length === 1 && shapeInput[0] === 0) return product(x!) === 1 ? [[]] : undefined;
   // A shape input, when there is one, wins over the options' new_shape; a computed one leaves the size open.
   const wanted = node.input(1) ? constInts(node, 1) : intsAttr(node, 'new_shape');
   const shape = wanted && reshaped(product(x!), wanted);
@@ -110,6 +112,8 @@ const fullyConnected: ShapeRule = (node, [x, w]) => {
   const inner = w![1]!;
   if (boolAttr(node, 'keep_num_dims')) return [[...x!.slice(0, -1), units]];
   const count = product(x!);
+  // An open batch leaves the rows open (NaN, see partialShapes in src/ir/static-shapes.ts).
+  if (Number.isNaN(count)) return [[count, units]];
   if (count % inner !== 0) return undefined;
   return [[count / inner, units]];
 };
@@ -222,6 +226,52 @@ const splitV: ShapeRule = (node, [x]) => {
   return sizes.map((n) => x!.map((d, i) => (i === axis ? (n === -1 ? rest : n) : d)));
 };
 
+/**
+ * UNIDIRECTIONAL_SEQUENCE_LSTM: the input's batch and time axes (in either
+ * order) and the output size, the second dimension of
+ * recurrent_to_output_weights (input 8, [cells, outputs]), projected or not.
+ */
+const sequenceLstm: ShapeRule = (_node, inputs) => {
+  const x = inputs[0]!;
+  const recurrent = inputs[8];
+  if (x.length !== 3 || recurrent?.length !== 2) return undefined;
+  return [[x[0]!, x[1]!, recurrent[1]!]];
+};
+
+/** SVDF: [batch, units], units = filters (weights_feature's first dimension) / rank. */
+const svdf: ShapeRule = (node, [x, weightsFeature]) => {
+  const rank = intAttr(node, 'rank', 1);
+  const filters = weightsFeature![0]!;
+  if (rank < 1 || filters % rank !== 0) return undefined;
+  return [[x![0]!, filters / rank]];
+};
+
+/** GATHER_ND: the indices' outer axes, then what the last index axis leaves of the params. */
+const gatherNd: ShapeRule = (_node, [params, indices]) => {
+  const depth = indices!.at(-1)!;
+  if (!Number.isInteger(depth) || depth > params!.length) return undefined;
+  return [[...indices!.slice(0, -1), ...params!.slice(depth)]];
+};
+
+/**
+ * SPACE_TO_BATCH_ND (block shape, paddings [M, 2]) and BATCH_TO_SPACE_ND
+ * (block shape, crops [M, 2]) over the M axes after the batch.
+ */
+const spaceBatch: ShapeRule = (node, [x]) => {
+  const block = constInts(node, 1);
+  const edges = constInts(node, 2);
+  const blocks = product(block);
+  const out = [...x!];
+  if (node.op === 'SPACE_TO_BATCH_ND') {
+    out[0] = x![0]! * blocks;
+    block.forEach((b, i) => (out[i + 1] = (x![i + 1]! + edges[2 * i]! + edges[2 * i + 1]!) / b));
+  } else {
+    out[0] = x![0]! / blocks;
+    block.forEach((b, i) => (out[i + 1] = x![i + 1]! * b - edges[2 * i]! - edges[2 * i + 1]!));
+  }
+  return [out];
+};
+
 /** TRANSPOSE_CONV: its first input is the output shape. */
 const transposeConv: ShapeRule = (node) => [constInts(node, 0)];
 
@@ -274,4 +324,11 @@ const SHAPE_RULES: Readonly<Record<string, ShapeRule>> = {
   PACK: pack,
   UNPACK: unpack,
   TRANSPOSE_CONV: transposeConv,
+  UNIDIRECTIONAL_SEQUENCE_LSTM: sequenceLstm,
+  SVDF: svdf,
+  GATHER_ND: gatherNd,
+  // The sparse constant it reads declares its dense shape.
+  DENSIFY: sameAsFirst,
+  SPACE_TO_BATCH_ND: spaceBatch,
+  BATCH_TO_SPACE_ND: spaceBatch,
 };

@@ -12,10 +12,12 @@ import { readModel, writeModel } from '../../../src/formats';
 import { attr, type Attr } from '../../../src/ir/attr';
 import { Graph, type Value } from '../../../src/ir/graph';
 import { Model } from '../../../src/ir/model';
+import { declareAddedShapes } from '../../../src/ir/static-shapes';
 import { Tensor } from '../../../src/ir/tensor';
 import { loadBundle } from '../../../src/recipe/bundle';
 import { applyBundle } from '../../../src/recipe/run';
 import { findAction } from '../../../src/rewrite/actions';
+import { shapeRuleOf } from '../../../src/formats/tflite/shapes';
 import { runArmnn } from '../../../src/verify/armnn';
 import { verifyModels } from '../../../src/verify/models';
 import { seededFloats } from '../../e2e/helpers';
@@ -318,4 +320,36 @@ test('in a model whose batch is open, the tensors a rewrite adds get every size 
   const [run] = runArmnn([{ model: fixed, seed: 5 }]);
   expect(run!.error).toBeUndefined();
   expect(run!.outputs.map((t) => t.shape)).toEqual([[2, 6, 6, 6]]);
+});
+
+test('SPACE_TO_BATCH_ND and BATCH_TO_SPACE_ND (a dilated convolution as converters write it): the fixed batch follows, as ArmNN infers', () => {
+  const g = new Graph('main');
+  const ints = (name: string, shape: number[], values: number[]): Value => g.addConstant(name, Tensor.from('int32', shape, values));
+  const x = g.addValue('x', { dtype: 'float32', shape: [null, 4, 6, 3] });
+  const spread = g.addValue('spread', { dtype: 'float32', shape: [null, 2, 4, 3] });
+  const back = g.addValue('back', { dtype: 'float32', shape: [null, 4, 6, 3] });
+  g.addNode({ op: 'SPACE_TO_BATCH_ND', name: 's2b', inputs: [x, ints('block', [2], [2, 2]), ints('paddings', [2, 2], [0, 0, 0, 2])], outputs: [spread] });
+  g.addNode({ op: 'BATCH_TO_SPACE_ND', name: 'b2s', inputs: [spread, ints('block2', [2], [2, 2]), ints('crops', [2, 2], [0, 0, 0, 2])], outputs: [back] });
+  g.inputs = [x];
+  g.outputs = [back, spread];
+  const model = new Model('tflite', g);
+  expect(fixShape.run(model, { batch: 3 }).summary).toBe('fixed 1 dimension(s); 2 tensor shape(s) follow');
+  expect([spread.shape, back.shape]).toEqual([[12, 2, 4, 3], [3, 4, 6, 3]]);
+  const file = path.join(work, 'space-batch.tflite');
+  writeModel(model, file);
+  const [run] = runArmnn([{ model: file, seed: 6 }]);
+  expect(run!.error).toBeUndefined();
+  expect(run!.outputs.map((t) => t.shape)).toEqual([[3, 4, 6, 3], [12, 2, 4, 3]]);
+});
+
+test('a FULLY_CONNECTED that flattens an open batch gets its units, its rows staying open', () => {
+  const g = new Graph('main');
+  const x = g.addValue('x', { dtype: 'float32', shape: [null, 2, 4] });
+  const y = g.addValue('y', { dtype: 'float32' });
+  const w = g.addConstant('w', Tensor.from('float32', [5, 4], Array.from(seededFloats(20, 9, -1, 1))));
+  g.addNode({ op: 'FULLY_CONNECTED', name: 'fc', inputs: [x, w, null], outputs: [y], attrs: { ...act('NONE'), keep_num_dims: attr.bool(false) } });
+  g.inputs = [x];
+  g.outputs = [y];
+  expect(declareAddedShapes(g, shapeRuleOf)).toBe(1);
+  expect(y.shape).toEqual([null, 5]);
 });
