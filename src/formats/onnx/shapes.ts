@@ -405,6 +405,56 @@ const tile: ShapeRule = (node, [x], at) => {
 
 const constantOfShape: ShapeRule = (node, _inputs, at) => [at.ints(node, 0)];
 
+/** The quantized forms read their operands at other inputs (scales and zero points between them). */
+const qlinearMatmul: ShapeRule = (node, inputs, at) => matmul(node, [inputs[0], inputs[3]], at);
+const qlinearConv: ShapeRule = (node, inputs, at) => conv(node, [inputs[0], inputs[3]], at);
+
+/** GridSample: the data's batch and channels, the grid's output sizes ([N, ...sizes, rank]). */
+const gridSample: ShapeRule = (_node, [x, grid]) => [[x![0]!, x![1]!, ...grid!.slice(1, -1)]];
+
+/** RoiAlign: one [channels, height, width] map per region. */
+const roiAlign: ShapeRule = (node, [x, rois]) => [[rois![0]!, x![1]!, int(node, 'output_height', 1), int(node, 'output_width', 1)]];
+
+/** Det: the batch axes before the square matrices. */
+const det: ShapeRule = (_node, [x]) => (x!.length >= 2 && x!.at(-1) === x!.at(-2) ? [x!.slice(0, -2)] : undefined);
+
+/**
+ * RNN, GRU and LSTM: Y [seq, directions, batch, hidden] and Y_h (and LSTM's
+ * Y_c) [directions, batch, hidden]; with layout 1 (opset 14) the batch comes
+ * first in all of them and in X.
+ */
+const recurrent: ShapeRule = (node, [x]) => {
+  const hidden = int(node, 'hidden_size', -1);
+  if (hidden < 1 || x!.length !== 3) return undefined;
+  const directions = str(node, 'direction', 'forward') === 'bidirectional' ? 2 : 1;
+  const batchFirst = int(node, 'layout', 0) === 1;
+  const [seq, batch] = batchFirst ? [x![1]!, x![0]!] : [x![0]!, x![1]!];
+  const y = batchFirst ? [batch, seq, directions, hidden] : [seq, directions, batch, hidden];
+  const state = batchFirst ? [batch, directions, hidden] : [directions, batch, hidden];
+  return node.outputs.map((_, i) => (i === 0 ? y : state));
+};
+
+/** Every output has the first input's shape (Dropout's output and mask). */
+const allAsFirst: ShapeRule = (node, [x]) => node.outputs.map(() => x);
+
+/** GatherElements: the shape of the indices. */
+const gatherElements: ShapeRule = (_node, [, indices]) => [indices];
+
+/** GatherND: the indices' outer axes, then the data axes after the batch axes and the indexed ones. */
+const gatherNd: ShapeRule = (node, [data, indices]) => {
+  const batch = int(node, 'batch_dims', 0);
+  const depth = indices!.at(-1)!;
+  if (batch + depth > data!.length) return undefined;
+  return [[...indices!.slice(0, -1), ...data!.slice(batch + depth)]];
+};
+
+/** OneHot: the indices' shape with the depth (a one-value input) inserted at `axis`. */
+const oneHot: ShapeRule = (node, [indices], at) => {
+  const depth = at.ints(node, 1);
+  if (depth.length !== 1) return undefined;
+  return [unsqueezedShape(indices!, [int(node, 'axis', -1)]).map((d, i, all) => (i === axisIn(int(node, 'axis', -1), all.length) ? depth[0]! : d))];
+};
+
 const topK: ShapeRule = (node, [x], at) => {
   const k = at.opset >= 10 ? at.ints(node, 1)[0]! : int(node, 'k', -1);
   const axis = axisIn(int(node, 'axis', -1), x!.length);
@@ -435,8 +485,15 @@ const UNARY = [
   'Floor', 'Gelu', 'HardSigmoid', 'HardSwish', 'Identity', 'InstanceNormalization', 'IsNaN', 'LeakyRelu', 'Log', 'LogSoftmax', 'LRN',
   'Mish', 'Neg', 'Not', 'PRelu', 'QuantizeLinear', 'Reciprocal', 'Relu', 'Round', 'Selu', 'Sigmoid', 'Sign', 'Sin', 'Softmax',
   'Softplus', 'Softsign', 'Sqrt', 'Tan', 'Tanh', 'ThresholdedRelu',
+  'Acosh', 'Asinh', 'Atanh', 'Cosh', 'Sinh', 'CastLike', 'CumSum', 'Hardmax', 'IsInf', 'LpNormalization', 'MeanVarianceNormalization',
+  'ReverseSequence', 'Shrink', 'Trilu', 'EyeLike', 'Bernoulli',
+  // The scatters write into a copy of their data (input 0).
+  'Scatter', 'ScatterElements', 'ScatterND',
 ];
-const BROADCASTING = ['Add', 'And', 'Div', 'Equal', 'Greater', 'GreaterOrEqual', 'Less', 'LessOrEqual', 'Max', 'Mean', 'Min', 'Mod', 'Mul', 'Or', 'Pow', 'Sub', 'Sum', 'Where', 'Xor'];
+const BROADCASTING = [
+  'Add', 'And', 'BitShift', 'BitwiseAnd', 'BitwiseOr', 'BitwiseXor', 'Div', 'Equal', 'Greater', 'GreaterOrEqual', 'Less', 'LessOrEqual', 'Max', 'Mean', 'Min',
+  'Mod', 'Mul', 'Or', 'Pow', 'Sub', 'Sum', 'Where', 'Xor',
+];
 
 const SHAPE_RULES: Readonly<Record<string, ShapeRule>> = {
   ...Object.fromEntries(UNARY.map((op) => [op, sameAsFirst])),
@@ -463,6 +520,19 @@ const SHAPE_RULES: Readonly<Record<string, ShapeRule>> = {
   Slice: slice,
   Split: split,
   Gather: gather,
+  GatherElements: gatherElements,
+  GatherND: gatherNd,
+  OneHot: oneHot,
+  Dropout: allAsFirst,
+  MatMulInteger: matmul,
+  QLinearMatMul: qlinearMatmul,
+  QLinearConv: qlinearConv,
+  GridSample: gridSample,
+  RoiAlign: roiAlign,
+  Det: det,
+  RNN: recurrent,
+  GRU: recurrent,
+  LSTM: recurrent,
   Expand: expand,
   Tile: tile,
   ConstantOfShape: constantOfShape,
