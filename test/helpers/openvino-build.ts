@@ -3,12 +3,15 @@
  * would), compare two IR files as XML trees, and make deterministic bytes.
  */
 import * as fs from 'node:fs';
+import * as path from 'node:path';
 import { XMLParser } from 'fast-xml-parser';
+import { readModel, writeModel } from '../../src/formats';
 import type { Attr } from '../../src/ir/attr';
 import type { DType } from '../../src/ir/dtype';
 import { Graph, type Node, type Value } from '../../src/ir/graph';
 import { Model } from '../../src/ir/model';
 import { Tensor, toFloat16Bits } from '../../src/ir/tensor';
+import { seededFloats } from '../e2e/helpers';
 
 /** A fresh OpenVINO model with an empty main graph. */
 export function newOvModel(name: string): Model {
@@ -216,4 +219,58 @@ export function writeOneLayerIr(xml: string, spec: { dims: readonly string[]; pa
   );
   fs.writeFileSync(xml.replace(/\.xml$/, '.bin'), '');
   return xml;
+}
+
+/**
+ * An IR topology whose .bin is not published (intel/openvino-rs's MobileNet
+ * and Inception) with weights, written by recipe's own writer into a new
+ * folder under `work`: every float constant gets small seeded values, the few
+ * integer ones (a Transpose order, Squeeze axes, a Reshape target) the values
+ * the XML's port dimensions imply. With `dynamicBatch`, every port's first
+ * dimension is dynamic, as in an IR converted from a dynamic-batch export.
+ */
+export function withSeededWeights(xml: string, work: string, dynamicBatch = false): string {
+  const dir = fs.mkdtempSync(path.join(work, 'w-'));
+  const staged = path.join(dir, 'structure.xml');
+  fs.copyFileSync(xml, staged);
+  fs.writeFileSync(staged.replace(/\.xml$/, '.bin'), Buffer.alloc(binSizeNeeded(xml)));
+  const model = readModel(staged);
+  let seed = 1;
+  for (const v of model.graph.values) {
+    const c = v.const;
+    if (!c) continue;
+    if (c.dtype === 'float32' || c.dtype === 'float16') {
+      v.const = Tensor.from(c.dtype, [...c.shape], seededFloats(c.size, seed++, -0.1, 0.1));
+      continue;
+    }
+    const reader = v.uses[0]?.node;
+    if (!reader) continue;
+    v.const = Tensor.from(c.dtype, [...c.shape], integerInput(reader, c.size, dynamicBatch));
+  }
+  if (dynamicBatch) for (const v of model.graph.values) if (!v.const && v.shape && v.shape.length > 0) v.shape = [null, ...v.shape.slice(1)];
+  const out = path.join(dir, `${path.basename(xml, '.xml')}.xml`);
+  writeModel(model, out);
+  return out;
+}
+
+/** The integer input of `node` its declared input and output dimensions imply. */
+function integerInput(node: Node, size: number, dynamicBatch: boolean): number[] {
+  const from = node.inputs[0]!.shape as number[];
+  const to = node.outputs[0]!.shape as number[];
+  if (node.op === 'Reshape') return dynamicBatch ? [-1, ...to.slice(1)] : [...to];
+  if (node.op === 'Squeeze') {
+    // The dimensions of size 1 that disappear, the last ones first.
+    const axes: number[] = [];
+    for (let i = from.length - 1; i >= (dynamicBatch ? 1 : 0) && axes.length < size; i--) if (from[i] === 1) axes.unshift(i);
+    return axes;
+  }
+  if (node.op === 'Transpose') {
+    const used = new Set<number>();
+    return to.map((d) => {
+      const k = from.findIndex((e, j) => e === d && !used.has(j));
+      used.add(k);
+      return k;
+    });
+  }
+  throw new Error(`no integer input known for ${node.op} '${node.name}'`);
 }

@@ -9,68 +9,14 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { readModel, writeModel } from '../../src/formats';
-import type { Node } from '../../src/ir/graph';
-import { Tensor } from '../../src/ir/tensor';
-import { seededFloats } from '../e2e/helpers';
+import { readModel } from '../../src/formats';
 import { runCli } from '../helpers/cli';
 import { ROOT, SHARED, tempDir } from '../helpers/corpus';
-import { binSizeNeeded, compressToFp16 } from '../helpers/openvino-build';
+import { compressToFp16, withSeededWeights } from '../helpers/openvino-build';
 
 const FIXTURES = path.join(SHARED, 'corpus/intel/openvino-rs/crates/openvino/tests/fixtures');
 const work = tempDir('recipe-ov-real-');
 afterAll(() => fs.rmSync(work, { recursive: true, force: true }));
-
-/**
- * The IR topology `xml` with weights: written by recipe's own writer into the
- * work folder. With `dynamicBatch`, every port's first dimension is dynamic,
- * as in an IR converted from a dynamic-batch export.
- */
-function withWeights(xml: string, dynamicBatch = false): string {
-  const dir = fs.mkdtempSync(path.join(work, 'w-'));
-  const staged = path.join(dir, 'structure.xml');
-  fs.copyFileSync(xml, staged);
-  fs.writeFileSync(staged.replace(/\.xml$/, '.bin'), Buffer.alloc(binSizeNeeded(xml)));
-  const model = readModel(staged);
-  let seed = 1;
-  for (const v of model.graph.values) {
-    const c = v.const;
-    if (!c) continue;
-    if (c.dtype === 'float32' || c.dtype === 'float16') {
-      v.const = Tensor.from(c.dtype, [...c.shape], seededFloats(c.size, seed++, -0.1, 0.1));
-      continue;
-    }
-    const reader = v.uses[0]?.node;
-    if (!reader) continue;
-    v.const = Tensor.from(c.dtype, [...c.shape], integerInput(reader, c.size, dynamicBatch));
-  }
-  if (dynamicBatch) for (const v of model.graph.values) if (!v.const && v.shape && v.shape.length > 0) v.shape = [null, ...v.shape.slice(1)];
-  const out = path.join(dir, `${path.basename(xml, '.xml')}.xml`);
-  writeModel(model, out);
-  return out;
-}
-
-/** The integer input of `node` its declared input and output dimensions imply. */
-function integerInput(node: Node, size: number, dynamicBatch: boolean): number[] {
-  const from = node.inputs[0]!.shape as number[];
-  const to = node.outputs[0]!.shape as number[];
-  if (node.op === 'Reshape') return dynamicBatch ? [-1, ...to.slice(1)] : [...to];
-  if (node.op === 'Squeeze') {
-    // The dimensions of size 1 that disappear, the last ones first.
-    const axes: number[] = [];
-    for (let i = from.length - 1; i >= (dynamicBatch ? 1 : 0) && axes.length < size; i--) if (from[i] === 1) axes.unshift(i);
-    return axes;
-  }
-  if (node.op === 'Transpose') {
-    const used = new Set<number>();
-    return to.map((d) => {
-      const k = from.findIndex((e, j) => e === d && !used.has(j));
-      used.add(k);
-      return k;
-    });
-  }
-  throw new Error(`no integer input known for ${node.op} '${node.name}'`);
-}
 
 /** The parts of `apply --report json` these tests read. */
 interface ApplyReport {
@@ -92,7 +38,7 @@ describe.each([
   ['Inception v3', 'inception/inception.xml', undefined],
 ])('%s (IR v10) translated to ONNX', (_name, file, changedBy) => {
   test('the myriad bundle rewrites it and apply --verify runs both in onnxruntime: they agree', async () => {
-    const xml = withWeights(path.join(FIXTURES, file));
+    const xml = withSeededWeights(path.join(FIXTURES, file), work);
     const { report } = await applyMyriadVerified(xml);
     const rewrites = report.rules.reduce((n, x) => n + x.rewrites, 0);
     if (changedBy) expect(report.rules.filter((x) => x.rewrites > 0 && x.id.includes(changedBy)).length).toBeGreaterThan(0);
@@ -104,7 +50,7 @@ describe.each([
 });
 
 test('MobileNet v2 with a dynamic batch: fix-batch (to every port) and the split rewrite it, and apply --verify agrees', async () => {
-  const xml = withWeights(path.join(FIXTURES, 'mobilenet/mobilenet.xml'), true);
+  const xml = withSeededWeights(path.join(FIXTURES, 'mobilenet/mobilenet.xml'), work, true);
   expect(readModel(xml).graph.inputs[0]!.shape![0]).toBeNull();
   const { out, report } = await applyMyriadVerified(xml);
   // The batch reaches every port: no layer of MobileNet v2 (and of the split rewrite) stops it.
@@ -112,7 +58,7 @@ test('MobileNet v2 with a dynamic batch: fix-batch (to every port) and the split
   const ports = readModel(out).graph.nodes.flatMap((n) => n.outputs);
   expect(ports.filter((v) => v.shape?.some((d) => typeof d !== 'number')).map((v) => `${v.name} ${JSON.stringify(v.shape)}`)).toEqual([]);
   // The sizes are the ones the Model Optimizer wrote for batch 1 in the original file, port by port.
-  const original = new Map([...readModel(withWeights(path.join(FIXTURES, 'mobilenet/mobilenet.xml'))).graph.values].map((v) => [v.name, v.shape]));
+  const original = new Map([...readModel(withSeededWeights(path.join(FIXTURES, 'mobilenet/mobilenet.xml'), work)).graph.values].map((v) => [v.name, v.shape]));
   const compared = ports.filter((v) => original.has(v.name));
   expect(compared.length).toBeGreaterThan(150);
   expect(compared.filter((v) => JSON.stringify(v.shape) !== JSON.stringify(original.get(v.name))).map((v) => v.name)).toEqual([]);
@@ -121,7 +67,7 @@ test('MobileNet v2 with a dynamic batch: fix-batch (to every port) and the split
 });
 
 test('MobileNet v2 with FP16-compressed weights (Const f16 + decompression Convert, as OpenVINO saves by default): the split still fires, and apply --verify agrees', async () => {
-  const xml = compressToFp16(withWeights(path.join(FIXTURES, 'mobilenet/mobilenet.xml')));
+  const xml = compressToFp16(withSeededWeights(path.join(FIXTURES, 'mobilenet/mobilenet.xml'), work));
   const before = readModel(xml).graph;
   const groupConvs = before.nodes.filter((n) => n.op === 'GroupConvolution');
   expect(groupConvs.length).toBe(17);
@@ -143,7 +89,7 @@ test('MobileNet v2 with FP16-compressed weights (Const f16 + decompression Conve
 });
 
 test('MobileNet v2 as an FP16 IR (f16 throughout, as IR for Myriad was written): the split makes f16 weights, and apply --verify agrees', async () => {
-  const xml = compressToFp16(withWeights(path.join(FIXTURES, 'mobilenet/mobilenet.xml')), 'fp16-ir');
+  const xml = compressToFp16(withSeededWeights(path.join(FIXTURES, 'mobilenet/mobilenet.xml'), work), 'fp16-ir');
   const before = readModel(xml).graph;
   expect(before.inputs[0]!.dtype).toBe('float16');
   expect([...before.values].filter((v) => v.const?.dtype === 'float32')).toEqual([]);

@@ -234,7 +234,7 @@ function constantFloats(node: Node, i: number): number[] {
 const UNARY = [
   'Abs', 'Acos', 'Asin', 'Atan', 'Ceiling', 'Clamp', 'Convert', 'ConvertLike', 'Cos', 'Elu', 'Erf', 'Exp', 'FakeQuantize', 'Floor',
   'Gelu', 'HSigmoid', 'HSwish', 'Log', 'LogicalNot', 'LogSoftmax', 'LRN', 'Mish', 'MVN', 'Negative', 'NormalizeL2', 'PRelu', 'Relu',
-  'Round', 'Selu', 'Sigmoid', 'Sign', 'Sin', 'SoftMax', 'Softmax', 'SoftPlus', 'SoftSign', 'Sqrt', 'Swish', 'Tan', 'Tanh',
+  'ReLU', 'Round', 'Selu', 'Sigmoid', 'Sign', 'Sin', 'SoftMax', 'Softmax', 'SoftPlus', 'SoftSign', 'Sqrt', 'Swish', 'Tan', 'Tanh',
   // A state's value has the shape of what initializes it (ReadValue) or is stored (Assign).
   'ReadValue', 'Assign',
 ];
