@@ -272,6 +272,40 @@ const spaceBatch: ShapeRule = (node, [x]) => {
   return [out];
 };
 
+/** GATHER: the params with the indices (past the batch axes) in place of `axis`. */
+const gather: ShapeRule = (node, [params, indices]) => {
+  const axis = axisIn(intAttr(node, 'axis', 0), params!.length);
+  const batch = intAttr(node, 'batch_dims', 0);
+  if (batch < 0 || batch > axis || batch > indices!.length) return undefined;
+  return [[...params!.slice(0, axis), ...indices!.slice(batch), ...params!.slice(axis + 1)]];
+};
+
+/** EMBEDDING_LOOKUP: one row of the table per id. */
+const embeddingLookup: ShapeRule = (_node, [ids, table]) => (ids!.length === 1 ? [[ids![0]!, ...table!.slice(1)]] : undefined);
+
+const tile: ShapeRule = (node, [x]) => {
+  const multiples = constInts(node, 1);
+  return multiples.length === x!.length ? [x!.map((d, i) => d * multiples[i]!)] : undefined;
+};
+
+const broadcastTo: ShapeRule = (node, [x]) => [broadcastStatic([x!, constInts(node, 1)])];
+
+/** SELECT_V2 broadcasts its three inputs; SELECT (v1) has the shape of the values it picks from. */
+const select: ShapeRule = (node, [condition, a, b]) => (node.op === 'SELECT_V2' ? [broadcastStatic([condition!, a!, b!])] : [a!]);
+
+/** SHAPE: one element per axis of its input. */
+const shapeOf: ShapeRule = (_node, [x]) => [[x!.length]];
+
+/** FILL: the dimensions its first input holds. */
+const fill: ShapeRule = (node) => [constInts(node, 0)];
+
+/** TOPK_V2: values and indices, the last axis cut to k. */
+const topK: ShapeRule = (node, [x]) => {
+  const k = constInts(node, 1)[0]!;
+  const out = [...x!.slice(0, -1), k];
+  return [out, out];
+};
+
 /** TRANSPOSE_CONV: its first input is the output shape. */
 const transposeConv: ShapeRule = (node) => [constInts(node, 0)];
 
@@ -279,6 +313,7 @@ const UNARY = [
   'ABS', 'CAST', 'CEIL', 'COS', 'DEQUANTIZE', 'ELU', 'EXP', 'FLOOR', 'GELU', 'HARD_SWISH', 'L2_NORMALIZATION', 'LEAKY_RELU',
   'LOCAL_RESPONSE_NORMALIZATION', 'LOG', 'LOG_SOFTMAX', 'LOGICAL_NOT', 'LOGISTIC', 'NEG', 'QUANTIZE', 'RELU', 'RELU6',
   'RELU_0_TO_1', 'RELU_N1_TO_1', 'ROUND', 'RSQRT', 'SIGN', 'SIN', 'SOFTMAX', 'SQRT', 'SQUARE', 'TANH', 'ZEROS_LIKE', 'ONES_LIKE',
+  'REVERSE_V2', 'CUMSUM',
 ];
 const BINARY = [
   'ADD', 'DIV', 'EQUAL', 'FLOOR_DIV', 'FLOOR_MOD', 'GREATER', 'GREATER_EQUAL', 'LESS', 'LESS_EQUAL', 'LOGICAL_AND', 'LOGICAL_OR',
@@ -331,4 +366,13 @@ const SHAPE_RULES: Readonly<Record<string, ShapeRule>> = {
   DENSIFY: sameAsFirst,
   SPACE_TO_BATCH_ND: spaceBatch,
   BATCH_TO_SPACE_ND: spaceBatch,
+  GATHER: gather,
+  EMBEDDING_LOOKUP: embeddingLookup,
+  TILE: tile,
+  BROADCAST_TO: broadcastTo,
+  SELECT: select,
+  SELECT_V2: select,
+  SHAPE: shapeOf,
+  FILL: fill,
+  TOPK_V2: topK,
 };

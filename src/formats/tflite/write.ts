@@ -289,6 +289,13 @@ class BufferPlan {
   }
 }
 
+/**
+ * The first version TFLite's op resolver registers, where it is not 1: the
+ * version 1 of BROADCAST_TO was rolled back (register.cc registers 2 to 3),
+ * so a code at version 1 names no kernel and the model does not load.
+ */
+const FIRST_VERSION: ReadonlyMap<number, number> = new Map([[BuiltinOperator.BROADCAST_TO, 2]]);
+
 /** Assigns operator codes: a node keeps its code while its op is unchanged; new ops get new codes. */
 class OpcodePlan {
   readonly codes: fb.OperatorCode[];
@@ -328,7 +335,7 @@ class OpcodePlan {
     if (found >= 0) return this.use(found);
     const code: fb.OperatorCode = {
       deprecated_builtin_code: Math.min(want, BuiltinOperator.PLACEHOLDER_FOR_GREATER_OP_CODES),
-      version: 1,
+      version: FIRST_VERSION.get(want) ?? 1,
       builtin_code: want,
     };
     if (custom !== undefined) code.custom_code = custom;

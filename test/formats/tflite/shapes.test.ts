@@ -19,6 +19,7 @@ import { applyBundle } from '../../../src/recipe/run';
 import { findAction } from '../../../src/rewrite/actions';
 import { shapeRuleOf } from '../../../src/formats/tflite/shapes';
 import { runArmnn } from '../../../src/verify/armnn';
+import { runLiteRt } from '../../../src/verify/litert';
 import { verifyModels } from '../../../src/verify/models';
 import { seededFloats } from '../../e2e/helpers';
 import { NPM_CORPUS, ROOT, SHARED, tempDir } from '../../helpers/corpus';
@@ -352,4 +353,70 @@ test('a FULLY_CONNECTED that flattens an open batch gets its units, its rows sta
   g.outputs = [y];
   expect(declareAddedShapes(g, shapeRuleOf)).toBe(1);
   expect(y.shape).toEqual([null, 5]);
+});
+
+/**
+ * LiteRT allocates each output as large as the file declares it and refuses to
+ * run ("Custom allocation is too small") when its kernels compute a larger one:
+ * where the declared shape passes and the same with one axis a size shorter
+ * fails, the declared element count is the one LiteRT computes. ArmNN 20.08
+ * runs none of these operators.
+ */
+test('GATHER, TILE, BROADCAST_TO, SELECT_V2, TOPK_V2, REVERSE_V2, CUMSUM, EMBEDDING_LOOKUP: a fixed batch of 2 gives the sizes LiteRT allocates', () => {
+  const build = (): { model: Model; outputs: Value[] } => {
+    const g = new Graph('main');
+    const ints = (name: string, shape: number[], values: number[]): Value => g.addConstant(name, Tensor.from('int32', shape, values));
+    const open = (name: string, rest: number[], dtype: 'float32' | 'int32' = 'float32'): Value => g.addValue(name, { dtype, shape: [null, ...rest] });
+    const x = open('x', [3, 4]);
+    const ids = open('ids', [], 'int32');
+    const out = {
+      gather: open('gathered', [2, 2, 4]),
+      tile: open('tiled', [6, 4]),
+      broadcast: open('broadcast', [3, 4]),
+      select: open('selected', [3, 4]),
+      shape: g.addValue('shape', { dtype: 'int32', shape: [3] }),
+      topk: open('top', [3, 2]),
+      topkIndices: open('top_indices', [3, 2], 'int32'),
+      reverse: open('reversed', [3, 4]),
+      cumsum: open('cumsum', [3, 4]),
+      lookup: open('rows', [5]),
+    };
+    g.addNode({ op: 'GATHER', name: 'gather', inputs: [x, ints('gather_idx', [2, 2], [0, 2, 1, 1])], outputs: [out.gather], attrs: { axis: attr.int(1), batch_dims: attr.int(0) } });
+    g.addNode({ op: 'TILE', name: 'tile', inputs: [x, ints('multiples', [3], [1, 2, 1])], outputs: [out.tile] });
+    g.addNode({ op: 'BROADCAST_TO', name: 'broadcast', inputs: [g.addConstant('row', Tensor.from('float32', [1, 4], [1, 2, 3, 4])), ints('to', [3], [2, 3, 4])], outputs: [out.broadcast] });
+    g.addNode({ op: 'SELECT_V2', name: 'select', inputs: [g.addConstant('mask', Tensor.from('bool', [4], [1, 0, 1, 0])), x, g.addConstant('zero', Tensor.from('float32', [], [0]))], outputs: [out.select] });
+    g.addNode({ op: 'SHAPE', name: 'shape', inputs: [x], outputs: [out.shape], attrs: { out_type: attr.int(2) } });
+    g.addNode({ op: 'TOPK_V2', name: 'topk', inputs: [x, ints('k', [], [2])], outputs: [out.topk, out.topkIndices] });
+    g.addNode({ op: 'REVERSE_V2', name: 'reverse', inputs: [x, ints('reverse_axis', [1], [1])], outputs: [out.reverse] });
+    g.addNode({ op: 'CUMSUM', name: 'cumsum', inputs: [x, ints('cumsum_axis', [], [2])], outputs: [out.cumsum], attrs: { exclusive: attr.bool(false), reverse: attr.bool(false) } });
+    g.addNode({ op: 'EMBEDDING_LOOKUP', name: 'lookup', inputs: [ids, g.addConstant('table', Tensor.from('float32', [7, 5], Array.from(seededFloats(35, 8, -1, 1))))], outputs: [out.lookup] });
+    g.inputs = [x, ids];
+    g.outputs = Object.values(out);
+    return { model: new Model('tflite', g), outputs: g.outputs };
+  };
+  const { model, outputs } = build();
+  // SHAPE's output is static already; the rest follow the batch.
+  expect(fixShape.run(model, { batch: 2 }).summary).toBe('fixed 2 dimension(s); 9 tensor shape(s) follow');
+  const ours = outputs.map((v) => v.shape as number[]);
+  expect(ours).toEqual([[2, 2, 2, 4], [2, 6, 4], [2, 3, 4], [2, 3, 4], [3], [2, 3, 2], [2, 3, 2], [2, 3, 4], [2, 3, 4], [2, 5]]);
+  const file = path.join(work, 'more-ops-litert.tflite');
+  writeModel(model, file);
+
+  // One file per output with its last axis a size shorter (SHAPE's [3]: [2]).
+  const shorter = ours.map((shape, i) => {
+    const copy = readModel(file);
+    copy.graph.outputs[i]!.shape = [...shape.slice(0, -1), shape.at(-1)! - 1];
+    const f = path.join(work, `more-ops-short-${i}.tflite`);
+    writeModel(copy, f);
+    return f;
+  });
+  const ids = { dtype: 'int32' as const, shape: [2], data: new Uint8Array(new Int32Array([6, 0]).buffer) };
+  const xs = { dtype: 'float32' as const, shape: [2, 3, 4], data: new Uint8Array(new Float32Array(seededFloats(24, 4, -1, 1)).buffer) };
+  const [whole, ...short] = runLiteRt([file, ...shorter].map((model) => ({ model, inputs: [xs, ids] })));
+  expect(whole!.error).toBeUndefined();
+  expect(whole!.outputs.map((t) => t.shape)).toEqual(ours);
+  // SHAPE is no check: LiteRT computes its output when it prepares the model, into memory of its own, so
+  // a short declaration runs too (and the output LiteRT.js hands back holds zeros).
+  const shapeAt = outputs.findIndex((v) => v.name === 'shape');
+  expect(short.map((r) => r.error ?? 'ran')).toEqual(ours.map((_, i) => (i === shapeAt ? 'ran' : expect.stringMatching(/too small/))));
 });
