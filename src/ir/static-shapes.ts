@@ -276,3 +276,23 @@ export function matmulShape(a: readonly number[], b: readonly number[], transpos
   if (k1 !== k2 && !Number.isNaN(k1) && !Number.isNaN(k2)) return undefined;
   return [...broadcastStatic([a.slice(0, -2), b.slice(0, -2)]), m, n];
 }
+
+/**
+ * Elements a NumPy-style slice (ONNX Slice, OpenVINO StridedSlice and Slice)
+ * takes from an axis of size `d`, from `start` to `end` by `step`: negative
+ * positions count from the end, and positions past either end are clamped
+ * (for a negative step, the start to [0, d - 1]).
+ */
+export function slicedLength(d: number, start: number, end: number, step: number): number {
+  if (step === 0) throw new Error('step 0');
+  let from = start < 0 ? start + d : start;
+  let to = end < 0 ? end + d : end;
+  if (step > 0) {
+    from = Math.min(Math.max(from, 0), d);
+    to = Math.min(Math.max(to, 0), d);
+    return Math.max(0, Math.ceil((to - from) / step));
+  }
+  from = Math.min(Math.max(from, 0), d - 1);
+  to = Math.min(Math.max(to, -1), d - 1);
+  return Math.max(0, Math.ceil((from - to) / -step));
+}

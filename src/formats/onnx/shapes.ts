@@ -16,6 +16,7 @@ import {
   squeezedShape,
   transposedShape,
   unsqueezedShape,
+  slicedLength,
   windowedSize,
   type WindowPadding,
 } from '../../ir/static-shapes';
@@ -360,25 +361,6 @@ const slice: ShapeRule = (node, [x], at) => {
   });
   return [out];
 };
-
-/**
- * Elements ONNX's Slice takes from an axis of size `d`, from `start` to
- * `end` by `step`: negative positions count from the end, and positions past
- * either end are clamped (for a negative step, the start to [0, d - 1]).
- */
-function slicedLength(d: number, start: number, end: number, step: number): number {
-  if (step === 0) throw new Error('step 0');
-  let from = start < 0 ? start + d : start;
-  let to = end < 0 ? end + d : end;
-  if (step > 0) {
-    from = Math.min(Math.max(from, 0), d);
-    to = Math.min(Math.max(to, 0), d);
-    return Math.max(0, Math.ceil((to - from) / step));
-  }
-  from = Math.min(Math.max(from, 0), d - 1);
-  to = Math.min(Math.max(to, -1), d - 1);
-  return Math.max(0, Math.ceil((from - to) / -step));
-}
 
 /** Split: sizes from the `split` attribute (before opset 13) or input, else equal parts (opset 18: the last one smaller). */
 const split: ShapeRule = (node, [x], at) => {

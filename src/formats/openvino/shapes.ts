@@ -10,6 +10,7 @@ import {
   product,
   reducedShape,
   reshaped,
+  slicedLength,
   squeezedShape,
   transposedShape,
   unsqueezedShape,
@@ -188,6 +189,138 @@ const broadcast: ShapeRule = (node, [x]) => {
   return fits ? [target] : undefined;
 };
 
+/** OpenVINO masks are lists of 0/1, one per entry of `begin`; a missing entry is 0. */
+function mask(node: Node, name: string, n: number): boolean[] {
+  const m = numbers(node, name) ?? [];
+  return Array.from({ length: n }, (_, i) => (m[i] ?? 0) !== 0);
+}
+
+/**
+ * StridedSlice-1 (data, begin, end[, strides]) with NumPy's rules: a
+ * begin_mask or end_mask bit takes the whole side of its axis, a
+ * new_axis_mask bit inserts an axis of 1, a shrink_axis_mask bit drops its
+ * axis, and the ellipsis stands for the axes no entry names.
+ */
+const stridedSlice: ShapeRule = (node, [x]) => {
+  const begin = constInts(node, 1);
+  const end = constInts(node, 2);
+  const n = begin.length;
+  const strides = node.input(3) ? constInts(node, 3) : begin.map(() => 1);
+  if (end.length !== n || strides.length !== n) return undefined;
+  const [beginMask, endMask, newAxis, shrink, ellipsis] = ['begin_mask', 'end_mask', 'new_axis_mask', 'shrink_axis_mask', 'ellipsis_mask'].map((m) => mask(node, m, n));
+  const consuming = begin.filter((_, i) => !newAxis![i] && !ellipsis![i]).length;
+  if (consuming > x!.length || ellipsis!.filter(Boolean).length > 1) return undefined;
+  const out: number[] = [];
+  let axis = 0;
+  for (let i = 0; i < n; i++) {
+    if (ellipsis![i]) {
+      const covered = x!.length - consuming;
+      out.push(...x!.slice(axis, axis + covered));
+      axis += covered;
+    } else if (newAxis![i]) {
+      out.push(1);
+    } else if (shrink![i]) {
+      axis++;
+    } else {
+      const d = x![axis++]!;
+      const step = strides[i]!;
+      const from = beginMask![i] ? (step > 0 ? 0 : d) : begin[i]!;
+      const to = endMask![i] ? (step > 0 ? d : -d - 1) : end[i]!;
+      out.push(slicedLength(d, from, to, step));
+    }
+  }
+  return [[...out, ...x!.slice(axis)]];
+};
+
+/** Slice-8 (data, start, stop, step[, axes]), as ONNX's Slice. */
+const slice8: ShapeRule = (node, [x]) => {
+  const starts = constInts(node, 1);
+  const stops = constInts(node, 2);
+  const steps = constInts(node, 3);
+  const axes = node.input(4) ? constInts(node, 4) : starts.map((_, i) => i);
+  if (stops.length !== starts.length || steps.length !== starts.length || axes.length !== starts.length) return undefined;
+  const out = [...x!];
+  axes.forEach((a, i) => {
+    const at = axisIn(a, x!.length);
+    out[at] = slicedLength(x![at]!, starts[i]!, stops[i]!, steps[i]!);
+  });
+  return [out];
+};
+
+/**
+ * (Group)ConvolutionBackpropData: the output_shape input where there is one,
+ * else stride x (size - 1) + the dilated kernel + output_padding, less the
+ * explicit pads (other auto_pad modes pad nothing without output_shape).
+ * Weights [C_in, C_out, k...], grouped [G, C_in/G, C_out/G, k...].
+ */
+const backpropData: ShapeRule = (node, [x, w]) => {
+  const grouped = node.op === 'GroupConvolutionBackpropData';
+  const channels = grouped ? w![0]! * w![2]! : w![1]!;
+  const kernel = w!.slice(grouped ? 3 : 2);
+  if (kernel.length !== x!.length - 2) return undefined;
+  if (node.input(2)) {
+    const wanted = constInts(node, 2);
+    return wanted.length === kernel.length ? [[x![0]!, channels, ...wanted]] : undefined;
+  }
+  const strides = numbers(node, 'strides') ?? kernel.map(() => 1);
+  const dilations = numbers(node, 'dilations') ?? kernel.map(() => 1);
+  const outputPadding = numbers(node, 'output_padding') ?? kernel.map(() => 0);
+  const explicit = ['explicit', 'notset'].includes((text(node, 'auto_pad') ?? 'explicit').toLowerCase());
+  const begin = explicit ? (numbers(node, 'pads_begin') ?? kernel.map(() => 0)) : kernel.map(() => 0);
+  const end = explicit ? (numbers(node, 'pads_end') ?? kernel.map(() => 0)) : kernel.map(() => 0);
+  const sizes = kernel.map((k, i) => strides[i]! * (x![i + 2]! - 1) + (k - 1) * dilations[i]! + 1 + outputPadding[i]! - begin[i]! - end[i]!);
+  return [[x![0]!, channels, ...sizes]];
+};
+
+/** DepthToSpace and SpaceToDepth (NCHW...): channels traded for block_size along every spatial axis. */
+const depthSpace: ShapeRule = (node, [x]) => {
+  const block = Number(text(node, 'block_size') ?? 1);
+  const spatial = x!.length - 2;
+  const factor = block ** spatial;
+  if (node.op === 'DepthToSpace') return [[x![0]!, x![1]! / factor, ...x!.slice(2).map((d) => d * block)]];
+  return [[x![0]!, x![1]! * factor, ...x!.slice(2).map((d) => d / block)]];
+};
+
+/** TopK (data, k; axis an attribute): values and indices, the axis cut to k. */
+const topK: ShapeRule = (node, [x]) => {
+  const axis = axisIn(Number(text(node, 'axis') ?? -1), x!.length);
+  const k = constInts(node, 1)[0]!;
+  const out = x!.map((d, i) => (i === axis ? k : d));
+  return node.outputs.map(() => out);
+};
+
+/** Select (condition, then, else): the three broadcast (numpy, the default). */
+const select: ShapeRule = (node, inputs) => ((text(node, 'auto_broadcast') ?? 'numpy').toLowerCase() === 'numpy' ? [broadcastStatic(inputs as number[][])] : undefined);
+
+/** GatherElements: the shape of the indices. */
+const gatherElements: ShapeRule = (_node, [, indices]) => [indices!];
+
+/**
+ * Range-4 (start, stop, step): ceil((stop - start) / step) elements, none
+ * when that is negative. An integer output_type casts the three first: a
+ * fractional one is left out.
+ */
+const range: ShapeRule = (node) => {
+  const [start, stop, step] = [0, 1, 2].map((i) => constInts(node, i)[0]!);
+  const integral = /^[iu]\d/.test((text(node, 'output_type') ?? '').trim());
+  if (step === 0 || (integral && ![start, stop, step].every((v) => Number.isInteger(v)))) return undefined;
+  return [[Math.max(0, Math.ceil((stop! - start!) / step!))]];
+};
+
+/**
+ * LSTMSequence, GRUSequence, RNNSequence (batch first: X [batch, seq,
+ * input]): Y [batch, directions, seq, hidden] and the last states [batch,
+ * directions, hidden]. The cells (LSTMCell, GRUCell, RNNCell): [batch, hidden].
+ */
+const recurrent: ShapeRule = (node, [x]) => {
+  const hidden = Number(text(node, 'hidden_size'));
+  if (!Number.isInteger(hidden) || hidden < 1) return undefined;
+  if (node.op.endsWith('Cell')) return node.outputs.map(() => [x![0]!, hidden]);
+  const directions = (text(node, 'direction') ?? 'forward').toLowerCase() === 'bidirectional' ? 2 : 1;
+  const [batch, seq] = [x![0]!, x![1]!];
+  return node.outputs.map((_, i) => (i === 0 ? [batch, directions, seq, hidden] : [batch, directions, hidden]));
+};
+
 /**
  * Interpolate-1 (data, target sizes; `axes` an attribute, as IR v10 of the
  * Myriad years writes upsampling), -4 (data, sizes, scales[, axes]) and -11
@@ -237,6 +370,9 @@ const UNARY = [
   'ReLU', 'Round', 'Selu', 'Sigmoid', 'Sign', 'Sin', 'SoftMax', 'Softmax', 'SoftPlus', 'SoftSign', 'Sqrt', 'Swish', 'Tan', 'Tanh',
   // A state's value has the shape of what initializes it (ReadValue) or is stored (Assign).
   'ReadValue', 'Assign',
+  'Acosh', 'Asinh', 'Atanh', 'Cosh', 'Sinh', 'HardSigmoid', 'CumSum', 'Reverse', 'ReverseSequence', 'Roll', 'ShuffleChannels', 'Bucketize',
+  // The scatters write into a copy of their data (input 0).
+  'ScatterUpdate', 'ScatterElementsUpdate', 'ScatterNDUpdate',
 ];
 const ELEMENTWISE = [
   'Add', 'Divide', 'Equal', 'FloorMod', 'Greater', 'GreaterEqual', 'Less', 'LessEqual', 'LogicalAnd', 'LogicalOr', 'LogicalXor',
@@ -265,5 +401,16 @@ const SHAPE_RULES: Readonly<Record<string, ShapeRule>> = {
   Interpolate: interpolate,
   Split: split,
   VariadicSplit: variadicSplit,
+  StridedSlice: stridedSlice,
+  Slice: slice8,
+  ConvolutionBackpropData: backpropData,
+  GroupConvolutionBackpropData: backpropData,
+  DepthToSpace: depthSpace,
+  SpaceToDepth: depthSpace,
+  TopK: topK,
+  Select: select,
+  GatherElements: gatherElements,
+  Range: range,
+  ...Object.fromEntries(['LSTMSequence', 'GRUSequence', 'RNNSequence', 'LSTMCell', 'GRUCell', 'RNNCell'].map((op) => [op, recurrent])),
   ...Object.fromEntries(['ReduceL1', 'ReduceL2', 'ReduceMax', 'ReduceMean', 'ReduceMin', 'ReduceProd', 'ReduceSum'].map((op) => [op, reduce])),
 };

@@ -147,3 +147,64 @@ test('rounding_type ceil pools: the fixed batch follows where the ceil sizes are
   expect(run!.error).toBeUndefined();
   expect(run!.outputs[0]!.shape).toEqual(a.shape);
 });
+
+test('StridedSlice (masks, new axis, ellipsis, shrink), Slice-8, (Group)ConvolutionBackpropData, DepthToSpace, SpaceToDepth, TopK, Select, GatherElements, Range, LSTMSequence and shape-keeping layers: the fixed batch follows, as onnxruntime computes', () => {
+  const model = newOvModel('more2');
+  const g = model.graph;
+  const x = ovParam(g, 'x', [1, 4, 6, 6]);
+  x.shape = [null, 4, 6, 6];
+  const i64 = (name: string, values: number[], shape = [values.length]) => ovConst(g, name, 'int64', shape, values);
+  const f32 = (name: string, shape: number[], seed: number) => ovConst(g, name, 'float32', shape, seededFloats(shape.reduce((a, b) => a * b, 1), seed, -0.5, 0.5));
+  const open = (rank: number): number[] => Array<number>(rank).fill(-1);
+  const layers = [
+    ovOp(g, 'StridedSlice', 'opset1', [x, i64('b1', [0, 1, -1, 0]), i64('e1', [0, 3, 0, 6]), i64('s1', [1, 1, -1, 2])], [open(4)], { begin_mask: '1,0,0,0', end_mask: '1,0,1,0', new_axis_mask: '', shrink_axis_mask: '', ellipsis_mask: '' }, 'strided'),
+    ovOp(g, 'StridedSlice', 'opset1', [x, i64('b2', [0, 0, 1]), i64('e2', [0, 0, 2]), i64('s2', [1, 1, 1])], [open(4)], { begin_mask: '0,0,0', end_mask: '0,0,0', new_axis_mask: '1,0,0', shrink_axis_mask: '0,0,1', ellipsis_mask: '0,1,0' }, 'strided_axes'),
+    ovOp(g, 'Slice', 'opset8', [x, i64('start', [1]), i64('stop', [100]), i64('step', [2]), i64('axes', [-1])], [open(4)], {}, 'slice8'),
+    ovOp(g, 'ConvolutionBackpropData', 'opset1', [x, f32('dw', [4, 3, 3, 3], 11)], [open(4)], { strides: '2,2', pads_begin: '1,1', pads_end: '1,1', dilations: '1,1', output_padding: '1,1', auto_pad: 'explicit' }, 'deconv'),
+    ovOp(g, 'GroupConvolutionBackpropData', 'opset1', [x, f32('gdw', [2, 2, 3, 2, 2], 12)], [open(4)], { strides: '2,2', pads_begin: '0,0', pads_end: '0,0', dilations: '1,1', auto_pad: 'explicit' }, 'group_deconv'),
+    ovOp(g, 'DepthToSpace', 'opset1', [x], [open(4)], { mode: 'blocks_first', block_size: '2' }, 'd2s'),
+    ovOp(g, 'SpaceToDepth', 'opset1', [x], [open(4)], { mode: 'blocks_first', block_size: '2' }, 's2d'),
+    ovOp(g, 'TopK', 'opset3', [x, ovConst(g, 'k', 'int64', [], [3])], [open(4), open(4)], { axis: '3', mode: 'max', sort: 'value', index_element_type: 'i32' }, 'topk'),
+    ovOp(g, 'Select', 'opset1', [ovConst(g, 'cond', 'bool', [6], [1, 0, 1, 0, 1, 0]), x, ovConst(g, 'zero', 'float32', [], [0])], [open(4)], { auto_broadcast: 'numpy' }, 'select'),
+    ovOp(g, 'GatherElements', 'opset6', [x, ovConst(g, 'gidx', 'int64', [2, 4, 6, 2], Array.from({ length: 96 }, (_, i) => i % 6))], [open(4)], { axis: '3' }, 'gather_elements'),
+    ovOp(g, 'Range', 'opset4', [ovConst(g, 'r0', 'float32', [], [0]), ovConst(g, 'r1', 'float32', [], [10]), ovConst(g, 'r2', 'float32', [], [3])], [open(1)], { output_type: 'f32' }, 'range'),
+    ovOp(g, 'CumSum', 'opset3', [x, ovConst(g, 'cum_axis', 'int64', [], [2])], [open(4)], { exclusive: 'false', reverse: 'false' }, 'cumsum'),
+    ovOp(g, 'Roll', 'opset7', [x, i64('shift', [1]), i64('roll_axes', [2])], [open(4)], {}, 'roll'),
+    ovOp(g, 'ShuffleChannels', 'opset1', [x], [open(4)], { axis: '1', group: '2' }, 'shuffle'),
+    ovOp(g, 'HardSigmoid', 'opset1', [x, ovConst(g, 'alpha', 'float32', [], [0.2]), ovConst(g, 'beta', 'float32', [], [0.5])], [open(4)], {}, 'hard_sigmoid'),
+  ];
+  // LSTMSequence-5: X [batch, seq, input] with the initial states and sequence lengths of a batch of 2.
+  const seq = ovParam(g, 'seq', [1, 5, 6]);
+  seq.shape = [null, 5, 6];
+  const lstm = ovOp(
+    g,
+    'LSTMSequence',
+    'opset5',
+    [seq, f32('h0', [2, 1, 3], 13), f32('c0', [2, 1, 3], 14), ovConst(g, 'lengths', 'int32', [2], [5, 5]), f32('lw', [1, 12, 6], 15), f32('lr', [1, 12, 3], 16), f32('lb', [1, 12], 17)],
+    [open(4), open(3), open(3)],
+    { hidden_size: '3', direction: 'forward', activations: 'sigmoid,tanh,tanh', clip: '0' },
+    'lstm',
+  );
+  for (const n of g.nodes) n.outputs.forEach((v) => (v.shape = v.shape!.map((d) => (d === -1 ? null : d))));
+  // ovOp types each output as its first input: Select picks floats, TopK's indices are i32.
+  g.nodes.find((n) => n.op === 'Select')!.output(0).dtype = 'float32';
+  g.nodes.find((n) => n.op === 'TopK')!.output(1).dtype = 'int32';
+  g.outputs = [...layers.flatMap((n) => n.outputs), ...lstm.outputs];
+
+  fixShape.run(model, { batch: 2 });
+  const ours = g.outputs.map((v) => v.shape);
+  expect(ours).toEqual([
+    [2, 2, 6, 3], [1, 2, 4, 6], [2, 4, 6, 3], [2, 3, 12, 12], [2, 6, 12, 12], [2, 1, 12, 12], [2, 16, 3, 3], [2, 4, 6, 3], [2, 4, 6, 3],
+    [2, 4, 6, 6], [2, 4, 6, 2], [4], [2, 4, 6, 6], [2, 4, 6, 6], [2, 4, 6, 6], [2, 4, 6, 6], [2, 1, 5, 3], [2, 1, 3], [2, 1, 3],
+  ]);
+  const file = path.join(work, 'more2.xml');
+  writeModel(model, file);
+  const onnx = path.join(work, 'more2.onnx');
+  writeModel(openvinoToOnnx(readModel(file)), onnx);
+  const [run] = runOnnxRuntime([{ model: onnx, inputs: [
+    { name: 'x', dtype: 'float32', shape: [2, 4, 6, 6], data: new Uint8Array(2 * 144 * 4) },
+    { name: 'seq', dtype: 'float32', shape: [2, 5, 6], data: new Uint8Array(2 * 30 * 4) },
+  ] }]);
+  expect(run!.error).toBeUndefined();
+  expect(run!.outputs.map((t) => t.shape)).toEqual(ours);
+});
