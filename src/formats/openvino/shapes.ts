@@ -322,6 +322,26 @@ const recurrent: ShapeRule = (node, [x]) => {
 };
 
 /**
+ * RegionYolo: YOLOv3's form (do_softmax false) keeps the input's shape; YOLOv2's
+ * (do_softmax, the default) flattens the axes from `axis` to `end_axis`.
+ */
+const regionYolo: ShapeRule = (node, [x]) => {
+  const softmax = !/^(false|0)$/i.test((text(node, 'do_softmax') ?? 'true').trim());
+  if (!softmax) return [x!];
+  const axis = axisIn(Number(text(node, 'axis') ?? 1), x!.length);
+  const endAxis = axisIn(Number(text(node, 'end_axis') ?? 3), x!.length);
+  if (endAxis < axis) return undefined;
+  return [[...x!.slice(0, axis), product(x!.slice(axis, endAxis + 1)), ...x!.slice(endAxis + 1)]];
+};
+
+/** ReorgYolo (stride s): [N, C x s², H / s, W / s]. */
+const reorgYolo: ShapeRule = (node, [x]) => {
+  const s = (numbers(node, 'stride') ?? [])[0];
+  if (s === undefined || s < 1 || x!.length !== 4) return undefined;
+  return [[x![0]!, x![1]! * s * s, x![2]! / s, x![3]! / s]];
+};
+
+/**
  * Interpolate-1 (data, target sizes; `axes` an attribute, as IR v10 of the
  * Myriad years writes upsampling), -4 (data, sizes, scales[, axes]) and -11
  * (data, sizes or scales[, axes]): the sizes at the axes, or floor(size x
@@ -411,6 +431,8 @@ const SHAPE_RULES: Readonly<Record<string, ShapeRule>> = {
   Select: select,
   GatherElements: gatherElements,
   Range: range,
+  RegionYolo: regionYolo,
+  ReorgYolo: reorgYolo,
   ...Object.fromEntries(['LSTMSequence', 'GRUSequence', 'RNNSequence', 'LSTMCell', 'GRUCell', 'RNNCell'].map((op) => [op, recurrent])),
   ...Object.fromEntries(['ReduceL1', 'ReduceL2', 'ReduceMax', 'ReduceMean', 'ReduceMin', 'ReduceProd', 'ReduceSum'].map((op) => [op, reduce])),
 };

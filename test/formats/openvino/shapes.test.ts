@@ -208,3 +208,24 @@ test('StridedSlice (masks, new axis, ellipsis, shrink), Slice-8, (Group)Convolut
   expect(run!.error).toBeUndefined();
   expect(run!.outputs.map((t) => t.shape)).toEqual(ours);
 });
+
+test('RegionYolo (YOLOv2 flattening, YOLOv3 keeping its shape) and ReorgYolo: the fixed batch follows, as onnxruntime computes', () => {
+  const model = newOvModel('yolo');
+  const g = model.graph;
+  const x = ovParam(g, 'x', [1, 2 * 7, 4, 4]);
+  x.shape = [null, 14, 4, 4];
+  const open = (rank: number): number[] => Array<number>(rank).fill(-1);
+  const v2 = ovOp(g, 'RegionYolo', 'opset1', [x], [open(2)], { coords: '4', classes: '2', num: '2', do_softmax: 'true', axis: '1', end_axis: '3', mask: '' }, 'region_v2');
+  const v3 = ovOp(g, 'RegionYolo', 'opset1', [x], [open(4)], { coords: '4', classes: '2', num: '3', do_softmax: 'false', axis: '1', end_axis: '3', mask: '0,1' }, 'region_v3');
+  const reorg = ovOp(g, 'ReorgYolo', 'opset2', [ovOp(g, 'Concat', 'opset1', [x, x], [open(4)], { axis: '1' }, 'twice').output(0)], [open(4)], { stride: '2' }, 'reorg');
+  for (const n of g.nodes) n.outputs.forEach((v) => (v.shape = v.shape!.map((d) => (d === -1 ? null : d))));
+  g.outputs = [v2.output(0), v3.output(0), reorg.output(0)];
+  fixShape.run(model, { batch: 2 });
+  const ours = g.outputs.map((v) => v.shape);
+  expect(ours).toEqual([[2, 224], [2, 14, 4, 4], [2, 112, 2, 2]]);
+  const onnx = path.join(work, 'yolo.onnx');
+  writeModel(openvinoToOnnx(model), onnx);
+  const [run] = runOnnxRuntime([{ model: onnx, inputs: [{ name: 'x', dtype: 'float32', shape: [2, 14, 4, 4], data: new Uint8Array(2 * 224 * 4) }] }]);
+  expect(run!.error).toBeUndefined();
+  expect(run!.outputs.map((t) => t.shape)).toEqual(ours);
+});
