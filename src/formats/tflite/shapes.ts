@@ -1,13 +1,15 @@
-import type { Graph, Node } from '../../ir/graph';
+import type { Graph, Node, Value } from '../../ir/graph';
 import {
   axisIn,
   broadcastStatic,
   carryStaticShapes,
   concatShape,
+  isStatic,
   matmulShape,
   product,
   reducedShape,
   reshaped,
+  slicedLength,
   squeezedShape,
   transposedShape,
   unsqueezedShape,
@@ -50,11 +52,87 @@ function intsAttr(node: Node, name: string): number[] | undefined {
   return a?.kind === 'ints' ? a.value.map(Number) : undefined;
 }
 
-/** The integers of constant input `i`. */
+/**
+ * The integers of input `i`: a constant, or a small integer tensor the graph
+ * computes from shapes (intsOf), as converters write a reshape to the batch:
+ * RESHAPE(x, PACK(STRIDED_SLICE(SHAPE(x), 0), -1)).
+ */
 function constInts(node: Node, i: number): number[] {
-  const t = node.input(i)?.const;
-  if (!t) throw new Error('not a constant');
-  return Array.from(t.toFloat64());
+  const ints = intsOf(node.input(i), 0);
+  if (!ints) throw new Error('not a constant');
+  return ints;
+}
+
+/** The deepest chain of operators intsOf follows back from a shape. */
+const MAX_SHAPE_CHAIN = 16;
+
+/**
+ * The values of `v`, flattened, where they follow from constants and static
+ * shapes: SHAPE of a static tensor, and through CAST, SQUEEZE, EXPAND_DIMS,
+ * RESHAPE, GATHER on axis 0, PACK and CONCATENATION on axis 0, 1-D
+ * STRIDED_SLICE (shrink_axis_mask taking one entry) and integer ADD, SUB,
+ * MUL, FLOOR_DIV. Undefined for anything else.
+ */
+function intsOf(v: Value | null | undefined, depth: number): number[] | undefined {
+  if (!v) return undefined;
+  if (v.const) return Array.from(v.const.toFloat64());
+  const p = v.producer;
+  if (!p || p.domain !== '' || depth > MAX_SHAPE_CHAIN) return undefined;
+  const input = (i: number): number[] | undefined => intsOf(p.input(i), depth + 1);
+  switch (p.op) {
+    case 'SHAPE': {
+      const shape = p.input(0)?.shape;
+      return shape && isStatic(shape) ? [...shape] : undefined;
+    }
+    case 'CAST':
+    case 'SQUEEZE':
+    case 'EXPAND_DIMS':
+    case 'RESHAPE':
+      return input(0);
+    case 'PACK':
+    case 'CONCATENATION': {
+      if (intAttr(p, 'axis', 0) !== 0) return undefined;
+      const parts = p.inputs.map((_, i) => input(i));
+      return parts.every((x) => x !== undefined) ? parts.flat() : undefined;
+    }
+    case 'GATHER': {
+      const [data, indices] = [input(0), input(1)];
+      if (!data || !indices || intAttr(p, 'axis', 0) !== 0 || (p.input(0)?.shape?.length ?? 1) !== 1) return undefined;
+      const picked = indices.map((i) => data[i < 0 ? i + data.length : i]);
+      return picked.every((x) => x !== undefined) ? (picked as number[]) : undefined;
+    }
+    case 'STRIDED_SLICE': {
+      const [data, begin, end, strides] = [input(0), input(1), input(2), input(3)];
+      if (!data || begin?.length !== 1 || end?.length !== 1 || strides?.length !== 1 || strides[0] === 0) return undefined;
+      if (intAttr(p, 'ellipsis_mask', 0) || intAttr(p, 'new_axis_mask', 0) || boolAttr(p, 'offset')) return undefined;
+      const d = data.length;
+      const at = (i: number): number => (i < 0 ? i + d : i);
+      if (intAttr(p, 'shrink_axis_mask', 0) & 1) {
+        const value = data[at(begin[0]!)];
+        return value === undefined ? undefined : [value];
+      }
+      const s = strides[0]!;
+      const from = intAttr(p, 'begin_mask', 0) & 1 ? (s > 0 ? 0 : d) : begin[0]!;
+      const to = intAttr(p, 'end_mask', 0) & 1 ? (s > 0 ? d : -d - 1) : end[0]!;
+      const count = slicedLength(d, from, to, s);
+      const first = Math.min(Math.max(at(from), 0), s > 0 ? d : d - 1);
+      return Array.from({ length: count }, (_, k) => data[first + k * s]!);
+    }
+    case 'ADD':
+    case 'SUB':
+    case 'MUL':
+    case 'FLOOR_DIV': {
+      const [a, b] = [input(0), input(1)];
+      if (!a || !b || (a.length !== b.length && a.length !== 1 && b.length !== 1) || ![...a, ...b].every(Number.isInteger)) return undefined;
+      const op = p.op;
+      const apply = (x: number, y: number): number | undefined =>
+        op === 'ADD' ? x + y : op === 'SUB' ? x - y : op === 'MUL' ? x * y : y === 0 ? undefined : Math.floor(x / y);
+      const out = Array.from({ length: Math.max(a.length, b.length) }, (_, k) => apply(a[a.length === 1 ? 0 : k]!, b[b.length === 1 ? 0 : k]!));
+      return out.every((x) => x !== undefined) ? (out as number[]) : undefined;
+    }
+    default:
+      return undefined;
+  }
 }
 
 /** Output size of a windowed dimension (TFLite's ComputeOutSize: SAME or VALID). */
@@ -101,7 +179,7 @@ const reduce: ShapeRule = (node, [x]) => [reducedShape(x!, constInts(node, 1), b
 const reshape: ShapeRule = (node, [x, shapeInput]) => {
   // A shape input of shape [0] asks for a scalar, whatever computes it (TFLite reshape.cc: the legacy form).
   if (shapeInput?.length === 1 && shapeInput[0] === 0) return product(x!) === 1 ? [[]] : undefined;
-  // A shape input, when there is one, wins over the options' new_shape; a computed one leaves the size open.
+  // A shape input, when there is one, wins over the options' new_shape; a computed one counts where intsOf reads it.
   const wanted = node.input(1) ? constInts(node, 1) : intsAttr(node, 'new_shape');
   const shape = wanted && reshaped(product(x!), wanted);
   return shape ? [shape] : undefined;
