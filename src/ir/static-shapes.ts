@@ -296,3 +296,54 @@ export function slicedLength(d: number, start: number, end: number, step: number
   to = Math.min(Math.max(to, -1), d - 1);
   return Math.max(0, Math.ceil((from - to) / -step));
 }
+
+/*
+ * Integer values the formats' shape rules evaluate from static shapes (a
+ * Reshape target computed from a Shape): each format reads its own operators
+ * and attributes and calls these.
+ */
+
+/** The most operators followed back from a shape to evaluate a value (a Reshape target is a few away). */
+const MAX_SHAPE_CHAIN = 16;
+
+/** How a format evaluates one operator from the values of its inputs (`input(i)`, undefined where unknown). */
+export type ShapeValueStep = (node: Node, input: (i: number) => number[] | undefined) => number[] | undefined;
+
+/**
+ * The values of `v`, flattened, where they follow from constants and static
+ * shapes: a constant's, else what `step` makes of its producer's inputs, at
+ * most MAX_SHAPE_CHAIN operators back.
+ */
+export function valuesFromShapes(v: Value | null | undefined, step: ShapeValueStep, depth = 0): number[] | undefined {
+  if (!v) return undefined;
+  if (v.const) return Array.from(v.const.toFloat64());
+  const producer = v.producer;
+  if (!producer || depth > MAX_SHAPE_CHAIN) return undefined;
+  return step(producer, (i) => valuesFromShapes(producer.input(i), step, depth + 1));
+}
+
+/** Gather on axis 0 of a list: negative indices count from the end; undefined where one is out of range. */
+export function pickedValues(data: readonly number[], indices: readonly number[]): number[] | undefined {
+  const picked = indices.map((i) => data[i < 0 ? i + data.length : i]);
+  return picked.every((x) => x !== undefined) ? (picked as number[]) : undefined;
+}
+
+/** A list sliced NumPy's way (see slicedLength). */
+export function slicedValues(data: readonly number[], start: number, end: number, step: number): number[] {
+  const d = data.length;
+  const count = slicedLength(d, start, end, step);
+  const from = start < 0 ? start + d : start;
+  const first = Math.min(Math.max(from, 0), step > 0 ? d : d - 1);
+  return Array.from({ length: count }, (_, k) => data[first + k * step]!);
+}
+
+/**
+ * Integer arithmetic of two lists, one of them a single value or both the
+ * same length; undefined where a value is no integer or `apply` gives none
+ * (a division by 0).
+ */
+export function integerArithmetic(a: readonly number[], b: readonly number[], apply: (x: number, y: number) => number | undefined): number[] | undefined {
+  if ((a.length !== b.length && a.length !== 1 && b.length !== 1) || ![...a, ...b].every(Number.isInteger)) return undefined;
+  const out = Array.from({ length: Math.max(a.length, b.length) }, (_, k) => apply(a[a.length === 1 ? 0 : k]!, b[b.length === 1 ? 0 : k]!));
+  return out.every((x) => x !== undefined) ? (out as number[]) : undefined;
+}

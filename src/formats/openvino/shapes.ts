@@ -1,21 +1,26 @@
-import type { Graph, Node, Value } from '../../ir/graph';
+import type { Graph, Node } from '../../ir/graph';
 import {
   axisIn,
   broadcastStatic,
   carryStaticShapes,
   concatShape,
   gatheredShape,
+  integerArithmetic,
   isStatic,
   matmulShape,
+  pickedValues,
   product,
   reducedShape,
   reshaped,
   slicedLength,
+  slicedValues,
   squeezedShape,
   transposedShape,
   unsqueezedShape,
+  valuesFromShapes,
   windowedSize,
   type ShapeRule,
+  type ShapeValueStep,
   type WindowPadding,
 } from '../../ir/static-shapes';
 
@@ -61,31 +66,22 @@ function flag(node: Node, name: string): boolean {
 
 /**
  * The integers of input `i`: a Const, or a small integer tensor the graph
- * computes from shapes (intsOf), as IRs of dynamic models compute a Reshape's
- * target: Concat(Gather(ShapeOf(x), 0), -1).
+ * computes from shapes (shapeValueStep), as IRs of dynamic models compute a
+ * Reshape's target: Concat(Gather(ShapeOf(x), 0), -1).
  */
 function constInts(node: Node, i: number): number[] {
-  const ints = intsOf(node.input(i), 0);
+  const ints = valuesFromShapes(node.input(i), shapeValueStep);
   if (!ints) throw new Error('not a constant');
   return ints;
 }
 
-/** The deepest chain of layers intsOf follows back from a shape: a Reshape target is a few layers away. */
-const MAX_SHAPE_CHAIN = 16;
-
 /**
- * The values of `v`, flattened, where they follow from constants and from
- * static shapes: ShapeOf of a static shape, and through Convert, Gather on
- * axis 0, Concat, Squeeze, Unsqueeze, Reshape, 1-D StridedSlice and Slice,
- * and integer Add, Subtract, Multiply and Divide (a batch times a channel
- * count). Undefined for anything else.
+ * One layer of a small integer tensor computed from shapes: ShapeOf of a
+ * static shape, Convert, Gather on axis 0, Concat, Squeeze, Unsqueeze,
+ * Reshape, 1-D StridedSlice and Slice, and integer Add, Subtract, Multiply and
+ * Divide (a batch times a channel count). Undefined for anything else.
  */
-function intsOf(v: Value | null | undefined, depth: number): number[] | undefined {
-  if (!v) return undefined;
-  if (v.const) return Array.from(v.const.toFloat64());
-  const p = v.producer;
-  if (!p || depth > MAX_SHAPE_CHAIN) return undefined;
-  const input = (i: number): number[] | undefined => intsOf(p.input(i), depth + 1);
+const shapeValueStep: ShapeValueStep = (p, input) => {
   switch (p.op) {
     case 'ShapeOf': {
       const shape = p.input(0)?.shape;
@@ -102,9 +98,9 @@ function intsOf(v: Value | null | undefined, depth: number): number[] | undefine
     }
     case 'Gather': {
       const [data, indices, axis] = [input(0), input(1), input(2)];
-      if (!data || !indices || axis?.length !== 1 || axis[0] !== 0 || Number(text(p, 'batch_dims') ?? 0) !== 0 || (p.input(0)?.shape?.length ?? 1) !== 1) return undefined;
-      const picked = indices.map((i) => data[i < 0 ? i + data.length : i]);
-      return picked.every((x) => x !== undefined) ? (picked as number[]) : undefined;
+      if (!data || !indices || axis?.length !== 1 || axis[0] !== 0 || Number(text(p, 'batch_dims') ?? 0) !== 0) return undefined;
+      if ((p.input(0)?.shape?.length ?? 1) !== 1) return undefined;
+      return pickedValues(data, indices);
     }
     case 'StridedSlice':
     case 'Slice': {
@@ -112,36 +108,31 @@ function intsOf(v: Value | null | undefined, depth: number): number[] | undefine
       if (!data || begin?.length !== 1 || end?.length !== 1 || step?.length !== 1 || step[0] === 0) return undefined;
       const masked = (name: string): boolean => p.op === 'StridedSlice' && (numbers(p, name) ?? [])[0] === 1;
       if (['new_axis_mask', 'shrink_axis_mask', 'ellipsis_mask'].some(masked)) return undefined;
-      const d = data.length;
       const s = step[0]!;
-      const from = masked('begin_mask') ? (s > 0 ? 0 : d) : begin[0]!;
-      const to = masked('end_mask') ? (s > 0 ? d : -d - 1) : end[0]!;
-      const count = slicedLength(d, from, to, s);
-      const first = s > 0 ? Math.min(Math.max(from < 0 ? from + d : from, 0), d) : Math.min(Math.max(from < 0 ? from + d : from, 0), d - 1);
-      return Array.from({ length: count }, (_, k) => data[first + k * s]!);
+      const from = masked('begin_mask') ? (s > 0 ? 0 : data.length) : begin[0]!;
+      const to = masked('end_mask') ? (s > 0 ? data.length : -data.length - 1) : end[0]!;
+      return slicedValues(data, from, to, s);
     }
     case 'Add':
     case 'Subtract':
     case 'Multiply':
     case 'Divide': {
       const [a, b] = [input(0), input(1)];
-      if (!a || !b || (a.length !== b.length && a.length !== 1 && b.length !== 1)) return undefined;
-      if (![...a, ...b].every(Number.isInteger)) return undefined;
       const floor = !/^(false|0)$/i.test((text(p, 'm_pythondiv') ?? 'true').trim());
+      const op = p.op;
       const apply = (x: number, y: number): number | undefined => {
-        if (p.op === 'Add') return x + y;
-        if (p.op === 'Subtract') return x - y;
-        if (p.op === 'Multiply') return x * y;
+        if (op === 'Add') return x + y;
+        if (op === 'Subtract') return x - y;
+        if (op === 'Multiply') return x * y;
         if (y === 0) return undefined;
         return floor ? Math.floor(x / y) : Math.trunc(x / y);
       };
-      const out = Array.from({ length: Math.max(a.length, b.length) }, (_, k) => apply(a[a.length === 1 ? 0 : k]!, b[b.length === 1 ? 0 : k]!));
-      return out.every((x) => x !== undefined) ? (out as number[]) : undefined;
+      return a && b ? integerArithmetic(a, b, apply) : undefined;
     }
     default:
       return undefined;
   }
-}
+};
 
 const sameAsFirst: ShapeRule = (node, [x]) => (node.outputs.length === 1 ? [x!] : undefined);
 
@@ -277,7 +268,8 @@ const stridedSlice: ShapeRule = (node, [x]) => {
   const n = begin.length;
   const strides = node.input(3) ? constInts(node, 3) : begin.map(() => 1);
   if (end.length !== n || strides.length !== n) return undefined;
-  const [beginMask, endMask, newAxis, shrink, ellipsis] = ['begin_mask', 'end_mask', 'new_axis_mask', 'shrink_axis_mask', 'ellipsis_mask'].map((m) => mask(node, m, n));
+  const masks = ['begin_mask', 'end_mask', 'new_axis_mask', 'shrink_axis_mask', 'ellipsis_mask'].map((m) => mask(node, m, n));
+  const [beginMask, endMask, newAxis, shrink, ellipsis] = masks;
   const consuming = begin.filter((_, i) => !newAxis![i] && !ellipsis![i]).length;
   if (consuming > x!.length || ellipsis!.filter(Boolean).length > 1) return undefined;
   const out: number[] = [];
@@ -360,7 +352,10 @@ const topK: ShapeRule = (node, [x]) => {
 };
 
 /** Select (condition, then, else): the three broadcast (numpy, the default). */
-const select: ShapeRule = (node, inputs) => ((text(node, 'auto_broadcast') ?? 'numpy').toLowerCase() === 'numpy' ? [broadcastStatic(inputs as number[][])] : undefined);
+const select: ShapeRule = (node, inputs) => {
+  const numpy = (text(node, 'auto_broadcast') ?? 'numpy').toLowerCase() === 'numpy';
+  return numpy ? [broadcastStatic(inputs as number[][])] : undefined;
+};
 
 /** GatherElements: the shape of the indices. */
 const gatherElements: ShapeRule = (_node, [, indices]) => [indices!];

@@ -1,20 +1,24 @@
-import type { Graph, Node, Value } from '../../ir/graph';
+import type { Graph, Node } from '../../ir/graph';
 import {
   axisIn,
   broadcastStatic,
   carryStaticShapes,
   concatShape,
+  integerArithmetic,
   isStatic,
   matmulShape,
+  pickedValues,
   product,
   reducedShape,
   reshaped,
-  slicedLength,
+  slicedValues,
   squeezedShape,
   transposedShape,
   unsqueezedShape,
+  valuesFromShapes,
   windowedSize,
   type ShapeRule,
+  type ShapeValueStep,
 } from '../../ir/static-shapes';
 
 /**
@@ -54,31 +58,23 @@ function intsAttr(node: Node, name: string): number[] | undefined {
 
 /**
  * The integers of input `i`: a constant, or a small integer tensor the graph
- * computes from shapes (intsOf), as converters write a reshape to the batch:
- * RESHAPE(x, PACK(STRIDED_SLICE(SHAPE(x), 0), -1)).
+ * computes from shapes (shapeValueStep), as converters write a reshape to
+ * the batch: RESHAPE(x, PACK(STRIDED_SLICE(SHAPE(x), 0), -1)).
  */
 function constInts(node: Node, i: number): number[] {
-  const ints = intsOf(node.input(i), 0);
+  const ints = valuesFromShapes(node.input(i), shapeValueStep);
   if (!ints) throw new Error('not a constant');
   return ints;
 }
 
-/** The deepest chain of operators intsOf follows back from a shape. */
-const MAX_SHAPE_CHAIN = 16;
-
 /**
- * The values of `v`, flattened, where they follow from constants and static
- * shapes: SHAPE of a static tensor, and through CAST, SQUEEZE, EXPAND_DIMS,
- * RESHAPE, GATHER on axis 0, PACK and CONCATENATION on axis 0, 1-D
- * STRIDED_SLICE (shrink_axis_mask taking one entry) and integer ADD, SUB,
- * MUL, FLOOR_DIV. Undefined for anything else.
+ * One operator of a small integer tensor computed from shapes: SHAPE of a
+ * static tensor, CAST, SQUEEZE, EXPAND_DIMS, RESHAPE, GATHER on axis 0, PACK
+ * and CONCATENATION on axis 0, 1-D STRIDED_SLICE (shrink_axis_mask taking one
+ * entry) and integer ADD, SUB, MUL, FLOOR_DIV. Undefined for anything else.
  */
-function intsOf(v: Value | null | undefined, depth: number): number[] | undefined {
-  if (!v) return undefined;
-  if (v.const) return Array.from(v.const.toFloat64());
-  const p = v.producer;
-  if (!p || p.domain !== '' || depth > MAX_SHAPE_CHAIN) return undefined;
-  const input = (i: number): number[] | undefined => intsOf(p.input(i), depth + 1);
+const shapeValueStep: ShapeValueStep = (p, input) => {
+  if (p.domain !== '') return undefined;
   switch (p.op) {
     case 'SHAPE': {
       const shape = p.input(0)?.shape;
@@ -98,42 +94,36 @@ function intsOf(v: Value | null | undefined, depth: number): number[] | undefine
     case 'GATHER': {
       const [data, indices] = [input(0), input(1)];
       if (!data || !indices || intAttr(p, 'axis', 0) !== 0 || (p.input(0)?.shape?.length ?? 1) !== 1) return undefined;
-      const picked = indices.map((i) => data[i < 0 ? i + data.length : i]);
-      return picked.every((x) => x !== undefined) ? (picked as number[]) : undefined;
+      return pickedValues(data, indices);
     }
     case 'STRIDED_SLICE': {
       const [data, begin, end, strides] = [input(0), input(1), input(2), input(3)];
       if (!data || begin?.length !== 1 || end?.length !== 1 || strides?.length !== 1 || strides[0] === 0) return undefined;
       if (intAttr(p, 'ellipsis_mask', 0) || intAttr(p, 'new_axis_mask', 0) || boolAttr(p, 'offset')) return undefined;
-      const d = data.length;
-      const at = (i: number): number => (i < 0 ? i + d : i);
-      if (intAttr(p, 'shrink_axis_mask', 0) & 1) {
-        const value = data[at(begin[0]!)];
-        return value === undefined ? undefined : [value];
-      }
+      if (intAttr(p, 'shrink_axis_mask', 0) & 1) return pickedValues(data, begin);
       const s = strides[0]!;
-      const from = intAttr(p, 'begin_mask', 0) & 1 ? (s > 0 ? 0 : d) : begin[0]!;
-      const to = intAttr(p, 'end_mask', 0) & 1 ? (s > 0 ? d : -d - 1) : end[0]!;
-      const count = slicedLength(d, from, to, s);
-      const first = Math.min(Math.max(at(from), 0), s > 0 ? d : d - 1);
-      return Array.from({ length: count }, (_, k) => data[first + k * s]!);
+      const from = intAttr(p, 'begin_mask', 0) & 1 ? (s > 0 ? 0 : data.length) : begin[0]!;
+      const to = intAttr(p, 'end_mask', 0) & 1 ? (s > 0 ? data.length : -data.length - 1) : end[0]!;
+      return slicedValues(data, from, to, s);
     }
     case 'ADD':
     case 'SUB':
     case 'MUL':
     case 'FLOOR_DIV': {
       const [a, b] = [input(0), input(1)];
-      if (!a || !b || (a.length !== b.length && a.length !== 1 && b.length !== 1) || ![...a, ...b].every(Number.isInteger)) return undefined;
       const op = p.op;
-      const apply = (x: number, y: number): number | undefined =>
-        op === 'ADD' ? x + y : op === 'SUB' ? x - y : op === 'MUL' ? x * y : y === 0 ? undefined : Math.floor(x / y);
-      const out = Array.from({ length: Math.max(a.length, b.length) }, (_, k) => apply(a[a.length === 1 ? 0 : k]!, b[b.length === 1 ? 0 : k]!));
-      return out.every((x) => x !== undefined) ? (out as number[]) : undefined;
+      const apply = (x: number, y: number): number | undefined => {
+        if (op === 'ADD') return x + y;
+        if (op === 'SUB') return x - y;
+        if (op === 'MUL') return x * y;
+        return y === 0 ? undefined : Math.floor(x / y);
+      };
+      return a && b ? integerArithmetic(a, b, apply) : undefined;
     }
     default:
       return undefined;
   }
-}
+};
 
 /** Output size of a windowed dimension (TFLite's ComputeOutSize: SAME or VALID). */
 function windowed(size: number, filter: number, stride: number, dilation: number, padding: string): number {
@@ -179,7 +169,7 @@ const reduce: ShapeRule = (node, [x]) => [reducedShape(x!, constInts(node, 1), b
 const reshape: ShapeRule = (node, [x, shapeInput]) => {
   // A shape input of shape [0] asks for a scalar, whatever computes it (TFLite reshape.cc: the legacy form).
   if (shapeInput?.length === 1 && shapeInput[0] === 0) return product(x!) === 1 ? [[]] : undefined;
-  // A shape input, when there is one, wins over the options' new_shape; a computed one counts where intsOf reads it.
+  // A shape input, when there is one, wins over the options' new_shape; a computed one counts where shapeValueStep evaluates it.
   const wanted = node.input(1) ? constInts(node, 1) : intsAttr(node, 'new_shape');
   const shape = wanted && reshaped(product(x!), wanted);
   return shape ? [shape] : undefined;
