@@ -23,6 +23,7 @@ import {
   type ShapeValueStep,
   type WindowPadding,
 } from '../../ir/static-shapes';
+import { priorBoxesPerCell } from './priors';
 
 /**
  * Sizes that follow from fixed sizes, carried through the OpenVINO layers
@@ -387,6 +388,43 @@ const recurrent: ShapeRule = (node, [x]) => {
 };
 
 /**
+ * PriorBox (-1, -8; the min_size form) and PriorBoxClustered: [2, 4 x cells x
+ * boxes per cell], the cells read from the output_size input (a Const, or the
+ * feature map's ShapeOf sliced). PriorBox's fixed_size / density form is left
+ * out.
+ */
+const priorBox: ShapeRule = (node) => {
+  const [h, w] = constInts(node, 0);
+  if (h === undefined || w === undefined) return undefined;
+  let perCell: number;
+  if (node.op === 'PriorBoxClustered') {
+    perCell = (numbers(node, 'width') ?? [1]).length;
+  } else {
+    if (['fixed_size', 'fixed_ratio', 'density'].some((a) => (numbers(node, a) ?? []).length > 0)) return undefined;
+    const scaleAll = !/^(false|0)$/i.test((text(node, 'scale_all_sizes') ?? 'true').trim());
+    const minSizes = (numbers(node, 'min_size') ?? []).length;
+    perCell = priorBoxesPerCell(numbers(node, 'aspect_ratio') ?? [], flag(node, 'flip'), minSizes, (numbers(node, 'max_size') ?? []).length, scaleAll);
+  }
+  return [[2, 4 * h * w * perCell]];
+};
+
+/**
+ * DetectionOutput (the three-input form): [1, 1, rows, 7], the rows as
+ * OpenVINO's shape inference counts them: images x keep_top_k, else images
+ * x top_k x classes, else images x priors x classes.
+ */
+const detectionOutput: ShapeRule = (node, [locations, confidences, proposals]) => {
+  if (node.inputs.length !== 3 || proposals!.length !== 3) return undefined;
+  const images = locations![0]!;
+  const priors = proposals![2]! / (flag(node, 'normalized') ? 4 : 5);
+  const classes = node.domain === 'opset1' ? Number(text(node, 'num_classes')) : confidences![1]! / priors;
+  const keepTopK = (numbers(node, 'keep_top_k') ?? [-1])[0]!;
+  const topK = Number(text(node, 'top_k') ?? -1);
+  const rows = keepTopK > 0 ? images * keepTopK : topK > 0 ? images * topK * classes : images * priors * classes;
+  return [[1, 1, rows, 7]];
+};
+
+/**
  * RegionYolo: YOLOv3's form (do_softmax false) keeps the input's shape; YOLOv2's
  * (do_softmax, the default) flattens the axes from `axis` to `end_axis`.
  */
@@ -497,6 +535,9 @@ const SHAPE_RULES: Readonly<Record<string, ShapeRule>> = {
   GatherElements: gatherElements,
   Range: range,
   RegionYolo: regionYolo,
+  PriorBox: priorBox,
+  PriorBoxClustered: priorBox,
+  DetectionOutput: detectionOutput,
   ReorgYolo: reorgYolo,
   ...Object.fromEntries(['LSTMSequence', 'GRUSequence', 'RNNSequence', 'LSTMCell', 'GRUCell', 'RNNCell'].map((op) => [op, recurrent])),
   ...Object.fromEntries(['ReduceL1', 'ReduceL2', 'ReduceMax', 'ReduceMean', 'ReduceMin', 'ReduceProd', 'ReduceSum'].map((op) => [op, reduce])),

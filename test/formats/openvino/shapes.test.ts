@@ -275,3 +275,52 @@ test('Reshape targets computed from shapes (ShapeOf, Gather, StridedSlice, Multi
   expect(run!.error).toBeUndefined();
   expect(run!.outputs.map((t) => t.shape)).toEqual(ours);
 });
+
+test('PriorBox, PriorBoxClustered (sizes from the feature map\'s ShapeOf) and DetectionOutput, an SSD head: fixed input sizes follow, as onnxruntime computes', () => {
+  const model = newOvModel('ssd-head');
+  const g = model.graph;
+  const param = (name: string, shape: (number | null)[]): Value => {
+    const v = ovParam(g, name, shape.map((d) => d ?? 1));
+    v.shape = shape;
+    return v;
+  };
+  const feature = param('feature', [1, 8, null, null]);
+  const image = param('image', [1, 3, null, null]);
+  const locations = param('locations', [null, 256]);
+  const confidences = param('confidences', [null, 192]);
+  const i64 = (name: string, values: number[]) => ovConst(g, name, 'int64', [values.length], values);
+  const sizeOf = (name: string, x: Value): Value => {
+    const shape = ovOp(g, 'ShapeOf', 'opset3', [x], [[4]], { output_type: 'i64' }, `${name}_shape`).output(0);
+    shape.dtype = 'int64';
+    const hw = ovOp(g, 'StridedSlice', 'opset1', [shape, i64(`${name}_b`, [2]), i64(`${name}_e`, [4]), i64(`${name}_s`, [1])], [[2]], { begin_mask: '0', end_mask: '0', new_axis_mask: '', shrink_axis_mask: '', ellipsis_mask: '' }, `${name}_hw`).output(0);
+    hw.dtype = 'int64';
+    return hw;
+  };
+  const [featureSize, imageSize] = [sizeOf('feature', feature), sizeOf('image', image)];
+  const priors = ovOp(g, 'PriorBox', 'opset1', [featureSize, imageSize], [[2, -1]], {
+    min_size: '16', max_size: '32', aspect_ratio: '2', flip: 'true', clip: 'false', step: '0', offset: '0.5', variance: '0.1,0.1,0.2,0.2', scale_all_sizes: 'true',
+  }, 'priors').output(0);
+  const clustered = ovOp(g, 'PriorBoxClustered', 'opset1', [featureSize, imageSize], [[2, -1]], {
+    width: '4,8', height: '4,8', clip: 'true', step: '0', step_w: '0', step_h: '0', offset: '0.5', variance: '0.1,0.1,0.2,0.2',
+  }, 'clustered').output(0);
+  const proposals = ovOp(g, 'Unsqueeze', 'opset1', [priors, i64('batch_axis', [0])], [[1, 2, -1]], {}, 'proposals').output(0);
+  const detections = ovOp(g, 'DetectionOutput', 'opset1', [locations, confidences, proposals], [[1, 1, -1, 7]], {
+    num_classes: '3', background_label_id: '0', top_k: '20', keep_top_k: '10', nms_threshold: '0.45', confidence_threshold: '0.01',
+    code_type: 'caffe.PriorBoxParameter.CENTER_SIZE', share_location: 'true', variance_encoded_in_target: 'false', normalized: 'true',
+  }, 'detections').output(0);
+  for (const v of [priors, clustered, proposals, detections]) v.shape = v.shape!.map((d) => (d === -1 ? null : d));
+  // ovOp types each output as its first input; the priors are f32, as the Model Optimizer writes them.
+  for (const v of [priors, clustered, proposals]) v.dtype = 'float32';
+  g.outputs = [priors, clustered, detections];
+
+  fixShape.run(model, { inputs: { feature: [1, 8, 4, 4], image: [1, 3, 32, 32], locations: [2, 256], confidences: [2, 192] } });
+  const ours = g.outputs.map((v) => v.shape);
+  // 4 x 4 cells; PriorBox: ratios 1, 2 and 1/2 on one min_size, and one max_size box: 4 per cell.
+  expect(ours).toEqual([[2, 256], [2, 128], [1, 1, 20, 7]]);
+  const onnx = path.join(work, 'ssd-head.onnx');
+  writeModel(openvinoToOnnx(model), onnx);
+  const zeros = (name: string, shape: number[]) => ({ name, dtype: 'float32' as const, shape, data: new Uint8Array(shape.reduce((a, b) => a * b, 4)) });
+  const [run] = runOnnxRuntime([{ model: onnx, inputs: [zeros('feature', [1, 8, 4, 4]), zeros('image', [1, 3, 32, 32]), zeros('locations', [2, 256]), zeros('confidences', [2, 192])] }]);
+  expect(run!.error).toBeUndefined();
+  expect(run!.outputs.map((t) => t.shape)).toEqual(ours);
+});

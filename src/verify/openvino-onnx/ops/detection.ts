@@ -8,6 +8,7 @@
  * (`foldInts` follows those small shape subgraphs; anything else is refused).
  */
 import { dtypeOfElementType } from '../../../formats/openvino/element-types';
+import { priorBoxesPerCell } from '../../../formats/openvino/priors';
 import type { Node, Value } from '../../../ir/graph';
 import { registerTranslators, type Translation } from '../translation';
 import { normalizeAxis, onnxTypeOf, onnxTypeOfElementType } from './common';
@@ -146,12 +147,7 @@ function priorBox(node: Node, t: Translation): Value[] {
     if (flip) ratios.push(f32(1 / r));
   }
   // The output size the specification gives (the reference's number_of_priors).
-  const distinct = new Set<number>([1]);
-  for (const r of t.floats(node, 'aspect_ratio') ?? []) {
-    distinct.add(Math.round(f32(r) * 1e6) / 1e6);
-    if (flip) distinct.add(Math.round(f32(1 / f32(r)) * 1e6) / 1e6);
-  }
-  const perCell = scaleAll ? distinct.size * minSizes.length + maxSizes.length : distinct.size + minSizes.length - 1;
+  const perCell = priorBoxesPerCell(t.floats(node, 'aspect_ratio') ?? [], flip, minSizes.length, maxSizes.length, scaleAll);
 
   if (!scaleAll) {
     // The MXNet form: step and sizes are fractions of the image height.
