@@ -196,8 +196,25 @@ const arithmeticValue: ValueRule = (node, _inputs, at) => {
   return { value: Array.from({ length: n }, (_, i) => op(element(a, i), element(b, i))) };
 };
 
+/** Size: the element count, a scalar. */
+const sizeValue: ValueRule = (_node, [x]) => ({ value: [product(x!)], shape: [] });
+
+/** ConstantOfShape: its fill value (0 without one) repeated over the shape its input holds. */
+const constantOfShapeValue: ValueRule = (node, _inputs, at) => {
+  const dims = at.ints(node, 0);
+  const fill = node.attr('value');
+  const x = fill?.kind === 'tensor' ? fill.value.toFloat64()[0]! : 0;
+  return { value: new Array<number>(product(dims)).fill(x), shape: dims };
+};
+
+/** Neg of a value computed from shapes (a negative axis count). */
+const negValue: ValueRule = (node, _inputs, at) => (at.fromShapes(node.inputs[0]!) ? { value: at.ints(node, 0).map((x) => -x) } : undefined);
+
 const VALUE_RULES: Readonly<Record<string, ValueRule>> = {
   Shape: shapeValue,
+  Size: sizeValue,
+  ConstantOfShape: constantOfShapeValue,
+  Neg: negValue,
   Cast: sameValue,
   Identity: sameValue,
   Squeeze: sameValue,
@@ -416,6 +433,13 @@ const recurrent: ShapeRule = (node, [x]) => {
   return node.outputs.map((_, i) => (i === 0 ? y : state));
 };
 
+/** Range (start, limit, delta, each one value): max(ceil((limit - start) / delta), 0) elements. */
+const range: ShapeRule = (node, _inputs, at) => {
+  const [start, limit, delta] = [0, 1, 2].map((i) => at.ints(node, i));
+  if (start?.length !== 1 || limit?.length !== 1 || delta?.length !== 1 || delta[0] === 0) return undefined;
+  return [[Math.max(Math.ceil((limit[0]! - start[0]!) / delta[0]!), 0)]];
+};
+
 /** Every output has the first input's shape (Dropout's output and mask). */
 const allAsFirst: ShapeRule = (node, [x]) => node.outputs.map(() => x);
 
@@ -512,6 +536,7 @@ const SHAPE_RULES: Readonly<Record<string, ShapeRule>> = {
   GridSample: gridSample,
   RoiAlign: roiAlign,
   Det: det,
+  Range: range,
   RNN: recurrent,
   GRU: recurrent,
   LSTM: recurrent,
