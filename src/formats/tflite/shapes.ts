@@ -38,7 +38,8 @@ export function propagateStaticShapes(graph: Graph): { filled: number; stuck: No
 
 /** The rule that computes a node's output shapes, where the table has one. */
 export function shapeRuleOf(node: Node): ShapeRule | undefined {
-  return (node.domain === '' ? SHAPE_RULES[node.op] : undefined);
+  if (node.domain === 'custom') return CUSTOM_SHAPE_RULES[node.op];
+  return node.domain === '' ? SHAPE_RULES[node.op] : undefined;
 }
 
 function intAttr(node: Node, name: string, fallback: number): number {
@@ -374,6 +375,23 @@ const topK: ShapeRule = (node, [x]) => {
   return [out, out];
 };
 
+/**
+ * MediaPipe's Convolution2DTransposeBias (a custom op of its segmentation
+ * models): custom options hold TfLiteTransposeConvParams (padding 1 = SAME,
+ * stride_width, stride_height as int32), weights are [O, kh, kw, I], and its
+ * Prepare sizes each axis stride x (size - 1) + kernel, less SAME's
+ * max(0, kernel - (size - 1) mod stride - 1).
+ */
+const transposeConvBias: ShapeRule = (node, [x, w]) => {
+  const options = node.attr('custom_options');
+  if (options?.kind !== 'bytes' || options.value.byteLength < 12 || x!.length !== 4 || w!.length !== 4) return undefined;
+  const view = new DataView(options.value.buffer, options.value.byteOffset, 12);
+  const [padding, strideW, strideH] = [0, 4, 8].map((at) => view.getInt32(at, true));
+  if (strideW! < 1 || strideH! < 1) return undefined;
+  const size = (d: number, k: number, stride: number): number => stride * (d - 1) + k - (padding === 1 ? Math.max(0, k - ((d - 1) % stride) - 1) : 0);
+  return [[x![0]!, size(x![1]!, w![1]!, strideH!), size(x![2]!, w![2]!, strideW!), w![0]!]];
+};
+
 /** TRANSPOSE_CONV: its first input is the output shape. */
 const transposeConv: ShapeRule = (node) => [constInts(node, 0)];
 
@@ -443,4 +461,9 @@ const SHAPE_RULES: Readonly<Record<string, ShapeRule>> = {
   SHAPE: shapeOf,
   FILL: fill,
   TOPK_V2: topK,
+};
+
+/** Custom operators whose output shape is known (their options as the code that registers them reads them). */
+const CUSTOM_SHAPE_RULES: Readonly<Record<string, ShapeRule>> = {
+  Convolution2DTransposeBias: transposeConvBias,
 };

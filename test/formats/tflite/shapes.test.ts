@@ -475,3 +475,41 @@ test('a RESHAPE to a target computed from SHAPE (STRIDED_SLICE, PACK, GATHER, MU
   const packed = whole!.outputs[2]!;
   expect([packed.shape, Array.from(new Int32Array(new Uint8Array(packed.data).slice().buffer))]).toEqual([[2], [2, -1]]);
 });
+
+test('MediaPipe\'s Convolution2DTransposeBias (a custom op): SAME and VALID sizes as its Prepare computes them, checked in LiteRT', () => {
+  const build = (): Model => {
+    const g = new Graph('main');
+    const x = g.addValue('x', { dtype: 'float32', shape: [null, 5, 5, 2] });
+    // TfLiteTransposeConvParams: padding (1 SAME, 2 VALID), stride_width, stride_height.
+    const options = (padding: number): Attr => ({ kind: 'bytes', value: new Uint8Array(new Int32Array([padding, 2, 2]).buffer) });
+    const outs = [1, 2].map((padding) => {
+      const y = g.addValue(`y${padding}`, { dtype: 'float32', shape: [null, null, null, 3] });
+      const w = g.addConstant(`w${padding}`, Tensor.from('float32', [3, 3, 3, 2], Array.from(seededFloats(54, 20 + padding, -0.5, 0.5))));
+      const b = g.addConstant(`b${padding}`, Tensor.from('float32', [3], [0.1, 0.2, 0.3]));
+      g.addNode({ op: 'Convolution2DTransposeBias', domain: 'custom', name: `deconv${padding}`, inputs: [x, w, b], outputs: [y], attrs: { custom_options: options(padding) } });
+      return y;
+    });
+    g.inputs = [x];
+    g.outputs = outs;
+    return new Model('tflite', g);
+  };
+  const model = build();
+  expect(fixShape.run(model, { batch: 2 }).summary).toBe('fixed 1 dimension(s); 2 tensor shape(s) follow');
+  const ours = model.graph.outputs.map((v) => v.shape as number[]);
+  // SAME: 2 x 4 + 3 - max(0, 3 - 4 mod 2 - 1) = 9 (not 5 x 2); VALID: 2 x 4 + 3 = 11.
+  expect(ours).toEqual([[2, 9, 9, 3], [2, 11, 11, 3]]);
+  const file = path.join(work, 'transpose-conv-bias.tflite');
+  writeModel(model, file);
+  const shorter = ours.map((shape, i) => {
+    const copy = readModel(file);
+    copy.graph.outputs[i]!.shape = [shape[0]!, shape[1]! - 1, shape[2]!, shape[3]!];
+    const f = path.join(work, `transpose-conv-bias-short-${i}.tflite`);
+    writeModel(copy, f);
+    return f;
+  });
+  const xs = { dtype: 'float32' as const, shape: [2, 5, 5, 2], data: new Uint8Array(new Float32Array(seededFloats(100, 7, -1, 1)).buffer) };
+  const [whole, ...short] = runLiteRt([file, ...shorter].map((m) => ({ model: m, inputs: [xs] })));
+  expect(whole!.error).toBeUndefined();
+  expect(whole!.outputs.map((t) => t.shape)).toEqual(ours);
+  expect(short.map((r) => r.error !== undefined)).toEqual([true, true]);
+});
