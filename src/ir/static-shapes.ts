@@ -347,3 +347,46 @@ export function integerArithmetic(a: readonly number[], b: readonly number[], ap
   const out = Array.from({ length: Math.max(a.length, b.length) }, (_, k) => apply(a[a.length === 1 ? 0 : k]!, b[b.length === 1 ? 0 : k]!));
   return out.every((x) => x !== undefined) ? (out as number[]) : undefined;
 }
+
+/**
+ * The output shape of an Einsum equation (ONNX's and OpenVINO's language):
+ * each letter sized by the operands that name it, the ellipsis ('...') the
+ * broadcast of the axes it stands for. Without '->' the output is the
+ * ellipsis, then the letters named once, in alphabetical order. Throws where
+ * the operands do not fit the equation.
+ */
+export function einsumShape(text: string, inputs: readonly (readonly number[])[]): number[] {
+  const equation = text.replace(/\s+/g, '');
+  const [lhs, given] = equation.split('->') as [string, string | undefined];
+  const terms = lhs.split(',');
+  if (terms.length !== inputs.length) throw new Error('operand count');
+  const sizes = new Map<string, number>();
+  const counts = new Map<string, number>();
+  const ellipses: number[][] = [];
+  terms.forEach((term, k) => {
+    const shape = inputs[k]!;
+    const [before, after] = term.includes('...') ? (term.split('...') as [string, string]) : [term, undefined];
+    const named = before.length + (after?.length ?? 0);
+    if (after === undefined ? named !== shape.length : named > shape.length) throw new Error('operand rank');
+    const letters = after === undefined ? [...before] : [...before, ...Array<string>(shape.length - named).fill('.'), ...after];
+    if (after !== undefined) ellipses.push(shape.slice(before.length, shape.length - after.length));
+    letters.forEach((letter, i) => {
+      if (letter === '.') return;
+      const d = shape[i]!;
+      const known = sizes.get(letter);
+      // A size of 1 broadcasts against the letter's other sizes.
+      if (known === undefined || known === 1) sizes.set(letter, d);
+      else if (d !== 1 && d !== known) throw new Error(`letter ${letter}: ${known} and ${d}`);
+      counts.set(letter, (counts.get(letter) ?? 0) + 1);
+    });
+  });
+  const ellipsis = ellipses.length ? broadcastStatic(ellipses) : [];
+  const output = given ?? `...${[...counts].filter(([, n]) => n === 1).map(([l]) => l).sort().join('')}`;
+  const [outBefore, outAfter] = output.includes('...') ? (output.split('...') as [string, string]) : [output, undefined];
+  const sizeOf = (letter: string): number => {
+    const d = sizes.get(letter);
+    if (d === undefined) throw new Error(`letter ${letter} names no operand axis`);
+    return d;
+  };
+  return [...[...outBefore].map(sizeOf), ...(outAfter === undefined ? [] : [...ellipsis, ...[...outAfter].map(sizeOf)])];
+}

@@ -7,6 +7,7 @@ import {
   broadcastStatic,
   computedShapes,
   concatShape,
+  einsumShape,
   gatheredShape,
   isStatic,
   matmulShape,
@@ -440,46 +441,8 @@ const range: ShapeRule = (node, _inputs, at) => {
   return [[Math.max(Math.ceil((limit[0]! - start[0]!) / delta[0]!), 0)]];
 };
 
-/**
- * Einsum: each letter's size from the operands that name it, the ellipsis
- * ('...') the broadcast of the axes it stands for. Without '->' the output
- * is the ellipsis, then the letters named once, in alphabetical order.
- */
-const einsum: ShapeRule = (node, inputs) => {
-  const equation = str(node, 'equation', '').replace(/\s+/g, '');
-  const [lhs, given] = equation.split('->') as [string, string | undefined];
-  const terms = lhs.split(',');
-  if (terms.length !== inputs.length) return undefined;
-  const sizes = new Map<string, number>();
-  const counts = new Map<string, number>();
-  const ellipses: number[][] = [];
-  terms.forEach((term, k) => {
-    const shape = inputs[k]!;
-    const [before, after] = term.includes('...') ? (term.split('...') as [string, string]) : [term, undefined];
-    const named = before.length + (after?.length ?? 0);
-    if (after === undefined ? named !== shape.length : named > shape.length) throw new Error('operand rank');
-    const letters = after === undefined ? [...before] : [...before, ...Array<string>(shape.length - named).fill('.'), ...after];
-    if (after !== undefined) ellipses.push(shape.slice(before.length, shape.length - after.length));
-    letters.forEach((letter, i) => {
-      if (letter === '.') return;
-      const d = shape[i]!;
-      const known = sizes.get(letter);
-      // A size of 1 broadcasts against the letter's other sizes.
-      if (known === undefined || known === 1) sizes.set(letter, d);
-      else if (d !== 1 && d !== known) throw new Error(`letter ${letter}: ${known} and ${d}`);
-      counts.set(letter, (counts.get(letter) ?? 0) + 1);
-    });
-  });
-  const ellipsis = ellipses.length ? broadcastStatic(ellipses) : [];
-  const output = given ?? `...${[...counts].filter(([, n]) => n === 1).map(([l]) => l).sort().join('')}`;
-  const [outBefore, outAfter] = output.includes('...') ? (output.split('...') as [string, string]) : [output, undefined];
-  const sizeOf = (letter: string): number => {
-    const d = sizes.get(letter);
-    if (d === undefined) throw new Error(`letter ${letter} names no operand axis`);
-    return d;
-  };
-  return [[...[...outBefore].map(sizeOf), ...(outAfter === undefined ? [] : [...ellipsis, ...[...outAfter].map(sizeOf)])]];
-};
+/** Einsum: the shape einsumShape gives for its equation. */
+const einsum: ShapeRule = (node, inputs) => [einsumShape(str(node, 'equation', ''), inputs as number[][])];
 
 /** Every output has the first input's shape (Dropout's output and mask). */
 const allAsFirst: ShapeRule = (node, [x]) => node.outputs.map(() => x);

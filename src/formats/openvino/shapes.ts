@@ -4,6 +4,7 @@ import {
   broadcastStatic,
   carryStaticShapes,
   concatShape,
+  einsumShape,
   gatheredShape,
   integerArithmetic,
   isStatic,
@@ -358,6 +359,25 @@ const select: ShapeRule = (node, inputs) => {
   return numpy ? [broadcastStatic(inputs as number[][])] : undefined;
 };
 
+/**
+ * GatherND-8: the indices' outer axes, then the data axes after the batch
+ * axes and the indexed ones; GatherND-5 flattens the batch axes into one.
+ */
+const gatherNd: ShapeRule = (node, [data, indices]) => {
+  const batch = Number(text(node, 'batch_dims') ?? 0);
+  const depth = indices!.at(-1)!;
+  if (!Number.isInteger(batch) || batch < 0 || batch + depth > data!.length) return undefined;
+  const out = [...indices!.slice(0, -1), ...data!.slice(batch + depth)];
+  if (node.domain !== 'opset5' || batch === 0) return [out];
+  return [[product(out.slice(0, batch)), ...out.slice(batch)]];
+};
+
+/** GridSample-9: the data's batch and channels, the grid's output sizes ([N, H_out, W_out, 2]). */
+const gridSample: ShapeRule = (_node, [x, grid]) => [[x![0]!, x![1]!, ...grid!.slice(1, -1)]];
+
+/** Einsum-7: the shape its equation gives. */
+const einsum: ShapeRule = (node, inputs) => [einsumShape(text(node, 'equation') ?? '', inputs as number[][])];
+
 /** GatherElements: the shape of the indices. */
 const gatherElements: ShapeRule = (_node, [, indices]) => [indices!];
 
@@ -533,6 +553,9 @@ const SHAPE_RULES: Readonly<Record<string, ShapeRule>> = {
   TopK: topK,
   Select: select,
   GatherElements: gatherElements,
+  GatherND: gatherNd,
+  GridSample: gridSample,
+  Einsum: einsum,
   Range: range,
   RegionYolo: regionYolo,
   PriorBox: priorBox,

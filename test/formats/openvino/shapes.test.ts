@@ -324,3 +324,33 @@ test('PriorBox, PriorBoxClustered (sizes from the feature map\'s ShapeOf) and De
   expect(run!.error).toBeUndefined();
   expect(run!.outputs.map((t) => t.shape)).toEqual(ours);
 });
+
+test('GatherND-5 and -8 (batch_dims), GridSample and Einsum: the fixed batch follows, as onnxruntime computes', () => {
+  const model = newOvModel('gather-grid-einsum');
+  const g = model.graph;
+  const x = ovParam(g, 'x', [1, 3, 4, 5]);
+  x.shape = [null, 3, 4, 5];
+  const open = (rank: number): number[] => Array<number>(rank).fill(-1);
+  const indices = ovConst(g, 'nd_idx', 'int64', [2, 3, 2, 1], Array.from({ length: 12 }, (_, i) => i % 4));
+  const nd8 = ovOp(g, 'GatherND', 'opset8', [x, indices], [open(4)], { batch_dims: '2' }, 'nd8');
+  const nd5 = ovOp(g, 'GatherND', 'opset5', [x, indices], [open(3)], { batch_dims: '2' }, 'nd5');
+  const grid = ovConst(g, 'grid', 'float32', [2, 6, 7, 2], seededFloats(168, 30, -1, 1));
+  const sampled = ovOp(g, 'GridSample', 'opset9', [x, grid], [open(4)], { align_corners: 'false', mode: 'bilinear', padding_mode: 'zeros' }, 'sampled');
+  const mixed = ovOp(g, 'Einsum', 'opset7', [x, ovConst(g, 'proj', 'float32', [5, 6], seededFloats(30, 31, -1, 1))], [open(4)], { equation: 'bchw,wk->bhck' }, 'mixed');
+  for (const n of [nd8, nd5, sampled, mixed]) {
+    n.outputs.forEach((v) => {
+      v.shape = v.shape!.map((d) => (d === -1 ? null : d));
+      v.dtype = 'float32';
+    });
+  }
+  g.outputs = [nd8.output(0), nd5.output(0), sampled.output(0), mixed.output(0)];
+  fixShape.run(model, { batch: 2 });
+  const ours = g.outputs.map((v) => v.shape);
+  // GatherND: indices [2, 3, 2, 1] over batch axes [2, 3] pick 2 rows of 5: [2, 3, 2, 5], -5 flattens to [6, 2, 5].
+  expect(ours).toEqual([[2, 3, 2, 5], [6, 2, 5], [2, 3, 6, 7], [2, 4, 3, 6]]);
+  const onnx = path.join(work, 'gather-grid-einsum.onnx');
+  writeModel(openvinoToOnnx(model), onnx);
+  const [run] = runOnnxRuntime([{ model: onnx, inputs: [{ name: 'x', dtype: 'float32', shape: [2, 3, 4, 5], data: new Uint8Array(2 * 60 * 4) }] }]);
+  expect(run!.error).toBeUndefined();
+  expect(run!.outputs.map((t) => t.shape)).toEqual(ours);
+});
