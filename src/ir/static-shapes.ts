@@ -268,6 +268,17 @@ export function gatheredShape(data: readonly number[], indices: readonly number[
   return [...data.slice(0, a), ...indices, ...data.slice(a + 1)];
 }
 
+/**
+ * GatherND (ONNX, TFLite, OpenVINO-8): the indices' outer axes, then the data
+ * axes after the `batch` leading ones and the `indices[-1]` indexed ones;
+ * undefined when the indices address more axes than the data has.
+ */
+export function gatheredNdShape(data: readonly number[], indices: readonly number[], batch: number): number[] | undefined {
+  const depth = indices.at(-1)!;
+  if (!Number.isInteger(batch) || batch < 0 || !Number.isInteger(depth) || batch + depth > data.length) return undefined;
+  return [...indices.slice(0, -1), ...data.slice(batch + depth)];
+}
+
 /** A batched matrix product: the batch axes broadcast, [m, k] x [k, n] (each operand transposed when asked); undefined when k differs. */
 export function matmulShape(a: readonly number[], b: readonly number[], transposeA: boolean, transposeB: boolean): number[] | undefined {
   if (a.length < 2 || b.length < 2) return undefined;

@@ -8,6 +8,7 @@ import {
   computedShapes,
   concatShape,
   einsumShape,
+  gatheredNdShape,
   gatheredShape,
   isStatic,
   matmulShape,
@@ -452,10 +453,8 @@ const gatherElements: ShapeRule = (_node, [, indices]) => [indices];
 
 /** GatherND: the indices' outer axes, then the data axes after the batch axes and the indexed ones. */
 const gatherNd: ShapeRule = (node, [data, indices]) => {
-  const batch = int(node, 'batch_dims', 0);
-  const depth = indices!.at(-1)!;
-  if (batch + depth > data!.length) return undefined;
-  return [[...indices!.slice(0, -1), ...data!.slice(batch + depth)]];
+  const shape = gatheredNdShape(data!, indices!, int(node, 'batch_dims', 0));
+  return shape ? [shape] : undefined;
 };
 
 /** OneHot: the indices' shape with the depth (a one-value input) inserted at `axis`. */

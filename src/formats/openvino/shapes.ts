@@ -5,6 +5,7 @@ import {
   carryStaticShapes,
   concatShape,
   einsumShape,
+  gatheredNdShape,
   gatheredShape,
   integerArithmetic,
   isStatic,
@@ -365,9 +366,8 @@ const select: ShapeRule = (node, inputs) => {
  */
 const gatherNd: ShapeRule = (node, [data, indices]) => {
   const batch = Number(text(node, 'batch_dims') ?? 0);
-  const depth = indices!.at(-1)!;
-  if (!Number.isInteger(batch) || batch < 0 || batch + depth > data!.length) return undefined;
-  const out = [...indices!.slice(0, -1), ...data!.slice(batch + depth)];
+  const out = gatheredNdShape(data!, indices!, batch);
+  if (!out) return undefined;
   if (node.domain !== 'opset5' || batch === 0) return [out];
   return [[product(out.slice(0, batch)), ...out.slice(batch)]];
 };

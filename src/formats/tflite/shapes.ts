@@ -4,6 +4,7 @@ import {
   broadcastStatic,
   carryStaticShapes,
   concatShape,
+  gatheredNdShape,
   integerArithmetic,
   isStatic,
   matmulShape,
@@ -317,9 +318,8 @@ const svdf: ShapeRule = (node, [x, weightsFeature]) => {
 
 /** GATHER_ND: the indices' outer axes, then what the last index axis leaves of the params. */
 const gatherNd: ShapeRule = (_node, [params, indices]) => {
-  const depth = indices!.at(-1)!;
-  if (!Number.isInteger(depth) || depth > params!.length) return undefined;
-  return [[...indices!.slice(0, -1), ...params!.slice(depth)]];
+  const shape = gatheredNdShape(params!, indices!, 0);
+  return shape ? [shape] : undefined;
 };
 
 /**
