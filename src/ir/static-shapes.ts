@@ -41,7 +41,7 @@ export function axisIn(axis: number, rank: number): number {
 
 /**
  * NumPy broadcasting of static shapes; throws when they do not broadcast. A
- * NaN size (unknown, see partialShapes) broadcasts with 1 and with itself to
+ * NaN size (unknown, see probedShapes) broadcasts with 1 and with itself to
  * NaN, and with a known size to that size, which it must then be or be 1.
  */
 export function broadcastStatic(shapes: readonly (readonly number[])[]): number[] {
@@ -95,36 +95,40 @@ const PROBE_SIZES = [Number.NaN, 4099, 4111];
 
 /**
  * Output shapes of a node whose inputs have known ranks and some unknown
- * sizes: the rule is run once per probe size, with every unknown size set to
- * it, and an output size is known where all runs agree. Undefined when a run
- * fails or the runs disagree on a rank.
+ * sizes (null, or a dimension's name): `run` computes them from static
+ * shapes and is called once per probe size, every unknown size set to it; an
+ * output size is known where all runs agree. An output `run` leaves
+ * undefined, or whose runs disagree on its rank, stays undefined; undefined
+ * when a run throws or gives another number of outputs.
  */
-function partialShapes(rule: ShapeRule, node: Node, inputs: readonly (Shape | undefined)[]): Shape[] | undefined {
-  const runs: number[][][] = [];
+export function probedShapes(
+  inputs: readonly (Shape | undefined)[],
+  outputCount: number,
+  run: (probed: (number[] | undefined)[]) => readonly (readonly number[] | undefined)[] | undefined,
+): (Shape | undefined)[] | undefined {
+  const runs: (readonly (readonly number[] | undefined)[])[] = [];
   for (const probe of PROBE_SIZES) {
     const probed = inputs.map((s) => s?.map((d) => (typeof d === 'number' && d >= 0 ? d : probe)));
-    let computed: number[][] | undefined;
+    let computed: readonly (readonly number[] | undefined)[] | undefined;
     try {
-      computed = rule(node, probed);
+      computed = run(probed);
     } catch {
       return undefined;
     }
-    const valid = (d: number): boolean => (Number.isNaN(probe) && Number.isNaN(d)) || (Number.isInteger(d) && d >= 0);
-    if (!computed || computed.length !== node.outputs.length || !computed.every((out) => out.every(valid))) return undefined;
+    if (!computed || computed.length !== outputCount) return undefined;
     runs.push(computed);
   }
-  const [first, ...others] = runs as [number[][], ...number[][][]];
-  const shapes: Shape[] = [];
-  for (let i = 0; i < first.length; i++) {
-    const shape = first[i]!;
-    if (others.some((r) => r[i]!.length !== shape.length)) return undefined;
-    shapes.push(shape.map((d, j) => (!Number.isNaN(d) && others.every((r) => r[i]![j] === d) ? d : null)));
-  }
-  return shapes;
+  const valid = (d: number, probe: number): boolean => (Number.isNaN(probe) && Number.isNaN(d)) || (Number.isInteger(d) && d >= 0);
+  return Array.from({ length: outputCount }, (_, i) => {
+    const shapes = runs.map((r) => r[i]);
+    const first = shapes[0];
+    if (!first || shapes.some((s, k) => !s || s.length !== first.length || !s.every((d) => valid(d, PROBE_SIZES[k]!)))) return undefined;
+    return first.map((d, j) => (!Number.isNaN(d) && shapes.every((s) => s![j] === d) ? d : null));
+  });
 }
 
 /** `declared` with the sizes `computed` knows where it has none; undefined when the two contradict each other. */
-function merged(declared: Shape | undefined, computed: Shape): Shape | undefined {
+export function merged(declared: Shape | undefined, computed: Shape): Shape | undefined {
   if (declared === undefined) return computed;
   if (declared.length !== computed.length) return undefined;
   const out: Shape = [];
@@ -146,7 +150,7 @@ const knownSizes = (shape: Shape | undefined): number => (shape ?? []).filter((d
  * the bundle may have left new nodes at the end), and one whose inputs have
  * known ranks and whose outputs have unknown sizes gets them computed by its
  * rule. Where an input has unknown sizes, only the output sizes that do not
- * depend on them are filled (partialShapes): fixing a batch of 1 in a model
+ * depend on them are filled (probedShapes): fixing a batch of 1 in a model
  * whose time axis stays open fixes the batch of every tensor after it. A
  * computed shape that contradicts a size the file gives is left alone. Nodes
  * without a rule stop the sizes on their path; the first such ones among
@@ -173,7 +177,7 @@ export function carryStaticShapes(
         continue;
       }
     } else {
-      const partial = rule ? partialShapes(rule, node, node.inputs.map((v) => v?.shape)) : undefined;
+      const partial = rule ? probedShapes(node.inputs.map((v) => v?.shape), node.outputs.length, (probed) => rule(node, probed)) : undefined;
       if (!partial) continue;
       computed = partial;
     }

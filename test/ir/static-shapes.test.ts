@@ -1,6 +1,6 @@
 /**
  * The shape arithmetic of src/ir/static-shapes.ts with unknown sizes: NaN
- * stands for one while carryStaticShapes probes a rule (partialShapes).
+ * stands for one while carryStaticShapes probes a rule (probedShapes).
  */
 import { Graph } from '../../src/ir/graph';
 import { broadcastStatic, carryStaticShapes, matmulShape, reshaped, type ShapeRule } from '../../src/ir/static-shapes';

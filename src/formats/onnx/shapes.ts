@@ -1,4 +1,4 @@
-import type { Graph, Node, Value } from '../../ir/graph';
+import type { Graph, Node, Shape, Value } from '../../ir/graph';
 import { nodesInOrder } from '../../ir/passes';
 import type { Tensor } from '../../ir/tensor';
 import {
@@ -11,7 +11,9 @@ import {
   gatheredNdShape,
   gatheredShape,
   isStatic,
+  merged,
   matmulShape,
+  probedShapes,
   product,
   reducedShape,
   reshaped,
@@ -42,6 +44,9 @@ export function fillDeclaredShapes(graph: Graph, opset: number): number {
   if (!graph.values.some((v) => v.shape !== undefined && !isStatic(v.shape))) return 0;
   const known = new Map<Value, number[]>();
   const shapeOf = (v: Value): number[] | undefined => known.get(v) ?? (isStatic(v.shape) ? v.shape : undefined);
+  // Shapes with sizes still open (null): declared ones, or computed past an open size (probedShapes).
+  const partial = new Map<Value, Shape>();
+  const rankedShapeOf = (v: Value): Shape | undefined => shapeOf(v) ?? partial.get(v) ?? v.shape;
   // The values of the small integer tensors the graph computes from shapes (Shape -> Slice -> Concat -> Reshape,
   // as paddle2onnx and PyTorch write a reshape to the batch size): a Reshape's target read from them is as good as a constant.
   const values = new Map<Value, number[]>();
@@ -54,8 +59,18 @@ export function fillDeclaredShapes(graph: Graph, opset: number): number {
     const needsValue = valueRule !== undefined && out !== undefined && !values.has(out);
     if (!needsValue && node.outputs.every((v) => shapeOf(v) !== undefined)) continue;
     const inputs = node.inputs.map((v) => (v ? shapeOf(v) : undefined));
-    if (node.inputs.some((v, i) => v !== null && inputs[i] === undefined)) continue;
     const rule = isDefault ? SHAPE_RULES[node.op] : undefined;
+    if (node.inputs.some((v, i) => v !== null && inputs[i] === undefined)) {
+      // Sizes that do not depend on the open ones (a fixed batch in a model whose image size stays open).
+      const ranked = node.inputs.map((v) => (v ? rankedShapeOf(v) : undefined));
+      if (!rule || node.inputs.some((v, i) => v !== null && ranked[i] === undefined)) continue;
+      const probed = probedShapes(ranked, node.outputs.length, (shapes) => rule(node, shapes, at));
+      probed?.forEach((shape, i) => {
+        const v = node.outputs[i];
+        if (v && shape && !known.has(v)) partial.set(v, shape);
+      });
+      continue;
+    }
     const computed = rule ? computedShapes(() => rule(node, inputs, at)) : undefined;
     computed?.forEach((shape, i) => {
       const v = node.outputs[i];
@@ -71,6 +86,13 @@ export function fillDeclaredShapes(graph: Graph, opset: number): number {
   for (const [v, shape] of known) {
     if (v.shape === undefined || isStatic(v.shape)) continue;
     v.shape = shape;
+    filled++;
+  }
+  for (const [v, shape] of partial) {
+    if (v.shape === undefined || isStatic(v.shape)) continue;
+    const next = merged(v.shape, shape);
+    if (!next || next.every((d, i) => d === v.shape![i])) continue;
+    v.shape = next;
     filled++;
   }
   return filled;

@@ -182,7 +182,7 @@ const fullyConnected: ShapeRule = (node, [x, w]) => {
   const inner = w![1]!;
   if (boolAttr(node, 'keep_num_dims')) return [[...x!.slice(0, -1), units]];
   const count = product(x!);
-  // An open batch leaves the rows open (NaN, see partialShapes in src/ir/static-shapes.ts).
+  // An open batch leaves the rows open (NaN, see probedShapes in src/ir/static-shapes.ts).
   if (Number.isNaN(count)) return [[count, units]];
   if (count % inner !== 0) return undefined;
   return [[count / inner, units]];

