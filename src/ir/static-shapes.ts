@@ -337,6 +337,17 @@ export function valuesFromShapes(v: Value | null | undefined, step: ShapeValueSt
   return step(producer, (i) => valuesFromShapes(producer.input(i), step, depth + 1));
 }
 
+/** The sizes of a static shape, as a Shape/ShapeOf computes them; undefined while any is open. */
+export function staticShapeValues(v: Value | null | undefined): number[] | undefined {
+  const shape = v?.shape;
+  return shape && isStatic(shape) ? [...shape] : undefined;
+}
+
+/** Lists joined (Concat, PACK on axis 0); undefined where one is unknown. */
+export function concatenatedValues(parts: readonly (number[] | undefined)[]): number[] | undefined {
+  return parts.every((x) => x !== undefined) ? (parts as number[][]).flat() : undefined;
+}
+
 /** Gather on axis 0 of a list: negative indices count from the end; undefined where one is out of range. */
 export function pickedValues(data: readonly number[], indices: readonly number[]): number[] | undefined {
   const picked = indices.map((i) => data[i < 0 ? i + data.length : i]);

@@ -11,16 +11,18 @@ import {
   gatheredNdShape,
   gatheredShape,
   isStatic,
-  merged,
   matmulShape,
+  merged,
+  pickedValues,
   probedShapes,
   product,
   reducedShape,
   reshaped,
+  slicedLength,
+  slicedValues,
   squeezedShape,
   transposedShape,
   unsqueezedShape,
-  slicedLength,
   windowedSize,
   type WindowPadding,
 } from '../../ir/static-shapes';
@@ -175,9 +177,8 @@ const sameValue: ValueRule = (node, _inputs, at) => ({ value: at.ints(node, 0) }
 
 const gatherValue: ValueRule = (node, [data, indices], at) => {
   if (data!.length !== 1 || int(node, 'axis', 0) !== 0) return undefined;
-  const values = at.ints(node, 0);
-  const picked = at.ints(node, 1).map((i) => values[i < 0 ? i + values.length : i]!);
-  return { value: picked, shape: [...indices!] };
+  const picked = pickedValues(at.ints(node, 0), at.ints(node, 1));
+  return picked ? { value: picked, shape: [...indices!] } : undefined;
 };
 
 const sliceValue: ValueRule = (node, [data], at) => {
@@ -188,9 +189,7 @@ const sliceValue: ValueRule = (node, [data], at) => {
   const axes = at.opset >= 10 ? (node.input(3) ? at.ints(node, 3) : [0]) : (ints(node, 'axes') ?? [0]);
   const step = at.opset >= 10 && node.input(4) ? at.ints(node, 4)[0]! : 1;
   if (!starts || !ends || starts.length !== 1 || axes.length !== 1 || axisIn(axes[0]!, 1) !== 0 || step !== 1) return undefined;
-  const n = values.length;
-  const clamp = (a: number): number => Math.min(n, Math.max(0, a < 0 ? a + n : a));
-  const picked = values.slice(clamp(starts[0]!), clamp(ends[0]!));
+  const picked = slicedValues(values, starts[0]!, ends[0]!, 1);
   return { value: picked, shape: [picked.length] };
 };
 

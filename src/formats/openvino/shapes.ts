@@ -4,11 +4,11 @@ import {
   broadcastStatic,
   carryStaticShapes,
   concatShape,
+  concatenatedValues,
   einsumShape,
   gatheredNdShape,
   gatheredShape,
   integerArithmetic,
-  isStatic,
   matmulShape,
   pickedValues,
   product,
@@ -16,6 +16,7 @@ import {
   reshaped,
   slicedLength,
   slicedValues,
+  staticShapeValues,
   squeezedShape,
   transposedShape,
   unsqueezedShape,
@@ -86,19 +87,15 @@ function constInts(node: Node, i: number): number[] {
  */
 const shapeValueStep: ShapeValueStep = (p, input) => {
   switch (p.op) {
-    case 'ShapeOf': {
-      const shape = p.input(0)?.shape;
-      return shape && isStatic(shape) ? [...shape] : undefined;
-    }
+    case 'ShapeOf':
+      return staticShapeValues(p.input(0));
     case 'Convert':
     case 'Squeeze':
     case 'Unsqueeze':
     case 'Reshape':
       return input(0);
-    case 'Concat': {
-      const parts = p.inputs.map((_, i) => input(i));
-      return parts.every((x) => x !== undefined) ? parts.flat() : undefined;
-    }
+    case 'Concat':
+      return concatenatedValues(p.inputs.map((_, i) => input(i)));
     case 'Gather': {
       const [data, indices, axis] = [input(0), input(1), input(2)];
       if (!data || !indices || axis?.length !== 1 || axis[0] !== 0 || Number(text(p, 'batch_dims') ?? 0) !== 0) return undefined;

@@ -4,15 +4,16 @@ import {
   broadcastStatic,
   carryStaticShapes,
   concatShape,
+  concatenatedValues,
   gatheredNdShape,
   integerArithmetic,
-  isStatic,
   matmulShape,
   pickedValues,
   product,
   reducedShape,
   reshaped,
   slicedValues,
+  staticShapeValues,
   squeezedShape,
   transposedShape,
   unsqueezedShape,
@@ -78,10 +79,8 @@ function constInts(node: Node, i: number): number[] {
 const shapeValueStep: ShapeValueStep = (p, input) => {
   if (p.domain !== '') return undefined;
   switch (p.op) {
-    case 'SHAPE': {
-      const shape = p.input(0)?.shape;
-      return shape && isStatic(shape) ? [...shape] : undefined;
-    }
+    case 'SHAPE':
+      return staticShapeValues(p.input(0));
     case 'CAST':
     case 'SQUEEZE':
     case 'EXPAND_DIMS':
@@ -89,9 +88,7 @@ const shapeValueStep: ShapeValueStep = (p, input) => {
       return input(0);
     case 'PACK':
     case 'CONCATENATION': {
-      if (intAttr(p, 'axis', 0) !== 0) return undefined;
-      const parts = p.inputs.map((_, i) => input(i));
-      return parts.every((x) => x !== undefined) ? parts.flat() : undefined;
+      return intAttr(p, 'axis', 0) === 0 ? concatenatedValues(p.inputs.map((_, i) => input(i))) : undefined;
     }
     case 'GATHER': {
       const [data, indices] = [input(0), input(1)];
@@ -181,11 +178,9 @@ const fullyConnected: ShapeRule = (node, [x, w]) => {
   const units = w![0]!;
   const inner = w![1]!;
   if (boolAttr(node, 'keep_num_dims')) return [[...x!.slice(0, -1), units]];
-  const count = product(x!);
-  // An open batch leaves the rows open (NaN, see probedShapes in src/ir/static-shapes.ts).
-  if (Number.isNaN(count)) return [[count, units]];
-  if (count % inner !== 0) return undefined;
-  return [[count / inner, units]];
+  // The input flattened to rows of `inner` (reshaped leaves them open when the count is).
+  const rows = reshaped(product(x!), [-1, inner]);
+  return rows ? [[rows[0]!, units]] : undefined;
 };
 
 const concatenation: ShapeRule = (node, inputs) => [concatShape(inputs as number[][], intAttr(node, 'axis', 0))];
