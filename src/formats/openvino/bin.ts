@@ -48,6 +48,16 @@ export class BinFile {
     }
     return data;
   }
+
+  /** Every range handed out so far: the bytes the XML refers to. */
+  ranges(): TensorData[] {
+    return [...this.cache.values()];
+  }
+
+  /** The whole file as read, gaps between ranges and bytes no Const uses included. */
+  whole(): TensorData {
+    return this.buffer ? new BytesData(this.buffer) : new LazyData(this.size, () => readRange(this.path, 0, this.size), { file: this.path, offset: 0 });
+  }
 }
 
 /** Reads `size` bytes at `offset` of `file`; a file that shrank since it was opened is a ModelError. */

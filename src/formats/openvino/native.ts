@@ -69,6 +69,12 @@ export interface OvModelNative {
   readonly edgeOrder: ReadonlyMap<string, number>;
   /** `Model.metadata` as read from `<rt_info>`; a change is written back into the tree. */
   readonly metadataAtRead: readonly MetadataEntry[];
+  /**
+   * The .bin as read, whole, and the byte ranges the XML referred to in it:
+   * while a model still uses every one of them, the writer keeps the file as
+   * it was (see IrWriter.layoutBin).
+   */
+  readonly bin?: { readonly whole: TensorData; readonly ranges: readonly TensorData[] };
 }
 
 /** A compact description of a value's dtype and shape, to tell whether a rewrite changed them. */

@@ -219,6 +219,7 @@ class IrReader {
       maxLayerId: maxId,
       edgeOrder,
       metadataAtRead: model.metadata.map((m) => ({ ...m })),
+      ...(this.bin ? { bin: { whole: this.bin.whole(), ranges: this.bin.ranges() } } : {}),
     };
     model.native = native;
     return model;

@@ -255,10 +255,15 @@ class IrWriter {
   }
 
   /**
-   * Only the constants still used, identical bytes stored once. Bytes read
-   * from a .bin keep the order they had there (Model Optimizer did not write
-   * them in layer order), so an untouched model gets its .bin back as it was;
-   * bytes a rewrite made follow, in layer order.
+   * While the model uses every byte range its XML referred to, the .bin is
+   * the file as read, whole: an untouched model gets it back byte for byte,
+   * even where constants share bytes, repeat them, or leave gaps (files other
+   * tools edited). Bytes a rewrite made follow, in layer order; any of them
+   * already in the file point there.
+   *
+   * Once a rewrite has dropped a range, the .bin holds only the constants
+   * still used, identical bytes stored once. Bytes read from a .bin keep the
+   * order they had there (Model Optimizer did not write them in layer order).
    */
   private layoutBin(placed: Placed[]): void {
     const found: TensorData[] = [];
@@ -283,7 +288,13 @@ class IrWriter {
     });
     keyed.sort((a, b) => a.file - b.file || a.offset - b.offset || a.i - b.i);
     const order = keyed.map((k) => k.d);
-    // Only blocks of equal length can be equal: hash just those.
+    const asRead = this.native?.bin;
+    if (asRead && asRead.ranges.every((d) => seen.has(d))) {
+      this.blocks.push(asRead.whole);
+      this.binSize = asRead.whole.byteLength;
+      for (const d of asRead.ranges) this.offsets.set(d, binOrigin(d)!.offset);
+    }
+    // Only blocks of equal length can be equal: hash just those, and only where one is still to place.
     const bySize = new Map<number, TensorData[]>();
     for (const d of order) {
       const group = bySize.get(d.byteLength);
@@ -292,7 +303,7 @@ class IrWriter {
     }
     const canonical = new Map<TensorData, TensorData>();
     for (const group of bySize.values()) {
-      if (group.length < 2) continue;
+      if (group.length < 2 || group.every((d) => this.offsets.has(d))) continue;
       const byHash = new Map<string, TensorData>();
       for (const d of group) {
         const h = hashOf(d);
@@ -302,6 +313,7 @@ class IrWriter {
       }
     }
     for (const d of order) {
+      if (this.offsets.has(d)) continue;
       const c = canonical.get(d);
       if (c) {
         this.offsets.set(d, this.offsets.get(c)!);
