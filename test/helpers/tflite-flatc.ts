@@ -1,9 +1,11 @@
 import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { encodeTflite } from '../../src/formats/tflite';
 import { FlatbufferReader } from '../../src/formats/tflite/flatbuf/reader';
 import { TFLITE_SCHEMA } from '../../src/formats/tflite/schema/schema.generated';
 import type * as fb from '../../src/formats/tflite/schema/schema.generated';
+import type { Model } from '../../src/ir/model';
 import { ROOT } from './corpus';
 
 /** Our TFLite schema, the one flatc dumps files with. */
@@ -104,4 +106,16 @@ export function withEmptiedByteVectors(file: string, workDir: string): string {
   const out = path.join(fs.mkdtempSync(path.join(workDir, 'emptied-')), path.basename(file));
   fs.writeFileSync(out, bytes);
   return out;
+}
+
+/**
+ * Writes `model` as the TFLite writer encodes it, tables and all, even when
+ * it is unchanged (writeModel then writes the file read, as it was): what
+ * tests of the encoder itself write.
+ */
+export function writeEncoded(model: Model, file: string): void {
+  const { head, tail } = encodeTflite(model, file);
+  const parts: Uint8Array[] = [head];
+  tail.writeTo((bytes) => void parts.push(Uint8Array.from(bytes)));
+  fs.writeFileSync(file, Buffer.concat(parts));
 }

@@ -5,8 +5,9 @@ import type { Model } from '../../ir/model';
 import { BytesData, StringData, type TensorData } from '../../ir/tensor';
 import type { OutputFiles } from '../adapter';
 import { writeAll } from '../atomic';
+import { forEachChunk, writeData } from '../chunks';
 import { formatOvAttr } from './attrs';
-import { binOrigin, forEachChunk } from './bin';
+import { binOrigin } from './bin';
 import { dtypeOfElementType, elementTypeOf, precisionOf } from './element-types';
 import {
   isOvGraphNative,
@@ -77,7 +78,7 @@ export function writeOpenvino(model: Model, out: OutputFiles): void {
   const xmlFd = out.open(out.mainPath);
   writeAll(xmlFd, Buffer.from(image.xml, 'utf8'));
   const binFd = out.open(binPathFor(out.mainPath));
-  for (const block of image.blocks) forEachChunk(block, (chunk) => writeAll(binFd, chunk));
+  for (const block of image.blocks) writeData(binFd, block);
 }
 
 class IrWriter {

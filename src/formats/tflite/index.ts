@@ -2,8 +2,9 @@ import { UnsupportedError } from '../../errors';
 import type { Model } from '../../ir/model';
 import type { FormatAdapter } from '../adapter';
 import { writeAll } from '../atomic';
+import { writeData } from '../chunks';
 import { looksLikeIdentifier } from './flatbuf/reader';
-import { tfliteUnknownFields } from './native';
+import { modelNative, tfliteUnknownFields } from './native';
 import { TFLITE_SCHEMA } from './schema/schema.generated';
 import { readTflite } from './read';
 import { encodeTflite } from './write';
@@ -30,11 +31,17 @@ export const tfliteAdapter: FormatAdapter = {
     return readTflite(path);
   },
   write(model, out, options) {
+    const { head, tail, unchanged } = encodeTflite(model, out.mainPath);
+    const native = modelNative(model);
+    if (unchanged && native?.file) {
+      writeAll(out.open(out.mainPath), native.file);
+      return;
+    }
     refuseLosingUnknownFields(model, options?.dropUnknownFields === true);
-    const { head, tail } = encodeTflite(model, out.mainPath);
     const fd = out.open(out.mainPath);
     writeAll(fd, head);
     tail.writeTo((bytes) => writeAll(fd, bytes));
+    if (native?.trailing) writeData(fd, native.trailing);
   },
 };
 

@@ -49,6 +49,22 @@ export interface TfliteModelNative {
   unknownFields: UnknownField[];
   /** The metadata entries read as text into Model.metadata (the rest of `root.metadata` is binary). */
   metadataAtRead: TextMetadataAtRead[];
+  /** The Model table as read, whole: a model whose tables would be written as they are gets its file back as read. */
+  asRead: fb.Model;
+  /**
+   * The file's bytes, when it was read whole (up to 2 GB). A larger file is
+   * always encoded anew: copied as it was, the gaps a writer may leave between
+   * its tables and its data past 2 GB would be copied too.
+   */
+  file?: Uint8Array;
+  /** The file has the identifier TFL3, without which LiteRT refuses it: one without is always encoded anew, with it. */
+  identified: boolean;
+  /**
+   * Bytes after everything the flatbuffer refers to, when any is not zero:
+   * what TFLite's metadata writer appends (a zip of associated files, such
+   * as a label map). They follow the model whenever it is written.
+   */
+  trailing?: TensorData;
 }
 
 /** What the codec keeps on Graph.native: the SubGraph table without tensors and operators. */
@@ -87,6 +103,8 @@ export interface TfliteOperatorNative {
   deprecatedOptions2?: FbTable;
   /** Operator.intermediates as values of the graph. */
   intermediates: (Value | null)[];
+  /** The custom options read from after the flatbuffer (large_custom_options_offset), as put in the node's attribute. */
+  largeCustomOptions?: Uint8Array;
 }
 
 function isNative<T extends { format: string }>(x: unknown): x is T {

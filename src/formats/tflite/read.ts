@@ -115,11 +115,7 @@ export function decodeTflite(bytes: Uint8Array, file: string, fileSize = bytes.b
       if (offset + length > fileSize) {
         fail(`Model.buffers[${i}]`, `data at bytes ${offset}..${offset + length} lies past the end of the file (${fileSize} bytes)`);
       }
-      const data: TensorData =
-        offset + length <= bytes.byteLength
-          ? new BytesData(bytes.subarray(offset, offset + length))
-          : new LazyData(length, () => readRange(file, offset, length), { file, offset });
-      return { table, data, external: true, tensorRefs: 0 };
+      return { table, data: fileRange(bytes, file, offset, length), external: true, tensorRefs: 0 };
     }
     const data = b.data && b.data.byteLength > 0 ? new BytesData(b.data) : undefined;
     return { table, ...(data ? { data } : {}), external: false, tensorRefs: 0 };
@@ -217,6 +213,7 @@ export function decodeTflite(bytes: Uint8Array, file: string, fileSize = bytes.b
         if (offset + length > fileSize) fail(`${opPath}.large_custom_options_offset`, `custom options at bytes ${offset}..${offset + length} lie past the end of the file (${fileSize} bytes)`);
         const value = offset + length <= bytes.byteLength ? bytes.subarray(offset, offset + length) : readCustomOptions(file, offset, length, opPath);
         attrs.set('custom_options', { kind: 'bytes', value });
+        native.largeCustomOptions = value;
       } else if (op.custom_options) {
         attrs.set('custom_options', { kind: 'bytes', value: op.custom_options });
       }
@@ -278,8 +275,40 @@ export function decodeTflite(bytes: Uint8Array, file: string, fileSize = bytes.b
     signaturesPresent: root.signature_defs !== undefined,
     unknownFields: reader.unknownFields,
     metadataAtRead,
+    asRead: root,
+    identified: String.fromCharCode(...bytes.subarray(4, 8)) === TFLITE_SCHEMA.fileIdentifier,
+    ...(bytes.byteLength === fileSize ? { file: bytes } : {}),
+    ...trailingData(bytes, file, fileSize, contentEnd(reader.contentEnd, buffers, root)),
   } satisfies TfliteModelNative;
   return model;
+}
+
+/** Bytes [offset, offset + length) of the file: a view of what was read, or read again when asked for. */
+function fileRange(bytes: Uint8Array, file: string, offset: number, length: number): TensorData {
+  return offset + length <= bytes.byteLength
+    ? new BytesData(bytes.subarray(offset, offset + length))
+    : new LazyData(length, () => readRange(file, offset, length), { file, offset });
+}
+
+/** One past the last byte the model refers to: its tables, and the data stored after them by offset. */
+function contentEnd(tablesEnd: number, buffers: readonly BufferEntry[], root: fb.Model): number {
+  let end = tablesEnd;
+  for (const b of buffers) if (b.external && b.data) end = Math.max(end, Number(b.table.offset) + b.data.byteLength);
+  for (const sg of root.subgraphs ?? []) {
+    for (const op of sg.operators ?? []) {
+      if (op.large_custom_options_offset > 1n) end = Math.max(end, Number(op.large_custom_options_offset + op.large_custom_options_size));
+    }
+  }
+  return end;
+}
+
+/** The bytes after `end`, unless there are none or all are zero (padding). */
+function trailingData(bytes: Uint8Array, file: string, fileSize: number, end: number): { trailing?: TensorData } {
+  if (end >= fileSize) return {};
+  const trailing = fileRange(bytes, file, end, fileSize - end);
+  // Bytes past what was read are never padding: a converter pads by a few bytes.
+  if (trailing instanceof BytesData && trailing.view.every((b) => b === 0)) return {};
+  return { trailing };
 }
 
 /** The only schema version this reader knows (3, with its compatible 3a-3c additions). */

@@ -4,10 +4,11 @@ import type { Graph, Node, Shape, Value } from '../../ir/graph';
 import type { Model } from '../../ir/model';
 import { BytesData, StringData, type TensorData } from '../../ir/tensor';
 import { tensorTypeOfDtype } from './dtypes';
+import { sameTable } from './flatbuf/equal';
 import type { FbTable, FbValue } from './flatbuf/reader';
 import { FlatbufferWriter, PlacedOffset, SchemaMismatchError, TailRegion } from './flatbuf/writer';
 import { planMetadata } from './metadata';
-import { graphNative, modelNative, operatorNative, tensorNative, type BufferEntry, type SignatureTensor } from './native';
+import { graphNative, modelNative, operatorNative, tensorNative, type BufferEntry, type SignatureTensor, type TfliteModelNative } from './native';
 import { attrsToOptions, onlyDefaults, optionsTableFor, OptionsError, tableDef, unionTypeOf } from './options';
 import { effectiveBuiltinCode, irShape } from './read';
 import { BuiltinOperator, TFLITE_SCHEMA } from './schema/schema.generated';
@@ -25,6 +26,13 @@ const MAX_INLINE_DATA = 2 ** 31 - 2 ** 26;
 export interface EncodedTflite {
   head: Uint8Array;
   tail: TailRegion;
+  /**
+   * The tables are the ones read, buffer data included, of a file read whole
+   * that has the identifier: the model is unchanged, and the file read holds
+   * it as it was (with whatever bytes the tables do not describe: unknown
+   * fields, padding, appended files).
+   */
+  unchanged: boolean;
 }
 
 /**
@@ -129,6 +137,7 @@ function build(model: Model, file: string, base: number): BuildResult {
 
   // Buffers last, so that their data follows the other large vectors in the tail.
   const entries = buffers.finish();
+  const unchanged = native?.file !== undefined && native.identified && tablesAsRead(root, entries, native);
   // A file without buffers (or with an empty vector) that still needs none is written so.
   const noBuffers = native !== undefined && native.buffers.length === 0 && entries.length === 1 && entries[0]?.data === undefined;
   let inline = 0;
@@ -179,7 +188,32 @@ function build(model: Model, file: string, base: number): BuildResult {
     throw e;
   }
   builder.finish(rootOffset, TFLITE_SCHEMA.fileIdentifier);
-  return { head: builder.asUint8Array(), tail, usesBase };
+  return { head: builder.asUint8Array(), tail, usesBase, unchanged };
+}
+
+/**
+ * Whether the tables built from the model are the tables read: every field
+ * the same, and every buffer the one read with the same data object.
+ */
+function tablesAsRead(root: FbTable, entries: readonly BufferEntry[], native: TfliteModelNative): boolean {
+  const read = native.buffers;
+  if (read.length === 0) {
+    // The writer's placeholder buffer 0, still without data.
+    if (entries.length !== 1 || entries[0]!.data !== undefined) return false;
+  } else {
+    const readTables = native.asRead.buffers ?? [];
+    if (entries.length !== read.length) return false;
+    for (let i = 0; i < read.length; i++) {
+      const e = entries[i]!;
+      const r = read[i]!;
+      // Where the data goes is compared with the file, not with the entry read, which a caller may have changed.
+      const wasExternal = (readTables[i]?.offset ?? 0n) > 1n;
+      if (e.data !== r.data || e.external !== wasExternal || !sameTable(e.table as unknown as FbTable, r.table as unknown as FbTable, 'Buffer', TFLITE_SCHEMA)) return false;
+    }
+  }
+  const { buffers: _built, ...built } = root;
+  const { buffers: _read, ...asRead } = native.asRead as unknown as FbTable;
+  return sameTable(built, asRead, 'Model', TFLITE_SCHEMA);
 }
 
 type Fail = (reason: string, where?: { node?: string; tensor?: string; path?: string }) => never;
@@ -417,7 +451,15 @@ function operatorTable(n: Node, codes: OpcodePlan, indexOf: (v: Value) => number
   const custom = n.attr('custom_options');
   if (custom) {
     if (custom.kind !== 'bytes') fail(`attribute custom_options must be bytes, got ${custom.kind}`, { node: n.name });
-    else if (nat && nat.operator.large_custom_options_offset > 1n) large.push({ table: t, bytes: custom.value });
+    else if (nat && nat.operator.large_custom_options_offset > 1n) {
+      large.push({ table: t, bytes: custom.value });
+      // Unchanged bytes keep the place they were read from until placed anew,
+      // so that the operator compares equal with the file (see tablesAsRead).
+      if (custom.value === nat.largeCustomOptions) {
+        t.large_custom_options_offset = nat.operator.large_custom_options_offset;
+        t.large_custom_options_size = nat.operator.large_custom_options_size;
+      }
+    }
     else t.custom_options = custom.value;
   }
   return t;

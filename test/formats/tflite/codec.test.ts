@@ -136,17 +136,24 @@ function futureTflite(): Uint8Array {
   return builder.asUint8Array();
 }
 
-test('a model with fields the schema does not know is not written unless dropping them is asked for', async () => {
+test('a changed model with fields the schema does not know is not written unless dropping them is asked for; an unchanged one is copied whole', async () => {
   const file = path.join(work, 'future.tflite');
   fs.writeFileSync(file, futureTflite());
   const out = path.join(work, 'future-out.tflite');
   const err: string[] = [];
   const io = { out: () => undefined, err: (t: string) => void err.push(t), interactive: false };
-  expect(await main(['copy', file, '-o', out], io)).toBe(6);
+  // Untouched, nothing is lost: the file is written as read, the unknown field included.
+  expect(await main(['copy', file, '-o', out], io)).toBe(0);
+  expect(Buffer.compare(fs.readFileSync(out), fs.readFileSync(file))).toBe(0);
+  fs.rmSync(out);
+  // Recording the applied recipe changes the model: writing it would drop the field.
+  const recipe = path.join(work, 'nothing.yaml');
+  fs.writeFileSync(recipe, 'recipe: nothing\nversion: 1.0.0\nrules: []\n');
+  expect(await main(['apply', recipe, file, '-o', out], io)).toBe(6);
   expect(err.join('')).toMatch(/future\.tflite: 1 field\(s\) unknown to recipe's TFLite schema would be lost on writing: Model\.subgraphs\[0\]\.tensors\[0\] \(Tensor field \d+, byte \d+\)\n  hint: .*--drop-unknown-fields/);
   expect(fs.existsSync(out)).toBe(false);
   err.length = 0;
-  expect(await main(['copy', file, '-o', out, '--drop-unknown-fields'], io)).toBe(0);
+  expect(await main(['apply', recipe, file, '-o', out, '--drop-unknown-fields'], io)).toBe(0);
   expect(err.join('')).not.toMatch(/unknown|error/);
   expect(tfliteUnknownFields(readModel(out))).toEqual([]);
   expect(readModel(out).graph.inputs.map((v) => v.name)).toEqual(['t']);

@@ -46,6 +46,8 @@ const utf8 = new TextDecoder('utf-8');
  */
 export class FlatbufferReader {
   readonly unknownFields: UnknownField[] = [];
+  /** One past the last byte of any table, vtable, vector or string read so far: where the flatbuffer's content ends. */
+  contentEnd = 0;
   private readonly dv: DataView;
   private budget: number;
 
@@ -103,6 +105,7 @@ export class FlatbufferReader {
       }
       this.fail(path, pos, `${what} at byte ${pos} (+${size}) is outside the file (${this.fileSize} bytes)`);
     }
+    if (pos + size > this.contentEnd) this.contentEnd = pos + size;
   }
 
   private u32(pos: number, path: string): number {
@@ -225,7 +228,8 @@ export class FlatbufferReader {
   }
 }
 
-function scalarDefault(f: FieldDef): number | bigint | boolean {
+/** The value flatbuffers gives a scalar field that is absent. */
+export function scalarDefault(f: FieldDef): number | bigint | boolean {
   if (f.type.kind === 'scalar' && (f.type.scalar === 'long' || f.type.scalar === 'ulong')) return BigInt(f.default ?? 0);
   if (f.type.kind === 'scalar' && f.type.scalar === 'bool') return f.default === true;
   return typeof f.default === 'number' ? f.default : 0;

@@ -1,0 +1,70 @@
+import { execFileSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { main } from '../../../src/cli/main';
+import { readModel, writeModel } from '../../../src/formats';
+import { runLiteRt } from '../../../src/verify/litert';
+import { corpusTfliteModels, tempDir } from '../../helpers/corpus';
+import { PYTHON } from '../../helpers/onnx-files';
+
+// TFLite's metadata writer packs a model's associated files (a label map, a
+// vocabulary) into a zip appended to the .tflite; zip readers find it from
+// the end of the file, wherever it starts.
+
+const work = tempDir('recipe-tflite-appended-');
+afterAll(() => fs.rmSync(work, { recursive: true, force: true }));
+
+const model = corpusTfliteModels().find((f) => f.endsWith('selfie_segmentation.tflite'))!;
+
+/** The model with a zip holding labels.txt appended, as Python's zipfile appends one to a file. */
+function withAppendedZip(name: string): string {
+  const file = path.join(work, name);
+  fs.copyFileSync(model, file);
+  execFileSync(PYTHON, ['-c', "import sys, zipfile\nwith zipfile.ZipFile(sys.argv[1], 'a') as z: z.writestr('labels.txt', 'background\\nperson\\n')", file]);
+  return file;
+}
+
+/** What Python's zipfile reads as labels.txt in `file`. */
+function labelsIn(file: string): string {
+  return execFileSync(PYTHON, ['-c', "import sys, zipfile\nprint(zipfile.ZipFile(sys.argv[1]).read('labels.txt').decode(), end='')", file]).toString();
+}
+
+const io = { out: () => undefined, err: () => undefined, interactive: false };
+
+test('an untouched model with an appended zip is copied byte for byte', async () => {
+  const file = withAppendedZip('copied.tflite');
+  expect(fs.statSync(file).size).toBeGreaterThan(fs.statSync(model).size);
+  const out = path.join(work, 'copied-out.tflite');
+  expect(await main(['copy', file, '-o', out], io)).toBe(0);
+  expect(Buffer.compare(fs.readFileSync(out), fs.readFileSync(file))).toBe(0);
+});
+
+test('a rewritten model keeps the appended zip at its end: the labels still read, and the model still runs', async () => {
+  const file = withAppendedZip('applied.tflite');
+  const zip = fs.readFileSync(file).subarray(fs.statSync(model).size);
+  const out = path.join(work, 'applied-out.tflite');
+  // The applied recipe is recorded in the model's metadata: its tables change and it is encoded anew.
+  expect(await main(['apply', 'recipes/edgetpu.yaml', file, '-o', out], io)).toBe(0);
+  const written = fs.readFileSync(out);
+  expect(Buffer.compare(written, fs.readFileSync(file))).not.toBe(0);
+  expect(Buffer.compare(written.subarray(written.byteLength - zip.byteLength), zip)).toBe(0);
+  expect(labelsIn(out)).toBe('background\nperson\n');
+  expect(readModel(out).getMetadata('recipe.applied')).toContain('edgetpu');
+  const [a, b] = runLiteRt([{ model, seed: 3 }, { model: out, inputsFrom: 0 }]);
+  expect(a?.error).toBeUndefined();
+  expect(b?.error).toBeUndefined();
+  a?.outputs.forEach((o, k) => expect(Buffer.compare(Buffer.from(b?.outputs[k]?.data ?? []), Buffer.from(o.data))).toBe(0));
+});
+
+test('zero bytes after the tables are padding, not kept when the model is encoded anew', () => {
+  const padded = path.join(work, 'padded.tflite');
+  fs.writeFileSync(padded, Buffer.concat([fs.readFileSync(model), Buffer.alloc(64)]));
+  const plain = readModel(model);
+  const withPadding = readModel(padded);
+  for (const m of [plain, withPadding]) m.setMetadata('note', 'changed');
+  const a = path.join(work, 'plain-out.tflite');
+  const b = path.join(work, 'padded-out.tflite');
+  writeModel(plain, a);
+  writeModel(withPadding, b);
+  expect(Buffer.compare(fs.readFileSync(b), fs.readFileSync(a))).toBe(0);
+});
