@@ -383,7 +383,7 @@ export function numbersFor(t: Tensor, scratch: Float64Array): NumberArray {
   const data = t.data;
   const computed = computedData(t, data);
   if (computed) return computed.read(scratch);
-  return smallFloatElements(t, scratch, data) ?? numberElements(t);
+  return smallFloatElements(t, scratch, data) ?? numberElements(t, data);
 }
 
 /**
@@ -524,10 +524,10 @@ export type NumberArray = NumberView;
  * The elements of a tensor as numbers, as a view over its bytes when the dtype
  * allows (no copy: read only), decoded to doubles otherwise.
  */
-export function numberElements(t: Tensor): NumberArray {
-  const small = computedElements(t) ?? smallFloatElements(t);
+export function numberElements(t: Tensor, data: TensorData = t.data): NumberArray {
+  const small = computedData(t, data)?.values ?? smallFloatElements(t, undefined, data);
   if (small) return small;
-  const view = nativeView(t.dtype, t.data.bytes(), t.size);
+  const view = nativeView(t.dtype, data.bytes(), t.size);
   if (view instanceof BigInt64Array) return Float64Array.from(view, (x) => Number(x));
   return view ?? t.toFloat64();
 }
