@@ -100,7 +100,7 @@ describe('the core BatchNorm rule on IR graphs', () => {
     expect(model.graph.nodes.some((n) => n.op === 'Constant')).toBe(false);
     expect(model.graph.findValue('scale')).toBeUndefined();
     const applied = JSON.parse(model.getMetadata(APPLIED_METADATA_KEY)!) as { name: string; version: string; sha256: string }[];
-    expect(applied).toEqual([{ name: 'core/batchnorm', version: '1.1.0', sha256: expect.stringMatching(/^[0-9a-f]{64}$/) }]);
+    expect(applied).toEqual([{ name: 'core/batchnorm', version: '1.2.0', sha256: expect.stringMatching(/^[0-9a-f]{64}$/) }]);
   });
 
   it('leaves a BatchNormalization whose statistics are not constant, and says why with --explain', () => {

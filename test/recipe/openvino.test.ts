@@ -56,7 +56,7 @@ describe('BatchNormInference -> Multiply + Add on OpenVINO IR', () => {
     const after = readModel(output);
     expect(after.graph.nodes.map((n) => n.op)).toEqual(['Multiply', 'Add', 'Relu']);
     // Recorded in the IR's rt_info.
-    expect(JSON.parse(after.getMetadata('recipe.applied')!)).toEqual([{ name: 'core/batchnorm', version: '1.1.0', sha256: expect.stringMatching(/^[0-9a-f]{64}$/) }]);
+    expect(JSON.parse(after.getMetadata('recipe.applied')!)).toEqual([{ name: 'core/batchnorm', version: '1.2.0', sha256: expect.stringMatching(/^[0-9a-f]{64}$/) }]);
     const data = Float32Array.from({ length: SHAPE.reduce((a, b) => a * b, 1) }, (_, i) => Math.sin(i * 0.7) * 3);
     const [got] = evaluateOv(after.graph, new Map([['x', { shape: SHAPE, data }]]));
     const hw = SHAPE[2]! * SHAPE[3]!;
