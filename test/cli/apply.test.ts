@@ -51,7 +51,7 @@ describe('recipe check', () => {
   it('passes the built-in pack (exit 0)', async () => {
     const r = io();
     expect(await main(['check', CORE], r)).toBe(0);
-    expect(r.stdout).toBe('ok: 2 rule(s) in 1 file(s)\n');
+    expect(r.stdout).toBe('ok: 3 rule(s) in 1 file(s)\n');
   });
 
   it('reports every error as file:line:col with its hint, exit 3', async () => {

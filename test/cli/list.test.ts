@@ -12,7 +12,7 @@ describe('recipe list', () => {
     expect(r.code).toBe(0);
     const lines = r.stdout.split('\n').filter((l) => /^(bundle|pack) /.test(l));
     expect(lines.slice(0, 3).map((l) => l.split(/\s+/)[1])).toEqual(['edgetpu', 'myriad', 'tensorrt']);
-    expect(lines.find((l) => l.startsWith('pack   core'))).toMatch(/^pack {3}core +2 rule\(s\) {2}core\/batchnorm 1\.1\.0: Inference-time BatchNormalization/);
+    expect(lines.find((l) => l.startsWith('pack   core'))).toMatch(/^pack {3}core +3 rule\(s\) {2}core\/batchnorm 1\.2\.0: Inference-time BatchNormalization/);
     const json = JSON.parse((await runCli('list', '--json')).stdout) as { kind: string; name: string; rules: number }[];
     expect(json.filter((x) => x.kind === 'pack').map((x) => x.name)).toContain('hardswish');
     expect(json.find((x) => x.name === 'hardswish')!.rules).toBe(7);
