@@ -1,6 +1,7 @@
 import * as fs from 'node:fs';
 import { ModelError } from '../../errors';
 import { BytesData, LazyData, type TensorData } from '../../ir/tensor';
+import { readFileRange } from '../chunks';
 
 /** Weights files up to this size are read into memory at once; larger ones are read per constant. */
 export const EAGER_BIN_LIMIT = 32 * 1024 * 1024;
@@ -42,7 +43,7 @@ export class BinFile {
       const buffer = this.buffer;
       data = buffer
         ? new BytesData(buffer.subarray(offset, offset + size))
-        : new LazyData(size, () => readRange(this.path, offset, size), { file: this.path, offset });
+        : new LazyData(size, () => readFileRange(this.path, offset, size), { file: this.path, offset });
       this.cache.set(key, data);
       origins.set(data, { file: this.path, offset });
     }
@@ -56,23 +57,6 @@ export class BinFile {
 
   /** The whole file as read, gaps between ranges and bytes no Const uses included. */
   whole(): TensorData {
-    return this.buffer ? new BytesData(this.buffer) : new LazyData(this.size, () => readRange(this.path, 0, this.size), { file: this.path, offset: 0 });
+    return this.buffer ? new BytesData(this.buffer) : new LazyData(this.size, () => readFileRange(this.path, 0, this.size), { file: this.path, offset: 0 });
   }
-}
-
-/** Reads `size` bytes at `offset` of `file`; a file that shrank since it was opened is a ModelError. */
-export function readRange(file: string, offset: number, size: number): Uint8Array {
-  const out = Buffer.allocUnsafe(size);
-  const fd = fs.openSync(file, 'r');
-  try {
-    let at = 0;
-    while (at < size) {
-      const n = fs.readSync(fd, out, at, size - at, offset + at);
-      if (n === 0) throw new ModelError({ file, offset: offset + at }, `the weights file ended before byte ${offset + size}`);
-      at += n;
-    }
-  } finally {
-    fs.closeSync(fd);
-  }
-  return out;
 }

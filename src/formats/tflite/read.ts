@@ -5,6 +5,7 @@ import type { DType } from '../../ir/dtype';
 import { Graph, type Node, type Shape, type Value } from '../../ir/graph';
 import { Model } from '../../ir/model';
 import { BytesData, LazyData, StringData, Tensor, type TensorData } from '../../ir/tensor';
+import { readFileRange } from '../chunks';
 import { dtypeOfTensorType } from './dtypes';
 import { BeyondReadError, FlatbufferReader } from './flatbuf/reader';
 import type { BufferEntry, SignatureNative, SignatureTensor, TfliteGraphNative, TfliteModelNative, TfliteOperatorNative, TfliteTensorNative } from './native';
@@ -43,7 +44,7 @@ export function readTflite(file: string): Model {
   let bytes: Uint8Array;
   try {
     size = fs.statSync(file).size;
-    bytes = size <= MAX_IN_MEMORY ? fs.readFileSync(file) : readRange(file, 0, FIRST_READ);
+    bytes = size <= MAX_IN_MEMORY ? fs.readFileSync(file) : readFileRange(file, 0, FIRST_READ);
   } catch (e) {
     throw new ModelError({ file }, (e as Error).message);
   }
@@ -55,34 +56,17 @@ export function readTflite(file: string): Model {
     }
     const more = Math.min(bytes.byteLength * 2, MAX_IN_MEMORY);
     try {
-      bytes = readRange(file, 0, more);
+      bytes = readFileRange(file, 0, more);
     } catch (e) {
       throw new ModelError({ file }, (e as Error).message);
     }
   }
 }
 
-/** Reads `length` bytes at `offset` of `file`. */
-function readRange(file: string, offset: number, length: number): Uint8Array {
-  const out = Buffer.allocUnsafe(length);
-  const fd = fs.openSync(file, 'r');
-  try {
-    let at = 0;
-    while (at < length) {
-      const n = fs.readSync(fd, out, at, length - at, offset + at);
-      if (n === 0) throw new Error(`unexpected end of file at byte ${offset + at}`);
-      at += n;
-    }
-  } finally {
-    fs.closeSync(fd);
-  }
-  return out;
-}
-
 /** Custom options stored past the part of a large file read in memory. */
 function readCustomOptions(file: string, offset: number, length: number, path: string): Uint8Array {
   try {
-    return readRange(file, offset, length);
+    return readFileRange(file, offset, length);
   } catch (e) {
     throw new ModelError({ file, path: `${path}.large_custom_options_offset`, offset }, (e as Error).message);
   }
@@ -287,7 +271,7 @@ export function decodeTflite(bytes: Uint8Array, file: string, fileSize = bytes.b
 function fileRange(bytes: Uint8Array, file: string, offset: number, length: number): TensorData {
   return offset + length <= bytes.byteLength
     ? new BytesData(bytes.subarray(offset, offset + length))
-    : new LazyData(length, () => readRange(file, offset, length), { file, offset });
+    : new LazyData(length, () => readFileRange(file, offset, length), { file, offset });
 }
 
 /** One past the last byte the model refers to: its tables, and the data stored after them by offset. */
