@@ -37,7 +37,7 @@ export const applyCommand: Command = {
     { name: 'explain', value: true, placeholder: 'RULE', help: 'for each candidate node of RULE that did not match: the first condition that failed' },
     { name: 'diff', help: "also print what the rewrite removed (-) and added (+) in the graph text (as 'recipe diff')" },
     { name: 'force', help: 'allow overwriting the input model' },
-    { name: 'drop-unknown-fields', help: 'TFLite: write a model from a newer converter without the fields recipe does not know (refused otherwise)' },
+    { name: 'drop-unknown-fields', help: 'TFLite: write a changed model from a newer converter without the fields recipe does not know (refused otherwise; an unchanged one is copied whole)' },
     { name: 'verify', help: "then run the model and its rewrite in a real runtime and compare their outputs (as 'recipe verify'; exit 5 when they differ)" },
     ...VERIFY_FLAGS,
   ],

@@ -19,7 +19,7 @@ export const copyCommand: Command = {
     { name: 'threshold', value: true, placeholder: 'BYTES', help: 'with --external-data external: smallest tensor moved out (default 1024)' },
     { name: 'data-file', value: true, placeholder: 'NAME', help: 'with --external-data external: data file name (default <out>.data)' },
     { name: 'force', help: 'allow overwriting the input model' },
-    { name: 'drop-unknown-fields', help: 'TFLite: write a model from a newer converter without the fields recipe does not know (refused otherwise)' },
+    { name: 'drop-unknown-fields', help: 'TFLite: write a changed model from a newer converter without the fields recipe does not know (refused otherwise; an unchanged one is copied whole)' },
   ],
   async run(args, io) {
     const [input, ...rest] = args.positionals;
