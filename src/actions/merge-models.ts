@@ -1,8 +1,8 @@
 import * as path from 'node:path';
-import { ActionError, UnsupportedError } from '../errors';
+import { ActionError } from '../errors';
 import { readModel } from '../formats';
-import type { Graph, Value } from '../ir/graph';
-import type { Model } from '../ir/model';
+import { Graph, type Value } from '../ir/graph';
+import { functionLabel, type Model } from '../ir/model';
 import { toposort, validate } from '../ir/passes';
 import type { ActionDefinition } from '../rewrite/actions';
 
@@ -33,8 +33,9 @@ interface ConnectParam {
  * - `outputs`: the merged graph's outputs, by name (default: every output of
  *   every model that no connection consumed).
  * The models must have the same format and agree on the versions of the opset
- * domains they share. Models with subgraphs (If/Loop bodies) or functions of
- * their own are not merged yet.
+ * domains they share. Subgraphs (If/Loop/Scan bodies) are copied with their
+ * nodes; the functions a model defines are added as they are (a function this
+ * model defines too is refused).
  */
 export const mergeModelsAction: ActionDefinition = {
   name: 'merge-models',
@@ -72,13 +73,15 @@ export const mergeModelsAction: ActionDefinition = {
     for (const m of models) {
       const other = readModel(m.path);
       if (other.format !== model.format) throw new MergeModelsError(`merge-models: ${m.path} is a ${other.format} model, this one is ${model.format}`);
-      // Its nodes may call its functions, which this copy would leave behind.
-      if (other.functions.length > 0) {
-        throw new UnsupportedError(`merge-models: ${m.path} defines ${other.functions.length} function(s) of its own (${other.functions.map((f) => f.name).join(', ')}), which merge-models does not copy yet`);
-      }
       mergeOpsets(model, other, m.path);
+      // Its nodes call its functions by domain and name: they come along, unprefixed.
+      for (const f of other.functions) {
+        const clash = model.functions.find((g) => g.domain === f.domain && g.name === f.name && g.overload === f.overload);
+        if (clash) throw new MergeModelsError(`merge-models: ${m.path} defines function ${functionLabel(f)}, and so does this model`);
+        model.functions.push(f);
+      }
       const prefix = m.prefix ?? `${path.basename(m.path).replace(/\.[^.]+$/, '')}/`;
-      outputs.push(...copyGraph(other.graph, graph, prefix, m.path));
+      outputs.push(...copyGraph(other.graph, graph, prefix));
       added += other.graph.nodes.length;
     }
     const consumed = new Set<Value>();
@@ -132,31 +135,56 @@ function mergeOpsets(model: Model, other: Model, file: string): void {
   }
 }
 
-/** Copies every value and node of `from` into `into` with prefixed names; returns the copies of its outputs. */
-function copyGraph(from: Graph, into: Graph, prefix: string, file: string): Value[] {
-  const map = new Map<Value, Value>();
+/**
+ * Copies every value and node of `from` into `into` with prefixed names, the
+ * subgraphs of its nodes (If branches, Loop and Scan bodies) included: each is
+ * copied into a new graph of the copy, and a value a subgraph reads from an
+ * enclosing graph becomes the copy of that value. Returns the copies of
+ * `from`'s outputs.
+ */
+function copyGraph(from: Graph, into: Graph, prefix: string): Value[] {
+  const graphs = new Map<Graph, Graph>();
+  const values = new Map<Value, Value>();
   const copy = (v: Value): Value => {
-    let c = map.get(v);
+    let c = values.get(v);
     if (c) return c;
-    const name = into.uniqueName(prefix + v.name);
-    c = v.const ? into.addConstant(name, v.const) : into.addValue(name, { dtype: v.dtype, shape: v.shape ? [...v.shape] : undefined });
-    map.set(v, c);
+    // Graphs are mapped before their nodes are copied, and a node reads only its own graph's values and its ancestors'.
+    const target = graphs.get(v.graph)!;
+    const name = target.uniqueName(prefix + v.name);
+    c = v.const ? target.addConstant(name, v.const) : target.addValue(name, { dtype: v.dtype, shape: v.shape ? [...v.shape] : undefined });
+    values.set(v, c);
     return c;
   };
+  const copyNodes = (source: Graph, target: Graph): void => {
+    for (const node of source.nodes) {
+      const attrs = new Map(node.attrs);
+      for (const [key, a] of attrs) {
+        if (a.kind === 'graph') attrs.set(key, { kind: 'graph', value: copySubgraph(a.value, target) });
+        else if (a.kind === 'graphs') attrs.set(key, { kind: 'graphs', value: a.value.map((g) => copySubgraph(g, target)) });
+      }
+      target.addNode({
+        op: node.op,
+        domain: node.domain,
+        name: target.uniqueName(prefix + (node.name || node.op)),
+        inputs: node.inputs.map((v) => (v ? copy(v) : null)),
+        outputs: node.outputs.map(copy),
+        attrs,
+      });
+    }
+  };
+  const copySubgraph = (source: Graph, parent: Graph): Graph => {
+    const target = new Graph(prefix + source.name, parent);
+    graphs.set(source, target);
+    target.inputs = source.inputs.map(copy);
+    copyNodes(source, target);
+    target.outputs = source.outputs.map(copy);
+    return target;
+  };
+  graphs.set(from, into);
   for (const v of from.inputs) {
     const c = copy(v);
     if (!v.const) into.inputs = [...into.inputs, c];
   }
-  for (const node of from.nodes) {
-    if (node.subgraphs.length > 0) throw new UnsupportedError(`merge-models: ${file}: node '${node.name}' (${node.op}) has subgraphs, which merge-models does not copy yet`);
-    into.addNode({
-      op: node.op,
-      domain: node.domain,
-      name: into.uniqueName(prefix + (node.name || node.op)),
-      inputs: node.inputs.map((v) => (v ? copy(v) : null)),
-      outputs: node.outputs.map(copy),
-      attrs: new Map(node.attrs),
-    });
-  }
+  copyNodes(from, into);
   return from.outputs.map(copy);
 }

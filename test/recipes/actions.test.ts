@@ -3,7 +3,6 @@ import * as path from 'node:path';
 import { execFileSync } from 'node:child_process';
 import '../../src/actions';
 import { FixShapeError, MergeModelsError } from '../../src/actions';
-import { UnsupportedError } from '../../src/errors';
 import { main as cliMain } from '../../src/cli/main';
 import { writeModel, readModel } from '../../src/formats';
 import { Model } from '../../src/ir/model';
@@ -11,7 +10,7 @@ import { parseGraph, parseModel } from '../../src/ir/text/parse';
 import { printGraph } from '../../src/ir/text/print';
 import { findAction } from '../../src/rewrite/actions';
 import { seededRandom } from '../../src/ruletest';
-import { tempDir } from '../helpers/corpus';
+import { corpusOnnxModels, tempDir } from '../helpers/corpus';
 import { writeOneLayerIr } from '../helpers/openvino-build';
 
 const work = tempDir('actions-');
@@ -172,11 +171,92 @@ describe('merge-models', () => {
     expect(() => merge.run(onnx(main), { models: [files.post], connect: [{ from: 'y', to: 'post2/z' }, { from: 'post2/p', to: 'x' }] })).toThrow(/cycle/);
   });
 
-  test('a model with functions of its own is refused: its nodes would call functions the merged model lacks', () => {
-    const file = path.join(work, 'with-function.onnx');
-    writeModel(parseModel(`model onnx
+  /** Runs an ONNX file in onnxruntime (child process) on named float32 [1, 4] inputs; returns each output's elements. */
+  function runOrt(file: string, feeds: Record<string, number[]>): Record<string, number[]> {
+    const script = `const ort=require('onnxruntime-node');(async()=>{const s=await ort.InferenceSession.create(${JSON.stringify(file)});` +
+      `const f=${JSON.stringify(feeds)};const r=await s.run(Object.fromEntries(Object.entries(f).map(([k,v])=>[k,new ort.Tensor('float32',Float32Array.from(v),[1,4])])));` +
+      `process.stdout.write(JSON.stringify(Object.fromEntries(Object.entries(r).map(([k,t])=>[k,[...t.data]]))));})()`;
+    return JSON.parse(execFileSync(process.execPath, ['-e', script], { cwd: path.resolve(__dirname, '../..') }).toString()) as Record<string, number[]>;
+  }
+
+  test('a model with If branches and a function of its own is merged whole: what it computes is unchanged (onnxruntime)', () => {
+    // The branches read `h` and `k` from the graph around them, and the function is called from the main graph and from a branch.
+    const gated = parseModel(`model onnx
 opsets ai.onnx:17, local:1
-graph g
+graph gated
+  in z: float32[1, 4]
+  const k: float32[] = [3.0]
+  const one: float32[] = [1.0]
+  t: h = local::Twice(z)
+  s: total = ReduceSum(z) {keepdims: 0}
+  g: c = Greater(total, one)
+  br: p = If(c) {
+    then_branch:
+      graph then
+        m: a = Mul(h, k)
+        out a
+    else_branch:
+      graph else
+        n: b = local::Twice(h)
+        out b
+  }
+  out p
+function local::Twice
+  opsets ai.onnx:17
+  in X
+  a: Y = Add(X, X)
+  out Y
+`);
+    const files = { gated: path.join(work, 'gated.onnx'), merged: path.join(work, 'merged-gated.onnx') };
+    writeModel(gated, files.gated);
+    const m = onnx(main);
+    merge.run(m, { models: [{ path: files.gated, prefix: 'g/' }], connect: [{ from: 'y', to: 'g/z' }] });
+    expect(m.functions.map((f) => f.name)).toEqual(['Twice']);
+    expect(m.opsets).toContainEqual({ domain: 'local', version: 1 });
+    writeModel(m, files.merged);
+    const back = readModel(files.merged);
+    expect(back.graph.nodes.map((n) => n.op)).toEqual(['Relu', 'Twice', 'ReduceSum', 'Greater', 'If']);
+    const iff = back.graph.nodes.find((n) => n.op === 'If')!;
+    expect(iff.subgraphs.map((g) => g.nodes.map((n) => `${n.op}(${n.inputs.map((v) => v!.name).join(', ')})`))).toEqual([['Mul(g/h, g/k)'], ['Twice(g/h)']]);
+    // Relu then the gated model: the merged model on x, and gated.onnx on relu(x), both in onnxruntime;
+    // the first x takes the then branch (sum 2.75), the second the else branch (sum 0.5).
+    const results = [[0.5, -1, 2, 0.25], [-3, -1, -2, 0.5]].map((x) => {
+      const alone = runOrt(files.gated, { z: x.map((v) => Math.max(0, v)) }).p!;
+      expect(runOrt(files.merged, { x })['g/p']).toEqual(alone);
+      return alone;
+    });
+    expect(results).toEqual([[3, 0, 12, 1.5], [0, 0, 0, 2]]);
+  });
+
+  test('Silero VAD v5 (If branches nested three deep, with LSTMs) merged behind a gain stage computes what it computes alone (onnxruntime)', () => {
+    const vad = corpusOnnxModels().find((f) => f.endsWith('silero_vad_v5.onnx'))!;
+    const gain = parseModel(`model onnx
+opsets ai.onnx:16
+graph gain
+  in audio: float32[N, T]
+  const g: float32[] = [0.5]
+  m: input = Mul(audio, g)
+  out input
+`);
+    const merged = path.join(work, 'gain-vad.onnx');
+    merge.run(gain, { models: [{ path: vad, prefix: 'vad/' }], connect: [{ from: 'input', to: 'vad/input' }] });
+    expect(gain.graph.inputs.map((v) => v.name)).toEqual(['audio', 'vad/state', 'vad/sr']);
+    writeModel(gain, merged);
+    const script = `const ort=require('onnxruntime-node');(async()=>{
+      const x=Float32Array.from({length:512},(_,i)=>Math.sin(i/7)), st=new Float32Array(256), sr=()=>new ort.Tensor('int64',BigInt64Array.from([16000n]),[]);
+      const a=await (await ort.InferenceSession.create(${JSON.stringify(vad)})).run({input:new ort.Tensor('float32',x.map((v)=>Math.fround(v*0.5)),[1,512]),state:new ort.Tensor('float32',st,[2,1,128]),sr:sr()});
+      const b=await (await ort.InferenceSession.create(${JSON.stringify(merged)})).run({audio:new ort.Tensor('float32',x,[1,512]),'vad/state':new ort.Tensor('float32',st,[2,1,128]),'vad/sr':sr()});
+      process.stdout.write(JSON.stringify([[...a.output.data],[...b['vad/output'].data],[...a.stateN.data],[...b['vad/stateN'].data]]));})()`;
+    const [alone, inMerged, state, stateInMerged] = JSON.parse(execFileSync(process.execPath, ['-e', script], { cwd: path.resolve(__dirname, '../..'), stdio: ['ignore', 'pipe', 'ignore'] }).toString()) as number[][];
+    expect(inMerged).toEqual(alone);
+    expect(stateInMerged).toEqual(state);
+    expect(state!.some((v) => v !== 0)).toBe(true);
+  });
+
+  test('a function this model defines too is refused, naming it', () => {
+    const withFunction = (name: string): string => `model onnx
+opsets ai.onnx:17, local:1
+graph ${name}
   in z: float32[1, 4]
   c: p = local::Twice(z)
   out p
@@ -185,9 +265,11 @@ function local::Twice
   in X
   a: Y = Add(X, X)
   out Y
-`), file);
-    expect(() => merge.run(onnx(main), { models: [file] })).toThrow(
-      new UnsupportedError(`merge-models: ${file} defines 1 function(s) of its own (Twice), which merge-models does not copy yet`),
+`;
+    const file = path.join(work, 'with-function.onnx');
+    writeModel(parseModel(withFunction('other')), file);
+    expect(() => merge.run(parseModel(withFunction('mine')), { models: [file] })).toThrow(
+      new MergeModelsError(`merge-models: ${file} defines function local::Twice, and so does this model`),
     );
   });
 
