@@ -171,6 +171,14 @@ describe('merge-models', () => {
     expect(() => merge.run(onnx(main), { models: [files.post], connect: [{ from: 'y', to: 'post2/z' }, { from: 'post2/p', to: 'x' }] })).toThrow(/cycle/);
   });
 
+  /** A model-local function, text for parseModel. */
+  const TWICE = `function local::Twice
+  opsets ai.onnx:17
+  in X
+  a: Y = Add(X, X)
+  out Y
+`;
+
   /** Runs an ONNX file in onnxruntime (child process) on named float32 [1, 4] inputs; returns each output's elements. */
   function runOrt(file: string, feeds: Record<string, number[]>): Record<string, number[]> {
     const script = `const ort=require('onnxruntime-node');(async()=>{const s=await ort.InferenceSession.create(${JSON.stringify(file)});` +
@@ -201,12 +209,7 @@ graph gated
         out b
   }
   out p
-function local::Twice
-  opsets ai.onnx:17
-  in X
-  a: Y = Add(X, X)
-  out Y
-`);
+${TWICE}`);
     const files = { gated: path.join(work, 'gated.onnx'), merged: path.join(work, 'merged-gated.onnx') };
     writeModel(gated, files.gated);
     const m = onnx(main);
@@ -260,12 +263,7 @@ graph ${name}
   in z: float32[1, 4]
   c: p = local::Twice(z)
   out p
-function local::Twice
-  opsets ai.onnx:17
-  in X
-  a: Y = Add(X, X)
-  out Y
-`;
+${TWICE}`;
     const file = path.join(work, 'with-function.onnx');
     writeModel(parseModel(withFunction('other')), file);
     expect(() => merge.run(parseModel(withFunction('mine')), { models: [file] })).toThrow(

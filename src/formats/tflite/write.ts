@@ -459,8 +459,7 @@ function operatorTable(n: Node, codes: OpcodePlan, indexOf: (v: Value) => number
         t.large_custom_options_offset = nat.operator.large_custom_options_offset;
         t.large_custom_options_size = nat.operator.large_custom_options_size;
       }
-    }
-    else t.custom_options = custom.value;
+    } else t.custom_options = custom.value;
   }
   return t;
 }
