@@ -24,9 +24,9 @@ function withAppendedZip(name: string): string {
   return file;
 }
 
-/** What Python's zipfile reads as labels.txt in `file`. */
-function labelsIn(file: string): string {
-  return execFileSync(PYTHON, ['-c', "import sys, zipfile\nprint(zipfile.ZipFile(sys.argv[1]).read('labels.txt').decode(), end='')", file]).toString();
+/** What Python's zipfile reads as `name` in `file`. */
+function zipped(file: string, name = 'labels.txt'): string {
+  return execFileSync(PYTHON, ['-c', "import sys, zipfile\nprint(zipfile.ZipFile(sys.argv[1]).read(sys.argv[2]).decode(), end='')", file, name]).toString();
 }
 
 const io = { out: () => undefined, err: () => undefined, interactive: false };
@@ -48,7 +48,7 @@ test('a rewritten model keeps the appended zip at its end: the labels still read
   const written = fs.readFileSync(out);
   expect(Buffer.compare(written, fs.readFileSync(file))).not.toBe(0);
   expect(Buffer.compare(written.subarray(written.byteLength - zip.byteLength), zip)).toBe(0);
-  expect(labelsIn(out)).toBe('background\nperson\n');
+  expect(zipped(out)).toBe('background\nperson\n');
   expect(readModel(out).getMetadata('recipe.applied')).toContain('edgetpu');
   const [a, b] = runLiteRt([{ model, seed: 3 }, { model: out, inputsFrom: 0 }]);
   expect(a?.error).toBeUndefined();
@@ -67,4 +67,14 @@ test('zero bytes after the tables are padding, not kept when the model is encode
   writeModel(plain, a);
   writeModel(withPadding, b);
   expect(Buffer.compare(fs.readFileSync(b), fs.readFileSync(a))).toBe(0);
+});
+
+test("Coral's MobileNet v2 with its ImageNet labels appended: rewritten for the EdgeTPU, the labels are still there", async () => {
+  const file = corpusTfliteModels().find((f) => f.endsWith('tf2_mobilenet_v2_1.0_224_ptq.tflite'))!;
+  const labels = zipped(file, 'imagenet_labels.txt');
+  expect(labels.split('\n').length).toBeGreaterThan(1000);
+  const out = path.join(work, 'mobilenet-edgetpu.tflite');
+  expect(await main(['apply', 'edgetpu', file, '-o', out], io)).toBe(0);
+  expect(Buffer.compare(fs.readFileSync(out), fs.readFileSync(file))).not.toBe(0);
+  expect(zipped(out, 'imagenet_labels.txt')).toBe(labels);
 });
