@@ -1,6 +1,6 @@
 import { ActionError } from '../errors';
 import { fillDeclaredShapes } from '../formats/onnx/shapes';
-import { declaredLayout } from '../formats/openvino/native';
+import { declaredBounds, declaredLayout } from '../formats/openvino/native';
 import { propagateStaticShapes as carryOpenvinoShapes } from '../formats/openvino/shapes';
 import { propagateStaticShapes as carryTfliteShapes } from '../formats/tflite/shapes';
 import type { Dim, Graph, Node, Shape, Value } from '../ir/graph';
@@ -27,7 +27,8 @@ export class FixShapeError extends ActionError {}
  * operators recipe can compute shapes of are filled in too: in ONNX, declared
  * shapes whose open dimensions have names of their own (tf2onnx's `unk__315`)
  * or none; in TFLite, whose unknown sizes never have names, and in OpenVINO
- * IR, whose ports all declare sizes, every tensor.
+ * IR, whose ports all declare sizes, every tensor. A size outside the bounds
+ * an IR Parameter declares (`1..100`) is refused.
  */
 export const fixShapeAction: ActionDefinition = {
   name: 'fix-shape',
@@ -112,6 +113,7 @@ export const fixShapeAction: ActionDefinition = {
       }
     }
     if (named.size > 0) changes += propagate(model.allGraphs(), named);
+    if (model.format === 'openvino') for (const v of graph.inputs) checkBounds(v);
     if (changes === 0) return { changes, summary: 'no dynamic dimension to fix' };
     let summary = `fixed ${changes} dimension(s)${named.size ? ` (${[...named].map(([k, s]) => `${k}=${s}`).join(', ')})` : ''}`;
     if (layouts.length) summary += `; image input(s) ${layouts.join(', ')}`;
@@ -155,6 +157,17 @@ function imageLayout(format: FormatId, v: Value): 'NCHW' | 'NHWC' {
   const channels = (d: Dim | undefined): boolean => typeof d === 'number' && d >= 1 && d <= 4;
   const shape = v.shape!;
   return channels(shape[3]) && !channels(shape[1]) ? 'NHWC' : 'NCHW';
+}
+
+/** An IR Parameter's sizes must lie within the bounds it declares (`1..100`): the model was made for those (OpenVINO refuses it other sizes). */
+function checkBounds(v: Value): void {
+  const bounds = declaredBounds(v);
+  v.shape?.forEach((d, i) => {
+    const b = bounds?.[i];
+    if (b && typeof d === 'number' && (d < b[0] || d > b[1])) {
+      throw new FixShapeError(`fix-shape: dimension ${i} of input '${v.name}' is declared ${b[0]}..${b[1] === Infinity ? '' : b[1]}, and ${d} lies outside`);
+    }
+  });
 }
 
 function checkSize(value: unknown, where: string): number {

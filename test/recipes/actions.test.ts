@@ -109,6 +109,17 @@ describe('fix-shape', () => {
       const m = onnx('graph main\n  in v: float32[N, 4]\n  r: y = Relu(v)\n  out y\n');
       expect(() => fixShape.run(m, params)).toThrow(new FixShapeError(message));
     });
+    test('an IR Parameter with bounded dimensions (1..100) takes sizes within them, and refuses one outside', () => {
+      const xml = writeOneLayerIr(path.join(work, 'bounded.xml'), { op: 'Relu', dims: ['-1', '3', '-1', '-1'], parameterShape: '?,3,1..100,..64' });
+      const m = readModel(xml);
+      expect(fixShape.run(m, { image: { height: 100, width: 64 } }).summary).toBe('fixed 2 dimension(s); image input(s) x NCHW; 1 tensor shape(s) follow');
+      expect(() => fixShape.run(readModel(xml), { image: { height: 101, width: 64 } })).toThrow(
+        new FixShapeError("fix-shape: dimension 2 of input 'x' is declared 1..100, and 101 lies outside"),
+      );
+      expect(() => fixShape.run(readModel(xml), { inputs: { x: [1, 3, 8, 65] } })).toThrow(
+        new FixShapeError("fix-shape: dimension 3 of input 'x' is declared 0..64, and 65 lies outside"),
+      );
+    });
     test('a fixed height that differs is refused, naming the dimension and the layout', () => {
       const m = onnx('graph main\n  in x: float32[1, 3, 32, w]\n  r: y = Relu(x)\n  out y\n');
       expect(() => fixShape.run(m, { image: { height: 48, width: 64 } })).toThrow(new FixShapeError("fix-shape: the height (dimension 2, NCHW) of input 'x' has the fixed size 32, not 48"));

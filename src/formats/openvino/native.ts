@@ -77,6 +77,23 @@ export interface OvModelNative {
   readonly bin?: { readonly whole: TensorData; readonly ranges: readonly TensorData[] };
 }
 
+/**
+ * The bounds an IR Parameter declares for its dimensions (`shape="?,3,1..100,..64"`):
+ * per dimension [lowest, highest] (a missing end is 0 or Infinity), or undefined
+ * for a dimension without bounds; undefined when the value is no Parameter.
+ */
+export function declaredBounds(v: Value): ([number, number] | undefined)[] | undefined {
+  const n = v.native;
+  if (!isOvValueNative(n) || n.kind !== 'ov-parameter' || !n.layer) return undefined;
+  const data = n.layer.children.find((c: XmlNode): c is XmlElement => 'name' in c && c.name === 'data');
+  const text = data?.attrs.shape;
+  if (text === undefined) return undefined;
+  return text.split(',').map((d) => {
+    const m = /^\s*(\d*)\.\.(\d*)\s*$/.exec(d);
+    return m ? [m[1] ? Number(m[1]) : 0, m[2] ? Number(m[2]) : Infinity] : undefined;
+  });
+}
+
 /** A compact description of a value's dtype and shape, to tell whether a rewrite changed them. */
 export function signature(v: Pick<Value, 'dtype' | 'shape'> | null): string {
   if (!v) return 'none';
