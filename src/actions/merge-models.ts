@@ -1,7 +1,8 @@
 import * as path from 'node:path';
 import { ActionError } from '../errors';
 import { readModel } from '../formats';
-import { Graph, type Value } from '../ir/graph';
+import { GraphCopier } from '../ir/copy';
+import type { Graph, Value } from '../ir/graph';
 import { functionLabel, type Model } from '../ir/model';
 import { toposort, validate } from '../ir/passes';
 import type { ActionDefinition } from '../rewrite/actions';
@@ -137,54 +138,16 @@ function mergeOpsets(model: Model, other: Model, file: string): void {
 
 /**
  * Copies every value and node of `from` into `into` with prefixed names, the
- * subgraphs of its nodes (If branches, Loop and Scan bodies) included: each is
- * copied into a new graph of the copy, and a value a subgraph reads from an
- * enclosing graph becomes the copy of that value. Returns the copies of
- * `from`'s outputs.
+ * subgraphs of its nodes (If branches, Loop and Scan bodies) included.
+ * Returns the copies of `from`'s outputs.
  */
 function copyGraph(from: Graph, into: Graph, prefix: string): Value[] {
-  const graphs = new Map<Graph, Graph>();
-  const values = new Map<Value, Value>();
-  const copy = (v: Value): Value => {
-    let c = values.get(v);
-    if (c) return c;
-    // Graphs are mapped before their nodes are copied, and a node reads only its own graph's values and its ancestors'.
-    const target = graphs.get(v.graph)!;
-    const name = target.uniqueName(prefix + v.name);
-    c = v.const ? target.addConstant(name, v.const) : target.addValue(name, { dtype: v.dtype, shape: v.shape ? [...v.shape] : undefined });
-    values.set(v, c);
-    return c;
-  };
-  const copyNodes = (source: Graph, target: Graph): void => {
-    for (const node of source.nodes) {
-      const attrs = new Map(node.attrs);
-      for (const [key, a] of attrs) {
-        if (a.kind === 'graph') attrs.set(key, { kind: 'graph', value: copySubgraph(a.value, target) });
-        else if (a.kind === 'graphs') attrs.set(key, { kind: 'graphs', value: a.value.map((g) => copySubgraph(g, target)) });
-      }
-      target.addNode({
-        op: node.op,
-        domain: node.domain,
-        name: target.uniqueName(prefix + (node.name || node.op)),
-        inputs: node.inputs.map((v) => (v ? copy(v) : null)),
-        outputs: node.outputs.map(copy),
-        attrs,
-      });
-    }
-  };
-  const copySubgraph = (source: Graph, parent: Graph): Graph => {
-    const target = new Graph(prefix + source.name, parent);
-    graphs.set(source, target);
-    target.inputs = source.inputs.map(copy);
-    copyNodes(source, target);
-    target.outputs = source.outputs.map(copy);
-    return target;
-  };
-  graphs.set(from, into);
+  const copier = new GraphCopier({ name: (base, target) => target.uniqueName(prefix + base) });
+  copier.mapGraph(from, into);
   for (const v of from.inputs) {
-    const c = copy(v);
+    const c = copier.value(v)!;
     if (!v.const) into.inputs = [...into.inputs, c];
   }
-  copyNodes(from, into);
-  return from.outputs.map(copy);
+  copier.nodes(from, into);
+  return from.outputs.map((v) => copier.value(v)!);
 }
