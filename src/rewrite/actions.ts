@@ -20,6 +20,7 @@ export interface ParamProperty {
   additionalProperties?: false;
   minProperties?: number;
   properties?: Record<string, ParamProperty>;
+  items?: ParamProperty;
 }
 
 /** A built-in action: what cannot be a local pattern (cleanup, fix shapes, merge models). */

@@ -2,14 +2,17 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { execFileSync } from 'node:child_process';
 import '../../src/actions';
-import { FixShapeError, MergeModelsError } from '../../src/actions';
+import { FixShapeError, InlineFunctionsError, MergeModelsError } from '../../src/actions';
 import { main as cliMain } from '../../src/cli/main';
 import { writeModel, readModel } from '../../src/formats';
 import { Model } from '../../src/ir/model';
+import { BytesData, Tensor } from '../../src/ir/tensor';
 import { parseGraph, parseModel } from '../../src/ir/text/parse';
-import { printGraph } from '../../src/ir/text/print';
+import { printGraph, printModel } from '../../src/ir/text/print';
 import { findAction } from '../../src/rewrite/actions';
-import { seededRandom } from '../../src/ruletest';
+import { compareOutputs, onnxBackend, randomInputs, seededRandom } from '../../src/ruletest';
+import { loadBundle, PACKS_DIR } from '../../src/recipe/bundle';
+import { applyBundle } from '../../src/recipe/run';
 import { corpusOnnxModels, tempDir } from '../helpers/corpus';
 import { writeOneLayerIr } from '../helpers/openvino-build';
 
@@ -307,5 +310,119 @@ ${TWICE}`;
     expect(err.join('')).toBe('');
     expect(code).toBe(0);
     expect(readModel(out).graph.nodes.map((n) => n.op)).toEqual(['Relu', 'Softmax']);
+  });
+});
+
+describe('inline-functions', () => {
+  const inline = findAction('inline-functions')!;
+  // The BatchNorm's statistics reach the body as formal inputs, and its epsilon as a formal attribute.
+  const text = `model onnx
+opsets ai.onnx:17, local:1
+graph main
+  in x: float32[1, 3, 4, 4]
+  const scale: float32[3] = [0.5, 1.5, -2.0]
+  const bias: float32[3] = [0.1, -0.2, 0.3]
+  const mean: float32[3] = [0.25, -1.0, 2.0]
+  const var: float32[3] = [0.5, 2.0, 0.125]
+  first: y = local::NormRelu(x, scale, bias, mean, var) {eps: 0.001}
+  second: z = local::NormRelu(y, scale, bias, mean, var)
+  out z
+function local::NormRelu
+  opsets ai.onnx:17
+  attr eps = 0.00001
+  in X
+  in S
+  in B
+  in M
+  in V
+  bn: N = BatchNormalization(X, S, B, M, V) {epsilon: @eps}
+  r: Y = Relu(N)
+  out Y
+`;
+
+  test('each call becomes the body (the call output keeps its name, the attribute its value or default), the function goes, and the BatchNorm rule then fires; onnxruntime agrees', async () => {
+    const original = parseModel(text);
+    const m = parseModel(text);
+    expect(inline.run(m, {})).toEqual({ changes: 2, summary: 'inlined 2 call(s); dropped local::NormRelu' });
+    expect(m.functions).toEqual([]);
+    expect(m.graph.nodes.map((n) => `${n.name}: ${n.outputs.map((v) => v.name).join(', ')} = ${n.op}`)).toEqual([
+      'first/bn: first/N = BatchNormalization',
+      'first/r: y = Relu',
+      'second/bn: second/N = BatchNormalization',
+      'second/r: z = Relu',
+    ]);
+    expect(m.graph.nodes.filter((n) => n.op === 'BatchNormalization').map((n) => n.attr('epsilon'))).toEqual([
+      expect.objectContaining({ kind: 'float', value: 0.001 }),
+      expect.objectContaining({ kind: 'float', value: 0.00001 }),
+    ]);
+    // In the function, the statistics are formal inputs: no constants for the rule. Inlined, they are.
+    const bn = (model: Model): number | undefined =>
+      applyBundle(model, loadBundle([path.join(PACKS_DIR, 'core/batchnorm.yaml')])).rules.find((r) => r.id === 'batchnorm-to-mul-add')?.rewrites;
+    expect(bn(parseModel(text))).toBe(0);
+    const folded = parseModel(printModel(m));
+    expect(bn(folded)).toBe(2);
+    const spec = { seed: 8, range: [-2, 2] as [number, number], inputs: {}, dims: {}, shapes: {}, tolerance: 1e-5, rtol: 1e-5, expect: 'same' as const };
+    for (const after of [m, folded]) {
+      const cmp = compareOutputs(await onnxBackend.run(original, after, randomInputs(original.graph, spec), work), spec);
+      expect(cmp.problem).toBeUndefined();
+    }
+  });
+
+  test('a function calling another, with an If whose branches read the body and a formal attribute, inlines whole; onnxruntime agrees on both branches', async () => {
+    const nested = `model onnx
+opsets ai.onnx:17, local:1
+graph main
+  in x: float32[1, 3, 4, 4]
+  in c: bool[]
+  call: y: float32[1, 3, 4, 4] = local::Outer(x, c) {k: 0.5}
+  out y
+function local::Inner
+  opsets ai.onnx:17
+  in X
+  const scale: float32[3] = [1.0, 2.0, 3.0]
+  const bias: float32[3] = [0.0, 0.5, 1.0]
+  const mean: float32[3] = [0.1, 0.2, 0.3]
+  const var: float32[3] = [1.0, 1.5, 2.0]
+  bn: Y = BatchNormalization(X, scale, bias, mean, var) {epsilon: 0.001}
+  out Y
+function local::Outer
+  opsets ai.onnx:17, local:1
+  attr k = 2.0
+  in X
+  in C
+  inner: h = local::Inner(X)
+  kc: K = Constant() {value_float: @k}
+  br: Y = If(C) {
+    then_branch:
+      graph then
+        m: t = Mul(h, K)
+        out t
+    else_branch:
+      graph else
+        a: e = Abs(h)
+        out e
+  }
+  out Y
+`;
+    const m = parseModel(nested);
+    expect(inline.run(m, {}).summary).toBe('inlined 2 call(s); dropped local::Inner, local::Outer');
+    expect(m.graph.nodes.map((n) => n.op).sort()).toEqual(['BatchNormalization', 'Constant', 'If']);
+    expect(m.graph.nodes.find((n) => n.op === 'Constant')!.attr('value_float')).toEqual(expect.objectContaining({ kind: 'float', value: 0.5 }));
+    for (const branch of [true, false]) {
+      const spec = { seed: 3, range: [-2, 2] as [number, number], inputs: {}, dims: {}, shapes: {}, tolerance: 1e-6, rtol: 1e-6, expect: 'same' as const };
+      const feeds = randomInputs(parseModel(nested).graph, spec);
+      feeds.set('c', new Tensor('bool', [], new BytesData(Uint8Array.of(branch ? 1 : 0))));
+      const cmp = compareOutputs(await onnxBackend.run(parseModel(nested), m, feeds, work), spec);
+      expect({ branch, problem: cmp.problem }).toEqual({ branch, problem: undefined });
+    }
+  });
+
+  test('a named function is inlined alone; an unknown name and an opset clash are said', () => {
+    const m = parseModel(text);
+    expect(() => inline.run(m, { functions: ['Nope'] })).toThrow(new InlineFunctionsError("inline-functions: the model defines no function 'Nope' (functions: local::NormRelu)"));
+    expect(inline.run(m, { functions: ['local::NormRelu'] }).changes).toBe(2);
+    const clash = parseModel(text.replace('function local::NormRelu\n  opsets ai.onnx:17', 'function local::NormRelu\n  opsets ai.onnx:13'));
+    expect(inline.run(clash, {})).toEqual({ changes: 0, summary: 'inlined 0 call(s); left local::NormRelu called: its body uses ai.onnx version 13, the model version 17' });
+    expect(clash.functions).toHaveLength(1);
   });
 });

@@ -177,3 +177,22 @@ test('cycle: a function body whose nodes read each other is read and shown; a re
   expect(r.stderr).toBe(`recipe: ${model}: function 'local::F', node 'relu_a': graph 'F' has a cycle through Relu 'relu_a': its nodes read each other in a circle, so it is not a valid model\n`);
   expect(fs.existsSync(`${model}.bn.onnx`)).toBe(false);
 });
+
+describe('the inline pack on the functions read', () => {
+  test.each([
+    ['ref_undeclared', 1, 'inlined 1 call(s); dropped local::F'],
+    ['nested_60', 1, 'inlined 1 call(s); dropped local::F'],
+    ['undefined_name', 0, "inlined 0 call(s); left local::F called: its body reads 'ghost', which nothing defines"],
+    ['overload_calls', 0, 'inlined 0 call(s); left local::F (overload a) called: it has overloads'],
+  ])('%s: %s call(s) inlined, the rest said, and the output reads', async (name, calls, summary) => {
+    const model = file(name);
+    const out = `${model}.inline.onnx`;
+    const r = await runCli('apply', path.join(PACKS_DIR, 'inline/inline-functions.yaml'), model, '-o', out, '--report', 'json');
+    expect([r.code, r.stderr]).toEqual([0, '']);
+    const rule = (JSON.parse(r.stdout) as { rules: { id: string; rewrites: number; summary?: string }[] }).rules.find((x) => x.id === 'inline-functions')!;
+    expect([rule.rewrites, rule.summary]).toEqual([calls, summary]);
+    const back = await runCli('show', '--graph', out);
+    expect([back.code, back.stderr]).toEqual([0, '']);
+    expect(back.stdout.includes('\nfunction local::F')).toBe(calls === 0);
+  });
+});
