@@ -26,7 +26,8 @@ const MAX_ROUNDS = 64;
  * call's value, else the function's default, else is left out. A function
  * whose operator sets clash with the model's (another version of a domain),
  * that has overloads, or whose body reads a name nothing defines is left
- * called. Functions no longer called are dropped.
+ * called. Functions no longer called are dropped, and the import of their
+ * domain when nothing else uses it.
  */
 export const inlineFunctionsAction: ActionDefinition = {
   name: 'inline-functions',
@@ -71,6 +72,10 @@ export const inlineFunctionsAction: ActionDefinition = {
     const called = calledFunctions(model);
     const dropped = model.functions.filter((f) => !called.has(f));
     model.functions = model.functions.filter((f) => !dropped.includes(f));
+    // The domain of dropped functions is imported for their calls alone, unless a node or a function still has it.
+    const used = new Set([...model.functions.map((f) => f.domain), ...[...model.allGraphs(), ...model.functions.flatMap((f) => [...f.body.walkGraphs()])].flatMap((g) => g.nodes.map((n) => n.domain))]);
+    const unused = new Set(dropped.map((f) => f.domain).filter((d) => d !== '' && !used.has(d)));
+    model.opsets = model.opsets.filter((o) => !unused.has(o.domain));
     let summary = `inlined ${inlined} call(s)`;
     if (dropped.length) summary += `; dropped ${dropped.map((f) => functionLabel(f)).join(', ')}`;
     for (const [f, why] of skipped) summary += `; left ${functionLabel(f)} called: ${why}`;

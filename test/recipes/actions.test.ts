@@ -345,6 +345,7 @@ function local::NormRelu
     const m = parseModel(text);
     expect(inline.run(m, {})).toEqual({ changes: 2, summary: 'inlined 2 call(s); dropped local::NormRelu' });
     expect(m.functions).toEqual([]);
+    expect(m.opsets).toEqual([{ domain: '', version: 17 }]);
     expect(m.graph.nodes.map((n) => `${n.name}: ${n.outputs.map((v) => v.name).join(', ')} = ${n.op}`)).toEqual([
       'first/bn: first/N = BatchNormalization',
       'first/r: y = Relu',
