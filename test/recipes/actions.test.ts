@@ -14,6 +14,7 @@ import { compareOutputs, onnxBackend, randomInputs, seededRandom } from '../../s
 import { loadBundle, PACKS_DIR } from '../../src/recipe/bundle';
 import { applyBundle } from '../../src/recipe/run';
 import { corpusOnnxModels, tempDir } from '../helpers/corpus';
+import { NESTED_FUNCTIONS_TEXT } from '../helpers/onnx-functions';
 import { writeOneLayerIr } from '../helpers/openvino-build';
 
 const work = tempDir('actions-');
@@ -370,41 +371,7 @@ function local::NormRelu
   });
 
   test('a function calling another, with an If whose branches read the body and a formal attribute, inlines whole; onnxruntime agrees on both branches', async () => {
-    const nested = `model onnx
-opsets ai.onnx:17, local:1
-graph main
-  in x: float32[1, 3, 4, 4]
-  in c: bool[]
-  call: y: float32[1, 3, 4, 4] = local::Outer(x, c) {k: 0.5}
-  out y
-function local::Inner
-  opsets ai.onnx:17
-  in X
-  const scale: float32[3] = [1.0, 2.0, 3.0]
-  const bias: float32[3] = [0.0, 0.5, 1.0]
-  const mean: float32[3] = [0.1, 0.2, 0.3]
-  const var: float32[3] = [1.0, 1.5, 2.0]
-  bn: Y = BatchNormalization(X, scale, bias, mean, var) {epsilon: 0.001}
-  out Y
-function local::Outer
-  opsets ai.onnx:17, local:1
-  attr k = 2.0
-  in X
-  in C
-  inner: h = local::Inner(X)
-  kc: K = Constant() {value_float: @k}
-  br: Y = If(C) {
-    then_branch:
-      graph then
-        m: t = Mul(h, K)
-        out t
-    else_branch:
-      graph else
-        a: e = Abs(h)
-        out e
-  }
-  out Y
-`;
+    const nested = NESTED_FUNCTIONS_TEXT;
     const m = parseModel(nested);
     expect(inline.run(m, {}).summary).toBe('inlined 2 call(s); dropped local::Inner, local::Outer');
     expect(m.graph.nodes.map((n) => n.op).sort()).toEqual(['BatchNormalization', 'Constant', 'If']);

@@ -11,6 +11,7 @@ import { type Bundle, loadBundle, PACKS_DIR } from '../../../src/recipe/bundle';
 import { applyBundle } from '../../../src/recipe/run';
 import { runCli } from '../../helpers/cli';
 import { NPM_CORPUS, ONNX_TESTDATA, tempDir } from '../../helpers/corpus';
+import { NESTED_FUNCTIONS_TEXT } from '../../helpers/onnx-functions';
 import { PYTHON, writeOnnxFile } from '../../helpers/onnx-files';
 
 // Truncated and bit-flipped real models: the reader either reads them or
@@ -91,54 +92,13 @@ test.each(MODELS.map((m) => [path.basename(path.dirname(m)) + '/' + path.basenam
 
 // ---- models with functions: read, every body decoded, rewritten, written ----
 
-/**
- * x -> Outer{k} -> y: Outer calls Inner (a BatchNormalization of constants,
- * which core/batchnorm rewrites), reads its formal attribute k through a
- * reference, and holds an If with two subgraphs.
- */
-const NESTED_TEXT = `model onnx
-opsets ai.onnx:17, local:1
-graph main
-  in x: float32[1, 3, 4, 4]
-  in c: bool[]
-  call: y: float32[1, 3, 4, 4] = local::Outer(x, c) {k: 0.5}
-  out y
-function local::Inner
-  opsets ai.onnx:17
-  in X
-  const scale: float32[3] = [1.0, 2.0, 3.0]
-  const bias: float32[3] = [0.0, 0.5, 1.0]
-  const mean: float32[3] = [0.1, 0.2, 0.3]
-  const var: float32[3] = [1.0, 1.5, 2.0]
-  bn: Y = BatchNormalization(X, scale, bias, mean, var) {epsilon: 0.001}
-  out Y
-function local::Outer
-  opsets ai.onnx:17, local:1
-  attr k = 2.0
-  in X
-  in C
-  inner: h = local::Inner(X)
-  kc: K = Constant() {value_float: @k}
-  br: Y = If(C) {
-    then_branch:
-      graph then
-        m: t = Mul(h, K)
-        out t
-    else_branch:
-      graph else
-        a: e = Abs(h)
-        out e
-  }
-  out Y
-`;
-
 /** Bundles run on every damaged model that reads: with the target each is for. */
 let bundles: { bundle: Bundle; target: string }[] = [];
 const functionModels: [string, string][] = [];
 
 beforeAll(() => {
   execFileSync(PYTHON, [path.join(__dirname, 'functions.py'), 'build', dir]);
-  writeOnnxFile(parseModel(NESTED_TEXT), path.join(dir, 'nested.onnx'));
+  writeOnnxFile(parseModel(NESTED_FUNCTIONS_TEXT), path.join(dir, 'nested.onnx'));
   functionModels.push(['calls.onnx', path.join(dir, 'calls.onnx')], ['ir10.onnx', path.join(dir, 'ir10.onnx')], ['nested.onnx', path.join(dir, 'nested.onnx')]);
   bundles = [
     { bundle: loadBundle([path.join(PACKS_DIR, 'core/batchnorm.yaml')]), target: 'default' },
