@@ -364,6 +364,17 @@ export function slicedValues(data: readonly number[], start: number, end: number
 }
 
 /**
+ * A list sliced as a strided slice with masks slices it (TFLite STRIDED_SLICE,
+ * OpenVINO StridedSlice): a masked begin or end is the list's own end in the
+ * step's direction.
+ */
+export function maskedSlicedValues(data: readonly number[], begin: number, end: number, step: number, beginMasked: boolean, endMasked: boolean): number[] {
+  const from = beginMasked ? (step > 0 ? 0 : data.length) : begin;
+  const to = endMasked ? (step > 0 ? data.length : -data.length - 1) : end;
+  return slicedValues(data, from, to, step);
+}
+
+/**
  * Integer arithmetic of two lists, one of them a single value or both the
  * same length; undefined where a value is no integer or `apply` gives none
  * (a division by 0).

@@ -9,13 +9,13 @@ import {
   gatheredNdShape,
   gatheredShape,
   integerArithmetic,
+  maskedSlicedValues,
   matmulShape,
   pickedValues,
   product,
   reducedShape,
   reshaped,
   slicedLength,
-  slicedValues,
   staticShapeValues,
   squeezedShape,
   transposedShape,
@@ -108,10 +108,7 @@ const shapeValueStep: ShapeValueStep = (p, input) => {
       if (!data || begin?.length !== 1 || end?.length !== 1 || step?.length !== 1 || step[0] === 0) return undefined;
       const masked = (name: string): boolean => p.op === 'StridedSlice' && (numbers(p, name) ?? [])[0] === 1;
       if (['new_axis_mask', 'shrink_axis_mask', 'ellipsis_mask'].some(masked)) return undefined;
-      const s = step[0]!;
-      const from = masked('begin_mask') ? (s > 0 ? 0 : data.length) : begin[0]!;
-      const to = masked('end_mask') ? (s > 0 ? data.length : -data.length - 1) : end[0]!;
-      return slicedValues(data, from, to, s);
+      return maskedSlicedValues(data, begin[0]!, end[0]!, step[0]!, masked('begin_mask'), masked('end_mask'));
     }
     case 'Add':
     case 'Subtract':

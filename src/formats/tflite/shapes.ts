@@ -7,12 +7,12 @@ import {
   concatenatedValues,
   gatheredNdShape,
   integerArithmetic,
+  maskedSlicedValues,
   matmulShape,
   pickedValues,
   product,
   reducedShape,
   reshaped,
-  slicedValues,
   staticShapeValues,
   squeezedShape,
   transposedShape,
@@ -100,10 +100,7 @@ const shapeValueStep: ShapeValueStep = (p, input) => {
       if (!data || begin?.length !== 1 || end?.length !== 1 || strides?.length !== 1 || strides[0] === 0) return undefined;
       if (intAttr(p, 'ellipsis_mask', 0) || intAttr(p, 'new_axis_mask', 0) || boolAttr(p, 'offset')) return undefined;
       if (intAttr(p, 'shrink_axis_mask', 0) & 1) return pickedValues(data, begin);
-      const s = strides[0]!;
-      const from = intAttr(p, 'begin_mask', 0) & 1 ? (s > 0 ? 0 : data.length) : begin[0]!;
-      const to = intAttr(p, 'end_mask', 0) & 1 ? (s > 0 ? data.length : -data.length - 1) : end[0]!;
-      return slicedValues(data, from, to, s);
+      return maskedSlicedValues(data, begin[0]!, end[0]!, strides[0]!, (intAttr(p, 'begin_mask', 0) & 1) !== 0, (intAttr(p, 'end_mask', 0) & 1) !== 0);
     }
     case 'ADD':
     case 'SUB':
