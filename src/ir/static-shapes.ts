@@ -364,6 +364,49 @@ export function slicedValues(data: readonly number[], start: number, end: number
 }
 
 /**
+ * The elements (row-major) of a tensor of `shape` sliced along `axes`, each
+ * NumPy's way (see slicedLength): ONNX Slice of a shape value that is not a
+ * list (PyTorch's F.pad writes its pads as a [k, 2] table read backwards).
+ */
+export function slicedTable(
+  data: readonly number[],
+  shape: readonly number[],
+  slices: readonly { axis: number; start: number; end: number; step: number }[],
+): { value: number[]; shape: number[] } {
+  const picks = shape.map((d) => Array.from({ length: d }, (_, i) => i));
+  for (const { axis, start, end, step } of slices) picks[axis] = slicedValues(picks[axis]!, start, end, step);
+  const out = picks.map((p) => p.length);
+  return { value: gatheredTable(data, shape, out, (idx) => idx.map((i, a) => picks[a]![i]!)), shape: out };
+}
+
+/** The elements (row-major) of a tensor of `shape` with its axes permuted (ONNX Transpose; default: reversed). */
+export function transposedTable(data: readonly number[], shape: readonly number[], perm?: readonly number[]): { value: number[]; shape: number[] } {
+  const order = perm && perm.length ? perm.map((a) => axisIn(a, shape.length)) : shape.map((_, i) => shape.length - 1 - i);
+  const out = transposedShape(shape, order);
+  return {
+    value: gatheredTable(data, shape, out, (idx) => {
+      const source = new Array<number>(shape.length);
+      order.forEach((from, to) => (source[from] = idx[to]!));
+      return source;
+    }),
+    shape: out,
+  };
+}
+
+/** Each element of a tensor of shape `out`, read from `data` (of `shape`) at the index `from` gives. */
+function gatheredTable(data: readonly number[], shape: readonly number[], out: readonly number[], from: (idx: readonly number[]) => number[]): number[] {
+  const strides = shape.map((_, i) => shape.slice(i + 1).reduce((a, b) => a * b, 1));
+  const count = out.reduce((a, b) => a * b, 1);
+  const idx = out.map(() => 0);
+  const values: number[] = [];
+  for (let n = 0; n < count; n++) {
+    values.push(data[from(idx).reduce((flat, i, a) => flat + i * strides[a]!, 0)]!);
+    for (let a = out.length - 1; a >= 0 && ++idx[a]! >= out[a]!; a--) idx[a] = 0;
+  }
+  return values;
+}
+
+/**
  * A list sliced as a strided slice with masks slices it (TFLite STRIDED_SLICE,
  * OpenVINO StridedSlice): a masked begin or end is the list's own end in the
  * step's direction.

@@ -394,3 +394,67 @@ function local::NormRelu
     expect(clash.functions).toHaveLength(1);
   });
 });
+
+describe('fold-shapes', () => {
+  const fold = findAction('fold-shapes')!;
+  const spec = { seed: 5, range: [-1, 1] as [number, number], inputs: {}, dims: {}, shapes: {}, tolerance: 1e-6, rtol: 1e-6, expect: 'same' as const };
+  const opsEverywhere = (m: Model): string[] => [...m.allGraphs()].flatMap((g) => g.nodes.map((n) => n.op));
+  const sampleRate = (hz: bigint): Tensor => new Tensor('int64', [], new BytesData(new Uint8Array(BigInt64Array.of(hz).buffer)));
+
+  test('Silero VAD (16 kHz, opset 15) at a fixed [1, 512]: every Shape and If goes (135 nodes are left, in all graphs), and onnxruntime gives the same outputs', async () => {
+    const file = corpusOnnxModels().find((f) => f.endsWith('silero_vad_16k_op15.onnx'))!;
+    const before = await readModel(file);
+    const m = await readModel(file);
+    fixShape.run(m, { inputs: { input: [1, 512], state: [2, 1, 128] } });
+    expect(fold.run(m, {}).summary).toBe('folded 19 value(s) computed from shapes into constants; replaced 6 If node(s) with the branch taken');
+    expect(opsEverywhere(m).filter((op) => op === 'Shape' || op === 'If')).toEqual([]);
+    expect(opsEverywhere(m)).toHaveLength(135);
+    const feeds = randomInputs(m.graph, spec);
+    feeds.set('sr', sampleRate(16000n));
+    const cmp = compareOutputs(await onnxBackend.run(before, m, feeds, work), spec);
+    expect(cmp.problem).toBeUndefined();
+  });
+
+  test('Silero VAD legacy: the Ifs on the input length fold, the one on the sample rate (an input) stays; both rates agree in onnxruntime', async () => {
+    const file = corpusOnnxModels().find((f) => f.endsWith('silero_vad_legacy.onnx'))!;
+    const before = await readModel(file);
+    const m = await readModel(file);
+    fixShape.run(m, { inputs: { input: [1, 512], h: [2, 1, 64], c: [2, 1, 64] } });
+    fold.run(m, {});
+    const ifs = [...m.allGraphs()].flatMap((g) => g.nodes.filter((n) => n.op === 'If'));
+    expect(ifs.map((n) => n.input(0)!.producer?.op)).toEqual(['Equal']);
+    expect(ifs[0]!.input(0)!.producer!.inputs.map((v) => v?.name)).toContain('sr');
+    for (const hz of [16000n, 8000n]) {
+      const feeds = randomInputs(m.graph, spec);
+      feeds.set('sr', sampleRate(hz));
+      const cmp = compareOutputs(await onnxBackend.run(before, m, feeds, work), spec);
+      expect({ hz, problem: cmp.problem }).toEqual({ hz, problem: undefined });
+    }
+  });
+
+  test('PaddleOCR v4 rec with batch and width fixed: its Shape -> Slice -> Concat reshape targets become constants; onnxruntime agrees', async () => {
+    const file = corpusOnnxModels().find((f) => f.endsWith('ch_PP-OCRv4_rec_infer.onnx'))!;
+    const before = await readModel(file);
+    const m = await readModel(file);
+    fixShape.run(m, { inputs: { x: [1, 3, 48, 320] } });
+    expect(opsEverywhere(m).filter((op) => op === 'Shape')).toHaveLength(4);
+    expect(fold.run(m, {}).changes).toBeGreaterThan(0);
+    expect(opsEverywhere(m).filter((op) => op === 'Shape')).toEqual([]);
+    const reshapeTargets = m.graph.nodes.filter((n) => n.op === 'Reshape').map((n) => n.input(1)!);
+    expect(reshapeTargets.every((v) => v.const !== undefined || v.producer?.op === 'Constant')).toBe(true);
+    const cmp = compareOutputs(await onnxBackend.run(before, m, randomInputs(m.graph, spec), work), { ...spec, tolerance: 1e-5, rtol: 1e-4 });
+    expect(cmp.problem).toBeUndefined();
+  });
+
+  test('a model whose shapes stay open is left alone', () => {
+    const m = onnx(`graph main
+  in x: float32[N, 3]
+  s: sh: int64[2] = Shape(x)
+  r: y: float32[N, 3] = Reshape(x, sh)
+  out y
+`);
+    const text = printModel(m);
+    expect(fold.run(m, {})).toEqual({ changes: 0, summary: 'no value computed from static shapes to fold' });
+    expect(printModel(m)).toBe(text);
+  });
+});

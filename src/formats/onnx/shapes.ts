@@ -1,3 +1,4 @@
+import { isFloat, type DType } from '../../ir/dtype';
 import type { Graph, Node, Shape, Value } from '../../ir/graph';
 import { nodesInOrder } from '../../ir/passes';
 import type { Tensor } from '../../ir/tensor';
@@ -19,13 +20,16 @@ import {
   reducedShape,
   reshaped,
   slicedLength,
+  slicedTable,
   slicedValues,
   squeezedShape,
   transposedShape,
+  transposedTable,
   unsqueezedShape,
   windowedSize,
   type WindowPadding,
 } from '../../ir/static-shapes';
+import { dtypeOfCode } from './schema';
 
 /**
  * Declared sizes that follow from fixed ones, for ONNX graphs: the shapes of
@@ -44,15 +48,82 @@ import {
 export function fillDeclaredShapes(graph: Graph, opset: number): number {
   // Nothing to fill: skip computing the shapes of a large graph for nothing.
   if (!graph.values.some((v) => v.shape !== undefined && !isStatic(v.shape))) return 0;
-  const known = new Map<Value, number[]>();
-  const shapeOf = (v: Value): number[] | undefined => known.get(v) ?? (isStatic(v.shape) ? v.shape : undefined);
-  // Shapes with sizes still open (null): declared ones, or computed past an open size (probedShapes).
-  const partial = new Map<Value, Shape>();
-  const rankedShapeOf = (v: Value): Shape | undefined => shapeOf(v) ?? partial.get(v) ?? v.shape;
-  // The values of the small integer tensors the graph computes from shapes (Shape -> Slice -> Concat -> Reshape,
-  // as paddle2onnx and PyTorch write a reshape to the batch size): a Reshape's target read from them is as good as a constant.
-  const values = new Map<Value, number[]>();
-  const at: Reading = { opset, ints: (node, i) => constInts(node, i, values), fromShapes: (v) => values.has(v) };
+  const inferred = inferStaticShapes(graph, opset);
+  let filled = 0;
+  for (const [v, shape] of inferred.known) {
+    if (v.shape === undefined || isStatic(v.shape)) continue;
+    v.shape = shape;
+    filled++;
+  }
+  for (const [v, shape] of inferred.partial) {
+    if (v.shape === undefined || isStatic(v.shape)) continue;
+    const next = merged(v.shape, shape);
+    if (!next || next.every((d, i) => d === v.shape![i])) continue;
+    v.shape = next;
+    filled++;
+  }
+  return filled;
+}
+
+/**
+ * What the shape rules work out for one graph: static shapes computed from
+ * static inputs (`known`), shapes with sizes still open (`partial`), and the
+ * values of the small integer tensors the graph computes from shapes
+ * (`values`: Shape -> Slice -> Concat -> Reshape, as paddle2onnx and PyTorch
+ * write a reshape to the batch size). A subgraph's inference reads what its
+ * enclosing graph's found for the values it reads from there.
+ */
+export class StaticShapes {
+  readonly known = new Map<Value, number[]>();
+  readonly partial = new Map<Value, Shape>();
+  readonly values = new Map<Value, number[]>();
+
+  constructor(readonly outer?: StaticShapes) {}
+
+  /** A static shape: computed, else declared. */
+  shapeOf(v: Value): number[] | undefined {
+    for (let at: StaticShapes | undefined = this; at; at = at.outer) {
+      const shape = at.known.get(v);
+      if (shape) return shape;
+    }
+    return isStatic(v.shape) ? v.shape : undefined;
+  }
+
+  /** A shape that may have open sizes (null): computed, else declared. */
+  rankedShapeOf(v: Value): Shape | undefined {
+    const fixed = this.shapeOf(v);
+    if (fixed) return fixed;
+    for (let at: StaticShapes | undefined = this; at; at = at.outer) {
+      const shape = at.partial.get(v);
+      if (shape) return shape;
+    }
+    return v.shape;
+  }
+
+  /** The elements of a value computed from shapes (row-major), if it is one. */
+  valueOf(v: Value): number[] | undefined {
+    for (let at: StaticShapes | undefined = this; at; at = at.outer) {
+      const value = at.values.get(v);
+      if (value) return value;
+    }
+    return undefined;
+  }
+}
+
+/** Runs the ONNX shape and value rules over `graph` (see StaticShapes), inside `outer`'s graph when it is a subgraph. */
+export function inferStaticShapes(graph: Graph, opset: number, outer?: StaticShapes): StaticShapes {
+  const inferred = new StaticShapes(outer);
+  const { known, partial, values } = inferred;
+  const shapeOf = (v: Value): number[] | undefined => inferred.shapeOf(v);
+  const at: Reading = {
+    opset,
+    ints: (node, i) => constInts(node, i, inferred),
+    fromShapes: (v) => inferred.valueOf(v) !== undefined,
+    integral: (v) => {
+      const dtype = valueDType(v);
+      return dtype !== undefined && !isFloat(dtype) && (inferred.valueOf(v) !== undefined || constantOf(v) !== undefined);
+    },
+  };
   // In topological order: a file need not be sorted, and a rewrite leaves its new nodes at the end.
   for (const node of nodesInOrder(graph)) {
     const isDefault = node.domain === '' || node.domain === 'ai.onnx';
@@ -64,7 +135,7 @@ export function fillDeclaredShapes(graph: Graph, opset: number): number {
     const rule = isDefault ? SHAPE_RULES[node.op] : undefined;
     if (node.inputs.some((v, i) => v !== null && inputs[i] === undefined)) {
       // Sizes that do not depend on the open ones (a fixed batch in a model whose image size stays open).
-      const ranked = node.inputs.map((v) => (v ? rankedShapeOf(v) : undefined));
+      const ranked = node.inputs.map((v) => (v ? inferred.rankedShapeOf(v) : undefined));
       if (!rule || node.inputs.some((v, i) => v !== null && ranked[i] === undefined)) continue;
       const probed = probedShapes(ranked, node.outputs.length, (shapes) => rule(node, shapes, at));
       probed?.forEach((shape, i) => {
@@ -84,20 +155,7 @@ export function fillDeclaredShapes(graph: Graph, opset: number): number {
       if (value.shape && !known.has(out) && agrees(out.shape, value.shape)) known.set(out, value.shape);
     }
   }
-  let filled = 0;
-  for (const [v, shape] of known) {
-    if (v.shape === undefined || isStatic(v.shape)) continue;
-    v.shape = shape;
-    filled++;
-  }
-  for (const [v, shape] of partial) {
-    if (v.shape === undefined || isStatic(v.shape)) continue;
-    const next = merged(v.shape, shape);
-    if (!next || next.every((d, i) => d === v.shape![i])) continue;
-    v.shape = next;
-    filled++;
-  }
-  return filled;
+  return inferred;
 }
 
 /** What a rule reads besides the node and its inputs' shapes: the opset, and the integers an input holds. */
@@ -107,6 +165,11 @@ interface Reading {
   ints(node: Node, i: number): number[];
   /** Whether `v`'s value was computed from shapes (as opposed to a constant in the file). */
   fromShapes(v: Value): boolean;
+  /**
+   * Whether `v` holds integers of an integer (or bool) dtype, computed from
+   * shapes or constant: a shape value folded into a constant stays one.
+   */
+  integral(v: Value): boolean;
 }
 
 type ShapeRule = (node: Node, inputs: readonly (number[] | undefined)[], at: Reading) => (number[] | undefined)[] | undefined;
@@ -126,6 +189,33 @@ function str(node: Node, name: string, fallback: string): string {
   return a?.kind === 'string' ? a.value : fallback;
 }
 
+const BOOLEAN_OPS = new Set(['Equal', 'Greater', 'GreaterOrEqual', 'Less', 'LessOrEqual', 'And', 'Or', 'Not']);
+
+/** A value's dtype: declared, else what its producer makes (for the ops of shape computations). */
+export function valueDType(v: Value): DType | undefined {
+  for (let at: Value | null = v; at; ) {
+    if (at.dtype) return at.dtype;
+    if (at.const) return at.const.dtype;
+    const node: Node | null = at.producer;
+    if (!node) return undefined;
+    if (node.op === 'Shape' || node.op === 'Size') return 'int64';
+    if (BOOLEAN_OPS.has(node.op)) return 'bool';
+    if (node.op === 'Cast') {
+      const to = node.attr('to');
+      return to?.kind === 'int' ? dtypeOfCode(Number(to.value)) : undefined;
+    }
+    if (node.op === 'ConstantOfShape') {
+      const fill = node.attr('value');
+      return fill?.kind === 'tensor' ? fill.value.dtype : 'float32';
+    }
+    if (node.op === 'Constant') return constantOf(at)?.dtype;
+    if (!VALUE_RULES[node.op]) return undefined;
+    // Gather, Slice, Concat, Squeeze, Unsqueeze, Reshape, Identity, Transpose and the arithmetic keep their data's dtype.
+    at = node.input(0);
+  }
+  return undefined;
+}
+
 /** The tensor a value holds: an initializer, or the output of a Constant node (PaddleOCR's weights are those). */
 function constantOf(v: Value | null): Tensor | undefined {
   if (!v) return undefined;
@@ -135,9 +225,9 @@ function constantOf(v: Value | null): Tensor | undefined {
   return a?.kind === 'tensor' ? a.value : undefined;
 }
 
-function constInts(node: Node, i: number, fromShapes: ReadonlyMap<Value, number[]>): number[] {
+function constInts(node: Node, i: number, inferred: StaticShapes): number[] {
   const v = node.input(i);
-  const value = v ? fromShapes.get(v) : undefined;
+  const value = v ? inferred.valueOf(v) : undefined;
   if (value) return value;
   const t = constantOf(v);
   if (!t) throw new Error('not a constant');
@@ -182,16 +272,25 @@ const gatherValue: ValueRule = (node, [data, indices], at) => {
 };
 
 const sliceValue: ValueRule = (node, [data], at) => {
-  if (data!.length !== 1) return undefined;
   const values = at.ints(node, 0);
   const starts = at.opset >= 10 ? at.ints(node, 1) : ints(node, 'starts');
   const ends = at.opset >= 10 ? at.ints(node, 2) : ints(node, 'ends');
-  const axes = at.opset >= 10 ? (node.input(3) ? at.ints(node, 3) : [0]) : (ints(node, 'axes') ?? [0]);
-  const step = at.opset >= 10 && node.input(4) ? at.ints(node, 4)[0]! : 1;
-  if (!starts || !ends || starts.length !== 1 || axes.length !== 1 || axisIn(axes[0]!, 1) !== 0 || step !== 1) return undefined;
-  const picked = slicedValues(values, starts[0]!, ends[0]!, 1);
-  return { value: picked, shape: [picked.length] };
+  const axes = at.opset >= 10 ? (node.input(3) ? at.ints(node, 3) : undefined) : ints(node, 'axes');
+  const steps = at.opset >= 10 && node.input(4) ? at.ints(node, 4) : undefined;
+  if (!starts || !ends || starts.length !== ends.length) return undefined;
+  const rank = data!.length;
+  const slices = starts.map((start, k) => ({ axis: axisIn(axes?.[k] ?? k, rank), start, end: ends[k]!, step: steps?.[k] ?? 1 }));
+  if (rank === 1) {
+    if (slices.length !== 1) return undefined;
+    const { start, end, step } = slices[0]!;
+    const picked = slicedValues(values, start, end, step);
+    return { value: picked, shape: [picked.length] };
+  }
+  return slicedTable(values, data!, slices);
 };
+
+/** Transpose of a value computed from shapes (PyTorch's F.pad turns its [k, 2] pads table). */
+const transposeValue: ValueRule = (node, [data], at) => (exact(node, at) ? transposedTable(at.ints(node, 0), data!, ints(node, 'perm')) : undefined);
 
 const concatValue: ValueRule = (node, inputs, at) => {
   if (inputs.some((s) => s!.length !== 1)) return undefined;
@@ -199,22 +298,27 @@ const concatValue: ValueRule = (node, inputs, at) => {
   return { value, shape: [value.length] };
 };
 
-/** Integer arithmetic on shape values (a batch times a channel count), one operand a scalar or both the same length. */
+/**
+ * Integer arithmetic on shape values (a batch times a channel count), one
+ * operand a scalar or both the same length: on values computed from shapes
+ * (with a constant factor), or on integer constants.
+ */
 const arithmeticValue: ValueRule = (node, _inputs, at) => {
-  // Only on values computed from shapes: two float constants are data, and Div would round them wrongly.
-  const fromShape = node.inputs.some((v) => v && at.fromShapes(v));
-  if (!fromShape) return undefined;
+  // Float constants alone are data, not shapes.
+  if (!node.inputs.some((v) => v && at.fromShapes(v)) && !node.inputs.every((v) => v && at.integral(v))) return undefined;
   const a = at.ints(node, 0);
   const b = at.ints(node, 1);
   if (a.length !== b.length && a.length !== 1 && b.length !== 1) return undefined;
   const n = Math.max(a.length, b.length);
   const element = (v: number[], i: number): number => v[v.length === 1 ? 0 : i]!;
+  // Integer Div truncates; a float one (a shape cast to float) keeps the fraction, which is no shape value.
+  const truncates = node.inputs.every((v) => v && at.integral(v));
   const op = (x: number, y: number): number => {
     if (node.op === 'Add') return x + y;
     if (node.op === 'Sub') return x - y;
     if (node.op === 'Mul') return x * y;
     if (y === 0) throw new Error('division by zero');
-    return Math.trunc(x / y);
+    return truncates ? Math.trunc(x / y) : x / y;
   };
   return { value: Array.from({ length: n }, (_, i) => op(element(a, i), element(b, i))) };
 };
@@ -231,9 +335,48 @@ const constantOfShapeValue: ValueRule = (node, _inputs, at) => {
 };
 
 /** Neg of a value computed from shapes (a negative axis count). */
-const negValue: ValueRule = (node, _inputs, at) => (at.fromShapes(node.inputs[0]!) ? { value: at.ints(node, 0).map((x) => -x) } : undefined);
+const negValue: ValueRule = (node, _inputs, at) => (exact(node, at) ? { value: at.ints(node, 0).map((x) => -x) } : undefined);
+
+/** Whether a node's inputs are shape values or integer constants, as opposed to data. */
+function exact(node: Node, at: Reading): boolean {
+  return node.inputs.some((v) => v && at.fromShapes(v)) || node.inputs.every((v) => v && at.integral(v));
+}
+
+/**
+ * Comparisons and logic on values computed from shapes, as 1 and 0 (Silero VAD
+ * picks an If branch by Equal(Gather(Shape(x), 1), 512)): with the shapes fixed,
+ * the branch is known.
+ */
+const comparisonValue: ValueRule = (node, _inputs, at) => {
+  if (!exact(node, at)) return undefined;
+  if (node.op === 'Not') return { value: at.ints(node, 0).map((x) => (x === 0 ? 1 : 0)) };
+  const a = at.ints(node, 0);
+  const b = at.ints(node, 1);
+  if (a.length !== b.length && a.length !== 1 && b.length !== 1) return undefined;
+  const element = (v: number[], i: number): number => v[v.length === 1 ? 0 : i]!;
+  const test = COMPARISONS[node.op]!;
+  return { value: Array.from({ length: Math.max(a.length, b.length) }, (_, i) => (test(element(a, i), element(b, i)) ? 1 : 0)) };
+};
+
+const COMPARISONS: Readonly<Record<string, (x: number, y: number) => boolean>> = {
+  Equal: (x, y) => x === y,
+  Greater: (x, y) => x > y,
+  GreaterOrEqual: (x, y) => x >= y,
+  Less: (x, y) => x < y,
+  LessOrEqual: (x, y) => x <= y,
+  And: (x, y) => x !== 0 && y !== 0,
+  Or: (x, y) => x !== 0 || y !== 0,
+};
 
 const VALUE_RULES: Readonly<Record<string, ValueRule>> = {
+  Equal: comparisonValue,
+  Greater: comparisonValue,
+  GreaterOrEqual: comparisonValue,
+  Less: comparisonValue,
+  LessOrEqual: comparisonValue,
+  And: comparisonValue,
+  Or: comparisonValue,
+  Not: comparisonValue,
   Shape: shapeValue,
   Size: sizeValue,
   ConstantOfShape: constantOfShapeValue,
@@ -245,6 +388,7 @@ const VALUE_RULES: Readonly<Record<string, ValueRule>> = {
   Reshape: sameValue,
   Gather: gatherValue,
   Slice: sliceValue,
+  Transpose: transposeValue,
   Concat: concatValue,
   Add: arithmeticValue,
   Sub: arithmeticValue,

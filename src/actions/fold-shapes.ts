@@ -1,0 +1,136 @@
+import { GraphCopier } from '../ir/copy';
+import type { Graph, Node, Value } from '../ir/graph';
+import { cleanup, toposort } from '../ir/passes';
+import { Tensor } from '../ir/tensor';
+import { inferStaticShapes, valueDType, type StaticShapes } from '../formats/onnx/shapes';
+import type { ActionDefinition } from '../rewrite/actions';
+
+/** Folding one If can make another's condition known: a few rounds reach the end of any real chain. */
+const MAX_ROUNDS = 16;
+
+/**
+ * `fold-shapes` (ONNX): once the shapes are fixed, what an exporter computes
+ * from them at run time is known when the recipe runs (seed slides 41-47:
+ * re-initialise the dimensions after export; onnx-simplifier's constant
+ * folding after shape inference).
+ * - A small integer tensor computed from static shapes (Shape -> Gather ->
+ *   Unsqueeze -> Concat -> Reshape, as PyTorch and paddle2onnx write a
+ *   reshape to the batch size) becomes a constant of the same name, dtype
+ *   and shape: the last value of each chain that something else reads.
+ * - An If whose condition is then known (Silero VAD picks its branch by
+ *   the input length) is replaced with the nodes of the branch it takes: the
+ *   other branch, which no longer fits the fixed shapes, could make a
+ *   runtime refuse the model. The If's outputs keep their names.
+ * Graph outputs are not folded, so that the model's interface stays. The
+ * nodes left unread are removed, in subgraphs too.
+ */
+export const foldShapesAction: ActionDefinition = {
+  name: 'fold-shapes',
+  description: 'Replaces values computed from static shapes with constants, and an If whose condition is then known with its branch (ONNX).',
+  params: { type: 'object', additionalProperties: false, properties: {} },
+  run(model) {
+    if (model.format !== 'onnx') return { changes: 0, summary: 'fold-shapes works on ONNX models' };
+    const opset = model.opsetVersion('') ?? 1;
+    let folded = 0;
+    let branches = 0;
+    for (let round = 0; round < MAX_ROUNDS; round++) {
+      let changed = 0;
+      const visit = (graph: Graph, outer?: StaticShapes): void => {
+        const inferred = inferStaticShapes(graph, opset, outer);
+        const n = foldValues(graph, inferred);
+        folded += n;
+        changed += n;
+        for (const node of [...graph.nodes]) {
+          if (node.removed) continue;
+          const branch = node.op === 'If' && isDefaultDomain(node) ? takenBranch(node, inferred) : undefined;
+          if (branch) {
+            inlineBranch(graph, node, branch);
+            branches++;
+            changed++;
+            continue;
+          }
+          for (const sub of node.subgraphs) visit(sub, inferred);
+        }
+      };
+      visit(model.graph);
+      if (changed === 0) break;
+      for (const g of model.graphs) cleanup(g);
+    }
+    if (folded + branches === 0) return { changes: 0, summary: 'no value computed from static shapes to fold' };
+    for (const g of model.allGraphs()) toposort(g);
+    return { changes: folded + branches, summary: `folded ${folded} value(s) computed from shapes into constants; replaced ${branches} If node(s) with the branch taken` };
+  },
+};
+
+function isDefaultDomain(node: Node): boolean {
+  return node.domain === '' || node.domain === 'ai.onnx';
+}
+
+/**
+ * Replaces the values the inference worked out with constants: those read by
+ * a node that is itself not folded away (the end of each chain), so that a
+ * chain of ten nodes leaves one constant, not ten.
+ */
+function foldValues(graph: Graph, inferred: StaticShapes): number {
+  const foldable = new Map<Value, Tensor>();
+  for (const [v, elements] of inferred.values) {
+    if (v.graph !== graph || v.removed || v.isGraphOutput) continue;
+    const producer = v.producer;
+    if (!producer || producer.op === 'Constant') continue;
+    const shape = inferred.shapeOf(v);
+    const dtype = valueDType(v);
+    if (!shape || !dtype || shape.reduce((a, b) => a * b, 1) !== elements.length) continue;
+    foldable.set(v, Tensor.from(dtype, shape, dtype === 'bool' ? elements.map((x) => (x !== 0 ? 1 : 0)) : elements));
+  }
+  let count = 0;
+  for (const [v, tensor] of foldable) {
+    const readByTheRest = v.uses.some(({ node }) => node.outputs.some((o) => !foldable.has(o)));
+    if (!readByTheRest) continue;
+    const name = v.name;
+    graph.renameValue(v, graph.uniqueName(`${name}/computed`));
+    const c = graph.addConstant(name, tensor);
+    v.replaceAllUsesWith(c);
+    count++;
+  }
+  return count;
+}
+
+/** The branch an If takes when its condition is known (a constant, or computed from shapes). */
+function takenBranch(node: Node, inferred: StaticShapes): Graph | undefined {
+  const cond = node.input(0);
+  if (!cond) return undefined;
+  let elements = inferred.valueOf(cond);
+  if (!elements && cond.const) elements = Array.from(cond.const.toFloat64());
+  if (!elements || elements.length !== 1) return undefined;
+  const name = elements[0] !== 0 ? 'then_branch' : 'else_branch';
+  const attr = node.attr(name);
+  return attr?.kind === 'graph' ? attr.value : undefined;
+}
+
+/** Puts the nodes of `branch` in `graph` in place of the If node `node`, whose outputs keep their names and readers. */
+function inlineBranch(graph: Graph, node: Node, branch: Graph): void {
+  const copier = new GraphCopier({ name: (base, into) => into.uniqueName(base) });
+  copier.mapGraph(branch, graph);
+  // What the branch reads from the graphs around it stays what it is.
+  const inside = new Set(branch.walkGraphs());
+  for (const g of inside) {
+    for (const n of g.nodes) for (const v of n.inputs) if (v && !inside.has(v.graph)) copier.mapValue(v, v);
+    for (const v of g.outputs) if (!inside.has(v.graph)) copier.mapValue(v, v);
+  }
+  const outputs = node.outputs;
+  const byBranch = new Set<number>();
+  branch.outputs.forEach((formal, k) => {
+    const actual = outputs[k];
+    if (actual && formal.graph === branch && formal.producer && branch.outputs.indexOf(formal) === k) {
+      copier.mapValue(formal, actual);
+      byBranch.add(k);
+    }
+  });
+  graph.removeNode(node);
+  copier.nodes(branch, graph);
+  branch.outputs.forEach((formal, k) => {
+    const actual = outputs[k];
+    if (!actual || byBranch.has(k)) return;
+    graph.addNode({ op: 'Identity', domain: '', name: graph.uniqueName(`${node.name || 'If'}/${actual.name}`), inputs: [copier.value(formal)], outputs: [actual], attrs: new Map() });
+  });
+}
