@@ -502,6 +502,34 @@ export function slice(
   return take(t, outShape, source);
 }
 
+/**
+ * ONNX Gather (NumPy take): the entries of `t` along `axis` at `indices`
+ * (negative ones count from the end); the result's shape is t's with that
+ * axis replaced by the indices' shape.
+ */
+export function gather(t: Tensor, indices: readonly number[], indicesShape: readonly number[], axis: number, at: Span): Tensor {
+  const a = normalizeAxis(axis, t.rank, at, 'gather()');
+  const dim = t.shape[a] ?? 1;
+  const picked = indices.map((i) => {
+    if (!Number.isInteger(i) || i < -dim || i >= dim) throw new ExprError(at.start, at.end, `gather(): index ${i} is out of range for a dimension of ${dim}`);
+    return i < 0 ? i + dim : i;
+  });
+  const outShape = [...t.shape.slice(0, a), ...indicesShape, ...t.shape.slice(a + 1)];
+  const inStrides = stridesOf(t.shape);
+  const k = indicesShape.length;
+  const indexStrides = stridesOf(indicesShape);
+  const source = gatherIndex(outShape, (idx) => {
+    let flat = 0;
+    for (let i = 0; i < a; i++) flat += (idx[i] ?? 0) * (inStrides[i] ?? 0);
+    let which = 0;
+    for (let j = 0; j < k; j++) which += (idx[a + j] ?? 0) * (indexStrides[j] ?? 0);
+    flat += (picked[which] ?? 0) * (inStrides[a] ?? 0);
+    for (let i = a + 1; i < t.rank; i++) flat += (idx[i + k - 1] ?? 0) * (inStrides[i] ?? 0);
+    return flat;
+  });
+  return take(t, outShape, source);
+}
+
 /** Joins tensors along `axis`; their other dimensions must agree, dtypes are promoted. */
 export function concat(tensors: readonly Tensor[], axis: number, at: Span): Tensor {
   const first = tensors[0];

@@ -64,6 +64,8 @@ export interface CapturePattern extends Span {
 export interface VariadicPattern extends Span {
   readonly kind: 'variadic';
   readonly name: string;
+  /** `$parts:const...`: every remaining input must be a constant (as `$x:const`). */
+  readonly constOnly: boolean;
 }
 
 /** A number as an operand: a constant whose every element equals it. */

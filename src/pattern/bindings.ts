@@ -21,7 +21,8 @@ export interface CaptureInfo {
  * - `values`: value and const captures, and `$t=` node outputs (null: an absent optional input);
  * - `consts`: the tensor of every `:const` capture (an initializer, or an ONNX Constant node's value);
  * - `nodes`: `@n` captures; `attrs`: attribute captures (null: absent, optional, no default);
- * - `lists`: variadic captures; `matchedNodes`: every node the pattern matched, root last.
+ * - `lists`: variadic captures; `listConsts`: the tensors of every `$parts:const...`;
+ * - `matchedNodes`: every node the pattern matched, root last.
  */
 export interface Bindings {
   readonly root: Node;
@@ -30,6 +31,7 @@ export interface Bindings {
   readonly nodes: ReadonlyMap<string, Node>;
   readonly attrs: ReadonlyMap<string, Attr | null>;
   readonly lists: ReadonlyMap<string, readonly (Value | null)[]>;
+  readonly listConsts: ReadonlyMap<string, readonly Tensor[]>;
   readonly matchedNodes: readonly Node[];
 }
 

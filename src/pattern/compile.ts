@@ -341,6 +341,7 @@ class Matcher {
   private nodeMap: Map<string, Node> | undefined;
   private attrMap: Map<string, Attr | null> | undefined;
   private listMap: Map<string, readonly (Value | null)[]> | undefined;
+  private listConstMap: Map<string, readonly Tensor[]> | undefined;
   private readonly matched: Node[] = [];
   /** What to undo on backtracking: a map entry to delete, or the last matched node to drop (not kept when `direct`). */
   private readonly trail: (Map<string, unknown> | null)[] = [];
@@ -386,6 +387,7 @@ class Matcher {
       nodes: this.nodeMap ?? NO_BINDINGS,
       attrs: this.attrMap ?? NO_BINDINGS,
       lists: this.listMap ?? NO_BINDINGS,
+      listConsts: this.listConstMap ?? NO_BINDINGS,
       matchedNodes,
     };
   }
@@ -483,6 +485,16 @@ class Matcher {
         return this.fail(`the inputs of ${describeNode(node)} from ${i} on differ from those already bound to $${pat.name}`, node);
       }
       if (!prev) this.set(this.lists, pat.name, rest);
+    }
+    if (pat.constOnly) {
+      const tensors: Tensor[] = [];
+      for (let j = 0; j < rest.length; j++) {
+        const value = rest[j] ?? null;
+        const tensor = value ? constantOf(value, this.ops) : undefined;
+        if (!tensor) return this.fail(`${inputText(i + j, node)} is ${value ? 'not constant' : 'missing'}`, node);
+        tensors.push(tensor);
+      }
+      if (pat.name !== '_' && !this.listConstMap?.has(pat.name)) this.set((this.listConstMap ??= new Map()), pat.name, tensors);
     }
     this.pass();
     return true;

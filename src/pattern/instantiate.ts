@@ -853,7 +853,7 @@ export function replacementAttrs(ast: ReplacementAst): AttrSite[] {
  * a `:const` capture is its tensor (also when it comes from an ONNX Constant
  * node), other values are graph values (shape/dtype/rank through builtins),
  * attributes their scalar or list value, nodes themselves, variadic captures
- * lists of values; an absent optional capture is `none`.
+ * lists of values (of tensors for `$parts:const...`); an absent optional capture is `none`.
  */
 export function expressionEnv(bindings: Bindings): Map<string, ExprValue> {
   // forEach rather than for-of: this runs at every match, and for-of over a Map makes an entry array per item.
@@ -861,7 +861,7 @@ export function expressionEnv(bindings: Bindings): Map<string, ExprValue> {
   bindings.values.forEach((v, name) => env.set(name, bindings.consts.get(name) ?? v));
   bindings.nodes.forEach((n, name) => env.set(name, n));
   bindings.attrs.forEach((a, name) => env.set(name, a ? fromAttr(a) ?? null : null));
-  bindings.lists.forEach((list, name) => env.set(name, [...list]));
+  bindings.lists.forEach((list, name) => env.set(name, [...(bindings.listConsts.get(name) ?? list)]));
   return env;
 }
 
@@ -890,7 +890,7 @@ export class CaptureTable implements NameTable {
       const v = attr ? fromAttr(attr) ?? null : null;
       return this.numericText ? numericText(v) : v;
     }
-    const list = b.lists.get(name);
+    const list = b.listConsts.get(name) ?? b.lists.get(name);
     return list === undefined ? undefined : [...list];
   }
 

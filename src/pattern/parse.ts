@@ -294,7 +294,7 @@ class Parser {
     const t = this.peek();
     if (t.kind === 'capture') {
       this.next();
-      if (this.eat('...')) return { kind: 'variadic', name: t.value, start: t.start, end: t.end + 3 };
+      if (this.eat('...')) return { kind: 'variadic', name: t.value, constOnly: false, start: t.start, end: t.end + 3 };
       let constOnly = false;
       let optional = false;
       let end = t.end;
@@ -307,6 +307,7 @@ class Parser {
         }
         constOnly = true;
         end = k.end;
+        if (this.eat('...')) return { kind: 'variadic', name: t.value, constOnly: true, start: t.start, end: end + 3 };
       }
       if (this.isPunct('?')) {
         end = this.next().end;

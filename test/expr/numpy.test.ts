@@ -169,6 +169,13 @@ const CASES: Case[] = [
     ulps: 0,
   },
   {
+    name: 'gather along an inner axis with 2-d and negative indices (ONNX Gather, np.take)',
+    expr: 'concat([gather($a, $i, 1), gather($a, [[-1, 0, -4], [2, 2, 0]], 1)], 2)',
+    numpy: 'return np.concatenate([np.take(a, i, axis=1), np.take(a, [[-1, 0, -4], [2, 2, 0]], axis=1)], axis=2)',
+    inputs: { a: input('float32', [3, 4, 2], 23, -1, 1), i: { dtype: 'int64', shape: [2, 3], data: [0, 3, -2, 1, 1, -1] } },
+    ulps: 0,
+  },
+  {
     name: 'grouped conv weight split into groups and re-joined',
     expr: 'concat(split($w, 4, 0), 1)',
     numpy: 'return np.concatenate(np.split(w, 4, axis=0), axis=1)',

@@ -259,6 +259,15 @@ describe('match: structure', () => {
     expect(reason(matchAt('Concat($p, $q)', concat))).toBe("Concat 'cat' has 3 inputs, the pattern expects 2");
     expect(reason(matchAt('Concat($all...){axis: 0}', concat))).toBe("attribute 'axis' of Concat 'cat' is 1, not 0");
 
+    // $parts:const... binds the tensors too, and wants every one constant (a Constant node's output is one)
+    const k1 = g.addConstant('k1', Tensor.from('int64', [1], [4]));
+    const k2node = g.addNode({ op: 'Constant', name: 'k2', inputs: [], outputs: ['k2'], attrs: { value: attr.tensor(Tensor.from('int64', [2], [5, 6])) } });
+    const consts = g.addNode({ op: 'Concat', name: 'consts', inputs: [k1, k2node.output(0)], outputs: ['kk'], attrs: { axis: attr.int(0) } });
+    const bound = ok(matchAt('Concat($parts:const...)', consts));
+    expect(bound.lists.get('parts')).toEqual([k1, k2node.output(0)]);
+    expect(bound.listConsts.get('parts')!.map((t) => [...t.toFloat64()])).toEqual([[4], [5, 6]]);
+    expect(reason(matchAt('Concat($first, $parts:const...)', concat))).toBe("input 1 of Concat 'cat' is not constant");
+
     const clip = g.addNode({ op: 'Clip', name: 'clip', inputs: [a, null, c], outputs: ['z'] });
     const m = ok(matchAt('Clip($x, $lo?, $hi?)', clip));
     expect(m.values.get('lo')).toBeNull();

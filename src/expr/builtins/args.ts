@@ -160,6 +160,12 @@ export function clampBig(v: ExprValue): ExprValue {
 }
 
 /** A scalar argument (a one-element tensor is fine). */
+/** A number argument (a tolerance, a bound): a bool is none, as the checker says before a model is there. */
+export function numberArg(v: ExprValue, ctx: CallContext, arg: number): number {
+  const x = scalarOf(v, ctx, arg);
+  return typeof x === 'boolean' ? ctx.fail(`expected a number, got ${describeValue(v)}`, arg) : Number(x);
+}
+
 export function scalarOf(v: ExprValue, ctx: CallContext, arg: number): number | bigint | boolean {
   const x = constOf(v);
   if (typeof x === 'number' || typeof x === 'bigint' || typeof x === 'boolean') return x;

@@ -1,11 +1,12 @@
 /** Shape questions, reductions and layout: shape(), sum(), reshape(), slice(), split(), ... */
-import { Value as GraphValue } from '../../ir/graph';
+import { Node, Value as GraphValue } from '../../ir/graph';
 import type { FormatId } from '../../ir/model';
 import { rankOf } from '../../ir/rank';
+import { valueDType } from '../../formats/onnx/shapes';
 import { Tensor } from '../../ir/tensor';
 import type { FunctionSpec } from '../functions';
-import { Reduction, concat, normalizeAxis, reduce, reshape, slice, split, transpose } from '../tensor-math';
-import { ExprValue, describeValue } from '../values';
+import { Reduction, concat, gather, normalizeAxis, reduce, reshape, slice, split, transpose } from '../tensor-math';
+import { ExprValue, describeValue, tensorElements } from '../values';
 import { INT, INTS, SHAPED, TENSOR, clampBig, elementCount, intOf, intsOf, optional, p, shapeOf, tensorOf } from './args';
 
 /** The tensor reduced by sum/mean/..., with its optional axis (int or list) and keepdims. */
@@ -81,13 +82,16 @@ export const SHAPE_FUNCTIONS: readonly FunctionSpec[] = [
   },
   {
     name: 'dtype',
-    doc: 'element type name ("float32"); none if unknown',
+    doc: 'element type name ("float32"); of a node, its first output\'s (a Cast\'s target); none if unknown',
     category: 'shape',
-    params: [p('t', SHAPED)],
+    params: [p('t', [...SHAPED, 'node'])],
     result: 'dtype',
     impl: ([t], ctx) => {
-      const v = t ?? null;
-      if (v instanceof GraphValue) return v.dtype ?? v.const?.dtype ?? null;
+      let v = t ?? null;
+      if (v instanceof Node) v = v.outputs[0] ?? null;
+      if (v === null) return null;
+      // An ONNX intermediate without value_info: what its producer makes (a Cast's `to`, a Shape's int64).
+      if (v instanceof GraphValue) return v.dtype ?? v.const?.dtype ?? (ctx.context.format === 'onnx' ? valueDType(v) : undefined) ?? null;
       return tensorOf(v, ctx.span(0), 'dtype()').dtype;
     },
   },
@@ -178,6 +182,20 @@ export const SHAPE_FUNCTIONS: readonly FunctionSpec[] = [
       const ints = (v: ExprValue | undefined, i: number): number[] | null =>
         optional(v) === undefined ? null : intsOf(clampBig(v ?? null), ctx.span(i), 'slice()');
       return slice(tensorOf(t ?? null, ctx.span(0), 'slice()'), ints(starts, 1) ?? [], ints(ends, 2) ?? [], ints(axes, 3), ints(steps, 4), ctx.span());
+    },
+  },
+  {
+    name: 'gather',
+    doc: 'ONNX Gather: the entries at indices (an int, a list or a tensor; negatives count from the end) along axis (default 0); the axis is replaced by the indices\' shape',
+    category: 'tensor',
+    params: [p('t', TENSOR), p('indices', TENSOR), p('axis', INT, { optional: true })],
+    result: 'tensor',
+    impl: ([t, indices, axis], ctx) => {
+      const index = tensorOf(indices ?? null, ctx.span(1), 'gather()');
+      if (index.dtype.startsWith('float') || index.dtype === 'bool') return ctx.fail(`gather(): indices must be integers, got ${index.dtype}`, 1);
+      const flat = [...tensorElements(index)].map((e) => Number(e));
+      const a = optional(axis) === undefined ? 0 : intOf(axis ?? null, ctx.span(2), 'gather()');
+      return gather(tensorOf(t ?? null, ctx.span(0), 'gather()'), flat, index.shape, a, ctx.span());
     },
   },
   {

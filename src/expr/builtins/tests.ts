@@ -6,7 +6,7 @@ import { Tensor } from '../../ir/tensor';
 import type { FunctionSpec } from '../functions';
 import { elementwise } from '../tensor-math';
 import { describeValue, fromElements, tensorElements } from '../values';
-import { NUM, elementCount, numbersOf, optional, p, scalarOf, shapeOf, truths } from './args';
+import { NUM, elementCount, numbersOf, numberArg, optional, p, shapeOf, truths } from './args';
 
 let globs: typeof micromatch | undefined;
 
@@ -38,7 +38,7 @@ export const TEST_FUNCTIONS: readonly FunctionSpec[] = [
     impl: ([a, b, tol], ctx) => {
       const x = numbersOf(a ?? null, ctx, 0);
       const y = numbersOf(b ?? null, ctx, 1);
-      const t = optional(tol) === undefined ? 1e-6 : Number(scalarOf(tol ?? null, ctx, 2));
+      const t = optional(tol) === undefined ? 1e-6 : numberArg(tol ?? null, ctx, 2);
       const diff = elementwise({ name: 'is_close()', result: 'common', num: (u, v) => Math.abs(u - v) }, [fromElements('float64', x.shape, x.data), fromElements('float64', y.shape, y.data)], ctx.span());
       return tensorElements(diff).every((d) => d <= t);
     },
@@ -51,8 +51,8 @@ export const TEST_FUNCTIONS: readonly FunctionSpec[] = [
     result: 'bool',
     impl: ([x, lo, hi], ctx) => {
       const { data } = numbersOf(x ?? null, ctx, 0);
-      const l = Number(scalarOf(lo ?? null, ctx, 1));
-      const h = Number(scalarOf(hi ?? null, ctx, 2));
+      const l = numberArg(lo ?? null, ctx, 1);
+      const h = numberArg(hi ?? null, ctx, 2);
       return data.every((e) => e >= l && e <= h);
     },
   },
