@@ -110,13 +110,17 @@ export const tfliteBackend: NumericBackend = {
     const files = [path.join(workDir, 'before.tflite'), path.join(workDir, 'after.tflite')] as const;
     writeModel(before, files[0]);
     writeModel(after, files[1]);
-    const host = before.graph.inputs
-      .filter((v) => !v.const)
-      .map((v) => {
-        const t = inputs.get(v.name)!;
-        return { name: v.name, dtype: t.dtype, shape: [...t.shape], data: t.data.bytes() };
-      });
-    return outputsOf(before, runLiteRt([{ model: files[0], inputs: host }, { model: files[1], inputsFrom: 0 }]));
+    const hostFor = (m: Model): HostTensor[] =>
+      m.graph.inputs
+        .filter((v) => !v.const)
+        .map((v) => {
+          const t = inputs.get(v.name)!;
+          return { name: v.name, dtype: t.dtype, shape: [...t.shape], data: t.data.bytes() };
+        });
+    const host = hostFor(before);
+    // A rule may take inputs away (freeze-inputs): the model after gets those it still has.
+    const same = after.graph.inputs.filter((v) => !v.const).every((v, i) => host[i]?.name === v.name) && host.length === after.graph.inputs.filter((v) => !v.const).length;
+    return outputsOf(before, runLiteRt([{ model: files[0], inputs: host }, same ? { model: files[1], inputsFrom: 0 } : { model: files[1], inputs: hostFor(after) }]));
   },
 };
 

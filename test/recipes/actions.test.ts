@@ -2,7 +2,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { execFileSync } from 'node:child_process';
 import '../../src/actions';
-import { FixShapeError, InlineFunctionsError, MergeModelsError } from '../../src/actions';
+import { FixShapeError, FreezeInputsError, InlineFunctionsError, MergeModelsError } from '../../src/actions';
 import { main as cliMain } from '../../src/cli/main';
 import { writeModel, readModel } from '../../src/formats';
 import { Model } from '../../src/ir/model';
@@ -397,6 +397,7 @@ function local::NormRelu
 
 describe('fold-shapes', () => {
   const fold = findAction('fold-shapes')!;
+  const freeze = findAction('freeze-inputs')!;
   const spec = { seed: 5, range: [-1, 1] as [number, number], inputs: {}, dims: {}, shapes: {}, tolerance: 1e-6, rtol: 1e-6, expect: 'same' as const };
   const opsEverywhere = (m: Model): string[] => [...m.allGraphs()].flatMap((g) => g.nodes.map((n) => n.op));
   const sampleRate = (hz: bigint): Tensor => new Tensor('int64', [], new BytesData(new Uint8Array(BigInt64Array.of(hz).buffer)));
@@ -446,6 +447,25 @@ describe('fold-shapes', () => {
     expect(cmp.problem).toBeUndefined();
   });
 
+  test('Silero VAD v5 at a fixed [1, 512] with its sample rate frozen loads in onnxruntime (unfrozen, its 8 kHz branch no longer fits) and gives the same outputs bit for bit', async () => {
+    const file = corpusOnnxModels().find((f) => f.endsWith('silero_vad_v5.onnx'))!;
+    const before = await readModel(file);
+    const fixedOnly = await readModel(file);
+    fixShape.run(fixedOnly, { inputs: { input: [1, 512], state: [2, 1, 128] } });
+    fold.run(fixedOnly, {});
+    const m = await readModel(file);
+    fixShape.run(m, { inputs: { input: [1, 512], state: [2, 1, 128] } });
+    expect(freeze.run(m, { values: { sr: 16000 } }).summary).toBe('froze sr = 16000');
+    fold.run(m, {});
+    expect(m.graph.inputs.map((v) => v.name)).toEqual(['input', 'state']);
+    expect(opsEverywhere(m).filter((op) => op === 'If')).toEqual([]);
+    const feeds = randomInputs(m.graph, spec);
+    await expect(onnxBackend.run(before, fixedOnly, new Map([...feeds, ['sr', sampleRate(16000n)]]), work)).rejects.toThrow(/could not run the model after the rewrite: .*rank 3/);
+    feeds.set('sr', sampleRate(16000n));
+    const cmp = compareOutputs(await onnxBackend.run(before, m, feeds, work), { ...spec, tolerance: 0, rtol: 0 });
+    expect(cmp.problem).toBeUndefined();
+  });
+
   test('a model whose shapes stay open is left alone', () => {
     const m = onnx(`graph main
   in x: float32[N, 3]
@@ -456,5 +476,45 @@ describe('fold-shapes', () => {
     const text = printModel(m);
     expect(fold.run(m, {})).toEqual({ changes: 0, summary: 'no value computed from static shapes to fold' });
     expect(printModel(m)).toBe(text);
+  });
+});
+
+describe('freeze-inputs', () => {
+  const freeze = findAction('freeze-inputs')!;
+  const text = `graph main
+  in x: float32[2, 3]
+  in k: int64[3]
+  in flag: bool[]
+  in v: float32[N]
+  a: y: float32[2, 3] = Relu(x)
+  out y
+  out k
+  out flag
+  out v
+`;
+  test('values take the input\'s dtype and declared shape; the inputs leave the interface, their names name the constants', () => {
+    const m = onnx(text);
+    expect(freeze.run(m, { values: { k: [1, 2, 3], flag: true, v: [0.5, 1.5] } })).toEqual({ changes: 3, summary: 'froze k = [1,2,3], flag = true, v = [0.5,1.5]' });
+    expect(m.graph.inputs.map((v) => v.name)).toEqual(['x']);
+    const byName = (n: string): Tensor => m.graph.findValue(n)!.const!;
+    expect([byName('k').dtype, [...byName('k').shape], [...byName('k').toFloat64()]]).toEqual(['int64', [3], [1, 2, 3]]);
+    expect([byName('flag').dtype, [...byName('flag').shape], [...byName('flag').toFloat64()]]).toEqual(['bool', [], [1]]);
+    expect([byName('v').dtype, [...byName('v').shape]]).toEqual(['float32', [2]]);
+    // a single number for a one-element input of fixed shape
+    const one = onnx('graph main\n  in s: float32[1, 1]\n  a: y: float32[1, 1] = Relu(s)\n  out y\n');
+    freeze.run(one, { values: { s: 2 } });
+    expect([...one.graph.findValue('s')!.const!.shape]).toEqual([1, 1]);
+  });
+  test.each([
+    [{ values: { nope: 1 } }, "freeze-inputs: the model has no input 'nope' (inputs: x, k, flag, v)"],
+    [{ values: { k: [1, 2] } }, "freeze-inputs: the value of input 'k' has the shape [2], the input is declared [3]"],
+    [{ values: { k: [1, 2.5, 3] } }, "freeze-inputs: the value of input 'k' holds 2.5, the input is int64"],
+    [{ values: { flag: 2 } }, "freeze-inputs: the value of input 'flag' holds 2, the input is bool"],
+    [{ values: { x: [[1, 2, 3], [4, 5]] } }, "freeze-inputs: the value of input 'x' is not rectangular: its rows differ in length"],
+    [{ values: { x: 'big' } }, 'freeze-inputs: the value of input \'x\' must be a number, a bool or a non-empty list of them, got "big"'],
+  ])('%j is refused: %s', (params, message) => {
+    const m = onnx(text);
+    expect(() => freeze.run(m, params)).toThrow(new FreezeInputsError(message));
+    expect(m.graph.inputs).toHaveLength(4);
   });
 });

@@ -1,0 +1,94 @@
+import { ActionError } from '../errors';
+import { isFloat } from '../ir/dtype';
+import type { Value } from '../ir/graph';
+import { Tensor } from '../ir/tensor';
+import type { ActionDefinition } from '../rewrite/actions';
+
+/** A freeze-inputs parameter that does not fit the model (an unknown input, a value of the wrong shape or kind). */
+export class FreezeInputsError extends ActionError {}
+
+/**
+ * `freeze-inputs`: graph inputs a deployment always feeds the same value (a
+ * sample rate, a fixed threshold, a mode flag) become constants. What depends
+ * on them can then fold: Silero VAD picks its 8 or 16 kHz branch with an If
+ * on its `sr` input, and once `sr` is 16000, fold-shapes keeps the one branch.
+ * Parameters:
+ * - `values: {sr: 16000, scale: [0.5, 0.5]}`: each input's value, a number
+ *   (or bool) or a nested list. The constant takes the input's dtype and its
+ *   declared shape when that is fixed (a single number for a `[1]` input is
+ *   fine), else the list's shape, which must fit the declared one.
+ * The input leaves the model's interface; its name now names the constant.
+ */
+export const freezeInputsAction: ActionDefinition = {
+  name: 'freeze-inputs',
+  description: 'Makes graph inputs constants of the given values, so that what depends on them can fold.',
+  params: {
+    type: 'object',
+    additionalProperties: false,
+    required: ['values'],
+    properties: {
+      values: { type: 'object', minProperties: 1, description: 'The value of each input to freeze, by name: a number, a bool, or a nested list, e.g. {sr: 16000}.' },
+    },
+  },
+  run(model, params) {
+    const graph = model.graph;
+    const frozen: string[] = [];
+    for (const [name, raw] of Object.entries(params.values as Record<string, unknown>)) {
+      const input = graph.inputs.find((v) => v.name === name && !v.const);
+      if (!input) {
+        const names = graph.inputs.filter((v) => !v.const).map((v) => v.name);
+        throw new FreezeInputsError(`freeze-inputs: the model has no input '${name}' (inputs: ${names.join(', ') || 'none'})`);
+      }
+      const tensor = frozenTensor(input, raw);
+      graph.renameValue(input, graph.uniqueName(`${name}/frozen`));
+      const constant = graph.addConstant(name, tensor);
+      input.replaceAllUsesWith(constant);
+      graph.inputs = graph.inputs.filter((v) => v !== input);
+      graph.removeValue(input);
+      frozen.push(`${name} = ${describe(raw)}`);
+    }
+    return { changes: frozen.length, summary: `froze ${frozen.join(', ')}` };
+  },
+};
+
+/** The constant an input is frozen to: its dtype, its declared shape where fixed. */
+function frozenTensor(input: Value, raw: unknown): Tensor {
+  const where = `the value of input '${input.name}'`;
+  const dtype = input.dtype;
+  if (!dtype) throw new FreezeInputsError(`freeze-inputs: input '${input.name}' declares no element type`);
+  const { shape, elements } = nested(raw, where);
+  if (dtype === 'string') throw new FreezeInputsError(`freeze-inputs: input '${input.name}' holds strings, which cannot be frozen`);
+  for (const x of elements) {
+    if (typeof x === 'boolean' && dtype !== 'bool') throw new FreezeInputsError(`freeze-inputs: ${where} holds a bool, the input is ${dtype}`);
+    if (typeof x === 'number' && dtype === 'bool' && x !== 0 && x !== 1) throw new FreezeInputsError(`freeze-inputs: ${where} holds ${x}, the input is bool`);
+    if (typeof x === 'number' && !isFloat(dtype) && !Number.isInteger(x)) throw new FreezeInputsError(`freeze-inputs: ${where} holds ${x}, the input is ${dtype}`);
+  }
+  const declared = input.shape;
+  let target = shape;
+  if (declared) {
+    const fixed = declared.every((d) => typeof d === 'number');
+    const count = (s: readonly unknown[]): number => s.reduce<number>((a, d) => a * (typeof d === 'number' ? d : 1), 1);
+    if (fixed && count(declared) === elements.length) target = declared as number[];
+    else if (declared.length !== shape.length || declared.some((d, i) => typeof d === 'number' && d !== shape[i])) {
+      throw new FreezeInputsError(`freeze-inputs: ${where} has the shape [${shape.join(', ')}], the input is declared [${declared.map((d) => d ?? '?').join(', ')}]`);
+    }
+  }
+  return Tensor.from(dtype, target, elements.map((x) => (typeof x === 'boolean' ? (x ? 1 : 0) : x)));
+}
+
+/** The shape and row-major elements of a number, a bool or a rectangular nested list of them. */
+function nested(raw: unknown, where: string): { shape: number[]; elements: (number | boolean)[] } {
+  if (typeof raw === 'number' || typeof raw === 'boolean') return { shape: [], elements: [raw] };
+  if (!Array.isArray(raw) || raw.length === 0) throw new FreezeInputsError(`freeze-inputs: ${where} must be a number, a bool or a non-empty list of them, got ${JSON.stringify(raw)}`);
+  const items = raw.map((x) => nested(x, where));
+  const inner = items[0]!.shape;
+  if (items.some((it) => it.shape.length !== inner.length || it.shape.some((d, i) => d !== inner[i]))) {
+    throw new FreezeInputsError(`freeze-inputs: ${where} is not rectangular: its rows differ in length`);
+  }
+  return { shape: [raw.length, ...inner], elements: items.flatMap((it) => it.elements) };
+}
+
+function describe(raw: unknown): string {
+  const text = JSON.stringify(raw);
+  return text.length > 40 ? `${text.slice(0, 37)}...` : text;
+}
