@@ -1,8 +1,22 @@
 import { ActionError } from '../errors';
-import { isFloat } from '../ir/dtype';
+import { isFloat, type DType } from '../ir/dtype';
 import type { Value } from '../ir/graph';
 import { Tensor } from '../ir/tensor';
 import type { ActionDefinition } from '../rewrite/actions';
+
+/**
+ * The model metadata that keeps what each frozen input was frozen to (JSON:
+ * `{"sr": {"dtype": "int64", "shape": [], "values": [16000]}}`): a reader of
+ * the model learns it, and `recipe verify` feeds the original those values.
+ */
+export const FROZEN_INPUTS_METADATA_KEY = 'recipe.frozen_inputs';
+
+/** One entry of `recipe.frozen_inputs`. */
+export interface FrozenInput {
+  dtype: DType;
+  shape: number[];
+  values: (number | boolean)[];
+}
 
 /** A freeze-inputs parameter that does not fit the model (an unknown input, a value of the wrong shape or kind). */
 export class FreezeInputsError extends ActionError {}
@@ -33,6 +47,7 @@ export const freezeInputsAction: ActionDefinition = {
   run(model, params) {
     const graph = model.graph;
     const frozen: string[] = [];
+    const recorded = frozenInputsOf(model.getMetadata(FROZEN_INPUTS_METADATA_KEY));
     for (const [name, raw] of Object.entries(params.values as Record<string, unknown>)) {
       const input = graph.inputs.find((v) => v.name === name && !v.const);
       if (!input) {
@@ -40,6 +55,7 @@ export const freezeInputsAction: ActionDefinition = {
         throw new FreezeInputsError(`freeze-inputs: the model has no input '${name}' (inputs: ${names.join(', ') || 'none'})`);
       }
       const tensor = frozenTensor(input, raw);
+      recorded[name] = { dtype: tensor.dtype, shape: [...tensor.shape], values: nested(raw, name).elements };
       graph.renameValue(input, graph.uniqueName(`${name}/frozen`));
       const constant = graph.addConstant(name, tensor);
       input.replaceAllUsesWith(constant);
@@ -47,6 +63,7 @@ export const freezeInputsAction: ActionDefinition = {
       graph.removeValue(input);
       frozen.push(`${name} = ${describe(raw)}`);
     }
+    model.setMetadata(FROZEN_INPUTS_METADATA_KEY, JSON.stringify(recorded));
     return { changes: frozen.length, summary: `froze ${frozen.join(', ')}` };
   },
 };
@@ -91,4 +108,16 @@ function nested(raw: unknown, where: string): { shape: number[]; elements: (numb
 function describe(raw: unknown): string {
   const text = JSON.stringify(raw);
   return text.length > 40 ? `${text.slice(0, 37)}...` : text;
+}
+
+/** The frozen inputs a model's metadata records (an earlier run's too); none when absent or not ours. */
+export function frozenInputsOf(text: string | undefined): Record<string, FrozenInput> {
+  if (!text) return {};
+  try {
+    const parsed = JSON.parse(text) as unknown;
+    if (parsed && typeof parsed === 'object' && !Array.isArray(parsed)) return parsed as Record<string, FrozenInput>;
+  } catch {
+    // Damaged or someone else's: start afresh rather than fail the run.
+  }
+  return {};
 }

@@ -7,6 +7,7 @@ import { DTYPES, type DType } from '../ir/dtype';
 import type { Graph, Node, Value } from '../ir/graph';
 import type { FormatId, Model } from '../ir/model';
 import { BytesData, Tensor } from '../ir/tensor';
+import { FROZEN_INPUTS_METADATA_KEY, frozenInputsOf, type FrozenInput } from '../actions/freeze-inputs';
 import { runArmnn } from './armnn';
 import { diffElements } from './compare';
 import { verifyTempFolder, type HostTensor, type RuntimeJob, type RuntimeResult } from './jobs';
@@ -56,6 +57,12 @@ export interface VerifiedInput {
   range: [number, number];
   /** Dimensions the models leave open and nothing sized, fed as 1 (indexes into shape). */
   openDims: number[];
+  /**
+   * An input the rewrite froze (freeze-inputs, which records it in the
+   * model's metadata): the original is fed these values, the rewritten
+   * model nothing.
+   */
+  frozen?: (number | boolean)[];
 }
 
 /** How one output compares over every run. */
@@ -126,7 +133,7 @@ export function verifyModels(beforeFile: string, afterFile: string, options: Ver
   const atol = options.atol ?? 1e-5;
   if (!Number.isInteger(runs) || runs < 1) throw new UsageError(`verify: runs must be a whole number >= 1, got ${runs}`);
 
-  const inputs = inputsToFeed(before.graph, after.graph, options);
+  const inputs = inputsToFeed(before.graph, after, options);
   if (format === 'openvino') {
     const dir = verifyTempFolder('recipe-verify-ov-');
     try {
@@ -182,10 +189,12 @@ function runAndCompare(
   for (let run = 0; run < runs; run++) {
     const next = seededRandom(seed + run);
     const feeds: HostTensor[] = inputs.map((i) => {
+      if (i.frozen) return { name: i.name, dtype: i.dtype, shape: i.shape, data: frozenBytes(i) };
       const t = randomTensor(i.dtype, i.shape, i.range, next);
       return { name: i.name, dtype: i.dtype, shape: i.shape, data: t.data.bytes() };
     });
-    jobs.push({ model: beforeRun, inputs: feeds }, { model: afterRun, inputs: feeds });
+    const frozen = new Set(inputs.filter((i) => i.frozen).map((i) => i.name));
+    jobs.push({ model: beforeRun, inputs: feeds }, { model: afterRun, inputs: frozen.size ? feeds.filter((f) => !frozen.has(f.name ?? "")) : feeds });
   }
 
   const fallbacks: { runtime: RuntimeName; error: string }[] = [];
@@ -308,11 +317,16 @@ function run(runtime: RuntimeName, jobs: readonly RuntimeJob[], timeoutMs: numbe
  * rewritten model's shape where it fixes a dimension the original left open
  * (a rewrite that fixes the batch size is still checked).
  */
-function inputsToFeed(before: Graph, after: Graph, options: VerifyOptions): VerifiedInput[] {
+function inputsToFeed(before: Graph, afterModel: Model, options: VerifyOptions): VerifiedInput[] {
+  const after = afterModel.graph;
   const feedable = (g: Graph): Value[] => g.inputs.filter((v) => !v.const);
   const afterByName = new Map(feedable(after).map((v) => [v.name, v]));
   const beforeInputs = feedable(before);
-  const missing = beforeInputs.filter((v) => !afterByName.has(v.name)).map((v) => v.name);
+  const frozen = new Map(beforeInputs.filter((v) => !afterByName.has(v.name)).flatMap((v) => {
+    const c = frozenAs(v, afterModel);
+    return c ? [[v.name, c] as const] : [];
+  }));
+  const missing = beforeInputs.filter((v) => !afterByName.has(v.name) && !frozen.has(v.name)).map((v) => v.name);
   const added = feedable(after).filter((v) => !beforeInputs.some((b) => b.name === v.name)).map((v) => v.name);
   if (missing.length || added.length) {
     throw new CheckFailedError(
@@ -331,6 +345,8 @@ function inputsToFeed(before: Graph, after: Graph, options: VerifyOptions): Veri
     }
   }
   return beforeInputs.map((v) => {
+    const c = frozen.get(v.name);
+    if (c) return { name: v.name, dtype: c.dtype, shape: [...c.shape], range: [0, 0], openDims: [], frozen: [...c.values] };
     const w = afterByName.get(v.name)!;
     const dtype: DType = v.dtype ?? w.dtype ?? 'float32';
     if (w.dtype && w.dtype !== dtype) {
@@ -340,6 +356,24 @@ function inputsToFeed(before: Graph, after: Graph, options: VerifyOptions): Veri
     const range = options.ranges?.[v.name] ?? defaultRange(dtype, options.floatRange);
     return { name: v.name, dtype, shape, range: [range[0], range[1]], openDims };
   });
+}
+
+/**
+ * The value the rewrite froze input `v` to (freeze-inputs records it in the
+ * model's metadata; the constant itself may have been folded away), if it
+ * fits what `v` declares.
+ */
+function frozenAs(v: Value, after: Model): FrozenInput | undefined {
+  const entry = frozenInputsOf(after.getMetadata(FROZEN_INPUTS_METADATA_KEY))[v.name];
+  if (!entry || !(entry.dtype in DTYPES) || (v.dtype && entry.dtype !== v.dtype)) return undefined;
+  const declared = v.shape;
+  if (declared && (declared.length !== entry.shape.length || declared.some((d, i) => typeof d === 'number' && d !== entry.shape[i]))) return undefined;
+  return entry;
+}
+
+/** The bytes of a frozen input's values. */
+function frozenBytes(i: VerifiedInput): Uint8Array {
+  return Tensor.from(i.dtype, i.shape, i.frozen!.map((x) => (typeof x === 'boolean' ? (x ? 1 : 0) : x))).data.bytes();
 }
 
 function inputShape(before: Value, after: Value, options: VerifyOptions): { shape: number[]; openDims: number[] } {

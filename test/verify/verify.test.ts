@@ -8,6 +8,7 @@ import * as path from 'node:path';
 import { CheckFailedError, UnsupportedError, UsageError } from '../../src/errors';
 import { readModel, writeModel } from '../../src/formats';
 import { Tensor } from '../../src/ir/tensor';
+import { parseModel } from '../../src/ir/text/parse';
 import { verifyModels } from '../../src/verify/models';
 import type { Model } from '../../src/ir/model';
 import { seededFloats } from '../e2e/helpers';
@@ -114,6 +115,55 @@ describe('verifyModels on ONNX (onnxruntime)', () => {
     writeModel(model, renamed);
     expect(() => verifyModels(TINY_BN, renamed)).toThrow(CheckFailedError);
     expect(() => verifyModels(TINY_BN, renamed)).toThrow(/'input' removed, 'image' added/);
+  });
+
+  test('an input the rewrite froze is fed its frozen value, read from the metadata even after the constant folded away', async () => {
+    const model = parseModel(`model onnx
+opsets ai.onnx:17
+graph main
+  in x: float32[1, 4]
+  in sr: int64[]
+  const k: int64[] = [16000]
+  e: is16k: bool[] = Equal(sr, k)
+  i: y: float32[1, 4] = If(is16k) {
+    then_branch:
+      graph then
+        r: t: float32[1, 4] = Relu(x)
+        out t
+    else_branch:
+      graph else
+        n: u: float32[1, 4] = Neg(x)
+        out u
+  }
+  out y
+`);
+    const original = path.join(dir, 'if-sr.onnx');
+    writeModel(model, original);
+    const bundle = path.join(dir, 'freeze-sr.yaml');
+    fs.writeFileSync(bundle, `recipe: freeze-sr
+extends: [${FIX_SHAPE}]
+overrides:
+  freeze-inputs: { enabled: true, options: { values: { sr: 16000 } } }
+`);
+    const frozen = path.join(dir, 'if-sr.16k.onnx');
+    expect((await runCli('apply', bundle, original, '-o', frozen)).code).toBe(0);
+    const after = readModel(frozen);
+    expect(after.graph.nodes.map((n) => n.op)).toEqual(['Relu']);
+    const report = verifyModels(original, frozen, { runs: 2 });
+    expect(report.inputs.map((i) => [i.name, i.frozen])).toEqual([['x', undefined], ['sr', [16000]]]);
+    expect(report.ok).toBe(true);
+    // Frozen to another rate, the original takes the other branch: found.
+    after.setMetadata('recipe.frozen_inputs', JSON.stringify({ sr: { dtype: 'int64', shape: [], values: [8000] } }));
+    const lying = path.join(dir, 'if-sr.8k-claimed.onnx');
+    writeModel(after, lying);
+    expect(verifyModels(original, lying, { runs: 1 }).ok).toBe(false);
+    // A removed input with no record is still refused.
+    after.metadata = after.metadata.filter((m) => m.key !== 'recipe.frozen_inputs');
+    const unrecorded = path.join(dir, 'if-sr.unrecorded.onnx');
+    writeModel(after, unrecorded);
+    expect(() => verifyModels(original, unrecorded)).toThrow(/'sr' removed/);
+    const cli = await runCli('verify', original, frozen, '--runs', '1');
+    expect(cli.stdout).toMatch(/sr +int64 +\[\] +frozen by the rewrite: 16000/);
   });
 
   test('an output missing after the rewrite is reported, not skipped', () => {

@@ -132,7 +132,7 @@ export function formatVerifyReport(report: VerifyReport, before: string, after: 
   lines.push(
     ...table(
       ['input', 'dtype', 'shape', 'values'],
-      report.inputs.map((i) => [i.name, i.dtype, `[${i.shape.join(', ')}]`, `in [${i.range[0]}, ${i.range[1]})`]),
+      report.inputs.map((i) => [i.name, i.dtype, `[${i.shape.join(', ')}]`, i.frozen ? `frozen by the rewrite: ${frozenText(i.frozen)}` : `in [${i.range[0]}, ${i.range[1]})`]),
     ),
   );
   const open = report.inputs.filter((i) => i.openDims.length);
@@ -184,4 +184,10 @@ function table(header: string[], rows: string[][]): string[] {
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
   const fmt = (row: string[]): string => row.map((c, i) => c.padEnd(widths[i]!)).join('  ').trimEnd();
   return [fmt(header), ...rows.map(fmt)];
+}
+
+/** A frozen input's values as the report shows them: a few, then how many. */
+function frozenText(values: readonly (number | boolean)[]): string {
+  const shown = values.slice(0, 4).join(', ');
+  return values.length === 1 ? shown : `[${shown}${values.length > 4 ? `, ... (${values.length})` : ''}]`;
 }
