@@ -133,6 +133,9 @@ export function verifyModels(beforeFile: string, afterFile: string, options: Ver
   const atol = options.atol ?? 1e-5;
   if (!Number.isInteger(runs) || runs < 1) throw new UsageError(`verify: runs must be a whole number >= 1, got ${runs}`);
 
+  // The runtimes here hand strings over as no bytes: nothing to feed or compare.
+  const strings = [...before.graph.inputs.filter((v) => !v.const).map((v) => ['input', v] as const), ...before.graph.outputs.map((v) => ['output', v] as const)].find(([, v]) => v.dtype === 'string');
+  if (strings) throw new UnsupportedError(`verify: ${strings[0]} '${strings[1].name}' holds strings, and recipe verify feeds and compares numbers only`);
   const inputs = inputsToFeed(before.graph, after, options);
   if (format === 'openvino') {
     const dir = verifyTempFolder('recipe-verify-ov-');

@@ -14,7 +14,7 @@ import type { Model } from '../../src/ir/model';
 import { seededFloats } from '../e2e/helpers';
 import { runCli } from '../helpers/cli';
 import { newOvModel, ovConst, ovOp, ovParam } from '../helpers/openvino-build';
-import { NPM_CORPUS, ROOT, SHARED, tempDir } from '../helpers/corpus';
+import { NPM_CORPUS, ONNX_TESTDATA, ROOT, SHARED, tempDir } from '../helpers/corpus';
 
 const dir = tempDir('recipe-verify-');
 const TINY_BN = path.join(ROOT, 'examples/tiny-bn.onnx');
@@ -164,6 +164,14 @@ overrides:
     expect(() => verifyModels(original, unrecorded)).toThrow(/'sr' removed/);
     const cli = await runCli('verify', original, frozen, '--runs', '1');
     expect(cli.stdout).toMatch(/sr +int64 +\[\] +frozen by the rewrite: 16000/);
+  });
+
+  test('a model that takes or gives strings cannot be checked: unsupported (exit 6), naming the tensor', async () => {
+    const toString = path.join(ONNX_TESTDATA, 'node/test_cast_FLOAT_to_STRING/model.onnx');
+    const fromString = path.join(ONNX_TESTDATA, 'node/test_cast_STRING_to_FLOAT/model.onnx');
+    expect(() => verifyModels(toString, toString)).toThrow(new UnsupportedError("verify: output 'output' holds strings, and recipe verify feeds and compares numbers only"));
+    expect(() => verifyModels(fromString, fromString)).toThrow(new UnsupportedError("verify: input 'input' holds strings, and recipe verify feeds and compares numbers only"));
+    expect((await runCli('verify', fromString, fromString)).code).toBe(6);
   });
 
   test('an output missing after the rewrite is reported, not skipped', () => {
