@@ -466,6 +466,36 @@ describe('fold-shapes', () => {
     expect(cmp.problem).toBeUndefined();
   });
 
+  test('Cast of a shape value: to bool non-zero is true (the If takes then), to a type too narrow for it nothing is worked out; onnxruntime agrees', async () => {
+    const text = `graph main
+  in x: float32[1, 300]
+  const one: int64[] = [1]
+  s: sh: int64[2] = Shape(x)
+  g: n: int64[] = Gather(sh, one)
+  c8: n8: uint8[] = Cast(n) {to: 2}
+  a: y8: uint8[] = Add(n8, n8)
+  cb: b: bool[] = Cast(n) {to: 9}
+  i: y: float32[1, 300] = If(b) {
+    then_branch:
+      graph then
+        r: t: float32[1, 300] = Relu(x)
+        out t
+    else_branch:
+      graph else
+        ng: u: float32[1, 300] = Neg(x)
+        out u
+  }
+  out y
+  out y8
+`;
+    const m = onnx(text);
+    expect(fold.run(m, {}).summary).toBe('folded 2 value(s) computed from shapes into constants; replaced 1 If node(s) with the branch taken');
+    expect(m.graph.nodes.map((n) => n.op).sort()).toEqual(['Add', 'Cast', 'Relu']);
+    expect([...m.graph.findValue('n')!.const!.toFloat64()]).toEqual([300]);
+    const cmp = compareOutputs(await onnxBackend.run(onnx(text), m, randomInputs(m.graph, spec), work), { ...spec, tolerance: 0, rtol: 0 });
+    expect(cmp.problem).toBeUndefined();
+  });
+
   test('a model whose shapes stay open is left alone', () => {
     const m = onnx(`graph main
   in x: float32[N, 3]

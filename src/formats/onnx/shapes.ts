@@ -265,6 +265,32 @@ const shapeValue: ValueRule = (node, [x], at) => {
 /** Cast, Identity, Squeeze, Unsqueeze, Reshape: the same elements (row-major), under the shape the shape rules give. */
 const sameValue: ValueRule = (node, _inputs, at) => ({ value: at.ints(node, 0) });
 
+/**
+ * Cast: to bool, non-zero is 1 (Silero VAD casts a state size to an If
+ * condition); to a float or a wide enough integer, the same numbers; a value
+ * a narrow integer type cannot hold is not worked out.
+ */
+const castValue: ValueRule = (node, _inputs, at) => {
+  const value = at.ints(node, 0);
+  const to = node.attr('to');
+  const dtype = to?.kind === 'int' ? dtypeOfCode(Number(to.value)) : undefined;
+  if (!dtype) return undefined;
+  if (dtype === 'bool') return { value: value.map((x) => (x !== 0 ? 1 : 0)) };
+  const range = INTEGER_RANGES[dtype];
+  if (range && value.some((x) => x < range[0] || x > range[1])) return undefined;
+  return { value };
+};
+
+const INTEGER_RANGES: Partial<Record<DType, readonly [number, number]>> = {
+  int8: [-128, 127],
+  uint8: [0, 255],
+  int16: [-32768, 32767],
+  uint16: [0, 65535],
+  int32: [-(2 ** 31), 2 ** 31 - 1],
+  uint32: [0, 2 ** 32 - 1],
+  uint64: [0, Number.MAX_SAFE_INTEGER],
+};
+
 const gatherValue: ValueRule = (node, [data, indices], at) => {
   if (data!.length !== 1 || int(node, 'axis', 0) !== 0) return undefined;
   const picked = pickedValues(at.ints(node, 0), at.ints(node, 1));
@@ -381,7 +407,7 @@ const VALUE_RULES: Readonly<Record<string, ValueRule>> = {
   Size: sizeValue,
   ConstantOfShape: constantOfShapeValue,
   Neg: negValue,
-  Cast: sameValue,
+  Cast: castValue,
   Identity: sameValue,
   Squeeze: sameValue,
   Unsqueeze: sameValue,
