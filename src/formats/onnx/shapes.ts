@@ -151,8 +151,10 @@ export function inferStaticShapes(graph: Graph, opset: number, outer?: StaticSha
     });
     const value = needsValue ? computedValue(() => valueRule(node, inputs, at)) : undefined;
     if (value && out) {
-      values.set(out, value.value);
       if (value.shape && !known.has(out) && agrees(out.shape, value.shape)) known.set(out, value.shape);
+      // A value whose element count is not its shape's (a broadcast the rule did not do) is no value.
+      const shape = known.get(out);
+      if (!shape || product(shape) === value.value.length) values.set(out, value.value);
     }
   }
   return inferred;
