@@ -3,13 +3,16 @@ import type { Graph, Node, Value } from '../ir/graph';
 import { cleanup, toposort } from '../ir/passes';
 import { Tensor } from '../ir/tensor';
 import { inferStaticShapes, valueDType, type StaticShapes } from '../formats/onnx/shapes';
+import { SHAPE_VALUE_OPS as OPENVINO_SHAPE_VALUE_OPS, shapeValuesOf as openvinoShapeValues } from '../formats/openvino/shapes';
+import { SHAPE_VALUE_OPS as TFLITE_SHAPE_VALUE_OPS, shapeValuesOf as tfliteShapeValues } from '../formats/tflite/shapes';
+import { DTYPES, isFloat, type DType } from '../ir/dtype';
 import type { ActionDefinition } from '../rewrite/actions';
 
 /** Folding one If can make another's condition known: a few rounds reach the end of any real chain. */
 const MAX_ROUNDS = 16;
 
 /**
- * `fold-shapes` (ONNX): once the shapes are fixed, what an exporter computes
+ * `fold-shapes`: once the shapes are fixed, what an exporter computes
  * from them at run time is known when the recipe runs (seed slides 41-47:
  * re-initialise the dimensions after export; onnx-simplifier's constant
  * folding after shape inference).
@@ -21,15 +24,31 @@ const MAX_ROUNDS = 16;
  *   the input length) is replaced with the nodes of the branch it takes: the
  *   other branch, which no longer fits the fixed shapes, could make a
  *   runtime refuse the model. The If's outputs keep their names.
+ * In TFLite and OpenVINO IR the same holds for their shape operators (SHAPE
+ * -> STRIDED_SLICE -> PACK, ShapeOf -> Gather -> Concat), which compilers
+ * for fixed shapes refuse (ArmNN has no SHAPE); their If-like ops stay.
  * Graph outputs are not folded, so that the model's interface stays. The
  * nodes left unread are removed, in subgraphs too.
  */
 export const foldShapesAction: ActionDefinition = {
   name: 'fold-shapes',
-  description: 'Replaces values computed from static shapes with constants, and an If whose condition is then known with its branch (ONNX).',
+  description: 'Replaces values computed from static shapes with constants, and (ONNX) an If whose condition is then known with its branch.',
   params: { type: 'object', additionalProperties: false, properties: {} },
   run(model) {
-    if (model.format !== 'onnx') return { changes: 0, summary: 'fold-shapes works on ONNX models' };
+    if (model.format !== 'onnx') {
+      const format = FORMAT_VALUES[model.format];
+      let folded = 0;
+      for (let round = 0; round < MAX_ROUNDS; round++) {
+        let changed = 0;
+        for (const g of model.allGraphs()) changed += foldByStep(g, format.ops, format.sources, format.valuesOf);
+        if (changed === 0) break;
+        folded += changed;
+        for (const g of model.graphs) cleanup(g);
+      }
+      if (folded === 0) return { changes: 0, summary: 'no value computed from static shapes to fold' };
+      for (const g of model.allGraphs()) toposort(g);
+      return { changes: folded, summary: `folded ${folded} value(s) computed from shapes into constants` };
+    }
     const opset = model.opsetVersion('') ?? 1;
     let folded = 0;
     let branches = 0;
@@ -73,8 +92,9 @@ function isDefaultDomain(node: Node): boolean {
  */
 function foldValues(graph: Graph, inferred: StaticShapes): number {
   const foldable = new Map<Value, Tensor>();
+  const fromShapes = reachesShapeOf(ONNX_SHAPE_SOURCES, (v) => valueDType(v));
   for (const [v, elements] of inferred.values) {
-    if (v.graph !== graph || v.removed || v.isGraphOutput) continue;
+    if (v.graph !== graph || v.removed || v.isGraphOutput || !fromShapes(v)) continue;
     const producer = v.producer;
     if (!producer || producer.op === 'Constant') continue;
     const shape = inferred.shapeOf(v);
@@ -82,6 +102,90 @@ function foldValues(graph: Graph, inferred: StaticShapes): number {
     if (!shape || !dtype || shape.reduce((a, b) => a * b, 1) !== elements.length) continue;
     foldable.set(v, Tensor.from(dtype, shape, dtype === 'bool' ? elements.map((x) => (x !== 0 ? 1 : 0)) : elements));
   }
+  return replaceFrontier(graph, foldable);
+}
+
+/** TFLite and OpenVINO IR: the operators each evaluates on shape values, and the evaluator. */
+const FORMAT_VALUES: Readonly<Record<'tflite' | 'openvino', { ops: ReadonlySet<string>; sources: ReadonlySet<string>; valuesOf: (v: Value) => number[] | undefined }>> = {
+  tflite: { ops: TFLITE_SHAPE_VALUE_OPS, sources: new Set(['SHAPE']), valuesOf: tfliteShapeValues },
+  openvino: { ops: OPENVINO_SHAPE_VALUE_OPS, sources: new Set(['ShapeOf']), valuesOf: openvinoShapeValues },
+};
+
+/** The ONNX ops that read a shape. */
+const ONNX_SHAPE_SOURCES: ReadonlySet<string> = new Set(['Shape', 'Size']);
+
+/**
+ * Whether a value is shape arithmetic: computed from a shape (some producer on
+ * its way back is one of `sources`), or from integer constants alone (an
+ * exporter's Mul of two sizes it wrote as constants). What float constants
+ * make (a float16 weight widened by a Cast or Convert) is data, which the
+ * constant-folding rules and keep-fp16-compression decide about, not this
+ * action.
+ */
+function reachesShapeOf(sources: ReadonlySet<string>, dtypeOf: (v: Value) => DType | undefined = (v) => v.dtype ?? v.const?.dtype): (v: Value) => boolean {
+  const known = new Map<Value, 'shape' | 'integers' | 'data'>();
+  const integral = (v: Value): boolean => {
+    const dtype = dtypeOf(v);
+    return dtype !== undefined && (DTYPES[dtype].kind === 'int' || DTYPES[dtype].kind === 'uint' || dtype === 'bool');
+  };
+  const kind = (v: Value, depth: number): 'shape' | 'integers' | 'data' => {
+    const cached = known.get(v);
+    if (cached) return cached;
+    const node = v.producer;
+    let found: 'shape' | 'integers' | 'data' = 'data';
+    if (!node) found = v.const && integral(v) ? 'integers' : 'data';
+    else if (sources.has(node.op)) found = 'shape';
+    else if (depth < 64) {
+      const inputs = node.inputs.filter((x): x is Value => x !== null).map((x) => kind(x, depth + 1));
+      if (inputs.includes('shape')) found = 'shape';
+      else if (integral(v) && inputs.every((k) => k === 'integers')) found = 'integers';
+    }
+    known.set(v, found);
+    return found;
+  };
+  return (v) => kind(v, 0) !== 'data';
+}
+
+/** Values are folded only when small: shapes, not data. */
+const MAX_FOLDED_ELEMENTS = 64;
+
+/**
+ * TFLite and OpenVINO IR, whose files declare every tensor's dtype and shape:
+ * the outputs of the shape-value operators whose values the format's
+ * evaluator works out become constants, the last of each chain (as
+ * foldValues). A value its dtype cannot hold exactly (a size cast to int8, a
+ * fraction in an integer) is left.
+ */
+function foldByStep(graph: Graph, ops: ReadonlySet<string>, sources: ReadonlySet<string>, valuesOf: (v: Value) => number[] | undefined): number {
+  const foldable = new Map<Value, Tensor>();
+  const fromShapes = reachesShapeOf(sources);
+  for (const node of graph.nodes) {
+    if (node.removed || !ops.has(node.op) || node.outputs.length !== 1) continue;
+    const v = node.outputs[0]!;
+    const shape = v.shape;
+    if (v.isGraphOutput || !v.dtype || !shape || !shape.every((d): d is number => typeof d === 'number' && d >= 0)) continue;
+    const count = shape.reduce((a, b) => a * b, 1);
+    if (count > MAX_FOLDED_ELEMENTS || !fromShapes(v)) continue;
+    const elements = valuesOf(v);
+    if (!elements || elements.length !== count || !holds(v.dtype, elements)) continue;
+    foldable.set(v, Tensor.from(v.dtype, shape, elements));
+  }
+  return replaceFrontier(graph, foldable);
+}
+
+/** Whether every element is exactly a value of `dtype`. */
+function holds(dtype: DType, elements: readonly number[]): boolean {
+  if (isFloat(dtype)) return true;
+  if (dtype === 'bool') return elements.every((x) => x === 0 || x === 1);
+  const info = DTYPES[dtype];
+  if (info.kind !== 'int' && info.kind !== 'uint') return false;
+  const bits = Math.min(info.bits, 53);
+  const [lo, hi] = info.kind === 'uint' ? [0, 2 ** bits - 1] : [-(2 ** (bits - 1)), 2 ** (bits - 1) - 1];
+  return elements.every((x) => Number.isInteger(x) && x >= lo && x <= hi);
+}
+
+/** Replaces the foldable values that something not folded reads with constants of the same name; returns how many. */
+function replaceFrontier(graph: Graph, foldable: ReadonlyMap<Value, Tensor>): number {
   let count = 0;
   for (const [v, tensor] of foldable) {
     const readByTheRest = v.uses.some(({ node }) => node.outputs.some((o) => !foldable.has(o)));

@@ -1,4 +1,5 @@
-import type { Graph, Node } from '../../ir/graph';
+import { isFloat } from '../../ir/dtype';
+import type { Graph, Node, Value } from '../../ir/graph';
 import {
   axisIn,
   broadcastStatic,
@@ -68,6 +69,14 @@ function flag(node: Node, name: string): boolean {
   return /^(true|1)$/i.test(text(node, name) ?? '');
 }
 
+/** The operators shapeValueStep evaluates: what fold-shapes may turn into constants. */
+export const SHAPE_VALUE_OPS: ReadonlySet<string> = new Set(['ShapeOf', 'Convert', 'Squeeze', 'Unsqueeze', 'Reshape', 'Concat', 'Gather', 'StridedSlice', 'Slice', 'Add', 'Subtract', 'Multiply', 'Divide']);
+
+/** The values of `v` where they follow from constants and static shapes (shapeValueStep), flattened. */
+export function shapeValuesOf(v: Value): number[] | undefined {
+  return valuesFromShapes(v, shapeValueStep);
+}
+
 /**
  * The integers of input `i`: a Const, or a small integer tensor the graph
  * computes from shapes (shapeValueStep), as IRs of dynamic models compute a
@@ -116,12 +125,16 @@ const shapeValueStep: ShapeValueStep = (p, input) => {
     case 'Divide': {
       const [a, b] = [input(0), input(1)];
       const floor = !/^(false|0)$/i.test((text(p, 'm_pythondiv') ?? 'true').trim());
+      const dtype = p.outputs[0]?.dtype;
+      const float = dtype !== undefined && isFloat(dtype);
       const op = p.op;
       const apply = (x: number, y: number): number | undefined => {
         if (op === 'Add') return x + y;
         if (op === 'Subtract') return x - y;
         if (op === 'Multiply') return x * y;
         if (y === 0) return undefined;
+        // A float Divide (a shape converted to f32) keeps the fraction.
+        if (float) return x / y;
         return floor ? Math.floor(x / y) : Math.trunc(x / y);
       };
       return a && b ? integerArithmetic(a, b, apply) : undefined;

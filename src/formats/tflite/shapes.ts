@@ -1,4 +1,4 @@
-import type { Graph, Node } from '../../ir/graph';
+import type { Graph, Node, Value } from '../../ir/graph';
 import {
   axisIn,
   broadcastStatic,
@@ -57,6 +57,14 @@ function boolAttr(node: Node, name: string): boolean {
 function intsAttr(node: Node, name: string): number[] | undefined {
   const a = node.attr(name);
   return a?.kind === 'ints' ? a.value.map(Number) : undefined;
+}
+
+/** The operators shapeValueStep evaluates: what fold-shapes may turn into constants. */
+export const SHAPE_VALUE_OPS: ReadonlySet<string> = new Set(['SHAPE', 'CAST', 'SQUEEZE', 'EXPAND_DIMS', 'RESHAPE', 'PACK', 'CONCATENATION', 'GATHER', 'STRIDED_SLICE', 'ADD', 'SUB', 'MUL', 'FLOOR_DIV']);
+
+/** The values of `v` where they follow from constants and static shapes (shapeValueStep), flattened. */
+export function shapeValuesOf(v: Value): number[] | undefined {
+  return valuesFromShapes(v, shapeValueStep);
 }
 
 /**

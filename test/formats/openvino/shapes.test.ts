@@ -14,6 +14,7 @@ import { openvinoToOnnx } from '../../../src/verify/openvino-onnx';
 import { seededFloats } from '../../e2e/helpers';
 import { SHARED, tempDir } from '../../helpers/corpus';
 import { newOvModel, ovConst, ovOp, ovParam } from '../../helpers/openvino-build';
+import { openvinoComputedTargets } from '../../helpers/computed-targets';
 
 const work = tempDir('openvino-shapes-');
 const fixShape = findAction('fix-shape')!;
@@ -232,39 +233,8 @@ test('RegionYolo (YOLOv2 flattening, YOLOv3 keeping its shape) and ReorgYolo: th
 });
 
 test('Reshape targets computed from shapes (ShapeOf, Gather, StridedSlice, Multiply, Concat, Unsqueeze), as IRs of dynamic models compute them: the fixed batch follows, as onnxruntime computes', () => {
-  const model = newOvModel('computed-targets');
+  const model = openvinoComputedTargets();
   const g = model.graph;
-  const x = ovParam(g, 'x', [1, 4, 6]);
-  x.shape = [null, 4, 6];
-  const i64 = (name: string, values: number[], shape = [values.length]) => ovConst(g, name, 'int64', shape, values);
-  const open = (rank: number): number[] => Array<number>(rank).fill(-1);
-  const shape = ovOp(g, 'ShapeOf', 'opset3', [x], [[3]], { output_type: 'i64' }, 'shape').output(0);
-  shape.dtype = 'int64';
-  const int = (v: Value): void => {
-    v.dtype = 'int64';
-  };
-  // The batch as a scalar, unsqueezed: Concat([batch], [-1]) flattens each sample.
-  const batch = ovOp(g, 'Gather', 'opset8', [shape, ovConst(g, 'zero', 'int64', [], [0]), ovConst(g, 'axis0', 'int64', [], [0])], [[]], { batch_dims: '0' }, 'batch').output(0);
-  int(batch);
-  const batch1 = ovOp(g, 'Unsqueeze', 'opset1', [batch, i64('unsq_axis', [0])], [[1]], {}, 'batch1').output(0);
-  int(batch1);
-  const flatTarget = ovOp(g, 'Concat', 'opset1', [batch1, i64('rest', [-1])], [[2]], { axis: '0' }, 'flat_target').output(0);
-  int(flatTarget);
-  const flat = ovOp(g, 'Reshape', 'opset1', [x, flatTarget], [open(2)], { special_zero: 'false' }, 'flat');
-  // [batch, 4 x 6] from a StridedSlice of the shape and a Multiply of its two entries.
-  const tail = ovOp(g, 'StridedSlice', 'opset1', [shape, i64('tb', [1]), i64('te', [3]), i64('ts', [1])], [[2]], { begin_mask: '0', end_mask: '0', new_axis_mask: '', shrink_axis_mask: '', ellipsis_mask: '' }, 'tail').output(0);
-  int(tail);
-  const first = ovOp(g, 'Gather', 'opset8', [tail, i64('i0', [0]), ovConst(g, 'axis1', 'int64', [], [0])], [[1]], { batch_dims: '0' }, 'first').output(0);
-  const second = ovOp(g, 'Gather', 'opset8', [tail, i64('i1', [1]), ovConst(g, 'axis2', 'int64', [], [0])], [[1]], { batch_dims: '0' }, 'second').output(0);
-  int(first);
-  int(second);
-  const prod = ovOp(g, 'Multiply', 'opset1', [first, second], [[1]], { auto_broadcast: 'numpy' }, 'prod').output(0);
-  int(prod);
-  const prodTarget = ovOp(g, 'Concat', 'opset1', [batch1, prod], [[2]], { axis: '0' }, 'prod_target').output(0);
-  int(prodTarget);
-  const byProduct = ovOp(g, 'Reshape', 'opset1', [x, prodTarget], [open(2)], { special_zero: 'false' }, 'by_product');
-  for (const n of [flat, byProduct]) n.outputs.forEach((v) => (v.shape = v.shape!.map((d) => (d === -1 ? null : d))));
-  g.outputs = [flat.output(0), byProduct.output(0)];
 
   expect(fixShape.run(model, { batch: 2 }).summary).toMatch(/^fixed 1 dimension\(s\); \d+ tensor shape\(s\) follow$/);
   const ours = g.outputs.map((v) => v.shape);

@@ -24,6 +24,7 @@ import { verifyModels } from '../../../src/verify/models';
 import { seededFloats } from '../../e2e/helpers';
 import { NPM_CORPUS, ROOT, SHARED, tempDir } from '../../helpers/corpus';
 import { flatcJson } from '../../helpers/tflite-flatc';
+import { tfliteComputedTargets } from '../../helpers/computed-targets';
 
 const work = tempDir('tflite-shapes-');
 const fixShape = findAction('fix-shape')!;
@@ -422,45 +423,7 @@ test('GATHER, TILE, BROADCAST_TO, SELECT_V2, TOPK_V2, REVERSE_V2, CUMSUM, EMBEDD
 });
 
 test('a RESHAPE to a target computed from SHAPE (STRIDED_SLICE, PACK, GATHER, MUL, CONCATENATION), as converters write a reshape to the batch: the fixed batch follows', () => {
-  const g = new Graph('main');
-  const ints = (name: string, shape: number[], values: number[]): Value => g.addConstant(name, Tensor.from('int32', shape, values));
-  const int = (name: string, shape: (number | null)[]): Value => g.addValue(name, { dtype: 'int32', shape });
-  const x = g.addValue('x', { dtype: 'float32', shape: [null, 4, 6] });
-  const shape = int('shape', [3]);
-  const batch = int('batch', []);
-  const target = int('target', [2]);
-  const flat = g.addValue('flat', { dtype: 'float32', shape: [null, null] });
-  const strided = (name: string, begin: number, end: number, shrink: number, out: Value): void => {
-    g.addNode({
-      op: 'STRIDED_SLICE',
-      name,
-      inputs: [shape, ints(`${name}_begin`, [1], [begin]), ints(`${name}_end`, [1], [end]), ints(`${name}_strides`, [1], [1])],
-      outputs: [out],
-      attrs: { begin_mask: attr.int(0), end_mask: attr.int(0), ellipsis_mask: attr.int(0), new_axis_mask: attr.int(0), shrink_axis_mask: attr.int(shrink), offset: attr.bool(false) },
-    });
-  };
-  g.addNode({ op: 'SHAPE', name: 'shape', inputs: [x], outputs: [shape], attrs: { out_type: attr.int(2) } });
-  strided('batch', 0, 1, 1, batch);
-  g.addNode({ op: 'PACK', name: 'pack', inputs: [batch, ints('minus_one', [], [-1])], outputs: [target], attrs: { values_count: attr.int(2), axis: attr.int(0) } });
-  g.addNode({ op: 'RESHAPE', name: 'flatten', inputs: [x, target], outputs: [flat] });
-  // [batch, 4 x 6] as a MUL of the two other sizes, CONCATENATION'd after the batch.
-  const tail = int('tail', [2]);
-  const first = int('first', [1]);
-  const second = int('second', [1]);
-  const prod = int('prod', [1]);
-  const batch1 = int('batch1', [1]);
-  const target2 = int('target2', [2]);
-  const flat2 = g.addValue('flat2', { dtype: 'float32', shape: [null, null] });
-  strided('tail', 1, 3, 0, tail);
-  g.addNode({ op: 'GATHER', name: 'first', inputs: [tail, ints('i0', [1], [0])], outputs: [first], attrs: { axis: attr.int(0), batch_dims: attr.int(0) } });
-  g.addNode({ op: 'GATHER', name: 'second', inputs: [tail, ints('i1', [1], [1])], outputs: [second], attrs: { axis: attr.int(0), batch_dims: attr.int(0) } });
-  g.addNode({ op: 'MUL', name: 'prod', inputs: [first, second], outputs: [prod], attrs: act('NONE') });
-  strided('batch1', 0, 1, 0, batch1);
-  g.addNode({ op: 'CONCATENATION', name: 'target2', inputs: [batch1, prod], outputs: [target2], attrs: { axis: attr.int(0), ...act('NONE') } });
-  g.addNode({ op: 'RESHAPE', name: 'flatten2', inputs: [x, target2], outputs: [flat2] });
-  g.inputs = [x];
-  g.outputs = [flat, flat2, target, target2];
-  const model = new Model('tflite', g);
+  const { model, flat, flat2 } = tfliteComputedTargets();
   fixShape.run(model, { batch: 2 });
   expect([flat.shape, flat2.shape]).toEqual([[2, 24], [2, 24]]);
 
