@@ -82,7 +82,7 @@ export const SHAPE_FUNCTIONS: readonly FunctionSpec[] = [
   },
   {
     name: 'dtype',
-    doc: 'element type name ("float32"); of a node, its first output\'s (a Cast\'s target); none if unknown',
+    doc: 'element type name ("float32"); of a node, its first output\'s (a Cast\'s target: ask in let or where, as the replacement takes the outputs over); none if unknown',
     category: 'shape',
     params: [p('t', [...SHAPED, 'node'])],
     result: 'dtype',
