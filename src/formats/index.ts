@@ -12,7 +12,7 @@ export { describeFsError } from './fs-errors';
 
 /**
  * A codec's adapter that loads the codec on first use. Each codec brings its
- * own parser (flatbuffers and the TFLite schema, fast-xml-parser):
+ * own parser (flatbuffers and the TFLite schema, the IR's XML reader):
  * a run on one model needs one of them, and loading all three was a good part
  * of the CLI's start. `id` and `extensions` are the codec's own (a test checks).
  */
