@@ -1,4 +1,4 @@
-import { GraphCopier } from '../ir/copy';
+import { GraphCopier, spliceBody } from '../ir/copy';
 import type { Graph, Node, Value } from '../ir/graph';
 import { cleanup, toposort } from '../ir/passes';
 import { Tensor } from '../ir/tensor';
@@ -221,20 +221,5 @@ function inlineBranch(graph: Graph, node: Node, branch: Graph): void {
     for (const n of g.nodes) for (const v of n.inputs) if (v && !inside.has(v.graph)) copier.mapValue(v, v);
     for (const v of g.outputs) if (!inside.has(v.graph)) copier.mapValue(v, v);
   }
-  const outputs = node.outputs;
-  const byBranch = new Set<number>();
-  branch.outputs.forEach((formal, k) => {
-    const actual = outputs[k];
-    if (actual && formal.graph === branch && formal.producer && branch.outputs.indexOf(formal) === k) {
-      copier.mapValue(formal, actual);
-      byBranch.add(k);
-    }
-  });
-  graph.removeNode(node);
-  copier.nodes(branch, graph);
-  branch.outputs.forEach((formal, k) => {
-    const actual = outputs[k];
-    if (!actual || byBranch.has(k)) return;
-    graph.addNode({ op: 'Identity', domain: '', name: graph.uniqueName(`${node.name || 'If'}/${actual.name}`), inputs: [copier.value(formal)], outputs: [actual], attrs: new Map() });
-  });
+  spliceBody(graph, node, branch, copier, (output) => `${node.name || 'If'}/${output.name}`);
 }

@@ -1,6 +1,6 @@
 import { ActionError } from '../errors';
 import type { Attr } from '../ir/attr';
-import { GraphCopier } from '../ir/copy';
+import { GraphCopier, spliceBody } from '../ir/copy';
 import type { Graph, Node } from '../ir/graph';
 import { functionLabel, type Model, type ModelFunction } from '../ir/model';
 import { sourcelessValues, toposort } from '../ir/passes';
@@ -134,21 +134,5 @@ function inlineCall(model: Model, graph: Graph, call: Node, f: ModelFunction): v
   copier.mapGraph(body, graph);
   body.inputs.forEach((formal, i) => copier.mapValue(formal, call.inputs[i] ?? null));
   // The node that makes a formal output makes the call's output, so that its name and readers stay.
-  const outputs = call.outputs;
-  const passed = new Set(body.inputs);
-  const byBody = new Set<number>();
-  body.outputs.forEach((formal, k) => {
-    const actual = outputs[k];
-    if (actual && formal.producer && !passed.has(formal) && body.outputs.indexOf(formal) === k) {
-      copier.mapValue(formal, actual);
-      byBody.add(k);
-    }
-  });
-  graph.removeNode(call);
-  copier.nodes(body, graph);
-  body.outputs.forEach((formal, k) => {
-    const actual = outputs[k];
-    if (!actual || byBody.has(k)) return;
-    graph.addNode({ op: 'Identity', domain: '', name: graph.uniqueName(`${prefix}${actual.name}`), inputs: [copier.value(formal)], outputs: [actual], attrs: new Map() });
-  });
+  spliceBody(graph, call, body, copier, (output) => `${prefix}${output.name}`);
 }

@@ -85,3 +85,31 @@ export class GraphCopier {
     return target;
   }
 }
+
+/**
+ * Puts the nodes of `body` (an ONNX function's body, an If branch) in `graph`
+ * in place of `node`, copied by `copier` (which maps `body` to `graph` and
+ * whatever the body reads from outside it). `node`'s outputs keep their names
+ * and readers: the node that makes a body output makes the output instead,
+ * and an output the body passes through (an input, a value from outside, a
+ * constant, one value returned twice) comes out of an Identity named by
+ * `identityName`.
+ */
+export function spliceBody(graph: Graph, node: Node, body: Graph, copier: GraphCopier, identityName: (output: Value) => string): void {
+  const outputs = node.outputs;
+  const byBody = new Set<number>();
+  body.outputs.forEach((formal, k) => {
+    const actual = outputs[k];
+    if (actual && formal.graph === body && formal.producer && body.outputs.indexOf(formal) === k) {
+      copier.mapValue(formal, actual);
+      byBody.add(k);
+    }
+  });
+  graph.removeNode(node);
+  copier.nodes(body, graph);
+  body.outputs.forEach((formal, k) => {
+    const actual = outputs[k];
+    if (!actual || byBody.has(k)) return;
+    graph.addNode({ op: 'Identity', domain: '', name: graph.uniqueName(identityName(actual)), inputs: [copier.value(formal)], outputs: [actual], attrs: new Map() });
+  });
+}

@@ -18,6 +18,7 @@ import { openvinoComputedTargets, tfliteComputedTargets } from '../helpers/compu
 import { loadBundle, PACKS_DIR } from '../../src/recipe/bundle';
 import { applyBundle } from '../../src/recipe/run';
 import { corpusOnnxModels, tempDir } from '../helpers/corpus';
+import { reluOrNegIf } from '../helpers/if-text';
 import { NESTED_FUNCTIONS_TEXT } from '../helpers/onnx-functions';
 import { writeOneLayerIr } from '../helpers/openvino-build';
 
@@ -486,17 +487,7 @@ describe('fold-shapes', () => {
   c8: n8: uint8[] = Cast(n) {to: 2}
   a: y8: uint8[] = Add(n8, n8)
   cb: b: bool[] = Cast(n) {to: 9}
-  i: y: float32[1, 300] = If(b) {
-    then_branch:
-      graph then
-        r: t: float32[1, 300] = Relu(x)
-        out t
-    else_branch:
-      graph else
-        ng: u: float32[1, 300] = Neg(x)
-        out u
-  }
-  out y
+${reluOrNegIf('b', '[1, 300]')}  out y
   out y8
 `;
     const m = onnx(text);

@@ -13,6 +13,7 @@ import { verifyModels } from '../../src/verify/models';
 import type { Model } from '../../src/ir/model';
 import { seededFloats } from '../e2e/helpers';
 import { runCli } from '../helpers/cli';
+import { reluOrNegIf } from '../helpers/if-text';
 import { newOvModel, ovConst, ovOp, ovParam } from '../helpers/openvino-build';
 import { NPM_CORPUS, ONNX_TESTDATA, ROOT, SHARED, tempDir } from '../helpers/corpus';
 
@@ -125,17 +126,7 @@ graph main
   in sr: int64[]
   const k: int64[] = [16000]
   e: is16k: bool[] = Equal(sr, k)
-  i: y: float32[1, 4] = If(is16k) {
-    then_branch:
-      graph then
-        r: t: float32[1, 4] = Relu(x)
-        out t
-    else_branch:
-      graph else
-        n: u: float32[1, 4] = Neg(x)
-        out u
-  }
-  out y
+${reluOrNegIf('is16k', '[1, 4]')}  out y
 `);
     const original = path.join(dir, 'if-sr.onnx');
     writeModel(model, original);
