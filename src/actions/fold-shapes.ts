@@ -99,8 +99,8 @@ function foldValues(graph: Graph, inferred: StaticShapes): number {
     if (!producer || producer.op === 'Constant') continue;
     const shape = inferred.shapeOf(v);
     const dtype = valueDType(v);
-    if (!shape || !dtype || shape.reduce((a, b) => a * b, 1) !== elements.length) continue;
-    foldable.set(v, Tensor.from(dtype, shape, dtype === 'bool' ? elements.map((x) => (x !== 0 ? 1 : 0)) : elements));
+    if (!shape || !dtype || shape.reduce((a, b) => a * b, 1) !== elements.length || !holds(dtype, elements)) continue;
+    foldable.set(v, Tensor.from(dtype, shape, elements));
   }
   return replaceFrontier(graph, foldable);
 }
