@@ -99,6 +99,8 @@ export interface VerifyReport {
    * instead of what follows them (the model outputs after them are not checked).
    */
   cut?: { layers: { name: string; op: string; reason: string }[]; comparedAt: string[]; outputsNotChecked: string[] };
+  /** What the runtime used is known to get wrong in these models (LiteRT.js and computed RESHAPE targets). */
+  cautions?: string[];
   /** Runtimes tried before `runtime` and why they could not run the models. */
   fallbacks: { runtime: RuntimeName; error: string }[];
   ok: boolean;
@@ -175,7 +177,9 @@ export function verifyModels(beforeFile: string, afterFile: string, options: Ver
       fs.rmSync(dir, { recursive: true, force: true });
     }
   }
-  return { format, ...runAndCompare(runtimes, beforeFile, afterFile, beforeFile, afterFile, inputs, { runs, seed, rtol, atol, timeoutMs: options.timeoutMs }) };
+  const report = runAndCompare(runtimes, beforeFile, afterFile, beforeFile, afterFile, inputs, { runs, seed, rtol, atol, timeoutMs: options.timeoutMs });
+  const cautions = report.runtime === 'litert' ? litertCautions(before, after) : [];
+  return { format, ...report, ...(cautions.length ? { cautions } : {}) };
 }
 
 /** Runs both model files on the same seeded inputs in the first runtime that runs both, and compares their outputs. */
@@ -360,6 +364,23 @@ function inputsToFeed(before: Graph, afterModel: Model, options: VerifyOptions):
     const range = options.ranges?.[v.name] ?? defaultRange(dtype, options.floatRange);
     return { name: v.name, dtype, shape, range: [range[0], range[1]], openDims };
   });
+}
+
+/**
+ * What LiteRT.js is known to get wrong in these models: the output of a
+ * RESHAPE whose target the model computes while running comes back
+ * unwritten (zeros), so an output that differs through one may be that.
+ */
+function litertCautions(before: Model, after: Model): string[] {
+  const computed = (m: Model): string[] =>
+    [...m.allGraphs()].flatMap((g) => g.nodes.filter((n) => n.op === 'RESHAPE' && n.domain === '' && n.input(1) && !n.input(1)!.const).map((n) => `'${n.outputs[0]?.name ?? n.name}'`));
+  const out: string[] = [];
+  for (const [which, m] of [['the original', before], ['the rewritten model', after]] as const) {
+    const names = computed(m);
+    if (names.length === 0) continue;
+    out.push(`${which} computes the target of the RESHAPE to ${names.slice(0, 3).join(', ')}${names.length > 3 ? ` (and ${names.length - 3} more)` : ''} while running, and LiteRT.js hands such a RESHAPE's output back as zeros: an output that differs through one may be that, not the rewrite`);
+  }
+  return out;
 }
 
 /**

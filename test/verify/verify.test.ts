@@ -14,6 +14,9 @@ import type { Model } from '../../src/ir/model';
 import { seededFloats } from '../e2e/helpers';
 import { runCli } from '../helpers/cli';
 import { reluOrNegIf } from '../helpers/if-text';
+import { tfliteComputedTargets } from '../helpers/computed-targets';
+import { findAction } from '../../src/rewrite/actions';
+import '../../src/actions';
 import { newOvModel, ovConst, ovOp, ovParam } from '../helpers/openvino-build';
 import { NPM_CORPUS, ONNX_TESTDATA, ROOT, SHARED, tempDir } from '../helpers/corpus';
 
@@ -206,6 +209,27 @@ describe('verifyModels on TFLite', () => {
     // Quantized data: int8 inputs over their whole range.
     expect(report.inputs[0]).toMatchObject({ dtype: 'int8', range: [-128, 128] });
     expect(report.ok).toBe(true);
+  });
+});
+
+describe('verifyModels on TFLite: what LiteRT.js gets wrong is said', () => {
+  test('RESHAPEs with computed targets: LiteRT.js hands their outputs back as zeros, and the report says so beside the difference', async () => {
+    const { model } = tfliteComputedTargets(false);
+    findAction('fix-shape')!.run(model, { batch: 2 });
+    const original = path.join(dir, 'computed-targets.tflite');
+    writeModel(model, original);
+    findAction('fold-shapes')!.run(model, {});
+    const folded = path.join(dir, 'computed-targets.folded.tflite');
+    writeModel(model, folded);
+    const report = verifyModels(original, folded, { runs: 1 });
+    expect(report.runtime).toBe('litert');
+    expect(report.cautions).toEqual([
+      "the original computes the target of the RESHAPE to 'flat', 'flat2' while running, and LiteRT.js hands such a RESHAPE's output back as zeros: an output that differs through one may be that, not the rewrite",
+    ]);
+    // The folded model is the one LiteRT.js runs right (the actions test checks its bytes): any output that differs is zeros before.
+    for (const o of report.outputs.filter((x) => !x.ok)) expect(o.worst?.before).toBe(0);
+    expect((await runCli('verify', original, folded, '--runs', '1')).stdout).toContain("note: the original computes the target of the RESHAPE to 'flat', 'flat2' while running");
+    expect(verifyModels(folded, folded, { runs: 1 }).cautions).toBeUndefined();
   });
 });
 
