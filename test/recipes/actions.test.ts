@@ -552,6 +552,40 @@ ${reluOrNegIf('b', '[1, 300]')}  out y
     expect([...m.graph.findValue('target')!.const!.toFloat64()]).toEqual([-1, 6]);
   });
 
+  test('Min, Mod, Abs and Range of shape values fold too (a length capped, a remainder cut off, indices); onnxruntime agrees', async () => {
+    const text = `graph main
+  in x: float32[1, 300]
+  const one: int64[] = [1]
+  const cap: int64[] = [256]
+  const seven: int64[] = [7]
+  const zero: int64[] = [0]
+  const step: int64[] = [64]
+  const axis0: int64[1] = [0]
+  const axis1: int64[1] = [1]
+  const start: int64[1] = [0]
+  s: sh: int64[2] = Shape(x)
+  g: len: int64[] = Gather(sh, one)
+  mn: capped: int64[] = Min(len, cap)
+  rg: idx: int64[4] = Range(zero, capped, step)
+  gx: y: float32[1, 4] = Gather(x, idx) {axis: 1}
+  md: rem: int64[] = Mod(len, seven)
+  ng: neg: int64[] = Neg(rem)
+  ab: back: int64[] = Abs(neg)
+  sb: keep: int64[] = Sub(len, back)
+  u: keep1: int64[1] = Unsqueeze(keep, axis0)
+  sl: z: float32[1, 294] = Slice(x, start, keep1, axis1)
+  out y
+  out z
+`;
+    const m = onnx(text);
+    expect(fold.run(m, {}).changes).toBe(2);
+    expect(m.graph.nodes.map((n) => n.op).sort()).toEqual(['Gather', 'Slice']);
+    expect([...m.graph.findValue('idx')!.const!.toFloat64()]).toEqual([0, 64, 128, 192]);
+    expect([...m.graph.findValue('keep1')!.const!.toFloat64()]).toEqual([294]);
+    const cmp = compareOutputs(await onnxBackend.run(onnx(text), m, randomInputs(m.graph, spec), work), { ...spec, tolerance: 0, rtol: 0 });
+    expect(cmp.problem).toBeUndefined();
+  });
+
   test('a model whose shapes stay open is left alone', () => {
     const m = onnx(`graph main
   in x: float32[N, 3]

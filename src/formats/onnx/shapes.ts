@@ -396,7 +396,40 @@ const COMPARISONS: Readonly<Record<string, (x: number, y: number) => boolean>> =
   Or: (x, y) => x !== 0 || y !== 0,
 };
 
+/** Min, Max (any number of operands), Abs and Mod of shape values: a size clamped, a remainder for padding. */
+const integerMathValue: ValueRule = (node, _inputs, at) => {
+  if (!exact(node, at)) return undefined;
+  const operands = node.inputs.map((_, i) => at.ints(node, i));
+  if (node.op === 'Abs') return { value: operands[0]!.map((x) => Math.abs(x)) };
+  const n = Math.max(...operands.map((o) => o.length));
+  if (operands.some((o) => o.length !== n && o.length !== 1)) return undefined;
+  const element = (o: number[], i: number): number => o[o.length === 1 ? 0 : i]!;
+  const apply = (xs: number[]): number => {
+    if (node.op === 'Min') return Math.min(...xs);
+    if (node.op === 'Max') return Math.max(...xs);
+    const [x, y] = xs as [number, number];
+    if (y === 0) throw new Error('Mod by zero');
+    // fmod 0 (integers): the sign of the divisor, as Python; fmod 1: of the dividend, as C.
+    return int(node, 'fmod', 0) ? x % y : x - y * Math.floor(x / y);
+  };
+  return { value: Array.from({ length: n }, (_, i) => apply(operands.map((o) => element(o, i)))) };
+};
+
+/** Range of shape values (start, limit, delta): max(ceil((limit - start) / delta), 0) numbers. */
+const rangeValue: ValueRule = (node, _inputs, at) => {
+  if (!exact(node, at)) return undefined;
+  const [start, limit, delta] = [0, 1, 2].map((i) => at.ints(node, i)[0]);
+  if (start === undefined || limit === undefined || !delta) return undefined;
+  const count = Math.max(Math.ceil((limit - start) / delta), 0);
+  return count > 64 ? undefined : { value: Array.from({ length: count }, (_, k) => start + k * delta), shape: [count] };
+};
+
 const VALUE_RULES: Readonly<Record<string, ValueRule>> = {
+  Min: integerMathValue,
+  Max: integerMathValue,
+  Abs: integerMathValue,
+  Mod: integerMathValue,
+  Range: rangeValue,
   Equal: comparisonValue,
   Greater: comparisonValue,
   GreaterOrEqual: comparisonValue,
