@@ -369,7 +369,8 @@ function inputsToFeed(before: Graph, afterModel: Model, options: VerifyOptions):
 /**
  * What LiteRT.js is known to get wrong in these models: the output of a
  * RESHAPE whose target the model computes while running comes back
- * unwritten (zeros), so an output that differs through one may be that.
+ * unwritten (zeros, or whatever its memory held), so an output that differs
+ * through one may be that.
  */
 function litertCautions(before: Model, after: Model): string[] {
   const computed = (m: Model): string[] =>
@@ -378,7 +379,7 @@ function litertCautions(before: Model, after: Model): string[] {
   for (const [which, m] of [['the original', before], ['the rewritten model', after]] as const) {
     const names = computed(m);
     if (names.length === 0) continue;
-    out.push(`${which} computes the target of the RESHAPE to ${names.slice(0, 3).join(', ')}${names.length > 3 ? ` (and ${names.length - 3} more)` : ''} while running, and LiteRT.js hands such a RESHAPE's output back as zeros: an output that differs through one may be that, not the rewrite`);
+    out.push(`${which} computes the target of the RESHAPE to ${names.slice(0, 3).join(', ')}${names.length > 3 ? ` (and ${names.length - 3} more)` : ''} while running, and LiteRT.js hands such a RESHAPE's output back unwritten (zeros, or what its memory held): an output that differs through one may be that, not the rewrite`);
   }
   return out;
 }

@@ -508,7 +508,7 @@ ${reluOrNegIf('b', '[1, 300]')}  out y
     const after = path.join(work, 'targets.folded.tflite');
     writeModel(model, after);
     const x = { dtype: 'float32' as const, shape: [2, 4, 6], data: new Uint8Array(new Float32Array(48).map((_, i) => Math.sin(i)).buffer) };
-    // LiteRT.js hands the outputs of RESHAPEs with computed targets back as zeros (the shapes test says more),
+    // LiteRT.js hands the outputs of RESHAPEs with computed targets back unwritten (the shapes test says more),
     // so the model before is no oracle here; a reshape is: both outputs are x's bytes, [2, 24].
     const [b] = runLiteRt([{ model: after, inputs: [x] }]);
     expect(b!.error).toBeUndefined();
