@@ -2,6 +2,7 @@ import { ActionError } from '../errors';
 import { isFloat, type DType } from '../ir/dtype';
 import type { Value } from '../ir/graph';
 import { Tensor } from '../ir/tensor';
+import { dropSignatureInput } from '../formats/tflite/native';
 import type { ActionDefinition } from '../rewrite/actions';
 
 /**
@@ -29,8 +30,8 @@ export class FreezeInputsError extends ActionError {}
  * Parameters:
  * - `values: {sr: 16000, scale: [0.5, 0.5]}`: each input's value, a number
  *   (or bool) or a nested list. The constant takes the input's dtype and its
- *   declared shape when that is fixed (a single number for a `[1]` input is
- *   fine), else the list's shape, which must fit the declared one.
+ *   declared shape when that is fixed (a single number fills it), else the
+ *   list's shape, which must fit the declared one.
  * The input leaves the model's interface; its name now names the constant.
  */
 export const freezeInputsAction: ActionDefinition = {
@@ -55,11 +56,14 @@ export const freezeInputsAction: ActionDefinition = {
         throw new FreezeInputsError(`freeze-inputs: the model has no input '${name}' (inputs: ${names.join(', ') || 'none'})`);
       }
       const tensor = frozenTensor(input, raw);
+      const position = graph.inputs.indexOf(input);
       recorded[name] = { dtype: tensor.dtype, shape: [...tensor.shape], values: nested(raw, name).elements };
       graph.renameValue(input, graph.uniqueName(`${name}/frozen`));
       const constant = graph.addConstant(name, tensor);
       input.replaceAllUsesWith(constant);
       graph.inputs = graph.inputs.filter((v) => v !== input);
+      // A TFLite signature names its subgraph's inputs: the frozen one leaves it.
+      if (model.format === 'tflite') dropSignatureInput(model, graph, input, position);
       graph.removeValue(input);
       frozen.push(`${name} = ${describe(raw)}`);
     }
@@ -85,12 +89,19 @@ function frozenTensor(input: Value, raw: unknown): Tensor {
   if (declared) {
     const fixed = declared.every((d) => typeof d === 'number');
     const count = (s: readonly unknown[]): number => s.reduce<number>((a, d) => a * (typeof d === 'number' ? d : 1), 1);
-    if (fixed && count(declared) === elements.length) target = declared as number[];
+    if (fixed && (count(declared) === elements.length || shape.length === 0)) target = declared as number[];
     else if (declared.length !== shape.length || declared.some((d, i) => typeof d === 'number' && d !== shape[i])) {
       throw new FreezeInputsError(`freeze-inputs: ${where} has the shape [${shape.join(', ')}], the input is declared [${declared.map((d) => d ?? '?').join(', ')}]`);
     }
   }
-  return Tensor.from(dtype, target, elements.map((x) => (typeof x === 'boolean' ? (x ? 1 : 0) : x)));
+  return Tensor.from(dtype, target, filled(elements, target));
+}
+
+/** The elements as numbers, one repeated over the whole shape when it is one (a single number fills an input). */
+export function filled(elements: readonly (number | boolean)[], shape: readonly number[]): number[] {
+  const numbers = elements.map((x) => (typeof x === 'boolean' ? (x ? 1 : 0) : x));
+  const count = shape.reduce((a, b) => a * b, 1);
+  return numbers.length === 1 && count !== 1 ? new Array<number>(count).fill(numbers[0]!) : numbers;
 }
 
 /** The shape and row-major elements of a number, a bool or a rectangular nested list of them. */

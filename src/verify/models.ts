@@ -7,7 +7,7 @@ import { DTYPES, type DType } from '../ir/dtype';
 import type { Graph, Node, Value } from '../ir/graph';
 import type { FormatId, Model } from '../ir/model';
 import { BytesData, Tensor } from '../ir/tensor';
-import { FROZEN_INPUTS_METADATA_KEY, frozenInputsOf, type FrozenInput } from '../actions/freeze-inputs';
+import { FROZEN_INPUTS_METADATA_KEY, filled, frozenInputsOf, type FrozenInput } from '../actions/freeze-inputs';
 import { runArmnn } from './armnn';
 import { diffElements } from './compare';
 import { verifyTempFolder, type HostTensor, type RuntimeJob, type RuntimeResult } from './jobs';
@@ -399,7 +399,7 @@ function frozenAs(v: Value, after: Model): FrozenInput | undefined {
 
 /** The bytes of a frozen input's values. */
 function frozenBytes(i: VerifiedInput): Uint8Array {
-  return Tensor.from(i.dtype, i.shape, i.frozen!.map((x) => (typeof x === 'boolean' ? (x ? 1 : 0) : x))).data.bytes();
+  return Tensor.from(i.dtype, i.shape, filled(i.frozen!, i.shape)).data.bytes();
 }
 
 function inputShape(before: Value, after: Value, options: VerifyOptions): { shape: number[]; openDims: number[] } {

@@ -17,7 +17,9 @@ import { runLiteRt } from '../../src/verify/litert';
 import { openvinoComputedTargets, tfliteComputedTargets } from '../helpers/computed-targets';
 import { loadBundle, PACKS_DIR } from '../../src/recipe/bundle';
 import { applyBundle } from '../../src/recipe/run';
-import { corpusOnnxModels, tempDir } from '../helpers/corpus';
+import { corpusOnnxModels, corpusTfliteModels, tempDir } from '../helpers/corpus';
+import { flatcJson } from '../helpers/tflite-flatc';
+import { verifyModels } from '../../src/verify/models';
 import { reluOrNegIf } from '../helpers/if-text';
 import { NESTED_FUNCTIONS_TEXT } from '../helpers/onnx-functions';
 import { writeOneLayerIr } from '../helpers/openvino-build';
@@ -625,6 +627,20 @@ describe('freeze-inputs', () => {
     freeze.run(one, { values: { s: 2 } });
     expect([...one.graph.findValue('s')!.const!.shape]).toEqual([1, 1]);
   });
+  test("a TFLite model's signature lets go of the frozen input (it would name a tensor that is no input); the model writes, and verify feeds the original the value", async () => {
+    const file = corpusTfliteModels().find((f) => f.endsWith('weather_v0.1.tflite'))!;
+    const m = await readModel(file);
+    const input = m.graph.inputs[0]!.name;
+    freeze.run(m, { values: { [input]: 0.25 } });
+    expect([...m.graph.findValue(input)!.const!.shape]).toEqual([1, 22, 96]);
+    const out = writeAndName(m, 'weather.frozen.tflite');
+    const signature = (JSON.parse(flatcJson(out, work)) as { signature_defs: { inputs?: unknown[]; outputs: unknown[] }[] }).signature_defs[0]!;
+    expect([signature.inputs ?? [], signature.outputs.length]).toEqual([[], 1]);
+    const report = verifyModels(file, out, { runs: 1 });
+    expect(report.inputs.map((i) => [i.name, i.frozen])).toEqual([[input, [0.25]]]);
+    expect(report.ok).toBe(true);
+  });
+
   test.each([
     [{ values: { nope: 1 } }, "freeze-inputs: the model has no input 'nope' (inputs: x, k, flag, v)"],
     [{ values: { k: [1, 2] } }, "freeze-inputs: the value of input 'k' has the shape [2], the input is declared [3]"],

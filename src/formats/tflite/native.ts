@@ -156,3 +156,20 @@ export function tfliteQuantization(value: Value): TfliteQuantization | undefined
 export function tfliteUnknownFields(model: Model): readonly UnknownField[] {
   return modelNative(model)?.unknownFields ?? [];
 }
+
+/**
+ * A graph input that is no longer one (freeze-inputs made it a constant)
+ * leaves the signatures of its subgraph: the entry naming it goes, and the
+ * entries that follow later inputs by position move up with them.
+ */
+export function dropSignatureInput(m: Model, graph: Graph, input: Value, position: number): void {
+  const native = modelNative(m);
+  const gi = m.graphs.indexOf(graph);
+  if (!native || gi < 0) return;
+  for (const s of native.signatures) {
+    if (s.table.subgraph_index !== gi) continue;
+    s.inputs = s.inputs
+      .filter((t) => t.value !== input && t.position !== position)
+      .map((t) => (t.position !== undefined && t.position > position ? { ...t, position: t.position - 1 } : t));
+  }
+}
