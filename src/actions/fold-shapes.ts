@@ -1,11 +1,11 @@
 import { GraphCopier, spliceBody } from '../ir/copy';
 import type { Graph, Node, Value } from '../ir/graph';
-import { cleanup, toposort } from '../ir/passes';
+import { cleanup, replaceWithConstant, toposort } from '../ir/passes';
 import { Tensor } from '../ir/tensor';
 import { inferStaticShapes, valueDType, type StaticShapes } from '../formats/onnx/shapes';
 import { SHAPE_VALUE_OPS as OPENVINO_SHAPE_VALUE_OPS, shapeValuesOf as openvinoShapeValues } from '../formats/openvino/shapes';
 import { SHAPE_VALUE_OPS as TFLITE_SHAPE_VALUE_OPS, shapeValuesOf as tfliteShapeValues } from '../formats/tflite/shapes';
-import { DTYPES, isFloat, type DType } from '../ir/dtype';
+import { holdsExactly, isInteger, type DType } from '../ir/dtype';
 import type { ActionDefinition } from '../rewrite/actions';
 
 /** Folding one If can make another's condition known: a few rounds reach the end of any real chain. */
@@ -99,10 +99,10 @@ function foldValues(graph: Graph, inferred: StaticShapes): number {
     if (!producer || producer.op === 'Constant') continue;
     const shape = inferred.shapeOf(v);
     const dtype = valueDType(v);
-    if (!shape || !dtype || shape.reduce((a, b) => a * b, 1) !== elements.length || !holds(dtype, elements)) continue;
+    if (!shape || !dtype || shape.reduce((a, b) => a * b, 1) !== elements.length || !holdsExactly(dtype, elements)) continue;
     foldable.set(v, Tensor.from(dtype, shape, elements));
   }
-  return replaceFrontier(graph, foldable);
+  return replaceFrontier(foldable);
 }
 
 /** TFLite and OpenVINO IR: the operators each evaluates on shape values, and the evaluator. */
@@ -126,7 +126,7 @@ function reachesShapeOf(sources: ReadonlySet<string>, dtypeOf: (v: Value) => DTy
   const known = new Map<Value, 'shape' | 'integers' | 'data'>();
   const integral = (v: Value): boolean => {
     const dtype = dtypeOf(v);
-    return dtype !== undefined && (DTYPES[dtype].kind === 'int' || DTYPES[dtype].kind === 'uint' || dtype === 'bool');
+    return dtype !== undefined && (isInteger(dtype) || dtype === 'bool');
   };
   const kind = (v: Value, depth: number): 'shape' | 'integers' | 'data' => {
     const cached = known.get(v);
@@ -167,33 +167,19 @@ function foldByStep(graph: Graph, ops: ReadonlySet<string>, sources: ReadonlySet
     const count = shape.reduce((a, b) => a * b, 1);
     if (count > MAX_FOLDED_ELEMENTS || !fromShapes(v)) continue;
     const elements = valuesOf(v);
-    if (!elements || elements.length !== count || !holds(v.dtype, elements)) continue;
+    if (!elements || elements.length !== count || !holdsExactly(v.dtype, elements)) continue;
     foldable.set(v, Tensor.from(v.dtype, shape, elements));
   }
-  return replaceFrontier(graph, foldable);
-}
-
-/** Whether every element is exactly a value of `dtype`. */
-function holds(dtype: DType, elements: readonly number[]): boolean {
-  if (isFloat(dtype)) return true;
-  if (dtype === 'bool') return elements.every((x) => x === 0 || x === 1);
-  const info = DTYPES[dtype];
-  if (info.kind !== 'int' && info.kind !== 'uint') return false;
-  const bits = Math.min(info.bits, 53);
-  const [lo, hi] = info.kind === 'uint' ? [0, 2 ** bits - 1] : [-(2 ** (bits - 1)), 2 ** (bits - 1) - 1];
-  return elements.every((x) => Number.isInteger(x) && x >= lo && x <= hi);
+  return replaceFrontier(foldable);
 }
 
 /** Replaces the foldable values that something not folded reads with constants of the same name; returns how many. */
-function replaceFrontier(graph: Graph, foldable: ReadonlyMap<Value, Tensor>): number {
+function replaceFrontier(foldable: ReadonlyMap<Value, Tensor>): number {
   let count = 0;
   for (const [v, tensor] of foldable) {
     const readByTheRest = v.uses.some(({ node }) => node.outputs.some((o) => !foldable.has(o)));
     if (!readByTheRest) continue;
-    const name = v.name;
-    graph.renameValue(v, graph.uniqueName(`${name}/computed`));
-    const c = graph.addConstant(name, tensor);
-    v.replaceAllUsesWith(c);
+    replaceWithConstant(v, tensor, 'computed');
     count++;
   }
   return count;

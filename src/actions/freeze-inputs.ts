@@ -1,6 +1,7 @@
 import { ActionError } from '../errors';
 import { isFloat, type DType } from '../ir/dtype';
 import type { Value } from '../ir/graph';
+import { replaceWithConstant } from '../ir/passes';
 import { Tensor } from '../ir/tensor';
 import { dropSignatureInput } from '../formats/tflite/native';
 import type { ActionDefinition } from '../rewrite/actions';
@@ -55,12 +56,10 @@ export const freezeInputsAction: ActionDefinition = {
         const names = graph.inputs.filter((v) => !v.const).map((v) => v.name);
         throw new FreezeInputsError(`freeze-inputs: the model has no input '${name}' (inputs: ${names.join(', ') || 'none'})`);
       }
-      const tensor = frozenTensor(input, raw);
+      const { tensor, elements } = frozenTensor(input, raw);
       const position = graph.inputs.indexOf(input);
-      recorded[name] = { dtype: tensor.dtype, shape: [...tensor.shape], values: nested(raw, name).elements };
-      graph.renameValue(input, graph.uniqueName(`${name}/frozen`));
-      const constant = graph.addConstant(name, tensor);
-      input.replaceAllUsesWith(constant);
+      recorded[name] = { dtype: tensor.dtype, shape: [...tensor.shape], values: elements };
+      replaceWithConstant(input, tensor, 'frozen');
       graph.inputs = graph.inputs.filter((v) => v !== input);
       // A TFLite signature names its subgraph's inputs: the frozen one leaves it.
       if (model.format === 'tflite') dropSignatureInput(model, graph, input, position);
@@ -73,7 +72,7 @@ export const freezeInputsAction: ActionDefinition = {
 };
 
 /** The constant an input is frozen to: its dtype, its declared shape where fixed. */
-function frozenTensor(input: Value, raw: unknown): Tensor {
+function frozenTensor(input: Value, raw: unknown): { tensor: Tensor; elements: (number | boolean)[] } {
   const where = `the value of input '${input.name}'`;
   const dtype = input.dtype;
   if (!dtype) throw new FreezeInputsError(`freeze-inputs: input '${input.name}' declares no element type`);
@@ -94,7 +93,7 @@ function frozenTensor(input: Value, raw: unknown): Tensor {
       throw new FreezeInputsError(`freeze-inputs: ${where} has the shape [${shape.join(', ')}], the input is declared [${declared.map((d) => d ?? '?').join(', ')}]`);
     }
   }
-  return Tensor.from(dtype, target, filled(elements, target));
+  return { tensor: Tensor.from(dtype, target, filled(elements, target)), elements };
 }
 
 /** The elements as numbers, one repeated over the whole shape when it is one (a single number fills an input). */

@@ -92,3 +92,17 @@ export function isInteger(dtype: DType): boolean {
   const kind = DTYPES[dtype].kind;
   return kind === 'int' || kind === 'uint';
 }
+
+/**
+ * Whether every number is exactly a value of `dtype`: any number for a float
+ * type, 0 or 1 for bool, a whole number in range for an integer type (64-bit
+ * ones up to what a double holds exactly); false for other kinds.
+ */
+export function holdsExactly(dtype: DType, values: readonly number[]): boolean {
+  if (isFloat(dtype)) return true;
+  if (dtype === 'bool') return values.every((x) => x === 0 || x === 1);
+  if (!isInteger(dtype)) return false;
+  const { bits, kind } = DTYPES[dtype];
+  const [lo, hi] = bits >= 53 ? [kind === 'uint' ? 0 : -Number.MAX_SAFE_INTEGER, Number.MAX_SAFE_INTEGER] : kind === 'uint' ? [0, 2 ** bits - 1] : [-(2 ** (bits - 1)), 2 ** (bits - 1) - 1];
+  return values.every((x) => Number.isInteger(x) && x >= lo && x <= hi);
+}

@@ -1,4 +1,5 @@
 import { Graph, Node, Value } from './graph';
+import type { Tensor } from './tensor';
 
 // The passes of this file index their loops over nodes, values, inputs and
 // subgraphs rather than use for-of: they visit every node of graphs of 100k+
@@ -310,4 +311,18 @@ export function validate(graph: Graph, options: ValidateOptions = {}): string[] 
     for (const [name, count] of names) if (count > 1) problems.push(`value name '${name}' is used ${count} times`);
   }
   return problems;
+}
+
+/**
+ * Puts a constant holding `tensor` where `v` was, under `v`'s name, for every
+ * reader (graph outputs too); `v` keeps a name of its own (`<name>/<suffix>`)
+ * until cleanup takes it with its producer.
+ */
+export function replaceWithConstant(v: Value, tensor: Tensor, suffix: string): Value {
+  const graph = v.graph;
+  const name = v.name;
+  graph.renameValue(v, graph.uniqueName(`${name}/${suffix}`));
+  const constant = graph.addConstant(name, tensor);
+  v.replaceAllUsesWith(constant);
+  return constant;
 }

@@ -194,6 +194,8 @@ function runAndCompare(
 ): Omit<VerifyReport, 'format'> {
   const { runs, seed, rtol, atol } = o;
   const jobs: RuntimeJob[] = [];
+  // Inputs the rewrite froze are fed to the original only.
+  const frozen = new Set(inputs.filter((i) => i.frozen).map((i) => i.name));
   for (let run = 0; run < runs; run++) {
     const next = seededRandom(seed + run);
     const feeds: HostTensor[] = inputs.map((i) => {
@@ -201,8 +203,7 @@ function runAndCompare(
       const t = randomTensor(i.dtype, i.shape, i.range, next);
       return { name: i.name, dtype: i.dtype, shape: i.shape, data: t.data.bytes() };
     });
-    const frozen = new Set(inputs.filter((i) => i.frozen).map((i) => i.name));
-    jobs.push({ model: beforeRun, inputs: feeds }, { model: afterRun, inputs: frozen.size ? feeds.filter((f) => !frozen.has(f.name ?? "")) : feeds });
+    jobs.push({ model: beforeRun, inputs: feeds }, { model: afterRun, inputs: frozen.size ? feeds.filter((f) => !frozen.has(f.name ?? '')) : feeds });
   }
 
   const fallbacks: { runtime: RuntimeName; error: string }[] = [];

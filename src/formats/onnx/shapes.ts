@@ -1,4 +1,4 @@
-import { isFloat, type DType } from '../../ir/dtype';
+import { holdsExactly, isFloat, type DType } from '../../ir/dtype';
 import type { Graph, Node, Shape, Value } from '../../ir/graph';
 import { nodesInOrder } from '../../ir/passes';
 import type { Tensor } from '../../ir/tensor';
@@ -191,8 +191,6 @@ function str(node: Node, name: string, fallback: string): string {
   return a?.kind === 'string' ? a.value : fallback;
 }
 
-const BOOLEAN_OPS = new Set(['Equal', 'Greater', 'GreaterOrEqual', 'Less', 'LessOrEqual', 'And', 'Or', 'Not']);
-
 /** A value's dtype: declared, else what its producer makes (for the ops of shape computations). */
 export function valueDType(v: Value): DType | undefined {
   for (let at: Value | null = v; at; ) {
@@ -201,7 +199,7 @@ export function valueDType(v: Value): DType | undefined {
     const node: Node | null = at.producer;
     if (!node) return undefined;
     if (node.op === 'Shape' || node.op === 'Size') return 'int64';
-    if (BOOLEAN_OPS.has(node.op)) return 'bool';
+    if (VALUE_RULES[node.op] === comparisonValue) return 'bool';
     if (node.op === 'Cast') {
       const to = node.attr('to');
       return to?.kind === 'int' ? dtypeOfCode(Number(to.value)) : undefined;
@@ -278,19 +276,7 @@ const castValue: ValueRule = (node, _inputs, at) => {
   const dtype = to?.kind === 'int' ? dtypeOfCode(Number(to.value)) : undefined;
   if (!dtype) return undefined;
   if (dtype === 'bool') return { value: value.map((x) => (x !== 0 ? 1 : 0)) };
-  const range = INTEGER_RANGES[dtype];
-  if (range && value.some((x) => x < range[0] || x > range[1])) return undefined;
-  return { value };
-};
-
-const INTEGER_RANGES: Partial<Record<DType, readonly [number, number]>> = {
-  int8: [-128, 127],
-  uint8: [0, 255],
-  int16: [-32768, 32767],
-  uint16: [0, 65535],
-  int32: [-(2 ** 31), 2 ** 31 - 1],
-  uint32: [0, 2 ** 32 - 1],
-  uint64: [0, Number.MAX_SAFE_INTEGER],
+  return holdsExactly(dtype, value) ? { value } : undefined;
 };
 
 const gatherValue: ValueRule = (node, [data, indices], at) => {
@@ -334,22 +320,27 @@ const concatValue: ValueRule = (node, inputs, at) => {
 const arithmeticValue: ValueRule = (node, _inputs, at) => {
   // Float constants alone are data, not shapes.
   if (!node.inputs.some((v) => v && at.fromShapes(v)) && !node.inputs.every((v) => v && at.integral(v))) return undefined;
-  const a = at.ints(node, 0);
-  const b = at.ints(node, 1);
-  if (a.length !== b.length && a.length !== 1 && b.length !== 1) return undefined;
-  const n = Math.max(a.length, b.length);
-  const element = (v: number[], i: number): number => v[v.length === 1 ? 0 : i]!;
   // Integer Div truncates; a float one (a shape cast to float) keeps the fraction, which is no shape value.
   const truncates = node.inputs.every((v) => v && at.integral(v));
-  const op = (x: number, y: number): number => {
-    if (node.op === 'Add') return x + y;
-    if (node.op === 'Sub') return x - y;
-    if (node.op === 'Mul') return x * y;
+  return elementwiseValues([at.ints(node, 0), at.ints(node, 1)], ([x, y]) => {
+    if (node.op === 'Add') return x! + y!;
+    if (node.op === 'Sub') return x! - y!;
+    if (node.op === 'Mul') return x! * y!;
     if (y === 0) throw new Error('division by zero');
-    return truncates ? Math.trunc(x / y) : x / y;
-  };
-  return { value: Array.from({ length: n }, (_, i) => op(element(a, i), element(b, i))) };
+    return truncates ? Math.trunc(x! / y!) : x! / y!;
+  });
 };
+
+/**
+ * `apply` over the elements of lists of the same length, a one-element list
+ * standing for each (the broadcasting of shape values); undefined when the
+ * lengths do not fit.
+ */
+function elementwiseValues(operands: readonly number[][], apply: (xs: number[]) => number): ComputedValue | undefined {
+  const n = Math.max(...operands.map((o) => o.length));
+  if (operands.some((o) => o.length !== n && o.length !== 1)) return undefined;
+  return { value: Array.from({ length: n }, (_, i) => apply(operands.map((o) => o[o.length === 1 ? 0 : i]!))) };
+}
 
 /** Size: the element count, a scalar. */
 const sizeValue: ValueRule = (_node, [x]) => ({ value: [product(x!)], shape: [] });
@@ -378,12 +369,8 @@ function exact(node: Node, at: Reading): boolean {
 const comparisonValue: ValueRule = (node, _inputs, at) => {
   if (!exact(node, at)) return undefined;
   if (node.op === 'Not') return { value: at.ints(node, 0).map((x) => (x === 0 ? 1 : 0)) };
-  const a = at.ints(node, 0);
-  const b = at.ints(node, 1);
-  if (a.length !== b.length && a.length !== 1 && b.length !== 1) return undefined;
-  const element = (v: number[], i: number): number => v[v.length === 1 ? 0 : i]!;
   const test = COMPARISONS[node.op]!;
-  return { value: Array.from({ length: Math.max(a.length, b.length) }, (_, i) => (test(element(a, i), element(b, i)) ? 1 : 0)) };
+  return elementwiseValues([at.ints(node, 0), at.ints(node, 1)], ([x, y]) => (test(x!, y!) ? 1 : 0));
 };
 
 const COMPARISONS: Readonly<Record<string, (x: number, y: number) => boolean>> = {
@@ -401,18 +388,14 @@ const integerMathValue: ValueRule = (node, _inputs, at) => {
   if (!exact(node, at)) return undefined;
   const operands = node.inputs.map((_, i) => at.ints(node, i));
   if (node.op === 'Abs') return { value: operands[0]!.map((x) => Math.abs(x)) };
-  const n = Math.max(...operands.map((o) => o.length));
-  if (operands.some((o) => o.length !== n && o.length !== 1)) return undefined;
-  const element = (o: number[], i: number): number => o[o.length === 1 ? 0 : i]!;
-  const apply = (xs: number[]): number => {
+  return elementwiseValues(operands, (xs) => {
     if (node.op === 'Min') return Math.min(...xs);
     if (node.op === 'Max') return Math.max(...xs);
     const [x, y] = xs as [number, number];
     if (y === 0) throw new Error('Mod by zero');
     // fmod 0 (integers): the sign of the divisor, as Python; fmod 1: of the dividend, as C.
     return int(node, 'fmod', 0) ? x % y : x - y * Math.floor(x / y);
-  };
-  return { value: Array.from({ length: n }, (_, i) => apply(operands.map((o) => element(o, i)))) };
+  });
 };
 
 /** Range of shape values (start, limit, delta): max(ceil((limit - start) / delta), 0) numbers. */
