@@ -1,10 +1,10 @@
-import type { Expr } from '../expr/ast';
+import { walk, type Expr } from '../expr/ast';
 import { checkExpr } from '../expr/check';
 import type { Kind } from '../expr/values';
 import { ExprError } from '../expr/errors';
 import { evaluate } from '../expr/evaluate';
 import { MAX_LIST_ITEMS } from '../expr/limits';
-import { EvalContext, ExprValue, GraphValue, fromAttr, toAttr, toTensor, describeValue } from '../expr/values';
+import { DEFAULT_FLOAT, EvalContext, ExprValue, GraphValue, fromAttr, toAttr, toTensor, describeValue } from '../expr/values';
 import type { NameTable } from '../expr/evaluate';
 import type { Attr } from '../ir/attr';
 import { isDType } from '../ir/dtype';
@@ -58,6 +58,11 @@ export interface InstantiateContext {
    * then written as the float 1.0, which runtimes require.
    */
   readonly attributeKinds?: (op: string, domain: string) => ReadonlyMap<string, readonly Attr['kind'][]> | undefined;
+  /**
+   * The dtype an existing value that declares none most likely holds (an ONNX
+   * intermediate without value_info): a plain number next to it takes that type.
+   */
+  readonly undeclaredDType?: (v: Value) => DType | undefined;
 }
 
 /** What `instantiate` built. */
@@ -79,7 +84,17 @@ export interface Instantiated {
 /** An input being planned: an existing value, a constant to create, or output `index` of a planned node. */
 type Planned =
   | { kind: 'existing'; value: Value }
-  | { kind: 'const'; value: ExprValue; fromNumbers: boolean; hint: string; at: ExprPart | undefined; built: Value | undefined }
+  | {
+      kind: 'const';
+      value: ExprValue;
+      /** Plain numbers, which take the dtype of a sibling input. */
+      fromNumbers: boolean;
+      /** Written with a decimal point or an exponent (`1.0`): a float even when no sibling's dtype is known. */
+      writtenAsFloat: boolean;
+      hint: string;
+      at: ExprPart | undefined;
+      built: Value | undefined;
+    }
   | { kind: 'output'; node: PlannedNode; index: number }
   | null;
 
@@ -347,7 +362,8 @@ class Planner {
     if (v === null) return null;
     if (v instanceof GraphValue) return { kind: 'existing', value: v };
     if (v instanceof Node) throw new PatternSyntaxError(part.start, part.end, 'a node cannot be an input; use one of its outputs');
-    return { kind: 'const', value: v, fromNumbers: !(v instanceof Tensor), hint: constHint(part.expr), at: part, built: undefined };
+    const fromNumbers = !(v instanceof Tensor);
+    return { kind: 'const', value: v, fromNumbers, writtenAsFloat: fromNumbers && onlyNumbers(v) && hasFloatLiteral(part.expr), hint: constHint(part.expr), at: part, built: undefined };
   }
 
   private planNode(n: ReplNode, outputCount: number, explicitCount: boolean): PlannedNode {
@@ -457,16 +473,30 @@ function constHint(expr: Expr): string {
  * the output of a new node the dtype of that node's inputs (right for the
  * elementwise ops replacements are mostly made of; only plain numbers use it).
  */
-function plannedDType(p: Planned, depth = 0): DType | undefined {
+function plannedDType(p: Planned, undeclared: InstantiateContext['undeclaredDType'], depth = 0): DType | undefined {
   if (!p) return undefined;
-  if (p.kind === 'existing') return p.value.dtype ?? p.value.const?.dtype;
+  if (p.kind === 'existing') return p.value.dtype ?? p.value.const?.dtype ?? undeclared?.(p.value);
   if (p.kind === 'const') return p.value instanceof Tensor ? p.value.dtype : undefined;
   if (depth > 16) return undefined;
   for (const q of p.node.inputs) {
-    const d = plannedDType(q, depth + 1);
+    const d = plannedDType(q, undeclared, depth + 1);
     if (d) return d;
   }
   return undefined;
+}
+
+/** A number or a nested list of numbers (no booleans, which stay bool). */
+function onlyNumbers(v: ExprValue): boolean {
+  return typeof v === 'number' || typeof v === 'bigint' || (Array.isArray(v) && v.every(onlyNumbers));
+}
+
+/** Whether an expression holds a number written as a float (`1.0`, `1e-5`, `inf`). */
+function hasFloatLiteral(expr: Expr): boolean {
+  let found = false;
+  walk(expr, (e) => {
+    if (e.type === 'number' && !e.integer) found = true;
+  });
+  return found;
 }
 
 /** How materializeList steers materialize: which new outputs are root values, which node takes the root's name. */
@@ -499,7 +529,7 @@ function materialize(planned: readonly PlannedNode[], result: Planned, ctx: Inst
     if (p.built) return p.built;
     let tensor: Tensor;
     try {
-      const dtype = p.fromNumbers && sibling ? sibling : undefined;
+      const dtype = p.fromNumbers ? (sibling ?? (p.writtenAsFloat ? DEFAULT_FLOAT : undefined)) : undefined;
       tensor = toTensor(p.value, dtype, p.at);
     } catch (e) {
       if (e instanceof ExprError && p.at) throw new PatternSyntaxError(p.at.start, p.at.end, e.reason, e.hint);
@@ -526,7 +556,7 @@ function materialize(planned: readonly PlannedNode[], result: Planned, ctx: Inst
       let sibling: DType | undefined;
       for (let i = 0; i < pn.inputs.length; i++) {
         // The index as the starting depth, as `inputs.map(plannedDType)` passed it.
-        const d = plannedDType(pn.inputs[i] ?? null, i);
+        const d = plannedDType(pn.inputs[i] ?? null, ctx.undeclaredDType, i);
         if (d !== undefined && isDType(d)) {
           sibling = d;
           break;

@@ -42,6 +42,7 @@ import type { ActionOutcome, ActionRule, CompiledRule, PatternRule, RuleContext,
 import type { Bundle } from './bundle';
 import { paramLocation, ruleFieldLocation, type RuleSpec, type SourcedText } from './load';
 import { isKnownOp, knownAttributes, knownOps } from './ops';
+import { likelyDType } from '../formats/onnx/shapes';
 import { locationInScalar } from './source';
 
 const ALL_FORMATS: readonly FormatId[] = ['onnx', 'tflite', 'openvino'];
@@ -448,6 +449,7 @@ function patternRule(
               // Every TFLite tensor and every IR output port declares a dtype and shape; ONNX leaves new values undeclared.
               declareTypes: context.format === 'tflite' || context.format === 'openvino',
               attributeKinds: (op, domain) => knownAttributes(context.format as FormatId, op, domain),
+              ...(context.format === 'onnx' ? { undeclaredDType: likelyDType } : {}),
               evaluate: (expr, locals) => {
                 if (locals.size === 0) return evaluate(expr, env);
                 const merged = new Map([...letValuesEntries(letValues, lets, spec.options), ...locals]);

@@ -93,6 +93,21 @@ describe('instantiate', () => {
 `);
   });
 
+  test('with no sibling dtype known, a number written as a float is float32 and an integer int64', () => {
+    const consts = (replacement: string) => {
+      const g = new Graph('main');
+      const x = g.addValue('x');
+      g.inputs = [x];
+      const acos = g.addNode({ op: 'Acos', name: 'a', inputs: [x], outputs: ['y'] });
+      g.outputs = [acos.output(0)];
+      rewrite(acos, 'Acos($x)', replacement);
+      return g.values.filter((v) => v.const).map((v) => v.const!.dtype);
+    };
+    expect(consts('Sub(1.0, Abs($x))')).toEqual(['float32']);
+    expect(consts('Sub([2, 1e0], Abs($x))')).toEqual(['float32']);
+    expect(consts('Sub(1, Abs($x))')).toEqual(['int64']);
+  });
+
   test('statements with several outputs and for: a grouped Conv into per-group Convs + Concat', () => {
     const g = new Graph('main');
     const x = g.addValue('x', { dtype: 'float32', shape: [1, 4, 5, 5] });

@@ -2,7 +2,7 @@
 import { Node, Value as GraphValue } from '../../ir/graph';
 import type { FormatId } from '../../ir/model';
 import { rankOf } from '../../ir/rank';
-import { valueDType } from '../../formats/onnx/shapes';
+import { likelyDType } from '../../formats/onnx/shapes';
 import { Tensor } from '../../ir/tensor';
 import type { FunctionSpec } from '../functions';
 import { Reduction, concat, gather, normalizeAxis, reduce, reshape, slice, split, transpose } from '../tensor-math';
@@ -90,8 +90,8 @@ export const SHAPE_FUNCTIONS: readonly FunctionSpec[] = [
       let v = t ?? null;
       if (v instanceof Node) v = v.outputs[0] ?? null;
       if (v === null) return null;
-      // An ONNX intermediate without value_info: what its producer makes (a Cast's `to`, a Shape's int64).
-      if (v instanceof GraphValue) return v.dtype ?? v.const?.dtype ?? (ctx.context.format === 'onnx' ? valueDType(v) : undefined) ?? null;
+      // An ONNX intermediate without value_info: what its producer makes (a Cast's `to`, a Shape's int64, a Conv its input's).
+      if (v instanceof GraphValue) return v.dtype ?? v.const?.dtype ?? (ctx.context.format === 'onnx' ? likelyDType(v) : undefined) ?? null;
       return tensorOf(v, ctx.span(0), 'dtype()').dtype;
     },
   },

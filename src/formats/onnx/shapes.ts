@@ -216,6 +216,50 @@ export function valueDType(v: Value): DType | undefined {
   return undefined;
 }
 
+/** Ops of the default domain whose output has a dtype of its own, whatever their inputs hold. */
+const FIXED_OUTPUT_DTYPES: Readonly<Record<string, DType>> = {
+  ArgMax: 'int64', ArgMin: 'int64', NonZero: 'int64', NonMaxSuppression: 'int64',
+  IsNaN: 'bool', IsInf: 'bool', Xor: 'bool',
+  MatMulInteger: 'int32', ConvInteger: 'int32', DynamicQuantizeLinear: 'uint8',
+};
+
+/** Ops whose output dtype comes from an attribute, a later input or a subgraph: not guessed. */
+const OWN_OUTPUT_DTYPE_OPS: ReadonlySet<string> = new Set([
+  'QuantizeLinear', 'QLinearConv', 'QLinearMatMul', 'EyeLike', 'RandomNormal', 'RandomUniform', 'RandomNormalLike',
+  'RandomUniformLike', 'Multinomial', 'Bernoulli', 'If', 'Loop', 'Scan', 'HannWindow', 'HammingWindow', 'BlackmanWindow',
+  'MelWeightMatrix', 'Unique', 'StringNormalizer', 'TfIdfVectorizer', 'SequenceAt', 'SequenceConstruct', 'SequenceEmpty',
+  'SplitToSequence', 'ConcatFromSequence', 'Optional', 'OptionalGetElement', 'OptionalHasElement',
+]);
+
+/** Ops whose output follows the dtype of an input other than the first. */
+const DATA_INPUT_INDEX: Readonly<Record<string, number>> = { Where: 1, OneHot: 2, CastLike: 1, DequantizeLinear: 1 };
+
+/** Multi-output ops whose every output has the first input's dtype (Dropout's mask and MaxPool's indices do not). */
+const ALIKE_OUTPUTS_OPS: ReadonlySet<string> = new Set(['Split', 'LSTM', 'GRU', 'RNN']);
+
+/**
+ * The dtype an ONNX value most likely holds when the file declares none, as
+ * for every intermediate of a PyTorch export: valueDType's answer, else the
+ * dtype of the producer's data input, which most ops' type constraints tie to
+ * their output (Conv, MatMul, Resize, the elementwise math). Undefined where
+ * an op decides otherwise, or for the ops of other domains.
+ */
+export function likelyDType(v: Value): DType | undefined {
+  let at: Value | null = v;
+  for (let steps = 0; at && steps < 256; steps++) {
+    const known = valueDType(at);
+    if (known) return known;
+    const node: Node | null = at.producer;
+    if (!node || (node.domain !== '' && node.domain !== 'ai.onnx')) return undefined;
+    const fixed = FIXED_OUTPUT_DTYPES[node.op];
+    if (fixed) return fixed;
+    if (OWN_OUTPUT_DTYPE_OPS.has(node.op)) return undefined;
+    if (at !== node.outputs[0] && !ALIKE_OUTPUTS_OPS.has(node.op)) return undefined;
+    at = node.input(DATA_INPUT_INDEX[node.op] ?? 0);
+  }
+  return undefined;
+}
+
 /** The tensor a value holds: an initializer, or the output of a Constant node (PaddleOCR's weights are those). */
 function constantOf(v: Value | null): Tensor | undefined {
   if (!v) return undefined;
