@@ -103,7 +103,7 @@ const maxAbsDiff = (a: ArrayLike<number>, b: ArrayLike<number>): number => {
 };
 
 const input: Dense = { shape: X_SHAPE, data: seededFloats(X_SHAPE.reduce((a, b) => a * b, 1), 42) };
-const expectedApplied = (): unknown => [{ name: 'groupconv-split', version: '1.0.0', sha256: createHash('sha256').update(fs.readFileSync(PACK)).digest('hex') }];
+const expectedApplied = (): unknown => [{ name: 'groupconv-split', version: '1.1.0', sha256: createHash('sha256').update(fs.readFileSync(PACK)).digest('hex') }];
 
 describe('GroupConvolution -> Split + N Convolution + Concat', () => {
   const ovBefore = path.join(work, 'block.xml');
