@@ -61,11 +61,32 @@ export function builtinPackNames(): string[] {
 export function packFiles(name: string): string[] | undefined {
   const dir = path.join(PACKS_DIR, name);
   if (!/^[a-z0-9][a-z0-9_-]*$/.test(name) || !fs.existsSync(dir)) return undefined;
+  return folderRecipeFiles(dir);
+}
+
+/** The recipe files of a pack's folder, as a built-in pack's: `*.yaml` in name order, rule tests excluded. */
+function folderRecipeFiles(dir: string): string[] {
   return fs
     .readdirSync(dir)
     .filter((f) => /\.ya?ml$/.test(f) && !/\.test\.ya?ml$/.test(f))
     .sort()
     .map((f) => path.join(dir, f));
+}
+
+/** A pack folder's recipe files; none, and an error at `at`, when it holds no recipe. */
+function folderFilesOrError(dir: string, at: { file: string; line: number; col: number }, errors: RecipeError[]): string[] {
+  const files = folderRecipeFiles(dir);
+  if (files.length === 0) errors.push(new RecipeError(at, `the folder '${dir}' holds no recipe files`, undefined, 'a pack folder holds *.yaml recipe files (its rule tests, *.test.yaml, are not recipes)'));
+  return files;
+}
+
+/** Whether a path names a folder (a community pack laid out as the built-in ones). */
+function isFolder(file: string): boolean {
+  try {
+    return fs.statSync(file).isDirectory();
+  } catch {
+    return false;
+  }
 }
 
 /** The names of the built-in target bundles (`recipes/<name>.yaml`). */
@@ -93,6 +114,7 @@ export function builtinBundleFile(name: string): string | undefined {
  * bundles are listed by `recipe list`).
  */
 export function entryFiles(entry: string): string[] {
+  if (isFolder(entry)) return folderRecipeFiles(entry);
   if (/[\\/]/.test(entry)) return [entry];
   if (!/\.ya?ml$/.test(entry)) {
     const bundle = builtinBundleFile(entry);
@@ -162,6 +184,10 @@ export function loadBundle(entries: readonly string[], options: BundleOptions = 
     recipes.push(recipe);
   };
   for (const entry of entries) {
+    if (isFolder(entry)) {
+      for (const f of folderFilesOrError(entry, { file: entry, line: 1, col: 1 }, errors)) visit(f);
+      continue;
+    }
     const files = entryFiles(entry);
     if (files[0] === entry && !/[\\/]/.test(entry) && !fs.existsSync(entry)) {
       // A bare name that is neither a file here nor built in: say what is built in.
@@ -264,6 +290,7 @@ function resolveExtends(recipe: RecipeFile, spec: string, index: number, errors:
     errors.push(new RecipeError(locationOf(recipe.source, ['extends', index]), `cannot find '${spec}' (looked at ${file})`, undefined, 'paths in extends are relative to the file that names them'));
     return [];
   }
+  if (isFolder(file)) return folderFilesOrError(file, locationOf(recipe.source, ['extends', index]), errors);
   return [file];
 }
 

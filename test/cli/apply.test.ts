@@ -96,10 +96,16 @@ describe('recipe apply: usage and refusals', () => {
     expect(r.stderr).not.toMatch(/internal error/);
   });
 
-  it('a folder given as a recipe is a recipe error saying so', async () => {
+  it('a folder given as a recipe is a pack: its recipes load (and report their errors); an empty one is a recipe error saying so', async () => {
     const r = io();
     expect(await main(['apply', dir, ADD, '-o', path.join(dir, 'x.onnx')], r)).toBe(3);
-    expect(r.stderr).toMatch(/:1:1 error cannot read recipe: it is a folder, not a recipe file/);
+    expect(r.stderr).toMatch(/bad-json\.yaml:4:5 error \[r\] unknown field 'mach'/);
+    const empty = path.join(dir, 'no-recipes');
+    fs.mkdirSync(empty, { recursive: true });
+    const e = io();
+    expect(await main(['apply', empty, ADD, '-o', path.join(dir, 'x.onnx')], e)).toBe(3);
+    expect(e.stderr).toMatch(/no-recipes:1:1 error the folder '.*no-recipes' holds no recipe files/);
+    expect(fs.existsSync(path.join(dir, 'x.onnx'))).toBe(false);
   });
 
   it('warns when a condition cannot be evaluated (the rule then does not fire), and not when it is merely false', async () => {

@@ -187,6 +187,28 @@ describe('bundles', () => {
     const typo = write('typo-pack.yaml', ['recipe: t', 'extends: [coer]']);
     expect(bundleErrors(typo)).toEqual(["typo-pack.yaml:2:11 error unknown built-in pack 'coer'"]);
   });
+
+  it('loads a pack folder (a path, on the command line or in extends) as a built-in pack: its recipes in name order, rule tests aside', () => {
+    const pack = path.join(dir, 'community-pack');
+    fs.mkdirSync(pack, { recursive: true });
+    write('community-pack/b-second.yaml', ['recipe: second', 'rules:', '  - id: second-rule', '    match: Relu($x)', '    replace: Relu($x)']);
+    write('community-pack/a-first.yaml', ['recipe: first', 'rules:', '  - id: first-rule', '    match: Relu($x)', '    replace: Relu($x)']);
+    write('community-pack/a-first.test.yaml', ['rule: first-rule', 'rewrites: []']);
+    expect(loadBundle([pack]).recipes.map((r) => r.name)).toEqual(['first', 'second']);
+    const uses = write('uses-folder.yaml', ['recipe: uses', 'extends: [community-pack/]', 'overrides:', '  second-rule: off']);
+    const bundle = loadBundle([uses]);
+    expect(bundle.recipes.map((r) => r.name)).toEqual(['first', 'second', 'uses']);
+    expect(bundle.rules.find((r) => r.id === 'second-rule')!.enabled).toBe(false);
+  });
+
+  it('refuses a folder with no recipe file in it, where it is named', () => {
+    const empty = path.join(dir, 'empty-pack');
+    fs.mkdirSync(empty, { recursive: true });
+    write('empty-pack/only.test.yaml', ['rule: r', 'rewrites: []']);
+    expect(bundleErrors(empty)).toEqual(["empty-pack:1:1 error the folder 'empty-pack' holds no recipe files"]);
+    const uses = write('uses-empty.yaml', ['recipe: uses', 'extends: [./empty-pack]']);
+    expect(bundleErrors(uses)).toEqual(["uses-empty.yaml:2:11 error the folder 'empty-pack' holds no recipe files"]);
+  });
 });
 
 describe('the published schema', () => {
