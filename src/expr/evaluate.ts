@@ -223,6 +223,8 @@ function binary(e: BinaryExpr, left: ExprValue, right: ExprValue): ExprValue {
   if (!spec) throw new ExprError(e.opStart, e.opEnd, `unknown operator '${e.op}'`);
 
   if (e.op === '==' || e.op === '!=') {
+    // `x == none` asks whether x is absent, whatever x is (an optional input's tensor included).
+    if (left === null || right === null) return (left === right) === (e.op === '==');
     if (!isTensorLike(left, right) && !isTensorLike(right, left)) {
       const same = deepEqual(left, right);
       return e.op === '==' ? same : !same;

@@ -184,6 +184,16 @@ describe('broadcasting', () => {
     });
     expect(evalError('where($a > 0, $b, 0)', { captures: { a, b } })).toMatchObject({ start: 0, end: 20, reason: 'where(): cannot broadcast shapes [2, 3] and [2] and []' });
   });
+
+  test('== none and != none test for absence, a tensor (an optional input that is there) included', () => {
+    const empty = f32([0], []);
+    const env = { captures: { empty, absent: null, a: f32([2], [1, 2]) } };
+    expect([ev('$empty == none', env), ev('none == $empty', env), ev('$empty != none', env)]).toEqual([false, false, true]);
+    expect([ev('$absent == none', env), ev('$absent != none', env)]).toEqual([true, false]);
+    expect(ev('$absent == none or size($absent) == 0', env)).toBe(true);
+    expect(ev('$empty == none or size($empty) == 0', env)).toBe(true);
+    expect(evalError('$a + none', env).reason).toBe("'+': the value is none (unknown)");
+  });
 });
 
 describe('functions', () => {
