@@ -53,7 +53,7 @@ export const SHAPE_FUNCTIONS: readonly FunctionSpec[] = [
   // Shape questions
   {
     name: 'shape',
-    doc: "dimensions as a list; a graph value's declared shape (a dim may be a name or none); none if unknown",
+    doc: "dimensions as a list; a graph value's declared shape (a dim may be a name or none), an ONNX Constant node's output the shape of its tensor; none if unknown",
     category: 'shape',
     params: [p('t', SHAPED)],
     result: 'list',
