@@ -1,4 +1,3 @@
-import * as path from 'node:path';
 import { RecipeErrors, UsageError } from '../../errors';
 import type { Bundle } from '../../recipe/bundle';
 import type { RunReport } from '../../recipe/run';
@@ -7,6 +6,7 @@ import { flagBool, flagList, flagString } from '../args';
 import type { Command, Io } from '../command';
 import { EXIT } from '../exit-codes';
 import { progressLine } from '../progress';
+import { displayPath, writtenLine } from '../written';
 import { printRecipeErrors, registerBuiltinActions } from './check';
 import { checkOutputPath, refuseOverwritingInput } from './copy';
 import { VERIFY_FLAGS, formatVerifyReport, jsonNumbers, verifyOptionsFrom } from './verify';
@@ -144,7 +144,7 @@ export const applyCommand: Command = {
     } else {
       io.out(formatReport(report, input, model.format, bundle, explain));
       if (dryRun) io.out('dry run: nothing written\n');
-      else io.out(`wrote ${written.map(displayPath).join(', ')}\n`);
+      else io.out(`${writtenLine(written)}\n`);
       if (verified) io.out('\n' + formatVerifyReport(verified, displayPath(input), dryRun ? '(the rewrite, not written)' : displayPath(output!)));
       if (diff) io.out(diff.text === '' ? '\nthe graph is unchanged\n' : `\n${diff.text}${diff.removed} line(s) removed, ${diff.added} added\n`);
     }
@@ -158,12 +158,6 @@ export const applyCommand: Command = {
 
 function round3(x: number): number {
   return Math.round(x * 1000) / 1000;
-}
-
-/** A path as the user would type it: relative below the working folder, absolute elsewhere. */
-function displayPath(p: string): string {
-  const rel = path.relative(process.cwd(), p);
-  return rel && !rel.startsWith('..') && !path.isAbsolute(rel) ? rel : p;
 }
 
 /** The text report: one row per rule, then what was skipped and the near misses asked for. */

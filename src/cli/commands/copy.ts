@@ -5,6 +5,7 @@ import type { WriteOptions } from '../../formats';
 import { flagBool, flagNumber, flagString } from '../args';
 import type { Command } from '../command';
 import { EXIT } from '../exit-codes';
+import { writtenLine } from '../written';
 
 export const copyCommand: Command = {
   name: 'copy',
@@ -41,7 +42,7 @@ export const copyCommand: Command = {
     const { readModel, writeModel } = await import('../../formats');
     const model = readModel(input);
     const written = writeModel(model, output, options);
-    io.err(`wrote ${written.map((p) => path.relative(process.cwd(), p) || p).join(', ')}\n`);
+    io.err(`${writtenLine(written)}\n`);
     return EXIT.ok;
   },
 };
