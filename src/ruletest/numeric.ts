@@ -50,6 +50,7 @@ export function randomInputs(graph: Graph, spec: NumericSpec): Map<string, Tenso
 export function compareOutputs(run: NumericRun, spec: NumericSpec): { ok: boolean; maxAbsDiff: number; problem?: string } {
   let maxAbsDiff = 0;
   let within = true;
+  let worst: { name: string; beyond: number; size: number } | undefined;
   for (let k = 0; k < run.names.length; k++) {
     const a = run.before[k];
     const b = run.after[k];
@@ -61,14 +62,19 @@ export function compareOutputs(run: NumericRun, spec: NumericSpec): { ok: boolea
     if (a.dtype !== b.dtype) return { ok: false, maxAbsDiff: Infinity, problem: `output '${name}' is ${a.dtype} before and ${b.dtype} after` };
     const diff = diffElements(a.toFloat64(), b.toFloat64(), spec.tolerance, spec.rtol);
     maxAbsDiff = Math.max(maxAbsDiff, diff.maxAbsDiff);
-    if (diff.beyond > 0) within = false;
+    if (diff.beyond > spec.mismatch * a.size) {
+      within = false;
+      worst = { name, beyond: diff.beyond, size: a.size };
+    }
   }
   if (spec.expect === 'different') {
     return within
       ? { ok: false, maxAbsDiff, problem: `outputs were expected to change (expect: different) but agree within ${spec.tolerance} (max |diff| ${maxAbsDiff})` }
       : { ok: true, maxAbsDiff };
   }
-  return within ? { ok: true, maxAbsDiff } : { ok: false, maxAbsDiff, problem: `outputs differ by up to ${maxAbsDiff}, beyond the tolerance ${spec.tolerance}${spec.rtol ? ` + ${spec.rtol} x |expected|` : ''}` };
+  if (within) return { ok: true, maxAbsDiff };
+  const share = spec.mismatch > 0 && worst ? `; ${worst.beyond} of the ${worst.size} elements of '${worst.name}' differ, more than the ${spec.mismatch} allowed (mismatch)` : '';
+  return { ok: false, maxAbsDiff, problem: `outputs differ by up to ${maxAbsDiff}, beyond the tolerance ${spec.tolerance}${spec.rtol ? ` + ${spec.rtol} x |expected|` : ''}${share}` };
 }
 
 /** ONNX models in onnxruntime-node (a child process, see onnx_runner.js), graph optimizations off. */

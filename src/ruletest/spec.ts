@@ -16,6 +16,8 @@ export interface NumericSpec {
   shapes: Record<string, number[]>;
   tolerance: number;
   rtol: number;
+  /** The fraction of an output's elements that may lie beyond the tolerance (a class map changing near borders). */
+  mismatch: number;
   expect: 'same' | 'different';
 }
 
@@ -78,7 +80,7 @@ interface RawTestFile {
   keeps?: RawCase[];
 }
 
-const DEFAULT_NUMERIC: NumericSpec = { seed: 1, range: [-2, 2], inputs: {}, dims: {}, shapes: {}, tolerance: 1e-5, rtol: 0, expect: 'same' };
+const DEFAULT_NUMERIC: NumericSpec = { seed: 1, range: [-2, 2], inputs: {}, dims: {}, shapes: {}, tolerance: 1e-5, rtol: 0, mismatch: 0, expect: 'same' };
 
 /** The test file beside a recipe file: `x.yaml` -> `x.test.yaml`. */
 export function testFileFor(recipeFile: string): string {

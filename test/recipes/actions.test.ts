@@ -370,7 +370,7 @@ function local::NormRelu
     expect(bn(parseModel(text))).toBe(0);
     const folded = parseModel(printModel(m));
     expect(bn(folded)).toBe(2);
-    const spec = { seed: 8, range: [-2, 2] as [number, number], inputs: {}, dims: {}, shapes: {}, tolerance: 1e-5, rtol: 1e-5, expect: 'same' as const };
+    const spec = { seed: 8, range: [-2, 2] as [number, number], inputs: {}, dims: {}, shapes: {}, tolerance: 1e-5, rtol: 1e-5, mismatch: 0, expect: 'same' as const };
     for (const after of [m, folded]) {
       const cmp = compareOutputs(await onnxBackend.run(original, after, randomInputs(original.graph, spec), work), spec);
       expect(cmp.problem).toBeUndefined();
@@ -384,7 +384,7 @@ function local::NormRelu
     expect(m.graph.nodes.map((n) => n.op).sort()).toEqual(['BatchNormalization', 'Constant', 'If']);
     expect(m.graph.nodes.find((n) => n.op === 'Constant')!.attr('value_float')).toEqual(expect.objectContaining({ kind: 'float', value: 0.5 }));
     for (const branch of [true, false]) {
-      const spec = { seed: 3, range: [-2, 2] as [number, number], inputs: {}, dims: {}, shapes: {}, tolerance: 1e-6, rtol: 1e-6, expect: 'same' as const };
+      const spec = { seed: 3, range: [-2, 2] as [number, number], inputs: {}, dims: {}, shapes: {}, tolerance: 1e-6, rtol: 1e-6, mismatch: 0, expect: 'same' as const };
       const feeds = randomInputs(parseModel(nested).graph, spec);
       feeds.set('c', new Tensor('bool', [], new BytesData(Uint8Array.of(branch ? 1 : 0))));
       const cmp = compareOutputs(await onnxBackend.run(parseModel(nested), m, feeds, work), spec);
@@ -412,7 +412,7 @@ function writeAndName(model: Model, name: string): string {
 describe('fold-shapes', () => {
   const fold = findAction('fold-shapes')!;
   const freeze = findAction('freeze-inputs')!;
-  const spec = { seed: 5, range: [-1, 1] as [number, number], inputs: {}, dims: {}, shapes: {}, tolerance: 1e-6, rtol: 1e-6, expect: 'same' as const };
+  const spec = { seed: 5, range: [-1, 1] as [number, number], inputs: {}, dims: {}, shapes: {}, tolerance: 1e-6, rtol: 1e-6, mismatch: 0, expect: 'same' as const };
   const opsEverywhere = (m: Model): string[] => [...m.allGraphs()].flatMap((g) => g.nodes.map((n) => n.op));
   const sampleRate = (hz: bigint): Tensor => new Tensor('int64', [], new BytesData(new Uint8Array(BigInt64Array.of(hz).buffer)));
 

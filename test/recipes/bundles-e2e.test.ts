@@ -28,7 +28,7 @@ test('tensorrt bundle on PaddleOCR cls (ONNX opset 9): BatchNorms folded, batch 
   expect(report.rules.flatMap((r) => r.refused)).toEqual([]);
   expect(model.graph.nodes.filter((n) => n.op === 'BatchNormalization')).toHaveLength(0);
   expect(model.graph.inputs[0]!.shape?.[0]).toBe(1);
-  const spec = { seed: 21, range: [0, 1] as [number, number], inputs: {}, dims: { 'p2o.DynamicDimension.1': 48, 'p2o.DynamicDimension.2': 192 }, shapes: {}, tolerance: 1e-4, rtol: 1e-4, expect: 'same' as const };
+  const spec = { seed: 21, range: [0, 1] as [number, number], inputs: {}, dims: { 'p2o.DynamicDimension.1': 48, 'p2o.DynamicDimension.2': 192 }, shapes: {}, tolerance: 1e-4, rtol: 1e-4, mismatch: 0, expect: 'same' as const };
   const run = await onnxBackend.run(before, model, randomInputs(before.graph, spec), work);
   const cmp = compareOutputs(run, spec);
   console.log(`tensorrt bundle on PaddleOCR cls: max |diff| ${cmp.maxAbsDiff}`);
@@ -47,7 +47,7 @@ test('tensorrt bundle on Silero VAD v5 (ONNX opset 16, If subgraphs): constants 
   expect(refused).toEqual([]);
   const spec = {
     seed: 22, range: [-1, 1] as [number, number], inputs: { sr: [16000, 16000] as [number, number] }, dims: {},
-    shapes: { input: [1, 512], state: [2, 1, 128] }, tolerance: 1e-5, rtol: 1e-4, expect: 'same' as const,
+    shapes: { input: [1, 512], state: [2, 1, 128] }, tolerance: 1e-5, rtol: 1e-4, mismatch: 0, expect: 'same' as const,
   };
   const run = await onnxBackend.run(before, model, randomInputs(before.graph, spec), work);
   const cmp = compareOutputs(run, spec);
