@@ -207,11 +207,15 @@ function runAndCompare(
   }
 
   const fallbacks: { runtime: RuntimeName; error: string }[] = [];
+  // A runtime that ran the original but not the rewrite: the rewrite broke something.
+  let rewriteRefused = false;
   for (const runtime of runtimes) {
     const results = run(runtime, jobs, o.timeoutMs ?? 600_000);
     const failed = results.findIndex((r) => !r.ok);
     if (failed >= 0) {
-      const side = failed % 2 === 0 ? `the original model '${beforeFile}'` : `the rewritten model '${afterFile}'`;
+      const original = failed % 2 === 0;
+      rewriteRefused ||= !original;
+      const side = original ? `the original model '${beforeFile}'` : `the rewritten model '${afterFile}'`;
       const reason = firstMessage(results[failed]!.error ?? 'no reason given');
       fallbacks.push({ runtime, error: `${runtime} could not run ${side}: ${reason}` });
       continue;
@@ -221,12 +225,12 @@ function runAndCompare(
   }
   // Sizes nobody gave were fed as 1, which many models cannot take (an STFT, a window longer than one sample).
   const guessed = inputs.filter((i) => i.openDims.length > 0).map((i) => `'${i.name}' as [${i.shape.join(', ')}]`);
-  throw new CheckFailedError(
-    `verify: no runtime could run both models:\n${fallbacks.map((f) => `  ${f.error}`).join('\n')}`,
-    guessed.length
-      ? `open dimensions were fed as 1 (${guessed.join(', ')}): give their sizes with --dim NAME=SIZE or --shape INPUT=D0,D1,..`
-      : 'a runtime that cannot load the original model cannot check its rewrite either',
-  );
+  const message = `verify: no runtime could run both models:\n${fallbacks.map((f) => `  ${f.error}`).join('\n')}`;
+  const sizes = guessed.length ? `open dimensions were fed as 1 (${guessed.join(', ')}): give their sizes with --dim NAME=SIZE or --shape INPUT=D0,D1,..` : undefined;
+  if (rewriteRefused) throw new CheckFailedError(message, sizes ?? 'the original runs and the rewritten model does not: the rewrite made a model the runtime refuses');
+  if (sizes) throw new CheckFailedError(message, sizes);
+  // Where no runtime here runs the original, its rewrite cannot be checked: not supported, rather than failed (exit 6, not 1).
+  throw new UnsupportedError(message, 'a runtime that cannot load the original model cannot check its rewrite either');
 }
 
 /**

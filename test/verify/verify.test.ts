@@ -241,12 +241,39 @@ describe('verifyModels when no runtime runs the model', () => {
     } catch (e) {
       error = e;
     }
-    expect(error).toBeInstanceOf(CheckFailedError);
+    // Not a failed check: nothing here can check it (exit 6).
+    expect(error).toBeInstanceOf(UnsupportedError);
     const lines = (error as Error).message.split('\n');
     expect(lines[0]).toBe('verify: no runtime could run both models:');
     expect(lines[1]).toMatch(/^ {2}litert could not run the original model '.*person_detect\.tflite': ERROR: quantized_dimension must be in range \[0, 1\)\. Was 3\.$/);
     expect(lines[2]).toMatch(/^ {2}armnn could not run the original model '.*person_detect\.tflite': RuntimeError: .*[Qq]uantization/);
     expect(lines).toHaveLength(3);
+  });
+});
+
+describe('a rewritten model the runtime refuses while it runs the original', () => {
+  test('is a failed check (exit 1), which says so', async () => {
+    const text = (one: string) => `model onnx
+opsets ai.onnx:17
+graph main
+  in x: float32[4]
+  const one: ${one}[] = [1]
+  s: y: float32[4] = Sub(one, x)
+  out y
+`;
+    const original = path.join(dir, 'sub-float.onnx');
+    const broken = path.join(dir, 'sub-int64.onnx');
+    writeModel(parseModel(text('float32')), original);
+    // What the trig pack wrote before literals beside untyped values were floats: onnxruntime refuses Sub(int64, float).
+    writeModel(parseModel(text('int64')), broken);
+    expect(() => verifyModels(original, broken, { runs: 1 })).toThrow(CheckFailedError);
+    const r = await runCli('verify', original, broken, '--runs', '1');
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/onnxruntime could not run the rewritten model '.*sub-int64\.onnx'/);
+    expect(r.stderr).toContain('the original runs and the rewritten model does not');
+    const refused = await runCli('verify', broken, original, '--runs', '1');
+    expect(refused.code).toBe(6);
+    expect(refused.stderr).toContain('a runtime that cannot load the original model cannot check its rewrite either');
   });
 });
 
