@@ -553,13 +553,16 @@ function materialize(planned: readonly PlannedNode[], result: Planned, ctx: Inst
   try {
     const finalNode = result?.kind === 'output' ? result.node : undefined;
     for (const pn of planned) {
+      // Only plain numbers need a sibling's dtype; looking it up can walk far up an undeclared graph.
       let sibling: DType | undefined;
-      for (let i = 0; i < pn.inputs.length; i++) {
-        // The index as the starting depth, as `inputs.map(plannedDType)` passed it.
-        const d = plannedDType(pn.inputs[i] ?? null, ctx.undeclaredDType, i);
-        if (d !== undefined && isDType(d)) {
-          sibling = d;
-          break;
+      if (pn.inputs.some((p) => p?.kind === 'const' && p.fromNumbers && !p.built)) {
+        for (let i = 0; i < pn.inputs.length; i++) {
+          // The index as the starting depth, as `inputs.map(plannedDType)` passed it.
+          const d = plannedDType(pn.inputs[i] ?? null, ctx.undeclaredDType, i);
+          if (d !== undefined && isDType(d)) {
+            sibling = d;
+            break;
+          }
         }
       }
       const inputs = pn.inputs.map((p) => resolve(p, sibling));

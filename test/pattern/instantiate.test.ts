@@ -108,6 +108,29 @@ describe('instantiate', () => {
     expect(consts('Sub(1, Abs($x))')).toEqual(['int64']);
   });
 
+  test('the dtype of an undeclared value is asked only for a plain number beside it (the walk up the graph costs)', () => {
+    const asked = (replacement: string): string[] => {
+      const g = new Graph('main');
+      const x = g.addValue('x');
+      g.inputs = [x];
+      const acos = g.addNode({ op: 'Acos', name: 'a', inputs: [x], outputs: ['y'] });
+      g.outputs = [acos.output(0)];
+      const pattern = compilePattern(parsePattern('Acos($x)'), { format: 'onnx' });
+      const m = pattern.match(acos);
+      if (!m.ok) throw new Error(m.reason);
+      const names: string[] = [];
+      const reuse = [...acos.outputs];
+      acos.setOutputs([]);
+      instantiate(parseReplacement(replacement), {
+        graph: g, bindings: m.bindings, reuseOutputs: reuse,
+        undeclaredDType: (v) => (names.push(v.name), 'float16'),
+      });
+      return names;
+    };
+    expect(asked('Mul($x, Abs($x))')).toEqual([]);
+    expect(asked('Sub(1.0, Abs($x))')).toEqual(['x']);
+  });
+
   test('statements with several outputs and for: a grouped Conv into per-group Convs + Concat', () => {
     const g = new Graph('main');
     const x = g.addValue('x', { dtype: 'float32', shape: [1, 4, 5, 5] });
