@@ -47,21 +47,24 @@ export function randomInputs(graph: Graph, spec: NumericSpec): Map<string, Tenso
 }
 
 /** Largest |a - b| beyond `tolerance + rtol * |b|`, over every output; with the worst difference. */
-export function compareOutputs(run: NumericRun, spec: NumericSpec): { ok: boolean; maxAbsDiff: number; problem?: string } {
+export function compareOutputs(run: NumericRun, spec: NumericSpec): { ok: boolean; maxAbsDiff: number; beyondShare: number; problem?: string } {
   let maxAbsDiff = 0;
   let within = true;
   let worst: { name: string; beyond: number; size: number } | undefined;
+  // The largest share of one output's elements beyond the tolerance.
+  let beyondShare = 0;
   for (let k = 0; k < run.names.length; k++) {
     const a = run.before[k];
     const b = run.after[k];
     const name = run.names[k] ?? `#${k}`;
-    if (!a || !b) return { ok: false, maxAbsDiff: Infinity, problem: `output '${name}' is missing ${a ? 'after' : 'before'} the rewrite` };
+    if (!a || !b) return { ok: false, maxAbsDiff: Infinity, beyondShare: 1, problem: `output '${name}' is missing ${a ? 'after' : 'before'} the rewrite` };
     if (a.shape.join() !== b.shape.join()) {
-      return { ok: false, maxAbsDiff: Infinity, problem: `output '${name}' has shape [${a.shape.join(', ')}] before and [${b.shape.join(', ')}] after` };
+      return { ok: false, maxAbsDiff: Infinity, beyondShare: 1, problem: `output '${name}' has shape [${a.shape.join(', ')}] before and [${b.shape.join(', ')}] after` };
     }
-    if (a.dtype !== b.dtype) return { ok: false, maxAbsDiff: Infinity, problem: `output '${name}' is ${a.dtype} before and ${b.dtype} after` };
+    if (a.dtype !== b.dtype) return { ok: false, maxAbsDiff: Infinity, beyondShare: 1, problem: `output '${name}' is ${a.dtype} before and ${b.dtype} after` };
     const diff = diffElements(a.toFloat64(), b.toFloat64(), spec.tolerance, spec.rtol);
     maxAbsDiff = Math.max(maxAbsDiff, diff.maxAbsDiff);
+    if (a.size > 0) beyondShare = Math.max(beyondShare, diff.beyond / a.size);
     if (diff.beyond > spec.mismatch * a.size) {
       within = false;
       worst = { name, beyond: diff.beyond, size: a.size };
@@ -69,12 +72,12 @@ export function compareOutputs(run: NumericRun, spec: NumericSpec): { ok: boolea
   }
   if (spec.expect === 'different') {
     return within
-      ? { ok: false, maxAbsDiff, problem: `outputs were expected to change (expect: different) but agree within ${spec.tolerance} (max |diff| ${maxAbsDiff})` }
-      : { ok: true, maxAbsDiff };
+      ? { ok: false, maxAbsDiff, beyondShare, problem: `outputs were expected to change (expect: different) but agree within ${spec.tolerance} (max |diff| ${maxAbsDiff})` }
+      : { ok: true, maxAbsDiff, beyondShare };
   }
-  if (within) return { ok: true, maxAbsDiff };
+  if (within) return { ok: true, maxAbsDiff, beyondShare };
   const share = spec.mismatch > 0 && worst ? `; ${worst.beyond} of the ${worst.size} elements of '${worst.name}' differ, more than the ${spec.mismatch} allowed (mismatch)` : '';
-  return { ok: false, maxAbsDiff, problem: `outputs differ by up to ${maxAbsDiff}, beyond the tolerance ${spec.tolerance}${spec.rtol ? ` + ${spec.rtol} x |expected|` : ''}${share}` };
+  return { ok: false, maxAbsDiff, beyondShare, problem: `outputs differ by up to ${maxAbsDiff}, beyond the tolerance ${spec.tolerance}${spec.rtol ? ` + ${spec.rtol} x |expected|` : ''}${share}` };
 }
 
 /** ONNX models in onnxruntime-node (a child process, see onnx_runner.js), graph optimizations off. */

@@ -36,7 +36,7 @@ export function formatResults(results: readonly FileResult[], cwd = process.cwd(
     }
     for (const c of r.cases) {
       const num = c.numeric?.ran
-        ? `, ${c.numeric.backend} max |diff| ${c.numeric.maxAbsDiff.toPrecision(3)}${c.numeric.expect === 'different' ? ' (expected to differ)' : ''}`
+        ? `, ${c.numeric.backend} max |diff| ${c.numeric.maxAbsDiff.toPrecision(3)}${c.numeric.mismatch > 0 ? `, ${percent(c.numeric.beyondShare)} of an output beyond it (${percent(c.numeric.mismatch)} allowed)` : ''}${c.numeric.expect === 'different' ? ' (expected to differ)' : ''}`
         : c.numeric ? `, numeric not run${c.ok ? `: ${c.numeric.reason}` : ''}` : '';
       const snap = c.snapshot === 'written' ? ', snapshot written' : c.snapshot === 'updated' ? ', snapshot updated' : '';
       lines.push(`  ${c.ok ? 'ok  ' : 'FAIL'} ${c.kind === 'rewrites' ? 'rewrites' : 'keeps   '} ${c.name} [${c.rule}] (${c.applied} applied${num}${snap})`);
@@ -53,4 +53,9 @@ export function formatResults(results: readonly FileResult[], cwd = process.cwd(
     `${t.passed} passed, ${t.failed} failed, ${t.cases} case(s) in ${t.files} file(s)${t.broken ? `, ${t.broken} file(s) with errors` : ''}${t.untested ? `, ${t.untested} rule(s) without a case` : ''}`,
   );
   return lines.join('\n') + '\n';
+}
+
+/** A share as a percentage with one decimal: 0.0712 -> '7.1%'. */
+function percent(share: number): string {
+  return `${(share * 100).toFixed(1)}%`;
 }

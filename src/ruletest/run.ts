@@ -27,7 +27,7 @@ export interface RuleTestOptions {
 
 /** What a numeric check found. */
 export type NumericOutcome =
-  | { ran: true; backend: string; maxAbsDiff: number; tolerance: number; expect: 'same' | 'different' }
+  | { ran: true; backend: string; maxAbsDiff: number; tolerance: number; expect: 'same' | 'different'; mismatch: number; beyondShare: number }
   | { ran: false; reason: string };
 
 /** The outcome of one case. */
@@ -208,7 +208,7 @@ async function runCase(test: RuleTestFile, c: CaseSpec, snapshot: string | undef
           const inputs = randomInputs(before.graph, c.numeric);
           const run = await backend.run(before, model, inputs, work);
           const cmp = compareOutputs(run, c.numeric);
-          r.numeric = { ran: true, backend: backend.name, maxAbsDiff: cmp.maxAbsDiff, tolerance: c.numeric.tolerance, expect: c.numeric.expect };
+          r.numeric = { ran: true, backend: backend.name, maxAbsDiff: cmp.maxAbsDiff, tolerance: c.numeric.tolerance, expect: c.numeric.expect, mismatch: c.numeric.mismatch, beyondShare: cmp.beyondShare };
           if (!cmp.ok) r.problems.push(`numeric (${backend.name}): ${cmp.problem}`);
         } catch (e) {
           r.numeric = { ran: false, reason: (e as Error).message };
