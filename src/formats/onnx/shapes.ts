@@ -210,8 +210,9 @@ export function valueDType(v: Value): DType | undefined {
     }
     if (node.op === 'Constant') return constantOf(at)?.dtype;
     if (!VALUE_RULES[node.op]) return undefined;
-    // Gather, Slice, Concat, Squeeze, Unsqueeze, Reshape, Identity, Transpose and the arithmetic keep their data's dtype.
-    at = node.input(0);
+    // Gather, Slice, Concat, Squeeze, Unsqueeze, Reshape, Identity, Transpose and the arithmetic keep their data's dtype;
+    // Where its values' (its first input is the condition).
+    at = node.input(node.op === 'Where' ? 1 : 0);
   }
   return undefined;
 }
@@ -386,6 +387,16 @@ function elementwiseValues(operands: readonly number[][], apply: (xs: number[]) 
   return { value: Array.from({ length: n }, (_, i) => apply(operands.map((o) => o[o.length === 1 ? 0 : i]!))) };
 }
 
+/**
+ * Where of shape values: PyTorch's expand() writes its target as
+ * Where(Equal(shape, -1), ones, shape), and with that unknown nothing after
+ * the Expand has a static shape.
+ */
+const whereValue: ValueRule = (node, _inputs, at) => {
+  if (!exact(node, at)) return undefined;
+  return elementwiseValues([at.ints(node, 0), at.ints(node, 1), at.ints(node, 2)], ([c, x, y]) => (c !== 0 ? x! : y!));
+};
+
 /** Size: the element count, a scalar. */
 const sizeValue: ValueRule = (_node, [x]) => ({ value: [product(x!)], shape: [] });
 
@@ -482,6 +493,7 @@ const VALUE_RULES: Readonly<Record<string, ValueRule>> = {
   Sub: arithmeticValue,
   Mul: arithmeticValue,
   Div: arithmeticValue,
+  Where: whereValue,
 };
 
 /** Output sizes of Conv and the pools along the spatial axes. */
