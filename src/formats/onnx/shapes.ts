@@ -291,7 +291,8 @@ type ValueRule = (node: Node, inputs: readonly (number[] | undefined)[], at: Rea
 function computedValue(compute: () => ComputedValue | undefined): ComputedValue | undefined {
   try {
     const r = compute();
-    return r && r.value.length <= 64 && r.value.every((x) => Number.isInteger(x)) ? r : undefined;
+    // Fractions stay as values (a size divided as a float, on its way to a Floor); folding checks that the dtype holds them.
+    return r && r.value.length <= 64 && r.value.every((x) => Number.isFinite(x)) ? r : undefined;
   } catch {
     return undefined;
   }
@@ -321,7 +322,9 @@ const castValue: ValueRule = (node, _inputs, at) => {
   const dtype = to?.kind === 'int' ? dtypeOfCode(Number(to.value)) : undefined;
   if (!dtype) return undefined;
   if (dtype === 'bool') return { value: value.map((x) => (x !== 0 ? 1 : 0)) };
-  return holdsExactly(dtype, value) ? { value } : undefined;
+  // A float cast to an integer type drops its fraction, as onnxruntime's Cast does.
+  const cast = isFloat(dtype) ? value : value.map((x) => Math.trunc(x));
+  return holdsExactly(dtype, cast) ? { value: cast } : undefined;
 };
 
 const gatherValue: ValueRule = (node, [data, indices], at) => {
@@ -407,6 +410,22 @@ const constantOfShapeValue: ValueRule = (node, _inputs, at) => {
   const x = fill?.kind === 'tensor' ? fill.value.toFloat64()[0]! : 0;
   return { value: new Array<number>(product(dims)).fill(x), shape: dims };
 };
+
+/**
+ * Floor, Ceil and Round of shape values divided as floats: PyTorch's
+ * x.size(2) // 2 on a tensor size, or a Ceil for padding to a multiple.
+ */
+const roundingValue: ValueRule = (node, _inputs, at) => {
+  if (!exact(node, at)) return undefined;
+  const round = node.op === 'Floor' ? Math.floor : node.op === 'Ceil' ? Math.ceil : roundHalfToEven;
+  return { value: at.ints(node, 0).map(round) };
+};
+
+/** ONNX Round: halves go to the even neighbour. */
+function roundHalfToEven(x: number): number {
+  const r = Math.round(x);
+  return Math.abs(x % 1) === 0.5 && r % 2 !== 0 ? r - 1 : r;
+}
 
 /** Neg of a value computed from shapes (a negative axis count). */
 const negValue: ValueRule = (node, _inputs, at) => (exact(node, at) ? { value: at.ints(node, 0).map((x) => -x) } : undefined);
@@ -494,6 +513,9 @@ const VALUE_RULES: Readonly<Record<string, ValueRule>> = {
   Mul: arithmeticValue,
   Div: arithmeticValue,
   Where: whereValue,
+  Floor: roundingValue,
+  Ceil: roundingValue,
+  Round: roundingValue,
 };
 
 /** Output sizes of Conv and the pools along the spatial axes. */
