@@ -6,6 +6,7 @@
 import { DType } from '../../ir/dtype';
 import { Node, Value as GraphValue } from '../../ir/graph';
 import { Tensor } from '../../ir/tensor';
+import { constantOf } from '../../formats/onnx/shapes';
 import { ExprError, Span } from '../errors';
 import type { CallContext, ParamSpec } from '../functions';
 import { Operand } from '../tensor-math';
@@ -90,21 +91,14 @@ export function optional(v: ExprValue | undefined): ExprValue | undefined {
 /** The shape of anything shaped: a graph value's declared shape (dims may be names or none). */
 export function shapeOf(v: ExprValue, ctx: CallContext, arg: number): ExprValue {
   if (v instanceof GraphValue) {
-    const s = v.shape ?? v.const?.shape ?? constantNodeTensor(v)?.shape;
+    // An ONNX Constant node's output declares no shape; its tensor fixes it (PyTorch writes small constants so).
+    const s = v.shape ?? v.const?.shape ?? constantOf(v)?.shape;
     return s ? [...s] : null;
   }
   if (v instanceof Tensor) return [...v.shape];
   if (typeof v === 'number' || typeof v === 'bigint' || typeof v === 'boolean') return [];
   if (Array.isArray(v)) return [...toTensor(v, undefined, ctx.span(arg)).shape];
   return ctx.fail(`expected a tensor or a graph value, got ${describeValue(v)}`, arg);
-}
-
-/** The tensor of an ONNX Constant node's output (PyTorch exports its small constants so), whose shape it fixes. */
-function constantNodeTensor(v: GraphValue): Tensor | undefined {
-  const producer = v.producer;
-  if (producer?.op !== 'Constant' || producer.domain !== '') return undefined;
-  const value = producer.attr('value');
-  return value?.kind === 'tensor' ? value.value : undefined;
 }
 
 /** The number of elements of a shape; null when a dimension is not a number. */

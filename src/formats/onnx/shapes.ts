@@ -262,7 +262,7 @@ export function likelyDType(v: Value): DType | undefined {
 }
 
 /** The tensor a value holds: an initializer, or the output of a Constant node (PaddleOCR's weights are those). */
-function constantOf(v: Value | null): Tensor | undefined {
+export function constantOf(v: Value | null): Tensor | undefined {
   if (!v) return undefined;
   if (v.const) return v.const;
   const producer = v.producer;
