@@ -1,5 +1,6 @@
 /**
- * OpenVINO HardSigmoid, ScatterNDUpdate, ScatterElementsUpdate and NonZero
+ * OpenVINO HardSigmoid, ScatterNDUpdate, ScatterElementsUpdate, NonZero,
+ * IsNaN/IsInf/IsFinite, ReduceLogicalAnd/Or and GroupNormalization
  * translated to ONNX, checked in onnxruntime against values computed here
  * from the OpenVINO specification.
  */
@@ -101,4 +102,67 @@ test.each([
   expect(out.shape).toEqual([2, 3]);
   // (0,1), (1,0), (1,2): rows of the row indices, then of the column indices.
   expect(out.values).toEqual([0, 1, 1, 1, 0, 2]);
+});
+
+describe('IsNaN, IsInf and IsFinite-10', () => {
+  const xs = [NaN, Infinity, -Infinity, 0, -1.5, 3e38];
+  const layer = async (op: string, attrs: Record<string, string> = {}) => {
+    const m = newOvModel('net');
+    const g = m.graph;
+    const node = ovOp(g, op, 'opset10', [ovParam(g, 'x', [6])], [[6]], attrs, 'is');
+    node.outputs[0]!.dtype = 'bool';
+    g.outputs = [node.output(0)];
+    return (await runner.run(m, { x: { shape: [6], values: xs } })).is_out!.values;
+  };
+  test('IsNaN: true for NaN only', async () => expect(await layer('IsNaN')).toEqual([1, 0, 0, 0, 0, 0]));
+  test('IsInf: both infinities by default, one side when the other is not detected', async () => {
+    expect(await layer('IsInf')).toEqual([0, 1, 1, 0, 0, 0]);
+    expect(await layer('IsInf', { detect_negative: 'false' })).toEqual([0, 1, 0, 0, 0, 0]);
+    expect(await layer('IsInf', { detect_positive: 'false' })).toEqual([0, 0, 1, 0, 0, 0]);
+  });
+  test('IsFinite: neither NaN nor an infinity', async () => expect(await layer('IsFinite')).toEqual([0, 0, 0, 1, 1, 1]));
+});
+
+test.each([
+  ['ReduceLogicalAnd', 'false', [0, 1, 0], [3]],
+  ['ReduceLogicalOr', 'false', [1, 1, 0], [3]],
+  ['ReduceLogicalAnd', 'true', [0, 1, 0], [1, 3]],
+])('%s-1 over axis 0 (keep_dims %s)', async (op, keepDims, expected, outShape) => {
+  const m = newOvModel('net');
+  const g = m.graph;
+  const x = ovParam(g, 'x', [2, 3], 'bool');
+  const node = ovOp(g, op, 'opset1', [x, ovConst(g, 'axes', 'int64', [1], [0])], [outShape], { keep_dims: keepDims }, 'r');
+  node.outputs[0]!.dtype = 'bool';
+  g.outputs = [node.output(0)];
+  // Columns: (1, 0), (1, 1), (0, 0).
+  const out = (await runner.run(m, { x: { dtype: 'bool', shape: [2, 3], values: [1, 1, 0, 0, 1, 0] } })).r_out!;
+  expect(out.shape).toEqual(outShape);
+  expect(out.values).toEqual(expected);
+});
+
+test('GroupNormalization-12: mean and variance per batch and group of channels, then scale and bias per channel', async () => {
+  const [n, c, h, w, groups, eps] = [2, 4, 2, 3, 2, 1e-3];
+  const m = newOvModel('net');
+  const g = m.graph;
+  const scale = [0.5, 1, 2, -1];
+  const bias = [0, 0.25, -1, 3];
+  const node = ovOp(
+    g, 'GroupNormalization', 'opset12',
+    [ovParam(g, 'x', [n, c, h, w]), ovConst(g, 'scale', 'float32', [c], scale), ovConst(g, 'bias', 'float32', [c], bias)],
+    [[n, c, h, w]], { num_groups: String(groups), epsilon: String(eps) }, 'gn',
+  );
+  g.outputs = [node.output(0)];
+  const xs = testValues(n * c * h * w, 11).map(f);
+  const out = (await runner.run(m, { x: { shape: [n, c, h, w], values: xs } })).gn_out!;
+  // The spec's formula, in float64, group by group.
+  const per = (c / groups) * h * w;
+  const expected = xs.map((v, i) => {
+    const start = Math.floor(i / per) * per;
+    const group = xs.slice(start, start + per);
+    const mean = group.reduce((a, b) => a + b, 0) / per;
+    const variance = group.reduce((a, b) => a + (b - mean) ** 2, 0) / per;
+    const channel = Math.floor(i / (h * w)) % c;
+    return scale[channel]! * ((v - mean) / Math.sqrt(variance + eps)) + bias[channel]!;
+  });
+  out.values.forEach((v, i) => expect(Math.abs(v - expected[i]!)).toBeLessThan(1e-5 * (1 + Math.abs(expected[i]!))));
 });

@@ -328,6 +328,21 @@ registerTranslators({
   LogicalOr: binary('Or'),
   LogicalXor: binary('Xor'),
   LogicalNot: unary('Not'),
+  IsNaN: (node, t) => {
+    floatInput(node, t);
+    return [t.add1('IsNaN', [t.input(node, 0)])];
+  },
+  IsInf: (node, t) => {
+    floatInput(node, t);
+    const detect = (name: string): number => ((t.bool(node, name) ?? true) ? 1 : 0);
+    return [t.add1('IsInf', [t.input(node, 0)], { detect_negative: detect('detect_negative'), detect_positive: detect('detect_positive') })];
+  },
+  // Neither NaN nor an infinity.
+  IsFinite: (node, t) => {
+    floatInput(node, t);
+    const x = t.input(node, 0);
+    return [t.add1('Not', [t.add1('Or', [t.add1('IsNaN', [x]), t.add1('IsInf', [x])])])];
+  },
   Select: (node, t) => {
     checkNumpyBroadcast(node, t);
     return [t.add1('Where', [t.input(node, 0), t.input(node, 1), t.input(node, 2)])];

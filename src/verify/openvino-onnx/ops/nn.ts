@@ -6,7 +6,7 @@ import { attr } from '../../../ir/attr';
 import type { DType } from '../../../ir/dtype';
 import type { Node, Value } from '../../../ir/graph';
 import { registerTranslators, type Translation } from '../translation';
-import { normalizeAxis } from './common';
+import { normalizeAxis, onnxTypeOf } from './common';
 
 /** auto_pad, lower-cased (`explicit` when absent). */
 function autoPadMode(node: Node, t: Translation): string {
@@ -152,6 +152,18 @@ function reduce(onnxOp: string): (node: Node, t: Translation) => Value[] {
     if (axes.length === 0) return [t.add1('Identity', [t.input(node, 0)])];
     if (onnxOp === 'ReduceSum') return [t.add1('ReduceSum', [t.input(node, 0), t.int64s(axes)], { keepdims })];
     return [t.add1(onnxOp, [t.input(node, 0)], { axes, keepdims })];
+  };
+}
+
+/** ReduceLogicalAnd / ReduceLogicalOr-1: the int32 minimum / maximum of the booleans over the axes, back to boolean. */
+function logicalReduce(onnxOp: 'ReduceMin' | 'ReduceMax'): (node: Node, t: Translation) => Value[] {
+  return (node, t) => {
+    const rank = t.requireRank(node, 0);
+    const axes = constAxes(node, t, 1, rank);
+    const keepdims = (t.bool(node, 'keep_dims') ?? false) ? 1 : 0;
+    if (axes.length === 0) return [t.add1('Identity', [t.input(node, 0)])];
+    const ints = t.add1('Cast', [t.input(node, 0)], { to: onnxTypeOf(node, t, 'int32') });
+    return [t.add1('Cast', [t.add1(onnxOp, [ints], { axes, keepdims })], { to: onnxTypeOf(node, t, 'bool') })];
   };
 }
 
@@ -312,6 +324,25 @@ registerTranslators({
   ReduceProd: reduce('ReduceProd'),
   ReduceL1: reduce('ReduceL1'),
   ReduceL2: reduce('ReduceL2'),
+  // On booleans: onnxruntime has no boolean ReduceMin/ReduceMax, so through int32 (all: the minimum, any: the maximum).
+  ReduceLogicalAnd: logicalReduce('ReduceMin'),
+  ReduceLogicalOr: logicalReduce('ReduceMax'),
+
+  // GroupNormalization-12: mean and variance per batch and group of channels (eps inside the square root),
+  // then scale and bias per channel.
+  GroupNormalization: (node, t) => {
+    const rank = t.requireRank(node, 0);
+    if (rank < 2) t.fail(node, `input 0 has rank ${rank}: GroupNormalization wants batch and channels first`);
+    const groups = t.int(node, 'num_groups') ?? t.fail(node, 'no num_groups');
+    const eps = t.float(node, 'epsilon') ?? t.fail(node, 'no epsilon');
+    const x = t.input(node, 0);
+    const grouped = t.add1('Reshape', [x, t.int64s([0, groups, -1])]);
+    const normalized = t.add1('Reshape', [mvn(t, grouped, [2], true, eps, true, t.inputDType(node, 0)), t.add1('Shape', [x])]);
+    const perChannel = t.int64s([-1, ...new Array<number>(rank - 2).fill(1)]);
+    const scale = t.add1('Reshape', [t.input(node, 1), perChannel]);
+    const bias = t.add1('Reshape', [t.input(node, 2), perChannel]);
+    return [t.add1('Add', [t.add1('Mul', [normalized, scale]), bias])];
+  },
 
   // MVN-6: axes input, eps inside or outside the square root. MVN-1 (opset2): across_channels or
   // reduction_axes; its spec puts eps inside the square root, OpenVINO's own MVN-1 -> MVN-6 conversion
