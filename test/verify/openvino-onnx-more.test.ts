@@ -1,6 +1,7 @@
 /**
  * OpenVINO HardSigmoid, ScatterNDUpdate, ScatterElementsUpdate, NonZero,
- * IsNaN/IsInf/IsFinite, ReduceLogicalAnd/Or and GroupNormalization
+ * IsNaN/IsInf/IsFinite, ReduceLogicalAnd/Or, GroupNormalization and
+ * ScaledDotProductAttention
  * translated to ONNX, checked in onnxruntime against values computed here
  * from the OpenVINO specification.
  */
@@ -165,4 +166,57 @@ test('GroupNormalization-12: mean and variance per batch and group of channels, 
     return scale[channel]! * ((v - mean) / Math.sqrt(variance + eps)) + bias[channel]!;
   });
   out.values.forEach((v, i) => expect(Math.abs(v - expected[i]!)).toBeLessThan(1e-5 * (1 + Math.abs(expected[i]!))));
+});
+
+describe('ScaledDotProductAttention-13', () => {
+  const [heads, L, S, E, Ev] = [2, 3, 4, 4, 2];
+  const qs = testValues(heads * L * E, 21).map(f);
+  const ks = testValues(heads * S * E, 22).map(f);
+  const vs = testValues(heads * S * Ev, 23).map(f);
+
+  /** The specification's pseudo-code in float64: bias(h, i, j) is added to the scaled scores. */
+  function reference(scale: number, bias: (h: number, i: number, j: number) => number): number[] {
+    const out: number[] = [];
+    for (let h = 0; h < heads; h++) {
+      for (let i = 0; i < L; i++) {
+        const scores = Array.from({ length: S }, (_, j) => {
+          let dot = 0;
+          for (let e = 0; e < E; e++) dot += qs[(h * L + i) * E + e]! * ks[(h * S + j) * E + e]!;
+          return dot * scale + bias(h, i, j);
+        });
+        const top = Math.max(...scores);
+        const weights = scores.map((x) => Math.exp(x - top));
+        const total = weights.reduce((a, b) => a + b, 0);
+        for (let c = 0; c < Ev; c++) out.push(weights.reduce((a, w, j) => a + (w / total) * vs[(h * S + j) * Ev + c]!, 0));
+      }
+    }
+    return out;
+  }
+
+  async function attention(causal: boolean, extra: { mask?: { dtype: DType; values: number[] }; scale?: number } = {}) {
+    const m = newOvModel('net');
+    const g = m.graph;
+    const inputs = [ovParam(g, 'q', [1, heads, L, E]), ovParam(g, 'k', [1, heads, S, E]), ovParam(g, 'v', [1, heads, S, Ev])];
+    if (extra.mask) inputs.push(ovConst(g, 'mask', extra.mask.dtype, [L, S], extra.mask.values));
+    if (extra.scale !== undefined) inputs.push(ovConst(g, 'scale', 'float32', [], [extra.scale]));
+    g.outputs = [ovOp(g, 'ScaledDotProductAttention', 'opset13', inputs, [[1, heads, L, Ev]], { causal: String(causal) }, 'sdpa').output(0)];
+    const out = (await runner.run(m, { q: { shape: [1, heads, L, E], values: qs }, k: { shape: [1, heads, S, E], values: ks }, v: { shape: [1, heads, S, Ev], values: vs } })).sdpa_out!;
+    expect(out.shape).toEqual([1, heads, L, Ev]);
+    return out.values;
+  }
+
+  const close = (actual: number[], expected: number[]) => actual.forEach((x, i) => expect(Math.abs(x - expected[i]!)).toBeLessThan(1e-5));
+
+  test('no mask: the scale is 1 / sqrt(E)', async () => close(await attention(false), reference(1 / Math.sqrt(E), () => 0)));
+  test('causal: -inf above the diagonal (a mask given beside it is ignored)', async () => {
+    const expected = reference(1 / Math.sqrt(E), (_h, i, j) => (j > i ? -Infinity : 0));
+    close(await attention(true), expected);
+    close(await attention(true, { mask: { dtype: 'float32', values: new Array<number>(L * S).fill(5) } }), expected);
+  });
+  test('a boolean mask: -inf where it is false; a float mask and a scale given: added as they are', async () => {
+    const keep = [1, 0, 1, 1, 0, 1, 1, 0, 1, 1, 1, 0];
+    close(await attention(false, { mask: { dtype: 'bool', values: keep } }), reference(1 / Math.sqrt(E), (_h, i, j) => (keep[i * S + j] ? 0 : -Infinity)));
+    const add = testValues(L * S, 24).map(f);
+    close(await attention(false, { mask: { dtype: 'float32', values: add }, scale: 0.3 }), reference(f(0.3), (_h, i, j) => add[i * S + j]!));
+  });
 });

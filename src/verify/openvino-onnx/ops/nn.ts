@@ -155,6 +155,34 @@ function reduce(onnxOp: string): (node: Node, t: Translation) => Value[] {
   };
 }
 
+/**
+ * ScaledDotProductAttention-13 by its specification's pseudo-code:
+ * Softmax(Q Kᵀ * scale + bias) V, the scale 1 / sqrt(E) unless given, the
+ * bias -inf above the diagonal when causal (attention_mask then ignored),
+ * else -inf where a boolean mask is false or a float mask added as it is.
+ */
+function scaledDotProductAttention(node: Node, t: Translation): Value[] {
+  const d = t.inputDType(node, 0) ?? t.fail(node, 'the element type of the query is not declared');
+  const rank = t.requireRank(node, 0);
+  if (rank < 2 || t.requireRank(node, 1) !== rank) t.fail(node, 'query and key must have the same rank, at least 2');
+  const [q, k, v] = [t.input(node, 0), t.input(node, 1), t.input(node, 2)];
+  const count = t.inputCount(node);
+  const lastDims = (x: Value, from: number, to: number): Value => t.add1('Shape', [x], { start: from, end: to });
+  const scale = count > 4 && node.input(4) ? t.input(node, 4) : t.add1('Reciprocal', [t.add1('Sqrt', [t.add1('Cast', [lastDims(q, rank - 1, rank)], { to: onnxTypeOf(node, t, d) })])]);
+  const perm = [...Array.from({ length: rank - 2 }, (_, i) => i), rank - 1, rank - 2];
+  let scores = t.add1('Mul', [t.add1('MatMul', [q, t.add1('Transpose', [k], { perm })]), scale]);
+  const minusInf = t.scalar(d, -Infinity);
+  if (t.bool(node, 'causal') ?? t.fail(node, 'no causal attribute')) {
+    const sizes = t.add1('Concat', [lastDims(q, rank - 2, rank - 1), lastDims(k, rank - 2, rank - 1)], { axis: 0 });
+    scores = t.add1('Add', [scores, t.add1('Trilu', [t.add1('Expand', [minusInf, sizes]), t.scalar('int64', 1)], { upper: 1 })]);
+  } else if (count > 3 && node.input(3)) {
+    const mask = t.input(node, 3);
+    const bias = t.inputDType(node, 3) === 'bool' ? t.add1('Where', [mask, t.scalar(d, 0), minusInf]) : mask;
+    scores = t.add1('Add', [scores, bias]);
+  }
+  return [t.add1('MatMul', [t.add1('Softmax', [scores], { axis: -1 }), v])];
+}
+
 /** ReduceLogicalAnd / ReduceLogicalOr-1: the int32 minimum / maximum of the booleans over the axes, back to boolean. */
 function logicalReduce(onnxOp: 'ReduceMin' | 'ReduceMax'): (node: Node, t: Translation) => Value[] {
   return (node, t) => {
@@ -327,6 +355,8 @@ registerTranslators({
   // On booleans: onnxruntime has no boolean ReduceMin/ReduceMax, so through int32 (all: the minimum, any: the maximum).
   ReduceLogicalAnd: logicalReduce('ReduceMin'),
   ReduceLogicalOr: logicalReduce('ReduceMax'),
+
+  ScaledDotProductAttention: scaledDotProductAttention,
 
   // GroupNormalization-12: mean and variance per batch and group of channels (eps inside the square root),
   // then scale and bias per channel.
