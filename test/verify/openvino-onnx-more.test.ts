@@ -1,9 +1,8 @@
 /**
  * OpenVINO HardSigmoid, ScatterNDUpdate, ScatterElementsUpdate, NonZero,
  * IsNaN/IsInf/IsFinite, ReduceLogicalAnd/Or, GroupNormalization and
- * ScaledDotProductAttention
- * translated to ONNX, checked in onnxruntime against values computed here
- * from the OpenVINO specification.
+ * ScaledDotProductAttention translated to ONNX, checked in onnxruntime
+ * against values computed here from the OpenVINO specification.
  */
 import type { DType } from '../../src/ir/dtype';
 import { openvinoToOnnx } from '../../src/verify/openvino-onnx';
