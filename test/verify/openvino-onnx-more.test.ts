@@ -1,6 +1,6 @@
 /**
  * OpenVINO HardSigmoid, ScatterNDUpdate, ScatterElementsUpdate, NonZero,
- * IsNaN/IsInf/IsFinite, ReduceLogicalAnd/Or, GroupNormalization and
+ * IsNaN/IsInf/IsFinite, ReduceLogicalAnd/Or, GroupNormalization, OneHot and
  * ScaledDotProductAttention translated to ONNX, checked in onnxruntime
  * against values computed here from the OpenVINO specification.
  */
@@ -218,4 +218,24 @@ describe('ScaledDotProductAttention-13', () => {
     const add = testValues(L * S, 24).map(f);
     close(await attention(false, { mask: { dtype: 'float32', values: add }, scale: 0.3 }), reference(f(0.3), (_h, i, j) => add[i * S + j]!));
   });
+});
+
+test.each([
+  ['opset1', {}, [[0, 2], [-1, 3], [1, -3]]],
+  ['opset16', { negative_indices_mode: 'normalize' }, [[0, 2], [2, 3], [1, 0]]],
+] as const)('OneHot (%s %j): on_value at each index along the last axis; out of range all off_value', async (opset, attrs, hot) => {
+  const m = newOvModel('net');
+  const g = m.graph;
+  const indices = ovParam(g, 'i', [3, 2], 'int64');
+  const node = ovOp(
+    g, 'OneHot', opset,
+    [indices, ovConst(g, 'depth', 'int64', [], [3]), ovConst(g, 'on', 'float32', [], [5]), ovConst(g, 'off', 'float32', [], [-1])],
+    [[3, 2, 3]], { axis: '-1', ...attrs }, 'oh',
+  );
+  node.outputs[0]!.dtype = 'float32';
+  g.outputs = [node.output(0)];
+  const out = (await runner.run(m, { i: { dtype: 'int64', shape: [3, 2], values: [0, 2, -1, 3, 1, -3] } })).oh_out!;
+  // An index the mode leaves negative, or 3 (past the depth), lights nothing.
+  const expected = hot.flat().flatMap((h) => [0, 1, 2].map((c) => (c === h ? 5 : -1)));
+  expect(out.values).toEqual(expected);
 });

@@ -9,7 +9,7 @@ import { attr } from '../../../ir/attr';
 import { DTYPES, type DType } from '../../../ir/dtype';
 import type { Node, Value } from '../../../ir/graph';
 import { registerTranslators, type Translation } from '../translation';
-import { normalizeAxis, onnxTypeOfElementType, toInt64 } from './common';
+import { normalizeAxis, onnxTypeOf, onnxTypeOfElementType, toInt64 } from './common';
 
 /**
  * A bound past every dimension, for ONNX Slice starts/ends. (INT64_MAX read
@@ -367,6 +367,23 @@ registerTranslators({
   },
   Unsqueeze: (node, t) => [t.add1('Unsqueeze', [t.input(node, 0), int64List(node, t, 1)])],
   // Gather-1 (no batch_dims), -7 and -8 (batch_dims; -8 defines negative indices, which ONNX counts from the end as well).
+  // OneHot-1 ignores a negative index (all off_value); ONNX counts it from the end, so it is moved past
+  // the end, where ONNX ignores it too. OneHot-16 does either (negative_indices_mode).
+  OneHot: (node, t) => {
+    const axis = t.int(node, 'axis') ?? t.fail(node, 'no axis');
+    const mode = node.domain === 'opset16' ? (t.str(node, 'negative_indices_mode') ?? 'ignore_negative').trim().toLowerCase() : 'ignore_negative';
+    if (mode !== 'ignore_negative' && mode !== 'normalize') t.fail(node, `negative_indices_mode="${mode}" is not translated`);
+    const indexType = t.inputDType(node, 0) ?? t.fail(node, 'the element type of the indices is not declared');
+    const depth = t.input(node, 1);
+    let indices = t.input(node, 0);
+    if (mode === 'ignore_negative') {
+      const pastEnd = t.add1('Cast', [depth], { to: onnxTypeOf(node, t, indexType) });
+      indices = t.add1('Where', [t.add1('Less', [indices, t.scalar(indexType, 0)]), pastEnd, indices]);
+    }
+    const one = t.int64s([1]);
+    const offOn = t.add1('Concat', [t.add1('Reshape', [t.input(node, 3), one]), t.add1('Reshape', [t.input(node, 2), one])], { axis: 0 });
+    return [t.add1('OneHot', [indices, depth, offOn], { axis })];
+  },
   Gather: (node, t) => {
     const rank = t.requireRank(node, 0);
     const axis = normalizeAxis(node, t, t.constInts(node, 2)[0] ?? t.fail(node, 'no axis'), rank);
