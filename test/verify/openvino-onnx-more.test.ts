@@ -1,6 +1,7 @@
 /**
  * OpenVINO HardSigmoid, ScatterNDUpdate, ScatterElementsUpdate, NonZero,
- * IsNaN/IsInf/IsFinite, ReduceLogicalAnd/Or, GroupNormalization, OneHot and
+ * IsNaN/IsInf/IsFinite, ReduceLogicalAnd/Or, GroupNormalization, OneHot,
+ * SpaceToBatch, BatchToSpace and
  * ScaledDotProductAttention translated to ONNX, checked in onnxruntime
  * against values computed here from the OpenVINO specification.
  */
@@ -238,4 +239,37 @@ test.each([
   // An index the mode leaves negative, or 3 (past the depth), lights nothing.
   const expected = hot.flat().flatMap((h) => [0, 1, 2].map((c) => (c === h ? 5 : -1)));
   expect(out.values).toEqual(expected);
+});
+
+describe('SpaceToBatch-2 and BatchToSpace-2', () => {
+  function layer(op: string, shape: number[], outShape: number[], block: number[], begin: number[], end: number[]) {
+    const m = newOvModel('net');
+    const g = m.graph;
+    const consts = [block, begin, end].map((v, i) => ovConst(g, `c${i}`, 'int64', [v.length], v));
+    g.outputs = [ovOp(g, op, 'opset2', [ovParam(g, 'x', shape), ...consts], [outShape], {}, 'sb').output(0)];
+    return m;
+  }
+  const run = async (op: string, shape: number[], outShape: number[], block: number[], begin: number[], end: number[], xs: number[]) => {
+    const out = (await runner.run(layer(op, shape, outShape, block, begin, end), { x: { shape, values: xs } })).sb_out!;
+    expect(out.shape).toEqual(outShape);
+    return out.values;
+  };
+
+  test('one spatial dimension: [a, b, c, d] in blocks of 2 is [[a, c], [b, d]]', async () => {
+    expect(await run('SpaceToBatch', [1, 4], [2, 2], [1, 2], [0, 0], [0, 0], [1, 2, 3, 4])).toEqual([1, 3, 2, 4]);
+    expect(await run('BatchToSpace', [2, 2], [1, 4], [1, 2], [0, 0], [0, 0], [1, 3, 2, 4])).toEqual([1, 2, 3, 4]);
+  });
+
+  test('a 2x2 image in 2x2 blocks: each pixel its own batch, row by row', async () => {
+    expect(await run('SpaceToBatch', [1, 1, 2, 2], [4, 1, 1, 1], [1, 1, 2, 2], [0, 0, 0, 0], [0, 0, 0, 0], [1, 2, 3, 4])).toEqual([1, 2, 3, 4]);
+  });
+
+  test('zero padding in, the same crops out: BatchToSpace undoes SpaceToBatch', async () => {
+    const xs = testValues(2 * 3 * 3 * 5, 31).map(f);
+    const padded = await run('SpaceToBatch', [2, 3, 3, 5], [2 * 6, 3, 2, 3], [1, 1, 2, 3], [0, 0, 1, 0], [0, 0, 0, 4], xs);
+    // The pads are zeros, and every input value lands somewhere exactly once.
+    expect(padded.filter((v) => v === 0).length).toBe(2 * 3 * 4 * 9 - xs.length);
+    expect([...padded].filter((v) => v !== 0).sort((a, b) => a - b)).toEqual([...xs].sort((a, b) => a - b));
+    expect(await run('BatchToSpace', [12, 3, 2, 3], [2, 3, 3, 5], [1, 1, 2, 3], [0, 0, 1, 0], [0, 0, 0, 4], padded)).toEqual(xs);
+  });
 });

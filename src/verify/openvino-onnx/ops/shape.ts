@@ -313,6 +313,56 @@ function noReduction(node: Node, t: Translation): void {
   if (reduction !== 'none') t.fail(node, `reduction="${reduction}" is not translated (none is)`);
 }
 
+/** The block, begin and end inputs of SpaceToBatch / BatchToSpace-2: one entry per dimension, the batch's 1, 0 and 0. */
+function blocksOf(node: Node, t: Translation, rank: number): { block: number[]; begin: number[]; end: number[] } {
+  const [block, begin, end] = [t.constInts(node, 1), t.constInts(node, 2), t.constInts(node, 3)];
+  if ([block, begin, end].some((l) => l.length !== rank)) t.fail(node, `block_shape, and the pads or crops, want ${rank} entries (the data's rank)`);
+  if (block[0] !== 1 || begin[0] !== 0 || end[0] !== 0) t.fail(node, 'the batch dimension is neither blocked nor padded in the specification');
+  if (block.some((b) => b < 1)) t.fail(node, 'block_shape holds a size below 1');
+  return { block, begin, end };
+}
+
+/**
+ * SpaceToBatch-2 by its specification: zero-pad, split each spatial dimension
+ * into (size / block, block), move the block parts in front of the batch,
+ * merge them into it.
+ */
+function spaceToBatch(node: Node, t: Translation): Value[] {
+  const shape = t.staticShape(node, 0);
+  const n = shape.length;
+  const { block, begin, end } = blocksOf(node, t, n);
+  const padded = shape.map((d, i) => d + begin[i]! + end[i]!);
+  if (padded.some((d, i) => d % block[i]! !== 0)) t.fail(node, `the padded shape [${padded.join(', ')}] is not a multiple of block_shape [${block.join(', ')}]`);
+  let x = t.input(node, 0);
+  if ([...begin, ...end].some((p) => p !== 0)) x = t.add1('Pad', [x, t.int64s([...begin, ...end])]);
+  const spatial = Array.from({ length: n - 1 }, (_, k) => k + 1);
+  x = t.add1('Reshape', [x, t.int64s([padded[0]!, ...spatial.flatMap((i) => [padded[i]! / block[i]!, block[i]!])])]);
+  const perm = [...spatial.map((i) => 2 * i), 0, ...spatial.map((i) => 2 * i - 1)];
+  x = t.add1('Transpose', [x], { perm });
+  const blocks = block.reduce((a, b) => a * b, 1);
+  return [t.add1('Reshape', [x, t.int64s([padded[0]! * blocks, ...spatial.map((i) => padded[i]! / block[i]!)])])];
+}
+
+/**
+ * BatchToSpace-2 by its specification: split the batch into the blocks and
+ * the rest, interleave each block with its spatial dimension, merge them,
+ * then crop.
+ */
+function batchToSpace(node: Node, t: Translation): Value[] {
+  const shape = t.staticShape(node, 0);
+  const n = shape.length;
+  const { block, begin, end } = blocksOf(node, t, n);
+  const blocks = block.reduce((a, b) => a * b, 1);
+  if (shape[0]! % blocks !== 0) t.fail(node, `the batch ${shape[0]} is not a multiple of the block's ${blocks} elements`);
+  const spatial = Array.from({ length: n - 1 }, (_, k) => k + 1);
+  let x = t.add1('Reshape', [t.input(node, 0), t.int64s([...spatial.map((i) => block[i]!), shape[0]! / blocks, ...spatial.map((i) => shape[i]!)])]);
+  x = t.add1('Transpose', [x], { perm: [n - 1, ...spatial.flatMap((i) => [n - 1 + i, i - 1])] });
+  const full = [shape[0]! / blocks, ...spatial.map((i) => shape[i]! * block[i]!)];
+  x = t.add1('Reshape', [x, t.int64s(full)]);
+  if ([...begin, ...end].every((c) => c === 0)) return [x];
+  return [t.add1('Slice', [x, t.int64s(begin), t.int64s(full.map((d, i) => d - end[i]!)), t.int64s(full.map((_, i) => i))])];
+}
+
 registerTranslators({
   Concat: (node, t) => {
     const rank = t.requireRank(node, 0);
@@ -367,6 +417,9 @@ registerTranslators({
   },
   Unsqueeze: (node, t) => [t.add1('Unsqueeze', [t.input(node, 0), int64List(node, t, 1)])],
   // Gather-1 (no batch_dims), -7 and -8 (batch_dims; -8 defines negative indices, which ONNX counts from the end as well).
+  SpaceToBatch: spaceToBatch,
+  BatchToSpace: batchToSpace,
+
   // OneHot-1 ignores a negative index (all off_value); ONNX counts it from the end, so it is moved past
   // the end, where ONNX ignores it too. OneHot-16 does either (negative_indices_mode).
   OneHot: (node, t) => {
