@@ -1,9 +1,9 @@
 /**
  * OpenVINO HardSigmoid, ScatterNDUpdate, ScatterElementsUpdate, NonZero,
  * IsNaN/IsInf/IsFinite, ReduceLogicalAnd/Or, GroupNormalization, OneHot,
- * SpaceToBatch, BatchToSpace and
- * ScaledDotProductAttention translated to ONNX, checked in onnxruntime
- * against values computed here from the OpenVINO specification.
+ * SpaceToBatch, BatchToSpace and ScaledDotProductAttention translated to
+ * ONNX, checked in onnxruntime against values computed here from the
+ * OpenVINO specification.
  */
 import type { DType } from '../../src/ir/dtype';
 import { openvinoToOnnx } from '../../src/verify/openvino-onnx';
