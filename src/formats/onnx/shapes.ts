@@ -400,6 +400,24 @@ const whereValue: ValueRule = (node, _inputs, at) => {
   return elementwiseValues([at.ints(node, 0), at.ints(node, 1), at.ints(node, 2)], ([c, x, y]) => (c !== 0 ? x! : y!));
 };
 
+/**
+ * ReduceMax, ReduceMin, ReduceSum and ReduceProd of a shape value (a vector
+ * or a scalar) over all of it: the longer side of an image, a flattened size.
+ * The output's shape comes from the Reduce* shape rule.
+ */
+const reduceValue: ValueRule = (node, [x], at) => {
+  if (!exact(node, at) || x!.length > 1) return undefined;
+  const fromInput = at.opset >= (node.op === 'ReduceSum' ? 13 : 18);
+  const axes = fromInput ? (node.input(1) ? at.ints(node, 1) : []) : (ints(node, 'axes') ?? []);
+  if (axes.length === 0 && fromInput && int(node, 'noop_with_empty_axes', 0) !== 0) return { value: at.ints(node, 0) };
+  if (axes.some((a) => a !== 0 && a !== -1)) return undefined;
+  const values = at.ints(node, 0);
+  if (values.length === 0) return undefined;
+  if (node.op === 'ReduceMax') return { value: [Math.max(...values)] };
+  if (node.op === 'ReduceMin') return { value: [Math.min(...values)] };
+  return { value: [values.reduce((a, b) => (node.op === 'ReduceSum' ? a + b : a * b), node.op === 'ReduceSum' ? 0 : 1)] };
+};
+
 /** Size: the element count, a scalar. */
 const sizeValue: ValueRule = (_node, [x]) => ({ value: [product(x!)], shape: [] });
 
@@ -516,6 +534,10 @@ const VALUE_RULES: Readonly<Record<string, ValueRule>> = {
   Floor: roundingValue,
   Ceil: roundingValue,
   Round: roundingValue,
+  ReduceMax: reduceValue,
+  ReduceMin: reduceValue,
+  ReduceSum: reduceValue,
+  ReduceProd: reduceValue,
 };
 
 /** Output sizes of Conv and the pools along the spatial axes. */

@@ -48,3 +48,16 @@ test('an integer Div truncates, a float one keeps the fraction', () => {
 test('Where picks per element between two shape values', () => {
   expect(valueOf(`const m1: int64[4] = [-1, 3, -1, -1]\nconst ones: int64[4] = [1, 1, 1, 1]\ne: neg = Equal(sh, m1)\nwh: t = Where(neg, ones, sh)`, 't')).toEqual([1, 1, 10, 7]);
 });
+
+test.each([
+  ['ReduceMax', 10],
+  ['ReduceMin', 1],
+  ['ReduceSum', 21],
+  ['ReduceProd', 210],
+])('%s of the whole shape', (op, expected) => {
+  expect(valueOf(`r: y = ${op}(sh) {keepdims: 0}`, 'y')).toEqual([expected]);
+});
+
+test('a Reduce over some axes of a 2-D value is left alone', () => {
+  expect(valueOf(`const t: int64[2] = [2, 2]\nrs: m = Reshape(sh, t)\nr: y = ReduceMax(m) {axes: [1]}`, 'y')).toBeUndefined();
+});
