@@ -116,7 +116,9 @@ export function loadRecipeFile(file: string, text?: string): { recipe?: RecipeFi
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
     const reason = code === 'ENOENT' ? 'no such file' : code === 'EISDIR' ? 'it is a folder, not a recipe file' : (e as Error).message;
-    return { errors: [new RecipeError({ file, line: 1, col: 1 }, `cannot read recipe: ${reason}`)] };
+    // `recipes/edgetpu` for `recipes/edgetpu.yaml`: the extension left out of a path.
+    const withExtension = code === 'ENOENT' && !/\.ya?ml$/.test(file) ? ['.yaml', '.yml'].map((ext) => file + ext).find((f) => fs.existsSync(f)) : undefined;
+    return { errors: [new RecipeError({ file, line: 1, col: 1 }, `cannot read recipe: ${reason}`, undefined, withExtension ? `did you mean '${withExtension}'?` : undefined)] };
   }
   const { source, errors } = parseRecipeSource(file, content);
   if (errors.length) return { errors };

@@ -201,6 +201,18 @@ describe('bundles', () => {
     expect(bundle.rules.find((r) => r.id === 'second-rule')!.enabled).toBe(false);
   });
 
+  it('a path given without its .yaml: the hint names the file that is there', () => {
+    write('real.yaml', ['recipe: real', 'rules: []']);
+    try {
+      loadBundle([path.join(dir, 'real')]);
+      throw new Error('loaded');
+    } catch (e) {
+      const error = (e as RecipeErrors).errors[0]!;
+      expect(error.message).toMatch(/real:1:1 error cannot read recipe: no such file$/);
+      expect(error.hint).toBe(`did you mean '${path.join(dir, 'real.yaml')}'?`);
+    }
+  });
+
   it('refuses a folder with no recipe file in it, where it is named', () => {
     const empty = path.join(dir, 'empty-pack');
     fs.mkdirSync(empty, { recursive: true });
