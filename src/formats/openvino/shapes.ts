@@ -70,7 +70,21 @@ function flag(node: Node, name: string): boolean {
 }
 
 /** The operators shapeValueStep evaluates: what fold-shapes may turn into constants. */
-export const SHAPE_VALUE_OPS: ReadonlySet<string> = new Set(['ShapeOf', 'Convert', 'Squeeze', 'Unsqueeze', 'Reshape', 'Concat', 'Gather', 'StridedSlice', 'Slice', 'Add', 'Subtract', 'Multiply', 'Divide']);
+export const SHAPE_VALUE_OPS: ReadonlySet<string> = new Set([
+  'ShapeOf', 'Convert', 'Squeeze', 'Unsqueeze', 'Reshape', 'Concat', 'Gather', 'StridedSlice', 'Slice', 'Add', 'Subtract', 'Multiply', 'Divide',
+  'Maximum', 'Minimum', 'Equal', 'NotEqual', 'Less', 'LessEqual', 'Greater', 'GreaterEqual', 'Select', 'Floor', 'Ceiling',
+  'ReduceMax', 'ReduceMin', 'ReduceProd', 'ReduceSum',
+]);
+
+/** The comparisons among SHAPE_VALUE_OPS, as 1 and 0. */
+const COMPARISONS: Readonly<Record<string, (x: number, y: number) => boolean>> = {
+  Equal: (x, y) => x === y,
+  NotEqual: (x, y) => x !== y,
+  Less: (x, y) => x < y,
+  LessEqual: (x, y) => x <= y,
+  Greater: (x, y) => x > y,
+  GreaterEqual: (x, y) => x >= y,
+};
 
 /** The values of `v` where they follow from constants and static shapes (shapeValueStep), flattened. */
 export function shapeValuesOf(v: Value): number[] | undefined {
@@ -138,6 +152,47 @@ const shapeValueStep: ShapeValueStep = (p, input) => {
         return floor ? Math.floor(x / y) : Math.trunc(x / y);
       };
       return a && b ? integerArithmetic(a, b, apply) : undefined;
+    }
+    case 'Maximum':
+    case 'Minimum': {
+      const [a, b] = [input(0), input(1)];
+      return a && b ? integerArithmetic(a, b, p.op === 'Maximum' ? Math.max : Math.min) : undefined;
+    }
+    case 'Equal':
+    case 'NotEqual':
+    case 'Less':
+    case 'LessEqual':
+    case 'Greater':
+    case 'GreaterEqual': {
+      const [a, b] = [input(0), input(1)];
+      const test = COMPARISONS[p.op]!;
+      return a && b ? integerArithmetic(a, b, (x, y) => (test(x, y) ? 1 : 0)) : undefined;
+    }
+    // Select of shape values: a dimension taken from one shape where a condition on another holds.
+    case 'Select': {
+      const [c, a, b] = [input(0), input(1), input(2)];
+      if (!c || !a || !b) return undefined;
+      const n = Math.max(c.length, a.length, b.length);
+      if ([c, a, b].some((l) => l.length !== n && l.length !== 1)) return undefined;
+      const at = (l: readonly number[], k: number): number => l[l.length === 1 ? 0 : k]!;
+      return Array.from({ length: n }, (_, k) => (at(c, k) !== 0 ? at(a, k) : at(b, k)));
+    }
+    // A size divided as a float, rounded back to an integer.
+    case 'Floor':
+    case 'Ceiling': {
+      const x = input(0);
+      return x?.map(p.op === 'Floor' ? Math.floor : Math.ceil);
+    }
+    // A whole shape reduced to one number: the longer side, a pixel count.
+    case 'ReduceMax':
+    case 'ReduceMin':
+    case 'ReduceProd':
+    case 'ReduceSum': {
+      const [x, axes] = [input(0), input(1)];
+      if (!x || x.length === 0 || axes?.length !== 1 || (axes[0] !== 0 && axes[0] !== -1) || (p.input(0)?.shape?.length ?? 1) > 1) return undefined;
+      if (p.op === 'ReduceMax') return [Math.max(...x)];
+      if (p.op === 'ReduceMin') return [Math.min(...x)];
+      return [x.reduce((a, b) => (p.op === 'ReduceSum' ? a + b : a * b), p.op === 'ReduceSum' ? 0 : 1)];
     }
     default:
       return undefined;
