@@ -418,6 +418,33 @@ export function maskedSlicedValues(data: readonly number[], begin: number, end: 
 }
 
 /**
+ * `apply` over the elements of lists of the same length, a one-element list
+ * standing for each (the broadcasting of shape values); undefined when the
+ * lengths do not fit.
+ */
+export function elementwiseValues(operands: readonly (readonly number[])[], apply: (xs: number[]) => number): number[] | undefined {
+  const n = Math.max(...operands.map((o) => o.length));
+  if (operands.some((o) => o.length !== n && o.length !== 1)) return undefined;
+  return Array.from({ length: n }, (_, i) => apply(operands.map((o) => o[o.length === 1 ? 0 : i]!)));
+}
+
+/** What ReduceMax, ReduceMin, ReduceSum and ReduceProd (ONNX's and OpenVINO's names) make of a whole list; undefined for another op. */
+export function reducedValue(op: string, values: readonly number[]): number | undefined {
+  if (values.length === 0) return undefined;
+  if (op === 'ReduceMax') return Math.max(...values);
+  if (op === 'ReduceMin') return Math.min(...values);
+  if (op === 'ReduceSum') return values.reduce((a, b) => a + b, 0);
+  if (op === 'ReduceProd') return values.reduce((a, b) => a * b, 1);
+  return undefined;
+}
+
+/** Round half to even, as NumPy and ONNX Round do. */
+export function roundHalfEven(x: number): number {
+  const r = Math.round(x);
+  return Math.abs(x % 1) === 0.5 && r % 2 !== 0 ? r - 1 : r;
+}
+
+/**
  * Integer arithmetic of two lists, one of them a single value or both the
  * same length; undefined where a value is no integer or `apply` gives none
  * (a division by 0).

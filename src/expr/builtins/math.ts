@@ -2,6 +2,7 @@
  * Elementwise math: the operators' specs (shared with the evaluator), the
  * scalar/tensor dispatch, and the math functions of the table.
  */
+import { roundHalfEven } from '../../ir/static-shapes';
 import { Tensor } from '../../ir/tensor';
 import { ExprError, Span } from '../errors';
 import type { FunctionSpec } from '../functions';
@@ -42,12 +43,6 @@ function powBig(a: bigint, b: bigint): bigint {
     base = BigInt.asIntN(64, base * base);
   }
   return result;
-}
-
-/** Round half to even, as NumPy does. */
-function roundHalfEven(x: number): number {
-  const r = Math.round(x);
-  return Math.abs(x % 1) === 0.5 && r % 2 !== 0 ? r - 1 : r;
 }
 
 const bool = (x: boolean): number => (x ? 1 : 0);

@@ -9,6 +9,7 @@ import {
   computedShapes,
   concatShape,
   einsumShape,
+  elementwiseValues,
   gatheredNdShape,
   gatheredShape,
   isStatic,
@@ -18,7 +19,9 @@ import {
   probedShapes,
   product,
   reducedShape,
+  reducedValue,
   reshaped,
+  roundHalfEven,
   slicedLength,
   slicedTable,
   slicedValues,
@@ -370,7 +373,7 @@ const arithmeticValue: ValueRule = (node, _inputs, at) => {
   if (!node.inputs.some((v) => v && at.fromShapes(v)) && !node.inputs.every((v) => v && at.integral(v))) return undefined;
   // Integer Div truncates; a float one (a shape cast to float) keeps the fraction, which is no shape value.
   const truncates = node.inputs.every((v) => v && at.integral(v));
-  return elementwiseValues([at.ints(node, 0), at.ints(node, 1)], ([x, y]) => {
+  return elementwise([at.ints(node, 0), at.ints(node, 1)], ([x, y]) => {
     if (node.op === 'Add') return x! + y!;
     if (node.op === 'Sub') return x! - y!;
     if (node.op === 'Mul') return x! * y!;
@@ -379,15 +382,10 @@ const arithmeticValue: ValueRule = (node, _inputs, at) => {
   });
 };
 
-/**
- * `apply` over the elements of lists of the same length, a one-element list
- * standing for each (the broadcasting of shape values); undefined when the
- * lengths do not fit.
- */
-function elementwiseValues(operands: readonly number[][], apply: (xs: number[]) => number): ComputedValue | undefined {
-  const n = Math.max(...operands.map((o) => o.length));
-  if (operands.some((o) => o.length !== n && o.length !== 1)) return undefined;
-  return { value: Array.from({ length: n }, (_, i) => apply(operands.map((o) => o[o.length === 1 ? 0 : i]!))) };
+/** elementwiseValues as a value rule's result. */
+function elementwise(operands: readonly number[][], apply: (xs: number[]) => number): ComputedValue | undefined {
+  const value = elementwiseValues(operands, apply);
+  return value ? { value } : undefined;
 }
 
 /**
@@ -397,7 +395,7 @@ function elementwiseValues(operands: readonly number[][], apply: (xs: number[]) 
  */
 const whereValue: ValueRule = (node, _inputs, at) => {
   if (!exact(node, at)) return undefined;
-  return elementwiseValues([at.ints(node, 0), at.ints(node, 1), at.ints(node, 2)], ([c, x, y]) => (c !== 0 ? x! : y!));
+  return elementwise([at.ints(node, 0), at.ints(node, 1), at.ints(node, 2)], ([c, x, y]) => (c !== 0 ? x! : y!));
 };
 
 /**
@@ -411,11 +409,8 @@ const reduceValue: ValueRule = (node, [x], at) => {
   const axes = fromInput ? (node.input(1) ? at.ints(node, 1) : []) : (ints(node, 'axes') ?? []);
   if (axes.length === 0 && fromInput && int(node, 'noop_with_empty_axes', 0) !== 0) return { value: at.ints(node, 0) };
   if (axes.some((a) => a !== 0 && a !== -1)) return undefined;
-  const values = at.ints(node, 0);
-  if (values.length === 0) return undefined;
-  if (node.op === 'ReduceMax') return { value: [Math.max(...values)] };
-  if (node.op === 'ReduceMin') return { value: [Math.min(...values)] };
-  return { value: [values.reduce((a, b) => (node.op === 'ReduceSum' ? a + b : a * b), node.op === 'ReduceSum' ? 0 : 1)] };
+  const reduced = reducedValue(node.op, at.ints(node, 0));
+  return reduced === undefined ? undefined : { value: [reduced] };
 };
 
 /** Size: the element count, a scalar. */
@@ -435,15 +430,9 @@ const constantOfShapeValue: ValueRule = (node, _inputs, at) => {
  */
 const roundingValue: ValueRule = (node, _inputs, at) => {
   if (!exact(node, at)) return undefined;
-  const round = node.op === 'Floor' ? Math.floor : node.op === 'Ceil' ? Math.ceil : roundHalfToEven;
+  const round = node.op === 'Floor' ? Math.floor : node.op === 'Ceil' ? Math.ceil : roundHalfEven;
   return { value: at.ints(node, 0).map(round) };
 };
-
-/** ONNX Round: halves go to the even neighbour. */
-function roundHalfToEven(x: number): number {
-  const r = Math.round(x);
-  return Math.abs(x % 1) === 0.5 && r % 2 !== 0 ? r - 1 : r;
-}
 
 /** Neg of a value computed from shapes (a negative axis count). */
 const negValue: ValueRule = (node, _inputs, at) => (exact(node, at) ? { value: at.ints(node, 0).map((x) => -x) } : undefined);
@@ -462,7 +451,7 @@ const comparisonValue: ValueRule = (node, _inputs, at) => {
   if (!exact(node, at)) return undefined;
   if (node.op === 'Not') return { value: at.ints(node, 0).map((x) => (x === 0 ? 1 : 0)) };
   const test = COMPARISONS[node.op]!;
-  return elementwiseValues([at.ints(node, 0), at.ints(node, 1)], ([x, y]) => (test(x!, y!) ? 1 : 0));
+  return elementwise([at.ints(node, 0), at.ints(node, 1)], ([x, y]) => (test(x!, y!) ? 1 : 0));
 };
 
 const COMPARISONS: Readonly<Record<string, (x: number, y: number) => boolean>> = {
@@ -480,7 +469,7 @@ const integerMathValue: ValueRule = (node, _inputs, at) => {
   if (!exact(node, at)) return undefined;
   const operands = node.inputs.map((_, i) => at.ints(node, i));
   if (node.op === 'Abs') return { value: operands[0]!.map((x) => Math.abs(x)) };
-  return elementwiseValues(operands, (xs) => {
+  return elementwise(operands, (xs) => {
     if (node.op === 'Min') return Math.min(...xs);
     if (node.op === 'Max') return Math.max(...xs);
     const [x, y] = xs as [number, number];

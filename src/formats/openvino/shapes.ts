@@ -7,6 +7,7 @@ import {
   concatShape,
   concatenatedValues,
   einsumShape,
+  elementwiseValues,
   gatheredNdShape,
   gatheredShape,
   integerArithmetic,
@@ -15,6 +16,7 @@ import {
   pickedValues,
   product,
   reducedShape,
+  reducedValue,
   reshaped,
   slicedLength,
   staticShapeValues,
@@ -171,11 +173,7 @@ const shapeValueStep: ShapeValueStep = (p, input) => {
     // Select of shape values: a dimension taken from one shape where a condition on another holds.
     case 'Select': {
       const [c, a, b] = [input(0), input(1), input(2)];
-      if (!c || !a || !b) return undefined;
-      const n = Math.max(c.length, a.length, b.length);
-      if ([c, a, b].some((l) => l.length !== n && l.length !== 1)) return undefined;
-      const at = (l: readonly number[], k: number): number => l[l.length === 1 ? 0 : k]!;
-      return Array.from({ length: n }, (_, k) => (at(c, k) !== 0 ? at(a, k) : at(b, k)));
+      return c && a && b ? elementwiseValues([c, a, b], ([test, x, y]) => (test !== 0 ? x! : y!)) : undefined;
     }
     // A size divided as a float, rounded back to an integer.
     case 'Floor':
@@ -189,10 +187,9 @@ const shapeValueStep: ShapeValueStep = (p, input) => {
     case 'ReduceProd':
     case 'ReduceSum': {
       const [x, axes] = [input(0), input(1)];
-      if (!x || x.length === 0 || axes?.length !== 1 || (axes[0] !== 0 && axes[0] !== -1) || (p.input(0)?.shape?.length ?? 1) > 1) return undefined;
-      if (p.op === 'ReduceMax') return [Math.max(...x)];
-      if (p.op === 'ReduceMin') return [Math.min(...x)];
-      return [x.reduce((a, b) => (p.op === 'ReduceSum' ? a + b : a * b), p.op === 'ReduceSum' ? 0 : 1)];
+      if (!x || axes?.length !== 1 || (axes[0] !== 0 && axes[0] !== -1) || (p.input(0)?.shape?.length ?? 1) > 1) return undefined;
+      const reduced = reducedValue(p.op, x);
+      return reduced === undefined ? undefined : [reduced];
     }
     default:
       return undefined;
