@@ -8,9 +8,11 @@ import '../../src/actions';
 import { readModel, writeModel } from '../../src/formats';
 import { loadBundle, PACKS_DIR } from '../../src/recipe/bundle';
 import { applyBundle } from '../../src/recipe/run';
-import { compareOutputs, diffLines, onnxBackend, randomInputs } from '../../src/ruletest';
+import { compareOutputs, diffLines, onnxBackend, randomInputs, tfliteBackend } from '../../src/ruletest';
 import { printModel } from '../../src/ir/text/print';
-import { corpusOnnxModels, SHARED, tempDir } from '../helpers/corpus';
+import type { Graph, Value } from '../../src/ir/graph';
+import { constantOf } from '../../src/formats/onnx/shapes';
+import { corpusOnnxModels, corpusTfliteModels, SHARED, tempDir } from '../helpers/corpus';
 
 const work = tempDir('bundles-e2e-');
 afterAll(() => fs.rmSync(work, { recursive: true, force: true }));
@@ -74,4 +76,81 @@ const DEEPLAB = path.join(SHARED, 'corpus/google-coral/test_data/deeplabv3_mnv2_
   expect(diff.every((l) => l.includes('RESIZE_BILINEAR'))).toBe(true);
   // No runtime here runs this model (int64 ArgMax output: LiteRT.js cannot return it, ArmNN has no ARG_MAX),
   // so its outputs are not compared; the numeric effect of the flag is in recipes/resize/align-corners.test.yaml.
+});
+
+/** The scalar a value holds (an initializer or a Constant node's output), if it is one. */
+function scalarOf(v: Value | null): number | undefined {
+  const t = constantOf(v);
+  return t && t.size === 1 ? t.toFloat64()[0] : undefined;
+}
+
+/**
+ * The HardSwish products x * Clip(x + 3, 0, 6) / 6 that OpenVINO's
+ * HSwishFusionWithClamp takes (Clip's max exactly 6), by their Div node, and
+ * their divisors. Counted here from the graph, independently of the rules.
+ */
+function divHardSwishes(graph: Graph): { clipMax: number; divisor: number }[] {
+  const found: { clipMax: number; divisor: number }[] = [];
+  for (const div of graph.nodes) {
+    if (div.op !== 'Div') continue;
+    const mul = div.input(0)?.producer;
+    if (mul?.op !== 'Mul') continue;
+    for (const [xi, ci] of [[0, 1], [1, 0]] as const) {
+      const clip = mul.input(ci)?.producer;
+      const add = clip?.op === 'Clip' ? clip.input(0)?.producer : undefined;
+      if (add?.op !== 'Add') continue;
+      const x = mul.input(xi);
+      const three = add.input(0) === x ? add.input(1) : add.input(1) === x ? add.input(0) : undefined;
+      if (!three || scalarOf(three) !== 3) continue;
+      // A float attribute is float32 in the file.
+      const clipMax = clip!.inputs.length > 2 ? scalarOf(clip!.input(2)) : Math.fround(Number(clip!.attr('max')?.value));
+      found.push({ clipMax: clipMax ?? NaN, divisor: scalarOf(div.input(1)) ?? NaN });
+    }
+  }
+  return found;
+}
+
+const F32_ABOVE_6 = Math.fround(6.0000005);
+const F32_BELOW_6 = Math.fround(5.9999995);
+
+describe.each([
+  ['PaddleOCR cls, opset 9 (Clip bounds as attributes)', 'ch_ppocr_mobile_v2.0_cls_infer.onnx', 18, { 'p2o.DynamicDimension.1': 48, 'p2o.DynamicDimension.2': 192 }],
+  ['PaddleOCR v4 det, opset 11 (Clip bounds as inputs)', 'ch_PP-OCRv4_det_infer.onnx', 24, { 'p2o.DynamicDimension.1': 64, 'p2o.DynamicDimension.2': 64 }],
+])('hardswish pack on %s: paddle2onnx writes x * Clip(x + 3, 0, 6) / 6', (_label, name, count, dims) => {
+  test.each([
+    ['default', { divisor: F32_ABOVE_6, clipMax: 6 }],
+    ['myriad', { divisor: 6, clipMax: F32_BELOW_6 }],
+  ] as const)('target %s: every one nudged, outputs unchanged in onnxruntime', async (target, nudged) => {
+    const file = corpusOnnxModels().find((f) => f.endsWith(name));
+    expect(file).toBeDefined();
+    const before = readModel(file!);
+    expect(divHardSwishes(before.graph)).toEqual(Array.from({ length: count }, () => ({ clipMax: 6, divisor: 6 })));
+    const model = readModel(file!);
+    applyBundle(model, loadBundle([path.join(PACKS_DIR, 'hardswish')]), { target });
+    expect(divHardSwishes(model.graph)).toEqual(Array.from({ length: count }, () => nudged));
+    const spec = { seed: 23, range: [0, 1] as [number, number], inputs: {}, dims: { 'p2o.DynamicDimension.0': 1, ...dims }, shapes: {}, tolerance: 1e-5, rtol: 1e-5, mismatch: 0, expect: 'same' as const };
+    const cmp = compareOutputs(await onnxBackend.run(before, model, randomInputs(before.graph, spec), work), spec);
+    console.log(`hardswish pack (${target}) on ${name}: ${count} nudged, max |diff| ${cmp.maxAbsDiff}`);
+    expect(cmp.problem).toBeUndefined();
+  });
+});
+
+test('edgetpu bundle on MediaPipe selfie segmentation (TFLite, float32): every HARD_SWISH written out nudged, output unchanged in LiteRT.js', async () => {
+  const file = corpusTfliteModels().find((f) => f.endsWith('/selfie_segmentation.tflite'));
+  expect(file).toBeDefined();
+  const before = readModel(file!);
+  const model = readModel(file!);
+  const hardSwishes = before.graph.nodes.filter((n) => n.op === 'HARD_SWISH').length;
+  expect(hardSwishes).toBe(11);
+  const report = applyBundle(model, loadBundle([path.join(PACKS_DIR, 'edgetpu.yaml')]));
+  expect(rewrites(report, 'hardswish-decompose-tflite')).toBe(hardSwishes);
+  expect(model.graph.nodes.filter((n) => n.op === 'HARD_SWISH')).toHaveLength(0);
+  // Each became ADD, RELU6 and two MULs, the last by the nudged 0.16666666, which the nudge rule leaves alone.
+  const scales = model.graph.nodes.filter((n) => n.op === 'MUL').map((n) => scalarOf(n.input(1))).filter((k) => k !== undefined && k < 0.2);
+  expect(scales).toEqual(Array.from({ length: hardSwishes }, () => Math.fround(0.16666666)));
+  expect(rewrites(report, 'hardswish-nudge-tflite')).toBe(0);
+  const spec = { seed: 24, range: [-1, 1] as [number, number], inputs: {}, dims: {}, shapes: {}, tolerance: 1e-5, rtol: 1e-4, mismatch: 0, expect: 'same' as const };
+  const cmp = compareOutputs(await tfliteBackend.run(before, model, randomInputs(before.graph, spec), work), spec);
+  console.log(`edgetpu bundle on selfie segmentation: ${hardSwishes} HARD_SWISH written out, max |diff| ${cmp.maxAbsDiff}`);
+  expect(cmp.problem).toBeUndefined();
 });
