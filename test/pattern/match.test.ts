@@ -1,4 +1,4 @@
-import { Graph, Node, Tensor, attr } from '../../src/ir';
+import { BytesData, Graph, Node, Tensor, attr } from '../../src/ir';
 import type { Attr, FormatId } from '../../src/ir';
 import { evaluate, parseExpr } from '../../src/expr';
 import { compilePattern, expressionEnv, parsePattern } from '../../src/pattern';
@@ -69,6 +69,18 @@ describe('match: captures and constants', () => {
   test('a non-constant input fails :const with a reason naming the input', () => {
     const { bn } = batchNormGraph({ meanFromInput: true });
     expect(reason(matchAt(BN, bn))).toBe("input 3 of BatchNormalization 'bn0' is not constant");
+  });
+
+  test('a constant of a data type recipe does not know fails :const, saying so (not a refusal later)', () => {
+    const g = new Graph('main');
+    const x = g.addValue('x');
+    g.inputs = [x];
+    // As read from a file whose tensor names a data_type code of a newer ONNX: the bytes are kept.
+    const k = g.addConstant('k', new Tensor('undefined', [4], new BytesData(new Uint8Array(16))));
+    const mul = g.addNode({ op: 'Mul', name: 'm', inputs: [x, k], outputs: ['y'] });
+    expect(reason(matchAt('Mul($x, $k:const)', mul))).toBe("input 1 of Mul 'm' is a constant of data type 'undefined', whose elements recipe cannot read");
+    // Without :const the value still binds: it is only its elements that cannot be read.
+    expect(ok(matchAt('Mul($x, $k)', mul)).values.get('k')).toBe(k);
   });
 
   test('an ONNX Constant node output counts as constant, its tensor is bound', () => {
