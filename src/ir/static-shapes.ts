@@ -216,17 +216,19 @@ export type WindowPadding = 'same' | 'valid' | { begin: number; end: number };
  * up (a pool's ceil mode) is ambiguous where the last window would start in
  * the end padding: onnxruntime and PyTorch drop that window (OpenVINO's
  * `ceil_torch`), ONNX's shape inference before 1.16 and OpenVINO's `ceil`
- * keep it. There it throws, and the size stays unknown.
+ * keep it. There `ceil` throws, and the size stays unknown; `ceil_torch`
+ * (OpenVINO's MaxPool-14 and AvgPool-14) drops it.
  */
-export function windowedSize(size: number, kernel: number, stride: number, dilation: number, padding: WindowPadding, rounding: 'floor' | 'ceil' = 'floor'): number {
+export function windowedSize(size: number, kernel: number, stride: number, dilation: number, padding: WindowPadding, rounding: 'floor' | 'ceil' | 'ceil_torch' = 'floor'): number {
   if (padding === 'same') return Math.ceil(size / stride);
   const effective = (kernel - 1) * dilation + 1;
   const padded = padding === 'valid' ? size : size + padding.begin + padding.end;
   if (rounding === 'floor') return Math.floor((padded - effective) / stride) + 1;
   const out = Math.ceil((padded - effective) / stride) + 1;
   const begin = padding === 'valid' ? 0 : padding.begin;
-  if ((out - 1) * stride >= size + begin) throw new Error('the last window starts in the padding: runtimes disagree on its size');
-  return out;
+  if ((out - 1) * stride < size + begin) return out;
+  if (rounding === 'ceil_torch') return out - 1;
+  throw new Error('the last window starts in the padding: runtimes disagree on its size');
 }
 
 /** `x` with `axes` reduced away, or kept as 1s. */

@@ -72,7 +72,7 @@ function refusal(build: (g: Graph) => void): string {
 type PadMode = 'explicit' | 'valid' | 'same_upper' | 'same_lower';
 
 /** Output size and pads_begin of one spatial axis (Convolution-1 / MaxPool-8 spec formulas). */
-function geometry(H: number, k: number, s: number, d: number, mode: PadMode, pb: number, pe: number, rounding: 'floor' | 'ceil' = 'floor'): { out: number; begin: number } {
+function geometry(H: number, k: number, s: number, d: number, mode: PadMode, pb: number, pe: number, rounding: 'floor' | 'ceil' | 'ceil_torch' = 'floor'): { out: number; begin: number } {
   const eff = (k - 1) * d + 1;
   if (mode === 'same_upper' || mode === 'same_lower') {
     const out = Math.ceil(H / s);
@@ -81,7 +81,9 @@ function geometry(H: number, k: number, s: number, d: number, mode: PadMode, pb:
   }
   if (mode === 'valid') pb = pe = 0;
   const span = (H + pb + pe - eff) / s;
-  return { out: (rounding === 'ceil' ? Math.ceil(span) : Math.floor(span)) + 1, begin: pb };
+  const out = (rounding === 'floor' ? Math.floor(span) : Math.ceil(span)) + 1;
+  // ceil_torch (the pooling spec of opset 14): a last window that would start in the end padding is dropped.
+  return { out: rounding === 'ceil_torch' && (out - 1) * s >= H + pb ? out - 1 : out, begin: pb };
 }
 
 /** GroupConvolution-1 by its definition (Convolution-1 is G = 1); weights [G, Cout/G, Cin/G, k...]. */
@@ -283,7 +285,7 @@ describe('MaxPool', () => {
     expect(out!.values).toEqual(want.values);
   });
 
-  it('refuses a window that covers padding only, rounding_type ceil_torch, another opset and a declared shape the spec does not give', () => {
+  it('refuses a window that covers padding only, an unknown rounding_type, another opset and a declared shape the spec does not give', () => {
     const build = (opset: string, attrs: Record<string, string>, out = [1, 1, 3]) => (g: Graph) => {
       const x = ovParam(g, 'x', [1, 1, 4]);
       const pool = ovOp(g, 'MaxPool', opset, [x], opset === 'opset1' ? [out] : [out, out], attrs, 'pool');
@@ -292,8 +294,8 @@ describe('MaxPool', () => {
     expect(refusal(build('opset1', { kernel: '1', strides: '2', pads_begin: '0', pads_end: '1', rounding_type: 'ceil' }))).toBe(
       "cannot translate OpenVINO layer 'pool' (MaxPool, opset1) to ONNX: pooling window 2 of spatial axis 0 covers padding only",
     );
-    expect(refusal(build('opset14', { kernel: '2', strides: '2', rounding_type: 'ceil_torch' }))).toBe(
-      "cannot translate OpenVINO layer 'pool' (MaxPool, opset14) to ONNX: rounding_type=\"ceil_torch\" is not translated (floor and ceil are)",
+    expect(refusal(build('opset14', { kernel: '2', strides: '2', rounding_type: 'round' }))).toBe(
+      "cannot translate OpenVINO layer 'pool' (MaxPool, opset14) to ONNX: rounding_type=\"round\" is not translated (floor, ceil and ceil_torch are)",
     );
     expect(refusal(build('opset99', { kernel: '2' }))).toBe(
       "cannot translate OpenVINO layer 'pool' (MaxPool, opset99) to ONNX: MaxPool of opset99 is not translated (opset1, opset8 and opset14 are)",
@@ -304,6 +306,95 @@ describe('MaxPool', () => {
     expect(refusal(build('opset8', { kernel: '2', index_element_type: 'u8' }))).toBe(
       "cannot translate OpenVINO layer 'pool' (MaxPool, opset8) to ONNX: index_element_type=\"u8\" is not translated (i64 and i32 are)",
     );
+  });
+});
+
+describe('rounding_type ceil_torch (MaxPool-14, AvgPool-14, as PyTorch ceil_mode)', () => {
+  // Height 5 (kernel 3, stride 2, pads 1/1): ceil keeps a third window that starts inside the input.
+  // Width 4 (kernel 2, stride 2, pads 0/1): ceil would add a third window starting at 4, in the end
+  // padding; ceil_torch drops it (ceil refuses it: that window covers padding only).
+  const x = [1, 2, 5, 4];
+  const kernel = [3, 2];
+  const strides = [2, 2];
+  const geo = [geometry(5, 3, 2, 1, 'explicit', 1, 1, 'ceil_torch'), geometry(4, 2, 2, 1, 'explicit', 0, 1, 'ceil_torch')];
+  const attrs = { kernel: '3,2', strides: '2,2', pads_begin: '1,0', pads_end: '1,1', rounding_type: 'ceil_torch' };
+
+  it('the spec geometry: 3 x 2 windows (ceil would make 3 x 3)', () => {
+    expect(geo.map((g) => g.out)).toEqual([3, 2]);
+    expect(geometry(4, 2, 2, 1, 'explicit', 0, 1, 'ceil').out).toBe(3);
+  });
+
+  it('MaxPool-14: values and indices', async () => {
+    const xs = f32(testValues(size(x), 34));
+    const want = poolRef('max', x, xs, kernel, strides, [1, 1], geo.map((g) => g.begin), geo.map((g) => g.out));
+    const [values, idx] = await runOne('MaxPool', 'opset14', x, xs, [], [want.shape, want.shape], attrs, ['float32', 'int64']);
+    expect(values!.shape).toEqual([1, 2, 3, 2]);
+    expect(values!.values).toEqual(want.values);
+    expect(idx!.values).toEqual(want.indices);
+  });
+
+  it('AvgPool-14, exclude-pad true: each window averages its real elements', async () => {
+    const xs = f32(testValues(size(x), 35));
+    const want = poolRef('avg', x, xs, kernel, strides, [1, 1], geo.map((g) => g.begin), geo.map((g) => g.out), true);
+    const [out] = await runOne('AvgPool', 'opset14', x, xs, [], [want.shape], { ...attrs, 'exclude-pad': 'true' });
+    expect(out!.shape).toEqual([1, 2, 3, 2]);
+    expectClose(out!.values, want.values);
+  });
+});
+
+/** AdaptiveAvgPool-8 / AdaptiveMaxPool-8 by the spec: bin i of n over L is [floor(i L / n), ceil((i + 1) L / n)). */
+function adaptiveRef(kind: 'avg' | 'max', xShape: number[], xs: number[], out: number[]): { shape: number[]; values: number[] } {
+  const outShape = [...xShape.slice(0, 2), ...out];
+  const values = indices(outShape).map(([n, c, ...o]) => {
+    const starts = o.map((i, a) => Math.floor((i * xShape[2 + a]!) / out[a]!));
+    const ends = o.map((i, a) => Math.ceil(((i + 1) * xShape[2 + a]!) / out[a]!));
+    const cells = indices(ends.map((e, a) => e - starts[a]!)).map((k) => at(xs, xShape, [n!, c!, ...k.map((v, a) => v + starts[a]!)]));
+    return kind === 'max' ? Math.max(...cells) : cells.reduce((a, b) => a + b, 0) / cells.length;
+  });
+  return { shape: outShape, values };
+}
+
+describe('AdaptiveAvgPool-8 and AdaptiveMaxPool-8', () => {
+  const cases: { name: string; x: number[]; out: number[] }[] = [
+    { name: '2-D, bins that overlap (7 -> 3) and one axis kept (5 -> 5)', x: [2, 3, 7, 5], out: [3, 5] },
+    { name: '2-D to 1 x 1 (the global pool of torchvision classifiers)', x: [1, 4, 6, 6], out: [1, 1] },
+    { name: '1-D, 10 -> 4', x: [1, 2, 10], out: [4] },
+    { name: '3-D, 4 x 5 x 3 -> 2 x 3 x 1', x: [1, 1, 4, 5, 3], out: [2, 3, 1] },
+  ];
+  for (const c of cases) {
+    it(`AdaptiveAvgPool: ${c.name}`, async () => {
+      const xs = f32(testValues(size(c.x), 51));
+      const want = adaptiveRef('avg', c.x, xs, c.out);
+      const [got] = await runOne('AdaptiveAvgPool', 'opset8', c.x, xs, [{ dtype: 'int64', shape: [c.out.length], values: c.out }], [want.shape], {});
+      expect(got!.shape).toEqual(want.shape);
+      expectClose(got!.values, want.values);
+    });
+    it(`AdaptiveMaxPool (values; the indices unread): ${c.name}`, async () => {
+      const xs = f32(testValues(size(c.x), 52));
+      const want = adaptiveRef('max', c.x, xs, c.out);
+      const m = newOvModel('net');
+      const g = m.graph;
+      const input = ovParam(g, 'x', c.x);
+      const sizes = ovConst(g, 'sizes', 'int32', [c.out.length], c.out);
+      const pool = ovOp(g, 'AdaptiveMaxPool', 'opset8', [input, sizes], [want.shape, want.shape], { index_element_type: 'i64' }, 'pool');
+      pool.outputs[1]!.dtype = 'int64';
+      g.outputs = [pool.output(0)];
+      const got = (await runner.run(m, { x: { shape: c.x, values: xs } }))[pool.output(0).name]!;
+      expect(got.shape).toEqual(want.shape);
+      expect(got.values).toEqual(want.values);
+    });
+  }
+
+  it('refuses an AdaptiveMaxPool whose indices are read, and output sizes that do not fit the input', () => {
+    expect(refusal((g) => {
+      const x = ovParam(g, 'x', [1, 1, 4, 4]);
+      const pool = ovOp(g, 'AdaptiveMaxPool', 'opset8', [x, ovConst(g, 's', 'int64', [2], [2, 2])], [[1, 1, 2, 2], [1, 1, 2, 2]], {}, 'pool');
+      g.outputs = [...pool.outputs];
+    })).toBe("cannot translate OpenVINO layer 'pool' (AdaptiveMaxPool, opset8) to ONNX: its indices output is read, and only the values are translated");
+    expect(refusal((g) => {
+      const x = ovParam(g, 'x', [1, 1, 4, 4]);
+      g.outputs = [ovOp(g, 'AdaptiveAvgPool', 'opset8', [x, ovConst(g, 's', 'int64', [1], [2])], [[1, 1, 2]], {}, 'pool').output(0)];
+    })).toBe("cannot translate OpenVINO layer 'pool' (AdaptiveAvgPool, opset8) to ONNX: output_shape has 1 values for 2 spatial axes");
   });
 });
 

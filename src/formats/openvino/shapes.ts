@@ -219,7 +219,7 @@ function windowed(node: Node, x: readonly number[], kernel: readonly number[]): 
   if (!same && autoPad !== 'valid' && autoPad !== 'explicit' && autoPad !== 'notset') throw new Error(`auto_pad ${autoPad}`);
   return kernel.map((k, i) => {
     const padding: WindowPadding = same ? 'same' : autoPad === 'valid' ? 'valid' : { begin: begin[i]!, end: end[i]! };
-    return windowedSize(x[i + 2]!, k, strides[i]!, dilations[i]!, padding, rounding === 'floor' ? 'floor' : 'ceil');
+    return windowedSize(x[i + 2]!, k, strides[i]!, dilations[i]!, padding, rounding);
   });
 }
 
@@ -234,6 +234,14 @@ const pool: ShapeRule = (node, [x]) => {
   const kernel = numbers(node, 'kernel');
   if (!kernel) return undefined;
   const out = [x![0]!, x![1]!, ...windowed(node, x!, kernel)];
+  return node.outputs.map(() => out);
+};
+
+/** AdaptiveAvgPool, AdaptiveMaxPool: batch and channels, then the spatial sizes asked for (both outputs of the max). */
+const adaptivePool: ShapeRule = (node, [x]) => {
+  const sizes = constInts(node, 1);
+  if (sizes.length !== x!.length - 2) throw new Error('output_shape rank');
+  const out = [x![0]!, x![1]!, ...sizes];
   return node.outputs.map(() => out);
 };
 
@@ -588,6 +596,8 @@ const SHAPE_RULES: Readonly<Record<string, ShapeRule>> = {
   GroupConvolution: convolution,
   MaxPool: pool,
   AvgPool: pool,
+  AdaptiveAvgPool: adaptivePool,
+  AdaptiveMaxPool: adaptivePool,
   BatchNormInference: batchNorm,
   Concat: concat,
   Reshape: reshape,

@@ -150,6 +150,38 @@ test('rounding_type ceil pools: the fixed batch follows where the ceil sizes are
   expect(run!.outputs[0]!.shape).toEqual(a.shape);
 });
 
+test('ceil_torch pools (MaxPool-14) and AdaptiveAvgPool/AdaptiveMaxPool-8, as PyTorch-converted IRs hold them: the fixed batch follows, as onnxruntime computes', () => {
+  const build = () => {
+    const model = newOvModel('torch-pools');
+    const g = model.graph;
+    const x = ovParam(g, 'x', [1, 2, 8, 8]);
+    x.shape = [null, 2, 8, 8];
+    const open = [-1, -1, -1, -1];
+    // 2x2 windows of stride 2 over 4 sizes padded by 1 at the end: ceil_torch drops the third window, which ceil leaves ambiguous.
+    const a = ovOp(g, 'MaxPool', 'opset14', [x], [open, open], { kernel: '3,3', strides: '2,2', pads_begin: '0,0', pads_end: '0,0', rounding_type: 'ceil_torch', auto_pad: 'explicit' }, 'a');
+    a.outputs[1]!.dtype = 'int64';
+    const b = ovOp(g, 'MaxPool', 'opset14', [a.output(0)], [open, open], { kernel: '2,2', strides: '2,2', pads_begin: '1,1', pads_end: '1,1', rounding_type: 'ceil_torch', auto_pad: 'explicit' }, 'b');
+    b.outputs[1]!.dtype = 'int64';
+    const avg = ovOp(g, 'AdaptiveAvgPool', 'opset8', [b.output(0), ovConst(g, 'sizes', 'int64', [2], [2, 1])], [open], {}, 'avg');
+    const max = ovOp(g, 'AdaptiveMaxPool', 'opset8', [a.output(0), ovConst(g, 'sizes3', 'int32', [2], [3, 3])], [open, open], {}, 'max');
+    max.outputs[1]!.dtype = 'int64';
+    const outs = [a.output(0), b.output(0), avg.output(0), max.output(0)];
+    for (const v of outs) v.shape = [null, null, null, null];
+    g.outputs = outs;
+    return { model, outs };
+  };
+  const open = build();
+  fixShape.run(open.model, { batch: 1 });
+  expect(open.outs.map((v) => v.shape)).toEqual([[1, 2, 4, 4], [1, 2, 3, 3], [1, 2, 2, 1], [1, 2, 3, 3]]);
+
+  // The translation pools over the sizes fix-shape gave each port; onnxruntime computes its own.
+  const onnx = path.join(work, 'torch-pools.onnx');
+  writeModel(openvinoToOnnx(open.model), onnx);
+  const [run] = runOnnxRuntime([{ model: onnx, inputs: [{ name: 'x', dtype: 'float32', shape: [1, 2, 8, 8], data: new Uint8Array(512) }] }]);
+  expect(run!.error).toBeUndefined();
+  expect(run!.outputs.map((o) => o.shape)).toEqual(open.outs.map((v) => v.shape));
+});
+
 test('StridedSlice (masks, new axis, ellipsis, shrink), Slice-8, (Group)ConvolutionBackpropData, DepthToSpace, SpaceToDepth, TopK, Select, GatherElements, Range, LSTMSequence and shape-keeping layers: the fixed batch follows, as onnxruntime computes', () => {
   const model = newOvModel('more2');
   const g = model.graph;

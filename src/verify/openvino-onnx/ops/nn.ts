@@ -81,7 +81,7 @@ function poolPads(node: Node, t: Translation, kernel: readonly number[], strides
   const spatial = shape.length - 2;
   if (kernel.length !== spatial || strides.length !== spatial || dilations.length !== spatial) t.fail(node, `kernel/strides/dilations need ${spatial} values each`);
   const rounding = (t.str(node, 'rounding_type') ?? 'floor').trim().toLowerCase();
-  if (rounding !== 'floor' && rounding !== 'ceil') t.fail(node, `rounding_type="${rounding}" is not translated (floor and ceil are)`);
+  if (rounding !== 'floor' && rounding !== 'ceil' && rounding !== 'ceil_torch') t.fail(node, `rounding_type="${rounding}" is not translated (floor, ceil and ceil_torch are)`);
   const mode = autoPadMode(node, t);
   let begin: number[];
   let end: number[];
@@ -107,7 +107,9 @@ function poolPads(node: Node, t: Translation, kernel: readonly number[], strides
     } else {
       const span = size + begin[i]! + end[i]! - effective;
       if (span < 0) t.fail(node, `the kernel is larger than the padded input on spatial axis ${i}`);
-      out = (rounding === 'ceil' ? Math.ceil(span / s) : Math.floor(span / s)) + 1;
+      out = (rounding === 'floor' ? Math.floor(span / s) : Math.ceil(span / s)) + 1;
+      // ceil_torch (MaxPool-14, AvgPool-14) drops a last window that starts in the end padding, as PyTorch does.
+      if (rounding === 'ceil_torch' && (out - 1) * s >= size + begin[i]!) out--;
     }
     const extra = (out - 1) * s + effective - (size + begin[i]! + end[i]!);
     if (extra > 0) {
@@ -126,6 +128,37 @@ function poolPads(node: Node, t: Translation, kernel: readonly number[], strides
     if (typeof want === 'number' && want !== out) t.fail(node, `the declared output dimension ${2 + i} is ${want}, the spec gives ${out}`);
   }
   return { pads: [...begin, ...end], clipped };
+}
+
+/**
+ * Adaptive pooling (AdaptiveAvgPool-8, AdaptiveMaxPool-8) of a static
+ * spatial shape: output cell i of an axis of size L pools the bin
+ * [floor(i * L / n), ceil((i + 1) * L / n)) of the n asked for. A mean or a
+ * maximum over a box is the same taken one axis after another, so each axis
+ * becomes n slices reduced along it and concatenated back.
+ */
+function adaptivePool(node: Node, t: Translation, reduce: 'ReduceMean' | 'ReduceMax'): Value {
+  const shape = t.spatialShape(node, 0);
+  const spatial = shape.length - 2;
+  if (spatial < 1 || spatial > 3) t.fail(node, `input 0 has rank ${shape.length}, the spec allows 3 to 5`);
+  const sizes = t.constInts(node, 1);
+  if (sizes.length !== spatial) t.fail(node, `output_shape has ${sizes.length} values for ${spatial} spatial axes`);
+  let x = t.input(node, 0);
+  sizes.forEach((n, a) => {
+    const axis = 2 + a;
+    const length = shape[axis]!;
+    if (n < 1) t.fail(node, `output_shape[${a}] is ${n}, not positive`);
+    if (n === length) return;
+    const cells: Value[] = [];
+    for (let i = 0; i < n; i++) {
+      const start = Math.floor((i * length) / n);
+      const end = Math.ceil(((i + 1) * length) / n);
+      const bin = start === 0 && end === length ? x : t.add1('Slice', [x, t.int64s([start]), t.int64s([end]), t.int64s([axis])]);
+      cells.push(t.add1(reduce, [bin], { axes: [axis], keepdims: 1 }));
+    }
+    x = cells.length === 1 ? cells[0]! : t.add1('Concat', cells, { axis });
+  });
+  return x;
 }
 
 /** Swaps the last two axes of a rank-`rank` value. */
@@ -309,6 +342,15 @@ registerTranslators({
     // OpenVINO's divisor for a window that ceil rounding clips, padding included, is not pinned down (the reference and the plugins differ).
     if (clipped && !excludePad) t.fail(node, 'exclude-pad="false" with windows that rounding_type="ceil" clips is not translated');
     return [t.add1('AveragePool', [t.input(node, 0)], { kernel_shape: kernel, strides, pads, count_include_pad: excludePad ? 0 : 1 })];
+  },
+
+  // AdaptiveAvgPool-8: the mean of each bin.
+  AdaptiveAvgPool: (node, t) => [adaptivePool(node, t, 'ReduceMean')],
+  // AdaptiveMaxPool-8: the maximum of each bin. Its indices are translated only when nothing reads them.
+  AdaptiveMaxPool: (node, t) => {
+    const indices = node.outputs[1];
+    if (indices && indices.useCount > 0) t.fail(node, 'its indices output is read, and only the values are translated');
+    return [adaptivePool(node, t, 'ReduceMax')];
   },
 
   // transpose_a/transpose_b swap the last two axes of a rank >= 2 operand (ignored for rank 1); then numpy matmul, as ONNX's.
