@@ -434,6 +434,17 @@ export function reshape(t: Tensor, shape: readonly number[], at: Span): Tensor {
   return new Tensor(t.dtype, out, t.data);
 }
 
+/**
+ * ONNX Expand (NumPy broadcast_to, both ways): `t` repeated to the shape it
+ * and `shape` broadcast to, element by element as transpose() moves them.
+ */
+export function expand(t: Tensor, shape: readonly number[], at: Span): Tensor {
+  if (shape.some((d) => !Number.isInteger(d) || d < 0)) throw new ExprError(at.start, at.end, `expand(): invalid shape [${shape.join(', ')}]`, 'sizes must be integers >= 0');
+  const outShape = broadcastShapes([t.shape, shape], 'expand()', at);
+  const source = broadcastIndex(t.shape, outShape);
+  return source ? take(t, outShape, source) : t;
+}
+
 /** Permutes axes; `perm` defaults to reversing them. */
 export function transpose(t: Tensor, perm: readonly number[] | null, at: Span): Tensor {
   const rank = t.rank;

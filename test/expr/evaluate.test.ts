@@ -296,6 +296,18 @@ describe('functions', () => {
     expect(evalError('transpose($m, [0, 0])', e)).toMatchObject({ reason: 'transpose(): [0, 0] is not a permutation of the 2 axes of shape [2, 3]' });
   });
 
+  test('expand follows ONNX Expand: broadcast both ways, the dtype kept', () => {
+    const col = f32([2, 1], [1, -0]);
+    const e = { captures: { col } };
+    expect(t(ev('expand($col, [2, 3])', e))).toEqual({ dtype: 'float32', shape: [2, 3], data: [1, 1, 1, -0, -0, -0] });
+    // Both ways: a shape of lower rank, or with 1 where the tensor is larger, keeps the tensor's dimension.
+    expect(t(ev('expand($col, [3])', e)).shape).toEqual([2, 3]);
+    expect(t(ev('expand($col, [4, 1, 1])', e)).shape).toEqual([4, 2, 1]);
+    expect(t(ev('expand(tensor([7, 8]), [2, 1])'))).toEqual({ dtype: 'int64', shape: [2, 2], data: [7n, 8n, 7n, 8n] });
+    expect(evalError('expand($col, [3, 3])', e)).toMatchObject({ reason: 'expand(): cannot broadcast shapes [2, 1] and [3, 3]' });
+    expect(evalError('expand($col, [-1])', e)).toMatchObject({ reason: 'expand(): invalid shape [-1]' });
+  });
+
   test('slice follows ONNX: negatives, clamping, steps, axes', () => {
     const r = f32([6], [0, 1, 2, 3, 4, 5]);
     const e = { captures: { r } };

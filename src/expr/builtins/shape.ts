@@ -5,7 +5,7 @@ import { rankOf } from '../../ir/rank';
 import { likelyDType } from '../../formats/onnx/shapes';
 import { Tensor } from '../../ir/tensor';
 import type { FunctionSpec } from '../functions';
-import { Reduction, concat, gather, normalizeAxis, reduce, reshape, slice, split, transpose } from '../tensor-math';
+import { Reduction, concat, expand, gather, normalizeAxis, reduce, reshape, slice, split, transpose } from '../tensor-math';
 import { ExprValue, describeValue, tensorElements } from '../values';
 import { INT, INTS, SHAPED, TENSOR, clampBig, elementCount, intOf, intsOf, optional, p, shapeOf, tensorOf } from './args';
 
@@ -111,6 +111,14 @@ export const SHAPE_FUNCTIONS: readonly FunctionSpec[] = [
     params: [p('t', TENSOR), p('shape', INTS)],
     result: 'tensor',
     impl: ([t, shape], ctx) => reshape(tensorOf(t ?? null, ctx.span(0), 'reshape()'), intsOf(shape ?? null, ctx.span(1), 'reshape()'), ctx.span()),
+  },
+  {
+    name: 'expand',
+    doc: 'ONNX Expand: t repeated to the shape t and shape broadcast to (NumPy broadcast_to, both ways)',
+    category: 'tensor',
+    params: [p('t', TENSOR), p('shape', INTS)],
+    result: 'tensor',
+    impl: ([t, shape], ctx) => expand(tensorOf(t ?? null, ctx.span(0), 'expand()'), intsOf(shape ?? null, ctx.span(1), 'expand()'), ctx.span()),
   },
   {
     name: 'unsqueeze',
