@@ -561,5 +561,5 @@ function compileAction(spec: RuleSpec, errors: RecipeError[]): ActionRule | unde
       throw e;
     }
   };
-  return { kind: 'action', id: spec.id, action: name, run };
+  return { kind: 'action', id: spec.id, action: name, recipe: spec.recipe.name, run };
 }

@@ -110,7 +110,37 @@ export function applyRules(model: Model, rules: readonly CompiledRule[], options
     }
   }
 
-  for (const group of groupRules(rules)) {
+  // Pattern rules that have run, in bundle order, and whether actions changed
+  // the model since: an action can make new matches for them (fold-shapes
+  // turns sizes computed from Shape into constants, which the folding rules of
+  // a pack before it then fold). When a recipe's actions are done, the rules
+  // before them run again, with the group that follows if there is one: what
+  // an action exposes is rewritten as if those rules came after it. Actions
+  // themselves run once, where they stand.
+  const ranBefore: PatternRule[] = [];
+  let actionsChanged = false;
+  const groups = groupRules(rules);
+  const runPatterns = (patterns: readonly PatternRule[]): void => {
+    for (const ctx of ruleContexts(model, target)) {
+      const graph = ctx.graph;
+      const nodesBefore = graph.nodeCount;
+      const rounds = runToFixpoint(graph, patterns, ctx, { sourceless, maxIterations, stats, explain: options.explain, explained, onProgress: options.onProgress });
+      report.rounds += rounds.rounds;
+      if (rounds.grewTo !== undefined) {
+        report.boundHit = true;
+        report.warnings.push(
+          `graph '${graph.name}': rules ${patterns.map((r) => r.id).join(', ')} grew the graph from ${nodesBefore} to ${rounds.grewTo} nodes; stopped there (a rule may rewrite its own output into several copies of itself)`,
+        );
+      }
+      if (rounds.boundHit) {
+        report.boundHit = true;
+        report.warnings.push(
+          `graph '${graph.name}': rules ${patterns.map((r) => r.id).join(', ')} still changed the graph after ${maxIterations} rounds; stopped there (a rule may undo another, or rewrite its own output)`,
+        );
+      }
+    }
+  };
+  groups.forEach((group, i) => {
     if (group.kind === 'action') {
       let outcome: ReturnType<ActionRule['run']>;
       try {
@@ -123,27 +153,21 @@ export function applyRules(model: Model, rules: readonly CompiledRule[], options
       const s = stats.get(group.rule.id)!;
       s.rewrites += outcome.changes;
       s.summary = outcome.summary;
-      continue;
-    }
-    for (const ctx of ruleContexts(model, target)) {
-      const graph = ctx.graph;
-      const nodesBefore = graph.nodeCount;
-      const rounds = runToFixpoint(graph, group.rules, ctx, { sourceless, maxIterations, stats, explain: options.explain, explained, onProgress: options.onProgress });
-      report.rounds += rounds.rounds;
-      if (rounds.grewTo !== undefined) {
-        report.boundHit = true;
-        report.warnings.push(
-          `graph '${graph.name}': rules ${group.rules.map((r) => r.id).join(', ')} grew the graph from ${nodesBefore} to ${rounds.grewTo} nodes; stopped there (a rule may rewrite its own output into several copies of itself)`,
-        );
+      // Cleanup only removes what nothing reads, which the rules have already seen.
+      if (outcome.changes > 0 && group.rule.action !== 'cleanup') actionsChanged = true;
+      const next = groups[i + 1];
+      const recipeGoesOn = next?.kind === 'action' && next.rule.recipe === group.rule.recipe;
+      if (actionsChanged && !recipeGoesOn && next?.kind !== 'pattern' && ranBefore.length > 0) {
+        runPatterns(ranBefore);
+        actionsChanged = false;
       }
-      if (rounds.boundHit) {
-        report.boundHit = true;
-        report.warnings.push(
-          `graph '${graph.name}': rules ${group.rules.map((r) => r.id).join(', ')} still changed the graph after ${maxIterations} rounds; stopped there (a rule may undo another, or rewrite its own output)`,
-        );
-      }
+      return;
     }
-  }
+    const patterns = actionsChanged ? [...ranBefore, ...group.rules] : group.rules;
+    actionsChanged = false;
+    ranBefore.push(...group.rules);
+    runPatterns(patterns);
+  });
   report.explain = [...explained.values()];
   for (const s of stats.values()) {
     // A rule whose condition fails to evaluate does not fire there: say so even without --explain.

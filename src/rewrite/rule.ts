@@ -78,6 +78,8 @@ export interface ActionRule {
   readonly kind: 'action';
   readonly id: string;
   readonly action: string;
+  /** The recipe the action comes from: the actions of one recipe in a row run as one step (see applyRules). */
+  readonly recipe?: string;
   run(model: Model, target: string): ActionOutcome;
 }
 

@@ -10,6 +10,7 @@ import { loadBundle, PACKS_DIR } from '../../src/recipe/bundle';
 import { applyBundle } from '../../src/recipe/run';
 import { compareOutputs, diffLines, onnxBackend, randomInputs, tfliteBackend } from '../../src/ruletest';
 import { printModel } from '../../src/ir/text/print';
+import { parseModel } from '../../src/ir/text/parse';
 import type { Graph, Value } from '../../src/ir/graph';
 import { constantOf } from '../../src/formats/onnx/shapes';
 import { corpusOnnxModels, corpusTfliteModels, SHARED, tempDir } from '../helpers/corpus';
@@ -152,5 +153,43 @@ test('edgetpu bundle on MediaPipe selfie segmentation (TFLite, float32): every H
   const spec = { seed: 24, range: [-1, 1] as [number, number], inputs: {}, dims: {}, shapes: {}, tolerance: 1e-5, rtol: 1e-4, mismatch: 0, expect: 'same' as const };
   const cmp = compareOutputs(await tfliteBackend.run(before, model, randomInputs(before.graph, spec), work), spec);
   console.log(`edgetpu bundle on selfie segmentation: ${hardSwishes} HARD_SWISH written out, max |diff| ${cmp.maxAbsDiff}`);
+  expect(cmp.problem).toBeUndefined();
+});
+
+// A detection head's grid, as PyTorch exports it for an open height and width:
+// Range over the width read from Shape, expanded to [h, w], cast to float.
+const GRID_FROM_SHAPE = `
+model onnx
+opsets ai.onnx:17
+graph main
+  in x: float32[1, 1, h, w]
+  const i2: int64[] = [2]
+  const i3: int64[] = [3]
+  const zero: int64[] = [0]
+  const one: int64[] = [1]
+  const ax: int64[1] = [0]
+  shape: s: int64[4] = Shape(x)
+  gh: ht: int64[] = Gather(s, i2) {axis: 0}
+  gw: wd: int64[] = Gather(s, i3) {axis: 0}
+  range: cols: int64[w] = Range(zero, wd, one)
+  uh: ht1: int64[1] = Unsqueeze(ht, ax)
+  uw: wd1: int64[1] = Unsqueeze(wd, ax)
+  hw: hw: int64[2] = Concat(ht1, wd1) {axis: 0}
+  expand: grid: int64[h, w] = Expand(cols, hw)
+  cast: gridf: float32[h, w] = Cast(grid) {to: 1}
+  add: y: float32[1, 1, h, w] = Add(x, gridf)
+  out y
+`;
+
+test.each(['tensorrt', 'myriad'])("%s bundle: what the shape pack's fixed sizes make constant is folded by the range passes before it (a grid from Shape)", async (bundle) => {
+  const before = parseModel(GRID_FROM_SHAPE);
+  const model = parseModel(GRID_FROM_SHAPE);
+  const report = applyBundle(model, loadBundle([path.join(PACKS_DIR, `${bundle}.yaml`)], { overrides: ['fix-height-width={enabled: true, options: {dims: {h: 4, w: 6}}}'] }));
+  expect(rewrites(report, 'fold-shapes')).toBeGreaterThan(0);
+  expect(rewrites(report, 'fold-expand-onnx')).toBe(1);
+  // Shape, Gather, Range, Unsqueeze, Concat, Expand and Cast are one constant now.
+  expect(model.graph.nodes.map((n) => n.op)).toEqual(['Add']);
+  const spec = { seed: 25, range: [-1, 1] as [number, number], inputs: {}, dims: { h: 4, w: 6 }, shapes: {}, tolerance: 0, rtol: 0, mismatch: 0, expect: 'same' as const };
+  const cmp = compareOutputs(await onnxBackend.run(before, model, randomInputs(before.graph, spec), work), spec);
   expect(cmp.problem).toBeUndefined();
 });

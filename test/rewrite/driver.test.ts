@@ -1,7 +1,7 @@
 import { Graph, Model, Tensor, attr, parseModel, printModel, validate, type Node, type Value } from '../../src/ir';
 import { ModelError } from '../../src/errors';
 import { applyRules } from '../../src/rewrite/driver';
-import type { PatternRule, RuleContext, RuleHit, RuleMiss } from '../../src/rewrite/rule';
+import type { ActionRule, PatternRule, RuleContext, RuleHit, RuleMiss } from '../../src/rewrite/rule';
 
 /** x -> Relu -> Relu -> ... (n of them) -> output. */
 function reluChain(n: number): Model {
@@ -213,6 +213,59 @@ describe('actions', () => {
     const report = applyRules(m, [{ kind: 'action', id: 'tidy', action: 'cleanup', run: (model) => cleanup.run(model, {}) }], { skipCleanup: true });
     expect(ops(m)).toEqual(['Relu', 'Relu']);
     expect(report.rules[0]!.summary).toBe('removed 1 node(s) and 1 value(s)');
+  });
+});
+
+describe('pattern rules after actions', () => {
+  /** An action of `recipe` that turns every node of op `from` into op `to` in place, reporting each. */
+  const retype = (id: string, recipe: string, from: string, to: string, log: string[]): ActionRule => ({
+    kind: 'action',
+    id,
+    action: 'retype',
+    recipe,
+    run: (model) => {
+      log.push(id);
+      const hits = model.graph.nodes.filter((n) => n.op === from);
+      for (const n of hits) n.op = to;
+      return { changes: hits.length, summary: `${hits.length} retyped` };
+    },
+  });
+
+  it("run again once a recipe's actions are done, where those made new matches; the actions run once", () => {
+    const m = reluChain(2);
+    const log: string[] = [];
+    // Neg -> Abs comes before the actions that make the Negs; the two actions are one recipe's, then another recipe's action follows.
+    const report = applyRules(m, [
+      renameOp('neg-to-abs', 'Neg', 'Abs'),
+      retype('make-neg', 'shape', 'Relu', 'Neg', log),
+      retype('count', 'shape', 'Sigmoid', 'Tanh', log),
+      retype('later', 'compress', 'Abs', 'Abs', log),
+    ]);
+    expect(log).toEqual(['make-neg', 'count', 'later']);
+    expect(ops(m)).toEqual(['Abs', 'Abs']);
+    expect(report.rules.find((r) => r.id === 'neg-to-abs')!.rewrites).toBe(2);
+  });
+
+  it('run again with the group that follows, in bundle order', () => {
+    const m = reluChain(2);
+    const order: string[] = [];
+    const watch = (id: string): PatternRule => ({ kind: 'pattern', id, rootOps: '*', match: () => (order.push(id), { ok: false, reason: 'watching' }) });
+    applyRules(m, [watch('first'), retype('make-neg', 'shape', 'Relu', 'Neg', []), watch('second')]);
+    // Two nodes, one round (no rule changes anything): first alone, then first and second together after the action.
+    expect(order).toEqual(['first', 'first', 'first', 'first', 'second', 'second']);
+  });
+
+  it('do not run again after an action that changed nothing, nor after cleanup', () => {
+    const m = reluChain(2);
+    m.graph.addNode({ op: 'Sigmoid', name: 'dead', inputs: [m.graph.inputs[0]!], outputs: ['unused'] });
+    let tries = 0;
+    const watch: PatternRule = { kind: 'pattern', id: 'watch', rootOps: '*', match: () => (tries++, { ok: false, reason: 'watching' }) };
+    const { findAction } = jest.requireActual<typeof import('../../src/rewrite/actions')>('../../src/rewrite/actions');
+    const cleanup = findAction('cleanup')!;
+    applyRules(m, [watch, retype('nothing', 'shape', 'Erf', 'Neg', []), { kind: 'action', id: 'tidy', action: 'cleanup', recipe: 'range', run: (model) => cleanup.run(model, {}) }], { skipCleanup: true });
+    expect(ops(m)).toEqual(['Relu', 'Relu']);
+    // Three nodes, one round: the watcher ran once.
+    expect(tries).toBe(3);
   });
 });
 
