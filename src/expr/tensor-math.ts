@@ -445,6 +445,22 @@ export function expand(t: Tensor, shape: readonly number[], at: Span): Tensor {
   return source ? take(t, outShape, source) : t;
 }
 
+/** ONNX Tile: `t` repeated `repeats[i]` times along each axis i. */
+export function tile(t: Tensor, repeats: readonly number[], at: Span): Tensor {
+  if (repeats.length !== t.rank) throw new ExprError(at.start, at.end, `tile(): ${repeats.length} repeats for a tensor of rank ${t.rank}`, 'give one repeat count per axis');
+  if (repeats.some((r) => !Number.isInteger(r) || r < 0)) throw new ExprError(at.start, at.end, `tile(): invalid repeats [${repeats.join(', ')}]`, 'counts must be integers >= 0');
+  const outShape = t.shape.map((d, i) => d * repeats[i]!);
+  const n = sizeOf(outShape);
+  if (n > MAX_TENSOR_ELEMENTS) throw new ExprError(at.start, at.end, `tile(): the result of shape [${outShape.join(', ')}] (${n} elements) is too large (limit ${MAX_TENSOR_ELEMENTS})`);
+  const inStrides = stridesOf(t.shape);
+  const source = gatherIndex(outShape, (idx) => {
+    let flat = 0;
+    for (let i = 0; i < t.rank; i++) flat += ((idx[i] ?? 0) % (t.shape[i] ?? 1)) * (inStrides[i] ?? 0);
+    return flat;
+  });
+  return take(t, outShape, source);
+}
+
 /** Permutes axes; `perm` defaults to reversing them. */
 export function transpose(t: Tensor, perm: readonly number[] | null, at: Span): Tensor {
   const rank = t.rank;

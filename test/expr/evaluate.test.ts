@@ -308,6 +308,17 @@ describe('functions', () => {
     expect(evalError('expand($col, [-1])', e)).toMatchObject({ reason: 'expand(): invalid shape [-1]' });
   });
 
+  test('tile follows ONNX Tile: each axis repeated its count of times', () => {
+    const m = f32([2, 2], [1, 2, 3, 4]);
+    const e = { captures: { m } };
+    expect(t(ev('tile($m, [1, 2])', e))).toEqual({ dtype: 'float32', shape: [2, 4], data: [1, 2, 1, 2, 3, 4, 3, 4] });
+    expect(t(ev('tile($m, [2, 1])', e))).toEqual({ dtype: 'float32', shape: [4, 2], data: [1, 2, 3, 4, 1, 2, 3, 4] });
+    expect(t(ev('tile($m, [0, 3])', e)).shape).toEqual([0, 6]);
+    expect(t(ev('tile(tensor([5, 6]), [2])'))).toEqual({ dtype: 'int64', shape: [4], data: [5n, 6n, 5n, 6n] });
+    expect(evalError('tile($m, [2])', e)).toMatchObject({ reason: 'tile(): 1 repeats for a tensor of rank 2' });
+    expect(evalError('tile($m, [1, -1])', e)).toMatchObject({ reason: 'tile(): invalid repeats [1, -1]' });
+  });
+
   test('slice follows ONNX: negatives, clamping, steps, axes', () => {
     const r = f32([6], [0, 1, 2, 3, 4, 5]);
     const e = { captures: { r } };

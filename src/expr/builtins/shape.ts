@@ -5,7 +5,7 @@ import { rankOf } from '../../ir/rank';
 import { likelyDType } from '../../formats/onnx/shapes';
 import { Tensor } from '../../ir/tensor';
 import type { FunctionSpec } from '../functions';
-import { Reduction, concat, expand, gather, normalizeAxis, reduce, reshape, slice, split, transpose } from '../tensor-math';
+import { Reduction, concat, expand, gather, normalizeAxis, reduce, reshape, slice, split, tile, transpose } from '../tensor-math';
 import { ExprValue, describeValue, tensorElements } from '../values';
 import { INT, INTS, SHAPED, TENSOR, clampBig, elementCount, intOf, intsOf, optional, p, shapeOf, tensorOf } from './args';
 
@@ -119,6 +119,14 @@ export const SHAPE_FUNCTIONS: readonly FunctionSpec[] = [
     params: [p('t', TENSOR), p('shape', INTS)],
     result: 'tensor',
     impl: ([t, shape], ctx) => expand(tensorOf(t ?? null, ctx.span(0), 'expand()'), intsOf(shape ?? null, ctx.span(1), 'expand()'), ctx.span()),
+  },
+  {
+    name: 'tile',
+    doc: 'ONNX Tile: t repeated repeats[i] times along each axis i',
+    category: 'tensor',
+    params: [p('t', TENSOR), p('repeats', INTS)],
+    result: 'tensor',
+    impl: ([t, repeats], ctx) => tile(tensorOf(t ?? null, ctx.span(0), 'tile()'), intsOf(repeats ?? null, ctx.span(1), 'tile()'), ctx.span()),
   },
   {
     name: 'unsqueeze',
