@@ -1,5 +1,5 @@
 import type { MetadataEntry } from '../../ir/model';
-import type { Value } from '../../ir/graph';
+import type { Graph, Value } from '../../ir/graph';
 import type { Tensor, TensorData } from '../../ir/tensor';
 import type { XmlDocument, XmlElement, XmlNode, XmlStyle } from './xml';
 
@@ -20,6 +20,15 @@ export interface OvNodeNative {
   readonly inputSigs: readonly string[];
   /** Const layers nested in bodies (TensorIterator, Loop, If): child-index path to their `<data>` and their bytes. */
   readonly nestedConsts: readonly { path: readonly number[]; data: TensorData }[];
+  /** A TensorIterator's or Loop's `<body>`, read into a graph on first call. */
+  readonly body?: () => OvBody;
+}
+
+/** The body of a TensorIterator or Loop: its graph, and its Parameters and Results by layer id. */
+export interface OvBody {
+  readonly graph: Graph;
+  readonly parameters: ReadonlyMap<string, Value>;
+  readonly results: ReadonlyMap<string, Value>;
 }
 
 /** `Value.native` of a value: the port that produces it, and how it looked when read. */

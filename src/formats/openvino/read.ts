@@ -15,6 +15,7 @@ import {
   type OvModelNative,
   type OvNodeNative,
   type OvResultNative,
+  type OvBody,
   type OvValueNative,
 } from './native';
 import {
@@ -102,6 +103,8 @@ class IrReader {
     private readonly text: string,
     private readonly doc: XmlDocument,
     private readonly options: ReadOptions,
+    /** The reader of the net around a body (TensorIterator, Loop): its .bin holds the body's constants. */
+    private readonly outer?: IrReader,
   ) {}
 
   private fail(reason: string, layer?: { id: string; name: string }, hint?: string): never {
@@ -118,8 +121,52 @@ class IrReader {
     if (version < 10) {
       throw new UnsupportedError(`${this.file}: IR version ${version} is not supported (10 and 11 are)`);
     }
-    const layersEl = childElement(net, 'layers');
-    if (!layersEl) this.fail('<net> has no <layers>');
+    const { graph, maxId, edgeOrder, opsets, results } = this.readLayers(net, net.attrs.name ?? 'main');
+    const model = new Model('openvino', graph);
+    model.source = this.file;
+    const graphNative: OvGraphNative = { kind: 'ov-graph', results: results.map((x) => x.native) };
+    graph.native = graphNative;
+
+    model.opsets = [...opsets]
+      .map((d) => ({ domain: d, version: Number(/(\d+)$/.exec(d)?.[1] ?? 0) }))
+      .sort((a, b) => a.version - b.version || a.domain.localeCompare(b.domain));
+    model.metadata = flattenRtInfo(childElement(net, 'rt_info'));
+    const producerVersion = model.getMetadata('Runtime_version') ?? model.getMetadata('MO_version') ?? metaDataVersion(net);
+    if (producerVersion !== undefined) model.producer = { name: 'OpenVINO', version: producerVersion };
+    const native: OvModelNative = {
+      kind: 'ov-model',
+      doc: this.doc,
+      text: this.text,
+      style: detectStyle(this.text),
+      irVersion: version,
+      maxLayerId: maxId,
+      edgeOrder,
+      metadataAtRead: model.metadata.map((m) => ({ ...m })),
+      ...(this.bin ? { bin: { whole: this.bin.whole(), ranges: this.bin.ranges() } } : {}),
+    };
+    model.native = native;
+    return model;
+  }
+
+  /**
+   * The body of a TensorIterator or Loop layer as a graph: its Parameters and
+   * Results by layer id (what the layer's port_map and back_edges name).
+   */
+  readBody(body: XmlElement, name: string): OvBody {
+    const { graph, results } = this.readLayers(body, name);
+    const parameters = new Map<string, Value>();
+    graph.inputs.forEach((v) => {
+      const n = v.native as OvValueNative;
+      parameters.set(n.layer?.attrs.id ?? '', v);
+    });
+    return { graph, parameters, results: new Map(results.map((r) => [r.native.layer.attrs.id ?? '', r.value])) };
+  }
+
+  /** The graph of the `<layers>` and `<edges>` of a `<net>` or a `<body>`. */
+  private readLayers(container: XmlElement, graphName: string) {
+    const where = `<${container.name}>`;
+    const layersEl = childElement(container, 'layers');
+    if (!layersEl) this.fail(`${where} has no <layers>`);
     let maxId = -1;
     childElements(layersEl, 'layer').forEach((el, order) => {
       const layer = this.parseLayer(el, order);
@@ -133,7 +180,7 @@ class IrReader {
     // Edges: from an output port to an input port, at most one per input port.
     const incoming = new Map<Layer, (readonly [Layer, Port] | undefined)[]>();
     const edgeOrder = new Map<string, number>();
-    const edgesEl = childElement(net, 'edges');
+    const edgesEl = childElement(container, 'edges');
     childElements(edgesEl ?? { name: 'edges', attrs: {}, children: [] }, 'edge').forEach((e, i) => {
       const fromId = e.attrs['from-layer'] ?? '';
       const toId = e.attrs['to-layer'] ?? '';
@@ -154,9 +201,7 @@ class IrReader {
     });
 
     const order = this.topologicalOrder(incoming);
-    const graph = new Graph(net.attrs.name ?? 'main');
-    const model = new Model('openvino', graph);
-    model.source = this.file;
+    const graph = new Graph(graphName);
     const produced = new Map<string, Value>(); // `${layer id}:${port id}` -> value
     const results: OvResultNative[] = [];
     const resultValues: Value[] = [];
@@ -199,30 +244,9 @@ class IrReader {
       }
     }
     // Graph outputs follow the document order of the Result layers.
-    const byOrder = results.map((r, i) => ({ r, v: resultValues[i]! })).sort((a, b) => a.r.order - b.r.order);
-    graph.outputs = byOrder.map((x) => x.v);
-    const graphNative: OvGraphNative = { kind: 'ov-graph', results: byOrder.map((x) => x.r) };
-    graph.native = graphNative;
-
-    model.opsets = [...opsets]
-      .map((d) => ({ domain: d, version: Number(/(\d+)$/.exec(d)?.[1] ?? 0) }))
-      .sort((a, b) => a.version - b.version || a.domain.localeCompare(b.domain));
-    model.metadata = flattenRtInfo(childElement(net, 'rt_info'));
-    const producerVersion = model.getMetadata('Runtime_version') ?? model.getMetadata('MO_version') ?? metaDataVersion(net);
-    if (producerVersion !== undefined) model.producer = { name: 'OpenVINO', version: producerVersion };
-    const native: OvModelNative = {
-      kind: 'ov-model',
-      doc: this.doc,
-      text: this.text,
-      style: detectStyle(this.text),
-      irVersion: version,
-      maxLayerId: maxId,
-      edgeOrder,
-      metadataAtRead: model.metadata.map((m) => ({ ...m })),
-      ...(this.bin ? { bin: { whole: this.bin.whole(), ranges: this.bin.ranges() } } : {}),
-    };
-    model.native = native;
-    return model;
+    const byOrder = results.map((r, i) => ({ native: r, value: resultValues[i]! })).sort((a, b) => a.native.order - b.native.order);
+    graph.outputs = byOrder.map((x) => x.value);
+    return { graph, maxId, edgeOrder, opsets, results: byOrder };
   }
 
   private parseLayer(el: XmlElement, order: number): Layer {
@@ -332,11 +356,27 @@ class IrReader {
       inputsAtRead: [...ins],
       inputSigs: ins.map((v) => signature(v)),
       nestedConsts: this.nestedConsts(layer),
+      ...this.bodyReader(layer),
     };
     return graph.addNode({ op: layer.type, domain: layer.el.attrs.version ?? '', name: layer.name, inputs: ins, outputs, attrs, native });
   }
 
+  /**
+   * For a layer with a `<body>`: reads it on first use (recipe verify's
+   * translation does; rules do not reach into bodies, and the writer copies
+   * the layer as read).
+   */
+  private bodyReader(layer: Layer): Pick<OvNodeNative, 'body'> {
+    const bodyEl = childElement(layer.el, 'body');
+    if (!bodyEl) return {};
+    let read: OvBody | undefined;
+    return {
+      body: () => (read ??= new IrReader(this.file, this.text, this.doc, this.options, this).readBody(bodyEl, `${layer.name}/body`)),
+    };
+  }
+
   private weights(layer: Layer): BinFile {
+    if (this.outer) return this.outer.weights(layer);
     if (!this.bin) {
       const binPath = binPathFor(this.file);
       try {

@@ -2,13 +2,14 @@ import { DTYPES } from '../../ir/dtype';
 import { Graph, type Node, type Shape, type Value } from '../../ir/graph';
 import { Model } from '../../ir/model';
 import { cleanup } from '../../ir/passes';
-import { TranslationError, Translation, translatableOps, translatorFor } from './translation';
+import { TranslationError, Translation, inOrder, translateLayer } from './translation';
 import './ops/elementwise';
 import './ops/nn';
 import './ops/shape';
 import './ops/state';
 import './ops/recurrent';
 import './ops/detection';
+import './ops/control';
 
 export { TranslationError, translatableOps } from './translation';
 
@@ -114,23 +115,6 @@ function translate(ov: Model, cutAtUntranslatable: boolean): { model: Model; cut
   return { model, cut };
 }
 
-function translateLayer(node: Node, t: Translation): void {
-  const translateNode = translatorFor(node.op);
-  if (!translateNode) {
-    throw new TranslationError(
-      `cannot translate OpenVINO layer '${node.name}' (${node.op}${node.domain ? `, ${node.domain}` : ''}) to ONNX: no translation for ${node.op} yet`,
-      `translated ops: ${translatableOps().join(', ')}`,
-    );
-  }
-  const outs = translateNode(node, t);
-  node.outputs.forEach((v, i) => {
-    const computed = outs[i];
-    // A translation may leave out an output nothing reads (AdaptiveMaxPool's indices).
-    if (computed) t.bind(v, computed);
-    else if (v.useCount > 0) t.fail(node, `the translation gave no value for output ${i}`);
-  });
-}
-
 /** Element types ONNX and onnxruntime take as graph inputs and outputs. */
 function checkDType(v: Value, what: string): void {
   const d = v.dtype;
@@ -145,39 +129,4 @@ function checkDType(v: Value, what: string): void {
 /** OpenVINO dynamic dimensions are null or a name; ONNX takes both. */
 function onnxShape(shape: Shape | undefined): Shape | undefined {
   return shape ? [...shape] : undefined;
-}
-
-/** The layers in an order where every producer comes before its readers (Kahn's algorithm; the file's order need not be one). */
-function inOrder(graph: Graph): Node[] {
-  const nodes = graph.nodes;
-  const waiting = new Map<Node, number>();
-  const readers = new Map<Node, Node[]>();
-  for (const n of nodes) {
-    let deps = 0;
-    for (const v of n.inputs) {
-      const p = v?.producer;
-      if (!p || p.graph !== graph) continue;
-      deps++;
-      const list = readers.get(p);
-      if (list) list.push(n);
-      else readers.set(p, [n]);
-    }
-    waiting.set(n, deps);
-  }
-  const ready = nodes.filter((n) => waiting.get(n) === 0);
-  const order: Node[] = [];
-  for (let i = 0; i < ready.length; i++) {
-    const n = ready[i]!;
-    order.push(n);
-    for (const r of readers.get(n) ?? []) {
-      const left = waiting.get(r)! - 1;
-      waiting.set(r, left);
-      if (left === 0) ready.push(r);
-    }
-  }
-  if (order.length !== nodes.length) {
-    const stuck = nodes.find((n) => waiting.get(n)! > 0)!;
-    throw new TranslationError(`cannot translate the OpenVINO model to ONNX: layer '${stuck.name}' is on a cycle`);
-  }
-  return order;
 }

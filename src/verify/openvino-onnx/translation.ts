@@ -253,6 +253,59 @@ export class Translation {
   }
 }
 
+/** Translates one layer, binding its outputs to the ONNX values that compute them. */
+export function translateLayer(node: Node, t: Translation): void {
+  const translateNode = translatorFor(node.op);
+  if (!translateNode) {
+    throw new TranslationError(
+      `cannot translate OpenVINO layer '${node.name}' (${node.op}${node.domain ? `, ${node.domain}` : ''}) to ONNX: no translation for ${node.op} yet`,
+      `translated ops: ${translatableOps().join(', ')}`,
+    );
+  }
+  const outs = translateNode(node, t);
+  node.outputs.forEach((v, i) => {
+    const computed = outs[i];
+    // A translation may leave out an output nothing reads (AdaptiveMaxPool's indices).
+    if (computed) t.bind(v, computed);
+    else if (v.useCount > 0) t.fail(node, `the translation gave no value for output ${i}`);
+  });
+}
+
+/** The layers in an order where every producer comes before its readers (Kahn's algorithm; the file's order need not be one). */
+export function inOrder(graph: Graph): Node[] {
+  const nodes = graph.nodes;
+  const waiting = new Map<Node, number>();
+  const readers = new Map<Node, Node[]>();
+  for (const n of nodes) {
+    let deps = 0;
+    for (const v of n.inputs) {
+      const p = v?.producer;
+      if (!p || p.graph !== graph) continue;
+      deps++;
+      const list = readers.get(p);
+      if (list) list.push(n);
+      else readers.set(p, [n]);
+    }
+    waiting.set(n, deps);
+  }
+  const ready = nodes.filter((n) => waiting.get(n) === 0);
+  const order: Node[] = [];
+  for (let i = 0; i < ready.length; i++) {
+    const n = ready[i]!;
+    order.push(n);
+    for (const r of readers.get(n) ?? []) {
+      const left = waiting.get(r)! - 1;
+      waiting.set(r, left);
+      if (left === 0) ready.push(r);
+    }
+  }
+  if (order.length !== nodes.length) {
+    const stuck = nodes.find((n) => waiting.get(n)! > 0)!;
+    throw new TranslationError(`cannot translate the OpenVINO model to ONNX: layer '${stuck.name}' is on a cycle`);
+  }
+  return order;
+}
+
 /** Layers whose outputs have the rank of their first input (elementwise ops, convolutions, pooling, splits, normalizations). */
 const RANK_KEEPING = new Set([
   'Abs', 'Acos', 'Asin', 'Atan', 'Ceiling', 'Clamp', 'ReLU', 'SoftMax', 'Convert', 'ConvertLike', 'Cos', 'Elu', 'Erf', 'Exp', 'Floor', 'Gelu', 'HSigmoid',
