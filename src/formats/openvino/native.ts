@@ -20,11 +20,11 @@ export interface OvNodeNative {
   readonly inputSigs: readonly string[];
   /** Const layers nested in bodies (TensorIterator, Loop, If): child-index path to their `<data>` and their bytes. */
   readonly nestedConsts: readonly { path: readonly number[]; data: TensorData }[];
-  /** A TensorIterator's or Loop's `<body>`, read into a graph on first call. */
-  readonly body?: () => OvBody;
+  /** A TensorIterator's or Loop's `<body>`, an If's `<then_body>` and `<else_body>`, by tag: each read into a graph on first call. */
+  readonly bodies?: ReadonlyMap<string, () => OvBody>;
 }
 
-/** The body of a TensorIterator or Loop: its graph, and its Parameters and Results by layer id. */
+/** A body of a TensorIterator, Loop or If: its graph, and its Parameters and Results by layer id. */
 export interface OvBody {
   readonly graph: Graph;
   readonly parameters: ReadonlyMap<string, Value>;

@@ -149,7 +149,7 @@ class IrReader {
   }
 
   /**
-   * The body of a TensorIterator or Loop layer as a graph: its Parameters and
+   * A body of a TensorIterator, Loop or If layer as a graph: its Parameters and
    * Results by layer id (what the layer's port_map and back_edges name).
    */
   readBody(body: XmlElement, name: string): OvBody {
@@ -366,13 +366,15 @@ class IrReader {
    * translation does; rules do not reach into bodies, and the writer copies
    * the layer as read).
    */
-  private bodyReader(layer: Layer): Pick<OvNodeNative, 'body'> {
-    const bodyEl = childElement(layer.el, 'body');
-    if (!bodyEl) return {};
-    let read: OvBody | undefined;
-    return {
-      body: () => (read ??= new IrReader(this.file, this.text, this.doc, this.options, this).readBody(bodyEl, `${layer.name}/body`)),
-    };
+  private bodyReader(layer: Layer): Pick<OvNodeNative, 'bodies'> {
+    const bodies = new Map<string, () => OvBody>();
+    for (const tag of ['body', 'then_body', 'else_body']) {
+      const el = childElement(layer.el, tag);
+      if (!el) continue;
+      let read: OvBody | undefined;
+      bodies.set(tag, () => (read ??= new IrReader(this.file, this.text, this.doc, this.options, this).readBody(el, `${layer.name}/${tag}`)));
+    }
+    return bodies.size > 0 ? { bodies } : {};
   }
 
   private weights(layer: Layer): BinFile {

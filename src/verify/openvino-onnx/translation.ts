@@ -60,7 +60,14 @@ export class Translation {
   constructor(
     /** The ONNX graph being built. */
     readonly onnx: Graph,
+    /** What this translation's new names carry, so that a subgraph's never meet the graph's around it (ONNX forbids it). */
+    private readonly scope = '',
   ) {}
+
+  /** A translation into `graph`, a subgraph (a Loop's or an If's body) of this one's. */
+  nested(graph: Graph): Translation {
+    return new Translation(graph, `${this.scope}${this.counter++}.`);
+  }
 
   /** Records that ONNX value `onnxValue` computes OpenVINO value `ov`. */
   bind(ov: Value, onnxValue: Value): void {
@@ -249,7 +256,7 @@ export class Translation {
   }
 
   freshName(base: string): string {
-    return this.onnx.uniqueName(`${base}__ov${this.counter++}`);
+    return this.onnx.uniqueName(`${base}__ov${this.scope}${this.counter++}`);
   }
 }
 

@@ -625,6 +625,24 @@ describe('bodies of TensorIterator, Loop and If', () => {
     for (const s of ['purpose="current_iteration"', '<edge from-layer="7" to-layer="1" />', '<then_port_map>', '<else_body>']) expect(text).toContain(s);
     expect(readModel(out).graph.nodes.map((x) => x.op)).toEqual(['TensorIterator', 'Loop', 'If']);
   });
+
+  test('recipe verify runs all three in onnxruntime (as an ONNX Loop, Loop and If), and tells a changed Loop input from an unchanged model', async () => {
+    const r = await run('verify', bodies, bodies);
+    expect(r.err).toBe('');
+    expect(r.code).toBe(0);
+    expect(r.out).toContain('outputs agree within the tolerance');
+    // The Loop's invariant input replaced: what comes out of the If after it changes.
+    const model = readModel(bodies);
+    const g = model.graph;
+    g.nodes.find((x) => x.op === 'Loop')!.setInput(3, g.addConstant('w_new', Tensor.from('float32', [1, 4], [5, 6, 7, 8])));
+    cleanup(g);
+    const changed = path.join(work, 'bodies-verify.xml');
+    writeModel(model, changed);
+    const d = await run('verify', bodies, changed);
+    expect(d.code).toBe(5);
+    expect(d.out).toMatch(/if_out\s+float32\s+\[1, 4\].*DIFFERS/);
+    expect(d.out).toMatch(/ti_h\s+float32\s+\[1, 4\]\s+0\s/);
+  });
 });
 
 describe('unusual XML', () => {

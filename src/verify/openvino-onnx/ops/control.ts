@@ -1,15 +1,22 @@
 /**
- * TensorIterator-1 translated to an ONNX Loop: the body is translated layer
- * by layer into the Loop's body graph, sliced inputs are sliced there at the
+ * OpenVINO's layers with bodies: TensorIterator-1 and Loop-5 as an ONNX
+ * Loop, If-8 as an ONNX If. A body is translated layer by layer into the ONNX
+ * subgraph, which reads what the layer's invariant inputs are from the graph
+ * around it. In a loop, TensorIterator's sliced inputs are sliced at the
  * iteration number, back edges become loop-carried values, and outputs are
  * the Loop's scan outputs (concatenated along their axis, or the last
  * iteration's).
+ *
+ * Port maps name the layer's inputs and outputs by `external_port_id`: for
+ * an input, its index; outputs are numbered in the order of their ids, as
+ * OpenVINO's IR reader numbers them.
  */
 import { attr } from '../../../ir/attr';
 import { Graph, type Node, type Value } from '../../../ir/graph';
 import type { OvBody } from '../../../formats/openvino/native';
 import { isOvNodeNative } from '../../../formats/openvino/native';
 import { childElement, childElements, type XmlElement } from '../../../formats/openvino/xml';
+import { codeOfDtype } from '../../../formats/onnx/schema';
 import { inOrder, registerTranslators, translateLayer, Translation } from '../translation';
 
 /** One `<input>` or `<output>` of a port_map: the layer's port, the body layer, and the slicing if any. */
@@ -21,6 +28,8 @@ interface PortMapEntry {
   readonly end: number;
   readonly stride: number;
   readonly partSize: number;
+  /** Loop's special entries: "current_iteration", "execution_condition". */
+  readonly purpose?: string;
 }
 
 function portMapEntries(node: Node, t: Translation, map: XmlElement, kind: 'input' | 'output'): PortMapEntry[] {
@@ -34,7 +43,8 @@ function portMapEntries(node: Node, t: Translation, map: XmlElement, kind: 'inpu
     const port = e.attrs.external_port_id;
     const layer = e.attrs.internal_layer_id;
     if (port === undefined || layer === undefined) t.fail(node, `a port_map ${kind} needs external_port_id and internal_layer_id`);
-    return { port: port.trim(), layer: layer.trim(), axis: int('axis', undefined), start: int('start', 0)!, end: int('end', -1)!, stride: int('stride', 1)!, partSize: int('part_size', 1)! };
+    const purpose = e.attrs.purpose?.trim();
+    return { port: port.trim(), layer: layer.trim(), axis: int('axis', undefined), start: int('start', 0)!, end: int('end', -1)!, stride: int('stride', 1)!, partSize: int('part_size', 1)!, ...(purpose ? { purpose } : {}) };
   });
 }
 
@@ -50,30 +60,100 @@ function walksWholeAxis(node: Node, t: Translation, e: PortMapEntry, size: numbe
   return t.fail(node, `port_map slicing start=${e.start} end=${e.end} stride=${e.stride} part_size=${e.partSize} over ${size} elements is not translated (the whole axis, one element at a time, either way, is)`);
 }
 
-function tensorIterator(node: Node, t: Translation): Value[] {
+/** The layer's body (or `then_body`/`else_body`) and its port map. */
+function bodyOf(node: Node, t: Translation, tag: 'body' | 'then_body' | 'else_body'): { body: OvBody; map: XmlElement; layer: XmlElement } {
   const native = node.native;
-  if (!isOvNodeNative(native) || !native.body) return t.fail(node, 'the layer has no <body>');
-  const body: OvBody = native.body();
-  const map = childElement(native.layer, 'port_map') ?? t.fail(node, 'the layer has no <port_map>');
-  const ins = portMapEntries(node, t, map, 'input');
-  const outs = portMapEntries(node, t, map, 'output');
-  const backEdges = new Map<string, string>(); // body Parameter id -> body Result id
-  for (const e of childElements(childElement(native.layer, 'back_edges') ?? map, 'edge')) {
+  const read = isOvNodeNative(native) ? native.bodies?.get(tag) : undefined;
+  if (!isOvNodeNative(native) || !read) return t.fail(node, `the layer has no <${tag}>`);
+  const mapTag = tag === 'body' ? 'port_map' : tag.replace('body', 'port_map');
+  const map = childElement(native.layer, mapTag) ?? t.fail(node, `the layer has no <${mapTag}>`);
+  return { body: read(), map, layer: native.layer };
+}
+
+/** The input an entry names (its external_port_id is the input's index). */
+function inputOf(node: Node, t: Translation, e: PortMapEntry): number {
+  const i = Number(e.port);
+  if (!Number.isInteger(i) || i < 0 || i >= node.inputs.length) t.fail(node, `the port_map names input ${e.port}, which the layer does not have`);
+  return i;
+}
+
+/** Output entries in the order of their external_port_id, which is the order of the layer's outputs; special ones (-1) left out. */
+function outputEntries(entries: readonly PortMapEntry[]): PortMapEntry[] {
+  return entries.filter((e) => Number(e.port) >= 0).sort((a, b) => Number(a.port) - Number(b.port));
+}
+
+/** body Parameter id -> body Result id, for each back edge. */
+function backEdgesOf(node: Node, t: Translation, layer: XmlElement): Map<string, string> {
+  const edges = new Map<string, string>();
+  const el = childElement(layer, 'back_edges');
+  for (const e of el ? childElements(el, 'edge') : []) {
     const from = e.attrs['from-layer']?.trim();
     const to = e.attrs['to-layer']?.trim();
     if (from === undefined || to === undefined) t.fail(node, 'a back edge needs from-layer and to-layer');
-    backEdges.set(to, from);
+    edges.set(to, from);
   }
-  // Ports are numbered across the layer's <input> and <output>; values follow their order.
-  const inputIndex = new Map((childElements(childElement(native.layer, 'input') ?? map, 'port')).map((p, i) => [p.attrs.id ?? '', i]));
-  const outputIndex = new Map((childElements(childElement(native.layer, 'output') ?? map, 'port')).map((p, i) => [p.attrs.id ?? '', i]));
-  const parameter = (id: string): Value => body.parameters.get(id) ?? t.fail(node, `the port_map names body layer ${id}, which is no Parameter`);
-  const result = (id: string): Value => body.results.get(id) ?? t.fail(node, `body layer ${id} is no Result`);
+  return edges;
+}
+
+function parameterOf(node: Node, t: Translation, body: OvBody, id: string): Value {
+  return body.parameters.get(id) ?? t.fail(node, `the port_map names body layer ${id}, which is no Parameter`);
+}
+
+function resultOf(node: Node, t: Translation, body: OvBody, id: string): Value {
+  return body.results.get(id) ?? t.fail(node, `body layer ${id} is no Result`);
+}
+
+/** A value of the ONNX subgraph `graph` as one of its outputs (an Identity of it, declared as OpenVINO declares `v`). */
+function subgraphOutput(tb: Translation, v: Value, node: Node, t: Translation): Value {
+  const computed = tb.valueOf(v) ?? t.fail(node, `body value '${v.name}' is not computed`);
+  const out = tb.onnx.addValue(tb.freshName(v.name || 'out'), { dtype: v.dtype, shape: v.shape ? [...v.shape] : undefined });
+  tb.onnx.addNode({ op: 'Identity', name: tb.freshName('Identity'), inputs: [computed], outputs: [out] });
+  return out;
+}
+
+/** Translates every layer of `body` into the ONNX subgraph of `tb` (its Parameters already bound). */
+function translateBody(body: OvBody, tb: Translation): void {
+  for (const layer of inOrder(body.graph)) translateLayer(layer, tb);
+}
+
+/**
+ * The layer's outputs from the ONNX Loop's: the final value of a loop-carried
+ * one (its initial value when the loop never ran, as OpenVINO gives it), the
+ * value of the last iteration, or each iteration's concatenated along the
+ * entry's axis (in reverse for a negative stride).
+ */
+function loopOutputs(node: Node, t: Translation, body: OvBody, outs: readonly PortMapEntry[], stacked: readonly Value[], iterations: Value, carriedFinal: ReadonlyMap<string, Value>): Value[] {
+  return outs.map((e, k) => {
+    const scan = stacked[k]!;
+    const carried = carriedFinal.get(e.layer);
+    if (e.axis === undefined && carried) return carried;
+    if (e.axis === undefined) return t.add1('Gather', [scan, t.add1('Sub', [iterations, t.scalar('int64', 1)])], { axis: 0 });
+    const shape = resultOf(node, t, body, e.layer).shape ?? t.fail(node, `body Result ${e.layer} has no declared shape`);
+    const axis = e.axis < 0 ? e.axis + shape.length : e.axis;
+    if (e.partSize !== 1 || Math.abs(e.stride) !== 1) t.fail(node, `output concatenation with stride=${e.stride} part_size=${e.partSize} is not translated (stride 1 or -1, part_size 1 are)`);
+    const ordered = e.stride < 0 ? t.add1('Slice', [scan, t.int64s([-1]), t.int64s([-(2 ** 63)]), t.int64s([0]), t.int64s([-1])]) : scan;
+    // [N, d0 .. k (at axis) ..]: N moves next to the axis, then the two merge.
+    const perm = Array.from({ length: shape.length + 1 }, (_, i) => i);
+    perm.splice(0, 1);
+    perm.splice(axis, 0, 0);
+    const moved = t.add1('Transpose', [ordered], { perm });
+    if (shape[axis] === 1) return t.add1('Squeeze', [moved, t.int64s([axis + 1])]);
+    if (shape.some((d) => typeof d !== 'number')) t.fail(node, `body Result ${e.layer} needs a static shape to concatenate along axis ${e.axis}`);
+    const merged = (shape as number[]).map((d, i) => (i === axis ? -1 : d));
+    return t.add1('Reshape', [moved, t.int64s(merged)]);
+  });
+}
+
+function tensorIterator(node: Node, t: Translation): Value[] {
+  const { body, map, layer } = bodyOf(node, t, 'body');
+  const ins = portMapEntries(node, t, map, 'input');
+  const outs = outputEntries(portMapEntries(node, t, map, 'output'));
+  const backEdges = backEdgesOf(node, t, layer);
 
   // The iteration count: the length of the sliced axis, the same for every sliced input.
   let iterations: number | undefined;
   for (const e of ins.filter((x) => x.axis !== undefined)) {
-    const i = inputIndex.get(e.port) ?? t.fail(node, `the port_map names input port ${e.port}, which the layer does not have`);
+    const i = inputOf(node, t, e);
     const shape = t.staticShape(node, i);
     const axis = e.axis! < 0 ? e.axis! + shape.length : e.axis!;
     const size = shape[axis] ?? t.fail(node, `axis ${e.axis} is out of range for input ${i}`);
@@ -83,15 +163,15 @@ function tensorIterator(node: Node, t: Translation): Value[] {
   if (iterations === undefined) t.fail(node, 'no input is sliced, so the number of iterations is not known');
 
   const loopBody = new Graph(t.freshName('body'), t.onnx);
-  const tb = new Translation(loopBody);
+  const tb = t.nested(loopBody);
   const iter = loopBody.addValue(tb.freshName('iter'), { dtype: 'int64', shape: [] });
   const condIn = loopBody.addValue(tb.freshName('cond'), { dtype: 'bool', shape: [] });
   loopBody.inputs.push(iter, condIn);
   const carriedInitial: Value[] = [];
   const carriedNext: string[] = []; // body Result ids, in the order of the carried values
   for (const e of ins) {
-    const i = inputIndex.get(e.port) ?? t.fail(node, `the port_map names input port ${e.port}, which the layer does not have`);
-    const p = parameter(e.layer);
+    const i = inputOf(node, t, e);
+    const p = parameterOf(node, t, body, e.layer);
     const outer = t.input(node, i);
     if (e.axis !== undefined) {
       const shape = t.staticShape(node, i);
@@ -112,43 +192,103 @@ function tensorIterator(node: Node, t: Translation): Value[] {
       tb.bind(p, outer);
     }
   }
-  for (const layer of inOrder(body.graph)) translateLayer(layer, tb);
-
-  const bodyOutput = (v: Value): Value => {
-    const computed = tb.valueOf(v) ?? t.fail(node, `body value '${v.name}' is not computed`);
-    const out = loopBody.addValue(tb.freshName(v.name || 'out'), { dtype: v.dtype, shape: v.shape ? [...v.shape] : undefined });
-    loopBody.addNode({ op: 'Identity', name: tb.freshName('Identity'), inputs: [computed], outputs: [out] });
-    return out;
-  };
+  translateBody(body, tb);
   const condOut = loopBody.addValue(tb.freshName('cond_out'), { dtype: 'bool', shape: [] });
   loopBody.addNode({ op: 'Identity', name: tb.freshName('Identity'), inputs: [condIn], outputs: [condOut] });
   // Every output is a scan output: stacked per iteration along a new axis 0.
-  loopBody.outputs = [condOut, ...carriedNext.map((id) => bodyOutput(result(id))), ...outs.map((e) => bodyOutput(result(e.layer)))];
-
-  const loopOuts = t.add('Loop', [t.scalar('int64', iterations), null, ...carriedInitial], { body: attr.graph(loopBody) }, carriedInitial.length + outs.length);
-  const stacked = loopOuts.slice(carriedInitial.length);
-  const values: Value[] = [];
-  outs.forEach((e, k) => {
-    const index = outputIndex.get(e.port) ?? t.fail(node, `the port_map names output port ${e.port}, which the layer does not have`);
-    const scan = stacked[k]!;
-    const resultRank = result(e.layer).shape?.length ?? t.fail(node, `body Result ${e.layer} has no declared shape`);
-    let value: Value;
-    if (e.axis === undefined) {
-      // The last iteration's value.
-      value = t.add1('Gather', [scan, t.scalar('int64', iterations - 1)], { axis: 0 });
-    } else {
-      const axis = e.axis < 0 ? e.axis + resultRank : e.axis;
-      const backward = walksWholeAxis(node, t, e, iterations);
-      const ordered = backward ? t.add1('Slice', [scan, t.int64s([-1]), t.int64s([-(2 ** 63)]), t.int64s([0]), t.int64s([-1])]) : scan;
-      // [N, d0 .. 1 (at axis) ..] -> swap N into the axis -> [1, d0 .. N ..] -> drop the leading 1.
-      const perm = Array.from({ length: resultRank + 1 }, (_, i) => i);
-      perm[0] = axis + 1;
-      perm[axis + 1] = 0;
-      value = t.add1('Squeeze', [t.add1('Transpose', [ordered], { perm }), t.int64s([0])]);
-    }
-    values[index] = value;
-  });
-  return values;
+  loopBody.outputs = [condOut, ...carriedNext.map((id) => subgraphOutput(tb, resultOf(node, t, body, id), node, t)), ...outs.map((e) => subgraphOutput(tb, resultOf(node, t, body, e.layer), node, t))];
+  const trips = t.scalar('int64', iterations);
+  const loopOuts = t.add('Loop', [trips, null, ...carriedInitial], { body: attr.graph(loopBody) }, carriedInitial.length + outs.length);
+  const carriedFinal = new Map(carriedNext.map((id, i) => [id, loopOuts[i]!]));
+  return loopOutputs(node, t, body, outs, loopOuts.slice(carriedInitial.length), trips, carriedFinal);
 }
 
-registerTranslators({ TensorIterator: tensorIterator });
+/**
+ * Loop-5: inputs trip count and execution condition, then the data; a body
+ * Parameter may take the iteration number (purpose "current_iteration") and
+ * a body Result the condition of the next iteration (purpose
+ * "execution_condition"). The trip count must be a constant (-1: until the
+ * condition is false).
+ */
+function loop(node: Node, t: Translation): Value[] {
+  const { body, map, layer } = bodyOf(node, t, 'body');
+  const ins = portMapEntries(node, t, map, 'input');
+  const allOuts = portMapEntries(node, t, map, 'output');
+  const outs = outputEntries(allOuts.filter((e) => e.purpose === undefined));
+  const conditionOut = allOuts.find((e) => e.purpose === 'execution_condition');
+  const backEdges = backEdgesOf(node, t, layer);
+  for (const e of [...ins, ...allOuts]) {
+    if (e.purpose && e.purpose !== 'current_iteration' && e.purpose !== 'execution_condition') t.fail(node, `port_map purpose="${e.purpose}" is not translated`);
+  }
+  if (ins.some((e) => e.axis !== undefined)) t.fail(node, 'a Loop input with an axis is not translated');
+
+  const tripConst = t.constInput(node, 0);
+  if (!tripConst || tripConst.size !== 1) t.fail(node, 'the trip count is not a constant, which is not translated');
+  const tripCount = tripConst.toFloat64()[0]!;
+  const loopBody = new Graph(t.freshName('body'), t.onnx);
+  const tb = t.nested(loopBody);
+  const iter = loopBody.addValue(tb.freshName('iter'), { dtype: 'int64', shape: [] });
+  const condIn = loopBody.addValue(tb.freshName('cond'), { dtype: 'bool', shape: [] });
+  loopBody.inputs.push(iter, condIn);
+  const carriedInitial: Value[] = [];
+  const carriedNext: string[] = [];
+  for (const e of ins) {
+    const p = parameterOf(node, t, body, e.layer);
+    if (e.purpose === 'current_iteration') {
+      const typed = p.dtype && p.dtype !== 'int64' ? tb.add1('Cast', [iter], { to: codeOf(node, t, p) }) : iter;
+      tb.bind(p, p.shape && p.shape.length === 1 ? tb.add1('Reshape', [typed, tb.int64s([1])]) : typed);
+      continue;
+    }
+    const outer = t.input(node, inputOf(node, t, e));
+    if (backEdges.has(e.layer)) {
+      const v = loopBody.addValue(tb.freshName(p.name || 'carried'), { dtype: p.dtype, shape: p.shape ? [...p.shape] : undefined });
+      loopBody.inputs.push(v);
+      tb.bind(p, v);
+      carriedInitial.push(outer);
+      carriedNext.push(backEdges.get(e.layer)!);
+    } else tb.bind(p, outer);
+  }
+  translateBody(body, tb);
+  const condOut = loopBody.addValue(tb.freshName('cond_out'), { dtype: 'bool', shape: [] });
+  const condSource = conditionOut ? tb.add1('Reshape', [tb.valueOf(resultOf(node, t, body, conditionOut.layer)) ?? t.fail(node, 'the execution condition is not computed'), tb.int64s([])]) : condIn;
+  loopBody.addNode({ op: 'Identity', name: tb.freshName('Identity'), inputs: [condSource], outputs: [condOut] });
+  loopBody.outputs = [condOut, ...carriedNext.map((id) => subgraphOutput(tb, resultOf(node, t, body, id), node, t)), ...outs.map((e) => subgraphOutput(tb, resultOf(node, t, body, e.layer), node, t))];
+
+  const trips = tripCount < 0 ? null : t.scalar('int64', tripCount);
+  const cond = t.add1('Reshape', [t.input(node, 1), t.int64s([])]);
+  const loopOuts = t.add('Loop', [trips, cond, ...carriedInitial], { body: attr.graph(loopBody) }, carriedInitial.length + outs.length);
+  // The number of iterations run: the length of any scan output (the loop may stop early on its condition).
+  const stacked = loopOuts.slice(carriedInitial.length);
+  const ran = stacked.length > 0 ? t.add1('Gather', [t.add1('Shape', [stacked[0]!]), t.scalar('int64', 0)], { axis: 0 }) : t.scalar('int64', 0);
+  const carriedFinal = new Map(carriedNext.map((id, i) => [id, loopOuts[i]!]));
+  return loopOutputs(node, t, body, outs, stacked, ran, carriedFinal);
+}
+
+/** If-8: an ONNX If whose branches read the layer's inputs from the graph around them. */
+function ifLayer(node: Node, t: Translation): Value[] {
+  const branch = (tag: 'then_body' | 'else_body'): { graph: Graph; outs: PortMapEntry[] } => {
+    const { body, map } = bodyOf(node, t, tag);
+    const graph = new Graph(t.freshName(tag), t.onnx);
+    const tb = t.nested(graph);
+    for (const e of portMapEntries(node, t, map, 'input')) tb.bind(parameterOf(node, t, body, e.layer), t.input(node, inputOf(node, t, e)));
+    translateBody(body, tb);
+    const outs = outputEntries(portMapEntries(node, t, map, 'output'));
+    graph.outputs = outs.map((e) => subgraphOutput(tb, resultOf(node, t, body, e.layer), node, t));
+    return { graph, outs };
+  };
+  const thenBranch = branch('then_body');
+  const elseBranch = branch('else_body');
+  if (thenBranch.outs.length !== node.outputs.length || elseBranch.outs.length !== node.outputs.length) {
+    t.fail(node, `the branches give ${thenBranch.outs.length} and ${elseBranch.outs.length} outputs for the layer's ${node.outputs.length}`);
+  }
+  const cond = t.add1('Reshape', [t.input(node, 0), t.int64s([])]);
+  return t.add('If', [cond], { then_branch: attr.graph(thenBranch.graph), else_branch: attr.graph(elseBranch.graph) }, node.outputs.length);
+}
+
+/** The ONNX TensorProto data type code of a body Parameter's element type. */
+function codeOf(node: Node, t: Translation, p: Value): number {
+  const code = p.dtype ? codeOfDtype(p.dtype) : undefined;
+  return code ?? t.fail(node, `body Parameter '${p.name}' has an element type ONNX cannot cast to`);
+}
+
+registerTranslators({ TensorIterator: tensorIterator, Loop: loop, If: ifLayer });
