@@ -5,6 +5,8 @@ import '../../src/actions';
 import { FixShapeError, FreezeInputsError, InlineFunctionsError, MergeModelsError } from '../../src/actions';
 import { main as cliMain } from '../../src/cli/main';
 import { writeModel, readModel } from '../../src/formats';
+import { attr } from '../../src/ir/attr';
+import { Graph, type Value } from '../../src/ir/graph';
 import { Model } from '../../src/ir/model';
 import { BytesData, Tensor } from '../../src/ir/tensor';
 import { parseGraph, parseModel } from '../../src/ir/text/parse';
@@ -518,6 +520,65 @@ ${reluOrNegIf('b', '[1, 300]')}  out y
     // ArmNN 20.08, like other compilers for fixed shapes, has no SHAPE: it refuses the model before, and runs the one after.
     const [armBefore, armAfter] = runArmnn([{ model: before, inputs: [x] }, { model: after, inputs: [x] }]);
     expect(armBefore!.error).toMatch(/SHAPE/);
+    expect(armAfter!.outputs.map((t) => [t.shape, [...t.data]])).toEqual(b!.outputs.map((t) => [t.shape, [...t.data]]));
+  });
+
+  test('TFLite: sizes divided as floats, rounded, compared, selected and reduced (DIV, FLOOR, CAST, LESS, SELECT_V2, REDUCE_MAX, REDUCE_PROD, MAXIMUM) fold into the RESHAPE targets; LiteRT and ArmNN run the result', async () => {
+    const g = new Graph('main');
+    const ints = (name: string, shape: number[], values: number[]): Value => g.addConstant(name, Tensor.from('int32', shape, values));
+    const val = (name: string, dtype: 'int32' | 'float32' | 'bool', shape: (number | null)[]): Value => g.addValue(name, { dtype, shape });
+    const none = { fused_activation_function: attr.string('NONE') };
+    const x = g.addValue('x', { dtype: 'float32', shape: [null, 8, 6, 3] });
+    const shape = val('shape', 'int32', [4]);
+    const hw = val('hw', 'int32', [2]);
+    g.addNode({ op: 'SHAPE', name: 'shape', inputs: [x], outputs: [shape], attrs: { out_type: attr.int(2) } });
+    g.addNode({
+      op: 'STRIDED_SLICE', name: 'hw', inputs: [shape, ints('b', [1], [1]), ints('e', [1], [3]), ints('s', [1], [1])], outputs: [hw],
+      attrs: { begin_mask: attr.int(0), end_mask: attr.int(0), ellipsis_mask: attr.int(0), new_axis_mask: attr.int(0), shrink_axis_mask: attr.int(0), offset: attr.bool(false) },
+    });
+    // floor(max(h, w) / 3) as TensorFlow writes it through floats: 2.
+    const longest = val('longest', 'int32', []);
+    const longestF = val('longest_f', 'float32', []);
+    const third = val('third', 'float32', []);
+    const floored = val('floored', 'float32', []);
+    const rows = val('rows', 'int32', []);
+    g.addNode({ op: 'REDUCE_MAX', name: 'longest', inputs: [hw, ints('axis0', [1], [0])], outputs: [longest], attrs: { keep_dims: attr.bool(false) } });
+    g.addNode({ op: 'CAST', name: 'longest_f', inputs: [longest], outputs: [longestF] });
+    g.addNode({ op: 'DIV', name: 'third', inputs: [longestF, g.addConstant('three', Tensor.from('float32', [], [3]))], outputs: [third], attrs: none });
+    g.addNode({ op: 'FLOOR', name: 'floored', inputs: [third], outputs: [floored] });
+    g.addNode({ op: 'CAST', name: 'rows', inputs: [floored], outputs: [rows] });
+    // The sizes under 7 kept, the others 1, multiplied, then at least `rows`: max(2, 1 x 6) = 6.
+    const small = val('small', 'bool', [2]);
+    const kept = val('kept', 'int32', [2]);
+    const prod = val('prod', 'int32', []);
+    const most = val('most', 'int32', []);
+    g.addNode({ op: 'LESS', name: 'small', inputs: [hw, ints('seven', [], [7])], outputs: [small] });
+    g.addNode({ op: 'SELECT_V2', name: 'kept', inputs: [small, hw, ints('one', [], [1])], outputs: [kept] });
+    g.addNode({ op: 'REDUCE_PROD', name: 'prod', inputs: [kept, ints('axis0b', [1], [0])], outputs: [prod], attrs: { keep_dims: attr.bool(false) } });
+    g.addNode({ op: 'MAXIMUM', name: 'most', inputs: [rows, prod], outputs: [most] });
+    const outs: Value[] = [];
+    for (const [name, lead] of [['by_rows', rows], ['by_most', most]] as const) {
+      const target = val(`${name}_target`, 'int32', [2]);
+      const out = g.addValue(name, { dtype: 'float32', shape: [null, null] });
+      g.addNode({ op: 'PACK', name: `${name}_target`, inputs: [lead, ints(`${name}_rest`, [], [-1])], outputs: [target], attrs: { values_count: attr.int(2), axis: attr.int(0) } });
+      g.addNode({ op: 'RESHAPE', name, inputs: [x, target], outputs: [out] });
+      outs.push(out);
+    }
+    g.inputs = [x];
+    g.outputs = outs;
+    const model = new Model('tflite', g);
+    fixShape.run(model, { batch: 1 });
+    const before = writeAndName(model, 'rounded.tflite');
+    expect(fold.run(model, {}).summary).toBe('folded 2 value(s) computed from shapes into constants');
+    expect(model.graph.nodes.map((n) => n.op)).toEqual(['RESHAPE', 'RESHAPE']);
+    expect(model.graph.nodes.map((n) => [...n.input(1)!.const!.toFloat64()])).toEqual([[2, -1], [6, -1]]);
+    const after = writeAndName(model, 'rounded.folded.tflite');
+    const xs = { dtype: 'float32' as const, shape: [1, 8, 6, 3], data: new Uint8Array(new Float32Array(144).map((_, i) => Math.cos(i)).buffer) };
+    const [b] = runLiteRt([{ model: after, inputs: [xs] }]);
+    expect(b!.error).toBeUndefined();
+    expect(b!.outputs.map((t) => [t.shape, [...t.data]])).toEqual([[[2, 72], [...xs.data]], [[6, 24], [...xs.data]]]);
+    const [armBefore, armAfter] = runArmnn([{ model: before, inputs: [xs] }, { model: after, inputs: [xs] }]);
+    expect(armBefore!.error).toMatch(/SHAPE|REDUCE|DIV|FLOOR|LESS|SELECT/);
     expect(armAfter!.outputs.map((t) => [t.shape, [...t.data]])).toEqual(b!.outputs.map((t) => [t.shape, [...t.data]]));
   });
 

@@ -1,3 +1,4 @@
+import { DTYPES } from '../../ir/dtype';
 import type { Graph, Node, Value } from '../../ir/graph';
 import {
   axisIn,
@@ -5,6 +6,7 @@ import {
   carryStaticShapes,
   concatShape,
   concatenatedValues,
+  elementwiseValues,
   gatheredNdShape,
   integerArithmetic,
   maskedSlicedValues,
@@ -12,7 +14,9 @@ import {
   pickedValues,
   product,
   reducedShape,
+  reducedValue,
   reshaped,
+  roundHalfEven,
   staticShapeValues,
   squeezedShape,
   transposedShape,
@@ -60,7 +64,24 @@ function intsAttr(node: Node, name: string): number[] | undefined {
 }
 
 /** The operators shapeValueStep evaluates: what fold-shapes may turn into constants. */
-export const SHAPE_VALUE_OPS: ReadonlySet<string> = new Set(['SHAPE', 'CAST', 'SQUEEZE', 'EXPAND_DIMS', 'RESHAPE', 'PACK', 'CONCATENATION', 'GATHER', 'STRIDED_SLICE', 'ADD', 'SUB', 'MUL', 'FLOOR_DIV']);
+export const SHAPE_VALUE_OPS: ReadonlySet<string> = new Set([
+  'SHAPE', 'CAST', 'SQUEEZE', 'EXPAND_DIMS', 'RESHAPE', 'PACK', 'CONCATENATION', 'GATHER', 'STRIDED_SLICE', 'ADD', 'SUB', 'MUL', 'FLOOR_DIV',
+  'DIV', 'FLOOR', 'CEIL', 'ROUND', 'MAXIMUM', 'MINIMUM', 'LESS', 'LESS_EQUAL', 'GREATER', 'GREATER_EQUAL', 'EQUAL', 'NOT_EQUAL',
+  'SELECT', 'SELECT_V2', 'SUM', 'REDUCE_MAX', 'REDUCE_MIN', 'REDUCE_PROD',
+]);
+
+/** The comparisons shapeValueStep evaluates, 1 for true. */
+const COMPARISONS: Readonly<Record<string, (x: number, y: number) => boolean>> = {
+  LESS: (x, y) => x < y,
+  LESS_EQUAL: (x, y) => x <= y,
+  GREATER: (x, y) => x > y,
+  GREATER_EQUAL: (x, y) => x >= y,
+  EQUAL: (x, y) => x === y,
+  NOT_EQUAL: (x, y) => x !== y,
+};
+
+/** TFLite's reductions by the name reducedValue knows them by. */
+const REDUCTIONS: Readonly<Record<string, string>> = { SUM: 'ReduceSum', REDUCE_MAX: 'ReduceMax', REDUCE_MIN: 'ReduceMin', REDUCE_PROD: 'ReduceProd' };
 
 /** The values of `v` where they follow from constants and static shapes (shapeValueStep), flattened. */
 export function shapeValuesOf(v: Value): number[] | undefined {
@@ -89,11 +110,61 @@ const shapeValueStep: ShapeValueStep = (p, input) => {
   switch (p.op) {
     case 'SHAPE':
       return staticShapeValues(p.input(0));
-    case 'CAST':
+    case 'CAST': {
+      // A float size (divided as a float) cast to an integer type truncates; to bool, non-zero is true.
+      const x = input(0);
+      const to = p.output(0)?.dtype;
+      if (!x || !to) return x;
+      if (to === 'bool') return x.map((v) => (v !== 0 ? 1 : 0));
+      return DTYPES[to].kind === 'int' || DTYPES[to].kind === 'uint' ? x.map(Math.trunc) : x;
+    }
     case 'SQUEEZE':
     case 'EXPAND_DIMS':
     case 'RESHAPE':
       return input(0);
+    case 'DIV': {
+      // A size divided as a float (TensorFlow's h / 2 before a cast back); integer DIV is left alone.
+      const [a, b] = [input(0), input(1)];
+      const to = p.output(0)?.dtype;
+      if (!a || !b || !to || DTYPES[to].kind !== 'float' || b.includes(0)) return undefined;
+      return elementwiseValues([a, b], ([x, y]) => x! / y!);
+    }
+    case 'FLOOR':
+    case 'CEIL':
+    case 'ROUND': {
+      const round = p.op === 'FLOOR' ? Math.floor : p.op === 'CEIL' ? Math.ceil : roundHalfEven;
+      return input(0)?.map(round);
+    }
+    case 'MAXIMUM':
+    case 'MINIMUM': {
+      const [a, b] = [input(0), input(1)];
+      return a && b ? elementwiseValues([a, b], ([x, y]) => (p.op === 'MAXIMUM' ? Math.max(x!, y!) : Math.min(x!, y!))) : undefined;
+    }
+    case 'LESS':
+    case 'LESS_EQUAL':
+    case 'GREATER':
+    case 'GREATER_EQUAL':
+    case 'EQUAL':
+    case 'NOT_EQUAL': {
+      const [a, b] = [input(0), input(1)];
+      const compare = COMPARISONS[p.op]!;
+      return a && b ? elementwiseValues([a, b], ([x, y]) => (compare(x!, y!) ? 1 : 0)) : undefined;
+    }
+    case 'SELECT':
+    case 'SELECT_V2': {
+      const [c, a, b] = [input(0), input(1), input(2)];
+      return c && a && b ? elementwiseValues([c, a, b], ([k, x, y]) => (k !== 0 ? x! : y!)) : undefined;
+    }
+    case 'SUM':
+    case 'REDUCE_MAX':
+    case 'REDUCE_MIN':
+    case 'REDUCE_PROD': {
+      // Over the whole of a vector of sizes (the longer side of an image, a flattened size).
+      const [x, axes] = [input(0), input(1)];
+      if (!x || !axes || (p.input(0)?.shape?.length ?? 2) > 1 || axes.some((a) => a !== 0 && a !== -1)) return undefined;
+      const reduced = reducedValue(REDUCTIONS[p.op]!, x);
+      return reduced === undefined ? undefined : [reduced];
+    }
     case 'PACK':
     case 'CONCATENATION': {
       return intAttr(p, 'axis', 0) === 0 ? concatenatedValues(p.inputs.map((_, i) => input(i))) : undefined;
