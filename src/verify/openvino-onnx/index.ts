@@ -10,6 +10,7 @@ import './ops/state';
 import './ops/recurrent';
 import './ops/detection';
 import './ops/control';
+import './ops/sequence';
 
 export { TranslationError, translatableOps } from './translation';
 
