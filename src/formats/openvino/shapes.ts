@@ -245,6 +245,13 @@ const adaptivePool: ShapeRule = (node, [x]) => {
   return node.outputs.map(() => out);
 };
 
+/** ROIAlign and ROIPooling: one pooled_h x pooled_w map of the data's channels per box. */
+const roiPool: ShapeRule = (node, [x, rois]) => {
+  const [h, w] = [numbers(node, 'pooled_h')?.[0], numbers(node, 'pooled_w')?.[0]];
+  if (h === undefined || w === undefined) return undefined;
+  return [[rois![0]!, x![1]!, h, w]];
+};
+
 /** BatchNormInference: opset 5 takes the data first; opset 1 as (gamma, beta, data, mean, variance). */
 const batchNorm: ShapeRule = (node, inputs) => [node.domain === 'opset1' ? inputs[2]! : inputs[0]!];
 
@@ -598,6 +605,8 @@ const SHAPE_RULES: Readonly<Record<string, ShapeRule>> = {
   AvgPool: pool,
   AdaptiveAvgPool: adaptivePool,
   AdaptiveMaxPool: adaptivePool,
+  ROIAlign: roiPool,
+  ROIPooling: roiPool,
   BatchNormInference: batchNorm,
   Concat: concat,
   Reshape: reshape,

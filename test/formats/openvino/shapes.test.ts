@@ -182,6 +182,25 @@ test('ceil_torch pools (MaxPool-14) and AdaptiveAvgPool/AdaptiveMaxPool-8, as Py
   expect(run!.outputs.map((o) => o.shape)).toEqual(open.outs.map((v) => v.shape));
 });
 
+test('ROIAlign: a map of pooled_h x pooled_w per box follows a fixed batch, as onnxruntime computes', () => {
+  const model = newOvModel('roi');
+  const g = model.graph;
+  const x = ovParam(g, 'x', [1, 3, 7, 9]);
+  x.shape = [null, 3, 7, 9];
+  const rois = ovConst(g, 'rois', 'float32', [4, 4], [1, 1, 6, 5, 0, 0, 8, 6, 2, 2, 4, 4, 3, 1, 5, 6]);
+  const batch = ovConst(g, 'batch', 'int32', [4], [0, 0, 0, 0]);
+  const roi = ovOp(g, 'ROIAlign', 'opset9', [x, rois, batch], [[-1, -1, -1, -1]], { pooled_h: '3', pooled_w: '2', sampling_ratio: '2', spatial_scale: '1', mode: 'avg' }, 'roi');
+  roi.output(0).shape = [null, null, null, null];
+  g.outputs = [roi.output(0)];
+  fixShape.run(model, { batch: 1 });
+  expect(roi.output(0).shape).toEqual([4, 3, 3, 2]);
+  const onnx = path.join(work, 'roi.onnx');
+  writeModel(openvinoToOnnx(model), onnx);
+  const [run] = runOnnxRuntime([{ model: onnx, inputs: [{ name: 'x', dtype: 'float32', shape: [1, 3, 7, 9], data: new Uint8Array(4 * 189) }] }]);
+  expect(run!.error).toBeUndefined();
+  expect(run!.outputs[0]!.shape).toEqual([4, 3, 3, 2]);
+});
+
 test('StridedSlice (masks, new axis, ellipsis, shrink), Slice-8, (Group)ConvolutionBackpropData, DepthToSpace, SpaceToDepth, TopK, Select, GatherElements, Range, LSTMSequence and shape-keeping layers: the fixed batch follows, as onnxruntime computes', () => {
   const model = newOvModel('more2');
   const g = model.graph;

@@ -9,6 +9,7 @@
  */
 import { dtypeOfElementType } from '../../../formats/openvino/element-types';
 import { priorBoxesPerCell } from '../../../formats/openvino/priors';
+import { attr } from '../../../ir/attr';
 import type { Node, Value } from '../../../ir/graph';
 import { registerTranslators, type Translation } from '../translation';
 import { normalizeAxis, onnxTypeOf, onnxTypeOfElementType } from './common';
@@ -696,6 +697,31 @@ function shape2(node: Node, t: Translation, i: number, what: string): [number, n
   return [s[0]!, s[1]!];
 }
 
+/**
+ * ROIAlign-3 and -9 as ONNX RoiAlign-16, which OpenVINO's own reader maps
+ * the other way: aligned_mode asymmetric (ROIAlign-3's only one) is ONNX's
+ * output_half_pixel, half_pixel is half_pixel. Average pooling only: the two
+ * runtimes' max modes take the maximum at different points of the
+ * interpolation.
+ */
+function roiAlign(node: Node, t: Translation): Value[] {
+  const mode = (t.str(node, 'mode') ?? t.fail(node, 'no mode')).trim().toLowerCase();
+  if (mode !== 'avg') t.fail(node, `mode="${mode}" is not translated (avg is)`);
+  const aligned = node.domain === 'opset9' ? (t.str(node, 'aligned_mode') ?? 'asymmetric').trim().toLowerCase() : 'asymmetric';
+  const coordinates = aligned === 'asymmetric' ? 'output_half_pixel' : aligned === 'half_pixel' ? 'half_pixel' : t.fail(node, `aligned_mode="${aligned}" is not translated (asymmetric and half_pixel are)`);
+  const indices = t.add1('Cast', [t.input(node, 2)], { to: 7 });
+  return [
+    t.add1('RoiAlign', [t.input(node, 0), t.input(node, 1), indices], {
+      mode: 'avg',
+      coordinate_transformation_mode: coordinates,
+      output_height: t.int(node, 'pooled_h') ?? t.fail(node, 'no pooled_h'),
+      output_width: t.int(node, 'pooled_w') ?? t.fail(node, 'no pooled_w'),
+      sampling_ratio: t.int(node, 'sampling_ratio') ?? 0,
+      spatial_scale: attr.float(t.float(node, 'spatial_scale') ?? t.fail(node, 'no spatial_scale')),
+    }),
+  ];
+}
+
 registerTranslators({
   PriorBox: priorBox,
   PriorBoxClustered: priorBoxClustered,
@@ -707,4 +733,5 @@ registerTranslators({
   Bucketize: bucketize,
   NonMaxSuppression: nonMaxSuppression,
   DetectionOutput: detectionOutput,
+  ROIAlign: roiAlign,
 });
