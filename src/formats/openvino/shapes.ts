@@ -252,6 +252,17 @@ const roiPool: ShapeRule = (node, [x, rois]) => {
   return [[rois![0]!, x![1]!, h, w]];
 };
 
+/**
+ * Proposal-1 and -4: post_nms_topn boxes [batch index, x1, y1, x2, y2] per
+ * image, padded when fewer survive, and (Proposal-4) their scores.
+ */
+const proposal: ShapeRule = (node, [scores]) => {
+  const topN = numbers(node, 'post_nms_topn')?.[0];
+  if (topN === undefined) return undefined;
+  const rows = scores![0]! * topN;
+  return node.outputs.map((_, i) => (i === 0 ? [rows, 5] : [rows]));
+};
+
 /** BatchNormInference: opset 5 takes the data first; opset 1 as (gamma, beta, data, mean, variance). */
 const batchNorm: ShapeRule = (node, inputs) => [node.domain === 'opset1' ? inputs[2]! : inputs[0]!];
 
@@ -607,6 +618,7 @@ const SHAPE_RULES: Readonly<Record<string, ShapeRule>> = {
   AdaptiveMaxPool: adaptivePool,
   ROIAlign: roiPool,
   ROIPooling: roiPool,
+  Proposal: proposal,
   BatchNormInference: batchNorm,
   Concat: concat,
   Reshape: reshape,

@@ -201,6 +201,24 @@ test('ROIAlign: a map of pooled_h x pooled_w per box follows a fixed batch, as o
   expect(run!.outputs[0]!.shape).toEqual([4, 3, 3, 2]);
 });
 
+test('Proposal-1 and -4: post_nms_topn boxes per image (and their scores) follow a fixed batch, as the specification sizes them', () => {
+  for (const opset of ['opset1', 'opset4']) {
+    const model = newOvModel('proposal');
+    const g = model.graph;
+    const scores = ovParam(g, 'scores', [1, 6, 4, 5]);
+    scores.shape = [null, 6, 4, 5];
+    const deltas = ovParam(g, 'deltas', [1, 12, 4, 5]);
+    deltas.shape = [null, 12, 4, 5];
+    const info = ovConst(g, 'info', 'float32', [3], [64, 80, 1]);
+    const outs = opset === 'opset4' ? [[-1, 5], [-1]] : [[-1, 5]];
+    const p = ovOp(g, 'Proposal', opset, [scores, deltas, info], outs, { base_size: '16', pre_nms_topn: '100', post_nms_topn: '30', nms_thresh: '0.7', feat_stride: '16', min_size: '1', ratio: '1', scale: '1,2,4' }, 'proposal');
+    p.outputs.forEach((v) => (v.shape = v.shape!.map(() => null)));
+    g.outputs = [...p.outputs];
+    fixShape.run(model, { batch: 2 });
+    expect(p.outputs.map((v) => v.shape)).toEqual(opset === 'opset4' ? [[60, 5], [60]] : [[60, 5]]);
+  }
+});
+
 test('StridedSlice (masks, new axis, ellipsis, shrink), Slice-8, (Group)ConvolutionBackpropData, DepthToSpace, SpaceToDepth, TopK, Select, GatherElements, Range, LSTMSequence and shape-keeping layers: the fixed batch follows, as onnxruntime computes', () => {
   const model = newOvModel('more2');
   const g = model.graph;
