@@ -1,8 +1,8 @@
 /**
  * OpenVINO's layers with bodies: TensorIterator-1 and Loop-5 as an ONNX
  * Loop, If-8 as an ONNX If. A body is translated layer by layer into the ONNX
- * subgraph, which reads what the layer's invariant inputs are from the graph
- * around it. In a loop, TensorIterator's sliced inputs are sliced at the
+ * subgraph, which reads the layer's invariant inputs from the graph around
+ * it. In a loop, TensorIterator's sliced inputs are sliced at the
  * iteration number, back edges become loop-carried values, and outputs are
  * the Loop's scan outputs (concatenated along their axis, or the last
  * iteration's).
@@ -103,7 +103,7 @@ function resultOf(node: Node, t: Translation, body: OvBody, id: string): Value {
   return body.results.get(id) ?? t.fail(node, `body layer ${id} is no Result`);
 }
 
-/** A value of the ONNX subgraph `graph` as one of its outputs (an Identity of it, declared as OpenVINO declares `v`). */
+/** What body value `v` became in the subgraph of `tb`, as a new output of it (an Identity, typed as OpenVINO declares `v`). */
 function subgraphOutput(tb: Translation, v: Value, node: Node, t: Translation): Value {
   const computed = tb.valueOf(v) ?? t.fail(node, `body value '${v.name}' is not computed`);
   const out = tb.onnx.addValue(tb.freshName(v.name || 'out'), { dtype: v.dtype, shape: v.shape ? [...v.shape] : undefined });
