@@ -2,6 +2,7 @@ import type { Graph, Shape, Value } from '../ir/graph';
 import type { Model } from '../ir/model';
 import { adapterFor, type FormatAdapter } from '../formats';
 import { printShape } from '../ir/text/print';
+import { isOvNodeNative } from '../formats/openvino/native';
 
 export interface ValueSummary {
   name: string;
@@ -15,7 +16,7 @@ export interface ModelSummary {
   format: string;
   producer: string | null;
   opsets: { domain: string; version: number }[];
-  /** Graphs, subgraphs and function bodies. */
+  /** Graphs, subgraphs (ONNX If/Loop/Scan, OpenVINO TensorIterator/Loop/If bodies) and function bodies. */
   graphs: number;
   /** Nodes of every graph, function bodies included. */
   nodes: number;
@@ -51,6 +52,8 @@ export function summarize(model: Model, file: string): ModelSummary {
   let elements = 0;
   let bytes = 0;
   const graphs: Graph[] = [...model.allGraphs(), ...model.functions.flatMap((f) => f.body.walkGraphs())];
+  // OpenVINO bodies (TensorIterator, Loop, If) are no subgraphs of the IR: their layers are counted from the XML.
+  for (let i = 0; i < graphs.length; i++) graphs.push(...openvinoBodies(graphs[i]!));
   for (const g of graphs) {
     for (const n of g.nodes) {
       nodes++;
@@ -87,6 +90,22 @@ export function summarize(model: Model, file: string): ModelSummary {
     parameters: { tensors, elements, bytes },
     metadata: model.metadata.map((m) => ({ ...m })),
   };
+}
+
+/** The bodies of a graph's TensorIterator, Loop and If layers, as read from the IR (a body that does not read is left out). */
+function openvinoBodies(g: Graph): Graph[] {
+  const bodies: Graph[] = [];
+  for (const n of g.nodes) {
+    if (!isOvNodeNative(n.native)) continue;
+    for (const read of n.native.bodies?.values() ?? []) {
+      try {
+        bodies.push(read().graph);
+      } catch {
+        // `show` describes what it can; verify reports a body it cannot read, naming the layer.
+      }
+    }
+  }
+  return bodies;
 }
 
 function typeText(v: ValueSummary): string {

@@ -626,6 +626,20 @@ describe('bodies of TensorIterator, Loop and If', () => {
     expect(readModel(out).graph.nodes.map((x) => x.op)).toEqual(['TensorIterator', 'Loop', 'If']);
   });
 
+  test('recipe show counts the layers and constants of the bodies, as it counts an ONNX subgraph', async () => {
+    const r = await run('show', bodies, '--json');
+    expect(r.code).toBe(0);
+    const summary = JSON.parse(r.out) as { graphs: number; nodes: number; ops: Record<string, number>; parameters: { tensors: number } };
+    // The net, the TensorIterator's and the Loop's bodies, and the If's two branches.
+    expect(summary.graphs).toBe(5);
+    expect(summary.ops).toEqual({
+      'opset1::Add': 2, 'opset1::Multiply': 2, 'opset1::Negative': 1, 'opset1::Squeeze': 1, 'opset1::TensorIterator': 1, 'opset1::Unsqueeze': 1, 'opset5::Loop': 1, 'opset8::If': 1,
+    });
+    expect(summary.nodes).toBe(10);
+    // trip and w_top outside; sq_axis, w_body, unsq_axis, true_c and two inside.
+    expect(summary.parameters.tensors).toBe(7);
+  });
+
   test('recipe verify runs all three in onnxruntime (as an ONNX Loop, Loop and If), and tells a changed Loop input from an unchanged model', async () => {
     const r = await run('verify', bodies, bodies);
     expect(r.err).toBe('');
