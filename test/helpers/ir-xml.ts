@@ -103,3 +103,38 @@ export function body(tag: string, layers: string[], edges: readonly Edge[]): str
   const inner = layers.join('').replace(/^/gm, '\t\t').replace(/\t\t$/, '');
   return `\t\t\t<${tag}>\n\t\t\t\t<layers>\n${inner}\t\t\t\t</layers>\n\t\t\t\t<edges>\n${edgesText(edges, '\t\t\t\t\t')}\t\t\t\t</edges>\n\t\t\t</${tag}>\n`;
 }
+
+/**
+ * A TensorIterator as Model Optimizer writes a recurrence: x [1, steps, 4]
+ * sliced along axis 1, a body h = Squeeze(x[t]) * w_body + h (h a back edge,
+ * from input 1; w_body the Const floats(4, 30)), each step's h concatenated
+ * along axis 1 (output ti_y) and the last h (output ti_h). `slicing` holds
+ * the start/end/stride/part_size attributes of the sliced input and output.
+ */
+export function recurrentTensorIterator(w: Weights, id: number, steps: number, slicing = 'start="0" end="-1" stride="1" part_size="1"'): string {
+  const bodyLayers = [
+    param(0, 'xi', 'f32', [1, 1, 4]),
+    param(1, 'hi', 'f32', [1, 4]),
+    constLayer(w, 2, 'sq_axis', 'i64', [1], int64s(1)),
+    layer(3, 'sq', 'Squeeze', 'opset1', { ins: [port(0, 'FP32', [1, 1, 4]), port(1, 'I64', [1])], outs: [port(2, 'FP32', [1, 4])] }),
+    constLayer(w, 4, 'w_body', 'f32', [1, 4], floats(4, 30)),
+    binary(5, 'mulw', 'Multiply', [1, 4], [1, 4], [1, 4]),
+    binary(6, 'addh', 'Add', [1, 4], [1, 4], [1, 4]),
+    result(7, 'h_out', 'FP32', [1, 4]),
+    constLayer(w, 8, 'unsq_axis', 'i64', [1], int64s(1)),
+    layer(9, 'unsq', 'Unsqueeze', 'opset1', { ins: [port(0, 'FP32', [1, 4]), port(1, 'I64', [1])], outs: [port(2, 'FP32', [1, 1, 4])] }),
+    result(10, 'y_out', 'FP32', [1, 1, 4]),
+  ];
+  const bodyEdges: Edge[] = [[0, 0, 3, 0], [2, 0, 3, 1], [3, 2, 5, 0], [4, 0, 5, 1], [5, 2, 6, 0], [1, 0, 6, 1], [6, 2, 7, 0], [6, 2, 9, 0], [8, 0, 9, 1], [9, 2, 10, 0]];
+  return layer(id, 'ti', 'TensorIterator', 'opset1', {
+    ins: [port(0, 'FP32', [1, steps, 4]), port(1, 'FP32', [1, 4])],
+    outs: [port(2, 'FP32', [1, steps, 4], 'ti_y'), port(3, 'FP32', [1, 4], 'ti_h')],
+    extra:
+      `\t\t\t<port_map>\n\t\t\t\t<input axis="1" external_port_id="0" internal_layer_id="0" ${slicing} />\n` +
+      '\t\t\t\t<input external_port_id="1" internal_layer_id="1" />\n' +
+      `\t\t\t\t<output axis="1" external_port_id="2" internal_layer_id="10" ${slicing} />\n` +
+      '\t\t\t\t<output external_port_id="3" internal_layer_id="7" />\n\t\t\t</port_map>\n' +
+      '\t\t\t<back_edges>\n\t\t\t\t<edge from-layer="7" to-layer="1" />\n\t\t\t</back_edges>\n' +
+      body('body', bodyLayers, bodyEdges),
+  });
+}

@@ -12,7 +12,7 @@ import { main } from '../../src/cli/main';
 import { readModel } from '../../src/formats';
 import { openvinoToOnnx } from '../../src/verify/openvino-onnx';
 import { tempDir } from '../helpers/corpus';
-import { binary, body, constLayer, type Edge, floats, int64s, layer, net, param, port, result, Weights } from '../helpers/ir-xml';
+import { binary, body, constLayer, type Edge, floats, int64s, layer, net, param, port, recurrentTensorIterator, result, Weights } from '../helpers/ir-xml';
 import { TranslatedRunner, expectClose, testValues } from '../helpers/openvino-translate';
 
 const work = tempDir('recipe-ov-ti-');
@@ -31,31 +31,7 @@ const W = Array.from(new Float32Array(floats(4, 30).buffer.slice(0)));
 /** x [1, T, 4] and h0 [1, 4] through a TensorIterator whose body is h = Squeeze(x[t]) * w + h; outputs ys [1, T, 4] and the last h. */
 function tiModel(slicing: string): string {
   const w = new Weights();
-  const bodyLayers = [
-    param(0, 'xi', 'f32', [1, 1, 4]),
-    param(1, 'hi', 'f32', [1, 4]),
-    constLayer(w, 2, 'sq_axis', 'i64', [1], int64s(1)),
-    layer(3, 'sq', 'Squeeze', 'opset1', { ins: [port(0, 'FP32', [1, 1, 4]), port(1, 'I64', [1])], outs: [port(2, 'FP32', [1, 4])] }),
-    constLayer(w, 4, 'w_body', 'f32', [1, 4], floats(4, 30)),
-    binary(5, 'mulw', 'Multiply', [1, 4], [1, 4], [1, 4]),
-    binary(6, 'addh', 'Add', [1, 4], [1, 4], [1, 4]),
-    result(7, 'h_out', 'FP32', [1, 4]),
-    constLayer(w, 8, 'unsq_axis', 'i64', [1], int64s(1)),
-    layer(9, 'unsq', 'Unsqueeze', 'opset1', { ins: [port(0, 'FP32', [1, 4]), port(1, 'I64', [1])], outs: [port(2, 'FP32', [1, 1, 4])] }),
-    result(10, 'y_out', 'FP32', [1, 1, 4]),
-  ];
-  const bodyEdges: Edge[] = [[0, 0, 3, 0], [2, 0, 3, 1], [3, 2, 5, 0], [4, 0, 5, 1], [5, 2, 6, 0], [1, 0, 6, 1], [6, 2, 7, 0], [6, 2, 9, 0], [8, 0, 9, 1], [9, 2, 10, 0]];
-  const ti = layer(2, 'ti', 'TensorIterator', 'opset1', {
-    ins: [port(0, 'FP32', [1, T, 4]), port(1, 'FP32', [1, 4])],
-    outs: [port(2, 'FP32', [1, T, 4], 'ti_y'), port(3, 'FP32', [1, 4], 'ti_h')],
-    extra:
-      `\t\t\t<port_map>\n\t\t\t\t<input axis="1" external_port_id="0" internal_layer_id="0" ${slicing} />\n` +
-      '\t\t\t\t<input external_port_id="1" internal_layer_id="1" />\n' +
-      `\t\t\t\t<output axis="1" external_port_id="2" internal_layer_id="10" ${slicing} />\n` +
-      '\t\t\t\t<output external_port_id="3" internal_layer_id="7" />\n\t\t\t</port_map>\n' +
-      '\t\t\t<back_edges>\n\t\t\t\t<edge from-layer="7" to-layer="1" />\n\t\t\t</back_edges>\n' +
-      body('body', bodyLayers, bodyEdges),
-  });
+  const ti = recurrentTensorIterator(w, 2, T, slicing);
   const L = [param(0, 'x', 'f32', [1, T, 4]), param(1, 'h0', 'f32', [1, 4]), ti, result(3, 'ti_y/sink_port_0', 'FP32', [1, T, 4]), result(4, 'ti_h/sink_port_0', 'FP32', [1, 4])];
   const E: Edge[] = [[0, 0, 2, 0], [1, 0, 2, 1], [2, 2, 3, 0], [2, 3, 4, 0]];
   const file = path.join(work, `ti-${fs.readdirSync(work).length}.xml`);

@@ -8,7 +8,7 @@ import { cleanup } from '../../../src/ir/passes';
 import { Tensor } from '../../../src/ir/tensor';
 import { ROOT, tempDir } from '../../helpers/corpus';
 import { constRanges, xmlTreeOf } from '../../helpers/openvino-build';
-import { binary, body, bytes, constLayer, type Edge, floats, int64s, layer, net, param, port, PRECISION, result, Weights } from '../../helpers/ir-xml';
+import { binary, body, bytes, constLayer, type Edge, floats, int64s, layer, net, param, port, PRECISION, recurrentTensorIterator, result, Weights } from '../../helpers/ir-xml';
 
 /**
  * IR files as the converters write them and as people edit them, built by
@@ -267,30 +267,7 @@ function dynamicModel(): string {
 /** TensorIterator (opset1) with a back edge, Loop (opset5) and If (opset8), each body with its own Consts. */
 function bodiesModel(): { xml: string; bin: Buffer } {
   const w = new Weights();
-  const ti = [
-    param(0, 'xi', 'f32', [1, 1, 4]),
-    param(1, 'hi', 'f32', [1, 4]),
-    constLayer(w, 2, 'sq_axis', 'i64', [1], int64s(1)),
-    layer(3, 'sq', 'Squeeze', 'opset1', { ins: [port(0, 'FP32', [1, 1, 4]), port(1, 'I64', [1])], outs: [port(2, 'FP32', [1, 4])] }),
-    constLayer(w, 4, 'w_body', 'f32', [1, 4], floats(4, 30)),
-    binary(5, 'mulw', 'Multiply', [1, 4], [1, 4], [1, 4]),
-    binary(6, 'addh', 'Add', [1, 4], [1, 4], [1, 4]),
-    result(7, 'h_out', 'FP32', [1, 4]),
-    constLayer(w, 8, 'unsq_axis', 'i64', [1], int64s(1)),
-    layer(9, 'unsq', 'Unsqueeze', 'opset1', { ins: [port(0, 'FP32', [1, 4]), port(1, 'I64', [1])], outs: [port(2, 'FP32', [1, 1, 4])] }),
-    result(10, 'y_out', 'FP32', [1, 1, 4]),
-  ];
-  const tiLayer = layer(3, 'ti', 'TensorIterator', 'opset1', {
-    ins: [port(0, 'FP32', [1, 5, 4]), port(1, 'FP32', [1, 4])],
-    outs: [port(2, 'FP32', [1, 5, 4], 'ti_y'), port(3, 'FP32', [1, 4], 'ti_h')],
-    extra:
-      '\t\t\t<port_map>\n\t\t\t\t<input axis="1" external_port_id="0" internal_layer_id="0" start="0" end="-1" stride="1" part_size="1" />\n' +
-      '\t\t\t\t<input external_port_id="1" internal_layer_id="1" />\n' +
-      '\t\t\t\t<output axis="1" external_port_id="2" internal_layer_id="10" start="0" end="-1" stride="1" part_size="1" />\n' +
-      '\t\t\t\t<output external_port_id="3" internal_layer_id="7" />\n\t\t\t</port_map>\n' +
-      '\t\t\t<back_edges>\n\t\t\t\t<edge from-layer="7" to-layer="1" />\n\t\t\t</back_edges>\n' +
-      body('body', ti, [[0, 0, 3, 0], [2, 0, 3, 1], [3, 2, 5, 0], [4, 0, 5, 1], [5, 2, 6, 0], [1, 0, 6, 1], [6, 2, 7, 0], [6, 2, 9, 0], [8, 0, 9, 1], [9, 2, 10, 0]]),
-  });
+  const tiLayer = recurrentTensorIterator(w, 3, 5);
   const loop = [
     param(0, 'it', 'i64', [1]),
     param(1, 'acc', 'f32', [1, 4]),

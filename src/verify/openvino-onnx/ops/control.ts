@@ -144,6 +144,56 @@ function loopOutputs(node: Node, t: Translation, body: OvBody, outs: readonly Po
   });
 }
 
+/**
+ * An ONNX Loop around a translated body: its subgraph takes the iteration
+ * number and the condition, then the loop-carried values; `carry` adds one,
+ * `finish` translates the body and adds the Loop.
+ */
+class OnnxLoop {
+  readonly graph: Graph;
+  readonly tb: Translation;
+  readonly iter: Value;
+  readonly condIn: Value;
+  private readonly initial: Value[] = [];
+  /** The body Result that gives each carried value its next value, in their order. */
+  private readonly next: string[] = [];
+
+  constructor(t: Translation) {
+    this.graph = new Graph(t.freshName('body'), t.onnx);
+    this.tb = t.nested(this.graph);
+    this.iter = this.graph.addValue(this.tb.freshName('iter'), { dtype: 'int64', shape: [] });
+    this.condIn = this.graph.addValue(this.tb.freshName('cond'), { dtype: 'bool', shape: [] });
+    this.graph.inputs.push(this.iter, this.condIn);
+  }
+
+  /** Body Parameter `p` carried from one iteration to the next: `outer` at first, then what body Result `resultId` computed. */
+  carry(p: Value, outer: Value, resultId: string): void {
+    const v = this.graph.addValue(this.tb.freshName(p.name || 'carried'), { dtype: p.dtype, shape: p.shape ? [...p.shape] : undefined });
+    this.graph.inputs.push(v);
+    this.tb.bind(p, v);
+    this.initial.push(outer);
+    this.next.push(resultId);
+  }
+
+  /**
+   * Translates `body` (its Parameters bound), gives the body's condition
+   * (`condition`, else the one it was given) and adds the Loop. Returns each
+   * output entry's per-iteration values stacked along a new axis 0, and the
+   * final value of each carried one by its Result id.
+   */
+  finish(node: Node, t: Translation, body: OvBody, outs: readonly PortMapEntry[], trips: Value | null, cond: Value | null, condition?: string): { stacked: Value[]; carriedFinal: Map<string, Value> } {
+    const { graph, tb } = this;
+    translateBody(body, tb);
+    const condOut = graph.addValue(tb.freshName('cond_out'), { dtype: 'bool', shape: [] });
+    const condSource = condition ? tb.add1('Reshape', [tb.valueOf(resultOf(node, t, body, condition)) ?? t.fail(node, 'the execution condition is not computed'), tb.int64s([])]) : this.condIn;
+    graph.addNode({ op: 'Identity', name: tb.freshName('Identity'), inputs: [condSource], outputs: [condOut] });
+    const output = (id: string): Value => subgraphOutput(tb, resultOf(node, t, body, id), node, t);
+    graph.outputs = [condOut, ...this.next.map(output), ...outs.map((e) => output(e.layer))];
+    const loopOuts = t.add('Loop', [trips, cond, ...this.initial], { body: attr.graph(graph) }, this.initial.length + outs.length);
+    return { stacked: loopOuts.slice(this.initial.length), carriedFinal: new Map(this.next.map((id, i) => [id, loopOuts[i]!])) };
+  }
+}
+
 function tensorIterator(node: Node, t: Translation): Value[] {
   const { body, map, layer } = bodyOf(node, t, 'body');
   const ins = portMapEntries(node, t, map, 'input');
@@ -162,13 +212,8 @@ function tensorIterator(node: Node, t: Translation): Value[] {
   }
   if (iterations === undefined) t.fail(node, 'no input is sliced, so the number of iterations is not known');
 
-  const loopBody = new Graph(t.freshName('body'), t.onnx);
-  const tb = t.nested(loopBody);
-  const iter = loopBody.addValue(tb.freshName('iter'), { dtype: 'int64', shape: [] });
-  const condIn = loopBody.addValue(tb.freshName('cond'), { dtype: 'bool', shape: [] });
-  loopBody.inputs.push(iter, condIn);
-  const carriedInitial: Value[] = [];
-  const carriedNext: string[] = []; // body Result ids, in the order of the carried values
+  const loop = new OnnxLoop(t);
+  const { tb, iter } = loop;
   for (const e of ins) {
     const i = inputOf(node, t, e);
     const p = parameterOf(node, t, body, e.layer);
@@ -182,25 +227,16 @@ function tensorIterator(node: Node, t: Translation): Value[] {
       const end = tb.add1('Add', [start, tb.int64s([1])]);
       tb.bind(p, tb.add1('Slice', [outer, start, end, tb.int64s([axis])]));
     } else if (backEdges.has(e.layer)) {
-      const v = loopBody.addValue(tb.freshName(p.name || 'carried'), { dtype: p.dtype, shape: p.shape ? [...p.shape] : undefined });
-      loopBody.inputs.push(v);
-      tb.bind(p, v);
-      carriedInitial.push(outer);
-      carriedNext.push(backEdges.get(e.layer)!);
+      loop.carry(p, outer, backEdges.get(e.layer)!);
     } else {
       // The same value at every iteration: the body reads it from the graph around it.
       tb.bind(p, outer);
     }
   }
-  translateBody(body, tb);
-  const condOut = loopBody.addValue(tb.freshName('cond_out'), { dtype: 'bool', shape: [] });
-  loopBody.addNode({ op: 'Identity', name: tb.freshName('Identity'), inputs: [condIn], outputs: [condOut] });
   // Every output is a scan output: stacked per iteration along a new axis 0.
-  loopBody.outputs = [condOut, ...carriedNext.map((id) => subgraphOutput(tb, resultOf(node, t, body, id), node, t)), ...outs.map((e) => subgraphOutput(tb, resultOf(node, t, body, e.layer), node, t))];
   const trips = t.scalar('int64', iterations);
-  const loopOuts = t.add('Loop', [trips, null, ...carriedInitial], { body: attr.graph(loopBody) }, carriedInitial.length + outs.length);
-  const carriedFinal = new Map(carriedNext.map((id, i) => [id, loopOuts[i]!]));
-  return loopOutputs(node, t, body, outs, loopOuts.slice(carriedInitial.length), trips, carriedFinal);
+  const { stacked, carriedFinal } = loop.finish(node, t, body, outs, trips, null);
+  return loopOutputs(node, t, body, outs, stacked, trips, carriedFinal);
 }
 
 /**
@@ -225,13 +261,8 @@ function loop(node: Node, t: Translation): Value[] {
   const tripConst = t.constInput(node, 0);
   if (!tripConst || tripConst.size !== 1) t.fail(node, 'the trip count is not a constant, which is not translated');
   const tripCount = tripConst.toFloat64()[0]!;
-  const loopBody = new Graph(t.freshName('body'), t.onnx);
-  const tb = t.nested(loopBody);
-  const iter = loopBody.addValue(tb.freshName('iter'), { dtype: 'int64', shape: [] });
-  const condIn = loopBody.addValue(tb.freshName('cond'), { dtype: 'bool', shape: [] });
-  loopBody.inputs.push(iter, condIn);
-  const carriedInitial: Value[] = [];
-  const carriedNext: string[] = [];
+  const onnxLoop = new OnnxLoop(t);
+  const { tb, iter } = onnxLoop;
   for (const e of ins) {
     const p = parameterOf(node, t, body, e.layer);
     if (e.purpose === 'current_iteration') {
@@ -240,27 +271,14 @@ function loop(node: Node, t: Translation): Value[] {
       continue;
     }
     const outer = t.input(node, inputOf(node, t, e));
-    if (backEdges.has(e.layer)) {
-      const v = loopBody.addValue(tb.freshName(p.name || 'carried'), { dtype: p.dtype, shape: p.shape ? [...p.shape] : undefined });
-      loopBody.inputs.push(v);
-      tb.bind(p, v);
-      carriedInitial.push(outer);
-      carriedNext.push(backEdges.get(e.layer)!);
-    } else tb.bind(p, outer);
+    if (backEdges.has(e.layer)) onnxLoop.carry(p, outer, backEdges.get(e.layer)!);
+    else tb.bind(p, outer);
   }
-  translateBody(body, tb);
-  const condOut = loopBody.addValue(tb.freshName('cond_out'), { dtype: 'bool', shape: [] });
-  const condSource = conditionOut ? tb.add1('Reshape', [tb.valueOf(resultOf(node, t, body, conditionOut.layer)) ?? t.fail(node, 'the execution condition is not computed'), tb.int64s([])]) : condIn;
-  loopBody.addNode({ op: 'Identity', name: tb.freshName('Identity'), inputs: [condSource], outputs: [condOut] });
-  loopBody.outputs = [condOut, ...carriedNext.map((id) => subgraphOutput(tb, resultOf(node, t, body, id), node, t)), ...outs.map((e) => subgraphOutput(tb, resultOf(node, t, body, e.layer), node, t))];
-
   const trips = tripCount < 0 ? null : t.scalar('int64', tripCount);
   const cond = t.add1('Reshape', [t.input(node, 1), t.int64s([])]);
-  const loopOuts = t.add('Loop', [trips, cond, ...carriedInitial], { body: attr.graph(loopBody) }, carriedInitial.length + outs.length);
+  const { stacked, carriedFinal } = onnxLoop.finish(node, t, body, outs, trips, cond, conditionOut?.layer);
   // The number of iterations run: the length of any scan output (the loop may stop early on its condition).
-  const stacked = loopOuts.slice(carriedInitial.length);
   const ran = stacked.length > 0 ? t.add1('Gather', [t.add1('Shape', [stacked[0]!]), t.scalar('int64', 0)], { axis: 0 }) : t.scalar('int64', 0);
-  const carriedFinal = new Map(carriedNext.map((id, i) => [id, loopOuts[i]!]));
   return loopOutputs(node, t, body, outs, stacked, ran, carriedFinal);
 }
 
