@@ -52,8 +52,6 @@ export function summarize(model: Model, file: string): ModelSummary {
   let elements = 0;
   let bytes = 0;
   const graphs: Graph[] = [...model.allGraphs(), ...model.functions.flatMap((f) => f.body.walkGraphs())];
-  // OpenVINO bodies (TensorIterator, Loop, If) are no subgraphs of the IR: their layers are counted from the XML.
-  for (let i = 0; i < graphs.length; i++) graphs.push(...openvinoBodies(graphs[i]!));
   for (const g of graphs) {
     for (const n of g.nodes) {
       nodes++;
@@ -90,22 +88,6 @@ export function summarize(model: Model, file: string): ModelSummary {
     parameters: { tensors, elements, bytes },
     metadata: model.metadata.map((m) => ({ ...m })),
   };
-}
-
-/** The bodies of a graph's TensorIterator, Loop and If layers, as read from the IR (a body that does not read is left out). */
-function openvinoBodies(g: Graph): Graph[] {
-  const bodies: Graph[] = [];
-  for (const n of g.nodes) {
-    if (!isOvNodeNative(n.native)) continue;
-    for (const read of n.native.bodies?.values() ?? []) {
-      try {
-        bodies.push(read().graph);
-      } catch {
-        // `show` describes what it can; verify reports a body it cannot read, naming the layer.
-      }
-    }
-  }
-  return bodies;
 }
 
 function typeText(v: ValueSummary): string {

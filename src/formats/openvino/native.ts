@@ -1,5 +1,5 @@
 import type { MetadataEntry } from '../../ir/model';
-import type { Graph, Value } from '../../ir/graph';
+import type { Graph, Node, Value } from '../../ir/graph';
 import type { Tensor, TensorData } from '../../ir/tensor';
 import type { XmlDocument, XmlElement, XmlNode, XmlStyle } from './xml';
 
@@ -18,17 +18,55 @@ export interface OvNodeNative {
   /** The values each input port read, and their dtype/shape then (see signature()). */
   readonly inputsAtRead: readonly (Value | null)[];
   readonly inputSigs: readonly string[];
-  /** Const layers nested in bodies (TensorIterator, Loop, If): child-index path to their `<data>` and their bytes. */
+  /**
+   * Const layers nested in bodies that stay opaque (see `opaqueBodies`):
+   * child-index path to their `<data>` and their bytes. Empty when the
+   * bodies were read into graphs, which hold their Consts themselves.
+   */
   readonly nestedConsts: readonly { path: readonly number[]; data: TensorData }[];
-  /** A TensorIterator's or Loop's `<body>`, an If's `<then_body>` and `<else_body>`, by tag: each read into a graph on first call. */
-  readonly bodies?: ReadonlyMap<string, () => OvBody>;
+  /**
+   * Why the layer's bodies could not be read into graphs (the layer is then
+   * written as read, and rules do not reach inside). Bodies that read are the
+   * node's graph attributes, by tag (`body`, `then_body`, `else_body`).
+   */
+  readonly opaqueBodies?: Error;
 }
 
-/** A body of a TensorIterator, Loop or If: its graph, and its Parameters and Results by layer id. */
+/** The element tags of the bodies a layer may hold, which are also the names of their graph attributes. */
+export const BODY_TAGS = ['body', 'then_body', 'else_body'] as const;
+export type BodyTag = (typeof BODY_TAGS)[number];
+
+/** A body of a TensorIterator, Loop or If: its graph, and its Parameters and Results by layer id (what port_map and back_edges name). */
 export interface OvBody {
   readonly graph: Graph;
   readonly parameters: ReadonlyMap<string, Value>;
   readonly results: ReadonlyMap<string, Value>;
+}
+
+/**
+ * Body `tag` of a TensorIterator, Loop or If node as it is now (rules may
+ * have rewritten it): undefined when the node has no such body; throws the
+ * reader's error when its bodies could not be read.
+ */
+export function ovBody(node: Node, tag: BodyTag): OvBody | undefined {
+  const native = node.native;
+  if (isOvNodeNative(native) && native.opaqueBodies) throw native.opaqueBodies;
+  const attr = node.attrs.get(tag);
+  if (attr?.kind !== 'graph') return undefined;
+  const graph = attr.value;
+  const parameters = new Map<string, Value>();
+  for (const v of graph.inputs) {
+    const id = isOvValueNative(v.native) ? v.native.layer?.attrs.id : undefined;
+    if (id !== undefined) parameters.set(id, v);
+  }
+  // Results are graph outputs in document order (the reader's order), which rules keep.
+  const results = new Map<string, Value>();
+  const read = isOvGraphNative(graph.native) ? graph.native.results : [];
+  graph.outputs.forEach((v, i) => {
+    const id = read[i]?.layer.attrs.id;
+    if (id !== undefined) results.set(id, v);
+  });
+  return { graph, parameters, results };
 }
 
 /** `Value.native` of a value: the port that produces it, and how it looked when read. */
@@ -58,10 +96,12 @@ export interface OvResultNative {
   readonly inputSig: string;
 }
 
-/** `Graph.native` of the main graph. */
+/** `Graph.native` of the main graph and of a body. */
 export interface OvGraphNative {
   readonly kind: 'ov-graph';
   results: OvResultNative[];
+  /** A body's element as read, its largest layer id and its edge order (the main graph's are in OvModelNative). */
+  readonly body?: { readonly element: XmlElement; readonly maxLayerId: number; readonly edgeOrder: ReadonlyMap<string, number> };
 }
 
 /** `Model.native`: the document as read. */

@@ -10,12 +10,12 @@ import { describeFsError } from '../fs-errors';
 import { BinFile } from './bin';
 import { dtypeOfElementType, dtypeOfPrecision, elementTypeBytes } from './element-types';
 import {
+  BODY_TAGS,
   signature,
   type OvGraphNative,
   type OvModelNative,
   type OvNodeNative,
   type OvResultNative,
-  type OvBody,
   type OvValueNative,
 } from './native';
 import {
@@ -149,17 +149,16 @@ class IrReader {
   }
 
   /**
-   * A body of a TensorIterator, Loop or If layer as a graph: its Parameters and
-   * Results by layer id (what the layer's port_map and back_edges name).
+   * A body of a TensorIterator, Loop or If layer as a graph. Its native keeps
+   * the element read and the Result layers, so that `ovBody` finds the
+   * Parameters and Results the layer's port_map and back_edges name, and the
+   * writer writes an unchanged body back as it was.
    */
-  readBody(body: XmlElement, name: string): OvBody {
-    const { graph, results } = this.readLayers(body, name);
-    const parameters = new Map<string, Value>();
-    graph.inputs.forEach((v) => {
-      const n = v.native as OvValueNative;
-      parameters.set(n.layer?.attrs.id ?? '', v);
-    });
-    return { graph, parameters, results: new Map(results.map((r) => [r.native.layer.attrs.id ?? '', r.value])) };
+  readBody(body: XmlElement, name: string): Graph {
+    const { graph, results, maxId, edgeOrder } = this.readLayers(body, name);
+    const native: OvGraphNative = { kind: 'ov-graph', results: results.map((x) => x.native), body: { element: body, maxLayerId: maxId, edgeOrder } };
+    graph.native = native;
+    return graph;
   }
 
   /** The graph of the `<layers>` and `<edges>` of a `<net>` or a `<body>`. */
@@ -339,6 +338,7 @@ class IrReader {
     const data = dataOf(layer);
     const attrs = new Map<string, Attr>();
     if (data) for (const [k, v] of Object.entries(data.attrs)) attrs.set(k, { kind: 'string', value: v });
+    const bodies = this.readBodies(layer, attrs);
     const outputs = layer.outputs.map((port) => {
       const { name, fromNames } = this.valueName(layer, port);
       const dtype = this.portDType(layer, port);
@@ -355,26 +355,33 @@ class IrReader {
       order: layer.order,
       inputsAtRead: [...ins],
       inputSigs: ins.map((v) => signature(v)),
-      nestedConsts: this.nestedConsts(layer),
-      ...this.bodyReader(layer),
+      nestedConsts: bodies.opaqueBodies ? this.nestedConsts(layer) : [],
+      ...bodies,
     };
     return graph.addNode({ op: layer.type, domain: layer.el.attrs.version ?? '', name: layer.name, inputs: ins, outputs, attrs, native });
   }
 
   /**
-   * For a layer with a `<body>`: reads it on first use (recipe verify's
-   * translation does; rules do not reach into bodies, and the writer copies
-   * the layer as read).
+   * The bodies of a TensorIterator, Loop or If layer, read into graphs (the
+   * node's graph attributes, by tag), where rules reach as into any subgraph.
+   * A body that does not read leaves all of the layer's bodies opaque: the
+   * model still reads, the layer is written back as read, and what needs the
+   * body (recipe verify) reports why.
    */
-  private bodyReader(layer: Layer): Pick<OvNodeNative, 'bodies'> {
-    const bodies = new Map<string, () => OvBody>();
-    for (const tag of ['body', 'then_body', 'else_body']) {
+  private readBodies(layer: Layer, attrs: Map<string, Attr>): Pick<OvNodeNative, 'opaqueBodies'> {
+    const read = new Map<string, Graph>();
+    for (const tag of BODY_TAGS) {
       const el = childElement(layer.el, tag);
       if (!el) continue;
-      let read: OvBody | undefined;
-      bodies.set(tag, () => (read ??= new IrReader(this.file, this.text, this.doc, this.options, this).readBody(el, `${layer.name}/${tag}`)));
+      try {
+        read.set(tag, new IrReader(this.file, this.text, this.doc, this.options, this).readBody(el, `${layer.name}/${tag}`));
+      } catch (e) {
+        if (!(e instanceof ModelError || e instanceof UnsupportedError)) throw e;
+        return { opaqueBodies: e };
+      }
     }
-    return bodies.size > 0 ? { bodies } : {};
+    for (const [tag, graph] of read) attrs.set(tag, { kind: 'graph', value: graph });
+    return {};
   }
 
   private weights(layer: Layer): BinFile {

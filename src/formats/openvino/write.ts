@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { ModelError, UnsupportedError } from '../../errors';
-import type { Dim, Node, Value } from '../../ir/graph';
+import type { Dim, Graph, Node, Value } from '../../ir/graph';
 import type { Model } from '../../ir/model';
 import { BytesData, StringData, type TensorData } from '../../ir/tensor';
 import type { OutputFiles } from '../adapter';
@@ -15,6 +15,7 @@ import {
   isOvNodeNative,
   isOvValueNative,
   signature,
+  BODY_TAGS,
   type OvModelNative,
   type OvNodeNative,
   type OvResultNative,
@@ -72,6 +73,26 @@ export function buildOpenvino(model: Model, file: string): OpenvinoImage {
   return new IrWriter(model, file).build();
 }
 
+/**
+ * The graph one writer writes: the main graph (in `<net>`) or a body of a
+ * TensorIterator, Loop or If layer, with the element read for it.
+ */
+interface Scope {
+  readonly graph: Graph;
+  /** The `<net>` or body element read, whose layer order, ids, edges and other children are kept. */
+  readonly element?: XmlElement;
+  readonly maxLayerId: number;
+  readonly edgeOrder?: ReadonlyMap<string, number>;
+}
+
+/** The .bin layout, one for the main graph and every body. */
+interface BinLayout {
+  readonly offsets: Map<TensorData, number>;
+  readonly storedByValue: Map<Value, TensorData>;
+  blocks: TensorData[];
+  binSize: number;
+}
+
 /** Writes `<out>.xml` and `<out>.bin`. */
 export function writeOpenvino(model: Model, out: OutputFiles): void {
   const image = buildOpenvino(model, out.mainPath);
@@ -81,22 +102,31 @@ export function writeOpenvino(model: Model, out: OutputFiles): void {
   for (const block of image.blocks) writeData(binFd, block);
 }
 
+/**
+ * Writes one graph's layers and edges: the main graph's, and through a writer
+ * of its own (sharing the .bin layout) each body's.
+ */
 class IrWriter {
   private readonly native?: OvModelNative;
   private readonly irVersion: number;
+  private readonly scope: Scope;
+  private readonly bin: BinLayout;
   private readonly produced = new Map<Value, { layer: string; port: string }>();
-  private readonly offsets = new Map<TensorData, number>();
-  private readonly storedByValue = new Map<Value, TensorData>();
   private readonly newResultNames = new Set<string>();
-  private blocks: TensorData[] = [];
-  private binSize = 0;
+  /** The writers of each body-holding node's bodies, by tag. */
+  private readonly bodyWriters = new Map<Node, Map<string, IrWriter>>();
+  private placed: Placed[] = [];
 
   constructor(
     private readonly model: Model,
     private readonly file: string,
+    scope?: Scope,
+    bin?: BinLayout,
   ) {
     this.native = isOvModelNative(model.native) ? model.native : undefined;
     this.irVersion = this.native?.irVersion ?? 11;
+    this.scope = scope ?? { graph: model.graph, element: this.native?.doc.root, maxLayerId: this.native?.maxLayerId ?? -1, edgeOrder: this.native?.edgeOrder };
+    this.bin = bin ?? { offsets: new Map(), storedByValue: new Map(), blocks: [], binSize: 0 };
   }
 
   private fail(reason: string, node?: string): never {
@@ -104,11 +134,9 @@ class IrWriter {
   }
 
   build(): OpenvinoImage {
-    const items = this.collect();
-    const placed = this.place(items);
-    this.layoutBin(placed);
-    const layers: XmlElement[] = placed.map((p) => this.layerElement(p));
-    const edges = this.edges(placed);
+    this.prepare();
+    this.layoutBin(this.storedInOrder());
+    const { layers, edges } = this.layersAndEdges();
     const net = this.netElement(layers, edges);
     const declaration = this.native ? this.native.doc.declaration : { version: '1.0' };
     const doc: XmlDocument = { declaration, root: net };
@@ -121,12 +149,68 @@ class IrWriter {
     // A byte order mark the source had stays (the parser does not keep it in the tree).
     const bom = this.native?.text.startsWith('\ufeff') ? '\ufeff' : '';
     const xml = verbatim && this.native ? this.native.text : bom + serializeXml(doc, this.native?.style ?? DEFAULT_STYLE);
-    return { doc, xml, verbatim, blocks: this.blocks, binSize: this.binSize };
+    return { doc, xml, verbatim, blocks: this.bin.blocks, binSize: this.bin.binSize };
+  }
+
+  /** Places this graph's layers, then those of every body inside it (their Consts must be known before the .bin is laid out). */
+  private prepare(): void {
+    this.placed = this.place(this.collect());
+    for (const p of this.placed) {
+      if (p.item.kind !== 'node') continue;
+      const node = p.item.node;
+      const bodies = [...node.attrs].filter(([tag, a]) => a.kind === 'graph' && (BODY_TAGS as readonly string[]).includes(tag));
+      if (bodies.length === 0) continue;
+      const n = p.item.native;
+      // A body's port_map and back_edges name its layers: only a layer read has them.
+      if (!n) this.fail(`a new ${node.op} layer with a body cannot be written (its port_map comes only from a layer read)`, node.name);
+      const writers = new Map<string, IrWriter>();
+      for (const [tag, a] of bodies) {
+        const graph = (a as { value: Graph }).value;
+        const read = isOvGraphNative(graph.native) ? graph.native.body : undefined;
+        const w = new IrWriter(this.model, this.file, { graph, element: read?.element, maxLayerId: read?.maxLayerId ?? -1, edgeOrder: read?.edgeOrder }, this.bin);
+        w.prepare();
+        writers.set(tag, w);
+      }
+      this.bodyWriters.set(node, writers);
+    }
+  }
+
+  /** The bytes of every Const to store, this graph's and its bodies', in layer order. */
+  private storedInOrder(found: TensorData[] = [], seen = new Set<TensorData>()): TensorData[] {
+    const add = (d: TensorData): void => {
+      if (!seen.has(d)) {
+        seen.add(d);
+        found.push(d);
+      }
+    };
+    for (const p of this.placed) {
+      if (p.item.kind === 'const') add(this.stored(p.item.value, p.item.native));
+      else if (p.item.kind === 'node') {
+        for (const nc of p.item.native?.nestedConsts ?? []) add(nc.data);
+        for (const w of this.bodyWriters.get(p.item.node)?.values() ?? []) w.storedInOrder(found, seen);
+      }
+    }
+    return found;
+  }
+
+  private layersAndEdges(): { layers: XmlElement[]; edges: XmlElement } {
+    return { layers: this.placed.map((p) => this.layerElement(p)), edges: this.edges(this.placed) };
+  }
+
+  /** A body element: the one read with its `<layers>` and `<edges>` regenerated, or a new one. */
+  private bodyElement(tag: string): XmlElement {
+    const { layers, edges } = this.layersAndEdges();
+    const raw = this.scope.element;
+    if (!raw) return { name: tag, attrs: {}, children: [{ name: 'layers', attrs: {}, children: layers }, edges] };
+    // A copy of the element read: an unchanged body is written as its text was.
+    const el = shallowCopy(raw);
+    el.children = withLayersAndEdges(raw, layers, edges);
+    return el;
   }
 
   /** Every layer to write, each with a key that keeps read layers in their old order. */
   private collect(): Item[] {
-    const graph = this.model.graph;
+    const graph = this.scope.graph;
     const items: Item[] = [];
     const params = new Set<Value>();
     const paramOrder = new Map<Value, number>();
@@ -219,7 +303,7 @@ class IrWriter {
       return undefined;
     });
     // A loop, not Math.max(...ids): a spread of 100k arguments overflows the stack.
-    let next = this.native?.maxLayerId ?? -1;
+    let next = this.scope.maxLayerId;
     for (const id of used) if (Number(id) > next) next = Number(id);
     next++;
     const fresh = (): string => {
@@ -230,7 +314,7 @@ class IrWriter {
     // A rule's result keeps the name of the node it replaced: its layer takes that layer's id
     // too, so the edges around it read as they did (fresh ids are above every id read).
     const freed = new Map<string, string>();
-    const readLayers = this.native ? childElement(this.native.doc.root, 'layers') : undefined;
+    const readLayers = this.scope.element ? childElement(this.scope.element, 'layers') : undefined;
     for (const el of readLayers ? childElements(readLayers, 'layer') : []) {
       const { id, name } = el.attrs;
       if (id !== undefined && name !== undefined && !used.has(id) && !freed.has(name)) freed.set(name, id);
@@ -266,21 +350,7 @@ class IrWriter {
    * still used, identical bytes stored once. Bytes read from a .bin keep the
    * order they had there (Model Optimizer did not write them in layer order).
    */
-  private layoutBin(placed: Placed[]): void {
-    const found: TensorData[] = [];
-    const seen = new Set<TensorData>();
-    const add = (d: TensorData): void => {
-      if (!seen.has(d)) {
-        seen.add(d);
-        found.push(d);
-      }
-    };
-    for (const p of placed) {
-      if (p.item.kind === 'const') add(this.stored(p.item.value, p.item.native));
-      else if (p.item.kind === 'node' && p.item.native && p.item.native.layer === rawLayer(p.item)) {
-        for (const nc of p.item.native.nestedConsts) add(nc.data);
-      }
-    }
+  private layoutBin(found: readonly TensorData[]): void {
     const fileRank = new Map<string, number>();
     const keyed = found.map((d, i) => {
       const origin = binOrigin(d);
@@ -289,11 +359,12 @@ class IrWriter {
     });
     keyed.sort((a, b) => a.file - b.file || a.offset - b.offset || a.i - b.i);
     const order = keyed.map((k) => k.d);
+    const seen = new Set(found);
     const asRead = this.native?.bin;
     if (asRead && asRead.ranges.every((d) => seen.has(d))) {
-      this.blocks.push(asRead.whole);
-      this.binSize = asRead.whole.byteLength;
-      for (const d of asRead.ranges) this.offsets.set(d, binOrigin(d)!.offset);
+      this.bin.blocks.push(asRead.whole);
+      this.bin.binSize = asRead.whole.byteLength;
+      for (const d of asRead.ranges) this.bin.offsets.set(d, binOrigin(d)!.offset);
     }
     // Only blocks of equal length can be equal: hash just those, and only where one is still to place.
     const bySize = new Map<number, TensorData[]>();
@@ -304,7 +375,7 @@ class IrWriter {
     }
     const canonical = new Map<TensorData, TensorData>();
     for (const group of bySize.values()) {
-      if (group.length < 2 || group.every((d) => this.offsets.has(d))) continue;
+      if (group.length < 2 || group.every((d) => this.bin.offsets.has(d))) continue;
       const byHash = new Map<string, TensorData>();
       for (const d of group) {
         const h = hashOf(d);
@@ -314,15 +385,15 @@ class IrWriter {
       }
     }
     for (const d of order) {
-      if (this.offsets.has(d)) continue;
+      if (this.bin.offsets.has(d)) continue;
       const c = canonical.get(d);
       if (c) {
-        this.offsets.set(d, this.offsets.get(c)!);
+        this.bin.offsets.set(d, this.bin.offsets.get(c)!);
         continue;
       }
-      this.offsets.set(d, this.binSize);
-      this.blocks.push(d);
-      this.binSize += d.byteLength;
+      this.bin.offsets.set(d, this.bin.binSize);
+      this.bin.blocks.push(d);
+      this.bin.binSize += d.byteLength;
     }
   }
 
@@ -404,10 +475,12 @@ class IrWriter {
     if (node.domain) el.attrs.version = node.domain;
     else delete el.attrs.version;
     if (n) this.patchNestedConsts(el, n);
+    for (const [tag, w] of this.bodyWriters.get(node) ?? []) setSection(el, tag, w.bodyElement(tag), ['data', 'input', 'output']);
 
     let attrs: Record<string, string>;
     try {
-      attrs = Object.fromEntries([...node.attrs].map(([k, a]) => [k, formatOvAttr(a)]));
+      // Graph attributes are the bodies, written as elements above.
+      attrs = Object.fromEntries([...node.attrs].filter(([, a]) => a.kind !== 'graph').map(([k, a]) => [k, formatOvAttr(a)]));
     } catch (e) {
       this.fail((e as Error).message, node.name);
     }
@@ -509,7 +582,7 @@ class IrWriter {
   private edges(placed: Placed[]): XmlElement {
     const rawEdges: { el: XmlElement; comments: XmlNode[] }[] = [];
     let pending: XmlNode[] = [];
-    const rawEl = this.native ? childElement(this.native.doc.root, 'edges') : undefined;
+    const rawEl = this.scope.element ? childElement(this.scope.element, 'edges') : undefined;
     for (const c of rawEl?.children ?? []) {
       if (isElement(c) && c.name === 'edge') {
         rawEdges.push({ el: c, comments: pending });
@@ -525,7 +598,7 @@ class IrWriter {
         const from = this.produced.get(v);
         if (!from) this.fail(`value '${v.name}' has no layer that produces it`, p.item.kind === 'node' ? p.item.node.name : undefined);
         const to = { layer: p.id, port: p.inPorts[i]! };
-        const read = this.native?.edgeOrder.get(`${from.layer}:${from.port}->${to.layer}:${to.port}`);
+        const read = this.scope.edgeOrder?.get(`${from.layer}:${from.port}->${to.layer}:${to.port}`);
         const raw = read !== undefined ? rawEdges[read]?.el : undefined;
         const el: XmlElement = raw
           ? raw
@@ -561,14 +634,7 @@ class IrWriter {
         children: [layersEl, edges, ...(rt ? [rt] : [])],
       };
     }
-    const children: XmlNode[] = raw.children.map((c) => {
-      if (!isElement(c)) return c;
-      if (c.name === 'layers') return { ...layersEl, attrs: { ...c.attrs } };
-      if (c.name === 'edges') return { ...edges, attrs: { ...c.attrs } };
-      if (c.name === 'rt_info') return this.rtInfo(c) ?? c;
-      return c;
-    });
-    if (!childElement(raw, 'edges') && edges.children.length > 0) children.splice(children.indexOf(layersEl) + 1, 0, edges);
+    const children = withLayersAndEdges(raw, layers, edges).map((c) => (isElement(c) && c.name === 'rt_info' ? this.rtInfo(c) ?? c : c));
     if (!childElement(raw, 'rt_info') && this.model.metadata.length > 0) {
       const rt = this.rtInfo(undefined);
       if (rt) children.push(rt);
@@ -591,16 +657,16 @@ class IrWriter {
 
   /** The bytes a Const stores, made once per value (packing strings twice would make two blocks). */
   private stored(v: Value, n: OvValueNative | undefined): TensorData {
-    let d = this.storedByValue.get(v);
+    let d = this.bin.storedByValue.get(v);
     if (!d) {
       d = storedData(v, n);
-      this.storedByValue.set(v, d);
+      this.bin.storedByValue.set(v, d);
     }
     return d;
   }
 
   private offsetOf(d: TensorData): number {
-    const at = this.offsets.get(d);
+    const at = this.bin.offsets.get(d);
     if (at === undefined) throw new Error('OpenVINO writer: a Const was not laid out in the .bin');
     return at;
   }
@@ -635,6 +701,25 @@ function keepBounds(shape: readonly Dim[] | undefined, texts: string[], read: re
 /** A port `<dim>` holds an integer, -1 for any dynamic one (OpenVINO's reader takes nothing else). */
 function portDim(d: Dim): string {
   return typeof d === 'number' ? String(d) : '-1';
+}
+
+/**
+ * The children of a `<net>` or body element read, with `<layers>` and
+ * `<edges>` in place of the ones read (their attributes kept), `<edges>`
+ * added after `<layers>` when there was none.
+ */
+function withLayersAndEdges(raw: XmlElement, layers: XmlElement[], edges: XmlElement): XmlNode[] {
+  const children = raw.children.map((c) => {
+    if (!isElement(c)) return c;
+    if (c.name === 'layers') return { name: 'layers', attrs: { ...c.attrs }, children: layers };
+    if (c.name === 'edges') return { ...edges, attrs: { ...c.attrs } };
+    return c;
+  });
+  if (!childElement(raw, 'edges') && edges.children.length > 0) {
+    const at = children.findIndex((c) => isElement(c) && c.name === 'layers');
+    children.splice(at + 1, 0, edges);
+  }
+  return children;
 }
 
 function isPort(c: XmlNode): c is XmlElement {

@@ -13,8 +13,7 @@
  */
 import { attr } from '../../../ir/attr';
 import { Graph, type Node, type Value } from '../../../ir/graph';
-import type { OvBody } from '../../../formats/openvino/native';
-import { isOvNodeNative } from '../../../formats/openvino/native';
+import { isOvNodeNative, ovBody, type OvBody } from '../../../formats/openvino/native';
 import { childElement, childElements, type XmlElement } from '../../../formats/openvino/xml';
 import { codeOfDtype } from '../../../formats/onnx/schema';
 import { inOrder, registerTranslators, translateLayer, Translation } from '../translation';
@@ -63,11 +62,12 @@ function walksWholeAxis(node: Node, t: Translation, e: PortMapEntry, size: numbe
 /** The layer's body (or `then_body`/`else_body`) and its port map. */
 function bodyOf(node: Node, t: Translation, tag: 'body' | 'then_body' | 'else_body'): { body: OvBody; map: XmlElement; layer: XmlElement } {
   const native = node.native;
-  const read = isOvNodeNative(native) ? native.bodies?.get(tag) : undefined;
-  if (!isOvNodeNative(native) || !read) return t.fail(node, `the layer has no <${tag}>`);
+  // A body that did not read throws the reader's error: the model is malformed there.
+  const body = ovBody(node, tag);
+  if (!isOvNodeNative(native) || !body) return t.fail(node, `the layer has no <${tag}>`);
   const mapTag = tag === 'body' ? 'port_map' : tag.replace('body', 'port_map');
   const map = childElement(native.layer, mapTag) ?? t.fail(node, `the layer has no <${mapTag}>`);
-  return { body: read(), map, layer: native.layer };
+  return { body, map, layer: native.layer };
 }
 
 /** The input an entry names (its external_port_id is the input's index). */
