@@ -98,6 +98,46 @@ function ifModel(): string {
   return save('if', net('if', 11, L, E), w);
 }
 
+/** A Loop of 3 iterations whose body applies BatchNormInference-5 to the carried value: new Consts in a body. */
+function loopModel(): string {
+  const w = new Weights();
+  const stat = (name: string, id: number, seed: number, shift = 0): string =>
+    constLayer(w, id, name, 'f32', [4], Buffer.from(Float32Array.from({ length: 4 }, (_, i) => Math.sin(i + seed) * 0.5 + shift + 1).buffer));
+  const loopBody = [
+    param(0, 'acc', 'f32', [1, 4]),
+    stat('gamma', 1, 1),
+    stat('beta', 2, 2, -1),
+    stat('mean', 3, 3, -1),
+    stat('var', 4, 4, 0.5),
+    layer(5, 'bn', 'BatchNormInference', 'opset5', {
+      data: 'epsilon="0.001"',
+      ins: [port(0, 'FP32', [1, 4]), port(1, 'FP32', [4]), port(2, 'FP32', [4]), port(3, 'FP32', [4]), port(4, 'FP32', [4])],
+      outs: [port(5, 'FP32', [1, 4])],
+    }),
+    result(6, 'acc_out', 'FP32', [1, 4]),
+    constLayer(w, 7, 'go_on', 'boolean', [1], Buffer.from([1])),
+    result(8, 'cond_out', 'BOOL', [1]),
+  ];
+  const loop = layer(3, 'loop', 'Loop', 'opset5', {
+    ins: [port(0, 'I64', []), port(1, 'BOOL', []), port(2, 'FP32', [1, 4])],
+    outs: [port(3, 'FP32', [1, 4], 'loop_acc')],
+    extra:
+      '\t\t\t<port_map>\n\t\t\t\t<input external_port_id="2" internal_layer_id="0" />\n' +
+      '\t\t\t\t<output external_port_id="3" internal_layer_id="6" />\n\t\t\t\t<output external_port_id="-1" internal_layer_id="8" purpose="execution_condition" />\n\t\t\t</port_map>\n' +
+      '\t\t\t<back_edges>\n\t\t\t\t<edge from-layer="6" to-layer="0" />\n\t\t\t</back_edges>\n' +
+      body('body', loopBody, [[0, 0, 5, 0], [1, 0, 5, 1], [2, 0, 5, 2], [3, 0, 5, 3], [4, 0, 5, 4], [5, 5, 6, 0], [7, 0, 8, 0]]),
+  });
+  const L = [
+    param(0, 'x', 'f32', [1, 4]),
+    constLayer(w, 1, 'trip', 'i64', [], int64s(3)),
+    constLayer(w, 2, 'start', 'boolean', [], Buffer.from([1])),
+    loop,
+    result(4, 'loop_acc/sink_port_0', 'FP32', [1, 4]),
+  ];
+  const E: Edge[] = [[1, 0, 3, 0], [2, 0, 3, 1], [0, 0, 3, 2], [3, 3, 4, 0]];
+  return save('loop', net('loop', 11, L, E), w);
+}
+
 const opsOf = (g: Graph): string[] => g.nodes.map((n) => n.op).sort();
 
 test('Abs and Power inside a TensorIterator body are rewritten, and the IR computes what it did', async () => {
@@ -151,6 +191,29 @@ test('both branches of an If and the graph around it are rewritten', async () =>
   expect(model.graph.nodes.map((n) => n.op).sort()).toEqual(['If', 'Multiply', 'Sqrt']);
   // Both branches are run: the condition is drawn at random per run.
   const v = await runCli('verify', file, out, '--runs', '4');
+  expect(v.stderr).toBe('');
+  expect(v.code).toBe(0);
+}, 60_000);
+
+test('a BatchNormInference inside a Loop body becomes Multiply + Add with new Consts, laid out in the shared .bin', async () => {
+  const file = loopModel();
+  const out = path.join(work, 'loop-out.xml');
+  const r = await runCli('apply', path.join(ROOT, 'recipes/core/batchnorm.yaml'), file, '-o', out);
+  expect(r.code).toBe(0);
+  expect(r.stdout).toMatch(/batchnorminference-to-multiply-add\s+1\s+1\s+1\s+0/);
+  const model = readModel(out);
+  const b = ovBody(model.graph.nodes.find((n) => n.op === 'Loop')!, 'body')!;
+  expect(opsOf(b.graph)).toEqual(['Add', 'Multiply']);
+  // The four statistics gave way to the two computed factors; the condition's Const stays.
+  expect(b.graph.constants).toHaveLength(3);
+  // The Add that replaced the BatchNormInference takes its name and id, the Multiply an id above the body's own;
+  // the Parameter and Results keep theirs.
+  const ids = Object.fromEntries([...fs.readFileSync(out, 'utf8').matchAll(/<layer id="(\d+)" name="[^"]*" type="(Multiply|Add)"/g)].map((m) => [m[2], Number(m[1])]));
+  expect(ids.Add).toBe(5);
+  expect(ids.Multiply).toBeGreaterThan(8);
+  expect([...b.parameters.keys()]).toEqual(['0']);
+  expect([...b.results.keys()].sort()).toEqual(['6', '8']);
+  const v = await runCli('verify', file, out, '--runs', '2');
   expect(v.stderr).toBe('');
   expect(v.code).toBe(0);
 }, 60_000);
