@@ -6,46 +6,14 @@
  * iteration number, back edges become loop-carried values, and outputs are
  * the Loop's scan outputs (concatenated along their axis, or the last
  * iteration's).
- *
- * Port maps name the layer's inputs and outputs by `external_port_id`: for
- * an input, its index; outputs are numbered in the order of their ids, as
- * OpenVINO's IR reader numbers them.
+ * (How port maps name ports and body layers: formats/openvino/bodies.ts.)
  */
 import { attr } from '../../../ir/attr';
 import { Graph, type Node, type Value } from '../../../ir/graph';
-import { isOvNodeNative, ovBody, type OvBody } from '../../../formats/openvino/native';
-import { childElement, childElements, type XmlElement } from '../../../formats/openvino/xml';
+import { backEdges, inputIndex, outputEntries, portMapEntries, type PortMapEntry } from '../../../formats/openvino/bodies';
+import { ovBody, type BodyTag, type OvBody } from '../../../formats/openvino/native';
 import { codeOfDtype } from '../../../formats/onnx/schema';
 import { inOrder, registerTranslators, translateLayer, Translation } from '../translation';
-
-/** One `<input>` or `<output>` of a port_map: the layer's port, the body layer, and the slicing if any. */
-interface PortMapEntry {
-  readonly port: string;
-  readonly layer: string;
-  readonly axis?: number;
-  readonly start: number;
-  readonly end: number;
-  readonly stride: number;
-  readonly partSize: number;
-  /** Loop's special entries: "current_iteration", "execution_condition". */
-  readonly purpose?: string;
-}
-
-function portMapEntries(node: Node, t: Translation, map: XmlElement, kind: 'input' | 'output'): PortMapEntry[] {
-  return childElements(map, kind).map((e) => {
-    const int = (name: string, fallback: number | undefined): number | undefined => {
-      const text = e.attrs[name];
-      if (text === undefined) return fallback;
-      if (!/^\s*-?\d+\s*$/.test(text)) t.fail(node, `port_map ${kind} ${name}="${text}" is not an integer`);
-      return Number(text);
-    };
-    const port = e.attrs.external_port_id;
-    const layer = e.attrs.internal_layer_id;
-    if (port === undefined || layer === undefined) t.fail(node, `a port_map ${kind} needs external_port_id and internal_layer_id`);
-    const purpose = e.attrs.purpose?.trim();
-    return { port: port.trim(), layer: layer.trim(), axis: int('axis', undefined), start: int('start', 0)!, end: int('end', -1)!, stride: int('stride', 1)!, partSize: int('part_size', 1)!, ...(purpose ? { purpose } : {}) };
-  });
-}
 
 /**
  * Whether a sliced entry walks the whole axis one element at a time, forward
@@ -59,40 +27,19 @@ function walksWholeAxis(node: Node, t: Translation, e: PortMapEntry, size: numbe
   return t.fail(node, `port_map slicing start=${e.start} end=${e.end} stride=${e.stride} part_size=${e.partSize} over ${size} elements is not translated (the whole axis, one element at a time, either way, is)`);
 }
 
-/** The layer's body (or `then_body`/`else_body`) and its port map. */
-function bodyOf(node: Node, t: Translation, tag: 'body' | 'then_body' | 'else_body'): { body: OvBody; map: XmlElement; layer: XmlElement } {
-  const native = node.native;
+/** The layer's body (or `then_body`/`else_body`) as it is now. */
+function bodyOf(node: Node, t: Translation, tag: BodyTag): OvBody {
   // A body that did not read throws the reader's error: the model is malformed there.
-  const body = ovBody(node, tag);
-  if (!isOvNodeNative(native) || !body) return t.fail(node, `the layer has no <${tag}>`);
-  const mapTag = tag === 'body' ? 'port_map' : tag.replace('body', 'port_map');
-  const map = childElement(native.layer, mapTag) ?? t.fail(node, `the layer has no <${mapTag}>`);
-  return { body, map, layer: native.layer };
+  return ovBody(node, tag) ?? t.fail(node, `the layer has no <${tag}>`);
 }
 
-/** The input an entry names (its external_port_id is the input's index). */
+/** The port map entries of body `tag`, malformed ones refused naming the layer. */
+function entries(node: Node, t: Translation, tag: BodyTag, kind: 'input' | 'output'): PortMapEntry[] {
+  return portMapEntries(node, tag, kind, (reason) => t.fail(node, reason));
+}
+
 function inputOf(node: Node, t: Translation, e: PortMapEntry): number {
-  const i = Number(e.port);
-  if (!Number.isInteger(i) || i < 0 || i >= node.inputs.length) t.fail(node, `the port_map names input ${e.port}, which the layer does not have`);
-  return i;
-}
-
-/** Output entries in the order of their external_port_id, which is the order of the layer's outputs; special ones (-1) left out. */
-function outputEntries(entries: readonly PortMapEntry[]): PortMapEntry[] {
-  return entries.filter((e) => Number(e.port) >= 0).sort((a, b) => Number(a.port) - Number(b.port));
-}
-
-/** body Parameter id -> body Result id, for each back edge. */
-function backEdgesOf(node: Node, t: Translation, layer: XmlElement): Map<string, string> {
-  const edges = new Map<string, string>();
-  const el = childElement(layer, 'back_edges');
-  for (const e of el ? childElements(el, 'edge') : []) {
-    const from = e.attrs['from-layer']?.trim();
-    const to = e.attrs['to-layer']?.trim();
-    if (from === undefined || to === undefined) t.fail(node, 'a back edge needs from-layer and to-layer');
-    edges.set(to, from);
-  }
-  return edges;
+  return inputIndex(node, e, (reason) => t.fail(node, reason));
 }
 
 function parameterOf(node: Node, t: Translation, body: OvBody, id: string): Value {
@@ -195,10 +142,10 @@ class OnnxLoop {
 }
 
 function tensorIterator(node: Node, t: Translation): Value[] {
-  const { body, map, layer } = bodyOf(node, t, 'body');
-  const ins = portMapEntries(node, t, map, 'input');
-  const outs = outputEntries(portMapEntries(node, t, map, 'output'));
-  const backEdges = backEdgesOf(node, t, layer);
+  const body = bodyOf(node, t, 'body');
+  const ins = entries(node, t, 'body', 'input');
+  const outs = outputEntries(entries(node, t, 'body', 'output'));
+  const carried = backEdges(node, (reason) => t.fail(node, reason));
 
   // The iteration count: the length of the sliced axis, the same for every sliced input.
   let iterations: number | undefined;
@@ -226,8 +173,8 @@ function tensorIterator(node: Node, t: Translation): Value[] {
       const start = tb.add1('Unsqueeze', [at, tb.int64s([0])]);
       const end = tb.add1('Add', [start, tb.int64s([1])]);
       tb.bind(p, tb.add1('Slice', [outer, start, end, tb.int64s([axis])]));
-    } else if (backEdges.has(e.layer)) {
-      loop.carry(p, outer, backEdges.get(e.layer)!);
+    } else if (carried.has(e.layer)) {
+      loop.carry(p, outer, carried.get(e.layer)!);
     } else {
       // The same value at every iteration: the body reads it from the graph around it.
       tb.bind(p, outer);
@@ -247,12 +194,12 @@ function tensorIterator(node: Node, t: Translation): Value[] {
  * condition is false).
  */
 function loop(node: Node, t: Translation): Value[] {
-  const { body, map, layer } = bodyOf(node, t, 'body');
-  const ins = portMapEntries(node, t, map, 'input');
-  const allOuts = portMapEntries(node, t, map, 'output');
+  const body = bodyOf(node, t, 'body');
+  const ins = entries(node, t, 'body', 'input');
+  const allOuts = entries(node, t, 'body', 'output');
   const outs = outputEntries(allOuts.filter((e) => e.purpose === undefined));
   const conditionOut = allOuts.find((e) => e.purpose === 'execution_condition');
-  const backEdges = backEdgesOf(node, t, layer);
+  const carried = backEdges(node, (reason) => t.fail(node, reason));
   for (const e of [...ins, ...allOuts]) {
     if (e.purpose && e.purpose !== 'current_iteration' && e.purpose !== 'execution_condition') t.fail(node, `port_map purpose="${e.purpose}" is not translated`);
   }
@@ -271,7 +218,7 @@ function loop(node: Node, t: Translation): Value[] {
       continue;
     }
     const outer = t.input(node, inputOf(node, t, e));
-    if (backEdges.has(e.layer)) onnxLoop.carry(p, outer, backEdges.get(e.layer)!);
+    if (carried.has(e.layer)) onnxLoop.carry(p, outer, carried.get(e.layer)!);
     else tb.bind(p, outer);
   }
   const trips = tripCount < 0 ? null : t.scalar('int64', tripCount);
@@ -285,12 +232,12 @@ function loop(node: Node, t: Translation): Value[] {
 /** If-8: an ONNX If whose branches read the layer's inputs from the graph around them. */
 function ifLayer(node: Node, t: Translation): Value[] {
   const branch = (tag: 'then_body' | 'else_body'): { graph: Graph; outs: PortMapEntry[] } => {
-    const { body, map } = bodyOf(node, t, tag);
+    const body = bodyOf(node, t, tag);
     const graph = new Graph(t.freshName(tag), t.onnx);
     const tb = t.nested(graph);
-    for (const e of portMapEntries(node, t, map, 'input')) tb.bind(parameterOf(node, t, body, e.layer), t.input(node, inputOf(node, t, e)));
+    for (const e of entries(node, t, tag, 'input')) tb.bind(parameterOf(node, t, body, e.layer), t.input(node, inputOf(node, t, e)));
     translateBody(body, tb);
-    const outs = outputEntries(portMapEntries(node, t, map, 'output'));
+    const outs = outputEntries(entries(node, t, tag, 'output'));
     graph.outputs = outs.map((e) => subgraphOutput(tb, resultOf(node, t, body, e.layer), node, t));
     return { graph, outs };
   };
