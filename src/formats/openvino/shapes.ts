@@ -29,6 +29,8 @@ import {
   type ShapeValueStep,
   type WindowPadding,
 } from '../../ir/static-shapes';
+import { outputEntries, portMapEntries, type PortMapEntry } from './bodies';
+import { BODY_TAGS, ovBody, type BodyTag, type OvBody } from './native';
 import { priorBoxesPerCell } from './priors';
 
 /**
@@ -40,8 +42,142 @@ import { priorBoxesPerCell } from './priors';
  * table stop the sizes on their path (OpenVINO infers them again on load).
  */
 export function propagateStaticShapes(graph: Graph): { filled: number; stuck: Node[] } {
-  return carryStaticShapes(graph, shapeRuleOf);
+  let filled = 0;
+  // Sizes reach a body through its layer's inputs, and come back through its
+  // Results: carry the graph, fill the bodies' Parameters, carry the bodies,
+  // and carry the graph again past the layers whose outputs now follow.
+  for (let round = 0; ; round++) {
+    const r = carryStaticShapes(graph, shapeRuleOf);
+    filled += r.filled;
+    let inBodies = 0;
+    for (const node of graph.nodes) {
+      for (const tag of BODY_TAGS) {
+        const body = bodyIfReadable(node, tag);
+        if (!body) continue;
+        const given = fillBodyParameters(node, tag, body);
+        if (given > 0 || round === 0) inBodies += given + propagateStaticShapes(body.graph).filled;
+      }
+    }
+    filled += inBodies;
+    if (inBodies === 0 || round >= MAX_BODY_ROUNDS) return { filled, stuck: r.stuck };
+  }
 }
+
+/** Rounds of carrying sizes into bodies and back (one per nesting level is enough; the bound is for safety). */
+const MAX_BODY_ROUNDS = 8;
+
+/** Body `tag` of the node, or undefined when it has none or its bodies could not be read. */
+function bodyIfReadable(node: Node, tag: BodyTag): OvBody | undefined {
+  try {
+    return ovBody(node, tag);
+  } catch {
+    return undefined;
+  }
+}
+
+/** Port map entries, or undefined when the port map is malformed (the shapes then stay as they are). */
+function entriesOf(node: Node, tag: BodyTag, kind: 'input' | 'output'): PortMapEntry[] | undefined {
+  try {
+    return portMapEntries(node, tag, kind, (reason) => {
+      throw new Error(reason);
+    });
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Gives a body's Parameters the sizes of the layer inputs they take, where
+ * they declare none: the whole input, or for a sliced one (TensorIterator)
+ * its part along the axis. Returns how many sizes it gave.
+ */
+function fillBodyParameters(node: Node, tag: BodyTag, body: OvBody): number {
+  let given = 0;
+  for (const e of entriesOf(node, tag, 'input') ?? []) {
+    const p = body.parameters.get(e.layer);
+    const i = Number(e.port);
+    const input = Number.isInteger(i) && i >= 0 ? node.inputs[i] : undefined;
+    if (!p?.shape || !input?.shape || e.purpose !== undefined || p.shape.length !== input.shape.length) continue;
+    const axis = e.axis === undefined ? undefined : e.axis < 0 ? e.axis + input.shape.length : e.axis;
+    const wanted = input.shape.map((d, k) => (k === axis ? e.partSize : d));
+    const next = p.shape.map((d, k) => {
+      const w = wanted[k];
+      if (typeof d === 'number' && d >= 0) return d;
+      if (typeof w !== 'number' || w < 0) return d;
+      given++;
+      return w;
+    });
+    if (next.some((d, k) => d !== p.shape![k])) p.shape = next;
+  }
+  return given;
+}
+
+/** The number of iterations a TensorIterator's sliced input of `size` elements gives, or NaN when it is not whole parts. */
+function slicedIterations(e: PortMapEntry, size: number): number {
+  const at = (x: number): number => (x < 0 ? x + size : x);
+  const length = Math.abs(at(e.end) - at(e.start)) + 1;
+  const parts = length / (e.partSize * Math.abs(e.stride));
+  return Math.abs(e.stride) === 1 && Number.isInteger(parts) ? parts : Number.NaN;
+}
+
+/**
+ * Output shapes of a layer with a body, from the shapes its body Results
+ * declare: the last iteration's value, or every iteration's concatenated
+ * along the entry's axis (`iterations` of them; NaN when not known).
+ */
+function outputsFromResults(node: Node, tag: BodyTag, iterations: number): number[][] | undefined {
+  const body = bodyIfReadable(node, tag);
+  const outs = entriesOf(node, tag, 'output');
+  if (!body || !outs) return undefined;
+  const entries = outputEntries(outs.filter((e) => e.purpose === undefined));
+  if (entries.length !== node.outputs.length) return undefined;
+  return entries.map((e) => {
+    const shape = body.results.get(e.layer)?.shape;
+    if (!isStaticShape(shape)) throw new Error(`body Result ${e.layer} has no static shape`);
+    if (e.axis === undefined) return [...shape];
+    const axis = axisIn(e.axis, shape.length);
+    return shape.map((d, k) => (k === axis ? d * iterations : d));
+  });
+}
+
+function isStaticShape(shape: readonly (number | string | null)[] | undefined): shape is number[] {
+  return shape !== undefined && shape.every((d) => typeof d === 'number' && d >= 0);
+}
+
+/** TensorIterator-1: as many iterations as the sliced inputs have parts. */
+const tensorIterator: ShapeRule = (node, inputs) => {
+  let iterations = Number.NaN;
+  for (const e of entriesOf(node, 'body', 'input') ?? []) {
+    if (e.axis === undefined) continue;
+    const shape = inputs[Number(e.port)];
+    if (!shape) return undefined;
+    iterations = slicedIterations(e, shape[axisIn(e.axis, shape.length)]!);
+  }
+  return outputsFromResults(node, 'body', iterations);
+};
+
+/**
+ * Loop-5: a concatenated output has one part per iteration, known only when
+ * the trip count is a constant and the loop cannot stop early (its condition
+ * and its body's are constant true).
+ */
+const loop: ShapeRule = (node) => {
+  const trip = node.input(0)?.const;
+  const isTrue = (v: Value | null | undefined): boolean => v?.const !== undefined && v.const.size === 1 && v.const.toFloat64()[0] !== 0;
+  const body = bodyIfReadable(node, 'body');
+  const condition = entriesOf(node, 'body', 'output')?.find((e) => e.purpose === 'execution_condition');
+  const runsAll = isTrue(node.input(1)) && (condition === undefined || isTrue(body?.results.get(condition.layer)));
+  const count = trip && trip.size === 1 ? trip.toFloat64()[0]! : Number.NaN;
+  return outputsFromResults(node, 'body', runsAll && count >= 0 ? count : Number.NaN);
+};
+
+/** If-8: both branches must declare the same shapes. */
+const ifLayer: ShapeRule = (node) => {
+  const a = outputsFromResults(node, 'then_body', Number.NaN);
+  const b = outputsFromResults(node, 'else_body', Number.NaN);
+  if (!a || !b || a.some((s, i) => s.length !== b[i]!.length || s.some((d, k) => d !== b[i]![k]))) return undefined;
+  return a;
+};
 
 /** The rule that computes a node's output shapes, where the table has one. */
 export function shapeRuleOf(node: Node): ShapeRule | undefined {
@@ -612,6 +748,9 @@ const SHAPE_RULES: Readonly<Record<string, ShapeRule>> = {
   ...Object.fromEntries(ELEMENTWISE.map((op) => [op, elementwise])),
   Convolution: convolution,
   GroupConvolution: convolution,
+  TensorIterator: tensorIterator,
+  Loop: loop,
+  If: ifLayer,
   MaxPool: pool,
   AvgPool: pool,
   AdaptiveAvgPool: adaptivePool,

@@ -32,33 +32,35 @@ function save(name: string, xml: string, w: Weights): string {
 /**
  * A TensorIterator over x [1, T, 4] whose body computes m = Squeeze(x[t]) * w,
  * h = Power(m, 2) + h (a back edge from h_out to hi) and y = Abs(Unsqueeze(m)),
- * the Result y_out reading the Abs itself. Outputs: every step's y, the last h.
+ * the Result y_out reading the Abs itself. Outputs: every step's y (through a
+ * Relu), the last h. `batch` -1 makes the batch dynamic, in the body too.
  */
-function tiModel(): string {
+function tiModel(batch = 1, name = 'ti'): string {
   const w = new Weights();
+  const B = batch;
   const bodyLayers = [
-    param(0, 'xi', 'f32', [1, 1, 4]),
-    param(1, 'hi', 'f32', [1, 4]),
+    param(0, 'xi', 'f32', [B, 1, 4]),
+    param(1, 'hi', 'f32', [B, 4]),
     constLayer(w, 2, 'sq_axis', 'i64', [1], int64s(1)),
-    layer(3, 'sq', 'Squeeze', 'opset1', { ins: [port(0, 'FP32', [1, 1, 4]), port(1, 'I64', [1])], outs: [port(2, 'FP32', [1, 4])] }),
+    layer(3, 'sq', 'Squeeze', 'opset1', { ins: [port(0, 'FP32', [B, 1, 4]), port(1, 'I64', [1])], outs: [port(2, 'FP32', [B, 4])] }),
     constLayer(w, 4, 'w_body', 'f32', [1, 4], floats(4, 30)),
-    binary(5, 'mulw', 'Multiply', [1, 4], [1, 4], [1, 4]),
+    binary(5, 'mulw', 'Multiply', [B, 4], [1, 4], [B, 4]),
     constLayer(w, 6, 'two', 'f32', [], Buffer.from(Float32Array.of(2).buffer)),
-    binary(7, 'pow', 'Power', [1, 4], [], [1, 4]),
-    binary(8, 'addh', 'Add', [1, 4], [1, 4], [1, 4]),
-    result(9, 'h_out', 'FP32', [1, 4]),
+    binary(7, 'pow', 'Power', [B, 4], [], [B, 4]),
+    binary(8, 'addh', 'Add', [B, 4], [B, 4], [B, 4]),
+    result(9, 'h_out', 'FP32', [B, 4]),
     constLayer(w, 10, 'unsq_axis', 'i64', [1], int64s(1)),
-    layer(11, 'unsq', 'Unsqueeze', 'opset1', { ins: [port(0, 'FP32', [1, 4]), port(1, 'I64', [1])], outs: [port(2, 'FP32', [1, 1, 4])] }),
-    layer(12, 'abs', 'Abs', 'opset1', { ins: [port(0, 'FP32', [1, 1, 4])], outs: [port(1, 'FP32', [1, 1, 4])] }),
-    result(13, 'y_out', 'FP32', [1, 1, 4]),
+    layer(11, 'unsq', 'Unsqueeze', 'opset1', { ins: [port(0, 'FP32', [B, 4]), port(1, 'I64', [1])], outs: [port(2, 'FP32', [B, 1, 4])] }),
+    layer(12, 'abs', 'Abs', 'opset1', { ins: [port(0, 'FP32', [B, 1, 4])], outs: [port(1, 'FP32', [B, 1, 4])] }),
+    result(13, 'y_out', 'FP32', [B, 1, 4]),
   ];
   const bodyEdges: Edge[] = [
     [0, 0, 3, 0], [2, 0, 3, 1], [3, 2, 5, 0], [4, 0, 5, 1], [5, 2, 7, 0], [6, 0, 7, 1], [7, 2, 8, 0], [1, 0, 8, 1], [8, 2, 9, 0],
     [5, 2, 11, 0], [10, 0, 11, 1], [11, 2, 12, 0], [12, 1, 13, 0],
   ];
   const ti = layer(2, 'ti', 'TensorIterator', 'opset1', {
-    ins: [port(0, 'FP32', [1, T, 4]), port(1, 'FP32', [1, 4])],
-    outs: [port(2, 'FP32', [1, T, 4], 'ti_y'), port(3, 'FP32', [1, 4], 'ti_h')],
+    ins: [port(0, 'FP32', [B, T, 4]), port(1, 'FP32', [B, 4])],
+    outs: [port(2, 'FP32', [B, T, 4], 'ti_y'), port(3, 'FP32', [B, 4], 'ti_h')],
     extra:
       '\t\t\t<port_map>\n\t\t\t\t<input axis="1" external_port_id="0" internal_layer_id="0" start="0" end="-1" stride="1" part_size="1" />\n' +
       '\t\t\t\t<input external_port_id="1" internal_layer_id="1" />\n' +
@@ -67,9 +69,16 @@ function tiModel(): string {
       '\t\t\t<back_edges>\n\t\t\t\t<edge from-layer="9" to-layer="1" />\n\t\t\t</back_edges>\n' +
       body('body', bodyLayers, bodyEdges),
   });
-  const L = [param(0, 'x', 'f32', [1, T, 4]), param(1, 'h0', 'f32', [1, 4]), ti, result(3, 'ti_y/sink_port_0', 'FP32', [1, T, 4]), result(4, 'ti_h/sink_port_0', 'FP32', [1, 4])];
-  const E: Edge[] = [[0, 0, 2, 0], [1, 0, 2, 1], [2, 2, 3, 0], [2, 3, 4, 0]];
-  return save('ti', net('ti', 11, L, E), w);
+  const L = [
+    param(0, 'x', 'f32', [B, T, 4]),
+    param(1, 'h0', 'f32', [B, 4]),
+    ti,
+    layer(5, 'relu', 'Relu', 'opset1', { ins: [port(0, 'FP32', [B, T, 4])], outs: [port(1, 'FP32', [B, T, 4], 'relu_y')] }),
+    result(3, 'relu_y/sink_port_0', 'FP32', [B, T, 4]),
+    result(4, 'ti_h/sink_port_0', 'FP32', [B, 4]),
+  ];
+  const E: Edge[] = [[0, 0, 2, 0], [1, 0, 2, 1], [2, 2, 5, 0], [5, 1, 3, 0], [2, 3, 4, 0]];
+  return save(name, net('ti', 11, L, E), w);
 }
 
 /** An If whose then-branch is Abs(x) and else-branch -x, on a boolean input, beside an Abs in the main graph. */
@@ -214,6 +223,27 @@ test('a BatchNormInference inside a Loop body becomes Multiply + Add with new Co
   expect([...b.parameters.keys()]).toEqual(['0']);
   expect([...b.results.keys()].sort()).toEqual(['6', '8']);
   const v = await runCli('verify', file, out, '--runs', '2');
+  expect(v.stderr).toBe('');
+  expect(v.code).toBe(0);
+}, 60_000);
+
+test('fix-batch carries the batch into a TensorIterator body, through it and past it', async () => {
+  const file = tiModel(-1, 'ti-dynamic');
+  const out = path.join(work, 'ti-fixed.xml');
+  const r = await runCli('apply', path.join(ROOT, 'recipes/shape/fix-shape.yaml'), file, '-o', out);
+  expect(r.code).toBe(0);
+  const model = readModel(out);
+  const shapes = (g: Graph): Record<string, unknown> => Object.fromEntries([...g.values].filter((v) => !v.const).map((v) => [v.name, v.shape]));
+  const ti = model.graph.nodes.find((n) => n.op === 'TensorIterator')!;
+  const body = ovBody(ti, 'body')!;
+  // Every size of the body follows from its Parameters', which follow from the layer's inputs.
+  for (const [name, shape] of Object.entries(shapes(body.graph))) expect([name, (shape as unknown[])[0]]).toEqual([name, 1]);
+  expect(body.parameters.get('0')!.shape).toEqual([1, 1, 4]);
+  expect(ti.outputs.map((v) => v.shape)).toEqual([[1, T, 4], [1, 4]]);
+  expect(model.graph.nodes.find((n) => n.op === 'Relu')!.outputs[0]!.shape).toEqual([1, T, 4]);
+  // The Parameter's <data shape> says so too, in the XML OpenVINO reads.
+  expect(fs.readFileSync(out, 'utf8')).toContain('<data shape="1,1,4" element_type="f32" />');
+  const v = await runCli('verify', tiModel(1, 'ti-static'), out, '--runs', '1');
   expect(v.stderr).toBe('');
   expect(v.code).toBe(0);
 }, 60_000);
