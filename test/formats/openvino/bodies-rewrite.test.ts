@@ -82,13 +82,13 @@ function tiModel(batch = 1, name = 'ti'): string {
 }
 
 /** An If whose then-branch is Abs(x) and else-branch -x, on a boolean input, beside an Abs in the main graph. */
-function ifModel(): string {
+function ifModel(B = 1, name = 'if'): string {
   const w = new Weights();
-  const thenBody = [param(0, 't_in', 'f32', [1, 4]), layer(1, 't_abs', 'Abs', 'opset1', { ins: [port(0, 'FP32', [1, 4])], outs: [port(1, 'FP32', [1, 4])] }), result(2, 't_out', 'FP32', [1, 4])];
-  const elseBody = [param(0, 'e_in', 'f32', [1, 4]), layer(1, 'e_neg', 'Negative', 'opset1', { ins: [port(0, 'FP32', [1, 4])], outs: [port(1, 'FP32', [1, 4])] }), result(2, 'e_out', 'FP32', [1, 4])];
+  const thenBody = [param(0, 't_in', 'f32', [B, 4]), layer(1, 't_abs', 'Abs', 'opset1', { ins: [port(0, 'FP32', [B, 4])], outs: [port(1, 'FP32', [B, 4])] }), result(2, 't_out', 'FP32', [B, 4])];
+  const elseBody = [param(0, 'e_in', 'f32', [B, 4]), layer(1, 'e_neg', 'Negative', 'opset1', { ins: [port(0, 'FP32', [B, 4])], outs: [port(1, 'FP32', [B, 4])] }), result(2, 'e_out', 'FP32', [B, 4])];
   const ifLayer = layer(2, 'if', 'If', 'opset8', {
-    ins: [port(0, 'BOOL', []), port(1, 'FP32', [1, 4])],
-    outs: [port(2, 'FP32', [1, 4], 'if_out')],
+    ins: [port(0, 'BOOL', []), port(1, 'FP32', [B, 4])],
+    outs: [port(2, 'FP32', [B, 4], 'if_out')],
     extra:
       '\t\t\t<then_port_map>\n\t\t\t\t<input external_port_id="1" internal_layer_id="0" />\n\t\t\t\t<output external_port_id="0" internal_layer_id="2" />\n\t\t\t</then_port_map>\n' +
       '\t\t\t<else_port_map>\n\t\t\t\t<input external_port_id="1" internal_layer_id="0" />\n\t\t\t\t<output external_port_id="0" internal_layer_id="2" />\n\t\t\t</else_port_map>\n' +
@@ -97,39 +97,39 @@ function ifModel(): string {
   });
   const L = [
     param(0, 'cond', 'boolean', [], ''),
-    param(1, 'x', 'f32', [1, 4]),
+    param(1, 'x', 'f32', [B, 4]),
     ifLayer,
-    layer(3, 'top_abs', 'Abs', 'opset1', { ins: [port(0, 'FP32', [1, 4])], outs: [port(1, 'FP32', [1, 4], 'top')] }),
-    result(4, 'if_out/sink_port_0', 'FP32', [1, 4]),
-    result(5, 'top/sink_port_0', 'FP32', [1, 4]),
+    layer(3, 'top_abs', 'Abs', 'opset1', { ins: [port(0, 'FP32', [B, 4])], outs: [port(1, 'FP32', [B, 4], 'top')] }),
+    result(4, 'if_out/sink_port_0', 'FP32', [B, 4]),
+    result(5, 'top/sink_port_0', 'FP32', [B, 4]),
   ];
   const E: Edge[] = [[0, 0, 2, 0], [1, 0, 2, 1], [1, 0, 3, 0], [2, 2, 4, 0], [3, 1, 5, 0]];
-  return save('if', net('if', 11, L, E), w);
+  return save(name, net('if', 11, L, E), w);
 }
 
 /** A Loop of 3 iterations whose body applies BatchNormInference-5 to the carried value: new Consts in a body. */
-function loopModel(): string {
+function loopModel(B = 1, name = 'loop'): string {
   const w = new Weights();
   const stat = (name: string, id: number, seed: number, shift = 0): string =>
     constLayer(w, id, name, 'f32', [4], Buffer.from(Float32Array.from({ length: 4 }, (_, i) => Math.sin(i + seed) * 0.5 + shift + 1).buffer));
   const loopBody = [
-    param(0, 'acc', 'f32', [1, 4]),
+    param(0, 'acc', 'f32', [B, 4]),
     stat('gamma', 1, 1),
     stat('beta', 2, 2, -1),
     stat('mean', 3, 3, -1),
     stat('var', 4, 4, 0.5),
     layer(5, 'bn', 'BatchNormInference', 'opset5', {
       data: 'epsilon="0.001"',
-      ins: [port(0, 'FP32', [1, 4]), port(1, 'FP32', [4]), port(2, 'FP32', [4]), port(3, 'FP32', [4]), port(4, 'FP32', [4])],
-      outs: [port(5, 'FP32', [1, 4])],
+      ins: [port(0, 'FP32', [B, 4]), port(1, 'FP32', [4]), port(2, 'FP32', [4]), port(3, 'FP32', [4]), port(4, 'FP32', [4])],
+      outs: [port(5, 'FP32', [B, 4])],
     }),
-    result(6, 'acc_out', 'FP32', [1, 4]),
+    result(6, 'acc_out', 'FP32', [B, 4]),
     constLayer(w, 7, 'go_on', 'boolean', [1], Buffer.from([1])),
     result(8, 'cond_out', 'BOOL', [1]),
   ];
   const loop = layer(3, 'loop', 'Loop', 'opset5', {
-    ins: [port(0, 'I64', []), port(1, 'BOOL', []), port(2, 'FP32', [1, 4])],
-    outs: [port(3, 'FP32', [1, 4], 'loop_acc')],
+    ins: [port(0, 'I64', []), port(1, 'BOOL', []), port(2, 'FP32', [B, 4])],
+    outs: [port(3, 'FP32', [B, 4], 'loop_acc')],
     extra:
       '\t\t\t<port_map>\n\t\t\t\t<input external_port_id="2" internal_layer_id="0" />\n' +
       '\t\t\t\t<output external_port_id="3" internal_layer_id="6" />\n\t\t\t\t<output external_port_id="-1" internal_layer_id="8" purpose="execution_condition" />\n\t\t\t</port_map>\n' +
@@ -137,14 +137,14 @@ function loopModel(): string {
       body('body', loopBody, [[0, 0, 5, 0], [1, 0, 5, 1], [2, 0, 5, 2], [3, 0, 5, 3], [4, 0, 5, 4], [5, 5, 6, 0], [7, 0, 8, 0]]),
   });
   const L = [
-    param(0, 'x', 'f32', [1, 4]),
+    param(0, 'x', 'f32', [B, 4]),
     constLayer(w, 1, 'trip', 'i64', [], int64s(3)),
     constLayer(w, 2, 'start', 'boolean', [], Buffer.from([1])),
     loop,
-    result(4, 'loop_acc/sink_port_0', 'FP32', [1, 4]),
+    result(4, 'loop_acc/sink_port_0', 'FP32', [B, 4]),
   ];
   const E: Edge[] = [[1, 0, 3, 0], [2, 0, 3, 1], [0, 0, 3, 2], [3, 3, 4, 0]];
-  return save('loop', net('loop', 11, L, E), w);
+  return save(name, net('loop', 11, L, E), w);
 }
 
 const opsOf = (g: Graph): string[] => g.nodes.map((n) => n.op).sort();
@@ -247,6 +247,18 @@ test('fix-batch carries the batch into a TensorIterator body, through it and pas
   expect(v.stderr).toBe('');
   expect(v.code).toBe(0);
 }, 60_000);
+
+test('fix-batch carries the batch through a Loop of constant trip count and through both branches of an If', async () => {
+  for (const [file, op] of [[loopModel(-1, 'loop-dynamic'), 'Loop'], [ifModel(-1, 'if-dynamic'), 'If']] as const) {
+    const out = file.replace(/\.xml$/, '-fixed.xml');
+    expect((await runCli('apply', path.join(ROOT, 'recipes/shape/fix-shape.yaml'), file, '-o', out)).code).toBe(0);
+    const model = readModel(out);
+    const node = model.graph.nodes.find((n) => n.op === op)!;
+    expect(node.outputs[0]!.shape).toEqual([1, 4]);
+    for (const g of node.subgraphs) for (const v of g.values) if (v.shape && v.shape.length === 2) expect([v.name, v.shape]).toEqual([v.name, [1, 4]]);
+    expect(model.graph.outputs.map((v) => v.shape?.[0])).toEqual(model.graph.outputs.map(() => 1));
+  }
+});
 
 /** The XML without the model's rt_info, where apply records the recipes it applied. */
 const withoutRtInfo = (xml: string): string => xml.replace(/\t<rt_info>\n[\s\S]*?\t<\/rt_info>\n/, '');
