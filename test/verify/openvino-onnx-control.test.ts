@@ -89,9 +89,10 @@ test('recipe apply --verify runs an IR with a TensorIterator in onnxruntime: the
  * A Loop-5 whose body is acc = acc + w * float(i) (i the current iteration,
  * a back edge on acc), with the last acc and each iteration's acc
  * concatenated along axis 0 as outputs. `trip` iterations, or with trip -1
- * until the body's condition i < `until` is false.
+ * until the body's condition i < `until` is false; 'input' makes the trip
+ * count an i32 input of the model.
  */
-function loopModel(trip: number, until: number, go = true): string {
+function loopModel(trip: number | 'input', until: number, go = true): string {
   const w = new Weights();
   const bodyLayers = [
     param(0, 'it', 'i64', [1]),
@@ -122,7 +123,7 @@ function loopModel(trip: number, until: number, go = true): string {
   const L = [
     param(0, 'acc0', 'f32', [1, 4]),
     param(1, 'w', 'f32', [1, 4]),
-    constLayer(w, 2, 'trip', 'i64', [], int64s(trip)),
+    trip === 'input' ? param(2, 'trip', 'i32', [], '') : constLayer(w, 2, 'trip', 'i64', [], int64s(trip)),
     constLayer(w, 3, 'go', 'boolean', [], Buffer.from([go ? 1 : 0])),
     loop,
     result(5, 'loop_acc/sink_port_0', 'FP32', [1, 4]),
@@ -153,6 +154,22 @@ test.each([
   expectClose(out.loop_acc!.values, acc, 1e-6);
   expect(out.loop_each!.shape).toEqual([ran, 4]);
   expectClose(out.loop_each!.values, each.flat(), 1e-6);
+});
+
+test.each([
+  ['3: three iterations', 3, 3],
+  ['-1: until the body condition i < 4 fails', -1, 5],
+  ['0: none', 0, 0],
+])('Loop-5 with a trip count computed at run time, %s', async (_name, trip, ran) => {
+  const model = readModel(loopModel('input', 4));
+  const acc0 = testValues(4, 55);
+  const wv = testValues(4, 56);
+  const out = await runner.run(model, { acc0: { shape: [1, 4], values: acc0 }, w: { shape: [1, 4], values: wv }, trip: { dtype: 'int32', shape: [], values: [trip] } });
+  const f = Math.fround;
+  let acc = acc0.map(f);
+  for (let i = 0; i < ran; i++) acc = acc.map((a, c) => f(a + f(f(wv[c]!) * i)));
+  expectClose(out.loop_acc!.values, acc, 1e-6);
+  expect(out.loop_each!.shape).toEqual([ran, 4]);
 });
 
 test('Loop-5 whose condition is false from the start: no iteration, the carried output keeps its initial value', async () => {

@@ -15,6 +15,8 @@ import { ovBody, type BodyTag, type OvBody } from '../../../formats/openvino/nat
 import { codeOfDtype } from '../../../formats/onnx/schema';
 import { inOrder, registerTranslators, translateLayer, Translation } from '../translation';
 
+const INT64 = codeOfDtype('int64')!;
+
 /**
  * Whether a sliced entry walks the whole axis one element at a time, forward
  * (start 0, end the last) or backward (start the last, end 0), the slicing
@@ -190,8 +192,8 @@ function tensorIterator(node: Node, t: Translation): Value[] {
  * Loop-5: inputs trip count and execution condition, then the data; a body
  * Parameter may take the iteration number (purpose "current_iteration") and
  * a body Result the condition of the next iteration (purpose
- * "execution_condition"). The trip count must be a constant (-1: until the
- * condition is false).
+ * "execution_condition"). A trip count of -1 (any negative one) runs until
+ * the condition is false.
  */
 function loop(node: Node, t: Translation): Value[] {
   const body = bodyOf(node, t, 'body');
@@ -205,9 +207,6 @@ function loop(node: Node, t: Translation): Value[] {
   }
   if (ins.some((e) => e.axis !== undefined)) t.fail(node, 'a Loop input with an axis is not translated');
 
-  const tripConst = t.constInput(node, 0);
-  if (!tripConst || tripConst.size !== 1) t.fail(node, 'the trip count is not a constant, which is not translated');
-  const tripCount = tripConst.toFloat64()[0]!;
   const onnxLoop = new OnnxLoop(t);
   const { tb, iter } = onnxLoop;
   for (const e of ins) {
@@ -221,12 +220,25 @@ function loop(node: Node, t: Translation): Value[] {
     if (carried.has(e.layer)) onnxLoop.carry(p, outer, carried.get(e.layer)!);
     else tb.bind(p, outer);
   }
-  const trips = tripCount < 0 ? null : t.scalar('int64', tripCount);
+  const trips = tripCountOf(node, t);
   const cond = t.add1('Reshape', [t.input(node, 1), t.int64s([])]);
   const { stacked, carriedFinal } = onnxLoop.finish(node, t, body, outs, trips, cond, conditionOut?.layer);
   // The number of iterations run: the length of any scan output (the loop may stop early on its condition).
   const ran = stacked.length > 0 ? t.add1('Gather', [t.add1('Shape', [stacked[0]!]), t.scalar('int64', 0)], { axis: 0 }) : t.scalar('int64', 0);
   return loopOutputs(node, t, body, outs, stacked, ran, carriedFinal);
+}
+
+/** ONNX Loop's M: a constant trip count as it is (none when negative), a computed one as int64 with a negative one made unbounded. */
+function tripCountOf(node: Node, t: Translation): Value | null {
+  const constant = t.constInput(node, 0);
+  if (constant) {
+    if (constant.size !== 1) t.fail(node, `the trip count has ${constant.size} elements, not 1`);
+    const n = constant.toFloat64()[0]!;
+    return n < 0 ? null : t.scalar('int64', n);
+  }
+  const m = t.add1('Reshape', [t.add1('Cast', [t.input(node, 0)], { to: INT64 }), t.int64s([])]);
+  // 2^62 iterations: no loop ends by its count there, only by its condition.
+  return t.add1('Where', [t.add1('Less', [m, t.scalar('int64', 0)]), t.scalar('int64', 2 ** 62), m]);
 }
 
 /** If-8: an ONNX If whose branches read the layer's inputs from the graph around them. */
