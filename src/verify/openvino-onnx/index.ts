@@ -11,6 +11,7 @@ import './ops/recurrent';
 import './ops/detection';
 import './ops/control';
 import './ops/sequence';
+import './ops/signal';
 
 export { TranslationError, translatableOps } from './translation';
 
