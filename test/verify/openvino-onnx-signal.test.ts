@@ -3,8 +3,10 @@
  * onnxruntime and compared with the transforms computed here by their
  * definition (a sum over every point, in doubles): several axes in any
  * order, axis 0 and negative axes, signal sizes that pad and trim, and the
- * inverse transforms' normalisation.
+ * inverse transforms' normalisation. Each case also checks the output shape
+ * fix-shape computes for the layer.
  */
+import { shapeRuleOf } from '../../src/formats/openvino/shapes';
 import { newOvModel, ovConst, ovOp, ovParam } from '../helpers/openvino-build';
 import { TranslatedRunner, expectClose, testValues } from '../helpers/openvino-translate';
 
@@ -68,7 +70,10 @@ async function runOne(op: string, opset: string, inShape: number[], outShape: nu
   const x = ovParam(g, 'x', inShape);
   const ins = [x, ovConst(g, 'axes', 'int64', [axes.length], axes)];
   if (sizes) ins.push(ovConst(g, 'sizes', 'int64', [sizes.length], sizes));
-  g.outputs = [ovOp(g, op, opset, ins, [outShape], {}, 'ft').output(0)];
+  const node = ovOp(g, op, opset, ins, [outShape], {}, 'ft');
+  g.outputs = [node.output(0)];
+  // fix-shape's rule computes the shape the layer declares.
+  expect(shapeRuleOf(node)!(node, [inShape, [axes.length], sizes && [sizes.length]])).toEqual([outShape]);
   const out = (await runner.run(m, { x: { shape: inShape, values } })).ft_out!;
   expect(out.shape).toEqual(outShape);
   return out.values;

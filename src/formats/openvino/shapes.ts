@@ -144,6 +144,32 @@ function isStaticShape(shape: readonly (number | string | null)[] | undefined): 
   return shape !== undefined && shape.every((d) => typeof d === 'number' && d >= 0);
 }
 
+/**
+ * The Fourier transforms (DFT-7, IDFT-7, RDFT-9, IRDFT-9): the signal
+ * dimensions (a complex input's without its trailing 2), each transformed
+ * axis of signal_size points where given. RDFT keeps size / 2 + 1 points of
+ * the last axis listed and adds the complex dimension; IRDFT makes
+ * signal_size points of it (2 (n - 1) by default) and drops it.
+ */
+function fourier(kind: 'complex' | 'real-to-complex' | 'complex-to-real'): ShapeRule {
+  return (node, [x]) => {
+    if (!x) return undefined;
+    const signal = kind === 'real-to-complex' ? [...x] : x.slice(0, -1);
+    const axes = constInts(node, 1).map((a) => axisIn(a, signal.length));
+    const sizes = node.inputs.length > 2 && node.input(2) ? constInts(node, 2) : axes.map(() => -1);
+    if (sizes.length !== axes.length) return undefined;
+    const last = axes[axes.length - 1];
+    const out = [...signal];
+    axes.forEach((a, k) => {
+      const given = sizes[k]!;
+      if (kind === 'complex-to-real' && a === last) out[a] = given >= 0 ? given : 2 * (signal[a]! - 1);
+      else if (given >= 0) out[a] = given;
+      if (kind === 'real-to-complex' && a === last) out[a] = Math.floor(out[a]! / 2) + 1;
+    });
+    return [kind === 'complex-to-real' ? out : [...out, 2]];
+  };
+}
+
 /** TensorIterator-1: as many iterations as the sliced inputs have parts. */
 const tensorIterator: ShapeRule = (node, inputs) => {
   let iterations = Number.NaN;
@@ -751,6 +777,10 @@ const SHAPE_RULES: Readonly<Record<string, ShapeRule>> = {
   TensorIterator: tensorIterator,
   Loop: loop,
   If: ifLayer,
+  DFT: fourier('complex'),
+  IDFT: fourier('complex'),
+  RDFT: fourier('real-to-complex'),
+  IRDFT: fourier('complex-to-real'),
   MaxPool: pool,
   AvgPool: pool,
   AdaptiveAvgPool: adaptivePool,
