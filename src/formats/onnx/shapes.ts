@@ -787,6 +787,33 @@ const layerNorm: ShapeRule = (node, [x]) => {
   return node.outputs.map((_, i) => (i === 0 ? x! : stats));
 };
 
+/**
+ * DFT: the input with a trailing complex dimension of 2, `axis` of
+ * dft_length points (the axis' own by default), n / 2 + 1 of them one-sided.
+ * Opset 17 takes the axis as an attribute (default 1), opset 20 as input 2
+ * (default -2).
+ */
+const dft: ShapeRule = (node, [x], at) => {
+  const given = (i: number): number | undefined => (node.inputs[i] ? at.ints(node, i)[0] : undefined);
+  const axis = axisIn(at.opset >= 20 ? given(2) ?? -2 : int(node, 'axis', 1), x!.length);
+  const points = given(1) ?? x![axis]!;
+  const out = x!.map((d, i) => (i === axis ? (int(node, 'onesided', 0) ? Math.floor(points / 2) + 1 : points) : i === x!.length - 1 ? 2 : d));
+  return [out];
+};
+
+/**
+ * STFT: [batch, frames, bins, 2] of a signal [batch, length, 1 or 2]: frames
+ * of frame_length (the window's length by default) every frame_step, and
+ * frame_length bins, n / 2 + 1 one-sided (the default).
+ */
+const stft: ShapeRule = (node, [x, , window], at) => {
+  const step = at.ints(node, 1)[0]!;
+  const length = node.inputs[3] ? at.ints(node, 3)[0]! : window?.[0];
+  if (length === undefined || step < 1) return undefined;
+  const frames = Math.floor((x![1]! - length) / step) + 1;
+  return [[x![0]!, frames, int(node, 'onesided', 1) ? Math.floor(length / 2) + 1 : length, 2]];
+};
+
 const UNARY = [
   'Abs', 'Acos', 'Asin', 'Atan', 'BatchNormalization', 'Cast', 'Ceil', 'Celu', 'Clip', 'Cos', 'DequantizeLinear', 'Elu', 'Erf', 'Exp',
   'Floor', 'Gelu', 'HardSigmoid', 'HardSwish', 'Identity', 'InstanceNormalization', 'IsNaN', 'LeakyRelu', 'Log', 'LogSoftmax', 'LRN',
@@ -853,6 +880,8 @@ const SHAPE_RULES: Readonly<Record<string, ShapeRule>> = {
   ConvInteger: conv,
   DynamicQuantizeLinear: dynamicQuantize,
   LayerNormalization: layerNorm,
+  DFT: dft,
+  STFT: stft,
   ...Object.fromEntries(
     ['ReduceL1', 'ReduceL2', 'ReduceLogSum', 'ReduceLogSumExp', 'ReduceMax', 'ReduceMean', 'ReduceMin', 'ReduceProd', 'ReduceSum', 'ReduceSumSquare'].map((op) => [op, reduceOp]),
   ),
