@@ -228,3 +228,26 @@ test('ceil_mode pools: sizes follow where every runtime agrees, and stay open wh
   expect(actual[3]).toEqual([1, 2, 1]);
   expect(inferredOutputs(file)).toMatchObject({ y0: [1, 2, 3], y1: [1, 2, 4], y2: [1, 2, 3], y3: [1, 2, 2] });
 });
+
+test('DFT of opset 20 (axis and dft_length as inputs, one-sided) and of opset 17: the sizes onnxruntime computes', () => {
+  for (const opset of [17, 20]) {
+    const g = new Graph('main');
+    const x = g.addValue('x', { dtype: 'float32', shape: [2, 'n', 10, 1] });
+    const length = g.addConstant('len', Tensor.from('int64', [], [12]));
+    const onesided = { onesided: attr.int(1) };
+    const inputs = opset >= 20 ? [x, length, g.addConstant('axis', Tensor.from('int64', [], [-2]))] : [x, length];
+    const y = g.addValue('y', { dtype: 'float32', shape: [null, null, null, null] });
+    g.addNode({ op: 'DFT', name: 'dft', inputs, outputs: [y], attrs: new Map(opset >= 20 ? [['onesided', onesided.onesided]] : [['axis', attr.int(2)], ['onesided', onesided.onesided]]) });
+    g.inputs = [x];
+    g.outputs = [y];
+    const model = new Model('onnx', g);
+    model.opsets = [{ domain: '', version: opset }];
+    expect(fixShape.run(model, { dims: { n: 3 } }).changes).toBeGreaterThan(0);
+    expect(y.shape).toEqual([2, 3, 7, 2]);
+    const file = path.join(work, `dft-${opset}.onnx`);
+    writeModel(model, file);
+    const [run] = runOnnxRuntime([{ model: file, inputs: [{ name: 'x', dtype: 'float32', shape: [2, 3, 10, 1], data: new Uint8Array(60 * 4) }] }]);
+    expect(run!.error).toBeUndefined();
+    expect(run!.outputs.map((t) => t.shape)).toEqual([[2, 3, 7, 2]]);
+  }
+});
