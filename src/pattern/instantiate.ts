@@ -216,10 +216,11 @@ class Planner {
       this.statements.set(s.target.name, this.planNode(s.value, count, s.outputCount !== undefined));
     }
     const reuse = this.ctx.reuseOutputs;
-    if (results.length !== reuse.length) {
-      throw spanError(results[0]!, `the matched root has ${reuse.length} output(s), the list of results gives ${results.length}`);
+    const planned = results.flatMap((r) => (r.kind === 'for' || r.kind === 'spread' ? this.arg(r) : [this.single(r, 'each result')]));
+    if (planned.length !== reuse.length) {
+      throw spanError(results[0]!, `the matched root has ${reuse.length} output(s), the list of results gives ${planned.length}`);
     }
-    return results.map((r) => this.single(r, 'each result'));
+    return planned;
   }
 
   private eval(part: ExprPart): ExprValue {

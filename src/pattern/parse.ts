@@ -73,7 +73,8 @@ export function parseReplacement(text: string): ReplacementAst {
   const results = p.resultList();
   p.skipSeparators();
   p.expectEnd('after the result of the replacement');
-  if (results.length === 1) return { text, statements, result: results[0]! };
+  // A loop or a spread may stand for any number of results: a list, whatever its length.
+  if (results.length === 1 && results[0]!.kind !== 'for' && results[0]!.kind !== 'spread') return { text, statements, result: results[0]! };
   return { text, statements, result: results[0]!, results };
 }
 
@@ -487,7 +488,8 @@ class Parser {
 
   /**
    * The result: one argument, or `(a, _, b)` with one entry per output of the
-   * matched root. A single parenthesized entry is just that entry.
+   * matched root, where `for` and a spread give as many entries as they have
+   * items. A single parenthesized entry is just that entry.
    */
   resultList(): ReplArg[] {
     if (!this.isPunct('(')) return [this.replArg()];

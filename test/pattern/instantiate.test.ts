@@ -439,6 +439,18 @@ describe('a list of results, one per output of the root', () => {
     expect(() => rewrite(split, 'Split($x)', 'h[2] = Split($x)\n(h[0], h[1])')).toThrow(/the matched root has 3 output\(s\), the list of results gives 2/);
   });
 
+  test('a `for` gives one result per item, alone or among other entries, and must give as many as the root has outputs', () => {
+    const { split, a, b, c } = splitGraph(true);
+    const built = rewrite(split, 'Split($x)', '(for i in range(3): Mul($x, i + 1))');
+    expect(built.outputs).toEqual([a, b, c]);
+    expect([a, b, c].map((v) => v.producer?.op)).toEqual(['Mul', 'Mul', 'Mul']);
+    expect(c.producer!.input(1)!.const!.toFloat64()[0]).toBe(3);
+    const { split: again } = splitGraph(true);
+    expect(rewrite(again, 'Split($x)', '(Neg($x), for i in range(2): Mul($x, i))').outputs.map((v) => v.producer?.op)).toEqual(['Neg', 'Mul', 'Mul']);
+    const { split: short } = splitGraph(true);
+    expect(() => rewrite(short, 'Split($x)', '(for i in range(2): Neg($x))')).toThrow(/the matched root has 3 output\(s\), the list of results gives 2/);
+  });
+
   test('a list of results parses with positions and checks its names', () => {
     const ast = parseReplacement('v[2] = Split($x)\n(v[0], _, $y)');
     expect(ast.results).toHaveLength(3);

@@ -24,6 +24,14 @@ export const GRAPH_FUNCTIONS: readonly FunctionSpec[] = [
     impl: ([v], ctx) => (v instanceof Node ? v.outputs.some((o) => o.isGraphOutput) : graphValueOf(v ?? null, ctx, 0).isGraphOutput),
   },
   {
+    name: 'num_outputs',
+    doc: 'how many outputs a captured node has (a Split: how many parts); read it in let or where: the replacement takes the outputs over',
+    category: 'graph',
+    params: [p('n', ['node'])],
+    result: 'int',
+    impl: ([n], ctx) => nodeOf(n ?? null, ctx, 0).outputs.length,
+  },
+  {
     name: 'output_uses',
     doc: 'how many readers output i of a captured node has (0 when the node has no output i)',
     category: 'graph',
