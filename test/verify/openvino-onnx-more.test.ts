@@ -1,7 +1,7 @@
 /**
  * OpenVINO HardSigmoid, ScatterNDUpdate, ScatterElementsUpdate, NonZero,
  * IsNaN/IsInf/IsFinite, ReduceLogicalAnd/Or, GroupNormalization, OneHot,
- * SpaceToBatch, BatchToSpace and ScaledDotProductAttention translated to
+ * SpaceToBatch, BatchToSpace, ScaledDotProductAttention and the Bitwise ops translated to
  * ONNX, checked in onnxruntime against values computed here from the
  * OpenVINO specification.
  */
@@ -272,4 +272,45 @@ describe('SpaceToBatch-2 and BatchToSpace-2', () => {
     expect([...padded].filter((v) => v !== 0).sort((a, b) => a - b)).toEqual([...xs].sort((a, b) => a - b));
     expect(await run('BatchToSpace', [12, 3, 2, 3], [2, 3, 3, 5], [1, 1, 2, 3], [0, 0, 1, 0], [0, 0, 0, 4], padded)).toEqual(xs);
   });
+});
+
+test.each([
+  ['BitwiseAnd', (a: number, b: number) => a & b],
+  ['BitwiseOr', (a: number, b: number) => a | b],
+  ['BitwiseXor', (a: number, b: number) => a ^ b],
+])('%s-13 of booleans (masks), broadcast', async (op, expected) => {
+  const m = newOvModel('net');
+  const g = m.graph;
+  const a = ovParam(g, 'a', [2, 3], 'bool');
+  const b = ovParam(g, 'b', [3], 'bool');
+  g.outputs = [ovOp(g, op, 'opset13', [a, b], [[2, 3]], { auto_broadcast: 'numpy' }, 'bw').output(0)];
+  const av = [1, 0, 1, 0, 1, 0];
+  const bv = [1, 1, 0];
+  const out = (await runner.run(m, { a: { dtype: 'bool', shape: [2, 3], values: av }, b: { dtype: 'bool', shape: [3], values: bv } })).bw_out!;
+  expect(out.dtype).toBe('bool');
+  expect(out.values).toEqual(av.map((x, i) => expected(x, bv[i % 3]!)));
+});
+
+test.each([
+  ['bool', [1, 0], (x: number) => (x ? 0 : 1)],
+  ['int8', [0, 1, -1, 127, -128], (x: number) => ~x],
+  ['int32', [0, 5, -6, 2147483647, -2147483648], (x: number) => ~x],
+  ['uint8', [0, 1, 200, 255], (x: number) => 255 - x],
+  ['int64', [0, 7, -8], (x: number) => ~x],
+] as const)('BitwiseNot-13 of %s', async (dtype, values, expected) => {
+  const m = newOvModel('net');
+  const g = m.graph;
+  const x = ovParam(g, 'x', [values.length], dtype as DType);
+  g.outputs = [ovOp(g, 'BitwiseNot', 'opset13', [x], [[values.length]], {}, 'bn').output(0)];
+  const out = (await runner.run(m, { x: { dtype: dtype as DType, shape: [values.length], values } })).bn_out!;
+  expect(out.dtype).toBe(dtype);
+  expect(out.values).toEqual(values.map(expected));
+});
+
+test('BitwiseAnd of integers is refused by name (ONNX has it only from opset 18)', async () => {
+  const m = newOvModel('net');
+  const g = m.graph;
+  const a = ovParam(g, 'a', [2], 'int32');
+  g.outputs = [ovOp(g, 'BitwiseAnd', 'opset13', [a, a], [[2]], {}, 'bw').output(0)];
+  expect(() => openvinoToOnnx(m)).toThrow(/'bw' \(BitwiseAnd, opset13\).*int32: BitwiseAnd is translated for booleans only/);
 });

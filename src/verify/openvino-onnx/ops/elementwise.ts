@@ -63,6 +63,39 @@ function floatOrCopy(onnxOp: string): Translator {
   };
 }
 
+/**
+ * BitwiseAnd/Or/Xor-13 on booleans are the logical ops. ONNX has bitwise ops
+ * on integers only from opset 18, above the translation's: integers are
+ * refused by name.
+ */
+function bitwise(logicalOp: string): Translator {
+  return (node, t) => {
+    checkNumpyBroadcast(node, t);
+    const d = inputType(node, t);
+    if (d !== 'bool') t.fail(node, `input 0 is ${d}: ${node.op} is translated for booleans only`);
+    return [t.add1(logicalOp, [t.input(node, 0), t.input(node, 1)])];
+  };
+}
+
+/**
+ * BitwiseNot-13: Not of a boolean; of a two's complement integer -x - 1, of
+ * an unsigned one its largest value - x, computed in int64 (onnxruntime has
+ * no narrow integer Sub) and cast back.
+ */
+const bitwiseNot: Translator = (node, t) => {
+  const d = inputType(node, t);
+  const x = t.input(node, 0);
+  if (d === 'bool') return [t.add1('Not', [x])];
+  const { bits } = DTYPES[d];
+  const signed = kindOf(d) === 'int';
+  if (!signed && !(kindOf(d) === 'uint' && bits <= 32)) {
+    t.fail(node, `input 0 is ${d}: BitwiseNot is translated for booleans, signed integers and unsigned ones up to 32 bits`);
+  }
+  const wide = d === 'int64' ? x : t.add1('Cast', [x], { to: onnxTypeOf(node, t, 'int64') });
+  const flipped = signed ? t.add1('Sub', [t.add1('Neg', [wide]), t.scalar('int64', 1)]) : t.add1('Sub', [t.scalar('int64', 2 ** bits - 1), wide]);
+  return [d === 'int64' ? flipped : t.add1('Cast', [flipped], { to: onnxTypeOf(node, t, d) })];
+};
+
 /** min(max(x + 3, 0), 6), the common part of HSwish and HSigmoid. */
 function relu6Plus3(t: Translation, x: Value, d: DType): Value {
   const shifted = t.add1('Add', [x, t.scalar(d, 3)]);
@@ -328,6 +361,10 @@ registerTranslators({
   LogicalOr: binary('Or'),
   LogicalXor: binary('Xor'),
   LogicalNot: unary('Not'),
+  BitwiseAnd: bitwise('And'),
+  BitwiseOr: bitwise('Or'),
+  BitwiseXor: bitwise('Xor'),
+  BitwiseNot: bitwiseNot,
   IsNaN: (node, t) => {
     floatInput(node, t);
     return [t.add1('IsNaN', [t.input(node, 0)])];
