@@ -1,7 +1,7 @@
 /**
  * OpenVINO HardSigmoid, ScatterNDUpdate, ScatterElementsUpdate, NonZero,
  * IsNaN/IsInf/IsFinite, ReduceLogicalAnd/Or, GroupNormalization, OneHot,
- * SpaceToBatch, BatchToSpace, ScaledDotProductAttention and the Bitwise ops translated to
+ * SpaceToBatch, BatchToSpace, ScaledDotProductAttention, the Bitwise ops and Unique translated to
  * ONNX, checked in onnxruntime against values computed here from the
  * OpenVINO specification.
  */
@@ -313,4 +313,48 @@ test('BitwiseAnd of integers is refused by name (ONNX has it only from opset 18)
   const a = ovParam(g, 'a', [2], 'int32');
   g.outputs = [ovOp(g, 'BitwiseAnd', 'opset13', [a, a], [[2]], {}, 'bw').output(0)];
   expect(() => openvinoToOnnx(m)).toThrow(/'bw' \(BitwiseAnd, opset13\).*int32: BitwiseAnd is translated for booleans only/);
+});
+
+/** Unique by its definition: the unique items (rows along the axis, or elements), their first indices, each item's unique index, the counts. */
+function uniqueOf(items: string[], sorted: boolean, compare: (a: string, b: string) => number) {
+  const firsts = new Map<string, number>();
+  items.forEach((k, i) => firsts.has(k) || firsts.set(k, i));
+  const keys = [...firsts.keys()];
+  if (sorted) keys.sort(compare);
+  return {
+    keys,
+    indices: keys.map((k) => firsts.get(k)!),
+    inverse: items.map((k) => keys.indexOf(k)),
+    counts: keys.map((k) => items.filter((x) => x === k).length),
+  };
+}
+
+test.each([
+  ['sorted, whole tensor', 'true', undefined, 'i64'],
+  ['in order of first occurrence, i32 indices and counts', 'false', undefined, 'i32'],
+  ['sorted rows along axis 0', 'true', 0, 'i64'],
+] as const)('Unique-10, %s', async (_name, sorted, axis, type) => {
+  const m = newOvModel('net');
+  const g = m.graph;
+  const x = ovParam(g, 'x', [4, 2]);
+  const ins = axis === undefined ? [x] : [x, ovConst(g, 'axis', 'int64', [], [axis])];
+  const u = ovOp(g, 'Unique', 'opset10', ins, [[-1], [-1], [-1], [-1]], { sorted, index_element_type: type, count_element_type: type }, 'u');
+  u.outputs.forEach((v, i) => {
+    v.shape = i === 0 && axis !== undefined ? [null, 2] : [null];
+    if (i > 0) v.dtype = type === 'i32' ? 'int32' : 'int64';
+  });
+  g.outputs = [...u.outputs];
+  const xs = [3, 1, 2, 5, 3, 1, -1, 2];
+  const out = await runner.run(m, { x: { shape: [4, 2], values: xs } });
+  const items = axis === undefined ? xs.map(String) : [0, 1, 2, 3].map((r) => `${xs[2 * r]},${xs[2 * r + 1]}`);
+  const byValue = (a: string, b: string): number => {
+    const [p, q] = [a.split(',').map(Number), b.split(',').map(Number)];
+    return p[0]! - q[0]! || (p[1] ?? 0) - (q[1] ?? 0);
+  };
+  const want = uniqueOf(items, sorted === 'true', byValue);
+  expect(out.u_out0!.values).toEqual(want.keys.flatMap((k) => k.split(',').map(Number)));
+  expect(out.u_out1!.values).toEqual(want.indices);
+  expect(out.u_out2!.values).toEqual(want.inverse);
+  expect(out.u_out3!.values).toEqual(want.counts);
+  expect(out.u_out3!.dtype).toBe(type === 'i32' ? 'int32' : 'int64');
 });

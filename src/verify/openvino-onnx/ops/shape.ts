@@ -525,6 +525,25 @@ registerTranslators({
     const found = t.add1('NonZero', [t.input(node, 0)]);
     return [type === 'i64' ? found : t.add1('Cast', [found], { to: 6 })];
   },
+  /**
+   * Unique-10: ONNX Unique gives the same four outputs (the unique elements,
+   * sorted or in order of first occurrence; the index of each one's first
+   * occurrence; for each input element the index of its unique one; the
+   * counts), whole tensors when there is no axis; the index and count types
+   * are int64 there, cast to index_element_type and count_element_type.
+   */
+  Unique: (node, t) => {
+    const sorted = t.bool(node, 'sorted') ?? true;
+    const axis = node.inputs.length > 1 && node.inputs[1] ? normalizeAxis(node, t, t.constInts(node, 1)[0] ?? t.fail(node, 'the axis input is empty'), t.requireRank(node, 0)) : undefined;
+    const [y, indices, inverse, counts] = t.add('Unique', [t.input(node, 0)], { sorted: sorted ? 1 : 0, ...(axis === undefined ? {} : { axis }) }, 4);
+    const typed = (v: Value, attrName: string): Value => {
+      const type = (t.str(node, attrName) ?? 'i64').trim();
+      if (type === 'i64') return v;
+      if (type !== 'i32') t.fail(node, `${attrName}="${type}" is not translated (i64 and i32 are)`);
+      return t.add1('Cast', [v], { to: onnxTypeOf(node, t, 'int32') });
+    };
+    return [y!, typed(indices!, 'index_element_type'), typed(inverse!, 'index_element_type'), typed(counts!, 'count_element_type')];
+  },
   ReverseSequence: reverseSequence,
   // Reverse-1: axes as indices (mode index) or as a boolean mask per dimension (mode mask).
   Reverse: (node, t) => {
