@@ -12,6 +12,7 @@ import './ops/detection';
 import './ops/control';
 import './ops/sequence';
 import './ops/signal';
+import './ops/embedding';
 
 export { TranslationError, translatableOps } from './translation';
 
