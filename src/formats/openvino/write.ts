@@ -158,14 +158,16 @@ class IrWriter {
     for (const p of this.placed) {
       if (p.item.kind !== 'node') continue;
       const node = p.item.node;
-      const bodies = [...node.attrs].filter(([tag, a]) => a.kind === 'graph' && (BODY_TAGS as readonly string[]).includes(tag));
+      const bodies = BODY_TAGS.flatMap((tag) => {
+        const a = node.attrs.get(tag);
+        return a?.kind === 'graph' ? [[tag, a.value] as const] : [];
+      });
       if (bodies.length === 0) continue;
       const n = p.item.native;
       // A body's port_map and back_edges name its layers: only a layer read has them.
       if (!n) this.fail(`a new ${node.op} layer with a body cannot be written (its port_map comes only from a layer read)`, node.name);
       const writers = new Map<string, IrWriter>();
-      for (const [tag, a] of bodies) {
-        const graph = (a as { value: Graph }).value;
+      for (const [tag, graph] of bodies) {
         const read = isOvGraphNative(graph.native) ? graph.native.body : undefined;
         const w = new IrWriter(this.model, this.file, { graph, element: read?.element, maxLayerId: read?.maxLayerId ?? -1, edgeOrder: read?.edgeOrder }, this.bin);
         w.prepare();
