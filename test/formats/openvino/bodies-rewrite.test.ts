@@ -35,7 +35,7 @@ function save(name: string, xml: string, w: Weights): string {
  * the Result y_out reading the Abs itself. Outputs: every step's y (through a
  * Relu), the last h. `batch` -1 makes the batch dynamic, in the body too.
  */
-function tiModel(batch = 1, name = 'ti'): string {
+function tiModel(batch = 1, name = 'ti', irVersion = 11): string {
   const w = new Weights();
   const B = batch;
   const bodyLayers = [
@@ -78,7 +78,7 @@ function tiModel(batch = 1, name = 'ti'): string {
     result(4, 'ti_h/sink_port_0', 'FP32', [B, 4]),
   ];
   const E: Edge[] = [[0, 0, 2, 0], [1, 0, 2, 1], [2, 2, 5, 0], [5, 1, 3, 0], [2, 3, 4, 0]];
-  return save(name, net('ti', 11, L, E), w);
+  return save(name, net('ti', irVersion, L, E), w);
 }
 
 /** An If whose then-branch is Abs(x) and else-branch -x, on a boolean input, beside an Abs in the main graph. */
@@ -149,9 +149,9 @@ function loopModel(B = 1, name = 'loop'): string {
 
 const opsOf = (g: Graph): string[] => g.nodes.map((n) => n.op).sort();
 
-test('Abs and Power inside a TensorIterator body are rewritten, and the IR computes what it did', async () => {
-  const file = tiModel();
-  const out = path.join(work, 'ti-out.xml');
+test.each([11, 10])('Abs and Power inside a TensorIterator body (IR v%i) are rewritten, and the IR computes what it did', async (irVersion) => {
+  const file = tiModel(1, `ti-v${irVersion}`, irVersion);
+  const out = path.join(work, `ti-v${irVersion}-out.xml`);
   const r = await runCli('apply', ABS, POW, file, '-o', out);
   expect(r.stderr).toBe('');
   expect(r.code).toBe(0);
