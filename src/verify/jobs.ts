@@ -62,6 +62,13 @@ export function runnerPath(name: string): string {
   return found;
 }
 
+/** The runtime each runner script drives, as messages name it. */
+const RUNTIME_NAMES: Readonly<Record<string, string>> = {
+  'onnx_runner.js': 'onnxruntime',
+  'litert_runner.mjs': 'LiteRT.js',
+  'armnn_runner.py': 'ArmNN',
+};
+
 /**
  * Sends jobs to a runner process and decodes its answer. Request and answer
  * are files in runner_wire.js's format (tensors as raw bytes), in a temporary
@@ -82,7 +89,15 @@ export function runJobs(command: string, args: string[], jobs: readonly RuntimeJ
       throw tempFolderError(e);
     }
     const child = spawnSync(command, [...args, requestFile, responseFile], { stdio: ['ignore', 'ignore', 'pipe'], maxBuffer: 64 << 20, timeout: timeoutMs, encoding: 'utf8' });
+    const runtime = RUNTIME_NAMES[path.basename(args[0] ?? command)] ?? path.basename(args[0] ?? command);
+    if ((child.error as NodeJS.ErrnoException | undefined)?.code === 'ETIMEDOUT') {
+      throw new CheckFailedError(`${runtime} did not finish the models within ${timeoutMs >= 10_000 ? Math.round(timeoutMs / 1000) : (timeoutMs / 1000).toFixed(1)} s, and was stopped`, 'a model that loops many times or computes very large tensors runs that long; compare smaller inputs (--shape, --dim)');
+    }
     if (child.error) throw child.error;
+    // Killed from outside: the kernel ends a process that takes all the memory with SIGKILL.
+    if (child.signal === 'SIGKILL') {
+      throw new CheckFailedError(`${runtime} was killed (SIGKILL) while it ran the models: the system does that to a process that runs out of memory`, 'a model that loops a huge number of times or computes huge tensors needs more memory than this machine has; compare smaller inputs (--shape, --dim)');
+    }
     if (child.status !== 0 || !fs.existsSync(responseFile)) {
       // The runner writes every output into the temporary folder: a full one is no bug of recipe's.
       if (/\bENOSPC\b|No space left on device/.test(child.stderr)) throw tempFolderError(Object.assign(new Error('ENOSPC'), { code: 'ENOSPC', syscall: 'write' }));
