@@ -126,6 +126,10 @@ export function inferStaticShapes(graph: Graph, opset: number, outer?: StaticSha
       const dtype = valueDType(v);
       return dtype !== undefined && !isFloat(dtype) && (inferred.valueOf(v) !== undefined || constantOf(v) !== undefined);
     },
+    outputShapes: (sub) => {
+      const inside = inferStaticShapes(sub, opset, inferred);
+      return sub.outputs.map((v) => inside.shapeOf(v));
+    },
   };
   // In topological order: a file need not be sorted, and a rewrite leaves its new nodes at the end.
   for (const node of nodesInOrder(graph)) {
@@ -175,6 +179,8 @@ interface Reading {
    * shapes or constant: a shape value folded into a constant stays one.
    */
   integral(v: Value): boolean;
+  /** The static output shapes of a subgraph of the node, inferred inside this graph's (undefined where open). */
+  outputShapes(sub: Graph): (number[] | undefined)[];
 }
 
 type ShapeRule = (node: Node, inputs: readonly (number[] | undefined)[], at: Reading) => (number[] | undefined)[] | undefined;
@@ -814,6 +820,16 @@ const stft: ShapeRule = (node, [x, , window], at) => {
   return [[x![0]!, frames, int(node, 'onesided', 1) ? Math.floor(length / 2) + 1 : length, 2]];
 };
 
+/** If: the shapes both branches give, where they agree (a branch may give another shape only where the other is open). */
+const ifRule: ShapeRule = (node, _inputs, at) => {
+  const [thenBranch, elseBranch] = ['then_branch', 'else_branch'].map((name) => node.attr(name));
+  if (thenBranch?.kind !== 'graph' || elseBranch?.kind !== 'graph') return undefined;
+  const a = at.outputShapes(thenBranch.value);
+  const b = at.outputShapes(elseBranch.value);
+  if (a.length !== node.outputs.length || b.length !== node.outputs.length) return undefined;
+  return a.map((s, i) => (s && b[i] && s.length === b[i]!.length && s.every((d, k) => d === b[i]![k]) ? s : undefined));
+};
+
 const UNARY = [
   'Abs', 'Acos', 'Asin', 'Atan', 'BatchNormalization', 'Cast', 'Ceil', 'Celu', 'Clip', 'Cos', 'DequantizeLinear', 'Elu', 'Erf', 'Exp',
   'Floor', 'Gelu', 'HardSigmoid', 'HardSwish', 'Identity', 'InstanceNormalization', 'IsNaN', 'LeakyRelu', 'Log', 'LogSoftmax', 'LRN',
@@ -882,6 +898,7 @@ const SHAPE_RULES: Readonly<Record<string, ShapeRule>> = {
   LayerNormalization: layerNorm,
   DFT: dft,
   STFT: stft,
+  If: ifRule,
   ...Object.fromEntries(
     ['ReduceL1', 'ReduceL2', 'ReduceLogSum', 'ReduceLogSumExp', 'ReduceMax', 'ReduceMean', 'ReduceMin', 'ReduceProd', 'ReduceSum', 'ReduceSumSquare'].map((op) => [op, reduceOp]),
   ),
