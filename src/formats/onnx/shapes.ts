@@ -114,8 +114,10 @@ export class StaticShapes {
 }
 
 /** Runs the ONNX shape and value rules over `graph` (see StaticShapes), inside `outer`'s graph when it is a subgraph. */
-export function inferStaticShapes(graph: Graph, opset: number, outer?: StaticShapes): StaticShapes {
+export function inferStaticShapes(graph: Graph, opset: number, outer?: StaticShapes, seeded?: ReadonlyMap<Value, number[]>): StaticShapes {
   const inferred = new StaticShapes(outer);
+  // A loop body's inputs take the shapes the loop feeds them.
+  for (const [v, shape] of seeded ?? []) inferred.known.set(v, shape);
   const { known, partial, values } = inferred;
   const shapeOf = (v: Value): number[] | undefined => inferred.shapeOf(v);
   const at: Reading = {
@@ -126,8 +128,13 @@ export function inferStaticShapes(graph: Graph, opset: number, outer?: StaticSha
       const dtype = valueDType(v);
       return dtype !== undefined && !isFloat(dtype) && (inferred.valueOf(v) !== undefined || constantOf(v) !== undefined);
     },
-    outputShapes: (sub) => {
-      const inside = inferStaticShapes(sub, opset, inferred);
+    outputShapes: (sub, inputs) => {
+      const seeds = new Map<Value, number[]>();
+      sub.inputs.forEach((v, i) => {
+        const shape = inputs?.[i];
+        if (shape) seeds.set(v, shape);
+      });
+      const inside = inferStaticShapes(sub, opset, inferred, seeds);
       return sub.outputs.map((v) => inside.shapeOf(v));
     },
   };
@@ -179,8 +186,11 @@ interface Reading {
    * shapes or constant: a shape value folded into a constant stays one.
    */
   integral(v: Value): boolean;
-  /** The static output shapes of a subgraph of the node, inferred inside this graph's (undefined where open). */
-  outputShapes(sub: Graph): (number[] | undefined)[];
+  /**
+   * The static output shapes of a subgraph of the node, inferred inside this
+   * graph's, its inputs given `inputs` where known (undefined where open).
+   */
+  outputShapes(sub: Graph, inputs?: readonly (number[] | undefined)[]): (number[] | undefined)[];
 }
 
 type ShapeRule = (node: Node, inputs: readonly (number[] | undefined)[], at: Reading) => (number[] | undefined)[] | undefined;
@@ -830,6 +840,26 @@ const ifRule: ShapeRule = (node, _inputs, at) => {
   return a.map((s, i) => (s && b[i] && s.length === b[i]!.length && s.every((d, k) => d === b[i]![k]) ? s : undefined));
 };
 
+/**
+ * Loop: each loop-carried value keeps the shape it starts with when the body,
+ * given those shapes, gives it back (a shape that changes from one iteration
+ * to the next stays open). Scan outputs stay open: their length is the
+ * number of iterations run.
+ */
+const loopRule: ShapeRule = (node, inputs, at) => {
+  const body = node.attr('body');
+  if (body?.kind !== 'graph') return undefined;
+  const carried = inputs.slice(2);
+  const given = [undefined, undefined, ...carried];
+  const outs = at.outputShapes(body.value, given);
+  return node.outputs.map((_, i) => {
+    const start = carried[i];
+    const after = outs[i + 1];
+    if (i >= carried.length || !start || !after) return undefined;
+    return after.length === start.length && after.every((d, k) => d === start[k]) ? start : undefined;
+  });
+};
+
 const UNARY = [
   'Abs', 'Acos', 'Asin', 'Atan', 'BatchNormalization', 'Cast', 'Ceil', 'Celu', 'Clip', 'Cos', 'DequantizeLinear', 'Elu', 'Erf', 'Exp',
   'Floor', 'Gelu', 'HardSigmoid', 'HardSwish', 'Identity', 'InstanceNormalization', 'IsNaN', 'LeakyRelu', 'Log', 'LogSoftmax', 'LRN',
@@ -899,6 +929,7 @@ const SHAPE_RULES: Readonly<Record<string, ShapeRule>> = {
   DFT: dft,
   STFT: stft,
   If: ifRule,
+  Loop: loopRule,
   ...Object.fromEntries(
     ['ReduceL1', 'ReduceL2', 'ReduceLogSum', 'ReduceLogSumExp', 'ReduceMax', 'ReduceMean', 'ReduceMin', 'ReduceProd', 'ReduceSum', 'ReduceSumSquare'].map((op) => [op, reduceOp]),
   ),
