@@ -860,6 +860,36 @@ const loopRule: ShapeRule = (node, inputs, at) => {
   });
 };
 
+/**
+ * Scan (opset 9+): the body takes the states and one slice of each scan
+ * input (its scan axis removed); a state keeps its shape where the body
+ * gives it back, and a scan output is the body's per-iteration output with
+ * the sequence length inserted at its scan_output_axes entry.
+ */
+const scanRule: ShapeRule = (node, inputs, at) => {
+  const body = node.attr('body');
+  const scanned = int(node, 'num_scan_inputs', -1);
+  if (at.opset < 9 || body?.kind !== 'graph' || scanned < 1 || scanned > inputs.length) return undefined;
+  const states = inputs.length - scanned;
+  const inAxes = ints(node, 'scan_input_axes') ?? [];
+  const outAxes = ints(node, 'scan_output_axes') ?? [];
+  let length: number | undefined;
+  const slices = inputs.slice(states).map((shape, j) => {
+    const axis = axisIn(inAxes[j] ?? 0, shape!.length);
+    if (length !== undefined && length !== shape![axis]) throw new Error('scan inputs of different lengths');
+    length = shape![axis]!;
+    return shape!.filter((_, k) => k !== axis);
+  });
+  const outs = at.outputShapes(body.value, [...inputs.slice(0, states), ...slices]);
+  return node.outputs.map((_, i) => {
+    const out = outs[i];
+    if (!out) return undefined;
+    if (i < states) return out.length === inputs[i]!.length && out.every((d, k) => d === inputs[i]![k]) ? out : undefined;
+    const axis = axisIn(outAxes[i - states] ?? 0, out.length + 1);
+    return [...out.slice(0, axis), length!, ...out.slice(axis)];
+  });
+};
+
 const UNARY = [
   'Abs', 'Acos', 'Asin', 'Atan', 'BatchNormalization', 'Cast', 'Ceil', 'Celu', 'Clip', 'Cos', 'DequantizeLinear', 'Elu', 'Erf', 'Exp',
   'Floor', 'Gelu', 'HardSigmoid', 'HardSwish', 'Identity', 'InstanceNormalization', 'IsNaN', 'LeakyRelu', 'Log', 'LogSoftmax', 'LRN',
@@ -930,6 +960,7 @@ const SHAPE_RULES: Readonly<Record<string, ShapeRule>> = {
   STFT: stft,
   If: ifRule,
   Loop: loopRule,
+  Scan: scanRule,
   ...Object.fromEntries(
     ['ReduceL1', 'ReduceL2', 'ReduceLogSum', 'ReduceLogSumExp', 'ReduceMax', 'ReduceMean', 'ReduceMin', 'ReduceProd', 'ReduceSum', 'ReduceSumSquare'].map((op) => [op, reduceOp]),
   ),

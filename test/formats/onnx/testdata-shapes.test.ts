@@ -56,7 +56,7 @@ test('every output size the rules compute for the libonnx-testdata models is the
   expect(outputs).toBeGreaterThan(1200);
   expect(filled).toBeGreaterThanOrEqual(1050);
   expect((byOp.get('a graph') ?? 0) > 0).toBe(true);
-  for (const op of ['GatherND', 'OneHot', 'GatherElements', 'Dropout', 'ScatterND', 'LSTM', 'GRU', 'RNN', 'QLinearConv', 'GridSample', 'RoiAlign', 'Trilu', 'CumSum', 'Range', 'Einsum', 'DFT', 'STFT', 'If', 'Loop']) {
+  for (const op of ['GatherND', 'OneHot', 'GatherElements', 'Dropout', 'ScatterND', 'LSTM', 'GRU', 'RNN', 'QLinearConv', 'GridSample', 'RoiAlign', 'Trilu', 'CumSum', 'Range', 'Einsum', 'DFT', 'STFT', 'If', 'Loop', 'Scan']) {
     expect([op, (byOp.get(op) ?? 0) > 0]).toEqual([op, true]);
   }
 });
