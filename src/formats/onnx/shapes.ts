@@ -843,8 +843,10 @@ const ifRule: ShapeRule = (node, _inputs, at) => {
 /**
  * Loop: each loop-carried value keeps the shape it starts with when the body,
  * given those shapes, gives it back (a shape that changes from one iteration
- * to the next stays open). Scan outputs stay open: their length is the
- * number of iterations run.
+ * to the next stays open). A scan output stacks one body output per
+ * iteration: its length is known when the trip count is a constant and the
+ * loop cannot stop early (no condition or a constant true one, which the
+ * body passes on unchanged).
  */
 const loopRule: ShapeRule = (node, inputs, at) => {
   const body = node.attr('body');
@@ -852,13 +854,33 @@ const loopRule: ShapeRule = (node, inputs, at) => {
   const carried = inputs.slice(2);
   const given = [undefined, undefined, ...carried];
   const outs = at.outputShapes(body.value, given);
+  const iterations = fixedIterations(node, body.value);
   return node.outputs.map((_, i) => {
-    const start = carried[i];
     const after = outs[i + 1];
-    if (i >= carried.length || !start || !after) return undefined;
-    return after.length === start.length && after.every((d, k) => d === start[k]) ? start : undefined;
+    if (!after) return undefined;
+    if (i >= carried.length) return iterations === undefined ? undefined : [iterations, ...after];
+    const start = carried[i];
+    return start && after.length === start.length && after.every((d, k) => d === start[k]) ? start : undefined;
   });
 };
+
+/** The number of iterations a Loop runs when nothing can stop it before its constant trip count; else undefined. */
+function fixedIterations(node: Node, body: Graph): number | undefined {
+  const trip = constantOf(node.inputs[0] ?? null);
+  if (!trip || trip.size !== 1) return undefined;
+  const isTrue = (v: Value | null | undefined): boolean => {
+    const c = constantOf(v ?? null);
+    return c !== undefined && c.size === 1 && c.toFloat64()[0] !== 0;
+  };
+  const condition = node.inputs[1] ?? null;
+  if (condition !== null && !isTrue(condition)) return undefined;
+  // The body's next condition: a constant true, or its own condition input passed on (directly or through an Identity).
+  const next = body.outputs[0];
+  const passed = next === body.inputs[1] || (next?.producer?.op === 'Identity' && next.producer.inputs[0] === body.inputs[1]);
+  if (!isTrue(next) && !(passed && (condition === null || isTrue(condition)))) return undefined;
+  const n = Number(trip.toFloat64()[0]);
+  return Number.isSafeInteger(n) && n >= 0 ? n : undefined;
+}
 
 /**
  * Scan (opset 9+): the body takes the states and one slice of each scan
