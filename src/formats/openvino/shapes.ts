@@ -112,12 +112,15 @@ function fillBodyParameters(node: Node, tag: BodyTag, body: OvBody): number {
   return given;
 }
 
-/** The number of iterations a TensorIterator's sliced input of `size` elements gives, or NaN when it is not whole parts. */
+/**
+ * The number of iterations a TensorIterator's sliced input of `size` elements
+ * gives, one element at a time in either direction (what Model Optimizer
+ * writes); NaN for other slicing, whose steps the specification leaves open.
+ */
 function slicedIterations(e: PortMapEntry, size: number): number {
+  if (e.partSize !== 1 || Math.abs(e.stride) !== 1) return Number.NaN;
   const at = (x: number): number => (x < 0 ? x + size : x);
-  const length = Math.abs(at(e.end) - at(e.start)) + 1;
-  const parts = length / (e.partSize * Math.abs(e.stride));
-  return Math.abs(e.stride) === 1 && Number.isInteger(parts) ? parts : Number.NaN;
+  return Math.abs(at(e.end) - at(e.start)) + 1;
 }
 
 /**
