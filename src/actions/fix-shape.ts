@@ -130,7 +130,8 @@ export const fixShapeAction: ActionDefinition = {
       // TFLite's unknown sizes have no names to follow, nor the -1 ports of an IR: carry the fixed sizes through the layers.
       let filled = 0;
       let stuck: Node | undefined;
-      for (const g of model.allGraphs()) {
+      // Each top-level graph: TFLite's subgraphs are all top-level, and the IR's propagation carries its bodies itself.
+      for (const g of model.graphs) {
         const r = carry(g);
         filled += r.filled;
         stuck ??= r.stuck[0];

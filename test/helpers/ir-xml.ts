@@ -138,3 +138,21 @@ export function recurrentTensorIterator(w: Weights, id: number, steps: number, s
       body('body', bodyLayers, bodyEdges),
   });
 }
+
+/** One branch of an If: its layers (Parameter 0 reads the layer's input 1), its edges and the id of its Result. */
+export interface IfBranch {
+  readonly layers: string[];
+  readonly edges: readonly Edge[];
+  readonly result: number;
+}
+
+/** An If-8 layer on (cond BOOL [], x FP32 `dims`) giving `if_out` FP32 `dims`: each branch takes x as its Parameter 0 and gives its Result. */
+export function ifLayer(id: number, dims: number[], thenBranch: IfBranch, elseBranch: IfBranch): string {
+  const map = (tag: string, b: IfBranch): string =>
+    `\t\t\t<${tag}>\n\t\t\t\t<input external_port_id="1" internal_layer_id="0" />\n\t\t\t\t<output external_port_id="0" internal_layer_id="${b.result}" />\n\t\t\t</${tag}>\n`;
+  return layer(id, 'if', 'If', 'opset8', {
+    ins: [port(0, 'BOOL', []), port(1, 'FP32', dims)],
+    outs: [port(2, 'FP32', dims, 'if_out')],
+    extra: map('then_port_map', thenBranch) + map('else_port_map', elseBranch) + body('then_body', thenBranch.layers, thenBranch.edges) + body('else_body', elseBranch.layers, elseBranch.edges),
+  });
+}

@@ -12,7 +12,7 @@ import { main } from '../../src/cli/main';
 import { readModel } from '../../src/formats';
 import { openvinoToOnnx } from '../../src/verify/openvino-onnx';
 import { tempDir } from '../helpers/corpus';
-import { binary, body, constLayer, type Edge, floats, int64s, layer, net, param, port, recurrentTensorIterator, result, Weights } from '../helpers/ir-xml';
+import { binary, body, constLayer, type Edge, floats, int64s, layer, net, param, port, recurrentTensorIterator, result, Weights, ifLayer } from '../helpers/ir-xml';
 import { TranslatedRunner, expectClose, testValues } from '../helpers/openvino-translate';
 
 const work = tempDir('recipe-ov-ti-');
@@ -185,15 +185,7 @@ function ifModel(): string {
   const w = new Weights();
   const thenBody = [param(0, 't_in', 'f32', [1, 4]), constLayer(w, 1, 'two', 'f32', [], Buffer.from(Float32Array.of(2).buffer)), binary(2, 't_mul', 'Multiply', [1, 4], [], [1, 4]), result(3, 't_out', 'FP32', [1, 4])];
   const elseBody = [param(0, 'e_in', 'f32', [1, 4]), layer(1, 'e_neg', 'Negative', 'opset1', { ins: [port(0, 'FP32', [1, 4])], outs: [port(1, 'FP32', [1, 4])] }), result(2, 'e_out', 'FP32', [1, 4])];
-  const ifL = layer(2, 'if', 'If', 'opset8', {
-    ins: [port(0, 'BOOL', []), port(1, 'FP32', [1, 4])],
-    outs: [port(2, 'FP32', [1, 4], 'if_out')],
-    extra:
-      '\t\t\t<then_port_map>\n\t\t\t\t<input external_port_id="1" internal_layer_id="0" />\n\t\t\t\t<output external_port_id="0" internal_layer_id="3" />\n\t\t\t</then_port_map>\n' +
-      '\t\t\t<else_port_map>\n\t\t\t\t<input external_port_id="1" internal_layer_id="0" />\n\t\t\t\t<output external_port_id="0" internal_layer_id="2" />\n\t\t\t</else_port_map>\n' +
-      body('then_body', thenBody, [[0, 0, 2, 0], [1, 0, 2, 1], [2, 2, 3, 0]]) +
-      body('else_body', elseBody, [[0, 0, 1, 0], [1, 1, 2, 0]]),
-  });
+  const ifL = ifLayer(2, [1, 4], { layers: thenBody, edges: [[0, 0, 2, 0], [1, 0, 2, 1], [2, 2, 3, 0]], result: 3 }, { layers: elseBody, edges: [[0, 0, 1, 0], [1, 1, 2, 0]], result: 2 });
   const L = [param(0, 'cond', 'boolean', [], ''), param(1, 'x', 'f32', [1, 4]), ifL, result(3, 'if_out/sink_port_0', 'FP32', [1, 4])];
   const E: Edge[] = [[0, 0, 2, 0], [1, 0, 2, 1], [2, 2, 3, 0]];
   const file = path.join(work, `if-${fs.readdirSync(work).length}.xml`);

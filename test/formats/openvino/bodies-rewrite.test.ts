@@ -12,7 +12,7 @@ import type { Graph } from '../../../src/ir';
 import { ovBody } from '../../../src/formats/openvino/native';
 import { runCli } from '../../helpers/cli';
 import { tempDir } from '../../helpers/corpus';
-import { binary, body, constLayer, type Edge, floats, int64s, layer, net, param, port, result, Weights } from '../../helpers/ir-xml';
+import { binary, body, constLayer, type Edge, floats, int64s, layer, net, param, port, result, Weights, ifLayer } from '../../helpers/ir-xml';
 
 const work = tempDir('recipe-ov-bodies-');
 afterAll(() => fs.rmSync(work, { recursive: true, force: true }));
@@ -86,19 +86,11 @@ function ifModel(B = 1, name = 'if'): string {
   const w = new Weights();
   const thenBody = [param(0, 't_in', 'f32', [B, 4]), layer(1, 't_abs', 'Abs', 'opset1', { ins: [port(0, 'FP32', [B, 4])], outs: [port(1, 'FP32', [B, 4])] }), result(2, 't_out', 'FP32', [B, 4])];
   const elseBody = [param(0, 'e_in', 'f32', [B, 4]), layer(1, 'e_neg', 'Negative', 'opset1', { ins: [port(0, 'FP32', [B, 4])], outs: [port(1, 'FP32', [B, 4])] }), result(2, 'e_out', 'FP32', [B, 4])];
-  const ifLayer = layer(2, 'if', 'If', 'opset8', {
-    ins: [port(0, 'BOOL', []), port(1, 'FP32', [B, 4])],
-    outs: [port(2, 'FP32', [B, 4], 'if_out')],
-    extra:
-      '\t\t\t<then_port_map>\n\t\t\t\t<input external_port_id="1" internal_layer_id="0" />\n\t\t\t\t<output external_port_id="0" internal_layer_id="2" />\n\t\t\t</then_port_map>\n' +
-      '\t\t\t<else_port_map>\n\t\t\t\t<input external_port_id="1" internal_layer_id="0" />\n\t\t\t\t<output external_port_id="0" internal_layer_id="2" />\n\t\t\t</else_port_map>\n' +
-      body('then_body', thenBody, [[0, 0, 1, 0], [1, 1, 2, 0]]) +
-      body('else_body', elseBody, [[0, 0, 1, 0], [1, 1, 2, 0]]),
-  });
+  const ifL = ifLayer(2, [B, 4], { layers: thenBody, edges: [[0, 0, 1, 0], [1, 1, 2, 0]], result: 2 }, { layers: elseBody, edges: [[0, 0, 1, 0], [1, 1, 2, 0]], result: 2 });
   const L = [
     param(0, 'cond', 'boolean', [], ''),
     param(1, 'x', 'f32', [B, 4]),
-    ifLayer,
+    ifL,
     layer(3, 'top_abs', 'Abs', 'opset1', { ins: [port(0, 'FP32', [B, 4])], outs: [port(1, 'FP32', [B, 4], 'top')] }),
     result(4, 'if_out/sink_port_0', 'FP32', [B, 4]),
     result(5, 'top/sink_port_0', 'FP32', [B, 4]),

@@ -8,7 +8,7 @@ import { cleanup } from '../../../src/ir/passes';
 import { Tensor } from '../../../src/ir/tensor';
 import { ROOT, tempDir } from '../../helpers/corpus';
 import { constRanges, xmlTreeOf } from '../../helpers/openvino-build';
-import { binary, body, bytes, constLayer, type Edge, floats, int64s, layer, net, param, port, PRECISION, recurrentTensorIterator, result, Weights } from '../../helpers/ir-xml';
+import { binary, body, bytes, constLayer, type Edge, floats, int64s, layer, net, param, port, PRECISION, recurrentTensorIterator, result, Weights, ifLayer } from '../../helpers/ir-xml';
 
 /**
  * IR files as the converters write them and as people edit them, built by
@@ -289,15 +289,7 @@ function bodiesModel(): { xml: string; bin: Buffer } {
   });
   const thenBody = [param(0, 't_in', 'f32', [1, 4]), constLayer(w, 1, 'two', 'f32', [], floats(1, 40)), binary(2, 't_mul', 'Multiply', [1, 4], [], [1, 4]), result(3, 't_out', 'FP32', [1, 4])];
   const elseBody = [param(0, 'e_in', 'f32', [1, 4]), layer(1, 'e_neg', 'Negative', 'opset1', { ins: [port(0, 'FP32', [1, 4])], outs: [port(1, 'FP32', [1, 4])] }), result(2, 'e_out', 'FP32', [1, 4])];
-  const ifLayer = layer(7, 'if', 'If', 'opset8', {
-    ins: [port(0, 'BOOL', []), port(1, 'FP32', [1, 4])],
-    outs: [port(2, 'FP32', [1, 4], 'if_out')],
-    extra:
-      '\t\t\t<then_port_map>\n\t\t\t\t<input external_port_id="1" internal_layer_id="0" />\n\t\t\t\t<output external_port_id="0" internal_layer_id="3" />\n\t\t\t</then_port_map>\n' +
-      '\t\t\t<else_port_map>\n\t\t\t\t<input external_port_id="1" internal_layer_id="0" />\n\t\t\t\t<output external_port_id="0" internal_layer_id="2" />\n\t\t\t</else_port_map>\n' +
-      body('then_body', thenBody, [[0, 0, 2, 0], [1, 0, 2, 1], [2, 2, 3, 0]]) +
-      body('else_body', elseBody, [[0, 0, 1, 0], [1, 1, 2, 0]]),
-  });
+  const ifL = ifLayer(7, [1, 4], { layers: thenBody, edges: [[0, 0, 2, 0], [1, 0, 2, 1], [2, 2, 3, 0]], result: 3 }, { layers: elseBody, edges: [[0, 0, 1, 0], [1, 1, 2, 0]], result: 2 });
   const L = [
     param(0, 'x', 'f32', [1, 5, 4]),
     param(1, 'h0', 'f32', [1, 4]),
@@ -306,7 +298,7 @@ function bodiesModel(): { xml: string; bin: Buffer } {
     constLayer(w, 4, 'trip', 'i64', [], int64s(3)),
     constLayer(w, 5, 'w_top', 'f32', [1, 4], floats(4, 20)),
     loopLayer,
-    ifLayer,
+    ifL,
     result(8, 'ti_y/sink_port_0', 'FP32', [1, 5, 4]),
     result(9, 'ti_h/sink_port_0', 'FP32', [1, 4]),
     result(10, 'if_out/sink_port_0', 'FP32', [1, 4]),
