@@ -14,6 +14,7 @@ import { verifyTempFolder, type HostTensor, type RuntimeJob, type RuntimeResult 
 import { runLiteRt } from './litert';
 import { runOnnxRuntime } from './onnx-child';
 import { openvinoToOnnx, openvinoToOnnxUpTo, TranslationError, type Cut } from './openvino-onnx';
+import { NARROW_FLOAT_TOLERANCE, narrowestComputeFloat, type NarrowFloat } from './precision';
 import { randomTensor, seededRandom } from './random';
 
 /** The runtimes `recipe verify` can run a model in. */
@@ -25,9 +26,12 @@ export interface VerifyOptions {
   runs?: number;
   /** Seed of the first run's inputs (run k uses seed + k); default 1. */
   seed?: number;
-  /** Relative tolerance: |before - after| <= atol + rtol * |before|; default 1e-4. */
+  /**
+   * Relative tolerance: |before - after| <= atol + rtol * |before|; default
+   * 1e-4, or 1e-2 for a model that computes in float16 (NARROW_FLOAT_TOLERANCE).
+   */
   rtol?: number;
-  /** Absolute tolerance; default 1e-5. */
+  /** Absolute tolerance; default 1e-5, or 1e-3 for a model that computes in float16. */
   atol?: number;
   /** Sizes of named (symbolic) input dimensions; other open dimensions are 1. */
   dims?: Readonly<Record<string, number>>;
@@ -90,6 +94,12 @@ export interface VerifyReport {
   seed: number;
   rtol: number;
   atol: number;
+  /**
+   * The narrow float type either model computes in, when a tolerance was not
+   * given and so is that type's default (a runtime's float16 rounding
+   * differs between equivalent graphs).
+   */
+  toleranceFor?: NarrowFloat;
   inputs: VerifiedInput[];
   outputs: VerifiedOutput[];
   /** Set when the models were translated to another format to run them (OpenVINO IR to ONNX: no OpenVINO runtime here). */
@@ -131,8 +141,11 @@ export function verifyModels(beforeFile: string, afterFile: string, options: Ver
   const after = readModel(afterFile, { decodeGraphs: true });
   const runs = options.runs ?? 3;
   const seed = options.seed ?? 1;
-  const rtol = options.rtol ?? 1e-4;
-  const atol = options.atol ?? 1e-5;
+  const narrow = narrowestComputeFloat(before, after);
+  const toleranceFor = narrow && (options.rtol === undefined || options.atol === undefined) ? narrow : undefined;
+  const defaults = toleranceFor ? NARROW_FLOAT_TOLERANCE[toleranceFor] : { rtol: 1e-4, atol: 1e-5 };
+  const rtol = options.rtol ?? defaults.rtol;
+  const atol = options.atol ?? defaults.atol;
   if (!Number.isInteger(runs) || runs < 1) throw new UsageError(`verify: runs must be a whole number >= 1, got ${runs}`);
 
   // The runtimes here hand strings over as no bytes: nothing to feed or compare.
@@ -172,14 +185,14 @@ export function verifyModels(beforeFile: string, afterFile: string, options: Ver
         writeModel(translateWhole(after), afterOnnx, external);
       }
       const report = runAndCompare(runtimes, beforeOnnx, afterOnnx, beforeFile, afterFile, inputs, { runs, seed, rtol, atol, timeoutMs: options.timeoutMs });
-      return { format, ...report, translatedTo: 'onnx', ...(cut ? { cut } : {}) };
+      return { format, ...report, ...(toleranceFor ? { toleranceFor } : {}), translatedTo: 'onnx', ...(cut ? { cut } : {}) };
     } finally {
       fs.rmSync(dir, { recursive: true, force: true });
     }
   }
   const report = runAndCompare(runtimes, beforeFile, afterFile, beforeFile, afterFile, inputs, { runs, seed, rtol, atol, timeoutMs: options.timeoutMs });
   const cautions = report.runtime === 'litert' ? litertCautions(before, after) : [];
-  return { format, ...report, ...(cautions.length ? { cautions } : {}) };
+  return { format, ...report, ...(toleranceFor ? { toleranceFor } : {}), ...(cautions.length ? { cautions } : {}) };
 }
 
 /** Runs both model files on the same seeded inputs in the first runtime that runs both, and compares their outputs. */

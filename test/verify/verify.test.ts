@@ -10,6 +10,7 @@ import { readModel, writeModel } from '../../src/formats';
 import { Tensor } from '../../src/ir/tensor';
 import { parseModel } from '../../src/ir/text/parse';
 import { verifyModels } from '../../src/verify/models';
+import { narrowestComputeFloat } from '../../src/verify/precision';
 import type { Model } from '../../src/ir/model';
 import { seededFloats } from '../e2e/helpers';
 import { runCli } from '../helpers/cli';
@@ -183,6 +184,97 @@ overrides:
     expect(() => verifyModels(TINY_BN, TINY_BN, { dims: { batch: 2 } })).toThrow(/no input has a dimension named 'batch'/);
     expect(() => verifyModels(TINY_BN, TINY_BN, { runtime: 'litert' })).toThrow(UsageError);
     expect(() => verifyModels(TINY_BN, SELFIE)).toThrow(/is onnx and .* is tflite/);
+  });
+});
+
+describe('verifyModels on a model that computes in float16', () => {
+  // A float16 value read by a Shape and given out through a Cast: onnxruntime
+  // computes the Mul in float32 and rounds it to float16 because the Shape
+  // reads that value. Folding the Shape away (fix-shape) leaves the Cast pair
+  // alone, and onnxruntime then drops the rounding: an equivalent graph whose
+  // numbers move by float16's last place.
+  const text = (scale: string) => `model onnx
+opsets ai.onnx:15
+graph main
+  in x: float32[1, 2, 4, 4]
+  const w: float16[1] = [${scale}]
+  const hw: int64[2] = [8, 8]
+  const s0: int64[1] = [0]
+  const s1: int64[1] = [2]
+  x16: float16[1, 2, 4, 4] = Cast(x){to: 10}
+  a: float16[1, 2, 4, 4] = Mul(x16, w)
+  y: float32[1, 2, 4, 4] = Cast(a){to: 1}
+  a32: float32[1, 2, 4, 4] = Cast(a){to: 1}
+  sh: int64[4] = Shape(a)
+  nc: int64[2] = Slice(sh, s0, s1)
+  sizes: int64[4] = Concat(nc, hw){axis: 0}
+  z: float32[1, 2, 8, 8] = Resize(a32, _, _, sizes){mode: "linear"}
+  out y
+  out z
+`;
+  const original = path.join(dir, 'f16-shape.onnx');
+  const folded = path.join(dir, 'f16-shape.folded.onnx');
+
+  beforeAll(async () => {
+    writeModel(parseModel(text('1.2345')), original);
+    expect((await runCli('apply', FIX_SHAPE, original, '-o', folded)).code).toBe(0);
+    expect(readModel(folded).graph.nodes.map((n) => n.op)).not.toContain('Shape');
+  });
+
+  test("is checked at float16's tolerance, and the report says why", async () => {
+    const report = verifyModels(original, folded, { runs: 2 });
+    expect(report.toleranceFor).toBe('float16');
+    expect([report.rtol, report.atol]).toEqual([1e-2, 1e-3]);
+    expect(report.ok).toBe(true);
+    // The difference is real, and beyond float32's default tolerance.
+    const y = report.outputs.find((o) => o.name === 'y')!;
+    expect(y.maxAbsDiff).toBeGreaterThan(1e-4);
+    const cli = await runCli('verify', original, folded, '--runs', '1');
+    expect(cli.code).toBe(0);
+    expect(cli.stdout).toContain('|diff| <= 0.001 + 0.01 x |before|\n  (the tolerance for a model that computes in float16');
+  });
+
+  test('tolerances given are kept: float32 ones find the rounding (exit 5)', async () => {
+    const report = verifyModels(original, folded, { runs: 1, rtol: 1e-4, atol: 1e-5 });
+    expect(report.toleranceFor).toBeUndefined();
+    expect(report.ok).toBe(false);
+    // One given, the other defaults to float16's.
+    expect(verifyModels(original, folded, { runs: 1, rtol: 1e-3 })).toMatchObject({ rtol: 1e-3, atol: 1e-3, toleranceFor: 'float16' });
+    expect((await runCli('verify', original, folded, '--runs', '1', '--rtol', '1e-4', '--atol', '1e-5')).code).toBe(5);
+  });
+
+  test('a wrong constant is still found at that tolerance', () => {
+    const wrong = path.join(dir, 'f16-shape.wrong.onnx');
+    writeModel(parseModel(text('1.27')), wrong);
+    const report = verifyModels(original, wrong, { runs: 1 });
+    expect(report.toleranceFor).toBe('float16');
+    expect(report.ok).toBe(false);
+  });
+
+  test('float16 that is only stored (weights dequantized, sparse weights densified) keeps float32 tolerances', () => {
+    const sparse = path.join(NPM_CORPUS, '@mediapipe__face_detection/face_detection_full_range_sparse.tflite');
+    const model = readModel(sparse, { decodeGraphs: true });
+    const ops = new Set(model.graph.nodes.filter((n) => n.inputs.some((v) => v?.dtype === 'float16')).map((n) => n.op));
+    expect([...ops].sort()).toEqual(['DENSIFY', 'DEQUANTIZE']);
+    expect(narrowestComputeFloat(model)).toBeUndefined();
+    expect(narrowestComputeFloat(readModel(TINY_BN))).toBeUndefined();
+    expect(narrowestComputeFloat(readModel(original))).toBe('float16');
+  });
+
+  test('an ONNX model without value_info is known by its Casts; bfloat16 is narrower than float16', () => {
+    const cast = (to: number) => parseModel(`model onnx
+opsets ai.onnx:15
+graph main
+  in x: float32[2]
+  h = Cast(x){to: ${to}}
+  y: float32[2] = Cast(h){to: 1}
+  out y
+`);
+    expect(cast(10).graph.values.find((v) => v.name === 'h')!.dtype).toBeUndefined();
+    expect(narrowestComputeFloat(cast(10))).toBe('float16');
+    expect(narrowestComputeFloat(cast(16))).toBe('bfloat16');
+    expect(narrowestComputeFloat(cast(10), cast(16))).toBe('bfloat16');
+    expect(narrowestComputeFloat(cast(11))).toBeUndefined();
   });
 });
 
