@@ -4,6 +4,8 @@ import { cleanup, replaceWithConstant, toposort } from '../ir/passes';
 import { Tensor } from '../ir/tensor';
 import { inferStaticShapes, valueDType, type StaticShapes } from '../formats/onnx/shapes';
 import { SHAPE_VALUE_OPS as OPENVINO_SHAPE_VALUE_OPS, shapeValuesOf as openvinoShapeValues } from '../formats/openvino/shapes';
+import { inputIndex, outputEntries, portMapEntries } from '../formats/openvino/bodies';
+import { ovBody } from '../formats/openvino/native';
 import { SHAPE_VALUE_OPS as TFLITE_SHAPE_VALUE_OPS, shapeValuesOf as tfliteShapeValues } from '../formats/tflite/shapes';
 import { holdsExactly, isInteger, type DType } from '../ir/dtype';
 import type { ActionDefinition } from '../rewrite/actions';
@@ -26,28 +28,41 @@ const MAX_ROUNDS = 16;
  *   runtime refuse the model. The If's outputs keep their names.
  * In TFLite and OpenVINO IR the same holds for their shape operators (SHAPE
  * -> STRIDED_SLICE -> PACK, ShapeOf -> Gather -> Concat), which compilers
- * for fixed shapes refuse (ArmNN has no SHAPE); their If-like ops stay.
+ * for fixed shapes refuse (ArmNN has no SHAPE). An OpenVINO If whose
+ * condition is a constant (folded, or an input freeze-inputs froze) is
+ * replaced with its branch too; TFLite's IF stays.
  * Graph outputs are not folded, so that the model's interface stays. The
  * nodes left unread are removed, in subgraphs too.
  */
 export const foldShapesAction: ActionDefinition = {
   name: 'fold-shapes',
-  description: 'Replaces values computed from static shapes with constants, and (ONNX) an If whose condition is then known with its branch.',
+  description: 'Replaces values computed from static shapes with constants, and (ONNX, OpenVINO IR) an If whose condition is then known with its branch.',
   params: { type: 'object', additionalProperties: false, properties: {} },
   run(model) {
     if (model.format !== 'onnx') {
       const format = FORMAT_VALUES[model.format];
       let folded = 0;
+      let branches = 0;
       for (let round = 0; round < MAX_ROUNDS; round++) {
         let changed = 0;
         for (const g of model.allGraphs()) changed += foldByStep(g, format.ops, format.sources, format.valuesOf);
-        if (changed === 0) break;
         folded += changed;
+        if (model.format === 'openvino') {
+          for (const g of model.allGraphs()) {
+            for (const node of [...g.nodes]) {
+              if (node.removed || node.op !== 'If' || !inlineOpenvinoIf(g, node, format.valuesOf)) continue;
+              branches++;
+              changed++;
+            }
+          }
+        }
+        if (changed === 0) break;
         for (const g of model.graphs) cleanup(g);
       }
-      if (folded === 0) return { changes: 0, summary: 'no value computed from static shapes to fold' };
+      if (folded + branches === 0) return { changes: 0, summary: 'no value computed from static shapes to fold' };
       for (const g of model.allGraphs()) toposort(g);
-      return { changes: folded, summary: `folded ${folded} value(s) computed from shapes into constants` };
+      const inlined = branches > 0 ? `; replaced ${branches} If layer(s) with the branch taken` : '';
+      return { changes: folded + branches, summary: `folded ${folded} value(s) computed from shapes into constants${inlined}` };
     }
     const opset = model.opsetVersion('') ?? 1;
     let folded = 0;
@@ -209,3 +224,58 @@ function inlineBranch(graph: Graph, node: Node, branch: Graph): void {
   }
   spliceBody(graph, node, branch, copier, (output) => `${node.name || 'If'}/${output.name}`);
 }
+
+/**
+ * OpenVINO IR: puts the layers of the body an If layer takes, now that its
+ * condition is a constant, in the graph in place of the If, whose outputs
+ * keep their names and readers. The port maps say which input each body
+ * Parameter reads and which Result gives each output. An If is left as it is
+ * when a branch gives out a value it did not compute (a Parameter or a
+ * constant passed through: the IR has no Identity to carry the output's
+ * name), when the branch holds a body of its own, or when its port map
+ * does not fit the layer.
+ */
+function inlineOpenvinoIf(graph: Graph, node: Node, valuesOf: (v: Value) => number[] | undefined): boolean {
+  const cond = node.input(0);
+  const known = cond?.const ? Array.from(cond.const.toFloat64()) : cond ? valuesOf(cond) : undefined;
+  if (!known || known.length !== 1) return false;
+  const tag = known[0] !== 0 ? 'then_body' : 'else_body';
+  const notFitting = (): never => {
+    throw new PortMapMismatch();
+  };
+  let body: ReturnType<typeof ovBody>;
+  try {
+    body = ovBody(node, tag);
+  } catch {
+    // Bodies the reader could not read are written back as read.
+    return false;
+  }
+  try {
+    if (!body || body.graph.nodes.some((n) => n.subgraphs.length > 0)) return false;
+    const copier = new GraphCopier({ name: (base, into) => into.uniqueName(base) });
+    copier.mapGraph(body.graph, graph);
+    for (const entry of portMapEntries(node, tag, 'input', notFitting)) {
+      const parameter = body.parameters.get(entry.layer);
+      if (!parameter) return false;
+      copier.mapValue(parameter, node.inputs[inputIndex(node, entry, notFitting)] ?? null);
+    }
+    const given = new Set<Value>();
+    const entries = outputEntries(portMapEntries(node, tag, 'output', notFitting));
+    for (const [k, output] of node.outputs.entries()) {
+      const entry = entries.find((e) => Number(e.port) === k);
+      const formal = entry ? body.results.get(entry.layer) : undefined;
+      if (!formal || formal.graph !== body.graph || !formal.producer || given.has(formal)) return false;
+      given.add(formal);
+      copier.mapValue(formal, output);
+    }
+    graph.removeNode(node);
+    copier.nodes(body.graph, graph);
+    return true;
+  } catch (e) {
+    if (e instanceof PortMapMismatch) return false;
+    throw e;
+  }
+}
+
+/** Thrown out of the port map readers when an If's port map does not fit it: the If stays. */
+class PortMapMismatch extends Error {}

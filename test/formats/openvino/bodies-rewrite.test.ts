@@ -252,6 +252,69 @@ test('fix-batch carries the batch through a Loop of constant trip count and thro
   }
 });
 
+test('an If whose condition freeze-inputs made a constant is replaced with the branch it takes; its output keeps its name', async () => {
+  const file = ifModel(1, 'if-frozen');
+  for (const [cond, op] of [[true, 'Abs'], [false, 'Negative']] as const) {
+    const bundle = path.join(work, `freeze-cond-${cond}.yaml`);
+    fs.writeFileSync(bundle, `recipe: freeze-cond\nextends: [${path.join(ROOT, 'recipes/shape/fix-shape.yaml')}]\noverrides:\n  freeze-inputs: { enabled: true, options: { values: { cond: ${cond} } } }\n`);
+    const out = file.replace(/\.xml$/, `-${cond}.xml`);
+    const r = await runCli('apply', bundle, file, '-o', out);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/replaced 1 If layer\(s\) with the branch taken/);
+    const model = readModel(out);
+    expect(model.graph.nodes.map((n) => n.op).sort()).toEqual(['Abs', op].sort());
+    expect(model.graph.inputs.map((v) => v.name)).toEqual(['x']);
+    expect(model.graph.outputs.map((v) => v.name)).toEqual(['if_out', 'top']);
+    const v = await runCli('verify', file, out, '--runs', '2');
+    expect(v.stdout).toMatch(new RegExp(`cond +bool +\\[\\] +frozen by the rewrite: ${cond}`));
+    expect(v.code).toBe(0);
+  }
+}, 60_000);
+
+test('an If on a constant condition whose branch holds a Const: the Const moves into the graph, in the .bin', async () => {
+  const w = new Weights();
+  const scale = Buffer.from(Float32Array.from([0.5, -2, 3, 0.25]).buffer);
+  const mulBody = [
+    param(0, 'm_in', 'f32', [1, 4]),
+    constLayer(w, 1, 'm_scale', 'f32', [4], scale),
+    binary(2, 'm_mul', 'Multiply', [1, 4], [4], [1, 4]),
+    result(3, 'm_out', 'FP32', [1, 4]),
+  ];
+  const negBody = [param(0, 'e_in', 'f32', [1, 4]), layer(1, 'e_neg', 'Negative', 'opset1', { ins: [port(0, 'FP32', [1, 4])], outs: [port(1, 'FP32', [1, 4])] }), result(2, 'e_out', 'FP32', [1, 4])];
+  const L = [
+    constLayer(w, 0, 'cond', 'boolean', [], Buffer.from([1])),
+    param(1, 'x', 'f32', [1, 4]),
+    ifLayer(2, [1, 4], { layers: mulBody, edges: [[0, 0, 2, 0], [1, 0, 2, 1], [2, 2, 3, 0]], result: 3 }, { layers: negBody, edges: [[0, 0, 1, 0], [1, 1, 2, 0]], result: 2 }),
+    result(3, 'if_out/sink_port_0', 'FP32', [1, 4]),
+  ];
+  const file = save('if-const', net('if', 11, L, [[0, 0, 2, 0], [1, 0, 2, 1], [2, 2, 3, 0]]), w);
+  const out = file.replace(/\.xml$/, '-folded.xml');
+  expect((await runCli('apply', path.join(ROOT, 'recipes/shape/fix-shape.yaml'), file, '-o', out)).code).toBe(0);
+  const model = readModel(out);
+  expect(model.graph.nodes.map((n) => n.op)).toEqual(['Multiply']);
+  const mul = model.graph.nodes[0]!;
+  expect(Array.from(mul.input(1)!.const!.toFloat64())).toEqual([0.5, -2, 3, 0.25]);
+  expect(model.graph.outputs.map((v) => v.name)).toEqual(['if_out']);
+  expect((await runCli('verify', file, out, '--runs', '2')).code).toBe(0);
+}, 60_000);
+
+test('an If whose branch gives out its Parameter unchanged stays: the IR has no Identity to keep the output name', async () => {
+  const w = new Weights();
+  const passBody = [param(0, 'p_in', 'f32', [1, 4]), result(1, 'p_out', 'FP32', [1, 4])];
+  const negBody = [param(0, 'e_in', 'f32', [1, 4]), layer(1, 'e_neg', 'Negative', 'opset1', { ins: [port(0, 'FP32', [1, 4])], outs: [port(1, 'FP32', [1, 4])] }), result(2, 'e_out', 'FP32', [1, 4])];
+  const L = [
+    constLayer(w, 0, 'cond', 'boolean', [], Buffer.from([1])),
+    param(1, 'x', 'f32', [1, 4]),
+    ifLayer(2, [1, 4], { layers: passBody, edges: [[0, 0, 1, 0]], result: 1 }, { layers: negBody, edges: [[0, 0, 1, 0], [1, 1, 2, 0]], result: 2 }),
+    result(3, 'if_out/sink_port_0', 'FP32', [1, 4]),
+  ];
+  const file = save('if-pass', net('if', 11, L, [[0, 0, 2, 0], [1, 0, 2, 1], [2, 2, 3, 0]]), w);
+  const out = file.replace(/\.xml$/, '-folded.xml');
+  const r = await runCli('apply', path.join(ROOT, 'recipes/shape/fix-shape.yaml'), file, '-o', out);
+  expect(r.code).toBe(0);
+  expect(readModel(out).graph.nodes.map((n) => n.op)).toEqual(['If']);
+});
+
 /** The XML without the model's rt_info, where apply records the recipes it applied. */
 const withoutRtInfo = (xml: string): string => xml.replace(/\t<rt_info>\n[\s\S]*?\t<\/rt_info>\n/, '');
 
