@@ -153,9 +153,12 @@ export function encodeElements(dtype: DType, values: ArrayLike<number> | ArrayLi
     const v = values[i];
     return typeof v === 'bigint' ? v : BigInt(Math.trunc(v as number));
   };
+  if (dtype === 'float32') {
+    for (let i = 0; i < n; i++) dv.setFloat32(i * 4, Number(values[i]), true);
+    return out;
+  }
   for (let i = 0; i < n; i++) {
     switch (dtype) {
-      case 'float32': dv.setFloat32(i * 4, num(i), true); break;
       case 'float64': dv.setFloat64(i * 8, num(i), true); break;
       case 'float16': dv.setUint16(i * 2, toFloat16Bits(num(i)), true); break;
       case 'bfloat16': dv.setUint16(i * 2, toBFloat16Bits(num(i)), true); break;
@@ -189,11 +192,19 @@ export function decodeElements(dtype: DType, bytes: Uint8Array, count: number): 
   }
   const out = new Float64Array(count);
   const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  // Weights are float32 or float16 and run to millions of elements: a loop of their own each.
+  if (dtype === 'float32') {
+    for (let i = 0; i < count; i++) out[i] = dv.getFloat32(i * 4, true);
+    return out;
+  }
+  if (dtype === 'float16') {
+    const table = float16Values();
+    for (let i = 0; i < count; i++) out[i] = table[dv.getUint16(i * 2, true)]!;
+    return out;
+  }
   for (let i = 0; i < count; i++) {
     switch (dtype) {
-      case 'float32': out[i] = dv.getFloat32(i * 4, true); break;
       case 'float64': out[i] = dv.getFloat64(i * 8, true); break;
-      case 'float16': out[i] = fromFloat16Bits(dv.getUint16(i * 2, true)); break;
       case 'bfloat16': out[i] = fromBFloat16Bits(dv.getUint16(i * 2, true)); break;
       case 'int8': out[i] = dv.getInt8(i); break;
       case 'uint8':
@@ -232,6 +243,17 @@ export function fromFloat16Bits(h: number): number {
   if (exp === 0) return sign * frac * 2 ** -24;
   if (exp === 0x1f) return frac ? NaN : sign * Infinity;
   return sign * (1 + frac / 1024) * 2 ** (exp - 15);
+}
+
+let FLOAT16_VALUES: Float32Array | undefined;
+
+/** The value of each of the 65,536 float16 bit patterns (256 KB, made on first use). */
+function float16Values(): Float32Array {
+  if (!FLOAT16_VALUES) {
+    FLOAT16_VALUES = new Float32Array(65536);
+    for (let h = 0; h < 65536; h++) FLOAT16_VALUES[h] = fromFloat16Bits(h);
+  }
+  return FLOAT16_VALUES;
 }
 
 /** Round-to-nearest-even conversion of a double to IEEE half bits. */

@@ -1,4 +1,5 @@
 import { Graph, Tensor, attr, cleanup, toposort, validate, printGraph } from '../../src/ir';
+import { BytesData } from '../../src/ir/tensor';
 
 function chain(): { g: Graph; x: ReturnType<Graph['addValue']> } {
   const g = new Graph('main');
@@ -118,6 +119,25 @@ describe('tensor', () => {
     expect(back[3]).toBeCloseTo(0.0001, 7);
     const b = Tensor.from('bfloat16', [2], [1.5, -3]);
     expect([...b.toFloat64()]).toEqual([1.5, -3]);
+  });
+
+  test('every float16 bit pattern decodes to its value: zeros, subnormals, the largest, infinities, NaNs', () => {
+    const bits = Uint16Array.from({ length: 65536 }, (_, h) => h);
+    const values = new Tensor('float16', [65536], new BytesData(new Uint8Array(bits.buffer))).toFloat64();
+    const expected = (h: number): number => {
+      const sign = h & 0x8000 ? -1 : 1;
+      const exp = (h >> 10) & 0x1f;
+      const frac = h & 0x3ff;
+      if (exp === 0x1f) return frac ? NaN : sign * Infinity;
+      return exp === 0 ? sign * frac * 2 ** -24 : sign * (1 + frac / 1024) * 2 ** (exp - 15);
+    };
+    for (let h = 0; h < 65536; h++) if (!Object.is(values[h], expected(h))) throw new Error(`float16 0x${h.toString(16)}: ${values[h]}, expected ${expected(h)}`);
+    expect([values[0x0001], values[0x7bff], values[0x8000], values[0xfc00]]).toEqual([2 ** -24, 65504, -0, -Infinity]);
+  });
+
+  test('float32 elements given as numbers or bigints', () => {
+    expect([...Tensor.from('float32', [3], [0.1, -3, 1e30]).toFloat64()]).toEqual([Math.fround(0.1), -3, Math.fround(1e30)]);
+    expect([...Tensor.from('float32', [2], [7n, -2n] as unknown as ArrayLike<bigint>).toFloat64()]).toEqual([7, -2]);
   });
 
   test('int64 keeps values beyond 2^53 exactly', () => {
