@@ -95,6 +95,14 @@ export function applyRules(model: Model, rules: readonly CompiledRule[], options
   const topGraphs = [...model.graphs, ...model.functions.map((f) => f.body)];
   const sourceless = new Set<Value>();
   for (const g of topGraphs) sourcelessValues(g, sourceless);
+  const sourcelessNames = new Set([...sourceless].map((v) => v.name));
+  // An ONNX node may read only what a node, an initializer, an input or an
+  // enclosing graph defines: a read of nothing is a model no runtime loads.
+  // TFLite models hold such tensors legitimately (an NPU op's scratch tensors).
+  if (model.format === 'onnx' && sourceless.size > 0) {
+    const names = [...sourcelessNames].slice(0, 3).map((n) => `'${n}'`).join(', ') + (sourcelessNames.size > 3 ? `, and ${sourcelessNames.size - 3} more` : '');
+    report.warnings.push(`the model reads ${sourcelessNames.size} value(s) that nothing defines (${names}): no runtime loads it as it is; the rewrite leaves those reads as they are`);
+  }
   const problemsBefore = new Map(topGraphs.map((g) => [g, new Set(validate(g, { ordered: true, sourceless }))]));
   // ...but a cycle is not a quirk: no rule can fix it and no order of the nodes
   // exists to write. Said at once, as the model's fault, not at the end as the recipe's.
@@ -187,6 +195,9 @@ export function applyRules(model: Model, rules: readonly CompiledRule[], options
         throw new GraphError([(e as Error).message], 'after applying the recipe');
       }
       // Each application was checked locally; this whole-graph check is the backstop.
+      // An action that copies nodes (an If replaced with its branch, a function
+      // inlined) copies the model's reads of nothing too: known by their names.
+      for (const v of sourcelessValues(g)) if (sourcelessNames.has(v.name)) sourceless.add(v);
       const known = problemsBefore.get(g);
       const problems = validate(g, { ordered: true, sourceless }).filter((p) => !known?.has(p));
       if (problems.length) throw new GraphError(problems, 'after applying the recipe');

@@ -10,7 +10,7 @@ import type { Io } from '../../src/cli/command';
 import { main } from '../../src/cli/main';
 import { ModelError } from '../../src/errors';
 import { readModel, writeModel } from '../../src/formats';
-import type { Model } from '../../src/ir';
+import { parseModel, type Model } from '../../src/ir';
 import { ONNX_TESTDATA, ROOT, tempDir } from '../helpers/corpus';
 
 const dir = tempDir('recipe-cli-apply-');
@@ -157,6 +157,41 @@ describe('recipe apply: usage and refusals', () => {
     const after = readModel(target);
     expect(ops(after)).toEqual(['Add']);
     expect(after.graph.nodes[0]!.inputs.map((v) => v!.name)).toEqual(['x', 'y']);
+  });
+});
+
+describe('recipe apply: a model that reads a value nothing defines', () => {
+  it('is rewritten as it stands, with a warning, also when fold-shapes puts the branch that reads it in the graph', async () => {
+    const model = parseModel(`model onnx
+opsets ai.onnx:17
+graph main
+  in x: float32[1, 4]
+  const go: bool[] = [1]
+  i: y: float32[1, 4] = If(go) {
+    then_branch:
+      graph then
+        a: t: float32[1, 4] = Add(x, x)
+        out t
+    else_branch:
+      graph else
+        n: u: float32[1, 4] = Neg(x)
+        out u
+  }
+  out y
+`);
+    // The graph text refuses a read of nothing: wired by hand.
+    const then = model.graph.nodes.find((n) => n.op === 'If')!.subgraphs[0]!;
+    then.nodes[0]!.setInput(1, then.addValue('ghost'));
+    const file = path.join(dir, 'reads-ghost.onnx');
+    writeModel(model, file);
+    const out = path.join(dir, 'reads-ghost.folded.onnx');
+    const r = io();
+    expect(await main(['apply', path.join(ROOT, 'recipes/shape/fix-shape.yaml'), file, '-o', out], r)).toBe(0);
+    expect(r.stdout).toMatch(/replaced 1 If node\(s\) with the branch taken/);
+    expect(r.stderr).toContain("warning: the model reads 1 value(s) that nothing defines ('ghost')");
+    const after = readModel(out);
+    expect(ops(after)).toEqual(['Add']);
+    expect(after.graph.nodes[0]!.inputs.map((v) => v!.name)).toEqual(['x', 'ghost']);
   });
 });
 

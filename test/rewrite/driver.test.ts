@@ -364,6 +364,8 @@ describe("what the model brings is not the rules' fault", () => {
     expect(report.rules[0]!.refused).toEqual([]);
     expect(ops(m)).toEqual(['Relu']);
     expect(m.graph.nodes[0]!.input(0)).toBe(nobody);
+    // ...and the report says the model is not one a runtime loads.
+    expect(report.warnings).toEqual(["the model reads 1 value(s) that nothing defines ('nobody'): no runtime loads it as it is; the rewrite leaves those reads as they are"]);
   });
 
   it('says so when constants that are also graph inputs (overridable ONNX initializers) were folded away', () => {
