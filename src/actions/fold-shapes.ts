@@ -254,11 +254,15 @@ function inlineOpenvinoIf(graph: Graph, node: Node, valuesOf: (v: Value) => numb
     if (!body || body.graph.nodes.some((n) => n.subgraphs.length > 0)) return false;
     const copier = new GraphCopier({ name: (base, into) => into.uniqueName(base) });
     copier.mapGraph(body.graph, graph);
+    const fed = new Set<Value>();
     for (const entry of portMapEntries(node, tag, 'input', notFitting)) {
       const parameter = body.parameters.get(entry.layer);
       if (!parameter) return false;
       copier.mapValue(parameter, node.inputs[inputIndex(node, entry, notFitting)] ?? null);
+      fed.add(parameter);
     }
+    // A Parameter the port map feeds nothing would be read as nothing in the graph.
+    if (body.graph.inputs.some((p) => !fed.has(p) && p.useCount > 0)) return false;
     const given = new Set<Value>();
     const entries = outputEntries(portMapEntries(node, tag, 'output', notFitting));
     for (const [k, output] of node.outputs.entries()) {
