@@ -2,7 +2,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { ModelError } from '../../errors';
 import type { Model } from '../../ir/model';
-import { LazyData, type TensorData } from '../../ir/tensor';
+import { LazyData } from '../../ir/tensor';
 import type { FormatAdapter, OutputFiles, ReadOptions, WriteOptions } from '../adapter';
 import { writeAll } from '../atomic';
 import { describeFsError } from '../fs-errors';
@@ -113,17 +113,39 @@ export function writeOnnx(model: Model, out: OutputFiles, options: WriteOptions 
   }
   writeChunks(out.open(file), main.finish(), readSourceSlice);
   if (dataPath !== undefined && encoder.data.size > 0) writeChunks(out.open(dataPath), encoder.data.finish(), readSourceSlice);
-  for (const { target, ranges } of kept.values()) {
+  for (const [location, { target, ranges }] of kept) {
     // The output sits beside the input and shares its data file: nothing to copy.
     if (ranges.every((r) => sameFile(r.ref.resolved, target))) continue;
-    const fd = out.open(target);
-    const done = new Set<string>();
-    for (const { ref, data } of ranges.sort((a, b) => a.ref.offset - b.ref.offset)) {
-      const key = `${ref.offset}:${ref.length}`;
-      if (done.has(key)) continue;
-      done.add(key);
-      copyInto(fd, ref.offset, data);
+    // The whole data file, not only the ranges this model still reads: models
+    // written from one input into one folder (one per target) then share a
+    // file that holds what each of them reads.
+    const sources = new Set(ranges.map((r) => r.ref.resolved));
+    if (sources.size > 1) {
+      throw new ModelError(
+        { file },
+        `the model reads external data named '${location}' from ${sources.size} different files (${[...sources].join(', ')}), which cannot all be kept under that name beside the output`,
+        'move the weights into one data file: --external-data external',
+      );
     }
+    copyWholeFile(out.open(target), [...sources][0]!, location);
+  }
+}
+
+/** Copies the file at `source` into `fd` from its start, in pieces. */
+function copyWholeFile(fd: number, source: string, location: string): void {
+  const src = fs.openSync(source, 'r');
+  try {
+    const piece = Buffer.allocUnsafe(PIECE);
+    for (let at = 0; ; ) {
+      const n = fs.readSync(src, piece, 0, PIECE, at);
+      if (n === 0) break;
+      writeAll(fd, piece.subarray(0, n), at);
+      at += n;
+    }
+  } catch (e) {
+    throw new ModelError({ file: source }, `external data file '${location}' could not be copied: ${describeFsError(e)}`);
+  } finally {
+    fs.closeSync(src);
   }
 }
 
@@ -138,17 +160,6 @@ function sameFile(a: string, b: string): boolean {
 }
 
 const PIECE = 16 << 20;
-
-/** Writes tensor data at `offset` of `fd`, in pieces for data that lives in a file. */
-function copyInto(fd: number, offset: number, data: TensorData): void {
-  if (!(data instanceof LazyData) || !data.source) {
-    writeAll(fd, data.bytes(), offset);
-    return;
-  }
-  for (let at = 0; at < data.byteLength; at += PIECE) {
-    writeAll(fd, readSourceSlice(data, at, Math.min(PIECE, data.byteLength - at)), offset + at);
-  }
-}
 
 /** Reads part of lazy tensor data straight from its source file. */
 function readSourceSlice(data: LazyData, at: number, length: number): Uint8Array {

@@ -71,6 +71,24 @@ test('keep: the .onnx is written back byte for byte and the data file is recreat
   await expectSameOutputs(out);
 });
 
+test('keep: models written from one input into one folder share its whole data file, and each still runs', async () => {
+  const out = path.join(dir, 'shared');
+  fs.mkdirSync(out);
+  const copy = path.join(out, 'copy.onnx');
+  writeOnnxFile(readOnnx(EXT), copy);
+  // A rewrite that reads one external tensor no more: it holds the same values inline.
+  const changed = readOnnx(EXT);
+  const moved = changed.graph.constants.find((v) => v.const!.data instanceof LazyData)!;
+  moved.const = Tensor.from(moved.const!.dtype, moved.const!.shape, moved.const!.toFloat64());
+  const changedFile = path.join(out, 'changed.onnx');
+  writeOnnxFile(changed, changedFile);
+  expect(lazyConstants(changedFile)).toBe(lazyConstants(EXT) - 1);
+  // Written last, the data file is still the input's whole file: the copy written before reads all it needs.
+  expect(fs.readFileSync(path.join(out, 'weights.bin')).equals(fs.readFileSync(path.join(dir, 'ext/weights.bin')))).toBe(true);
+  await expectSameOutputs(copy);
+  await expectSameOutputs(changedFile);
+});
+
 test('eager external data: read at once, and still kept in its file on write', () => {
   const model = readOnnx(EXT, { eagerExternalData: true });
   expect(model.graph.constants.some((v) => v.const!.data instanceof LazyData)).toBe(false);
