@@ -42,9 +42,11 @@ export class AtomicOutput implements OutputFiles {
       this.temps.set(resolved, { temp, fd, special: true });
       return fd;
     }
+    removeStaleTemps(resolved);
     const temp = path.join(path.dirname(resolved), `.${path.basename(resolved)}.tmp-${this.token}`);
     const fd = fs.openSync(temp, 'wx', 0o644);
     this.temps.set(resolved, { temp, fd, special: false });
+    cleanUpOnSignal(this);
     if (WRITE_BEHIND) writeBehind.set(fd, new WriteBehind(temp));
     return fd;
   }
@@ -68,6 +70,7 @@ export class AtomicOutput implements OutputFiles {
       } else fs.renameSync(temp, finalPath);
     }
     this.temps.clear();
+    live.delete(this);
   }
 
   abort(): void {
@@ -81,6 +84,61 @@ export class AtomicOutput implements OutputFiles {
       fs.rmSync(temp, { force: true });
     }
     this.temps.clear();
+    live.delete(this);
+  }
+}
+
+/** Outputs with temporary files on disk. */
+const live = new Set<AtomicOutput>();
+let signalsHandled = false;
+
+/**
+ * Removes an output's temporary files when the process is told to stop
+ * (Ctrl-C, `kill`, a closed terminal), instead of dying with them on disk:
+ * each can be as large as the model. The write itself is one synchronous
+ * step, so a signal that comes during it is handled when it is done (and
+ * committed); the process then exits as the signal asked (128 + its number).
+ */
+function cleanUpOnSignal(output: AtomicOutput): void {
+  live.add(output);
+  if (signalsHandled) return;
+  signalsHandled = true;
+  for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
+    process.on(signal, () => {
+      for (const o of [...live]) o.abort();
+      process.exit(128 + os.constants.signals[signal]);
+    });
+  }
+}
+
+/**
+ * Temporary files of `finalPath` left by a process that no longer runs
+ * (killed with SIGKILL, out of memory, the machine stopped), removed before
+ * a new write of the same output. The process id is in the name.
+ */
+function removeStaleTemps(finalPath: string): void {
+  const dir = path.dirname(finalPath);
+  const prefix = `.${path.basename(finalPath)}.tmp-`;
+  let names: string[];
+  try {
+    names = fs.readdirSync(dir).filter((n) => n.startsWith(prefix));
+  } catch {
+    return;
+  }
+  for (const name of names) {
+    const pid = Number(/^(\d+)-/.exec(name.slice(prefix.length))?.[1]);
+    if (!Number.isInteger(pid) || pid === process.pid || isRunning(pid)) continue;
+    fs.rmSync(path.join(dir, name), { force: true });
+  }
+}
+
+function isRunning(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    // EPERM: it runs, as another user.
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
   }
 }
 

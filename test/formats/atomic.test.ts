@@ -1,4 +1,4 @@
-import { execFileSync, spawn } from 'node:child_process';
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
@@ -100,6 +100,43 @@ onLinux('AtomicOutput', () => {
     expect(createHash('sha256').update(fs.readFileSync(file)).digest('hex')).toBe(written);
     await settled(file);
     expect(descriptorsOn(file)).toBe(0);
+  });
+});
+
+describe('temporary files when the process is stopped', () => {
+  const ROOT = path.resolve(__dirname, '../..');
+
+  test('one left by a process that no longer runs is removed by the next write of that output; others stay', () => {
+    const file = path.join(dir, 'stale.bin');
+    const ended = spawnSync(process.execPath, ['-e', '0']).pid;
+    const stale = `.stale.bin.tmp-${ended}-mx0aq7ut`;
+    // pid 1 always runs; another output's temporary file is not this write's business.
+    const running = '.stale.bin.tmp-1-mx0aq7uu';
+    const other = `.other.bin.tmp-${ended}-mx0aq7uv`;
+    for (const n of [stale, running, other]) fs.writeFileSync(path.join(dir, n), 'x');
+    const out = new AtomicOutput(file);
+    writeAll(out.open(file), Buffer.from('new'));
+    out.commit();
+    const left = fs.readdirSync(dir);
+    expect(left).not.toContain(stale);
+    expect(left).toContain(running);
+    expect(left).toContain(other);
+    for (const n of [running, other]) fs.rmSync(path.join(dir, n));
+  });
+
+  test.each([['SIGTERM', 143], ['SIGINT', 130], ['SIGHUP', 129]] as const)('%s before the commit: the temporary files are removed and the process exits %i', (signal, code) => {
+    const file = path.join(dir, `signalled-${signal}.bin`);
+    // The built AtomicOutput in a process of its own, told to stop with its output open.
+    const script = `
+      const { AtomicOutput, writeAll } = require(${JSON.stringify(path.join(ROOT, 'dist/formats/atomic.js'))});
+      const out = new AtomicOutput(${JSON.stringify(file)});
+      writeAll(out.open(${JSON.stringify(file)}), Buffer.alloc(1 << 20));
+      process.kill(process.pid, '${signal}');
+      setTimeout(() => { out.commit(); process.exit(0); }, 5000);
+    `;
+    const r = spawnSync(process.execPath, ['-e', script], { timeout: 20_000 });
+    expect(r.status).toBe(code);
+    expect(fs.readdirSync(dir).filter((n) => n.startsWith(`.signalled-${signal}.bin.tmp-`) || n === path.basename(file))).toEqual([]);
   });
 });
 
