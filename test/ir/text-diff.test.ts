@@ -40,6 +40,15 @@ describe('diffGraphTexts', () => {
 });
 
 describe('graph text of a large graph', () => {
+  test('one line moved far up (an exporter that appends a node its first reader needs, sorted by the rewrite): that line alone is shown moved', () => {
+    const chain = Array.from({ length: 50 }, (_, i) => `  m${i} = Relu(${i === 0 ? 'c' : `m${i - 1}`})`);
+    const before = lines('graph g', '  in x', ...chain, '  c = Cast(x)', '  out m49');
+    const after = lines('graph g', '  in x', '  c = Cast(x)', ...chain, '  out m49');
+    const d = diffGraphTexts(before, after, ['1', '2'], 0);
+    expect(d.text.split('\n').filter((l) => /^[-+] /.test(l))).toEqual(['+  c = Cast(x)', '-  c = Cast(x)']);
+    expect([d.removed, d.added]).toEqual([1, 1]);
+  });
+
   test('a graph of 200k nodes prints (one array of lines, no spread of them as arguments) and diffs against itself', () => {
     const g = new Graph('big');
     let v = g.addValue('x', { dtype: 'float32', shape: [1] });

@@ -7,8 +7,9 @@
  * The texts are large (a line per node, 100k+ lines) and a rewrite may change
  * a third of them, so this is not an LCS: a line present in both, as many
  * times as it is present in both, is unchanged; the rest is removed or added.
- * A line that moved stays aligned where it is read first and is shown as
- * removed there and added at its new place.
+ * A line that moved is shown as removed at its old place and added at its
+ * new one; of two lines that do not align, the one whose copy in the other
+ * text is farther away is taken as the one that moved.
  */
 
 export interface GraphTextDiff {
@@ -26,7 +27,11 @@ export function diffGraphTexts(before: string, after: string, labels: readonly [
   const keptA = keptLines(a, b);
   const keptB = keptLines(b, a);
   const ops: { tag: Tag; line: string }[] = [];
-  const moved = new Map<string, number>();
+  const nextInA = nextOccurrence(a);
+  const nextInB = nextOccurrence(b);
+  // Lines shown where one text has them, before the other text reaches its copy: shown again there.
+  const movedFromA = new Counter();
+  const movedFromB = new Counter();
   let i = 0;
   let j = 0;
   while (i < a.length || j < b.length) {
@@ -34,14 +39,19 @@ export function diffGraphTexts(before: string, after: string, labels: readonly [
       ops.push({ tag: '-', line: a[i++]! });
     } else if (j < b.length && !keptB[j]) {
       ops.push({ tag: '+', line: b[j++]! });
-    } else if (j < b.length && (moved.get(b[j]!) ?? 0) > 0) {
-      moved.set(b[j]!, moved.get(b[j]!)! - 1);
+    } else if (j < b.length && movedFromA.take(b[j]!)) {
       ops.push({ tag: '+', line: b[j++]! });
+    } else if (i < a.length && movedFromB.take(a[i]!)) {
+      ops.push({ tag: '-', line: a[i++]! });
     } else if (i < a.length && j < b.length && a[i] === b[j]) {
       ops.push({ tag: ' ', line: a[i++]! });
       j++;
+    } else if (i < a.length && j < b.length && nextInB(a[i]!, j) - j < nextInA(b[j]!, i) - i) {
+      // a's line comes soon in b, b's line much later in a: b's line is the one that moved.
+      movedFromB.add(b[j]!);
+      ops.push({ tag: '+', line: b[j++]! });
     } else if (i < a.length) {
-      moved.set(a[i]!, (moved.get(a[i]!) ?? 0) + 1);
+      movedFromA.add(a[i]!);
       ops.push({ tag: '-', line: a[i++]! });
     } else {
       ops.push({ tag: '+', line: b[j++]! });
@@ -57,6 +67,43 @@ function splitLines(text: string): string[] {
   const lines = text.split('\n');
   if (lines.length > 0 && lines[lines.length - 1] === '') lines.pop();
   return lines;
+}
+
+/** Counts of lines by text. */
+class Counter {
+  private readonly counts = new Map<string, number>();
+  add(line: string): void {
+    this.counts.set(line, (this.counts.get(line) ?? 0) + 1);
+  }
+  /** Takes one `line` when there is one. */
+  take(line: string): boolean {
+    const n = this.counts.get(line) ?? 0;
+    if (n === 0) return false;
+    this.counts.set(line, n - 1);
+    return true;
+  }
+}
+
+/** A lookup of the first index at or after `from` where `lines` holds `line` (Infinity when none). */
+function nextOccurrence(lines: readonly string[]): (line: string, from: number) => number {
+  const at = new Map<string, number[]>();
+  lines.forEach((line, k) => {
+    const list = at.get(line);
+    if (list) list.push(k);
+    else at.set(line, [k]);
+  });
+  return (line, from) => {
+    const list = at.get(line);
+    if (!list) return Infinity;
+    let lo = 0;
+    let hi = list.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if (list[mid]! < from) lo = mid + 1;
+      else hi = mid;
+    }
+    return lo < list.length ? list[lo]! : Infinity;
+  };
 }
 
 /** For each line of `lines`, whether it is one of the copies `other` has too (counted left to right). */
