@@ -93,6 +93,8 @@ export const mergeModelsAction: ActionDefinition = {
       if (!from) throw new MergeModelsError(`merge-models: connect[${i}].from: no value '${pair.from}' in the merged graph`);
       const to = graph.inputs.find((v) => v.name === pair.to && !v.const);
       if (!to) throw new MergeModelsError(`merge-models: connect[${i}].to: '${pair.to}' is not a graph input of the merged graph (inputs: ${graph.inputs.filter((v) => !v.const).map((v) => v.name).join(', ')})`);
+      const misfit = connectionMisfit(from, to);
+      if (misfit) throw new MergeModelsError(`merge-models: connect[${i}]: '${from.name}' cannot feed '${to.name}': ${misfit}`);
       graph.inputs = graph.inputs.filter((v) => v !== to);
       to.replaceAllUsesWith(from);
       const k = outputs.indexOf(to);
@@ -150,4 +152,24 @@ function copyGraph(from: Graph, into: Graph, prefix: string): Value[] {
   }
   copier.nodes(from, into);
   return from.outputs.map((v) => copier.value(v)!);
+}
+
+/**
+ * Why the value `from` cannot feed the graph input `to`, as far as both
+ * declare it: another element type, another rank, or a dimension both fix to
+ * different sizes. Symbolic and unknown dimensions fit anything.
+ */
+function connectionMisfit(from: Value, to: Value): string | undefined {
+  const shape = (v: Value): string => (v.shape ? `[${v.shape.map((d) => d ?? '?').join(', ')}]` : '');
+  if (from.dtype && to.dtype && from.dtype !== to.dtype) return `it is ${from.dtype}${shape(from)}, the input takes ${to.dtype}${shape(to)}`;
+  if (!from.shape || !to.shape) return undefined;
+  if (from.shape.length !== to.shape.length) return `it is ${shape(from)} (rank ${from.shape.length}), the input takes ${shape(to)} (rank ${to.shape.length})`;
+  for (let k = 0; k < from.shape.length; k++) {
+    const a = from.shape[k];
+    const b = to.shape[k];
+    if (typeof a === 'number' && typeof b === 'number' && a >= 0 && b >= 0 && a !== b) {
+      return `it is ${shape(from)}, the input takes ${shape(to)}: dimension ${k} is ${a} against ${b}`;
+    }
+  }
+  return undefined;
 }

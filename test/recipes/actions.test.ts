@@ -195,6 +195,28 @@ describe('merge-models', () => {
     expect(() => merge.run(onnx(main), { models: [files.post], connect: [{ from: 'y', to: 'post2/z' }, { from: 'post2/p', to: 'x' }] })).toThrow(/cycle/);
   });
 
+  test('a connection whose value does not fit the input (element type, rank, a fixed dimension) is refused, naming both', () => {
+    const takes = (decl: string, name: string): string => {
+      const file = path.join(work, `${name}.onnx`);
+      writeModel(onnx(`graph ${name}\n  in z: ${decl}\n  n: p: ${decl} = Neg(z)\n  out p\n`), file);
+      return file;
+    };
+    const cases: [string, string, string][] = [
+      ['wide', 'float32[1, 5]', "'y' cannot feed 'wide/z': it is [1, 4], the input takes [1, 5]: dimension 1 is 4 against 5"],
+      ['deep', 'float32[1, 4, 1]', "'y' cannot feed 'deep/z': it is [1, 4] (rank 2), the input takes [1, 4, 1] (rank 3)"],
+      ['ints', 'int32[1, 4]', "'y' cannot feed 'ints/z': it is float32[1, 4], the input takes int32[1, 4]"],
+    ];
+    for (const [name, decl, message] of cases) {
+      const file = takes(decl, name);
+      expect(() => merge.run(onnx(main), { models: [{ path: file, prefix: `${name}/` }], connect: [{ from: 'y', to: `${name}/z` }] })).toThrow(new MergeModelsError(`merge-models: connect[0]: ${message}`));
+    }
+    // Symbolic dimensions fit any size.
+    const open = takes('float32[batch, 4]', 'open');
+    const m = onnx(main);
+    merge.run(m, { models: [{ path: open, prefix: 'open/' }], connect: [{ from: 'y', to: 'open/z' }] });
+    expect(m.graph.outputs.map((v) => v.name)).toEqual(['open/p']);
+  });
+
   /** A model-local function, text for parseModel. */
   const TWICE = `function local::Twice
   opsets ai.onnx:17
