@@ -111,20 +111,33 @@ export function builtinBundleFile(name: string): string | undefined {
  * bare name, a built-in pack (`core`) or target bundle (`myriad`); a bare
  * `myriad.yaml` that is no file here, the built-in bundle of that name (so
  * `recipe apply edgetpu.yaml model.tflite` works from any folder, as the
- * bundles are listed by `recipe list`).
+ * bundles are listed by `recipe list`); a name that is none of these nor a
+ * file here, the built-in recipe file reports call so (`fix-shape`,
+ * `core/batchnorm`).
  */
 export function entryFiles(entry: string): string[] {
   if (isFolder(entry)) return folderRecipeFiles(entry);
-  if (/[\\/]/.test(entry)) return [entry];
+  const here = fs.existsSync(entry);
+  if (/[\\/]/.test(entry)) return [here ? entry : (builtinRecipeFile(entry) ?? entry)];
   if (!/\.ya?ml$/.test(entry)) {
     const bundle = builtinBundleFile(entry);
-    return packFiles(entry) ?? (bundle ? [bundle] : [entry]);
+    return packFiles(entry) ?? (bundle ? [bundle] : [here ? entry : (builtinRecipeFile(entry) ?? entry)]);
   }
-  if (!fs.existsSync(entry)) {
-    const bundle = builtinBundleFile(entry.replace(/\.ya?ml$/, ''));
-    if (bundle) return [bundle];
-  }
+  if (!here) return [builtinBundleFile(entry.replace(/\.ya?ml$/, '')) ?? builtinRecipeFile(entry) ?? entry];
   return [entry];
+}
+
+/**
+ * A built-in recipe file by the name reports give it: `fix-shape` (its
+ * file's name, when one pack has a file of that name) or `core/batchnorm`
+ * (pack and file), with or without `.yaml`.
+ */
+export function builtinRecipeFile(name: string): string | undefined {
+  const m = /^(?:([a-z0-9][a-z0-9_-]*)\/)?([a-z0-9][a-z0-9_.-]*?)(?:\.ya?ml)?$/.exec(name);
+  if (!m) return undefined;
+  const [, pack, stem] = m;
+  const found = (pack ? [pack] : builtinPackNames()).flatMap((p) => (packFiles(p) ?? []).filter((f) => path.basename(f).replace(/\.ya?ml$/, '') === stem));
+  return found.length === 1 ? found[0] : undefined;
 }
 
 /**
@@ -192,9 +205,10 @@ export function loadBundle(entries: readonly string[], options: BundleOptions = 
     if (files[0] === entry && !/[\\/]/.test(entry) && !fs.existsSync(entry)) {
       // A bare name that is neither a file here nor built in: say what is built in.
       const names = [...builtinBundleNames(), ...builtinPackNames()];
-      const guess = closest(entry.replace(/\.ya?ml$/, ''), names);
+      const recipeNames = builtinPackNames().flatMap((p) => (packFiles(p) ?? []).map((f) => path.basename(f).replace(/\.ya?ml$/, '')));
+      const guess = closest(entry.replace(/\.ya?ml$/, ''), [...names, ...recipeNames]);
       const hint = guess ? `did you mean '${guess}'? ('recipe list' lists the built-in bundles and packs)` : `built in: ${names.join(', ')}`;
-      errors.push(new RecipeError({ file: entry, line: 1, col: 1 }, 'cannot read recipe: no such file, nor a built-in bundle or pack of that name', undefined, hint));
+      errors.push(new RecipeError({ file: entry, line: 1, col: 1 }, 'cannot read recipe: no such file, nor a built-in bundle, pack or recipe of that name', undefined, hint));
       continue;
     }
     for (const f of files) visit(f);

@@ -56,8 +56,28 @@ describe('recipe list', () => {
   test('a bare name that is neither a file nor built in: exit 3 with the closest built-in name', async () => {
     const r = await runCli('apply', 'myriadd', path.join(ROOT, 'examples/tiny-bn.onnx'), '-o', path.join(dir, 'x.onnx'));
     expect(r.code).toBe(3);
-    expect(r.stderr).toContain("myriadd:1:1 error cannot read recipe: no such file, nor a built-in bundle or pack of that name\n  hint: did you mean 'myriad'?");
+    expect(r.stderr).toContain("myriadd:1:1 error cannot read recipe: no such file, nor a built-in bundle, pack or recipe of that name\n  hint: did you mean 'myriad'?");
     expect(fs.existsSync(path.join(dir, 'x.onnx'))).toBe(false);
+    expect((await runCli('apply', 'fix-shapes', path.join(ROOT, 'examples/tiny-bn.onnx'), '-o', path.join(dir, 'x.onnx'))).stderr).toContain("hint: did you mean 'fix-shape'?");
+  });
+
+  test('a built-in recipe file by the name reports give it: its file name, or pack/file; a file here of that name wins', async () => {
+    const model = path.join(ROOT, 'examples/tiny-bn.onnx');
+    const names: [string, string][] = [['fix-shape', 'fix-shape'], ['core/batchnorm', 'core/batchnorm'], ['batchnorm.yaml', 'core/batchnorm'], ['shape/fix-shape.yaml', 'fix-shape']];
+    for (const [entry, name] of names) {
+      const r = await runCli('apply', entry, model, '--dry-run', '--report', 'json');
+      expect([entry, r.code]).toEqual([entry, 0]);
+      expect((JSON.parse(r.stdout) as { applied: { name: string }[] }).applied.map((a) => a.name)).toEqual([name]);
+    }
+    const cwd = process.cwd();
+    process.chdir(dir);
+    try {
+      fs.writeFileSync(path.join(dir, 'batchnorm.yaml'), 'recipe: local/batchnorm\nrules: []\n');
+      const local = await runCli('apply', 'batchnorm.yaml', model, '--dry-run', '--report', 'json');
+      expect((JSON.parse(local.stdout) as { applied: { name: string }[] }).applied.map((a) => a.name)).toEqual(['local/batchnorm']);
+    } finally {
+      process.chdir(cwd);
+    }
   });
 
   test('a recipe file that does not load: its errors at file:line:col, exit 3', async () => {

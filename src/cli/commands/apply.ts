@@ -17,7 +17,8 @@ export const applyCommand: Command = {
   summary:
     'Apply a bundle of recipes to a model and write the rewritten model.\n' +
     "Built-in packs and target bundles go by name ('recipe list' lists them:\n" +
-    "'recipe apply myriad model.xml -o out.xml'); a pack's folder loads its recipe\n" +
+    "'recipe apply myriad model.xml -o out.xml'), and so do their recipe files\n" +
+    "('fix-shape', 'core/batchnorm'); a pack's folder loads its recipe\n" +
     'files in name order, as a built-in pack does.\n' +
     'The recipe files run in order, each after what it extends; rules run to a\n' +
     'fixpoint, then cleanup. Prints per rule how many nodes were tried, matched and\n' +
