@@ -12,10 +12,13 @@ describe('recipe list', () => {
     expect(r.code).toBe(0);
     const lines = r.stdout.split('\n').filter((l) => /^(bundle|pack) /.test(l));
     expect(lines.slice(0, 3).map((l) => l.split(/\s+/)[1])).toEqual(['edgetpu', 'myriad', 'tensorrt']);
-    expect(lines.find((l) => l.startsWith('pack   core'))).toMatch(/^pack {3}core +3 rule\(s\) {2}core\/batchnorm 1\.2\.0: Inference-time BatchNormalization/);
-    const json = JSON.parse((await runCli('list', '--json')).stdout) as { kind: string; name: string; rules: number }[];
+    expect(lines.find((l) => l.startsWith('pack   core'))).toMatch(/^pack {3}core +3 rule\(s\) +core\/batchnorm 1\.2\.0: Inference-time BatchNormalization/);
+    // Rules a bundle turns on when it needs them are counted apart.
+    expect(lines.find((l) => l.startsWith('pack   shape'))).toMatch(/^pack {3}shape +2 rule\(s\) \(\+3 off\) +fix-shape /);
+    const json = JSON.parse((await runCli('list', '--json')).stdout) as { kind: string; name: string; rules: number; off: number }[];
     expect(json.filter((x) => x.kind === 'pack').map((x) => x.name)).toContain('hardswish');
     expect(json.find((x) => x.name === 'hardswish')!.rules).toBe(13);
+    expect(json.find((x) => x.name === 'shape')).toMatchObject({ rules: 2, off: 3 });
   });
 
   test('a bundle: its recipes, the target it is for, targets and every rule in the order it runs, with formats, targets and what is off', async () => {

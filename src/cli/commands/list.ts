@@ -36,7 +36,8 @@ export const listCommand: Command = {
     if (args.positionals.length === 0) {
       // Target bundles are the .yaml files at the top; packs are the folders.
       const entries = fs.readdirSync(PACKS_DIR, { withFileTypes: true }).sort((a, b) => Number(a.isDirectory()) - Number(b.isDirectory()) || a.name.localeCompare(b.name));
-      const rows: { kind: 'bundle' | 'pack'; name: string; recipes: { name: string; version: string | null; description: string | null }[]; rules: number }[] = [];
+      // `rules`: the rules on by default; `off`: the ones a bundle turns on when it needs them.
+      const rows: { kind: 'bundle' | 'pack'; name: string; recipes: { name: string; version: string | null; description: string | null }[]; rules: number; off: number }[] = [];
       for (const e of entries) {
         const isBundle = e.isFile() && e.name.endsWith('.yaml');
         if (!isBundle && !e.isDirectory()) continue;
@@ -49,6 +50,7 @@ export const listCommand: Command = {
           name: isBundle ? e.name.slice(0, -'.yaml'.length) : e.name,
           recipes: own.map((r) => ({ name: r.name, version: r.version ?? null, description: r.description ? firstSentence(r.description) : null })),
           rules: bundle.rules.filter((r) => r.enabled).length,
+          off: bundle.rules.filter((r) => !r.enabled).length,
         });
       }
       if (json) {
@@ -56,10 +58,12 @@ export const listCommand: Command = {
         return EXIT.ok;
       }
       const width = Math.max(...rows.map((r) => r.name.length)) + 2;
-      for (const r of rows) {
+      const counts = rows.map((r) => `${String(r.rules).padStart(3)} rule(s)${r.off > 0 ? ` (+${r.off} off)` : ''}`);
+      const countWidth = Math.max(...counts.map((c) => c.length)) + 2;
+      rows.forEach((r, k) => {
         const what = r.recipes.map((x) => `${x.name}${x.version ? ` ${x.version}` : ''}${x.description ? `: ${x.description}` : ''}`).join('; ');
-        io.out(`${r.kind.padEnd(7)}${r.name.padEnd(width)}${String(r.rules).padStart(3)} rule(s)  ${what}\n`);
-      }
+        io.out(`${r.kind.padEnd(7)}${r.name.padEnd(width)}${counts[k]!.padEnd(countWidth)}${what}\n`);
+      });
       io.out("\n'recipe list <pack|bundle>' lists the rules of one; 'recipe apply <bundle> <model> -o <out>' applies it.\n");
       return EXIT.ok;
     }
