@@ -231,7 +231,7 @@ graph main
     expect(y.maxAbsDiff).toBeGreaterThan(1e-4);
     const cli = await runCli('verify', original, folded, '--runs', '1');
     expect(cli.code).toBe(0);
-    expect(cli.stdout).toContain('|diff| <= 0.001 + 0.01 x |before|\n  (the tolerance for a model that computes in float16');
+    expect(cli.stdout).toContain('|diff| <= 0.001 + 0.01 x |before|\n  (the tolerance for an original that computes in float16');
   });
 
   test('tolerances given are kept: float32 ones find the rounding (exit 5)', async () => {
@@ -241,6 +241,17 @@ graph main
     // One given, the other defaults to float16's.
     expect(verifyModels(original, folded, { runs: 1, rtol: 1e-3 })).toMatchObject({ rtol: 1e-3, atol: 1e-3, toleranceFor: 'float16' });
     expect((await runCli('verify', original, folded, '--runs', '1', '--rtol', '1e-4', '--atol', '1e-5')).code).toBe(5);
+  });
+
+  test('a rewrite that brings float16 into a float32 model is checked at float32 tolerance, and found', () => {
+    const f32 = path.join(dir, 'f32-scale.onnx');
+    const f16 = path.join(dir, 'f32-scale.in-f16.onnx');
+    writeModel(parseModel(`model onnx\nopsets ai.onnx:15\ngraph main\n  in x: float32[1, 64]\n  const w: float32[1] = [3.0007]\n  y: float32[1, 64] = Mul(x, w)\n  out y\n`), f32);
+    writeModel(parseModel(`model onnx\nopsets ai.onnx:15\ngraph main\n  in x: float32[1, 64]\n  const w: float16[1] = [3.0007]\n  x16: float16[1, 64] = Cast(x){to: 10}\n  m: float16[1, 64] = Mul(x16, w)\n  y: float32[1, 64] = Cast(m){to: 1}\n  out y\n`), f16);
+    const report = verifyModels(f32, f16, { runs: 1 });
+    expect(report.toleranceFor).toBeUndefined();
+    expect([report.rtol, report.atol]).toEqual([1e-4, 1e-5]);
+    expect(report.ok).toBe(false);
   });
 
   test('a wrong constant is still found at that tolerance', () => {

@@ -9,8 +9,8 @@ import { progressLine } from '../progress';
 export const VERIFY_FLAGS: FlagSpec[] = [
   { name: 'runs', value: true, placeholder: 'N', help: 'runs, each with its own random inputs (default 3)' },
   { name: 'seed', value: true, placeholder: 'S', help: 'seed of the first run; run k uses S + k (default 1)' },
-  { name: 'rtol', value: true, placeholder: 'R', help: 'relative tolerance: |before - after| <= atol + rtol x |before| (default 1e-4; 1e-2 for a model that computes in float16)' },
-  { name: 'atol', value: true, placeholder: 'A', help: 'absolute tolerance (default 1e-5; 1e-3 for a model that computes in float16)' },
+  { name: 'rtol', value: true, placeholder: 'R', help: 'relative tolerance: |before - after| <= atol + rtol x |before| (default 1e-4; 1e-2 for an original that computes in float16)' },
+  { name: 'atol', value: true, placeholder: 'A', help: 'absolute tolerance (default 1e-5; 1e-3 for an original that computes in float16)' },
   { name: 'dim', value: true, repeat: true, placeholder: 'NAME=SIZE', help: 'size of a named input dimension (others left open are 1)' },
   { name: 'shape', value: true, repeat: true, placeholder: 'INPUT=D0,D1,..', help: 'whole shape of an input' },
   { name: 'range', value: true, repeat: true, placeholder: '[INPUT=]LO,HI', help: 'input values in [LO, HI); without INPUT= for every float input (default -1,1)' },
@@ -129,7 +129,7 @@ export function formatVerifyReport(report: VerifyReport, before: string, after: 
   const via = report.translatedTo ? ` translated to ${report.translatedTo}` : '';
   lines.push(`verify ${before} -> ${after} (${report.format}${via}) in ${report.runtime}, ${runs}, |diff| <= ${short(report.atol)} + ${short(report.rtol)} x |before|`);
   if (report.toleranceFor) {
-    lines.push(`  (the tolerance for a model that computes in ${report.toleranceFor}: the runtime rounds to ${report.toleranceFor} where each graph keeps such a value, which equivalent graphs need not share; --rtol and --atol set it)`);
+    lines.push(`  (the tolerance for an original that computes in ${report.toleranceFor}: the runtime rounds to ${report.toleranceFor} where each graph keeps such a value, which equivalent graphs need not share; --rtol and --atol set it)`);
   }
   for (const f of report.fallbacks) lines.push(`  (${f.error}; used ${report.runtime} instead)`);
   lines.push(
