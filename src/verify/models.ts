@@ -155,6 +155,8 @@ export function verifyModels(beforeFile: string, afterFile: string, options: Ver
   // (An IR's translation to ONNX says so itself, naming the layer.)
   if (strings && format !== 'openvino') throw new UnsupportedError(`verify: ${strings[0]} '${strings[1].name}' holds strings, and recipe verify feeds and compares numbers only`);
   const inputs = inputsToFeed(before.graph, after, options);
+  // 32- and 64-bit integer inputs (a sample rate, a length, token ids); 8- and 16-bit ones are quantized data.
+  const guessedIntegers = inputs.filter((i) => !i.frozen && ['int', 'uint'].includes(DTYPES[i.dtype].kind) && DTYPES[i.dtype].bits >= 32 && !options.ranges?.[i.name]).map((i) => i.name);
   if (format === 'openvino') {
     const dir = verifyTempFolder('recipe-verify-ov-');
     try {
@@ -186,13 +188,13 @@ export function verifyModels(beforeFile: string, afterFile: string, options: Ver
         writeModel(translateWhole(before), beforeOnnx, external);
         writeModel(translateWhole(after), afterOnnx, external);
       }
-      const report = runAndCompare(runtimes, beforeOnnx, afterOnnx, beforeFile, afterFile, inputs, { runs, seed, rtol, atol, timeoutMs: options.timeoutMs });
+      const report = runAndCompare(runtimes, beforeOnnx, afterOnnx, beforeFile, afterFile, inputs, { runs, seed, rtol, atol, timeoutMs: options.timeoutMs, guessedIntegers });
       return { format, ...report, ...(toleranceFor ? { toleranceFor } : {}), translatedTo: 'onnx', ...(cut ? { cut } : {}) };
     } finally {
       fs.rmSync(dir, { recursive: true, force: true });
     }
   }
-  const report = runAndCompare(runtimes, beforeFile, afterFile, beforeFile, afterFile, inputs, { runs, seed, rtol, atol, timeoutMs: options.timeoutMs });
+  const report = runAndCompare(runtimes, beforeFile, afterFile, beforeFile, afterFile, inputs, { runs, seed, rtol, atol, timeoutMs: options.timeoutMs, guessedIntegers });
   const cautions = report.runtime === 'litert' ? litertCautions(before, after) : [];
   return { format, ...report, ...(toleranceFor ? { toleranceFor } : {}), ...(cautions.length ? { cautions } : {}) };
 }
@@ -205,7 +207,7 @@ function runAndCompare(
   beforeFile: string,
   afterFile: string,
   inputs: readonly VerifiedInput[],
-  o: { runs: number; seed: number; rtol: number; atol: number; timeoutMs?: number },
+  o: { runs: number; seed: number; rtol: number; atol: number; timeoutMs?: number; guessedIntegers?: readonly string[] },
 ): Omit<VerifyReport, 'format'> {
   const { runs, seed, rtol, atol } = o;
   const jobs: RuntimeJob[] = [];
@@ -242,10 +244,18 @@ function runAndCompare(
   const guessed = inputs.filter((i) => i.openDims.length > 0).map((i) => `'${i.name}' as [${i.shape.join(', ')}]`);
   const message = `verify: no runtime could run both models:\n${fallbacks.map((f) => `  ${f.error}`).join('\n')}`;
   const sizes = guessed.length ? `open dimensions were fed as 1 (${guessed.join(', ')}): give their sizes with --dim NAME=SIZE or --shape INPUT=D0,D1,..` : undefined;
-  if (rewriteRefused) throw new CheckFailedError(message, sizes ?? 'the original runs and the rewritten model does not: the rewrite made a model the runtime refuses');
-  if (sizes) throw new CheckFailedError(message, sizes);
+  // An integer input is often a setting (a sample rate, a count) that random small numbers do not fit.
+  const integers = (o.guessedIntegers ?? []).map((name) => {
+    const i = inputs.find((x) => x.name === name)!;
+    return `'${name}' in [${i.range[0]}, ${i.range[1]})`;
+  });
+  const values = integers.length ? `integer inputs were fed random values (${integers.join(', ')}): give the values the model expects with --range INPUT=LO,HI` : undefined;
+  const hint = [sizes, values].filter((h) => h !== undefined).join('; ') || undefined;
+  if (rewriteRefused) throw new CheckFailedError(message, hint ?? 'the original runs and the rewritten model does not: the rewrite made a model the runtime refuses');
+  if (sizes) throw new CheckFailedError(message, hint!);
   // Where no runtime here runs the original, its rewrite cannot be checked: not supported, rather than failed (exit 6, not 1).
-  throw new UnsupportedError(message, 'a runtime that cannot load the original model cannot check its rewrite either');
+  const cannot = 'a runtime that cannot load the original model cannot check its rewrite either';
+  throw new UnsupportedError(message, values ? `${values}; ${cannot}` : cannot);
 }
 
 /**

@@ -76,7 +76,20 @@ describe('verifyModels on ONNX (onnxruntime)', () => {
     }
     expect(error).toBeInstanceOf(CheckFailedError);
     expect((error as CheckFailedError).message).toMatch(/could not run the original model .*Pad/);
-    expect((error as CheckFailedError).hint).toBe("open dimensions were fed as 1 ('input' as [1, 1], 'state' as [2, 1, 128]): give their sizes with --dim NAME=SIZE or --shape INPUT=D0,D1,..");
+    // Its sample rate is an int64 input: random small numbers are said to be a guess too.
+    expect((error as CheckFailedError).hint).toBe(
+      "open dimensions were fed as 1 ('input' as [1, 1], 'state' as [2, 1, 128]): give their sizes with --dim NAME=SIZE or --shape INPUT=D0,D1,..; " +
+        "integer inputs were fed random values ('sr' in [0, 4)): give the values the model expects with --range INPUT=LO,HI",
+    );
+    // Sized, but the sample rate still a guess: the model takes only 8000 or 16000 (or its multiples).
+    let unsized: unknown;
+    try {
+      verifyModels(silero, silero, { runs: 1, shapes: { input: [1, 512], state: [2, 1, 128] } });
+    } catch (e) {
+      unsized = e;
+    }
+    expect(unsized).toBeInstanceOf(UnsupportedError);
+    expect((unsized as UnsupportedError).hint).toMatch(/^integer inputs were fed random values \('sr' in \[0, 4\)\): give the values the model expects with --range INPUT=LO,HI; a runtime that cannot load/);
     const report = verifyModels(silero, silero, { runs: 1, shapes: { input: [1, 512], state: [2, 1, 128] }, ranges: { sr: [16000, 16001] } });
     expect(report.ok).toBe(true);
   });
