@@ -33,6 +33,8 @@ export interface RuntimeResult {
   error?: string;
   inputs: HostTensor[];
   outputs: HostTensor[];
+  /** Outputs the runtime could not hand back, not being tensors (a sequence, a map). */
+  notTensors?: string[];
 }
 
 interface WireTensor {
@@ -48,6 +50,7 @@ interface WireResult {
   error?: string;
   inputs: WireTensor[];
   outputs: WireTensor[];
+  notTensors?: string[];
 }
 
 /**
@@ -110,6 +113,7 @@ export function runJobs(command: string, args: string[], jobs: readonly RuntimeJ
       ...(r.error !== undefined ? { error: r.error } : {}),
       inputs: r.inputs.map(fromWire),
       outputs: r.outputs.map(fromWire),
+      ...(r.notTensors?.length ? { notTensors: r.notTensors } : {}),
     }));
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });

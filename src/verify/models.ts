@@ -111,6 +111,8 @@ export interface VerifyReport {
   cut?: { layers: { name: string; op: string; reason: string }[]; comparedAt: string[]; outputsNotChecked: string[] };
   /** What the runtime used is known to get wrong in these models (LiteRT.js and computed RESHAPE targets). */
   cautions?: string[];
+  /** Outputs of the models that were not compared, and why (a runtime that hands back tensors only). */
+  notCompared?: { name: string; reason: string }[];
   /** Runtimes tried before `runtime` and why they could not run the models. */
   fallbacks: { runtime: RuntimeName; error: string }[];
   ok: boolean;
@@ -238,7 +240,12 @@ function runAndCompare(
       continue;
     }
     const outputs = compareRuns(results, rtol, atol);
-    return { runtime, runs, seed, rtol, atol, inputs: [...inputs], outputs, fallbacks, ok: outputs.every((out) => out.ok) };
+    const notTensors = [...new Set(results.flatMap((r) => r.notTensors ?? []))];
+    if (outputs.length === 0 && notTensors.length > 0) {
+      throw new UnsupportedError(`verify: ${runtime} hands back tensors only, and every output of '${beforeFile}' is something else (a sequence or a map): ${notTensors.join(', ')}`);
+    }
+    const notCompared = notTensors.length ? { notCompared: notTensors.map((name) => ({ name, reason: `not a tensor (a sequence or a map), which ${runtime} does not hand back` })) } : {};
+    return { runtime, runs, seed, rtol, atol, inputs: [...inputs], outputs, ...notCompared, fallbacks, ok: outputs.every((out) => out.ok) };
   }
   // Sizes nobody gave were fed as 1, which many models cannot take (an STFT, a window longer than one sample).
   const guessed = inputs.filter((i) => i.openDims.length > 0).map((i) => `'${i.name}' as [${i.shape.join(', ')}]`);

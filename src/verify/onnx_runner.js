@@ -5,7 +5,7 @@
 //
 // Usage: node onnx_runner.js REQUEST RESPONSE, both in runner_wire.js's format.
 // request: { jobs: [{ model, inputs: [{name, dtype, shape, data}] }] }
-// response: { results: [{ ok, error?, inputs: [], outputs: [{name, dtype, shape, data}] }] }
+// response: { results: [{ ok, error?, inputs: [], outputs: [{name, dtype, shape, data}], notTensors?: [name] }] }
 'use strict';
 const ort = require('onnxruntime-node');
 const { BlobList, readMessage, writeMessage } = require('./runner_wire');
@@ -47,8 +47,15 @@ async function runJob(job, blob, blobs) {
   const session = await sessionFor(job.model);
   const feeds = {};
   for (const t of job.inputs) feeds[t.name] = toOrt(t, blob(t.data));
-  const out = await session.run(feeds);
-  return { ok: true, inputs: [], outputs: session.outputNames.map((n) => fromOrt(n, out[n], blobs)) };
+  // onnxruntime-node hands back tensors only: a sequence or a map (scikit-learn's
+  // ZipMap) is not fetched, and is listed as such.
+  const metadata = session.outputMetadata;
+  const isTensor = (n, k) => !metadata || !metadata[k] || metadata[k].isTensor !== false;
+  const tensors = session.outputNames.filter(isTensor);
+  const notTensors = session.outputNames.filter((n, k) => !isTensor(n, k));
+  // (onnxruntime refuses an empty list of outputs to fetch: nothing to run for.)
+  const out = tensors.length > 0 ? await session.run(feeds, tensors) : {};
+  return { ok: true, inputs: [], outputs: tensors.map((n) => fromOrt(n, out[n], blobs)), notTensors };
 }
 
 async function main() {

@@ -3,6 +3,7 @@
  * real runtime (onnxruntime, LiteRT.js, ArmNN) on the same random inputs.
  * Real models and real rewrites; a mismatch is made by changing one constant.
  */
+import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { CheckFailedError, UnsupportedError, UsageError } from '../../src/errors';
@@ -20,6 +21,7 @@ import { findAction } from '../../src/rewrite/actions';
 import '../../src/actions';
 import { newOvModel, ovConst, ovOp, ovParam } from '../helpers/openvino-build';
 import { NPM_CORPUS, ONNX_TESTDATA, ROOT, SHARED, tempDir } from '../helpers/corpus';
+import { PYTHON } from '../helpers/onnx-files';
 
 const dir = tempDir('recipe-verify-');
 const TINY_BN = path.join(ROOT, 'examples/tiny-bn.onnx');
@@ -197,6 +199,50 @@ overrides:
     expect(() => verifyModels(TINY_BN, TINY_BN, { dims: { batch: 2 } })).toThrow(/no input has a dimension named 'batch'/);
     expect(() => verifyModels(TINY_BN, TINY_BN, { runtime: 'litert' })).toThrow(UsageError);
     expect(() => verifyModels(TINY_BN, SELFIE)).toThrow(/is onnx and .* is tflite/);
+  });
+});
+
+describe('verifyModels on a model with outputs that are no tensors', () => {
+  // A scikit-learn classifier as skl2onnx writes it: a label tensor, and the
+  // probabilities as a sequence of maps (ZipMap), which onnxruntime-node cannot hand back.
+  const classifier = (withLabel: boolean): string => {
+    const file = path.join(dir, withLabel ? 'skl.onnx' : 'skl-maps-only.onnx');
+    const script = `
+import onnx
+from onnx import helper as h, TensorProto as T
+nodes = [h.make_node('LinearClassifier', ['X'], ['label', 'probabilities'], domain='ai.onnx.ml', classlabels_ints=[0, 1, 2],
+                     coefficients=[0.1, 0.2, 0.3, 0.4, -0.1, -0.2, -0.3, -0.4, 0.5, 0.1, 0.2, 0.3], intercepts=[0.1, 0.2, 0.3], post_transform='SOFTMAX'),
+         h.make_node('ZipMap', ['probabilities'], ['output_probability'], domain='ai.onnx.ml', classlabels_int64s=[0, 1, 2])]
+maps = onnx.TypeProto()
+maps.sequence_type.elem_type.map_type.key_type = T.INT64
+maps.sequence_type.elem_type.map_type.value_type.CopyFrom(h.make_tensor_type_proto(T.FLOAT, []))
+probs = onnx.ValueInfoProto(name='output_probability', type=maps)
+outputs = ([h.make_tensor_value_info('label', T.INT64, [None])] if ${withLabel ? 'True' : 'False'} else []) + [probs]
+g = h.make_graph(nodes, 'skl', [h.make_tensor_value_info('X', T.FLOAT, [None, 4])], outputs)
+m = h.make_model(g, opset_imports=[h.make_opsetid('', 13), h.make_opsetid('ai.onnx.ml', 1)], ir_version=8)
+onnx.checker.check_model(m)
+onnx.save(m, ${JSON.stringify(file)})
+`;
+    execFileSync(PYTHON, ['-c', script]);
+    return file;
+  };
+
+  test('the tensors are compared, the others listed as not compared', async () => {
+    const model = classifier(true);
+    const copy = model.replace(/\.onnx$/, '.copy.onnx');
+    expect((await runCli('copy', model, '-o', copy)).code).toBe(0);
+    const report = verifyModels(model, copy, { runs: 2, shapes: { X: [3, 4] } });
+    expect(report.outputs.map((o) => [o.name, o.shape, o.ok])).toEqual([['label', [3], true]]);
+    expect(report.notCompared).toEqual([{ name: 'output_probability', reason: 'not a tensor (a sequence or a map), which onnxruntime does not hand back' }]);
+    expect(report.ok).toBe(true);
+    const cli = await runCli('verify', model, copy, '--runs', '1');
+    expect([cli.code, cli.stdout]).toEqual([0, expect.stringContaining("note: output 'output_probability' not compared: not a tensor")]);
+  });
+
+  test('a model with nothing but such outputs cannot be checked: unsupported (exit 6)', async () => {
+    const model = classifier(false);
+    expect(() => verifyModels(model, model, { runs: 1 })).toThrow(new UnsupportedError(`verify: onnxruntime hands back tensors only, and every output of '${model}' is something else (a sequence or a map): output_probability`));
+    expect((await runCli('verify', model, model)).code).toBe(6);
   });
 });
 

@@ -144,6 +144,7 @@ export function formatVerifyReport(report: VerifyReport, before: string, after: 
     lines.push(`note: open dimensions fed as 1: ${where}; size them with --dim NAME=SIZE or --shape INPUT=D0,D1,..`);
   }
   for (const c of report.cautions ?? []) lines.push(`note: ${c}`);
+  for (const n of report.notCompared ?? []) lines.push(`note: output '${n.name}' not compared: ${n.reason}`);
   if (report.cut) {
     const layers = report.cut.layers.map((l) => `${l.op} '${l.name}'`).join(', ');
     lines.push(`note: --partial: no ONNX translation for ${layers}: compared what ${report.cut.layers.length === 1 ? 'it reads' : 'they read'} (${report.cut.comparedAt.join(', ')})`);
