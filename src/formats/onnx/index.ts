@@ -133,17 +133,23 @@ export function writeOnnx(model: Model, out: OutputFiles, options: WriteOptions 
 
 /** Copies the file at `source` into `fd` from its start, in pieces. */
 function copyWholeFile(fd: number, source: string, location: string): void {
-  const src = fs.openSync(source, 'r');
+  // A failing read is the input's (named here); a failing write, the output's (named by writeModel).
+  const read = <T>(f: () => T): T => {
+    try {
+      return f();
+    } catch (e) {
+      throw new ModelError({ file: source }, `external data file '${location}' could not be read: ${describeFsError(e)}`);
+    }
+  };
+  const src = read(() => fs.openSync(source, 'r'));
   try {
     const piece = Buffer.allocUnsafe(PIECE);
     for (let at = 0; ; ) {
-      const n = fs.readSync(src, piece, 0, PIECE, at);
+      const n = read(() => fs.readSync(src, piece, 0, PIECE, at));
       if (n === 0) break;
       writeAll(fd, piece.subarray(0, n), at);
       at += n;
     }
-  } catch (e) {
-    throw new ModelError({ file: source }, `external data file '${location}' could not be copied: ${describeFsError(e)}`);
   } finally {
     fs.closeSync(src);
   }
