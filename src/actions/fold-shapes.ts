@@ -4,8 +4,7 @@ import { cleanup, replaceWithConstant, toposort } from '../ir/passes';
 import { Tensor } from '../ir/tensor';
 import { inferStaticShapes, valueDType, type StaticShapes } from '../formats/onnx/shapes';
 import { SHAPE_VALUE_OPS as OPENVINO_SHAPE_VALUE_OPS, shapeValuesOf as openvinoShapeValues } from '../formats/openvino/shapes';
-import { inputIndex, outputEntries, portMapEntries } from '../formats/openvino/bodies';
-import { ovBody } from '../formats/openvino/native';
+import { bodyIfReadable, entriesOf, outputEntries } from '../formats/openvino/bodies';
 import { SHAPE_VALUE_OPS as TFLITE_SHAPE_VALUE_OPS, shapeValuesOf as tfliteShapeValues } from '../formats/tflite/shapes';
 import { holdsExactly, isInteger, type DType } from '../ir/dtype';
 import type { ActionDefinition } from '../rewrite/actions';
@@ -240,46 +239,32 @@ function inlineOpenvinoIf(graph: Graph, node: Node, valuesOf: (v: Value) => numb
   const known = cond?.const ? Array.from(cond.const.toFloat64()) : cond ? valuesOf(cond) : undefined;
   if (!known || known.length !== 1) return false;
   const tag = known[0] !== 0 ? 'then_body' : 'else_body';
-  const notFitting = (): never => {
-    throw new PortMapMismatch();
-  };
-  let body: ReturnType<typeof ovBody>;
-  try {
-    body = ovBody(node, tag);
-  } catch {
-    // Bodies the reader could not read are written back as read.
-    return false;
+  const body = bodyIfReadable(node, tag);
+  const inputs = entriesOf(node, tag, 'input');
+  const outputs = entriesOf(node, tag, 'output');
+  if (!body || !inputs || !outputs || body.graph.nodes.some((n) => n.subgraphs.length > 0)) return false;
+  const copier = new GraphCopier({ name: (base, into) => into.uniqueName(base) });
+  copier.mapGraph(body.graph, graph);
+  const fed = new Set<Value>();
+  for (const entry of inputs) {
+    const parameter = body.parameters.get(entry.layer);
+    const k = Number(entry.port);
+    if (!parameter || !Number.isInteger(k) || k < 0 || k >= node.inputs.length) return false;
+    copier.mapValue(parameter, node.inputs[k] ?? null);
+    fed.add(parameter);
   }
-  try {
-    if (!body || body.graph.nodes.some((n) => n.subgraphs.length > 0)) return false;
-    const copier = new GraphCopier({ name: (base, into) => into.uniqueName(base) });
-    copier.mapGraph(body.graph, graph);
-    const fed = new Set<Value>();
-    for (const entry of portMapEntries(node, tag, 'input', notFitting)) {
-      const parameter = body.parameters.get(entry.layer);
-      if (!parameter) return false;
-      copier.mapValue(parameter, node.inputs[inputIndex(node, entry, notFitting)] ?? null);
-      fed.add(parameter);
-    }
-    // A Parameter the port map feeds nothing would be read as nothing in the graph.
-    if (body.graph.inputs.some((p) => !fed.has(p) && p.useCount > 0)) return false;
-    const given = new Set<Value>();
-    const entries = outputEntries(portMapEntries(node, tag, 'output', notFitting));
-    for (const [k, output] of node.outputs.entries()) {
-      const entry = entries.find((e) => Number(e.port) === k);
-      const formal = entry ? body.results.get(entry.layer) : undefined;
-      if (!formal || formal.graph !== body.graph || !formal.producer || given.has(formal)) return false;
-      given.add(formal);
-      copier.mapValue(formal, output);
-    }
-    graph.removeNode(node);
-    copier.nodes(body.graph, graph);
-    return true;
-  } catch (e) {
-    if (e instanceof PortMapMismatch) return false;
-    throw e;
+  // A Parameter the port map feeds nothing would be read as nothing in the graph.
+  if (body.graph.inputs.some((p) => !fed.has(p) && p.useCount > 0)) return false;
+  const given = new Set<Value>();
+  const entries = outputEntries(outputs);
+  for (const [k, output] of node.outputs.entries()) {
+    const entry = entries.find((e) => Number(e.port) === k);
+    const formal = entry ? body.results.get(entry.layer) : undefined;
+    if (!formal || formal.graph !== body.graph || !formal.producer || given.has(formal)) return false;
+    given.add(formal);
+    copier.mapValue(formal, output);
   }
+  graph.removeNode(node);
+  copier.nodes(body.graph, graph);
+  return true;
 }
-
-/** Thrown out of the port map readers when an If's port map does not fit it: the If stays. */
-class PortMapMismatch extends Error {}

@@ -136,8 +136,18 @@ export function builtinRecipeFile(name: string): string | undefined {
   const m = /^(?:([a-z0-9][a-z0-9_-]*)\/)?([a-z0-9][a-z0-9_.-]*?)(?:\.ya?ml)?$/.exec(name);
   if (!m) return undefined;
   const [, pack, stem] = m;
-  const found = (pack ? [pack] : builtinPackNames()).flatMap((p) => (packFiles(p) ?? []).filter((f) => path.basename(f).replace(/\.ya?ml$/, '') === stem));
+  const found = (pack ? (packFiles(pack) ?? []) : builtinRecipeFiles()).filter((f) => recipeStem(f) === stem);
   return found.length === 1 ? found[0] : undefined;
+}
+
+/** Every recipe file of the built-in packs. */
+function builtinRecipeFiles(): string[] {
+  return builtinPackNames().flatMap((p) => packFiles(p) ?? []);
+}
+
+/** A recipe file's name without its folder and `.yaml`: the name `builtinRecipeFile` takes. */
+function recipeStem(file: string): string {
+  return path.basename(file).replace(/\.ya?ml$/, '');
 }
 
 /**
@@ -205,8 +215,7 @@ export function loadBundle(entries: readonly string[], options: BundleOptions = 
     if (files[0] === entry && !/[\\/]/.test(entry) && !fs.existsSync(entry)) {
       // A bare name that is neither a file here nor built in: say what is built in.
       const names = [...builtinBundleNames(), ...builtinPackNames()];
-      const recipeNames = builtinPackNames().flatMap((p) => (packFiles(p) ?? []).map((f) => path.basename(f).replace(/\.ya?ml$/, '')));
-      const guess = closest(entry.replace(/\.ya?ml$/, ''), [...names, ...recipeNames]);
+      const guess = closest(entry.replace(/\.ya?ml$/, ''), [...names, ...builtinRecipeFiles().map(recipeStem)]);
       const hint = guess ? `did you mean '${guess}'? ('recipe list' lists the built-in bundles and packs)` : `built in: ${names.join(', ')}`;
       errors.push(new RecipeError({ file: entry, line: 1, col: 1 }, 'cannot read recipe: no such file, nor a built-in bundle, pack or recipe of that name', undefined, hint));
       continue;

@@ -7,7 +7,7 @@
  * Parameters and Results by layer id.
  */
 import type { Node } from '../../ir/graph';
-import { isOvNodeNative, type BodyTag } from './native';
+import { isOvNodeNative, ovBody, type BodyTag, type OvBody } from './native';
 import { childElement, childElements } from './xml';
 
 /** One `<input>` or `<output>` of a port map: the layer's port, the body layer, and the slicing if any. */
@@ -75,4 +75,24 @@ export function backEdges(node: Node, fail: BodyFail): Map<string, string> {
     edges.set(to, from);
   }
   return edges;
+}
+
+/** Body `tag` of the node, or undefined when it has none or its bodies could not be read (they are then written as read). */
+export function bodyIfReadable(node: Node, tag: BodyTag): OvBody | undefined {
+  try {
+    return ovBody(node, tag);
+  } catch {
+    return undefined;
+  }
+}
+
+/** Port map entries, or undefined when the port map is malformed (what would use it then leaves the layer as it is). */
+export function entriesOf(node: Node, tag: BodyTag, kind: 'input' | 'output'): PortMapEntry[] | undefined {
+  try {
+    return portMapEntries(node, tag, kind, (reason) => {
+      throw new Error(reason);
+    });
+  } catch {
+    return undefined;
+  }
 }

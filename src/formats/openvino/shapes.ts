@@ -29,8 +29,8 @@ import {
   type ShapeValueStep,
   type WindowPadding,
 } from '../../ir/static-shapes';
-import { outputEntries, portMapEntries, type PortMapEntry } from './bodies';
-import { BODY_TAGS, ovBody, type BodyTag, type OvBody } from './native';
+import { bodyIfReadable, entriesOf, outputEntries, type PortMapEntry } from './bodies';
+import { BODY_TAGS, type BodyTag, type OvBody } from './native';
 import { priorBoxesPerCell } from './priors';
 
 /**
@@ -65,26 +65,6 @@ export function propagateStaticShapes(graph: Graph): { filled: number; stuck: No
 
 /** Rounds of carrying sizes into bodies and back (one per nesting level is enough; the bound is for safety). */
 const MAX_BODY_ROUNDS = 8;
-
-/** Body `tag` of the node, or undefined when it has none or its bodies could not be read. */
-function bodyIfReadable(node: Node, tag: BodyTag): OvBody | undefined {
-  try {
-    return ovBody(node, tag);
-  } catch {
-    return undefined;
-  }
-}
-
-/** Port map entries, or undefined when the port map is malformed (the shapes then stay as they are). */
-function entriesOf(node: Node, tag: BodyTag, kind: 'input' | 'output'): PortMapEntry[] | undefined {
-  try {
-    return portMapEntries(node, tag, kind, (reason) => {
-      throw new Error(reason);
-    });
-  } catch {
-    return undefined;
-  }
-}
 
 /**
  * Gives a body's Parameters the sizes of the layer inputs they take, where
