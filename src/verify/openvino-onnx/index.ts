@@ -13,6 +13,7 @@ import './ops/control';
 import './ops/sequence';
 import './ops/signal';
 import './ops/embedding';
+import './ops/roi-pooling';
 
 export { TranslationError, translatableOps } from './translation';
 
