@@ -4,11 +4,13 @@
  * definition (a sum over every point, in doubles): several axes in any
  * order, axis 0 and negative axes, signal sizes that pad and trim, and the
  * inverse transforms' normalisation. Each case also checks the output shape
- * fix-shape computes for the layer.
+ * fix-shape computes for the layer. STFT-15 is compared with its definition
+ * frame by frame (short windows, batches, transposed frames); fix-shape has
+ * no rule for it.
  */
 import { shapeRuleOf } from '../../src/formats/openvino/shapes';
 import { newOvModel, ovConst, ovOp, ovParam } from '../helpers/openvino-build';
-import { TranslatedRunner, expectClose, testValues } from '../helpers/openvino-translate';
+import { TranslatedRunner, expectClose, testValues, translationFailure } from '../helpers/openvino-translate';
 
 let runner: TranslatedRunner;
 beforeAll(() => {
@@ -151,4 +153,91 @@ test('DFT of float16 data is refused by name', async () => {
   const x = ovParam(g, 'x', [4, 2], 'float16');
   g.outputs = [ovOp(g, 'DFT', 'opset7', [x, ovConst(g, 'axes', 'int64', [1], [0])], [[4, 2]], {}, 'ft').output(0)];
   await expect(runner.run(m, { x: { dtype: 'float16', shape: [4, 2], values: [1, 2, 3, 4, 5, 6, 7, 8] } })).rejects.toThrow(/'ft' \(DFT, opset7\).*float16: float32 and float64 are translated/);
+});
+
+/**
+ * STFT-15 by its definition: frame f of batch b starts at f * step; its points
+ * times the window (centred in frame_size points, zeros around, the odd zero
+ * at the end), then the one-sided transform, [frames, points, 2] per batch
+ * (or [points, frames, 2] transposed).
+ */
+function stftRef(signal: number[], batch: number, window: number[], frameSize: number, step: number, transposeFrames: boolean): { shape: number[]; values: number[] } {
+  const length = signal.length / batch;
+  const frames = Math.floor((length - frameSize) / step) + 1;
+  const points = Math.floor(frameSize / 2) + 1;
+  const padded = new Array<number>(frameSize).fill(0);
+  const before = Math.floor((frameSize - window.length) / 2);
+  window.forEach((w, i) => {
+    padded[before + i] = w;
+  });
+  const values = new Array<number>(batch * frames * points * 2).fill(0);
+  for (let b = 0; b < batch; b++) {
+    for (let f = 0; f < frames; f++) {
+      for (let k = 0; k < points; k++) {
+        let re = 0;
+        let im = 0;
+        for (let n = 0; n < frameSize; n++) {
+          const x = signal[b * length + f * step + n]! * padded[n]!;
+          const angle = (-2 * Math.PI * k * n) / frameSize;
+          re += x * Math.cos(angle);
+          im += x * Math.sin(angle);
+        }
+        const at = transposeFrames ? (b * points + k) * frames + f : (b * frames + f) * points + k;
+        values[2 * at] = re;
+        values[2 * at + 1] = im;
+      }
+    }
+  }
+  return { shape: transposeFrames ? [batch, points, frames, 2] : [batch, frames, points, 2], values };
+}
+
+function stftModel(signalShape: number[], window: number[], frameSize: number, step: number, outShape: number[], attrs: Record<string, string>, dtype: 'float32' | 'float64' = 'float32') {
+  const m = newOvModel('net');
+  const g = m.graph;
+  const x = ovParam(g, 'x', signalShape, dtype);
+  const w = ovConst(g, 'window', dtype, [window.length], window);
+  const size = ovConst(g, 'frame_size', 'int32', [], [frameSize]);
+  const stepValue = ovConst(g, 'frame_step', 'int64', [], [step]);
+  const node = ovOp(g, 'STFT', 'opset15', [x, w, size, stepValue], [outShape], attrs, 'stft');
+  g.outputs = [node.output(0)];
+  return m;
+}
+
+test.each<[string, number[], number, number, number, Record<string, string>]>([
+  ['a 1-D signal, a window 3 shorter than the frame (the odd zero at the end)', [40], 5, 8, 3, {}],
+  ['a 1-D signal, transpose_frames, a window 2 shorter', [40], 6, 8, 4, { transpose_frames: 'true' }],
+  ['a batch of 2, the window as long as the frame, trailing points unused', [2, 37], 10, 10, 4, { transpose_frames: 'false' }],
+  ['a batch of 3, an odd frame, steps longer than it, transposed', [3, 30], 5, 7, 9, { transpose_frames: 'true' }],
+])('STFT-15 of %s', async (_name, signalShape, windowLength, frameSize, step, attrs) => {
+  const batch = signalShape.length === 2 ? signalShape[0]! : 1;
+  const signal = testValues(signalShape.reduce((a, b) => a * b, 1), 65).map(Math.fround);
+  const window = testValues(windowLength, 66, 0, 1).map(Math.fround);
+  const expected = stftRef(signal, batch, window, frameSize, step, attrs.transpose_frames === 'true');
+  const outShape = signalShape.length === 2 ? expected.shape : expected.shape.slice(1);
+  const m = stftModel(signalShape, window, frameSize, step, outShape, attrs);
+  const out = (await runner.run(m, { x: { shape: signalShape, values: signal } })).stft_out!;
+  expect(out.shape).toEqual(outShape);
+  expectClose(out.values, expected.values, 2e-5);
+});
+
+test('STFT-15 of float64 data computes in float64', async () => {
+  const signal = testValues(2 * 24, 67);
+  const window = testValues(7, 68, 0, 1);
+  const expected = stftRef(signal, 2, window, 8, 3, false);
+  const m = stftModel([2, 24], window, 8, 3, expected.shape, { transpose_frames: 'false' }, 'float64');
+  const out = (await runner.run(m, { x: { dtype: 'float64', shape: [2, 24], values: signal } })).stft_out!;
+  expect(out.dtype).toBe('float64');
+  expectClose(out.values, expected.values, 1e-12);
+});
+
+test('STFT-15 with a window longer than the frame, a computed frame_size or a 3-D signal is refused by name', () => {
+  expect(translationFailure(stftModel([40], testValues(9, 1), 8, 2, [17, 5, 2], {}))).toMatch(/'stft' \(STFT, opset15\).*the window has 9 points: 1 to frame_size \(8\) are allowed/);
+  expect(translationFailure(stftModel([2, 3, 40], testValues(8, 1), 8, 2, [2, 3, 17, 5, 2], {}))).toMatch(/the signal has rank 3: \[length\] and \[batch, length\] are translated/);
+  const m = newOvModel('net');
+  const g = m.graph;
+  const x = ovParam(g, 'x', [40]);
+  const size = ovParam(g, 'size', [], 'int64');
+  const node = ovOp(g, 'STFT', 'opset15', [x, ovConst(g, 'w', 'float32', [8], testValues(8, 1)), size, ovConst(g, 'step', 'int64', [], [2])], [[17, 5, 2]], {}, 'stft');
+  g.outputs = [node.output(0)];
+  expect(translationFailure(m)).toMatch(/input 2 must be a constant for this translation/);
 });

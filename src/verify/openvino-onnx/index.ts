@@ -14,6 +14,7 @@ import './ops/sequence';
 import './ops/signal';
 import './ops/embedding';
 import './ops/roi-pooling';
+import './ops/patches';
 
 export { TranslationError, translatableOps } from './translation';
 

@@ -8,6 +8,10 @@
  * in turn (the transform is separable), with `signal_size` as ONNX's
  * dft_length (zero-padded or trimmed at the end). ONNX's inverse divides by
  * the length per axis, as OpenVINO's does over all of them.
+ *
+ * STFT-15 is ONNX STFT-17, one-sided, on the signal with a batch axis and a
+ * real-number axis added; its window is zero-padded to frame_size first
+ * (ONNX wants one as long as the frame).
  */
 import type { Node, Value } from '../../../ir/graph';
 import { registerTranslators, type Translation, type Translator } from '../translation';
@@ -107,4 +111,41 @@ const irdft: Translator = (node, t) => {
   return [t.add1('Squeeze', [real, t.int64s([0, rank + 1])])];
 };
 
-registerTranslators({ DFT: complexTransform(false), IDFT: complexTransform(true), RDFT: rdft, IRDFT: irdft });
+/**
+ * STFT-15: frames of frame_size points, frame_step apart, from the start and
+ * never padded, each multiplied by the window and transformed one-sided
+ * (frame_size / 2 + 1 points). A window shorter than the frame sits in its
+ * middle, zeros around it (the odd zero at the end). The signal is [length]
+ * or [batch, length]; the output [batch?, frames, points, 2], or [batch?,
+ * points, frames, 2] with transpose_frames.
+ */
+const stft: Translator = (node, t) => {
+  checkFloat(node, t);
+  const rank = t.requireRank(node, 0);
+  if (rank !== 1 && rank !== 2) t.fail(node, `the signal has rank ${rank}: [length] and [batch, length] are translated`);
+  const frameSize = singleInt(node, t, 2, 'frame_size');
+  const frameStep = singleInt(node, t, 3, 'frame_step');
+  if (frameSize < 1) t.fail(node, `frame_size ${frameSize} is not positive`);
+  if (frameStep < 1) t.fail(node, `frame_step ${frameStep} is not positive`);
+  const windowShape = t.knownShape(node, 1) ?? t.fail(node, 'the window needs a static shape for this translation');
+  if (windowShape.length !== 1) t.fail(node, `the window has rank ${windowShape.length}, not 1`);
+  const windowLength = windowShape[0]!;
+  if (windowLength < 1 || windowLength > frameSize) t.fail(node, `the window has ${windowLength} points: 1 to frame_size (${frameSize}) are allowed`);
+
+  let window = t.input(node, 1);
+  const before = Math.floor((frameSize - windowLength) / 2);
+  if (windowLength < frameSize) window = t.add1('Pad', [window, t.int64s([before, frameSize - windowLength - before])]);
+  const signal = t.add1('Unsqueeze', [t.input(node, 0), t.int64s(rank === 1 ? [0, 2] : [2])]);
+  let y = t.add1('STFT', [signal, t.scalar('int64', frameStep), window, t.scalar('int64', frameSize)], { onesided: 1 });
+  if (t.bool(node, 'transpose_frames') ?? false) y = t.add1('Transpose', [y], { perm: [0, 2, 1, 3] });
+  return [rank === 1 ? t.add1('Squeeze', [y, t.int64s([0])]) : y];
+};
+
+/** The value of scalar input `i`, a constant here. */
+function singleInt(node: Node, t: Translation, i: number, name: string): number {
+  const values = t.constInts(node, i);
+  if (values.length !== 1) t.fail(node, `${name} has ${values.length} values, not one`);
+  return values[0]!;
+}
+
+registerTranslators({ DFT: complexTransform(false), IDFT: complexTransform(true), RDFT: rdft, IRDFT: irdft, STFT: stft });
