@@ -15,6 +15,7 @@ import './ops/signal';
 import './ops/embedding';
 import './ops/roi-pooling';
 import './ops/patches';
+import './ops/conversion';
 
 export { TranslationError, translatableOps } from './translation';
 

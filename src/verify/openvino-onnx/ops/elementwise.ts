@@ -1,6 +1,7 @@
 /**
  * Elementwise OpenVINO ops: arithmetic, comparisons, logic, activations and
- * other unary math, Convert, Select, Clamp, FakeQuantize.
+ * other unary math, bitwise ops and shifts, Convert, Select, Clamp,
+ * FakeQuantize.
  */
 import { attr } from '../../../ir/attr';
 import { DTYPES, type DType } from '../../../ir/dtype';
@@ -95,6 +96,43 @@ const bitwiseNot: Translator = (node, t) => {
   const flipped = signed ? t.add1('Sub', [t.add1('Neg', [wide]), t.scalar('int64', 1)]) : t.add1('Sub', [t.scalar('int64', 2 ** bits - 1), wide]);
   return [d === 'int64' ? flipped : t.add1('Cast', [flipped], { to: onnxTypeOf(node, t, d) })];
 };
+
+/**
+ * BitwiseLeftShift-15 and BitwiseRightShift-15: the reference computes C++'s
+ * `a << b` and `a >> b` in the input type. ONNX BitShift shifts unsigned
+ * integers only (and onnxruntime has no 16-bit one), so operands are shifted
+ * in the unsigned type of 32 bits (64 for 64-bit types): 8- and 16-bit ones
+ * as C++ promotes them, the low bits kept on the way back. A signed left
+ * shift wraps around; a signed right shift is arithmetic, for a negative a
+ * ~((~a) >> b) with ~a = -1 - a, non-negative. Counts below 0 or not below the
+ * (promoted) width are undefined in the spec: onnxruntime decides those.
+ */
+function shift(direction: 'LEFT' | 'RIGHT'): Translator {
+  return (node, t) => {
+    checkNumpyBroadcast(node, t);
+    const d = inputType(node, t);
+    const kind = kindOf(d);
+    const { bits } = DTYPES[d];
+    if ((kind !== 'int' && kind !== 'uint') || bits < 8) t.fail(node, `input 0 is ${d}: ${node.op} is translated for integers of 8 to 64 bits`);
+    const signed = kind === 'int';
+    const unsignedWide: DType = bits === 64 ? 'uint64' : 'uint32';
+    const wide: DType = signed ? (bits === 64 ? 'int64' : 'int32') : unsignedWide;
+    const cast = (v: Value, from: DType, to: DType): Value => (from === to ? v : t.add1('Cast', [v], { to: onnxTypeOf(node, t, to) }));
+    const a = cast(t.input(node, 0), d, wide);
+    const count = cast(t.input(node, 1), inputType(node, t, 1), unsignedWide);
+    const bitShift = (v: Value): Value => cast(t.add1('BitShift', [cast(v, wide, unsignedWide), count], { direction }), unsignedWide, wide);
+    let shifted: Value;
+    if (!signed || direction === 'LEFT') {
+      shifted = bitShift(a);
+    } else {
+      const negative = t.add1('Less', [a, t.scalar(wide, 0)]);
+      const minusOne = t.scalar(wide, -1);
+      const magnitude = bitShift(t.add1('Where', [negative, t.add1('Sub', [minusOne, a]), a]));
+      shifted = t.add1('Where', [negative, t.add1('Sub', [minusOne, magnitude]), magnitude]);
+    }
+    return [cast(shifted, wide, d)];
+  };
+}
 
 /** min(max(x + 3, 0), 6), the common part of HSwish and HSigmoid. */
 function relu6Plus3(t: Translation, x: Value, d: DType): Value {
@@ -365,6 +403,8 @@ registerTranslators({
   BitwiseOr: bitwise('Or'),
   BitwiseXor: bitwise('Xor'),
   BitwiseNot: bitwiseNot,
+  BitwiseLeftShift: shift('LEFT'),
+  BitwiseRightShift: shift('RIGHT'),
   IsNaN: (node, t) => {
     floatInput(node, t);
     return [t.add1('IsNaN', [t.input(node, 0)])];

@@ -1,8 +1,9 @@
 /**
  * OpenVINO ops that move data without computing on it: Concat, Split,
  * Reshape, Transpose, Squeeze/Unsqueeze, Gather*, ShapeOf, slices, Broadcast,
- * Tile, Pad, Interpolate, DepthToSpace/SpaceToDepth, Range, scatters,
- * reversals, ShuffleChannels (and Einsum, which ONNX has as is).
+ * Tile, Pad, Interpolate, DepthToSpace/SpaceToDepth, Range, scatters
+ * (SliceScatter too), reversals, ShuffleChannels, SearchSorted (and Einsum,
+ * which ONNX has as is).
  */
 import { dtypeOfElementType } from '../../../formats/openvino/element-types';
 import { attr } from '../../../ir/attr';
@@ -363,6 +364,58 @@ function batchToSpace(node: Node, t: Translation): Value[] {
   return [t.add1('Slice', [x, t.int64s(begin), t.int64s(full.map((d, i) => d - end[i]!)), t.int64s(full.map((_, i) => i))])];
 }
 
+/** Element types whose values ONNX Less and LessOrEqual compare in onnxruntime, and the exact widening of the others. */
+const COMPARED_AS: Partial<Record<DType, DType>> = {
+  float32: 'float32', float64: 'float64', int32: 'int32', int64: 'int64',
+  float16: 'float32', bfloat16: 'float32', int8: 'int32', int16: 'int32', uint8: 'int32', uint16: 'int32', uint32: 'int64',
+};
+
+/**
+ * SearchSorted-15: the reference's std::lower_bound over the innermost
+ * dimension of the sorted sequence, with `<` (right_mode false: the first
+ * index whose element is not below the value) or `<=` (right_mode true: the
+ * first one above it). On a sorted row that index is the number of elements
+ * below (not above) the value: every value is compared with every element of
+ * its row and the hits summed. A 1-D sequence serves every value; otherwise
+ * the leading dimensions of the sequence and the values pair rows with values.
+ */
+function searchSorted(node: Node, t: Translation): Value[] {
+  const right = t.bool(node, 'right_mode') ?? false;
+  const declared = t.outputDType(node, 0);
+  const outType = (t.str(node, 'output_type') ?? (declared === 'int32' ? 'i32' : 'i64')).trim();
+  if (outType !== 'i64' && outType !== 'i32') t.fail(node, `output_type="${outType}" is not translated (i64 and i32 are)`);
+  const d = t.inputDType(node, 0) ?? t.fail(node, 'the element type of the sorted sequence is not declared');
+  const compared = COMPARED_AS[d] ?? t.fail(node, `the inputs are ${d}: SearchSorted is translated for floats and integers up to u32, i64`);
+  const widen = (i: number): Value => {
+    const v = t.input(node, i);
+    return compared === d ? v : t.add1('Cast', [v], { to: onnxTypeOf(node, t, compared) });
+  };
+  const rank = t.requireRank(node, 0);
+  // Values [..., M, 1] against rows [..., 1, N] (or the one row [N]): hits [..., M, N].
+  const values = unsqueeze(t, widen(1), [-1]);
+  const rows = rank === 1 ? widen(0) : unsqueeze(t, widen(0), [-2]);
+  const hits = t.add1(right ? 'LessOrEqual' : 'Less', [rows, values]);
+  const index = t.add1('ReduceSum', [t.add1('Cast', [hits], { to: onnxTypeOf(node, t, 'int64') }), t.int64s([-1])], { keepdims: 0 });
+  return [outType === 'i64' ? index : t.add1('Cast', [index], { to: onnxTypeOf(node, t, 'int32') })];
+}
+
+/**
+ * SliceScatter-15: data with the elements Slice-8 would take (start, stop,
+ * step, axes: ONNX Slice's own rules of clamping and negative steps) replaced
+ * by updates, in order. The flat positions of data, sliced the same way,
+ * say where each update goes in the flattened data.
+ */
+function sliceScatter(node: Node, t: Translation): Value[] {
+  const data = t.input(node, 0);
+  const shape = t.add1('Shape', [data]);
+  const positions = t.add1('Reshape', [t.add1('Range', [t.scalar('int64', 0), t.add1('Size', [data]), t.scalar('int64', 1)]), shape]);
+  const axes = node.inputs[5] ? int64List(node, t, 5) : null;
+  const picked = t.add1('Slice', [positions, int64List(node, t, 2), int64List(node, t, 3), axes, int64List(node, t, 4)]);
+  const flat = t.int64s([-1]);
+  const scattered = t.add1('ScatterElements', [t.add1('Reshape', [data, flat]), t.add1('Reshape', [picked, flat]), t.add1('Reshape', [t.input(node, 1), flat])], { axis: 0 });
+  return [t.add1('Reshape', [scattered, shape])];
+}
+
 registerTranslators({
   Concat: (node, t) => {
     const rank = t.requireRank(node, 0);
@@ -569,6 +622,8 @@ registerTranslators({
     return [t.add1('Reshape', [swapped, t.int64s(shape)])];
   },
   Interpolate: interpolate,
+  SearchSorted: searchSorted,
+  SliceScatter: sliceScatter,
   DepthToSpace: (node, t) => {
     const { mode, bs } = blockMode(node, t);
     return [t.add1('DepthToSpace', [t.input(node, 0)], { blocksize: bs, mode: mode === 'blocks_first' ? 'DCR' : 'CRD' })];
