@@ -16,6 +16,7 @@ import './ops/embedding';
 import './ops/roi-pooling';
 import './ops/patches';
 import './ops/conversion';
+import './ops/proposal';
 
 export { TranslationError, translatableOps } from './translation';
 
