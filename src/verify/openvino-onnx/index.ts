@@ -17,6 +17,7 @@ import './ops/roi-pooling';
 import './ops/patches';
 import './ops/conversion';
 import './ops/proposal';
+import './ops/deformable';
 
 export { TranslationError, translatableOps } from './translation';
 

@@ -1,8 +1,11 @@
 /**
- * OpenVINO's greedy CTC decoders (the last layer of text recognition models)
- * translated to ONNX: CTCGreedyDecoder-1 and CTCGreedyDecoderSeqLen-6.
+ * OpenVINO's sequence decoders (the last layers of text recognition and
+ * translation models) translated to ONNX: the greedy CTC decoders
+ * CTCGreedyDecoder-1 and CTCGreedyDecoderSeqLen-6, and GatherTree-1, the
+ * back-tracking of a beam search.
  */
 import { codeOfDtype } from '../../../formats/onnx/schema';
+import type { DType } from '../../../ir/dtype';
 import type { Node, Value } from '../../../ir/graph';
 import { registerTranslators, type Translation } from '../translation';
 
@@ -40,7 +43,71 @@ function indexTypeCode(node: Node, t: Translation, name: string): number {
   return t.fail(node, `${name}="${type}" is not translated (i32 and i64 are)`);
 }
 
+/**
+ * The element type GatherTree is computed in, by the type of its inputs:
+ * the ids are whole numbers, which the wider type holds exactly.
+ */
+const GATHER_TREE_WORK_TYPE: Readonly<Partial<Record<DType, DType>>> = {
+  int32: 'int32',
+  int64: 'int64',
+  float32: 'float32',
+  float64: 'float64',
+  float16: 'float32',
+  int8: 'int64',
+  int16: 'int64',
+  uint8: 'int64',
+  uint16: 'int64',
+  uint32: 'int64',
+};
+
+/**
+ * GatherTree-1: step_ids and parent_ids [T, B, W], max_seq_len [B], end_token
+ * (a scalar), all of one type. Each beam is followed back from step
+ * min(T, max_seq_len) - 1 through its parents; the steps past a sequence's
+ * length hold end_token, and so does every step after the first end_token of
+ * a beam. The walk back is unrolled over the (static) T steps, all beams of
+ * all batches at once: a beam's pointer stays on the beam itself until its
+ * sequence starts, which is exactly where the specification starts it.
+ * A max_seq_len of 0 leaves the whole beam end_token, as the specification
+ * does; so does a negative one, which the specification does not define.
+ */
+function gatherTree(node: Node, t: Translation): Value[] {
+  const shape = t.inputShape(node, 0);
+  if (!shape || shape.length !== 3) t.fail(node, 'step_ids (input 0) must be [MAX_TIME, BATCH_SIZE, BEAM_WIDTH]');
+  const [steps, , beams] = shape;
+  if (typeof steps !== 'number') t.fail(node, 'MAX_TIME (dimension 0 of step_ids) must be static for this translation (the walk back is unrolled over it)');
+  if (typeof beams !== 'number') t.fail(node, 'BEAM_WIDTH (dimension 2 of step_ids) must be static for this translation');
+  const dtype = t.inputDType(node, 0);
+  const work = dtype && GATHER_TREE_WORK_TYPE[dtype];
+  if (!dtype || !work) t.fail(node, `element type ${dtype ?? 'undeclared'} is not translated (the integer types up to 32 bits, i64, f16, f32 and f64 are)`);
+  if (steps === 0) return [t.add1('Identity', [t.input(node, 0)])];
+  const inWork = (v: Value): Value => (work === dtype ? v : t.add1('Cast', [v], { to: codeOfDtype(work)! }));
+
+  const ids = inWork(t.input(node, 0));
+  const parents = t.add1('Cast', [t.input(node, 1)], { to: 7 });
+  const lengths = t.add1('Unsqueeze', [t.add1('Cast', [t.input(node, 2)], { to: 7 }), t.int64s([1])]);
+  const end = t.add1('Reshape', [inWork(t.input(node, 3)), t.int64s([])]);
+  const ownBeam = t.constant('int64', [1, beams], Array.from({ length: beams }, (_, i) => i));
+  // [B, W]: the beam each output beam reads at the current step.
+  let pointer = t.add1('Expand', [ownBeam, t.add1('Shape', [lengths])]);
+  const perStep: Value[] = new Array<Value>(steps);
+  for (let step = steps - 1; step >= 0; step--) {
+    const at = t.scalar('int64', step);
+    const inSequence = t.add1('Less', [at, lengths]);
+    const picked = t.add1('GatherElements', [t.add1('Gather', [ids, at], { axis: 0 }), pointer], { axis: 1 });
+    perStep[step] = t.add1('Unsqueeze', [t.add1('Where', [inSequence, picked, end]), t.int64s([0])]);
+    if (step > 0) pointer = t.add1('Where', [inSequence, t.add1('GatherElements', [t.add1('Gather', [parents, at], { axis: 0 }), pointer], { axis: 1 }), pointer]);
+  }
+  const walked = steps === 1 ? perStep[0]! : t.add1('Concat', perStep, { axis: 0 });
+  // Every step after a beam's first end_token becomes end_token.
+  const ends = t.add1('Cast', [t.add1('Equal', [walked, end])], { to: 7 });
+  const endedBefore = t.add1('Greater', [t.add1('CumSum', [ends, t.scalar('int64', 0)], { exclusive: 1 }), t.scalar('int64', 0)]);
+  const finalIds = t.add1('Where', [endedBefore, end, walked]);
+  return [work === dtype ? finalIds : t.add1('Cast', [finalIds], { to: codeOfDtype(dtype)! })];
+}
+
 registerTranslators({
+  GatherTree: gatherTree,
   // data [N, T, C], sequence_length [N], blank_index (default C - 1).
   CTCGreedyDecoderSeqLen: (node, t) => {
     const shape = t.staticShape(node, 0);
