@@ -41,3 +41,23 @@ export function normalizeAxis(node: Node, t: Translation, axis: number, rank: nu
   if (a < 0 || a >= rank) t.fail(node, `axis ${axis} is out of range for rank ${rank}`);
   return a;
 }
+
+/** auto_pad, lower-cased (`explicit` when absent). */
+export function autoPadMode(node: Node, t: Translation): string {
+  const mode = (t.str(node, 'auto_pad') ?? 'explicit').trim().toLowerCase();
+  if (mode === 'notset') return 'explicit';
+  if (mode !== 'explicit' && mode !== 'valid' && mode !== 'same_upper' && mode !== 'same_lower') t.fail(node, `auto_pad="${mode}" is not translated (explicit, valid, same_upper and same_lower are)`);
+  return mode;
+}
+
+/**
+ * SAME padding of one spatial axis: output ceil(H / stride), the total
+ * padding that needs (never negative), the odd one at the end
+ * (`same_upper`) or at the beginning (`same_lower`).
+ */
+export function samePads(mode: string, size: number, stride: number, dilatedKernel: number): [number, number] {
+  const out = Math.ceil(size / stride);
+  const total = Math.max(0, (out - 1) * stride + dilatedKernel - size);
+  const begin = mode === 'same_upper' ? Math.floor(total / 2) : Math.ceil(total / 2);
+  return [begin, total - begin];
+}

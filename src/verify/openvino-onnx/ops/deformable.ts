@@ -14,6 +14,7 @@
 import { codeOfDtype } from '../../../formats/onnx/schema';
 import type { Node, Value } from '../../../ir/graph';
 import { registerTranslators, type Translation } from '../translation';
+import { autoPadMode, samePads } from './common';
 
 /** Where the kernel sits over the image: the sizes of the kernel and the output, and the attributes placing the kernel. */
 interface Geometry {
@@ -37,20 +38,11 @@ function pairAttr(node: Node, t: Translation, name: string, fallback: number): n
  * an output of ceil(size / stride), the odd pixel at the end or the beginning.
  */
 function padding(node: Node, t: Translation, size: number[], kernel: number[], strides: number[], dilations: number[]): { begin: number[]; end: number[] } {
-  const mode = (t.str(node, 'auto_pad') ?? 'explicit').trim().toLowerCase();
-  if (mode === 'explicit' || mode === 'notset') return { begin: pairAttr(node, t, 'pads_begin', 0), end: pairAttr(node, t, 'pads_end', 0) };
+  const mode = autoPadMode(node, t);
+  if (mode === 'explicit') return { begin: pairAttr(node, t, 'pads_begin', 0), end: pairAttr(node, t, 'pads_end', 0) };
   if (mode === 'valid') return { begin: [0, 0], end: [0, 0] };
-  if (mode !== 'same_upper' && mode !== 'same_lower') t.fail(node, `auto_pad="${mode}" is not translated (explicit, valid, same_upper and same_lower are)`);
-  const begin: number[] = [];
-  const end: number[] = [];
-  size.forEach((s, i) => {
-    const dilatedKernel = (kernel[i]! - 1) * dilations[i]! + 1;
-    const total = Math.max(0, (Math.ceil(s / strides[i]!) - 1) * strides[i]! + dilatedKernel - s);
-    const first = mode === 'same_upper' ? Math.floor(total / 2) : Math.ceil(total / 2);
-    begin.push(first);
-    end.push(total - first);
-  });
-  return { begin, end };
+  const pads = size.map((s, i) => samePads(mode, s, strides[i]!, (kernel[i]! - 1) * dilations[i]! + 1));
+  return { begin: pads.map((p) => p[0]), end: pads.map((p) => p[1]) };
 }
 
 /** The sampling positions before the offsets move them, [kernel positions * output pixels], kernel-major (the offsets' order). */

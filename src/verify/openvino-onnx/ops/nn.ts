@@ -6,27 +6,7 @@ import { attr } from '../../../ir/attr';
 import type { DType } from '../../../ir/dtype';
 import type { Node, Value } from '../../../ir/graph';
 import { registerTranslators, type Translation } from '../translation';
-import { normalizeAxis, onnxTypeOf } from './common';
-
-/** auto_pad, lower-cased (`explicit` when absent). */
-function autoPadMode(node: Node, t: Translation): string {
-  const mode = (t.str(node, 'auto_pad') ?? 'explicit').trim().toLowerCase();
-  if (mode === 'notset') return 'explicit';
-  if (mode !== 'explicit' && mode !== 'valid' && mode !== 'same_upper' && mode !== 'same_lower') t.fail(node, `auto_pad="${mode}" is not translated`);
-  return mode;
-}
-
-/**
- * SAME padding of one spatial axis: output ceil(H / stride), the total
- * padding that needs (never negative), the odd one at the end
- * (`same_upper`) or at the beginning (`same_lower`).
- */
-function samePads(mode: string, size: number, stride: number, dilatedKernel: number): [number, number] {
-  const out = Math.ceil(size / stride);
-  const total = Math.max(0, (out - 1) * stride + dilatedKernel - size);
-  const begin = mode === 'same_upper' ? Math.floor(total / 2) : Math.ceil(total / 2);
-  return [begin, total - begin];
-}
+import { autoPadMode, normalizeAxis, onnxTypeOf, samePads } from './common';
 
 /**
  * ONNX pads and auto_pad for an OpenVINO convolution: `explicit` (the

@@ -33,14 +33,14 @@
  * Only f32 tensors, static C, H and W, and a 1-D image_shape of 3 or 4 values
  * are translated.
  */
+import { codeOfDtype } from '../../../formats/onnx/schema';
 import { attr } from '../../../ir/attr';
 import { Graph, type Node, type Value } from '../../../ir/graph';
 import { registerTranslators, type Translation } from '../translation';
 
 const f32 = Math.fround;
-/** ONNX TensorProto element types. */
-const FLOAT = 1;
-const BOOL = 9;
+const FLOAT = codeOfDtype('float32')!;
+const BOOL = codeOfDtype('bool')!;
 
 interface ProposalAttrs {
   baseSize: number;

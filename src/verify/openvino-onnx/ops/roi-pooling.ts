@@ -31,8 +31,8 @@ import type { DType } from '../../../ir/dtype';
 import type { Node, Value } from '../../../ir/graph';
 import { registerTranslators, type Translation } from '../translation';
 
-/** ONNX TensorProto.DataType of float64. */
-const FLOAT64 = 11;
+const FLOAT64 = codeOfDtype('float64')!;
+const FLOAT32 = codeOfDtype('float32')!;
 
 /** The feature maps' element type: f32, or f16 computed in f32 (as OpenVINO's CPU plugin does). */
 function featureType(node: Node, t: Translation): DType {
@@ -49,7 +49,7 @@ function featureType(node: Node, t: Translation): DType {
 }
 
 function inF32(t: Translation, v: Value, dtype: DType | undefined): Value {
-  return dtype === 'float32' ? v : t.add1('Cast', [v], { to: 1 });
+  return dtype === 'float32' ? v : t.add1('Cast', [v], { to: FLOAT32 });
 }
 
 function asType(t: Translation, v: Value, dtype: DType): Value {
@@ -99,7 +99,7 @@ function zeroDead(t: Translation, pooled: Value, rois: Rois, zero: Value): Value
 function roundHalfAway(t: Translation, x: Value): Value {
   const magnitude = t.add1('Abs', [x]);
   const whole = t.add1('Floor', [magnitude]);
-  const up = t.add1('Cast', [t.add1('GreaterOrEqual', [t.add1('Sub', [magnitude, whole]), t.scalar('float32', 0.5)])], { to: 1 });
+  const up = t.add1('Cast', [t.add1('GreaterOrEqual', [t.add1('Sub', [magnitude, whole]), t.scalar('float32', 0.5)])], { to: FLOAT32 });
   return t.add1('Mul', [t.add1('Sign', [x]), t.add1('Add', [whole, up])]);
 }
 
@@ -248,7 +248,7 @@ function psRoiPooling(node: Node, t: Translation): Value[] {
       corner(rowsOf.low, colsOf.low),
     ]);
     const area = t.add1('Mul', [reshape(t, t.add1('Sub', [rowsOf.high, rowsOf.low]), [-1, 1, group, 1]), colAt(t.add1('Sub', [colsOf.high, colsOf.low]))]);
-    const mean = t.add1('Cast', [t.add1('Div', [sum, t.add1('Cast', [area], { to: FLOAT64 })])], { to: 1 });
+    const mean = t.add1('Cast', [t.add1('Div', [sum, t.add1('Cast', [area], { to: FLOAT64 })])], { to: FLOAT32 });
     const filled = t.add1('And', [reshape(t, rowsOf.filled, [-1, 1, group, 1]), colAt(colsOf.filled)]);
     return [asType(t, zeroDead(t, t.add1('Where', [filled, mean, zero]), rois, zero), dtype)];
   }
